@@ -1,0 +1,460 @@
+//! Sends requests: exact headers, percent-encoded email paths, timeouts, and the retry loop
+//! that applies `retry::classify` under the run's `Pacer`. It never resends a POST whose outcome
+//! is unknown; that surfaces as `ApiErrorKind::Indeterminate` for the caller to reconcile.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::error::{ApiError, ApiErrorKind, ErrorBody};
+use super::model::{Guest, ItemEnvelope, ListEnvelope, NewGuest, Page};
+use super::pacing::Pacer;
+use super::retry::{self, Decision, Outcome};
+use crate::config::{ApiConfig, ConfigError};
+use crate::secret::Secret;
+
+/// Everything but RFC 3986's unreserved characters is encoded, so `@` → `%40`, `+` → `%2B`.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// 429s are bounded by `--max-wait` per pause; this bounds a server that keeps saying
+/// "Retry-After: 0" so that one request cannot spin for ever.
+const MAX_RATE_LIMITED_ATTEMPTS: u32 = 100;
+
+/// A successful operation and what it took.
+#[derive(Debug, Clone)]
+pub struct Reply<T> {
+    pub value: T,
+    pub status: u16,
+    /// Requests sent, 429s and retries included.
+    pub attempts: u32,
+}
+
+/// Counters for the run summary, shared by every request.
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub rate_limited: AtomicU64,
+}
+
+/// The API client. Cheap to share behind an `Arc`; all methods take `&self`.
+pub struct Client {
+    http: reqwest::Client,
+    /// `{base}/organizations/{org}/guests`
+    guests_url: String,
+    auth: HeaderValue,
+    pacer: Pacer,
+    max_retries: u32,
+    stats: ClientStats,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("guests_url", &self.guests_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One HTTP exchange that got an answer.
+struct Answer {
+    status: u16,
+    request_id: Option<String>,
+    retry_after: Option<Duration>,
+    location: Option<String>,
+    body: bytes::Bytes,
+}
+
+impl Client {
+    pub fn new(config: &ApiConfig) -> Result<Self, ConfigError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        // The docs say a request without it is answered 401.
+        headers.insert("X-Tallyfy-Client", HeaderValue::from_static("APIClient"));
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("tallyfy-guests/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            // A redirected POST would silently become a GET; an API base should not redirect.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ConfigError::BadUrl {
+                url: config.base_url.to_string(),
+                reason: format!("cannot build an HTTP client: {e}"),
+            })?;
+        Ok(Client {
+            http,
+            guests_url: format!(
+                "{}/organizations/{}/guests",
+                config.base_url.as_str().trim_end_matches('/'),
+                config.org
+            ),
+            auth: bearer(&config.token)?,
+            pacer: Pacer::new(&config.rates, config.max_wait),
+            max_retries: config.max_retries,
+            stats: ClientStats::default(),
+        })
+    }
+
+    pub fn pacer(&self) -> &Pacer {
+        &self.pacer
+    }
+
+    pub fn stats(&self) -> &ClientStats {
+        &self.stats
+    }
+
+    /// One page of the guest list. Trust the returned `per_page`/`total_pages`, not the asked.
+    pub async fn list_page(
+        &self,
+        page: u64,
+        per_page: u64,
+        with_stats: bool,
+    ) -> Result<Reply<Page>, ApiError> {
+        let mut url = format!("{}?page={page}&per_page={per_page}", self.guests_url);
+        if with_stats {
+            url.push_str("&with=stats");
+        }
+        let (answer, attempts) = self.send(Method::GET, &url, None).await?;
+        let envelope: ListEnvelope = decode(&answer, attempts)?;
+        Ok(Reply {
+            value: envelope.into(),
+            status: answer.status,
+            attempts,
+        })
+    }
+
+    /// The guest with this email, or `None` when the API says it does not exist.
+    pub async fn get_guest(&self, email: &str) -> Result<Reply<Option<Guest>>, ApiError> {
+        match self.send(Method::GET, &self.guest_url(email), None).await {
+            Ok((answer, attempts)) => {
+                let envelope: ItemEnvelope = decode(&answer, attempts)?;
+                Ok(Reply {
+                    value: Some(envelope.data),
+                    status: answer.status,
+                    attempts,
+                })
+            }
+            Err(ApiError {
+                kind: ApiErrorKind::NotFound(_),
+                attempts,
+                ..
+            }) => Ok(Reply {
+                value: None,
+                status: 404,
+                attempts,
+            }),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Creates a guest. Never resent once it may have arrived: an unknown outcome is
+    /// `ApiErrorKind::Indeterminate`, and the caller reads back before trying again.
+    pub async fn create_guest(&self, guest: &NewGuest) -> Result<Reply<Guest>, ApiError> {
+        let body = serde_json::to_vec(guest).expect("a NewGuest always serializes");
+        let (answer, attempts) = self
+            .send(Method::POST, &self.guests_url, Some(body))
+            .await?;
+        // Any 2xx means it was created; an odd body must not turn that into a failure.
+        let created = serde_json::from_slice::<ItemEnvelope>(&answer.body)
+            .map(|envelope| envelope.data)
+            .unwrap_or_else(|e| {
+                tracing::warn!(email = %guest.email, "created, but the response did not decode: {e}");
+                Guest { email: guest.email.clone(), ..Guest::default() }
+            });
+        Ok(Reply {
+            value: created,
+            status: answer.status,
+            attempts,
+        })
+    }
+
+    /// Replaces the guest's `associated_members` (the only field the API lets us change).
+    pub async fn update_members(
+        &self,
+        email: &str,
+        members: &[u64],
+    ) -> Result<Reply<Guest>, ApiError> {
+        let body = serde_json::to_vec(&serde_json::json!({ "associated_members": members }))
+            .expect("a list of ids always serializes");
+        let (answer, attempts) = self
+            .send(Method::PUT, &self.guest_url(email), Some(body))
+            .await?;
+        let envelope: ItemEnvelope = decode(&answer, attempts)?;
+        Ok(Reply {
+            value: envelope.data,
+            status: answer.status,
+            attempts,
+        })
+    }
+
+    fn guest_url(&self, email: &str) -> String {
+        format!(
+            "{}/{}",
+            self.guests_url,
+            utf8_percent_encode(email, PATH_SEGMENT)
+        )
+    }
+
+    /// Sends until the retry table says stop. Returns the 2xx answer and the attempts it took.
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(Answer, u32), ApiError> {
+        let (mut attempts, mut retries, mut throttled) = (0u32, 0u32, 0u32);
+        loop {
+            if let Err(until) = self.pacer.ready().await {
+                return Err(error(ApiErrorKind::RateLimited(until), None, attempts));
+            }
+            attempts += 1;
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let result = self.exchange(&method, url, body.clone()).await;
+            let outcome = match &result {
+                Ok(answer) => Outcome::Status(answer.status),
+                Err(e) => transport_outcome(e),
+            };
+            tracing::debug!(%method, url, ?outcome, attempts, "api request");
+            match (retry::classify(&method, outcome), result) {
+                (Decision::Accept, Ok(answer)) => {
+                    self.pacer.succeeded();
+                    return Ok((answer, attempts));
+                }
+                (Decision::PauseAndRetry, Ok(answer)) => {
+                    throttled += 1;
+                    self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                    let parsed = ErrorBody::parse(&answer.body);
+                    tracing::info!(retry_after = ?answer.retry_after, "rate limited (429); pausing every request");
+                    if let Err(until) = self.pacer.rate_limited(answer.retry_after, parsed.message)
+                    {
+                        return Err(error(
+                            ApiErrorKind::RateLimited(until),
+                            Some(&answer),
+                            attempts,
+                        ));
+                    }
+                    if throttled >= MAX_RATE_LIMITED_ATTEMPTS {
+                        let kind = ApiErrorKind::Http {
+                            status: 429,
+                            message: Some(format!("still rate-limited after {throttled} tries")),
+                        };
+                        return Err(error(kind, Some(&answer), attempts));
+                    }
+                }
+                (Decision::Retry, result) if retries < self.max_retries => {
+                    let wait = retry::backoff(retries);
+                    // A 503 may say when to come back; never sooner than that.
+                    let wait = result
+                        .as_ref()
+                        .ok()
+                        .and_then(|a| a.retry_after)
+                        .map_or(wait, |after| after.max(wait));
+                    retries += 1;
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(%method, url, ?outcome, ?wait, "transient failure; retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                (Decision::Indeterminate, result) => {
+                    let what = match &result {
+                        Ok(answer) => format!("HTTP {}{}", answer.status, body_note(answer)),
+                        Err(e) => describe(e),
+                    };
+                    return Err(error(
+                        ApiErrorKind::Indeterminate(what),
+                        result.as_ref().ok(),
+                        attempts,
+                    ));
+                }
+                (_, Ok(answer)) => {
+                    return Err(error(failure_kind(&answer), Some(&answer), attempts));
+                }
+                (_, Err(e)) => {
+                    return Err(error(ApiErrorKind::Transport(describe(&e)), None, attempts));
+                }
+            }
+        }
+    }
+
+    /// One request and its whole body: a connection lost while reading is part of the attempt.
+    async fn exchange(
+        &self,
+        method: &Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer, reqwest::Error> {
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .header(header::AUTHORIZATION, self.auth.clone());
+        if let Some(body) = body {
+            request = request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let response = request.send().await?;
+        let headers = response.headers();
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let (request_id, location) = (text("x-request-id"), text("location"));
+        let retry_after =
+            text("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
+        let status = response.status().as_u16();
+        let body = response.bytes().await?;
+        Ok(Answer {
+            status,
+            request_id,
+            retry_after,
+            location,
+            body,
+        })
+    }
+}
+
+fn bearer(token: &Secret) -> Result<HeaderValue, ConfigError> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+        .map_err(|_| ConfigError::BadToken)?;
+    // Keeps it out of hyper's and h2's debug output.
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+fn decode<T: DeserializeOwned>(answer: &Answer, attempts: u32) -> Result<T, ApiError> {
+    serde_json::from_slice(&answer.body).map_err(|e| {
+        let kind = ApiErrorKind::Decode(format!(
+            "HTTP {} with a body that is not the expected JSON ({e}){}",
+            answer.status,
+            body_note(answer)
+        ));
+        error(kind, Some(answer), attempts)
+    })
+}
+
+fn error(kind: ApiErrorKind, answer: Option<&Answer>, attempts: u32) -> ApiError {
+    ApiError {
+        kind,
+        status: answer.map(|a| a.status),
+        request_id: answer.and_then(|a| a.request_id.clone()),
+        attempts,
+    }
+}
+
+/// What a final non-2xx answer means.
+fn failure_kind(answer: &Answer) -> ApiErrorKind {
+    let body = ErrorBody::parse(&answer.body);
+    match StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR) {
+        StatusCode::UNAUTHORIZED => ApiErrorKind::Unauthorized(body.message),
+        StatusCode::FORBIDDEN => ApiErrorKind::Forbidden(body.message),
+        StatusCode::NOT_FOUND if body.code.as_deref() == Some("ENDPOINT_NOT_FOUND") => {
+            ApiErrorKind::EndpointNotFound
+        }
+        StatusCode::NOT_FOUND => ApiErrorKind::NotFound(body.message),
+        StatusCode::UNPROCESSABLE_ENTITY => ApiErrorKind::Rejected(body.into_field_errors()),
+        status if status.is_redirection() => ApiErrorKind::Http {
+            status: answer.status,
+            message: Some(format!(
+                "unexpected redirect to {}: check --base-url",
+                answer.location.as_deref().unwrap_or("nowhere")
+            )),
+        },
+        _ => ApiErrorKind::Http {
+            status: answer.status,
+            message: body.message,
+        },
+    }
+}
+
+fn body_note(answer: &Answer) -> String {
+    match ErrorBody::parse(&answer.body).message {
+        Some(message) => format!(": {message}"),
+        None => String::new(),
+    }
+}
+
+/// Maps a transport error to the retry table's vocabulary. Only a failure to connect proves
+/// that nothing was sent; anything later may have reached the server.
+fn transport_outcome(e: &reqwest::Error) -> Outcome {
+    if e.is_connect() {
+        Outcome::ConnectFailed
+    } else if e.is_timeout() {
+        Outcome::TimedOut
+    } else {
+        Outcome::ConnectionLost
+    }
+}
+
+/// The error and its causes on one line ("error sending request ...: connection closed ...").
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3); a past date is zero.
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_percent_encoded_as_one_path_segment() {
+        let encoded = utf8_percent_encode("a.b+tag@x-y.com", PATH_SEGMENT).to_string();
+        assert_eq!(encoded, "a.b%2Btag%40x-y.com");
+        assert_eq!(
+            utf8_percent_encode("o'neil/é@x.com", PATH_SEGMENT).to_string(),
+            "o%27neil%2F%C3%A9%40x.com"
+        );
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let now = httpdate::parse_http_date("Sun, 22 Nov 2026 10:00:00 GMT").unwrap();
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after(" 1.5 ", now),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 22 Nov 2026 10:30:00 GMT", now),
+            Some(Duration::from_secs(1800))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 22 Nov 2026 09:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-3", now), None);
+    }
+}

@@ -1,0 +1,64 @@
+//! Forgiving serde helpers for the shapes the Tallyfy API is known to send (see
+//! ../shared/tallyfy-api.md): ids that are numbers or strings, scalars where strings are
+//! expected, `links` as `[]`, `{}` or null. Anything unexpected decodes to "absent", never to an
+//! error, so one odd field cannot break a page of guests.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// Any scalar as text; null, arrays and objects as absent. Empty strings are absent too.
+pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(scalar_text(Value::deserialize(d)?))
+}
+
+/// An id that is an integer in newer payloads and a string code in older ones.
+pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(scalar_text(Value::deserialize(d)?).unwrap_or_default())
+}
+
+/// A count that may come as a number, a numeric string, or null.
+pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(value_u64(&Value::deserialize(d)?))
+}
+
+/// Like [`opt_u64`] but absent means zero (pagination counters).
+pub fn u64_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    Ok(value_u64(&Value::deserialize(d)?).unwrap_or(0))
+}
+
+/// Member ids: an array of numbers or numeric strings; anything else is skipped.
+pub fn member_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Array(items) => items.iter().filter_map(value_u64).collect(),
+        other => value_u64(&other).into_iter().collect(),
+    })
+}
+
+/// `links` is an object with optional `next`/`previous`, or `[]` on a single page, or null.
+pub fn links<'de, D: Deserializer<'de>>(d: D) -> Result<super::model::Links, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Object(map) => super::model::Links {
+            next: map.get("next").cloned().and_then(scalar_text),
+            previous: map.get("previous").cloned().and_then(scalar_text),
+        },
+        _ => super::model::Links::default(),
+    })
+}
+
+fn scalar_text(value: Value) -> Option<String> {
+    match value {
+        Value::String(text) if text.is_empty() => None,
+        Value::String(text) => Some(text),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+fn value_u64(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(number) => number.as_u64(),
+        Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+}

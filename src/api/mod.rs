@@ -1,0 +1,14 @@
+//! The Tallyfy guests API client: one HTTP connection pool, one pacer and one retry policy for
+//! the whole run. Wire types are in `model`, failures in `error`, pacing and the retry table in
+//! their own modules.
+
+mod client;
+pub mod error;
+mod lenient;
+pub mod model;
+pub mod pacing;
+pub mod retry;
+
+pub use client::{Client, ClientStats, Reply};
+pub use error::{ApiError, ApiErrorKind, ErrorBody, FieldError};
+pub use model::{Guest, GuestStats, NewGuest, Page, Pagination};

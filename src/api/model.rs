@@ -1,0 +1,399 @@
+//! The guest as this tool sees it, decoded leniently from every payload variant the API is
+//! known to send, and the create body. Wire-level quirks stay in here and `lenient.rs`.
+
+use serde::{Deserialize, Serialize};
+
+use super::lenient;
+
+/// A guest of the organization, flattened: names from the top level or `details`, status and
+/// contact fields from `details`, timestamps normalised to `YYYY-MM-DDTHH:MM:SSZ` when they
+/// parse.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Guest {
+    /// Opaque: an integer in newer payloads, a string code in older ones.
+    pub id: String,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub status: Option<String>,
+    pub phone_1: Option<String>,
+    pub phone_2: Option<String>,
+    pub company_name: Option<String>,
+    pub timezone: Option<String>,
+    pub associated_members: Vec<u64>,
+    pub created_at: Option<String>,
+    pub last_accessed_at: Option<String>,
+    pub last_known_ip: Option<String>,
+    pub last_known_country: Option<String>,
+    pub disabled_at: Option<String>,
+    pub link: Option<String>,
+    /// Present only when asked for with `with=stats`.
+    pub stats: Option<GuestStats>,
+}
+
+/// Task statistics (`with=stats`); older payloads name two of them differently.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuestStats {
+    pub assigned_tasks: Option<u64>,
+    pub tasks_completed: Option<u64>,
+    pub last_task_completed_at: Option<String>,
+    pub one_off_tasks_completed: Option<u64>,
+    pub last_one_off_task_completed_at: Option<String>,
+}
+
+/// One page of the guest list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub guests: Vec<Guest>,
+    pub pagination: Pagination,
+}
+
+/// `meta.pagination`, trusted over what we asked for (the server may cap `per_page`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Pagination {
+    #[serde(default, deserialize_with = "lenient::u64_or_zero")]
+    pub total: u64,
+    #[serde(default, deserialize_with = "lenient::u64_or_zero")]
+    pub count: u64,
+    #[serde(default, deserialize_with = "lenient::u64_or_zero")]
+    pub per_page: u64,
+    #[serde(default, deserialize_with = "lenient::u64_or_zero")]
+    pub current_page: u64,
+    #[serde(default, deserialize_with = "lenient::u64_or_zero")]
+    pub total_pages: u64,
+    #[serde(default, deserialize_with = "lenient::links")]
+    pub links: Links,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links {
+    pub next: Option<String>,
+    pub previous: Option<String>,
+}
+
+/// The body of a create. Only keys the API knows: it silently drops unknown ones (there is no
+/// `phone` key), so a typo here would lose data without an error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NewGuest {
+    pub email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_1: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_2: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub associated_members: Vec<u64>,
+}
+
+/// `{"data": ...}`: the Fractal envelope of one item.
+#[derive(Deserialize)]
+pub(crate) struct ItemEnvelope {
+    pub data: Guest,
+}
+
+/// `{"data": [...], "meta": {"pagination": ...}}`. A list without `meta` is one whole page.
+#[derive(Deserialize)]
+pub(crate) struct ListEnvelope {
+    #[serde(default)]
+    data: Vec<Guest>,
+    #[serde(default)]
+    meta: Option<Meta>,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    #[serde(default)]
+    pagination: Option<Pagination>,
+}
+
+impl From<ListEnvelope> for Page {
+    fn from(envelope: ListEnvelope) -> Self {
+        let count = envelope.data.len() as u64;
+        let pagination = envelope
+            .meta
+            .and_then(|meta| meta.pagination)
+            .unwrap_or(Pagination {
+                total: count,
+                count,
+                per_page: count,
+                current_page: 1,
+                total_pages: 1,
+                links: Links::default(),
+            });
+        Page {
+            guests: envelope.data,
+            pagination,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawGuest {
+    #[serde(default, deserialize_with = "lenient::id")]
+    id: String,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    email: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    first_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    last_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    link: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    last_accessed_at: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    last_known_ip: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    last_known_country: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    created_at: Option<String>,
+    #[serde(default)]
+    details: Option<RawDetails>,
+    #[serde(default)]
+    stats: Option<RawStats>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawDetails {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    first_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    last_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    phone_1: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    phone_2: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    company_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    timezone: Option<String>,
+    #[serde(default, deserialize_with = "lenient::member_ids")]
+    associated_members: Vec<u64>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    created_at: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    last_accessed_at: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    disabled_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawStats {
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    assigned_tasks: Option<u64>,
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    active_tasks: Option<u64>,
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    tasks_completed: Option<u64>,
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    completed_tasks: Option<u64>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    last_task_completed_at: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    one_off_tasks_completed: Option<u64>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    last_one_off_task_completed_at: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Guest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawGuest::deserialize(d)?;
+        let details = raw.details.unwrap_or_default();
+        Ok(Guest {
+            id: raw.id,
+            email: raw.email.unwrap_or_default(),
+            first_name: raw.first_name.or(details.first_name),
+            last_name: raw.last_name.or(details.last_name),
+            status: details.status,
+            phone_1: details.phone_1,
+            phone_2: details.phone_2,
+            company_name: details.company_name,
+            timezone: details.timezone,
+            associated_members: details.associated_members,
+            created_at: raw
+                .created_at
+                .or(details.created_at)
+                .map(normalize_timestamp),
+            last_accessed_at: raw
+                .last_accessed_at
+                .or(details.last_accessed_at)
+                .map(normalize_timestamp),
+            last_known_ip: raw.last_known_ip,
+            last_known_country: raw.last_known_country,
+            disabled_at: details.disabled_at.map(normalize_timestamp),
+            link: raw.link,
+            stats: raw.stats.map(|stats| GuestStats {
+                assigned_tasks: stats.assigned_tasks.or(stats.active_tasks),
+                tasks_completed: stats.tasks_completed.or(stats.completed_tasks),
+                last_task_completed_at: stats.last_task_completed_at.map(normalize_timestamp),
+                one_off_tasks_completed: stats.one_off_tasks_completed,
+                last_one_off_task_completed_at: stats
+                    .last_one_off_task_completed_at
+                    .map(normalize_timestamp),
+            }),
+        })
+    }
+}
+
+/// `2025-01-15 10:30:00` (Laravel's default, UTC) and RFC 3339 both become
+/// `2025-01-15T10:30:00Z`; anything else is kept as sent rather than lost.
+pub fn normalize_timestamp(text: String) -> String {
+    use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+    if let Ok(parsed) = DateTime::parse_from_rfc3339(&text) {
+        return parsed
+            .with_timezone(&Utc)
+            .to_rfc3339_opts(SecondsFormat::Secs, true);
+    }
+    if let Ok(naive) = NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S") {
+        return naive.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn guest(value: serde_json::Value) -> Guest {
+        serde_json::from_value::<ItemEnvelope>(json!({ "data": value }))
+            .unwrap()
+            .data
+    }
+
+    fn page(value: serde_json::Value) -> Page {
+        serde_json::from_value::<ListEnvelope>(value)
+            .unwrap()
+            .into()
+    }
+
+    #[test]
+    fn id_as_integer_or_string_code() {
+        assert_eq!(guest(json!({"id": 42, "email": "a@x.com"})).id, "42");
+        assert_eq!(
+            guest(json!({"id": "guest_code_abc123", "email": "a@x.com"})).id,
+            "guest_code_abc123"
+        );
+    }
+
+    #[test]
+    fn names_at_top_level_win_over_details() {
+        let both = guest(
+            json!({"email": "a@x.com", "first_name": "Top", "last_name": null,
+            "details": {"first_name": "Inner", "last_name": "Collaborator"}}),
+        );
+        assert_eq!(both.first_name.as_deref(), Some("Top"));
+        assert_eq!(both.last_name.as_deref(), Some("Collaborator"));
+        let legacy = guest(json!({"email": "a@x.com", "details": {"first_name": "External"}}));
+        assert_eq!(legacy.first_name.as_deref(), Some("External"));
+    }
+
+    #[test]
+    fn unknown_fields_and_odd_types_are_ignored() {
+        let g = guest(
+            json!({"id": 1, "email": "a@x.com", "brand_new_field": {"x": [1, 2]},
+            "details": {"phone_1": 5551234, "status": null, "associated_members": [1001, "1005", "x", null],
+                        "disabled_on": null, "cadence_days": "7", "image_url": {}},
+            "stats": {"active_tasks": 2, "completed_tasks": "5", "mystery": true}}),
+        );
+        assert_eq!(g.phone_1.as_deref(), Some("5551234"));
+        assert_eq!(g.status, None);
+        assert_eq!(g.associated_members, vec![1001, 1005]);
+        let stats = g.stats.unwrap();
+        assert_eq!(
+            (stats.assigned_tasks, stats.tasks_completed),
+            (Some(2), Some(5))
+        );
+    }
+
+    #[test]
+    fn newer_stats_names() {
+        let g = guest(
+            json!({"email": "a@x.com", "stats": {"assigned_tasks": 3, "tasks_completed": 1,
+            "last_task_completed_at": "2025-01-15 10:30:00", "one_off_tasks_completed": 0}}),
+        );
+        let stats = g.stats.unwrap();
+        assert_eq!(stats.assigned_tasks, Some(3));
+        assert_eq!(
+            stats.last_task_completed_at.as_deref(),
+            Some("2025-01-15T10:30:00Z")
+        );
+        assert_eq!(stats.one_off_tasks_completed, Some(0));
+    }
+
+    #[test]
+    fn timestamps_in_both_forms() {
+        let g = guest(
+            json!({"email": "a@x.com", "created_at": "2025-01-10T08:30:00Z",
+            "last_accessed_at": "2025-01-15 10:30:00", "details": {"disabled_at": "yesterday"}}),
+        );
+        assert_eq!(g.created_at.as_deref(), Some("2025-01-10T08:30:00Z"));
+        assert_eq!(g.last_accessed_at.as_deref(), Some("2025-01-15T10:30:00Z"));
+        assert_eq!(g.disabled_at.as_deref(), Some("yesterday"));
+        assert_eq!(
+            normalize_timestamp("2025-01-10T10:30:00+02:00".into()),
+            "2025-01-10T08:30:00Z"
+        );
+    }
+
+    #[test]
+    fn links_in_every_shape() {
+        let with = |links: serde_json::Value| {
+            page(json!({"data": [], "meta": {"pagination": {"total": 0, "total_pages": 1, "links": links}}}))
+                .pagination
+                .links
+        };
+        assert_eq!(with(json!([])), Links::default());
+        assert_eq!(with(json!({})), Links::default());
+        assert_eq!(with(json!(null)), Links::default());
+        assert_eq!(
+            with(json!({"next": null, "previous": null})),
+            Links::default()
+        );
+        let next = with(json!({"next": "https://x/api?page=2"}));
+        assert_eq!(next.next.as_deref(), Some("https://x/api?page=2"));
+        let missing = page(json!({"data": [], "meta": {"pagination": {"total": 0}}}));
+        assert_eq!(missing.pagination.links, Links::default());
+    }
+
+    #[test]
+    fn pagination_numbers_as_strings_and_list_without_meta() {
+        let p = page(json!({"data": [{"id": 1, "email": "a@x.com"}],
+            "meta": {"pagination": {"total": "250", "count": 1, "per_page": "100", "current_page": 1, "total_pages": 3}}}));
+        assert_eq!(
+            (
+                p.pagination.total,
+                p.pagination.per_page,
+                p.pagination.total_pages
+            ),
+            (250, 100, 3)
+        );
+        let bare = page(
+            json!({"data": [{"id": "a", "email": "a@x.com"}, {"id": "b", "email": "b@x.com"}]}),
+        );
+        assert_eq!((bare.pagination.total, bare.pagination.total_pages), (2, 1));
+    }
+
+    #[test]
+    fn create_body_sends_only_known_keys() {
+        let body = NewGuest {
+            email: "a@x.com".into(),
+            phone_1: Some("+1 212".into()),
+            associated_members: vec![1001],
+            ..NewGuest::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            json!({"email": "a@x.com", "phone_1": "+1 212", "associated_members": [1001]})
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! One pacer per run: the client-side quotas (`--rate`, via governor) and the shared pause that
+//! a 429 puts on *every* request of the run, bounded by `--max-wait`. Deciding *whether* to
+//! retry is `retry.rs`'s job; this module only decides *when* the next request may go.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Local};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::time::Instant;
+
+/// A quota such as `10/s`, `600/min`, `30/h` or `100/5min`: at most `count` per `period`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: NonZeroU32,
+    pub period: Duration,
+}
+
+impl Rate {
+    /// The quota spread evenly (burst of one): `30/h` sends one request every two minutes
+    /// rather than thirty at once, so a server-side window of the same size is never exceeded.
+    pub fn even_quota(&self) -> Quota {
+        let interval = self.period / self.count.get();
+        Quota::with_period(interval.max(Duration::from_nanos(1))).expect("interval is non-zero")
+    }
+
+    /// The quota with the whole count available at once (how servers usually count a window).
+    pub fn burst_quota(&self) -> Quota {
+        self.even_quota().allow_burst(self.count)
+    }
+}
+
+impl FromStr for Rate {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad =
+            || format!("`{text}` is not a rate: write it as N/PERIOD, e.g. 10/s, 600/min or 30/h");
+        let (count, period) = text.trim().split_once('/').ok_or_else(bad)?;
+        let count: u32 = count.trim().parse().map_err(|_| bad())?;
+        let count = NonZeroU32::new(count).ok_or_else(bad)?;
+        let period = period.trim();
+        // `min` alone means one minute; humantime wants a number in front of the unit.
+        let period = if period.starts_with(|c: char| c.is_ascii_digit()) {
+            humantime::parse_duration(period)
+        } else {
+            humantime::parse_duration(&format!("1{period}"))
+        }
+        .map_err(|_| bad())?;
+        if period.is_zero() {
+            return Err(bad());
+        }
+        Ok(Rate { count, period })
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}",
+            self.count,
+            humantime::format_duration(self.period)
+        )
+    }
+}
+
+/// The API told us to wait longer than `--max-wait` allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitedUntil {
+    pub until: SystemTime,
+    /// The server's own words, when it gave any (e.g. the hourly invite cap message).
+    pub reason: Option<String>,
+}
+
+impl fmt::Display for RateLimitedUntil {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let until: DateTime<Local> = self.until.into();
+        write!(
+            f,
+            "rate-limited until {}",
+            until.format("%Y-%m-%d %H:%M:%S %:z")
+        )?;
+        if let Some(reason) = &self.reason {
+            write!(f, " ({reason})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Shared by every request of a run.
+pub struct Pacer {
+    quotas: Vec<DefaultDirectRateLimiter>,
+    max_wait: Duration,
+    pause: Mutex<Pause>,
+}
+
+#[derive(Default)]
+struct Pause {
+    until: Option<Instant>,
+    reason: Option<String>,
+    /// 429s without Retry-After since the last success; drives the fallback backoff.
+    strikes: u32,
+    /// Wall-clock time the run has spent paused (overlapping pauses counted once).
+    total: Duration,
+}
+
+/// Without Retry-After, pause 1 s, 2 s, 4 s ... up to this.
+const MAX_FALLBACK_PAUSE: Duration = Duration::from_secs(60);
+
+impl Pacer {
+    pub fn new(rates: &[Rate], max_wait: Duration) -> Self {
+        Pacer {
+            quotas: rates
+                .iter()
+                .map(|rate| RateLimiter::direct(rate.even_quota()))
+                .collect(),
+            max_wait,
+            pause: Mutex::new(Pause::default()),
+        }
+    }
+
+    /// Waits until a request may be sent: first out any shared 429 pause, then every quota.
+    /// A pause longer than `--max-wait` is not slept: it is returned as the error.
+    pub async fn ready(&self) -> Result<(), RateLimitedUntil> {
+        loop {
+            let until = {
+                let pause = self.lock();
+                match pause.until {
+                    Some(until) if until > Instant::now() => {
+                        self.check_max_wait(until, &pause.reason)?;
+                        until
+                    }
+                    _ => break,
+                }
+            };
+            tokio::time::sleep_until(until).await;
+        }
+        for quota in &self.quotas {
+            quota.until_ready().await;
+        }
+        Ok(())
+    }
+
+    /// Records a 429: every request of the run waits until `retry_after` has passed (or, when
+    /// the server gave none, an exponential backoff). Errs when that exceeds `--max-wait`.
+    pub fn rate_limited(
+        &self,
+        retry_after: Option<Duration>,
+        reason: Option<String>,
+    ) -> Result<(), RateLimitedUntil> {
+        let mut pause = self.lock();
+        let wait = retry_after.unwrap_or_else(|| {
+            pause.strikes += 1;
+            let doublings = (pause.strikes - 1).min(16);
+            Duration::from_secs(1u64 << doublings).min(MAX_FALLBACK_PAUSE)
+        });
+        let now = Instant::now();
+        let until = now + wait;
+        let current = pause.until.filter(|&current| current > now);
+        if current.is_none_or(|current| until > current) {
+            pause.total += until - current.unwrap_or(now);
+            pause.until = Some(until);
+            pause.reason = reason;
+        }
+        let longest = pause.until.unwrap_or(until);
+        let reason = pause.reason.clone();
+        self.check_max_wait(longest, &reason)
+    }
+
+    /// A request got through: the fallback backoff starts again from one second.
+    pub fn succeeded(&self) {
+        self.lock().strikes = 0;
+    }
+
+    /// How long the run has been paused by 429s so far.
+    pub fn paused(&self) -> Duration {
+        self.lock().total
+    }
+
+    fn check_max_wait(
+        &self,
+        until: Instant,
+        reason: &Option<String>,
+    ) -> Result<(), RateLimitedUntil> {
+        let wait = until.saturating_duration_since(Instant::now());
+        if wait > self.max_wait {
+            return Err(RateLimitedUntil {
+                until: SystemTime::now() + wait,
+                reason: reason.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pause> {
+        // The guarded state is plain data updated in one step; a panic elsewhere cannot leave it
+        // half-written, so a poisoned lock is still safe to use.
+        self.pause
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn rates_parse_in_the_forms_people_write() {
+        for (text, count, secs) in [
+            ("10/s", 10, 1),
+            ("600/min", 600, 60),
+            ("30/h", 30, 3600),
+            ("30/hour", 30, 3600),
+            ("100/5min", 100, 300),
+            (" 5 / 2s ", 5, 2),
+        ] {
+            let rate: Rate = text.parse().unwrap();
+            assert_eq!(
+                (rate.count.get(), rate.period),
+                (count, Duration::from_secs(secs)),
+                "{text}"
+            );
+        }
+        for bad in [
+            "",
+            "10",
+            "0/s",
+            "-1/s",
+            "10/",
+            "10/fortnightly",
+            "x/s",
+            "10/0s",
+        ] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_pauses_every_request_of_the_run() {
+        let pacer = Arc::new(Pacer::new(&[], Duration::from_secs(60)));
+        let start = Instant::now();
+        pacer
+            .rate_limited(Some(Duration::from_secs(5)), None)
+            .unwrap();
+        let other = tokio::spawn({
+            let pacer = pacer.clone();
+            async move { pacer.ready().await.map(|()| Instant::now()) }
+        });
+        let resumed = other.await.unwrap().unwrap();
+        assert_eq!(resumed - start, Duration::from_secs(5));
+        assert_eq!(pacer.paused(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn overlapping_pauses_count_once_and_the_longer_wins() {
+        let pacer = Pacer::new(&[], Duration::from_secs(60));
+        pacer
+            .rate_limited(Some(Duration::from_secs(5)), None)
+            .unwrap();
+        pacer
+            .rate_limited(Some(Duration::from_secs(3)), None)
+            .unwrap();
+        pacer
+            .rate_limited(Some(Duration::from_secs(8)), None)
+            .unwrap();
+        assert_eq!(pacer.paused(), Duration::from_secs(8));
+        let start = Instant::now();
+        pacer.ready().await.unwrap();
+        assert_eq!(Instant::now() - start, Duration::from_secs(8));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_beyond_max_wait_is_an_error_not_a_sleep() {
+        let pacer = Pacer::new(&[], Duration::from_secs(10));
+        let err = pacer
+            .rate_limited(Some(Duration::from_secs(3600)), Some("hourly cap".into()))
+            .unwrap_err();
+        assert!(err.to_string().starts_with("rate-limited until "), "{err}");
+        assert!(err.to_string().ends_with("(hourly cap)"), "{err}");
+        let start = Instant::now();
+        assert!(pacer.ready().await.is_err());
+        assert_eq!(Instant::now(), start, "must not sleep before failing");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_retry_after_the_pause_doubles_until_a_success() {
+        let pacer = Pacer::new(&[], Duration::from_secs(600));
+        for expected in [1, 2, 4] {
+            let start = Instant::now();
+            pacer.rate_limited(None, None).unwrap();
+            pacer.ready().await.unwrap();
+            assert_eq!(Instant::now() - start, Duration::from_secs(expected));
+        }
+        pacer.succeeded();
+        let start = Instant::now();
+        pacer.rate_limited(None, None).unwrap();
+        pacer.ready().await.unwrap();
+        assert_eq!(Instant::now() - start, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn client_quotas_are_spread_evenly_with_no_burst() {
+        let quota = "30/h".parse::<Rate>().unwrap().even_quota();
+        assert_eq!(quota.replenish_interval(), Duration::from_secs(120));
+        assert_eq!(quota.burst_size().get(), 1);
+        let server = "50/s".parse::<Rate>().unwrap().burst_quota();
+        assert_eq!(server.replenish_interval(), Duration::from_millis(20));
+        assert_eq!(server.burst_size().get(), 50);
+    }
+}

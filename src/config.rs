@@ -1,0 +1,224 @@
+//! The validated configuration of a run, built once from the flags and the environment. This
+//! and `cli.rs` are the only places that read `std::env`; everything downstream takes a
+//! `ApiConfig` and trusts it.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::api::pacing::Rate;
+use crate::cli::ApiArgs;
+use crate::secret::Secret;
+
+/// The documented public base (the Go CLI and SDK use `https://api.tallyfy.com`; same paths).
+pub const DEFAULT_BASE_URL: &str = "https://go.tallyfy.com/api";
+/// The env var holding the access token. There is deliberately no flag for the token itself.
+pub const TOKEN_ENV: &str = "TALLYFY_ACCESS_TOKEN";
+
+/// Everything a client needs to talk to one organization.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Base URL without a trailing slash, e.g. `https://go.tallyfy.com/api`.
+    pub base_url: Url,
+    pub org: String,
+    pub token: Secret,
+    pub rates: Vec<Rate>,
+    pub max_retries: u32,
+    pub max_wait: Duration,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+/// A problem with flags, environment or files, found before anything is sent (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no organization id: pass --org ORG or set TALLYFY_ORG_ID")]
+    MissingOrg,
+    #[error(
+        "`{0}` is not an organization id: expected the 32-character hex id from Settings > Organization"
+    )]
+    BadOrg(String),
+    #[error(
+        "no access token: set {TOKEN_ENV} or pass --token-file PATH (there is no flag for the token itself, so it never shows in `ps`)"
+    )]
+    MissingToken,
+    #[error(
+        "the access token contains characters that cannot be sent in an HTTP header (check for pasted quotes or line breaks)"
+    )]
+    BadToken,
+    #[error("the token file {} is empty", .0.display())]
+    EmptyTokenFile(PathBuf),
+    #[error("cannot read the token file {}: {error}", path.display())]
+    TokenFile {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("`{url}` is not a usable base URL: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error(
+        "refusing plain http:// to `{0}`: the token would travel unencrypted; use https://, or http:// only for a loopback sandbox (127.0.0.1, localhost, [::1])"
+    )]
+    InsecureUrl(String),
+}
+
+impl ApiConfig {
+    /// Checks the flags and reads the token from `TALLYFY_ACCESS_TOKEN` or `--token-file`.
+    pub fn from_args(args: &ApiArgs) -> Result<Self, ConfigError> {
+        let org = args.org.as_deref().ok_or(ConfigError::MissingOrg)?;
+        let token = match &args.token_file {
+            Some(path) => read_token_file(path)?,
+            None => match std::env::var(TOKEN_ENV) {
+                Ok(value) if !value.trim().is_empty() => token_from(&value),
+                _ => return Err(ConfigError::MissingToken),
+            },
+        };
+        Self::with_credentials(args, &args.base_url, org, token)
+    }
+
+    /// The flags' pacing and timeouts with credentials from elsewhere (an in-process sandbox).
+    pub fn with_credentials(
+        args: &ApiArgs,
+        base_url: &str,
+        org: &str,
+        token: Secret,
+    ) -> Result<Self, ConfigError> {
+        Ok(ApiConfig {
+            base_url: parse_base_url(base_url)?,
+            org: parse_org(org)?,
+            token,
+            rates: args.rates.clone(),
+            max_retries: args.max_retries,
+            max_wait: args.max_wait,
+            connect_timeout: args.connect_timeout,
+            request_timeout: args.timeout,
+        })
+    }
+}
+
+fn read_token_file(path: &PathBuf) -> Result<Secret, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::TokenFile {
+        path: path.clone(),
+        error,
+    })?;
+    let token = token_from(&text);
+    if token.is_empty() {
+        return Err(ConfigError::EmptyTokenFile(path.clone()));
+    }
+    Ok(token)
+}
+
+/// People paste the whole header value; accept `Bearer <token>` as well as the bare token.
+fn token_from(text: &str) -> Secret {
+    let text = text.trim();
+    Secret::new(text.strip_prefix("Bearer ").unwrap_or(text))
+}
+
+/// An org id is 32 hex characters; case is forgiven, anything else is a typo worth stopping on.
+pub fn parse_org(text: &str) -> Result<String, ConfigError> {
+    let org = text.trim().to_ascii_lowercase();
+    if org.len() == 32 && org.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(org)
+    } else {
+        Err(ConfigError::BadOrg(text.to_string()))
+    }
+}
+
+/// Parses a base URL, refusing cleartext to anything but loopback, and drops trailing slashes so
+/// that `organizations/...` is appended exactly once whether or not the base has a path.
+pub fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
+    let bad = |reason: &str| ConfigError::BadUrl {
+        url: text.to_string(),
+        reason: reason.to_string(),
+    };
+    let mut url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("it must not have a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("credentials do not belong in the URL"));
+    }
+    let host = url.host_str().ok_or_else(|| bad("it has no host"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(host) => {}
+        "http" => return Err(ConfigError::InsecureUrl(host.to_string())),
+        other => return Err(bad(&format!("the scheme must be https, not {other}"))),
+    }
+    let path = url.path().trim_end_matches('/').to_string();
+    url.set_path(&path);
+    Ok(url)
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_with_and_without_path_or_slash() {
+        for (given, expected) in [
+            ("https://go.tallyfy.com/api", "https://go.tallyfy.com/api"),
+            ("https://go.tallyfy.com/api/", "https://go.tallyfy.com/api"),
+            ("https://api.tallyfy.com", "https://api.tallyfy.com/"),
+            ("https://api.tallyfy.com/", "https://api.tallyfy.com/"),
+            ("http://127.0.0.1:8910/api", "http://127.0.0.1:8910/api"),
+            ("http://localhost:1/api", "http://localhost:1/api"),
+            ("http://[::1]:1/api", "http://[::1]:1/api"),
+            ("http://127.1.2.3:1", "http://127.1.2.3:1/"),
+        ] {
+            assert_eq!(parse_base_url(given).unwrap().as_str(), expected, "{given}");
+        }
+    }
+
+    #[test]
+    fn cleartext_to_a_remote_host_is_refused() {
+        for url in [
+            "http://example.com",
+            "http://10.0.0.1/api",
+            "http://go.tallyfy.com/api",
+        ] {
+            assert!(
+                matches!(parse_base_url(url), Err(ConfigError::InsecureUrl(_))),
+                "{url}"
+            );
+        }
+        for url in [
+            "ftp://x.com",
+            "not a url",
+            "https://x.com/api?a=1",
+            "https://u:p@x.com",
+        ] {
+            assert!(
+                matches!(parse_base_url(url), Err(ConfigError::BadUrl { .. })),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn org_ids() {
+        let org = "5A4DB0C5A4DB0C5A4DB0C5A4DB0C5A4D";
+        assert_eq!(parse_org(org).unwrap(), org.to_ascii_lowercase());
+        for bad in [
+            "",
+            "acme",
+            "5a4db0c5a4db0c5a4db0c5a4db0c5a4",
+            "5a4db0c5a4db0c5a4db0c5a4db0c5a4g",
+        ] {
+            assert!(parse_org(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pasted_bearer_prefix_is_dropped() {
+        assert_eq!(token_from("Bearer abc\n").expose(), "abc");
+        assert_eq!(token_from(" abc ").expose(), "abc");
+    }
+}

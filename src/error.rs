@@ -1,0 +1,97 @@
+//! How a command fails, and the exit code each failure maps to. Errors are typed where they
+//! start (`ConfigError`, `ApiError`); this is where they meet, for `main` to render.
+
+use std::io;
+
+use crate::api::{ApiError, ApiErrorKind};
+use crate::config::ConfigError;
+
+/// Exit codes, documented in `--help` (`cli::EXIT_CODES`) and the README.
+pub mod exit {
+    pub const SUCCESS: u8 = 0;
+    pub const PROBLEMS: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const STOPPED: u8 = 3;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// A problem with a flag's value found after parsing (e.g. a port in use).
+    #[error("{0}")]
+    Usage(String),
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("interrupted")]
+    Interrupted,
+    /// stdout was closed by its reader (`| head`): stop quietly, as Unix tools do.
+    #[error("output closed")]
+    OutputClosed,
+}
+
+impl RunError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Config(_) | RunError::Usage(_) => exit::USAGE,
+            RunError::Api(ApiError {
+                kind: ApiErrorKind::RateLimited(_),
+                ..
+            })
+            | RunError::Interrupted => exit::STOPPED,
+            RunError::Api(_) | RunError::Io { .. } => exit::PROBLEMS,
+            RunError::OutputClosed => exit::SUCCESS,
+        }
+    }
+
+    /// An I/O error on our own output, with what we were doing.
+    pub fn io(what: impl Into<String>, source: io::Error) -> RunError {
+        if source.kind() == io::ErrorKind::BrokenPipe {
+            return RunError::OutputClosed;
+        }
+        RunError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+
+    /// A CSV writer error: its I/O cause, or (never expected for our own records) the message.
+    pub fn csv(what: impl Into<String>, error: csv::Error) -> RunError {
+        match error.into_kind() {
+            csv::ErrorKind::Io(source) => RunError::io(what, source),
+            other => RunError::Io {
+                what: what.into(),
+                source: io::Error::other(format!("{other:?}")),
+            },
+        }
+    }
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM (`kill`, systemd, cron timeouts).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

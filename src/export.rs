@@ -1,0 +1,285 @@
+//! `export`: every guest of the organization as CSV. The first page reveals how many pages
+//! there are; the rest are fetched concurrently under the run's pacer and written in server
+//! order. A file output appears only when complete. Paging rules: ../shared/tallyfy-api.md.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use futures::{StreamExt, TryStreamExt};
+
+use crate::api::{Client, Guest, Page};
+use crate::cli::ExportArgs;
+use crate::config::ApiConfig;
+use crate::error::{RunError, shutdown_signal};
+use crate::output::{AtomicFile, neutralize};
+use crate::sandbox::{Sandbox, SandboxOptions, sample_guests};
+use crate::secret::Secret;
+
+/// Columns of the export, in order. `import` reads them back (it is valid import input).
+pub const COLUMNS: [&str; 16] = [
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "status",
+    "phone_1",
+    "phone_2",
+    "company_name",
+    "timezone",
+    "associated_members",
+    "created_at",
+    "last_accessed_at",
+    "last_known_ip",
+    "last_known_country",
+    "disabled_at",
+    "link",
+];
+
+/// Added with `--with-stats`.
+pub const STATS_COLUMNS: [&str; 5] = [
+    "assigned_tasks",
+    "tasks_completed",
+    "last_task_completed_at",
+    "one_off_tasks_completed",
+    "last_one_off_task_completed_at",
+];
+
+/// What we ask for; the server may cap it lower, and its answer is what counts.
+const PER_PAGE: u64 = 100;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ExportOptions {
+    pub with_stats: bool,
+    /// Leave formula-like cells as they are.
+    pub raw: bool,
+    /// Pages in flight at once.
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    pub guests: u64,
+    pub pages: u64,
+    /// `total` as the last page reported it.
+    pub reported_total: u64,
+}
+
+/// The `export` command: configuration, output file, Ctrl-C, and the closing summary.
+pub async fn run(args: ExportArgs) -> Result<(), RunError> {
+    let (config, _sandbox) = if args.sandbox {
+        let sandbox = Sandbox::start(SandboxOptions {
+            guests: sample_guests(),
+            ..SandboxOptions::default()
+        })
+        .await
+        .map_err(|e| RunError::io("cannot start the built-in sandbox", e))?;
+        tracing::info!(
+            "exporting from the built-in sandbox at {} (samples/existing-guests.csv); no account is used",
+            sandbox.base_url()
+        );
+        let config = ApiConfig::with_credentials(
+            &args.api,
+            sandbox.base_url(),
+            sandbox.org(),
+            Secret::new(sandbox.token()),
+        )?;
+        (config, Some(sandbox))
+    } else {
+        (ApiConfig::from_args(&args.api)?, None)
+    };
+    let client = Client::new(&config)?;
+    let options = ExportOptions {
+        with_stats: args.with_stats,
+        raw: args.raw,
+        concurrency: args.concurrency as usize,
+    };
+    let started = Instant::now();
+    let work = async {
+        match &args.output {
+            Some(path) => export_to_file(&client, path, &options).await,
+            None => export(&client, std::io::stdout(), &options).await,
+        }
+    };
+    let summary = tokio::select! {
+        result = work => result?,
+        _ = shutdown_signal() => return Err(RunError::Interrupted),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let target = args
+        .output
+        .as_ref()
+        .map_or("stdout".to_string(), |p| p.display().to_string());
+    let pages = if summary.pages == 1 { "page" } else { "pages" };
+    tracing::info!(
+        "exported {} guests ({} {pages}) to {target} in {seconds:.1} s",
+        summary.guests,
+        summary.pages
+    );
+    Ok(())
+}
+
+async fn export_to_file(
+    client: &Client,
+    path: &Path,
+    options: &ExportOptions,
+) -> Result<ExportSummary, RunError> {
+    let what = || format!("cannot write {}", path.display());
+    let mut file = AtomicFile::create(path).map_err(|e| RunError::io(what(), e))?;
+    let summary = export(client, file.writer(), options).await?;
+    file.commit().map_err(|e| RunError::io(what(), e))?;
+    Ok(summary)
+}
+
+/// Writes the header and every guest, page by page in server order.
+pub async fn export<W: Write>(
+    client: &Client,
+    out: W,
+    options: &ExportOptions,
+) -> Result<ExportSummary, RunError> {
+    let mut writer = csv::Writer::from_writer(out);
+    let mut header: Vec<&str> = COLUMNS.to_vec();
+    if options.with_stats {
+        header.extend(STATS_COLUMNS);
+    }
+    writer
+        .write_record(&header)
+        .map_err(|e| RunError::csv("cannot write the export", e))?;
+
+    let first = client
+        .list_page(1, PER_PAGE, options.with_stats)
+        .await?
+        .value;
+    let mut summary = ExportSummary::default();
+    let mut total_pages = first.pagination.total_pages.max(1);
+    let mut ended = write_page(&mut writer, &first, options, &mut summary)?;
+    let mut next = 2;
+    // Usually one round. If a page reports more pages than we knew of (guests were added while
+    // we paged), another round fetches the new ones.
+    while !ended && next <= total_pages {
+        let mut pages = futures::stream::iter(next..=total_pages)
+            .map(|number| client.list_page(number, PER_PAGE, options.with_stats))
+            .buffered(options.concurrency.max(1))
+            .map_ok(|reply| reply.value);
+        while let Some(page) = pages.try_next().await? {
+            next += 1;
+            total_pages = total_pages.max(page.pagination.total_pages);
+            ended = write_page(&mut writer, &page, options, &mut summary)?;
+            if ended {
+                break;
+            }
+        }
+    }
+    writer
+        .flush()
+        .map_err(|e| RunError::io("cannot write the export", e))?;
+    if summary.guests != summary.reported_total {
+        tracing::warn!(
+            "the guest list changed while it was exported: the API reports {} guests, {} were written",
+            summary.reported_total,
+            summary.guests
+        );
+    }
+    Ok(summary)
+}
+
+/// Writes one page; true when it was empty (the list ended early).
+fn write_page<W: Write>(
+    writer: &mut csv::Writer<W>,
+    page: &Page,
+    options: &ExportOptions,
+    summary: &mut ExportSummary,
+) -> Result<bool, RunError> {
+    summary.pages += 1;
+    summary.reported_total = page.pagination.total;
+    for guest in &page.guests {
+        for cell in guest_record(guest, options.with_stats) {
+            let cell = if options.raw {
+                cell.as_str().into()
+            } else {
+                neutralize(&cell)
+            };
+            writer
+                .write_field(cell.as_bytes())
+                .map_err(|e| RunError::csv("cannot write the export", e))?;
+        }
+        writer
+            .write_record(None::<&[u8]>)
+            .map_err(|e| RunError::csv("cannot write the export", e))?;
+        summary.guests += 1;
+    }
+    Ok(page.guests.is_empty())
+}
+
+/// One guest as export cells, in `COLUMNS` (then `STATS_COLUMNS`) order.
+pub fn guest_record(guest: &Guest, with_stats: bool) -> Vec<String> {
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    let members = guest
+        .associated_members
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(";");
+    let mut record = vec![
+        guest.id.clone(),
+        guest.email.clone(),
+        text(&guest.first_name),
+        text(&guest.last_name),
+        text(&guest.status),
+        text(&guest.phone_1),
+        text(&guest.phone_2),
+        text(&guest.company_name),
+        text(&guest.timezone),
+        members,
+        text(&guest.created_at),
+        text(&guest.last_accessed_at),
+        text(&guest.last_known_ip),
+        text(&guest.last_known_country),
+        text(&guest.disabled_at),
+        text(&guest.link),
+    ];
+    if with_stats {
+        let stats = guest.stats.clone().unwrap_or_default();
+        let count = |value: Option<u64>| value.map(|n| n.to_string()).unwrap_or_default();
+        record.extend([
+            count(stats.assigned_tasks),
+            count(stats.tasks_completed),
+            text(&stats.last_task_completed_at),
+            count(stats.one_off_tasks_completed),
+            text(&stats.last_one_off_task_completed_at),
+        ]);
+    }
+    record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::load_guests;
+
+    #[test]
+    fn a_guest_round_trips_through_an_export_row() {
+        let guest = Guest {
+            id: "7".into(),
+            email: "a+b@x.com".into(),
+            first_name: Some("Zoë, \"Z\"".into()),
+            phone_1: Some("+44 20".into()),
+            associated_members: vec![1001, 1002],
+            created_at: Some("2025-01-10T08:30:00Z".into()),
+            ..Guest::default()
+        };
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(COLUMNS).unwrap();
+        writer
+            .write_record(
+                guest_record(&guest, false)
+                    .iter()
+                    .map(|c| neutralize(c).into_owned()),
+            )
+            .unwrap();
+        let bytes = writer.into_inner().unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains(",'+44 20,"));
+        let loaded = load_guests(bytes.as_slice()).unwrap();
+        assert_eq!(loaded, vec![guest]);
+    }
+}

@@ -1,0 +1,101 @@
+//! CSV output shared by export and results: spreadsheet formula neutralisation and files that
+//! appear under their final name only when complete.
+
+use std::borrow::Cow;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Excel, LibreOffice and Google Sheets run a cell starting with one of these as a formula
+/// (OWASP "CSV injection"). A leading `'` makes them show the text instead.
+const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// The cell, prefixed with `'` when a spreadsheet would read it as a formula.
+pub fn neutralize(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(FORMULA_TRIGGERS) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// Undoes [`neutralize`], so that our own output is valid input again.
+pub fn unneutralize(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_TRIGGERS) => rest,
+        _ => cell,
+    }
+}
+
+/// A file written beside its destination under a temporary name and renamed into place by
+/// [`AtomicFile::commit`]. Dropped without a commit, it disappears: a failed run never leaves a
+/// file that looks complete.
+pub struct AtomicFile {
+    temp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> io::Result<Self> {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".tallyfy-guests-")
+            .suffix(".partial")
+            .tempfile_in(dir)?;
+        Ok(AtomicFile {
+            temp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn writer(&mut self) -> &mut std::fs::File {
+        self.temp.as_file_mut()
+    }
+
+    /// Flushes to disk and renames into place.
+    pub fn commit(self) -> io::Result<()> {
+        self.temp.as_file().sync_all()?;
+        self.temp.persist(&self.path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralized_and_restored() {
+        for cell in ["=SUM(A1)", "+1 212 555", "-2", "@cmd", "\tx", "\rx"] {
+            let safe = neutralize(cell);
+            assert_eq!(safe, format!("'{cell}"));
+            assert_eq!(unneutralize(&safe), cell);
+        }
+        for cell in ["plain", "", "'quoted", "a=b", "1+1"] {
+            assert_eq!(neutralize(cell), cell);
+            assert_eq!(unneutralize(cell), cell);
+        }
+    }
+
+    #[test]
+    fn an_uncommitted_file_never_appears() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        {
+            let mut file = AtomicFile::create(&path).unwrap();
+            io::Write::write_all(file.writer(), b"half").unwrap();
+        }
+        assert!(!path.exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "temporary file left behind"
+        );
+        let mut file = AtomicFile::create(&path).unwrap();
+        io::Write::write_all(file.writer(), b"whole").unwrap();
+        file.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "whole");
+    }
+}

@@ -1,0 +1,237 @@
+//! The sandbox's misbehaviour, on purpose and repeatable (seeded): latency, random 5xx HTML
+//! pages, dropped connections, a burst limit (429 + Retry-After), an hourly-style invite cap
+//! (429 `RATE_LIMIT_EXCEEDED`) and "commit then fail" creates. What a fault *does* to a
+//! connection is `server.rs`'s business; this module only decides.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, RateLimiter, clock::Clock};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use tokio::time::Instant;
+
+use crate::api::pacing::Rate;
+
+/// Which faults to inject, and how often.
+#[derive(Debug, Clone, Default)]
+pub struct FaultOptions {
+    pub latency: Duration,
+    /// Fraction of requests answered with a 502/503/504 HTML page, before any work is done.
+    pub error_rate: f64,
+    /// Fraction of requests whose connection is closed without an answer.
+    pub drop_rate: f64,
+    /// Fraction of valid creates that are stored but answered with a 502 or a dropped connection.
+    pub commit_fail_rate: f64,
+    /// Requests allowed per period (all endpoints) before 429 + Retry-After.
+    pub burst_limit: Option<Rate>,
+    /// Creates allowed per window before 429 `RATE_LIMIT_EXCEEDED` with a long Retry-After.
+    pub invite_cap: Option<Rate>,
+    pub seed: u64,
+}
+
+/// What the edge does with a request before the application sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeFault {
+    None,
+    Drop,
+    ServerError(u16),
+    /// 429 with this Retry-After (whole seconds) and an empty body when `empty` is set.
+    Throttle {
+        retry_after: u64,
+        empty: bool,
+    },
+}
+
+/// How a committed create fails to report its success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitFault {
+    None,
+    BadGateway,
+    Drop,
+}
+
+/// Counts of what the sandbox did, so tests can tell a fault was really exercised.
+#[derive(Debug, Default)]
+pub struct FaultCounters {
+    pub drops: AtomicU64,
+    pub server_errors: AtomicU64,
+    pub throttled: AtomicU64,
+    pub invite_capped: AtomicU64,
+    pub commit_failures: AtomicU64,
+}
+
+pub struct Faults {
+    options: FaultOptions,
+    rng: Mutex<StdRng>,
+    burst: Option<DefaultDirectRateLimiter>,
+    invites: Mutex<InviteWindow>,
+    pub counters: FaultCounters,
+}
+
+struct InviteWindow {
+    started: Option<Instant>,
+    used: u32,
+}
+
+impl Faults {
+    pub fn new(options: FaultOptions) -> Self {
+        Faults {
+            rng: Mutex::new(StdRng::seed_from_u64(options.seed)),
+            burst: options
+                .burst_limit
+                .map(|rate| RateLimiter::direct(rate.burst_quota())),
+            invites: Mutex::new(InviteWindow {
+                started: None,
+                used: 0,
+            }),
+            counters: FaultCounters::default(),
+            options,
+        }
+    }
+
+    pub fn latency(&self) -> Duration {
+        self.options.latency
+    }
+
+    /// Rolls the dice for one incoming request.
+    pub fn edge(&self) -> EdgeFault {
+        let (roll, status_pick, empty) = {
+            let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+            (
+                rng.random::<f64>(),
+                rng.random_range(0..3usize),
+                rng.random_bool(0.5),
+            )
+        };
+        if roll < self.options.drop_rate {
+            self.counters.drops.fetch_add(1, Ordering::Relaxed);
+            return EdgeFault::Drop;
+        }
+        if roll < self.options.drop_rate + self.options.error_rate {
+            self.counters.server_errors.fetch_add(1, Ordering::Relaxed);
+            return EdgeFault::ServerError([502, 503, 504][status_pick]);
+        }
+        if let Some(limiter) = &self.burst
+            && let Err(not_until) = limiter.check()
+        {
+            self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            return EdgeFault::Throttle {
+                retry_after: whole_seconds(wait),
+                empty,
+            };
+        }
+        EdgeFault::None
+    }
+
+    /// Counts one invite against the cap; `Err(retry_after_seconds)` when the window is full.
+    pub fn invite(&self) -> Result<(), (u64, Rate)> {
+        let Some(cap) = self.options.invite_cap else {
+            return Ok(());
+        };
+        let mut window = self.invites.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let started = *window.started.get_or_insert(now);
+        if now.duration_since(started) >= cap.period {
+            window.started = Some(now);
+            window.used = 0;
+        }
+        if window.used >= cap.count.get() {
+            self.counters.invite_capped.fetch_add(1, Ordering::Relaxed);
+            let reset = window.started.unwrap_or(now) + cap.period;
+            return Err((whole_seconds(reset.duration_since(now)), cap));
+        }
+        window.used += 1;
+        Ok(())
+    }
+
+    /// Rolls the dice for a create that has just been stored.
+    pub fn after_commit(&self) -> CommitFault {
+        let (roll, drop) = {
+            let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+            (rng.random::<f64>(), rng.random_bool(0.5))
+        };
+        if roll >= self.options.commit_fail_rate {
+            return CommitFault::None;
+        }
+        self.counters
+            .commit_failures
+            .fetch_add(1, Ordering::Relaxed);
+        if drop {
+            CommitFault::Drop
+        } else {
+            CommitFault::BadGateway
+        }
+    }
+}
+
+/// Retry-After carries whole seconds; round up so a client that obeys it is not early.
+fn whole_seconds(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_faults() {
+        let options = FaultOptions {
+            error_rate: 0.3,
+            drop_rate: 0.1,
+            seed: 7,
+            ..FaultOptions::default()
+        };
+        let run = || {
+            let faults = Faults::new(options.clone());
+            (0..200).map(|_| faults.edge()).collect::<Vec<_>>()
+        };
+        let first = run();
+        assert_eq!(first, run());
+        let errors = first
+            .iter()
+            .filter(|f| matches!(f, EdgeFault::ServerError(_)))
+            .count();
+        let drops = first.iter().filter(|f| **f == EdgeFault::Drop).count();
+        assert!((40..80).contains(&errors), "{errors}");
+        assert!((8..35).contains(&drops), "{drops}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_invite_cap_resets_with_its_window() {
+        let faults = Faults::new(FaultOptions {
+            invite_cap: Some("2/h".parse().unwrap()),
+            ..FaultOptions::default()
+        });
+        assert!(faults.invite().is_ok());
+        tokio::time::advance(Duration::from_secs(600)).await;
+        assert!(faults.invite().is_ok());
+        let (retry_after, _) = faults.invite().unwrap_err();
+        assert_eq!(retry_after, 3000);
+        tokio::time::advance(Duration::from_secs(3000)).await;
+        assert!(faults.invite().is_ok());
+    }
+
+    #[test]
+    fn the_burst_limit_answers_with_a_retry_after() {
+        let faults = Faults::new(FaultOptions {
+            burst_limit: Some("3/min".parse().unwrap()),
+            ..FaultOptions::default()
+        });
+        let answers: Vec<_> = (0..4).map(|_| faults.edge()).collect();
+        assert_eq!(&answers[..3], &[EdgeFault::None; 3]);
+        assert!(
+            matches!(
+                answers[3],
+                EdgeFault::Throttle {
+                    retry_after: 20,
+                    ..
+                }
+            ),
+            "{:?}",
+            answers[3]
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! A local, faithful emulator of the Tallyfy guests API (see ../shared/tallyfy-api.md), for
+//! tests, benchmarks and trying the tool with no account. Start it in-process with
+//! [`Sandbox::start`] (on the current runtime) or [`Sandbox::spawn`] (on its own thread), or from
+//! the command line with `tallyfy-guests sandbox`.
+
+mod command;
+mod faults;
+mod routes;
+mod seed;
+mod server;
+mod store;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::oneshot;
+
+pub use command::run;
+pub use faults::FaultOptions;
+pub use seed::{SAMPLE_GUESTS_CSV, load as load_guests, sample_guests};
+pub use store::{Member, default_members, valid_email};
+
+use crate::api::model::Guest;
+use routes::AppState;
+
+/// The org id a sandbox serves unless told otherwise (32 hex characters, like a real one).
+pub const DEFAULT_ORG: &str = "5a4db0c5a4db0c5a4db0c5a4db0c5a4d";
+/// The token a sandbox accepts unless told otherwise. Not a secret: it opens only the sandbox.
+pub const DEFAULT_TOKEN: &str = "sandbox-token";
+
+/// How to set a sandbox up.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// 0 picks a free port.
+    pub port: u16,
+    pub org: String,
+    pub token: String,
+    pub guests: Vec<Guest>,
+    pub members: Vec<Member>,
+    /// Server-side cap on `per_page` (the API may cap lower than asked).
+    pub per_page_cap: u64,
+    pub legacy: bool,
+    pub faults: FaultOptions,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            port: 0,
+            org: DEFAULT_ORG.into(),
+            token: DEFAULT_TOKEN.into(),
+            guests: Vec::new(),
+            members: default_members(),
+            per_page_cap: 100,
+            legacy: false,
+            faults: FaultOptions::default(),
+        }
+    }
+}
+
+/// What a sandbox has seen and done, for tests and the benchmark harness.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SandboxStats {
+    pub requests: u64,
+    pub gets: u64,
+    pub posts: u64,
+    pub puts: u64,
+    pub deletes: u64,
+    pub created: u64,
+    pub drops: u64,
+    pub server_errors: u64,
+    pub throttled: u64,
+    pub invite_capped: u64,
+    pub commit_failures: u64,
+}
+
+/// A running sandbox. Dropping it stops the server.
+pub struct Sandbox {
+    addr: SocketAddr,
+    state: Arc<AppState>,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl Sandbox {
+    /// Starts serving on the current tokio runtime.
+    pub async fn start(options: SandboxOptions) -> std::io::Result<Sandbox> {
+        let (sandbox, listener, app, shutdown) = Self::prepare(options)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        tokio::spawn(server::serve(listener, app, shutdown));
+        Ok(sandbox)
+    }
+
+    /// Starts serving on a runtime of its own thread: for synchronous callers, such as tests
+    /// that run the real binary against it.
+    pub fn spawn(options: SandboxOptions) -> std::io::Result<Sandbox> {
+        let (sandbox, listener, app, shutdown) = Self::prepare(options)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sandbox")
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("sandbox".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => server::serve(listener, app, shutdown).await,
+                        Err(e) => tracing::error!("sandbox could not listen: {e}"),
+                    }
+                });
+            })?;
+        Ok(sandbox)
+    }
+
+    fn prepare(
+        options: SandboxOptions,
+    ) -> std::io::Result<(
+        Sandbox,
+        std::net::TcpListener,
+        axum::Router,
+        oneshot::Receiver<()>,
+    )> {
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, options.port))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(AppState {
+            store: std::sync::Mutex::new(store::Store::new(options.guests, options.members)),
+            faults: faults::Faults::new(options.faults),
+            requests: Default::default(),
+            org: options.org,
+            token: options.token,
+            per_page_cap: options.per_page_cap.max(1),
+            legacy: options.legacy,
+            base_url: format!("http://{addr}/api"),
+        });
+        let app = routes::router(state.clone());
+        let (shutdown_tx, shutdown_rx) = oneshot::channel();
+        Ok((
+            Sandbox {
+                addr,
+                state,
+                _shutdown: shutdown_tx,
+            },
+            listener,
+            app,
+            shutdown_rx,
+        ))
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/api`
+    pub fn base_url(&self) -> &str {
+        &self.state.base_url
+    }
+
+    pub fn org(&self) -> &str {
+        &self.state.org
+    }
+
+    pub fn token(&self) -> &str {
+        &self.state.token
+    }
+
+    /// Every guest, in server order.
+    pub fn guests(&self) -> Vec<Guest> {
+        self.state.store().guests().to_vec()
+    }
+
+    pub fn guest(&self, email: &str) -> Option<Guest> {
+        self.state.store().find(email).cloned()
+    }
+
+    pub fn stats(&self) -> SandboxStats {
+        let (requests, faults) = (&self.state.requests, &self.state.faults.counters);
+        let read = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+        SandboxStats {
+            requests: read(&requests.total),
+            gets: read(&requests.get),
+            posts: read(&requests.post),
+            puts: read(&requests.put),
+            deletes: read(&requests.delete),
+            created: read(&requests.created),
+            drops: read(&faults.drops),
+            server_errors: read(&faults.server_errors),
+            throttled: read(&faults.throttled),
+            invite_capped: read(&faults.invite_capped),
+            commit_failures: read(&faults.commit_failures),
+        }
+    }
+}

@@ -1,0 +1,476 @@
+//! The sandbox's HTTP surface: the guests endpoints under `/api`, the edge in front of them
+//! (latency, faults, burst limit, authentication) and the JSON shapes the real API answers with,
+//! newer or legacy. Data rules live in `store.rs`, fault decisions in `faults.rs`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, put};
+use axum::{Extension, Json, Router};
+use serde_json::{Map, Value, json};
+
+use super::faults::{CommitFault, EdgeFault, Faults};
+use super::server::KillSwitch;
+use super::store::{CreateError, Problems, Store};
+use crate::api::model::Guest;
+
+/// Requests seen, by method.
+#[derive(Debug, Default)]
+pub struct RequestCounters {
+    pub total: AtomicU64,
+    pub get: AtomicU64,
+    pub post: AtomicU64,
+    pub put: AtomicU64,
+    pub delete: AtomicU64,
+    pub created: AtomicU64,
+}
+
+pub struct AppState {
+    pub store: Mutex<Store>,
+    pub faults: Faults,
+    pub requests: RequestCounters,
+    pub org: String,
+    pub token: String,
+    pub per_page_cap: u64,
+    /// Older payload shapes: string ids, names inside `details`, flat `{"error": true}` bodies.
+    pub legacy: bool,
+    /// `http://127.0.0.1:PORT/api`, for pagination links.
+    pub base_url: String,
+}
+
+impl AppState {
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+type Shared = State<Arc<AppState>>;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let guests = "/api/organizations/{org}/guests";
+    Router::new()
+        .route(guests, get(list).post(create))
+        .route(
+            &format!("{guests}/{{email}}"),
+            get(show).put(update).delete(remove),
+        )
+        .route(&format!("{guests}/{{email}}/disable"), delete(disable))
+        .route(&format!("{guests}/{{email}}/enable"), put(enable))
+        .fallback(endpoint_not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), edge))
+        .with_state(state)
+}
+
+/// What the real service's edge does before the application: latency, gateway faults, the
+/// burst limit and authentication. Every response gets an `X-Request-Id`.
+async fn edge(State(state): Shared, request: Request, next: Next) -> Response {
+    let number = state.requests.total.fetch_add(1, Ordering::Relaxed) + 1;
+    let by_method = match request.method().as_str() {
+        "GET" => Some(&state.requests.get),
+        "POST" => Some(&state.requests.post),
+        "PUT" => Some(&state.requests.put),
+        "DELETE" => Some(&state.requests.delete),
+        _ => None,
+    };
+    if let Some(counter) = by_method {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+    if !state.faults.latency().is_zero() {
+        tokio::time::sleep(state.faults.latency()).await;
+    }
+    let mut response = match state.faults.edge() {
+        EdgeFault::Drop => {
+            return drop_connection(request.extensions().get::<KillSwitch>().cloned()).await;
+        }
+        EdgeFault::ServerError(status) => gateway_page(status),
+        EdgeFault::Throttle { retry_after, empty } => {
+            let body = if empty {
+                String::new()
+            } else {
+                json!({"message": "Too Many Attempts."}).to_string()
+            };
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            response
+        }
+        EdgeFault::None if !authorized(&state, &request) => error(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "Unauthenticated: missing or invalid token, or no X-Tallyfy-Client header.",
+        ),
+        EdgeFault::None => next.run(request).await,
+    };
+    let id = HeaderValue::from_str(&format!("sbx-{number}")).expect("ascii");
+    response.headers_mut().insert("x-request-id", id);
+    response
+}
+
+fn authorized(state: &AppState, request: &Request) -> bool {
+    let headers = request.headers();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    bearer == Some(state.token.as_str()) && headers.contains_key("x-tallyfy-client")
+}
+
+/// Closes the connection without an answer (a 502 where the server gives no way to).
+async fn drop_connection(kill: Option<KillSwitch>) -> Response {
+    match kill {
+        Some(kill) => kill.pull().await,
+        None => gateway_page(502),
+    }
+}
+
+async fn list(
+    State(state): Shared,
+    Path(org): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = wrong_org(&state, &org) {
+        return refused;
+    }
+    let number = |key: &str| {
+        query
+            .get(key)
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|&n| n > 0)
+    };
+    let page = number("page").unwrap_or(1);
+    let per_page = number("per_page")
+        .unwrap_or(state.per_page_cap)
+        .min(state.per_page_cap);
+    let with_stats = query
+        .get("with")
+        .is_some_and(|w| w.split(',').any(|w| w.trim() == "stats"));
+    let store = state.store();
+    let total = store.guests().len() as u64;
+    let total_pages = total.div_ceil(per_page).max(1);
+    let start = ((page - 1).saturating_mul(per_page)).min(total) as usize;
+    let end = (start + per_page as usize).min(total as usize);
+    let data: Vec<Value> = store.guests()[start..end]
+        .iter()
+        .map(|g| guest_json(g, state.legacy, with_stats))
+        .collect();
+    drop(store);
+    let link = |n: u64| {
+        format!(
+            "{}/organizations/{org}/guests?page={n}&per_page={per_page}",
+            state.base_url
+        )
+    };
+    let links = if total_pages <= 1 {
+        // The Fractal serializer sends an empty *array* when there is nothing to link.
+        if state.legacy { Value::Null } else { json!([]) }
+    } else {
+        let mut links = Map::new();
+        if page > 1 {
+            links.insert("previous".into(), json!(link(page - 1)));
+        }
+        if page < total_pages {
+            links.insert("next".into(), json!(link(page + 1)));
+        }
+        Value::Object(links)
+    };
+    let pagination = json!({"total": total, "count": end - start, "per_page": per_page,
+        "current_page": page, "total_pages": total_pages, "links": links});
+    Json(json!({"data": data, "meta": {"pagination": pagination}})).into_response()
+}
+
+async fn show(State(state): Shared, Path((org, email)): Path<(String, String)>) -> Response {
+    if let Some(refused) = wrong_org(&state, &org) {
+        return refused;
+    }
+    match state.store().find(&email) {
+        Some(guest) => item(&state, StatusCode::OK, guest),
+        None => guest_not_found(&state),
+    }
+}
+
+async fn create(
+    State(state): Shared,
+    Path(org): Path<String>,
+    kill: Option<Extension<KillSwitch>>,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = wrong_org(&state, &org) {
+        return refused;
+    }
+    let body = object(&body);
+    // Check, count the invite and store under one lock, so two racing creates of one email
+    // cannot both succeed.
+    let created = {
+        let mut store = state.store();
+        match store.check_create(&body) {
+            Err(CreateError::Invalid(problems)) => return unprocessable(&state, problems),
+            Ok(guest) => match state.faults.invite() {
+                Err((retry_after, cap)) => return invite_capped(retry_after, &cap),
+                Ok(()) => store.create(guest, &now()),
+            },
+        }
+    };
+    state.requests.created.fetch_add(1, Ordering::Relaxed);
+    match state.faults.after_commit() {
+        CommitFault::None => item(&state, StatusCode::CREATED, &created),
+        CommitFault::BadGateway => gateway_page(502),
+        CommitFault::Drop => drop_connection(kill.map(|Extension(kill)| kill)).await,
+    }
+}
+
+async fn update(
+    State(state): Shared,
+    Path((org, email)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = wrong_org(&state, &org) {
+        return refused;
+    }
+    let result = state.store().update_members(&email, &object(&body));
+    match result {
+        None => guest_not_found(&state),
+        Some(Err(problems)) => unprocessable(&state, problems),
+        // The real API answers a successful update with 201 (sic).
+        Some(Ok(guest)) => item(&state, StatusCode::CREATED, &guest),
+    }
+}
+
+async fn remove(State(state): Shared, Path((org, email)): Path<(String, String)>) -> Response {
+    if let Some(refused) = wrong_org(&state, &org) {
+        return refused;
+    }
+    let removed = state.store().delete(&email);
+    match removed {
+        Some(guest) => item(&state, StatusCode::OK, &guest),
+        // The real API answers a missing guest's delete with 422, not 404.
+        None => unprocessable(
+            &state,
+            vec![("email".into(), "The selected email is invalid.".into())],
+        ),
+    }
+}
+
+async fn disable(State(state): Shared, Path((org, email)): Path<(String, String)>) -> Response {
+    set_disabled(&state, &org, &email, Some(now()))
+}
+
+async fn enable(State(state): Shared, Path((org, email)): Path<(String, String)>) -> Response {
+    set_disabled(&state, &org, &email, None)
+}
+
+fn set_disabled(state: &AppState, org: &str, email: &str, when: Option<String>) -> Response {
+    if let Some(refused) = wrong_org(state, org) {
+        return refused;
+    }
+    let changed = state.store().set_disabled(email, when.as_deref());
+    match changed {
+        Some(guest) => item(state, StatusCode::OK, &guest),
+        None => guest_not_found(state),
+    }
+}
+
+async fn endpoint_not_found(State(state): Shared) -> Response {
+    error(
+        &state,
+        StatusCode::NOT_FOUND,
+        "ENDPOINT_NOT_FOUND",
+        "The requested endpoint does not exist.",
+    )
+}
+
+fn wrong_org(state: &AppState, org: &str) -> Option<Response> {
+    (org != state.org).then(|| {
+        error(
+            state,
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "You do not have permission to access this organization.",
+        )
+    })
+}
+
+fn guest_not_found(state: &AppState) -> Response {
+    error(
+        state,
+        StatusCode::NOT_FOUND,
+        "RESOURCE_NOT_FOUND",
+        "Guest not found.",
+    )
+}
+
+/// A non-validation error: nested `{"error": {...}}` in newer payloads, flat in older ones.
+fn error(state: &AppState, status: StatusCode, code: &str, message: &str) -> Response {
+    let body = if state.legacy {
+        json!({"error": true, "message": message, "code": code})
+    } else {
+        json!({"error": {"code": code, "message": message}})
+    };
+    (status, Json(body)).into_response()
+}
+
+/// A 422 in Laravel's shape, or the older `{"error": true, "errors": ...}` one.
+fn unprocessable(state: &AppState, problems: Problems) -> Response {
+    let mut errors = Map::new();
+    for (field, message) in problems {
+        let messages = errors.entry(field).or_insert_with(|| json!([]));
+        messages
+            .as_array_mut()
+            .expect("always an array")
+            .push(json!(message));
+    }
+    let body = if state.legacy {
+        json!({"error": true, "errors": errors})
+    } else {
+        json!({"message": "The given data was invalid.", "errors": errors})
+    };
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+}
+
+fn invite_capped(retry_after: u64, cap: &crate::api::pacing::Rate) -> Response {
+    let window = if cap.period.as_secs() == 3600 {
+        "hour".to_string()
+    } else {
+        humantime::format_duration(cap.period).to_string()
+    };
+    let message = format!(
+        "You've reached the hourly limit for Guest Invite ({} per {window} per organization). Please try again later.",
+        cap.count
+    );
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(json!({"message": message, "code": "RATE_LIMIT_EXCEEDED"})),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
+}
+
+/// What nginx in front of the real API sends when the application is unwell.
+fn gateway_page(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let title = format!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("Error")
+    );
+    let page = format!(
+        "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    );
+    (status, [(header::CONTENT_TYPE, "text/html")], page).into_response()
+}
+
+fn item(state: &AppState, status: StatusCode, guest: &Guest) -> Response {
+    (
+        status,
+        Json(json!({"data": guest_json(guest, state.legacy, false)})),
+    )
+        .into_response()
+}
+
+fn object(body: &[u8]) -> Map<String, Value> {
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A guest as the API serializes it. Newer: integer id, names at top level, ISO timestamps.
+/// Legacy: string id code, names inside `details`, `Y-m-d H:i:s` timestamps, older stats names.
+fn guest_json(guest: &Guest, legacy: bool, with_stats: bool) -> Value {
+    let time = |t: &Option<String>| -> Value {
+        match t {
+            Some(t) if legacy => json!(t.replace('T', " ").trim_end_matches('Z')),
+            Some(t) => json!(t),
+            None => Value::Null,
+        }
+    };
+    let id = match guest.id.parse::<u64>() {
+        Ok(number) if !legacy => json!(number),
+        Ok(number) => json!(format!("guest_code_{number:06}")),
+        Err(_) => json!(guest.id),
+    };
+    let mut details = json!({
+        "status": guest.status, "phone_1": guest.phone_1, "phone_2": guest.phone_2,
+        "timezone": guest.timezone, "company_name": guest.company_name,
+        "associated_members": guest.associated_members, "disabled_at": time(&guest.disabled_at),
+        "disabled_by": null, "image_url": null, "contact_url": null, "company_url": null,
+        "opportunity_url": null, "opportunity_name": null, "external_sync_source": null,
+        "cadence_days": null, "last_city": null, "last_country": guest.last_known_country,
+        "reactivated_at": null, "reactivated_by": null,
+    });
+    let mut value = json!({
+        "id": id, "email": guest.email, "link": guest.link,
+        "last_accessed_at": time(&guest.last_accessed_at), "last_known_ip": guest.last_known_ip,
+        "last_known_country": guest.last_known_country, "created_at": time(&guest.created_at),
+        "deleted_at": null, "details": null,
+    });
+    if legacy {
+        details["first_name"] = json!(guest.first_name);
+        details["last_name"] = json!(guest.last_name);
+    } else {
+        value["first_name"] = json!(guest.first_name);
+        value["last_name"] = json!(guest.last_name);
+    }
+    value["details"] = details;
+    if with_stats {
+        let stats = guest.stats.clone().unwrap_or_default();
+        value["stats"] = if legacy {
+            json!({"active_tasks": stats.assigned_tasks.unwrap_or(0), "completed_tasks": stats.tasks_completed.unwrap_or(0)})
+        } else {
+            json!({"assigned_tasks": stats.assigned_tasks.unwrap_or(0), "tasks_completed": stats.tasks_completed.unwrap_or(0),
+                "last_task_completed_at": time(&stats.last_task_completed_at),
+                "one_off_tasks_completed": stats.one_off_tasks_completed.unwrap_or(0),
+                "last_one_off_task_completed_at": time(&stats.last_one_off_task_completed_at)})
+        };
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::model::ItemEnvelope;
+
+    /// Whatever shape the sandbox serves, the client's decoder reads back the same guest.
+    #[test]
+    fn both_payload_shapes_decode_to_the_stored_guest() {
+        let guest = Guest {
+            id: "42".into(),
+            email: "a+b@x.com".into(),
+            first_name: Some("Zoë".into()),
+            last_name: Some("O'Neil".into()),
+            status: Some("active".into()),
+            phone_1: Some("+44 20 7946 0000".into()),
+            associated_members: vec![1001, 1005],
+            created_at: Some("2025-01-10T08:30:00Z".into()),
+            ..Guest::default()
+        };
+        for legacy in [false, true] {
+            let decoded: ItemEnvelope =
+                serde_json::from_value(json!({"data": guest_json(&guest, legacy, false)})).unwrap();
+            let expected_id = if legacy { "guest_code_000042" } else { "42" };
+            assert_eq!(
+                decoded.data,
+                Guest {
+                    id: expected_id.into(),
+                    ..guest.clone()
+                },
+                "legacy={legacy}"
+            );
+        }
+    }
+}
