@@ -1,0 +1,170 @@
+//! `export` end to end: paging under faults, ordering, the atomic output file, formula safety.
+
+use tallyfy_guests::sandbox::{FaultOptions, SandboxOptions};
+
+use crate::util::{against, bin, generated_guests, read_csv, spawn};
+
+#[test]
+fn every_guest_once_in_server_order_despite_caps_faults_and_429s() {
+    let sandbox = spawn(SandboxOptions {
+        guests: generated_guests(1050),
+        per_page_cap: 37,
+        faults: FaultOptions {
+            error_rate: 0.10,
+            drop_rate: 0.02,
+            burst_limit: Some("15/s".parse().unwrap()),
+            // With only ~30 requests, a 2 % drop rate may never fire; this seed makes every
+            // kind of fault happen (the assertion below checks that it did).
+            seed: 4,
+            ..FaultOptions::default()
+        },
+        ..SandboxOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("guests.csv");
+    against(&sandbox)
+        .args(["export", "--concurrency", "8", "--output"])
+        .arg(&out)
+        .assert()
+        .success();
+
+    let (header, rows) = read_csv(&std::fs::read_to_string(&out).unwrap());
+    assert_eq!(header, tallyfy_guests::export::COLUMNS);
+    let exported: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    let expected = sandbox.guests();
+    let expected: Vec<(&str, &str)> = expected
+        .iter()
+        .map(|g| (g.id.as_str(), g.email.as_str()))
+        .collect();
+    assert_eq!(exported.len(), 1050);
+    assert_eq!(exported, expected, "every guest once, in server order");
+
+    // 1050 / 37 = 29 pages; the faults must really have been exercised for this to mean anything.
+    let stats = sandbox.stats();
+    assert!(
+        stats.server_errors > 0 && stats.drops > 0 && stats.throttled > 0,
+        "{stats:?}"
+    );
+    assert_eq!(
+        stats.posts + stats.puts + stats.deletes,
+        0,
+        "export must not write"
+    );
+}
+
+#[test]
+fn stats_columns_members_and_formula_neutralisation() {
+    let mut guests = generated_guests(3);
+    guests[0].first_name = Some("=HYPERLINK(\"http://evil\")".into());
+    let sandbox = spawn(SandboxOptions {
+        guests,
+        ..SandboxOptions::default()
+    });
+
+    let output = against(&sandbox)
+        .args(["export", "--with-stats"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let (header, rows) = read_csv(&String::from_utf8(output.stdout).unwrap());
+    assert_eq!(header.len(), 21);
+    assert_eq!(
+        header[16..],
+        [
+            "assigned_tasks",
+            "tasks_completed",
+            "last_task_completed_at",
+            "one_off_tasks_completed",
+            "last_one_off_task_completed_at"
+        ]
+    );
+    assert_eq!(rows[0][2], "'=HYPERLINK(\"http://evil\")");
+    assert_eq!(
+        rows[0][5], "'+1 555 0000",
+        "phones starting with + are protected too"
+    );
+    assert_eq!(rows[0][9], "1001;1003");
+    assert_eq!(rows[0][16], "0");
+
+    let raw = against(&sandbox)
+        .args(["export", "--raw"])
+        .output()
+        .unwrap();
+    let (_, rows) = read_csv(&String::from_utf8(raw.stdout).unwrap());
+    assert_eq!(rows[0][2], "=HYPERLINK(\"http://evil\")");
+}
+
+#[test]
+fn a_failed_export_leaves_no_file_behind() {
+    let sandbox = spawn(SandboxOptions {
+        guests: generated_guests(300),
+        per_page_cap: 10,
+        faults: FaultOptions {
+            error_rate: 1.0,
+            ..FaultOptions::default()
+        },
+        ..SandboxOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("guests.csv");
+    let assert = against(&sandbox)
+        .args(["export", "--max-retries", "1", "--output"])
+        .arg(&out)
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(stderr.contains("HTTP 50"), "{stderr}");
+    assert!(
+        stderr.contains("Bad Gateway")
+            || stderr.contains("Service Unavailable")
+            || stderr.contains("Gateway Timeout"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("[request id sbx-"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "neither the file nor a temporary one"
+    );
+}
+
+#[test]
+fn the_built_in_sandbox_needs_no_account() {
+    let output = bin().args(["export", "--sandbox"]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (_, rows) = read_csv(&String::from_utf8(output.stdout).unwrap());
+    let sample = tallyfy_guests::sandbox::sample_guests();
+    assert_eq!(rows.len(), sample.len());
+    assert_eq!(rows[0][1], sample[0].email);
+}
+
+#[test]
+fn legacy_payloads_export_the_same_guests() {
+    let sandbox = spawn(SandboxOptions {
+        guests: generated_guests(120),
+        per_page_cap: 50,
+        legacy: true,
+        ..SandboxOptions::default()
+    });
+    let output = against(&sandbox).args(["export"]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (_, rows) = read_csv(&String::from_utf8(output.stdout).unwrap());
+    assert_eq!(rows.len(), 120);
+    assert_eq!(rows[1][0], "guest_code_000002");
+    assert_eq!(
+        (rows[1][2].as_str(), rows[1][3].as_str()),
+        ("First1", "Last1"),
+        "names from details"
+    );
+}
