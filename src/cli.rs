@@ -13,7 +13,8 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  the run finished but something failed (see the error or the results file)
-  2  usage or input error: a bad flag, file, URL or missing credentials; nothing was sent
+  2  usage or input error: a bad flag, file or URL, missing credentials or credentials the API
+     rejects; nothing was written
   3  stopped early: rate-limited for longer than --max-wait, or interrupted; run it again later
 
 Credentials: the token is read from TALLYFY_ACCESS_TOKEN or --token-file, never from a flag.";
@@ -46,6 +47,9 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create guests from a spreadsheet, with a results file that accounts for every row.
+    #[command(after_help = IMPORT_HELP)]
+    Import(ImportArgs),
     /// Write every guest of the organization as CSV.
     #[command(after_help = EXIT_CODES)]
     Export(ExportArgs),
@@ -92,6 +96,58 @@ pub struct ApiArgs {
     /// Time allowed for one whole request, response included.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+}
+
+/// Shown under `import --help`.
+pub const IMPORT_HELP: &str = "\
+Examples:
+  tallyfy-guests import guests.csv --dry-run        check a file; no write is sent
+  tallyfy-guests import guests.csv --rate 30/h      pace creates under the hourly invite cap
+  tallyfy-guests import samples/guests.csv --sandbox  try it with no account
+
+Results (beside the input as <name>.results.csv unless --results): one row per input row,
+  result_row, result_status, result_guest_id, result_http_status, result_attempts,
+  result_message, then the input's own columns. result_status is one of created, exists,
+  duplicate, invalid, conflict, failed, deferred, or would_create in a dry run.
+
+Exit codes:
+  0  every row is created, exists, duplicate or would_create
+  1  the run finished and some rows are invalid, conflict or failed
+  2  usage or input error, or credentials the API rejects; nothing was created
+  3  stopped early (token rejected mid-run, rate-limited beyond --max-wait, SIGINT or
+     SIGTERM): unfinished rows are `deferred`; run the same command again to continue";
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+
+    /// The guest file (CSV with a header row); `-` reads stdin.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Where to write the results; `-` for stdout. Default: beside FILE as <name>.results.csv
+    /// (stdout when FILE is `-`).
+    #[arg(long, value_name = "PATH")]
+    pub results: Option<PathBuf>,
+
+    /// Validate and dedupe (against the live list when credentials are given) without
+    /// creating anything: rows that would be created are `would_create`.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Creates in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+
+    /// Keep cells starting with = + - @ as they are in the results (no formula protection).
+    #[arg(long)]
+    pub raw: bool,
+
+    /// Import into an in-process sandbox seeded with samples/existing-guests.csv (no account
+    /// needed; credentials are ignored).
+    #[arg(long)]
+    pub sandbox: bool,
 }
 
 #[derive(Debug, Args)]
@@ -184,8 +240,6 @@ pub struct SandboxArgs {
 fn fraction(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(value) if (0.0..=1.0).contains(&value) => Ok(value),
-        _ => Err(format!(
-            "`{text}` is not a fraction between 0 and 1 (e.g. 0.05)"
-        )),
+        _ => Err(format!("`{text}` is not a fraction between 0 and 1 (e.g. 0.05)")),
     }
 }

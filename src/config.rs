@@ -36,9 +36,7 @@ pub struct ApiConfig {
 pub enum ConfigError {
     #[error("no organization id: pass --org ORG or set TALLYFY_ORG_ID")]
     MissingOrg,
-    #[error(
-        "`{0}` is not an organization id: expected the 32-character hex id from Settings > Organization"
-    )]
+    #[error("`{0}` is not an organization id: expected the 32-character hex id from Settings > Organization")]
     BadOrg(String),
     #[error(
         "no access token: set {TOKEN_ENV} or pass --token-file PATH (there is no flag for the token itself, so it never shows in `ps`)"
@@ -51,10 +49,7 @@ pub enum ConfigError {
     #[error("the token file {} is empty", .0.display())]
     EmptyTokenFile(PathBuf),
     #[error("cannot read the token file {}: {error}", path.display())]
-    TokenFile {
-        path: PathBuf,
-        error: std::io::Error,
-    },
+    TokenFile { path: PathBuf, error: std::io::Error },
     #[error("`{url}` is not a usable base URL: {reason}")]
     BadUrl { url: String, reason: String },
     #[error(
@@ -78,12 +73,7 @@ impl ApiConfig {
     }
 
     /// The flags' pacing and timeouts with credentials from elsewhere (an in-process sandbox).
-    pub fn with_credentials(
-        args: &ApiArgs,
-        base_url: &str,
-        org: &str,
-        token: Secret,
-    ) -> Result<Self, ConfigError> {
+    pub fn with_credentials(args: &ApiArgs, base_url: &str, org: &str, token: Secret) -> Result<Self, ConfigError> {
         Ok(ApiConfig {
             base_url: parse_base_url(base_url)?,
             org: parse_org(org)?,
@@ -153,8 +143,7 @@ pub fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
 
 fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost") || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -179,26 +168,11 @@ mod tests {
 
     #[test]
     fn cleartext_to_a_remote_host_is_refused() {
-        for url in [
-            "http://example.com",
-            "http://10.0.0.1/api",
-            "http://go.tallyfy.com/api",
-        ] {
-            assert!(
-                matches!(parse_base_url(url), Err(ConfigError::InsecureUrl(_))),
-                "{url}"
-            );
+        for url in ["http://example.com", "http://10.0.0.1/api", "http://go.tallyfy.com/api"] {
+            assert!(matches!(parse_base_url(url), Err(ConfigError::InsecureUrl(_))), "{url}");
         }
-        for url in [
-            "ftp://x.com",
-            "not a url",
-            "https://x.com/api?a=1",
-            "https://u:p@x.com",
-        ] {
-            assert!(
-                matches!(parse_base_url(url), Err(ConfigError::BadUrl { .. })),
-                "{url}"
-            );
+        for url in ["ftp://x.com", "not a url", "https://x.com/api?a=1", "https://u:p@x.com"] {
+            assert!(matches!(parse_base_url(url), Err(ConfigError::BadUrl { .. })), "{url}");
         }
     }
 

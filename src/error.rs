@@ -20,6 +20,8 @@ pub enum RunError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Api(#[from] ApiError),
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
     /// A problem with a flag's value found after parsing (e.g. a port in use).
     #[error("{0}")]
     Usage(String),
@@ -39,7 +41,12 @@ pub enum RunError {
 impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Config(_) | RunError::Usage(_) => exit::USAGE,
+            RunError::Config(_) | RunError::Usage(_) | RunError::Input(_) => exit::USAGE,
+            // Credentials or a base URL the API turns down are configuration, fixed by a person.
+            RunError::Api(ApiError {
+                kind: ApiErrorKind::Unauthorized(_) | ApiErrorKind::Forbidden(_) | ApiErrorKind::EndpointNotFound,
+                ..
+            }) => exit::USAGE,
             RunError::Api(ApiError {
                 kind: ApiErrorKind::RateLimited(_),
                 ..

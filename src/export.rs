@@ -6,9 +6,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-use futures::{StreamExt, TryStreamExt};
-
-use crate::api::{Client, Guest, Page};
+use crate::api::paging::{Walk, each_page};
+use crate::api::{Client, Guest};
 use crate::cli::ExportArgs;
 use crate::config::ApiConfig;
 use crate::error::{RunError, shutdown_signal};
@@ -45,9 +44,6 @@ pub const STATS_COLUMNS: [&str; 5] = [
     "last_one_off_task_completed_at",
 ];
 
-/// What we ask for; the server may cap it lower, and its answer is what counts.
-const PER_PAGE: u64 = 100;
-
 #[derive(Debug, Clone, Copy)]
 pub struct ExportOptions {
     pub with_stats: bool,
@@ -55,14 +51,6 @@ pub struct ExportOptions {
     pub raw: bool,
     /// Pages in flight at once.
     pub concurrency: usize,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ExportSummary {
-    pub guests: u64,
-    pub pages: u64,
-    /// `total` as the last page reported it.
-    pub reported_total: u64,
 }
 
 /// The `export` command: configuration, output file, Ctrl-C, and the closing summary.
@@ -119,11 +107,7 @@ pub async fn run(args: ExportArgs) -> Result<(), RunError> {
     Ok(())
 }
 
-async fn export_to_file(
-    client: &Client,
-    path: &Path,
-    options: &ExportOptions,
-) -> Result<ExportSummary, RunError> {
+async fn export_to_file(client: &Client, path: &Path, options: &ExportOptions) -> Result<Walk, RunError> {
     let what = || format!("cannot write {}", path.display());
     let mut file = AtomicFile::create(path).map_err(|e| RunError::io(what(), e))?;
     let summary = export(client, file.writer(), options).await?;
@@ -132,83 +116,31 @@ async fn export_to_file(
 }
 
 /// Writes the header and every guest, page by page in server order.
-pub async fn export<W: Write>(
-    client: &Client,
-    out: W,
-    options: &ExportOptions,
-) -> Result<ExportSummary, RunError> {
+pub async fn export<W: Write>(client: &Client, out: W, options: &ExportOptions) -> Result<Walk, RunError> {
+    let failed = |e| RunError::csv("cannot write the export", e);
     let mut writer = csv::Writer::from_writer(out);
     let mut header: Vec<&str> = COLUMNS.to_vec();
     if options.with_stats {
         header.extend(STATS_COLUMNS);
     }
-    writer
-        .write_record(&header)
-        .map_err(|e| RunError::csv("cannot write the export", e))?;
-
-    let first = client
-        .list_page(1, PER_PAGE, options.with_stats)
-        .await?
-        .value;
-    let mut summary = ExportSummary::default();
-    let mut total_pages = first.pagination.total_pages.max(1);
-    let mut ended = write_page(&mut writer, &first, options, &mut summary)?;
-    let mut next = 2;
-    // Usually one round. If a page reports more pages than we knew of (guests were added while
-    // we paged), another round fetches the new ones.
-    while !ended && next <= total_pages {
-        let mut pages = futures::stream::iter(next..=total_pages)
-            .map(|number| client.list_page(number, PER_PAGE, options.with_stats))
-            .buffered(options.concurrency.max(1))
-            .map_ok(|reply| reply.value);
-        while let Some(page) = pages.try_next().await? {
-            next += 1;
-            total_pages = total_pages.max(page.pagination.total_pages);
-            ended = write_page(&mut writer, &page, options, &mut summary)?;
-            if ended {
-                break;
+    writer.write_record(&header).map_err(failed)?;
+    let walk = each_page(client, options.with_stats, options.concurrency, |page| {
+        for guest in &page.guests {
+            for cell in guest_record(guest, options.with_stats) {
+                let cell = if options.raw {
+                    cell.as_str().into()
+                } else {
+                    neutralize(&cell)
+                };
+                writer.write_field(cell.as_bytes()).map_err(failed)?;
             }
+            writer.write_record(None::<&[u8]>).map_err(failed)?;
         }
-    }
-    writer
-        .flush()
-        .map_err(|e| RunError::io("cannot write the export", e))?;
-    if summary.guests != summary.reported_total {
-        tracing::warn!(
-            "the guest list changed while it was exported: the API reports {} guests, {} were written",
-            summary.reported_total,
-            summary.guests
-        );
-    }
-    Ok(summary)
-}
-
-/// Writes one page; true when it was empty (the list ended early).
-fn write_page<W: Write>(
-    writer: &mut csv::Writer<W>,
-    page: &Page,
-    options: &ExportOptions,
-    summary: &mut ExportSummary,
-) -> Result<bool, RunError> {
-    summary.pages += 1;
-    summary.reported_total = page.pagination.total;
-    for guest in &page.guests {
-        for cell in guest_record(guest, options.with_stats) {
-            let cell = if options.raw {
-                cell.as_str().into()
-            } else {
-                neutralize(&cell)
-            };
-            writer
-                .write_field(cell.as_bytes())
-                .map_err(|e| RunError::csv("cannot write the export", e))?;
-        }
-        writer
-            .write_record(None::<&[u8]>)
-            .map_err(|e| RunError::csv("cannot write the export", e))?;
-        summary.guests += 1;
-    }
-    Ok(page.guests.is_empty())
+        Ok::<_, RunError>(())
+    })
+    .await?;
+    writer.flush().map_err(|e| RunError::io("cannot write the export", e))?;
+    Ok(walk)
 }
 
 /// One guest as export cells, in `COLUMNS` (then `STATS_COLUMNS`) order.
@@ -271,11 +203,7 @@ mod tests {
         let mut writer = csv::Writer::from_writer(Vec::new());
         writer.write_record(COLUMNS).unwrap();
         writer
-            .write_record(
-                guest_record(&guest, false)
-                    .iter()
-                    .map(|c| neutralize(c).into_owned()),
-            )
+            .write_record(guest_record(&guest, false).iter().map(|c| neutralize(c).into_owned()))
             .unwrap();
         let bytes = writer.into_inner().unwrap();
         assert!(String::from_utf8_lossy(&bytes).contains(",'+44 20,"));

@@ -1,24 +1,28 @@
 //! tallyfy-guests: move guest users between spreadsheets and a Tallyfy organization.
 //!
-//! Data flows one way: `api` (client, pacing, retries) feeds `export`; `sandbox` serves the
-//! same API locally. `cli` and `config` are the only places that see flags and environment.
+//! Data flows one way: `input` → `validate` → `import` (dedupe, create, results) over `api`
+//! (client, pacing, retries), which also feeds `export`; `sandbox` serves the same API locally. `cli` and `config` are the only places that see flags and environment.
 
 pub mod api;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod export;
+pub mod import;
+pub mod input;
 pub mod logging;
 pub mod output;
 pub mod sandbox;
 pub mod secret;
+pub mod validate;
 
 pub use error::RunError;
 
-/// Runs one command to completion.
-pub async fn run(cli: cli::Cli) -> Result<(), RunError> {
+/// Runs one command to completion and returns its exit code.
+pub async fn run(cli: cli::Cli) -> Result<u8, RunError> {
     match cli.command {
-        cli::Command::Export(args) => export::run(args).await,
-        cli::Command::Sandbox(args) => sandbox::run(args).await,
+        cli::Command::Import(args) => import::run(args, cli.quiet).await,
+        cli::Command::Export(args) => export::run(args).await.map(|()| error::exit::SUCCESS),
+        cli::Command::Sandbox(args) => sandbox::run(args).await.map(|()| error::exit::SUCCESS),
     }
 }

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(tallyfy_guests::run(cli));
     runtime.shutdown_timeout(Duration::from_secs(1));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(RunError::OutputClosed) => ExitCode::SUCCESS,
         Err(error) => {
             let code = error.exit_code();

@@ -18,11 +18,7 @@ use crate::config::{ApiConfig, ConfigError};
 use crate::secret::Secret;
 
 /// Everything but RFC 3986's unreserved characters is encoded, so `@` → `%40`, `+` → `%2B`.
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// 429s are bounded by `--max-wait` per pause; this bounds a server that keeps saying
 /// "Retry-After: 0" so that one request cannot spin for ever.
@@ -114,12 +110,7 @@ impl Client {
     }
 
     /// One page of the guest list. Trust the returned `per_page`/`total_pages`, not the asked.
-    pub async fn list_page(
-        &self,
-        page: u64,
-        per_page: u64,
-        with_stats: bool,
-    ) -> Result<Reply<Page>, ApiError> {
+    pub async fn list_page(&self, page: u64, per_page: u64, with_stats: bool) -> Result<Reply<Page>, ApiError> {
         let mut url = format!("{}?page={page}&per_page={per_page}", self.guests_url);
         if with_stats {
             url.push_str("&with=stats");
@@ -161,15 +152,16 @@ impl Client {
     /// `ApiErrorKind::Indeterminate`, and the caller reads back before trying again.
     pub async fn create_guest(&self, guest: &NewGuest) -> Result<Reply<Guest>, ApiError> {
         let body = serde_json::to_vec(guest).expect("a NewGuest always serializes");
-        let (answer, attempts) = self
-            .send(Method::POST, &self.guests_url, Some(body))
-            .await?;
+        let (answer, attempts) = self.send(Method::POST, &self.guests_url, Some(body)).await?;
         // Any 2xx means it was created; an odd body must not turn that into a failure.
         let created = serde_json::from_slice::<ItemEnvelope>(&answer.body)
             .map(|envelope| envelope.data)
             .unwrap_or_else(|e| {
                 tracing::warn!(email = %guest.email, "created, but the response did not decode: {e}");
-                Guest { email: guest.email.clone(), ..Guest::default() }
+                Guest {
+                    email: guest.email.clone(),
+                    ..Guest::default()
+                }
             });
         Ok(Reply {
             value: created,
@@ -179,16 +171,10 @@ impl Client {
     }
 
     /// Replaces the guest's `associated_members` (the only field the API lets us change).
-    pub async fn update_members(
-        &self,
-        email: &str,
-        members: &[u64],
-    ) -> Result<Reply<Guest>, ApiError> {
+    pub async fn update_members(&self, email: &str, members: &[u64]) -> Result<Reply<Guest>, ApiError> {
         let body = serde_json::to_vec(&serde_json::json!({ "associated_members": members }))
             .expect("a list of ids always serializes");
-        let (answer, attempts) = self
-            .send(Method::PUT, &self.guest_url(email), Some(body))
-            .await?;
+        let (answer, attempts) = self.send(Method::PUT, &self.guest_url(email), Some(body)).await?;
         let envelope: ItemEnvelope = decode(&answer, attempts)?;
         Ok(Reply {
             value: envelope.data,
@@ -198,20 +184,11 @@ impl Client {
     }
 
     fn guest_url(&self, email: &str) -> String {
-        format!(
-            "{}/{}",
-            self.guests_url,
-            utf8_percent_encode(email, PATH_SEGMENT)
-        )
+        format!("{}/{}", self.guests_url, utf8_percent_encode(email, PATH_SEGMENT))
     }
 
     /// Sends until the retry table says stop. Returns the 2xx answer and the attempts it took.
-    async fn send(
-        &self,
-        method: Method,
-        url: &str,
-        body: Option<Vec<u8>>,
-    ) -> Result<(Answer, u32), ApiError> {
+    async fn send(&self, method: Method, url: &str, body: Option<Vec<u8>>) -> Result<(Answer, u32), ApiError> {
         let (mut attempts, mut retries, mut throttled) = (0u32, 0u32, 0u32);
         loop {
             if let Err(until) = self.pacer.ready().await {
@@ -235,13 +212,8 @@ impl Client {
                     self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
                     let parsed = ErrorBody::parse(&answer.body);
                     tracing::info!(retry_after = ?answer.retry_after, "rate limited (429); pausing every request");
-                    if let Err(until) = self.pacer.rate_limited(answer.retry_after, parsed.message)
-                    {
-                        return Err(error(
-                            ApiErrorKind::RateLimited(until),
-                            Some(&answer),
-                            attempts,
-                        ));
+                    if let Err(until) = self.pacer.rate_limited(answer.retry_after, parsed.message) {
+                        return Err(error(ApiErrorKind::RateLimited(until), Some(&answer), attempts));
                     }
                     if throttled >= MAX_RATE_LIMITED_ATTEMPTS {
                         let kind = ApiErrorKind::Http {
@@ -269,11 +241,7 @@ impl Client {
                         Ok(answer) => format!("HTTP {}{}", answer.status, body_note(answer)),
                         Err(e) => describe(e),
                     };
-                    return Err(error(
-                        ApiErrorKind::Indeterminate(what),
-                        result.as_ref().ok(),
-                        attempts,
-                    ));
+                    return Err(error(ApiErrorKind::Indeterminate(what), result.as_ref().ok(), attempts));
                 }
                 (_, Ok(answer)) => {
                     return Err(error(failure_kind(&answer), Some(&answer), attempts));
@@ -286,32 +254,19 @@ impl Client {
     }
 
     /// One request and its whole body: a connection lost while reading is part of the attempt.
-    async fn exchange(
-        &self,
-        method: &Method,
-        url: &str,
-        body: Option<Vec<u8>>,
-    ) -> Result<Answer, reqwest::Error> {
+    async fn exchange(&self, method: &Method, url: &str, body: Option<Vec<u8>>) -> Result<Answer, reqwest::Error> {
         let mut request = self
             .http
             .request(method.clone(), url)
             .header(header::AUTHORIZATION, self.auth.clone());
         if let Some(body) = body {
-            request = request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(body);
+            request = request.header(header::CONTENT_TYPE, "application/json").body(body);
         }
         let response = request.send().await?;
         let headers = response.headers();
-        let text = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let (request_id, location) = (text("x-request-id"), text("location"));
-        let retry_after =
-            text("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
+        let retry_after = text("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
         let status = response.status().as_u16();
         let body = response.bytes().await?;
         Ok(Answer {
@@ -325,8 +280,7 @@ impl Client {
 }
 
 fn bearer(token: &Secret) -> Result<HeaderValue, ConfigError> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-        .map_err(|_| ConfigError::BadToken)?;
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| ConfigError::BadToken)?;
     // Keeps it out of hyper's and h2's debug output.
     value.set_sensitive(true);
     Ok(value)
@@ -358,9 +312,7 @@ fn failure_kind(answer: &Answer) -> ApiErrorKind {
     match StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR) {
         StatusCode::UNAUTHORIZED => ApiErrorKind::Unauthorized(body.message),
         StatusCode::FORBIDDEN => ApiErrorKind::Forbidden(body.message),
-        StatusCode::NOT_FOUND if body.code.as_deref() == Some("ENDPOINT_NOT_FOUND") => {
-            ApiErrorKind::EndpointNotFound
-        }
+        StatusCode::NOT_FOUND if body.code.as_deref() == Some("ENDPOINT_NOT_FOUND") => ApiErrorKind::EndpointNotFound,
         StatusCode::NOT_FOUND => ApiErrorKind::NotFound(body.message),
         StatusCode::UNPROCESSABLE_ENTITY => ApiErrorKind::Rejected(body.into_field_errors()),
         status if status.is_redirection() => ApiErrorKind::Http {
@@ -438,14 +390,8 @@ mod tests {
     #[test]
     fn retry_after_in_seconds_or_as_a_date() {
         let now = httpdate::parse_http_date("Sun, 22 Nov 2026 10:00:00 GMT").unwrap();
-        assert_eq!(
-            parse_retry_after("120", now),
-            Some(Duration::from_secs(120))
-        );
-        assert_eq!(
-            parse_retry_after(" 1.5 ", now),
-            Some(Duration::from_millis(1500))
-        );
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after(" 1.5 ", now), Some(Duration::from_millis(1500)));
         assert_eq!(
             parse_retry_after("Sun, 22 Nov 2026 10:30:00 GMT", now),
             Some(Duration::from_secs(1800))

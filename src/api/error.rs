@@ -30,9 +30,7 @@ pub enum ApiErrorKind {
     Unauthorized(Option<String>),
     #[error("access to this organization was refused (403{}): check --org and the token's user permissions", MessageSuffix(.0))]
     Forbidden(Option<String>),
-    #[error(
-        "the API endpoint was not found (404): check --base-url (e.g. https://go.tallyfy.com/api)"
-    )]
+    #[error("the API endpoint was not found (404): check --base-url (e.g. https://go.tallyfy.com/api)")]
     EndpointNotFound,
     #[error("not found (404{})", MessageSuffix(.0))]
     NotFound(Option<String>),
@@ -45,10 +43,7 @@ pub enum ApiErrorKind {
     #[error("outcome unknown, the request may have been applied: {0}")]
     Indeterminate(String),
     #[error("HTTP {status}{}", MessageSuffix(.message))]
-    Http {
-        status: u16,
-        message: Option<String>,
-    },
+    Http { status: u16, message: Option<String> },
     #[error("{0}")]
     Transport(String),
     #[error("unexpected response: {0}")]
@@ -116,9 +111,7 @@ impl ErrorBody {
         }
         vec![FieldError {
             field: String::new(),
-            message: self
-                .message
-                .unwrap_or_else(|| "no reason given".to_string()),
+            message: self.message.unwrap_or_else(|| "no reason given".to_string()),
         }]
     }
 }
@@ -134,13 +127,9 @@ fn collect_leaves(value: &Value, path: String, out: &mut Vec<FieldError>) {
         }
     };
     match value {
-        Value::Object(map) => map
-            .iter()
-            .for_each(|(key, v)| collect_leaves(v, join(key), out)),
+        Value::Object(map) => map.iter().for_each(|(key, v)| collect_leaves(v, join(key), out)),
         // Array indices are not fields: `"email": ["a", "b"]` are two messages about `email`.
-        Value::Array(items) => items
-            .iter()
-            .for_each(|v| collect_leaves(v, path.clone(), out)),
+        Value::Array(items) => items.iter().for_each(|v| collect_leaves(v, path.clone(), out)),
         Value::String(message) => out.push(FieldError {
             field: path,
             message: message.clone(),
@@ -229,7 +218,8 @@ mod tests {
 
     #[test]
     fn the_laravel_422_shape() {
-        let body = r#"{"message": "The given data was invalid.", "errors": {"email": ["The email has already been taken."]}}"#;
+        let body =
+            r#"{"message": "The given data was invalid.", "errors": {"email": ["The email has already been taken."]}}"#;
         assert_eq!(fields(body), ["email: The email has already been taken."]);
         assert_eq!(
             ErrorBody::parse(body.as_bytes()).message.as_deref(),
@@ -254,14 +244,14 @@ mod tests {
 
     #[test]
     fn other_error_shapes() {
-        let flat = ErrorBody::parse(
-            br#"{"error": true, "message": "Limit", "code": "RATE_LIMIT_EXCEEDED"}"#,
-        );
+        let flat = ErrorBody::parse(br#"{"error": true, "message": "Limit", "code": "RATE_LIMIT_EXCEEDED"}"#);
         assert_eq!(
             (flat.message.as_deref(), flat.code.as_deref()),
             (Some("Limit"), Some("RATE_LIMIT_EXCEEDED"))
         );
-        let nested = ErrorBody::parse(br#"{"error": {"code": "RESOURCE_NOT_FOUND", "message": "No guest", "details": {"email": "x"}}}"#);
+        let nested = ErrorBody::parse(
+            br#"{"error": {"code": "RESOURCE_NOT_FOUND", "message": "No guest", "details": {"email": "x"}}}"#,
+        );
         assert_eq!(nested.code.as_deref(), Some("RESOURCE_NOT_FOUND"));
         assert_eq!(nested.message.as_deref(), Some("No guest"));
         assert_eq!(nested.fields[0].to_string(), "email: x");
@@ -270,15 +260,10 @@ mod tests {
 
     #[test]
     fn html_and_empty_bodies() {
-        let html = ErrorBody::parse(
-            b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
-        );
+        let html = ErrorBody::parse(b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>");
         assert_eq!(html.message.as_deref(), Some("502 Bad Gateway"));
         let untitled = ErrorBody::parse(b"<html><body>oops</body></html>");
-        assert_eq!(
-            untitled.message.as_deref(),
-            Some("an HTML page of 30 bytes")
-        );
+        assert_eq!(untitled.message.as_deref(), Some("an HTML page of 30 bytes"));
         assert_eq!(ErrorBody::parse(b""), ErrorBody::default());
         assert_eq!(ErrorBody::parse(b"  \n"), ErrorBody::default());
         assert_eq!(fields(""), ["no reason given"]);
@@ -295,9 +280,6 @@ mod tests {
             request_id: Some("req-123".into()),
             attempts: 6,
         };
-        assert_eq!(
-            err.to_string(),
-            "HTTP 500: Server Error [request id req-123]"
-        );
+        assert_eq!(err.to_string(), "HTTP 500: Server Error [request id req-123]");
     }
 }

@@ -7,6 +7,7 @@ pub mod error;
 mod lenient;
 pub mod model;
 pub mod pacing;
+pub mod paging;
 pub mod retry;
 
 pub use client::{Client, ClientStats, Reply};

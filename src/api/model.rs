@@ -116,17 +116,14 @@ struct Meta {
 impl From<ListEnvelope> for Page {
     fn from(envelope: ListEnvelope) -> Self {
         let count = envelope.data.len() as u64;
-        let pagination = envelope
-            .meta
-            .and_then(|meta| meta.pagination)
-            .unwrap_or(Pagination {
-                total: count,
-                count,
-                per_page: count,
-                current_page: 1,
-                total_pages: 1,
-                links: Links::default(),
-            });
+        let pagination = envelope.meta.and_then(|meta| meta.pagination).unwrap_or(Pagination {
+            total: count,
+            count,
+            per_page: count,
+            current_page: 1,
+            total_pages: 1,
+            links: Links::default(),
+        });
         Page {
             guests: envelope.data,
             pagination,
@@ -219,10 +216,7 @@ impl<'de> Deserialize<'de> for Guest {
             company_name: details.company_name,
             timezone: details.timezone,
             associated_members: details.associated_members,
-            created_at: raw
-                .created_at
-                .or(details.created_at)
-                .map(normalize_timestamp),
+            created_at: raw.created_at.or(details.created_at).map(normalize_timestamp),
             last_accessed_at: raw
                 .last_accessed_at
                 .or(details.last_accessed_at)
@@ -236,9 +230,7 @@ impl<'de> Deserialize<'de> for Guest {
                 tasks_completed: stats.tasks_completed.or(stats.completed_tasks),
                 last_task_completed_at: stats.last_task_completed_at.map(normalize_timestamp),
                 one_off_tasks_completed: stats.one_off_tasks_completed,
-                last_one_off_task_completed_at: stats
-                    .last_one_off_task_completed_at
-                    .map(normalize_timestamp),
+                last_one_off_task_completed_at: stats.last_one_off_task_completed_at.map(normalize_timestamp),
             }),
         })
     }
@@ -249,9 +241,7 @@ impl<'de> Deserialize<'de> for Guest {
 pub fn normalize_timestamp(text: String) -> String {
     use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
     if let Ok(parsed) = DateTime::parse_from_rfc3339(&text) {
-        return parsed
-            .with_timezone(&Utc)
-            .to_rfc3339_opts(SecondsFormat::Secs, true);
+        return parsed.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Secs, true);
     }
     if let Ok(naive) = NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S") {
         return naive.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true);
@@ -271,9 +261,7 @@ mod tests {
     }
 
     fn page(value: serde_json::Value) -> Page {
-        serde_json::from_value::<ListEnvelope>(value)
-            .unwrap()
-            .into()
+        serde_json::from_value::<ListEnvelope>(value).unwrap().into()
     }
 
     #[test]
@@ -287,10 +275,8 @@ mod tests {
 
     #[test]
     fn names_at_top_level_win_over_details() {
-        let both = guest(
-            json!({"email": "a@x.com", "first_name": "Top", "last_name": null,
-            "details": {"first_name": "Inner", "last_name": "Collaborator"}}),
-        );
+        let both = guest(json!({"email": "a@x.com", "first_name": "Top", "last_name": null,
+            "details": {"first_name": "Inner", "last_name": "Collaborator"}}));
         assert_eq!(both.first_name.as_deref(), Some("Top"));
         assert_eq!(both.last_name.as_deref(), Some("Collaborator"));
         let legacy = guest(json!({"email": "a@x.com", "details": {"first_name": "External"}}));
@@ -299,20 +285,15 @@ mod tests {
 
     #[test]
     fn unknown_fields_and_odd_types_are_ignored() {
-        let g = guest(
-            json!({"id": 1, "email": "a@x.com", "brand_new_field": {"x": [1, 2]},
+        let g = guest(json!({"id": 1, "email": "a@x.com", "brand_new_field": {"x": [1, 2]},
             "details": {"phone_1": 5551234, "status": null, "associated_members": [1001, "1005", "x", null],
                         "disabled_on": null, "cadence_days": "7", "image_url": {}},
-            "stats": {"active_tasks": 2, "completed_tasks": "5", "mystery": true}}),
-        );
+            "stats": {"active_tasks": 2, "completed_tasks": "5", "mystery": true}}));
         assert_eq!(g.phone_1.as_deref(), Some("5551234"));
         assert_eq!(g.status, None);
         assert_eq!(g.associated_members, vec![1001, 1005]);
         let stats = g.stats.unwrap();
-        assert_eq!(
-            (stats.assigned_tasks, stats.tasks_completed),
-            (Some(2), Some(5))
-        );
+        assert_eq!((stats.assigned_tasks, stats.tasks_completed), (Some(2), Some(5)));
     }
 
     #[test]
@@ -323,19 +304,14 @@ mod tests {
         );
         let stats = g.stats.unwrap();
         assert_eq!(stats.assigned_tasks, Some(3));
-        assert_eq!(
-            stats.last_task_completed_at.as_deref(),
-            Some("2025-01-15T10:30:00Z")
-        );
+        assert_eq!(stats.last_task_completed_at.as_deref(), Some("2025-01-15T10:30:00Z"));
         assert_eq!(stats.one_off_tasks_completed, Some(0));
     }
 
     #[test]
     fn timestamps_in_both_forms() {
-        let g = guest(
-            json!({"email": "a@x.com", "created_at": "2025-01-10T08:30:00Z",
-            "last_accessed_at": "2025-01-15 10:30:00", "details": {"disabled_at": "yesterday"}}),
-        );
+        let g = guest(json!({"email": "a@x.com", "created_at": "2025-01-10T08:30:00Z",
+            "last_accessed_at": "2025-01-15 10:30:00", "details": {"disabled_at": "yesterday"}}));
         assert_eq!(g.created_at.as_deref(), Some("2025-01-10T08:30:00Z"));
         assert_eq!(g.last_accessed_at.as_deref(), Some("2025-01-15T10:30:00Z"));
         assert_eq!(g.disabled_at.as_deref(), Some("yesterday"));
@@ -355,10 +331,7 @@ mod tests {
         assert_eq!(with(json!([])), Links::default());
         assert_eq!(with(json!({})), Links::default());
         assert_eq!(with(json!(null)), Links::default());
-        assert_eq!(
-            with(json!({"next": null, "previous": null})),
-            Links::default()
-        );
+        assert_eq!(with(json!({"next": null, "previous": null})), Links::default());
         let next = with(json!({"next": "https://x/api?page=2"}));
         assert_eq!(next.next.as_deref(), Some("https://x/api?page=2"));
         let missing = page(json!({"data": [], "meta": {"pagination": {"total": 0}}}));
@@ -370,16 +343,10 @@ mod tests {
         let p = page(json!({"data": [{"id": 1, "email": "a@x.com"}],
             "meta": {"pagination": {"total": "250", "count": 1, "per_page": "100", "current_page": 1, "total_pages": 3}}}));
         assert_eq!(
-            (
-                p.pagination.total,
-                p.pagination.per_page,
-                p.pagination.total_pages
-            ),
+            (p.pagination.total, p.pagination.per_page, p.pagination.total_pages),
             (250, 100, 3)
         );
-        let bare = page(
-            json!({"data": [{"id": "a", "email": "a@x.com"}, {"id": "b", "email": "b@x.com"}]}),
-        );
+        let bare = page(json!({"data": [{"id": "a", "email": "a@x.com"}, {"id": "b", "email": "b@x.com"}]}));
         assert_eq!((bare.pagination.total, bare.pagination.total_pages), (2, 1));
     }
 

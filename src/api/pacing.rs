@@ -37,8 +37,7 @@ impl FromStr for Rate {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bad =
-            || format!("`{text}` is not a rate: write it as N/PERIOD, e.g. 10/s, 600/min or 30/h");
+        let bad = || format!("`{text}` is not a rate: write it as N/PERIOD, e.g. 10/s, 600/min or 30/h");
         let (count, period) = text.trim().split_once('/').ok_or_else(bad)?;
         let count: u32 = count.trim().parse().map_err(|_| bad())?;
         let count = NonZeroU32::new(count).ok_or_else(bad)?;
@@ -59,12 +58,7 @@ impl FromStr for Rate {
 
 impl fmt::Display for Rate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{}",
-            self.count,
-            humantime::format_duration(self.period)
-        )
+        write!(f, "{}/{}", self.count, humantime::format_duration(self.period))
     }
 }
 
@@ -79,11 +73,7 @@ pub struct RateLimitedUntil {
 impl fmt::Display for RateLimitedUntil {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let until: DateTime<Local> = self.until.into();
-        write!(
-            f,
-            "rate-limited until {}",
-            until.format("%Y-%m-%d %H:%M:%S %:z")
-        )?;
+        write!(f, "rate-limited until {}", until.format("%Y-%m-%d %H:%M:%S %:z"))?;
         if let Some(reason) = &self.reason {
             write!(f, " ({reason})")?;
         }
@@ -147,11 +137,7 @@ impl Pacer {
 
     /// Records a 429: every request of the run waits until `retry_after` has passed (or, when
     /// the server gave none, an exponential backoff). Errs when that exceeds `--max-wait`.
-    pub fn rate_limited(
-        &self,
-        retry_after: Option<Duration>,
-        reason: Option<String>,
-    ) -> Result<(), RateLimitedUntil> {
+    pub fn rate_limited(&self, retry_after: Option<Duration>, reason: Option<String>) -> Result<(), RateLimitedUntil> {
         let mut pause = self.lock();
         let wait = retry_after.unwrap_or_else(|| {
             pause.strikes += 1;
@@ -181,11 +167,7 @@ impl Pacer {
         self.lock().total
     }
 
-    fn check_max_wait(
-        &self,
-        until: Instant,
-        reason: &Option<String>,
-    ) -> Result<(), RateLimitedUntil> {
+    fn check_max_wait(&self, until: Instant, reason: &Option<String>) -> Result<(), RateLimitedUntil> {
         let wait = until.saturating_duration_since(Instant::now());
         if wait > self.max_wait {
             return Err(RateLimitedUntil {
@@ -199,9 +181,7 @@ impl Pacer {
     fn lock(&self) -> std::sync::MutexGuard<'_, Pause> {
         // The guarded state is plain data updated in one step; a panic elsewhere cannot leave it
         // half-written, so a poisoned lock is still safe to use.
-        self.pause
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.pause.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -227,16 +207,7 @@ mod tests {
                 "{text}"
             );
         }
-        for bad in [
-            "",
-            "10",
-            "0/s",
-            "-1/s",
-            "10/",
-            "10/fortnightly",
-            "x/s",
-            "10/0s",
-        ] {
+        for bad in ["", "10", "0/s", "-1/s", "10/", "10/fortnightly", "x/s", "10/0s"] {
             assert!(bad.parse::<Rate>().is_err(), "{bad}");
         }
     }
@@ -245,9 +216,7 @@ mod tests {
     async fn a_429_pauses_every_request_of_the_run() {
         let pacer = Arc::new(Pacer::new(&[], Duration::from_secs(60)));
         let start = Instant::now();
-        pacer
-            .rate_limited(Some(Duration::from_secs(5)), None)
-            .unwrap();
+        pacer.rate_limited(Some(Duration::from_secs(5)), None).unwrap();
         let other = tokio::spawn({
             let pacer = pacer.clone();
             async move { pacer.ready().await.map(|()| Instant::now()) }
@@ -260,15 +229,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn overlapping_pauses_count_once_and_the_longer_wins() {
         let pacer = Pacer::new(&[], Duration::from_secs(60));
-        pacer
-            .rate_limited(Some(Duration::from_secs(5)), None)
-            .unwrap();
-        pacer
-            .rate_limited(Some(Duration::from_secs(3)), None)
-            .unwrap();
-        pacer
-            .rate_limited(Some(Duration::from_secs(8)), None)
-            .unwrap();
+        pacer.rate_limited(Some(Duration::from_secs(5)), None).unwrap();
+        pacer.rate_limited(Some(Duration::from_secs(3)), None).unwrap();
+        pacer.rate_limited(Some(Duration::from_secs(8)), None).unwrap();
         assert_eq!(pacer.paused(), Duration::from_secs(8));
         let start = Instant::now();
         pacer.ready().await.unwrap();

@@ -63,9 +63,7 @@ const BACKOFF_CAP: Duration = Duration::from_secs(30);
 /// Capped exponential backoff with full jitter (uniform in [0, min(cap, base * 2^retry))), so
 /// concurrent requests that failed together do not come back together.
 pub fn backoff(retry: u32) -> Duration {
-    let ceiling = BACKOFF_BASE
-        .saturating_mul(1 << retry.min(16))
-        .min(BACKOFF_CAP);
+    let ceiling = BACKOFF_BASE.saturating_mul(1 << retry.min(16)).min(BACKOFF_CAP);
     ceiling.mul_f64(rand::rng().random_range(0.0..1.0))
 }
 
@@ -102,10 +100,7 @@ mod tests {
         for (name, outcome) in outcomes {
             table.push_str(&format!("{name:>8}"));
             for method in &methods {
-                table.push_str(&format!(
-                    " {:>13}",
-                    format!("{:?}", classify(method, outcome))
-                ));
+                table.push_str(&format!(" {:>13}", format!("{:?}", classify(method, outcome))));
             }
             table.push('\n');
         }
@@ -130,11 +125,7 @@ mod tests {
  timeout         Retry         Retry         Retry Indeterminate
  dropped         Retry         Retry         Retry Indeterminate
 ";
-        assert_eq!(
-            table,
-            expected.trim_start_matches('\n'),
-            "columns: GET PUT DELETE POST"
-        );
+        assert_eq!(table, expected.trim_start_matches('\n'), "columns: GET PUT DELETE POST");
     }
 
     #[test]

@@ -10,9 +10,8 @@ use crate::error::{RunError, shutdown_signal};
 pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
     let guests = match (&args.guests, args.empty) {
         (Some(path), _) => {
-            let file = std::fs::File::open(path).map_err(|e| {
-                RunError::Usage(format!("cannot open --guests {}: {e}", path.display()))
-            })?;
+            let file = std::fs::File::open(path)
+                .map_err(|e| RunError::Usage(format!("cannot open --guests {}: {e}", path.display())))?;
             load_guests(std::io::BufReader::new(file))
                 .map_err(|e| RunError::Usage(format!("--guests {}: {e}", path.display())))?
         }
@@ -37,6 +36,7 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
             commit_fail_rate: args.commit_fail_rate,
             burst_limit: args.burst_limit,
             invite_cap: args.invite_cap,
+            revoke_token_after: None,
             seed: args.seed,
         },
         ..SandboxOptions::default()
@@ -65,10 +65,6 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
     );
     shutdown_signal().await;
     let stats = sandbox.stats();
-    tracing::info!(
-        requests = stats.requests,
-        created = stats.created,
-        "sandbox stopped"
-    );
+    tracing::info!(requests = stats.requests, created = stats.created, "sandbox stopped");
     Ok(())
 }

@@ -28,6 +28,8 @@ pub struct FaultOptions {
     pub burst_limit: Option<Rate>,
     /// Creates allowed per window before 429 `RATE_LIMIT_EXCEEDED` with a long Retry-After.
     pub invite_cap: Option<Rate>,
+    /// From this request on, the token is answered 401, as when its user logs out of Tallyfy.
+    pub revoke_token_after: Option<u64>,
     pub seed: u64,
 }
 
@@ -79,13 +81,8 @@ impl Faults {
     pub fn new(options: FaultOptions) -> Self {
         Faults {
             rng: Mutex::new(StdRng::seed_from_u64(options.seed)),
-            burst: options
-                .burst_limit
-                .map(|rate| RateLimiter::direct(rate.burst_quota())),
-            invites: Mutex::new(InviteWindow {
-                started: None,
-                used: 0,
-            }),
+            burst: options.burst_limit.map(|rate| RateLimiter::direct(rate.burst_quota())),
+            invites: Mutex::new(InviteWindow { started: None, used: 0 }),
             counters: FaultCounters::default(),
             options,
         }
@@ -99,11 +96,7 @@ impl Faults {
     pub fn edge(&self) -> EdgeFault {
         let (roll, status_pick, empty) = {
             let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
-            (
-                rng.random::<f64>(),
-                rng.random_range(0..3usize),
-                rng.random_bool(0.5),
-            )
+            (rng.random::<f64>(), rng.random_range(0..3usize), rng.random_bool(0.5))
         };
         if roll < self.options.drop_rate {
             self.counters.drops.fetch_add(1, Ordering::Relaxed);
@@ -124,6 +117,11 @@ impl Faults {
             };
         }
         EdgeFault::None
+    }
+
+    /// Whether the token has been revoked by the time of request number `request` (1-based).
+    pub fn token_revoked(&self, request: u64) -> bool {
+        self.options.revoke_token_after.is_some_and(|after| request > after)
     }
 
     /// Counts one invite against the cap; `Err(retry_after_seconds)` when the window is full.
@@ -156,9 +154,7 @@ impl Faults {
         if roll >= self.options.commit_fail_rate {
             return CommitFault::None;
         }
-        self.counters
-            .commit_failures
-            .fetch_add(1, Ordering::Relaxed);
+        self.counters.commit_failures.fetch_add(1, Ordering::Relaxed);
         if drop {
             CommitFault::Drop
         } else {
@@ -190,10 +186,7 @@ mod tests {
         };
         let first = run();
         assert_eq!(first, run());
-        let errors = first
-            .iter()
-            .filter(|f| matches!(f, EdgeFault::ServerError(_)))
-            .count();
+        let errors = first.iter().filter(|f| matches!(f, EdgeFault::ServerError(_))).count();
         let drops = first.iter().filter(|f| **f == EdgeFault::Drop).count();
         assert!((40..80).contains(&errors), "{errors}");
         assert!((8..35).contains(&drops), "{drops}");
@@ -223,13 +216,7 @@ mod tests {
         let answers: Vec<_> = (0..4).map(|_| faults.edge()).collect();
         assert_eq!(&answers[..3], &[EdgeFault::None; 3]);
         assert!(
-            matches!(
-                answers[3],
-                EdgeFault::Throttle {
-                    retry_after: 20,
-                    ..
-                }
-            ),
+            matches!(answers[3], EdgeFault::Throttle { retry_after: 20, .. }),
             "{:?}",
             answers[3]
         );

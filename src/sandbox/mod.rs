@@ -100,27 +100,20 @@ impl Sandbox {
             .thread_name("sandbox")
             .enable_all()
             .build()?;
-        std::thread::Builder::new()
-            .name("sandbox".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    match tokio::net::TcpListener::from_std(listener) {
-                        Ok(listener) => server::serve(listener, app, shutdown).await,
-                        Err(e) => tracing::error!("sandbox could not listen: {e}"),
-                    }
-                });
-            })?;
+        std::thread::Builder::new().name("sandbox".into()).spawn(move || {
+            runtime.block_on(async move {
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => server::serve(listener, app, shutdown).await,
+                    Err(e) => tracing::error!("sandbox could not listen: {e}"),
+                }
+            });
+        })?;
         Ok(sandbox)
     }
 
     fn prepare(
         options: SandboxOptions,
-    ) -> std::io::Result<(
-        Sandbox,
-        std::net::TcpListener,
-        axum::Router,
-        oneshot::Receiver<()>,
-    )> {
+    ) -> std::io::Result<(Sandbox, std::net::TcpListener, axum::Router, oneshot::Receiver<()>)> {
         let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, options.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;

@@ -56,10 +56,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let guests = "/api/organizations/{org}/guests";
     Router::new()
         .route(guests, get(list).post(create))
-        .route(
-            &format!("{guests}/{{email}}"),
-            get(show).put(update).delete(remove),
-        )
+        .route(&format!("{guests}/{{email}}"), get(show).put(update).delete(remove))
         .route(&format!("{guests}/{{email}}/disable"), delete(disable))
         .route(&format!("{guests}/{{email}}/enable"), put(enable))
         .fallback(endpoint_not_found)
@@ -101,7 +98,7 @@ async fn edge(State(state): Shared, request: Request, next: Next) -> Response {
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             response
         }
-        EdgeFault::None if !authorized(&state, &request) => error(
+        EdgeFault::None if !authorized(&state, &request) || state.faults.token_revoked(number) => error(
             &state,
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",
@@ -131,24 +128,13 @@ async fn drop_connection(kill: Option<KillSwitch>) -> Response {
     }
 }
 
-async fn list(
-    State(state): Shared,
-    Path(org): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
+async fn list(State(state): Shared, Path(org): Path<String>, Query(query): Query<HashMap<String, String>>) -> Response {
     if let Some(refused) = wrong_org(&state, &org) {
         return refused;
     }
-    let number = |key: &str| {
-        query
-            .get(key)
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|&n| n > 0)
-    };
+    let number = |key: &str| query.get(key).and_then(|v| v.parse::<u64>().ok()).filter(|&n| n > 0);
     let page = number("page").unwrap_or(1);
-    let per_page = number("per_page")
-        .unwrap_or(state.per_page_cap)
-        .min(state.per_page_cap);
+    let per_page = number("per_page").unwrap_or(state.per_page_cap).min(state.per_page_cap);
     let with_stats = query
         .get("with")
         .is_some_and(|w| w.split(',').any(|w| w.trim() == "stats"));
@@ -226,11 +212,7 @@ async fn create(
     }
 }
 
-async fn update(
-    State(state): Shared,
-    Path((org, email)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
+async fn update(State(state): Shared, Path((org, email)): Path<(String, String)>, body: Bytes) -> Response {
     if let Some(refused) = wrong_org(&state, &org) {
         return refused;
     }
@@ -251,10 +233,7 @@ async fn remove(State(state): Shared, Path((org, email)): Path<(String, String)>
     match removed {
         Some(guest) => item(&state, StatusCode::OK, &guest),
         // The real API answers a missing guest's delete with 422, not 404.
-        None => unprocessable(
-            &state,
-            vec![("email".into(), "The selected email is invalid.".into())],
-        ),
+        None => unprocessable(&state, vec![("email".into(), "The selected email is invalid.".into())]),
     }
 }
 
@@ -298,12 +277,7 @@ fn wrong_org(state: &AppState, org: &str) -> Option<Response> {
 }
 
 fn guest_not_found(state: &AppState) -> Response {
-    error(
-        state,
-        StatusCode::NOT_FOUND,
-        "RESOURCE_NOT_FOUND",
-        "Guest not found.",
-    )
+    error(state, StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Guest not found.")
 }
 
 /// A non-validation error: nested `{"error": {...}}` in newer payloads, flat in older ones.
@@ -321,10 +295,7 @@ fn unprocessable(state: &AppState, problems: Problems) -> Response {
     let mut errors = Map::new();
     for (field, message) in problems {
         let messages = errors.entry(field).or_insert_with(|| json!([]));
-        messages
-            .as_array_mut()
-            .expect("always an array")
-            .push(json!(message));
+        messages.as_array_mut().expect("always an array").push(json!(message));
     }
     let body = if state.legacy {
         json!({"error": true, "errors": errors})
@@ -358,11 +329,7 @@ fn invite_capped(retry_after: u64, cap: &crate::api::pacing::Rate) -> Response {
 /// What nginx in front of the real API sends when the application is unwell.
 fn gateway_page(status: u16) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-    let title = format!(
-        "{} {}",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("Error")
-    );
+    let title = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("Error"));
     let page = format!(
         "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
     );
@@ -370,11 +337,7 @@ fn gateway_page(status: u16) -> Response {
 }
 
 fn item(state: &AppState, status: StatusCode, guest: &Guest) -> Response {
-    (
-        status,
-        Json(json!({"data": guest_json(guest, state.legacy, false)})),
-    )
-        .into_response()
+    (status, Json(json!({"data": guest_json(guest, state.legacy, false)}))).into_response()
 }
 
 fn object(body: &[u8]) -> Map<String, Value> {

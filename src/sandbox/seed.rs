@@ -67,10 +67,7 @@ pub fn load(reader: impl Read) -> Result<Vec<Guest>, String> {
             associated_members: members
                 .split([';', ',', ' '])
                 .filter(|v| !v.is_empty())
-                .map(|v| {
-                    v.parse()
-                        .map_err(|_| format!("row {row}: `{v}` is not a member id"))
-                })
+                .map(|v| v.parse().map_err(|_| format!("row {row}: `{v}` is not a member id")))
                 .collect::<Result<_, _>>()?,
             created_at: cell("createdat"),
             last_accessed_at: cell("lastaccessedat"),
@@ -97,11 +94,8 @@ mod tests {
 
     #[test]
     fn loose_headers_neutralised_cells_and_errors_with_row_numbers() {
-        let guests = load(
-            "E-mail,First Name,Phone_1,Associated Members\na@x.com,Ann,'+44 1,1001;1002\n"
-                .as_bytes(),
-        )
-        .unwrap();
+        let guests =
+            load("E-mail,First Name,Phone_1,Associated Members\na@x.com,Ann,'+44 1,1001;1002\n".as_bytes()).unwrap();
         assert_eq!(guests[0].first_name.as_deref(), Some("Ann"));
         assert_eq!(guests[0].phone_1.as_deref(), Some("+44 1"));
         assert_eq!(guests[0].associated_members, vec![1001, 1002]);

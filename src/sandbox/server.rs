@@ -45,18 +45,11 @@ pub async fn serve(listener: TcpListener, app: Router, mut shutdown: oneshot::Re
         tokio::spawn(async move {
             let kill = Arc::new(Notify::new());
             let switch = KillSwitch(kill.clone());
-            let service =
-                hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-                    request.extensions_mut().insert(switch.clone());
-                    let app = app.clone();
-                    async move {
-                        Ok::<_, Infallible>(
-                            app.oneshot(request)
-                                .await
-                                .unwrap_or_else(|never| match never {}),
-                        )
-                    }
-                });
+            let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                request.extensions_mut().insert(switch.clone());
+                let app = app.clone();
+                async move { Ok::<_, Infallible>(app.oneshot(request).await.unwrap_or_else(|never| match never {})) }
+            });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let connection = builder.serve_connection(TokioIo::new(stream), service);
             tokio::select! {

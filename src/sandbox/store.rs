@@ -69,9 +69,7 @@ impl Store {
     }
 
     pub fn find(&self, email: &str) -> Option<&Guest> {
-        self.by_email
-            .get(&email.to_lowercase())
-            .map(|&i| &self.guests[i])
+        self.by_email.get(&email.to_lowercase()).map(|&i| &self.guests[i])
     }
 
     fn find_mut(&mut self, email: &str) -> Option<&mut Guest> {
@@ -111,17 +109,10 @@ impl Store {
         };
         if !email.is_empty() {
             if !valid_email(&email) {
-                problems.push((
-                    "email".into(),
-                    "The email must be a valid email address.".into(),
-                ));
+                problems.push(("email".into(), "The email must be a valid email address.".into()));
             } else if self.find(&email).is_some() {
                 problems.push(("email".into(), "The email has already been taken.".into()));
-            } else if self
-                .members
-                .iter()
-                .any(|m| m.email.eq_ignore_ascii_case(&email))
-            {
+            } else if self.members.iter().any(|m| m.email.eq_ignore_ascii_case(&email)) {
                 problems.push((
                     "email".into(),
                     "The email belongs to a member of this organization.".into(),
@@ -141,23 +132,17 @@ impl Store {
             ..Guest::default()
         };
         text("opportunity_name", 200);
-        let urls = ["company_url", "contact_url", "image_url", "opportunity_url"]
-            .map(|field| (field, text(field, 2000)));
+        let urls =
+            ["company_url", "contact_url", "image_url", "opportunity_url"].map(|field| (field, text(field, 2000)));
         for (field, value) in urls {
             if value.is_some_and(|value| url::Url::parse(&value).is_err()) {
-                problems.push((
-                    field.into(),
-                    format!("The {} format is invalid.", human(field)),
-                ));
+                problems.push((field.into(), format!("The {} format is invalid.", human(field))));
             }
         }
         if let Some(zone) = &guest.timezone
             && chrono_tz::Tz::from_str(zone).is_err()
         {
-            problems.push((
-                "timezone".into(),
-                "The timezone must be a valid zone.".into(),
-            ));
+            problems.push(("timezone".into(), "The timezone must be a valid zone.".into()));
         }
         let members = self.check_members(body.get("associated_members"), &mut problems);
         if problems.is_empty() {
@@ -180,11 +165,7 @@ impl Store {
     }
 
     /// Replaces `associated_members`; every other field of the body is ignored, as the API does.
-    pub fn update_members(
-        &mut self,
-        email: &str,
-        body: &Map<String, Value>,
-    ) -> Option<Result<Guest, Problems>> {
+    pub fn update_members(&mut self, email: &str, body: &Map<String, Value>) -> Option<Result<Guest, Problems>> {
         self.find(email)?;
         let mut problems = Problems::new();
         let members = match body.get("associated_members") {
@@ -250,31 +231,20 @@ impl Store {
     }
 }
 
-fn string_field(
-    body: &Map<String, Value>,
-    field: &str,
-    max: usize,
-    problems: &mut Problems,
-) -> Option<String> {
+fn string_field(body: &Map<String, Value>, field: &str, max: usize, problems: &mut Problems) -> Option<String> {
     match body.get(field) {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) if text.chars().count() > max => {
             problems.push((
                 field.into(),
-                format!(
-                    "The {} may not be greater than {max} characters.",
-                    human(field)
-                ),
+                format!("The {} may not be greater than {max} characters.", human(field)),
             ));
             None
         }
         Some(Value::String(text)) if text.is_empty() => None,
         Some(Value::String(text)) => Some(text.clone()),
         Some(_) => {
-            problems.push((
-                field.into(),
-                format!("The {} must be a string.", human(field)),
-            ));
+            problems.push((field.into(), format!("The {} must be a string.", human(field))));
             None
         }
     }
@@ -307,10 +277,7 @@ mod tests {
     fn problems(store: &Store, value: Value) -> Vec<String> {
         match store.check_create(&body(value)) {
             Ok(_) => vec![],
-            Err(CreateError::Invalid(problems)) => problems
-                .into_iter()
-                .map(|(f, m)| format!("{f}: {m}"))
-                .collect(),
+            Err(CreateError::Invalid(problems)) => problems.into_iter().map(|(f, m)| format!("{f}: {m}")).collect(),
         }
     }
 
@@ -324,10 +291,7 @@ mod tests {
             },
             "now",
         );
-        assert_eq!(
-            problems(&store, json!({})),
-            ["email: The email field is required."]
-        );
+        assert_eq!(problems(&store, json!({})), ["email: The email field is required."]);
         assert_eq!(
             problems(&store, json!({"email": "taken@x.COM"})),
             ["email: The email has already been taken."]
@@ -354,8 +318,14 @@ mod tests {
                 "associated_members.2: The associated_members.2 must be an integer.",
             ]
         );
-        assert!(problems(&store, json!({"email": "a+b@x.com", "first_name": "é".repeat(200), "timezone": "Europe/Paris",
-            "associated_members": [1001, 1005], "phone": "dropped silently"})).is_empty());
+        assert!(
+            problems(
+                &store,
+                json!({"email": "a+b@x.com", "first_name": "é".repeat(200), "timezone": "Europe/Paris",
+            "associated_members": [1001, 1005], "phone": "dropped silently"})
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -378,9 +348,6 @@ mod tests {
         assert_eq!(store.delete("a@x.com").unwrap().id, "7");
         assert_eq!(store.find("d@x.com").unwrap().id, "9");
         assert_eq!(store.guests().len(), 3);
-        assert!(
-            !store.insert(loaded("", "C@x.com")),
-            "emails are unique ignoring case"
-        );
+        assert!(!store.insert(loaded("", "C@x.com")), "emails are unique ignoring case");
     }
 }

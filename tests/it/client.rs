@@ -35,16 +35,8 @@ async fn a_plus_addressed_email_round_trips_through_get_by_email() {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let client = client(&sandbox, Duration::from_secs(5));
     let created = client.create_guest(&new_guest("a+b@x.com")).await.unwrap();
-    assert_eq!(
-        (created.status, created.value.email.as_str()),
-        (201, "a+b@x.com")
-    );
-    let found = client
-        .get_guest("a+b@x.com")
-        .await
-        .unwrap()
-        .value
-        .expect("found");
+    assert_eq!((created.status, created.value.email.as_str()), (201, "a+b@x.com"));
+    let found = client.get_guest("a+b@x.com").await.unwrap().value.expect("found");
     assert_eq!(
         (found.email.as_str(), found.id.as_str()),
         ("a+b@x.com", created.value.id.as_str())
@@ -53,14 +45,7 @@ async fn a_plus_addressed_email_round_trips_through_get_by_email() {
         client.get_guest("a b@x.com").await.unwrap().value.is_none(),
         "+ must not become a space"
     );
-    assert!(
-        client
-            .get_guest("nobody@x.com")
-            .await
-            .unwrap()
-            .value
-            .is_none()
-    );
+    assert!(client.get_guest("nobody@x.com").await.unwrap().value.is_none());
     assert_eq!(sandbox.guests().len(), 1);
 }
 
@@ -68,19 +53,10 @@ async fn a_plus_addressed_email_round_trips_through_get_by_email() {
 async fn a_taken_email_is_a_422_with_the_field_message() {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let client = client(&sandbox, Duration::from_secs(5));
-    client
-        .create_guest(&new_guest("Taken@X.com"))
-        .await
-        .unwrap();
-    let err = client
-        .create_guest(&new_guest("taken@x.com"))
-        .await
-        .unwrap_err();
+    client.create_guest(&new_guest("Taken@X.com")).await.unwrap();
+    let err = client.create_guest(&new_guest("taken@x.com")).await.unwrap_err();
     match &err.kind {
-        ApiErrorKind::Rejected(fields) => assert_eq!(
-            fields[0].to_string(),
-            "email: The email has already been taken."
-        ),
+        ApiErrorKind::Rejected(fields) => assert_eq!(fields[0].to_string(), "email: The email has already been taken."),
         other => panic!("{other:?}"),
     }
     assert_eq!(err.status, Some(422));
@@ -88,10 +64,7 @@ async fn a_taken_email_is_a_422_with_the_field_message() {
         .create_guest(&new_guest("owner@sandbox.example"))
         .await
         .unwrap_err();
-    assert!(
-        member.to_string().contains("member of this organization"),
-        "{member}"
-    );
+    assert!(member.to_string().contains("member of this organization"), "{member}");
 }
 
 #[tokio::test]
@@ -127,15 +100,9 @@ async fn members_are_updated_and_the_201_quirk_is_accepted() {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let client = client(&sandbox, Duration::from_secs(5));
     client.create_guest(&new_guest("m@x.com")).await.unwrap();
-    let updated = client
-        .update_members("m@x.com", &[1002, 1004])
-        .await
-        .unwrap();
+    let updated = client.update_members("m@x.com", &[1002, 1004]).await.unwrap();
     assert_eq!(updated.value.associated_members, vec![1002, 1004]);
-    assert_eq!(
-        sandbox.guest("m@x.com").unwrap().associated_members,
-        vec![1002, 1004]
-    );
+    assert_eq!(sandbox.guest("m@x.com").unwrap().associated_members, vec![1002, 1004]);
     let err = client.update_members("m@x.com", &[999]).await.unwrap_err();
     assert!(err.to_string().contains("associated_members.0"), "{err}");
 }
@@ -152,15 +119,9 @@ async fn an_invite_cap_beyond_max_wait_ends_quickly_with_rate_limited_until() {
     .await
     .unwrap();
     let client = client(&sandbox, Duration::from_secs(5));
-    client
-        .create_guest(&new_guest("first@x.com"))
-        .await
-        .unwrap();
+    client.create_guest(&new_guest("first@x.com")).await.unwrap();
     let started = Instant::now();
-    let err = client
-        .create_guest(&new_guest("second@x.com"))
-        .await
-        .unwrap_err();
+    let err = client.create_guest(&new_guest("second@x.com")).await.unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "took {:?}",
@@ -191,11 +152,7 @@ async fn a_short_burst_limit_is_waited_out_for_every_request() {
     let client = client(&sandbox, Duration::from_secs(30));
     let results = futures::future::join_all((0..8).map(|i| {
         let client = &client;
-        async move {
-            client
-                .create_guest(&new_guest(&format!("b{i}@x.com")))
-                .await
-        }
+        async move { client.create_guest(&new_guest(&format!("b{i}@x.com"))).await }
     }))
     .await;
     assert!(results.iter().all(|r| r.is_ok()), "{results:?}");

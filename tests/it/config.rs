@@ -19,10 +19,7 @@ fn plain_http_is_refused_unless_loopback() {
             .env("TALLYFY_ACCESS_TOKEN", "t")
             .args(["export", "--base-url", "http://example.com"]),
     );
-    assert!(
-        stderr.contains("refusing plain http:// to `example.com`"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("refusing plain http:// to `example.com`"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 
     let sandbox = spawn(SandboxOptions {
@@ -34,21 +31,13 @@ fn plain_http_is_refused_unless_loopback() {
         .args(["export", "--base-url", &base])
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     // A trailing slash on the base must not double anything either.
     let output = against(&sandbox)
         .args(["export", "--base-url", &format!("{base}/")])
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
 #[test]
@@ -67,15 +56,8 @@ fn missing_org_and_token_name_the_flag_and_the_variable() {
         stderr.contains("TALLYFY_ACCESS_TOKEN") && stderr.contains("--token-file"),
         "{stderr}"
     );
-    let stderr = usage_error(
-        bin()
-            .env("TALLYFY_ACCESS_TOKEN", "t")
-            .args(["export", "--org", "acme"]),
-    );
-    assert!(
-        stderr.contains("`acme` is not an organization id"),
-        "{stderr}"
-    );
+    let stderr = usage_error(bin().env("TALLYFY_ACCESS_TOKEN", "t").args(["export", "--org", "acme"]));
+    assert!(stderr.contains("`acme` is not an organization id"), "{stderr}");
     let stderr = usage_error(bin().args(["export", "--sandbox", "--rate", "10/fortnight"]));
     assert!(stderr.contains("10/fortnight"), "{stderr}");
 }
@@ -87,11 +69,8 @@ fn a_wrong_org_or_base_path_is_explained() {
         .args(["export", "--org", "00000000000000000000000000000000"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&output.stderr)
-            .contains("access to this organization was refused (403")
-    );
+    assert_eq!(output.status.code(), Some(2), "a refused org is configuration to fix");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("access to this organization was refused (403"));
     let base = format!("{}/v9", sandbox.base_url());
     let output = against(&sandbox)
         .args(["export", "--base-url", &base])

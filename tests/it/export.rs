@@ -30,15 +30,9 @@ fn every_guest_once_in_server_order_despite_caps_faults_and_429s() {
 
     let (header, rows) = read_csv(&std::fs::read_to_string(&out).unwrap());
     assert_eq!(header, tallyfy_guests::export::COLUMNS);
-    let exported: Vec<(&str, &str)> = rows
-        .iter()
-        .map(|r| (r[0].as_str(), r[1].as_str()))
-        .collect();
+    let exported: Vec<(&str, &str)> = rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
     let expected = sandbox.guests();
-    let expected: Vec<(&str, &str)> = expected
-        .iter()
-        .map(|g| (g.id.as_str(), g.email.as_str()))
-        .collect();
+    let expected: Vec<(&str, &str)> = expected.iter().map(|g| (g.id.as_str(), g.email.as_str())).collect();
     assert_eq!(exported.len(), 1050);
     assert_eq!(exported, expected, "every guest once, in server order");
 
@@ -48,11 +42,7 @@ fn every_guest_once_in_server_order_despite_caps_faults_and_429s() {
         stats.server_errors > 0 && stats.drops > 0 && stats.throttled > 0,
         "{stats:?}"
     );
-    assert_eq!(
-        stats.posts + stats.puts + stats.deletes,
-        0,
-        "export must not write"
-    );
+    assert_eq!(stats.posts + stats.puts + stats.deletes, 0, "export must not write");
 }
 
 #[test]
@@ -64,10 +54,7 @@ fn stats_columns_members_and_formula_neutralisation() {
         ..SandboxOptions::default()
     });
 
-    let output = against(&sandbox)
-        .args(["export", "--with-stats"])
-        .output()
-        .unwrap();
+    let output = against(&sandbox).args(["export", "--with-stats"]).output().unwrap();
     assert!(output.status.success());
     let (header, rows) = read_csv(&String::from_utf8(output.stdout).unwrap());
     assert_eq!(header.len(), 21);
@@ -82,17 +69,11 @@ fn stats_columns_members_and_formula_neutralisation() {
         ]
     );
     assert_eq!(rows[0][2], "'=HYPERLINK(\"http://evil\")");
-    assert_eq!(
-        rows[0][5], "'+1 555 0000",
-        "phones starting with + are protected too"
-    );
+    assert_eq!(rows[0][5], "'+1 555 0000", "phones starting with + are protected too");
     assert_eq!(rows[0][9], "1001;1003");
     assert_eq!(rows[0][16], "0");
 
-    let raw = against(&sandbox)
-        .args(["export", "--raw"])
-        .output()
-        .unwrap();
+    let raw = against(&sandbox).args(["export", "--raw"]).output().unwrap();
     let (_, rows) = read_csv(&String::from_utf8(raw.stdout).unwrap());
     assert_eq!(rows[0][2], "=HYPERLINK(\"http://evil\")");
 }
@@ -118,9 +99,7 @@ fn a_failed_export_leaves_no_file_behind() {
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(stderr.contains("HTTP 50"), "{stderr}");
     assert!(
-        stderr.contains("Bad Gateway")
-            || stderr.contains("Service Unavailable")
-            || stderr.contains("Gateway Timeout"),
+        stderr.contains("Bad Gateway") || stderr.contains("Service Unavailable") || stderr.contains("Gateway Timeout"),
         "{stderr}"
     );
     assert!(stderr.contains("[request id sbx-"), "{stderr}");
@@ -134,11 +113,7 @@ fn a_failed_export_leaves_no_file_behind() {
 #[test]
 fn the_built_in_sandbox_needs_no_account() {
     let output = bin().args(["export", "--sandbox"]).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let (_, rows) = read_csv(&String::from_utf8(output.stdout).unwrap());
     let sample = tallyfy_guests::sandbox::sample_guests();
     assert_eq!(rows.len(), sample.len());
@@ -154,11 +129,7 @@ fn legacy_payloads_export_the_same_guests() {
         ..SandboxOptions::default()
     });
     let output = against(&sandbox).args(["export"]).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let (_, rows) = read_csv(&String::from_utf8(output.stdout).unwrap());
     assert_eq!(rows.len(), 120);
     assert_eq!(rows[1][0], "guest_code_000002");

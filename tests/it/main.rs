@@ -4,5 +4,6 @@
 mod client;
 mod config;
 mod export;
+mod import;
 mod secrecy;
 mod util;

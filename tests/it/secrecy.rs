@@ -43,11 +43,8 @@ fn a_rejected_token_is_named_but_never_shown() {
     for env in [&[][..], &[("RUST_LOG", "trace")][..]] {
         for args in [&[][..], &["--log-format", "json"][..]] {
             let (code, output) = run(&sandbox, WRONG, env, args);
-            assert_eq!(code, Some(1), "{output}");
-            assert!(
-                output.contains("the access token was rejected (401"),
-                "{output}"
-            );
+            assert_eq!(code, Some(2), "{output}");
+            assert!(output.contains("the access token was rejected (401"), "{output}");
             assert!(
                 !output.contains(WRONG) && !output.contains("s3cr3t"),
                 "token leaked with {env:?} {args:?}:\n{output}"
@@ -63,10 +60,7 @@ fn a_working_token_is_not_logged_at_trace_level_either() {
     assert_eq!(code, Some(0), "{output}");
     assert!(output.contains("guest00004@"), "the export itself ran");
     assert!(output.contains("TRACE"), "trace logging was on:\n{output}");
-    assert!(
-        !output.contains("s3cr3t"),
-        "token leaked at trace level:\n{output}"
-    );
+    assert!(!output.contains("s3cr3t"), "token leaked at trace level:\n{output}");
 }
 
 #[test]
@@ -82,9 +76,5 @@ fn the_token_file_works_and_accepts_a_pasted_bearer_prefix() {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }

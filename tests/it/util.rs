@@ -54,12 +54,7 @@ pub fn generated_guests(count: usize) -> Vec<Guest> {
 /// CSV text as header + rows of cells.
 pub fn read_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let header = reader.headers().unwrap().iter().map(str::to_string).collect();
     let rows = reader
         .records()
         .map(|r| r.unwrap().iter().map(str::to_string).collect())

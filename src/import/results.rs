@@ -1,0 +1,402 @@
+//! The results file: one row per input record, in input order when the run finishes. Rows reach
+//! the disk as they finish (at most about a second later), so a killed run keeps every
+//! finished row; the few that finish ahead of a slow one are written out of order and put back
+//! in order at the end.
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::RunError;
+use crate::output::{AtomicFile, neutralize};
+
+/// The columns we add in front of the input's own.
+pub const RESULT_COLUMNS: [&str; 6] = [
+    "result_row",
+    "result_status",
+    "result_guest_id",
+    "result_http_status",
+    "result_attempts",
+    "result_message",
+];
+
+/// What became of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    Created,
+    Exists,
+    Duplicate,
+    WouldCreate,
+    Invalid,
+    Conflict,
+    Failed,
+    Deferred,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Created,
+        Status::Exists,
+        Status::Duplicate,
+        Status::WouldCreate,
+        Status::Invalid,
+        Status::Conflict,
+        Status::Failed,
+        Status::Deferred,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Exists => "exists",
+            Status::Duplicate => "duplicate",
+            Status::WouldCreate => "would_create",
+            Status::Invalid => "invalid",
+            Status::Conflict => "conflict",
+            Status::Failed => "failed",
+            Status::Deferred => "deferred",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The account of one input record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowResult {
+    pub index: u64,
+    pub row: u64,
+    pub status: Status,
+    pub guest_id: String,
+    pub http_status: Option<u16>,
+    pub attempts: u32,
+    pub message: String,
+    /// The record's own cells, carried through.
+    pub cells: Vec<String>,
+}
+
+impl RowResult {
+    pub fn new(index: u64, row: u64, status: Status, message: impl Into<String>, cells: Vec<String>) -> Self {
+        RowResult {
+            index,
+            row,
+            status,
+            guest_id: String::new(),
+            http_status: None,
+            attempts: 0,
+            message: message.into(),
+            cells,
+        }
+    }
+}
+
+/// A row finished ahead of an earlier one waits this long for it before going to disk anyway.
+const HOLD: Duration = Duration::from_secs(1);
+
+/// Holds formatted rows and hands them to the file only at row boundaries, so a killed run
+/// leaves whole rows, never half of one. (csv's writer may flush its own buffer mid-record.)
+struct RowSink {
+    pending: RefCell<Vec<u8>>,
+    out: RefCell<Box<dyn Write + Send>>,
+}
+
+impl Write for RowSink {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.pending.get_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl RowSink {
+    fn commit(&self) -> io::Result<()> {
+        let mut pending = self.pending.borrow_mut();
+        let mut out = self.out.borrow_mut();
+        out.write_all(&pending)?;
+        out.flush()?;
+        pending.clear();
+        Ok(())
+    }
+}
+
+/// Whole rows are handed to the file once this much is pending (and at every tick).
+const COMMIT_BYTES: usize = 64 * 1024;
+
+pub struct ResultsWriter {
+    writer: csv::Writer<RowSink>,
+    /// `None` for stdout, which cannot be re-sorted afterwards: there rows wait for their turn,
+    /// however long. A file is written in place, so a killed run keeps what it wrote.
+    path: Option<PathBuf>,
+    raw: bool,
+    /// Next index due in input order.
+    next: u64,
+    /// Finished rows waiting for an earlier one, with when they finished.
+    waiting: BTreeMap<u64, (RowResult, Instant)>,
+    out_of_order: bool,
+    last_flush: Instant,
+    pub written: u64,
+}
+
+impl ResultsWriter {
+    /// Creates (truncates) the results file and writes the header: before anything is sent, so
+    /// an unwritable path is found at once.
+    pub fn create(path: Option<&Path>, header: &[String], raw: bool) -> Result<Self, RunError> {
+        let mut full_header: Vec<&str> = RESULT_COLUMNS.to_vec();
+        full_header.extend(header.iter().map(String::as_str));
+        let sink: Box<dyn Write + Send> = match path {
+            Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|e| {
+                RunError::Usage(format!(
+                    "cannot create the results file {}: {e} (choose another with --results)",
+                    path.display()
+                ))
+            })?)),
+            None => Box::new(io::stdout()),
+        };
+        let sink = RowSink {
+            pending: RefCell::new(Vec::with_capacity(COMMIT_BYTES)),
+            out: RefCell::new(sink),
+        };
+        let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(sink);
+        writer
+            .write_record(&full_header)
+            .map_err(|e| RunError::csv("cannot write the results", e))?;
+        Ok(ResultsWriter {
+            writer,
+            path: path.map(Path::to_path_buf),
+            raw,
+            next: 0,
+            waiting: BTreeMap::new(),
+            out_of_order: false,
+            last_flush: Instant::now(),
+            written: 0,
+        })
+    }
+
+    /// Takes a finished row: written now if it is next in order, else held briefly.
+    pub fn push(&mut self, result: RowResult) -> Result<(), RunError> {
+        if result.index == self.next {
+            self.write(&result)?;
+            self.next += 1;
+            self.drain_in_order()?;
+        } else {
+            self.waiting.insert(result.index, (result, Instant::now()));
+        }
+        if self.last_flush.elapsed() >= HOLD {
+            self.tick()?;
+        }
+        Ok(())
+    }
+
+    /// Called at least every second: rows held longer than a second go to disk out of order,
+    /// and everything written so far is flushed.
+    pub fn tick(&mut self) -> Result<(), RunError> {
+        if self.path.is_some() {
+            let overdue: Vec<u64> = self
+                .waiting
+                .iter()
+                .filter(|(_, (_, since))| since.elapsed() >= HOLD)
+                .map(|(&i, _)| i)
+                .collect();
+            for index in overdue {
+                let (result, _) = self.waiting.remove(&index).expect("listed above");
+                self.write(&result)?;
+                self.out_of_order = true;
+            }
+        }
+        self.flush()
+    }
+
+    /// Writes what is left and puts the file in input order.
+    pub fn finish(mut self) -> Result<u64, RunError> {
+        let waiting = std::mem::take(&mut self.waiting);
+        for (_, (result, _)) in waiting {
+            if result.index != self.next {
+                self.out_of_order = true;
+            }
+            self.next = result.index + 1;
+            self.write(&result)?;
+        }
+        self.flush()?;
+        if let Some(path) = &self.path
+            && self.out_of_order
+        {
+            sort_file(path)?;
+        }
+        Ok(self.written)
+    }
+
+    fn drain_in_order(&mut self) -> Result<(), RunError> {
+        while let Some((result, _)) = self.waiting.remove(&self.next) {
+            self.write(&result)?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, result: &RowResult) -> Result<(), RunError> {
+        let raw = self.raw;
+        let failed = |e| RunError::csv("cannot write the results file", e);
+        let http = result.http_status.map(|s| s.to_string()).unwrap_or_default();
+        let fixed = [
+            result.row.to_string(),
+            result.status.as_str().to_string(),
+            result.guest_id.clone(),
+            http,
+            result.attempts.to_string(),
+            result.message.clone(),
+        ];
+        let cells = fixed
+            .iter()
+            .chain(result.cells.iter())
+            .map(|cell| if raw { cell.as_str().into() } else { neutralize(cell) });
+        for cell in cells {
+            self.writer.write_field(cell.as_bytes()).map_err(failed)?;
+        }
+        self.writer.write_record(None::<&[u8]>).map_err(failed)?;
+        // Moves the whole row out of csv's buffer (no I/O); the sink writes whole rows only.
+        self.writer
+            .flush()
+            .map_err(|e| RunError::io("cannot write the results", e))?;
+        if self.writer.get_ref().pending.borrow().len() >= COMMIT_BYTES {
+            self.writer
+                .get_ref()
+                .commit()
+                .map_err(|e| RunError::io("cannot write the results", e))?;
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), RunError> {
+        self.last_flush = Instant::now();
+        self.writer
+            .flush()
+            .and_then(|()| self.writer.get_ref().commit())
+            .map_err(|e| RunError::io("cannot write the results", e))
+    }
+}
+
+/// Rewrites a results file in `result_row` order. Rows are only ever a little out of order (by
+/// what finished during one slow request), so a heap of the displaced ones is all it holds.
+fn sort_file(path: &Path) -> Result<(), RunError> {
+    let what = || format!("cannot put {} in order", path.display());
+    let file = File::open(path).map_err(|e| RunError::io(what(), e))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(io::BufReader::new(file));
+    let mut sorted = AtomicFile::create(path).map_err(|e| RunError::io(what(), e))?;
+    {
+        let mut writer = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(BufWriter::new(sorted.writer()));
+        let mut records = reader.byte_records();
+        if let Some(header) = records.next() {
+            let header = header.map_err(|e| RunError::csv(what(), e))?;
+            writer
+                .write_byte_record(&header)
+                .map_err(|e| RunError::csv(what(), e))?;
+        }
+        let mut heap = BinaryHeap::new();
+        let mut next_row = 2u64;
+        for record in records {
+            let record = record.map_err(|e| RunError::csv(what(), e))?;
+            let row: u64 = std::str::from_utf8(&record[0])
+                .ok()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0);
+            heap.push(Reverse((row, record.iter().map(<[u8]>::to_vec).collect::<Vec<_>>())));
+            while heap.peek().is_some_and(|Reverse((row, _))| *row <= next_row) {
+                let Reverse((row, cells)) = heap.pop().expect("peeked");
+                writer.write_record(&cells).map_err(|e| RunError::csv(what(), e))?;
+                next_row = next_row.max(row + 1);
+            }
+        }
+        for Reverse((_, cells)) in heap.into_sorted_vec().into_iter().rev() {
+            writer.write_record(&cells).map_err(|e| RunError::csv(what(), e))?;
+        }
+        writer.flush().map_err(|e| RunError::io(what(), e))?;
+    }
+    sorted.commit().map_err(|e| RunError::io(what(), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(index: u64) -> RowResult {
+        RowResult::new(index, index + 2, Status::Created, "", vec![format!("r{index}@x.com")])
+    }
+
+    fn rows(path: &Path) -> Vec<String> {
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|line| line.split(',').next().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn rows_arriving_out_of_order_end_up_in_input_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let mut writer = ResultsWriter::create(Some(&path), &["email".to_string()], false).unwrap();
+        for index in [1, 0, 3, 2, 4] {
+            writer.push(result(index)).unwrap();
+        }
+        assert_eq!(writer.finish().unwrap(), 5);
+        assert_eq!(rows(&path), ["2", "3", "4", "5", "6"]);
+    }
+
+    #[test]
+    fn a_row_held_behind_a_slow_one_reaches_the_disk_and_is_sorted_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let mut writer = ResultsWriter::create(Some(&path), &["email".to_string()], false).unwrap();
+        writer.push(result(0)).unwrap();
+        for index in 2..6 {
+            writer.push(result(index)).unwrap();
+        }
+        std::thread::sleep(HOLD + Duration::from_millis(50));
+        writer.tick().unwrap();
+        assert_eq!(
+            rows(&path),
+            ["2", "4", "5", "6", "7"],
+            "on disk while row 3 is still running"
+        );
+        writer.push(result(1)).unwrap();
+        writer.finish().unwrap();
+        assert_eq!(rows(&path), ["2", "3", "4", "5", "6", "7"]);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+    }
+
+    #[test]
+    fn generated_cells_and_original_cells_are_protected_from_formulas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let mut writer = ResultsWriter::create(Some(&path), &["phone".to_string()], false).unwrap();
+        let mut row = result(0);
+        row.message = "=cmd".into();
+        row.cells = vec!["+44 20".into()];
+        writer.push(row).unwrap();
+        writer.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with("2,created,,,0,'=cmd,'+44 20\n"), "{text}");
+    }
+}

@@ -1,0 +1,230 @@
+//! Validation: one input record → a `NewGuest`, or every problem of the row together. Limits
+//! are the API's documented ones (../shared/tallyfy-api.md), checked here so a bad row costs no
+//! request and is reported with its row number.
+
+use std::str::FromStr;
+
+use crate::api::NewGuest;
+use crate::input::{Field, FieldMap, InputRecord};
+use crate::output::unneutralize;
+
+const NAME_MAX: usize = 200;
+const PHONE_MAX: usize = 20;
+
+/// The record as a guest to create, or the list of its problems.
+pub fn validate(record: &InputRecord, map: &FieldMap) -> Result<NewGuest, Vec<String>> {
+    let mut problems: Vec<String> = record.problem.iter().cloned().collect();
+    // Cells our own output protected against formulas (`'+44 ...`) read back as written.
+    let cell = |field: Field| map.cell(field, &record.cells).map(unneutralize).map(str::to_string);
+    let mut limited = |field: Field, max: usize| {
+        let value = cell(field)?;
+        let length = value.chars().count();
+        if length > max {
+            problems.push(format!("{field} is {length} characters long (at most {max})"));
+        }
+        Some(value)
+    };
+    let guest = NewGuest {
+        email: cell(Field::Email).unwrap_or_default(),
+        first_name: limited(Field::FirstName, NAME_MAX),
+        last_name: limited(Field::LastName, NAME_MAX),
+        phone_1: limited(Field::Phone1, PHONE_MAX),
+        phone_2: limited(Field::Phone2, PHONE_MAX),
+        company_name: limited(Field::CompanyName, NAME_MAX),
+        timezone: cell(Field::Timezone),
+        associated_members: Vec::new(),
+    };
+    if let Err(problem) = check_email(&guest.email) {
+        problems.insert(record.problem.is_some() as usize, problem);
+    }
+    if let Some(zone) = &guest.timezone
+        && chrono_tz::Tz::from_str(zone).is_err()
+    {
+        problems.push(format!(
+            "timezone `{zone}` is not an IANA time zone name such as Europe/Paris"
+        ));
+    }
+    let members = cell(Field::AssociatedMembers)
+        .map(|text| parse_members(&text))
+        .unwrap_or(Ok(Vec::new()));
+    let members = members.unwrap_or_else(|problem| {
+        problems.push(problem);
+        Vec::new()
+    });
+    if problems.is_empty() {
+        Ok(NewGuest {
+            associated_members: members,
+            ..guest
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+/// The key emails are compared by: trimmed and lowercased.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// A strict, practical syntax check: one `@`, no spaces, a dotted domain ending in a real-looking
+/// TLD, no trailing dot, no display name or domain literal. Plus-addressing is fine.
+pub fn check_email(email: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("email `{email}` {why}"));
+    if email.is_empty() {
+        return Err("email is empty".into());
+    }
+    if email.chars().any(char::is_whitespace) {
+        return bad("contains a space");
+    }
+    if email.contains('<') || email.contains('>') {
+        return bad("has a display name or angle brackets: give the bare address");
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return bad("has no @");
+    };
+    if domain.contains('@') {
+        return bad("has more than one @");
+    }
+    if local.is_empty() {
+        return bad("has nothing before the @");
+    }
+    if domain.starts_with('[') {
+        return bad("uses an IP address instead of a domain");
+    }
+    if domain.ends_with('.') {
+        return bad("ends with a dot");
+    }
+    let tld = domain.rsplit('.').next().unwrap_or_default();
+    if !domain.contains('.') || tld.len() < 2 || tld.bytes().all(|b| b.is_ascii_digit()) {
+        return bad("needs a domain with a top-level part, like example.com");
+    }
+    let options = email_address::Options::default()
+        .with_required_tld()
+        .without_display_text()
+        .without_domain_literal();
+    email_address::EmailAddress::parse_with_options(email, options)
+        .map(|_| ())
+        .or_else(|e| bad(&format!("is not a valid address ({e})")))
+}
+
+/// `1001; 1002,1003 1004` → ids. Each must be a positive whole number.
+fn parse_members(text: &str) -> Result<Vec<u64>, String> {
+    text.split([';', ',', ' ', '\t'])
+        .filter(|part| !part.is_empty())
+        .map(|part| match part.parse::<u64>() {
+            Ok(id) if id > 0 => Ok(id),
+            _ => Err(format!(
+                "associated_members `{part}` is not a member id (positive whole numbers separated by ; , or spaces)"
+            )),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::map_header;
+
+    fn record(header: &[&str], cells: &[&str]) -> (InputRecord, FieldMap) {
+        let header: Vec<String> = header.iter().map(|s| s.to_string()).collect();
+        let (map, _) = map_header(&header).unwrap();
+        let cells = cells.iter().map(|s| s.to_string()).collect();
+        (
+            InputRecord {
+                index: 0,
+                row: 2,
+                cells,
+                problem: None,
+            },
+            map,
+        )
+    }
+
+    #[test]
+    fn emails() {
+        for good in [
+            "a@x.com",
+            "a+tag@x.co.uk",
+            "first.last@sub.example.org",
+            "o'neil@x.ie",
+            "a@xn--bcher-kva.com",
+        ] {
+            assert_eq!(check_email(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("", "email is empty"),
+            ("a b@x.com", "contains a space"),
+            ("Ann <a@x.com>", "contains a space"),
+            ("<a@x.com>", "display name"),
+            ("a.x.com", "has no @"),
+            ("a@b@x.com", "more than one @"),
+            ("@x.com", "nothing before"),
+            ("a@[192.0.2.1]", "IP address"),
+            ("a@x.com.", "ends with a dot"),
+            ("a@localhost", "top-level"),
+            ("a@x.c", "top-level"),
+            ("a@1.2.3.4", "top-level"),
+            ("a..b@x.com", "not a valid address"),
+        ] {
+            let err = check_email(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_valid_row_becomes_a_new_guest() {
+        let (rec, map) = record(
+            &[
+                "Email",
+                "First Name",
+                "Phone 1",
+                "Timezone",
+                "Associated Members",
+                "Notes",
+            ],
+            &[
+                " Ann@X.com ",
+                "Ann",
+                "'+44 20 7946",
+                "Europe/Paris",
+                "1001; 1002,1003 1004",
+                "kept",
+            ],
+        );
+        let guest = validate(&rec, &map).unwrap();
+        assert_eq!(guest.email, "Ann@X.com");
+        assert_eq!(guest.phone_1.as_deref(), Some("+44 20 7946"));
+        assert_eq!(guest.associated_members, vec![1001, 1002, 1003, 1004]);
+        assert_eq!(guest.last_name, None);
+        assert_eq!(normalize_email(" Ann@X.com "), "ann@x.com");
+    }
+
+    #[test]
+    fn every_problem_of_a_row_is_reported_together() {
+        let long = "x".repeat(201);
+        let (rec, map) = record(
+            &["email", "first_name", "phone_1", "timezone", "associated_members"],
+            &["nope", &long, "+1 (555) 123-4567 ext. 89", "Paris", "1001;abc;0"],
+        );
+        assert_eq!(
+            validate(&rec, &map).unwrap_err(),
+            [
+                "email `nope` has no @",
+                "first_name is 201 characters long (at most 200)",
+                "phone_1 is 25 characters long (at most 20)",
+                "timezone `Paris` is not an IANA time zone name such as Europe/Paris",
+                "associated_members `abc` is not a member id (positive whole numbers separated by ; , or spaces)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_malformed_record_is_invalid_with_its_other_problems() {
+        let (mut rec, map) = record(&["email", "first_name"], &["", "x"]);
+        rec.problem = Some("has 3 cells but the header has 2".into());
+        assert_eq!(
+            validate(&rec, &map).unwrap_err(),
+            ["has 3 cells but the header has 2", "email is empty"]
+        );
+    }
+}

@@ -1,0 +1,553 @@
+//! `import` end to end: every row accounted for under faults, nothing created twice, kills and
+//! interrupts that re-run cleanly, invite caps, dry runs and exit codes.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tallyfy_guests::api::Guest;
+use tallyfy_guests::sandbox::{FaultOptions, Sandbox, SandboxOptions};
+
+use crate::util::{against, generated_guests, read_csv, spawn};
+
+/// A guest file of `rows` rows with a known answer for every row: 10 % already guests, 3 %
+/// duplicates (case and space variants of an earlier row), 5 % invalid, the rest new.
+struct Scenario {
+    existing: Vec<Guest>,
+    csv: String,
+    expected: Vec<&'static str>,
+    /// Lowercased emails the organization must end with.
+    final_emails: BTreeSet<String>,
+}
+
+fn scenario(rows: usize) -> Scenario {
+    let existing: Vec<Guest> = (0..rows)
+        .filter(|i| i % 100 < 10)
+        .map(|i| Guest {
+            email: format!("existing{i}@corp.example"),
+            ..Guest::default()
+        })
+        .chain((0..5).map(|i| Guest {
+            email: format!("not-in-file{i}@corp.example"),
+            ..Guest::default()
+        }))
+        .collect();
+    let mut csv = String::from("email,first_name,last_name,phone_1,timezone,associated_members,notes\n");
+    let mut expected = Vec::new();
+    let mut final_emails: BTreeSet<String> = existing.iter().map(|g| g.email.to_lowercase()).collect();
+    for i in 0..rows {
+        let (line, status) = match i % 100 {
+            c if c < 10 => (format!("Existing{i}@Corp.example,Old,Guest,,,,"), "exists"),
+            c if (50..53).contains(&c) => (
+                format!("\"  NEW{}@EXAMPLE.ORG \",Again,Dup,,,,same person", i - 30),
+                "duplicate",
+            ),
+            60 => (format!("bad{i}@nodomain,Bad,Email,,,,"), "invalid"),
+            61 => (format!("tz{i}@example.org,Bad,Zone,,Mars/Base,,"), "invalid"),
+            62 => (
+                format!("phone{i}@example.org,Long,Phone,+1 555 0100 0100 0100 0100,,,"),
+                "invalid",
+            ),
+            63 => (format!("members{i}@example.org,Bad,Members,,,10x,"), "invalid"),
+            64 => (format!("two@{i}@example.org,Two,Ats,,,,"), "invalid"),
+            _ => {
+                final_emails.insert(format!("new{i}@example.org"));
+                (
+                    format!("new{i}@example.org,First{i},\"Last, {i}\",'+44 20 {i:04},Europe/London,1001;1002,n{i}"),
+                    "created",
+                )
+            }
+        };
+        csv.push_str(&line);
+        csv.push('\n');
+        expected.push(status);
+    }
+    Scenario {
+        existing,
+        csv,
+        expected,
+        final_emails,
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn statuses(results: &Path) -> Vec<String> {
+    let (header, rows) = read_csv(&std::fs::read_to_string(results).unwrap());
+    assert_eq!(
+        header[..6],
+        [
+            "result_row",
+            "result_status",
+            "result_guest_id",
+            "result_http_status",
+            "result_attempts",
+            "result_message"
+        ]
+    );
+    rows.iter()
+        .enumerate()
+        .for_each(|(i, row)| assert_eq!(row[0], (i + 2).to_string(), "rows in input order"));
+    rows.into_iter().map(|row| row[1].clone()).collect()
+}
+
+fn sandbox_emails(sandbox: &Sandbox) -> BTreeSet<String> {
+    let guests = sandbox.guests();
+    let emails: BTreeSet<String> = guests.iter().map(|g| g.email.to_lowercase()).collect();
+    assert_eq!(emails.len(), guests.len(), "no email twice");
+    emails
+}
+
+fn faulty(existing: Vec<Guest>, latency: Duration) -> SandboxOptions {
+    SandboxOptions {
+        guests: existing,
+        per_page_cap: 50,
+        faults: FaultOptions {
+            latency,
+            error_rate: 0.05,
+            drop_rate: 0.02,
+            commit_fail_rate: 0.03,
+            burst_limit: Some("400/s".parse().unwrap()),
+            seed: 11,
+            ..FaultOptions::default()
+        },
+        ..SandboxOptions::default()
+    }
+}
+
+#[test]
+fn two_thousand_rows_under_faults_every_row_accounted_for_none_created_twice() {
+    let scenario = scenario(2000);
+    let sandbox = spawn(faulty(scenario.existing.clone(), Duration::ZERO));
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &scenario.csv);
+
+    let output = against(&sandbox)
+        .args(["import", "--concurrency", "16"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "invalid rows make it exit 1\n{stderr}");
+
+    let got = statuses(&dir.path().join("guests.results.csv"));
+    assert_eq!(got.len(), 2000, "one result row per input row");
+    for (i, (got, want)) in got.iter().zip(&scenario.expected).enumerate() {
+        assert_eq!(got, want, "row {}", i + 2);
+    }
+    assert_eq!(sandbox_emails(&sandbox), scenario.final_emails);
+    let stats = sandbox.stats();
+    assert!(
+        stats.commit_failures > 0 && stats.drops > 0 && stats.server_errors > 0 && stats.throttled > 0,
+        "{stats:?}"
+    );
+    assert!(stderr.contains("read-backs"), "{stderr}");
+
+    // The created rows carry the guest's id and what we sent arrived intact.
+    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
+    let created = rows.iter().find(|r| r[1] == "created").unwrap();
+    let guest = sandbox.guest(&created[6]).unwrap();
+    assert_eq!(created[2], guest.id);
+    assert_eq!(
+        guest.last_name.as_deref(),
+        Some(
+            format!(
+                "Last, {}",
+                created[6].trim_start_matches("new").split('@').next().unwrap()
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(
+        guest.phone_1.as_deref().map(|p| p.starts_with("+44 20 ")),
+        Some(true),
+        "neutralised cells read back"
+    );
+    assert_eq!(guest.associated_members, vec![1001, 1002]);
+}
+
+fn start(sandbox: &Sandbox, args: &[&str]) -> Child {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"));
+    cmd.env_remove("RUST_LOG")
+        .env("TALLYFY_BASE_URL", sandbox.base_url())
+        .env("TALLYFY_ORG_ID", sandbox.org())
+        .env("TALLYFY_ACCESS_TOKEN", sandbox.token())
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd.spawn().unwrap()
+}
+
+fn wait_for_created(sandbox: &Sandbox, at_least: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sandbox.stats().created < at_least {
+        assert!(
+            Instant::now() < deadline,
+            "the import never got going: {:?}",
+            sandbox.stats()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn killed_midway_then_run_again_ends_with_exactly_the_expected_guests() {
+    let scenario = scenario(2000);
+    let sandbox = spawn(faulty(scenario.existing.clone(), Duration::from_millis(20)));
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &scenario.csv);
+    let file_arg = file.to_str().unwrap();
+
+    let mut child = start(&sandbox, &["import", "--concurrency", "8", file_arg]);
+    wait_for_created(&sandbox, 300);
+    std::thread::sleep(Duration::from_millis(1500)); // past a flush tick
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+
+    // What the killed run wrote is true: every row it calls created is in the organization.
+    let (_, partial) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
+    let created_before: Vec<&Vec<String>> = partial.iter().filter(|r| r[1] == "created").collect();
+    assert!(
+        created_before.len() >= 200,
+        "finished rows reached the disk: {}",
+        partial.len()
+    );
+    assert!(created_before.iter().all(|r| sandbox.guest(&r[6]).is_some()));
+    assert!(partial.len() < 2000, "the kill came midway");
+
+    let output = against(&sandbox)
+        .args(["import", "--concurrency", "16"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let got = statuses(&dir.path().join("guests.results.csv"));
+    assert_eq!(got.len(), 2000);
+    for (i, (got, want)) in got.iter().zip(&scenario.expected).enumerate() {
+        let ok = got == want || (*want == "created" && got == "exists");
+        assert!(ok, "row {}: {got}, expected {want}", i + 2);
+    }
+    assert!(
+        got.iter().filter(|s| *s == "exists").count() > 200,
+        "the first run's guests now exist"
+    );
+    assert_eq!(sandbox_emails(&sandbox), scenario.final_emails);
+}
+
+#[test]
+fn sigint_defers_the_rest_with_exit_3_and_a_rerun_completes() {
+    let scenario = scenario(1000);
+    let sandbox = spawn(SandboxOptions {
+        guests: scenario.existing.clone(),
+        faults: FaultOptions {
+            latency: Duration::from_millis(20),
+            ..FaultOptions::default()
+        },
+        ..SandboxOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &scenario.csv);
+    let child = start(&sandbox, &["import", file.to_str().unwrap()]);
+    wait_for_created(&sandbox, 100);
+    let signal = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    let started = Instant::now();
+    let output = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(8), "stops within a few seconds");
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let got = statuses(&dir.path().join("guests.results.csv"));
+    assert_eq!(got.len(), 1000, "every row accounted for");
+    let deferred = got.iter().filter(|s| *s == "deferred").count();
+    assert!(deferred > 100, "{deferred}");
+    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
+    assert!(
+        rows.iter()
+            .filter(|r| r[1] == "deferred")
+            .all(|r| r[5].contains("interrupted"))
+    );
+    assert!(
+        rows.iter().any(|r| r[1] == "invalid"),
+        "offline verdicts still reached for the rest"
+    );
+
+    let output = against(&sandbox).arg("import").arg(&file).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        !statuses(&dir.path().join("guests.results.csv"))
+            .iter()
+            .any(|s| s == "deferred")
+    );
+    assert_eq!(sandbox_emails(&sandbox), scenario.final_emails);
+}
+
+fn new_guests_csv(count: usize) -> String {
+    let mut csv = String::from("email,first_name\n");
+    for i in 0..count {
+        csv.push_str(&format!("invitee{i}@example.org,Invitee {i}\n"));
+    }
+    csv
+}
+
+#[test]
+fn an_invite_cap_beyond_max_wait_defers_then_a_longer_max_wait_finishes() {
+    let options = || SandboxOptions {
+        faults: FaultOptions {
+            invite_cap: Some("5/3s".parse().unwrap()),
+            ..FaultOptions::default()
+        },
+        ..SandboxOptions::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &new_guests_csv(12));
+
+    let sandbox = spawn(options());
+    let output = against(&sandbox)
+        .args(["import", "--max-wait", "1s"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let got = statuses(&dir.path().join("guests.results.csv"));
+    assert_eq!(got.iter().filter(|s| *s == "created").count(), 5);
+    assert_eq!(got.iter().filter(|s| *s == "deferred").count(), 7);
+    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
+    let deferred = rows.iter().find(|r| r[1] == "deferred").unwrap();
+    assert!(
+        deferred[5].contains("rate-limited until") && deferred[5].contains("Guest Invite"),
+        "{}",
+        deferred[5]
+    );
+    assert_eq!(sandbox.guests().len(), 5);
+
+    let sandbox = spawn(options());
+    let output = against(&sandbox)
+        .args(["import", "--max-wait", "10s"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        statuses(&dir.path().join("guests.results.csv"))
+            .iter()
+            .all(|s| s == "created")
+    );
+    assert_eq!(sandbox.guests().len(), 12);
+}
+
+#[test]
+fn a_token_revoked_mid_run_defers_the_rest() {
+    let sandbox = spawn(SandboxOptions {
+        faults: FaultOptions {
+            revoke_token_after: Some(11),
+            ..FaultOptions::default()
+        },
+        ..SandboxOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &new_guests_csv(40));
+    let output = against(&sandbox)
+        .args(["import", "--concurrency", "1"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("access token was rejected"), "{stderr}");
+    let got = statuses(&dir.path().join("guests.results.csv"));
+    assert_eq!(
+        got.iter().filter(|s| *s == "created").count(),
+        10,
+        "one GET for the prefetch, then 10 creates"
+    );
+    assert_eq!(got.iter().filter(|s| *s == "deferred").count(), 30);
+}
+
+#[test]
+fn a_dry_run_sends_no_write() {
+    let scenario = scenario(300);
+    let sandbox = spawn(SandboxOptions {
+        guests: scenario.existing.clone(),
+        ..SandboxOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &scenario.csv);
+    let output = against(&sandbox)
+        .args(["import", "--dry-run"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "invalid rows still count");
+    let got = statuses(&dir.path().join("guests.results.csv"));
+    for (got, want) in got.iter().zip(&scenario.expected) {
+        assert_eq!(got, if *want == "created" { "would_create" } else { want });
+    }
+    let stats = sandbox.stats();
+    assert_eq!((stats.posts, stats.puts, stats.deletes), (0, 0, 0));
+    assert!(stats.gets > 0, "dedupe ran against the live list");
+
+    // Without credentials it still runs, offline, and says so.
+    let output = crate::util::bin()
+        .args(["import", "--dry-run"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("offline"), "{stderr}");
+    let got = statuses(&dir.path().join("guests.results.csv"));
+    assert_eq!(got.iter().filter(|s| *s == "exists").count(), 0);
+    assert_eq!(got.iter().filter(|s| *s == "would_create").count(), 246 + 30);
+}
+
+#[test]
+fn benign_input_exits_0_and_an_export_reimports_cleanly_into_another_org() {
+    let mut guests = generated_guests(150);
+    guests[3].first_name = Some("=1+2".into());
+    let source = spawn(SandboxOptions {
+        guests,
+        per_page_cap: 40,
+        ..SandboxOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export.csv");
+    against(&source)
+        .args(["export", "--output"])
+        .arg(&export)
+        .assert()
+        .success();
+
+    let target = spawn(SandboxOptions::default());
+    let output = against(&target).arg("import").arg(&export).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        statuses(&dir.path().join("export.results.csv"))
+            .iter()
+            .all(|s| s == "created")
+    );
+    assert_eq!(target.guests().len(), 150);
+    for original in source.guests() {
+        let copied = target.guest(&original.email).expect("copied");
+        assert_eq!(
+            (
+                &copied.email,
+                &copied.first_name,
+                &copied.last_name,
+                &copied.phone_1,
+                &copied.company_name,
+                &copied.timezone,
+                &copied.associated_members
+            ),
+            (
+                &original.email,
+                &original.first_name,
+                &original.last_name,
+                &original.phone_1,
+                &original.company_name,
+                &original.timezone,
+                &original.associated_members
+            )
+        );
+    }
+    // Again: everything exists now, which is still a success.
+    let output = against(&target).arg("import").arg(&export).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        statuses(&dir.path().join("export.results.csv"))
+            .iter()
+            .all(|s| s == "exists")
+    );
+}
+
+#[test]
+fn files_that_cannot_be_imported_exit_2_and_send_nothing() {
+    let sandbox = spawn(SandboxOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, message) in [
+        ("empty.csv", "", "is empty"),
+        ("header-only.csv", "email,first_name\n", "no guest rows"),
+        ("no-email.csv", "name,phone\nAnn,1\n", "no email column"),
+        ("two-emails.csv", "email,E-mail\na@x.com,b@x.com\n", "both map to email"),
+    ] {
+        let file = write(dir.path(), name, text);
+        let output = against(&sandbox).arg("import").arg(&file).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(message), "{name}: {stderr}");
+    }
+    let output = against(&sandbox).args(["import", "missing.csv"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read missing.csv"));
+    assert_eq!(sandbox.stats().requests, 0, "nothing was sent");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4, "no results files");
+}
+
+#[test]
+fn stdin_in_results_on_stdout() {
+    let sandbox = spawn(SandboxOptions::default());
+    let output = against(&sandbox)
+        .args(["import", "-"])
+        .write_stdin("email\none@example.org\nbad\n")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let (_, rows) = read_csv(&String::from_utf8(output.stdout).unwrap());
+    assert_eq!(
+        rows.iter().map(|r| r[1].as_str()).collect::<Vec<_>>(),
+        ["created", "invalid"]
+    );
+}
+
+#[test]
+fn the_sample_shows_every_kind_of_row_with_no_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("guests.csv");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/guests.csv"), &sample).unwrap();
+    let output = crate::util::bin()
+        .args(["import", "--sandbox"])
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let got: BTreeSet<String> = statuses(&dir.path().join("guests.results.csv")).into_iter().collect();
+    for status in ["created", "exists", "duplicate", "invalid"] {
+        assert!(got.contains(status), "{status} missing from {got:?}");
+    }
+}
