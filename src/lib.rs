@@ -19,9 +19,9 @@ pub mod validate;
 pub use error::RunError;
 
 /// Runs one command to completion and returns its exit code.
-pub async fn run(cli: cli::Cli) -> Result<u8, RunError> {
+pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<u8, RunError> {
     match cli.command {
-        cli::Command::Import(args) => import::run(args, cli.quiet).await,
+        cli::Command::Import(args) => import::run(args, ui).await,
         cli::Command::Export(args) => export::run(args).await.map(|()| error::exit::SUCCESS),
         cli::Command::Sandbox(args) => sandbox::run(args).await.map(|()| error::exit::SUCCESS),
     }

@@ -11,7 +11,7 @@ use tallyfy_guests::error::exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tallyfy_guests::logging::init(cli.log_format, cli.quiet);
+    let ui = tallyfy_guests::logging::init(cli.log_format, cli.quiet);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::PROBLEMS);
         }
     };
-    let result = runtime.block_on(tallyfy_guests::run(cli));
+    let result = runtime.block_on(tallyfy_guests::run(cli, ui));
     runtime.shutdown_timeout(Duration::from_secs(1));
     match result {
         Ok(code) => ExitCode::from(code),

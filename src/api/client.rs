@@ -24,6 +24,9 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remo
 /// "Retry-After: 0" so that one request cannot spin for ever.
 const MAX_RATE_LIMITED_ATTEMPTS: u32 = 100;
 
+/// A 429 pause at least this long is logged at info level; shorter ones at debug.
+const LONG_PAUSE: Duration = Duration::from_secs(10);
+
 /// A successful operation and what it took.
 #[derive(Debug, Clone)]
 pub struct Reply<T> {
@@ -211,7 +214,13 @@ impl Client {
                     throttled += 1;
                     self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
                     let parsed = ErrorBody::parse(&answer.body);
-                    tracing::info!(retry_after = ?answer.retry_after, "rate limited (429); pausing every request");
+                    // Routine under a burst limit: the progress bar and the summary show pauses;
+                    // a long one is worth a line of its own.
+                    if answer.retry_after.is_some_and(|after| after >= LONG_PAUSE) {
+                        tracing::info!(retry_after = ?answer.retry_after, "rate limited (429); pausing every request");
+                    } else {
+                        tracing::debug!(retry_after = ?answer.retry_after, "rate limited (429); pausing every request");
+                    }
                     if let Err(until) = self.pacer.rate_limited(answer.retry_after, parsed.message) {
                         return Err(error(ApiErrorKind::RateLimited(until), Some(&answer), attempts));
                     }

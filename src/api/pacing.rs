@@ -162,6 +162,13 @@ impl Pacer {
         self.lock().strikes = 0;
     }
 
+    /// When the current 429 pause ends, if one holds.
+    pub fn paused_until(&self) -> Option<SystemTime> {
+        let until = self.lock().until?;
+        let left = until.checked_duration_since(Instant::now())?;
+        Some(SystemTime::now() + left)
+    }
+
     /// How long the run has been paused by 429s so far.
     pub fn paused(&self) -> Duration {
         self.lock().total

@@ -6,6 +6,7 @@
 mod create;
 mod dedupe;
 mod prefetch;
+mod progress;
 pub mod results;
 mod summary;
 
@@ -16,17 +17,20 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::api::{Client, NewGuest};
 use crate::cli::ImportArgs;
 use crate::config::{ApiConfig, ConfigError};
 use crate::error::{RunError, shutdown_signal};
-use crate::input::{Input, InputRecord, Source};
+use crate::input::{Input, InputRecord, Source, count_records};
+use crate::logging::Ui;
 use crate::sandbox::{Sandbox, SandboxOptions, sample_guests};
 use crate::secret::Secret;
 use crate::validate::validate;
 use create::Stop;
 use dedupe::{Deduper, Existing, Seen};
+use progress::Progress;
 use results::{ResultsWriter, RowResult, Status};
 pub use summary::Summary;
 
@@ -36,7 +40,7 @@ const GRACE: Duration = Duration::from_secs(5);
 const CHANNEL_ROWS: usize = 1024;
 
 /// The `import` command. Returns the exit code the run's rows call for.
-pub async fn run(args: ImportArgs, quiet: bool) -> Result<u8, RunError> {
+pub async fn run(args: ImportArgs, ui: Ui) -> Result<u8, RunError> {
     let source = Source::from_arg(&args.file);
     let input = Input::open(&source)?;
     if !input.other_columns.is_empty() {
@@ -58,7 +62,16 @@ pub async fn run(args: ImportArgs, quiet: bool) -> Result<u8, RunError> {
         dry_run: args.dry_run,
         max_rounds: args.api.max_retries,
     };
-    let summary = match pipeline(input, client.as_ref(), results, &options).await {
+    let total = match &source {
+        Source::File(path) if ui.progress => count_records(path).ok(),
+        _ => None,
+    };
+    let progress = Progress::new(ui.progress, total);
+    let span = progress.span();
+    let summary = match pipeline(input, client.as_ref(), results, &options, progress)
+        .instrument(span)
+        .await
+    {
         Ok(summary) => summary,
         Err(error) => {
             // A run that could not start leaves no results file that looks like an account.
@@ -71,10 +84,11 @@ pub async fn run(args: ImportArgs, quiet: bool) -> Result<u8, RunError> {
     let target = results_path
         .as_ref()
         .map_or("stdout".to_string(), |p| p.display().to_string());
-    if !quiet {
+    if ui.json {
+        summary.log(&target);
+    } else if !ui.quiet {
         eprintln!("{}\nresults: {target}", summary.render());
     }
-    tracing::debug!(summary = ?summary, "import finished");
     Ok(summary.exit_code())
 }
 
@@ -176,6 +190,7 @@ async fn pipeline(
     client: Option<&Client>,
     mut results: ResultsWriter,
     options: &Options,
+    mut progress: Progress,
 ) -> Result<Summary, Failure> {
     let started = Instant::now();
     let stop = Arc::new(Stop::default());
@@ -219,12 +234,16 @@ async fn pipeline(
             next = rows.next() => match next {
                 Some((result, reconciliations)) => {
                     summary.count(result.status);
+                    progress.row_done();
                     summary.reconciliations += u64::from(reconciliations);
                     results.push(result).map_err(fatal(Fatal::MidRun))?;
                 }
                 None => break,
             },
-            _ = tick.tick() => results.tick().map_err(fatal(Fatal::MidRun))?,
+            _ = tick.tick() => {
+                results.tick().map_err(fatal(Fatal::MidRun))?;
+                progress.paused_until(client.and_then(|c| c.pacer().paused_until()));
+            }
         }
     }
     signals.abort();

@@ -50,6 +50,32 @@ impl Summary {
         self.rows() as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
+    /// The summary as one structured log event (for `--log-format json`).
+    pub fn log(&self, results: &str) {
+        let count = |status| self.get(status);
+        tracing::info!(
+            rows = self.rows(),
+            created = count(Status::Created),
+            exists = count(Status::Exists),
+            duplicate = count(Status::Duplicate),
+            would_create = count(Status::WouldCreate),
+            invalid = count(Status::Invalid),
+            conflict = count(Status::Conflict),
+            failed = count(Status::Failed),
+            deferred = count(Status::Deferred),
+            elapsed_seconds = self.elapsed.as_secs_f64(),
+            rows_per_second = self.rows_per_second(),
+            paused_seconds = self.paused.as_secs_f64(),
+            retries = self.retries,
+            rate_limited = self.rate_limited,
+            reconciliations = self.reconciliations,
+            stopped = self.stopped.as_deref(),
+            exit_code = self.exit_code(),
+            results,
+            "import finished"
+        );
+    }
+
     /// The human summary, a few lines.
     pub fn render(&self) -> String {
         let counts: Vec<String> = Status::ALL

@@ -551,3 +551,69 @@ fn the_sample_shows_every_kind_of_row_with_no_account() {
         assert!(got.contains(status), "{status} missing from {got:?}");
     }
 }
+
+#[test]
+fn json_logs_carry_the_summary_and_no_progress_bar_is_drawn_off_a_terminal() {
+    let sandbox = spawn(SandboxOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &new_guests_csv(20));
+    let output = against(&sandbox)
+        .args(["import", "--log-format", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let summary = events
+        .iter()
+        .find(|e| e["message"] == "import finished")
+        .expect("a summary event");
+    assert_eq!(
+        (
+            summary["rows"].as_u64(),
+            summary["created"].as_u64(),
+            summary["exit_code"].as_u64()
+        ),
+        (Some(20), Some(20), Some(0))
+    );
+
+    let output = against(&sandbox).arg("import").arg(&file).output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("20 rows: 20 exists"), "{stderr}");
+    assert!(
+        !stderr.contains("ETA") && !stderr.contains('█'),
+        "no bar off a terminal: {stderr}"
+    );
+    let quiet = against(&sandbox)
+        .args(["--quiet", "import"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(quiet.stderr.is_empty(), "{}", String::from_utf8_lossy(&quiet.stderr));
+}
+
+#[test]
+fn the_exported_sample_reimports_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("exported-guests.csv");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/samples/exported-guests.csv"),
+        &file,
+    )
+    .unwrap();
+    let sandbox = spawn(SandboxOptions::default());
+    let output = against(&sandbox).arg("import").arg(&file).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(sandbox.guests().len(), tallyfy_guests::sandbox::sample_guests().len());
+    let phone = sandbox.guest("maria.gonzalez@acme-logistics.com").unwrap().phone_1;
+    assert_eq!(phone.as_deref(), Some("+34 912 345 678"));
+}
