@@ -12,8 +12,7 @@ use crate::cli::ExportArgs;
 use crate::config::ApiConfig;
 use crate::error::{RunError, shutdown_signal};
 use crate::output::{AtomicFile, neutralize};
-use crate::sandbox::{Sandbox, SandboxOptions, sample_guests};
-use crate::secret::Secret;
+use crate::sandbox::builtin;
 
 /// Columns of the export, in order. `import` reads them back (it is valid import input).
 pub const COLUMNS: [&str; 16] = [
@@ -55,26 +54,11 @@ pub struct ExportOptions {
 
 /// The `export` command: configuration, output file, Ctrl-C, and the closing summary.
 pub async fn run(args: ExportArgs) -> Result<(), RunError> {
-    let (config, _sandbox) = if args.sandbox {
-        let sandbox = Sandbox::start(SandboxOptions {
-            guests: sample_guests(),
-            ..SandboxOptions::default()
-        })
-        .await
-        .map_err(|e| RunError::io("cannot start the built-in sandbox", e))?;
-        tracing::info!(
-            "exporting from the built-in sandbox at {} (samples/existing-guests.csv); no account is used",
-            sandbox.base_url()
-        );
-        let config = ApiConfig::with_credentials(
-            &args.api,
-            sandbox.base_url(),
-            sandbox.org(),
-            Secret::new(sandbox.token()),
-        )?;
-        (config, Some(sandbox))
+    let (_sandbox, config) = if args.sandbox {
+        let (sandbox, config) = builtin(&args.api).await?;
+        (Some(sandbox), config)
     } else {
-        (ApiConfig::from_args(&args.api)?, None)
+        (None, ApiConfig::from_args(&args.api)?)
     };
     let client = Client::new(&config)?;
     let options = ExportOptions {

@@ -25,8 +25,7 @@ use crate::config::{ApiConfig, ConfigError};
 use crate::error::{RunError, shutdown_signal};
 use crate::input::{Input, InputRecord, Source, count_records};
 use crate::logging::Ui;
-use crate::sandbox::{Sandbox, SandboxOptions, sample_guests};
-use crate::secret::Secret;
+use crate::sandbox::{Sandbox, builtin};
 use crate::validate::validate;
 use create::Stop;
 use dedupe::{Deduper, Existing, Seen};
@@ -129,22 +128,7 @@ fn results_path(source: &Source, given: Option<&Path>) -> Result<Option<PathBuf>
 /// The client to use: the built-in sandbox, the configured API, or none for an offline dry run.
 async fn connect(args: &ImportArgs) -> Result<(Option<Client>, Option<Sandbox>), RunError> {
     if args.sandbox {
-        let sandbox = Sandbox::start(SandboxOptions {
-            guests: sample_guests(),
-            ..SandboxOptions::default()
-        })
-        .await
-        .map_err(|e| RunError::io("cannot start the built-in sandbox", e))?;
-        tracing::info!(
-            "importing into the built-in sandbox at {} (seeded with samples/existing-guests.csv); no account is used",
-            sandbox.base_url()
-        );
-        let config = ApiConfig::with_credentials(
-            &args.api,
-            sandbox.base_url(),
-            sandbox.org(),
-            Secret::new(sandbox.token()),
-        )?;
+        let (sandbox, config) = builtin(&args.api).await?;
         return Ok((Some(Client::new(&config)?), Some(sandbox)));
     }
     match ApiConfig::from_args(&args.api) {

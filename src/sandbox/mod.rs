@@ -21,7 +21,9 @@ pub use faults::FaultOptions;
 pub use seed::{SAMPLE_GUESTS_CSV, load as load_guests, sample_guests};
 pub use store::{Member, default_members, valid_email};
 
+use crate::RunError;
 use crate::api::model::Guest;
+use crate::config::ApiConfig;
 use routes::AppState;
 
 /// The org id a sandbox serves unless told otherwise (32 hex characters, like a real one).
@@ -57,6 +59,25 @@ impl Default for SandboxOptions {
             faults: FaultOptions::default(),
         }
     }
+}
+
+/// The sandbox behind `--sandbox`: seeded with the built-in sample guests, with a client
+/// configuration (the flags' pacing and timeouts) that points at it. Keep the `Sandbox` alive
+/// for as long as the configuration is used.
+pub async fn builtin(api: &crate::cli::ApiArgs) -> Result<(Sandbox, ApiConfig), RunError> {
+    let sandbox = Sandbox::start(SandboxOptions {
+        guests: sample_guests(),
+        ..SandboxOptions::default()
+    })
+    .await
+    .map_err(|e| RunError::io("cannot start the built-in sandbox", e))?;
+    tracing::info!(
+        "using the built-in sandbox at {} (seeded with samples/existing-guests.csv); no account is used",
+        sandbox.base_url()
+    );
+    let token = crate::secret::Secret::new(sandbox.token());
+    let config = ApiConfig::with_credentials(api, sandbox.base_url(), sandbox.org(), token)?;
+    Ok((sandbox, config))
 }
 
 /// What a sandbox has seen and done, for tests and the benchmark harness.

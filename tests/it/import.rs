@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tallyfy_guests::api::Guest;
 use tallyfy_guests::sandbox::{FaultOptions, Sandbox, SandboxOptions};
 
-use crate::util::{against, generated_guests, read_csv, spawn};
+use crate::util::{against, expect_exit, generated_guests, read_csv, spawn};
 
 /// A guest file of `rows` rows with a known answer for every row: 10 % already guests, 3 %
 /// duplicates (case and space variants of an earlier row), 5 % invalid, the rest new.
@@ -220,17 +220,7 @@ fn killed_midway_then_run_again_ends_with_exactly_the_expected_guests() {
     assert!(created_before.iter().all(|r| sandbox.guest(&r[6]).is_some()));
     assert!(partial.len() < 2000, "the kill came midway");
 
-    let output = against(&sandbox)
-        .args(["import", "--concurrency", "16"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    expect_exit(against(&sandbox).args(["import", "--concurrency", "16"]).arg(&file), 1);
     let got = statuses(&dir.path().join("guests.results.csv"));
     assert_eq!(got.len(), 2000);
     for (i, (got, want)) in got.iter().zip(&scenario.expected).enumerate() {
@@ -319,17 +309,7 @@ fn an_invite_cap_beyond_max_wait_defers_then_a_longer_max_wait_finishes() {
     let file = write(dir.path(), "guests.csv", &new_guests_csv(12));
 
     let sandbox = spawn(options());
-    let output = against(&sandbox)
-        .args(["import", "--max-wait", "1s"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    expect_exit(against(&sandbox).args(["import", "--max-wait", "1s"]).arg(&file), 3);
     let got = statuses(&dir.path().join("guests.results.csv"));
     assert_eq!(got.iter().filter(|s| *s == "created").count(), 5);
     assert_eq!(got.iter().filter(|s| *s == "deferred").count(), 7);
@@ -343,17 +323,7 @@ fn an_invite_cap_beyond_max_wait_defers_then_a_longer_max_wait_finishes() {
     assert_eq!(sandbox.guests().len(), 5);
 
     let sandbox = spawn(options());
-    let output = against(&sandbox)
-        .args(["import", "--max-wait", "10s"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    expect_exit(against(&sandbox).args(["import", "--max-wait", "10s"]).arg(&file), 0);
     assert!(
         statuses(&dir.path().join("guests.results.csv"))
             .iter()
@@ -445,13 +415,7 @@ fn benign_input_exits_0_and_an_export_reimports_cleanly_into_another_org() {
         .success();
 
     let target = spawn(SandboxOptions::default());
-    let output = against(&target).arg("import").arg(&export).output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    expect_exit(against(&target).arg("import").arg(&export), 0);
     assert!(
         statuses(&dir.path().join("export.results.csv"))
             .iter()
@@ -535,17 +499,7 @@ fn the_sample_shows_every_kind_of_row_with_no_account() {
     let dir = tempfile::tempdir().unwrap();
     let sample = dir.path().join("guests.csv");
     std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/guests.csv"), &sample).unwrap();
-    let output = crate::util::bin()
-        .args(["import", "--sandbox"])
-        .arg(&sample)
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    expect_exit(crate::util::bin().args(["import", "--sandbox"]).arg(&sample), 1);
     let got: BTreeSet<String> = statuses(&dir.path().join("guests.results.csv")).into_iter().collect();
     for status in ["created", "exists", "duplicate", "invalid"] {
         assert!(got.contains(status), "{status} missing from {got:?}");
@@ -606,13 +560,7 @@ fn the_exported_sample_reimports_cleanly() {
     )
     .unwrap();
     let sandbox = spawn(SandboxOptions::default());
-    let output = against(&sandbox).arg("import").arg(&file).output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    expect_exit(against(&sandbox).arg("import").arg(&file), 0);
     assert_eq!(sandbox.guests().len(), tallyfy_guests::sandbox::sample_guests().len());
     let phone = sandbox.guest("maria.gonzalez@acme-logistics.com").unwrap().phone_1;
     assert_eq!(phone.as_deref(), Some("+34 912 345 678"));

@@ -61,3 +61,11 @@ pub fn read_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
         .collect();
     (header, rows)
 }
+
+/// Runs the command, checks its exit code, and returns its stderr.
+pub fn expect_exit(cmd: &mut Command, code: i32) -> String {
+    let output = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    stderr
+}
