@@ -102,6 +102,7 @@ pub struct ApiArgs {
 pub const IMPORT_HELP: &str = "\
 Examples:
   tallyfy-guests import guests.csv --dry-run        check a file; no write is sent
+  tallyfy-guests import contacts.xlsx --sheet Guests --map \"Work E-mail=email\"
   tallyfy-guests import guests.csv --rate 30/h      pace creates under the hourly invite cap
   tallyfy-guests import samples/guests.csv --sandbox  try it with no account
 
@@ -144,6 +145,29 @@ pub struct ImportArgs {
     #[arg(long)]
     pub raw: bool,
 
+    /// Write the results for Excel: UTF-8 with a byte order mark, CRLF line ends.
+    #[arg(long)]
+    pub excel: bool,
+
+    /// The file's text encoding when detection gets it wrong: utf-8, windows-1252, latin1,
+    /// utf-16le, utf-16be, shift_jis, ... (default: from the byte order mark or the bytes).
+    #[arg(long, value_name = "LABEL", value_parser = crate::input::parse_encoding)]
+    pub encoding: Option<&'static crate::input::Encoding>,
+
+    /// The delimiter: `,` `;` `|` or `tab` (default: sniffed from the first lines).
+    #[arg(long, value_name = "CHAR", value_parser = delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// Map a column to a field, e.g. --map "Work E-mail=email"; `=ignore` skips a column.
+    /// Repeatable. Fields: email, first_name, last_name, phone_1, phone_2, company_name,
+    /// timezone, associated_members.
+    #[arg(long = "map", value_name = "COLUMN=FIELD", value_parser = crate::input::parse_mapping)]
+    pub map: Vec<(String, crate::input::Target)>,
+
+    /// The sheet of a workbook (.xlsx, .xls, .ods) to read (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+
     /// Import into an in-process sandbox seeded with samples/existing-guests.csv (no account
     /// needed; credentials are ignored).
     #[arg(long)]
@@ -166,6 +190,10 @@ pub struct ExportArgs {
     /// Keep cells starting with = + - @ as they are (no spreadsheet formula protection).
     #[arg(long)]
     pub raw: bool,
+
+    /// Write for Excel: UTF-8 with a byte order mark, CRLF line ends.
+    #[arg(long)]
+    pub excel: bool,
 
     /// Pages fetched at once after the first.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
@@ -235,6 +263,14 @@ pub struct SandboxArgs {
     /// Seed for the injected faults, so a run can be repeated.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+fn delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "tab" | "TAB" | "\\t" | "\t" => Ok(b'\t'),
+        one if one.len() == 1 && one.is_ascii() && one != "\"" && one != "\n" => Ok(one.as_bytes()[0]),
+        _ => Err(format!("`{text}` is not a delimiter: use , ; | or tab")),
+    }
 }
 
 fn fraction(text: &str) -> Result<f64, String> {

@@ -50,6 +50,8 @@ pub struct ExportOptions {
     pub raw: bool,
     /// Pages in flight at once.
     pub concurrency: usize,
+    /// UTF-8 BOM and CRLF, for Excel.
+    pub excel: bool,
 }
 
 /// The `export` command: configuration, output file, Ctrl-C, and the closing summary.
@@ -64,6 +66,7 @@ pub async fn run(args: ExportArgs) -> Result<(), RunError> {
     let options = ExportOptions {
         with_stats: args.with_stats,
         raw: args.raw,
+        excel: args.excel,
         concurrency: args.concurrency as usize,
     };
     let started = Instant::now();
@@ -102,7 +105,8 @@ async fn export_to_file(client: &Client, path: &Path, options: &ExportOptions) -
 /// Writes the header and every guest, page by page in server order.
 pub async fn export<W: Write>(client: &Client, out: W, options: &ExportOptions) -> Result<Walk, RunError> {
     let failed = |e| RunError::csv("cannot write the export", e);
-    let mut writer = csv::Writer::from_writer(out);
+    let mut writer =
+        crate::output::csv_writer(out, options.excel).map_err(|e| RunError::io("cannot write the export", e))?;
     let mut header: Vec<&str> = COLUMNS.to_vec();
     if options.with_stats {
         header.extend(STATS_COLUMNS);

@@ -9,19 +9,36 @@ use std::path::{Path, PathBuf};
 /// (OWASP "CSV injection"). A leading `'` makes them show the text instead.
 const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
-/// The cell, prefixed with `'` when a spreadsheet would read it as a formula.
+/// The cell, prefixed with `'` when a spreadsheet would read it as a formula. A cell that
+/// already starts with `'` gets one more, so that [`unneutralize`] restores every value exactly.
 pub fn neutralize(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(FORMULA_TRIGGERS) {
+    if cell.starts_with(FORMULA_TRIGGERS) || cell.starts_with('\'') {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)
     }
 }
 
-/// Undoes [`neutralize`], so that our own output is valid input again.
+/// Excel reads a CSV as UTF-8 only when it starts with this.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A CSV writer for our output; `excel` adds a byte order mark and CRLF line ends, so Excel
+/// opens accents correctly. Rows may differ in length (a ragged input row is carried as it was).
+pub fn csv_writer<W: io::Write>(mut out: W, excel: bool) -> io::Result<csv::Writer<W>> {
+    let mut builder = csv::WriterBuilder::new();
+    builder.flexible(true);
+    if excel {
+        out.write_all(UTF8_BOM)?;
+        builder.terminator(csv::Terminator::CRLF);
+    }
+    Ok(builder.from_writer(out))
+}
+
+/// Undoes [`neutralize`], so that our own output is valid input again. A lone leading `'` that
+/// protects nothing (`'abc` typed by a person) is left alone.
 pub fn unneutralize(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(FORMULA_TRIGGERS) => rest,
+        Some(rest) if rest.starts_with(FORMULA_TRIGGERS) || rest.starts_with('\'') => rest,
         _ => cell,
     }
 }
@@ -73,10 +90,14 @@ mod tests {
             assert_eq!(safe, format!("'{cell}"));
             assert_eq!(unneutralize(&safe), cell);
         }
-        for cell in ["plain", "", "'quoted", "a=b", "1+1"] {
+        for cell in ["plain", "", "a=b", "1+1", "O'Neil"] {
             assert_eq!(neutralize(cell), cell);
             assert_eq!(unneutralize(cell), cell);
         }
+        for cell in ["'quoted", "'=x", "''"] {
+            assert_eq!(unneutralize(&neutralize(cell)), cell, "{cell}");
+        }
+        assert_eq!(unneutralize("'typed by a person"), "'typed by a person");
     }
 
     #[test]

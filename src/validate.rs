@@ -16,21 +16,29 @@ pub fn validate(record: &InputRecord, map: &FieldMap) -> Result<NewGuest, Vec<St
     let mut problems: Vec<String> = record.problem.iter().cloned().collect();
     // Cells our own output protected against formulas (`'+44 ...`) read back as written.
     let cell = |field: Field| map.cell(field, &record.cells).map(unneutralize).map(str::to_string);
-    let mut limited = |field: Field, max: usize| {
-        let value = cell(field)?;
-        let length = value.chars().count();
-        if length > max {
-            problems.push(format!("{field} is {length} characters long (at most {max})"));
-        }
-        Some(value)
-    };
+    let mut text = |field: Field, max: usize| limited(field, cell(field), max, &mut problems);
+    let (first_name, last_name) = (text(Field::FirstName, NAME_MAX), text(Field::LastName, NAME_MAX));
+    let company_name = text(Field::CompanyName, NAME_MAX);
+    let (phone_1, phone_2) = map.phones(&record.cells);
+    let phone_1 = limited(
+        Field::Phone1,
+        phone_1.map(|p| unneutralize(p).to_string()),
+        PHONE_MAX,
+        &mut problems,
+    );
+    let phone_2 = limited(
+        Field::Phone2,
+        phone_2.map(|p| unneutralize(p).to_string()),
+        PHONE_MAX,
+        &mut problems,
+    );
     let guest = NewGuest {
         email: cell(Field::Email).unwrap_or_default(),
-        first_name: limited(Field::FirstName, NAME_MAX),
-        last_name: limited(Field::LastName, NAME_MAX),
-        phone_1: limited(Field::Phone1, PHONE_MAX),
-        phone_2: limited(Field::Phone2, PHONE_MAX),
-        company_name: limited(Field::CompanyName, NAME_MAX),
+        first_name,
+        last_name,
+        phone_1,
+        phone_2,
+        company_name,
         timezone: cell(Field::Timezone),
         associated_members: Vec::new(),
     };
@@ -59,6 +67,16 @@ pub fn validate(record: &InputRecord, map: &FieldMap) -> Result<NewGuest, Vec<St
     } else {
         Err(problems)
     }
+}
+
+/// The value, noting a problem when it is longer than `max` characters.
+fn limited(field: Field, value: Option<String>, max: usize, problems: &mut Vec<String>) -> Option<String> {
+    let value = value?;
+    let length = value.chars().count();
+    if length > max {
+        problems.push(format!("{field} is {length} characters long (at most {max})"));
+    }
+    Some(value)
 }
 
 /// The key emails are compared by: trimmed and lowercased.
@@ -127,7 +145,7 @@ mod tests {
 
     fn record(header: &[&str], cells: &[&str]) -> (InputRecord, FieldMap) {
         let header: Vec<String> = header.iter().map(|s| s.to_string()).collect();
-        let (map, _) = map_header(&header).unwrap();
+        let (map, _) = map_header(&header, &[]).unwrap();
         let cells = cells.iter().map(|s| s.to_string()).collect();
         (
             InputRecord {

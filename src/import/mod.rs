@@ -23,7 +23,7 @@ use crate::api::{Client, NewGuest};
 use crate::cli::ImportArgs;
 use crate::config::{ApiConfig, ConfigError};
 use crate::error::{RunError, shutdown_signal};
-use crate::input::{Input, InputRecord, Source, count_records};
+use crate::input::{Input, InputOptions, InputRecord, Source, count_records};
 use crate::logging::Ui;
 use crate::sandbox::{Sandbox, builtin};
 use crate::validate::validate;
@@ -41,33 +41,47 @@ const CHANNEL_ROWS: usize = 1024;
 /// The `import` command. Returns the exit code the run's rows call for.
 pub async fn run(args: ImportArgs, ui: Ui) -> Result<u8, RunError> {
     let source = Source::from_arg(&args.file);
-    let input = Input::open(&source)?;
+    let input = Input::open(
+        &source,
+        &InputOptions {
+            encoding: args.encoding,
+            delimiter: args.delimiter,
+            map: args.map.clone(),
+            sheet: args.sheet.clone(),
+        },
+    )?;
+    tracing::info!("reading {} as {}", input.name, input.format);
+    tracing::info!("columns: {}", input.map.describe(&input.header));
     if !input.other_columns.is_empty() {
+        let shown: Vec<String> = input.other_columns.iter().take(12).map(|c| format!("`{c}`")).collect();
+        let more = input.other_columns.len().saturating_sub(shown.len());
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
         tracing::warn!(
-            "columns kept in the results but not imported: {}",
-            input
-                .other_columns
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "columns kept in the results but not imported: {}{more}",
+            shown.join(", ")
         );
     }
     let results_path = results_path(&source, args.results.as_deref())?;
     let (client, _sandbox) = connect(&args).await?;
-    let results = ResultsWriter::create(results_path.as_deref(), &input.header, args.raw)?;
+    let results = ResultsWriter::create(results_path.as_deref(), &input.header, args.raw, args.excel)?;
+    let format = input.format.to_string();
     let options = Options {
         concurrency: args.concurrency as usize,
         dry_run: args.dry_run,
         max_rounds: args.api.max_retries,
     };
-    let total = match &source {
-        Source::File(path) if ui.progress => count_records(path).ok(),
+    let total = match (&source, input.known_rows()) {
+        (_, Some(rows)) => Some(rows),
+        (Source::File(path), None) if ui.progress => count_records(path).ok(),
         _ => None,
     };
     let progress = Progress::new(ui.progress, total);
     let span = progress.span();
-    let summary = match pipeline(input, client.as_ref(), results, &options, progress)
+    let mut summary = match pipeline(input, client.as_ref(), results, &options, progress)
         .instrument(span)
         .await
     {
@@ -80,6 +94,7 @@ pub async fn run(args: ImportArgs, ui: Ui) -> Result<u8, RunError> {
             return Err(error.error);
         }
     };
+    summary.input = format;
     let target = results_path
         .as_ref()
         .map_or("stdout".to_string(), |p| p.display().to_string());

@@ -17,6 +17,8 @@ pub struct Summary {
     pub reconciliations: u64,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
+    /// How the input was read: encoding and delimiter, or workbook sheet.
+    pub input: String,
 }
 
 impl Summary {
@@ -72,6 +74,7 @@ impl Summary {
             stopped = self.stopped.as_deref(),
             exit_code = self.exit_code(),
             results,
+            input = self.input.as_str(),
             "import finished"
         );
     }
@@ -98,6 +101,9 @@ impl Summary {
             self.rate_limited,
             self.reconciliations,
         );
+        if !self.input.is_empty() {
+            text.push_str(&format!("\ninput read as {}", self.input));
+        }
         if let Some(reason) = &self.stopped {
             text.push_str(&format!(
                 "\nstopped early: {reason}\nrun the same command again to continue"

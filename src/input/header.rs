@@ -1,5 +1,7 @@
-//! Which column holds which guest field. Names match ignoring case, spaces, `-` and `_`, so
-//! `First Name`, `first-name` and `FIRST_NAME` are all `first_name`.
+//! Which column holds which guest field. Names match ignoring case and punctuation, and the
+//! headers of common exports (Salesforce, HubSpot, Google Contacts, Outlook) are known aliases;
+//! `--map "Column=field"` settles anything else. Phones are special: a file may have several
+//! (business, mobile, home), and each row gets its first two non-empty ones.
 
 use std::fmt;
 
@@ -42,9 +44,8 @@ impl Field {
         }
     }
 
-    fn from_header(name: &str) -> Option<Field> {
-        let key = normalize(name);
-        Field::ALL.into_iter().find(|field| normalize(field.name()) == key)
+    fn is_phone(self) -> bool {
+        matches!(self, Field::Phone1 | Field::Phone2)
     }
 }
 
@@ -54,43 +55,156 @@ impl fmt::Display for Field {
     }
 }
 
-/// `First Name` → `firstname`.
+/// What `--map "Column=target"` assigns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Field(Field),
+    /// Never import this column, even if its name looks like a field.
+    Ignore,
+}
+
+/// Parses one `--map` value.
+pub fn parse_mapping(text: &str) -> Result<(String, Target), String> {
+    let (column, target) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("`{text}` is not a mapping: write --map \"Column Name=field\""))?;
+    let key = normalize(target);
+    let target = if key == "ignore" {
+        Target::Ignore
+    } else {
+        let field = Field::ALL
+            .into_iter()
+            .find(|f| normalize(f.name()) == key)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+                format!("`{target}` is not a field: use one of {}, or ignore", names.join(", "))
+            })?;
+        Target::Field(field)
+    };
+    Ok((column.trim().to_string(), target))
+}
+
+/// `E-mail 1 - Value` → `email1value`: case and punctuation do not matter.
 fn normalize(name: &str) -> String {
     name.chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '_' | '\t'))
+        .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect()
 }
 
-/// Field → column index, for one header row.
+/// How strongly a header name claims a field: the field's own name beats a common alias, which
+/// beats a loose one. Two columns with the same claim on one field are ambiguous.
+type Rank = u8;
+
+/// Normalised header → field and rank. Phone aliases are listed in the order rows use them.
+const ALIASES: &[(&str, Field, Rank)] = &[
+    ("email", Field::Email, 0),
+    ("emailaddress", Field::Email, 1),
+    ("email1value", Field::Email, 1),
+    ("workemail", Field::Email, 1),
+    ("businessemail", Field::Email, 1),
+    ("primaryemail", Field::Email, 1),
+    ("mail", Field::Email, 2),
+    ("firstname", Field::FirstName, 0),
+    ("givenname", Field::FirstName, 1),
+    ("forename", Field::FirstName, 1),
+    ("first", Field::FirstName, 2),
+    ("lastname", Field::LastName, 0),
+    ("surname", Field::LastName, 1),
+    ("familyname", Field::LastName, 1),
+    ("last", Field::LastName, 2),
+    ("companyname", Field::CompanyName, 0),
+    ("company", Field::CompanyName, 1),
+    ("accountname", Field::CompanyName, 1),
+    ("organization", Field::CompanyName, 1),
+    ("organisation", Field::CompanyName, 1),
+    ("organizationname", Field::CompanyName, 1),
+    ("organization1name", Field::CompanyName, 1),
+    ("employer", Field::CompanyName, 2),
+    ("timezone", Field::Timezone, 0),
+    ("tz", Field::Timezone, 2),
+    ("associatedmembers", Field::AssociatedMembers, 0),
+    ("members", Field::AssociatedMembers, 1),
+    ("memberids", Field::AssociatedMembers, 1),
+    ("phone1", Field::Phone1, 0),
+    ("phone1value", Field::Phone1, 1),
+    ("phone2", Field::Phone2, 0),
+    ("phone2value", Field::Phone2, 1),
+    ("phone", Field::Phone1, 2),
+    ("phonenumber", Field::Phone1, 2),
+    ("primaryphone", Field::Phone1, 2),
+    ("businessphone", Field::Phone1, 2),
+    ("workphone", Field::Phone1, 2),
+    ("telephone", Field::Phone1, 2),
+    ("mobilephone", Field::Phone1, 3),
+    ("mobilephonenumber", Field::Phone1, 3),
+    ("mobile", Field::Phone1, 3),
+    ("cellphone", Field::Phone1, 3),
+    ("homephone", Field::Phone1, 3),
+];
+
+/// Field → column, for one header row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldMap {
     columns: [Option<usize>; Field::ALL.len()],
+    /// Phone columns in the order a row's phones are taken from (phone_1, phone_2, then the
+    /// aliases from the most to the least likely).
+    phones: Vec<usize>,
 }
 
 impl FieldMap {
+    /// The column of a non-phone field.
     pub fn column(&self, field: Field) -> Option<usize> {
         self.columns[field as usize]
     }
 
-    /// The trimmed cell for `field`, or `None` when the column is absent or the cell empty.
+    /// The trimmed cell for a non-phone `field`, or `None` when absent or empty.
     pub fn cell<'a>(&self, field: Field, cells: &'a [String]) -> Option<&'a str> {
-        let cell = cells.get(self.column(field)?)?.trim();
-        (!cell.is_empty()).then_some(cell)
+        non_empty(cells, self.column(field)?)
     }
+
+    /// The row's first two non-empty phones.
+    pub fn phones<'a>(&self, cells: &'a [String]) -> (Option<&'a str>, Option<&'a str>) {
+        let mut found = self.phones.iter().filter_map(|&column| non_empty(cells, column));
+        (found.next(), found.next())
+    }
+
+    /// `email ← "E-mail Address", phones ← "Business Phone", "Mobile Phone"`, for the log.
+    pub fn describe(&self, header: &[String]) -> String {
+        let mut parts: Vec<String> = Field::ALL
+            .iter()
+            .filter(|f| !f.is_phone())
+            .filter_map(|&f| self.column(f).map(|c| format!("{f} ← `{}`", header[c])))
+            .collect();
+        if !self.phones.is_empty() {
+            let phones: Vec<String> = self.phones.iter().map(|&c| format!("`{}`", header[c])).collect();
+            parts.push(format!("phones ← {}", phones.join(", ")));
+        }
+        parts.join("; ")
+    }
+}
+
+fn non_empty(cells: &[String], column: usize) -> Option<&str> {
+    let cell = cells.get(column)?.trim();
+    (!cell.is_empty()).then_some(cell)
 }
 
 /// A header that cannot be imported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
-    #[error("no email column: the header row has {}; name one column `email`", Columns(.0))]
+    #[error(
+        "no email column: the header row has {}; name one column `email` or pass --map \"Column=email\"",
+        Columns(.0)
+    )]
     NoEmail(Vec<String>),
-    #[error("columns `{first}` and `{second}` both map to {field}: rename or remove one")]
+    #[error("columns `{first}` and `{second}` both map to {field}: pass --map \"{second}=ignore\" (or rename one)")]
     Ambiguous {
         field: Field,
         first: String,
         second: String,
     },
+    #[error("--map names a column `{0}` that the header row does not have (it has {cols})", cols = Columns(.1))]
+    UnknownColumn(String, Vec<String>),
 }
 
 struct Columns<'a>(&'a [String]);
@@ -106,29 +220,96 @@ impl fmt::Display for Columns<'_> {
     }
 }
 
-/// Maps a header row; the second result lists the columns that are not guest fields (kept
-/// in the results file, reported once).
-pub fn map_header(header: &[String]) -> Result<(FieldMap, Vec<String>), HeaderError> {
-    let mut map = FieldMap::default();
-    let mut others = Vec::new();
-    for (index, name) in header.iter().enumerate() {
-        match Field::from_header(name) {
-            Some(field) => {
-                if let Some(first) = map.columns[field as usize] {
-                    return Err(HeaderError::Ambiguous {
-                        field,
-                        first: header[first].clone(),
-                        second: name.clone(),
-                    });
+/// Maps a header row. `overrides` come from `--map` and beat every alias. The second result
+/// lists the columns that are not imported (kept in the results file).
+pub fn map_header(header: &[String], overrides: &[(String, Target)]) -> Result<(FieldMap, Vec<String>), HeaderError> {
+    // Each column's claim: the field and rank, `None` for columns that are not fields.
+    let mut claims: Vec<Option<(Field, Rank)>> = Vec::with_capacity(header.len());
+    for name in header {
+        let key = normalize(name);
+        claims.push(
+            ALIASES
+                .iter()
+                .find(|(alias, _, _)| *alias == key)
+                .map(|&(_, field, rank)| (field, rank)),
+        );
+    }
+    for (column, target) in overrides {
+        let key = normalize(column);
+        // The exact name first: `first_name` must not grab a `First Name` column beside it.
+        let index = header
+            .iter()
+            .position(|name| name.trim() == column)
+            .or_else(|| header.iter().position(|name| normalize(name) == key))
+            .ok_or_else(|| HeaderError::UnknownColumn(column.clone(), header.to_vec()))?;
+        claims[index] = match target {
+            Target::Field(field) => Some((*field, 0)),
+            Target::Ignore => None,
+        };
+        // An explicit mapping outranks every alias: demote the others claiming that field.
+        if let Target::Field(field) = target {
+            for (other, claim) in claims.iter_mut().enumerate() {
+                if other != index
+                    && let Some((claimed, rank)) = claim
+                    && claimed == field
+                {
+                    *rank = (*rank).max(1);
                 }
-                map.columns[field as usize] = Some(index);
             }
-            None => others.push(name.clone()),
         }
     }
+    let mut map = FieldMap::default();
+    for field in Field::ALL.into_iter().filter(|f| !f.is_phone()) {
+        let mut candidates: Vec<(Rank, usize)> = claims
+            .iter()
+            .enumerate()
+            .filter_map(|(i, claim)| claim.filter(|(f, _)| *f == field).map(|(_, rank)| (rank, i)))
+            .collect();
+        candidates.sort();
+        if let [(rank, first), (next_rank, second), ..] = candidates[..]
+            && rank == next_rank
+        {
+            return Err(HeaderError::Ambiguous {
+                field,
+                first: header[first].clone(),
+                second: header[second].clone(),
+            });
+        }
+        map.columns[field as usize] = candidates.first().map(|&(_, column)| column);
+    }
+    // Phones: phone_1 claims first, then phone_2, then the aliases by rank and position.
+    let mut phones: Vec<(u8, Rank, usize)> = claims
+        .iter()
+        .enumerate()
+        .filter_map(|(i, claim)| match claim {
+            Some((Field::Phone1, rank)) if *rank <= 1 => Some((0, *rank, i)),
+            Some((Field::Phone2, rank)) => Some((1, *rank, i)),
+            Some((Field::Phone1, rank)) => Some((2, *rank, i)),
+            _ => None,
+        })
+        .collect();
+    phones.sort();
+    for pair in phones.windows(2) {
+        if pair[0].0 < 2 && pair[0].0 == pair[1].0 && pair[0].1 == pair[1].1 {
+            let field = if pair[0].0 == 0 { Field::Phone1 } else { Field::Phone2 };
+            return Err(HeaderError::Ambiguous {
+                field,
+                first: header[pair[0].2].clone(),
+                second: header[pair[1].2].clone(),
+            });
+        }
+    }
+    map.phones = phones.into_iter().map(|(_, _, column)| column).collect();
     if map.column(Field::Email).is_none() {
         return Err(HeaderError::NoEmail(header.to_vec()));
     }
+    let used: Vec<usize> = map.columns.iter().flatten().chain(&map.phones).copied().collect();
+    let others = header
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !used.contains(i))
+        .map(|(_, name)| name.clone())
+        .collect();
     Ok((map, others))
 }
 
@@ -140,9 +321,13 @@ mod tests {
         names.iter().map(|n| n.to_string()).collect()
     }
 
+    fn mapped(names: &[&str]) -> (FieldMap, Vec<String>) {
+        map_header(&header(names), &[]).unwrap()
+    }
+
     #[test]
-    fn names_match_ignoring_case_spaces_dashes_and_underscores() {
-        let (map, others) = map_header(&header(&[
+    fn names_match_ignoring_case_and_punctuation() {
+        let (map, others) = mapped(&[
             "ID",
             "E-Mail",
             "First Name",
@@ -150,28 +335,72 @@ mod tests {
             "PHONE 1",
             "Company-Name",
             "Notes",
-        ]))
-        .unwrap();
+        ]);
         assert_eq!(map.column(Field::Email), Some(1));
         assert_eq!(map.column(Field::FirstName), Some(2));
         assert_eq!(map.column(Field::LastName), Some(3));
-        assert_eq!(map.column(Field::Phone1), Some(4));
+        assert_eq!(map.phones, vec![4]);
         assert_eq!(map.column(Field::CompanyName), Some(5));
         assert_eq!(map.column(Field::Timezone), None);
         assert_eq!(others, ["ID", "Notes"]);
     }
 
     #[test]
-    fn no_email_or_two_claims_on_one_field_are_errors() {
-        let err = map_header(&header(&["name", "phone"])).unwrap_err();
+    fn phones_are_taken_in_order_of_likelihood_per_row() {
+        let names = [
+            "First Name",
+            "E-mail Address",
+            "Home Phone",
+            "Business Phone",
+            "Mobile Phone",
+        ];
+        let (map, _) = mapped(&names);
+        assert_eq!(map.phones, vec![3, 2, 4]);
+        let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let cells = row(&["Ann", "a@x.com", "", "+1 111", "+1 333"]);
+        assert_eq!(map.phones(&cells), (Some("+1 111"), Some("+1 333")));
+        let cells = row(&["Ann", "a@x.com", "", "", "+1 333"]);
+        assert_eq!(map.phones(&cells), (Some("+1 333"), None));
+    }
+
+    #[test]
+    fn ambiguity_unknown_columns_and_overrides() {
+        let err = map_header(&header(&["email", "First Name", "first_name"]), &[]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "no email column: the header row has `name`, `phone`; name one column `email`"
+            "columns `First Name` and `first_name` both map to first_name: pass --map \"first_name=ignore\" (or rename one)"
         );
-        let err = map_header(&header(&["email", "First Name", "first_name"])).unwrap_err();
+        let err = map_header(&header(&["name", "phone"]), &[]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("no email column: the header row has `name`, `phone`")
+        );
+        let overrides = [
+            parse_mapping("Contact=email").unwrap(),
+            parse_mapping("first_name=ignore").unwrap(),
+        ];
+        let (map, others) =
+            map_header(&header(&["Contact", "First Name", "first_name", "E-mail"]), &overrides).unwrap();
         assert_eq!(
-            err.to_string(),
-            "columns `First Name` and `first_name` both map to first_name: rename or remove one"
+            (map.column(Field::Email), map.column(Field::FirstName)),
+            (Some(0), Some(1))
         );
+        assert_eq!(others, ["first_name", "E-mail"]);
+        let err = map_header(&header(&["email"]), &[parse_mapping("Nope=email").unwrap()]).unwrap_err();
+        assert!(err.to_string().starts_with("--map names a column `Nope`"));
+    }
+
+    #[test]
+    fn mapping_values() {
+        assert_eq!(
+            parse_mapping("Work E-mail=email").unwrap(),
+            ("Work E-mail".into(), Target::Field(Field::Email))
+        );
+        assert_eq!(
+            parse_mapping("a=b=Phone 2").unwrap(),
+            ("a=b".into(), Target::Field(Field::Phone2))
+        );
+        assert!(parse_mapping("x").unwrap_err().contains("--map \"Column Name=field\""));
+        assert!(parse_mapping("x=shoe_size").unwrap_err().contains("not a field"));
     }
 }

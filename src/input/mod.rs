@@ -1,14 +1,23 @@
-//! Input: the guest file's bytes → numbered records with their header mapping. A malformed
-//! record is still a record (with a problem), so every row gets a result; only a file that
-//! cannot be read at all is an error.
+//! Input: a guest file as people really have it (CSV or TSV in any common encoding and
+//! delimiter, or an Excel/OpenDocument workbook) → numbered records with a header mapping. A
+//! malformed record is still a record, with its problem, so every row gets a result; only a file
+//! that cannot be read at all is an error.
 
+mod decode;
 mod header;
+mod records;
+mod sniff;
+mod workbook;
 
+use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-pub use header::{Field, FieldMap, HeaderError, map_header};
+pub use decode::{Detected, parse_label as parse_encoding};
+pub use encoding_rs::Encoding;
+pub use header::{Field, FieldMap, HeaderError, Target, map_header, parse_mapping};
+use records::{CELL_CAP, RECORD_CAP, RawRecord, RecordReader};
 
 /// Where the guests come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +44,15 @@ impl Source {
     }
 }
 
+/// How to read the file, beyond what can be detected.
+#[derive(Debug, Clone, Default)]
+pub struct InputOptions {
+    pub encoding: Option<&'static Encoding>,
+    pub delimiter: Option<u8>,
+    pub map: Vec<(String, Target)>,
+    pub sheet: Option<String>,
+}
+
 /// A file that cannot be imported at all (exit 2; nothing is sent).
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -46,52 +64,71 @@ pub enum InputError {
     HeaderOnly(String),
     #[error("{name}: {error}")]
     Header { name: String, error: HeaderError },
+    #[error("{0} does not look like a spreadsheet: it holds binary data (save it as CSV, or as .xlsx, .xls or .ods)")]
+    Binary(String),
+    #[error("{name} {reason}")]
+    Workbook { name: String, reason: String },
 }
 
-/// How many records a file holds after its header (for a progress bar's ETA); a quick pass
-/// that parses quoting but decodes nothing.
-pub fn count_records(path: &Path) -> io::Result<u64> {
-    let file = File::open(path)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(BufReader::new(file));
-    let mut record = csv::ByteRecord::new();
-    let mut count = 0;
-    while reader.read_byte_record(&mut record).map_err(io::Error::other)? {
-        count += 1;
+/// What kind of file it turned out to be, for the log and the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Format {
+    Text { encoding: Detected, delimiter: u8 },
+    Workbook { sheet: String },
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Format::Text { encoding, delimiter } => {
+                let delimiter = match delimiter {
+                    b'\t' => "tab".to_string(),
+                    other => format!("`{}`", *other as char),
+                };
+                write!(f, "text in {encoding}, delimited by {delimiter}")
+            }
+            Format::Workbook { sheet } => write!(f, "workbook, sheet `{sheet}`"),
+        }
     }
-    Ok(count)
 }
 
-/// One data record. `row` is its spreadsheet row number: the header is row 1, the first record
-/// row 2, counting records rather than lines (a quoted cell may span lines).
+/// One data record. `row` is its spreadsheet row number: in a text file the header is row 1
+/// and records (not lines: a quoted cell may span lines) are counted from 2; in a workbook it
+/// is the sheet's own row number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputRecord {
     /// 0-based position among the records.
     pub index: u64,
     pub row: u64,
     pub cells: Vec<String>,
-    /// Why the record itself is malformed (wrong number of cells, bytes that are not text).
+    /// Why the record itself is malformed (cell count, cut cells, bytes that are not text).
     pub problem: Option<String>,
 }
 
-/// An open guest file: its header, its mapping, and an iterator over its records.
+enum Records {
+    Text(Box<RecordReader<BufReader<Box<dyn Read + Send>>>>),
+    Sheet(std::vec::IntoIter<(u64, Vec<String>)>),
+}
+
+/// An open guest file: its header, mapping and format, and an iterator over its records.
 pub struct Input {
     pub name: String,
     pub header: Vec<String>,
     pub map: FieldMap,
-    /// Columns that are not guest fields; they are carried into the results file.
+    /// Columns that are not imported; they are carried into the results file.
     pub other_columns: Vec<String>,
-    reader: csv::Reader<Box<dyn Read + Send>>,
-    record: csv::ByteRecord,
+    pub format: Format,
+    records: Records,
     peeked: Option<InputRecord>,
     next_index: u64,
     done: bool,
 }
 
+/// Bytes looked at to tell a workbook or a binary file from text, and to sniff the delimiter.
+const SNIFF_BYTES: u64 = 64 * 1024;
+
 impl Input {
-    pub fn open(source: &Source) -> Result<Input, InputError> {
+    pub fn open(source: &Source, options: &InputOptions) -> Result<Input, InputError> {
         let name = source.display();
         let reader: Box<dyn Read + Send> = match source {
             Source::Stdin => Box::new(io::stdin()),
@@ -100,35 +137,35 @@ impl Input {
                     name: name.clone(),
                     error,
                 })?;
-                Box::new(BufReader::with_capacity(1 << 16, file))
+                Box::new(file)
             }
         };
-        Input::from_reader(reader, name)
+        Input::from_reader(reader, name, options)
     }
 
     /// Reads the header and the first record, so that a file with nothing to import is an error
     /// before anything is sent.
-    pub fn from_reader(reader: Box<dyn Read + Send>, name: String) -> Result<Input, InputError> {
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(false)
-            .from_reader(reader);
-        let mut first = csv::ByteRecord::new();
-        let unreadable = |e: csv::Error, name: &str| InputError::Unreadable {
-            name: name.to_string(),
-            error: io::Error::other(e),
+    pub fn from_reader(
+        mut reader: Box<dyn Read + Send>,
+        name: String,
+        options: &InputOptions,
+    ) -> Result<Input, InputError> {
+        let unreadable = |error: io::Error| InputError::Unreadable {
+            name: name.clone(),
+            error,
         };
-        if !reader.read_byte_record(&mut first).map_err(|e| unreadable(e, &name))? {
+        let mut start = Vec::new();
+        (&mut reader).take(8).read_to_end(&mut start).map_err(unreadable)?;
+        let reader: Box<dyn Read + Send> = Box::new(io::Cursor::new(start.clone()).chain(reader));
+        if start.is_empty() {
             return Err(InputError::Empty(name));
         }
-        let mut header: Vec<String> = first
-            .iter()
-            .map(|cell| String::from_utf8_lossy(cell).trim().to_string())
-            .collect();
-        if let Some(cell) = header.first_mut() {
-            *cell = cell.trim_start_matches('\u{feff}').to_string();
-        }
-        let (map, other_columns) = map_header(&header).map_err(|error| InputError::Header {
+        let (header, records, format) = if workbook::looks_like_workbook(&start) {
+            open_workbook(reader, &name, options)?
+        } else {
+            open_text(reader, &name, options)?
+        };
+        let (map, other_columns) = map_header(&header, &options.map).map_err(|error| InputError::Header {
             name: name.clone(),
             error,
         })?;
@@ -137,8 +174,8 @@ impl Input {
             header,
             map,
             other_columns,
-            reader,
-            record: csv::ByteRecord::new(),
+            format,
+            records,
             peeked: None,
             next_index: 0,
             done: false,
@@ -150,26 +187,50 @@ impl Input {
         Ok(input)
     }
 
+    /// Rows left to read, when it is known without reading them (a workbook).
+    pub fn known_rows(&self) -> Option<u64> {
+        match &self.records {
+            Records::Sheet(rows) => Some(rows.len() as u64 + u64::from(self.peeked.is_some())),
+            Records::Text(_) => None,
+        }
+    }
+
     fn read(&mut self) -> Option<InputRecord> {
         if self.done {
             return None;
         }
         let index = self.next_index;
-        let row = index + 2;
-        let (cells, problem) = match self.reader.read_byte_record(&mut self.record) {
-            Ok(false) => {
-                self.done = true;
-                return None;
+        let expected = self.header.len();
+        let (row, cells, problem) = match &mut self.records {
+            Records::Sheet(rows) => {
+                let (row, mut cells) = rows.next()?;
+                // A sheet's rows are as wide as its widest; trailing blanks are not extra cells.
+                while cells.len() > expected && cells.last().is_some_and(|c| c.is_empty()) {
+                    cells.pop();
+                }
+                cells.resize(cells.len().max(expected), String::new());
+                let problem = (cells.len() != expected).then(|| wrong_width(cells.len(), expected));
+                (row, cells, problem)
             }
-            Ok(true) => decode(&self.record, self.header.len()),
-            Err(e) => {
-                // The csv parser only fails on I/O; nothing after this point can be trusted.
-                self.done = true;
-                (
-                    Vec::new(),
-                    Some(format!("the file could not be read past this row: {e}")),
-                )
-            }
+            Records::Text(reader) => match reader.next_record() {
+                Ok(Some(raw)) => {
+                    let (cells, problem) = text_cells(raw, expected);
+                    (index + 2, cells, problem)
+                }
+                Ok(None) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(e) => {
+                    // Nothing after a read error can be trusted; this row says where it stopped.
+                    self.done = true;
+                    (
+                        index + 2,
+                        Vec::new(),
+                        Some(format!("the file could not be read past this row: {e}")),
+                    )
+                }
+            },
         };
         self.next_index += 1;
         Some(InputRecord {
@@ -189,27 +250,136 @@ impl Iterator for Input {
     }
 }
 
-fn decode(record: &csv::ByteRecord, expected: usize) -> (Vec<String>, Option<String>) {
-    let mut problems = Vec::new();
-    let cells: Vec<String> = record
+fn open_workbook(
+    mut reader: Box<dyn Read + Send>,
+    name: &str,
+    options: &InputOptions,
+) -> Result<(Vec<String>, Records, Format), InputError> {
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes).map_err(|error| InputError::Unreadable {
+        name: name.to_string(),
+        error,
+    })?;
+    let sheet = workbook::read(bytes, options.sheet.as_deref()).map_err(|reason| InputError::Workbook {
+        name: name.to_string(),
+        reason,
+    })?;
+    let mut rows = sheet.rows.into_iter();
+    let (_, mut header) = rows
+        .next()
+        .ok_or_else(|| InputError::Empty(format!("{name} (sheet `{}`)", sheet.name)))?;
+    while header.last().is_some_and(|c| c.trim().is_empty()) {
+        header.pop();
+    }
+    let header = header.into_iter().map(|c| c.trim().to_string()).collect();
+    Ok((header, Records::Sheet(rows), Format::Workbook { sheet: sheet.name }))
+}
+
+fn open_text(
+    reader: Box<dyn Read + Send>,
+    name: &str,
+    options: &InputOptions,
+) -> Result<(Vec<String>, Records, Format), InputError> {
+    let unreadable = |error: io::Error| InputError::Unreadable {
+        name: name.to_string(),
+        error,
+    };
+    let (mut decoded, encoding) = decode::utf8_reader(reader, options.encoding).map_err(unreadable)?;
+    let mut sample = Vec::new();
+    (&mut decoded)
+        .take(SNIFF_BYTES)
+        .read_to_end(&mut sample)
+        .map_err(unreadable)?;
+    if is_binary(&sample) {
+        return Err(InputError::Binary(name.to_string()));
+    }
+    let complete = (sample.len() as u64) < SNIFF_BYTES;
+    let delimiter = options.delimiter.unwrap_or_else(|| sniff::delimiter(&sample, complete));
+    let whole: Box<dyn Read + Send> = Box::new(io::Cursor::new(sample).chain(decoded));
+    let mut reader = RecordReader::new(BufReader::with_capacity(64 * 1024, whole), delimiter);
+    let header = reader
+        .next_record()
+        .map_err(unreadable)?
+        .ok_or_else(|| InputError::Empty(name.to_string()))?;
+    let header = header
+        .cells
         .iter()
-        .map(|cell| match std::str::from_utf8(cell) {
-            Ok(text) => text.to_string(),
-            Err(_) => {
-                if problems.is_empty() {
-                    problems.push("contains bytes that are not UTF-8 text (save the file as UTF-8 CSV)".to_string());
-                }
-                String::from_utf8_lossy(cell).into_owned()
-            }
+        .map(|c| String::from_utf8_lossy(c).trim().to_string())
+        .collect();
+    Ok((
+        header,
+        Records::Text(Box::new(reader)),
+        Format::Text { encoding, delimiter },
+    ))
+}
+
+/// Text has almost no control characters; a binary file renamed `.csv` (an image, a PDF) is
+/// full of them. A stray NUL in a text file is left to its row.
+fn is_binary(sample: &[u8]) -> bool {
+    let controls = sample
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C))
+        .count();
+    controls * 10 > sample.len()
+}
+
+fn wrong_width(cells: usize, expected: usize) -> String {
+    format!("has {cells} cells but the header has {expected} (a stray delimiter or an unclosed quote?)")
+}
+
+/// Cells as text, with every problem of the record.
+fn text_cells(raw: RawRecord, expected: usize) -> (Vec<String>, Option<String>) {
+    let mut problems = Vec::new();
+    let mut not_text = false;
+    let mut nul = false;
+    let cells: Vec<String> = raw
+        .cells
+        .into_iter()
+        .map(|cell| {
+            nul |= cell.contains(&0);
+            String::from_utf8(cell).unwrap_or_else(|e| {
+                not_text = true;
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            })
         })
         .collect();
-    if cells.len() != expected {
+    if not_text {
+        problems.push("contains bytes that are not valid text in the file's encoding (pass --encoding?)".to_string());
+    }
+    if nul {
+        problems.push("contains a NUL byte".to_string());
+    }
+    for &index in &raw.oversized {
         problems.push(format!(
-            "has {} cells but the header has {expected} (a stray delimiter or an unclosed quote?)",
-            cells.len()
+            "cell {} is longer than {} KiB and was cut",
+            index + 1,
+            CELL_CAP / 1024
         ));
     }
+    if raw.unclosed_quote {
+        problems.push("a quote opened in this row is never closed, so the rest of the file ran into it".to_string());
+    }
+    if raw.dropped > 0 {
+        problems.push(format!(
+            "the row is longer than {} MiB and was cut",
+            RECORD_CAP / (1024 * 1024)
+        ));
+    }
+    if cells.len() != expected {
+        problems.push(wrong_width(cells.len(), expected));
+    }
     (cells, (!problems.is_empty()).then(|| problems.join("; ")))
+}
+
+/// How many records a text file holds after its header (for a progress bar's ETA): record ends
+/// are found respecting quotes, whatever the delimiter.
+pub fn count_records(path: &Path) -> io::Result<u64> {
+    let mut reader = RecordReader::new(BufReader::with_capacity(1 << 16, File::open(path)?), b',');
+    let mut count = 0u64;
+    while reader.next_record()?.is_some() {
+        count += 1;
+    }
+    Ok(count.saturating_sub(1))
 }
 
 #[cfg(test)]
@@ -217,7 +387,11 @@ mod tests {
     use super::*;
 
     fn open(text: &[u8]) -> Result<Input, InputError> {
-        Input::from_reader(Box::new(io::Cursor::new(text.to_vec())), "test.csv".into())
+        Input::from_reader(
+            Box::new(io::Cursor::new(text.to_vec())),
+            "test.csv".into(),
+            &InputOptions::default(),
+        )
     }
 
     #[test]
@@ -232,7 +406,7 @@ mod tests {
 
     #[test]
     fn malformed_records_are_records_with_a_problem() {
-        let records: Vec<_> = open(b"email,name\na@x.com,A,extra\nb@x.com\nc@\xff.com,C\n")
+        let records: Vec<_> = open(b"email,name\na@x.com,A,extra\nb@x.com\nc@x.com,C\x00\n")
             .unwrap()
             .collect();
         assert_eq!(records.len(), 3);
@@ -241,8 +415,7 @@ mod tests {
             Some("has 3 cells but the header has 2 (a stray delimiter or an unclosed quote?)")
         );
         assert!(records[1].problem.as_deref().unwrap().starts_with("has 1 cells"));
-        assert!(records[2].problem.as_deref().unwrap().contains("not UTF-8"));
-        assert_eq!(records[2].cells[0], "c@\u{fffd}.com");
+        assert_eq!(records[2].problem.as_deref(), Some("contains a NUL byte"));
     }
 
     #[test]
@@ -251,5 +424,18 @@ mod tests {
         assert!(matches!(open(b"email,name\n"), Err(InputError::HeaderOnly(_))));
         let err = open(b"name\nx\n").err().unwrap();
         assert!(err.to_string().starts_with("test.csv: no email column"), "{err}");
+        let png = [b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".as_slice(), &[0u8; 200]].concat();
+        assert!(matches!(open(&png), Err(InputError::Binary(_))));
+    }
+
+    #[test]
+    fn the_format_is_reported() {
+        let input = open(b"email;name\na@x.com;Ren\xe9\n").unwrap();
+        assert_eq!(
+            input.format.to_string(),
+            "text in windows-1252 (not valid UTF-8, read as Windows-1252), delimited by `;`"
+        );
+        let records: Vec<_> = input.collect();
+        assert_eq!(records[0].cells[1], "René");
     }
 }

@@ -5,5 +5,7 @@ mod client;
 mod config;
 mod export;
 mod import;
+mod properties;
 mod secrecy;
+mod spreadsheets;
 mod util;

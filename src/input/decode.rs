@@ -1,0 +1,179 @@
+//! Encodings: which one a file is in, and a reader that turns it into UTF-8. A BOM decides
+//! (UTF-8, UTF-16 LE/BE); without one, UTF-16 is recognised by its NUL bytes, valid UTF-8 is
+//! UTF-8, and anything else is read as Windows-1252, what Excel on Windows writes for "CSV".
+//! `--encoding` overrides all of that.
+
+use std::fmt;
+use std::io::{self, Read};
+
+use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
+use encoding_rs_io::DecodeReaderBytesBuilder;
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// How much of the file is looked at to decide.
+const SAMPLE_BYTES: usize = 1 << 20;
+
+/// The encoding chosen, and why, for the log and the summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detected {
+    pub encoding: &'static Encoding,
+    pub reason: Reason,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    Bom,
+    Nuls,
+    Valid,
+    Fallback,
+    Forced,
+}
+
+impl fmt::Display for Detected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let why = match self.reason {
+            Reason::Bom => "byte order mark",
+            Reason::Nuls => "no byte order mark; recognised by its zero bytes",
+            Reason::Valid => "valid UTF-8",
+            Reason::Fallback => "not valid UTF-8, read as Windows-1252",
+            Reason::Forced => "--encoding",
+        };
+        write!(f, "{} ({why})", self.encoding.name())
+    }
+}
+
+/// Parses an `--encoding` label (any WHATWG label: `utf-8`, `latin1`, `windows-1252`, `utf-16le`,
+/// `shift_jis`, ...).
+pub fn parse_label(label: &str) -> Result<&'static Encoding, String> {
+    Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+        format!("`{label}` is not an encoding name; try utf-8, windows-1252, latin1, utf-16le or utf-16be")
+    })
+}
+
+/// Decides the encoding from the start of `reader` and returns a reader of UTF-8 bytes (BOM
+/// removed) that still yields the whole input.
+pub fn utf8_reader(
+    mut reader: Box<dyn Read + Send>,
+    forced: Option<&'static Encoding>,
+) -> io::Result<(Box<dyn Read + Send>, Detected)> {
+    let mut sample = Vec::with_capacity(64 * 1024);
+    (&mut reader).take(SAMPLE_BYTES as u64).read_to_end(&mut sample)?;
+    let complete = sample.len() < SAMPLE_BYTES;
+    let detected = match forced {
+        Some(encoding) => Detected {
+            encoding,
+            reason: Reason::Forced,
+        },
+        None => detect(&sample, complete),
+    };
+    let decoded: Box<dyn Read + Send> = if detected.encoding == UTF_8 {
+        // Passed through untouched (only a BOM dropped), so a stray invalid byte later in the
+        // file is reported on its own row rather than silently replaced.
+        if sample.starts_with(UTF8_BOM) {
+            sample.drain(..UTF8_BOM.len());
+        }
+        Box::new(io::Cursor::new(sample).chain(reader))
+    } else {
+        let whole = io::Cursor::new(sample).chain(reader);
+        Box::new(
+            DecodeReaderBytesBuilder::new()
+                .encoding(Some(detected.encoding))
+                .bom_override(true)
+                .build(whole),
+        )
+    };
+    Ok((decoded, detected))
+}
+
+fn detect(sample: &[u8], complete: bool) -> Detected {
+    let found = |encoding, reason| Detected { encoding, reason };
+    if let Some((encoding, _)) = Encoding::for_bom(sample) {
+        return found(encoding, Reason::Bom);
+    }
+    // UTF-16 text without a BOM is mostly ASCII, so every other byte is zero.
+    let pairs = sample.len() / 2;
+    if pairs >= 2 {
+        let zeros_at = |parity: usize| sample.iter().skip(parity).step_by(2).filter(|&&b| b == 0).count();
+        let (even, odd) = (zeros_at(0), zeros_at(1));
+        if odd * 10 >= pairs * 3 && even * 10 < pairs {
+            return found(UTF_16LE, Reason::Nuls);
+        }
+        if even * 10 >= pairs * 3 && odd * 10 < pairs {
+            return found(UTF_16BE, Reason::Nuls);
+        }
+    }
+    match std::str::from_utf8(sample) {
+        Ok(_) => found(UTF_8, Reason::Valid),
+        // The sample may end inside a character; that is not a reason to give up on UTF-8.
+        Err(e) if !complete && e.error_len().is_none() => found(UTF_8, Reason::Valid),
+        Err(_) => found(WINDOWS_1252, Reason::Fallback),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(bytes: &[u8]) -> (String, String) {
+        let (mut reader, detected) = utf8_reader(Box::new(io::Cursor::new(bytes.to_vec())), None).unwrap();
+        let mut text = String::new();
+        reader.read_to_string(&mut text).unwrap();
+        (text, detected.encoding.name().to_string())
+    }
+
+    fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        if bom {
+            bytes.extend(if big_endian { [0xFE, 0xFF] } else { [0xFF, 0xFE] });
+        }
+        for unit in text.encode_utf16() {
+            bytes.extend(if big_endian {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            });
+        }
+        bytes
+    }
+
+    #[test]
+    fn every_encoding_people_have() {
+        let text = "email\tfirst_name\nzoe@x.com\tZoë Ångström\n";
+        assert_eq!(decode(text.as_bytes()), (text.into(), "UTF-8".into()));
+        assert_eq!(
+            decode(&[UTF8_BOM, text.as_bytes()].concat()),
+            (text.into(), "UTF-8".into())
+        );
+        assert_eq!(decode(&utf16(text, false, true)), (text.into(), "UTF-16LE".into()));
+        assert_eq!(decode(&utf16(text, true, true)), (text.into(), "UTF-16BE".into()));
+        assert_eq!(decode(&utf16(text, false, false)), (text.into(), "UTF-16LE".into()));
+        let (cp1252, _, _) = WINDOWS_1252.encode("email;name\nrene@x.fr;René Müller – “quoted”\n");
+        assert_eq!(
+            decode(&cp1252),
+            (
+                "email;name\nrene@x.fr;René Müller – “quoted”\n".into(),
+                "windows-1252".into()
+            )
+        );
+    }
+
+    #[test]
+    fn forced_labels() {
+        assert_eq!(parse_label("latin1").unwrap().name(), "windows-1252");
+        assert_eq!(parse_label(" UTF-16LE ").unwrap(), UTF_16LE);
+        assert!(parse_label("klingon").unwrap_err().contains("not an encoding name"));
+        let (mut reader, detected) =
+            utf8_reader(Box::new(io::Cursor::new(b"caf\xe9".to_vec())), Some(WINDOWS_1252)).unwrap();
+        let mut text = String::new();
+        reader.read_to_string(&mut text).unwrap();
+        assert_eq!((text.as_str(), detected.reason), ("café", Reason::Forced));
+    }
+
+    #[test]
+    fn a_sample_cut_inside_a_character_is_still_utf8() {
+        let mut big = "é".repeat(SAMPLE_BYTES / 2 + 1).into_bytes();
+        big.insert(0, b'x');
+        assert_eq!(detect(&big[..SAMPLE_BYTES], false).encoding, UTF_8);
+    }
+}

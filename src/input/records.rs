@@ -1,0 +1,153 @@
+//! Records from delimited text with a memory cap: csv-core parses, and this keeps at most
+//! `CELL_CAP` bytes of a cell and `RECORD_CAP` bytes of a record, noting what it cut. A 10 MB cell
+//! or a file with one unbalanced quote cannot make the reader hold more than that.
+
+use std::io::{self, BufRead};
+
+/// No guest field is longer than 200 characters; a cell past this is bad data, kept short.
+pub const CELL_CAP: usize = 16 * 1024;
+/// All cells of one record together.
+pub const RECORD_CAP: usize = 1024 * 1024;
+
+/// One record as raw bytes, and what did not fit.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RawRecord {
+    pub cells: Vec<Vec<u8>>,
+    /// Cells cut short at `CELL_CAP`, by index.
+    pub oversized: Vec<usize>,
+    /// Bytes dropped because the record passed `RECORD_CAP`.
+    pub dropped: u64,
+    /// The last cell opened a quote that the file never closed: it swallowed the rest.
+    pub unclosed_quote: bool,
+}
+
+pub struct RecordReader<R> {
+    input: R,
+    parser: csv_core::Reader,
+    done: bool,
+}
+
+impl<R: BufRead> RecordReader<R> {
+    pub fn new(input: R, delimiter: u8) -> Self {
+        let parser = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+        RecordReader {
+            input,
+            parser,
+            done: false,
+        }
+    }
+
+    /// The next record, or `None` at the end. Blank lines are not records.
+    pub fn next_record(&mut self) -> io::Result<Option<RawRecord>> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut record = RawRecord::default();
+        let mut cell = Vec::new();
+        let mut kept = 0usize;
+        let mut out = [0u8; 8 * 1024];
+        // The first and last (line ends aside) raw bytes of the cell being read: a cell that
+        // opens with a quote and reaches the end of the file without one never closed it.
+        let (mut first, mut last) = (None, None);
+        loop {
+            let input = self.input.fill_buf()?;
+            let at_end = input.is_empty();
+            let (result, read, written) = self.parser.read_field(input, &mut out);
+            let raw = &input[..read];
+            first = first.or(raw.first().copied());
+            last = raw.iter().rev().find(|&&b| b != b'\n' && b != b'\r').copied().or(last);
+            self.input.consume(read);
+            let room = CELL_CAP.saturating_sub(cell.len()).min(RECORD_CAP.saturating_sub(kept));
+            let keep = written.min(room);
+            cell.extend_from_slice(&out[..keep]);
+            kept += keep;
+            if keep < written {
+                let index = record.cells.len();
+                if cell.len() < CELL_CAP {
+                    record.dropped += (written - keep) as u64;
+                } else if record.oversized.last() != Some(&index) {
+                    record.oversized.push(index);
+                }
+            }
+            match result {
+                csv_core::ReadFieldResult::InputEmpty | csv_core::ReadFieldResult::OutputFull => {}
+                csv_core::ReadFieldResult::Field { record_end } => {
+                    record.unclosed_quote |= at_end && first == Some(b'"') && last != Some(b'"');
+                    (first, last) = (None, None);
+                    record.cells.push(std::mem::take(&mut cell));
+                    if record_end {
+                        return Ok(Some(record));
+                    }
+                }
+                csv_core::ReadFieldResult::End => {
+                    self.done = true;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(text: &[u8], delimiter: u8) -> Vec<RawRecord> {
+        let mut reader = RecordReader::new(io::BufReader::with_capacity(7, text), delimiter);
+        std::iter::from_fn(|| reader.next_record().unwrap()).collect()
+    }
+
+    fn cells(record: &RawRecord) -> Vec<String> {
+        record
+            .cells
+            .iter()
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn quoting_crlf_blank_lines_and_embedded_newlines() {
+        let all = records(b"a;\"b;\"\"c\"\"\r\nd\"\r\n\r\n\n e ;f\r\nlast;\"\"", b';');
+        assert_eq!(all.len(), 3);
+        assert_eq!(cells(&all[0]), ["a", "b;\"c\"\r\nd"]);
+        assert_eq!(cells(&all[1]), [" e ", "f"]);
+        assert_eq!(cells(&all[2]), ["last", ""]);
+    }
+
+    #[test]
+    fn a_huge_cell_is_cut_and_noted_and_the_next_record_is_intact() {
+        let mut text = b"email,note\nx@y.com,".to_vec();
+        text.extend(std::iter::repeat_n(b'z', 10 * 1024 * 1024));
+        text.extend(b"\nnext@y.com,ok\n");
+        let all = records(&text, b',');
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[1].cells[1].len(), CELL_CAP);
+        assert_eq!(all[1].oversized, vec![1]);
+        assert_eq!(cells(&all[2]), ["next@y.com", "ok"]);
+    }
+
+    #[test]
+    fn an_unclosed_quote_swallows_no_more_than_the_cap() {
+        let mut text = b"email,note\na@x.com,\"never closed\n".to_vec();
+        for i in 0..200_000 {
+            text.extend(format!("row{i}@x.com,fine\n").as_bytes());
+        }
+        let all = records(&text, b',');
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].cells[1].len(), CELL_CAP);
+        assert!(all[1].unclosed_quote);
+        assert!(!records(b"a,\"closed\nacross lines\"\r\n", b',')[0].unclosed_quote);
+        assert!(!records(b"a,\"closed at the very end\"", b',')[0].unclosed_quote);
+    }
+
+    #[test]
+    fn ten_thousand_columns_stay_under_the_record_cap() {
+        let row = vec!["y".repeat(200); 10_000].join(",");
+        let all = records(format!("{row}\n{row}\n").as_bytes(), b',');
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].cells.len(), 10_000);
+        let kept: usize = all[0].cells.iter().map(Vec::len).sum();
+        assert!(kept <= RECORD_CAP);
+        assert_eq!(all[0].dropped, (10_000 * 200 - RECORD_CAP) as u64);
+    }
+}
