@@ -1,5 +1,7 @@
-//! One pacer per run: the client-side quotas (`--rate`, via governor) and the shared pause that
-//! a 429 puts on *every* request of the run, bounded by `--max-wait`. Deciding *whether* to
+//! One pacer per run: the client-side quotas (`--rate`, via governor), the shared pause that
+//! a 429 puts on *every* request of the run, bounded by `--max-wait`, and an adaptive rate that
+//! learns an unknown server limit (AIMD: down by a tenth on a 429, slowly back up on success),
+//! so a run settles just under the limit instead of a sawtooth of pauses. Deciding *whether* to
 //! retry is `retry.rs`'s job; this module only decides *when* the next request may go.
 
 use std::fmt;
@@ -96,7 +98,22 @@ struct Pause {
     strikes: u32,
     /// Wall-clock time the run has spent paused (overlapping pauses counted once).
     total: Duration,
+    /// The learned rate in requests per second; `None` until the first 429.
+    rate: Option<f64>,
+    /// When the next request may go under the learned rate.
+    next_slot: Option<Instant>,
+    /// Successes since the rate last changed, and since when: the rate to start from.
+    successes: u32,
+    since: Option<Instant>,
 }
+
+/// On a 429 the learned rate drops to this fraction ...
+const DECREASE: f64 = 0.9;
+/// ... and each success adds this many requests per second, spread over a second's worth of
+/// requests, so the rate climbs back by about half a request per second every second.
+const INCREASE: f64 = 0.5;
+/// The learned rate never drops below one request a minute.
+const MIN_RATE: f64 = 1.0 / 60.0;
 
 /// Without Retry-After, pause 1 s, 2 s, 4 s ... up to this.
 const MAX_FALLBACK_PAUSE: Duration = Duration::from_secs(60);
@@ -132,6 +149,17 @@ impl Pacer {
         for quota in &self.quotas {
             quota.until_ready().await;
         }
+        let slot = {
+            let mut pause = self.lock();
+            pause.rate.map(|rate| {
+                let slot = pause.next_slot.map_or(Instant::now(), |next| next.max(Instant::now()));
+                pause.next_slot = Some(slot + Duration::from_secs_f64(1.0 / rate));
+                slot
+            })
+        };
+        if let Some(slot) = slot {
+            tokio::time::sleep_until(slot).await;
+        }
         Ok(())
     }
 
@@ -139,12 +167,28 @@ impl Pacer {
     /// the server gave none, an exponential backoff). Errs when that exceeds `--max-wait`.
     pub fn rate_limited(&self, retry_after: Option<Duration>, reason: Option<String>) -> Result<(), RateLimitedUntil> {
         let mut pause = self.lock();
+        let now = Instant::now();
+        // Requests in flight together all get their 429 at once: slow down once per pause.
+        if pause.until.is_none_or(|until| until <= now) {
+            // What actually got through lately, when anything did; a 429 before any success
+            // teaches nothing about the rate.
+            let since = pause.since.map_or(Duration::ZERO, |since| now - since);
+            let observed = (pause.successes > 0).then(|| f64::from(pause.successes) / since.as_secs_f64().max(1.0));
+            let base = match (pause.rate, observed) {
+                (Some(rate), Some(observed)) => Some(rate.min(observed)),
+                (rate, observed) => rate.or(observed),
+            };
+            if let Some(base) = base {
+                pause.rate = Some((base * DECREASE).max(MIN_RATE));
+            }
+            pause.successes = 0;
+            pause.since = Some(now);
+        }
         let wait = retry_after.unwrap_or_else(|| {
             pause.strikes += 1;
             let doublings = (pause.strikes - 1).min(16);
             Duration::from_secs(1u64 << doublings).min(MAX_FALLBACK_PAUSE)
         });
-        let now = Instant::now();
         let until = now + wait;
         let current = pause.until.filter(|&current| current > now);
         if current.is_none_or(|current| until > current) {
@@ -157,9 +201,21 @@ impl Pacer {
         self.check_max_wait(longest, &reason)
     }
 
-    /// A request got through: the fallback backoff starts again from one second.
+    /// A request got through: the fallback backoff starts again from one second, and the
+    /// learned rate creeps up.
     pub fn succeeded(&self) {
-        self.lock().strikes = 0;
+        let mut pause = self.lock();
+        pause.strikes = 0;
+        pause.successes += 1;
+        pause.since.get_or_insert_with(Instant::now);
+        if let Some(rate) = pause.rate {
+            pause.rate = Some(rate + INCREASE / rate);
+        }
+    }
+
+    /// The learned rate, once a 429 has taught one.
+    pub fn learned_rate(&self) -> Option<f64> {
+        self.lock().rate
     }
 
     /// When the current 429 pause ends, if one holds.
@@ -272,6 +328,34 @@ mod tests {
         pacer.rate_limited(None, None).unwrap();
         pacer.ready().await.unwrap();
         assert_eq!(Instant::now() - start, Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_teaches_a_rate_that_creeps_back_up() {
+        let pacer = Pacer::new(&[], Duration::from_secs(60));
+        assert_eq!(pacer.learned_rate(), None, "no pacing until a 429");
+        for _ in 0..40 {
+            pacer.succeeded();
+        }
+        tokio::time::advance(Duration::from_secs(2)).await;
+        // 40 successes in 2 s: 20/s was too fast; go a tenth slower, and only once per pause.
+        pacer.rate_limited(Some(Duration::from_secs(1)), None).unwrap();
+        pacer.rate_limited(Some(Duration::from_secs(1)), None).unwrap();
+        assert_eq!(pacer.learned_rate(), Some(18.0));
+        pacer.ready().await.unwrap();
+        let start = Instant::now();
+        for _ in 0..18 {
+            pacer.ready().await.unwrap();
+        }
+        assert!((Instant::now() - start).as_secs_f64() >= 17.0 / 18.0, "spaced at 18/s");
+        for _ in 0..36 {
+            pacer.succeeded();
+        }
+        let rate = pacer.learned_rate().unwrap();
+        assert!(
+            (18.9..19.1).contains(&rate),
+            "two seconds' worth of successes add about 1/s: {rate}"
+        );
     }
 
     #[test]

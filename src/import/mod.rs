@@ -28,15 +28,17 @@ use crate::logging::Ui;
 use crate::sandbox::{Sandbox, builtin};
 use crate::validate::validate;
 use create::Stop;
-use dedupe::{Deduper, Existing, Seen};
+use dedupe::{Deduper, Emails, Seen};
 use progress::Progress;
 use results::{ResultsWriter, RowResult, Status};
 pub use summary::Summary;
 
 /// In-flight requests get this long to finish after SIGINT/SIGTERM before they are abandoned.
 const GRACE: Duration = Duration::from_secs(5);
-/// Parsed rows buffered between the reader thread and the pipeline.
-const CHANNEL_ROWS: usize = 1024;
+/// Rows travel from the reader thread in batches (one wake-up per batch, not per row) ...
+const BATCH_ROWS: usize = 256;
+/// ... and this many batches may wait, which bounds the memory between the two.
+const CHANNEL_BATCHES: usize = 8;
 
 /// The `import` command. Returns the exit code the run's rows call for.
 pub async fn run(args: ImportArgs, ui: Ui) -> Result<u8, RunError> {
@@ -197,14 +199,25 @@ async fn pipeline(
 
     // Reading and validating is CPU work on a thread of its own; the bounded channel keeps
     // memory flat however large the file is.
-    let (tx, rx) = mpsc::channel::<Parsed>(CHANNEL_ROWS);
+    let (tx, rx) = mpsc::channel::<Vec<Parsed>>(CHANNEL_BATCHES);
     let map = input.map.clone();
+    // A pipe may deliver rows slowly: do not hold them back waiting for a full batch.
+    let batch_rows = if input.name == "stdin" { 1 } else { BATCH_ROWS };
     let reader = tokio::task::spawn_blocking(move || {
+        let mut batch = Vec::with_capacity(batch_rows);
         for record in input {
             let guest = validate(&record, &map);
-            if tx.blocking_send(Parsed { record, guest }).is_err() {
-                break;
+            batch.push(Parsed { record, guest });
+            if batch.len() == batch_rows
+                && tx
+                    .blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_rows)))
+                    .is_err()
+            {
+                return;
             }
+        }
+        if !batch.is_empty() {
+            let _ = tx.blocking_send(batch);
         }
     });
 
@@ -216,12 +229,13 @@ async fn pipeline(
             }
             _ = stop.abandon.cancelled() => return Err(fatal(Fatal::BeforeStart)(RunError::Interrupted)),
         },
-        None => Existing::default(),
+        None => Emails::default(),
     };
 
     let mut dedupe = Deduper::new(existing);
     let offline = client.is_none();
-    let rows = futures::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|parsed| (parsed, rx)) })
+    let rows = futures::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|batch| (batch, rx)) })
+        .flat_map(futures::stream::iter)
         .map(|parsed| plan(&mut dedupe, parsed, options.dry_run, offline))
         .map(|plan| run_plan(plan, client, &stop, options.max_rounds))
         .buffer_unordered(options.concurrency);

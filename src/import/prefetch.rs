@@ -1,15 +1,22 @@
 //! Prefetch: every existing guest of the organization (all pages), so dedupe can tell which rows
 //! already exist without a request per row. Runs while the file is being read.
 
-use super::dedupe::Existing;
+use super::dedupe::Emails;
 use crate::api::paging::each_page;
 use crate::api::{ApiError, Client};
 
-pub async fn existing_guests(client: &Client, concurrency: usize) -> Result<Existing, ApiError> {
-    let mut existing = Existing::default();
+/// The most emails reserved up front; a larger organization grows the table as usual.
+const MAX_RESERVE: u64 = 10_000_000;
+
+pub async fn existing_guests(client: &Client, concurrency: usize) -> Result<Emails, ApiError> {
+    let mut existing = Emails::default();
     let walk = each_page(client, false, concurrency, |page| {
+        if existing.is_empty() {
+            // Sized once from the API's total; a nonsense total must not become a huge allocation.
+            existing.reserve(page.pagination.total.min(MAX_RESERVE) as usize);
+        }
         for guest in &page.guests {
-            existing.insert(&guest.email, &guest.id);
+            existing.insert_existing(&guest.email, &guest.id);
         }
         Ok::<_, ApiError>(())
     })

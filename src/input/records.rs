@@ -24,6 +24,8 @@ pub struct RawRecord {
 pub struct RecordReader<R> {
     input: R,
     parser: csv_core::Reader,
+    /// csv-core's output buffer, reused for every field.
+    out: Box<[u8; 8 * 1024]>,
     done: bool,
 }
 
@@ -33,6 +35,7 @@ impl<R: BufRead> RecordReader<R> {
         RecordReader {
             input,
             parser,
+            out: Box::new([0; 8 * 1024]),
             done: false,
         }
     }
@@ -45,21 +48,20 @@ impl<R: BufRead> RecordReader<R> {
         let mut record = RawRecord::default();
         let mut cell = Vec::new();
         let mut kept = 0usize;
-        let mut out = [0u8; 8 * 1024];
         // The first and last (line ends aside) raw bytes of the cell being read: a cell that
         // opens with a quote and reaches the end of the file without one never closed it.
         let (mut first, mut last) = (None, None);
         loop {
             let input = self.input.fill_buf()?;
             let at_end = input.is_empty();
-            let (result, read, written) = self.parser.read_field(input, &mut out);
+            let (result, read, written) = self.parser.read_field(input, &mut self.out[..]);
             let raw = &input[..read];
             first = first.or(raw.first().copied());
             last = raw.iter().rev().find(|&&b| b != b'\n' && b != b'\r').copied().or(last);
             self.input.consume(read);
             let room = CELL_CAP.saturating_sub(cell.len()).min(RECORD_CAP.saturating_sub(kept));
             let keep = written.min(room);
-            cell.extend_from_slice(&out[..keep]);
+            cell.extend_from_slice(&self.out[..keep]);
             kept += keep;
             if keep < written {
                 let index = record.cells.len();

@@ -1,0 +1,453 @@
+//! `cargo bench`: the release binary against a sandbox process on loopback, so client and server
+//! are measured apart (child rusage: CPU time and peak RSS). Prints a Markdown table, one row
+//! per case and target; BENCHMARKS.md records a run. `cargo bench -- NAME` runs the cases whose
+//! name contains NAME.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tallyfy-guests");
+
+fn main() {
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let cases: [(&str, Case); 7] = [
+        ("unthrottled", unthrottled),
+        ("rate-limited", rate_limited),
+        ("unknown-limit", unknown_limit),
+        ("dry-run-throughput", dry_run_throughput),
+        ("dry-run-memory", dry_run_memory),
+        ("export", export),
+        ("sandbox", sandbox_capacity),
+    ];
+    let mut table = String::from("| case | measured | target | |\n|---|---|---|---|\n");
+    for (name, case) in cases {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        eprintln!("running {name} ...");
+        for row in case(dir.path()) {
+            let _ = writeln!(
+                table,
+                "| {} | {} | {} | {} |",
+                row.case,
+                row.measured,
+                row.target,
+                if row.met { "met" } else { "**missed**" }
+            );
+            eprintln!("  {}: {} (target {})", row.case, row.measured, row.target);
+        }
+    }
+    println!("\n{table}");
+}
+
+/// A benchmark case: runs in a scratch directory and returns its table rows.
+type Case = fn(&Path) -> Vec<Row>;
+
+struct Row {
+    case: String,
+    measured: String,
+    target: String,
+    met: bool,
+}
+
+fn row(case: &str, measured: String, target: &str, met: bool) -> Row {
+    Row {
+        case: case.into(),
+        measured,
+        target: target.into(),
+        met,
+    }
+}
+
+/// A sandbox process; killed when dropped.
+struct Sandbox {
+    child: Child,
+    env: Vec<(String, String)>,
+}
+
+impl Sandbox {
+    fn start(args: &[&str]) -> Sandbox {
+        let mut child = Command::new(BIN)
+            .args(["--quiet", "sandbox", "--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the sandbox starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let env = (0..3)
+            .map(|_| {
+                let line = lines.next().expect("sandbox settings").unwrap();
+                let (key, value) = line.split_once('=').unwrap();
+                (key.to_string(), value.to_string())
+            })
+            .collect();
+        Sandbox { child, env }
+    }
+
+    fn base_url(&self) -> &str {
+        &self.env[0].1
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One client run, measured.
+struct Run {
+    wall: Duration,
+    cpu: Duration,
+    max_rss_mb: f64,
+    code: i32,
+    stderr: String,
+}
+
+// The child is reaped by `wait_with_rusage` (wait4), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+fn run_client(args: &[&str], sandbox: Option<&Sandbox>) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .env_remove("RUST_LOG");
+    for var in ["TALLYFY_ORG_ID", "TALLYFY_BASE_URL", "TALLYFY_ACCESS_TOKEN"] {
+        cmd.env_remove(var);
+    }
+    if let Some(sandbox) = sandbox {
+        cmd.envs(sandbox.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("the client starts");
+    let stderr_pipe = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || std::io::read_to_string(stderr_pipe).unwrap_or_default());
+    let (code, usage) = wait_with_rusage(child.id() as i32);
+    let wall = started.elapsed();
+    let stderr = reader.join().unwrap();
+    let seconds = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    Run {
+        wall,
+        cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        max_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        code,
+        stderr,
+    }
+}
+
+/// Reaps the child and returns its exit code and resource usage (std's `wait` gives no rusage).
+fn wait_with_rusage(pid: i32) -> (i32, libc::rusage) {
+    let mut status = 0;
+    // SAFETY: rusage is plain old data that wait4 fills in; pid is our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4 failed");
+    (
+        if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            -1
+        },
+        usage,
+    )
+}
+
+/// The JSON summary event of an import run with `--log-format json`.
+fn summary(stderr: &str) -> serde_json::Value {
+    stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|event| event["message"] == "import finished")
+        .unwrap_or_else(|| panic!("no summary in:\n{stderr}"))
+}
+
+/// A guest file of `rows` realistic rows (about 100 bytes each).
+fn guest_file(dir: &Path, name: &str, rows: usize) -> PathBuf {
+    let path = dir.join(name);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    writeln!(
+        out,
+        "email,first_name,last_name,company_name,phone_1,timezone,associated_members"
+    )
+    .unwrap();
+    for i in 0..rows {
+        writeln!(
+            out,
+            "guest.{i:07}@example{}.com,First{i},Lastname{i},Company {} Ltd,+1 555 {:04} {:03},Europe/Paris,1001;1002",
+            i % 97,
+            i % 5000,
+            i % 10_000,
+            i % 1000
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+    path
+}
+
+/// Existing guests for the sandbox, in export format.
+fn existing_file(dir: &Path, name: &str, rows: usize) -> PathBuf {
+    let path = dir.join(name);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    writeln!(out, "id,email,first_name,last_name").unwrap();
+    for i in 0..rows {
+        writeln!(out, "{},guest.{i:07}@example{}.com,First{i},Lastname{i}", i + 1, i % 97).unwrap();
+    }
+    out.flush().unwrap();
+    path
+}
+
+fn expect_success(run: &Run, what: &str) {
+    assert!(
+        run.code == 0,
+        "{what} exited {}:\n{}",
+        run.code,
+        &run.stderr[run.stderr.len().saturating_sub(3000)..]
+    );
+}
+
+fn unthrottled(dir: &Path) -> Vec<Row> {
+    let rows = 20_000;
+    let file = guest_file(dir, "unthrottled.csv", rows);
+    let sandbox = Sandbox::start(&["--empty", "--latency", "20ms"]);
+    let run = run_client(
+        &[
+            "--log-format",
+            "json",
+            "import",
+            file.to_str().unwrap(),
+            "--concurrency",
+            "64",
+        ],
+        Some(&sandbox),
+    );
+    expect_success(&run, "the import");
+    let rate = rows as f64 / run.wall.as_secs_f64();
+    let cpu_per_row = run.cpu.as_secs_f64() * 1e6 / rows as f64;
+    vec![
+        row(
+            "1. unthrottled import, 20,000 rows, 20 ms, concurrency 64",
+            format!("{rate:.0} rows/s ({:.1} % of 3,200)", rate / 32.0),
+            "≥ 2,880 rows/s (90 %)",
+            rate >= 2880.0,
+        ),
+        row(
+            "1. client CPU per row",
+            format!("{cpu_per_row:.1} µs (peak RSS {:.0} MB)", run.max_rss_mb),
+            "≤ 30 µs",
+            cpu_per_row <= 30.0,
+        ),
+    ]
+}
+
+fn limited(dir: &Path, name: &str, rate_flag: bool) -> (f64, u64, u64) {
+    let rows = 1_500;
+    let file = guest_file(dir, &format!("{name}.csv"), rows);
+    let sandbox = Sandbox::start(&["--empty", "--burst-limit", "50/s"]);
+    let mut args = vec!["--log-format", "json", "import", file.to_str().unwrap()];
+    if rate_flag {
+        args.extend(["--rate", "50/s"]);
+    }
+    let run = run_client(&args, Some(&sandbox));
+    expect_success(&run, "the import");
+    let summary = summary(&run.stderr);
+    let requests = rows as u64 + 1 + summary["rate_limited"].as_u64().unwrap();
+    (
+        rows as f64 / run.wall.as_secs_f64(),
+        summary["rate_limited"].as_u64().unwrap(),
+        requests,
+    )
+}
+
+fn rate_limited(dir: &Path) -> Vec<Row> {
+    let (rate, throttled, _) = limited(dir, "rate-limited", true);
+    vec![row(
+        "2. --rate 50/s against a 50/s limit, 1,500 rows",
+        format!("{rate:.2} rows/s ({:.1} %), {throttled} 429s", rate * 2.0),
+        "≥ 48.5 rows/s (97 %), 0 429s",
+        rate >= 48.5 && throttled == 0,
+    )]
+}
+
+fn unknown_limit(dir: &Path) -> Vec<Row> {
+    let (rate, throttled, requests) = limited(dir, "unknown-limit", false);
+    let share = throttled as f64 * 100.0 / requests as f64;
+    vec![row(
+        "3. unknown 50/s limit, no --rate, 1,500 rows",
+        format!(
+            "{rate:.2} rows/s ({:.1} %), {throttled} 429s ({share:.1} % of requests)",
+            rate * 2.0
+        ),
+        "≥ 42.5 rows/s (85 %), < 3 % 429s",
+        rate >= 42.5 && share < 3.0,
+    )]
+}
+
+/// Plain `csv::ByteRecord` reading of the same file: the yardstick for case 4.
+fn baseline_read(path: &Path) -> Duration {
+    let started = Instant::now();
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let mut record = csv::ByteRecord::new();
+    let mut count = 0u64;
+    while reader.read_byte_record(&mut record).unwrap() {
+        count += record.len() as u64;
+    }
+    assert!(count > 0);
+    started.elapsed()
+}
+
+fn dry_run_throughput(dir: &Path) -> Vec<Row> {
+    let rows = 1_000_000;
+    let file = guest_file(dir, "million.csv", rows);
+    let megabytes = std::fs::metadata(&file).unwrap().len() as f64 / 1e6;
+    let baseline = (0..3).map(|_| baseline_read(&file)).min().unwrap();
+    let results = dir.join("million.results.csv");
+    let run = run_client(
+        &[
+            "--quiet",
+            "import",
+            "--dry-run",
+            file.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(run.code == 0, "dry run exited {}: {}", run.code, run.stderr);
+    let share = baseline.as_secs_f64() / run.wall.as_secs_f64() * 100.0;
+    vec![row(
+        &format!("4. offline dry run, 1,000,000 rows ({megabytes:.0} MB)"),
+        format!(
+            "{:.2} s, {:.0} rows/s = {share:.0} % of csv::ByteRecord ({:.2} s); CPU {:.2} s, peak RSS {:.0} MB",
+            run.wall.as_secs_f64(),
+            rows as f64 / run.wall.as_secs_f64(),
+            baseline.as_secs_f64(),
+            run.cpu.as_secs_f64(),
+            run.max_rss_mb
+        ),
+        "≥ 50 % of csv::ByteRecord",
+        share >= 50.0,
+    )]
+}
+
+fn dry_run_memory(dir: &Path) -> Vec<Row> {
+    let rows = 1_000_000;
+    let file = dir.join("million.csv");
+    if !file.exists() {
+        guest_file(dir, "million.csv", rows);
+    }
+    let existing = existing_file(dir, "existing-million.csv", rows);
+    let sandbox = Sandbox::start(&["--guests", existing.to_str().unwrap()]);
+    let results = dir.join("million-vs-org.results.csv");
+    let run = run_client(
+        &[
+            "--log-format",
+            "json",
+            "import",
+            "--dry-run",
+            file.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+        ],
+        Some(&sandbox),
+    );
+    let summary = summary(&run.stderr);
+    assert_eq!(
+        summary["exists"].as_u64(),
+        Some(rows as u64),
+        "every row matched an existing guest"
+    );
+    vec![row(
+        "5. dry run, 1,000,000 rows against 1,000,000 existing guests",
+        format!(
+            "peak RSS {:.0} MB ({:.1} s, CPU {:.1} s)",
+            run.max_rss_mb,
+            run.wall.as_secs_f64(),
+            run.cpu.as_secs_f64()
+        ),
+        "≤ 150 MB",
+        run.max_rss_mb <= 150.0,
+    )]
+}
+
+fn export(dir: &Path) -> Vec<Row> {
+    let guests = 100_000;
+    let existing = existing_file(dir, "export-100k.csv", guests);
+    let sandbox = Sandbox::start(&["--guests", existing.to_str().unwrap(), "--latency", "20ms"]);
+    let out = dir.join("exported.csv");
+    let run = run_client(
+        &["--quiet", "export", "--output", out.to_str().unwrap()],
+        Some(&sandbox),
+    );
+    expect_success(&run, "the export");
+    let pages = (guests / 100) as f64;
+    let rate = pages / run.wall.as_secs_f64();
+    vec![row(
+        "6. export, 100,000 guests, per_page 100, 20 ms, concurrency 8",
+        format!(
+            "{rate:.0} pages/s ({:.0} % of 400); CPU {:.2} s, peak RSS {:.0} MB",
+            rate / 4.0,
+            run.cpu.as_secs_f64(),
+            run.max_rss_mb
+        ),
+        "≥ 360 pages/s (90 %)",
+        rate >= 360.0,
+    )]
+}
+
+/// Simple requests per second the sandbox serves: a get-by-email loop from 64 connections.
+fn sandbox_capacity(_dir: &Path) -> Vec<Row> {
+    let sandbox = Sandbox::start(&[]);
+    let url = format!(
+        "{}/organizations/{}/guests/maria.gonzalez%40acme-logistics.com",
+        sandbox.base_url(),
+        sandbox.env[1].1
+    );
+    let token = sandbox.env[2].1.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let served = runtime.block_on(async move {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let tasks = (0..64).map(|_| {
+            let (client, url, token) = (client.clone(), url.clone(), token.clone());
+            tokio::spawn(async move {
+                let mut served = 0u64;
+                while Instant::now() < deadline {
+                    let response = client
+                        .get(&url)
+                        .bearer_auth(&token)
+                        .header("X-Tallyfy-Client", "APIClient")
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(response.status().is_success());
+                    response.bytes().await.unwrap();
+                    served += 1;
+                }
+                served
+            })
+        });
+        futures::future::join_all(tasks)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .sum::<u64>()
+    });
+    let rate = served as f64 / 3.0;
+    vec![row(
+        "sandbox capacity (get by email, 64 connections, load generator on the same 2 cores)",
+        format!("{rate:.0} requests/s"),
+        "≥ 20,000 requests/s",
+        rate >= 20_000.0,
+    )]
+}
