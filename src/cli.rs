@@ -77,6 +77,20 @@ pub struct ApiArgs {
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
 
+    /// OAuth client id for unattended runs (with TALLYFY_CLIENT_SECRET or --client-secret-file):
+    /// a token is obtained from --token-url and renewed before it expires or when rejected.
+    #[arg(long, env = "TALLYFY_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// Read the OAuth client secret from this file instead of TALLYFY_CLIENT_SECRET.
+    #[arg(long, value_name = "PATH")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// OAuth token endpoint. Default: the base URL's origin + /oauth/token
+    /// (https://go.tallyfy.com/oauth/token).
+    #[arg(long, env = "TALLYFY_TOKEN_URL", value_name = "URL")]
+    pub token_url: Option<String>,
+
     /// Client-side request quota such as 10/s, 600/min or 30/h; repeat it and all apply.
     #[arg(long = "rate", value_name = "N/PERIOD")]
     pub rates: Vec<Rate>,
@@ -123,9 +137,38 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub api: ApiArgs,
 
-    /// The guest file (CSV with a header row); `-` reads stdin.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// The guest file (CSV with a header row, or a workbook); `-` reads stdin.
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "retry_from",
+        conflicts_with = "retry_from"
+    )]
+    pub file: Option<PathBuf>,
+
+    /// Re-run only the `failed` and `deferred` rows of an earlier run's results file; its other
+    /// rows are copied to the new results unchanged.
+    #[arg(long, value_name = "RESULTS.csv")]
+    pub retry_from: Option<PathBuf>,
+
+    /// What to do with a row whose guest already exists: `skip` it (status `exists`), or
+    /// `update` its associated_members when the file's differ (status `updated`). Either way,
+    /// other fields that differ are reported as drift: the API cannot change them.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = OnExisting::Skip)]
+    pub on_existing: OnExisting,
+
+    /// Also write the guests that are in Tallyfy but not in the file to this CSV. Nothing is
+    /// ever deleted or disabled.
+    #[arg(long, value_name = "PATH")]
+    pub report_missing: Option<PathBuf>,
+
+    /// Error budget: once more rows than this have `failed` (a count, or a percentage of the
+    /// rows such as 5%), start no new request, defer the rest and exit 3.
+    #[arg(long, value_name = "N|N%", value_parser = ErrorBudget::parse)]
+    pub max_errors: Option<ErrorBudget>,
+
+    /// Write a machine-readable account of the run here (JSON; see README for the fields).
+    #[arg(long, value_name = "PATH")]
+    pub summary_json: Option<PathBuf>,
 
     /// Where to write the results; `-` for stdout. Default: beside FILE as <name>.results.csv
     /// (stdout when FILE is `-`).
@@ -174,6 +217,43 @@ pub struct ImportArgs {
     pub sandbox: bool,
 }
 
+/// `--on-existing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnExisting {
+    Skip,
+    Update,
+}
+
+/// `--max-errors N` or `N%`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ErrorBudget {
+    Rows(u64),
+    Percent(f64),
+}
+
+impl ErrorBudget {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let invalid =
+            || format!("`{text}` is not an error budget: write a number of rows such as 5, or a percentage such as 2%");
+        match text.strip_suffix('%') {
+            Some(percent) => match percent.trim().parse::<f64>() {
+                Ok(value) if (0.0..=100.0).contains(&value) => Ok(ErrorBudget::Percent(value)),
+                _ => Err(invalid()),
+            },
+            None => text.parse().map(ErrorBudget::Rows).map_err(|_| invalid()),
+        }
+    }
+
+    /// The most failed rows allowed, given the rows in the input (when known) and seen so far.
+    pub fn allowed(self, rows: u64) -> u64 {
+        match self {
+            ErrorBudget::Rows(rows) => rows,
+            ErrorBudget::Percent(percent) => (rows as f64 * percent / 100.0).floor() as u64,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     #[command(flatten)]
@@ -218,6 +298,22 @@ pub struct SandboxArgs {
     /// Token the sandbox accepts (a fake one: this is not a real credential).
     #[arg(long, value_name = "TOKEN", default_value = crate::sandbox::DEFAULT_TOKEN)]
     pub token: String,
+
+    /// Client id its OAuth token endpoint (/oauth/token) accepts.
+    #[arg(long, value_name = "ID", default_value = crate::sandbox::DEFAULT_CLIENT_ID)]
+    pub client_id: String,
+
+    /// Client secret its OAuth token endpoint accepts (a fake one, like the token).
+    #[arg(long, value_name = "SECRET", default_value = crate::sandbox::DEFAULT_CLIENT_SECRET)]
+    pub client_secret: String,
+
+    /// Lifetime (`expires_in`) of the tokens the OAuth endpoint issues.
+    #[arg(long, value_name = "DURATION", default_value = "7days", value_parser = humantime::parse_duration)]
+    pub token_lifetime: Duration,
+
+    /// Reject an issued OAuth token after this many requests (a token that dies mid-run).
+    #[arg(long, value_name = "N")]
+    pub token_uses: Option<u64>,
 
     /// Start with the guests of this CSV (export format; only `email` is required).
     /// Default: samples/existing-guests.csv, built in.

@@ -16,6 +16,23 @@ use crate::secret::Secret;
 pub const DEFAULT_BASE_URL: &str = "https://go.tallyfy.com/api";
 /// The env var holding the access token. There is deliberately no flag for the token itself.
 pub const TOKEN_ENV: &str = "TALLYFY_ACCESS_TOKEN";
+/// The OAuth client secret's env var (or `--client-secret-file`); the id is `--client-id` or
+/// `TALLYFY_CLIENT_ID`.
+pub const CLIENT_SECRET_ENV: &str = "TALLYFY_CLIENT_SECRET";
+
+/// How the run authenticates.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// A personal access token, used as it is.
+    Token(Secret),
+    /// OAuth client credentials: a token is obtained from `token_url`, and obtained again
+    /// before it expires or when the API rejects it.
+    Client {
+        token_url: Url,
+        client_id: String,
+        client_secret: Secret,
+    },
+}
 
 /// Everything a client needs to talk to one organization.
 #[derive(Debug, Clone)]
@@ -23,7 +40,7 @@ pub struct ApiConfig {
     /// Base URL without a trailing slash, e.g. `https://go.tallyfy.com/api`.
     pub base_url: Url,
     pub org: String,
-    pub token: Secret,
+    pub credentials: Credentials,
     pub rates: Vec<Rate>,
     pub max_retries: u32,
     pub max_wait: Duration,
@@ -39,9 +56,19 @@ pub enum ConfigError {
     #[error("`{0}` is not an organization id: expected the 32-character hex id from Settings > Organization")]
     BadOrg(String),
     #[error(
-        "no access token: set {TOKEN_ENV} or pass --token-file PATH (there is no flag for the token itself, so it never shows in `ps`)"
+        "no access token: set {TOKEN_ENV} or pass --token-file PATH, or use client credentials (TALLYFY_CLIENT_ID and {CLIENT_SECRET_ENV} or --client-secret-file); there is no flag for a secret itself, so it never shows in `ps`"
     )]
     MissingToken,
+    #[error("client credentials need a secret: set {CLIENT_SECRET_ENV} or pass --client-secret-file PATH")]
+    MissingClientSecret,
+    #[error("a client secret is set but no client id: set TALLYFY_CLIENT_ID or pass --client-id")]
+    MissingClientId,
+    #[error(
+        "both an access token and client credentials are configured: use one (unset {TOKEN_ENV} and drop --token-file, or unset TALLYFY_CLIENT_ID)"
+    )]
+    BothCredentials,
+    #[error("the client secret file {} is empty", .0.display())]
+    EmptySecretFile(PathBuf),
     #[error(
         "the access token contains characters that cannot be sent in an HTTP header (check for pasted quotes or line breaks)"
     )]
@@ -62,22 +89,48 @@ impl ApiConfig {
     /// Checks the flags and reads the token from `TALLYFY_ACCESS_TOKEN` or `--token-file`.
     pub fn from_args(args: &ApiArgs) -> Result<Self, ConfigError> {
         let org = args.org.as_deref().ok_or(ConfigError::MissingOrg)?;
+        let env_token = std::env::var(TOKEN_ENV).ok().filter(|v| !v.trim().is_empty());
         let token = match &args.token_file {
-            Some(path) => read_token_file(path)?,
-            None => match std::env::var(TOKEN_ENV) {
-                Ok(value) if !value.trim().is_empty() => token_from(&value),
-                _ => return Err(ConfigError::MissingToken),
+            Some(path) => Some(read_secret_file(path)?),
+            None => env_token.as_deref().map(token_from),
+        };
+        let secret = match &args.client_secret_file {
+            Some(path) => Some(read_secret_file(path).map_err(|e| match e {
+                ConfigError::EmptyTokenFile(path) => ConfigError::EmptySecretFile(path),
+                other => other,
+            })?),
+            None => std::env::var(CLIENT_SECRET_ENV)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| Secret::new(v.trim())),
+        };
+        let client_id = args.client_id.as_deref().map(str::trim).filter(|id| !id.is_empty());
+        let credentials = match (token, client_id, secret) {
+            (Some(_), Some(_), _) => return Err(ConfigError::BothCredentials),
+            (Some(token), None, _) => Credentials::Token(token),
+            (None, Some(_), None) => return Err(ConfigError::MissingClientSecret),
+            (None, None, Some(_)) => return Err(ConfigError::MissingClientId),
+            (None, None, None) => return Err(ConfigError::MissingToken),
+            (None, Some(id), Some(secret)) => Credentials::Client {
+                token_url: token_url(args.token_url.as_deref(), &args.base_url)?,
+                client_id: id.to_string(),
+                client_secret: secret,
             },
         };
-        Self::with_credentials(args, &args.base_url, org, token)
+        Self::with_credentials(args, &args.base_url, org, credentials)
     }
 
     /// The flags' pacing and timeouts with credentials from elsewhere (an in-process sandbox).
-    pub fn with_credentials(args: &ApiArgs, base_url: &str, org: &str, token: Secret) -> Result<Self, ConfigError> {
+    pub fn with_credentials(
+        args: &ApiArgs,
+        base_url: &str,
+        org: &str,
+        credentials: Credentials,
+    ) -> Result<Self, ConfigError> {
         Ok(ApiConfig {
             base_url: parse_base_url(base_url)?,
             org: parse_org(org)?,
-            token,
+            credentials,
             rates: args.rates.clone(),
             max_retries: args.max_retries,
             max_wait: args.max_wait,
@@ -87,7 +140,19 @@ impl ApiConfig {
     }
 }
 
-fn read_token_file(path: &PathBuf) -> Result<Secret, ConfigError> {
+/// `--token-url`, or the base URL's origin + `/oauth/token` (Tallyfy's, and the sandbox's).
+fn token_url(given: Option<&str>, base_url: &str) -> Result<Url, ConfigError> {
+    match given {
+        Some(url) => parse_base_url(url),
+        None => {
+            let mut url = parse_base_url(base_url)?;
+            url.set_path("/oauth/token");
+            Ok(url)
+        }
+    }
+}
+
+fn read_secret_file(path: &PathBuf) -> Result<Secret, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|error| ConfigError::TokenFile {
         path: path.clone(),
         error,
@@ -188,6 +253,25 @@ mod tests {
         ] {
             assert!(parse_org(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_token_url_defaults_to_the_base_urls_origin() {
+        assert_eq!(
+            token_url(None, "https://go.tallyfy.com/api").unwrap().as_str(),
+            "https://go.tallyfy.com/oauth/token"
+        );
+        assert_eq!(
+            token_url(None, "http://127.0.0.1:8910/api/").unwrap().as_str(),
+            "http://127.0.0.1:8910/oauth/token"
+        );
+        assert_eq!(
+            token_url(Some("https://go.tallyfy.com/api/oauth/token"), "https://x.com")
+                .unwrap()
+                .as_str(),
+            "https://go.tallyfy.com/api/oauth/token"
+        );
+        assert!(token_url(Some("http://example.com/oauth/token"), "https://x.com").is_err());
     }
 
     #[test]

@@ -38,13 +38,32 @@ pub enum RunError {
     OutputClosed,
 }
 
+/// The error and its causes on one line, as `main` prints it.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Config(_) | RunError::Usage(_) | RunError::Input(_) => exit::USAGE,
             // Credentials or a base URL the API turns down are configuration, fixed by a person.
             RunError::Api(ApiError {
-                kind: ApiErrorKind::Unauthorized(_) | ApiErrorKind::Forbidden(_) | ApiErrorKind::EndpointNotFound,
+                kind:
+                    ApiErrorKind::Unauthorized(_)
+                    | ApiErrorKind::TokenEndpoint { .. }
+                    | ApiErrorKind::Forbidden(_)
+                    | ApiErrorKind::EndpointNotFound,
                 ..
             }) => exit::USAGE,
             RunError::Api(ApiError {

@@ -152,6 +152,7 @@ mod tests {
                 index: 0,
                 row: 2,
                 cells,
+                previous: Vec::new(),
                 problem: None,
             },
             map,

@@ -10,12 +10,12 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
+use super::auth::Auth;
 use super::error::{ApiError, ApiErrorKind, ErrorBody};
 use super::model::{Guest, ItemEnvelope, ListEnvelope, NewGuest, Page};
 use super::pacing::Pacer;
 use super::retry::{self, Decision, Outcome};
 use crate::config::{ApiConfig, ConfigError};
-use crate::secret::Secret;
 
 /// Everything but RFC 3986's unreserved characters is encoded, so `@` → `%40`, `+` → `%2B`.
 const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
@@ -23,6 +23,9 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remo
 /// 429s are bounded by `--max-wait` per pause; this bounds a server that keeps saying
 /// "Retry-After: 0" so that one request cannot spin for ever.
 const MAX_RATE_LIMITED_ATTEMPTS: u32 = 100;
+
+/// Fresh tokens tried for one request after 401s, before the 401 stands.
+const MAX_RENEWALS: u32 = 3;
 
 /// A 429 pause at least this long is logged at info level; shorter ones at debug.
 const LONG_PAUSE: Duration = Duration::from_secs(10);
@@ -42,6 +45,8 @@ pub struct ClientStats {
     pub requests: AtomicU64,
     pub retries: AtomicU64,
     pub rate_limited: AtomicU64,
+    /// Every exchange that got an answer or failed in transit, 429s included.
+    pub latency: super::latency::Latency,
 }
 
 /// The API client. Cheap to share behind an `Arc`; all methods take `&self`.
@@ -49,7 +54,7 @@ pub struct Client {
     http: reqwest::Client,
     /// `{base}/organizations/{org}/guests`
     guests_url: String,
-    auth: HeaderValue,
+    auth: Auth,
     pacer: Pacer,
     max_retries: u32,
     stats: ClientStats,
@@ -91,13 +96,13 @@ impl Client {
                 reason: format!("cannot build an HTTP client: {e}"),
             })?;
         Ok(Client {
-            http,
+            http: http.clone(),
             guests_url: format!(
                 "{}/organizations/{}/guests",
                 config.base_url.as_str().trim_end_matches('/'),
                 config.org
             ),
-            auth: bearer(&config.token)?,
+            auth: Auth::new(&config.credentials, &http)?,
             pacer: Pacer::new(&config.rates, config.max_wait),
             max_retries: config.max_retries,
             stats: ClientStats::default(),
@@ -193,13 +198,21 @@ impl Client {
     /// Sends until the retry table says stop. Returns the 2xx answer and the attempts it took.
     async fn send(&self, method: Method, url: &str, body: Option<Vec<u8>>) -> Result<(Answer, u32), ApiError> {
         let (mut attempts, mut retries, mut throttled) = (0u32, 0u32, 0u32);
+        // Generation of the last token a 401 made us replace, and how many times it happened.
+        let (mut rejected, mut renewals) = (0u64, 0u32);
         loop {
             if let Err(until) = self.pacer.ready().await {
                 return Err(error(ApiErrorKind::RateLimited(until), None, attempts));
             }
+            let (auth, generation) = self.auth.header().await.map_err(|mut e| {
+                e.attempts = attempts;
+                e
+            })?;
             attempts += 1;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let result = self.exchange(&method, url, body.clone()).await;
+            let sent = std::time::Instant::now();
+            let result = self.exchange(&method, url, body.clone(), auth).await;
+            self.stats.latency.record(sent.elapsed());
             let outcome = match &result {
                 Ok(answer) => Outcome::Status(answer.status),
                 Err(e) => transport_outcome(e),
@@ -252,6 +265,18 @@ impl Client {
                     };
                     return Err(error(ApiErrorKind::Indeterminate(what), result.as_ref().ok(), attempts));
                 }
+                // An expired or revoked OAuth token: a 401 means nothing was applied, so the
+                // request (a create too) is sent again with a fresh token; again only if that
+                // one is rejected too (others in flight may use up a short-lived token).
+                (_, Ok(answer))
+                    if answer.status == 401
+                        && generation > rejected
+                        && renewals < MAX_RENEWALS
+                        && self.auth.rejected(generation).await? =>
+                {
+                    rejected = generation;
+                    renewals += 1;
+                }
                 (_, Ok(answer)) => {
                     return Err(error(failure_kind(&answer), Some(&answer), attempts));
                 }
@@ -263,11 +288,17 @@ impl Client {
     }
 
     /// One request and its whole body: a connection lost while reading is part of the attempt.
-    async fn exchange(&self, method: &Method, url: &str, body: Option<Vec<u8>>) -> Result<Answer, reqwest::Error> {
+    async fn exchange(
+        &self,
+        method: &Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+        auth: HeaderValue,
+    ) -> Result<Answer, reqwest::Error> {
         let mut request = self
             .http
             .request(method.clone(), url)
-            .header(header::AUTHORIZATION, self.auth.clone());
+            .header(header::AUTHORIZATION, auth);
         if let Some(body) = body {
             request = request.header(header::CONTENT_TYPE, "application/json").body(body);
         }
@@ -286,13 +317,6 @@ impl Client {
             body,
         })
     }
-}
-
-fn bearer(token: &Secret) -> Result<HeaderValue, ConfigError> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| ConfigError::BadToken)?;
-    // Keeps it out of hyper's and h2's debug output.
-    value.set_sensitive(true);
-    Ok(value)
 }
 
 fn decode<T: DeserializeOwned>(answer: &Answer, attempts: u32) -> Result<T, ApiError> {

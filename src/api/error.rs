@@ -28,6 +28,9 @@ pub enum ApiErrorKind {
         MessageSuffix(.0)
     )]
     Unauthorized(Option<String>),
+    /// The OAuth token endpoint would not issue a token.
+    #[error("could not obtain an access token from {url}: {reason}")]
+    TokenEndpoint { url: String, reason: String },
     #[error("access to this organization was refused (403{}): check --org and the token's user permissions", MessageSuffix(.0))]
     Forbidden(Option<String>),
     #[error("the API endpoint was not found (404): check --base-url (e.g. https://go.tallyfy.com/api)")]

@@ -2,8 +2,10 @@
 //! the whole run. Wire types are in `model`, failures in `error`, pacing and the retry table in
 //! their own modules.
 
+mod auth;
 mod client;
 pub mod error;
+pub mod latency;
 mod lenient;
 pub mod model;
 pub mod pacing;

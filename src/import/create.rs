@@ -42,7 +42,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Outcome {
             status: Status::Failed,
             guest_id: String::new(),
@@ -53,7 +53,7 @@ impl Outcome {
         }
     }
 
-    fn with(mut self, status: Status, message: impl Into<String>) -> Self {
+    pub(super) fn with(mut self, status: Status, message: impl Into<String>) -> Self {
         self.status = status;
         self.message = message.into();
         self
@@ -155,7 +155,7 @@ fn confirmed(outcome: Outcome, what: Option<&str>) -> Outcome {
 }
 
 /// A failure that ends this row; some end the whole run.
-fn failure(outcome: Outcome, error: ApiError, stop: &Stop, uncertain: Option<&str>) -> Outcome {
+pub(super) fn failure(outcome: Outcome, error: ApiError, stop: &Stop, uncertain: Option<&str>) -> Outcome {
     let note = uncertain.map_or(String::new(), |what| format!(" after an unanswered attempt ({what})"));
     match &error.kind {
         ApiErrorKind::RateLimited(until) => {
@@ -165,7 +165,7 @@ fn failure(outcome: Outcome, error: ApiError, stop: &Stop, uncertain: Option<&st
                 format!("{}{note}", deferred_message(&until.to_string())),
             )
         }
-        ApiErrorKind::Unauthorized(_) => {
+        ApiErrorKind::Unauthorized(_) | ApiErrorKind::TokenEndpoint { .. } => {
             let reason = error.to_string();
             stop.stop(reason.clone());
             outcome.with(Status::Deferred, format!("{}{note}", deferred_message(&reason)))

@@ -1,14 +1,15 @@
 //! Dedupe: each valid row's normalised email against the rows before it (the first valid
 //! occurrence wins) and against the organization's existing guests. One compact table holds
-//! both: a 128-bit hash of the email → the existing guest's id and the first row that had it,
-//! 32 bytes an email, so a million-guest organization and a million-row file fit in well under
-//! 100 MB.
+//! both: a 128-bit hash of the email → the existing guest's id, its profile (packed into one
+//! shared string, for drift and `--on-existing update`) and the first row that had it, 32 bytes
+//! an email, so a million-guest organization and a million-row file fit in about 100 MB.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use xxhash_rust::xxh3::xxh3_128;
 
+use crate::api::Guest;
 use crate::validate::normalize_email;
 
 fn key(email: &str) -> u128 {
@@ -35,47 +36,151 @@ impl Hasher for KeyHasher {
     }
 }
 
-/// No existing guest / no row yet.
+/// No existing guest.
 const NONE: u64 = u64::MAX;
 /// Ids that are not plain numbers (older payloads use string codes) are kept aside; the entry
 /// holds this bit plus their index.
 const TEXT_ID: u64 = 1 << 63;
+/// No row of the file has this email yet.
+const NO_ROW: u32 = u32::MAX;
+/// Only rows that were not imported (invalid, or copied through by `--retry-from`) named this
+/// existing guest: it is in the file, but a later valid row is still its first occurrence.
+const MENTIONED: u32 = u32::MAX - 1;
+/// Row numbers are kept in 32 bits (a 4-billion-row file is out of reach of a spreadsheet).
+const MAX_ROW: u64 = MENTIONED as u64 - 1;
+/// The existing guest has no profile stored (every field empty).
+const NO_PROFILE: u32 = u32::MAX;
+/// Separates the fields of a stored profile; it cannot occur in a sensible name or phone.
+const UNIT: char = '\x1f';
 
 #[derive(Clone, Copy)]
 struct Entry {
     existing: u64,
-    first_row: u64,
+    first_row: u32,
+    profile: u32,
 }
 
-/// The emails seen so far, from the organization and from the file.
+impl Entry {
+    const EMPTY: Entry = Entry {
+        existing: NONE,
+        first_row: NO_ROW,
+        profile: NO_PROFILE,
+    };
+}
+
+/// What Tallyfy holds for an existing guest, as far as a file can disagree with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub first_name: String,
+    pub last_name: String,
+    pub phone_1: String,
+    pub phone_2: String,
+    pub company_name: String,
+    pub timezone: String,
+    pub associated_members: Vec<u64>,
+    /// Kept only for `--report-missing`.
+    pub email: String,
+}
+
+/// An existing guest as dedupe found it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Existing {
+    pub id: String,
+    pub profile: Profile,
+}
+
+/// The emails seen so far, from the organization and from the file, and the existing guests'
+/// profiles packed into one string (a few dozen bytes a guest, no allocation each).
 #[derive(Default)]
 pub struct Emails {
     entries: HashMap<u128, Entry, BuildHasherDefault<KeyHasher>>,
     text_ids: Vec<String>,
+    profiles: String,
+    starts: Vec<usize>,
+    /// Keep existing guests' emails too (for `--report-missing`).
+    keep_emails: bool,
 }
 
 impl Emails {
+    pub fn new(keep_emails: bool) -> Self {
+        Emails {
+            keep_emails,
+            ..Emails::default()
+        }
+    }
+
     /// Room for `count` more emails at once (the prefetch knows the organization's total).
     pub fn reserve(&mut self, count: usize) {
         self.entries.reserve(count);
     }
 
     /// Records an existing guest of the organization.
-    pub fn insert_existing(&mut self, email: &str, id: &str) {
-        let existing = match id.parse::<u64>() {
+    pub fn insert_existing(&mut self, guest: &Guest) {
+        let existing = match guest.id.parse::<u64>() {
             Ok(number) if number < TEXT_ID => number,
             _ => {
-                self.text_ids.push(id.to_string());
+                self.text_ids.push(guest.id.clone());
                 TEXT_ID | (self.text_ids.len() as u64 - 1)
             }
         };
-        self.entries
-            .entry(key(email))
-            .or_insert(Entry {
-                existing: NONE,
-                first_row: NONE,
-            })
-            .existing = existing;
+        let profile = self.store_profile(guest);
+        let entry = self.entries.entry(key(&guest.email)).or_insert(Entry::EMPTY);
+        entry.existing = existing;
+        entry.profile = profile;
+    }
+
+    fn store_profile(&mut self, guest: &Guest) -> u32 {
+        let text = |value: &Option<String>| value.as_deref().unwrap_or("").replace(UNIT, " ");
+        let mut members: Vec<u64> = guest.associated_members.clone();
+        members.sort_unstable();
+        members.dedup();
+        let members: Vec<String> = members.iter().map(u64::to_string).collect();
+        let email = if self.keep_emails { guest.email.as_str() } else { "" };
+        let fields = [
+            text(&guest.first_name),
+            text(&guest.last_name),
+            text(&guest.phone_1),
+            text(&guest.phone_2),
+            text(&guest.company_name),
+            text(&guest.timezone),
+            members.join(","),
+            email.replace(UNIT, " "),
+        ];
+        if fields.iter().all(String::is_empty) || self.starts.len() >= NO_PROFILE as usize {
+            return NO_PROFILE;
+        }
+        self.starts.push(self.profiles.len());
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                self.profiles.push(UNIT);
+            }
+            self.profiles.push_str(field);
+        }
+        (self.starts.len() - 1) as u32
+    }
+
+    fn profile(&self, index: u32) -> Profile {
+        if index == NO_PROFILE {
+            return Profile::default();
+        }
+        let start = self.starts[index as usize];
+        let end = self
+            .starts
+            .get(index as usize + 1)
+            .copied()
+            .unwrap_or(self.profiles.len());
+        let mut fields = self.profiles[start..end].split(UNIT).map(str::to_string);
+        let mut next = || fields.next().unwrap_or_default();
+        Profile {
+            first_name: next(),
+            last_name: next(),
+            phone_1: next(),
+            phone_2: next(),
+            company_name: next(),
+            timezone: next(),
+            associated_members: next().split(',').filter_map(|id| id.parse().ok()).collect(),
+            email: next(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -86,11 +191,15 @@ impl Emails {
         self.entries.is_empty()
     }
 
-    fn id(&self, existing: u64) -> String {
-        if existing & TEXT_ID != 0 {
-            self.text_ids[(existing & !TEXT_ID) as usize].clone()
+    fn existing(&self, entry: &Entry) -> Existing {
+        let id = if entry.existing & TEXT_ID != 0 {
+            self.text_ids[(entry.existing & !TEXT_ID) as usize].clone()
         } else {
-            existing.to_string()
+            entry.existing.to_string()
+        };
+        Existing {
+            id,
+            profile: self.profile(entry.profile),
         }
     }
 }
@@ -102,8 +211,8 @@ pub enum Seen {
     New,
     /// An earlier row of the file has this email.
     DuplicateOf(u64),
-    /// Already a guest, with this id.
-    Exists(String),
+    /// Already a guest.
+    Exists(Box<Existing>),
 }
 
 pub struct Deduper {
@@ -116,18 +225,38 @@ impl Deduper {
     }
 
     pub fn check(&mut self, email: &str, row: u64) -> Seen {
-        let entry = self.emails.entries.entry(key(email)).or_insert(Entry {
-            existing: NONE,
-            first_row: NONE,
-        });
-        if entry.first_row != NONE {
-            return Seen::DuplicateOf(entry.first_row);
+        let entry = self.emails.entries.entry(key(email)).or_insert(Entry::EMPTY);
+        if entry.first_row < MENTIONED {
+            return Seen::DuplicateOf(u64::from(entry.first_row));
         }
-        entry.first_row = row;
+        entry.first_row = row.min(MAX_ROW) as u32;
+        let entry = *entry;
         match entry.existing {
             NONE => Seen::New,
-            existing => Seen::Exists(self.emails.id(existing)),
+            _ => Seen::Exists(Box::new(self.emails.existing(&entry))),
         }
+    }
+
+    /// A row that is not imported still names this email: an existing guest with it is not
+    /// missing from the file.
+    pub fn mention(&mut self, email: &str) {
+        if let Some(entry) = self.emails.entries.get_mut(&key(email))
+            && entry.first_row == NO_ROW
+        {
+            entry.first_row = MENTIONED;
+        }
+    }
+
+    /// The existing guests no row of the file named, in the order the API listed them.
+    pub fn missing(&self) -> Vec<Existing> {
+        let mut missing: Vec<&Entry> = self
+            .emails
+            .entries
+            .values()
+            .filter(|entry| entry.existing != NONE && entry.first_row == NO_ROW)
+            .collect();
+        missing.sort_by_key(|entry| entry.profile);
+        missing.into_iter().map(|entry| self.emails.existing(entry)).collect()
     }
 }
 
@@ -135,17 +264,58 @@ impl Deduper {
 mod tests {
     use super::*;
 
+    fn guest(email: &str, id: &str) -> Guest {
+        Guest {
+            email: email.into(),
+            id: id.into(),
+            ..Guest::default()
+        }
+    }
+
     #[test]
     fn first_occurrence_wins_ignoring_case_and_spaces() {
         let mut emails = Emails::default();
-        emails.insert_existing("Old@X.com", "77");
-        emails.insert_existing("legacy@x.com", "guest_code_abc");
+        emails.insert_existing(&guest("Old@X.com", "77"));
+        emails.insert_existing(&guest("legacy@x.com", "guest_code_abc"));
         let mut dedupe = Deduper::new(emails);
+        let exists = |id: &str| {
+            Seen::Exists(Box::new(Existing {
+                id: id.into(),
+                profile: Profile::default(),
+            }))
+        };
         assert_eq!(dedupe.check("a@x.com", 2), Seen::New);
         assert_eq!(dedupe.check(" A@X.COM ", 3), Seen::DuplicateOf(2));
-        assert_eq!(dedupe.check("old@x.com", 4), Seen::Exists("77".into()));
+        assert_eq!(dedupe.check("old@x.com", 4), exists("77"));
         assert_eq!(dedupe.check("OLD@x.com", 5), Seen::DuplicateOf(4));
-        assert_eq!(dedupe.check("legacy@X.com", 6), Seen::Exists("guest_code_abc".into()));
+        assert_eq!(dedupe.check("legacy@X.com", 6), exists("guest_code_abc"));
+    }
+
+    #[test]
+    fn profiles_come_back_as_stored_and_missing_guests_in_list_order() {
+        let mut emails = Emails::new(true);
+        for i in 0..5 {
+            emails.insert_existing(&Guest {
+                first_name: Some(format!("F{i}")),
+                timezone: (i % 2 == 0).then(|| "Europe/Paris".into()),
+                associated_members: vec![1003, 1001, 1003],
+                ..guest(&format!("g{i}@x.com"), &i.to_string())
+            });
+        }
+        let mut dedupe = Deduper::new(emails);
+        let Seen::Exists(found) = dedupe.check("G2@x.com", 2) else {
+            panic!("g2 exists")
+        };
+        assert_eq!(found.id, "2");
+        assert_eq!(found.profile.first_name, "F2");
+        assert_eq!(found.profile.timezone, "Europe/Paris");
+        assert_eq!(found.profile.associated_members, vec![1001, 1003]);
+        assert_eq!(found.profile.email, "g2@x.com");
+        dedupe.mention("g4@x.com");
+        // A row that was only mentioned does not make a later valid row a duplicate.
+        assert!(matches!(dedupe.check("g4@x.com", 9), Seen::Exists(_)));
+        let missing: Vec<String> = dedupe.missing().into_iter().map(|g| g.profile.email).collect();
+        assert_eq!(missing, ["g0@x.com", "g1@x.com", "g3@x.com"]);
     }
 
     #[test]

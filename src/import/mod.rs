@@ -5,13 +5,15 @@
 
 mod create;
 mod dedupe;
+mod missing;
 mod prefetch;
 mod progress;
 pub mod results;
 mod summary;
+mod sync;
+mod update;
 
 use std::path::{Path, PathBuf};
-use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,18 +22,18 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use crate::api::{Client, NewGuest};
-use crate::cli::ImportArgs;
+use crate::cli::{ErrorBudget, ImportArgs, OnExisting};
 use crate::config::{ApiConfig, ConfigError};
 use crate::error::{RunError, shutdown_signal};
-use crate::input::{Input, InputOptions, InputRecord, Source, count_records};
+use crate::input::{Field, Input, InputOptions, InputRecord, Source, count_records};
 use crate::logging::Ui;
 use crate::sandbox::{Sandbox, builtin};
 use crate::validate::validate;
 use create::Stop;
-use dedupe::{Deduper, Emails, Seen};
+use dedupe::{Deduper, Emails, Existing, Seen};
 use progress::Progress;
 use results::{ResultsWriter, RowResult, Status};
-pub use summary::Summary;
+pub use summary::{Summary, SummaryFile};
 
 /// In-flight requests get this long to finish after SIGINT/SIGTERM before they are abandoned.
 const GRACE: Duration = Duration::from_secs(5);
@@ -42,7 +44,23 @@ const CHANNEL_BATCHES: usize = 8;
 
 /// The `import` command. Returns the exit code the run's rows call for.
 pub async fn run(args: ImportArgs, ui: Ui) -> Result<u8, RunError> {
-    let source = Source::from_arg(&args.file);
+    let started = std::time::SystemTime::now();
+    let mut account = SummaryFile::new(&args, started);
+    let result = import(&args, ui, &mut account).await;
+    if let Some(path) = &args.summary_json {
+        account.write(path, &result)?;
+    }
+    result
+}
+
+async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<u8, RunError> {
+    let file = args
+        .retry_from
+        .as_ref()
+        .or(args.file.as_ref())
+        .expect("clap requires FILE or --retry-from");
+    let source = Source::from_arg(file);
+    account.hash_input(&source);
     let input = Input::open(
         &source,
         &InputOptions {
@@ -50,8 +68,15 @@ pub async fn run(args: ImportArgs, ui: Ui) -> Result<u8, RunError> {
             delimiter: args.delimiter,
             map: args.map.clone(),
             sheet: args.sheet.clone(),
+            previous_results: args.retry_from.is_some(),
         },
     )?;
+    if args.retry_from.is_some() {
+        tracing::info!(
+            "retrying the failed and deferred rows of {}; other rows are copied",
+            input.name
+        );
+    }
     tracing::info!("reading {} as {}", input.name, input.format);
     tracing::info!("columns: {}", input.map.describe(&input.header));
     if !input.other_columns.is_empty() {
@@ -67,27 +92,46 @@ pub async fn run(args: ImportArgs, ui: Ui) -> Result<u8, RunError> {
             shown.join(", ")
         );
     }
-    let results_path = results_path(&source, args.results.as_deref())?;
-    let (client, _sandbox) = connect(&args).await?;
+    let results_path = results_path(&source, args.results.as_deref(), args.retry_from.is_some())?;
+    let (client, _sandbox) = connect(args).await?;
+    if args.report_missing.is_some() && client.is_none() {
+        return Err(RunError::Usage(
+            "--report-missing needs the organization's guest list: give credentials (or --sandbox)".into(),
+        ));
+    }
     let results = ResultsWriter::create(results_path.as_deref(), &input.header, args.raw, args.excel)?;
     let format = input.format.to_string();
+    let total = match (&source, input.known_rows()) {
+        (_, Some(rows)) => Some(rows),
+        (Source::File(path), None) if ui.progress || args.max_errors.is_some() => count_records(path).ok(),
+        _ => None,
+    };
+    let max_failed = match (args.max_errors, total) {
+        (None, _) => None,
+        (Some(ErrorBudget::Rows(rows)), _) => Some(rows),
+        (Some(budget), Some(total)) => Some(budget.allowed(total)),
+        (Some(_), None) => {
+            return Err(RunError::Usage(
+                "--max-errors N% needs a file: the number of rows on stdin is not known; give a number of rows instead"
+                    .into(),
+            ));
+        }
+    };
     let options = Options {
         concurrency: args.concurrency as usize,
         dry_run: args.dry_run,
         max_rounds: args.api.max_retries,
-    };
-    let total = match (&source, input.known_rows()) {
-        (_, Some(rows)) => Some(rows),
-        (Source::File(path), None) if ui.progress => count_records(path).ok(),
-        _ => None,
+        on_existing: args.on_existing,
+        max_failed,
+        report_missing: args.report_missing.is_some(),
     };
     let progress = Progress::new(ui.progress, total);
     let span = progress.span();
-    let mut summary = match pipeline(input, client.as_ref(), results, &options, progress)
+    let (mut summary, missing) = match pipeline(input, client.as_ref(), results, &options, progress)
         .instrument(span)
         .await
     {
-        Ok(summary) => summary,
+        Ok(done) => done,
         Err(error) => {
             // A run that could not start leaves no results file that looks like an account.
             if let (Some(path), Fatal::BeforeStart) = (&results_path, error.when) {
@@ -97,6 +141,19 @@ pub async fn run(args: ImportArgs, ui: Ui) -> Result<u8, RunError> {
         }
     };
     summary.input = format;
+    if let (Some(path), Some(missing)) = (&args.report_missing, &missing) {
+        missing::write(path, missing, args.raw, args.excel)?;
+        tracing::info!(
+            "{} guests in Tallyfy are not in the file: {}",
+            missing.len(),
+            path.display()
+        );
+        summary.missing = Some(missing.len() as u64);
+    }
+    if let Some(client) = &client {
+        account.latency(client.stats());
+    }
+    account.summary(&summary, results_path.as_deref());
     let target = results_path
         .as_ref()
         .map_or("stdout".to_string(), |p| p.display().to_string());
@@ -112,10 +169,15 @@ struct Options {
     concurrency: usize,
     dry_run: bool,
     max_rounds: u32,
+    on_existing: OnExisting,
+    /// `--max-errors`, as a number of failed rows.
+    max_failed: Option<u64>,
+    report_missing: bool,
 }
 
-/// Beside the input as `<stem>.results.csv`; stdout for stdin input or `--results -`.
-fn results_path(source: &Source, given: Option<&Path>) -> Result<Option<PathBuf>, RunError> {
+/// Beside the input as `<stem>.results.csv` (`<stem>.retry.results.csv` for `--retry-from`
+/// `<stem>.results.csv`); stdout for stdin input or `--results -`.
+fn results_path(source: &Source, given: Option<&Path>, retry: bool) -> Result<Option<PathBuf>, RunError> {
     let path = match (given, source) {
         (Some(path), _) if path.as_os_str() == "-" => return Ok(None),
         (Some(path), _) => path.to_path_buf(),
@@ -124,7 +186,12 @@ fn results_path(source: &Source, given: Option<&Path>) -> Result<Option<PathBuf>
             let stem = input
                 .file_stem()
                 .map_or("guests".into(), |s| s.to_string_lossy().into_owned());
-            input.with_file_name(format!("{stem}.results.csv"))
+            if retry {
+                let stem = stem.strip_suffix(".results").unwrap_or(&stem);
+                input.with_file_name(format!("{stem}.retry.results.csv"))
+            } else {
+                input.with_file_name(format!("{stem}.results.csv"))
+            }
         }
     };
     let same_file = |input: &Path| match (path.canonicalize(), input.canonicalize()) {
@@ -178,12 +245,24 @@ fn fatal(when: Fatal) -> impl Fn(RunError) -> Failure {
 struct Parsed {
     record: InputRecord,
     guest: Result<NewGuest, Vec<String>>,
+    /// The email cell of a row that is not imported as it stands (invalid, or copied through
+    /// by `--retry-from`): its guest is still not missing from the file.
+    mentioned: Option<String>,
 }
 
 /// What the pipeline does with a record once dedupe has seen it.
 enum Plan {
     Done(RowResult),
     Create(InputRecord, NewGuest),
+    Update(Box<UpdatePlan>),
+}
+
+struct UpdatePlan {
+    result: RowResult,
+    email: String,
+    before: Vec<u64>,
+    members: Vec<u64>,
+    drift_note: String,
 }
 
 async fn pipeline(
@@ -192,7 +271,7 @@ async fn pipeline(
     mut results: ResultsWriter,
     options: &Options,
     mut progress: Progress,
-) -> Result<Summary, Failure> {
+) -> Result<(Summary, Option<Vec<Existing>>), Failure> {
     let started = Instant::now();
     let stop = Arc::new(Stop::default());
     let signals = tokio::spawn(watch_signals(stop.clone()));
@@ -207,7 +286,15 @@ async fn pipeline(
         let mut batch = Vec::with_capacity(batch_rows);
         for record in input {
             let guest = validate(&record, &map);
-            batch.push(Parsed { record, guest });
+            let copied = !record.previous.is_empty() && !should_retry(&record.previous);
+            let mentioned = (guest.is_err() || copied)
+                .then(|| map.cell(Field::Email, &record.cells).map(str::to_string))
+                .flatten();
+            batch.push(Parsed {
+                record,
+                guest,
+                mentioned,
+            });
             if batch.len() == batch_rows
                 && tx
                     .blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_rows)))
@@ -224,7 +311,7 @@ async fn pipeline(
     // Prefetch runs while the reader fills the channel.
     let existing = match client {
         Some(client) => tokio::select! {
-            existing = prefetch::existing_guests(client, options.concurrency) => {
+            existing = prefetch::existing_guests(client, options.concurrency, options.report_missing) => {
                 existing.map_err(|e| fatal(Fatal::BeforeStart)(e.into()))?
             }
             _ = stop.abandon.cancelled() => return Err(fatal(Fatal::BeforeStart)(RunError::Interrupted)),
@@ -236,17 +323,25 @@ async fn pipeline(
     let offline = client.is_none();
     let rows = futures::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|batch| (batch, rx)) })
         .flat_map(futures::stream::iter)
-        .map(|parsed| plan(&mut dedupe, parsed, options.dry_run, offline))
+        .map(|parsed| plan(&mut dedupe, parsed, options, offline))
         .map(|plan| run_plan(plan, client, &stop, options.max_rounds))
         .buffer_unordered(options.concurrency);
-    let mut rows = pin!(rows);
+    // Boxed so that it can be dropped (ending its borrow of `dedupe`) before the report.
+    let mut rows = Box::pin(rows);
     let mut summary = Summary::default();
+    let mut failed = 0u64;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     loop {
         tokio::select! {
             next = rows.next() => match next {
                 Some((result, reconciliations)) => {
                     summary.count(result.status);
+                    if result.status == Status::Failed {
+                        failed += 1;
+                        if options.max_failed.is_some_and(|max| failed > max) {
+                            stop.stop(format!("{failed} rows failed, more than --max-errors allows"));
+                        }
+                    }
                     progress.row_done();
                     summary.reconciliations += u64::from(reconciliations);
                     results.push(result).map_err(fatal(Fatal::MidRun))?;
@@ -274,12 +369,62 @@ async fn pipeline(
         summary.retries = stats.retries.load(std::sync::atomic::Ordering::Relaxed);
         summary.rate_limited = stats.rate_limited.load(std::sync::atomic::Ordering::Relaxed);
     }
-    Ok(summary)
+    drop(rows);
+    let missing = options.report_missing.then(|| dedupe.missing());
+    Ok((summary, missing))
+}
+
+/// `--retry-from` re-runs these rows of the earlier results; the others are copied.
+fn should_retry(previous: &[String]) -> bool {
+    matches!(previous[1].parse::<Status>(), Ok(Status::Failed | Status::Deferred))
+}
+
+/// A row of an earlier results file that is not re-run: its account, as it was.
+fn copied(record: InputRecord) -> RowResult {
+    let previous = &record.previous;
+    let row = previous[0].trim().parse().unwrap_or(record.row);
+    match previous[1].parse::<Status>() {
+        Ok(status) => RowResult {
+            index: record.index,
+            row,
+            status,
+            guest_id: previous[2].clone(),
+            http_status: previous[3].trim().parse().ok(),
+            attempts: previous[4].trim().parse().unwrap_or(0),
+            message: previous[5].clone(),
+            cells: record.cells,
+        },
+        Err(_) => RowResult::new(
+            record.index,
+            row,
+            Status::Invalid,
+            format!(
+                "result_status `{}` is not one this tool writes, so it cannot tell whether to re-run the row: set it to failed to re-run it",
+                previous[1]
+            ),
+            record.cells,
+        ),
+    }
 }
 
 /// Validation and dedupe, in input order.
-fn plan(dedupe: &mut Deduper, parsed: Parsed, dry_run: bool, offline: bool) -> Plan {
-    let Parsed { record, guest } = parsed;
+fn plan(dedupe: &mut Deduper, parsed: Parsed, options: &Options, offline: bool) -> Plan {
+    let Parsed {
+        mut record,
+        guest,
+        mentioned,
+    } = parsed;
+    if let Some(email) = &mentioned {
+        dedupe.mention(email);
+    }
+    if !record.previous.is_empty() {
+        if should_retry(&record.previous) {
+            // The row keeps the number it has in the original spreadsheet.
+            record.row = record.previous[0].trim().parse().unwrap_or(record.row);
+        } else {
+            return Plan::Done(copied(record));
+        }
+    }
     let done = |status, message: String, record: InputRecord| {
         Plan::Done(RowResult::new(record.index, record.row, status, message, record.cells))
     };
@@ -293,18 +438,8 @@ fn plan(dedupe: &mut Deduper, parsed: Parsed, dry_run: bool, offline: bool) -> P
             format!("duplicate of row {first} (same email)"),
             record,
         ),
-        Seen::Exists(id) => {
-            let mut result = RowResult::new(
-                record.index,
-                record.row,
-                Status::Exists,
-                "already a guest",
-                record.cells,
-            );
-            result.guest_id = id;
-            Plan::Done(result)
-        }
-        Seen::New if dry_run => {
+        Seen::Exists(existing) => existing_row(record, &guest, &existing, options),
+        Seen::New if options.dry_run => {
             let note = if offline {
                 " (offline: not checked against existing guests)"
             } else {
@@ -316,10 +451,50 @@ fn plan(dedupe: &mut Deduper, parsed: Parsed, dry_run: bool, offline: bool) -> P
     }
 }
 
+/// A row whose guest already exists: `exists`, or an update of its members, with any drift.
+fn existing_row(record: InputRecord, guest: &NewGuest, existing: &Existing, options: &Options) -> Plan {
+    let comparison = sync::compare(guest, &existing.profile);
+    let drift_note = comparison.drift_note();
+    let mut result = RowResult::new(record.index, record.row, Status::Exists, "", record.cells);
+    result.guest_id = existing.id.clone();
+    let change = |members: &[u64]| {
+        format!(
+            "associated_members {} → {}",
+            sync::members_text(&comparison.members_before),
+            sync::members_text(members)
+        )
+    };
+    match (comparison.members, options.on_existing) {
+        (None, _) => result.message = format!("already a guest{drift_note}"),
+        (Some(members), OnExisting::Skip) => {
+            result.message = format!(
+                "already a guest; the file's members differ ({}; --on-existing update applies it){drift_note}",
+                change(&members)
+            );
+        }
+        (Some(members), OnExisting::Update) if options.dry_run => {
+            result.status = Status::WouldUpdate;
+            result.message = format!("would update: {}{drift_note}", change(&members));
+        }
+        (Some(members), OnExisting::Update) => {
+            return Plan::Update(Box::new(UpdatePlan {
+                result,
+                email: guest.email.trim().to_string(),
+                before: comparison.members_before,
+                members,
+                drift_note,
+            }));
+        }
+    }
+    Plan::Done(result)
+}
+
 /// Finishes a planned row: creates it, or defers it if the run has stopped.
 async fn run_plan(plan: Plan, client: Option<&Client>, stop: &Stop, max_rounds: u32) -> (RowResult, u32) {
     let (record, guest, client) = match (plan, client) {
         (Plan::Done(result), _) => return (result, 0),
+        (Plan::Update(update), Some(client)) => return (run_update(*update, client, stop).await, 0),
+        (Plan::Update(update), None) => unreachable!("row {} planned for update offline", update.result.row),
         (Plan::Create(record, guest), Some(client)) => (record, guest, client),
         (Plan::Create(record, _), None) => unreachable!("row {} planned for creation offline", record.row),
     };
@@ -338,6 +513,28 @@ async fn run_plan(plan: Plan, client: Option<&Client>, stop: &Stop, max_rounds: 
         cells: record.cells,
     };
     (result, outcome.reconciliations)
+}
+
+async fn run_update(plan: UpdatePlan, client: &Client, stop: &Stop) -> RowResult {
+    let UpdatePlan {
+        mut result,
+        email,
+        before,
+        members,
+        drift_note,
+    } = plan;
+    let outcome = tokio::select! {
+        outcome = update::update(client, &email, &before, &members, stop) => outcome,
+        _ = stop.abandon.cancelled() => create::abandoned(),
+    };
+    result.status = outcome.status;
+    if !outcome.guest_id.is_empty() {
+        result.guest_id = outcome.guest_id;
+    }
+    result.http_status = outcome.http_status;
+    result.attempts = outcome.attempts;
+    result.message = format!("{}{drift_note}", outcome.message);
+    result
 }
 
 /// First SIGINT/SIGTERM: start no new request. After `GRACE`, or a second signal: abandon the

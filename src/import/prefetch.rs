@@ -8,15 +8,16 @@ use crate::api::{ApiError, Client};
 /// The most emails reserved up front; a larger organization grows the table as usual.
 const MAX_RESERVE: u64 = 10_000_000;
 
-pub async fn existing_guests(client: &Client, concurrency: usize) -> Result<Emails, ApiError> {
-    let mut existing = Emails::default();
+/// `keep_emails`: also keep each guest's email (for `--report-missing`).
+pub async fn existing_guests(client: &Client, concurrency: usize, keep_emails: bool) -> Result<Emails, ApiError> {
+    let mut existing = Emails::new(keep_emails);
     let walk = each_page(client, false, concurrency, |page| {
         if existing.is_empty() {
             // Sized once from the API's total; a nonsense total must not become a huge allocation.
             existing.reserve(page.pagination.total.min(MAX_RESERVE) as usize);
         }
         for guest in &page.guests {
-            existing.insert_existing(&guest.email, &guest.id);
+            existing.insert_existing(guest);
         }
         Ok::<_, ApiError>(())
     })

@@ -16,22 +16,17 @@ use crate::error::RunError;
 use crate::output::{AtomicFile, neutralize};
 
 /// The columns we add in front of the input's own.
-pub const RESULT_COLUMNS: [&str; 6] = [
-    "result_row",
-    "result_status",
-    "result_guest_id",
-    "result_http_status",
-    "result_attempts",
-    "result_message",
-];
+pub use crate::input::RESULT_COLUMNS;
 
 /// What became of a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
     Created,
+    Updated,
     Exists,
     Duplicate,
     WouldCreate,
+    WouldUpdate,
     Invalid,
     Conflict,
     Failed,
@@ -39,11 +34,13 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 8] = [
+    pub const ALL: [Status; 10] = [
         Status::Created,
+        Status::Updated,
         Status::Exists,
         Status::Duplicate,
         Status::WouldCreate,
+        Status::WouldUpdate,
         Status::Invalid,
         Status::Conflict,
         Status::Failed,
@@ -53,14 +50,27 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Created => "created",
+            Status::Updated => "updated",
             Status::Exists => "exists",
             Status::Duplicate => "duplicate",
             Status::WouldCreate => "would_create",
+            Status::WouldUpdate => "would_update",
             Status::Invalid => "invalid",
             Status::Conflict => "conflict",
             Status::Failed => "failed",
             Status::Deferred => "deferred",
         }
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text.trim())
+            .ok_or_else(|| format!("`{text}` is not a result status"))
     }
 }
 

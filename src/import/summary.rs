@@ -2,10 +2,18 @@
 //! how it is shown on stderr (a short table for people, one event for JSON logs).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
 
 use super::results::Status;
-use crate::error::exit;
+use crate::api::ClientStats;
+use crate::cli::{ImportArgs, OnExisting};
+use crate::error::{RunError, exit};
+use crate::input::Source;
+use crate::output::AtomicFile;
 
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -19,6 +27,8 @@ pub struct Summary {
     pub stopped: Option<String>,
     /// How the input was read: encoding and delimiter, or workbook sheet.
     pub input: String,
+    /// Guests in Tallyfy but not in the file (with `--report-missing`).
+    pub missing: Option<u64>,
 }
 
 impl Summary {
@@ -58,9 +68,11 @@ impl Summary {
         tracing::info!(
             rows = self.rows(),
             created = count(Status::Created),
+            updated = count(Status::Updated),
             exists = count(Status::Exists),
             duplicate = count(Status::Duplicate),
             would_create = count(Status::WouldCreate),
+            would_update = count(Status::WouldUpdate),
             invalid = count(Status::Invalid),
             conflict = count(Status::Conflict),
             failed = count(Status::Failed),
@@ -71,6 +83,7 @@ impl Summary {
             retries = self.retries,
             rate_limited = self.rate_limited,
             reconciliations = self.reconciliations,
+            missing = self.missing,
             stopped = self.stopped.as_deref(),
             exit_code = self.exit_code(),
             results,
@@ -101,6 +114,11 @@ impl Summary {
             self.rate_limited,
             self.reconciliations,
         );
+        if let Some(missing) = self.missing {
+            text.push_str(&format!(
+                "\n{missing} guests in Tallyfy are not in the file (--report-missing)"
+            ));
+        }
         if !self.input.is_empty() {
             text.push_str(&format!("\ninput read as {}", self.input));
         }
@@ -111,6 +129,159 @@ impl Summary {
         }
         text
     }
+}
+
+/// `--summary-json`: the run's account for monitoring, written (atomically) however the run
+/// ends, a usage error included. The fields are documented in README.md.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryFile {
+    tool: &'static str,
+    version: &'static str,
+    command: &'static str,
+    started_at: String,
+    finished_at: String,
+    input: Option<String>,
+    /// Hex SHA-256 of the input file's bytes; null for stdin.
+    input_sha256: Option<String>,
+    input_format: Option<String>,
+    results: Option<String>,
+    dry_run: bool,
+    on_existing: &'static str,
+    rows: u64,
+    counts: BTreeMap<&'static str, u64>,
+    missing: Option<u64>,
+    elapsed_seconds: f64,
+    rows_per_second: f64,
+    requests: u64,
+    latency_ms: Percentiles,
+    paused_seconds: f64,
+    retries: u64,
+    rate_limited: u64,
+    reconciliations: u64,
+    stopped: Option<String>,
+    exit_code: u8,
+    error: Option<String>,
+    #[serde(skip)]
+    started: SystemTime,
+    #[serde(skip)]
+    hash: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+struct Percentiles {
+    p50: Option<f64>,
+    p95: Option<f64>,
+}
+
+impl SummaryFile {
+    pub fn new(args: &ImportArgs, started: SystemTime) -> Self {
+        SummaryFile {
+            tool: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+            command: "import",
+            started_at: humantime::format_rfc3339_seconds(started).to_string(),
+            finished_at: String::new(),
+            input: None,
+            input_sha256: None,
+            input_format: None,
+            results: None,
+            dry_run: args.dry_run,
+            on_existing: match args.on_existing {
+                OnExisting::Skip => "skip",
+                OnExisting::Update => "update",
+            },
+            rows: 0,
+            counts: Status::ALL.iter().map(|s| (s.as_str(), 0)).collect(),
+            missing: None,
+            elapsed_seconds: 0.0,
+            rows_per_second: 0.0,
+            requests: 0,
+            latency_ms: Percentiles::default(),
+            paused_seconds: 0.0,
+            retries: 0,
+            rate_limited: 0,
+            reconciliations: 0,
+            stopped: None,
+            exit_code: exit::SUCCESS,
+            error: None,
+            started,
+            hash: args.summary_json.is_some(),
+        }
+    }
+
+    /// Records which input was read and, when a summary file is wanted, its SHA-256.
+    pub fn hash_input(&mut self, source: &Source) {
+        self.input = Some(source.display());
+        if let (true, Source::File(path)) = (self.hash, source) {
+            self.input_sha256 = sha256(path).ok();
+        }
+    }
+
+    pub fn latency(&mut self, stats: &ClientStats) {
+        let ms = |q| {
+            stats
+                .latency
+                .quantile(q)
+                .map(|d| (d.as_secs_f64() * 1e5).round() / 100.0)
+        };
+        self.requests = stats.requests.load(std::sync::atomic::Ordering::Relaxed);
+        self.latency_ms = Percentiles {
+            p50: ms(0.5),
+            p95: ms(0.95),
+        };
+    }
+
+    pub fn summary(&mut self, summary: &Summary, results: Option<&Path>) {
+        self.input_format = Some(summary.input.clone());
+        self.results = Some(results.map_or("stdout".into(), |p| p.display().to_string()));
+        self.rows = summary.rows();
+        for status in Status::ALL {
+            self.counts.insert(status.as_str(), summary.get(status));
+        }
+        self.missing = summary.missing;
+        self.elapsed_seconds = summary.elapsed.as_secs_f64();
+        self.rows_per_second = summary.rows_per_second();
+        self.paused_seconds = summary.paused.as_secs_f64();
+        self.retries = summary.retries;
+        self.rate_limited = summary.rate_limited;
+        self.reconciliations = summary.reconciliations;
+        self.stopped = summary.stopped.clone();
+    }
+
+    /// Writes the file with the run's outcome: its exit code, and the error if it failed.
+    pub fn write(&mut self, path: &Path, outcome: &Result<u8, RunError>) -> Result<(), RunError> {
+        self.finished_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        if self.elapsed_seconds == 0.0 {
+            self.elapsed_seconds = self.started.elapsed().unwrap_or_default().as_secs_f64();
+        }
+        match outcome {
+            Ok(code) => self.exit_code = *code,
+            Err(error) => {
+                self.exit_code = error.exit_code();
+                self.error = Some(crate::error::chain(error));
+            }
+        }
+        let what = || format!("cannot write the summary {}", path.display());
+        let mut file = AtomicFile::create(path).map_err(|e| RunError::io(what(), e))?;
+        serde_json::to_writer_pretty(&mut *file.writer(), self).map_err(|e| RunError::io(what(), e.into()))?;
+        file.writer().write_all(b"\n").map_err(|e| RunError::io(what(), e))?;
+        file.commit().map_err(|e| RunError::io(what(), e))
+    }
+}
+
+fn sha256(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0; 1 << 16];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 mod decode;
 mod header;
+mod previous;
 mod records;
 mod sniff;
 mod workbook;
@@ -17,6 +18,8 @@ use std::path::{Path, PathBuf};
 pub use decode::{Detected, parse_label as parse_encoding};
 pub use encoding_rs::Encoding;
 pub use header::{Field, FieldMap, HeaderError, Target, map_header, parse_mapping};
+use previous::PreviousColumns;
+pub use previous::RESULT_COLUMNS;
 use records::{CELL_CAP, RECORD_CAP, RawRecord, RecordReader};
 
 /// Where the guests come from.
@@ -51,6 +54,8 @@ pub struct InputOptions {
     pub delimiter: Option<u8>,
     pub map: Vec<(String, Target)>,
     pub sheet: Option<String>,
+    /// The file is a results file of an earlier run (`--retry-from`).
+    pub previous_results: bool,
 }
 
 /// A file that cannot be imported at all (exit 2; nothing is sent).
@@ -68,6 +73,8 @@ pub enum InputError {
     Binary(String),
     #[error("{name} {reason}")]
     Workbook { name: String, reason: String },
+    #[error("{0} is not a results file of this tool: it has no result_row and result_status columns")]
+    NotResults(String),
 }
 
 /// What kind of file it turned out to be, for the log and the summary.
@@ -101,6 +108,8 @@ pub struct InputRecord {
     pub index: u64,
     pub row: u64,
     pub cells: Vec<String>,
+    /// With `--retry-from`: the earlier run's result columns, in `RESULT_COLUMNS` order.
+    pub previous: Vec<String>,
     /// Why the record itself is malformed (cell count, cut cells, bytes that are not text).
     pub problem: Option<String>,
 }
@@ -118,6 +127,9 @@ pub struct Input {
     /// Columns that are not imported; they are carried into the results file.
     pub other_columns: Vec<String>,
     pub format: Format,
+    /// Cells a record should have: the header's, result columns included.
+    width: usize,
+    previous: Option<PreviousColumns>,
     records: Records,
     peeked: Option<InputRecord>,
     next_index: u64,
@@ -165,6 +177,14 @@ impl Input {
         } else {
             open_text(reader, &name, options)?
         };
+        let width = header.len();
+        let (header, previous) = if options.previous_results {
+            let (columns, original) =
+                PreviousColumns::find(&header).ok_or_else(|| InputError::NotResults(name.clone()))?;
+            (original, Some(columns))
+        } else {
+            (header, None)
+        };
         let (map, other_columns) = map_header(&header, &options.map).map_err(|error| InputError::Header {
             name: name.clone(),
             error,
@@ -175,6 +195,8 @@ impl Input {
             map,
             other_columns,
             format,
+            width,
+            previous,
             records,
             peeked: None,
             next_index: 0,
@@ -200,7 +222,7 @@ impl Input {
             return None;
         }
         let index = self.next_index;
-        let expected = self.header.len();
+        let expected = self.width;
         let (row, cells, problem) = match &mut self.records {
             Records::Sheet(rows) => {
                 let (row, mut cells) = rows.next()?;
@@ -233,10 +255,15 @@ impl Input {
             },
         };
         self.next_index += 1;
+        let (previous, cells) = match &self.previous {
+            Some(columns) => columns.split(cells),
+            None => (Vec::new(), cells),
+        };
         Some(InputRecord {
             index,
             row,
             cells,
+            previous,
             problem,
         })
     }

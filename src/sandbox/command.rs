@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{FaultOptions, Sandbox, SandboxOptions, load_guests, sample_guests};
+use super::{FaultOptions, OAuthOptions, Sandbox, SandboxOptions, load_guests, sample_guests};
 use crate::cli::SandboxArgs;
 use crate::config::parse_org;
 use crate::error::{RunError, shutdown_signal};
@@ -22,6 +22,7 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
         return Err(RunError::Usage("--token must not be empty".into()));
     }
     let count = guests.len();
+    let (options_client_id, options_client_secret) = (args.client_id.clone(), args.client_secret.clone());
     let options = SandboxOptions {
         port: args.port,
         org: parse_org(&args.org)?,
@@ -38,6 +39,12 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
             invite_cap: args.invite_cap,
             revoke_token_after: None,
             seed: args.seed,
+        },
+        oauth: OAuthOptions {
+            client_id: args.client_id,
+            client_secret: args.client_secret,
+            lifetime: args.token_lifetime,
+            uses: args.token_uses,
         },
         ..SandboxOptions::default()
     };
@@ -62,6 +69,12 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
     tracing::info!(
         "sandbox serving {count} guests at {}; Ctrl-C stops it",
         sandbox.base_url()
+    );
+    let origin = sandbox.base_url().trim_end_matches("/api");
+    tracing::info!(
+        "OAuth client credentials: TALLYFY_CLIENT_ID={} TALLYFY_CLIENT_SECRET={} (token endpoint {origin}/oauth/token)",
+        options_client_id,
+        options_client_secret
     );
     shutdown_signal().await;
     let stats = sandbox.stats();

@@ -5,6 +5,7 @@
 
 mod command;
 mod faults;
+mod oauth;
 mod routes;
 mod seed;
 mod server;
@@ -18,12 +19,13 @@ use tokio::sync::oneshot;
 
 pub use command::run;
 pub use faults::FaultOptions;
+pub use oauth::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, OAuthOptions};
 pub use seed::{SAMPLE_GUESTS_CSV, load as load_guests, sample_guests};
 pub use store::{Member, default_members, valid_email};
 
 use crate::RunError;
 use crate::api::model::Guest;
-use crate::config::ApiConfig;
+use crate::config::{ApiConfig, Credentials};
 use routes::AppState;
 
 /// The org id a sandbox serves unless told otherwise (32 hex characters, like a real one).
@@ -44,6 +46,8 @@ pub struct SandboxOptions {
     pub per_page_cap: u64,
     pub legacy: bool,
     pub faults: FaultOptions,
+    /// The OAuth token endpoint's client and token lifetime.
+    pub oauth: OAuthOptions,
 }
 
 impl Default for SandboxOptions {
@@ -57,6 +61,7 @@ impl Default for SandboxOptions {
             per_page_cap: 100,
             legacy: false,
             faults: FaultOptions::default(),
+            oauth: OAuthOptions::default(),
         }
     }
 }
@@ -75,7 +80,7 @@ pub async fn builtin(api: &crate::cli::ApiArgs) -> Result<(Sandbox, ApiConfig), 
         "using the built-in sandbox at {} (seeded with samples/existing-guests.csv); no account is used",
         sandbox.base_url()
     );
-    let token = crate::secret::Secret::new(sandbox.token());
+    let token = Credentials::Token(crate::secret::Secret::new(sandbox.token()));
     let config = ApiConfig::with_credentials(api, sandbox.base_url(), sandbox.org(), token)?;
     Ok((sandbox, config))
 }
@@ -141,6 +146,7 @@ impl Sandbox {
         let state = Arc::new(AppState {
             store: std::sync::Mutex::new(store::Store::new(options.guests, options.members)),
             faults: faults::Faults::new(options.faults),
+            oauth: oauth::OAuth::new(options.oauth),
             requests: Default::default(),
             org: options.org,
             token: options.token,
@@ -177,6 +183,11 @@ impl Sandbox {
 
     pub fn token(&self) -> &str {
         &self.state.token
+    }
+
+    /// Access tokens the OAuth endpoint has issued.
+    pub fn tokens_issued(&self) -> u64 {
+        self.state.oauth.issued()
     }
 
     /// Every guest, in server order.

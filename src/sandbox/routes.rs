@@ -11,8 +11,8 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, put};
-use axum::{Extension, Json, Router};
+use axum::routing::{delete, get, post, put};
+use axum::{Extension, Form, Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::faults::{CommitFault, EdgeFault, Faults};
@@ -34,6 +34,7 @@ pub struct RequestCounters {
 pub struct AppState {
     pub store: Mutex<Store>,
     pub faults: Faults,
+    pub oauth: super::oauth::OAuth,
     pub requests: RequestCounters,
     pub org: String,
     pub token: String,
@@ -61,7 +62,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{guests}/{{email}}/enable"), put(enable))
         .fallback(endpoint_not_found)
         .layer(middleware::from_fn_with_state(state.clone(), edge))
+        // The token endpoint needs no bearer token, so it sits outside the edge's check.
+        .route("/oauth/token", post(token))
+        .route("/api/oauth/token", post(token))
         .with_state(state)
+}
+
+async fn token(State(state): Shared, Form(form): Form<HashMap<String, String>>) -> Response {
+    state.oauth.token(&form)
 }
 
 /// What the real service's edge does before the application: latency, gateway faults, the
@@ -117,7 +125,8 @@ fn authorized(state: &AppState, request: &Request) -> bool {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    bearer == Some(state.token.as_str()) && headers.contains_key("x-tallyfy-client")
+    let known = bearer.is_some_and(|token| token == state.token || state.oauth.accepts(token));
+    known && headers.contains_key("x-tallyfy-client")
 }
 
 /// Closes the connection without an answer (a 502 where the server gives no way to).

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use tallyfy_guests::api::{ApiErrorKind, Client, NewGuest};
-use tallyfy_guests::config::{ApiConfig, parse_base_url};
+use tallyfy_guests::config::{ApiConfig, Credentials, parse_base_url};
 use tallyfy_guests::sandbox::{FaultOptions, Sandbox, SandboxOptions};
 use tallyfy_guests::secret::Secret;
 
@@ -12,7 +12,7 @@ fn client(sandbox: &Sandbox, max_wait: Duration) -> Client {
     Client::new(&ApiConfig {
         base_url: parse_base_url(sandbox.base_url()).unwrap(),
         org: sandbox.org().into(),
-        token: Secret::new(sandbox.token()),
+        credentials: Credentials::Token(Secret::new(sandbox.token())),
         rates: vec![],
         max_retries: 3,
         max_wait,

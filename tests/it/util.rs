@@ -13,6 +13,9 @@ pub fn bin() -> Command {
         "TALLYFY_ORG_ID",
         "TALLYFY_BASE_URL",
         "TALLYFY_ACCESS_TOKEN",
+        "TALLYFY_CLIENT_ID",
+        "TALLYFY_CLIENT_SECRET",
+        "TALLYFY_TOKEN_URL",
         "RUST_LOG",
         "NO_COLOR",
     ] {

@@ -1,0 +1,58 @@
+//! `--report-missing`: the guests present in Tallyfy but named by no row of the file, as a CSV
+//! that is itself valid import input. A report only: nothing is ever deleted or disabled.
+
+use std::path::Path;
+
+use super::dedupe::Existing;
+use super::sync::members_text;
+use crate::error::RunError;
+use crate::output::{AtomicFile, csv_writer, neutralize};
+
+pub const COLUMNS: [&str; 9] = [
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "phone_1",
+    "phone_2",
+    "company_name",
+    "timezone",
+    "associated_members",
+];
+
+/// Writes the report atomically: a run that fails leaves no half-written report.
+pub fn write(path: &Path, missing: &[Existing], raw: bool, excel: bool) -> Result<(), RunError> {
+    let what = || format!("cannot write the missing-guests report {}", path.display());
+    let mut file = AtomicFile::create(path).map_err(|e| RunError::io(what(), e))?;
+    let mut out = csv_writer(file.writer(), excel).map_err(|e| RunError::io(what(), e))?;
+    let io = |e: csv::Error| RunError::io(what(), e.into());
+    out.write_record(COLUMNS).map_err(io)?;
+    for guest in missing {
+        let profile = &guest.profile;
+        let members = if profile.associated_members.is_empty() {
+            String::new()
+        } else {
+            members_text(&profile.associated_members)
+        };
+        let cells = [
+            guest.id.as_str(),
+            &profile.email,
+            &profile.first_name,
+            &profile.last_name,
+            &profile.phone_1,
+            &profile.phone_2,
+            &profile.company_name,
+            &profile.timezone,
+            &members,
+        ];
+        if raw {
+            out.write_record(cells).map_err(io)?;
+        } else {
+            out.write_record(cells.iter().map(|cell| neutralize(cell).into_owned()))
+                .map_err(io)?;
+        }
+    }
+    out.flush().map_err(|e| RunError::io(what(), e))?;
+    drop(out);
+    file.commit().map_err(|e| RunError::io(what(), e))
+}
