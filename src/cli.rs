@@ -51,11 +51,58 @@ pub enum Command {
     #[command(after_help = IMPORT_HELP)]
     Import(ImportArgs),
     /// Write every guest of the organization as CSV.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXPORT_HELP)]
     Export(ExportArgs),
     /// Serve a local emulator of the Tallyfy guests API on 127.0.0.1, for tests and trials.
+    #[command(after_help = SANDBOX_HELP)]
     Sandbox(SandboxArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
+
+/// Writes the completion script for `shell` to stdout.
+pub fn completions(shell: clap_complete::Shell) -> Result<(), crate::RunError> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, "tallyfy-guests", &mut out);
+    std::io::Write::write_all(&mut std::io::stdout(), &out)
+        .map_err(|e| crate::RunError::io("cannot write to stdout", e))
+}
+
+const EXPORT_HELP: &str = "\
+Examples:
+  tallyfy-guests export --output guests.csv         every guest, written atomically
+  tallyfy-guests export --with-stats --excel -o guests.csv   with task counts, for Excel
+  tallyfy-guests export --sandbox                   try it with no account
+
+The output is valid `import` input, so guests can be copied between organizations.
+
+Exit codes:
+  0  every guest was written
+  1  the export failed part way (nothing is left at --output)
+  2  usage error, or credentials the API rejects
+  3  stopped: rate-limited for longer than --max-wait, or interrupted";
+
+const SANDBOX_HELP: &str = "\
+Examples:
+  tallyfy-guests sandbox > sandbox.env &  then  set -a; . ./sandbox.env; set +a
+  tallyfy-guests sandbox --latency 20ms --burst-limit 50/s --error-rate 0.05
+  tallyfy-guests sandbox --guests existing.csv --invite-cap 30/h --token-uses 100
+
+It prints TALLYFY_BASE_URL, TALLYFY_ORG_ID and TALLYFY_ACCESS_TOKEN lines on stdout. Its OAuth
+token endpoint (/oauth/token) accepts the client id and secret it logs on stderr. Faults are
+seeded (--seed), so a run can be repeated exactly.";
+
+const COMPLETIONS_HELP: &str = "\
+Examples:
+  tallyfy-guests completions bash > /etc/bash_completion.d/tallyfy-guests
+  tallyfy-guests completions zsh > \"${fpath[1]}/_tallyfy-guests\"
+  tallyfy-guests completions fish > ~/.config/fish/completions/tallyfy-guests.fish";
 
 /// How to reach the API; shared by every command that talks to it.
 #[derive(Debug, Args)]
@@ -120,17 +167,24 @@ Examples:
   tallyfy-guests import guests.csv --rate 30/h      pace creates under the hourly invite cap
   tallyfy-guests import samples/guests.csv --sandbox  try it with no account
 
+Nightly sync from a CRM export (client credentials in the environment):
+  tallyfy-guests import crm.csv --on-existing update --report-missing missing.csv \\
+      --max-errors 2% --summary-json summary.json --rate 30/h --max-wait 55m
+  tallyfy-guests import --retry-from crm.results.csv   re-run only failed and deferred rows
+
 Results (beside the input as <name>.results.csv unless --results): one row per input row,
   result_row, result_status, result_guest_id, result_http_status, result_attempts,
-  result_message, then the input's own columns. result_status is one of created, exists,
-  duplicate, invalid, conflict, failed, deferred, or would_create in a dry run.
+  result_message, then the input's own columns. result_status is one of created, updated,
+  exists, duplicate, invalid, conflict, failed, deferred, or would_create / would_update in a
+  dry run.
 
 Exit codes:
-  0  every row is created, exists, duplicate or would_create
+  0  every row is created, updated, exists, duplicate, would_create or would_update
   1  the run finished and some rows are invalid, conflict or failed
   2  usage or input error, or credentials the API rejects; nothing was created
-  3  stopped early (token rejected mid-run, rate-limited beyond --max-wait, SIGINT or
-     SIGTERM): unfinished rows are `deferred`; run the same command again to continue";
+  3  stopped early (token rejected mid-run, rate-limited beyond --max-wait, more failures
+     than --max-errors, SIGINT or SIGTERM): unfinished rows are `deferred`; run the same
+     command again (or --retry-from the results) to continue";
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -351,6 +405,10 @@ pub struct SandboxArgs {
     /// Fraction of creates that are committed but answered with a 502 or a dropped connection.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.0, value_parser = fraction)]
     pub commit_fail_rate: f64,
+
+    /// Fraction of creates answered 500 before anything is stored.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0, value_parser = fraction)]
+    pub create_error_rate: f64,
 
     /// Serve the older payload shapes: string ids, names inside `details`, `{"error": true}` 422s.
     #[arg(long)]

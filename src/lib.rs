@@ -24,5 +24,6 @@ pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<u8, RunError> {
         cli::Command::Import(args) => import::run(args, ui).await,
         cli::Command::Export(args) => export::run(args).await.map(|()| error::exit::SUCCESS),
         cli::Command::Sandbox(args) => sandbox::run(args).await.map(|()| error::exit::SUCCESS),
+        cli::Command::Completions { shell } => cli::completions(shell).map(|()| error::exit::SUCCESS),
     }
 }

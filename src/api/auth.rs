@@ -74,6 +74,14 @@ impl Auth {
         }
     }
 
+    /// Tokens obtained after the first one.
+    pub fn renewals(&self) -> u64 {
+        match self {
+            Auth::Fixed(_) => 0,
+            Auth::Client(client) => client.current().map_or(0, |c| c.generation.saturating_sub(1)),
+        }
+    }
+
     /// The API answered 401 to the token of `generation`. True when a new token has been
     /// obtained and the request is worth sending again (client credentials only).
     pub async fn rejected(&self, generation: u64) -> Result<bool, ApiError> {

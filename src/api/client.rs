@@ -117,6 +117,11 @@ impl Client {
         &self.stats
     }
 
+    /// OAuth tokens obtained after the first (expiry or rejection); 0 with a fixed token.
+    pub fn token_renewals(&self) -> u64 {
+        self.auth.renewals()
+    }
+
     /// One page of the guest list. Trust the returned `per_page`/`total_pages`, not the asked.
     pub async fn list_page(&self, page: u64, per_page: u64, with_stats: bool) -> Result<Reply<Page>, ApiError> {
         let mut url = format!("{}?page={page}&per_page={per_page}", self.guests_url);

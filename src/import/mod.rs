@@ -151,7 +151,7 @@ async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<
         summary.missing = Some(missing.len() as u64);
     }
     if let Some(client) = &client {
-        account.latency(client.stats());
+        account.client(client);
     }
     account.summary(&summary, results_path.as_deref());
     let target = results_path

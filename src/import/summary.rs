@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::results::Status;
-use crate::api::ClientStats;
+use crate::api::Client;
 use crate::cli::{ImportArgs, OnExisting};
 use crate::error::{RunError, exit};
 use crate::input::Source;
@@ -161,6 +161,7 @@ pub struct SummaryFile {
     stopped: Option<String>,
     exit_code: u8,
     error: Option<String>,
+    token_renewals: u64,
     #[serde(skip)]
     started: SystemTime,
     #[serde(skip)]
@@ -204,6 +205,7 @@ impl SummaryFile {
             stopped: None,
             exit_code: exit::SUCCESS,
             error: None,
+            token_renewals: 0,
             started,
             hash: args.summary_json.is_some(),
         }
@@ -217,7 +219,9 @@ impl SummaryFile {
         }
     }
 
-    pub fn latency(&mut self, stats: &ClientStats) {
+    pub fn client(&mut self, client: &Client) {
+        self.token_renewals = client.token_renewals();
+        let stats = client.stats();
         let ms = |q| {
             stats
                 .latency

@@ -35,6 +35,7 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
             error_rate: args.error_rate,
             drop_rate: args.drop_rate,
             commit_fail_rate: args.commit_fail_rate,
+            create_error_rate: args.create_error_rate,
             burst_limit: args.burst_limit,
             invite_cap: args.invite_cap,
             revoke_token_after: None,

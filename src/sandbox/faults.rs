@@ -24,6 +24,8 @@ pub struct FaultOptions {
     pub drop_rate: f64,
     /// Fraction of valid creates that are stored but answered with a 502 or a dropped connection.
     pub commit_fail_rate: f64,
+    /// Fraction of creates answered 500 before anything is stored (a failing application).
+    pub create_error_rate: f64,
     /// Requests allowed per period (all endpoints) before 429 + Retry-After.
     pub burst_limit: Option<Rate>,
     /// Creates allowed per window before 429 `RATE_LIMIT_EXCEEDED` with a long Retry-After.
@@ -143,6 +145,19 @@ impl Faults {
         }
         window.used += 1;
         Ok(())
+    }
+
+    /// Whether a create fails with a 500 before it is stored.
+    pub fn create_fails(&self) -> bool {
+        if self.options.create_error_rate <= 0.0 {
+            return false;
+        }
+        let roll = self.rng.lock().unwrap_or_else(|p| p.into_inner()).random::<f64>();
+        let fails = roll < self.options.create_error_rate;
+        if fails {
+            self.counters.server_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        fails
     }
 
     /// Rolls the dice for a create that has just been stored.

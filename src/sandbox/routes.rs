@@ -200,6 +200,9 @@ async fn create(
     if let Some(refused) = wrong_org(&state, &org) {
         return refused;
     }
+    if state.faults.create_fails() {
+        return gateway_page(500);
+    }
     let body = object(&body);
     // Check, count the invite and store under one lock, so two racing creates of one email
     // cannot both succeed.

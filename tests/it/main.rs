@@ -8,4 +8,5 @@ mod import;
 mod properties;
 mod secrecy;
 mod spreadsheets;
+mod sync;
 mod util;
