@@ -388,17 +388,7 @@ fn transport_outcome(e: &reqwest::Error) -> Outcome {
 
 /// The error and its causes on one line ("error sending request ...: connection closed ...").
 fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    crate::error::chain(e)
 }
 
 /// `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3); a past date is zero.

@@ -50,6 +50,9 @@ const MENTIONED: u32 = u32::MAX - 1;
 const MAX_ROW: u64 = MENTIONED as u64 - 1;
 /// The existing guest has no profile stored (every field empty).
 const NO_PROFILE: u32 = u32::MAX;
+/// A typical stored profile (names, a phone, a company, a time zone); only a guess for
+/// reserving, pages never touched are not memory in use.
+const PROFILE_BYTES: usize = 48;
 /// Separates the fields of a stored profile; it cannot occur in a sensible name or phone.
 const UNIT: char = '\x1f';
 
@@ -112,6 +115,10 @@ impl Emails {
     /// Room for `count` more emails at once (the prefetch knows the organization's total).
     pub fn reserve(&mut self, count: usize) {
         self.entries.reserve(count);
+        // Reserved once rather than grown by doubling: a doubling copies the whole profile
+        // string, and the old and new copies together would set the run's peak memory.
+        self.starts.reserve(count);
+        self.profiles.reserve(count * PROFILE_BYTES);
     }
 
     /// Records an existing guest of the organization.
