@@ -118,7 +118,14 @@ fn run_client(args: &[&str], sandbox: Option<&Sandbox>) -> Run {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .env_remove("RUST_LOG");
-    for var in ["TALLYFY_ORG_ID", "TALLYFY_BASE_URL", "TALLYFY_ACCESS_TOKEN"] {
+    for var in [
+        "TALLYFY_ORG_ID",
+        "TALLYFY_BASE_URL",
+        "TALLYFY_ACCESS_TOKEN",
+        "TALLYFY_CLIENT_ID",
+        "TALLYFY_CLIENT_SECRET",
+        "TALLYFY_TOKEN_URL",
+    ] {
         cmd.env_remove(var);
     }
     if let Some(sandbox) = sandbox {
