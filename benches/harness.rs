@@ -118,14 +118,7 @@ fn run_client(args: &[&str], sandbox: Option<&Sandbox>) -> Run {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .env_remove("RUST_LOG");
-    for var in [
-        "TALLYFY_ORG_ID",
-        "TALLYFY_BASE_URL",
-        "TALLYFY_ACCESS_TOKEN",
-        "TALLYFY_CLIENT_ID",
-        "TALLYFY_CLIENT_SECRET",
-        "TALLYFY_TOKEN_URL",
-    ] {
+    for var in tallyfy_guests::config::ENV_VARS {
         cmd.env_remove(var);
     }
     if let Some(sandbox) = sandbox {

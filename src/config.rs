@@ -19,6 +19,16 @@ pub const TOKEN_ENV: &str = "TALLYFY_ACCESS_TOKEN";
 /// The OAuth client secret's env var (or `--client-secret-file`); the id is `--client-id` or
 /// `TALLYFY_CLIENT_ID`.
 pub const CLIENT_SECRET_ENV: &str = "TALLYFY_CLIENT_SECRET";
+/// Every environment variable the tool reads its Tallyfy settings from (tests and benchmarks
+/// clear them, so a developer's own settings never leak into a run).
+pub const ENV_VARS: [&str; 6] = [
+    "TALLYFY_ORG_ID",
+    "TALLYFY_BASE_URL",
+    TOKEN_ENV,
+    "TALLYFY_CLIENT_ID",
+    CLIENT_SECRET_ENV,
+    "TALLYFY_TOKEN_URL",
+];
 
 /// How the run authenticates.
 #[derive(Debug, Clone)]

@@ -174,6 +174,6 @@ pub(super) fn failure(outcome: Outcome, error: ApiError, stop: &Stop, uncertain:
     }
 }
 
-fn field_messages(fields: &[FieldError]) -> String {
+pub(super) fn field_messages(fields: &[FieldError]) -> String {
     fields.iter().map(FieldError::to_string).collect::<Vec<_>>().join("; ")
 }

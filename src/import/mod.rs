@@ -286,8 +286,9 @@ async fn pipeline(
         let mut batch = Vec::with_capacity(batch_rows);
         for record in input {
             let guest = validate(&record, &map);
-            let copied = !record.previous.is_empty() && !should_retry(&record.previous);
-            let mentioned = (guest.is_err() || copied)
+            // Rows of an earlier results file are mentioned too: for one that is re-run the
+            // mention is harmless, as dedupe still counts its row as the first occurrence.
+            let mentioned = (guest.is_err() || !record.previous.is_empty())
                 .then(|| map.cell(Field::Email, &record.cells).map(str::to_string))
                 .flatten();
             batch.push(Parsed {
@@ -457,13 +458,7 @@ fn existing_row(record: InputRecord, guest: &NewGuest, existing: &Existing, opti
     let drift_note = comparison.drift_note();
     let mut result = RowResult::new(record.index, record.row, Status::Exists, "", record.cells);
     result.guest_id = existing.id.clone();
-    let change = |members: &[u64]| {
-        format!(
-            "associated_members {} → {}",
-            sync::members_text(&comparison.members_before),
-            sync::members_text(members)
-        )
-    };
+    let change = |members: &[u64]| sync::members_change(&comparison.members_before, members);
     match (comparison.members, options.on_existing) {
         (None, _) => result.message = format!("already a guest{drift_note}"),
         (Some(members), OnExisting::Skip) => {

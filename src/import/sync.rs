@@ -58,6 +58,11 @@ pub fn compare(file: &NewGuest, tallyfy: &Profile) -> Comparison {
     }
 }
 
+/// `associated_members 1001 → 1001;1002`: a member change, for result messages.
+pub fn members_change(before: &[u64], after: &[u64]) -> String {
+    format!("associated_members {} → {}", members_text(before), members_text(after))
+}
+
 /// `[1001, 1002]` as `1001;1002`, the way the file writes it; `none` for an empty list.
 pub fn members_text(members: &[u64]) -> String {
     if members.is_empty() {

@@ -2,9 +2,9 @@
 //! (the API's PUT changes nothing else). A PUT is idempotent, so the client retries it on 5xx
 //! and lost connections like a read.
 
-use super::create::{Outcome, Stop, deferred_message, failure};
+use super::create::{Outcome, Stop, deferred_message, failure, field_messages};
 use super::results::Status;
-use super::sync::members_text;
+use super::sync::members_change;
 use crate::api::{ApiErrorKind, Client};
 
 pub async fn update(client: &Client, email: &str, before: &[u64], members: &[u64], stop: &Stop) -> Outcome {
@@ -12,11 +12,7 @@ pub async fn update(client: &Client, email: &str, before: &[u64], members: &[u64
     if let Some(reason) = stop.reason() {
         return outcome.with(Status::Deferred, deferred_message(reason));
     }
-    let change = format!(
-        "associated_members {} → {}",
-        members_text(before),
-        members_text(members)
-    );
+    let change = members_change(before, members);
     match client.update_members(email, members).await {
         Ok(reply) => {
             let mut outcome = outcome.with(Status::Updated, format!("updated: {change}"));
@@ -30,13 +26,10 @@ pub async fn update(client: &Client, email: &str, before: &[u64], members: &[u64
             outcome.attempts = error.attempts;
             outcome.http_status = error.status;
             match &error.kind {
-                ApiErrorKind::Rejected(fields) => {
-                    let messages: Vec<String> = fields.iter().map(ToString::to_string).collect();
-                    outcome.with(
-                        Status::Conflict,
-                        format!("not updated ({change}): {}", messages.join("; ")),
-                    )
-                }
+                ApiErrorKind::Rejected(fields) => outcome.with(
+                    Status::Conflict,
+                    format!("not updated ({change}): {}", field_messages(fields)),
+                ),
                 ApiErrorKind::NotFound(_) => outcome.with(
                     Status::Failed,
                     format!("not updated ({change}): the guest no longer exists (deleted during the run?)"),

@@ -22,7 +22,12 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
         return Err(RunError::Usage("--token must not be empty".into()));
     }
     let count = guests.len();
-    let (options_client_id, options_client_secret) = (args.client_id.clone(), args.client_secret.clone());
+    let oauth = OAuthOptions {
+        client_id: args.client_id,
+        client_secret: args.client_secret,
+        lifetime: args.token_lifetime,
+        uses: args.token_uses,
+    };
     let options = SandboxOptions {
         port: args.port,
         org: parse_org(&args.org)?,
@@ -41,12 +46,7 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
             revoke_token_after: None,
             seed: args.seed,
         },
-        oauth: OAuthOptions {
-            client_id: args.client_id,
-            client_secret: args.client_secret,
-            lifetime: args.token_lifetime,
-            uses: args.token_uses,
-        },
+        oauth: oauth.clone(),
         ..SandboxOptions::default()
     };
     let sandbox = Sandbox::start(options).await.map_err(|e| match e.kind() {
@@ -74,8 +74,8 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
     let origin = sandbox.base_url().trim_end_matches("/api");
     tracing::info!(
         "OAuth client credentials: TALLYFY_CLIENT_ID={} TALLYFY_CLIENT_SECRET={} (token endpoint {origin}/oauth/token)",
-        options_client_id,
-        options_client_secret
+        oauth.client_id,
+        oauth.client_secret
     );
     shutdown_signal().await;
     let stats = sandbox.stats();

@@ -9,16 +9,10 @@ use tallyfy_guests::sandbox::{Sandbox, SandboxOptions};
 /// The binary with no Tallyfy settings inherited from the developer's environment.
 pub fn bin() -> Command {
     let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("tallyfy-guests");
-    for var in [
-        "TALLYFY_ORG_ID",
-        "TALLYFY_BASE_URL",
-        "TALLYFY_ACCESS_TOKEN",
-        "TALLYFY_CLIENT_ID",
-        "TALLYFY_CLIENT_SECRET",
-        "TALLYFY_TOKEN_URL",
-        "RUST_LOG",
-        "NO_COLOR",
-    ] {
+    for var in tallyfy_guests::config::ENV_VARS
+        .into_iter()
+        .chain(["RUST_LOG", "NO_COLOR"])
+    {
         cmd.env_remove(var);
     }
     cmd.timeout(Duration::from_secs(120));
