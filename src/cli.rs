@@ -138,7 +138,8 @@ pub struct ApiArgs {
     #[arg(long, env = "TALLYFY_TOKEN_URL", value_name = "URL")]
     pub token_url: Option<String>,
 
-    /// Client-side request quota such as 10/s, 600/min or 30/h; repeat it and all apply.
+    /// Client-side quota on every request (lists and reads included) such as 10/s or 600/min;
+    /// repeat it and all apply. To pace creates under the hourly invite cap, use --invite-rate.
     #[arg(long = "rate", value_name = "N/PERIOD")]
     pub rates: Vec<Rate>,
 
@@ -164,12 +165,12 @@ pub const IMPORT_HELP: &str = "\
 Examples:
   tallyfy-guests import guests.csv --dry-run        check a file; no write is sent
   tallyfy-guests import contacts.xlsx --sheet Guests --map \"Work E-mail=email\"
-  tallyfy-guests import guests.csv --rate 30/h      pace creates under the hourly invite cap
+  tallyfy-guests import guests.csv --invite-rate 30/h   pace creates under the hourly invite cap
   tallyfy-guests import samples/guests.csv --sandbox  try it with no account
 
 Nightly sync from a CRM export (client credentials in the environment):
   tallyfy-guests import crm.csv --on-existing update --report-missing missing.csv \\
-      --max-errors 2% --summary-json summary.json --rate 30/h --max-wait 55m
+      --max-errors 2% --summary-json summary.json --invite-rate 30/h --max-wait 50m
   tallyfy-guests import --retry-from crm.results.csv   re-run only failed and deferred rows
 
 Results (beside the input as <name>.results.csv unless --results): one row per input row,
@@ -214,6 +215,12 @@ pub struct ImportArgs {
     /// ever deleted or disabled.
     #[arg(long, value_name = "PATH")]
     pub report_missing: Option<PathBuf>,
+
+    /// Quota on creates only (each is an invitation email, capped per organization at about
+    /// 30/h), such as 30/h; repeat it and all apply. Lists, read-backs and member updates are
+    /// not paced by it.
+    #[arg(long = "invite-rate", value_name = "N/PERIOD")]
+    pub invite_rates: Vec<Rate>,
 
     /// Error budget: once more rows than this have `failed` (a count, or a percentage of the
     /// rows such as 5%), start no new request, defer the rest and exit 3.

@@ -52,6 +52,8 @@ pub struct ApiConfig {
     pub org: String,
     pub credentials: Credentials,
     pub rates: Vec<Rate>,
+    /// Quotas on creates only (`--invite-rate`; set by `import`).
+    pub invite_rates: Vec<Rate>,
     pub max_retries: u32,
     pub max_wait: Duration,
     pub connect_timeout: Duration,
@@ -142,6 +144,7 @@ impl ApiConfig {
             org: parse_org(org)?,
             credentials,
             rates: args.rates.clone(),
+            invite_rates: Vec::new(),
             max_retries: args.max_retries,
             max_wait: args.max_wait,
             connect_timeout: args.connect_timeout,

@@ -6,7 +6,6 @@ use std::str::FromStr;
 
 use crate::api::NewGuest;
 use crate::input::{Field, FieldMap, InputRecord};
-use crate::output::unneutralize;
 
 const NAME_MAX: usize = 200;
 const PHONE_MAX: usize = 20;
@@ -14,24 +13,14 @@ const PHONE_MAX: usize = 20;
 /// The record as a guest to create, or the list of its problems.
 pub fn validate(record: &InputRecord, map: &FieldMap) -> Result<NewGuest, Vec<String>> {
     let mut problems: Vec<String> = record.problem.iter().cloned().collect();
-    // Cells our own output protected against formulas (`'+44 ...`) read back as written.
-    let cell = |field: Field| map.cell(field, &record.cells).map(unneutralize).map(str::to_string);
+    // Cells arrive decoded (`input` took off our formula guard), so they are used as they are.
+    let cell = |field: Field| map.cell(field, &record.cells).map(str::to_string);
     let mut text = |field: Field, max: usize| limited(field, cell(field), max, &mut problems);
     let (first_name, last_name) = (text(Field::FirstName, NAME_MAX), text(Field::LastName, NAME_MAX));
     let company_name = text(Field::CompanyName, NAME_MAX);
     let (phone_1, phone_2) = map.phones(&record.cells);
-    let phone_1 = limited(
-        Field::Phone1,
-        phone_1.map(|p| unneutralize(p).to_string()),
-        PHONE_MAX,
-        &mut problems,
-    );
-    let phone_2 = limited(
-        Field::Phone2,
-        phone_2.map(|p| unneutralize(p).to_string()),
-        PHONE_MAX,
-        &mut problems,
-    );
+    let phone_1 = limited(Field::Phone1, phone_1.map(str::to_string), PHONE_MAX, &mut problems);
+    let phone_2 = limited(Field::Phone2, phone_2.map(str::to_string), PHONE_MAX, &mut problems);
     let guest = NewGuest {
         email: cell(Field::Email).unwrap_or_default(),
         first_name,
@@ -204,7 +193,7 @@ mod tests {
             &[
                 " Ann@X.com ",
                 "Ann",
-                "'+44 20 7946",
+                "+44 20 7946",
                 "Europe/Paris",
                 "1001; 1002,1003 1004",
                 "kept",

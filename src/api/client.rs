@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use super::auth::Auth;
 use super::error::{ApiError, ApiErrorKind, ErrorBody};
 use super::model::{Guest, ItemEnvelope, ListEnvelope, NewGuest, Page};
-use super::pacing::Pacer;
+use super::pacing::{Lane, Pacer};
 use super::retry::{self, Decision, Outcome};
 use crate::config::{ApiConfig, ConfigError};
 
@@ -103,7 +103,7 @@ impl Client {
                 config.org
             ),
             auth: Auth::new(&config.credentials, &http)?,
-            pacer: Pacer::new(&config.rates, config.max_wait),
+            pacer: Pacer::new(&config.rates, &config.invite_rates, config.max_wait),
             max_retries: config.max_retries,
             stats: ClientStats::default(),
         })
@@ -128,7 +128,7 @@ impl Client {
         if with_stats {
             url.push_str("&with=stats");
         }
-        let (answer, attempts) = self.send(Method::GET, &url, None).await?;
+        let (answer, attempts) = self.send(Method::GET, &url, None, Lane::Request).await?;
         let envelope: ListEnvelope = decode(&answer, attempts)?;
         Ok(Reply {
             value: envelope.into(),
@@ -139,7 +139,10 @@ impl Client {
 
     /// The guest with this email, or `None` when the API says it does not exist.
     pub async fn get_guest(&self, email: &str) -> Result<Reply<Option<Guest>>, ApiError> {
-        match self.send(Method::GET, &self.guest_url(email), None).await {
+        match self
+            .send(Method::GET, &self.guest_url(email), None, Lane::Request)
+            .await
+        {
             Ok((answer, attempts)) => {
                 let envelope: ItemEnvelope = decode(&answer, attempts)?;
                 Ok(Reply {
@@ -165,7 +168,9 @@ impl Client {
     /// `ApiErrorKind::Indeterminate`, and the caller reads back before trying again.
     pub async fn create_guest(&self, guest: &NewGuest) -> Result<Reply<Guest>, ApiError> {
         let body = serde_json::to_vec(guest).expect("a NewGuest always serializes");
-        let (answer, attempts) = self.send(Method::POST, &self.guests_url, Some(body)).await?;
+        let (answer, attempts) = self
+            .send(Method::POST, &self.guests_url, Some(body), Lane::Invite)
+            .await?;
         // Any 2xx means it was created; an odd body must not turn that into a failure.
         let created = serde_json::from_slice::<ItemEnvelope>(&answer.body)
             .map(|envelope| envelope.data)
@@ -187,7 +192,9 @@ impl Client {
     pub async fn update_members(&self, email: &str, members: &[u64]) -> Result<Reply<Guest>, ApiError> {
         let body = serde_json::to_vec(&serde_json::json!({ "associated_members": members }))
             .expect("a list of ids always serializes");
-        let (answer, attempts) = self.send(Method::PUT, &self.guest_url(email), Some(body)).await?;
+        let (answer, attempts) = self
+            .send(Method::PUT, &self.guest_url(email), Some(body), Lane::Request)
+            .await?;
         let envelope: ItemEnvelope = decode(&answer, attempts)?;
         Ok(Reply {
             value: envelope.data,
@@ -201,12 +208,18 @@ impl Client {
     }
 
     /// Sends until the retry table says stop. Returns the 2xx answer and the attempts it took.
-    async fn send(&self, method: Method, url: &str, body: Option<Vec<u8>>) -> Result<(Answer, u32), ApiError> {
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+        lane: Lane,
+    ) -> Result<(Answer, u32), ApiError> {
         let (mut attempts, mut retries, mut throttled) = (0u32, 0u32, 0u32);
         // Generation of the last token a 401 made us replace, and how many times it happened.
         let (mut rejected, mut renewals) = (0u64, 0u32);
         loop {
-            if let Err(until) = self.pacer.ready().await {
+            if let Err(until) = self.pacer.ready(lane).await {
                 return Err(error(ApiErrorKind::RateLimited(until), None, attempts));
             }
             let (auth, generation) = self.auth.header().await.map_err(|mut e| {
@@ -232,14 +245,26 @@ impl Client {
                     throttled += 1;
                     self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
                     let parsed = ErrorBody::parse(&answer.body);
+                    let invite_cap = lane == Lane::Invite && is_invite_cap(&parsed);
+                    let whom = if invite_cap {
+                        "invite cap (429); pausing creates"
+                    } else {
+                        "rate limited (429); pausing every request"
+                    };
+                    let retry_after_seconds = answer.retry_after.map(|after| after.as_secs_f64());
                     // Routine under a burst limit: the progress bar and the summary show pauses;
                     // a long one is worth a line of its own.
                     if answer.retry_after.is_some_and(|after| after >= LONG_PAUSE) {
-                        tracing::info!(retry_after = ?answer.retry_after, "rate limited (429); pausing every request");
+                        tracing::info!(retry_after_seconds, "{whom}");
                     } else {
-                        tracing::debug!(retry_after = ?answer.retry_after, "rate limited (429); pausing every request");
+                        tracing::debug!(retry_after_seconds, "{whom}");
                     }
-                    if let Err(until) = self.pacer.rate_limited(answer.retry_after, parsed.message) {
+                    let paused = if invite_cap {
+                        self.pacer.invite_limited(answer.retry_after, parsed.message)
+                    } else {
+                        self.pacer.rate_limited(answer.retry_after, parsed.message)
+                    };
+                    if let Err(until) = paused {
                         return Err(error(ApiErrorKind::RateLimited(until), Some(&answer), attempts));
                     }
                     if throttled >= MAX_RATE_LIMITED_ATTEMPTS {
@@ -365,6 +390,16 @@ fn failure_kind(answer: &Answer) -> ApiErrorKind {
             message: body.message,
         },
     }
+}
+
+/// The hourly cap on guest invites (`429 {"code": "RATE_LIMIT_EXCEEDED", "message": "You've
+/// reached the hourly limit for Guest Invite ..."}`), as opposed to short burst throttling.
+fn is_invite_cap(body: &ErrorBody) -> bool {
+    body.code.as_deref() == Some("RATE_LIMIT_EXCEEDED")
+        || body
+            .message
+            .as_deref()
+            .is_some_and(|message| message.to_lowercase().contains("guest invite"))
 }
 
 fn body_note(answer: &Answer) -> String {

@@ -1,8 +1,11 @@
 //! One pacer per run: the client-side quotas (`--rate`, via governor), the shared pause that
 //! a 429 puts on *every* request of the run, bounded by `--max-wait`, and an adaptive rate that
 //! learns an unknown server limit (AIMD: down by a tenth on a 429, slowly back up on success),
-//! so a run settles just under the limit instead of a sawtooth of pauses. Deciding *whether* to
-//! retry is `retry.rs`'s job; this module only decides *when* the next request may go.
+//! so a run settles just under the limit instead of a sawtooth of pauses. Creates are invites
+//! (Tallyfy emails the guest) and have a lane of their own: `--invite-rate` quotas and the pause
+//! the hourly invite cap puts on creates only, so listing, reading back and member updates are
+//! never paced at the invite quota. Deciding *whether* to retry is `retry.rs`'s job; this module
+//! only decides *when* the next request may go.
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -11,6 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Local};
+use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
 
@@ -64,12 +68,23 @@ impl fmt::Display for Rate {
     }
 }
 
+/// Which kind of request is waiting: creates are invites, paced and capped on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Reads, lists, read-backs, member updates.
+    Request,
+    /// A create: Tallyfy emails an invitation, under a per-organization hourly cap.
+    Invite,
+}
+
 /// The API told us to wait longer than `--max-wait` allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimitedUntil {
     pub until: SystemTime,
     /// The server's own words, when it gave any (e.g. the hourly invite cap message).
     pub reason: Option<String>,
+    /// Only creates are held back (the invite cap); other requests may go on.
+    pub invites_only: bool,
 }
 
 impl fmt::Display for RateLimitedUntil {
@@ -86,8 +101,19 @@ impl fmt::Display for RateLimitedUntil {
 /// Shared by every request of a run.
 pub struct Pacer {
     quotas: Vec<DefaultDirectRateLimiter>,
+    invite_quotas: Vec<DefaultDirectRateLimiter>,
     max_wait: Duration,
     pause: Mutex<Pause>,
+    invites: Mutex<InvitePause>,
+}
+
+/// The invite lane's state: the invite cap's pause, and when a create waiting for its quota
+/// may go (for the progress bar).
+#[derive(Default)]
+struct InvitePause {
+    until: Option<Instant>,
+    reason: Option<String>,
+    next_quota: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -118,27 +144,38 @@ const MIN_RATE: f64 = 1.0 / 60.0;
 /// Without Retry-After, pause 1 s, 2 s, 4 s ... up to this.
 const MAX_FALLBACK_PAUSE: Duration = Duration::from_secs(60);
 
+fn limiters(rates: &[Rate]) -> Vec<DefaultDirectRateLimiter> {
+    rates
+        .iter()
+        .map(|rate| RateLimiter::direct(rate.even_quota()))
+        .collect()
+}
+
 impl Pacer {
-    pub fn new(rates: &[Rate], max_wait: Duration) -> Self {
+    /// `rates` pace every request (`--rate`), `invite_rates` creates only (`--invite-rate`).
+    pub fn new(rates: &[Rate], invite_rates: &[Rate], max_wait: Duration) -> Self {
         Pacer {
-            quotas: rates
-                .iter()
-                .map(|rate| RateLimiter::direct(rate.even_quota()))
-                .collect(),
+            quotas: limiters(rates),
+            invite_quotas: limiters(invite_rates),
             max_wait,
             pause: Mutex::new(Pause::default()),
+            invites: Mutex::new(InvitePause::default()),
         }
     }
 
-    /// Waits until a request may be sent: first out any shared 429 pause, then every quota.
+    /// Waits until a request may be sent: a create first waits out the invite cap's pause and
+    /// the invite quotas; then every request waits out any shared 429 pause and every quota.
     /// A pause longer than `--max-wait` is not slept: it is returned as the error.
-    pub async fn ready(&self) -> Result<(), RateLimitedUntil> {
+    pub async fn ready(&self, lane: Lane) -> Result<(), RateLimitedUntil> {
+        if lane == Lane::Invite {
+            self.invite_ready().await?;
+        }
         loop {
             let until = {
                 let pause = self.lock();
                 match pause.until {
                     Some(until) if until > Instant::now() => {
-                        self.check_max_wait(until, &pause.reason)?;
+                        self.check_max_wait(until, &pause.reason, false)?;
                         until
                     }
                     _ => break,
@@ -161,6 +198,67 @@ impl Pacer {
             tokio::time::sleep_until(slot).await;
         }
         Ok(())
+    }
+
+    async fn invite_ready(&self) -> Result<(), RateLimitedUntil> {
+        loop {
+            let until = {
+                let invites = self.lock_invites();
+                match invites.until {
+                    Some(until) if until > Instant::now() => {
+                        self.check_max_wait(until, &invites.reason, true)?;
+                        until
+                    }
+                    _ => break,
+                }
+            };
+            tokio::time::sleep_until(until).await;
+        }
+        for quota in &self.invite_quotas {
+            while let Err(not_until) = quota.check() {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                let at = Instant::now() + wait;
+                {
+                    let mut invites = self.lock_invites();
+                    invites.next_quota = Some(invites.next_quota.map_or(at, |next| next.max(at)));
+                }
+                tokio::time::sleep(wait).await;
+            }
+        }
+        self.lock_invites().next_quota = None;
+        Ok(())
+    }
+
+    /// Records the invite cap's 429 on a create: creates wait until `retry_after` has passed,
+    /// other requests go on. Errs when that exceeds `--max-wait`.
+    pub fn invite_limited(
+        &self,
+        retry_after: Option<Duration>,
+        reason: Option<String>,
+    ) -> Result<(), RateLimitedUntil> {
+        // Without a Retry-After, the cap's window is an hour.
+        let wait = retry_after.unwrap_or(Duration::from_secs(3600));
+        let until = Instant::now() + wait;
+        let mut invites = self.lock_invites();
+        if invites.until.is_none_or(|current| until > current) {
+            invites.until = Some(until);
+            invites.reason = reason;
+        }
+        let longest = invites.until.unwrap_or(until);
+        self.check_max_wait(longest, &invites.reason, true)?;
+        drop(invites);
+        // A pause that is sat out counts as time paused; one beyond --max-wait never happens.
+        let mut pause = self.lock();
+        pause.total += wait;
+        Ok(())
+    }
+
+    /// When the next create may start, while creates wait for the invite cap or quota.
+    pub fn next_invite_at(&self) -> Option<SystemTime> {
+        let invites = self.lock_invites();
+        let at = [invites.until, invites.next_quota].into_iter().flatten().max()?;
+        let left = at.checked_duration_since(Instant::now())?;
+        Some(SystemTime::now() + left)
     }
 
     /// Records a 429: every request of the run waits until `retry_after` has passed (or, when
@@ -192,13 +290,16 @@ impl Pacer {
         let until = now + wait;
         let current = pause.until.filter(|&current| current > now);
         if current.is_none_or(|current| until > current) {
-            pause.total += until - current.unwrap_or(now);
             pause.until = Some(until);
             pause.reason = reason;
+            // Counted only when it will be sat out: a stop beyond --max-wait pauses nothing.
+            if until.saturating_duration_since(now) <= self.max_wait {
+                pause.total += until - current.unwrap_or(now);
+            }
         }
         let longest = pause.until.unwrap_or(until);
         let reason = pause.reason.clone();
-        self.check_max_wait(longest, &reason)
+        self.check_max_wait(longest, &reason, false)
     }
 
     /// A request got through: the fallback backoff starts again from one second, and the
@@ -230,12 +331,18 @@ impl Pacer {
         self.lock().total
     }
 
-    fn check_max_wait(&self, until: Instant, reason: &Option<String>) -> Result<(), RateLimitedUntil> {
+    fn check_max_wait(
+        &self,
+        until: Instant,
+        reason: &Option<String>,
+        invites_only: bool,
+    ) -> Result<(), RateLimitedUntil> {
         let wait = until.saturating_duration_since(Instant::now());
         if wait > self.max_wait {
             return Err(RateLimitedUntil {
                 until: SystemTime::now() + wait,
                 reason: reason.clone(),
+                invites_only,
             });
         }
         Ok(())
@@ -245,6 +352,10 @@ impl Pacer {
         // The guarded state is plain data updated in one step; a panic elsewhere cannot leave it
         // half-written, so a poisoned lock is still safe to use.
         self.pause.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_invites(&self) -> std::sync::MutexGuard<'_, InvitePause> {
+        self.invites.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -277,12 +388,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_429_pauses_every_request_of_the_run() {
-        let pacer = Arc::new(Pacer::new(&[], Duration::from_secs(60)));
+        let pacer = Arc::new(Pacer::new(&[], &[], Duration::from_secs(60)));
         let start = Instant::now();
         pacer.rate_limited(Some(Duration::from_secs(5)), None).unwrap();
         let other = tokio::spawn({
             let pacer = pacer.clone();
-            async move { pacer.ready().await.map(|()| Instant::now()) }
+            async move { pacer.ready(Lane::Request).await.map(|()| Instant::now()) }
         });
         let resumed = other.await.unwrap().unwrap();
         assert_eq!(resumed - start, Duration::from_secs(5));
@@ -291,48 +402,48 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn overlapping_pauses_count_once_and_the_longer_wins() {
-        let pacer = Pacer::new(&[], Duration::from_secs(60));
+        let pacer = Pacer::new(&[], &[], Duration::from_secs(60));
         pacer.rate_limited(Some(Duration::from_secs(5)), None).unwrap();
         pacer.rate_limited(Some(Duration::from_secs(3)), None).unwrap();
         pacer.rate_limited(Some(Duration::from_secs(8)), None).unwrap();
         assert_eq!(pacer.paused(), Duration::from_secs(8));
         let start = Instant::now();
-        pacer.ready().await.unwrap();
+        pacer.ready(Lane::Request).await.unwrap();
         assert_eq!(Instant::now() - start, Duration::from_secs(8));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_pause_beyond_max_wait_is_an_error_not_a_sleep() {
-        let pacer = Pacer::new(&[], Duration::from_secs(10));
+        let pacer = Pacer::new(&[], &[], Duration::from_secs(10));
         let err = pacer
             .rate_limited(Some(Duration::from_secs(3600)), Some("hourly cap".into()))
             .unwrap_err();
         assert!(err.to_string().starts_with("rate-limited until "), "{err}");
         assert!(err.to_string().ends_with("(hourly cap)"), "{err}");
         let start = Instant::now();
-        assert!(pacer.ready().await.is_err());
+        assert!(pacer.ready(Lane::Request).await.is_err());
         assert_eq!(Instant::now(), start, "must not sleep before failing");
     }
 
     #[tokio::test(start_paused = true)]
     async fn without_retry_after_the_pause_doubles_until_a_success() {
-        let pacer = Pacer::new(&[], Duration::from_secs(600));
+        let pacer = Pacer::new(&[], &[], Duration::from_secs(600));
         for expected in [1, 2, 4] {
             let start = Instant::now();
             pacer.rate_limited(None, None).unwrap();
-            pacer.ready().await.unwrap();
+            pacer.ready(Lane::Request).await.unwrap();
             assert_eq!(Instant::now() - start, Duration::from_secs(expected));
         }
         pacer.succeeded();
         let start = Instant::now();
         pacer.rate_limited(None, None).unwrap();
-        pacer.ready().await.unwrap();
+        pacer.ready(Lane::Request).await.unwrap();
         assert_eq!(Instant::now() - start, Duration::from_secs(1));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_429_teaches_a_rate_that_creeps_back_up() {
-        let pacer = Pacer::new(&[], Duration::from_secs(60));
+        let pacer = Pacer::new(&[], &[], Duration::from_secs(60));
         assert_eq!(pacer.learned_rate(), None, "no pacing until a 429");
         for _ in 0..40 {
             pacer.succeeded();
@@ -342,10 +453,10 @@ mod tests {
         pacer.rate_limited(Some(Duration::from_secs(1)), None).unwrap();
         pacer.rate_limited(Some(Duration::from_secs(1)), None).unwrap();
         assert_eq!(pacer.learned_rate(), Some(18.0));
-        pacer.ready().await.unwrap();
+        pacer.ready(Lane::Request).await.unwrap();
         let start = Instant::now();
         for _ in 0..18 {
-            pacer.ready().await.unwrap();
+            pacer.ready(Lane::Request).await.unwrap();
         }
         assert!((Instant::now() - start).as_secs_f64() >= 17.0 / 18.0, "spaced at 18/s");
         for _ in 0..36 {

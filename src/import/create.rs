@@ -1,31 +1,48 @@
 //! Creating one guest, with reconciliation: a create whose outcome is unknown (5xx, timeout,
 //! dropped connection after sending) is read back by email before it is ever sent again, so a
-//! guest is never created twice. Also where a run-stopping failure (token rejected, a rate-limit
-//! pause beyond `--max-wait`) is turned into a stop for every other row.
+//! guest is never created twice; a create answered "already taken" is read back too, since
+//! another writer (a person in the web app, another integration, an overlapping run) may have
+//! created the guest after the list was read. Also where a run-stopping failure (token
+//! rejected, a rate-limit pause beyond `--max-wait`) is turned into a stop for other rows.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::dedupe::Profile;
 use super::results::Status;
-use crate::api::{ApiError, ApiErrorKind, Client, FieldError, NewGuest};
+use crate::api::{ApiError, ApiErrorKind, Client, FieldError, Guest, NewGuest};
 
-/// The run's stop: once set, no new request is started and the remaining creates are deferred.
+/// The run's stop: once set, no new request is started and the remaining rows are deferred.
+/// The invite cap stops only creates: reads and member updates are not invites and go on.
 #[derive(Default)]
 pub struct Stop {
     reason: OnceLock<String>,
+    invites: OnceLock<String>,
     /// Cancelled when in-flight requests must be abandoned too (a few seconds after SIGINT).
     pub abandon: CancellationToken,
 }
 
 impl Stop {
-    /// The first reason given wins.
+    /// Stops every kind of request. The first reason given wins.
     pub fn stop(&self, reason: impl Into<String>) {
         let _ = self.reason.set(reason.into());
     }
 
+    /// Stops creates only (the hourly invite cap, beyond `--max-wait`).
+    pub fn stop_invites(&self, reason: impl Into<String>) {
+        let _ = self.invites.set(reason.into());
+    }
+
+    /// Why the whole run stopped, if it did.
     pub fn reason(&self) -> Option<&str> {
         self.reason.get().map(String::as_str)
+    }
+
+    /// Why no more creates start, if they do not.
+    pub fn invite_reason(&self) -> Option<&str> {
+        self.reason().or_else(|| self.invites.get().map(String::as_str))
     }
 }
 
@@ -37,8 +54,11 @@ pub struct Outcome {
     pub http_status: Option<u16>,
     pub attempts: u32,
     pub message: String,
-    /// Read-backs made because an attempt's outcome was unknown.
+    /// Read-backs made because an attempt's outcome was unknown or the email was taken.
     pub reconciliations: u32,
+    /// The email turned out to be a guest already, and not one our own attempt created:
+    /// someone else added it after the guest list was read. The row is then an existing guest.
+    pub found: Option<Guest>,
 }
 
 impl Outcome {
@@ -50,6 +70,7 @@ impl Outcome {
             attempts: 0,
             message: String::new(),
             reconciliations: 0,
+            found: None,
         }
     }
 
@@ -73,6 +94,12 @@ pub fn deferred_message(reason: &str) -> String {
     format!("not created: the run stopped ({reason}); run the same command again to continue")
 }
 
+/// Reads after an "already taken" 422 that find nothing before the row is a `conflict`: a
+/// replicated API may answer the read before it has the other writer's guest.
+const TAKEN_READS: u32 = 4;
+/// The first pause between those reads; it doubles.
+const TAKEN_READ_PAUSE: Duration = Duration::from_millis(250);
+
 /// Creates `guest`, reading back after any attempt whose outcome is unknown, for at most
 /// `max_rounds + 1` POSTs.
 pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: u32) -> Outcome {
@@ -80,7 +107,7 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
     // What made an earlier attempt's outcome unknown: our own POST may have created the guest.
     let mut uncertain: Option<String> = None;
     for _ in 0..=max_rounds {
-        if let Some(reason) = stop.reason() {
+        if let Some(reason) = stop.invite_reason() {
             let note = uncertain
                 .as_ref()
                 .map_or(String::new(), |what| format!(" after an unanswered attempt ({what})"));
@@ -103,61 +130,114 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
         match error.kind {
             ApiErrorKind::Indeterminate(what) => {
                 uncertain = Some(what);
-                match read_back(client, guest, &mut outcome).await {
-                    Ok(true) => return confirmed(outcome, uncertain.as_deref()),
-                    Ok(false) => continue,
+                match read_back(client, guest, &mut outcome, 1).await {
+                    Ok(Some(found)) => return settle(outcome, guest, found, uncertain.as_deref()),
+                    Ok(None) => continue,
                     Err(error) => return failure(outcome, error, stop, uncertain.as_deref()),
                 }
             }
-            ApiErrorKind::Rejected(fields) => {
-                // "Already taken" may be our own earlier attempt that did get through.
-                if uncertain.is_some() {
-                    match read_back(client, guest, &mut outcome).await {
-                        Ok(true) => return confirmed(outcome, uncertain.as_deref()),
-                        Ok(false) => {}
-                        Err(error) => return failure(outcome, error, stop, uncertain.as_deref()),
-                    }
-                }
-                return outcome.with(Status::Conflict, field_messages(&fields));
+            ApiErrorKind::Rejected(fields) if email_taken(&fields) => {
+                // Our own earlier attempt, or another writer since the list was read.
+                return match read_back(client, guest, &mut outcome, TAKEN_READS).await {
+                    Ok(Some(found)) => settle(outcome, guest, found, uncertain.as_deref()),
+                    Ok(None) => outcome.with(
+                        Status::Conflict,
+                        format!(
+                            "{}; yet reading it back found no guest with this email",
+                            field_messages(&fields)
+                        ),
+                    ),
+                    Err(error) => failure(outcome, error, stop, uncertain.as_deref()),
+                };
             }
+            ApiErrorKind::Rejected(fields) => return outcome.with(Status::Conflict, field_messages(&fields)),
             _ => return failure(outcome, error, stop, None),
         }
     }
     let what = uncertain.unwrap_or_default();
     let message = format!(
-        "not created: {} attempts went unanswered (last: {what}) and reading back found no guest",
+        "not created: {} attempts went unanswered (last: {what}) and reading it back found no guest",
         max_rounds + 1
     );
     outcome.with(Status::Failed, message)
 }
 
-/// GETs the guest by email; true when it exists (and records its id).
-async fn read_back(client: &Client, guest: &NewGuest, outcome: &mut Outcome) -> Result<bool, ApiError> {
-    outcome.reconciliations += 1;
-    let reply = client.get_guest(&guest.email).await?;
-    outcome.attempts += reply.attempts;
-    Ok(match reply.value {
-        Some(found) => {
-            outcome.guest_id = found.id;
-            outcome.http_status = Some(reply.status);
-            true
-        }
-        None => false,
+/// A 422 that says the email is already a guest's (either 422 shape), as opposed to a member's
+/// email or a field that failed validation.
+fn email_taken(fields: &[FieldError]) -> bool {
+    fields.iter().any(|field| {
+        let message = field.message.to_lowercase();
+        (field.field == "email" || field.field.is_empty()) && message.contains("taken")
     })
 }
 
-fn confirmed(outcome: Outcome, what: Option<&str>) -> Outcome {
-    let what = what.unwrap_or("no answer");
-    outcome.with(
-        Status::Created,
-        format!("created (the answer was lost: {what}; confirmed by reading it back)"),
-    )
+/// GETs the guest by email, up to `reads` times while it is not found (with a doubling pause).
+async fn read_back(
+    client: &Client,
+    guest: &NewGuest,
+    outcome: &mut Outcome,
+    reads: u32,
+) -> Result<Option<Guest>, ApiError> {
+    let mut pause = TAKEN_READ_PAUSE;
+    for read in 1..=reads {
+        outcome.reconciliations += 1;
+        let reply = client.get_guest(guest.email.trim()).await?;
+        outcome.attempts += reply.attempts;
+        outcome.http_status = Some(reply.status);
+        if let Some(found) = reply.value {
+            return Ok(Some(found));
+        }
+        if read < reads {
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+        }
+    }
+    Ok(None)
+}
+
+/// A guest found by reading back: ours when an attempt of ours went unanswered and it holds
+/// exactly what we sent; otherwise someone else's, and the row is an existing guest.
+fn settle(mut outcome: Outcome, sent: &NewGuest, found: Guest, uncertain: Option<&str>) -> Outcome {
+    outcome.guest_id = found.id.clone();
+    match uncertain {
+        Some(what) if holds_what_we_sent(sent, &found) => outcome.with(
+            Status::Created,
+            format!("created (the answer was lost: {what}; confirmed by reading it back)"),
+        ),
+        _ => {
+            outcome.found = Some(found);
+            outcome.with(Status::Exists, "")
+        }
+    }
+}
+
+/// Every field we send, as the guest holds it (empty and missing alike).
+fn holds_what_we_sent(sent: &NewGuest, found: &Guest) -> bool {
+    let tallyfy = Profile::of(found);
+    let same = |ours: &Option<String>, theirs: &str| ours.as_deref().unwrap_or("").trim() == theirs.trim();
+    let mut members = sent.associated_members.clone();
+    members.sort_unstable();
+    members.dedup();
+    same(&sent.first_name, &tallyfy.first_name)
+        && same(&sent.last_name, &tallyfy.last_name)
+        && same(&sent.phone_1, &tallyfy.phone_1)
+        && same(&sent.phone_2, &tallyfy.phone_2)
+        && same(&sent.company_name, &tallyfy.company_name)
+        && same(&sent.timezone, &tallyfy.timezone)
+        && members == tallyfy.associated_members
 }
 
 /// A failure that ends this row; some end the whole run.
 pub(super) fn failure(outcome: Outcome, error: ApiError, stop: &Stop, uncertain: Option<&str>) -> Outcome {
     let note = uncertain.map_or(String::new(), |what| format!(" after an unanswered attempt ({what})"));
     match &error.kind {
+        ApiErrorKind::RateLimited(until) if until.invites_only => {
+            stop.stop_invites(until.to_string());
+            outcome.with(
+                Status::Deferred,
+                format!("{}{note}", deferred_message(&until.to_string())),
+            )
+        }
         ApiErrorKind::RateLimited(until) => {
             stop.stop(until.to_string());
             outcome.with(

@@ -85,6 +85,26 @@ pub struct Profile {
     pub email: String,
 }
 
+impl Profile {
+    /// The profile of a guest read from the API (one found by reading back a create).
+    pub fn of(guest: &Guest) -> Profile {
+        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        let mut members = guest.associated_members.clone();
+        members.sort_unstable();
+        members.dedup();
+        Profile {
+            first_name: text(&guest.first_name),
+            last_name: text(&guest.last_name),
+            phone_1: text(&guest.phone_1),
+            phone_2: text(&guest.phone_2),
+            company_name: text(&guest.company_name),
+            timezone: text(&guest.timezone),
+            associated_members: members,
+            email: guest.email.clone(),
+        }
+    }
+}
+
 /// An existing guest as dedupe found it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Existing {

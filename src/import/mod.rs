@@ -30,8 +30,8 @@ use crate::logging::Ui;
 use crate::sandbox::{Sandbox, builtin};
 use crate::validate::validate;
 use create::Stop;
-use dedupe::{Deduper, Emails, Existing, Seen};
-use progress::Progress;
+use dedupe::{Deduper, Emails, Existing, Profile, Seen};
+use progress::{PendingCreates, Progress};
 use results::{ResultsWriter, RowResult, Status};
 pub use summary::{Summary, SummaryFile};
 
@@ -92,7 +92,12 @@ async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<
             shown.join(", ")
         );
     }
-    let results_path = results_path(&source, args.results.as_deref(), args.retry_from.is_some())?;
+    let results_path = results_path(
+        &source,
+        args.results.as_deref(),
+        args.retry_from.is_some(),
+        args.dry_run,
+    )?;
     let (client, _sandbox) = connect(args).await?;
     if args.report_missing.is_some() && client.is_none() {
         return Err(RunError::Usage(
@@ -125,9 +130,15 @@ async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<
         max_failed,
         report_missing: args.report_missing.is_some(),
     };
-    let progress = Progress::new(ui.progress, total);
+    let pending = PendingCreates::default();
+    let invite_interval = args
+        .invite_rates
+        .iter()
+        .map(|rate| rate.period / rate.count.get())
+        .max();
+    let progress = Progress::new(ui.progress, total, pending.clone(), invite_interval);
     let span = progress.span();
-    let (mut summary, missing) = match pipeline(input, client.as_ref(), results, &options, progress)
+    let (mut summary, missing) = match pipeline(input, client.as_ref(), results, &options, progress, &pending)
         .instrument(span)
         .await
     {
@@ -176,8 +187,14 @@ struct Options {
 }
 
 /// Beside the input as `<stem>.results.csv` (`<stem>.retry.results.csv` for `--retry-from`
-/// `<stem>.results.csv`); stdout for stdin input or `--results -`.
-fn results_path(source: &Source, given: Option<&Path>, retry: bool) -> Result<Option<PathBuf>, RunError> {
+/// `<stem>.results.csv`); a dry run's as `<stem>.dry-run.csv`, so that it never replaces the
+/// account of a real run. Stdout for stdin input or `--results -`.
+fn results_path(
+    source: &Source,
+    given: Option<&Path>,
+    retry: bool,
+    dry_run: bool,
+) -> Result<Option<PathBuf>, RunError> {
     let path = match (given, source) {
         (Some(path), _) if path.as_os_str() == "-" => return Ok(None),
         (Some(path), _) => path.to_path_buf(),
@@ -186,12 +203,13 @@ fn results_path(source: &Source, given: Option<&Path>, retry: bool) -> Result<Op
             let stem = input
                 .file_stem()
                 .map_or("guests".into(), |s| s.to_string_lossy().into_owned());
-            if retry {
-                let stem = stem.strip_suffix(".results").unwrap_or(&stem);
-                input.with_file_name(format!("{stem}.retry.results.csv"))
+            let stem = if retry {
+                format!("{}.retry", stem.strip_suffix(".results").unwrap_or(&stem))
             } else {
-                input.with_file_name(format!("{stem}.results.csv"))
-            }
+                stem
+            };
+            let kind = if dry_run { "dry-run" } else { "results" };
+            input.with_file_name(format!("{stem}.{kind}.csv"))
         }
     };
     let same_file = |input: &Path| match (path.canonicalize(), input.canonicalize()) {
@@ -211,12 +229,16 @@ fn results_path(source: &Source, given: Option<&Path>, retry: bool) -> Result<Op
 
 /// The client to use: the built-in sandbox, the configured API, or none for an offline dry run.
 async fn connect(args: &ImportArgs) -> Result<(Option<Client>, Option<Sandbox>), RunError> {
+    let client = |mut config: ApiConfig| {
+        config.invite_rates = args.invite_rates.clone();
+        Client::new(&config)
+    };
     if args.sandbox {
         let (sandbox, config) = builtin(&args.api).await?;
-        return Ok((Some(Client::new(&config)?), Some(sandbox)));
+        return Ok((Some(client(config)?), Some(sandbox)));
     }
     match ApiConfig::from_args(&args.api) {
-        Ok(config) => Ok((Some(Client::new(&config)?), None)),
+        Ok(config) => Ok((Some(client(config)?), None)),
         Err(ConfigError::MissingOrg | ConfigError::MissingToken) if args.dry_run => {
             tracing::warn!("dry run offline: no credentials, so rows are not checked against existing guests");
             Ok((None, None))
@@ -271,6 +293,7 @@ async fn pipeline(
     mut results: ResultsWriter,
     options: &Options,
     mut progress: Progress,
+    pending: &PendingCreates,
 ) -> Result<(Summary, Option<Vec<Existing>>), Failure> {
     let started = Instant::now();
     let stop = Arc::new(Stop::default());
@@ -325,7 +348,12 @@ async fn pipeline(
     let rows = futures::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|batch| (batch, rx)) })
         .flat_map(futures::stream::iter)
         .map(|parsed| plan(&mut dedupe, parsed, options, offline))
-        .map(|plan| run_plan(plan, client, &stop, options.max_rounds))
+        .inspect(|plan| {
+            if matches!(plan, Plan::Create(..)) {
+                pending.planned();
+            }
+        })
+        .map(|plan| run_plan(plan, client, &stop, options, pending))
         .buffer_unordered(options.concurrency);
     // Boxed so that it can be dropped (ending its borrow of `dedupe`) before the report.
     let mut rows = Box::pin(rows);
@@ -351,7 +379,9 @@ async fn pipeline(
             },
             _ = tick.tick() => {
                 results.tick().map_err(fatal(Fatal::MidRun))?;
-                progress.paused_until(client.and_then(|c| c.pacer().paused_until()));
+                if let Some(client) = client {
+                    progress.paused_until(client.pacer().paused_until(), client.pacer().next_invite_at());
+                }
             }
         }
     }
@@ -363,7 +393,7 @@ async fn pipeline(
     debug_assert_eq!(written, summary.rows());
 
     summary.elapsed = started.elapsed();
-    summary.stopped = stop.reason().map(str::to_string);
+    summary.stopped = stop.invite_reason().map(str::to_string);
     if let Some(client) = client {
         let stats = client.stats();
         summary.paused = client.pacer().paused();
@@ -439,7 +469,7 @@ fn plan(dedupe: &mut Deduper, parsed: Parsed, options: &Options, offline: bool) 
             format!("duplicate of row {first} (same email)"),
             record,
         ),
-        Seen::Exists(existing) => existing_row(record, &guest, &existing, options),
+        Seen::Exists(existing) => existing_row(record, &guest, &existing, options, "already a guest"),
         Seen::New if options.dry_run => {
             let note = if offline {
                 " (offline: not checked against existing guests)"
@@ -453,17 +483,18 @@ fn plan(dedupe: &mut Deduper, parsed: Parsed, options: &Options, offline: bool) 
 }
 
 /// A row whose guest already exists: `exists`, or an update of its members, with any drift.
-fn existing_row(record: InputRecord, guest: &NewGuest, existing: &Existing, options: &Options) -> Plan {
+/// `how` opens the message: how we know it exists.
+fn existing_row(record: InputRecord, guest: &NewGuest, existing: &Existing, options: &Options, how: &str) -> Plan {
     let comparison = sync::compare(guest, &existing.profile);
     let drift_note = comparison.drift_note();
     let mut result = RowResult::new(record.index, record.row, Status::Exists, "", record.cells);
     result.guest_id = existing.id.clone();
     let change = |members: &[u64]| sync::members_change(&comparison.members_before, members);
     match (comparison.members, options.on_existing) {
-        (None, _) => result.message = format!("already a guest{drift_note}"),
+        (None, _) => result.message = format!("{how}{drift_note}"),
         (Some(members), OnExisting::Skip) => {
             result.message = format!(
-                "already a guest; the file's members differ ({}; --on-existing update applies it){drift_note}",
+                "{how}; the file's members differ ({}; --on-existing update applies it){drift_note}",
                 change(&members)
             );
         }
@@ -485,7 +516,13 @@ fn existing_row(record: InputRecord, guest: &NewGuest, existing: &Existing, opti
 }
 
 /// Finishes a planned row: creates it, or defers it if the run has stopped.
-async fn run_plan(plan: Plan, client: Option<&Client>, stop: &Stop, max_rounds: u32) -> (RowResult, u32) {
+async fn run_plan(
+    plan: Plan,
+    client: Option<&Client>,
+    stop: &Stop,
+    options: &Options,
+    pending: &PendingCreates,
+) -> (RowResult, u32) {
     let (record, guest, client) = match (plan, client) {
         (Plan::Done(result), _) => return (result, 0),
         (Plan::Update(update), Some(client)) => return (run_update(*update, client, stop).await, 0),
@@ -494,9 +531,26 @@ async fn run_plan(plan: Plan, client: Option<&Client>, stop: &Stop, max_rounds: 
         (Plan::Create(record, _), None) => unreachable!("row {} planned for creation offline", record.row),
     };
     let outcome = tokio::select! {
-        outcome = create::create(client, &guest, stop, max_rounds) => outcome,
+        outcome = create::create(client, &guest, stop, options.max_rounds) => outcome,
         _ = stop.abandon.cancelled() => create::abandoned(),
     };
+    pending.finished();
+    if let Some(found) = &outcome.found {
+        // Someone else created it after the list was read: an existing guest like any other.
+        let existing = Existing {
+            id: found.id.clone(),
+            profile: Profile::of(found),
+        };
+        let how = "already a guest: added by someone else after the guest list was read";
+        let mut result = match existing_row(record, &guest, &existing, options, how) {
+            Plan::Update(update) => run_update(*update, client, stop).await,
+            Plan::Done(result) => result,
+            Plan::Create(..) => unreachable!("an existing guest is never created"),
+        };
+        result.attempts += outcome.attempts;
+        result.http_status = result.http_status.or(outcome.http_status);
+        return (result, outcome.reconciliations);
+    }
     let result = RowResult {
         index: record.index,
         row: record.row,

@@ -1,8 +1,12 @@
 //! The import's progress bar on stderr: rows done of the total, rate, ETA, and "paused by rate
-//! limit until HH:MM:SS" while a 429 pause holds every request. Nothing is drawn unless stderr
-//! is a terminal (see `logging::Ui`).
+//! limit until HH:MM:SS" while a 429 pause holds every request, or "next create at HH:MM:SS"
+//! while creates wait for the invite cap or `--invite-rate`. Once invite pacing binds, the ETA
+//! is at least the creates still queued times the quota's interval. Nothing is drawn unless
+//! stderr is a terminal (see `logging::Ui`).
 
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Local};
 use indicatif::ProgressState;
@@ -16,9 +20,34 @@ pub struct Progress {
     paused: bool,
 }
 
+/// Creates planned but not finished, shared with the pipeline: with the invite interval they
+/// bound the ETA from below.
+#[derive(Clone, Default)]
+pub struct PendingCreates(Arc<AtomicU64>);
+
+impl PendingCreates {
+    pub fn planned(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn finished(&self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 impl Progress {
-    /// `total` is the number of rows when known (a file counted up front), for the ETA.
-    pub fn new(shown: bool, total: Option<u64>) -> Progress {
+    /// `total` is the number of rows when known (a file counted up front), for the ETA;
+    /// `invite_interval` is the slowest `--invite-rate`'s spacing between creates.
+    pub fn new(
+        shown: bool,
+        total: Option<u64>,
+        pending: PendingCreates,
+        invite_interval: Option<Duration>,
+    ) -> Progress {
         if !shown {
             return Progress {
                 span: Span::none(),
@@ -35,6 +64,13 @@ impl Progress {
             .expect("a valid template")
             .with_key("rate", |state: &ProgressState, out: &mut dyn std::fmt::Write| {
                 let _ = write!(out, "{:.1} rows/s", state.per_sec());
+            })
+            .with_key("eta", move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                let paced = invite_interval.map_or(Duration::ZERO, |interval| {
+                    interval.saturating_mul(u32::try_from(pending.get()).unwrap_or(u32::MAX))
+                });
+                let eta = state.eta().max(paced);
+                let _ = write!(out, "{:#}", indicatif::HumanDuration(eta));
             });
         span.pb_set_style(&style);
         if let Some(total) = total {
@@ -58,16 +94,19 @@ impl Progress {
         }
     }
 
-    /// Shows or clears the pause note.
-    pub fn paused_until(&mut self, until: Option<SystemTime>) {
-        if !self.shown || (until.is_none() && !self.paused) {
+    /// Shows or clears the pause note: a 429 pause of every request, or creates waiting for
+    /// the invite cap or quota.
+    pub fn paused_until(&mut self, until: Option<SystemTime>, next_create: Option<SystemTime>) {
+        if !self.shown || (until.is_none() && next_create.is_none() && !self.paused) {
             return;
         }
-        self.paused = until.is_some();
-        let message = until.map_or(String::new(), |until| {
-            let until: DateTime<Local> = until.into();
-            format!("paused by rate limit until {}", until.format("%H:%M:%S"))
-        });
+        self.paused = until.is_some() || next_create.is_some();
+        let clock = |at: SystemTime| DateTime::<Local>::from(at).format("%H:%M:%S").to_string();
+        let message = match (until, next_create) {
+            (Some(until), _) => format!("paused by rate limit until {}", clock(until)),
+            (None, Some(next)) => format!("waiting for the invite quota: next create at {}", clock(next)),
+            (None, None) => String::new(),
+        };
         self.span.pb_set_message(&message);
     }
 }

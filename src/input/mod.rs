@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use crate::output::unneutralize;
 pub use decode::{Detected, parse_label as parse_encoding};
 pub use encoding_rs::Encoding;
 pub use header::{Field, FieldMap, HeaderError, Target, map_header, parse_mapping};
@@ -129,7 +130,11 @@ pub struct Input {
     pub format: Format,
     /// Cells a record should have: the header's, result columns included.
     width: usize,
+    /// Where the `result_*` columns are, in a results file of this tool.
     previous: Option<PreviousColumns>,
+    /// Hand those columns to the caller (`--retry-from`); otherwise they are dropped, so a
+    /// results file read as plain input gets one new set of them, never two.
+    keep_previous: bool,
     records: Records,
     peeked: Option<InputRecord>,
     next_index: u64,
@@ -178,12 +183,17 @@ impl Input {
             open_text(reader, &name, options)?
         };
         let width = header.len();
-        let (header, previous) = if options.previous_results {
-            let (columns, original) =
-                PreviousColumns::find(&header).ok_or_else(|| InputError::NotResults(name.clone()))?;
-            (original, Some(columns))
-        } else {
-            (header, None)
+        let (header, previous) = match PreviousColumns::find(&header) {
+            Some((columns, original)) => {
+                if !options.previous_results {
+                    tracing::info!(
+                        "{name} is a results file of this tool: its result_* columns are replaced by this run's"
+                    );
+                }
+                (original, Some(columns))
+            }
+            None if options.previous_results => return Err(InputError::NotResults(name.clone())),
+            None => (header, None),
         };
         let (map, other_columns) = map_header(&header, &options.map).map_err(|error| InputError::Header {
             name: name.clone(),
@@ -197,6 +207,7 @@ impl Input {
             format,
             width,
             previous,
+            keep_previous: options.previous_results,
             records,
             peeked: None,
             next_index: 0,
@@ -255,9 +266,15 @@ impl Input {
             },
         };
         self.next_index += 1;
-        let (previous, cells) = match &self.previous {
-            Some(columns) => columns.split(cells),
-            None => (Vec::new(), cells),
+        // Decoded once, here: every value downstream (validation, dedupe, the results file's
+        // copy of the row) is the value itself, and the results writer guards it once again.
+        let mut cells: Vec<String> = cells.into_iter().map(decode_cell).collect();
+        let previous = match &self.previous {
+            Some(columns) => {
+                let previous = columns.split(&mut cells);
+                if self.keep_previous { previous } else { Vec::new() }
+            }
+            None => Vec::new(),
         };
         Some(InputRecord {
             index,
@@ -348,6 +365,14 @@ fn is_binary(sample: &[u8]) -> bool {
         .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C))
         .count();
     controls * 10 > sample.len()
+}
+
+/// A cell as the value it holds: the one formula guard our own output adds comes off.
+fn decode_cell(cell: String) -> String {
+    match unneutralize(&cell) {
+        value if value.len() == cell.len() => cell,
+        value => value.to_string(),
+    }
 }
 
 fn wrong_width(cells: usize, expected: usize) -> String {

@@ -1,9 +1,7 @@
 //! `--retry-from`: a results file read as input. Its `result_*` columns are the previous run's
 //! account of each row and come off every record; the rest are the original columns, so the
-//! file is itself a guest file. Our results are written with formula protection, which is
-//! undone here so that a copied row is written back exactly as it was.
-
-use crate::output::unneutralize;
+//! file is itself a guest file. Cells arrive here already decoded (the formula guard off), so
+//! a copied row is written back exactly as it was.
 
 /// The columns a results file puts in front of the input's own.
 pub const RESULT_COLUMNS: [&str; 6] = [
@@ -37,24 +35,24 @@ impl PreviousColumns {
         Some((PreviousColumns { positions }, original))
     }
 
-    /// Splits a record's cells into the previous result (in `RESULT_COLUMNS` order) and the
-    /// original cells.
-    pub fn split(&self, cells: Vec<String>) -> (Vec<String>, Vec<String>) {
+    /// Takes the previous result (in `RESULT_COLUMNS` order) out of a record's cells, leaving
+    /// the original cells.
+    pub fn split(&self, cells: &mut Vec<String>) -> Vec<String> {
         let previous = self
             .positions
             .iter()
             .map(|at| {
-                at.and_then(|i| cells.get(i))
-                    .map_or(String::new(), |c| unneutralize(c).to_string())
+                at.and_then(|i| cells.get_mut(i))
+                    .map(std::mem::take)
+                    .unwrap_or_default()
             })
             .collect();
-        let original = cells
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| !self.positions.contains(&Some(*i)))
-            .map(|(_, cell)| unneutralize(&cell).to_string())
-            .collect();
-        (previous, original)
+        let mut index = 0;
+        cells.retain(|_| {
+            index += 1;
+            !self.positions.contains(&Some(index - 1))
+        });
+        previous
     }
 }
 
@@ -67,11 +65,12 @@ mod tests {
     }
 
     #[test]
-    fn result_columns_come_off_and_protected_cells_are_restored() {
+    fn result_columns_come_off() {
         let header = strings(&["result_row", "result_status", "result_message", "Email", "Notes"]);
         let (columns, original) = PreviousColumns::find(&header).unwrap();
         assert_eq!(original, ["Email", "Notes"]);
-        let (previous, cells) = columns.split(strings(&["7", "failed", "'=boom", "a@x.com", "'+44"]));
+        let mut cells = strings(&["7", "failed", "=boom", "a@x.com", "+44"]);
+        let previous = columns.split(&mut cells);
         assert_eq!(previous, ["7", "failed", "", "", "", "=boom"]);
         assert_eq!(cells, ["a@x.com", "+44"]);
         assert!(PreviousColumns::find(&strings(&["email", "result_status"])).is_none());

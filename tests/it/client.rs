@@ -14,6 +14,7 @@ fn client(sandbox: &Sandbox, max_wait: Duration) -> Client {
         org: sandbox.org().into(),
         credentials: Credentials::Token(Secret::new(sandbox.token())),
         rates: vec![],
+        invite_rates: vec![],
         max_retries: 3,
         max_wait,
         connect_timeout: Duration::from_secs(5),
@@ -131,10 +132,16 @@ async fn an_invite_cap_beyond_max_wait_ends_quickly_with_rate_limited_until() {
     assert!(matches!(err.kind, ApiErrorKind::RateLimited(_)), "{text}");
     assert!(text.starts_with("rate-limited until "), "{text}");
     assert!(text.contains("hourly limit for Guest Invite"), "{text}");
-    // The pause applies to the whole run: the next request of any kind also ends at once.
+    // The invite cap holds creates only: the next create ends at once, reads go on.
     let started = Instant::now();
-    assert!(client.get_guest("first@x.com").await.is_err());
+    let err = client.create_guest(&new_guest("third@x.com")).await.unwrap_err();
+    assert!(
+        matches!(err.kind, ApiErrorKind::RateLimited(ref until) if until.invites_only),
+        "{err}"
+    );
     assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(client.get_guest("first@x.com").await.unwrap().value.is_some());
+    assert_eq!(sandbox.stats().posts, 2, "the third create was never sent");
     assert!(sandbox.guest("second@x.com").is_none());
 }
 

@@ -375,7 +375,7 @@ fn a_dry_run_sends_no_write() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "invalid rows still count");
-    let got = statuses(&dir.path().join("guests.results.csv"));
+    let got = statuses(&dir.path().join("guests.dry-run.csv"));
     for (got, want) in got.iter().zip(&scenario.expected) {
         assert_eq!(got, if *want == "created" { "would_create" } else { want });
     }
@@ -392,7 +392,7 @@ fn a_dry_run_sends_no_write() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("offline"), "{stderr}");
-    let got = statuses(&dir.path().join("guests.results.csv"));
+    let got = statuses(&dir.path().join("guests.dry-run.csv"));
     assert_eq!(got.iter().filter(|s| *s == "exists").count(), 0);
     assert_eq!(got.iter().filter(|s| *s == "would_create").count(), 246 + 30);
 }
