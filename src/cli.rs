@@ -241,8 +241,8 @@ pub struct ImportArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Creates in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    /// Creates in flight at once (1 to 256).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency)]
     pub concurrency: u32,
 
     /// Keep cells starting with = + - @ as they are in the results (no formula protection).
@@ -336,8 +336,8 @@ pub struct ExportArgs {
     #[arg(long)]
     pub excel: bool,
 
-    /// Pages fetched at once after the first.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    /// Pages fetched at once after the first (1 to 256).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency)]
     pub concurrency: u32,
 
     /// Export from an in-process sandbox seeded with samples/existing-guests.csv (no account
@@ -386,7 +386,7 @@ pub struct SandboxArgs {
     pub empty: bool,
 
     /// Server-side cap on per_page.
-    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = per_page_cap)]
     pub per_page_cap: u32,
 
     /// Delay before every response.
@@ -431,6 +431,21 @@ fn delimiter(text: &str) -> Result<u8, String> {
         "tab" | "TAB" | "\\t" | "\t" => Ok(b'\t'),
         one if one.len() == 1 && one.is_ascii() && one != "\"" && one != "\n" => Ok(one.as_bytes()[0]),
         _ => Err(format!("`{text}` is not a delimiter: use , ; | or tab")),
+    }
+}
+
+/// Requests in flight: a whole number from 1 to 256 (said in words, not Rust's `1..=256`).
+fn concurrency(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(format!("`{text}` is not a number of requests from 1 to 256")),
+    }
+}
+
+fn per_page_cap(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{text}` is not a page size: give a whole number of 1 or more")),
     }
 }
 

@@ -65,6 +65,9 @@ pub struct ApiConfig {
 pub enum ConfigError {
     #[error("no organization id: pass --org ORG or set TALLYFY_ORG_ID")]
     MissingOrg,
+    /// More than one of the above, all reported at once.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Several(Vec<ConfigError>),
     #[error("`{0}` is not an organization id: expected the 32-character hex id from Settings > Organization")]
     BadOrg(String),
     #[error(
@@ -87,7 +90,7 @@ pub enum ConfigError {
     BadToken,
     #[error("the token file {} is empty", .0.display())]
     EmptyTokenFile(PathBuf),
-    #[error("cannot read the token file {}: {error}", path.display())]
+    #[error("cannot read the token file {}: {}", path.display(), crate::error::io_words(.error))]
     TokenFile { path: PathBuf, error: std::io::Error },
     #[error("`{url}` is not a usable base URL: {reason}")]
     BadUrl { url: String, reason: String },
@@ -97,10 +100,49 @@ pub enum ConfigError {
     InsecureUrl(String),
 }
 
+impl ConfigError {
+    /// Each problem on its own, for a report of one line each.
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            ConfigError::Several(all) => all.iter().map(ToString::to_string).collect(),
+            one => vec![one.to_string()],
+        }
+    }
+
+    /// Only credentials or the organization are missing: a dry run can go on offline.
+    pub fn only_missing_credentials(&self) -> bool {
+        match self {
+            ConfigError::MissingOrg | ConfigError::MissingToken => true,
+            ConfigError::Several(all) => all.iter().all(ConfigError::only_missing_credentials),
+            _ => false,
+        }
+    }
+}
+
 impl ApiConfig {
     /// Checks the flags and reads the token from `TALLYFY_ACCESS_TOKEN` or `--token-file`.
+    /// Every problem is reported at once (`ConfigError::Several` when there is more than one).
     pub fn from_args(args: &ApiArgs) -> Result<Self, ConfigError> {
-        let org = args.org.as_deref().ok_or(ConfigError::MissingOrg)?;
+        let org = args.org.as_deref().ok_or(ConfigError::MissingOrg);
+        let credentials = Self::credentials(args);
+        let base = parse_base_url(&args.base_url).map(drop);
+        match (org, credentials, base) {
+            (Ok(org), Ok(credentials), Ok(())) => Self::with_credentials(args, &args.base_url, org, credentials),
+            (org, credentials, base) => {
+                let mut problems: Vec<ConfigError> = [org.err(), credentials.err(), base.err()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                Err(if problems.len() == 1 {
+                    problems.remove(0)
+                } else {
+                    ConfigError::Several(problems)
+                })
+            }
+        }
+    }
+
+    fn credentials(args: &ApiArgs) -> Result<Credentials, ConfigError> {
         let env_token = std::env::var(TOKEN_ENV).ok().filter(|v| !v.trim().is_empty());
         let token = match &args.token_file {
             Some(path) => Some(read_secret_file(path)?),
@@ -117,19 +159,18 @@ impl ApiConfig {
                 .map(|v| Secret::new(v.trim())),
         };
         let client_id = args.client_id.as_deref().map(str::trim).filter(|id| !id.is_empty());
-        let credentials = match (token, client_id, secret) {
-            (Some(_), Some(_), _) => return Err(ConfigError::BothCredentials),
-            (Some(token), None, _) => Credentials::Token(token),
-            (None, Some(_), None) => return Err(ConfigError::MissingClientSecret),
-            (None, None, Some(_)) => return Err(ConfigError::MissingClientId),
-            (None, None, None) => return Err(ConfigError::MissingToken),
-            (None, Some(id), Some(secret)) => Credentials::Client {
+        match (token, client_id, secret) {
+            (Some(_), Some(_), _) => Err(ConfigError::BothCredentials),
+            (Some(token), None, _) => Ok(Credentials::Token(token)),
+            (None, Some(_), None) => Err(ConfigError::MissingClientSecret),
+            (None, None, Some(_)) => Err(ConfigError::MissingClientId),
+            (None, None, None) => Err(ConfigError::MissingToken),
+            (None, Some(id), Some(secret)) => Ok(Credentials::Client {
                 token_url: token_url(args.token_url.as_deref(), &args.base_url)?,
                 client_id: id.to_string(),
                 client_secret: secret,
-            },
-        };
-        Self::with_credentials(args, &args.base_url, org, credentials)
+            }),
+        }
     }
 
     /// The flags' pacing and timeouts with credentials from elsewhere (an in-process sandbox).

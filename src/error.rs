@@ -25,17 +25,45 @@ pub enum RunError {
     /// A problem with a flag's value found after parsing (e.g. a port in use).
     #[error("{0}")]
     Usage(String),
-    #[error("{what}")]
-    Io {
-        what: String,
-        #[source]
-        source: io::Error,
-    },
+    /// Everything wrong with the set-up (input, outputs, configuration), found together before
+    /// anything is sent; `main` prints one line each.
+    #[error("{}", .0.join("; "))]
+    Setup(Vec<String>),
+    /// Another run holds the lock on this results file.
+    #[error("another run is in progress on {results} ({holder}); try again later")]
+    Busy { results: String, holder: String },
+    /// An I/O failure on our own files, in plain words (the OS error is kept for its kind).
+    #[error("{what}: {}", io_words(.cause))]
+    Io { what: String, cause: io::Error },
     #[error("interrupted")]
     Interrupted,
     /// stdout was closed by its reader (`| head`): stop quietly, as Unix tools do.
     #[error("output closed")]
     OutputClosed,
+}
+
+/// An I/O error in plain words: what the OS said, without Rust's `(os error N)`.
+pub fn io_words(error: &io::Error) -> String {
+    use io::ErrorKind::*;
+    let words = match error.kind() {
+        NotFound => "no such file or folder",
+        PermissionDenied => "permission denied",
+        AlreadyExists => "it already exists",
+        IsADirectory => "it is a folder, not a file",
+        NotADirectory => "a part of the path is not a folder",
+        StorageFull => "the disk is full",
+        ReadOnlyFilesystem => "the file system is read-only",
+        QuotaExceeded => "the disk quota is exceeded",
+        FileTooLarge => "the file is too large for this file system",
+        _ => {
+            let text = error.to_string();
+            return match text.find(" (os error ") {
+                Some(at) => text[..at].to_string(),
+                None => text,
+            };
+        }
+    };
+    words.to_string()
 }
 
 /// The error and its causes on one line, as `main` prints it.
@@ -56,16 +84,19 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Config(_) | RunError::Usage(_) | RunError::Input(_) => exit::USAGE,
-            // Credentials or a base URL the API turns down are configuration, fixed by a person.
+            RunError::Config(_) | RunError::Usage(_) | RunError::Setup(_) | RunError::Input(_) => exit::USAGE,
+            // Credentials or a base URL the API turns down, or a host that cannot be reached,
+            // are configuration, fixed by a person.
             RunError::Api(ApiError {
                 kind:
                     ApiErrorKind::Unauthorized(_)
                     | ApiErrorKind::TokenEndpoint { .. }
                     | ApiErrorKind::Forbidden(_)
-                    | ApiErrorKind::EndpointNotFound,
+                    | ApiErrorKind::EndpointNotFound
+                    | ApiErrorKind::Unreachable { .. },
                 ..
             }) => exit::USAGE,
+            RunError::Busy { .. } => exit::STOPPED,
             RunError::Api(ApiError {
                 kind: ApiErrorKind::RateLimited(_),
                 ..
@@ -83,17 +114,18 @@ impl RunError {
         }
         RunError::Io {
             what: what.into(),
-            source,
+            cause: source,
         }
     }
 
     /// A CSV writer error: its I/O cause, or (never expected for our own records) the message.
     pub fn csv(what: impl Into<String>, error: csv::Error) -> RunError {
+        let text = error.to_string();
         match error.into_kind() {
             csv::ErrorKind::Io(source) => RunError::io(what, source),
-            other => RunError::Io {
+            _ => RunError::Io {
                 what: what.into(),
-                source: io::Error::other(format!("{other:?}")),
+                cause: io::Error::other(text),
             },
         }
     }

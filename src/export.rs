@@ -56,11 +56,29 @@ pub struct ExportOptions {
 
 /// The `export` command: configuration, output file, Ctrl-C, and the closing summary.
 pub async fn run(args: ExportArgs) -> Result<(), RunError> {
-    let (_sandbox, config) = if args.sandbox {
-        let (sandbox, config) = builtin(&args.api).await?;
-        (Some(sandbox), config)
+    // Every set-up problem is found before anything is sent, and reported together.
+    let mut problems = Vec::new();
+    let config = if args.sandbox {
+        None
     } else {
-        (None, ApiConfig::from_args(&args.api)?)
+        ApiConfig::from_args(&args.api)
+            .map_err(|e| problems.extend(e.problems()))
+            .ok()
+    };
+    if let Some(path) = &args.output
+        && let Err(problem) = crate::output::check_writable(path, "--output")
+    {
+        problems.push(problem);
+    }
+    if !problems.is_empty() {
+        return Err(RunError::Setup(problems));
+    }
+    let (_sandbox, config) = match config {
+        Some(config) => (None, config),
+        None => {
+            let (sandbox, config) = builtin(&args.api).await?;
+            (Some(sandbox), config)
+        }
     };
     let client = Client::new(&config)?;
     let options = ExportOptions {

@@ -32,6 +32,12 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(RunError::OutputClosed) => ExitCode::SUCCESS,
+        Err(RunError::Setup(problems)) => {
+            for problem in problems {
+                eprintln!("error: {problem}");
+            }
+            ExitCode::from(exit::USAGE)
+        }
         Err(error) => {
             let code = error.exit_code();
             eprintln!("error: {:#}", anyhow::Error::from(error));

@@ -43,6 +43,40 @@ pub fn unneutralize(cell: &str) -> &str {
     }
 }
 
+/// Checks, before anything is sent, that a file can be written at `path`: it is not a folder,
+/// its folder exists, and new files can be made there. `flag` names the option in the message.
+pub fn check_writable(path: &Path, flag: &str) -> Result<(), String> {
+    let shown = path.display();
+    if path.is_dir() {
+        return Err(format!("{flag} {shown} is a folder: give a file name"));
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!(
+            "{flag} {shown}: the folder {} does not exist (create it, or choose another path)",
+            dir.display()
+        ));
+    }
+    // A device, FIFO or other special file already there is written in place, not beside.
+    if path.exists() && !path.is_file() {
+        return Ok(());
+    }
+    tempfile::Builder::new()
+        .prefix(".tallyfy-guests-check-")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| {
+            format!(
+                "{flag} {shown}: cannot create files in {} ({})",
+                dir.display(),
+                crate::error::io_words(&e)
+            )
+        })
+}
+
 /// A file written beside its destination under a temporary name and renamed into place by
 /// [`AtomicFile::commit`]. Dropped without a commit, it disappears: a failed run never leaves a
 /// file that looks complete.
@@ -57,10 +91,12 @@ impl AtomicFile {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
+        // The temporary name means nothing to a person: an error names the destination.
         let temp = tempfile::Builder::new()
             .prefix(".tallyfy-guests-")
             .suffix(".partial")
-            .tempfile_in(dir)?;
+            .tempfile_in(dir)
+            .map_err(|e| io::Error::new(e.kind(), crate::error::io_words(&e)))?;
         Ok(AtomicFile {
             temp,
             path: path.to_path_buf(),
@@ -74,7 +110,9 @@ impl AtomicFile {
     /// Flushes to disk and renames into place.
     pub fn commit(self) -> io::Result<()> {
         self.temp.as_file().sync_all()?;
-        self.temp.persist(&self.path).map_err(|e| e.error)?;
+        self.temp
+            .persist(&self.path)
+            .map_err(|e| io::Error::new(e.error.kind(), crate::error::io_words(&e.error)))?;
         Ok(())
     }
 }

@@ -310,6 +310,13 @@ impl Client {
                 (_, Ok(answer)) => {
                     return Err(error(failure_kind(&answer), Some(&answer), attempts));
                 }
+                (_, Err(e)) if e.is_connect() => {
+                    let kind = ApiErrorKind::Unreachable {
+                        host: host_of(url),
+                        why: why_unreachable(&e),
+                    };
+                    return Err(error(kind, None, attempts));
+                }
                 (_, Err(e)) => {
                     return Err(error(ApiErrorKind::Transport(describe(&e)), None, attempts));
                 }
@@ -418,6 +425,50 @@ fn transport_outcome(e: &reqwest::Error) -> Outcome {
         Outcome::TimedOut
     } else {
         Outcome::ConnectionLost
+    }
+}
+
+/// `host:port` of a request URL, for messages.
+fn host_of(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(url) => match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            _ => url.to_string(),
+        },
+        Err(_) => url.to_string(),
+    }
+}
+
+/// Why a connection could not be made, in words a person can act on.
+fn why_unreachable(e: &reqwest::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut innermost = String::new();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    return "the connection was refused (is the host and port right, and the service up?)".into();
+                }
+                std::io::ErrorKind::TimedOut => return "no answer within --connect-timeout".into(),
+                _ => {}
+            }
+        }
+        innermost = cause.to_string();
+        source = cause.source();
+    }
+    let text = crate::error::chain(e).to_lowercase();
+    if text.contains("dns error") || text.contains("lookup address") || text.contains("name or service not known") {
+        "the name does not resolve".into()
+    } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
+        format!("the TLS handshake failed ({innermost})")
+    } else if e.is_timeout() {
+        "no answer within --connect-timeout".into()
+    } else {
+        match innermost.find(" (os error ") {
+            Some(at) => innermost[..at].to_string(),
+            None => innermost,
+        }
     }
 }
 

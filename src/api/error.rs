@@ -49,6 +49,10 @@ pub enum ApiErrorKind {
     Http { status: u16, message: Option<String> },
     #[error("{0}")]
     Transport(String),
+    /// No connection could be made, so nothing was sent: a name that does not resolve, a
+    /// refused connection, a TLS failure, a connect timeout.
+    #[error("could not reach {host}: {why}; check TALLYFY_BASE_URL (or --base-url) and the network")]
+    Unreachable { host: String, why: String },
     #[error("unexpected response: {0}")]
     Decode(String),
 }

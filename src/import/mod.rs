@@ -5,6 +5,7 @@
 
 mod create;
 mod dedupe;
+mod lock;
 mod missing;
 mod prefetch;
 mod progress;
@@ -27,6 +28,7 @@ use crate::config::{ApiConfig, ConfigError};
 use crate::error::{RunError, shutdown_signal};
 use crate::input::{Field, Input, InputOptions, InputRecord, Source, count_records};
 use crate::logging::Ui;
+use crate::output::check_writable;
 use crate::sandbox::{Sandbox, builtin};
 use crate::validate::validate;
 use create::Stop;
@@ -47,8 +49,18 @@ pub async fn run(args: ImportArgs, ui: Ui) -> Result<u8, RunError> {
     let started = std::time::SystemTime::now();
     let mut account = SummaryFile::new(&args, started);
     let result = import(&args, ui, &mut account).await;
-    if let Some(path) = &args.summary_json {
-        account.write(path, &result)?;
+    // A run refused because another holds the results file writes nothing at all.
+    if let Some(path) = args
+        .summary_json
+        .as_ref()
+        .filter(|_| !matches!(result, Err(RunError::Busy { .. })))
+    {
+        match (account.write(path, &result), &result) {
+            (Err(error), Ok(_)) => return Err(error),
+            // The run's own failure is what the person needs to see; this one is a footnote.
+            (Err(error), Err(_)) => tracing::warn!("{error}"),
+            (Ok(()), _) => {}
+        }
     }
     result
 }
@@ -61,6 +73,9 @@ async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<
         .expect("clap requires FILE or --retry-from");
     let source = Source::from_arg(file);
     account.hash_input(&source);
+    // Everything that can be wrong with the set-up is found before anything is sent or
+    // written, and reported together.
+    let mut problems: Vec<String> = Vec::new();
     let input = Input::open(
         &source,
         &InputOptions {
@@ -70,7 +85,40 @@ async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<
             sheet: args.sheet.clone(),
             previous_results: args.retry_from.is_some(),
         },
-    )?;
+    )
+    .map_err(|e| problems.push(e.to_string()))
+    .ok();
+    let results_path = results_path(
+        &source,
+        args.results.as_deref(),
+        args.retry_from.is_some(),
+        args.dry_run,
+    )
+    .unwrap_or_else(|e| {
+        problems.push(e.to_string());
+        None
+    });
+    let outputs = [
+        ("--results", results_path.as_deref()),
+        ("--summary-json", args.summary_json.as_deref()),
+        ("--report-missing", args.report_missing.as_deref()),
+    ];
+    for (flag, path) in outputs {
+        if let Some(path) = path
+            && let Err(problem) = check_writable(path, flag)
+        {
+            problems.push(problem);
+        }
+    }
+    let reach = reach(args).map_err(|e| problems.extend(e.problems())).ok();
+    if args.report_missing.is_some() && matches!(reach, Some(Reach::Offline)) {
+        problems.push("--report-missing needs the organization's guest list: give credentials (or --sandbox)".into());
+    }
+    let (Some(input), Some(reach), true) = (input, reach, problems.is_empty()) else {
+        return Err(RunError::Setup(problems));
+    };
+    // One run at a time per results file; taken before anything is sent or written.
+    let _lock = results_path.as_deref().map(lock::acquire).transpose()?;
     if args.retry_from.is_some() {
         tracing::info!(
             "retrying the failed and deferred rows of {}; other rows are copied",
@@ -92,18 +140,7 @@ async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<
             shown.join(", ")
         );
     }
-    let results_path = results_path(
-        &source,
-        args.results.as_deref(),
-        args.retry_from.is_some(),
-        args.dry_run,
-    )?;
-    let (client, _sandbox) = connect(args).await?;
-    if args.report_missing.is_some() && client.is_none() {
-        return Err(RunError::Usage(
-            "--report-missing needs the organization's guest list: give credentials (or --sandbox)".into(),
-        ));
-    }
+    let (client, _sandbox) = connect(reach, args).await?;
     let results = ResultsWriter::create(results_path.as_deref(), &input.header, args.raw, args.excel)?;
     let format = input.format.to_string();
     let total = match (&source, input.known_rows()) {
@@ -227,23 +264,41 @@ fn results_path(
     Ok(Some(path))
 }
 
+/// How the run reaches Tallyfy, decided before anything is sent.
+enum Reach {
+    Sandbox,
+    Api(Box<ApiConfig>),
+    /// A dry run with no credentials: nothing is checked against existing guests.
+    Offline,
+}
+
+fn reach(args: &ImportArgs) -> Result<Reach, ConfigError> {
+    if args.sandbox {
+        return Ok(Reach::Sandbox);
+    }
+    match ApiConfig::from_args(&args.api) {
+        Ok(config) => Ok(Reach::Api(Box::new(config))),
+        Err(error) if args.dry_run && error.only_missing_credentials() => Ok(Reach::Offline),
+        Err(error) => Err(error),
+    }
+}
+
 /// The client to use: the built-in sandbox, the configured API, or none for an offline dry run.
-async fn connect(args: &ImportArgs) -> Result<(Option<Client>, Option<Sandbox>), RunError> {
+async fn connect(reach: Reach, args: &ImportArgs) -> Result<(Option<Client>, Option<Sandbox>), RunError> {
     let client = |mut config: ApiConfig| {
         config.invite_rates = args.invite_rates.clone();
         Client::new(&config)
     };
-    if args.sandbox {
-        let (sandbox, config) = builtin(&args.api).await?;
-        return Ok((Some(client(config)?), Some(sandbox)));
-    }
-    match ApiConfig::from_args(&args.api) {
-        Ok(config) => Ok((Some(client(config)?), None)),
-        Err(ConfigError::MissingOrg | ConfigError::MissingToken) if args.dry_run => {
+    match reach {
+        Reach::Sandbox => {
+            let (sandbox, config) = builtin(&args.api).await?;
+            Ok((Some(client(config)?), Some(sandbox)))
+        }
+        Reach::Api(config) => Ok((Some(client(*config)?), None)),
+        Reach::Offline => {
             tracing::warn!("dry run offline: no credentials, so rows are not checked against existing guests");
             Ok((None, None))
         }
-        Err(error) => Err(error.into()),
     }
 }
 

@@ -62,7 +62,7 @@ pub struct InputOptions {
 /// A file that cannot be imported at all (exit 2; nothing is sent).
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("cannot read {name}: {error}")]
+    #[error("cannot read {name}: {}", crate::error::io_words(.error))]
     Unreadable { name: String, error: io::Error },
     #[error("{0} is empty: expected a header row with an `email` column, then one guest per row")]
     Empty(String),
