@@ -13,9 +13,10 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  the run finished but something failed (see the error or the results file)
-  2  usage or input error: a bad flag, file or URL, missing credentials or credentials the API
-     rejects; nothing was written
-  3  stopped early: rate-limited for longer than --max-wait, or interrupted; run it again later
+  2  usage or set-up error: a bad flag, file, output path or URL, missing credentials,
+     credentials the API rejects, or a host that cannot be reached; nothing was created
+  3  stopped early: rate-limited for longer than --max-wait, or interrupted, or another run
+     holds the same results file; run it again later
 
 Credentials: the token is read from TALLYFY_ACCESS_TOKEN or --token-file, never from a flag.";
 
@@ -182,10 +183,12 @@ Results (beside the input as <name>.results.csv unless --results): one row per i
 Exit codes:
   0  every row is created, updated, exists, duplicate, would_create or would_update
   1  the run finished and some rows are invalid, conflict or failed
-  2  usage or input error, or credentials the API rejects; nothing was created
+  2  usage or set-up error, credentials the API rejects, or a host that cannot be reached;
+     nothing was created
   3  stopped early (token rejected mid-run, rate-limited beyond --max-wait, more failures
      than --max-errors, SIGINT or SIGTERM): unfinished rows are `deferred`; run the same
-     command again (or --retry-from the results) to continue";
+     command again (or --retry-from the results) to continue. Also when another run holds
+     the same results file (nothing is sent or written)";
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -416,6 +419,15 @@ pub struct SandboxArgs {
     /// Fraction of creates answered 500 before anything is stored.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.0, value_parser = fraction)]
     pub create_error_rate: f64,
+
+    /// Fraction of creates that another writer got to first: the guest is stored with other
+    /// details just before ours arrives, which is answered 422 "already taken".
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0, value_parser = fraction)]
+    pub other_writer_rate: f64,
+
+    /// A guest created less than this long ago is not found by a GET yet (replica lag).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub read_lag: Duration,
 
     /// Serve the older payload shapes: string ids, names inside `details`, `{"error": true}` 422s.
     #[arg(long)]

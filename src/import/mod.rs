@@ -596,12 +596,15 @@ async fn run_plan(
             id: found.id.clone(),
             profile: Profile::of(found),
         };
-        let how = "already a guest: added by someone else after the guest list was read";
-        let mut result = match existing_row(record, &guest, &existing, options, how) {
+        let mut result = match existing_row(record, &guest, &existing, options, "already a guest") {
             Plan::Update(update) => run_update(*update, client, stop).await,
             Plan::Done(result) => result,
             Plan::Create(..) => unreachable!("an existing guest is never created"),
         };
+        result.message = format!(
+            "added by someone else after the guest list was read: {}",
+            result.message
+        );
         result.attempts += outcome.attempts;
         result.http_status = result.http_status.or(outcome.http_status);
         return (result, outcome.reconciliations);

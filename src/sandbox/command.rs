@@ -43,6 +43,8 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
             create_error_rate: args.create_error_rate,
             burst_limit: args.burst_limit,
             invite_cap: args.invite_cap,
+            other_writer_rate: args.other_writer_rate,
+            read_lag: args.read_lag,
             revoke_token_after: None,
             seed: args.seed,
         },

@@ -30,6 +30,12 @@ pub struct FaultOptions {
     pub burst_limit: Option<Rate>,
     /// Creates allowed per window before 429 `RATE_LIMIT_EXCEEDED` with a long Retry-After.
     pub invite_cap: Option<Rate>,
+    /// Fraction of creates that another writer (a person in the web app, another integration)
+    /// got to first: the guest is stored, with other details, just before ours arrives, which
+    /// is then answered 422 "already taken".
+    pub other_writer_rate: f64,
+    /// A guest created less than this long ago is not found by a GET yet (a replica that lags).
+    pub read_lag: Duration,
     /// From this request on, the token is answered 401, as when its user logs out of Tallyfy.
     pub revoke_token_after: Option<u64>,
     pub seed: u64,
@@ -71,6 +77,8 @@ pub struct Faults {
     rng: Mutex<StdRng>,
     burst: Option<DefaultDirectRateLimiter>,
     invites: Mutex<InviteWindow>,
+    /// When recent creates were stored, by lowercased email (only with `read_lag`).
+    fresh: Mutex<std::collections::HashMap<String, Instant>>,
     pub counters: FaultCounters,
 }
 
@@ -85,6 +93,7 @@ impl Faults {
             rng: Mutex::new(StdRng::seed_from_u64(options.seed)),
             burst: options.burst_limit.map(|rate| RateLimiter::direct(rate.burst_quota())),
             invites: Mutex::new(InviteWindow { started: None, used: 0 }),
+            fresh: Mutex::default(),
             counters: FaultCounters::default(),
             options,
         }
@@ -145,6 +154,34 @@ impl Faults {
         }
         window.used += 1;
         Ok(())
+    }
+
+    /// Whether another writer creates this guest just before our create arrives.
+    pub fn other_writer_first(&self) -> bool {
+        if self.options.other_writer_rate <= 0.0 {
+            return false;
+        }
+        let roll = self.rng.lock().unwrap_or_else(|p| p.into_inner()).random::<f64>();
+        roll < self.options.other_writer_rate
+    }
+
+    /// Records a create, for `read_lag`.
+    pub fn created(&self, email: &str) {
+        if !self.options.read_lag.is_zero() {
+            let mut fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
+            fresh.insert(email.to_lowercase(), Instant::now());
+        }
+    }
+
+    /// Whether a GET of this guest still misses it (created within `read_lag`).
+    pub fn not_yet_readable(&self, email: &str) -> bool {
+        if self.options.read_lag.is_zero() {
+            return false;
+        }
+        let fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
+        fresh
+            .get(&email.to_lowercase())
+            .is_some_and(|at| at.elapsed() < self.options.read_lag)
     }
 
     /// Whether a create fails with a 500 before it is stored.

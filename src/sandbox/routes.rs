@@ -185,6 +185,9 @@ async fn show(State(state): Shared, Path((org, email)): Path<(String, String)>) 
     if let Some(refused) = wrong_org(&state, &org) {
         return refused;
     }
+    if state.faults.not_yet_readable(&email) {
+        return guest_not_found(&state);
+    }
     match state.store().find(&email) {
         Some(guest) => item(&state, StatusCode::OK, guest),
         None => guest_not_found(&state),
@@ -208,11 +211,27 @@ async fn create(
     // cannot both succeed.
     let created = {
         let mut store = state.store();
+        if state.faults.other_writer_first()
+            && let Some(email) = body.get("email").and_then(Value::as_str)
+            && store.find(email).is_none()
+        {
+            let theirs = Guest {
+                email: email.trim().to_string(),
+                first_name: Some("Added".into()),
+                last_name: Some("Elsewhere".into()),
+                ..Guest::default()
+            };
+            store.create(theirs, &now());
+            state.faults.created(email);
+        }
         match store.check_create(&body) {
             Err(CreateError::Invalid(problems)) => return unprocessable(&state, problems),
             Ok(guest) => match state.faults.invite() {
                 Err((retry_after, cap)) => return invite_capped(retry_after, &cap),
-                Ok(()) => store.create(guest, &now()),
+                Ok(()) => {
+                    state.faults.created(&guest.email);
+                    store.create(guest, &now())
+                }
             },
         }
     };

@@ -4,6 +4,7 @@
 mod client;
 mod config;
 mod export;
+mod field;
 mod import;
 mod properties;
 mod secrecy;
