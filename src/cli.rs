@@ -149,15 +149,15 @@ pub struct ApiArgs {
     pub max_retries: u32,
 
     /// Longest rate-limit pause to sit out; a longer one stops with "rate-limited until".
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration)]
     pub max_wait: Duration,
 
     /// Time allowed to open a connection.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
     pub connect_timeout: Duration,
 
     /// Time allowed for one whole request, response included.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
     pub timeout: Duration,
 }
 
@@ -372,7 +372,7 @@ pub struct SandboxArgs {
     pub client_secret: String,
 
     /// Lifetime (`expires_in`) of the tokens the OAuth endpoint issues.
-    #[arg(long, value_name = "DURATION", default_value = "7days", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "7days", value_parser = duration)]
     pub token_lifetime: Duration,
 
     /// Reject an issued OAuth token after this many requests (a token that dies mid-run).
@@ -393,7 +393,7 @@ pub struct SandboxArgs {
     pub per_page_cap: u32,
 
     /// Delay before every response.
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration)]
     pub latency: Duration,
 
     /// Burst limit such as 50/s, answered with 429 and Retry-After.
@@ -426,7 +426,7 @@ pub struct SandboxArgs {
     pub other_writer_rate: f64,
 
     /// A guest created less than this long ago is not found by a GET yet (replica lag).
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration)]
     pub read_lag: Duration,
 
     /// Serve the older payload shapes: string ids, names inside `details`, `{"error": true}` 422s.
@@ -443,6 +443,18 @@ fn delimiter(text: &str) -> Result<u8, String> {
         "tab" | "TAB" | "\\t" | "\t" => Ok(b'\t'),
         one if one.len() == 1 && one.is_ascii() && one != "\"" && one != "\n" => Ok(one.as_bytes()[0]),
         _ => Err(format!("`{text}` is not a delimiter: use , ; | or tab")),
+    }
+}
+
+/// A duration such as 30s, 10m or 2h, at most a year (no arithmetic on it can overflow).
+fn duration(text: &str) -> Result<Duration, String> {
+    const YEAR: Duration = Duration::from_secs(366 * 24 * 3600);
+    match humantime::parse_duration(text.trim()) {
+        Ok(duration) if duration <= YEAR => Ok(duration),
+        Ok(_) => Err(format!("`{text}` is longer than a year")),
+        Err(_) => Err(format!(
+            "`{text}` is not a duration: write it like 30s, 10m, 2h or 1day"
+        )),
     }
 }
 

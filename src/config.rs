@@ -88,6 +88,8 @@ pub enum ConfigError {
         "the access token contains characters that cannot be sent in an HTTP header (check for pasted quotes or line breaks)"
     )]
     BadToken,
+    #[error("the token file {} is larger than 16 KiB: is it really a token? (a token is about 1 KiB)", .0.display())]
+    HugeSecretFile(PathBuf),
     #[error("the token file {} is empty", .0.display())]
     EmptyTokenFile(PathBuf),
     #[error("cannot read the token file {}: {}", path.display(), crate::error::io_words(.error))]
@@ -206,11 +208,26 @@ fn token_url(given: Option<&str>, base_url: &str) -> Result<Url, ConfigError> {
     }
 }
 
+/// A token or secret file is read up to this much: a JWT is about 1 KiB, and a path such as
+/// `/dev/zero` must not be read until memory runs out.
+const MAX_SECRET_FILE: u64 = 16 * 1024;
+
 fn read_secret_file(path: &PathBuf) -> Result<Secret, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::TokenFile {
+    use std::io::Read;
+    let unreadable = |error| ConfigError::TokenFile {
         path: path.clone(),
         error,
-    })?;
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    warn_if_readable_by_others(&file, path);
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_SECRET_FILE {
+        return Err(ConfigError::HugeSecretFile(path.clone()));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| ConfigError::BadToken)?;
     let token = token_from(&text);
     if token.is_empty() {
         return Err(ConfigError::EmptyTokenFile(path.clone()));
@@ -218,10 +235,35 @@ fn read_secret_file(path: &PathBuf) -> Result<Secret, ConfigError> {
     Ok(token)
 }
 
-/// People paste the whole header value; accept `Bearer <token>` as well as the bare token.
+/// A secret file others can read is worth a warning (not an error: it may be a mounted secret).
+fn warn_if_readable_by_others(file: &std::fs::File, path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = file.metadata()
+            && meta.is_file()
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(
+                "{} can be read by other users (mode {:o}): chmod 600 it",
+                path.display(),
+                meta.permissions().mode() & 0o777
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (file, path);
+}
+
+/// People paste the whole header value; accept `Bearer <token>` (in any case) as well as the
+/// bare token.
 fn token_from(text: &str) -> Secret {
     let text = text.trim();
-    Secret::new(text.strip_prefix("Bearer ").unwrap_or(text))
+    let bare = match text.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => text[7..].trim_start(),
+        _ => text,
+    };
+    Secret::new(bare)
 }
 
 /// An org id is 32 hex characters; case is forgiven, anything else is a typo worth stopping on.

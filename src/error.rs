@@ -131,19 +131,22 @@ impl RunError {
     }
 }
 
-/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM (`kill`, systemd, cron timeouts).
+/// Resolves on the first SIGINT (Ctrl-C), SIGTERM (`kill`, systemd, cron timeouts) or SIGHUP
+/// (the terminal went away).
 pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+        // SIGHUP too: a closed terminal or ssh session must stop the run as cleanly as Ctrl-C.
+        match (signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
+            (Ok(mut term), Ok(mut hangup)) => {
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => {}
+                    _ = hangup.recv() => {}
                 }
             }
-            Err(_) => {
+            _ => {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }

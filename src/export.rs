@@ -130,8 +130,18 @@ pub async fn export<W: Write>(client: &Client, out: W, options: &ExportOptions) 
         header.extend(STATS_COLUMNS);
     }
     writer.write_record(&header).map_err(failed)?;
+    // A guest can come twice when the list shifts under the pages (a guest added or removed
+    // while we read): it is written once.
+    let mut written = std::collections::HashSet::new();
+    let mut repeated = 0u64;
     let walk = each_page(client, options.with_stats, options.concurrency, |page| {
         for guest in &page.guests {
+            if !written.insert(xxhash_rust::xxh3::xxh3_128(
+                guest.email.trim().to_lowercase().as_bytes(),
+            )) {
+                repeated += 1;
+                continue;
+            }
             for cell in guest_record(guest, options.with_stats) {
                 let cell = if options.raw {
                     cell.as_str().into()
@@ -145,6 +155,11 @@ pub async fn export<W: Write>(client: &Client, out: W, options: &ExportOptions) 
         Ok::<_, RunError>(())
     })
     .await?;
+    if repeated > 0 {
+        tracing::warn!(
+            "{repeated} guests came twice while the list was read (it changed meanwhile); each is written once"
+        );
+    }
     writer.flush().map_err(|e| RunError::io("cannot write the export", e))?;
     Ok(walk)
 }

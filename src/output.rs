@@ -77,42 +77,109 @@ pub fn check_writable(path: &Path, flag: &str) -> Result<(), String> {
         })
 }
 
-/// A file written beside its destination under a temporary name and renamed into place by
-/// [`AtomicFile::commit`]. Dropped without a commit, it disappears: a failed run never leaves a
-/// file that looks complete.
+/// Whether two paths name one file: by device and inode when both exist (so hard links,
+/// symlinks and `./x` beside `x` are caught), else by their absolute paths. Character devices
+/// such as `/dev/null` take any number of writers and are never "the same file".
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino() && !x.file_type().is_char_device();
+        }
+    }
+    absolute(a) == absolute(b)
+}
+
+/// The path made absolute with its folder resolved (the file itself may not exist yet).
+fn absolute(path: &Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    match (dir.canonicalize(), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Whether an output path may be replaced by renaming a finished file over it: nothing is
+/// there yet, or a plain regular file. A device (`/dev/null`), a FIFO, a terminal or a symlink
+/// is written in place instead: renaming over it would destroy it (or the link).
+pub fn replaceable(path: &Path) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta.file_type().is_file(),
+        Err(_) => true,
+    }
+}
+
+/// An output file. A path that is [`replaceable`] is written beside its destination under a
+/// temporary name and renamed into place by [`AtomicFile::commit`]; dropped without a commit,
+/// it disappears, so a failed run never leaves a file that looks complete. Anything else is
+/// opened and written in place (through a symlink, into a device or FIFO).
 pub struct AtomicFile {
-    temp: tempfile::NamedTempFile,
-    path: PathBuf,
+    inner: Inner,
+}
+
+enum Inner {
+    Temp {
+        temp: tempfile::NamedTempFile,
+        path: PathBuf,
+    },
+    InPlace(std::fs::File),
+}
+
+/// An I/O error in plain words; the temporary name means nothing to a person.
+fn plain(e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), crate::error::io_words(&e))
 }
 
 impl AtomicFile {
     pub fn create(path: &Path) -> io::Result<Self> {
+        if !replaceable(path) {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(path)
+                .or_else(|_| std::fs::OpenOptions::new().write(true).open(path))
+                .map_err(plain)?;
+            return Ok(AtomicFile {
+                inner: Inner::InPlace(file),
+            });
+        }
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        // The temporary name means nothing to a person: an error names the destination.
         let temp = tempfile::Builder::new()
             .prefix(".tallyfy-guests-")
             .suffix(".partial")
             .tempfile_in(dir)
-            .map_err(|e| io::Error::new(e.kind(), crate::error::io_words(&e)))?;
+            .map_err(plain)?;
         Ok(AtomicFile {
-            temp,
-            path: path.to_path_buf(),
+            inner: Inner::Temp {
+                temp,
+                path: path.to_path_buf(),
+            },
         })
     }
 
     pub fn writer(&mut self) -> &mut std::fs::File {
-        self.temp.as_file_mut()
+        match &mut self.inner {
+            Inner::Temp { temp, .. } => temp.as_file_mut(),
+            Inner::InPlace(file) => file,
+        }
     }
 
-    /// Flushes to disk and renames into place.
+    /// Flushes to disk and renames into place (or just flushes, written in place).
     pub fn commit(self) -> io::Result<()> {
-        self.temp.as_file().sync_all()?;
-        self.temp
-            .persist(&self.path)
-            .map_err(|e| io::Error::new(e.error.kind(), crate::error::io_words(&e.error)))?;
+        match self.inner {
+            Inner::Temp { temp, path } => {
+                temp.as_file().sync_all().map_err(plain)?;
+                temp.persist(&path).map_err(|e| plain(e.error))?;
+            }
+            Inner::InPlace(mut file) => io::Write::flush(&mut file).map_err(plain)?,
+        }
         Ok(())
     }
 }
@@ -136,6 +203,23 @@ mod tests {
             assert_eq!(unneutralize(&neutralize(cell)), cell, "{cell}");
         }
         assert_eq!(unneutralize("'typed by a person"), "'typed by a person");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_and_links_are_written_in_place_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.csv");
+        std::fs::write(&target, "old").unwrap();
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(!replaceable(&link));
+        let mut file = AtomicFile::create(&link).unwrap();
+        io::Write::write_all(file.writer(), b"new").unwrap();
+        file.commit().unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+        assert!(replaceable(&target) && replaceable(&dir.path().join("absent.csv")));
     }
 
     #[test]

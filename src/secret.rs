@@ -1,7 +1,39 @@
-//! The access token as a value that cannot leak by accident: no `Display`, a redacted `Debug`.
+//! The access token as a value that cannot leak by accident: no `Display`, a redacted `Debug`,
+//! and every secret of the run remembered so that text from outside (a server or proxy that
+//! echoes the Authorization header) can be scrubbed of it before it is shown or stored.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+
+/// Every secret this process has held. Global on purpose: text from a server can reach an
+/// error message by many paths, and each must be able to scrub it without threading the token.
+static KNOWN: RwLock<Vec<Arc<str>>> = RwLock::new(Vec::new());
+
+/// Shorter values are not scrubbed: they would blank out ordinary words.
+const MIN_SCRUBBED: usize = 6;
+
+/// Remembers a secret obtained at run time (an OAuth access token) so [`redact`] removes it.
+pub fn remember(value: &str) {
+    let value = value.trim();
+    if value.len() >= MIN_SCRUBBED {
+        let mut known = KNOWN.write().unwrap_or_else(|p| p.into_inner());
+        if !known.iter().any(|k| &**k == value) {
+            known.push(Arc::from(value));
+        }
+    }
+}
+
+/// The text with every remembered secret replaced by `[redacted]`.
+pub fn redact(text: &str) -> String {
+    let known = KNOWN.read().unwrap_or_else(|p| p.into_inner());
+    let mut text = text.to_string();
+    for secret in known.iter() {
+        if text.contains(&**secret) {
+            text = text.replace(&**secret, "[redacted]");
+        }
+    }
+    text
+}
 
 /// A secret string (the API token). Read it only where it goes on the wire, via [`Secret::expose`].
 #[derive(Clone, PartialEq, Eq)]
@@ -10,6 +42,7 @@ pub struct Secret(Arc<str>);
 impl Secret {
     /// Wraps a secret. Surrounding white space (a trailing newline in a token file) is dropped.
     pub fn new(value: &str) -> Self {
+        remember(value);
         Secret(Arc::from(value.trim()))
     }
 
@@ -39,5 +72,9 @@ mod tests {
         assert_eq!(secret.expose(), "abc.def.ghi");
         let shown = format!("{secret:?} {secret:#?}");
         assert!(!shown.contains("abc"), "{shown}");
+        assert_eq!(
+            redact("echo: Bearer abc.def.ghi, again abc.def.ghi"),
+            "echo: Bearer [redacted], again [redacted]"
+        );
     }
 }

@@ -186,17 +186,22 @@ impl ClientAuth {
             }
             let token: TokenResponse = serde_json::from_slice(&body)
                 .map_err(|_| failed("the answer has no access_token".into(), Some(status.as_u16())))?;
+            crate::secret::remember(&token.access_token);
             let header = bearer(&token.access_token)
                 .ok_or_else(|| failed("the access token cannot be sent in a header".into(), None))?;
+            // A lifetime from outside is clamped: `1e300` must not overflow a Duration.
             let lifetime = token
                 .expires_in
                 .filter(|s| s.is_finite() && *s > 0.0)
-                .map(Duration::from_secs_f64);
+                .map(|s| Duration::from_secs_f64(s.min(MAX_LIFETIME.as_secs_f64())));
             return Ok((header, lifetime));
         }
         Err(failed(format!("gave up after {TOKEN_TRIES} tries ({last})"), None))
     }
 }
+
+/// The longest token lifetime believed (Tallyfy's are a week); a longer `expires_in` is this.
+const MAX_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 
 fn bearer(token: &str) -> Option<HeaderValue> {
     let mut value = HeaderValue::from_str(&format!("Bearer {token}")).ok()?;

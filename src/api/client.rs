@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use super::auth::Auth;
 use super::error::{ApiError, ApiErrorKind, ErrorBody};
 use super::model::{Guest, ItemEnvelope, ListEnvelope, NewGuest, Page};
-use super::pacing::{Lane, Pacer};
+use super::pacing::{Lane, Pacer, RateLimitedUntil};
 use super::retry::{self, Decision, Outcome};
 use crate::config::{ApiConfig, ConfigError};
 
@@ -75,7 +75,12 @@ struct Answer {
     retry_after: Option<Duration>,
     location: Option<String>,
     body: bytes::Bytes,
+    /// The body was longer than `MAX_BODY` and was cut there.
+    oversized: bool,
 }
+
+/// The most of one answer's body that is read: a page of 100 guests is about 100 KiB.
+const MAX_BODY: usize = 8 * 1024 * 1024;
 
 impl Client {
     pub fn new(config: &ApiConfig) -> Result<Self, ConfigError> {
@@ -216,6 +221,8 @@ impl Client {
         lane: Lane,
     ) -> Result<(Answer, u32), ApiError> {
         let (mut attempts, mut retries, mut throttled) = (0u32, 0u32, 0u32);
+        // Time this request has spent waiting on 429s and retries: `--max-wait` bounds it all.
+        let mut waited = Duration::ZERO;
         // Generation of the last token a 401 made us replace, and how many times it happened.
         let (mut rejected, mut renewals) = (0u64, 0u32);
         loop {
@@ -267,15 +274,24 @@ impl Client {
                     if let Err(until) = paused {
                         return Err(error(ApiErrorKind::RateLimited(until), Some(&answer), attempts));
                     }
-                    if throttled >= MAX_RATE_LIMITED_ATTEMPTS {
-                        let kind = ApiErrorKind::Http {
-                            status: 429,
-                            message: Some(format!("still rate-limited after {throttled} tries")),
+                    waited += answer.retry_after.unwrap_or(Duration::from_secs(1));
+                    if throttled >= MAX_RATE_LIMITED_ATTEMPTS || waited > self.pacer.max_wait() {
+                        let until = RateLimitedUntil {
+                            until: SystemTime::now() + answer.retry_after.unwrap_or_default(),
+                            reason: Some(format!(
+                                "still rate-limited after {throttled} tries over {} s, longer than --max-wait",
+                                waited.as_secs()
+                            )),
+                            invites_only: invite_cap,
                         };
-                        return Err(error(kind, Some(&answer), attempts));
+                        return Err(error(ApiErrorKind::RateLimited(until), Some(&answer), attempts));
                     }
                 }
                 (Decision::Retry, result) if retries < self.max_retries => {
+                    let outcome_text = match outcome {
+                        Outcome::Status(status) => format!("HTTP {status}"),
+                        _ => "a failed request".to_string(),
+                    };
                     let wait = retry::backoff(retries);
                     // A 503 may say when to come back; never sooner than that.
                     let wait = result
@@ -283,6 +299,16 @@ impl Client {
                         .ok()
                         .and_then(|a| a.retry_after)
                         .map_or(wait, |after| after.max(wait));
+                    if waited + wait > self.pacer.max_wait() {
+                        // A 503 that says "come back in 11 days" stops the run, as a long 429 does.
+                        let until = RateLimitedUntil {
+                            until: SystemTime::now() + wait,
+                            reason: Some(format!("{outcome_text} asked to wait longer than --max-wait")),
+                            invites_only: false,
+                        };
+                        return Err(error(ApiErrorKind::RateLimited(until), result.as_ref().ok(), attempts));
+                    }
+                    waited += wait;
                     retries += 1;
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%method, url, ?outcome, ?wait, "transient failure; retrying");
@@ -342,21 +368,44 @@ impl Client {
         let response = request.send().await?;
         let headers = response.headers();
         let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let (request_id, location) = (text("x-request-id"), text("location"));
+        let (request_id, location) = (
+            text("x-request-id").map(|id| super::error::server_text(&id)),
+            text("location").map(|at| super::error::server_text(&at)),
+        );
         let retry_after = text("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
         let status = response.status().as_u16();
-        let body = response.bytes().await?;
+        // Read up to a cap: timeouts bound time, not bytes, and an endless answer must not
+        // take all memory. What is past the cap is dropped, and decoding says so.
+        let mut response = response;
+        let mut body = bytes::BytesMut::new();
+        let mut oversized = false;
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_BODY {
+                oversized = true;
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(Answer {
             status,
             request_id,
             retry_after,
             location,
-            body,
+            body: body.freeze(),
+            oversized,
         })
     }
 }
 
 fn decode<T: DeserializeOwned>(answer: &Answer, attempts: u32) -> Result<T, ApiError> {
+    if answer.oversized {
+        let kind = ApiErrorKind::Decode(format!(
+            "HTTP {} with a body larger than {} MiB, which was not read to its end",
+            answer.status,
+            MAX_BODY / (1024 * 1024)
+        ));
+        return Err(error(kind, Some(answer), attempts));
+    }
     serde_json::from_slice(&answer.body).map_err(|e| {
         let kind = ApiErrorKind::Decode(format!(
             "HTTP {} with a body that is not the expected JSON ({e}){}",
@@ -477,14 +526,20 @@ fn describe(e: &reqwest::Error) -> String {
     crate::error::chain(e)
 }
 
-/// `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3); a past date is zero.
-pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+/// A `Retry-After` is believed up to this long: a week is beyond any `--max-wait`, and no
+/// arithmetic on it can overflow.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3); a past date is zero, and
+/// anything longer than `MAX_RETRY_AFTER` (`1e300`, a date in the year 9999) is that.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+        return (seconds.is_finite() && seconds >= 0.0)
+            .then(|| Duration::from_secs_f64(seconds.min(MAX_RETRY_AFTER.as_secs_f64())));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO).min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]

@@ -55,6 +55,9 @@ pub enum ApiErrorKind {
     Unreachable { host: String, why: String },
     #[error("unexpected response: {0}")]
     Decode(String),
+    /// The guest list cannot be walked to its end: pages repeat, or never end.
+    #[error("the guest list cannot be read reliably: {0}")]
+    BadList(String),
 }
 
 /// One message of a 422, with the field it is about (`email`, `associated_members.0`, ...).
@@ -138,11 +141,11 @@ fn collect_leaves(value: &Value, path: String, out: &mut Vec<FieldError>) {
         // Array indices are not fields: `"email": ["a", "b"]` are two messages about `email`.
         Value::Array(items) => items.iter().for_each(|v| collect_leaves(v, path.clone(), out)),
         Value::String(message) => out.push(FieldError {
-            field: path,
-            message: message.clone(),
+            field: server_text(&path),
+            message: server_text(message),
         }),
         Value::Number(_) | Value::Bool(_) => out.push(FieldError {
-            field: path,
+            field: server_text(&path),
             message: value.to_string(),
         }),
         Value::Null => {}
@@ -151,8 +154,30 @@ fn collect_leaves(value: &Value, path: String, out: &mut Vec<FieldError>) {
 
 fn text(value: Option<&Value>) -> Option<String> {
     match value? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::String(s) if !s.trim().is_empty() => Some(server_text(s)),
         _ => None,
+    }
+}
+
+/// A server's words are shown and stored at most this long.
+const MAX_SERVER_TEXT: usize = 500;
+
+/// Text from a server, made safe to show and store: any secret of the run scrubbed (a proxy
+/// may echo the Authorization header), control characters (terminal escapes, line breaks)
+/// turned into spaces, and the length capped.
+pub fn server_text(text: &str) -> String {
+    let cleaned: String = text
+        .trim()
+        .chars()
+        .take(MAX_SERVER_TEXT * 4)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let cleaned = crate::secret::redact(&cleaned);
+    if cleaned.chars().count() > MAX_SERVER_TEXT {
+        let cut: String = cleaned.chars().take(MAX_SERVER_TEXT).collect();
+        format!("{cut}… (cut)")
+    } else {
+        cleaned
     }
 }
 
@@ -167,12 +192,12 @@ fn describe_non_json(body: &[u8]) -> Option<String> {
     if let (Some(start), Some(end)) = (lower.find("<title>"), lower.find("</title>"))
         && start + 7 <= end
     {
-        return Some(body[start + 7..end].trim().to_string());
+        return Some(server_text(&body[start + 7..end]));
     }
     if lower.starts_with('<') {
         return Some(format!("an HTML page of {} bytes", body.len()));
     }
-    Some(body.chars().take(200).collect())
+    Some(server_text(&body.chars().take(200).collect::<String>()))
 }
 
 struct MessageSuffix<'a>(&'a Option<String>);

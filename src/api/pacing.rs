@@ -58,6 +58,12 @@ impl FromStr for Rate {
         if period.is_zero() {
             return Err(bad());
         }
+        // governor counts in u64 nanoseconds (585 years); a year is more than any quota needs.
+        if period > MAX_PERIOD {
+            return Err(format!(
+                "`{text}`: a rate's period can be at most a year (e.g. 30/h, 1000/day)"
+            ));
+        }
         Ok(Rate { count, period })
     }
 }
@@ -76,6 +82,9 @@ pub enum Lane {
     /// A create: Tallyfy emails an invitation, under a per-organization hourly cap.
     Invite,
 }
+
+/// The longest period a rate may have.
+const MAX_PERIOD: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// The API told us to wait longer than `--max-wait` allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,6 +262,11 @@ impl Pacer {
         Ok(())
     }
 
+    /// The longest any request may wait (`--max-wait`).
+    pub fn max_wait(&self) -> Duration {
+        self.max_wait
+    }
+
     /// When the next create may start, while creates wait for the invite cap or quota.
     pub fn next_invite_at(&self) -> Option<SystemTime> {
         let invites = self.lock_invites();
@@ -381,7 +395,18 @@ mod tests {
                 "{text}"
             );
         }
-        for bad in ["", "10", "0/s", "-1/s", "10/", "10/fortnightly", "x/s", "10/0s"] {
+        for bad in [
+            "",
+            "10",
+            "0/s",
+            "-1/s",
+            "10/",
+            "10/fortnightly",
+            "x/s",
+            "10/0s",
+            "1/585y",
+            "1/2y",
+        ] {
             assert!(bad.parse::<Rate>().is_err(), "{bad}");
         }
     }

@@ -27,7 +27,16 @@ pub async fn each_page<E: From<ApiError>>(
     mut on_page: impl FnMut(&Page) -> Result<(), E>,
 ) -> Result<Walk, E> {
     let mut walk = Walk::default();
-    let mut visit = |page: &Page, walk: &mut Walk| -> Result<bool, E> {
+    // Pages already seen, by a fingerprint of their guests: a server that ignores `page`
+    // answers the same page for ever.
+    let mut seen = std::collections::HashSet::new();
+    let mut visit = |page: &Page, number: u64, walk: &mut Walk| -> Result<bool, E> {
+        if !page.guests.is_empty() && !seen.insert(fingerprint(page)) {
+            return Err(bad_list(format!(
+                "page {number} holds the same guests as an earlier page (does the server ignore `page`?)"
+            ))
+            .into());
+        }
         walk.pages += 1;
         walk.guests += page.guests.len() as u64;
         walk.reported_total = page.pagination.total;
@@ -35,8 +44,17 @@ pub async fn each_page<E: From<ApiError>>(
         Ok(page.guests.is_empty())
     };
     let first = client.list_page(1, PER_PAGE, with_stats).await?.value;
-    let mut total_pages = first.pagination.total_pages.max(1);
-    let mut ended = visit(&first, &mut walk)?;
+    // The server's own numbers are not trusted blindly: the pages its `total` allows, with
+    // room for guests added while we read, bound the walk.
+    let per_page = match first.pagination.per_page {
+        0 => (first.guests.len() as u64).max(1),
+        n => n,
+    };
+    let allowed = first.pagination.total.div_ceil(per_page);
+    let limit = allowed.saturating_add((allowed / 10).max(10));
+    let mut wanted = first.pagination.total_pages;
+    let mut total_pages = wanted.clamp(1, limit);
+    let mut ended = visit(&first, 1, &mut walk)?;
     let mut next = 2;
     while !ended && next <= total_pages {
         let mut pages = futures::stream::iter(next..=total_pages)
@@ -44,13 +62,21 @@ pub async fn each_page<E: From<ApiError>>(
             .buffered(concurrency.max(1))
             .map_ok(|reply| reply.value);
         while let Some(page) = pages.try_next().await? {
+            wanted = wanted.max(page.pagination.total_pages);
+            total_pages = total_pages.max(wanted.min(limit));
+            ended = visit(&page, next, &mut walk)?;
             next += 1;
-            total_pages = total_pages.max(page.pagination.total_pages);
-            ended = visit(&page, &mut walk)?;
             if ended {
                 break;
             }
         }
+    }
+    if !ended && wanted > limit {
+        return Err(bad_list(format!(
+            "it reports {wanted} pages, but its total of {} guests allows about {allowed}: stopped after {limit} pages",
+            first.pagination.total
+        ))
+        .into());
     }
     if walk.guests != walk.reported_total {
         tracing::warn!(
@@ -60,4 +86,20 @@ pub async fn each_page<E: From<ApiError>>(
         );
     }
     Ok(walk)
+}
+
+/// The first and last guest of a page, hashed: equal for a page served twice.
+fn fingerprint(page: &Page) -> u64 {
+    let first = page.guests.first().map_or("", |g| g.email.as_str());
+    let last = page.guests.last().map_or("", |g| g.email.as_str());
+    xxhash_rust::xxh3::xxh3_64(format!("{first}\n{last}\n{}", page.guests.len()).as_bytes())
+}
+
+fn bad_list(reason: String) -> ApiError {
+    ApiError {
+        kind: super::ApiErrorKind::BadList(reason),
+        status: None,
+        request_id: None,
+        attempts: 0,
+    }
 }

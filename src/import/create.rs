@@ -22,6 +22,8 @@ pub struct Stop {
     invites: OnceLock<String>,
     /// Cancelled when in-flight requests must be abandoned too (a few seconds after SIGINT).
     pub abandon: CancellationToken,
+    /// Set when the file reader must stop too: the rows after it get no result row.
+    halt_reading: std::sync::atomic::AtomicBool,
 }
 
 impl Stop {
@@ -33,6 +35,15 @@ impl Stop {
     /// Stops creates only (the hourly invite cap, beyond `--max-wait`).
     pub fn stop_invites(&self, reason: impl Into<String>) {
         let _ = self.invites.set(reason.into());
+    }
+
+    /// Stops the file reader (an interrupted dry run, or a run whose requests were abandoned).
+    pub fn halt_reading(&self) {
+        self.halt_reading.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn reading_halted(&self) -> bool {
+        self.halt_reading.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Why the whole run stopped, if it did.
@@ -113,18 +124,32 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
                 .map_or(String::new(), |what| format!(" after an unanswered attempt ({what})"));
             return outcome.with(Status::Deferred, format!("{}{note}", deferred_message(reason)));
         }
-        let error = match client.create_guest(guest).await {
-            Ok(reply) => {
-                outcome.attempts += reply.attempts;
-                outcome.http_status = Some(reply.status);
-                outcome.guest_id = reply.value.id;
-                let note = uncertain.map_or(String::new(), |what| {
-                    format!(" (after an attempt that went unanswered: {what})")
-                });
-                return outcome.with(Status::Created, format!("created{note}"));
-            }
-            Err(error) => error,
-        };
+        let error =
+            match client.create_guest(guest).await {
+                Ok(reply) => {
+                    outcome.attempts += reply.attempts;
+                    outcome.http_status = Some(reply.status);
+                    outcome.guest_id = reply.value.id;
+                    let mut note = uncertain.map_or(String::new(), |what| {
+                        format!(" (after an attempt that went unanswered: {what})")
+                    });
+                    if outcome.guest_id.is_empty() {
+                        // A 2xx without the guest in it: created, but its id is read back.
+                        let status = outcome.http_status;
+                        note.push_str(&match read_back(client, guest, &mut outcome, TAKEN_READS).await {
+                        Ok(Some(found)) => {
+                            outcome.guest_id = found.id;
+                            " (the answer did not hold the guest; its id was read back)".to_string()
+                        }
+                        _ => " (the answer did not hold the guest, and reading it back found none: check it in Tallyfy)"
+                            .to_string(),
+                    });
+                        outcome.http_status = status;
+                    }
+                    return outcome.with(Status::Created, format!("created{note}"));
+                }
+                Err(error) => error,
+            };
         outcome.attempts += error.attempts;
         outcome.http_status = error.status.or(outcome.http_status);
         match error.kind {

@@ -28,7 +28,7 @@ use crate::config::{ApiConfig, ConfigError};
 use crate::error::{RunError, shutdown_signal};
 use crate::input::{Field, Input, InputOptions, InputRecord, Source, count_records};
 use crate::logging::Ui;
-use crate::output::check_writable;
+use crate::output::{check_writable, replaceable, same_file};
 use crate::sandbox::{Sandbox, builtin};
 use crate::validate::validate;
 use create::Stop;
@@ -103,13 +103,7 @@ async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<
         ("--summary-json", args.summary_json.as_deref()),
         ("--report-missing", args.report_missing.as_deref()),
     ];
-    for (flag, path) in outputs {
-        if let Some(path) = path
-            && let Err(problem) = check_writable(path, flag)
-        {
-            problems.push(problem);
-        }
-    }
+    problems.extend(output_problems(&source, &outputs));
     let reach = reach(args).map_err(|e| problems.extend(e.problems())).ok();
     if args.report_missing.is_some() && matches!(reach, Some(Reach::Offline)) {
         problems.push("--report-missing needs the organization's guest list: give credentials (or --sandbox)".into());
@@ -117,8 +111,33 @@ async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<
     let (Some(input), Some(reach), true) = (input, reach, problems.is_empty()) else {
         return Err(RunError::Setup(problems));
     };
+    let total = match (&source, input.known_rows()) {
+        (_, Some(rows)) => Some(rows),
+        // Counted by reading a regular file twice; a stream (a pipe, `<(...)`, /dev/stdin) can be
+        // read only once, so its total stays unknown rather than guessed.
+        (source, None) if ui.progress || args.max_errors.is_some() => {
+            source.regular_file().and_then(|path| count_records(path).ok())
+        }
+        _ => None,
+    };
+    let max_failed = match (args.max_errors, total) {
+        (None, _) => None,
+        (Some(ErrorBudget::Rows(rows)), _) => Some(rows),
+        (Some(budget), Some(total)) => Some(budget.allowed(total)),
+        (Some(_), None) => {
+            return Err(RunError::Usage(format!(
+                "--max-errors N% needs a file whose rows can be counted, and {} is a stream (stdin or a pipe) read only once; give a number of rows instead",
+                source.display()
+            )));
+        }
+    };
     // One run at a time per results file; taken before anything is sent or written.
-    let _lock = results_path.as_deref().map(lock::acquire).transpose()?;
+    // (A device or FIFO given as the results is not a file to protect, and gets no lock file.)
+    let _lock = results_path
+        .as_deref()
+        .filter(|path| replaceable(path))
+        .map(lock::acquire)
+        .transpose()?;
     if args.retry_from.is_some() {
         tracing::info!(
             "retrying the failed and deferred rows of {}; other rows are copied",
@@ -143,22 +162,6 @@ async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<
     let (client, _sandbox) = connect(reach, args).await?;
     let results = ResultsWriter::create(results_path.as_deref(), &input.header, args.raw, args.excel)?;
     let format = input.format.to_string();
-    let total = match (&source, input.known_rows()) {
-        (_, Some(rows)) => Some(rows),
-        (Source::File(path), None) if ui.progress || args.max_errors.is_some() => count_records(path).ok(),
-        _ => None,
-    };
-    let max_failed = match (args.max_errors, total) {
-        (None, _) => None,
-        (Some(ErrorBudget::Rows(rows)), _) => Some(rows),
-        (Some(budget), Some(total)) => Some(budget.allowed(total)),
-        (Some(_), None) => {
-            return Err(RunError::Usage(
-                "--max-errors N% needs a file: the number of rows on stdin is not known; give a number of rows instead"
-                    .into(),
-            ));
-        }
-    };
     let options = Options {
         concurrency: args.concurrency as usize,
         dry_run: args.dry_run,
@@ -182,7 +185,10 @@ async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<
         Ok(done) => done,
         Err(error) => {
             // A run that could not start leaves no results file that looks like an account.
-            if let (Some(path), Fatal::BeforeStart) = (&results_path, error.when) {
+            // Only a regular file this run created: never a device, FIFO or link it was given.
+            if let (Some(path), Fatal::BeforeStart) = (&results_path, error.when)
+                && replaceable(path)
+            {
                 let _ = std::fs::remove_file(path);
             }
             return Err(error.error);
@@ -249,19 +255,36 @@ fn results_path(
             input.with_file_name(format!("{stem}.{kind}.csv"))
         }
     };
-    let same_file = |input: &Path| match (path.canonicalize(), input.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => path == input,
-    };
-    if let Source::File(input) = source
-        && same_file(input)
-    {
-        return Err(RunError::Usage(format!(
-            "--results {} would overwrite the input file",
-            path.display()
-        )));
-    }
     Ok(Some(path))
+}
+
+/// What is wrong with the output paths: one that cannot be created, one that is the input
+/// under any name (a hard link or symlink included), or two that are one file.
+fn output_problems(source: &Source, outputs: &[(&str, Option<&Path>)]) -> Vec<String> {
+    let outputs: Vec<(&str, &Path)> = outputs
+        .iter()
+        .filter_map(|&(flag, path)| path.map(|path| (flag, path)))
+        .collect();
+    let mut problems = Vec::new();
+    for (i, &(flag, path)) in outputs.iter().enumerate() {
+        if let Source::File(input) = source
+            && same_file(path, input)
+        {
+            problems.push(format!(
+                "{flag} {} is the input file {} (under another name?): writing it would destroy the input; choose another path",
+                path.display(),
+                input.display()
+            ));
+        } else if let Some((other, _)) = outputs[..i].iter().find(|(_, earlier)| same_file(path, earlier)) {
+            problems.push(format!(
+                "{other} and {flag} both name {}: give each its own file",
+                path.display()
+            ));
+        } else if let Err(problem) = check_writable(path, flag) {
+            problems.push(problem);
+        }
+    }
+    problems
 }
 
 /// How the run reaches Tallyfy, decided before anything is sent.
@@ -352,17 +375,22 @@ async fn pipeline(
 ) -> Result<(Summary, Option<Vec<Existing>>), Failure> {
     let started = Instant::now();
     let stop = Arc::new(Stop::default());
-    let signals = tokio::spawn(watch_signals(stop.clone()));
+    let signals = tokio::spawn(watch_signals(stop.clone(), options.dry_run));
 
     // Reading and validating is CPU work on a thread of its own; the bounded channel keeps
     // memory flat however large the file is.
     let (tx, rx) = mpsc::channel::<Vec<Parsed>>(CHANNEL_BATCHES);
     let map = input.map.clone();
     // A pipe may deliver rows slowly: do not hold them back waiting for a full batch.
-    let batch_rows = if input.name == "stdin" { 1 } else { BATCH_ROWS };
+    let batch_rows = if input.stream { 1 } else { BATCH_ROWS };
+    let reading = stop.clone();
     let reader = tokio::task::spawn_blocking(move || {
         let mut batch = Vec::with_capacity(batch_rows);
         for record in input {
+            if reading.reading_halted() {
+                tracing::warn!("stopped reading the file before row {}", record.row);
+                break;
+            }
             let guest = validate(&record, &map);
             // Rows of an earlier results file are mentioned too: for one that is re-run the
             // mention is harmless, as dedupe still counts its row as the first occurrence.
@@ -414,6 +442,9 @@ async fn pipeline(
     let mut rows = Box::pin(rows);
     let mut summary = Summary::default();
     let mut failed = 0u64;
+    // Set once the results cannot be written (a full disk): the run stops, and goes on
+    // counting what becomes of each row so that the summary stays true.
+    let mut write_failed = false;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     loop {
         tokio::select! {
@@ -428,12 +459,17 @@ async fn pipeline(
                     }
                     progress.row_done();
                     summary.reconciliations += u64::from(reconciliations);
-                    results.push(result).map_err(fatal(Fatal::MidRun))?;
+                    if !write_failed {
+                        let written = results.push(result);
+                        write_failed = results_trouble(written, &stop).map_err(fatal(Fatal::MidRun))?;
+                    }
                 }
                 None => break,
             },
             _ = tick.tick() => {
-                results.tick().map_err(fatal(Fatal::MidRun))?;
+                if !write_failed {
+                    write_failed = results_trouble(results.tick(), &stop).map_err(fatal(Fatal::MidRun))?;
+                }
                 if let Some(client) = client {
                     progress.paused_until(client.pacer().paused_until(), client.pacer().next_invite_at());
                 }
@@ -444,8 +480,13 @@ async fn pipeline(
     reader
         .await
         .map_err(|e| fatal(Fatal::MidRun)(RunError::io("the file reader failed", std::io::Error::other(e))))?;
-    let written = results.finish().map_err(fatal(Fatal::MidRun))?;
-    debug_assert_eq!(written, summary.rows());
+    if !write_failed {
+        match results.finish() {
+            Ok(written) => debug_assert_eq!(written, summary.rows()),
+            Err(RunError::OutputClosed) => return Err(fatal(Fatal::MidRun)(RunError::OutputClosed)),
+            Err(error) => stop.stop(error.to_string()),
+        }
+    }
 
     summary.elapsed = started.elapsed();
     summary.stopped = stop.invite_reason().map(str::to_string);
@@ -458,6 +499,20 @@ async fn pipeline(
     drop(rows);
     let missing = options.report_missing.then(|| dedupe.missing());
     Ok((summary, missing))
+}
+
+/// A results write that failed stops the run (exit 3: no new request starts, the rest are
+/// deferred) rather than ending it with rows in flight; a closed stdout ends it quietly.
+fn results_trouble(written: Result<(), RunError>, stop: &Stop) -> Result<bool, RunError> {
+    match written {
+        Ok(()) => Ok(false),
+        Err(RunError::OutputClosed) => Err(RunError::OutputClosed),
+        Err(error) => {
+            tracing::error!("{error}; stopping: no new request starts");
+            stop.stop(error.to_string());
+            Ok(true)
+        }
+    }
 }
 
 /// `--retry-from` re-runs these rows of the earlier results; the others are copied.
@@ -644,11 +699,16 @@ async fn run_update(plan: UpdatePlan, client: &Client, stop: &Stop) -> RowResult
     result
 }
 
-/// First SIGINT/SIGTERM: start no new request. After `GRACE`, or a second signal: abandon the
-/// requests in flight too.
-async fn watch_signals(stop: Arc<Stop>) {
+/// First SIGINT/SIGTERM/SIGHUP: start no new request (a dry run, which sends none, stops
+/// reading the file at once). After `GRACE`, or a second signal: abandon the requests in flight
+/// too, and stop reading.
+async fn watch_signals(stop: Arc<Stop>, dry_run: bool) {
     shutdown_signal().await;
-    stop.stop("interrupted by SIGINT/SIGTERM");
+    stop.stop("interrupted by a signal (SIGINT, SIGTERM or SIGHUP)");
+    if dry_run {
+        stop.halt_reading();
+        return;
+    }
     tracing::warn!(
         "stopping: no new requests; waiting up to {} s for those in flight (signal again to abandon them)",
         GRACE.as_secs()
@@ -658,4 +718,5 @@ async fn watch_signals(stop: Arc<Stop>) {
         _ = shutdown_signal() => {}
     }
     stop.abandon.cancel();
+    stop.halt_reading();
 }

@@ -7,13 +7,13 @@ use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::fmt;
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::RunError;
-use crate::output::{AtomicFile, neutralize};
+use crate::output::{AtomicFile, neutralize, replaceable};
 
 /// The columns we add in front of the input's own.
 pub use crate::input::RESULT_COLUMNS;
@@ -146,8 +146,9 @@ const COMMIT_BYTES: usize = 64 * 1024;
 
 pub struct ResultsWriter {
     writer: csv::Writer<RowSink>,
-    /// `None` for stdout, which cannot be re-sorted afterwards: there rows wait for their turn,
-    /// however long. A file is written in place, so a killed run keeps what it wrote.
+    /// `None` for stdout, a device, a FIFO or a symlink, which are never re-sorted afterwards:
+    /// there rows wait for their turn, however long. A regular file is written in place, so a
+    /// killed run keeps what it wrote, and put in input order at the end.
     path: Option<PathBuf>,
     raw: bool,
     /// Next index due in input order.
@@ -166,14 +167,27 @@ impl ResultsWriter {
     pub fn create(path: Option<&Path>, header: &[String], raw: bool, excel: bool) -> Result<Self, RunError> {
         let mut full_header: Vec<&str> = RESULT_COLUMNS.to_vec();
         full_header.extend(header.iter().map(String::as_str));
-        let sink: Box<dyn Write + Send> = match path {
-            Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|e| {
-                RunError::Usage(format!(
-                    "cannot create the results file {}: {e} (choose another with --results)",
-                    path.display()
-                ))
-            })?)),
-            None => Box::new(io::stdout()),
+        let cannot = |path: &Path, e: io::Error| {
+            RunError::Usage(format!(
+                "cannot create the results file {}: {} (choose another with --results)",
+                path.display(),
+                crate::error::io_words(&e)
+            ))
+        };
+        // A regular file is written in place and put in order at the end (by a rename); a
+        // device, FIFO or symlink is written as a stream, in order, and never replaced.
+        let (sink, sortable): (Box<dyn Write + Send>, Option<PathBuf>) = match path {
+            Some(path) if replaceable(path) => (
+                Box::new(BufWriter::new(File::create(path).map_err(|e| cannot(path, e))?)),
+                Some(path.to_path_buf()),
+            ),
+            Some(path) => (
+                Box::new(BufWriter::new(
+                    OpenOptions::new().write(true).open(path).map_err(|e| cannot(path, e))?,
+                )),
+                None,
+            ),
+            None => (Box::new(io::stdout()), None),
         };
         let sink = RowSink {
             pending: RefCell::new(Vec::with_capacity(COMMIT_BYTES)),
@@ -186,7 +200,7 @@ impl ResultsWriter {
             .map_err(|e| RunError::csv("cannot write the results", e))?;
         Ok(ResultsWriter {
             writer,
-            path: path.map(Path::to_path_buf),
+            path: sortable,
             raw,
             next: 0,
             waiting: BTreeMap::new(),

@@ -214,7 +214,8 @@ impl SummaryFile {
     /// Records which input was read and, when a summary file is wanted, its SHA-256.
     pub fn hash_input(&mut self, source: &Source) {
         self.input = Some(source.display());
-        if let (true, Source::File(path)) = (self.hash, source) {
+        // Only a regular file is read a second time to hash it: a stream is read once.
+        if let (true, Some(path)) = (self.hash, source.regular_file()) {
             self.input_sha256 = sha256(path).ok();
         }
     }

@@ -40,6 +40,15 @@ impl Source {
         }
     }
 
+    /// The path, when it is a regular file (or a link to one): a file that can be read twice,
+    /// to count or hash it. A pipe, FIFO or device can be read only once.
+    pub fn regular_file(&self) -> Option<&Path> {
+        match self {
+            Source::File(path) if std::fs::metadata(path).is_ok_and(|meta| meta.is_file()) => Some(path),
+            _ => None,
+        }
+    }
+
     pub fn display(&self) -> String {
         match self {
             Source::Stdin => "stdin".into(),
@@ -128,6 +137,8 @@ pub struct Input {
     /// Columns that are not imported; they are carried into the results file.
     pub other_columns: Vec<String>,
     pub format: Format,
+    /// Read from a pipe, FIFO or stdin: rows may arrive slowly, and there is no second reading.
+    pub stream: bool,
     /// Cells a record should have: the header's, result columns included.
     width: usize,
     /// Where the `result_*` columns are, in a results file of this tool.
@@ -157,7 +168,9 @@ impl Input {
                 Box::new(file)
             }
         };
-        Input::from_reader(reader, name, options)
+        let mut input = Input::from_reader(reader, name, options)?;
+        input.stream = source.regular_file().is_none();
+        Ok(input)
     }
 
     /// Reads the header and the first record, so that a file with nothing to import is an error
@@ -205,6 +218,7 @@ impl Input {
             map,
             other_columns,
             format,
+            stream: false,
             width,
             previous,
             keep_previous: options.previous_results,
@@ -260,7 +274,10 @@ impl Input {
                     (
                         index + 2,
                         Vec::new(),
-                        Some(format!("the file could not be read past this row: {e}")),
+                        Some(format!(
+                            "the file could not be read past this row: {}",
+                            crate::error::io_words(&e)
+                        )),
                     )
                 }
             },

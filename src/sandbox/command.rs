@@ -10,8 +10,13 @@ use crate::error::{RunError, shutdown_signal};
 pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
     let guests = match (&args.guests, args.empty) {
         (Some(path), _) => {
-            let file = std::fs::File::open(path)
-                .map_err(|e| RunError::Usage(format!("cannot open --guests {}: {e}", path.display())))?;
+            let file = std::fs::File::open(path).map_err(|e| {
+                RunError::Usage(format!(
+                    "cannot open --guests {}: {}",
+                    path.display(),
+                    crate::error::io_words(&e)
+                ))
+            })?;
             load_guests(std::io::BufReader::new(file))
                 .map_err(|e| RunError::Usage(format!("--guests {}: {e}", path.display())))?
         }
