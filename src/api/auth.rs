@@ -189,11 +189,7 @@ impl ClientAuth {
             crate::secret::remember(&token.access_token);
             let header = bearer(&token.access_token)
                 .ok_or_else(|| failed("the access token cannot be sent in a header".into(), None))?;
-            // A lifetime from outside is clamped: `1e300` must not overflow a Duration.
-            let lifetime = token
-                .expires_in
-                .filter(|s| s.is_finite() && *s > 0.0)
-                .map(|s| Duration::from_secs_f64(s.min(MAX_LIFETIME.as_secs_f64())));
+            let lifetime = lifetime(token.expires_in);
             return Ok((header, lifetime));
         }
         Err(failed(format!("gave up after {TOKEN_TRIES} tries ({last})"), None))
@@ -203,9 +199,40 @@ impl ClientAuth {
 /// The longest token lifetime believed (Tallyfy's are a week); a longer `expires_in` is this.
 const MAX_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// `expires_in` as a lifetime. A number from outside is clamped: `1e300` must not overflow a
+/// Duration, and a negative or NaN one means "unknown".
+fn lifetime(expires_in: Option<f64>) -> Option<Duration> {
+    expires_in
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(MAX_LIFETIME.as_secs_f64())))
+}
+
 fn bearer(token: &str) -> Option<HeaderValue> {
     let mut value = HeaderValue::from_str(&format!("Bearer {token}")).ok()?;
     // Keeps it out of hyper's and h2's debug output.
     value.set_sensitive(true);
     Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a token endpoint says its lifetime is, nothing panics and it stays bounded.
+        #[test]
+        fn any_expires_in_is_a_bounded_lifetime(seconds in any::<f64>()) {
+            let lifetime = lifetime(Some(seconds));
+            prop_assert!(lifetime.is_none_or(|l| l <= MAX_LIFETIME));
+        }
+    }
+
+    #[test]
+    fn absurd_lifetimes_are_clamped() {
+        assert_eq!(lifetime(Some(1e300)), Some(MAX_LIFETIME));
+        assert_eq!(lifetime(Some(f64::NAN)), None);
+        assert_eq!(lifetime(Some(-5.0)), None);
+        assert_eq!(lifetime(Some(60.0)), Some(Duration::from_secs(60)));
+    }
 }

@@ -556,6 +556,18 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever a server puts in Retry-After, nothing panics and the wait stays bounded.
+        #[test]
+        fn any_retry_after_is_a_bounded_wait(text in "\\PC{0,40}", number in proptest::prelude::any::<f64>()) {
+            let now = SystemTime::now();
+            for value in [text, number.to_string(), format!("{number:e}")] {
+                let wait = parse_retry_after(&value, now);
+                proptest::prop_assert!(wait.is_none_or(|w| w <= MAX_RETRY_AFTER), "{value}");
+            }
+        }
+    }
+
     #[test]
     fn retry_after_in_seconds_or_as_a_date() {
         let now = httpdate::parse_http_date("Sun, 22 Nov 2026 10:00:00 GMT").unwrap();
@@ -570,6 +582,11 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("1e300", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            Some(MAX_RETRY_AFTER)
+        );
         assert_eq!(parse_retry_after("-3", now), None);
     }
 }

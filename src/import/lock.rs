@@ -77,6 +77,22 @@ pub fn acquire(results: &Path) -> Result<RunLock, RunError> {
     Err(cannot(std::io::Error::other("the lock file kept changing under us")))
 }
 
+/// Whether the run that wrote `results` is still running, or ended without finishing (a
+/// lock file left behind by a killed run): said in words, or `None` when it finished.
+pub fn unfinished_writer(results: &Path) -> Option<String> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(lock_path(results))
+        .ok()?;
+    match file.try_lock() {
+        Err(std::fs::TryLockError::WouldBlock) => Some("another run is still writing it".into()),
+        // Unlocked when dropped; the file stays as the mark of the unfinished run.
+        Ok(()) => Some("the run that wrote it did not finish (it was killed)".into()),
+        Err(std::fs::TryLockError::Error(_)) => None,
+    }
+}
+
 /// Whether `path` still names the file we locked (and not a new one made after a removal).
 fn same_file(file: &File, path: &Path) -> bool {
     #[cfg(unix)]

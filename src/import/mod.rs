@@ -26,7 +26,7 @@ use crate::api::{Client, NewGuest};
 use crate::cli::{ErrorBudget, ImportArgs, OnExisting};
 use crate::config::{ApiConfig, ConfigError};
 use crate::error::{RunError, shutdown_signal};
-use crate::input::{Field, Input, InputOptions, InputRecord, Source, count_records};
+use crate::input::{Field, Input, InputOptions, InputRecord, Source, count_records, incomplete_results};
 use crate::logging::Ui;
 use crate::output::{check_writable, replaceable, same_file};
 use crate::sandbox::{Sandbox, builtin};
@@ -103,7 +103,20 @@ async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<
         ("--summary-json", args.summary_json.as_deref()),
         ("--report-missing", args.report_missing.as_deref()),
     ];
-    problems.extend(output_problems(&source, &outputs));
+    let output_problems = output_problems(&source, &outputs);
+    if output_problems.iter().any(|(flag, _)| *flag == "--summary-json") {
+        // Its path is the problem: writing the account there could destroy a file.
+        account.do_not_write();
+    }
+    problems.extend(output_problems.into_iter().map(|(_, problem)| problem));
+    if let Some(previous) = args.retry_from.as_deref().filter(|_| source.regular_file().is_some())
+        && let Some(why) = lock::unfinished_writer(previous).or_else(|| incomplete_results(previous))
+    {
+        problems.push(format!(
+            "--retry-from {} is not a whole results file: {why}; run the original import command again instead (it continues where that run stopped)",
+            previous.display()
+        ));
+    }
     let reach = reach(args).map_err(|e| problems.extend(e.problems())).ok();
     if args.report_missing.is_some() && matches!(reach, Some(Reach::Offline)) {
         problems.push("--report-missing needs the organization's guest list: give credentials (or --sandbox)".into());
@@ -260,7 +273,7 @@ fn results_path(
 
 /// What is wrong with the output paths: one that cannot be created, one that is the input
 /// under any name (a hard link or symlink included), or two that are one file.
-fn output_problems(source: &Source, outputs: &[(&str, Option<&Path>)]) -> Vec<String> {
+fn output_problems<'a>(source: &Source, outputs: &[(&'a str, Option<&Path>)]) -> Vec<(&'a str, String)> {
     let outputs: Vec<(&str, &Path)> = outputs
         .iter()
         .filter_map(|&(flag, path)| path.map(|path| (flag, path)))
@@ -270,18 +283,24 @@ fn output_problems(source: &Source, outputs: &[(&str, Option<&Path>)]) -> Vec<St
         if let Source::File(input) = source
             && same_file(path, input)
         {
-            problems.push(format!(
-                "{flag} {} is the input file {} (under another name?): writing it would destroy the input; choose another path",
-                path.display(),
-                input.display()
+            problems.push((
+                flag,
+                format!(
+                    "{flag} {} is the input file {} (under another name?): writing it would destroy the input; choose another path",
+                    path.display(),
+                    input.display()
+                ),
             ));
         } else if let Some((other, _)) = outputs[..i].iter().find(|(_, earlier)| same_file(path, earlier)) {
-            problems.push(format!(
-                "{other} and {flag} both name {}: give each its own file",
-                path.display()
+            problems.push((
+                flag,
+                format!(
+                    "{other} and {flag} both name {}: give each its own file",
+                    path.display()
+                ),
             ));
         } else if let Err(problem) = check_writable(path, flag) {
-            problems.push(problem);
+            problems.push((flag, problem));
         }
     }
     problems

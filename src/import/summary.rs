@@ -166,6 +166,9 @@ pub struct SummaryFile {
     started: SystemTime,
     #[serde(skip)]
     hash: bool,
+    /// Its path was found unsafe to write (the input's, or another output's).
+    #[serde(skip)]
+    blocked: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -208,6 +211,7 @@ impl SummaryFile {
             token_renewals: 0,
             started,
             hash: args.summary_json.is_some(),
+            blocked: false,
         }
     }
 
@@ -254,7 +258,15 @@ impl SummaryFile {
     }
 
     /// Writes the file with the run's outcome: its exit code, and the error if it failed.
+    /// The summary's own path is a set-up problem: nothing is written there.
+    pub fn do_not_write(&mut self) {
+        self.blocked = true;
+    }
+
     pub fn write(&mut self, path: &Path, outcome: &Result<u8, RunError>) -> Result<(), RunError> {
+        if self.blocked {
+            return Ok(());
+        }
         self.finished_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         if self.elapsed_seconds == 0.0 {
             self.elapsed_seconds = self.started.elapsed().unwrap_or_default().as_secs_f64();

@@ -20,7 +20,7 @@ pub use decode::{Detected, parse_label as parse_encoding};
 pub use encoding_rs::Encoding;
 pub use header::{Field, FieldMap, HeaderError, Target, map_header, parse_mapping};
 use previous::PreviousColumns;
-pub use previous::RESULT_COLUMNS;
+pub use previous::{RESULT_COLUMNS, incomplete as incomplete_results};
 use records::{CELL_CAP, RECORD_CAP, RawRecord, RecordReader};
 
 /// Where the guests come from.

@@ -56,6 +56,55 @@ impl PreviousColumns {
     }
 }
 
+/// Why an earlier results file is not a whole account of its run, if it is not: a finished
+/// run's file ends with a whole row and is in input order (`result_row` ascending); a run killed
+/// mid-write leaves a torn last row, and one killed with rows in flight leaves them out of order
+/// with gaps. `--retry-from` trusts only a whole file: the rows missing from a partial one would
+/// silently never be re-run.
+pub fn incomplete(path: &std::path::Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+        return Some("its last row is cut off (the run that wrote it stopped mid-write)".into());
+    }
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes.as_slice());
+    let header = reader.headers().ok()?.clone();
+    let at = header.iter().position(|column| column.trim() == RESULT_COLUMNS[0])?;
+    let mut rows = Vec::new();
+    let mut in_order = true;
+    for record in reader.records() {
+        let Ok(record) = record else {
+            return Some("a row cannot be read (the file was cut or changed by hand)".into());
+        };
+        let Some(row) = record.get(at).and_then(|cell| cell.trim().parse::<u64>().ok()) else {
+            continue;
+        };
+        in_order &= rows.last().is_none_or(|&last| row > last);
+        rows.push(row);
+    }
+    if in_order {
+        return None;
+    }
+    rows.sort_unstable();
+    rows.dedup();
+    let gaps: Vec<String> = rows
+        .windows(2)
+        .filter(|pair| pair[1] > pair[0] + 1)
+        .take(5)
+        .map(|pair| match (pair[0] + 1, pair[1] - 1) {
+            (first, last) if first == last => format!("{first}"),
+            (first, last) => format!("{first} to {last}"),
+        })
+        .collect();
+    Some(if gaps.is_empty() {
+        "its rows are out of order, so the run that wrote it did not finish".into()
+    } else {
+        format!(
+            "its rows are out of order and rows {} have no result, so the run that wrote it did not finish",
+            gaps.join(", ")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +123,26 @@ mod tests {
         assert_eq!(previous, ["7", "failed", "", "", "", "=boom"]);
         assert_eq!(cells, ["a@x.com", "+44"]);
         assert!(PreviousColumns::find(&strings(&["email", "result_status"])).is_none());
+    }
+
+    #[test]
+    fn a_torn_or_unfinished_results_file_is_incomplete() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |text: &str| {
+            let path = dir.path().join("r.csv");
+            std::fs::write(&path, text).unwrap();
+            incomplete(&path)
+        };
+        assert_eq!(
+            file("result_row,result_status,email\n2,created,a@x.com\n3,failed,b@x.com\n"),
+            None
+        );
+        assert!(
+            file("result_row,result_status,email\n2,created,a@x.com\n3,fai")
+                .unwrap()
+                .contains("cut off")
+        );
+        let why = file("result_row,result_status,email\n2,created,a\n5,created,d\n3,created,b\n9,created,e\n").unwrap();
+        assert!(why.contains("rows 4, 6 to 8 have no result"), "{why}");
     }
 }

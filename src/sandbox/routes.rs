@@ -203,9 +203,6 @@ async fn create(
     if let Some(refused) = wrong_org(&state, &org) {
         return refused;
     }
-    if state.faults.create_fails() {
-        return gateway_page(500);
-    }
     let body = object(&body);
     // Check, count the invite and store under one lock, so two racing creates of one email
     // cannot both succeed.
@@ -223,6 +220,10 @@ async fn create(
             };
             store.create(theirs, &now());
             state.faults.created(email);
+        }
+        // A failing application answers 500 before storing ours (another writer's got in first).
+        if state.faults.create_fails() {
+            return gateway_page(500);
         }
         match store.check_create(&body) {
             Err(CreateError::Invalid(problems)) => return unprocessable(&state, problems),
