@@ -41,6 +41,8 @@ pub use summary::{Summary, SummaryFile};
 const GRACE: Duration = Duration::from_secs(5);
 /// Rows travel from the reader thread in batches (one wake-up per batch, not per row) ...
 const BATCH_ROWS: usize = 256;
+/// ... or of at most this many bytes (as `InputRecord::memory` counts them) ...
+const BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// ... and this many batches may wait, which bounds the memory between the two.
 const CHANNEL_BATCHES: usize = 8;
 
@@ -405,6 +407,7 @@ async fn pipeline(
     let reading = stop.clone();
     let reader = tokio::task::spawn_blocking(move || {
         let mut batch = Vec::with_capacity(batch_rows);
+        let mut batch_bytes = 0usize;
         for record in input {
             if reading.reading_halted() {
                 tracing::warn!("stopped reading the file before row {}", record.row);
@@ -416,17 +419,20 @@ async fn pipeline(
             let mentioned = (guest.is_err() || !record.previous.is_empty())
                 .then(|| map.cell(Field::Email, &record.cells).map(str::to_string))
                 .flatten();
+            batch_bytes += record.memory();
             batch.push(Parsed {
                 record,
                 guest,
                 mentioned,
             });
-            if batch.len() == batch_rows
-                && tx
-                    .blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_rows)))
-                    .is_err()
-            {
-                return;
+            // A batch ends at a number of rows or of bytes, whichever comes first: wide rows
+            // (thousands of cells) must not make the batches in the channel gigabytes.
+            if batch.len() == batch_rows || batch_bytes >= BATCH_BYTES {
+                batch_bytes = 0;
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_rows));
+                if tx.blocking_send(full).is_err() {
+                    return;
+                }
             }
         }
         if !batch.is_empty() {

@@ -197,6 +197,8 @@ pub enum HeaderError {
         Columns(.0)
     )]
     NoEmail(Vec<String>),
+    #[error("the header row has more than {0} columns: is the delimiter right? (pass --delimiter)")]
+    TooWide(usize),
     #[error("columns `{first}` and `{second}` both map to {field}: pass --map \"{second}=ignore\" (or rename one)")]
     Ambiguous {
         field: Field,

@@ -21,7 +21,7 @@ pub use encoding_rs::Encoding;
 pub use header::{Field, FieldMap, HeaderError, Target, map_header, parse_mapping};
 use previous::PreviousColumns;
 pub use previous::{RESULT_COLUMNS, incomplete as incomplete_results};
-use records::{CELL_CAP, RECORD_CAP, RawRecord, RecordReader};
+use records::{CELL_CAP, MAX_CELLS, RECORD_CAP, RawRecord, RecordReader};
 
 /// Where the guests come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +109,14 @@ impl fmt::Display for Format {
     }
 }
 
+impl InputRecord {
+    /// Roughly what the record holds in memory, to bound what waits between threads.
+    pub fn memory(&self) -> usize {
+        let cells = |cells: &[String]| cells.iter().map(|c| c.len() + 24).sum::<usize>();
+        128 + cells(&self.cells) + cells(&self.previous) + self.problem.as_ref().map_or(0, String::len)
+    }
+}
+
 /// One data record. `row` is its spreadsheet row number: in a text file the header is row 1
 /// and records (not lines: a quoted cell may span lines) are counted from 2; in a workbook it
 /// is the sheet's own row number.
@@ -126,7 +134,7 @@ pub struct InputRecord {
 
 enum Records {
     Text(Box<RecordReader<BufReader<Box<dyn Read + Send>>>>),
-    Sheet(std::vec::IntoIter<(u64, Vec<String>)>),
+    Sheet(std::vec::IntoIter<workbook::SheetRow>),
 }
 
 /// An open guest file: its header, mapping and format, and an iterator over its records.
@@ -151,6 +159,9 @@ pub struct Input {
     next_index: u64,
     done: bool,
 }
+
+/// A workbook is read whole into memory (its format needs it): at most this much of it.
+const MAX_WORKBOOK: u64 = 256 * 1024 * 1024;
 
 /// Bytes looked at to tell a workbook or a binary file from text, and to sniff the delimiter.
 const SNIFF_BYTES: u64 = 64 * 1024;
@@ -250,14 +261,20 @@ impl Input {
         let expected = self.width;
         let (row, cells, problem) = match &mut self.records {
             Records::Sheet(rows) => {
-                let (row, mut cells) = rows.next()?;
-                // A sheet's rows are as wide as its widest; trailing blanks are not extra cells.
-                while cells.len() > expected && cells.last().is_some_and(|c| c.is_empty()) {
-                    cells.pop();
+                let sheet_row = rows.next()?;
+                let row = sheet_row.row;
+                let cut: Vec<String> = sheet_row
+                    .cut
+                    .iter()
+                    .map(|col| format!("cell {} is longer than {} KiB and was cut", col + 1, CELL_CAP / 1024))
+                    .collect();
+                // Filled out to the header's width; cells past it are extra cells.
+                let cells = sheet_row.expand(expected);
+                let mut problems = cut;
+                if cells.len() != expected {
+                    problems.push(wrong_width(cells.len(), expected));
                 }
-                cells.resize(cells.len().max(expected), String::new());
-                let problem = (cells.len() != expected).then(|| wrong_width(cells.len(), expected));
-                (row, cells, problem)
+                (row, cells, (!problems.is_empty()).then(|| problems.join("; ")))
             }
             Records::Text(reader) => match reader.next_record() {
                 Ok(Some(raw)) => {
@@ -312,23 +329,36 @@ impl Iterator for Input {
 }
 
 fn open_workbook(
-    mut reader: Box<dyn Read + Send>,
+    reader: Box<dyn Read + Send>,
     name: &str,
     options: &InputOptions,
 ) -> Result<(Vec<String>, Records, Format), InputError> {
     let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).map_err(|error| InputError::Unreadable {
-        name: name.to_string(),
-        error,
-    })?;
+    reader
+        .take(MAX_WORKBOOK + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| InputError::Unreadable {
+            name: name.to_string(),
+            error,
+        })?;
+    if bytes.len() as u64 > MAX_WORKBOOK {
+        return Err(InputError::Workbook {
+            name: name.to_string(),
+            reason: format!(
+                "is larger than {} MiB: save the guest list as CSV, which is read as a stream",
+                MAX_WORKBOOK / (1024 * 1024)
+            ),
+        });
+    }
     let sheet = workbook::read(bytes, options.sheet.as_deref()).map_err(|reason| InputError::Workbook {
         name: name.to_string(),
         reason,
     })?;
     let mut rows = sheet.rows.into_iter();
-    let (_, mut header) = rows
+    let mut header = rows
         .next()
-        .ok_or_else(|| InputError::Empty(format!("{name} (sheet `{}`)", sheet.name)))?;
+        .ok_or_else(|| InputError::Empty(format!("{name} (sheet `{}`)", sheet.name)))?
+        .expand(0);
     while header.last().is_some_and(|c| c.trim().is_empty()) {
         header.pop();
     }
@@ -362,6 +392,12 @@ fn open_text(
         .next_record()
         .map_err(unreadable)?
         .ok_or_else(|| InputError::Empty(name.to_string()))?;
+    if header.extra_cells > 0 {
+        return Err(InputError::Header {
+            name: name.to_string(),
+            error: HeaderError::TooWide(MAX_CELLS),
+        });
+    }
     let header = header
         .cells
         .iter()
@@ -427,6 +463,12 @@ fn text_cells(raw: RawRecord, expected: usize) -> (Vec<String>, Option<String>) 
     }
     if raw.unclosed_quote {
         problems.push("a quote opened in this row is never closed, so the rest of the file ran into it".to_string());
+    }
+    if raw.extra_cells > 0 {
+        problems.push(format!(
+            "the row has {} cells more than the {MAX_CELLS} kept (a run of delimiters?); they were dropped",
+            raw.extra_cells
+        ));
     }
     if raw.dropped > 0 {
         problems.push(format!(

@@ -8,6 +8,9 @@ use std::io::{self, BufRead};
 pub const CELL_CAP: usize = 16 * 1024;
 /// All cells of one record together.
 pub const RECORD_CAP: usize = 1024 * 1024;
+/// Cells one record may have (Excel's column limit): a megabyte of commas is a million empty
+/// cells, and each costs memory however empty it is.
+pub const MAX_CELLS: usize = 16_384;
 
 /// One record as raw bytes, and what did not fit.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -19,6 +22,8 @@ pub struct RawRecord {
     pub dropped: u64,
     /// The last cell opened a quote that the file never closed: it swallowed the rest.
     pub unclosed_quote: bool,
+    /// Cells past `MAX_CELLS`, dropped.
+    pub extra_cells: u64,
 }
 
 pub struct RecordReader<R> {
@@ -76,7 +81,12 @@ impl<R: BufRead> RecordReader<R> {
                 csv_core::ReadFieldResult::Field { record_end } => {
                     record.unclosed_quote |= at_end && first == Some(b'"') && last != Some(b'"');
                     (first, last) = (None, None);
-                    record.cells.push(std::mem::take(&mut cell));
+                    if record.cells.len() < MAX_CELLS {
+                        record.cells.push(std::mem::take(&mut cell));
+                    } else {
+                        record.extra_cells += 1;
+                        cell.clear();
+                    }
                     if record_end {
                         return Ok(Some(record));
                     }
@@ -140,6 +150,14 @@ mod tests {
         assert!(all[1].unclosed_quote);
         assert!(!records(b"a,\"closed\nacross lines\"\r\n", b',')[0].unclosed_quote);
         assert!(!records(b"a,\"closed at the very end\"", b',')[0].unclosed_quote);
+    }
+
+    #[test]
+    fn a_megabyte_of_commas_keeps_no_more_than_the_cell_cap() {
+        let row = ",".repeat(1024 * 1024);
+        let all = records(format!("a\n{row}\n").as_bytes(), b',');
+        assert_eq!(all[1].cells.len(), MAX_CELLS);
+        assert_eq!(all[1].extra_cells, (1024 * 1024 + 1 - MAX_CELLS) as u64);
     }
 
     #[test]

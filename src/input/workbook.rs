@@ -2,16 +2,58 @@
 //! sheet or `--sheet NAME`, cells as the text a person sees: whole numbers without `.0` (phone
 //! numbers and ids typed as numbers), dates as ISO text.
 
-use std::io::Cursor;
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read};
 
-use calamine::{Data, Reader, open_workbook_auto_from_rs};
+use calamine::{Data, DataRef, Reader, Sheets, open_workbook_auto_from_rs};
 
-/// A sheet's non-empty rows, each with its row number in the sheet (1-based).
+use super::records::CELL_CAP;
+
+/// A row of a sheet as it is stored: its non-empty cells only, by column. A sheet is held this
+/// way, so a workbook whose cells sit far apart (`A1` and `XFD1048576`) costs two cells, not the
+/// seventeen billion between them.
+#[derive(Debug, Default)]
+pub struct SheetRow {
+    /// The row number in the sheet (1-based).
+    pub row: u64,
+    pub cells: Vec<(u32, String)>,
+    /// Cells cut at `CELL_CAP`, by column (0-based).
+    pub cut: Vec<u32>,
+}
+
+impl SheetRow {
+    /// The cells as a row of `width` at least, empty cells filled in; no wider than
+    /// `MAX_COLUMNS` (Excel's own limit), whatever the file says.
+    pub fn expand(self, width: usize) -> Vec<String> {
+        let last = self.cells.last().map_or(0, |(col, _)| *col as usize + 1);
+        let mut row = vec![String::new(); last.max(width).min(MAX_COLUMNS)];
+        for (col, text) in self.cells {
+            if let Some(slot) = row.get_mut(col as usize) {
+                *slot = text;
+            }
+        }
+        row
+    }
+}
+
+/// A sheet's non-empty rows, in order.
 #[derive(Debug)]
 pub struct Sheet {
     pub name: String,
-    pub rows: Vec<(u64, Vec<String>)>,
+    pub rows: Vec<SheetRow>,
 }
+
+/// Excel's column limit (XFD); no row is ever wider.
+pub const MAX_COLUMNS: usize = 16_384;
+/// Non-empty cells a sheet may hold: far beyond any guest list, and bounded memory.
+pub const MAX_CELLS: u64 = 10_000_000;
+/// Text a sheet may hold in all (a cell's shared string can be repeated a million times).
+pub const MAX_TEXT: u64 = 256 * 1024 * 1024;
+/// What the parts of a zipped workbook (.xlsx, .xlsb, .ods) may expand to, each and together.
+pub const MAX_PART: u64 = 128 * 1024 * 1024;
+pub const MAX_UNZIPPED: u64 = 256 * 1024 * 1024;
+/// Parts in a zipped workbook; a real one has a few dozen.
+const MAX_PARTS: usize = 10_000;
 
 /// `PK\x03\x04` (a zip: xlsx, ods) or the OLE header (xls): a workbook whatever its name says.
 pub fn looks_like_workbook(start: &[u8]) -> bool {
@@ -19,6 +61,9 @@ pub fn looks_like_workbook(start: &[u8]) -> bool {
 }
 
 pub fn read(bytes: Vec<u8>, sheet: Option<&str>) -> Result<Sheet, String> {
+    if bytes.starts_with(b"PK") {
+        check_zip(&bytes)?;
+    }
     let mut workbook =
         open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| format!("cannot open it as a workbook: {e}"))?;
     let names = workbook.sheet_names();
@@ -30,22 +75,145 @@ pub fn read(bytes: Vec<u8>, sheet: Option<&str>) -> Result<Sheet, String> {
             .ok_or_else(|| format!("has no sheet `{wanted}`; its sheets are {}", quoted(&names)))?,
         None => names.first().cloned().ok_or("has no sheets")?,
     };
-    let range = workbook
-        .worksheet_range(&name)
-        .map_err(|e| format!("cannot read sheet `{name}`: {e}"))?;
-    let first_row = range.start().map_or(0, |(row, _)| u64::from(row));
-    let rows = range
-        .rows()
-        .enumerate()
-        .map(|(i, cells)| {
-            (
-                first_row + i as u64 + 1,
-                cells.iter().map(cell_text).collect::<Vec<_>>(),
-            )
-        })
-        .filter(|(_, cells)| cells.iter().any(|cell| !cell.trim().is_empty()))
-        .collect();
-    Ok(Sheet { name, rows })
+    let unreadable = |e: &dyn std::fmt::Display| format!("cannot read sheet `{name}`: {e}");
+    let mut cells = Cells::default();
+    // Excel's formats are read cell by cell; the others (xls, ods) through calamine's range,
+    // which their own formats bound (xls: 65,536 × 256; ods: calamine's caps).
+    match &mut workbook {
+        Sheets::Xlsx(xlsx) => {
+            let mut reader = xlsx.worksheet_cells_reader(&name).map_err(|e| unreadable(&e))?;
+            while let Some(cell) = reader.next_cell().map_err(|e| unreadable(&e))? {
+                let (row, col) = cell.get_position();
+                cells.add(row, col, text_of(cell.get_value()))?;
+            }
+        }
+        Sheets::Xlsb(xlsb) => {
+            let mut reader = xlsb.worksheet_cells_reader(&name).map_err(|e| unreadable(&e))?;
+            while let Some(cell) = reader.next_cell().map_err(|e| unreadable(&e))? {
+                let (row, col) = cell.get_position();
+                cells.add(row, col, text_of(cell.get_value()))?;
+            }
+        }
+        other => {
+            let range = other.worksheet_range(&name).map_err(|e| unreadable(&e))?;
+            for (row, col, value) in range.used_cells() {
+                let (start_row, start_col) = range.start().unwrap_or((0, 0));
+                cells.add(start_row + row as u32, start_col + col as u32, cell_text(value))?;
+            }
+        }
+    }
+    Ok(Sheet {
+        name,
+        rows: cells.rows.into_values().collect(),
+    })
+}
+
+/// The non-empty cells of a sheet as they are read, within the caps.
+#[derive(Default)]
+struct Cells {
+    rows: BTreeMap<u32, SheetRow>,
+    count: u64,
+    text: u64,
+}
+
+impl Cells {
+    fn add(&mut self, row: u32, col: u32, mut text: String) -> Result<(), String> {
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        let entry = self.rows.entry(row).or_insert_with(|| SheetRow {
+            row: u64::from(row) + 1,
+            ..SheetRow::default()
+        });
+        if text.len() > CELL_CAP {
+            let mut at = CELL_CAP;
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            text.truncate(at);
+            entry.cut.push(col);
+        }
+        self.count += 1;
+        self.text += text.len() as u64;
+        if self.count > MAX_CELLS {
+            return Err(format!(
+                "holds more than {} million cells: save the guest list as CSV, or split it",
+                MAX_CELLS / 1_000_000
+            ));
+        }
+        if self.text > MAX_TEXT {
+            return Err(format!(
+                "holds more than {} MiB of text: save the guest list as CSV, or split it",
+                MAX_TEXT / (1024 * 1024)
+            ));
+        }
+        // Cells come in order within a row in every format; keep them sorted regardless.
+        match entry.cells.last() {
+            Some((last, _)) if *last >= col => {
+                let at = entry.cells.partition_point(|(c, _)| *c < col);
+                if entry.cells.get(at).is_some_and(|(c, _)| *c == col) {
+                    entry.cells[at].1 = text;
+                } else {
+                    entry.cells.insert(at, (col, text));
+                }
+            }
+            _ => entry.cells.push((col, text)),
+        }
+        Ok(())
+    }
+}
+
+/// A zip bomb is refused before anything unpacks it: every part is inflated once into nothing,
+/// counting, and none may pass `MAX_PART`, nor all together `MAX_UNZIPPED` (sizes the zip
+/// declares are not trusted).
+fn check_zip(bytes: &[u8]) -> Result<(), String> {
+    let mut archive = match zip::ZipArchive::new(Cursor::new(bytes)) {
+        Ok(archive) => archive,
+        // Not a zip after all: calamine says what it is not.
+        Err(_) => return Ok(()),
+    };
+    if archive.len() > MAX_PARTS {
+        return Err(format!(
+            "has {} parts inside; a workbook has a few dozen",
+            archive.len()
+        ));
+    }
+    let mut total = 0u64;
+    for index in 0..archive.len() {
+        let Ok(part) = archive.by_index(index) else {
+            continue;
+        };
+        let name = part.name().map(|n| n.into_owned()).unwrap_or_default();
+        let size = std::io::copy(&mut part.take(MAX_PART + 1), &mut std::io::sink()).unwrap_or(0);
+        total += size;
+        if size > MAX_PART || total > MAX_UNZIPPED {
+            return Err(format!(
+                "unpacks to more than {} MiB (its part `{name}` alone to {} MiB or more): it is not a guest list, or it is a zip bomb",
+                MAX_UNZIPPED / (1024 * 1024),
+                size / (1024 * 1024)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A streamed cell's text; a long string is cut before it is copied (a shared string may be
+/// referenced by a million cells).
+fn text_of(value: &DataRef<'_>) -> String {
+    match value {
+        DataRef::String(text) => prefix(text),
+        DataRef::SharedString(text) => prefix(text),
+        other => cell_text(&Data::from(other.clone())),
+    }
+}
+
+/// At most `CELL_CAP` bytes and one more (so that the cut is noticed), on a char boundary.
+fn prefix(text: &str) -> String {
+    let mut at = text.len().min(CELL_CAP + 1);
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    text[..at].to_string()
 }
 
 fn quoted(names: &[String]) -> String {
