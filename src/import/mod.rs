@@ -86,6 +86,7 @@ async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<
             map: args.map.clone(),
             sheet: args.sheet.clone(),
             previous_results: args.retry_from.is_some(),
+            stream: false,
         },
     )
     .map_err(|e| problems.push(e.to_string()))

@@ -12,7 +12,7 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// How much of the file is looked at to decide.
-const SAMPLE_BYTES: usize = 1 << 20;
+pub const SAMPLE_BYTES: usize = 1 << 20;
 
 /// The encoding chosen, and why, for the log and the summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,13 +53,19 @@ pub fn parse_label(label: &str) -> Result<&'static Encoding, String> {
 
 /// Decides the encoding from the start of `reader` and returns a reader of UTF-8 bytes (BOM
 /// removed) that still yields the whole input.
+/// A stream is judged on less, so that rows that trickle in are not held back for a megabyte.
+pub const STREAM_SAMPLE_BYTES: usize = 64 * 1024;
+
+/// `sample_bytes`: how much is read to detect the encoding (`SAMPLE_BYTES` for a file,
+/// `STREAM_SAMPLE_BYTES` for a stream).
 pub fn utf8_reader(
     mut reader: Box<dyn Read + Send>,
     forced: Option<&'static Encoding>,
+    sample_bytes: usize,
 ) -> io::Result<(Box<dyn Read + Send>, Detected)> {
     let mut sample = Vec::with_capacity(64 * 1024);
-    (&mut reader).take(SAMPLE_BYTES as u64).read_to_end(&mut sample)?;
-    let complete = sample.len() < SAMPLE_BYTES;
+    (&mut reader).take(sample_bytes as u64).read_to_end(&mut sample)?;
+    let complete = sample.len() < sample_bytes;
     let detected = match forced {
         Some(encoding) => Detected {
             encoding,
@@ -116,7 +122,8 @@ mod tests {
     use super::*;
 
     fn decode(bytes: &[u8]) -> (String, String) {
-        let (mut reader, detected) = utf8_reader(Box::new(io::Cursor::new(bytes.to_vec())), None).unwrap();
+        let (mut reader, detected) =
+            utf8_reader(Box::new(io::Cursor::new(bytes.to_vec())), None, SAMPLE_BYTES).unwrap();
         let mut text = String::new();
         reader.read_to_string(&mut text).unwrap();
         (text, detected.encoding.name().to_string())
@@ -163,8 +170,12 @@ mod tests {
         assert_eq!(parse_label("latin1").unwrap().name(), "windows-1252");
         assert_eq!(parse_label(" UTF-16LE ").unwrap(), UTF_16LE);
         assert!(parse_label("klingon").unwrap_err().contains("not an encoding name"));
-        let (mut reader, detected) =
-            utf8_reader(Box::new(io::Cursor::new(b"caf\xe9".to_vec())), Some(WINDOWS_1252)).unwrap();
+        let (mut reader, detected) = utf8_reader(
+            Box::new(io::Cursor::new(b"caf\xe9".to_vec())),
+            Some(WINDOWS_1252),
+            SAMPLE_BYTES,
+        )
+        .unwrap();
         let mut text = String::new();
         reader.read_to_string(&mut text).unwrap();
         assert_eq!((text.as_str(), detected.reason), ("café", Reason::Forced));

@@ -66,6 +66,9 @@ pub struct InputOptions {
     pub sheet: Option<String>,
     /// The file is a results file of an earlier run (`--retry-from`).
     pub previous_results: bool,
+    /// The input is a stream (stdin, a pipe, a FIFO): rows may trickle in, so less is read
+    /// ahead to detect the format. Set by [`Input::open`].
+    pub stream: bool,
 }
 
 /// A file that cannot be imported at all (exit 2; nothing is sent).
@@ -179,8 +182,13 @@ impl Input {
                 Box::new(file)
             }
         };
-        let mut input = Input::from_reader(reader, name, options)?;
-        input.stream = source.regular_file().is_none();
+        let stream = source.regular_file().is_none();
+        let options = InputOptions {
+            stream,
+            ..options.clone()
+        };
+        let mut input = Input::from_reader(reader, name, &options)?;
+        input.stream = stream;
         Ok(input)
     }
 
@@ -375,7 +383,12 @@ fn open_text(
         name: name.to_string(),
         error,
     };
-    let (mut decoded, encoding) = decode::utf8_reader(reader, options.encoding).map_err(unreadable)?;
+    let sample_bytes = if options.stream {
+        decode::STREAM_SAMPLE_BYTES
+    } else {
+        decode::SAMPLE_BYTES
+    };
+    let (mut decoded, encoding) = decode::utf8_reader(reader, options.encoding, sample_bytes).map_err(unreadable)?;
     let mut sample = Vec::new();
     (&mut decoded)
         .take(SNIFF_BYTES)

@@ -507,3 +507,110 @@ fn token_files_are_bounded_checked_and_forgiving() {
     let stderr = expect_exit(&mut cmd, 2);
     assert!(stderr.contains("larger than 16 KiB"), "{stderr}");
 }
+
+#[test]
+fn a_storm_of_short_429s_ends_at_max_wait() {
+    let server = rogue::start(|_| Reply::Json(429, vec![("retry-after", "1".into())], "{}".into()));
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &guests_csv(2));
+    let started = Instant::now();
+    let stderr = expect_exit(
+        against_rogue(&server).args(["import", "--max-wait", "3s"]).arg(&file),
+        3,
+    );
+    assert!(stderr.contains("longer than --max-wait"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+}
+
+/// The binary, configured for `sandbox`, as a child process that can be sent signals.
+#[cfg(unix)]
+fn spawn_against(sandbox: &tallyfy_guests::sandbox::Sandbox, args: &[&str], arg: &Path) -> std::process::Child {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"));
+    for var in tallyfy_guests::config::ENV_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.env("TALLYFY_BASE_URL", sandbox.base_url())
+        .env("TALLYFY_ORG_ID", sandbox.org())
+        .env("TALLYFY_ACCESS_TOKEN", sandbox.token())
+        .args(args)
+        .arg(arg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_export_leaves_no_temporary_file() {
+    let sandbox = spawn(SandboxOptions {
+        guests: crate::util::generated_guests(3000),
+        per_page_cap: 10,
+        faults: FaultOptions {
+            latency: Duration::from_millis(100),
+            ..FaultOptions::default()
+        },
+        ..SandboxOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("export.csv");
+    let child = spawn_against(&sandbox, &["export", "--concurrency", "1", "--output"], &out);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sandbox.stats().gets < 3 {
+        assert!(Instant::now() < deadline, "the export never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_dry_run_stops_reading_a_stream_that_never_ends() {
+    let sandbox = spawn(SandboxOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("endless.fifo");
+    mkfifo(&fifo);
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut out = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            // Enough at once for the reader to sniff the format, then rows for up to a minute,
+            // or until the reader goes away.
+            let _ = out.write_all(guests_csv(5000).as_bytes());
+            for i in 0..60_000 {
+                if out.write_all(format!("row{i}@example.org\n").as_bytes()).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
+    let results = dir.path().join("r.csv");
+    let child = spawn_against(
+        &sandbox,
+        &["import", "--dry-run", "--results", results.to_str().unwrap()],
+        &fifo,
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::metadata(&results).map_or(0, |m| m.len()) < 1000 {
+        assert!(Instant::now() < deadline, "the dry run never wrote a row");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stopped = Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stopped.elapsed() < Duration::from_secs(5), "{:?}", stopped.elapsed());
+    let (_, rows) = read_csv(&std::fs::read_to_string(&results).unwrap());
+    assert!(!rows.is_empty() && rows.iter().all(|r| r[1] == "would_create"));
+    writer.join().unwrap();
+}
