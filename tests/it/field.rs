@@ -3,19 +3,13 @@
 //! once, and the hourly cron recipe at a real organization's size, scaled down in time.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tallyfy_guests::api::Guest;
 use tallyfy_guests::sandbox::{FaultOptions, Sandbox, SandboxOptions};
 
-use crate::util::{against, expect_exit, generated_guests, read_csv, spawn};
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use crate::util::{against, expect_exit, generated_guests, process_against, read_csv, slow_sandbox, spawn, write};
 
 /// A results file as (header, rows); asserts the one set of `result_*` columns up front.
 fn results(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
@@ -161,13 +155,7 @@ fn a_guest_created_by_another_writer_during_the_run_is_an_existing_guest() {
 
 #[test]
 fn two_overlapping_runs_of_one_file_create_each_guest_once_and_report_no_conflict() {
-    let sandbox = spawn(SandboxOptions {
-        faults: FaultOptions {
-            latency: Duration::from_millis(15),
-            ..FaultOptions::default()
-        },
-        ..SandboxOptions::default()
-    });
+    let sandbox = slow_sandbox(Duration::from_millis(15));
     let dir = tempfile::tempdir().unwrap();
     let mut csv = String::from("email,first_name\n");
     for i in 0..60 {
@@ -177,13 +165,7 @@ fn two_overlapping_runs_of_one_file_create_each_guest_once_and_report_no_conflic
     let runs: Vec<_> = ["a.csv", "b.csv"]
         .iter()
         .map(|name| {
-            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"));
-            for var in tallyfy_guests::config::ENV_VARS {
-                cmd.env_remove(var);
-            }
-            cmd.env("TALLYFY_BASE_URL", sandbox.base_url())
-                .env("TALLYFY_ORG_ID", sandbox.org())
-                .env("TALLYFY_ACCESS_TOKEN", sandbox.token())
+            process_against(&sandbox)
                 .args(["-q", "import", "--concurrency", "4", "--results"])
                 .arg(dir.path().join(name))
                 .arg(&file)
@@ -211,27 +193,14 @@ fn two_overlapping_runs_of_one_file_create_each_guest_once_and_report_no_conflic
 
 #[test]
 fn a_second_run_on_the_same_results_file_is_refused_and_sends_nothing() {
-    let sandbox = spawn(SandboxOptions {
-        faults: FaultOptions {
-            latency: Duration::from_millis(150),
-            ..FaultOptions::default()
-        },
-        ..SandboxOptions::default()
-    });
+    let sandbox = slow_sandbox(Duration::from_millis(150));
     let dir = tempfile::tempdir().unwrap();
     let mut csv = String::from("email\n");
     for i in 0..16 {
         csv.push_str(&format!("slow{i}@example.org\n"));
     }
     let file = write(dir.path(), "guests.csv", &csv);
-    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"));
-    for var in tallyfy_guests::config::ENV_VARS {
-        first.env_remove(var);
-    }
-    let mut first = first
-        .env("TALLYFY_BASE_URL", sandbox.base_url())
-        .env("TALLYFY_ORG_ID", sandbox.org())
-        .env("TALLYFY_ACCESS_TOKEN", sandbox.token())
+    let mut first = process_against(&sandbox)
         .args(["-q", "import", "--concurrency", "1"])
         .arg(&file)
         .spawn()

@@ -4,19 +4,13 @@
 //! may destroy a file, lose a row, panic or hang.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tallyfy_guests::sandbox::{DEFAULT_ORG, FaultOptions, SandboxOptions};
 
 use crate::rogue::{self, Reply};
-use crate::util::{against, bin, expect_exit, read_csv, spawn};
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use crate::util::{against, bin, expect_exit, process_against, read_csv, slow_sandbox, spawn, write};
 
 fn guests_csv(rows: usize) -> String {
     let mut csv = String::from("email,first_name\n");
@@ -444,24 +438,11 @@ fn a_full_disk_stops_the_run_with_a_true_summary() {
 #[cfg(unix)]
 #[test]
 fn a_hang_up_stops_the_run_like_sigterm() {
-    let sandbox = spawn(SandboxOptions {
-        faults: FaultOptions {
-            latency: Duration::from_millis(100),
-            ..FaultOptions::default()
-        },
-        ..SandboxOptions::default()
-    });
+    let sandbox = slow_sandbox(Duration::from_millis(100));
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "guests.csv", &guests_csv(200));
     let summary = dir.path().join("s.json");
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"));
-    for var in tallyfy_guests::config::ENV_VARS {
-        cmd.env_remove(var);
-    }
-    let child = cmd
-        .env("TALLYFY_BASE_URL", sandbox.base_url())
-        .env("TALLYFY_ORG_ID", sandbox.org())
-        .env("TALLYFY_ACCESS_TOKEN", sandbox.token())
+    let child = process_against(&sandbox)
         .args(["-q", "import", "--concurrency", "2", "--summary-json"])
         .arg(&summary)
         .arg(&file)
@@ -525,13 +506,7 @@ fn a_storm_of_short_429s_ends_at_max_wait() {
 /// The binary, configured for `sandbox`, as a child process that can be sent signals.
 #[cfg(unix)]
 fn spawn_against(sandbox: &tallyfy_guests::sandbox::Sandbox, args: &[&str], arg: &Path) -> std::process::Child {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"));
-    for var in tallyfy_guests::config::ENV_VARS {
-        cmd.env_remove(var);
-    }
-    cmd.env("TALLYFY_BASE_URL", sandbox.base_url())
-        .env("TALLYFY_ORG_ID", sandbox.org())
-        .env("TALLYFY_ACCESS_TOKEN", sandbox.token())
+    process_against(sandbox)
         .args(args)
         .arg(arg)
         .stdout(std::process::Stdio::null())

@@ -2,14 +2,14 @@
 //! interrupts that re-run cleanly, invite caps, dry runs and exit codes.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tallyfy_guests::api::Guest;
 use tallyfy_guests::sandbox::{FaultOptions, Sandbox, SandboxOptions};
 
-use crate::util::{against, expect_exit, generated_guests, read_csv, spawn};
+use crate::util::{against, expect_exit, generated_guests, read_csv, spawn, write};
 
 /// A guest file of `rows` rows with a known answer for every row: 10 % already guests, 3 %
 /// duplicates (case and space variants of an earlier row), 5 % invalid, the rest new.
@@ -69,12 +69,6 @@ fn scenario(rows: usize) -> Scenario {
         expected,
         final_emails,
     }
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 fn statuses(results: &Path) -> Vec<String> {

@@ -66,3 +66,37 @@ pub fn expect_exit(cmd: &mut Command, code: i32) -> String {
     assert_eq!(output.status.code(), Some(code), "{stderr}");
     stderr
 }
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The binary as a plain process, configured for `sandbox`: for runs that are spawned side by
+/// side or sent signals.
+pub fn process_against(sandbox: &Sandbox) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"));
+    for var in tallyfy_guests::config::ENV_VARS
+        .into_iter()
+        .chain(["RUST_LOG", "NO_COLOR"])
+    {
+        cmd.env_remove(var);
+    }
+    cmd.env("TALLYFY_BASE_URL", sandbox.base_url())
+        .env("TALLYFY_ORG_ID", sandbox.org())
+        .env("TALLYFY_ACCESS_TOKEN", sandbox.token());
+    cmd
+}
+
+/// An empty sandbox that answers every request after `latency`.
+pub fn slow_sandbox(latency: Duration) -> Sandbox {
+    spawn(SandboxOptions {
+        faults: tallyfy_guests::sandbox::FaultOptions {
+            latency,
+            ..Default::default()
+        },
+        ..SandboxOptions::default()
+    })
+}
