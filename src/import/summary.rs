@@ -92,6 +92,17 @@ impl Summary {
         );
     }
 
+    /// Shows the summary on stderr: one event with `--log-format json`, a few lines otherwise,
+    /// nothing with `--quiet`.
+    pub fn show(&self, ui: crate::logging::Ui, results: Option<&Path>) {
+        let target = results.map_or("stdout".to_string(), |p| p.display().to_string());
+        if ui.json {
+            self.log(&target);
+        } else if !ui.quiet {
+            eprintln!("{}\nresults: {target}", self.render());
+        }
+    }
+
     /// The human summary, a few lines.
     pub fn render(&self) -> String {
         let counts: Vec<String> = Status::ALL

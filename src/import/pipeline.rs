@@ -1,0 +1,176 @@
+//! The run itself: the reader, the prefetch of existing guests, planning in input order and
+//! `concurrency` rows in flight, the results writer fed as rows finish, and the stops (signals,
+//! `--max-errors`, a results file that cannot be written) that turn what is left into `deferred`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+use super::create::Stop;
+use super::dedupe::{Deduper, Emails, Existing};
+use super::execute::run_plan;
+use super::plan::{Options, Plan, plan};
+use super::prefetch;
+use super::progress::{PendingCreates, Progress};
+use super::reader;
+use super::results::{ResultsWriter, Status};
+use super::summary::Summary;
+use crate::api::Client;
+use crate::error::{RunError, shutdown_signal};
+use crate::input::Input;
+
+/// In-flight requests get this long to finish after SIGINT/SIGTERM before they are abandoned.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// A failure that ends the run, and whether any row had been processed.
+pub(super) struct Failure {
+    pub error: RunError,
+    pub when: Fatal,
+}
+
+#[derive(Clone, Copy)]
+pub(super) enum Fatal {
+    BeforeStart,
+    MidRun,
+}
+
+fn fatal(when: Fatal) -> impl Fn(RunError) -> Failure {
+    move |error| Failure { error, when }
+}
+
+pub(super) async fn pipeline(
+    input: Input,
+    client: Option<&Client>,
+    mut results: ResultsWriter,
+    options: &Options,
+    mut progress: Progress,
+    pending: &PendingCreates,
+) -> Result<(Summary, Option<Vec<Existing>>), Failure> {
+    let started = Instant::now();
+    let stop = Arc::new(Stop::default());
+    let signals = tokio::spawn(watch_signals(stop.clone(), options.dry_run));
+
+    let (rx, reader) = reader::spawn(input, stop.clone());
+
+    // Prefetch runs while the reader fills the channel.
+    let existing = match client {
+        Some(client) => tokio::select! {
+            existing = prefetch::existing_guests(client, options.concurrency, options.report_missing) => {
+                existing.map_err(|e| fatal(Fatal::BeforeStart)(e.into()))?
+            }
+            _ = stop.abandon.cancelled() => return Err(fatal(Fatal::BeforeStart)(RunError::Interrupted)),
+        },
+        None => Emails::default(),
+    };
+
+    let mut dedupe = Deduper::new(existing);
+    let offline = client.is_none();
+    let rows = futures::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|batch| (batch, rx)) })
+        .flat_map(futures::stream::iter)
+        .map(|parsed| plan(&mut dedupe, parsed, options, offline))
+        .inspect(|plan| {
+            if matches!(plan, Plan::Create(..)) {
+                pending.planned();
+            }
+        })
+        .map(|plan| run_plan(plan, client, &stop, options, pending))
+        .buffer_unordered(options.concurrency);
+    // Boxed so that it can be dropped (ending its borrow of `dedupe`) before the report.
+    let mut rows = Box::pin(rows);
+    let mut summary = Summary::default();
+    let mut failed = 0u64;
+    // Set once the results cannot be written (a full disk): the run stops, and goes on
+    // counting what becomes of each row so that the summary stays true.
+    let mut write_failed = false;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            next = rows.next() => match next {
+                Some((result, reconciliations)) => {
+                    summary.count(result.status);
+                    if result.status == Status::Failed {
+                        failed += 1;
+                        if options.max_failed.is_some_and(|max| failed > max) {
+                            stop.stop(format!("{failed} rows failed, more than --max-errors allows"));
+                        }
+                    }
+                    progress.row_done();
+                    summary.reconciliations += u64::from(reconciliations);
+                    if !write_failed {
+                        let written = results.push(result);
+                        write_failed = results_trouble(written, &stop).map_err(fatal(Fatal::MidRun))?;
+                    }
+                }
+                None => break,
+            },
+            _ = tick.tick() => {
+                if !write_failed {
+                    write_failed = results_trouble(results.tick(), &stop).map_err(fatal(Fatal::MidRun))?;
+                }
+                if let Some(client) = client {
+                    progress.paused_until(client.pacer().paused_until(), client.pacer().next_invite_at());
+                }
+            }
+        }
+    }
+    signals.abort();
+    reader
+        .await
+        .map_err(|e| fatal(Fatal::MidRun)(RunError::io("the file reader failed", std::io::Error::other(e))))?;
+    if !write_failed {
+        match results.finish() {
+            Ok(written) => debug_assert_eq!(written, summary.rows()),
+            Err(RunError::OutputClosed) => return Err(fatal(Fatal::MidRun)(RunError::OutputClosed)),
+            Err(error) => stop.stop(error.to_string()),
+        }
+    }
+
+    summary.elapsed = started.elapsed();
+    summary.stopped = stop.invite_reason().map(str::to_string);
+    if let Some(client) = client {
+        let stats = client.stats();
+        summary.paused = client.pacer().paused();
+        summary.retries = stats.retries.load(std::sync::atomic::Ordering::Relaxed);
+        summary.rate_limited = stats.rate_limited.load(std::sync::atomic::Ordering::Relaxed);
+    }
+    drop(rows);
+    let missing = options.report_missing.then(|| dedupe.missing());
+    Ok((summary, missing))
+}
+
+/// A results write that failed stops the run (exit 3: no new request starts, the rest are
+/// deferred) rather than ending it with rows in flight; a closed stdout ends it quietly.
+fn results_trouble(written: Result<(), RunError>, stop: &Stop) -> Result<bool, RunError> {
+    match written {
+        Ok(()) => Ok(false),
+        Err(RunError::OutputClosed) => Err(RunError::OutputClosed),
+        Err(error) => {
+            tracing::error!("{error}; stopping: no new request starts");
+            stop.stop(error.to_string());
+            Ok(true)
+        }
+    }
+}
+
+/// First SIGINT/SIGTERM/SIGHUP: start no new request (a dry run, which sends none, stops
+/// reading the file at once). After `GRACE`, or a second signal: abandon the requests in flight
+/// too, and stop reading.
+async fn watch_signals(stop: Arc<Stop>, dry_run: bool) {
+    shutdown_signal().await;
+    stop.stop("interrupted by a signal (SIGINT, SIGTERM or SIGHUP)");
+    if dry_run {
+        stop.halt_reading();
+        return;
+    }
+    tracing::warn!(
+        "stopping: no new requests; waiting up to {} s for those in flight (signal again to abandon them)",
+        GRACE.as_secs()
+    );
+    tokio::select! {
+        _ = tokio::time::sleep(GRACE) => {}
+        _ = shutdown_signal() => {}
+    }
+    stop.abandon.cancel();
+    stop.halt_reading();
+}

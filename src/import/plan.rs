@@ -1,0 +1,151 @@
+//! Planning, in input order: what each record becomes once validation and dedupe have seen it
+//! (a finished result, a create, or a member update), and the rows `--retry-from` copies.
+
+use super::dedupe::{Deduper, Existing, Seen};
+use super::reader::Parsed;
+use super::results::{RowResult, Status};
+use super::sync;
+use crate::api::NewGuest;
+use crate::cli::OnExisting;
+use crate::input::InputRecord;
+
+pub(super) struct Options {
+    pub(super) concurrency: usize,
+    pub(super) dry_run: bool,
+    pub(super) max_rounds: u32,
+    pub(super) on_existing: OnExisting,
+    /// `--max-errors`, as a number of failed rows.
+    pub(super) max_failed: Option<u64>,
+    pub(super) report_missing: bool,
+}
+
+/// What the pipeline does with a record once dedupe has seen it.
+pub(super) enum Plan {
+    Done(RowResult),
+    Create(InputRecord, NewGuest),
+    Update(Box<UpdatePlan>),
+}
+
+pub(super) struct UpdatePlan {
+    pub(super) result: RowResult,
+    pub(super) email: String,
+    pub(super) before: Vec<u64>,
+    pub(super) members: Vec<u64>,
+    pub(super) drift_note: String,
+}
+
+/// `--retry-from` re-runs these rows of the earlier results; the others are copied.
+pub(super) fn should_retry(previous: &[String]) -> bool {
+    matches!(previous[1].parse::<Status>(), Ok(Status::Failed | Status::Deferred))
+}
+
+/// A row of an earlier results file that is not re-run: its account, as it was.
+pub(super) fn copied(record: InputRecord) -> RowResult {
+    let previous = &record.previous;
+    let row = previous[0].trim().parse().unwrap_or(record.row);
+    match previous[1].parse::<Status>() {
+        Ok(status) => RowResult {
+            index: record.index,
+            row,
+            status,
+            guest_id: previous[2].clone(),
+            http_status: previous[3].trim().parse().ok(),
+            attempts: previous[4].trim().parse().unwrap_or(0),
+            message: previous[5].clone(),
+            cells: record.cells,
+        },
+        Err(_) => RowResult::new(
+            record.index,
+            row,
+            Status::Invalid,
+            format!(
+                "result_status `{}` is not one this tool writes, so it cannot tell whether to re-run the row: set it to failed to re-run it",
+                previous[1]
+            ),
+            record.cells,
+        ),
+    }
+}
+
+/// Validation and dedupe, in input order.
+pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, options: &Options, offline: bool) -> Plan {
+    let Parsed {
+        mut record,
+        guest,
+        mentioned,
+    } = parsed;
+    if let Some(email) = &mentioned {
+        dedupe.mention(email);
+    }
+    if !record.previous.is_empty() {
+        if should_retry(&record.previous) {
+            // The row keeps the number it has in the original spreadsheet.
+            record.row = record.previous[0].trim().parse().unwrap_or(record.row);
+        } else {
+            return Plan::Done(copied(record));
+        }
+    }
+    let done = |status, message: String, record: InputRecord| {
+        Plan::Done(RowResult::new(record.index, record.row, status, message, record.cells))
+    };
+    let guest = match guest {
+        Ok(guest) => guest,
+        Err(problems) => return done(Status::Invalid, problems.join("; "), record),
+    };
+    match dedupe.check(&guest.email, record.row) {
+        Seen::DuplicateOf(first) => done(
+            Status::Duplicate,
+            format!("duplicate of row {first} (same email)"),
+            record,
+        ),
+        Seen::Exists(existing) => existing_row(record, &guest, &existing, options, "already a guest"),
+        Seen::New if options.dry_run => {
+            let note = if offline {
+                " (offline: not checked against existing guests)"
+            } else {
+                ""
+            };
+            done(Status::WouldCreate, format!("would be created{note}"), record)
+        }
+        Seen::New => Plan::Create(record, guest),
+    }
+}
+
+/// A row whose guest already exists: `exists`, or an update of its members, with any drift.
+/// `how` opens the message: how we know it exists.
+pub(super) fn existing_row(
+    record: InputRecord,
+    guest: &NewGuest,
+    existing: &Existing,
+    options: &Options,
+    how: &str,
+) -> Plan {
+    let comparison = sync::compare(guest, &existing.profile);
+    let drift_note = comparison.drift_note();
+    let mut result = RowResult::new(record.index, record.row, Status::Exists, "", record.cells);
+    result.guest_id = existing.id.clone();
+    let change = |members: &[u64]| sync::members_change(&comparison.members_before, members);
+    match (comparison.members, options.on_existing) {
+        (None, _) => result.message = format!("{how}{drift_note}"),
+        (Some(members), OnExisting::Skip) => {
+            result.message = format!(
+                "{how}; the file's members differ ({}; --on-existing update applies it){drift_note}",
+                change(&members)
+            );
+        }
+        (Some(members), OnExisting::Update) if options.dry_run => {
+            result.status = Status::WouldUpdate;
+            result.message = format!("would update: {}{drift_note}", change(&members));
+        }
+        (Some(members), OnExisting::Update) => {
+            return Plan::Update(Box::new(UpdatePlan {
+                result,
+                email: guest.email.trim().to_string(),
+                before: comparison.members_before,
+                members,
+                drift_note,
+            }));
+        }
+    }
+    Plan::Done(result)
+}

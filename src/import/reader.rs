@@ -1,0 +1,74 @@
+//! The file reader: records are read, decoded and validated on a thread of their own (CPU
+//! work that must not hold up the requests) and handed over in batches through a bounded
+//! channel, so memory stays flat however large the file is.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::create::Stop;
+use crate::api::NewGuest;
+use crate::input::{Field, Input, InputRecord};
+use crate::validate::validate;
+
+/// Rows travel from the reader thread in batches (one wake-up per batch, not per row) ...
+const BATCH_ROWS: usize = 256;
+/// ... or of at most this many bytes (as `InputRecord::memory` counts them) ...
+const BATCH_BYTES: usize = 4 * 1024 * 1024;
+/// ... and this many batches may wait, which bounds the memory between the two.
+const CHANNEL_BATCHES: usize = 8;
+
+/// A record after validation.
+pub(super) struct Parsed {
+    pub record: InputRecord,
+    pub guest: Result<NewGuest, Vec<String>>,
+    /// The email cell of a row that is not imported as it stands (invalid, or copied through
+    /// by `--retry-from`): its guest is still not missing from the file.
+    pub mentioned: Option<String>,
+}
+
+/// Starts reading `input` on a blocking thread; it stops early when `stop` halts reading.
+pub(super) fn spawn(input: Input, stop: Arc<Stop>) -> (mpsc::Receiver<Vec<Parsed>>, JoinHandle<()>) {
+    // Reading and validating is CPU work on a thread of its own; the bounded channel keeps
+    // memory flat however large the file is.
+    let (tx, rx) = mpsc::channel::<Vec<Parsed>>(CHANNEL_BATCHES);
+    let map = input.map.clone();
+    // A pipe may deliver rows slowly: do not hold them back waiting for a full batch.
+    let batch_rows = if input.stream { 1 } else { BATCH_ROWS };
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut batch = Vec::with_capacity(batch_rows);
+        let mut batch_bytes = 0usize;
+        for record in input {
+            if stop.reading_halted() {
+                tracing::warn!("stopped reading the file before row {}", record.row);
+                break;
+            }
+            let guest = validate(&record, &map);
+            // Rows of an earlier results file are mentioned too: for one that is re-run the
+            // mention is harmless, as dedupe still counts its row as the first occurrence.
+            let mentioned = (guest.is_err() || !record.previous.is_empty())
+                .then(|| map.cell(Field::Email, &record.cells).map(str::to_string))
+                .flatten();
+            batch_bytes += record.memory();
+            batch.push(Parsed {
+                record,
+                guest,
+                mentioned,
+            });
+            // A batch ends at a number of rows or of bytes, whichever comes first: wide rows
+            // (thousands of cells) must not make the batches in the channel gigabytes.
+            if batch.len() == batch_rows || batch_bytes >= BATCH_BYTES {
+                batch_bytes = 0;
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_rows));
+                if tx.blocking_send(full).is_err() {
+                    return;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.blocking_send(batch);
+        }
+    });
+    (rx, reader)
+}

@@ -1,0 +1,241 @@
+//! Before anything is sent or written: the input opened, every output path checked (creatable,
+//! not the input under another name, not each other), `--retry-from` checked whole, the
+//! configuration checked, and every problem reported together (exit 2). Then the connection:
+//! the built-in sandbox, the configured API, or none for an offline dry run.
+
+use std::path::{Path, PathBuf};
+
+use super::lock;
+use super::summary::SummaryFile;
+use crate::api::Client;
+use crate::cli::{ErrorBudget, ImportArgs};
+use crate::config::{ApiConfig, ConfigError};
+use crate::error::RunError;
+use crate::input::{Input, InputOptions, Source, count_records, incomplete_results};
+use crate::logging::Ui;
+use crate::output::{check_writable, same_file};
+use crate::sandbox::{Sandbox, builtin};
+
+/// A run that passed every check: what it reads, where its results go, how it reaches Tallyfy.
+pub(super) struct Setup {
+    pub(super) input: Input,
+    pub(super) results_path: Option<PathBuf>,
+    pub(super) reach: Reach,
+    /// Rows in the input, when they can be known without reading a stream twice.
+    pub(super) total: Option<u64>,
+    /// `--max-errors`, as a number of failed rows.
+    pub(super) max_failed: Option<u64>,
+}
+
+/// Every check before anything is sent or written; all problems found are reported together.
+pub(super) fn check(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<Setup, RunError> {
+    let file = args
+        .retry_from
+        .as_ref()
+        .or(args.file.as_ref())
+        .expect("clap requires FILE or --retry-from");
+    let source = Source::from_arg(file);
+    account.hash_input(&source);
+    let mut problems: Vec<String> = Vec::new();
+    let input = Input::open(
+        &source,
+        &InputOptions {
+            encoding: args.encoding,
+            delimiter: args.delimiter,
+            map: args.map.clone(),
+            sheet: args.sheet.clone(),
+            previous_results: args.retry_from.is_some(),
+            stream: false,
+        },
+    )
+    .map_err(|e| problems.push(e.to_string()))
+    .ok();
+    let results_path = results_path(
+        &source,
+        args.results.as_deref(),
+        args.retry_from.is_some(),
+        args.dry_run,
+    )
+    .unwrap_or_else(|e| {
+        problems.push(e.to_string());
+        None
+    });
+    let outputs = [
+        ("--results", results_path.as_deref()),
+        ("--summary-json", args.summary_json.as_deref()),
+        ("--report-missing", args.report_missing.as_deref()),
+    ];
+    let output_problems = output_problems(&source, &outputs);
+    if output_problems.iter().any(|(flag, _)| *flag == "--summary-json") {
+        // Its path is the problem: writing the account there could destroy a file.
+        account.do_not_write();
+    }
+    problems.extend(output_problems.into_iter().map(|(_, problem)| problem));
+    if let Some(previous) = args.retry_from.as_deref().filter(|_| source.regular_file().is_some())
+        && let Some(why) = lock::unfinished_writer(previous).or_else(|| incomplete_results(previous))
+    {
+        problems.push(format!(
+            "--retry-from {} is not a whole results file: {why}; run the original import command again instead (it continues where that run stopped)",
+            previous.display()
+        ));
+    }
+    let reach = reach(args).map_err(|e| problems.extend(e.problems())).ok();
+    if args.report_missing.is_some() && matches!(reach, Some(Reach::Offline)) {
+        problems.push("--report-missing needs the organization's guest list: give credentials (or --sandbox)".into());
+    }
+    let (Some(input), Some(reach), true) = (input, reach, problems.is_empty()) else {
+        return Err(RunError::Setup(problems));
+    };
+    let total = match (&source, input.known_rows()) {
+        (_, Some(rows)) => Some(rows),
+        // Counted by reading a regular file twice; a stream (a pipe, `<(...)`, /dev/stdin) can be
+        // read only once, so its total stays unknown rather than guessed.
+        (source, None) if ui.progress || args.max_errors.is_some() => {
+            source.regular_file().and_then(|path| count_records(path).ok())
+        }
+        _ => None,
+    };
+    let max_failed = match (args.max_errors, total) {
+        (None, _) => None,
+        (Some(ErrorBudget::Rows(rows)), _) => Some(rows),
+        (Some(budget), Some(total)) => Some(budget.allowed(total)),
+        (Some(_), None) => {
+            return Err(RunError::Usage(format!(
+                "--max-errors N% needs a file whose rows can be counted, and {} is a stream (stdin or a pipe) read only once; give a number of rows instead",
+                source.display()
+            )));
+        }
+    };
+    Ok(Setup {
+        input,
+        results_path,
+        reach,
+        total,
+        max_failed,
+    })
+}
+
+/// Says how the file is read and which columns go where.
+pub(super) fn log_input(input: &Input, retry: bool) {
+    if retry {
+        tracing::info!(
+            "retrying the failed and deferred rows of {}; other rows are copied",
+            input.name
+        );
+    }
+    tracing::info!("reading {} as {}", input.name, input.format);
+    tracing::info!("columns: {}", input.map.describe(&input.header));
+    if !input.other_columns.is_empty() {
+        let shown: Vec<String> = input.other_columns.iter().take(12).map(|c| format!("`{c}`")).collect();
+        let more = match input.other_columns.len().saturating_sub(shown.len()) {
+            0 => String::new(),
+            more => format!(" and {more} more"),
+        };
+        tracing::warn!(
+            "columns kept in the results but not imported: {}{more}",
+            shown.join(", ")
+        );
+    }
+}
+
+/// Beside the input as `<stem>.results.csv` (`<stem>.retry.results.csv` for `--retry-from`
+/// `<stem>.results.csv`); a dry run's as `<stem>.dry-run.csv`, so that it never replaces the
+/// account of a real run. Stdout for stdin input or `--results -`.
+pub(super) fn results_path(
+    source: &Source,
+    given: Option<&Path>,
+    retry: bool,
+    dry_run: bool,
+) -> Result<Option<PathBuf>, RunError> {
+    let path = match (given, source) {
+        (Some(path), _) if path.as_os_str() == "-" => return Ok(None),
+        (Some(path), _) => path.to_path_buf(),
+        (None, Source::Stdin) => return Ok(None),
+        (None, Source::File(input)) => {
+            let stem = input
+                .file_stem()
+                .map_or("guests".into(), |s| s.to_string_lossy().into_owned());
+            let stem = if retry {
+                format!("{}.retry", stem.strip_suffix(".results").unwrap_or(&stem))
+            } else {
+                stem
+            };
+            let kind = if dry_run { "dry-run" } else { "results" };
+            input.with_file_name(format!("{stem}.{kind}.csv"))
+        }
+    };
+    Ok(Some(path))
+}
+
+/// What is wrong with the output paths: one that cannot be created, one that is the input
+/// under any name (a hard link or symlink included), or two that are one file.
+pub(super) fn output_problems<'a>(source: &Source, outputs: &[(&'a str, Option<&Path>)]) -> Vec<(&'a str, String)> {
+    let outputs: Vec<(&str, &Path)> = outputs
+        .iter()
+        .filter_map(|&(flag, path)| path.map(|path| (flag, path)))
+        .collect();
+    let mut problems = Vec::new();
+    for (i, &(flag, path)) in outputs.iter().enumerate() {
+        if let Source::File(input) = source
+            && same_file(path, input)
+        {
+            problems.push((
+                flag,
+                format!(
+                    "{flag} {} is the input file {} (under another name?): writing it would destroy the input; choose another path",
+                    path.display(),
+                    input.display()
+                ),
+            ));
+        } else if let Some((other, _)) = outputs[..i].iter().find(|(_, earlier)| same_file(path, earlier)) {
+            problems.push((
+                flag,
+                format!(
+                    "{other} and {flag} both name {}: give each its own file",
+                    path.display()
+                ),
+            ));
+        } else if let Err(problem) = check_writable(path, flag) {
+            problems.push((flag, problem));
+        }
+    }
+    problems
+}
+
+/// How the run reaches Tallyfy, decided before anything is sent.
+pub(super) enum Reach {
+    Sandbox,
+    Api(Box<ApiConfig>),
+    /// A dry run with no credentials: nothing is checked against existing guests.
+    Offline,
+}
+
+pub(super) fn reach(args: &ImportArgs) -> Result<Reach, ConfigError> {
+    if args.sandbox {
+        return Ok(Reach::Sandbox);
+    }
+    match ApiConfig::from_args(&args.api) {
+        Ok(config) => Ok(Reach::Api(Box::new(config))),
+        Err(error) if args.dry_run && error.only_missing_credentials() => Ok(Reach::Offline),
+        Err(error) => Err(error),
+    }
+}
+
+/// The client to use: the built-in sandbox, the configured API, or none for an offline dry run.
+pub(super) async fn connect(reach: Reach, args: &ImportArgs) -> Result<(Option<Client>, Option<Sandbox>), RunError> {
+    let client = |mut config: ApiConfig| {
+        config.invite_rates = args.invite_rates.clone();
+        Client::new(&config)
+    };
+    match reach {
+        Reach::Sandbox => {
+            let (sandbox, config) = builtin(&args.api).await?;
+            Ok((Some(client(config)?), Some(sandbox)))
+        }
+        Reach::Api(config) => Ok((Some(client(*config)?), None)),
+        Reach::Offline => {
+            tracing::warn!("dry run offline: no credentials, so rows are not checked against existing guests");
+            Ok((None, None))
+        }
+    }
+}
