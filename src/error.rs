@@ -6,12 +6,31 @@ use std::io;
 use crate::api::{ApiError, ApiErrorKind};
 use crate::config::ConfigError;
 
-/// Exit codes, documented in `--help` (`cli::EXIT_CODES`) and the README.
-pub mod exit {
-    pub const SUCCESS: u8 = 0;
-    pub const PROBLEMS: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const STOPPED: u8 = 3;
+/// How a run ended, as its exit code: the contract scripts and monitoring rely on, documented
+/// in `--help` (`cli::EXIT_CODES`) and the README. Decided here and in `Summary::exit`, nowhere
+/// else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// 0: everything done.
+    Success = 0,
+    /// 1: the run finished, and some rows (or the export) need a person.
+    Problems = 1,
+    /// 2: usage or set-up error; nothing was created.
+    Usage = 2,
+    /// 3: stopped early (or another run holds the results file); run it again later.
+    Stopped = 3,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit.code())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,9 +101,9 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 impl RunError {
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit(&self) -> Exit {
         match self {
-            RunError::Config(_) | RunError::Usage(_) | RunError::Setup(_) | RunError::Input(_) => exit::USAGE,
+            RunError::Config(_) | RunError::Usage(_) | RunError::Setup(_) | RunError::Input(_) => Exit::Usage,
             // Credentials or a base URL the API turns down, or a host that cannot be reached,
             // are configuration, fixed by a person.
             RunError::Api(ApiError {
@@ -95,15 +114,15 @@ impl RunError {
                     | ApiErrorKind::EndpointNotFound
                     | ApiErrorKind::Unreachable { .. },
                 ..
-            }) => exit::USAGE,
-            RunError::Busy { .. } => exit::STOPPED,
+            }) => Exit::Usage,
+            RunError::Busy { .. } => Exit::Stopped,
             RunError::Api(ApiError {
                 kind: ApiErrorKind::RateLimited(_),
                 ..
             })
-            | RunError::Interrupted => exit::STOPPED,
-            RunError::Api(_) | RunError::Io { .. } => exit::PROBLEMS,
-            RunError::OutputClosed => exit::SUCCESS,
+            | RunError::Interrupted => Exit::Stopped,
+            RunError::Api(_) | RunError::Io { .. } => Exit::Problems,
+            RunError::OutputClosed => Exit::Success,
         }
     }
 

@@ -167,12 +167,7 @@ pub async fn export<W: Write>(client: &Client, out: W, options: &ExportOptions) 
 /// One guest as export cells, in `COLUMNS` (then `STATS_COLUMNS`) order.
 pub fn guest_record(guest: &Guest, with_stats: bool) -> Vec<String> {
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
-    let members = guest
-        .associated_members
-        .iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(";");
+    let members = crate::api::model::join_members(&guest.associated_members);
     let mut record = vec![
         guest.id.clone(),
         guest.email.clone(),

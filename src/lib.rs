@@ -19,11 +19,11 @@ pub mod validate;
 pub use error::RunError;
 
 /// Runs one command to completion and returns its exit code.
-pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<u8, RunError> {
+pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<error::Exit, RunError> {
     match cli.command {
         cli::Command::Import(args) => import::run(args, ui).await,
-        cli::Command::Export(args) => export::run(args).await.map(|()| error::exit::SUCCESS),
-        cli::Command::Sandbox(args) => sandbox::run(args).await.map(|()| error::exit::SUCCESS),
-        cli::Command::Completions { shell } => cli::completions(shell).map(|()| error::exit::SUCCESS),
+        cli::Command::Export(args) => export::run(args).await.map(|()| error::Exit::Success),
+        cli::Command::Sandbox(args) => sandbox::run(args).await.map(|()| error::Exit::Success),
+        cli::Command::Completions { shell } => cli::completions(shell).map(|()| error::Exit::Success),
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 use tallyfy_guests::RunError;
 use tallyfy_guests::cli::Cli;
-use tallyfy_guests::error::exit;
+use tallyfy_guests::error::Exit;
 
 /// glibc's allocator serialises the reader thread and the pipeline on its arena lock; mimalloc
 /// keeps per-thread heaps (measured: see BENCHMARKS.md).
@@ -24,24 +24,23 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(exit::PROBLEMS);
+            return Exit::Problems.into();
         }
     };
     let result = runtime.block_on(tallyfy_guests::run(cli, ui));
     runtime.shutdown_timeout(Duration::from_secs(1));
     match result {
-        Ok(code) => ExitCode::from(code),
-        Err(RunError::OutputClosed) => ExitCode::SUCCESS,
+        Ok(exit) => exit.into(),
+        Err(RunError::OutputClosed) => Exit::Success.into(),
         Err(RunError::Setup(problems)) => {
             for problem in problems {
                 eprintln!("error: {problem}");
             }
-            ExitCode::from(exit::USAGE)
+            Exit::Usage.into()
         }
         Err(error) => {
-            let code = error.exit_code();
-            eprintln!("error: {:#}", anyhow::Error::from(error));
-            ExitCode::from(code)
+            eprintln!("error: {}", tallyfy_guests::error::chain(&error));
+            error.exit().into()
         }
     }
 }

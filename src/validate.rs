@@ -105,13 +105,17 @@ pub fn check_email(email: &str) -> Result<(), String> {
     if !domain.contains('.') || tld.len() < 2 || tld.bytes().all(|b| b.is_ascii_digit()) {
         return bad("needs a domain with a top-level part, like example.com");
     }
+    strict_address(email).or_else(|e| bad(&format!("is not a valid address ({e})")))
+}
+
+/// RFC syntax, strictly: a top-level domain required, no display text, no domain literal.
+/// The one address rule of the tool, shared with the sandbox's server-side check.
+pub fn strict_address(email: &str) -> Result<(), email_address::Error> {
     let options = email_address::Options::default()
         .with_required_tld()
         .without_display_text()
         .without_domain_literal();
-    email_address::EmailAddress::parse_with_options(email, options)
-        .map(|_| ())
-        .or_else(|e| bad(&format!("is not a valid address ({e})")))
+    email_address::EmailAddress::parse_with_options(email, options).map(drop)
 }
 
 /// `1001; 1002,1003 1004` → ids. Each must be a positive whole number.

@@ -152,18 +152,32 @@ impl ClientAuth {
                 ("client_id", self.client_id.as_str()),
                 ("client_secret", self.client_secret.expose()),
             ];
-            let response = match self.http.post(self.token_url.clone()).form(&form).send().await {
-                Ok(response) => response,
+            // The run's one retry table decides, as for every other request.
+            let (status, body) = match self.http.post(self.token_url.clone()).form(&form).send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    match response.bytes().await {
+                        Ok(body) => (status, body),
+                        Err(e) => {
+                            last = format!("no answer: {}", crate::error::chain(&e));
+                            continue;
+                        }
+                    }
+                }
                 Err(e) => {
-                    last = format!("no answer: {e}");
-                    continue;
+                    last = format!("no answer: {}", crate::error::chain(&e));
+                    match retry::classify_repeatable(super::client::transport_outcome(&e)) {
+                        retry::Decision::Retry => continue,
+                        _ => break,
+                    }
                 }
             };
-            let status = response.status();
-            let body = response.bytes().await.unwrap_or_default();
-            if status.is_server_error() || status.as_u16() == 429 {
-                last = format!("HTTP {status}");
-                continue;
+            match retry::classify_repeatable(retry::Outcome::Status(status.as_u16())) {
+                retry::Decision::Accept | retry::Decision::Fail => {}
+                retry::Decision::Retry | retry::Decision::PauseAndRetry | retry::Decision::Indeterminate => {
+                    last = format!("HTTP {status}");
+                    continue;
+                }
             }
             if !status.is_success() {
                 // OAuth errors say `error` / `error_description`; never echo the body itself.

@@ -467,7 +467,7 @@ fn body_note(answer: &Answer) -> String {
 
 /// Maps a transport error to the retry table's vocabulary. Only a failure to connect proves
 /// that nothing was sent; anything later may have reached the server.
-fn transport_outcome(e: &reqwest::Error) -> Outcome {
+pub(super) fn transport_outcome(e: &reqwest::Error) -> Outcome {
     if e.is_connect() {
         Outcome::ConnectFailed
     } else if e.is_timeout() {

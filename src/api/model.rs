@@ -71,6 +71,12 @@ pub struct Links {
     pub previous: Option<String>,
 }
 
+/// Member ids as files write them: `1001;1002` (empty for none). The one formatter for
+/// export, results messages and the missing-guests report; validation reads it back.
+pub fn join_members(members: &[u64]) -> String {
+    members.iter().map(u64::to_string).collect::<Vec<_>>().join(";")
+}
+
 /// The body of a create. Only keys the API knows: it silently drops unknown ones (there is no
 /// `phone` key), so a typo here would lose data without an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

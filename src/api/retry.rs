@@ -39,7 +39,16 @@ pub enum Decision {
 
 /// The retry table. See the module docs and ../shared/tallyfy-api.md, "How Tallyfy's own clients retry".
 pub fn classify(method: &Method, outcome: Outcome) -> Decision {
-    let repeatable = method.is_idempotent();
+    classify_request(method.is_idempotent(), outcome)
+}
+
+/// The same table for a request that is safe to repeat whatever its method: a token request
+/// (issuing a token changes nothing, so a 5xx or a lost answer is simply asked again).
+pub fn classify_repeatable(outcome: Outcome) -> Decision {
+    classify_request(true, outcome)
+}
+
+fn classify_request(repeatable: bool, outcome: Outcome) -> Decision {
     let transient = match outcome {
         Outcome::Status(status) if (200..300).contains(&status) => return Decision::Accept,
         Outcome::Status(429) => return Decision::PauseAndRetry,

@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use super::dedupe::Existing;
-use super::sync::members_text;
 use crate::error::RunError;
 use crate::output::{AtomicFile, csv_writer, neutralize};
 
@@ -29,11 +28,7 @@ pub fn write(path: &Path, missing: &[Existing], raw: bool, excel: bool) -> Resul
     out.write_record(COLUMNS).map_err(io)?;
     for guest in missing {
         let profile = &guest.profile;
-        let members = if profile.associated_members.is_empty() {
-            String::new()
-        } else {
-            members_text(&profile.associated_members)
-        };
+        let members = crate::api::model::join_members(&profile.associated_members);
         let cells = [
             guest.id.as_str(),
             &profile.email,

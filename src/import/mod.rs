@@ -30,7 +30,7 @@ mod update;
 use tracing::Instrument;
 
 use crate::cli::ImportArgs;
-use crate::error::RunError;
+use crate::error::{Exit, RunError};
 use crate::logging::Ui;
 use crate::output::replaceable;
 use pipeline::{Fatal, pipeline};
@@ -40,7 +40,7 @@ use results::ResultsWriter;
 pub use summary::{Summary, SummaryFile};
 
 /// The `import` command. Returns the exit code the run's rows call for.
-pub async fn run(args: ImportArgs, ui: Ui) -> Result<u8, RunError> {
+pub async fn run(args: ImportArgs, ui: Ui) -> Result<Exit, RunError> {
     let started = std::time::SystemTime::now();
     let mut account = SummaryFile::new(&args, started);
     let result = import(&args, ui, &mut account).await;
@@ -61,7 +61,7 @@ pub async fn run(args: ImportArgs, ui: Ui) -> Result<u8, RunError> {
 }
 
 /// The run, stage by stage.
-async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<u8, RunError> {
+async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<Exit, RunError> {
     let setup::Setup {
         input,
         results_path,
@@ -129,5 +129,5 @@ async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<
     drop(sandbox);
     account.summary(&summary, results_path.as_deref());
     summary.show(ui, results_path.as_deref());
-    Ok(summary.exit_code())
+    Ok(summary.exit())
 }

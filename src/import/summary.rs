@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::results::Status;
 use crate::api::Client;
 use crate::cli::{ImportArgs, OnExisting};
-use crate::error::{RunError, exit};
+use crate::error::{Exit, RunError};
 use crate::input::Source;
 use crate::output::AtomicFile;
 
@@ -45,16 +45,16 @@ impl Summary {
     }
 
     /// 3 when anything was deferred, 1 when anything needs a person, else 0.
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit(&self) -> Exit {
         if self.get(Status::Deferred) > 0 || self.stopped.is_some() {
-            exit::STOPPED
+            Exit::Stopped
         } else if [Status::Invalid, Status::Conflict, Status::Failed]
             .iter()
             .any(|&s| self.get(s) > 0)
         {
-            exit::PROBLEMS
+            Exit::Problems
         } else {
-            exit::SUCCESS
+            Exit::Success
         }
     }
 
@@ -85,7 +85,7 @@ impl Summary {
             reconciliations = self.reconciliations,
             missing = self.missing,
             stopped = self.stopped.as_deref(),
-            exit_code = self.exit_code(),
+            exit_code = self.exit().code(),
             results,
             input = self.input.as_str(),
             "import finished"
@@ -217,7 +217,7 @@ impl SummaryFile {
             rate_limited: 0,
             reconciliations: 0,
             stopped: None,
-            exit_code: exit::SUCCESS,
+            exit_code: Exit::Success.code(),
             error: None,
             token_renewals: 0,
             started,
@@ -274,7 +274,7 @@ impl SummaryFile {
         self.blocked = true;
     }
 
-    pub fn write(&mut self, path: &Path, outcome: &Result<u8, RunError>) -> Result<(), RunError> {
+    pub fn write(&mut self, path: &Path, outcome: &Result<Exit, RunError>) -> Result<(), RunError> {
         if self.blocked {
             return Ok(());
         }
@@ -283,9 +283,9 @@ impl SummaryFile {
             self.elapsed_seconds = self.started.elapsed().unwrap_or_default().as_secs_f64();
         }
         match outcome {
-            Ok(code) => self.exit_code = *code,
+            Ok(exit) => self.exit_code = exit.code(),
             Err(error) => {
-                self.exit_code = error.exit_code();
+                self.exit_code = error.exit().code();
                 self.error = Some(crate::error::chain(error));
             }
         }
@@ -322,11 +322,11 @@ mod tests {
         for status in [Status::Created, Status::Exists, Status::Duplicate, Status::WouldCreate] {
             summary.count(status);
         }
-        assert_eq!(summary.exit_code(), 0);
+        assert_eq!(summary.exit(), Exit::Success);
         summary.count(Status::Invalid);
-        assert_eq!(summary.exit_code(), 1);
+        assert_eq!(summary.exit(), Exit::Problems);
         summary.count(Status::Deferred);
-        assert_eq!(summary.exit_code(), 3);
+        assert_eq!(summary.exit(), Exit::Stopped);
         assert!(
             summary
                 .render()

@@ -68,7 +68,7 @@ pub fn members_text(members: &[u64]) -> String {
     if members.is_empty() {
         return "none".into();
     }
-    members.iter().map(u64::to_string).collect::<Vec<_>>().join(";")
+    crate::api::model::join_members(members)
 }
 
 #[cfg(test)]

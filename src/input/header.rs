@@ -84,8 +84,9 @@ pub fn parse_mapping(text: &str) -> Result<(String, Target), String> {
     Ok((column.trim().to_string(), target))
 }
 
-/// `E-mail 1 - Value` → `email1value`: case and punctuation do not matter.
-fn normalize(name: &str) -> String {
+/// `E-mail 1 - Value` → `email1value`: case and punctuation do not matter. Shared with the
+/// sandbox's reader of guest files.
+pub fn normalize(name: &str) -> String {
     name.chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)

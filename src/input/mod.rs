@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use crate::output::unneutralize;
 pub use decode::{Detected, parse_label as parse_encoding};
 pub use encoding_rs::Encoding;
-pub use header::{Field, FieldMap, HeaderError, Target, map_header, parse_mapping};
+pub use header::{Field, FieldMap, HeaderError, Target, map_header, normalize as normalize_header, parse_mapping};
 use previous::PreviousColumns;
 pub use previous::{RESULT_COLUMNS, incomplete as incomplete_results};
 use records::{CELL_CAP, MAX_CELLS, RECORD_CAP, RawRecord, RecordReader};

@@ -22,12 +22,7 @@ pub fn load(reader: impl Read) -> Result<Vec<Guest>, String> {
         .headers()
         .map_err(|e| format!("cannot read the header row: {e}"))?
         .iter()
-        .map(|h| {
-            h.chars()
-                .filter(|c| c.is_alphanumeric())
-                .collect::<String>()
-                .to_lowercase()
-        })
+        .map(crate::input::normalize_header)
         .collect();
     if !headers.iter().any(|h| h == "email") {
         return Err("no `email` column in the header row".into());
