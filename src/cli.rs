@@ -174,7 +174,8 @@ Nightly sync from a CRM export (client credentials in the environment):
       --max-errors 2% --summary-json summary.json --invite-rate 30/h --max-wait 50m
   tallyfy-guests import --retry-from crm.results.csv   re-run only failed and deferred rows
 
-Results (beside the input as <name>.results.csv unless --results): one row per input row,
+Results (beside the input as <name>.results.csv, or <name>.dry-run.csv for a dry run, unless
+--results): one row per input row,
   result_row, result_status, result_guest_id, result_http_status, result_attempts,
   result_message, then the input's own columns. result_status is one of created, updated,
   exists, duplicate, invalid, conflict, failed, deferred, or would_create / would_update in a
@@ -186,7 +187,7 @@ Exit codes:
   2  usage or set-up error, credentials the API rejects, or a host that cannot be reached;
      nothing was created
   3  stopped early (token rejected mid-run, rate-limited beyond --max-wait, more failures
-     than --max-errors, SIGINT or SIGTERM): unfinished rows are `deferred`; run the same
+     than --max-errors, a signal, a full disk): unfinished rows are `deferred`; run the same
      command again (or --retry-from the results) to continue. Also when another run holds
      the same results file (nothing is sent or written)";
 
@@ -234,8 +235,8 @@ pub struct ImportArgs {
     #[arg(long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,
 
-    /// Where to write the results; `-` for stdout. Default: beside FILE as <name>.results.csv
-    /// (stdout when FILE is `-`).
+    /// Where to write the results; `-` for stdout. Default: beside FILE as <name>.results.csv,
+    /// or <name>.dry-run.csv for a dry run (stdout when FILE is `-`). One run at a time per file.
     #[arg(long, value_name = "PATH")]
     pub results: Option<PathBuf>,
 

@@ -11,6 +11,7 @@ mod import;
 mod properties;
 mod rogue;
 mod secrecy;
+mod snapshots;
 mod spreadsheets;
 mod sync;
 mod util;

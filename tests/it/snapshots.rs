@@ -1,0 +1,55 @@
+//! What people and scripts read, pinned: every command's `--help`, the results header and the
+//! human summary. A change to any of them shows up as a snapshot diff to review
+//! (`cargo insta review`, or `INSTA_UPDATE=always cargo test` to accept).
+
+use tallyfy_guests::sandbox::SandboxOptions;
+
+use crate::util::{against, bin, expect_exit, spawn, write};
+
+fn help(args: &[&str]) -> String {
+    let output = bin().args(args).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn every_help_page() {
+    insta::assert_snapshot!("help", help(&[]));
+    insta::assert_snapshot!("help_import", help(&["import"]));
+    insta::assert_snapshot!("help_export", help(&["export"]));
+    insta::assert_snapshot!("help_sandbox", help(&["sandbox"]));
+    insta::assert_snapshot!("help_completions", help(&["completions"]));
+}
+
+#[test]
+fn the_results_header_and_the_summary() {
+    let sandbox = spawn(SandboxOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "guests.csv",
+        "email,first_name,Notes\na@example.org,Ann,vip\nA@example.org,Dup,\nnot-an-email,Bad,\n",
+    );
+    let stderr = expect_exit(against(&sandbox).arg("import").arg(&file), 1);
+    let results = std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap();
+    insta::assert_snapshot!("results_header", results.lines().next().unwrap());
+    // The summary's own lines, with the timings (which vary) masked.
+    let summary: Vec<String> = stderr
+        .lines()
+        .skip_while(|line| !line.starts_with("3 rows"))
+        .map(|line| {
+            line.split(' ')
+                .map(|word| {
+                    if word.chars().next().is_some_and(|c| c.is_ascii_digit()) && word.contains('.') {
+                        "N"
+                    } else {
+                        word
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+                .replace(&dir.path().display().to_string(), "DIR")
+        })
+        .collect();
+    insta::assert_snapshot!("summary", summary.join("\n"));
+}
