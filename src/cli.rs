@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::api::pacing::Rate;
+use crate::rate::Rate;
 
 /// Shown under every `--help`: the contract scripts and monitoring rely on.
 pub const EXIT_CODES: &str = "\

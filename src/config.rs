@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::api::pacing::Rate;
 use crate::cli::ApiArgs;
+use crate::rate::Rate;
 use crate::secret::Secret;
 
 /// The documented public base (the Go CLI and SDK use `https://api.tallyfy.com`; same paths).
@@ -92,7 +92,7 @@ pub enum ConfigError {
     HugeSecretFile(PathBuf),
     #[error("the token file {} is empty", .0.display())]
     EmptyTokenFile(PathBuf),
-    #[error("cannot read the token file {}: {}", path.display(), crate::error::io_words(.error))]
+    #[error("cannot read the token file {}: {}", path.display(), crate::words::io_words(.error))]
     TokenFile { path: PathBuf, error: std::io::Error },
     #[error("`{url}` is not a usable base URL: {reason}")]
     BadUrl { url: String, reason: String },

@@ -12,9 +12,11 @@ pub mod import;
 pub mod input;
 pub mod logging;
 pub mod output;
+pub mod rate;
 pub mod sandbox;
 pub mod secret;
 pub mod validate;
+pub mod words;
 
 pub use error::RunError;
 

@@ -72,7 +72,7 @@ pub fn check_writable(path: &Path, flag: &str) -> Result<(), String> {
             format!(
                 "{flag} {shown}: cannot create files in {} ({})",
                 dir.display(),
-                crate::error::io_words(&e)
+                crate::words::io_words(&e)
             )
         })
 }
@@ -131,7 +131,7 @@ enum Inner {
 
 /// An I/O error in plain words; the temporary name means nothing to a person.
 fn plain(e: io::Error) -> io::Error {
-    io::Error::new(e.kind(), crate::error::io_words(&e))
+    io::Error::new(e.kind(), crate::words::io_words(&e))
 }
 
 impl AtomicFile {

@@ -159,13 +159,13 @@ impl ClientAuth {
                     match response.bytes().await {
                         Ok(body) => (status, body),
                         Err(e) => {
-                            last = format!("no answer: {}", crate::error::chain(&e));
+                            last = format!("no answer: {}", crate::words::chain(&e));
                             continue;
                         }
                     }
                 }
                 Err(e) => {
-                    last = format!("no answer: {}", crate::error::chain(&e));
+                    last = format!("no answer: {}", crate::words::chain(&e));
                     match retry::classify_repeatable(super::client::transport_outcome(&e)) {
                         retry::Decision::Retry => continue,
                         _ => break,

@@ -506,7 +506,7 @@ fn why_unreachable(e: &reqwest::Error) -> String {
         innermost = cause.to_string();
         source = cause.source();
     }
-    let text = crate::error::chain(e).to_lowercase();
+    let text = crate::words::chain(e).to_lowercase();
     if text.contains("dns error") || text.contains("lookup address") || text.contains("name or service not known") {
         "the name does not resolve".into()
     } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
@@ -523,7 +523,7 @@ fn why_unreachable(e: &reqwest::Error) -> String {
 
 /// The error and its causes on one line ("error sending request ...: connection closed ...").
 fn describe(e: &reqwest::Error) -> String {
-    crate::error::chain(e)
+    crate::words::chain(e)
 }
 
 /// A `Retry-After` is believed up to this long: a week is beyond any `--max-wait`, and no

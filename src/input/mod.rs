@@ -74,7 +74,7 @@ pub struct InputOptions {
 /// A file that cannot be imported at all (exit 2; nothing is sent).
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("cannot read {name}: {}", crate::error::io_words(.error))]
+    #[error("cannot read {name}: {}", crate::words::io_words(.error))]
     Unreadable { name: String, error: io::Error },
     #[error("{0} is empty: expected a header row with an `email` column, then one guest per row")]
     Empty(String),
@@ -301,7 +301,7 @@ impl Input {
                         Vec::new(),
                         Some(format!(
                             "the file could not be read past this row: {}",
-                            crate::error::io_words(&e)
+                            crate::words::io_words(&e)
                         )),
                     )
                 }

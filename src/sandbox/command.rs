@@ -14,7 +14,7 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
                 RunError::Usage(format!(
                     "cannot open --guests {}: {}",
                     path.display(),
-                    crate::error::io_words(&e)
+                    crate::words::io_words(&e)
                 ))
             })?;
             load_guests(std::io::BufReader::new(file))

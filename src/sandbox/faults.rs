@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tokio::time::Instant;
 
-use crate::api::pacing::Rate;
+use crate::rate::Rate;
 
 /// Which faults to inject, and how often.
 #[derive(Debug, Clone, Default)]

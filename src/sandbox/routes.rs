@@ -337,7 +337,7 @@ fn unprocessable(state: &AppState, problems: Problems) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }
 
-fn invite_capped(retry_after: u64, cap: &crate::api::pacing::Rate) -> Response {
+fn invite_capped(retry_after: u64, cap: &crate::rate::Rate) -> Response {
     let window = if cap.period.as_secs() == 3600 {
         "hour".to_string()
     } else {
