@@ -166,7 +166,7 @@ impl ClientAuth {
                 }
                 Err(e) => {
                     last = format!("no answer: {}", crate::words::chain(&e));
-                    match retry::classify_repeatable(super::client::transport_outcome(&e)) {
+                    match retry::classify_repeatable(super::transport::transport_outcome(&e)) {
                         retry::Decision::Retry => continue,
                         _ => break,
                     }

@@ -11,6 +11,7 @@ pub mod model;
 pub mod pacing;
 pub mod paging;
 pub mod retry;
+pub mod transport;
 
 pub use client::{Client, ClientStats, Reply};
 pub use error::{ApiError, ApiErrorKind, ErrorBody, FieldError};

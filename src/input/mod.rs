@@ -8,6 +8,7 @@ mod header;
 mod previous;
 mod records;
 mod sniff;
+mod text;
 mod workbook;
 
 use std::fmt;
@@ -21,7 +22,9 @@ pub use encoding_rs::Encoding;
 pub use header::{Field, FieldMap, HeaderError, Target, map_header, normalize as normalize_header, parse_mapping};
 use previous::PreviousColumns;
 pub use previous::{RESULT_COLUMNS, incomplete as incomplete_results};
-use records::{CELL_CAP, MAX_CELLS, RECORD_CAP, RawRecord, RecordReader};
+use records::{CELL_CAP, RecordReader};
+pub use text::count_records;
+use text::{open_text, text_cells};
 
 /// Where the guests come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,9 +168,6 @@ pub struct Input {
 
 /// A workbook is read whole into memory (its format needs it): at most this much of it.
 const MAX_WORKBOOK: u64 = 256 * 1024 * 1024;
-
-/// Bytes looked at to tell a workbook or a binary file from text, and to sniff the delimiter.
-const SNIFF_BYTES: u64 = 64 * 1024;
 
 impl Input {
     pub fn open(source: &Source, options: &InputOptions) -> Result<Input, InputError> {
@@ -374,65 +374,6 @@ fn open_workbook(
     Ok((header, Records::Sheet(rows), Format::Workbook { sheet: sheet.name }))
 }
 
-fn open_text(
-    reader: Box<dyn Read + Send>,
-    name: &str,
-    options: &InputOptions,
-) -> Result<(Vec<String>, Records, Format), InputError> {
-    let unreadable = |error: io::Error| InputError::Unreadable {
-        name: name.to_string(),
-        error,
-    };
-    let sample_bytes = if options.stream {
-        decode::STREAM_SAMPLE_BYTES
-    } else {
-        decode::SAMPLE_BYTES
-    };
-    let (mut decoded, encoding) = decode::utf8_reader(reader, options.encoding, sample_bytes).map_err(unreadable)?;
-    let mut sample = Vec::new();
-    (&mut decoded)
-        .take(SNIFF_BYTES)
-        .read_to_end(&mut sample)
-        .map_err(unreadable)?;
-    if is_binary(&sample) {
-        return Err(InputError::Binary(name.to_string()));
-    }
-    let complete = (sample.len() as u64) < SNIFF_BYTES;
-    let delimiter = options.delimiter.unwrap_or_else(|| sniff::delimiter(&sample, complete));
-    let whole: Box<dyn Read + Send> = Box::new(io::Cursor::new(sample).chain(decoded));
-    let mut reader = RecordReader::new(BufReader::with_capacity(64 * 1024, whole), delimiter);
-    let header = reader
-        .next_record()
-        .map_err(unreadable)?
-        .ok_or_else(|| InputError::Empty(name.to_string()))?;
-    if header.extra_cells > 0 {
-        return Err(InputError::Header {
-            name: name.to_string(),
-            error: HeaderError::TooWide(MAX_CELLS),
-        });
-    }
-    let header = header
-        .cells
-        .iter()
-        .map(|c| String::from_utf8_lossy(c).trim().to_string())
-        .collect();
-    Ok((
-        header,
-        Records::Text(Box::new(reader)),
-        Format::Text { encoding, delimiter },
-    ))
-}
-
-/// Text has almost no control characters; a binary file renamed `.csv` (an image, a PDF) is
-/// full of them. A stray NUL in a text file is left to its row.
-fn is_binary(sample: &[u8]) -> bool {
-    let controls = sample
-        .iter()
-        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C))
-        .count();
-    controls * 10 > sample.len()
-}
-
 /// A cell as the value it holds: the one formula guard our own output adds comes off.
 fn decode_cell(cell: String) -> String {
     match unneutralize(&cell) {
@@ -443,67 +384,6 @@ fn decode_cell(cell: String) -> String {
 
 fn wrong_width(cells: usize, expected: usize) -> String {
     format!("has {cells} cells but the header has {expected} (a stray delimiter or an unclosed quote?)")
-}
-
-/// Cells as text, with every problem of the record.
-fn text_cells(raw: RawRecord, expected: usize) -> (Vec<String>, Option<String>) {
-    let mut problems = Vec::new();
-    let mut not_text = false;
-    let mut nul = false;
-    let cells: Vec<String> = raw
-        .cells
-        .into_iter()
-        .map(|cell| {
-            nul |= cell.contains(&0);
-            String::from_utf8(cell).unwrap_or_else(|e| {
-                not_text = true;
-                String::from_utf8_lossy(e.as_bytes()).into_owned()
-            })
-        })
-        .collect();
-    if not_text {
-        problems.push("contains bytes that are not valid text in the file's encoding (pass --encoding?)".to_string());
-    }
-    if nul {
-        problems.push("contains a NUL byte".to_string());
-    }
-    for &index in &raw.oversized {
-        problems.push(format!(
-            "cell {} is longer than {} KiB and was cut",
-            index + 1,
-            CELL_CAP / 1024
-        ));
-    }
-    if raw.unclosed_quote {
-        problems.push("a quote opened in this row is never closed, so the rest of the file ran into it".to_string());
-    }
-    if raw.extra_cells > 0 {
-        problems.push(format!(
-            "the row has {} cells more than the {MAX_CELLS} kept (a run of delimiters?); they were dropped",
-            raw.extra_cells
-        ));
-    }
-    if raw.dropped > 0 {
-        problems.push(format!(
-            "the row is longer than {} MiB and was cut",
-            RECORD_CAP / (1024 * 1024)
-        ));
-    }
-    if cells.len() != expected {
-        problems.push(wrong_width(cells.len(), expected));
-    }
-    (cells, (!problems.is_empty()).then(|| problems.join("; ")))
-}
-
-/// How many records a text file holds after its header (for a progress bar's ETA): record ends
-/// are found respecting quotes, whatever the delimiter.
-pub fn count_records(path: &Path) -> io::Result<u64> {
-    let mut reader = RecordReader::new(BufReader::with_capacity(1 << 16, File::open(path)?), b',');
-    let mut count = 0u64;
-    while reader.next_record()?.is_some() {
-        count += 1;
-    }
-    Ok(count.saturating_sub(1))
 }
 
 #[cfg(test)]
