@@ -7,6 +7,7 @@ mod config;
 mod export;
 mod field;
 mod hostile;
+mod hostile_servers;
 mod import;
 mod properties;
 mod rogue;

@@ -1,0 +1,208 @@
+//! Server answers from outside treated as hostile: absurd numbers, waits of days, lists that
+//! repeat or never end, endless bodies, echoed secrets and escape sequences, a 201 without the
+//! guest, someone else's guest found by a read-back. None may panic, hang or leak the token.
+
+use std::time::{Duration, Instant};
+
+use tallyfy_guests::sandbox::{DEFAULT_ORG, FaultOptions, SandboxOptions};
+
+use crate::rogue::{self, Reply};
+use crate::util::{against, bin, expect_exit, read_csv, spawn, write};
+
+use crate::hostile::guests_csv;
+
+const ROGUE_TOKEN: &str = "rogue-token-0123456789";
+
+fn against_rogue(server: &rogue::Rogue) -> assert_cmd::Command {
+    let mut cmd = bin();
+    cmd.env("TALLYFY_BASE_URL", server.base_url())
+        .env("TALLYFY_ORG_ID", DEFAULT_ORG)
+        .env("TALLYFY_ACCESS_TOKEN", ROGUE_TOKEN);
+    cmd
+}
+
+#[test]
+fn absurd_numbers_from_the_server_or_the_user_never_panic() {
+    for retry_after in ["1e300", "1e19", "1e17", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+        let header = retry_after.to_string();
+        let server = rogue::start(move |_| Reply::Json(429, vec![("retry-after", header.clone())], "{}".into()));
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "guests.csv", &guests_csv(3));
+        let started = Instant::now();
+        let stderr = expect_exit(against_rogue(&server).arg("import").arg(&file), 3);
+        assert!(stderr.contains("rate-limited until"), "{retry_after}: {stderr}");
+        assert!(started.elapsed() < Duration::from_secs(20));
+    }
+    let stderr = expect_exit(bin().args(["import", "x.csv", "--rate", "1/585y"]), 2);
+    assert!(stderr.contains("at most a year"), "{stderr}");
+    expect_exit(bin().args(["import", "x.csv", "--max-wait", "600000y"]), 2);
+}
+
+#[test]
+fn a_503_asking_for_days_stops_the_run_instead_of_sleeping() {
+    let server = rogue::start(|_| Reply::Json(503, vec![("retry-after", "999999".into())], "{}".into()));
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &guests_csv(3));
+    let started = Instant::now();
+    let stderr = expect_exit(
+        against_rogue(&server)
+            .args(["export", "--output"])
+            .arg(dir.path().join("e.csv")),
+        3,
+    );
+    assert!(stderr.contains("longer than --max-wait"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    expect_exit(against_rogue(&server).arg("import").arg(&file), 3);
+}
+
+#[test]
+fn a_list_that_repeats_or_never_ends_stops_with_an_error_and_no_guest_is_written_twice() {
+    // A server that ignores `page`: page 1 every time, claiming 5 pages.
+    let server = rogue::start(|request| {
+        Reply::Json(
+            200,
+            vec![],
+            rogue::page(1, 100, 500, 5, rogue::page_number(&request.target)),
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e.csv");
+    let stderr = expect_exit(against_rogue(&server).args(["export", "--output"]).arg(&out), 1);
+    assert!(stderr.contains("same guests as an earlier page"), "{stderr}");
+    assert!(!out.exists(), "no export that looks whole");
+    // A server whose total_pages is absurd: the walk stops near what `total` allows.
+    let server = rogue::start(|request| {
+        let number = rogue::page_number(&request.target);
+        Reply::Json(
+            200,
+            vec![],
+            rogue::page(number * 100, 100, 150, 1_000_000_000_000, number),
+        )
+    });
+    let started = Instant::now();
+    let stderr = expect_exit(against_rogue(&server).args(["export", "--output"]).arg(&out), 1);
+    assert!(stderr.contains("reports 1000000000000 pages"), "{stderr}");
+    assert!(server.requests.load(std::sync::atomic::Ordering::Relaxed) < 40);
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn an_endless_answer_is_cut_not_read_into_memory() {
+    let server = rogue::start(|_| Reply::Endless);
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = expect_exit(
+        against_rogue(&server)
+            .args(["export", "--output"])
+            .arg(dir.path().join("e.csv")),
+        1,
+    );
+    assert!(stderr.contains("larger than 8 MiB"), "{stderr}");
+}
+
+#[test]
+fn server_text_is_scrubbed_of_the_token_and_escapes_and_capped() {
+    let server = rogue::start(|request| {
+        if request.method == "GET" {
+            return Reply::Json(200, vec![], rogue::page(0, 0, 0, 1, 1));
+        }
+        let message = format!(
+            "\u{1b}[31mdenied\u{1b}[0m for {} {}",
+            request.authorization,
+            "x".repeat(100_000)
+        );
+        let body = serde_json::json!({"message": "invalid", "errors": {"first_name": [message]}});
+        Reply::Json(422, vec![], body.to_string())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &guests_csv(3));
+    let summary = dir.path().join("s.json");
+    let stderr = expect_exit(
+        against_rogue(&server)
+            .arg("import")
+            .arg("--summary-json")
+            .arg(&summary)
+            .arg(&file),
+        1,
+    );
+    let results = std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap();
+    for text in [&stderr, &results, &std::fs::read_to_string(&summary).unwrap()] {
+        assert!(!text.contains(ROGUE_TOKEN), "the token leaked: {text:.300}");
+        assert!(!text.contains('\u{1b}'), "an escape sequence got through");
+    }
+    let (_, rows) = read_csv(&results);
+    assert!(rows.iter().all(|r| r[1] == "conflict"));
+    assert!(rows[0][5].contains("[redacted]"), "{}", rows[0][5]);
+    assert!(
+        rows[0][5].len() < 1000,
+        "a message is capped: {} bytes",
+        rows[0][5].len()
+    );
+}
+
+#[test]
+fn a_201_without_the_guest_reads_its_id_back() {
+    let server = rogue::start(|request| match request.method.as_str() {
+        "POST" => Reply::Json(201, vec![], String::new()),
+        _ if request.target.contains("/guests/") => Reply::Json(
+            200,
+            vec![],
+            r#"{"data": {"id": 77, "email": "row0@example.org", "first_name": "Row0"}}"#.into(),
+        ),
+        _ => Reply::Json(200, vec![], rogue::page(0, 0, 0, 1, 1)),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &guests_csv(1));
+    expect_exit(against_rogue(&server).arg("import").arg(&file), 0);
+    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
+    assert_eq!((rows[0][1].as_str(), rows[0][2].as_str()), ("created", "77"));
+    assert!(rows[0][5].contains("its id was read back"), "{}", rows[0][5]);
+}
+
+#[test]
+fn someone_elses_guest_found_by_a_read_back_is_never_taken_for_ours() {
+    // Every create fails with a 500 after another writer stored the guest with other details.
+    let sandbox = spawn(SandboxOptions {
+        faults: FaultOptions {
+            other_writer_rate: 1.0,
+            create_error_rate: 1.0,
+            ..FaultOptions::default()
+        },
+        ..SandboxOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &guests_csv(5));
+    expect_exit(against(&sandbox).arg("import").arg(&file), 0);
+    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
+    for row in &rows {
+        assert_eq!(row[1], "exists", "{row:?}");
+        assert!(row[5].contains("first_name: \"Added\" in Tallyfy"), "{row:?}");
+    }
+    // Our own create, answered 502 and not yet readable (a lagging replica), is still ours.
+    let sandbox = spawn(SandboxOptions {
+        faults: FaultOptions {
+            commit_fail_rate: 1.0,
+            read_lag: Duration::from_millis(400),
+            ..FaultOptions::default()
+        },
+        ..SandboxOptions::default()
+    });
+    let file = write(dir.path(), "lag.csv", &guests_csv(5));
+    expect_exit(against(&sandbox).arg("import").arg(&file), 0);
+    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("lag.results.csv")).unwrap());
+    assert!(rows.iter().all(|r| r[1] == "created"), "{rows:?}");
+    assert_eq!(sandbox.guests().len(), 5);
+}
+
+#[test]
+fn a_storm_of_short_429s_ends_at_max_wait() {
+    let server = rogue::start(|_| Reply::Json(429, vec![("retry-after", "1".into())], "{}".into()));
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &guests_csv(2));
+    let started = Instant::now();
+    let stderr = expect_exit(
+        against_rogue(&server).args(["import", "--max-wait", "3s"]).arg(&file),
+        3,
+    );
+    assert!(stderr.contains("longer than --max-wait"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+}
