@@ -1,5 +1,7 @@
 //! Command-line flags as clap sees them. Nothing here is validated beyond its type: `config`
-//! turns these into a checked `ApiConfig`, so the core never sees clap.
+//! turns these into the checked per-command configurations, so the core never sees clap. This
+//! module imports only leaves (`defaults`, `modes`, `rate`, `logging`'s format, `input`'s
+//! parsers).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -65,16 +67,6 @@ pub enum Command {
     },
 }
 
-/// Writes the completion script for `shell` to stdout.
-pub fn completions(shell: clap_complete::Shell) -> Result<(), crate::RunError> {
-    use clap::CommandFactory;
-    let mut command = Cli::command();
-    let mut out = Vec::new();
-    clap_complete::generate(shell, &mut command, "tallyfy-guests", &mut out);
-    std::io::Write::write_all(&mut std::io::stdout(), &out)
-        .map_err(|e| crate::RunError::io("cannot write to stdout", e))
-}
-
 const EXPORT_HELP: &str = "\
 Examples:
   tallyfy-guests export --output guests.csv         every guest, written atomically
@@ -117,7 +109,7 @@ pub struct ApiArgs {
         long,
         env = "TALLYFY_BASE_URL",
         value_name = "URL",
-        default_value = crate::config::DEFAULT_BASE_URL
+        default_value = crate::defaults::BASE_URL
     )]
     pub base_url: String,
 
@@ -282,42 +274,7 @@ pub struct ImportArgs {
     pub sandbox: bool,
 }
 
-/// `--on-existing`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnExisting {
-    Skip,
-    Update,
-}
-
-/// `--max-errors N` or `N%`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ErrorBudget {
-    Rows(u64),
-    Percent(f64),
-}
-
-impl ErrorBudget {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let invalid =
-            || format!("`{text}` is not an error budget: write a number of rows such as 5, or a percentage such as 2%");
-        match text.strip_suffix('%') {
-            Some(percent) => match percent.trim().parse::<f64>() {
-                Ok(value) if (0.0..=100.0).contains(&value) => Ok(ErrorBudget::Percent(value)),
-                _ => Err(invalid()),
-            },
-            None => text.parse().map(ErrorBudget::Rows).map_err(|_| invalid()),
-        }
-    }
-
-    /// The most failed rows allowed, given the rows in the input (when known) and seen so far.
-    pub fn allowed(self, rows: u64) -> u64 {
-        match self {
-            ErrorBudget::Rows(rows) => rows,
-            ErrorBudget::Percent(percent) => (rows as f64 * percent / 100.0).floor() as u64,
-        }
-    }
-}
+pub use crate::modes::{ErrorBudget, OnExisting};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -357,19 +314,19 @@ pub struct SandboxArgs {
     pub port: u16,
 
     /// Organization id the sandbox serves.
-    #[arg(long, value_name = "ORG", default_value = crate::sandbox::DEFAULT_ORG)]
+    #[arg(long, value_name = "ORG", default_value = crate::defaults::SANDBOX_ORG)]
     pub org: String,
 
     /// Token the sandbox accepts (a fake one: this is not a real credential).
-    #[arg(long, value_name = "TOKEN", default_value = crate::sandbox::DEFAULT_TOKEN)]
+    #[arg(long, value_name = "TOKEN", default_value = crate::defaults::SANDBOX_TOKEN)]
     pub token: String,
 
     /// Client id its OAuth token endpoint (/oauth/token) accepts.
-    #[arg(long, value_name = "ID", default_value = crate::sandbox::DEFAULT_CLIENT_ID)]
+    #[arg(long, value_name = "ID", default_value = crate::defaults::SANDBOX_CLIENT_ID)]
     pub client_id: String,
 
     /// Client secret its OAuth token endpoint accepts (a fake one, like the token).
-    #[arg(long, value_name = "SECRET", default_value = crate::sandbox::DEFAULT_CLIENT_SECRET)]
+    #[arg(long, value_name = "SECRET", default_value = crate::defaults::SANDBOX_CLIENT_SECRET)]
     pub client_secret: String,
 
     /// Lifetime (`expires_in`) of the tokens the OAuth endpoint issues.

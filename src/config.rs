@@ -12,8 +12,7 @@ use crate::cli::ApiArgs;
 use crate::rate::Rate;
 use crate::secret::Secret;
 
-/// The documented public base (the Go CLI and SDK use `https://api.tallyfy.com`; same paths).
-pub const DEFAULT_BASE_URL: &str = "https://go.tallyfy.com/api";
+pub use crate::defaults::BASE_URL as DEFAULT_BASE_URL;
 /// The env var holding the access token. There is deliberately no flag for the token itself.
 pub const TOKEN_ENV: &str = "TALLYFY_ACCESS_TOKEN";
 /// The OAuth client secret's env var (or `--client-secret-file`); the id is `--client-id` or

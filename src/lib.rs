@@ -6,11 +6,13 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod defaults;
 pub mod error;
 pub mod export;
 pub mod import;
 pub mod input;
 pub mod logging;
+pub mod modes;
 pub mod output;
 pub mod rate;
 pub mod sandbox;
@@ -26,6 +28,15 @@ pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<error::Exit, RunError
         cli::Command::Import(args) => import::run(args, ui).await,
         cli::Command::Export(args) => export::run(args).await.map(|()| error::Exit::Success),
         cli::Command::Sandbox(args) => sandbox::run(args).await.map(|()| error::Exit::Success),
-        cli::Command::Completions { shell } => cli::completions(shell).map(|()| error::Exit::Success),
+        cli::Command::Completions { shell } => completions(shell).map(|()| error::Exit::Success),
     }
+}
+
+/// Writes the completion script for `shell` to stdout.
+fn completions(shell: clap_complete::Shell) -> Result<(), RunError> {
+    use clap::CommandFactory;
+    let mut command = cli::Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, "tallyfy-guests", &mut out);
+    std::io::Write::write_all(&mut std::io::stdout(), &out).map_err(|e| RunError::io("cannot write to stdout", e))
 }

@@ -10,8 +10,6 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::cli::LogFormat;
-
 /// How the commands may talk to the person running them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ui {
@@ -21,14 +19,15 @@ pub struct Ui {
     pub progress: bool,
 }
 
-pub fn init(format: LogFormat, quiet: bool) -> Ui {
+/// Starts logging: JSON lines with `json`, text otherwise; only errors with `quiet`.
+pub fn init(json: bool, quiet: bool) -> Ui {
     let default = if quiet { "error" } else { "warn,tallyfy_guests=info" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let terminal = std::io::stderr().is_terminal();
     let ui = Ui {
         quiet,
-        json: format == LogFormat::Json,
-        progress: terminal && !quiet && format == LogFormat::Text,
+        json,
+        progress: terminal && !quiet && !json,
     };
     let result = if ui.json {
         let fmt = tracing_subscriber::fmt::layer()

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use tallyfy_guests::RunError;
-use tallyfy_guests::cli::Cli;
+use tallyfy_guests::cli::{Cli, LogFormat};
 use tallyfy_guests::error::Exit;
 
 /// glibc's allocator serialises the reader thread and the pipeline on its arena lock; mimalloc
@@ -16,7 +16,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let ui = tallyfy_guests::logging::init(cli.log_format, cli.quiet);
+    let ui = tallyfy_guests::logging::init(cli.log_format == LogFormat::Json, cli.quiet);
     // A worker per core: at high concurrency the TLS-free loopback case is bound by the CPU spent
     // in hyper and the kernel, and a second worker measured ~8 % more rows/s than a
     // current-thread runtime (BENCHMARKS.md). The file reader has a blocking thread of its own.

@@ -28,10 +28,7 @@ use crate::api::model::Guest;
 use crate::config::{ApiConfig, Credentials};
 use routes::AppState;
 
-/// The org id a sandbox serves unless told otherwise (32 hex characters, like a real one).
-pub const DEFAULT_ORG: &str = "5a4db0c5a4db0c5a4db0c5a4db0c5a4d";
-/// The token a sandbox accepts unless told otherwise. Not a secret: it opens only the sandbox.
-pub const DEFAULT_TOKEN: &str = "sandbox-token";
+pub use crate::defaults::{SANDBOX_ORG as DEFAULT_ORG, SANDBOX_TOKEN as DEFAULT_TOKEN};
 
 /// How to set a sandbox up.
 #[derive(Debug, Clone)]

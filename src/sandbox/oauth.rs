@@ -14,8 +14,8 @@ use serde_json::json;
 
 /// The client credentials a sandbox accepts unless told otherwise. Not secrets: they open only
 /// the sandbox.
-pub const DEFAULT_CLIENT_ID: &str = "sandbox-client";
-pub const DEFAULT_CLIENT_SECRET: &str = "sandbox-client-secret";
+pub use crate::defaults::SANDBOX_CLIENT_ID as DEFAULT_CLIENT_ID;
+pub use crate::defaults::SANDBOX_CLIENT_SECRET as DEFAULT_CLIENT_SECRET;
 
 /// How the token endpoint behaves.
 #[derive(Debug, Clone)]

@@ -1,0 +1,13 @@
+//! Default values shared by the flags (`cli`), the configuration and the sandbox: a leaf, so
+//! that each can name them without depending on the others.
+
+/// The documented public base (the Go CLI and SDK use `https://api.tallyfy.com`; same paths).
+pub const BASE_URL: &str = "https://go.tallyfy.com/api";
+/// The org id a sandbox serves unless told otherwise (32 hex characters, like a real one).
+pub const SANDBOX_ORG: &str = "5a4db0c5a4db0c5a4db0c5a4db0c5a4d";
+/// The token a sandbox accepts unless told otherwise. Not a secret: it opens only the sandbox.
+pub const SANDBOX_TOKEN: &str = "sandbox-token";
+/// The client id a sandbox's OAuth token endpoint accepts unless told otherwise.
+pub const SANDBOX_CLIENT_ID: &str = "sandbox-client";
+/// The client secret it accepts unless told otherwise (a fake one, like the token).
+pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-client-secret";
