@@ -2,22 +2,17 @@
 //! and `cli.rs` are the only places that read `std::env`; everything downstream takes a
 //! `ApiConfig` and trusts it.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use url::Url;
 
+pub use crate::api::settings::{
+    ApiConfig, CLIENT_SECRET_ENV, ConfigError, Credentials, TOKEN_ENV, Transport, parse_base_url, parse_org,
+};
 use crate::cli::ApiArgs;
-use crate::rate::Rate;
 use crate::secret::Secret;
 
 pub use crate::defaults::BASE_URL as DEFAULT_BASE_URL;
-/// The env var holding the access token. There is deliberately no flag for the token itself.
-pub const TOKEN_ENV: &str = "TALLYFY_ACCESS_TOKEN";
-/// The OAuth client secret's env var (or `--client-secret-file`); the id is `--client-id` or
-/// `TALLYFY_CLIENT_ID`.
-pub const CLIENT_SECRET_ENV: &str = "TALLYFY_CLIENT_SECRET";
 /// Every environment variable the tool reads its Tallyfy settings from (tests and benchmarks
 /// clear them, so a developer's own settings never leak into a run).
 pub const ENV_VARS: [&str; 6] = [
@@ -29,97 +24,6 @@ pub const ENV_VARS: [&str; 6] = [
     "TALLYFY_TOKEN_URL",
 ];
 
-/// How the run authenticates.
-#[derive(Debug, Clone)]
-pub enum Credentials {
-    /// A personal access token, used as it is.
-    Token(Secret),
-    /// OAuth client credentials: a token is obtained from `token_url`, and obtained again
-    /// before it expires or when the API rejects it.
-    Client {
-        token_url: Url,
-        client_id: String,
-        client_secret: Secret,
-    },
-}
-
-/// Everything a client needs to talk to one organization.
-#[derive(Debug, Clone)]
-pub struct ApiConfig {
-    /// Base URL without a trailing slash, e.g. `https://go.tallyfy.com/api`.
-    pub base_url: Url,
-    pub org: String,
-    pub credentials: Credentials,
-    pub rates: Vec<Rate>,
-    /// Quotas on creates only (`--invite-rate`; set by `import`).
-    pub invite_rates: Vec<Rate>,
-    pub max_retries: u32,
-    pub max_wait: Duration,
-    pub connect_timeout: Duration,
-    pub request_timeout: Duration,
-}
-
-/// A problem with flags, environment or files, found before anything is sent (exit 2).
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("no organization id: pass --org ORG or set TALLYFY_ORG_ID")]
-    MissingOrg,
-    /// More than one of the above, all reported at once.
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-    Several(Vec<ConfigError>),
-    #[error("`{0}` is not an organization id: expected the 32-character hex id from Settings > Organization")]
-    BadOrg(String),
-    #[error(
-        "no access token: set {TOKEN_ENV} or pass --token-file PATH, or use client credentials (TALLYFY_CLIENT_ID and {CLIENT_SECRET_ENV} or --client-secret-file); there is no flag for a secret itself, so it never shows in `ps`"
-    )]
-    MissingToken,
-    #[error("client credentials need a secret: set {CLIENT_SECRET_ENV} or pass --client-secret-file PATH")]
-    MissingClientSecret,
-    #[error("a client secret is set but no client id: set TALLYFY_CLIENT_ID or pass --client-id")]
-    MissingClientId,
-    #[error(
-        "both an access token and client credentials are configured: use one (unset {TOKEN_ENV} and drop --token-file, or unset TALLYFY_CLIENT_ID)"
-    )]
-    BothCredentials,
-    #[error("the client secret file {} is empty", .0.display())]
-    EmptySecretFile(PathBuf),
-    #[error(
-        "the access token contains characters that cannot be sent in an HTTP header (check for pasted quotes or line breaks)"
-    )]
-    BadToken,
-    #[error("the token file {} is larger than 16 KiB: is it really a token? (a token is about 1 KiB)", .0.display())]
-    HugeSecretFile(PathBuf),
-    #[error("the token file {} is empty", .0.display())]
-    EmptyTokenFile(PathBuf),
-    #[error("cannot read the token file {}: {}", path.display(), crate::words::io_words(.error))]
-    TokenFile { path: PathBuf, error: std::io::Error },
-    #[error("`{url}` is not a usable base URL: {reason}")]
-    BadUrl { url: String, reason: String },
-    #[error(
-        "refusing plain http:// to `{0}`: the token would travel unencrypted; use https://, or http:// only for a loopback sandbox (127.0.0.1, localhost, [::1])"
-    )]
-    InsecureUrl(String),
-}
-
-impl ConfigError {
-    /// Each problem on its own, for a report of one line each.
-    pub fn problems(&self) -> Vec<String> {
-        match self {
-            ConfigError::Several(all) => all.iter().map(ToString::to_string).collect(),
-            one => vec![one.to_string()],
-        }
-    }
-
-    /// Only credentials or the organization are missing: a dry run can go on offline.
-    pub fn only_missing_credentials(&self) -> bool {
-        match self {
-            ConfigError::MissingOrg | ConfigError::MissingToken => true,
-            ConfigError::Several(all) => all.iter().all(ConfigError::only_missing_credentials),
-            _ => false,
-        }
-    }
-}
-
 impl ApiConfig {
     /// Checks the flags and reads the token from `TALLYFY_ACCESS_TOKEN` or `--token-file`.
     /// Every problem is reported at once (`ConfigError::Several` when there is more than one).
@@ -128,7 +32,7 @@ impl ApiConfig {
         let credentials = Self::credentials(args);
         let base = parse_base_url(&args.base_url).map(drop);
         match (org, credentials, base) {
-            (Ok(org), Ok(credentials), Ok(())) => Self::with_credentials(args, &args.base_url, org, credentials),
+            (Ok(org), Ok(credentials), Ok(())) => ApiConfig::new(transport(args), &args.base_url, org, credentials),
             (org, credentials, base) => {
                 let mut problems: Vec<ConfigError> = [org.err(), credentials.err(), base.err()]
                     .into_iter()
@@ -173,25 +77,17 @@ impl ApiConfig {
             }),
         }
     }
+}
 
-    /// The flags' pacing and timeouts with credentials from elsewhere (an in-process sandbox).
-    pub fn with_credentials(
-        args: &ApiArgs,
-        base_url: &str,
-        org: &str,
-        credentials: Credentials,
-    ) -> Result<Self, ConfigError> {
-        Ok(ApiConfig {
-            base_url: parse_base_url(base_url)?,
-            org: parse_org(org)?,
-            credentials,
-            rates: args.rates.clone(),
-            invite_rates: Vec::new(),
-            max_retries: args.max_retries,
-            max_wait: args.max_wait,
-            connect_timeout: args.connect_timeout,
-            request_timeout: args.timeout,
-        })
+/// The flags' pacing, retries and timeouts.
+pub fn transport(args: &ApiArgs) -> Transport {
+    Transport {
+        rates: args.rates.clone(),
+        invite_rates: Vec::new(),
+        max_retries: args.max_retries,
+        max_wait: args.max_wait,
+        connect_timeout: args.connect_timeout,
+        request_timeout: args.timeout,
     }
 }
 
@@ -263,47 +159,6 @@ fn token_from(text: &str) -> Secret {
         _ => text,
     };
     Secret::new(bare)
-}
-
-/// An org id is 32 hex characters; case is forgiven, anything else is a typo worth stopping on.
-pub fn parse_org(text: &str) -> Result<String, ConfigError> {
-    let org = text.trim().to_ascii_lowercase();
-    if org.len() == 32 && org.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(org)
-    } else {
-        Err(ConfigError::BadOrg(text.to_string()))
-    }
-}
-
-/// Parses a base URL, refusing cleartext to anything but loopback, and drops trailing slashes so
-/// that `organizations/...` is appended exactly once whether or not the base has a path.
-pub fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
-    let bad = |reason: &str| ConfigError::BadUrl {
-        url: text.to_string(),
-        reason: reason.to_string(),
-    };
-    let mut url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("it must not have a query or fragment"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("credentials do not belong in the URL"));
-    }
-    let host = url.host_str().ok_or_else(|| bad("it has no host"))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(host) => {}
-        "http" => return Err(ConfigError::InsecureUrl(host.to_string())),
-        other => return Err(bad(&format!("the scheme must be https, not {other}"))),
-    }
-    let path = url.path().trim_end_matches('/').to_string();
-    url.set_path(&path);
-    Ok(url)
-}
-
-fn is_loopback(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost") || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]

@@ -76,7 +76,9 @@ pub async fn run(args: ExportArgs) -> Result<(), RunError> {
     let (_sandbox, config) = match config {
         Some(config) => (None, config),
         None => {
-            let (sandbox, config) = builtin(&args.api).await?;
+            let (sandbox, config) = builtin(crate::config::transport(&args.api))
+                .await
+                .map_err(|e| RunError::io("cannot start the built-in sandbox", e))?;
             (Some(sandbox), config)
         }
     };

@@ -4,9 +4,10 @@
 /// `--on-existing`: what to do with a row whose guest already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OnExisting {
-    /// Leave it (`exists`), reporting drift.
+    // (No `///` here: clap would print them as a list under --help.)
+    // Leave it (`exists`), reporting drift.
     Skip,
-    /// Replace its `associated_members` when the file's differ (`updated`).
+    // Replace its `associated_members` when the file's differ (`updated`).
     Update,
 }
 

@@ -11,7 +11,7 @@ use url::Url;
 
 use super::error::{ApiError, ApiErrorKind, ErrorBody};
 use super::retry;
-use crate::config::{ConfigError, Credentials};
+use super::settings::{ConfigError, Credentials};
 use crate::secret::Secret;
 
 /// Tries at the token endpoint before giving up on a 5xx or a transport failure.

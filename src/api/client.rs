@@ -15,8 +15,8 @@ use super::error::{ApiError, ApiErrorKind, ErrorBody};
 use super::model::{Guest, ItemEnvelope, ListEnvelope, NewGuest, Page};
 use super::pacing::{Lane, Pacer, RateLimitedUntil};
 use super::retry::{self, Decision, Outcome};
+use super::settings::{ApiConfig, ConfigError};
 use super::transport::{describe, host_of, parse_retry_after, transport_outcome, why_unreachable};
-use crate::config::{ApiConfig, ConfigError};
 
 /// Everything but RFC 3986's unreserved characters is encoded, so `@` → `%40`, `+` → `%2B`.
 const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
@@ -92,8 +92,8 @@ impl Client {
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .user_agent(concat!("tallyfy-guests/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
+            .connect_timeout(config.transport.connect_timeout)
+            .timeout(config.transport.request_timeout)
             // A redirected POST would silently become a GET; an API base should not redirect.
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -109,8 +109,12 @@ impl Client {
                 config.org
             ),
             auth: Auth::new(&config.credentials, &http)?,
-            pacer: Pacer::new(&config.rates, &config.invite_rates, config.max_wait),
-            max_retries: config.max_retries,
+            pacer: Pacer::new(
+                &config.transport.rates,
+                &config.transport.invite_rates,
+                config.transport.max_wait,
+            ),
+            max_retries: config.transport.max_retries,
             stats: ClientStats::default(),
         })
     }

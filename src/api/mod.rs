@@ -11,8 +11,10 @@ pub mod model;
 pub mod pacing;
 pub mod paging;
 pub mod retry;
+pub mod settings;
 pub mod transport;
 
 pub use client::{Client, ClientStats, Reply};
 pub use error::{ApiError, ApiErrorKind, ErrorBody, FieldError};
 pub use model::{Guest, GuestStats, NewGuest, Page, Pagination};
+pub use settings::{ApiConfig, ConfigError, Credentials, Transport};

@@ -224,12 +224,14 @@ pub(super) fn reach(args: &ImportArgs) -> Result<Reach, ConfigError> {
 /// The client to use: the built-in sandbox, the configured API, or none for an offline dry run.
 pub(super) async fn connect(reach: Reach, args: &ImportArgs) -> Result<(Option<Client>, Option<Sandbox>), RunError> {
     let client = |mut config: ApiConfig| {
-        config.invite_rates = args.invite_rates.clone();
+        config.transport.invite_rates = args.invite_rates.clone();
         Client::new(&config)
     };
     match reach {
         Reach::Sandbox => {
-            let (sandbox, config) = builtin(&args.api).await?;
+            let (sandbox, config) = builtin(crate::config::transport(&args.api))
+                .await
+                .map_err(|e| RunError::io("cannot start the built-in sandbox", e))?;
             Ok((Some(client(config)?), Some(sandbox)))
         }
         Reach::Api(config) => Ok((Some(client(*config)?), None)),

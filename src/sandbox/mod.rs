@@ -23,9 +23,8 @@ pub use oauth::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, OAuthOptions};
 pub use seed::{SAMPLE_GUESTS_CSV, load as load_guests, sample_guests};
 pub use store::{Member, default_members, valid_email};
 
-use crate::RunError;
 use crate::api::model::Guest;
-use crate::config::{ApiConfig, Credentials};
+use crate::api::{ApiConfig, Credentials, Transport};
 use routes::AppState;
 
 pub use crate::defaults::{SANDBOX_ORG as DEFAULT_ORG, SANDBOX_TOKEN as DEFAULT_TOKEN};
@@ -64,21 +63,21 @@ impl Default for SandboxOptions {
 }
 
 /// The sandbox behind `--sandbox`: seeded with the built-in sample guests, with a client
-/// configuration (the flags' pacing and timeouts) that points at it. Keep the `Sandbox` alive
+/// configuration (the run's pacing and timeouts) that points at it. Keep the `Sandbox` alive
 /// for as long as the configuration is used.
-pub async fn builtin(api: &crate::cli::ApiArgs) -> Result<(Sandbox, ApiConfig), RunError> {
+pub async fn builtin(transport: Transport) -> std::io::Result<(Sandbox, ApiConfig)> {
     let sandbox = Sandbox::start(SandboxOptions {
         guests: sample_guests(),
         ..SandboxOptions::default()
     })
-    .await
-    .map_err(|e| RunError::io("cannot start the built-in sandbox", e))?;
+    .await?;
     tracing::info!(
         "using the built-in sandbox at {} (seeded with samples/existing-guests.csv); no account is used",
         sandbox.base_url()
     );
     let token = Credentials::Token(crate::secret::Secret::new(sandbox.token()));
-    let config = ApiConfig::with_credentials(api, sandbox.base_url(), sandbox.org(), token)?;
+    let config = ApiConfig::new(transport, sandbox.base_url(), sandbox.org(), token)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok((sandbox, config))
 }
 

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use tallyfy_guests::api::{ApiErrorKind, Client, NewGuest};
-use tallyfy_guests::config::{ApiConfig, Credentials, parse_base_url};
+use tallyfy_guests::config::{ApiConfig, Credentials, Transport, parse_base_url};
 use tallyfy_guests::sandbox::{FaultOptions, Sandbox, SandboxOptions};
 use tallyfy_guests::secret::Secret;
 
@@ -13,12 +13,13 @@ fn client(sandbox: &Sandbox, max_wait: Duration) -> Client {
         base_url: parse_base_url(sandbox.base_url()).unwrap(),
         org: sandbox.org().into(),
         credentials: Credentials::Token(Secret::new(sandbox.token())),
-        rates: vec![],
-        invite_rates: vec![],
-        max_retries: 3,
-        max_wait,
-        connect_timeout: Duration::from_secs(5),
-        request_timeout: Duration::from_secs(10),
+        transport: Transport {
+            max_retries: 3,
+            max_wait,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            ..Transport::default()
+        },
     })
     .unwrap()
 }
