@@ -1,6 +1,7 @@
-//! The validated configuration of a run, built once from the flags and the environment. This
-//! and `cli.rs` are the only places that read `std::env`; everything downstream takes a
-//! `ApiConfig` and trusts it.
+//! The validated configuration of each command, built once from the flags (`cli`) and the
+//! environment: `ImportConfig`, `ExportConfig`, the sandbox's `SandboxOptions`, and the
+//! `ApiConfig` they reach Tallyfy with. This and `cli.rs` are the only places that read
+//! `std::env`; the commands take these and never see the flags.
 
 use std::path::PathBuf;
 
@@ -9,7 +10,10 @@ use url::Url;
 pub use crate::api::settings::{
     ApiConfig, CLIENT_SECRET_ENV, ConfigError, Credentials, TOKEN_ENV, Transport, parse_base_url, parse_org,
 };
-use crate::cli::ApiArgs;
+use crate::cli::{ApiArgs, ExportArgs, ImportArgs, SandboxArgs};
+use crate::input::{Encoding, Target};
+use crate::modes::{ErrorBudget, OnExisting};
+use crate::sandbox::{FaultOptions, OAuthOptions, SandboxOptions, load_guests, sample_guests};
 use crate::secret::Secret;
 
 pub use crate::defaults::BASE_URL as DEFAULT_BASE_URL;
@@ -77,6 +81,175 @@ impl ApiConfig {
             }),
         }
     }
+}
+
+/// How a command reaches Tallyfy, decided from the flags before anything is sent.
+#[derive(Debug, Clone)]
+pub enum Reach {
+    /// The built-in sandbox (`--sandbox`), with the flags' pacing and timeouts.
+    Sandbox(Transport),
+    /// The configured organization.
+    Api(Box<ApiConfig>),
+    /// A dry run with no credentials: nothing is checked against existing guests.
+    Offline,
+}
+
+/// Everything `import` needs, checked once from the flags. Configuration problems are kept
+/// (in `reach`) rather than returned, so that the import reports them together with the
+/// problems it finds in the input and the output paths.
+#[derive(Debug)]
+pub struct ImportConfig {
+    /// The file to read: FILE, or the earlier results of `--retry-from`; `-` is stdin.
+    pub file: PathBuf,
+    /// The file is an earlier run's results (`--retry-from`).
+    pub retry: bool,
+    pub results: Option<PathBuf>,
+    pub summary_json: Option<PathBuf>,
+    pub report_missing: Option<PathBuf>,
+    pub dry_run: bool,
+    pub on_existing: OnExisting,
+    pub max_errors: Option<ErrorBudget>,
+    pub concurrency: usize,
+    pub raw: bool,
+    pub excel: bool,
+    /// How to read the file beyond what is detected.
+    pub encoding: Option<&'static Encoding>,
+    pub delimiter: Option<u8>,
+    pub map: Vec<(String, Target)>,
+    pub sheet: Option<String>,
+    pub reach: Result<Reach, ConfigError>,
+    /// Resends of a request after a transient failure (a create's rounds too).
+    pub max_retries: u32,
+}
+
+impl ImportConfig {
+    /// The quotas on creates (`--invite-rate`), for the progress bar's ETA.
+    pub fn invite_rates(&self) -> &[crate::rate::Rate] {
+        match &self.reach {
+            Ok(Reach::Sandbox(transport)) => &transport.invite_rates,
+            Ok(Reach::Api(config)) => &config.transport.invite_rates,
+            _ => &[],
+        }
+    }
+}
+
+/// The `import` flags, checked.
+pub fn import(args: ImportArgs) -> ImportConfig {
+    let mut transport = transport(&args.api);
+    transport.invite_rates = args.invite_rates.clone();
+    let reach = if args.sandbox {
+        Ok(Reach::Sandbox(transport))
+    } else {
+        match ApiConfig::from_args(&args.api) {
+            Ok(mut config) => {
+                config.transport = transport;
+                Ok(Reach::Api(Box::new(config)))
+            }
+            Err(error) if args.dry_run && error.only_missing_credentials() => Ok(Reach::Offline),
+            Err(error) => Err(error),
+        }
+    };
+    ImportConfig {
+        retry: args.retry_from.is_some(),
+        file: args
+            .retry_from
+            .or(args.file)
+            .expect("clap requires FILE or --retry-from"),
+        results: args.results,
+        summary_json: args.summary_json,
+        report_missing: args.report_missing,
+        dry_run: args.dry_run,
+        on_existing: args.on_existing,
+        max_errors: args.max_errors,
+        concurrency: args.concurrency as usize,
+        raw: args.raw,
+        excel: args.excel,
+        encoding: args.encoding,
+        delimiter: args.delimiter,
+        map: args.map,
+        sheet: args.sheet,
+        reach,
+        max_retries: args.api.max_retries,
+    }
+}
+
+/// Everything `export` needs, checked once from the flags.
+#[derive(Debug)]
+pub struct ExportConfig {
+    /// Never `Offline`.
+    pub reach: Result<Reach, ConfigError>,
+    pub output: Option<PathBuf>,
+    pub with_stats: bool,
+    pub raw: bool,
+    pub excel: bool,
+    pub concurrency: usize,
+}
+
+/// The `export` flags, checked.
+pub fn export(args: ExportArgs) -> ExportConfig {
+    let reach = if args.sandbox {
+        Ok(Reach::Sandbox(transport(&args.api)))
+    } else {
+        ApiConfig::from_args(&args.api).map(|config| Reach::Api(Box::new(config)))
+    };
+    ExportConfig {
+        reach,
+        output: args.output,
+        with_stats: args.with_stats,
+        raw: args.raw,
+        excel: args.excel,
+        concurrency: args.concurrency as usize,
+    }
+}
+
+/// The `sandbox` flags, checked: its options, with the guests file read.
+pub fn sandbox(args: SandboxArgs) -> Result<SandboxOptions, ConfigError> {
+    let guests = match (&args.guests, args.empty) {
+        (Some(path), _) => {
+            let file = std::fs::File::open(path).map_err(|e| {
+                ConfigError::Sandbox(format!(
+                    "cannot open --guests {}: {}",
+                    path.display(),
+                    crate::words::io_words(&e)
+                ))
+            })?;
+            load_guests(std::io::BufReader::new(file))
+                .map_err(|e| ConfigError::Sandbox(format!("--guests {}: {e}", path.display())))?
+        }
+        (None, true) => Vec::new(),
+        (None, false) => sample_guests(),
+    };
+    if args.token.trim().is_empty() {
+        return Err(ConfigError::Sandbox("--token must not be empty".into()));
+    }
+    Ok(SandboxOptions {
+        port: args.port,
+        org: parse_org(&args.org)?,
+        token: args.token,
+        guests,
+        per_page_cap: u64::from(args.per_page_cap),
+        legacy: args.legacy,
+        faults: FaultOptions {
+            latency: args.latency,
+            error_rate: args.error_rate,
+            drop_rate: args.drop_rate,
+            commit_fail_rate: args.commit_fail_rate,
+            create_error_rate: args.create_error_rate,
+            burst_limit: args.burst_limit,
+            invite_cap: args.invite_cap,
+            other_writer_rate: args.other_writer_rate,
+            read_lag: args.read_lag,
+            revoke_token_after: None,
+            seed: args.seed,
+        },
+        oauth: OAuthOptions {
+            client_id: args.client_id,
+            client_secret: args.client_secret,
+            lifetime: args.token_lifetime,
+            uses: args.token_uses,
+        },
+        ..SandboxOptions::default()
+    })
 }
 
 /// The flags' pacing, retries and timeouts.

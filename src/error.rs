@@ -3,8 +3,8 @@
 
 use std::io;
 
+use crate::api::ConfigError;
 use crate::api::{ApiError, ApiErrorKind};
-use crate::config::ConfigError;
 
 /// How a run ended, as its exit code: the contract scripts and monitoring rely on, documented
 /// in `--help` (`cli::EXIT_CODES`) and the README. Decided here and in `Summary::exit`, nowhere

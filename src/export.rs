@@ -8,8 +8,7 @@ use std::time::Instant;
 
 use crate::api::paging::{Walk, each_page};
 use crate::api::{Client, Guest};
-use crate::cli::ExportArgs;
-use crate::config::ApiConfig;
+use crate::config::{ExportConfig, Reach};
 use crate::error::{RunError, shutdown_signal};
 use crate::output::{AtomicFile, neutralize};
 use crate::sandbox::builtin;
@@ -55,39 +54,34 @@ pub struct ExportOptions {
 }
 
 /// The `export` command: configuration, output file, Ctrl-C, and the closing summary.
-pub async fn run(args: ExportArgs) -> Result<(), RunError> {
+pub async fn run(args: ExportConfig) -> Result<(), RunError> {
     // Every set-up problem is found before anything is sent, and reported together.
     let mut problems = Vec::new();
-    let config = if args.sandbox {
-        None
-    } else {
-        ApiConfig::from_args(&args.api)
-            .map_err(|e| problems.extend(e.problems()))
-            .ok()
-    };
+    let reach = args.reach.map_err(|e| problems.extend(e.problems())).ok();
     if let Some(path) = &args.output
         && let Err(problem) = crate::output::check_writable(path, "--output")
     {
         problems.push(problem);
     }
-    if !problems.is_empty() {
+    let Some(reach) = reach.filter(|_| problems.is_empty()) else {
         return Err(RunError::Setup(problems));
-    }
-    let (_sandbox, config) = match config {
-        Some(config) => (None, config),
-        None => {
-            let (sandbox, config) = builtin(crate::config::transport(&args.api))
+    };
+    let (_sandbox, config) = match reach {
+        Reach::Api(config) => (None, *config),
+        Reach::Sandbox(transport) => {
+            let (sandbox, config) = builtin(transport)
                 .await
                 .map_err(|e| RunError::io("cannot start the built-in sandbox", e))?;
             (Some(sandbox), config)
         }
+        Reach::Offline => unreachable!("an export always reaches an organization"),
     };
     let client = Client::new(&config)?;
     let options = ExportOptions {
         with_stats: args.with_stats,
         raw: args.raw,
         excel: args.excel,
-        concurrency: args.concurrency as usize,
+        concurrency: args.concurrency,
     };
     let started = Instant::now();
     let work = async {

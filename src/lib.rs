@@ -25,9 +25,11 @@ pub use error::RunError;
 /// Runs one command to completion and returns its exit code.
 pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<error::Exit, RunError> {
     match cli.command {
-        cli::Command::Import(args) => import::run(args, ui).await,
-        cli::Command::Export(args) => export::run(args).await.map(|()| error::Exit::Success),
-        cli::Command::Sandbox(args) => sandbox::run(args).await.map(|()| error::Exit::Success),
+        cli::Command::Import(args) => import::run(config::import(args), ui).await,
+        cli::Command::Export(args) => export::run(config::export(args)).await.map(|()| error::Exit::Success),
+        cli::Command::Sandbox(args) => sandbox::run(config::sandbox(args)?)
+            .await
+            .map(|()| error::Exit::Success),
         cli::Command::Completions { shell } => completions(shell).map(|()| error::Exit::Success),
     }
 }

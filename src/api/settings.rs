@@ -72,6 +72,9 @@ impl ApiConfig {
 pub enum ConfigError {
     #[error("no organization id: pass --org ORG or set TALLYFY_ORG_ID")]
     MissingOrg,
+    /// A `sandbox` flag that cannot be used (its guests file, an empty token).
+    #[error("{0}")]
+    Sandbox(String),
     /// More than one of the above, all reported at once.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Several(Vec<ConfigError>),

@@ -29,7 +29,7 @@ mod update;
 
 use tracing::Instrument;
 
-use crate::cli::ImportArgs;
+use crate::config::ImportConfig;
 use crate::error::{Exit, RunError};
 use crate::logging::Ui;
 use crate::output::replaceable;
@@ -40,7 +40,7 @@ use results::ResultsWriter;
 pub use summary::{Summary, SummaryFile};
 
 /// The `import` command. Returns the exit code the run's rows call for.
-pub async fn run(args: ImportArgs, ui: Ui) -> Result<Exit, RunError> {
+pub async fn run(args: ImportConfig, ui: Ui) -> Result<Exit, RunError> {
     let started = std::time::SystemTime::now();
     let mut account = SummaryFile::new(&args, started);
     let result = import(&args, ui, &mut account).await;
@@ -61,7 +61,7 @@ pub async fn run(args: ImportArgs, ui: Ui) -> Result<Exit, RunError> {
 }
 
 /// The run, stage by stage.
-async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<Exit, RunError> {
+async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Result<Exit, RunError> {
     let setup::Setup {
         input,
         results_path,
@@ -76,22 +76,22 @@ async fn import(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<
         .filter(|path| replaceable(path))
         .map(lock::acquire)
         .transpose()?;
-    setup::log_input(&input, args.retry_from.is_some());
+    setup::log_input(&input, args.retry);
     // The built-in sandbox, if any, lives as long as this binding: to the end of the run.
-    let (client, sandbox) = setup::connect(reach, args).await?;
+    let (client, sandbox) = setup::connect(reach).await?;
     let results = ResultsWriter::create(results_path.as_deref(), &input.header, args.raw, args.excel)?;
     let format = input.format.to_string();
     let options = Options {
-        concurrency: args.concurrency as usize,
+        concurrency: args.concurrency,
         dry_run: args.dry_run,
-        max_rounds: args.api.max_retries,
+        max_rounds: args.max_retries,
         on_existing: args.on_existing,
         max_failed,
         report_missing: args.report_missing.is_some(),
     };
     let pending = PendingCreates::default();
     let invite_interval = args
-        .invite_rates
+        .invite_rates()
         .iter()
         .map(|rate| rate.period / rate.count.get())
         .max();

@@ -6,8 +6,8 @@ use super::reader::Parsed;
 use super::results::{RowResult, Status};
 use super::sync;
 use crate::api::NewGuest;
-use crate::cli::OnExisting;
 use crate::input::InputRecord;
+use crate::modes::OnExisting;
 
 pub(super) struct Options {
     pub(super) concurrency: usize,

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use super::lock;
 use super::summary::SummaryFile;
 use crate::api::Client;
-use crate::cli::{ErrorBudget, ImportArgs};
-use crate::config::{ApiConfig, ConfigError};
+use crate::config::{ImportConfig, Reach};
 use crate::error::RunError;
 use crate::input::{Input, InputOptions, Source, count_records, incomplete_results};
 use crate::logging::Ui;
+use crate::modes::ErrorBudget;
 use crate::output::{check_writable, same_file};
 use crate::sandbox::{Sandbox, builtin};
 
@@ -28,13 +28,8 @@ pub(super) struct Setup {
 }
 
 /// Every check before anything is sent or written; all problems found are reported together.
-pub(super) fn check(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Result<Setup, RunError> {
-    let file = args
-        .retry_from
-        .as_ref()
-        .or(args.file.as_ref())
-        .expect("clap requires FILE or --retry-from");
-    let source = Source::from_arg(file);
+pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Result<Setup, RunError> {
+    let source = Source::from_arg(&args.file);
     account.hash_input(&source);
     let mut problems: Vec<String> = Vec::new();
     let input = Input::open(
@@ -44,19 +39,13 @@ pub(super) fn check(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Res
             delimiter: args.delimiter,
             map: args.map.clone(),
             sheet: args.sheet.clone(),
-            previous_results: args.retry_from.is_some(),
+            previous_results: args.retry,
             stream: false,
         },
     )
     .map_err(|e| problems.push(e.to_string()))
     .ok();
-    let results_path = results_path(
-        &source,
-        args.results.as_deref(),
-        args.retry_from.is_some(),
-        args.dry_run,
-    )
-    .unwrap_or_else(|e| {
+    let results_path = results_path(&source, args.results.as_deref(), args.retry, args.dry_run).unwrap_or_else(|e| {
         problems.push(e.to_string());
         None
     });
@@ -71,7 +60,10 @@ pub(super) fn check(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Res
         account.do_not_write();
     }
     problems.extend(output_problems.into_iter().map(|(_, problem)| problem));
-    if let Some(previous) = args.retry_from.as_deref().filter(|_| source.regular_file().is_some())
+    if let Some(previous) = args
+        .retry
+        .then_some(args.file.as_path())
+        .filter(|_| source.regular_file().is_some())
         && let Some(why) = lock::unfinished_writer(previous).or_else(|| incomplete_results(previous))
     {
         problems.push(format!(
@@ -79,7 +71,12 @@ pub(super) fn check(args: &ImportArgs, ui: Ui, account: &mut SummaryFile) -> Res
             previous.display()
         ));
     }
-    let reach = reach(args).map_err(|e| problems.extend(e.problems())).ok();
+    let reach = args
+        .reach
+        .as_ref()
+        .map_err(|e| problems.extend(e.problems()))
+        .ok()
+        .cloned();
     if args.report_missing.is_some() && matches!(reach, Some(Reach::Offline)) {
         problems.push("--report-missing needs the organization's guest list: give credentials (or --sandbox)".into());
     }
@@ -202,39 +199,16 @@ pub(super) fn output_problems<'a>(source: &Source, outputs: &[(&'a str, Option<&
     problems
 }
 
-/// How the run reaches Tallyfy, decided before anything is sent.
-pub(super) enum Reach {
-    Sandbox,
-    Api(Box<ApiConfig>),
-    /// A dry run with no credentials: nothing is checked against existing guests.
-    Offline,
-}
-
-pub(super) fn reach(args: &ImportArgs) -> Result<Reach, ConfigError> {
-    if args.sandbox {
-        return Ok(Reach::Sandbox);
-    }
-    match ApiConfig::from_args(&args.api) {
-        Ok(config) => Ok(Reach::Api(Box::new(config))),
-        Err(error) if args.dry_run && error.only_missing_credentials() => Ok(Reach::Offline),
-        Err(error) => Err(error),
-    }
-}
-
 /// The client to use: the built-in sandbox, the configured API, or none for an offline dry run.
-pub(super) async fn connect(reach: Reach, args: &ImportArgs) -> Result<(Option<Client>, Option<Sandbox>), RunError> {
-    let client = |mut config: ApiConfig| {
-        config.transport.invite_rates = args.invite_rates.clone();
-        Client::new(&config)
-    };
+pub(super) async fn connect(reach: Reach) -> Result<(Option<Client>, Option<Sandbox>), RunError> {
     match reach {
-        Reach::Sandbox => {
-            let (sandbox, config) = builtin(crate::config::transport(&args.api))
+        Reach::Sandbox(transport) => {
+            let (sandbox, config) = builtin(transport)
                 .await
                 .map_err(|e| RunError::io("cannot start the built-in sandbox", e))?;
-            Ok((Some(client(config)?), Some(sandbox)))
+            Ok((Some(Client::new(&config)?), Some(sandbox)))
         }
-        Reach::Api(config) => Ok((Some(client(*config)?), None)),
+        Reach::Api(config) => Ok((Some(Client::new(&config)?), None)),
         Reach::Offline => {
             tracing::warn!("dry run offline: no credentials, so rows are not checked against existing guests");
             Ok((None, None))

@@ -10,9 +10,10 @@ use serde::Serialize;
 
 use super::results::Status;
 use crate::api::Client;
-use crate::cli::{ImportArgs, OnExisting};
+use crate::config::ImportConfig;
 use crate::error::{Exit, RunError};
 use crate::input::Source;
+use crate::modes::OnExisting;
 use crate::output::AtomicFile;
 
 #[derive(Debug, Clone, Default)]
@@ -189,7 +190,7 @@ struct Percentiles {
 }
 
 impl SummaryFile {
-    pub fn new(args: &ImportArgs, started: SystemTime) -> Self {
+    pub fn new(args: &ImportConfig, started: SystemTime) -> Self {
         SummaryFile {
             tool: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
