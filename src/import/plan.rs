@@ -3,7 +3,7 @@
 
 use super::dedupe::{Deduper, Existing, Seen};
 use super::reader::Parsed;
-use super::results::{RowResult, Status};
+use super::results::{PreviousResult, RowResult, Status};
 use super::sync;
 use crate::api::NewGuest;
 use crate::input::InputRecord;
@@ -34,33 +34,26 @@ pub(super) struct UpdatePlan {
     pub(super) drift_note: String,
 }
 
-/// `--retry-from` re-runs these rows of the earlier results; the others are copied.
-pub(super) fn should_retry(previous: &[String]) -> bool {
-    matches!(previous[1].parse::<Status>(), Ok(Status::Failed | Status::Deferred))
-}
-
 /// A row of an earlier results file that is not re-run: its account, as it was.
-pub(super) fn copied(record: InputRecord) -> RowResult {
-    let previous = &record.previous;
-    let row = previous[0].trim().parse().unwrap_or(record.row);
-    match previous[1].parse::<Status>() {
+pub(super) fn copied(record: InputRecord, previous: PreviousResult) -> RowResult {
+    let row = previous.row.unwrap_or(record.row);
+    match previous.status {
         Ok(status) => RowResult {
             index: record.index,
             row,
             status,
-            guest_id: previous[2].clone(),
-            http_status: previous[3].trim().parse().ok(),
-            attempts: previous[4].trim().parse().unwrap_or(0),
-            message: previous[5].clone(),
+            guest_id: previous.guest_id,
+            http_status: previous.http_status,
+            attempts: previous.attempts,
+            message: previous.message,
             cells: record.cells,
         },
-        Err(_) => RowResult::new(
+        Err(text) => RowResult::new(
             record.index,
             row,
             Status::Invalid,
             format!(
-                "result_status `{}` is not one this tool writes, so it cannot tell whether to re-run the row: set it to failed to re-run it",
-                previous[1]
+                "result_status `{text}` is not one this tool writes, so it cannot tell whether to re-run the row: set it to failed to re-run it"
             ),
             record.cells,
         ),
@@ -73,17 +66,16 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, options: &Options, offl
         mut record,
         guest,
         mentioned,
+        previous,
     } = parsed;
     if let Some(email) = &mentioned {
         dedupe.mention(email);
     }
-    if !record.previous.is_empty() {
-        if should_retry(&record.previous) {
-            // The row keeps the number it has in the original spreadsheet.
-            record.row = record.previous[0].trim().parse().unwrap_or(record.row);
-        } else {
-            return Plan::Done(copied(record));
-        }
+    match previous {
+        // The row keeps the number it has in the original spreadsheet.
+        Some(previous) if previous.retried() => record.row = previous.row.unwrap_or(record.row),
+        Some(previous) => return Plan::Done(copied(record, previous)),
+        None => {}
     }
     let done = |status, message: String, record: InputRecord| {
         Plan::Done(RowResult::new(record.index, record.row, status, message, record.cells))

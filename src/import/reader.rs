@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::create::Stop;
+use super::results::PreviousResult;
 use crate::api::NewGuest;
 use crate::input::{Field, Input, InputRecord};
 use crate::validate::validate;
@@ -26,6 +27,8 @@ pub(super) struct Parsed {
     /// The email cell of a row that is not imported as it stands (invalid, or copied through
     /// by `--retry-from`): its guest is still not missing from the file.
     pub mentioned: Option<String>,
+    /// With `--retry-from`: the earlier run's account of the row.
+    pub previous: Option<PreviousResult>,
 }
 
 /// Starts reading `input` on a blocking thread; it stops early when `stop` halts reading.
@@ -39,15 +42,16 @@ pub(super) fn spawn(input: Input, stop: Arc<Stop>) -> (mpsc::Receiver<Vec<Parsed
     let reader = tokio::task::spawn_blocking(move || {
         let mut batch = Vec::with_capacity(batch_rows);
         let mut batch_bytes = 0usize;
-        for record in input {
+        for mut record in input {
             if stop.reading_halted() {
                 tracing::warn!("stopped reading the file before row {}", record.row);
                 break;
             }
             let guest = validate(&record, &map);
+            let previous = PreviousResult::parse(std::mem::take(&mut record.previous));
             // Rows of an earlier results file are mentioned too: for one that is re-run the
             // mention is harmless, as dedupe still counts its row as the first occurrence.
-            let mentioned = (guest.is_err() || !record.previous.is_empty())
+            let mentioned = (guest.is_err() || previous.is_some())
                 .then(|| map.cell(Field::Email, &record.cells).map(str::to_string))
                 .flatten();
             batch_bytes += record.memory();
@@ -55,6 +59,7 @@ pub(super) fn spawn(input: Input, stop: Arc<Stop>) -> (mpsc::Receiver<Vec<Parsed
                 record,
                 guest,
                 mentioned,
+                previous,
             });
             // A batch ends at a number of rows or of bytes, whichever comes first: wide rows
             // (thousands of cells) must not make the batches in the channel gigabytes.

@@ -15,8 +15,55 @@ use std::time::{Duration, Instant};
 use crate::error::RunError;
 use crate::output::{AtomicFile, neutralize, replaceable};
 
-/// The columns we add in front of the input's own.
-pub use crate::input::RESULT_COLUMNS;
+/// The columns we add in front of the input's own: this writer's, which the input reader is
+/// told of so that a results file read back (`--retry-from`, or as plain input) is understood.
+pub const RESULT_COLUMNS: [&str; 6] = [
+    "result_row",
+    "result_status",
+    "result_guest_id",
+    "result_http_status",
+    "result_attempts",
+    "result_message",
+];
+
+/// An earlier run's account of a row (`--retry-from`), read from its result columns once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousResult {
+    /// The row's number in the original spreadsheet.
+    pub row: Option<u64>,
+    /// Its status, or the text that is not one.
+    pub status: Result<Status, String>,
+    pub guest_id: String,
+    pub http_status: Option<u16>,
+    pub attempts: u32,
+    pub message: String,
+}
+
+impl PreviousResult {
+    /// The result cells in `RESULT_COLUMNS` order; `None` for a row that has none.
+    pub fn parse(cells: Vec<String>) -> Option<PreviousResult> {
+        let mut cells = cells.into_iter();
+        let mut next = || cells.next().unwrap_or_default();
+        let row = next();
+        let status = next();
+        if row.is_empty() && status.is_empty() {
+            return None;
+        }
+        Some(PreviousResult {
+            row: row.trim().parse().ok(),
+            status: status.parse().map_err(|_| status.clone()),
+            guest_id: next(),
+            http_status: next().trim().parse().ok(),
+            attempts: next().trim().parse().unwrap_or(0),
+            message: next(),
+        })
+    }
+
+    /// `--retry-from` re-runs `failed` and `deferred` rows; the others are copied.
+    pub fn retried(&self) -> bool {
+        matches!(self.status, Ok(Status::Failed | Status::Deferred))
+    }
+}
 
 /// What became of a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

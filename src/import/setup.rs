@@ -40,6 +40,7 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
             map: args.map.clone(),
             sheet: args.sheet.clone(),
             previous_results: args.retry,
+            result_columns: &super::results::RESULT_COLUMNS,
             stream: false,
         },
     )
@@ -64,7 +65,8 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
         .retry
         .then_some(args.file.as_path())
         .filter(|_| source.regular_file().is_some())
-        && let Some(why) = lock::unfinished_writer(previous).or_else(|| incomplete_results(previous))
+        && let Some(why) = lock::unfinished_writer(previous)
+            .or_else(|| incomplete_results(previous, super::results::RESULT_COLUMNS[0]))
     {
         problems.push(format!(
             "--retry-from {} is not a whole results file: {why}; run the original import command again instead (it continues where that run stopped)",

@@ -21,7 +21,7 @@ pub use decode::{Detected, parse_label as parse_encoding};
 pub use encoding_rs::Encoding;
 pub use header::{Field, FieldMap, HeaderError, Target, map_header, normalize as normalize_header, parse_mapping};
 use previous::PreviousColumns;
-pub use previous::{RESULT_COLUMNS, incomplete as incomplete_results};
+pub use previous::incomplete as incomplete_results;
 use records::{CELL_CAP, RecordReader};
 pub use text::count_records;
 use text::{open_text, text_cells};
@@ -69,6 +69,9 @@ pub struct InputOptions {
     pub sheet: Option<String>,
     /// The file is a results file of an earlier run (`--retry-from`).
     pub previous_results: bool,
+    /// The columns a results file of this tool puts in front of the input's own (the results
+    /// writer's), so that they can be told from the input's own columns.
+    pub result_columns: &'static [&'static str],
     /// The input is a stream (stdin, a pipe, a FIFO): rows may trickle in, so less is read
     /// ahead to detect the format. Set by [`Input::open`].
     pub stream: bool,
@@ -132,7 +135,8 @@ pub struct InputRecord {
     pub index: u64,
     pub row: u64,
     pub cells: Vec<String>,
-    /// With `--retry-from`: the earlier run's result columns, in `RESULT_COLUMNS` order.
+    /// With `--retry-from`: the earlier run's result cells, in `InputOptions::result_columns`
+    /// order.
     pub previous: Vec<String>,
     /// Why the record itself is malformed (cell count, cut cells, bytes that are not text).
     pub problem: Option<String>,
@@ -215,7 +219,7 @@ impl Input {
             open_text(reader, &name, options)?
         };
         let width = header.len();
-        let (header, previous) = match PreviousColumns::find(&header) {
+        let (header, previous) = match PreviousColumns::find(&header, options.result_columns) {
             Some((columns, original)) => {
                 if !options.previous_results {
                     tracing::info!(

@@ -3,29 +3,23 @@
 //! file is itself a guest file. Cells arrive here already decoded (the formula guard off), so
 //! a copied row is written back exactly as it was.
 
-/// The columns a results file puts in front of the input's own.
-pub const RESULT_COLUMNS: [&str; 6] = [
-    "result_row",
-    "result_status",
-    "result_guest_id",
-    "result_http_status",
-    "result_attempts",
-    "result_message",
-];
-
-/// Where the `result_*` columns are in a results file's header.
+/// Where the result columns are in a results file's header.
 #[derive(Debug, Clone)]
 pub struct PreviousColumns {
-    positions: [Option<usize>; 6],
+    positions: Vec<Option<usize>>,
 }
 
 impl PreviousColumns {
-    /// Finds the result columns and returns the header without them; `None` when the file has
-    /// no `result_status` or `result_row` column (it is not a results file).
-    pub fn find(header: &[String]) -> Option<(PreviousColumns, Vec<String>)> {
-        let positions = RESULT_COLUMNS.map(|name| header.iter().position(|column| column.trim() == name));
-        positions[0]?;
-        positions[1]?;
+    /// Finds the result columns (`names`, as the results writer names them: the row number and
+    /// the status first) and returns the header without them; `None` when the file has neither
+    /// of the first two (it is not a results file).
+    pub fn find(header: &[String], names: &[&str]) -> Option<(PreviousColumns, Vec<String>)> {
+        let positions: Vec<Option<usize>> = names
+            .iter()
+            .map(|name| header.iter().position(|column| column.trim() == *name))
+            .collect();
+        positions.first().copied().flatten()?;
+        positions.get(1).copied().flatten()?;
         let original = header
             .iter()
             .enumerate()
@@ -35,7 +29,7 @@ impl PreviousColumns {
         Some((PreviousColumns { positions }, original))
     }
 
-    /// Takes the previous result (in `RESULT_COLUMNS` order) out of a record's cells, leaving
+    /// Takes the previous result (in the order of the names) out of a record's cells, leaving
     /// the original cells.
     pub fn split(&self, cells: &mut Vec<String>) -> Vec<String> {
         let previous = self
@@ -61,14 +55,15 @@ impl PreviousColumns {
 /// mid-write leaves a torn last row, and one killed with rows in flight leaves them out of order
 /// with gaps. `--retry-from` trusts only a whole file: the rows missing from a partial one would
 /// silently never be re-run.
-pub fn incomplete(path: &std::path::Path) -> Option<String> {
+/// `row_column` names the column holding each row's number (`result_row`).
+pub fn incomplete(path: &std::path::Path, row_column: &str) -> Option<String> {
     let bytes = std::fs::read(path).ok()?;
     if !bytes.is_empty() && !bytes.ends_with(b"\n") {
         return Some("its last row is cut off (the run that wrote it stopped mid-write)".into());
     }
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes.as_slice());
     let header = reader.headers().ok()?.clone();
-    let at = header.iter().position(|column| column.trim() == RESULT_COLUMNS[0])?;
+    let at = header.iter().position(|column| column.trim() == row_column)?;
     let mut rows = Vec::new();
     let mut in_order = true;
     for record in reader.records() {
@@ -115,14 +110,22 @@ mod tests {
 
     #[test]
     fn result_columns_come_off() {
+        let names = [
+            "result_row",
+            "result_status",
+            "result_guest_id",
+            "result_http_status",
+            "result_attempts",
+            "result_message",
+        ];
         let header = strings(&["result_row", "result_status", "result_message", "Email", "Notes"]);
-        let (columns, original) = PreviousColumns::find(&header).unwrap();
+        let (columns, original) = PreviousColumns::find(&header, &names).unwrap();
         assert_eq!(original, ["Email", "Notes"]);
         let mut cells = strings(&["7", "failed", "=boom", "a@x.com", "+44"]);
         let previous = columns.split(&mut cells);
         assert_eq!(previous, ["7", "failed", "", "", "", "=boom"]);
         assert_eq!(cells, ["a@x.com", "+44"]);
-        assert!(PreviousColumns::find(&strings(&["email", "result_status"])).is_none());
+        assert!(PreviousColumns::find(&strings(&["email", "result_status"]), &names).is_none());
     }
 
     #[test]
@@ -131,7 +134,7 @@ mod tests {
         let file = |text: &str| {
             let path = dir.path().join("r.csv");
             std::fs::write(&path, text).unwrap();
-            incomplete(&path)
+            incomplete(&path, "result_row")
         };
         assert_eq!(
             file("result_row,result_status,email\n2,created,a@x.com\n3,failed,b@x.com\n"),
