@@ -66,7 +66,7 @@ pub(super) async fn pipeline(
 
     let mut dedupe = Deduper::new(existing);
     let offline = client.is_none();
-    let rows = futures::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|batch| (batch, rx)) })
+    let rows = tokio_stream::wrappers::ReceiverStream::new(rx)
         .flat_map(futures::stream::iter)
         .map(|parsed| plan(&mut dedupe, parsed, options, offline))
         .inspect(|plan| {

@@ -6,7 +6,6 @@
 use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -51,7 +50,7 @@ impl PreviousResult {
         }
         Some(PreviousResult {
             row: row.trim().parse().ok(),
-            status: status.parse().map_err(|_| status.clone()),
+            status: status.trim().parse().map_err(|_| status.clone()),
             guest_id: next(),
             http_status: next().trim().parse().ok(),
             attempts: next().trim().parse().unwrap_or(0),
@@ -65,8 +64,23 @@ impl PreviousResult {
     }
 }
 
-/// What became of a row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// What became of a row. Its text (`created`, `would_create`, ...) is what the results file,
+/// the summary and `--retry-from` read and write.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     Created,
     Updated,
@@ -81,49 +95,13 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 10] = [
-        Status::Created,
-        Status::Updated,
-        Status::Exists,
-        Status::Duplicate,
-        Status::WouldCreate,
-        Status::WouldUpdate,
-        Status::Invalid,
-        Status::Conflict,
-        Status::Failed,
-        Status::Deferred,
-    ];
+    /// Every status, in the order summaries list them.
+    pub fn all() -> impl Iterator<Item = Status> {
+        <Status as strum::IntoEnumIterator>::iter()
+    }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Created => "created",
-            Status::Updated => "updated",
-            Status::Exists => "exists",
-            Status::Duplicate => "duplicate",
-            Status::WouldCreate => "would_create",
-            Status::WouldUpdate => "would_update",
-            Status::Invalid => "invalid",
-            Status::Conflict => "conflict",
-            Status::Failed => "failed",
-            Status::Deferred => "deferred",
-        }
-    }
-}
-
-impl std::str::FromStr for Status {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        Status::ALL
-            .into_iter()
-            .find(|status| status.as_str() == text.trim())
-            .ok_or_else(|| format!("`{text}` is not a result status"))
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

@@ -106,10 +106,9 @@ impl Summary {
 
     /// The human summary, a few lines.
     pub fn render(&self) -> String {
-        let counts: Vec<String> = Status::ALL
-            .iter()
-            .filter(|&&s| self.get(s) > 0)
-            .map(|&s| format!("{} {}", self.get(s), s))
+        let counts: Vec<String> = Status::all()
+            .filter(|&s| self.get(s) > 0)
+            .map(|s| format!("{} {}", self.get(s), s))
             .collect();
         let mut text = format!(
             "{} rows: {}\n{:.1} s, {:.1} rows/s; paused by rate limits {:.1} s; {} retries, {} 429s, {} read-backs",
@@ -207,7 +206,7 @@ impl SummaryFile {
                 OnExisting::Update => "update",
             },
             rows: 0,
-            counts: Status::ALL.iter().map(|s| (s.as_str(), 0)).collect(),
+            counts: Status::all().map(|s| (s.as_str(), 0)).collect(),
             missing: None,
             elapsed_seconds: 0.0,
             rows_per_second: 0.0,
@@ -256,7 +255,7 @@ impl SummaryFile {
         self.input_format = Some(summary.input.clone());
         self.results = Some(results.map_or("stdout".into(), |p| p.display().to_string()));
         self.rows = summary.rows();
-        for status in Status::ALL {
+        for status in Status::all() {
             self.counts.insert(status.as_str(), summary.get(status));
         }
         self.missing = summary.missing;

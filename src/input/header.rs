@@ -6,42 +6,35 @@
 use std::fmt;
 
 /// The guest fields an input file can carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumIter, strum::EnumCount, strum::IntoStaticStr)]
 pub enum Field {
+    #[strum(serialize = "email")]
     Email,
+    #[strum(serialize = "first_name")]
     FirstName,
+    #[strum(serialize = "last_name")]
     LastName,
+    #[strum(serialize = "phone_1")]
     Phone1,
+    #[strum(serialize = "phone_2")]
     Phone2,
+    #[strum(serialize = "company_name")]
     CompanyName,
+    #[strum(serialize = "timezone")]
     Timezone,
+    #[strum(serialize = "associated_members")]
     AssociatedMembers,
 }
 
 impl Field {
-    pub const ALL: [Field; 8] = [
-        Field::Email,
-        Field::FirstName,
-        Field::LastName,
-        Field::Phone1,
-        Field::Phone2,
-        Field::CompanyName,
-        Field::Timezone,
-        Field::AssociatedMembers,
-    ];
+    /// Every field, in the order the API documents them.
+    pub fn all() -> impl Iterator<Item = Field> {
+        <Field as strum::IntoEnumIterator>::iter()
+    }
 
     /// The API's name for the field.
     pub fn name(self) -> &'static str {
-        match self {
-            Field::Email => "email",
-            Field::FirstName => "first_name",
-            Field::LastName => "last_name",
-            Field::Phone1 => "phone_1",
-            Field::Phone2 => "phone_2",
-            Field::CompanyName => "company_name",
-            Field::Timezone => "timezone",
-            Field::AssociatedMembers => "associated_members",
-        }
+        self.into()
     }
 
     fn is_phone(self) -> bool {
@@ -72,13 +65,10 @@ pub fn parse_mapping(text: &str) -> Result<(String, Target), String> {
     let target = if key == "ignore" {
         Target::Ignore
     } else {
-        let field = Field::ALL
-            .into_iter()
-            .find(|f| normalize(f.name()) == key)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
-                format!("`{target}` is not a field: use one of {}, or ignore", names.join(", "))
-            })?;
+        let field = Field::all().find(|f| normalize(f.name()) == key).ok_or_else(|| {
+            let names: Vec<&str> = Field::all().map(|f| f.name()).collect();
+            format!("`{target}` is not a field: use one of {}, or ignore", names.join(", "))
+        })?;
         Target::Field(field)
     };
     Ok((column.trim().to_string(), target))
@@ -147,7 +137,7 @@ const ALIASES: &[(&str, Field, Rank)] = &[
 /// Field → column, for one header row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldMap {
-    columns: [Option<usize>; Field::ALL.len()],
+    columns: [Option<usize>; <Field as strum::EnumCount>::COUNT],
     /// Phone columns in the order a row's phones are taken from (phone_1, phone_2, then the
     /// aliases from the most to the least likely).
     phones: Vec<usize>,
@@ -172,10 +162,9 @@ impl FieldMap {
 
     /// `email ← "E-mail Address", phones ← "Business Phone", "Mobile Phone"`, for the log.
     pub fn describe(&self, header: &[String]) -> String {
-        let mut parts: Vec<String> = Field::ALL
-            .iter()
+        let mut parts: Vec<String> = Field::all()
             .filter(|f| !f.is_phone())
-            .filter_map(|&f| self.column(f).map(|c| format!("{f} ← `{}`", header[c])))
+            .filter_map(|f| self.column(f).map(|c| format!("{f} ← `{}`", header[c])))
             .collect();
         if !self.phones.is_empty() {
             let phones: Vec<String> = self.phones.iter().map(|&c| format!("`{}`", header[c])).collect();
@@ -262,7 +251,7 @@ pub fn map_header(header: &[String], overrides: &[(String, Target)]) -> Result<(
         }
     }
     let mut map = FieldMap::default();
-    for field in Field::ALL.into_iter().filter(|f| !f.is_phone()) {
+    for field in Field::all().filter(|f| !f.is_phone()) {
         let mut candidates: Vec<(Rank, usize)> = claims
             .iter()
             .enumerate()
