@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::dedupe::Profile;
-use super::results::Status;
+use super::results::{Outcome, Status};
 use crate::api::{ApiError, ApiErrorKind, Client, FieldError, Guest, NewGuest};
 
 /// The run's stop: once set, no new request is started and the remaining rows are deferred.
@@ -57,39 +57,15 @@ impl Stop {
     }
 }
 
-/// How a create ended.
+/// How a create ended, and what reading it back learned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub status: Status,
-    pub guest_id: String,
-    pub http_status: Option<u16>,
-    pub attempts: u32,
-    pub message: String,
+pub struct Created {
+    pub outcome: Outcome,
     /// Read-backs made because an attempt's outcome was unknown or the email was taken.
     pub reconciliations: u32,
     /// The email turned out to be a guest already, and not one our own attempt created:
     /// someone else added it after the guest list was read. The row is then an existing guest.
     pub found: Option<Guest>,
-}
-
-impl Outcome {
-    pub(super) fn new() -> Self {
-        Outcome {
-            status: Status::Failed,
-            guest_id: String::new(),
-            http_status: None,
-            attempts: 0,
-            message: String::new(),
-            reconciliations: 0,
-            found: None,
-        }
-    }
-
-    pub(super) fn with(mut self, status: Status, message: impl Into<String>) -> Self {
-        self.status = status;
-        self.message = message.into();
-        self
-    }
 }
 
 /// A create still in flight when the grace period after a stop ran out.
@@ -113,8 +89,13 @@ const TAKEN_READ_PAUSE: Duration = Duration::from_millis(250);
 
 /// Creates `guest`, reading back after any attempt whose outcome is unknown, for at most
 /// `max_rounds + 1` POSTs.
-pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: u32) -> Outcome {
-    let mut outcome = Outcome::new();
+pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: u32) -> Created {
+    let mut run = Run {
+        client,
+        guest,
+        outcome: Outcome::new(),
+        reconciliations: 0,
+    };
     // What made an earlier attempt's outcome unknown: our own POST may have created the guest.
     let mut uncertain: Option<String> = None;
     for _ in 0..=max_rounds {
@@ -122,61 +103,44 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
             let note = uncertain
                 .as_ref()
                 .map_or(String::new(), |what| format!(" after an unanswered attempt ({what})"));
-            return outcome.with(Status::Deferred, format!("{}{note}", deferred_message(reason)));
+            return run.end(Status::Deferred, format!("{}{note}", deferred_message(reason)));
         }
-        let error =
-            match client.create_guest(guest).await {
-                Ok(reply) => {
-                    outcome.attempts += reply.attempts;
-                    outcome.http_status = Some(reply.status);
-                    outcome.guest_id = reply.value.id;
-                    let mut note = uncertain.map_or(String::new(), |what| {
-                        format!(" (after an attempt that went unanswered: {what})")
-                    });
-                    if outcome.guest_id.is_empty() {
-                        // A 2xx without the guest in it: created, but its id is read back.
-                        let status = outcome.http_status;
-                        note.push_str(&match read_back(client, guest, &mut outcome, TAKEN_READS).await {
-                        Ok(Some(found)) => {
-                            outcome.guest_id = found.id;
-                            " (the answer did not hold the guest; its id was read back)".to_string()
-                        }
-                        _ => " (the answer did not hold the guest, and reading it back found none: check it in Tallyfy)"
-                            .to_string(),
-                    });
-                        outcome.http_status = status;
-                    }
-                    return outcome.with(Status::Created, format!("created{note}"));
-                }
-                Err(error) => error,
-            };
-        outcome.attempts += error.attempts;
-        outcome.http_status = error.status.or(outcome.http_status);
+        let error = match client.create_guest(guest).await {
+            Ok(reply) => {
+                run.outcome.attempts += reply.attempts;
+                run.outcome.http_status = Some(reply.status);
+                run.outcome.guest_id = reply.value.id;
+                return run.created(uncertain.as_deref()).await;
+            }
+            Err(error) => error,
+        };
+        run.outcome.attempts += error.attempts;
+        run.outcome.http_status = error.status.or(run.outcome.http_status);
         match error.kind {
             ApiErrorKind::Indeterminate(what) => {
                 uncertain = Some(what);
-                match read_back(client, guest, &mut outcome, 1).await {
-                    Ok(Some(found)) => return settle(outcome, guest, found, uncertain.as_deref()),
+                match run.read_back(1).await {
+                    Ok(Some(found)) => return run.settle(found, uncertain.as_deref()),
                     Ok(None) => continue,
-                    Err(error) => return failure(outcome, error, stop, uncertain.as_deref()),
+                    Err(error) => return run.failed(error, stop, uncertain.as_deref()),
                 }
             }
             ApiErrorKind::Rejected(fields) if email_taken(&fields) => {
                 // Our own earlier attempt, or another writer since the list was read.
-                return match read_back(client, guest, &mut outcome, TAKEN_READS).await {
-                    Ok(Some(found)) => settle(outcome, guest, found, uncertain.as_deref()),
-                    Ok(None) => outcome.with(
+                return match run.read_back(TAKEN_READS).await {
+                    Ok(Some(found)) => run.settle(found, uncertain.as_deref()),
+                    Ok(None) => run.end(
                         Status::Conflict,
                         format!(
                             "{}; yet reading it back found no guest with this email",
                             field_messages(&fields)
                         ),
                     ),
-                    Err(error) => failure(outcome, error, stop, uncertain.as_deref()),
+                    Err(error) => run.failed(error, stop, uncertain.as_deref()),
                 };
             }
-            ApiErrorKind::Rejected(fields) => return outcome.with(Status::Conflict, field_messages(&fields)),
-            _ => return failure(outcome, error, stop, None),
+            ApiErrorKind::Rejected(fields) => return run.end(Status::Conflict, field_messages(&fields)),
+            _ => return run.failed(error, stop, None),
         }
     }
     let what = uncertain.unwrap_or_default();
@@ -184,7 +148,89 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
         "not created: {} attempts went unanswered (last: {what}) and reading it back found no guest",
         max_rounds + 1
     );
-    outcome.with(Status::Failed, message)
+    run.end(Status::Failed, message)
+}
+
+/// One create in progress: what it has sent and read so far.
+struct Run<'a> {
+    client: &'a Client,
+    guest: &'a NewGuest,
+    outcome: Outcome,
+    reconciliations: u32,
+}
+
+impl Run<'_> {
+    fn end(self, status: Status, message: impl Into<String>) -> Created {
+        self.end_with(status, message, None)
+    }
+
+    fn end_with(self, status: Status, message: impl Into<String>, found: Option<Guest>) -> Created {
+        Created {
+            outcome: self.outcome.with(status, message),
+            reconciliations: self.reconciliations,
+            found,
+        }
+    }
+
+    fn failed(self, error: ApiError, stop: &Stop, uncertain: Option<&str>) -> Created {
+        Created {
+            outcome: failure(self.outcome, error, stop, uncertain),
+            reconciliations: self.reconciliations,
+            found: None,
+        }
+    }
+
+    /// A 2xx: created. An answer without the guest in it has the guest's id read back.
+    async fn created(mut self, uncertain: Option<&str>) -> Created {
+        let mut note = uncertain.map_or(String::new(), |what| {
+            format!(" (after an attempt that went unanswered: {what})")
+        });
+        if self.outcome.guest_id.is_empty() {
+            let status = self.outcome.http_status;
+            note.push_str(match self.read_back(TAKEN_READS).await {
+                Ok(Some(found)) => {
+                    self.outcome.guest_id = found.id;
+                    " (the answer did not hold the guest; its id was read back)"
+                }
+                _ => " (the answer did not hold the guest, and reading it back found none: check it in Tallyfy)",
+            });
+            self.outcome.http_status = status;
+        }
+        self.end(Status::Created, format!("created{note}"))
+    }
+
+    /// GETs the guest by email, up to `reads` times while it is not found (with a doubling
+    /// pause).
+    async fn read_back(&mut self, reads: u32) -> Result<Option<Guest>, ApiError> {
+        let mut pause = TAKEN_READ_PAUSE;
+        for read in 1..=reads {
+            self.reconciliations += 1;
+            let reply = self.client.get_guest(self.guest.email.trim()).await?;
+            self.outcome.attempts += reply.attempts;
+            self.outcome.http_status = Some(reply.status);
+            if let Some(found) = reply.value {
+                return Ok(Some(found));
+            }
+            if read < reads {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+        }
+        Ok(None)
+    }
+
+    /// A guest found by reading back: ours when an attempt of ours went unanswered and it
+    /// holds exactly what we sent; otherwise someone else's, and the row is an existing guest.
+    fn settle(mut self, found: Guest, uncertain: Option<&str>) -> Created {
+        self.outcome.guest_id = found.id.clone();
+        match uncertain {
+            Some(what) if holds_what_we_sent(self.guest, &found) => self.end(
+                Status::Created,
+                format!("created (the answer was lost: {what}; confirmed by reading it back)"),
+            ),
+            _ => self.end_with(Status::Exists, "", Some(found)),
+        }
+    }
 }
 
 /// A 422 that says the email is already a guest's (either 422 shape), as opposed to a member's
@@ -194,46 +240,6 @@ fn email_taken(fields: &[FieldError]) -> bool {
         let message = field.message.to_lowercase();
         (field.field == "email" || field.field.is_empty()) && message.contains("taken")
     })
-}
-
-/// GETs the guest by email, up to `reads` times while it is not found (with a doubling pause).
-async fn read_back(
-    client: &Client,
-    guest: &NewGuest,
-    outcome: &mut Outcome,
-    reads: u32,
-) -> Result<Option<Guest>, ApiError> {
-    let mut pause = TAKEN_READ_PAUSE;
-    for read in 1..=reads {
-        outcome.reconciliations += 1;
-        let reply = client.get_guest(guest.email.trim()).await?;
-        outcome.attempts += reply.attempts;
-        outcome.http_status = Some(reply.status);
-        if let Some(found) = reply.value {
-            return Ok(Some(found));
-        }
-        if read < reads {
-            tokio::time::sleep(pause).await;
-            pause *= 2;
-        }
-    }
-    Ok(None)
-}
-
-/// A guest found by reading back: ours when an attempt of ours went unanswered and it holds
-/// exactly what we sent; otherwise someone else's, and the row is an existing guest.
-fn settle(mut outcome: Outcome, sent: &NewGuest, found: Guest, uncertain: Option<&str>) -> Outcome {
-    outcome.guest_id = found.id.clone();
-    match uncertain {
-        Some(what) if holds_what_we_sent(sent, &found) => outcome.with(
-            Status::Created,
-            format!("created (the answer was lost: {what}; confirmed by reading it back)"),
-        ),
-        _ => {
-            outcome.found = Some(found);
-            outcome.with(Status::Exists, "")
-        }
-    }
 }
 
 /// Every field we send, as the guest holds it (empty and missing alike).

@@ -6,7 +6,7 @@ use super::create::{self, Stop};
 use super::dedupe::{Existing, Profile};
 use super::plan::{Options, Plan, UpdatePlan, existing_row};
 use super::progress::PendingCreates;
-use super::results::RowResult;
+use super::results::{Outcome, RowResult};
 use super::update;
 use crate::api::Client;
 
@@ -25,41 +25,42 @@ pub(super) async fn run_plan(
         (Plan::Create(record, guest), Some(client)) => (record, guest, client),
         (Plan::Create(record, _), None) => unreachable!("row {} planned for creation offline", record.row),
     };
-    let outcome = tokio::select! {
-        outcome = create::create(client, &guest, stop, options.max_rounds) => outcome,
-        _ = stop.abandon.cancelled() => create::abandoned(),
+    let created = tokio::select! {
+        created = create::create(client, &guest, stop, options.max_rounds) => created,
+        _ = stop.abandon.cancelled() => create::Created {
+            outcome: create::abandoned(),
+            reconciliations: 0,
+            found: None,
+        },
     };
     pending.finished();
-    if let Some(found) = &outcome.found {
-        // Someone else created it after the list was read: an existing guest like any other.
-        let existing = Existing {
-            id: found.id.clone(),
-            profile: Profile::of(found),
+    let Some(found) = created.found else {
+        let result = RowResult {
+            index: record.index,
+            row: record.row,
+            outcome: created.outcome,
+            cells: record.cells,
         };
-        let mut result = match existing_row(record, &guest, &existing, options, "already a guest") {
-            Plan::Update(update) => run_update(*update, client, stop).await,
-            Plan::Done(result) => result,
-            Plan::Create(..) => unreachable!("an existing guest is never created"),
-        };
-        result.message = format!(
-            "added by someone else after the guest list was read: {}",
-            result.message
-        );
-        result.attempts += outcome.attempts;
-        result.http_status = result.http_status.or(outcome.http_status);
-        return (result, outcome.reconciliations);
-    }
-    let result = RowResult {
-        index: record.index,
-        row: record.row,
-        status: outcome.status,
-        guest_id: outcome.guest_id,
-        http_status: outcome.http_status,
-        attempts: outcome.attempts,
-        message: outcome.message,
-        cells: record.cells,
+        return (result, created.reconciliations);
     };
-    (result, outcome.reconciliations)
+    // Someone else created it after the list was read: an existing guest like any other.
+    let existing = Existing {
+        id: found.id.clone(),
+        profile: Profile::of(&found),
+    };
+    let mut result = match existing_row(record, &guest, &existing, options, "already a guest") {
+        Plan::Update(update) => run_update(*update, client, stop).await,
+        Plan::Done(result) => result,
+        Plan::Create(..) => unreachable!("an existing guest is never created"),
+    };
+    let outcome = &mut result.outcome;
+    outcome.message = format!(
+        "added by someone else after the guest list was read: {}",
+        outcome.message
+    );
+    outcome.attempts += created.outcome.attempts;
+    outcome.http_status = outcome.http_status.or(created.outcome.http_status);
+    (result, created.reconciliations)
 }
 
 pub(super) async fn run_update(plan: UpdatePlan, client: &Client, stop: &Stop) -> RowResult {
@@ -74,12 +75,17 @@ pub(super) async fn run_update(plan: UpdatePlan, client: &Client, stop: &Stop) -
         outcome = update::update(client, &email, &before, &members, stop) => outcome,
         _ = stop.abandon.cancelled() => create::abandoned(),
     };
-    result.status = outcome.status;
-    if !outcome.guest_id.is_empty() {
-        result.guest_id = outcome.guest_id;
-    }
-    result.http_status = outcome.http_status;
-    result.attempts = outcome.attempts;
-    result.message = format!("{}{drift_note}", outcome.message);
+    // The update's account, keeping the guest's id when the answer did not repeat it.
+    let guest_id = if outcome.guest_id.is_empty() {
+        std::mem::take(&mut result.outcome.guest_id)
+    } else {
+        outcome.guest_id.clone()
+    };
+    let message = format!("{}{drift_note}", outcome.message);
+    result.outcome = Outcome {
+        guest_id,
+        message,
+        ..outcome
+    };
     result
 }

@@ -88,8 +88,8 @@ pub(super) async fn pipeline(
         tokio::select! {
             next = rows.next() => match next {
                 Some((result, reconciliations)) => {
-                    summary.count(result.status);
-                    if result.status == Status::Failed {
+                    summary.count(result.outcome.status);
+                    if result.outcome.status == Status::Failed {
                         failed += 1;
                         if options.max_failed.is_some_and(|max| failed > max) {
                             stop.stop(format!("{failed} rows failed, more than --max-errors allows"));

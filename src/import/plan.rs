@@ -3,7 +3,7 @@
 
 use super::dedupe::{Deduper, Existing, Seen};
 use super::reader::Parsed;
-use super::results::{PreviousResult, RowResult, Status};
+use super::results::{Outcome, PreviousResult, RowResult, Status};
 use super::sync;
 use crate::api::NewGuest;
 use crate::input::InputRecord;
@@ -41,11 +41,13 @@ pub(super) fn copied(record: InputRecord, previous: PreviousResult) -> RowResult
         Ok(status) => RowResult {
             index: record.index,
             row,
-            status,
-            guest_id: previous.guest_id,
-            http_status: previous.http_status,
-            attempts: previous.attempts,
-            message: previous.message,
+            outcome: Outcome {
+                status,
+                guest_id: previous.guest_id,
+                http_status: previous.http_status,
+                attempts: previous.attempts,
+                message: previous.message,
+            },
             cells: record.cells,
         },
         Err(text) => RowResult::new(
@@ -115,19 +117,19 @@ pub(super) fn existing_row(
     let comparison = sync::compare(guest, &existing.profile);
     let drift_note = comparison.drift_note();
     let mut result = RowResult::new(record.index, record.row, Status::Exists, "", record.cells);
-    result.guest_id = existing.id.clone();
+    result.outcome.guest_id = existing.id.clone();
     let change = |members: &[u64]| sync::members_change(&comparison.members_before, members);
     match (comparison.members, options.on_existing) {
-        (None, _) => result.message = format!("{how}{drift_note}"),
+        (None, _) => result.outcome.message = format!("{how}{drift_note}"),
         (Some(members), OnExisting::Skip) => {
-            result.message = format!(
+            result.outcome.message = format!(
                 "{how}; the file's members differ ({}; --on-existing update applies it){drift_note}",
                 change(&members)
             );
         }
         (Some(members), OnExisting::Update) if options.dry_run => {
-            result.status = Status::WouldUpdate;
-            result.message = format!("would update: {}{drift_note}", change(&members));
+            result.outcome.status = Status::WouldUpdate;
+            result.outcome.message = format!("would update: {}{drift_note}", change(&members));
         }
         (Some(members), OnExisting::Update) => {
             return Plan::Update(Box::new(UpdatePlan {

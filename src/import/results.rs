@@ -105,16 +105,53 @@ impl Status {
     }
 }
 
-/// The account of one input record.
+/// What became of a row and how: decided by planning, a create or an update, and written as
+/// the `result_*` columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowResult {
-    pub index: u64,
-    pub row: u64,
+pub struct Outcome {
     pub status: Status,
     pub guest_id: String,
+    /// The last HTTP status of the row's requests.
     pub http_status: Option<u16>,
+    /// Requests sent for the row (retries and read-backs included).
     pub attempts: u32,
     pub message: String,
+}
+
+impl Outcome {
+    /// Nothing sent yet: `failed` until something better is known.
+    pub fn new() -> Self {
+        Outcome {
+            status: Status::Failed,
+            guest_id: String::new(),
+            http_status: None,
+            attempts: 0,
+            message: String::new(),
+        }
+    }
+
+    /// The same requests, ending in `status` with `message`.
+    pub fn with(mut self, status: Status, message: impl Into<String>) -> Self {
+        self.status = status;
+        self.message = message.into();
+        self
+    }
+}
+
+impl Default for Outcome {
+    fn default() -> Self {
+        Outcome::new()
+    }
+}
+
+/// The account of one input record: where it is, what became of it, its own cells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowResult {
+    /// 0-based position among the records.
+    pub index: u64,
+    /// Its spreadsheet row number.
+    pub row: u64,
+    pub outcome: Outcome,
     /// The record's own cells, carried through.
     pub cells: Vec<String>,
 }
@@ -124,11 +161,7 @@ impl RowResult {
         RowResult {
             index,
             row,
-            status,
-            guest_id: String::new(),
-            http_status: None,
-            attempts: 0,
-            message: message.into(),
+            outcome: Outcome::new().with(status, message),
             cells,
         }
     }
@@ -300,14 +333,14 @@ impl ResultsWriter {
     fn write(&mut self, result: &RowResult) -> Result<(), RunError> {
         let raw = self.raw;
         let failed = |e| RunError::csv("cannot write the results file", e);
-        let http = result.http_status.map(|s| s.to_string()).unwrap_or_default();
+        let http = result.outcome.http_status.map(|s| s.to_string()).unwrap_or_default();
         let fixed = [
             result.row.to_string(),
-            result.status.as_str().to_string(),
-            result.guest_id.clone(),
+            result.outcome.status.as_str().to_string(),
+            result.outcome.guest_id.clone(),
             http,
-            result.attempts.to_string(),
-            result.message.clone(),
+            result.outcome.attempts.to_string(),
+            result.outcome.message.clone(),
         ];
         let cells = fixed
             .iter()
@@ -451,7 +484,7 @@ mod tests {
         let path = dir.path().join("r.csv");
         let mut writer = ResultsWriter::create(Some(&path), &["phone".to_string()], false, false).unwrap();
         let mut row = result(0);
-        row.message = "=cmd".into();
+        row.outcome.message = "=cmd".into();
         row.cells = vec!["+44 20".into()];
         writer.push(row).unwrap();
         writer.finish().unwrap();
