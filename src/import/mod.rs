@@ -127,7 +127,8 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         account.client(client);
     }
     drop(sandbox);
-    account.summary(&summary, results_path.as_deref());
     summary.show(ui, results_path.as_deref());
-    Ok(summary.exit())
+    let exit = summary.exit();
+    account.summary(summary, results_path.as_deref());
+    Ok(exit)
 }

@@ -32,6 +32,27 @@ pub struct Summary {
     pub missing: Option<u64>,
 }
 
+/// The summary's fields in `--summary-json` (documented in README.md).
+impl Serialize for Summary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let counts: BTreeMap<&str, u64> = Status::all().map(|s| (s.as_str(), self.get(s))).collect();
+        let mut map = serializer.serialize_map(Some(11))?;
+        map.serialize_entry("input_format", &(!self.input.is_empty()).then_some(&self.input))?;
+        map.serialize_entry("rows", &self.rows())?;
+        map.serialize_entry("counts", &counts)?;
+        map.serialize_entry("missing", &self.missing)?;
+        map.serialize_entry("elapsed_seconds", &self.elapsed.as_secs_f64())?;
+        map.serialize_entry("rows_per_second", &self.rows_per_second())?;
+        map.serialize_entry("paused_seconds", &self.paused.as_secs_f64())?;
+        map.serialize_entry("retries", &self.retries)?;
+        map.serialize_entry("rate_limited", &self.rate_limited)?;
+        map.serialize_entry("reconciliations", &self.reconciliations)?;
+        map.serialize_entry("stopped", &self.stopped)?;
+        map.end()
+    }
+}
+
 impl Summary {
     pub fn count(&mut self, status: Status) {
         *self.counts.entry(status).or_default() += 1;
@@ -154,22 +175,15 @@ pub struct SummaryFile {
     input: Option<String>,
     /// Hex SHA-256 of the input file's bytes; null for stdin.
     input_sha256: Option<String>,
-    input_format: Option<String>,
     results: Option<String>,
     dry_run: bool,
     on_existing: &'static str,
-    rows: u64,
-    counts: BTreeMap<&'static str, u64>,
-    missing: Option<u64>,
-    elapsed_seconds: f64,
-    rows_per_second: f64,
+    /// The run's account (rows, counts, timing, pauses, retries, why it stopped), as the
+    /// stderr summary shows it.
+    #[serde(flatten)]
+    summary: Summary,
     requests: u64,
     latency_ms: Percentiles,
-    paused_seconds: f64,
-    retries: u64,
-    rate_limited: u64,
-    reconciliations: u64,
-    stopped: Option<String>,
     exit_code: u8,
     error: Option<String>,
     token_renewals: u64,
@@ -198,25 +212,15 @@ impl SummaryFile {
             finished_at: String::new(),
             input: None,
             input_sha256: None,
-            input_format: None,
             results: None,
             dry_run: args.dry_run,
             on_existing: match args.on_existing {
                 OnExisting::Skip => "skip",
                 OnExisting::Update => "update",
             },
-            rows: 0,
-            counts: Status::all().map(|s| (s.as_str(), 0)).collect(),
-            missing: None,
-            elapsed_seconds: 0.0,
-            rows_per_second: 0.0,
+            summary: Summary::default(),
             requests: 0,
             latency_ms: Percentiles::default(),
-            paused_seconds: 0.0,
-            retries: 0,
-            rate_limited: 0,
-            reconciliations: 0,
-            stopped: None,
             exit_code: Exit::Success.code(),
             error: None,
             token_renewals: 0,
@@ -251,21 +255,10 @@ impl SummaryFile {
         };
     }
 
-    pub fn summary(&mut self, summary: &Summary, results: Option<&Path>) {
-        self.input_format = Some(summary.input.clone());
+    /// The run's account, and where its results went.
+    pub fn summary(&mut self, summary: Summary, results: Option<&Path>) {
         self.results = Some(results.map_or("stdout".into(), |p| p.display().to_string()));
-        self.rows = summary.rows();
-        for status in Status::all() {
-            self.counts.insert(status.as_str(), summary.get(status));
-        }
-        self.missing = summary.missing;
-        self.elapsed_seconds = summary.elapsed.as_secs_f64();
-        self.rows_per_second = summary.rows_per_second();
-        self.paused_seconds = summary.paused.as_secs_f64();
-        self.retries = summary.retries;
-        self.rate_limited = summary.rate_limited;
-        self.reconciliations = summary.reconciliations;
-        self.stopped = summary.stopped.clone();
+        self.summary = summary;
     }
 
     /// Writes the file with the run's outcome: its exit code, and the error if it failed.
@@ -279,8 +272,8 @@ impl SummaryFile {
             return Ok(());
         }
         self.finished_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-        if self.elapsed_seconds == 0.0 {
-            self.elapsed_seconds = self.started.elapsed().unwrap_or_default().as_secs_f64();
+        if self.summary.elapsed.is_zero() {
+            self.summary.elapsed = self.started.elapsed().unwrap_or_default();
         }
         match outcome {
             Ok(exit) => self.exit_code = exit.code(),
