@@ -41,9 +41,17 @@ pub enum RunError {
     Api(#[from] ApiError),
     #[error(transparent)]
     Input(#[from] crate::input::InputError),
-    /// A problem with a flag's value found after parsing (e.g. a port in use).
-    #[error("{0}")]
-    Usage(String),
+    /// The sandbox's port is taken.
+    #[error("port {0} is in use: pass --port 0 to pick a free one")]
+    PortInUse(u16),
+    /// The results file cannot be created.
+    #[error("cannot create the results file {}: {} (choose another with --results)", path.display(), io_words(.cause))]
+    ResultsFile { path: std::path::PathBuf, cause: io::Error },
+    /// `--max-errors N%` on a stream, whose rows cannot be counted.
+    #[error(
+        "--max-errors N% needs a file whose rows can be counted, and {0} is a stream (stdin or a pipe) read only once; give a number of rows instead"
+    )]
+    PercentOfStream(String),
     /// Everything wrong with the set-up (input, outputs, configuration), found together before
     /// anything is sent; `main` prints one line each.
     #[error("{}", .0.join("; "))]
@@ -64,9 +72,28 @@ pub enum RunError {
 pub use crate::words::{chain, io_words};
 
 impl RunError {
+    /// The error as lines for a person: one per set-up problem, or the error and its causes.
+    /// The one renderer, for stderr and the summary JSON alike.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            RunError::Setup(problems) => problems.clone(),
+            other => vec![chain(other)],
+        }
+    }
+
+    /// [`RunError::lines`] on one line.
+    pub fn render(&self) -> String {
+        self.lines().join("; ")
+    }
+
     pub fn exit(&self) -> Exit {
         match self {
-            RunError::Config(_) | RunError::Usage(_) | RunError::Setup(_) | RunError::Input(_) => Exit::Usage,
+            RunError::Config(_)
+            | RunError::PortInUse(_)
+            | RunError::ResultsFile { .. }
+            | RunError::PercentOfStream(_)
+            | RunError::Setup(_)
+            | RunError::Input(_) => Exit::Usage,
             // Credentials or a base URL the API turns down, or a host that cannot be reached,
             // are configuration, fixed by a person.
             RunError::Api(ApiError {

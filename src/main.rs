@@ -32,14 +32,10 @@ fn main() -> ExitCode {
     match result {
         Ok(exit) => exit.into(),
         Err(RunError::OutputClosed) => Exit::Success.into(),
-        Err(RunError::Setup(problems)) => {
-            for problem in problems {
-                eprintln!("error: {problem}");
-            }
-            Exit::Usage.into()
-        }
         Err(error) => {
-            eprintln!("error: {}", tallyfy_guests::error::chain(&error));
+            for line in error.lines() {
+                eprintln!("error: {line}");
+            }
             error.exit().into()
         }
     }

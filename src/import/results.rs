@@ -225,12 +225,9 @@ impl ResultsWriter {
     pub fn create(path: Option<&Path>, header: &[String], raw: bool, excel: bool) -> Result<Self, RunError> {
         let mut full_header: Vec<&str> = RESULT_COLUMNS.to_vec();
         full_header.extend(header.iter().map(String::as_str));
-        let cannot = |path: &Path, e: io::Error| {
-            RunError::Usage(format!(
-                "cannot create the results file {}: {} (choose another with --results)",
-                path.display(),
-                crate::error::io_words(&e)
-            ))
+        let cannot = |path: &Path, cause: io::Error| RunError::ResultsFile {
+            path: path.to_path_buf(),
+            cause,
         };
         // A regular file is written in place and put in order at the end (by a rename); a
         // device, FIFO or symlink is written as a stream, in order, and never replaced.

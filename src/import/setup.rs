@@ -99,10 +99,7 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
         (Some(ErrorBudget::Rows(rows)), _) => Some(rows),
         (Some(budget), Some(total)) => Some(budget.allowed(total)),
         (Some(_), None) => {
-            return Err(RunError::Usage(format!(
-                "--max-errors N% needs a file whose rows can be counted, and {} is a stream (stdin or a pipe) read only once; give a number of rows instead",
-                source.display()
-            )));
+            return Err(RunError::PercentOfStream(source.display()));
         }
     };
     Ok(Setup {

@@ -279,7 +279,7 @@ impl SummaryFile {
             Ok(exit) => self.exit_code = exit.code(),
             Err(error) => {
                 self.exit_code = error.exit().code();
-                self.error = Some(crate::error::chain(error));
+                self.error = Some(error.render());
             }
         }
         let what = || format!("cannot write the summary {}", path.display());

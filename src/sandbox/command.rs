@@ -9,9 +9,7 @@ pub async fn run(options: SandboxOptions) -> Result<(), RunError> {
     let count = options.guests.len();
     let (port, oauth) = (options.port, options.oauth.clone());
     let sandbox = Sandbox::start(options).await.map_err(|e| match e.kind() {
-        std::io::ErrorKind::AddrInUse => {
-            RunError::Usage(format!("port {port} is in use: pass --port 0 to pick a free one"))
-        }
+        std::io::ErrorKind::AddrInUse => RunError::PortInUse(port),
         _ => RunError::io("cannot start the sandbox", e),
     })?;
     // stdout: lines a shell can `eval` or a test can parse; stderr: for people.
