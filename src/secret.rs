@@ -5,6 +5,8 @@
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
+use secrecy::{ExposeSecret, SecretString};
+
 /// Every secret this process has held. Global on purpose: text from a server can reach an
 /// error message by many paths, and each must be able to scrub it without threading the token.
 static KNOWN: RwLock<Vec<Arc<str>>> = RwLock::new(Vec::new());
@@ -35,24 +37,27 @@ pub fn redact(text: &str) -> String {
     text
 }
 
-/// A secret string (the API token). Read it only where it goes on the wire, via [`Secret::expose`].
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Arc<str>);
+/// A secret string (the API token, a client secret): `secrecy`'s, so it is wiped from memory
+/// when dropped and never shown by `Debug`; read it only where it goes on the wire, via
+/// [`Secret::expose`]. Creating one also remembers it for [`redact`].
+#[derive(Clone)]
+pub struct Secret(SecretString);
 
 impl Secret {
     /// Wraps a secret. Surrounding white space (a trailing newline in a token file) is dropped.
     pub fn new(value: &str) -> Self {
         remember(value);
-        Secret(Arc::from(value.trim()))
+        Secret(SecretString::from(value.trim()))
     }
 
     /// The secret itself, for the one place that must send it.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 
+    /// Whether there is nothing in it.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.expose_secret().is_empty()
     }
 }
 
