@@ -3,25 +3,25 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tallyfy_guests::api::Guest;
 use tallyfy_guests::sandbox::{FaultOptions, Sandbox, SandboxOptions};
 
+use crate::stops::new_guests_csv;
 use crate::util::{against, expect_exit, generated_guests, read_csv, spawn, write};
 
 /// A guest file of `rows` rows with a known answer for every row: 10 % already guests, 3 %
 /// duplicates (case and space variants of an earlier row), 5 % invalid, the rest new.
-struct Scenario {
-    existing: Vec<Guest>,
-    csv: String,
-    expected: Vec<&'static str>,
+pub(crate) struct Scenario {
+    pub(crate) existing: Vec<Guest>,
+    pub(crate) csv: String,
+    pub(crate) expected: Vec<&'static str>,
     /// Lowercased emails the organization must end with.
-    final_emails: BTreeSet<String>,
+    pub(crate) final_emails: BTreeSet<String>,
 }
 
-fn scenario(rows: usize) -> Scenario {
+pub(crate) fn scenario(rows: usize) -> Scenario {
     let existing: Vec<Guest> = (0..rows)
         .filter(|i| i % 100 < 10)
         .map(|i| Guest {
@@ -71,7 +71,7 @@ fn scenario(rows: usize) -> Scenario {
     }
 }
 
-fn statuses(results: &Path) -> Vec<String> {
+pub(crate) fn statuses(results: &Path) -> Vec<String> {
     let (header, rows) = read_csv(&std::fs::read_to_string(results).unwrap());
     assert_eq!(
         header[..6],
@@ -90,14 +90,14 @@ fn statuses(results: &Path) -> Vec<String> {
     rows.into_iter().map(|row| row[1].clone()).collect()
 }
 
-fn sandbox_emails(sandbox: &Sandbox) -> BTreeSet<String> {
+pub(crate) fn sandbox_emails(sandbox: &Sandbox) -> BTreeSet<String> {
     let guests = sandbox.guests();
     let emails: BTreeSet<String> = guests.iter().map(|g| g.email.to_lowercase()).collect();
     assert_eq!(emails.len(), guests.len(), "no email twice");
     emails
 }
 
-fn faulty(existing: Vec<Guest>, latency: Duration) -> SandboxOptions {
+pub(crate) fn faulty(existing: Vec<Guest>, latency: Duration) -> SandboxOptions {
     SandboxOptions {
         guests: existing,
         per_page_cap: 50,
@@ -163,195 +163,6 @@ fn two_thousand_rows_under_faults_every_row_accounted_for_none_created_twice() {
         "neutralised cells read back"
     );
     assert_eq!(guest.associated_members, vec![1001, 1002]);
-}
-
-fn start(sandbox: &Sandbox, args: &[&str]) -> Child {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"));
-    cmd.env_remove("RUST_LOG")
-        .env("TALLYFY_BASE_URL", sandbox.base_url())
-        .env("TALLYFY_ORG_ID", sandbox.org())
-        .env("TALLYFY_ACCESS_TOKEN", sandbox.token())
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    cmd.spawn().unwrap()
-}
-
-fn wait_for_created(sandbox: &Sandbox, at_least: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while sandbox.stats().created < at_least {
-        assert!(
-            Instant::now() < deadline,
-            "the import never got going: {:?}",
-            sandbox.stats()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-#[test]
-fn killed_midway_then_run_again_ends_with_exactly_the_expected_guests() {
-    let scenario = scenario(2000);
-    let sandbox = spawn(faulty(scenario.existing.clone(), Duration::from_millis(20)));
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", &scenario.csv);
-    let file_arg = file.to_str().unwrap();
-
-    let mut child = start(&sandbox, &["import", "--concurrency", "8", file_arg]);
-    wait_for_created(&sandbox, 300);
-    std::thread::sleep(Duration::from_millis(1500)); // past a flush tick
-    child.kill().unwrap(); // SIGKILL: no chance to clean up
-    child.wait().unwrap();
-
-    // What the killed run wrote is true: every row it calls created is in the organization.
-    let (_, partial) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
-    let created_before: Vec<&Vec<String>> = partial.iter().filter(|r| r[1] == "created").collect();
-    assert!(
-        created_before.len() >= 200,
-        "finished rows reached the disk: {}",
-        partial.len()
-    );
-    assert!(created_before.iter().all(|r| sandbox.guest(&r[6]).is_some()));
-    assert!(partial.len() < 2000, "the kill came midway");
-
-    expect_exit(against(&sandbox).args(["import", "--concurrency", "16"]).arg(&file), 1);
-    let got = statuses(&dir.path().join("guests.results.csv"));
-    assert_eq!(got.len(), 2000);
-    for (i, (got, want)) in got.iter().zip(&scenario.expected).enumerate() {
-        let ok = got == want || (*want == "created" && got == "exists");
-        assert!(ok, "row {}: {got}, expected {want}", i + 2);
-    }
-    assert!(
-        got.iter().filter(|s| *s == "exists").count() > 200,
-        "the first run's guests now exist"
-    );
-    assert_eq!(sandbox_emails(&sandbox), scenario.final_emails);
-}
-
-#[test]
-fn sigint_defers_the_rest_with_exit_3_and_a_rerun_completes() {
-    let scenario = scenario(1000);
-    let sandbox = spawn(SandboxOptions {
-        guests: scenario.existing.clone(),
-        faults: FaultOptions {
-            latency: Duration::from_millis(20),
-            ..FaultOptions::default()
-        },
-        ..SandboxOptions::default()
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", &scenario.csv);
-    let child = start(&sandbox, &["import", file.to_str().unwrap()]);
-    wait_for_created(&sandbox, 100);
-    let signal = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(signal.success());
-    let started = Instant::now();
-    let output = child.wait_with_output().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(8), "stops within a few seconds");
-    assert_eq!(
-        output.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let got = statuses(&dir.path().join("guests.results.csv"));
-    assert_eq!(got.len(), 1000, "every row accounted for");
-    let deferred = got.iter().filter(|s| *s == "deferred").count();
-    assert!(deferred > 100, "{deferred}");
-    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
-    assert!(
-        rows.iter()
-            .filter(|r| r[1] == "deferred")
-            .all(|r| r[5].contains("interrupted"))
-    );
-    assert!(
-        rows.iter().any(|r| r[1] == "invalid"),
-        "offline verdicts still reached for the rest"
-    );
-
-    let output = against(&sandbox).arg("import").arg(&file).output().unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        !statuses(&dir.path().join("guests.results.csv"))
-            .iter()
-            .any(|s| s == "deferred")
-    );
-    assert_eq!(sandbox_emails(&sandbox), scenario.final_emails);
-}
-
-fn new_guests_csv(count: usize) -> String {
-    let mut csv = String::from("email,first_name\n");
-    for i in 0..count {
-        csv.push_str(&format!("invitee{i}@example.org,Invitee {i}\n"));
-    }
-    csv
-}
-
-#[test]
-fn an_invite_cap_beyond_max_wait_defers_then_a_longer_max_wait_finishes() {
-    let options = || SandboxOptions {
-        faults: FaultOptions {
-            invite_cap: Some("5/3s".parse().unwrap()),
-            ..FaultOptions::default()
-        },
-        ..SandboxOptions::default()
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", &new_guests_csv(12));
-
-    let sandbox = spawn(options());
-    expect_exit(against(&sandbox).args(["import", "--max-wait", "1s"]).arg(&file), 3);
-    let got = statuses(&dir.path().join("guests.results.csv"));
-    assert_eq!(got.iter().filter(|s| *s == "created").count(), 5);
-    assert_eq!(got.iter().filter(|s| *s == "deferred").count(), 7);
-    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
-    let deferred = rows.iter().find(|r| r[1] == "deferred").unwrap();
-    assert!(
-        deferred[5].contains("rate-limited until") && deferred[5].contains("Guest Invite"),
-        "{}",
-        deferred[5]
-    );
-    assert_eq!(sandbox.guests().len(), 5);
-
-    let sandbox = spawn(options());
-    expect_exit(against(&sandbox).args(["import", "--max-wait", "10s"]).arg(&file), 0);
-    assert!(
-        statuses(&dir.path().join("guests.results.csv"))
-            .iter()
-            .all(|s| s == "created")
-    );
-    assert_eq!(sandbox.guests().len(), 12);
-}
-
-#[test]
-fn a_token_revoked_mid_run_defers_the_rest() {
-    let sandbox = spawn(SandboxOptions {
-        faults: FaultOptions {
-            revoke_token_after: Some(11),
-            ..FaultOptions::default()
-        },
-        ..SandboxOptions::default()
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", &new_guests_csv(40));
-    let output = against(&sandbox)
-        .args(["import", "--concurrency", "1"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("access token was rejected"), "{stderr}");
-    let got = statuses(&dir.path().join("guests.results.csv"));
-    assert_eq!(
-        got.iter().filter(|s| *s == "created").count(),
-        10,
-        "one GET for the prefetch, then 10 creates"
-    );
-    assert_eq!(got.iter().filter(|s| *s == "deferred").count(), 30);
 }
 
 #[test]

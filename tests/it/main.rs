@@ -14,5 +14,6 @@ mod rogue;
 mod secrecy;
 mod snapshots;
 mod spreadsheets;
+mod stops;
 mod sync;
 mod util;
