@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Output;
 
-use crate::util::bin;
+use crate::util::{bin, result_rows};
 
 /// The binary, offline (a dry run), with its address space limited to 1 GiB.
 #[cfg(target_os = "linux")]
@@ -40,18 +40,6 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Results rows of any width (a malformed row keeps all its cells).
-#[cfg(target_os = "linux")]
-fn rows(path: &Path) -> Vec<Vec<String>> {
-    csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .unwrap()
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_string).collect())
-        .collect()
-}
-
 #[cfg(target_os = "linux")]
 #[test]
 fn a_megabyte_of_commas_a_row_is_invalid_rows_in_bounded_memory() {
@@ -68,14 +56,14 @@ fn a_megabyte_of_commas_a_row_is_invalid_rows_in_bounded_memory() {
     drop(file);
     let output = dry_run_limited(&path);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let rows = rows(&dir.path().join("commas.dry-run.csv"));
+    let rows = result_rows(&dir.path().join("commas.dry-run.csv"));
     assert_eq!(rows.len(), 41, "every row accounted for");
     assert!(
-        rows[0][5].contains("cells more than the 16384 kept"),
+        rows[0].result_message.contains("cells more than the 16384 kept"),
         "{}",
-        &rows[0][5][..200]
+        &rows[0].result_message[..200]
     );
-    assert_eq!(rows[40][1], "would_create");
+    assert_eq!(rows[40].result_status, "would_create");
 }
 
 #[cfg(target_os = "linux")]
@@ -91,10 +79,16 @@ fn a_workbook_whose_cells_sit_far_apart_costs_only_its_cells() {
     book.save(&path).unwrap();
     let output = dry_run_limited(&path);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let rows = rows(&dir.path().join("far.dry-run.csv"));
+    let rows = result_rows(&dir.path().join("far.dry-run.csv"));
     assert_eq!(rows.len(), 2);
-    assert_eq!((rows[0][0].as_str(), rows[0][1].as_str()), ("2", "would_create"));
-    assert_eq!((rows[1][0].as_str(), rows[1][1].as_str()), ("1048576", "invalid"));
+    assert_eq!(
+        (rows[0].result_row, rows[0].result_status.as_str()),
+        (2, "would_create")
+    );
+    assert_eq!(
+        (rows[1].result_row, rows[1].result_status.as_str()),
+        (1_048_576, "invalid")
+    );
 }
 
 #[cfg(target_os = "linux")]

@@ -9,22 +9,21 @@ use std::time::{Duration, Instant};
 use tallyfy_guests::api::Guest;
 use tallyfy_guests::sandbox::{FaultOptions, Sandbox, SandboxOptions};
 
-use crate::util::{against, expect_exit, generated_guests, process_against, read_csv, slow_sandbox, spawn, write};
+use crate::util::{ResultRow, Workspace, against, expect_exit, generated_guests, result_rows, slow, spawn};
 
-/// A results file as (header, rows); asserts the one set of `result_*` columns up front.
-fn results(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let (header, rows) = read_csv(&std::fs::read_to_string(path).unwrap());
-    let result_columns = header.iter().filter(|c| c.starts_with("result_")).count();
-    assert_eq!(result_columns, 6, "one set of result columns: {header:?}");
-    (header, rows)
-}
-
-/// Rows by the value of the input's `email` column: (status, message, guest id).
-fn by_email(path: &Path) -> BTreeMap<String, (String, String, String)> {
-    let (header, rows) = results(path);
-    let email = header.iter().position(|c| c == "email").unwrap();
-    rows.into_iter()
-        .map(|r| (r[email].to_lowercase(), (r[1].clone(), r[5].clone(), r[2].clone())))
+/// A results file's rows by the input's `email` column (lowercased); checks that it has one
+/// set of result columns.
+fn by_email(path: &Path) -> BTreeMap<String, ResultRow> {
+    let header = std::fs::read_to_string(path).unwrap();
+    let header = header.lines().next().unwrap();
+    assert_eq!(
+        header.matches("result_").count(),
+        6,
+        "one set of result columns: {header}"
+    );
+    result_rows(path)
+        .into_iter()
+        .map(|row| (row.cell("email").to_lowercase(), row))
         .collect()
 }
 
@@ -80,7 +79,7 @@ fn export_import_and_reimports_of_the_results_store_the_original_values() {
     // Each generation's file is imported into an empty organization, and its results file is
     // the next generation's input: export → results → results of results → ...
     let mut input = export;
-    let mut data_columns: Option<(Vec<String>, Vec<Vec<String>>)> = None;
+    let mut data_columns: Option<Vec<BTreeMap<String, String>>> = None;
     for generation in 1..=3 {
         let target = empty_sandbox();
         expect_exit(against(&target).arg("import").arg(&input), 0);
@@ -97,11 +96,13 @@ fn export_import_and_reimports_of_the_results_store_the_original_values() {
         let text = std::fs::read_to_string(&output).unwrap();
         assert!(!text.contains("''+44"), "guarded twice: {text}");
         // The data columns are written identically however many times they go round.
-        let (header, rows) = results(&output);
-        let data = (
-            header[6..].to_vec(),
-            rows.iter().map(|r| r[6..].to_vec()).collect::<Vec<_>>(),
+        let header = text.lines().next().unwrap().to_string();
+        assert_eq!(
+            header.matches("result_").count(),
+            6,
+            "one set of result columns: {header}"
         );
+        let data: Vec<_> = result_rows(&output).into_iter().map(|row| row.cells).collect();
         if let Some(previous) = &data_columns {
             assert_eq!(&data, previous, "generation {generation}");
         }
@@ -112,7 +113,7 @@ fn export_import_and_reimports_of_the_results_store_the_original_values() {
 
 #[test]
 fn a_guest_created_by_another_writer_during_the_run_is_an_existing_guest() {
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         faults: FaultOptions {
             other_writer_rate: 0.3,
             read_lag: Duration::from_millis(300),
@@ -121,25 +122,22 @@ fn a_guest_created_by_another_writer_during_the_run_is_an_existing_guest() {
         },
         ..SandboxOptions::default()
     });
-    let dir = tempfile::tempdir().unwrap();
     let mut csv = String::from("email,first_name,associated_members\n");
     for i in 0..40 {
         csv.push_str(&format!("new{i}@example.org,New{i},1002\n"));
     }
-    let file = write(dir.path(), "guests.csv", &csv);
-    expect_exit(
-        against(&sandbox).args(["import", "--on-existing", "update"]).arg(&file),
-        0,
-    );
-    let rows = by_email(&dir.path().join("guests.results.csv"));
-    let stored = guests_by_email(&sandbox);
+    let file = ws.write("guests.csv", &csv);
+    expect_exit(ws.cmd().args(["import", "--on-existing", "update"]).arg(&file), 0);
+    let rows = by_email(&ws.path("guests.results.csv"));
+    let stored = guests_by_email(&ws.sandbox);
     assert_eq!(stored.len(), 40);
     let elsewhere: Vec<_> = rows
         .iter()
-        .filter(|(_, (_, message, _))| message.contains("added by someone else"))
+        .filter(|(_, row)| row.result_message.contains("added by someone else"))
         .collect();
     assert!(elsewhere.len() >= 5, "the fault fired: {rows:?}");
-    for (email, (status, message, id)) in &rows {
+    for (email, row) in &rows {
+        let (status, message, id) = (&row.result_status, &row.result_message, &row.result_guest_id);
         let guest = &stored[email];
         assert_eq!(id, &guest.id, "{email}");
         assert_eq!(guest.associated_members, [1002], "{email}: members applied either way");
@@ -155,19 +153,18 @@ fn a_guest_created_by_another_writer_during_the_run_is_an_existing_guest() {
 
 #[test]
 fn two_overlapping_runs_of_one_file_create_each_guest_once_and_report_no_conflict() {
-    let sandbox = slow_sandbox(Duration::from_millis(15));
-    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::new(slow(Duration::from_millis(15)));
     let mut csv = String::from("email,first_name\n");
     for i in 0..60 {
         csv.push_str(&format!("both{i}@example.org,Both{i}\n"));
     }
-    let file = write(dir.path(), "guests.csv", &csv);
+    let file = ws.write("guests.csv", &csv);
     let runs: Vec<_> = ["a.csv", "b.csv"]
         .iter()
         .map(|name| {
-            process_against(&sandbox)
+            ws.process()
                 .args(["-q", "import", "--concurrency", "4", "--results"])
-                .arg(dir.path().join(name))
+                .arg(ws.path(name))
                 .arg(&file)
                 .spawn()
                 .unwrap()
@@ -176,10 +173,12 @@ fn two_overlapping_runs_of_one_file_create_each_guest_once_and_report_no_conflic
     for mut run in runs {
         assert_eq!(run.wait().unwrap().code(), Some(0));
     }
-    let (a, b) = (by_email(&dir.path().join("a.csv")), by_email(&dir.path().join("b.csv")));
-    assert_eq!(guests_by_email(&sandbox).len(), 60);
-    for (email, (status_a, _, id_a)) in &a {
-        let (status_b, _, id_b) = &b[email];
+    let (a, b) = (by_email(&ws.path("a.csv")), by_email(&ws.path("b.csv")));
+    assert_eq!(guests_by_email(&ws.sandbox).len(), 60);
+    for (email, row_a) in &a {
+        let row_b = &b[email];
+        let (status_a, status_b) = (&row_a.result_status, &row_b.result_status);
+        let (id_a, id_b) = (&row_a.result_guest_id, &row_b.result_guest_id);
         let statuses: BTreeSet<&str> = [status_a.as_str(), status_b.as_str()].into();
         assert!(
             statuses == BTreeSet::from(["created", "exists"]) || statuses == BTreeSet::from(["exists"]),
@@ -187,72 +186,66 @@ fn two_overlapping_runs_of_one_file_create_each_guest_once_and_report_no_conflic
         );
         assert_eq!(id_a, id_b, "{email}");
     }
-    let created = a.values().chain(b.values()).filter(|(s, _, _)| s == "created").count();
+    let created = a
+        .values()
+        .chain(b.values())
+        .filter(|row| row.result_status == "created")
+        .count();
     assert_eq!(created, 60, "each guest created by exactly one of the runs");
 }
 
 #[test]
 fn a_second_run_on_the_same_results_file_is_refused_and_sends_nothing() {
-    let sandbox = slow_sandbox(Duration::from_millis(150));
-    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::new(slow(Duration::from_millis(150)));
     let mut csv = String::from("email\n");
     for i in 0..16 {
         csv.push_str(&format!("slow{i}@example.org\n"));
     }
-    let file = write(dir.path(), "guests.csv", &csv);
-    let mut first = process_against(&sandbox)
+    let file = ws.write("guests.csv", &csv);
+    let mut first = ws
+        .process()
         .args(["-q", "import", "--concurrency", "1"])
         .arg(&file)
         .spawn()
         .unwrap();
-    let lock = dir.path().join(".guests.results.csv.lock");
+    let lock = ws.path(".guests.results.csv.lock");
     let deadline = Instant::now() + Duration::from_secs(30);
     while !lock.exists() {
         assert!(Instant::now() < deadline, "the first run never took its lock");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let before = sandbox.stats().requests;
-    let summary = dir.path().join("second.json");
-    let stderr = expect_exit(
-        against(&sandbox)
-            .args(["import", "--summary-json"])
-            .arg(&summary)
-            .arg(&file),
-        3,
-    );
+    let before = ws.sandbox.stats().requests;
+    let summary = ws.path("second.json");
+    let stderr = expect_exit(ws.cmd().args(["import", "--summary-json"]).arg(&summary).arg(&file), 3);
     assert!(stderr.contains("another run is in progress on"), "{stderr}");
     assert!(stderr.contains("try again later"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-    assert!(sandbox.stats().requests < before + 2, "the refused run sent nothing");
+    assert!(ws.sandbox.stats().requests < before + 2, "the refused run sent nothing");
     assert!(!summary.exists(), "the refused run wrote nothing");
     assert_eq!(first.wait().unwrap().code(), Some(0));
-    let rows = by_email(&dir.path().join("guests.results.csv"));
+    let rows = by_email(&ws.path("guests.results.csv"));
     assert_eq!(rows.len(), 16);
-    assert!(rows.values().all(|(s, _, _)| s == "created"));
+    assert!(rows.values().all(|row| row.result_status == "created"));
     assert!(!lock.exists(), "the lock file goes with the run");
     // Once the first is done, the same command runs again: nothing left to create.
-    expect_exit(against(&sandbox).arg("import").arg(&file), 0);
+    expect_exit(ws.cmd().arg("import").arg(&file), 0);
 }
 
 #[test]
 fn listing_a_large_organization_is_not_paced_at_the_invite_quota() {
     let existing = generated_guests(2000);
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         guests: existing.clone(),
         ..SandboxOptions::default()
     });
-    let dir = tempfile::tempdir().unwrap();
     let mut csv = String::from("email\n");
     for guest in existing.iter().step_by(50) {
         csv.push_str(&format!("{}\n", guest.email));
     }
     csv.push_str("one@example.org\ntwo@example.org\n");
-    let file = write(dir.path(), "guests.csv", &csv);
+    let file = ws.write("guests.csv", &csv);
     let started = Instant::now();
-    expect_exit(
-        against(&sandbox).args(["import", "--invite-rate", "60/min"]).arg(&file),
-        0,
-    );
+    expect_exit(ws.cmd().args(["import", "--invite-rate", "60/min"]).arg(&file), 0);
     // 20 pages and a few reads paced at one a second would take half a minute; two creates
     // at 60/min take one second.
     assert!(
@@ -260,9 +253,9 @@ fn listing_a_large_organization_is_not_paced_at_the_invite_quota() {
         "took {:?}",
         started.elapsed()
     );
-    let rows = by_email(&dir.path().join("guests.results.csv"));
-    assert_eq!(rows.values().filter(|(s, _, _)| s == "created").count(), 2);
-    assert_eq!(rows.values().filter(|(s, _, _)| s == "exists").count(), 40);
+    let rows = by_email(&ws.path("guests.results.csv"));
+    assert_eq!(rows.values().filter(|row| row.result_status == "created").count(), 2);
+    assert_eq!(rows.values().filter(|row| row.result_status == "exists").count(), 40);
 }
 
 /// The README's cron recipe, literally, with an hour scaled down to a second: an organization
@@ -274,7 +267,7 @@ fn the_cron_recipe_drains_a_backlog_hour_by_hour_without_creating_anyone_twice()
     for guest in existing.iter_mut().take(10) {
         guest.associated_members = vec![1001];
     }
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         guests: existing.clone(),
         faults: FaultOptions {
             invite_cap: Some("6/1s".parse().unwrap()),
@@ -282,7 +275,6 @@ fn the_cron_recipe_drains_a_backlog_hour_by_hour_without_creating_anyone_twice()
         },
         ..SandboxOptions::default()
     });
-    let dir = tempfile::tempdir().unwrap();
     let mut csv = String::from("email,associated_members\n");
     for guest in existing.iter().take(10) {
         csv.push_str(&format!("{},1001;1002\n", guest.email));
@@ -293,13 +285,14 @@ fn the_cron_recipe_drains_a_backlog_hour_by_hour_without_creating_anyone_twice()
     for i in 0..20 {
         csv.push_str(&format!("backlog{i}@crm.example,1003\n"));
     }
-    let file = write(dir.path(), "guests.csv", &csv);
+    let file = ws.write("guests.csv", &csv);
     let rows_in_file = csv.lines().count() - 1;
-    let results_path = dir.path().join("guests.results.csv");
-    let summary = dir.path().join("summary.json");
+    let results_path = ws.path("guests.results.csv");
+    let summary = ws.path("summary.json");
     let mut created_so_far = 0;
     for hour in 1..=10 {
-        let output = against(&sandbox)
+        let output = ws
+            .cmd()
             .args(["--log-format", "json", "import", "--on-existing", "update"])
             .args(["--invite-rate", "30/s", "--max-wait", "0s", "--max-errors", "2%"])
             .arg("--results")
@@ -313,8 +306,8 @@ fn the_cron_recipe_drains_a_backlog_hour_by_hour_without_creating_anyone_twice()
         assert!(code == 0 || code == 3, "hour {hour}: exit {code}");
         let rows = by_email(&results_path);
         assert_eq!(rows.len(), rows_in_file, "hour {hour}: every row accounted for");
-        let stored = guests_by_email(&sandbox);
-        let count = |status: &str| rows.values().filter(|(s, _, _)| s == status).count();
+        let stored = guests_by_email(&ws.sandbox);
+        let count = |status: &str| rows.values().filter(|row| row.result_status == status).count();
         assert_eq!(count("conflict") + count("failed") + count("invalid"), 0, "hour {hour}");
         created_so_far += count("created");
         assert_eq!(stored.len(), 2000 + created_so_far, "hour {hour}");
@@ -344,28 +337,22 @@ fn the_cron_recipe_drains_a_backlog_hour_by_hour_without_creating_anyone_twice()
 
 #[test]
 fn a_dry_run_never_replaces_the_results_of_a_real_run() {
-    let sandbox = empty_sandbox();
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", "email\na@example.org\n");
-    expect_exit(against(&sandbox).arg("import").arg(&file), 0);
-    let real = std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap();
-    expect_exit(against(&sandbox).args(["import", "--dry-run"]).arg(&file), 0);
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap(),
-        real
-    );
-    let (_, rows) = results(&dir.path().join("guests.dry-run.csv"));
-    assert_eq!(rows[0][1], "exists");
+    let ws = Workspace::empty();
+    let file = ws.write("guests.csv", "email\na@example.org\n");
+    expect_exit(ws.cmd().arg("import").arg(&file), 0);
+    let real = std::fs::read_to_string(ws.path("guests.results.csv")).unwrap();
+    expect_exit(ws.cmd().args(["import", "--dry-run"]).arg(&file), 0);
+    assert_eq!(std::fs::read_to_string(ws.path("guests.results.csv")).unwrap(), real);
+    assert_eq!(ws.results("guests.dry-run.csv")[0].result_status, "exists");
 }
 
 #[test]
 fn set_up_problems_are_found_together_before_anything_is_sent() {
-    let sandbox = empty_sandbox();
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", "email\na@example.org\n");
-    let missing = dir.path().join("no-such-folder");
+    let ws = Workspace::empty();
+    let file = ws.write("guests.csv", "email\na@example.org\n");
+    let missing = ws.path("no-such-folder");
     let stderr = expect_exit(
-        against(&sandbox)
+        ws.cmd()
             .args(["import", "--summary-json"])
             .arg(missing.join("s.json"))
             .arg("--report-missing")
@@ -376,8 +363,8 @@ fn set_up_problems_are_found_together_before_anything_is_sent() {
     assert!(stderr.contains("--summary-json"), "{stderr}");
     assert!(stderr.contains("--report-missing"), "{stderr}");
     assert!(stderr.contains("does not exist"), "{stderr}");
-    assert_eq!(sandbox.stats().requests, 0, "nothing was sent");
-    assert!(!dir.path().join("guests.results.csv").exists(), "nothing was written");
+    assert_eq!(ws.sandbox.stats().requests, 0, "nothing was sent");
+    assert!(!ws.path("guests.results.csv").exists(), "nothing was written");
 
     // Missing credentials and a bad output path, in one report.
     let stderr = expect_exit(
@@ -397,7 +384,7 @@ fn set_up_problems_are_found_together_before_anything_is_sent() {
         .unwrap()
         .port();
     let stderr = expect_exit(
-        against(&sandbox)
+        ws.cmd()
             .env("TALLYFY_BASE_URL", format!("http://127.0.0.1:{port}/api"))
             .args(["import", "--max-retries", "0"])
             .arg(&file),
@@ -407,7 +394,7 @@ fn set_up_problems_are_found_together_before_anything_is_sent() {
         stderr.contains(&format!("could not reach 127.0.0.1:{port}: the connection was refused")),
         "{stderr}"
     );
-    assert!(!dir.path().join("guests.results.csv").exists());
+    assert!(!ws.path("guests.results.csv").exists());
     for text in [stderr.as_str()] {
         for bad in ["os error", "error sending request", "..=", "Some(", ".partial"] {
             assert!(!text.contains(bad), "{bad}: {text}");

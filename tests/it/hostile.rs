@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use tallyfy_guests::sandbox::{FaultOptions, SandboxOptions};
 
-use crate::util::{against, expect_exit, process_against, read_csv, slow_sandbox, spawn, write};
+use crate::util::{
+    Workspace, against, expect_exit, parse_result_rows, process_against, result_rows, slow, spawn, write,
+};
 
 pub fn guests_csv(rows: usize) -> String {
     let mut csv = String::from("email,first_name\n");
@@ -47,22 +49,21 @@ fn is_fifo(path: &Path) -> bool {
 #[test]
 fn special_files_and_links_given_as_outputs_are_written_in_place_never_replaced() {
     use std::os::unix::fs::FileTypeExt;
-    let sandbox = spawn(SandboxOptions::default());
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", &guests_csv(30));
+    let ws = Workspace::new(SandboxOptions::default());
+    let file = ws.write("guests.csv", &guests_csv(30));
     // A FIFO as the results: read by another thread, and still a FIFO afterwards.
-    let fifo = dir.path().join("results.fifo");
+    let fifo = ws.path("results.fifo");
     mkfifo(&fifo);
     let reader = {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
     };
     // A symlink as the summary: the link stays, its target gets the JSON.
-    let target = write(dir.path(), "summary-target.json", "old");
-    let link = dir.path().join("summary.json");
+    let target = ws.write("summary-target.json", "old");
+    let link = ws.path("summary.json");
     std::os::unix::fs::symlink(&target, &link).unwrap();
     expect_exit(
-        against(&sandbox)
+        ws.cmd()
             .args(["import", "--results"])
             .arg(&fifo)
             .arg("--summary-json")
@@ -70,17 +71,17 @@ fn special_files_and_links_given_as_outputs_are_written_in_place_never_replaced(
             .arg(&file),
         0,
     );
-    let (_, rows) = read_csv(&reader.join().unwrap());
+    let rows = parse_result_rows(&reader.join().unwrap());
     assert_eq!(rows.len(), 30);
     assert!(
-        rows.iter().enumerate().all(|(i, r)| r[0] == (i + 2).to_string()),
+        rows.iter().enumerate().all(|(i, r)| r.result_row == i as u64 + 2),
         "in order"
     );
     assert!(is_fifo(&fifo), "the FIFO was replaced");
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
     assert_eq!(json["rows"], 30);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+    let leftovers: Vec<_> = std::fs::read_dir(ws.dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|name| name.starts_with('.'))
@@ -88,10 +89,10 @@ fn special_files_and_links_given_as_outputs_are_written_in_place_never_replaced(
     assert!(leftovers.is_empty(), "temporary or lock files left: {leftovers:?}");
 
     // A null device as results and summary (as root only): still a device afterwards.
-    let null = dir.path().join("null");
+    let null = ws.path("null");
     if mknod_char(&null, 1, 3) {
         expect_exit(
-            against(&sandbox)
+            ws.cmd()
                 .args(["import", "--results"])
                 .arg(&null)
                 .arg("--summary-json")
@@ -100,7 +101,7 @@ fn special_files_and_links_given_as_outputs_are_written_in_place_never_replaced(
             0,
         );
         assert!(std::fs::symlink_metadata(&null).unwrap().file_type().is_char_device());
-        expect_exit(against(&sandbox).args(["export", "--output"]).arg(&null), 0);
+        expect_exit(ws.cmd().args(["export", "--output"]).arg(&null), 0);
         assert!(std::fs::symlink_metadata(&null).unwrap().file_type().is_char_device());
     }
 }
@@ -108,9 +109,8 @@ fn special_files_and_links_given_as_outputs_are_written_in_place_never_replaced(
 #[cfg(unix)]
 #[test]
 fn a_stream_is_read_once_and_every_row_gets_a_result() {
-    let sandbox = spawn(SandboxOptions::default());
-    let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("guests.fifo");
+    let ws = Workspace::new(SandboxOptions::default());
+    let fifo = ws.path("guests.fifo");
     mkfifo(&fifo);
     let rows = 5000;
     let writer = {
@@ -120,10 +120,10 @@ fn a_stream_is_read_once_and_every_row_gets_a_result() {
             out.write_all(guests_csv(rows).as_bytes()).unwrap();
         })
     };
-    let results = dir.path().join("results.csv");
-    let summary = dir.path().join("summary.json");
+    let results = ws.path("results.csv");
+    let summary = ws.path("summary.json");
     expect_exit(
-        against(&sandbox)
+        ws.cmd()
             .args(["import", "--max-errors", "5", "--concurrency", "32", "--results"])
             .arg(&results)
             .arg("--summary-json")
@@ -132,15 +132,15 @@ fn a_stream_is_read_once_and_every_row_gets_a_result() {
         0,
     );
     writer.join().unwrap();
-    let (_, got) = read_csv(&std::fs::read_to_string(&results).unwrap());
+    let got = result_rows(&results);
     assert_eq!(got.len(), rows, "no row lost");
-    assert!(got.iter().all(|r| r[1] == "created"));
-    assert_eq!(sandbox.guests().len(), rows);
+    assert!(got.iter().all(|r| r.result_status == "created"));
+    assert_eq!(ws.sandbox.guests().len(), rows);
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert_eq!(json["rows"], rows);
     assert!(json["input_sha256"].is_null(), "a stream is not read twice to hash it");
     // A percentage budget needs a row count, which a stream cannot give: said before anything.
-    let fifo2 = dir.path().join("again.fifo");
+    let fifo2 = ws.path("again.fifo");
     mkfifo(&fifo2);
     let writer = {
         let fifo = fifo2.clone();
@@ -151,9 +151,9 @@ fn a_stream_is_read_once_and_every_row_gets_a_result() {
         })
     };
     let stderr = expect_exit(
-        against(&sandbox)
+        ws.cmd()
             .args(["import", "--max-errors", "5%", "--results"])
-            .arg(dir.path().join("r2.csv"))
+            .arg(ws.path("r2.csv"))
             .arg(&fifo2),
         2,
     );
@@ -163,25 +163,24 @@ fn a_stream_is_read_once_and_every_row_gets_a_result() {
 
 #[test]
 fn a_second_name_for_the_input_is_never_an_output() {
-    let sandbox = spawn(SandboxOptions::default());
-    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::new(SandboxOptions::default());
     let text = guests_csv(3);
-    let file = write(dir.path(), "guests.csv", &text);
-    let hard = dir.path().join("hard-link.csv");
+    let file = ws.write("guests.csv", &text);
+    let hard = ws.path("hard-link.csv");
     std::fs::hard_link(&file, &hard).unwrap();
-    let stderr = expect_exit(against(&sandbox).args(["import", "--results"]).arg(&hard).arg(&file), 2);
+    let stderr = expect_exit(ws.cmd().args(["import", "--results"]).arg(&hard).arg(&file), 2);
     assert!(stderr.contains("is the input file"), "{stderr}");
     let stderr = expect_exit(
-        against(&sandbox)
+        ws.cmd()
             .args(["import", "--summary-json"])
-            .arg(dir.path().join("./guests.csv"))
+            .arg(ws.path("./guests.csv"))
             .arg(&file),
         2,
     );
     assert!(stderr.contains("--summary-json"), "{stderr}");
-    let out = dir.path().join("same.csv");
+    let out = ws.path("same.csv");
     let stderr = expect_exit(
-        against(&sandbox)
+        ws.cmd()
             .args(["import", "--results"])
             .arg(&out)
             .arg("--report-missing")
@@ -191,38 +190,37 @@ fn a_second_name_for_the_input_is_never_an_output() {
     );
     assert!(stderr.contains("both name"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "the input is untouched");
-    assert_eq!(sandbox.stats().requests, 0);
+    assert_eq!(ws.sandbox.stats().requests, 0);
 }
 
 #[test]
 fn retry_from_refuses_a_results_file_that_is_not_whole() {
-    let sandbox = spawn(SandboxOptions::default());
-    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::new(SandboxOptions::default());
     let torn = write(
-        dir.path(),
+        ws.dir(),
         "torn.results.csv",
         "result_row,result_status,result_guest_id,result_http_status,result_attempts,result_message,email\n2,created,1,201,1,created,a@example.org\n3,deferred,,,0,not created,b@exam",
     );
-    let stderr = expect_exit(against(&sandbox).arg("import").arg("--retry-from").arg(&torn), 2);
+    let stderr = expect_exit(ws.cmd().arg("import").arg("--retry-from").arg(&torn), 2);
     assert!(stderr.contains("cut off"), "{stderr}");
     assert!(stderr.contains("run the original import command again"), "{stderr}");
     let gaps = write(
-        dir.path(),
+        ws.dir(),
         "gaps.results.csv",
         "result_row,result_status,result_guest_id,result_http_status,result_attempts,result_message,email\n2,created,1,201,1,created,a@example.org\n5,created,2,201,1,created,d@example.org\n3,failed,,500,1,x,b@example.org\n",
     );
-    let stderr = expect_exit(against(&sandbox).arg("import").arg("--retry-from").arg(&gaps), 2);
+    let stderr = expect_exit(ws.cmd().arg("import").arg("--retry-from").arg(&gaps), 2);
     assert!(stderr.contains("rows 4 have no result"), "{stderr}");
     // A lock file left behind by a killed run marks its results as unfinished.
     let killed = write(
-        dir.path(),
+        ws.dir(),
         "killed.results.csv",
         "result_row,result_status,result_guest_id,result_http_status,result_attempts,result_message,email\n2,failed,,500,1,x,a@example.org\n",
     );
-    write(dir.path(), ".killed.results.csv.lock", "pid 1, started long ago");
-    let stderr = expect_exit(against(&sandbox).arg("import").arg("--retry-from").arg(&killed), 2);
+    ws.write(".killed.results.csv.lock", "pid 1, started long ago");
+    let stderr = expect_exit(ws.cmd().arg("import").arg("--retry-from").arg(&killed), 2);
     assert!(stderr.contains("did not finish"), "{stderr}");
-    assert_eq!(sandbox.stats().requests, 0);
+    assert_eq!(ws.sandbox.stats().requests, 0);
 }
 
 #[cfg(unix)]
@@ -255,27 +253,27 @@ fn a_full_disk_stops_the_run_with_a_true_summary() {
 #[cfg(unix)]
 #[test]
 fn a_hang_up_stops_the_run_like_sigterm() {
-    let sandbox = slow_sandbox(Duration::from_millis(100));
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", &guests_csv(200));
-    let summary = dir.path().join("s.json");
-    let child = process_against(&sandbox)
+    let ws = Workspace::new(slow(Duration::from_millis(100)));
+    let file = ws.write("guests.csv", &guests_csv(200));
+    let summary = ws.path("s.json");
+    let child = ws
+        .process()
         .args(["-q", "import", "--concurrency", "2", "--summary-json"])
         .arg(&summary)
         .arg(&file)
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while sandbox.stats().posts < 4 {
+    while ws.sandbox.stats().posts < 4 {
         assert!(Instant::now() < deadline, "the run never started creating");
         std::thread::sleep(Duration::from_millis(20));
     }
     unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(3));
-    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
+    let rows = result_rows(&ws.path("guests.results.csv"));
     assert_eq!(rows.len(), 200, "every row accounted for");
-    assert!(rows.iter().any(|r| r[1] == "deferred"));
+    assert!(rows.iter().any(|r| r.result_status == "deferred"));
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert!(json["stopped"].as_str().unwrap().contains("SIGHUP"), "{json}");
 }
@@ -284,20 +282,19 @@ fn a_hang_up_stops_the_run_like_sigterm() {
 #[test]
 fn token_files_are_bounded_checked_and_forgiving() {
     use std::os::unix::fs::PermissionsExt;
-    let sandbox = spawn(SandboxOptions::default());
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", &guests_csv(1));
-    let token = write(dir.path(), "token", &format!("bearer {}\n", sandbox.token()));
+    let ws = Workspace::new(SandboxOptions::default());
+    let file = ws.write("guests.csv", &guests_csv(1));
+    let token = ws.write("token", &format!("bearer {}\n", ws.sandbox.token()));
     std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let mut cmd = against(&sandbox);
+    let mut cmd = ws.cmd();
     cmd.env_remove("TALLYFY_ACCESS_TOKEN")
         .args(["import", "--token-file"])
         .arg(&token)
         .arg(&file);
     let stderr = expect_exit(&mut cmd, 0);
     assert!(stderr.contains("can be read by other users"), "{stderr}");
-    let huge = write(dir.path(), "huge", &"x".repeat(1 << 20));
-    let mut cmd = against(&sandbox);
+    let huge = ws.write("huge", &"x".repeat(1 << 20));
+    let mut cmd = ws.cmd();
     cmd.env_remove("TALLYFY_ACCESS_TOKEN")
         .args(["import", "--token-file"])
         .arg(&huge)
@@ -321,7 +318,7 @@ fn spawn_against(sandbox: &tallyfy_guests::sandbox::Sandbox, args: &[&str], arg:
 #[cfg(unix)]
 #[test]
 fn an_interrupted_export_leaves_no_temporary_file() {
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         guests: crate::util::generated_guests(3000),
         per_page_cap: 10,
         faults: FaultOptions {
@@ -330,27 +327,25 @@ fn an_interrupted_export_leaves_no_temporary_file() {
         },
         ..SandboxOptions::default()
     });
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("export.csv");
-    let child = spawn_against(&sandbox, &["export", "--concurrency", "1", "--output"], &out);
+    let out = ws.path("export.csv");
+    let child = spawn_against(&ws.sandbox, &["export", "--concurrency", "1", "--output"], &out);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while sandbox.stats().gets < 3 {
+    while ws.sandbox.stats().gets < 3 {
         assert!(Instant::now() < deadline, "the export never started");
         std::thread::sleep(Duration::from_millis(20));
     }
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(3));
-    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    let left: Vec<_> = std::fs::read_dir(ws.dir()).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 #[cfg(unix)]
 #[test]
 fn an_interrupted_dry_run_stops_reading_a_stream_that_never_ends() {
-    let sandbox = spawn(SandboxOptions::default());
-    let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("endless.fifo");
+    let ws = Workspace::new(SandboxOptions::default());
+    let fifo = ws.path("endless.fifo");
     mkfifo(&fifo);
     let writer = {
         let fifo = fifo.clone();
@@ -367,9 +362,9 @@ fn an_interrupted_dry_run_stops_reading_a_stream_that_never_ends() {
             }
         })
     };
-    let results = dir.path().join("r.csv");
+    let results = ws.path("r.csv");
     let child = spawn_against(
-        &sandbox,
+        &ws.sandbox,
         &["import", "--dry-run", "--results", results.to_str().unwrap()],
         &fifo,
     );
@@ -388,7 +383,7 @@ fn an_interrupted_dry_run_stops_reading_a_stream_that_never_ends() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stopped.elapsed() < Duration::from_secs(5), "{:?}", stopped.elapsed());
-    let (_, rows) = read_csv(&std::fs::read_to_string(&results).unwrap());
-    assert!(!rows.is_empty() && rows.iter().all(|r| r[1] == "would_create"));
+    let rows = result_rows(&results);
+    assert!(!rows.is_empty() && rows.iter().all(|r| r.result_status == "would_create"));
     writer.join().unwrap();
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tallyfy_guests::sandbox::{DEFAULT_ORG, FaultOptions, SandboxOptions};
 
 use crate::rogue::{self, Reply};
-use crate::util::{against, bin, expect_exit, read_csv, spawn, write};
+use crate::util::{Workspace, against, bin, expect_exit, parse_result_rows, result_rows, spawn, write};
 
 use crate::hostile::guests_csv;
 
@@ -129,13 +129,17 @@ fn server_text_is_scrubbed_of_the_token_and_escapes_and_capped() {
         assert!(!text.contains(ROGUE_TOKEN), "the token leaked: {text:.300}");
         assert!(!text.contains('\u{1b}'), "an escape sequence got through");
     }
-    let (_, rows) = read_csv(&results);
-    assert!(rows.iter().all(|r| r[1] == "conflict"));
-    assert!(rows[0][5].contains("[redacted]"), "{}", rows[0][5]);
+    let rows = parse_result_rows(&results);
+    assert!(rows.iter().all(|r| r.result_status == "conflict"));
     assert!(
-        rows[0][5].len() < 1000,
+        rows[0].result_message.contains("[redacted]"),
+        "{}",
+        rows[0].result_message
+    );
+    assert!(
+        rows[0].result_message.len() < 1000,
         "a message is capped: {} bytes",
-        rows[0][5].len()
+        rows[0].result_message.len()
     );
 }
 
@@ -153,15 +157,22 @@ fn a_201_without_the_guest_reads_its_id_back() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "guests.csv", &guests_csv(1));
     expect_exit(against_rogue(&server).arg("import").arg(&file), 0);
-    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
-    assert_eq!((rows[0][1].as_str(), rows[0][2].as_str()), ("created", "77"));
-    assert!(rows[0][5].contains("its id was read back"), "{}", rows[0][5]);
+    let rows = result_rows(&dir.path().join("guests.results.csv"));
+    assert_eq!(
+        (rows[0].result_status.as_str(), rows[0].result_guest_id.as_str()),
+        ("created", "77")
+    );
+    assert!(
+        rows[0].result_message.contains("its id was read back"),
+        "{}",
+        rows[0].result_message
+    );
 }
 
 #[test]
 fn someone_elses_guest_found_by_a_read_back_is_never_taken_for_ours() {
     // Every create fails with a 500 after another writer stored the guest with other details.
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         faults: FaultOptions {
             other_writer_rate: 1.0,
             create_error_rate: 1.0,
@@ -169,16 +180,18 @@ fn someone_elses_guest_found_by_a_read_back_is_never_taken_for_ours() {
         },
         ..SandboxOptions::default()
     });
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", &guests_csv(5));
-    expect_exit(against(&sandbox).arg("import").arg(&file), 0);
-    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
+    let file = ws.write("guests.csv", &guests_csv(5));
+    expect_exit(ws.cmd().arg("import").arg(&file), 0);
+    let rows = result_rows(&ws.path("guests.results.csv"));
     for row in &rows {
-        assert_eq!(row[1], "exists", "{row:?}");
-        assert!(row[5].contains("first_name: \"Added\" in Tallyfy"), "{row:?}");
+        assert_eq!(row.result_status, "exists", "{row:?}");
+        assert!(
+            row.result_message.contains("first_name: \"Added\" in Tallyfy"),
+            "{row:?}"
+        );
     }
     // Our own create, answered 502 and not yet readable (a lagging replica), is still ours.
-    let sandbox = spawn(SandboxOptions {
+    let lagging = spawn(SandboxOptions {
         faults: FaultOptions {
             commit_fail_rate: 1.0,
             read_lag: Duration::from_millis(400),
@@ -186,11 +199,12 @@ fn someone_elses_guest_found_by_a_read_back_is_never_taken_for_ours() {
         },
         ..SandboxOptions::default()
     });
-    let file = write(dir.path(), "lag.csv", &guests_csv(5));
-    expect_exit(against(&sandbox).arg("import").arg(&file), 0);
-    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("lag.results.csv")).unwrap());
-    assert!(rows.iter().all(|r| r[1] == "created"), "{rows:?}");
-    assert_eq!(sandbox.guests().len(), 5);
+    let file = ws.write("lag.csv", &guests_csv(5));
+    expect_exit(against(&lagging).arg("import").arg(&file), 0);
+    let rows = result_rows(&ws.path("lag.results.csv"));
+    assert!(rows.iter().all(|r| r.result_status == "created"), "{rows:?}");
+    assert_eq!(lagging.guests().len(), 5);
+    assert!(lagging.stats().commit_failures >= 5, "the fault fired");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use tallyfy_guests::api::Guest;
 use tallyfy_guests::sandbox::{FaultOptions, Sandbox, SandboxOptions};
 
 use crate::stops::new_guests_csv;
-use crate::util::{against, expect_exit, generated_guests, read_csv, spawn, write};
+use crate::util::{against, expect_exit, generated_guests, parse_result_rows, read_csv, result_rows, spawn, write};
 
 /// A guest file of `rows` rows with a known answer for every row: 10 % already guests, 3 %
 /// duplicates (case and space variants of an earlier row), 5 % invalid, the rest new.
@@ -72,7 +72,8 @@ pub(crate) fn scenario(rows: usize) -> Scenario {
 }
 
 pub(crate) fn statuses(results: &Path) -> Vec<String> {
-    let (header, rows) = read_csv(&std::fs::read_to_string(results).unwrap());
+    let (header, _) = read_csv(&std::fs::read_to_string(results).unwrap());
+    let rows = result_rows(results);
     assert_eq!(
         header[..6],
         [
@@ -86,8 +87,8 @@ pub(crate) fn statuses(results: &Path) -> Vec<String> {
     );
     rows.iter()
         .enumerate()
-        .for_each(|(i, row)| assert_eq!(row[0], (i + 2).to_string(), "rows in input order"));
-    rows.into_iter().map(|row| row[1].clone()).collect()
+        .for_each(|(i, row)| assert_eq!(row.result_row, i as u64 + 2, "rows in input order"));
+    rows.into_iter().map(|row| row.result_status).collect()
 }
 
 pub(crate) fn sandbox_emails(sandbox: &Sandbox) -> BTreeSet<String> {
@@ -143,16 +144,21 @@ fn two_thousand_rows_under_faults_every_row_accounted_for_none_created_twice() {
     assert!(stderr.contains("read-backs"), "{stderr}");
 
     // The created rows carry the guest's id and what we sent arrived intact.
-    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
-    let created = rows.iter().find(|r| r[1] == "created").unwrap();
-    let guest = sandbox.guest(&created[6]).unwrap();
-    assert_eq!(created[2], guest.id);
+    let rows = result_rows(&dir.path().join("guests.results.csv"));
+    let created = rows.iter().find(|r| r.result_status == "created").unwrap();
+    let guest = sandbox.guest(created.cell("email")).unwrap();
+    assert_eq!(created.result_guest_id, guest.id);
     assert_eq!(
         guest.last_name.as_deref(),
         Some(
             format!(
                 "Last, {}",
-                created[6].trim_start_matches("new").split('@').next().unwrap()
+                created
+                    .cell("email")
+                    .trim_start_matches("new")
+                    .split('@')
+                    .next()
+                    .unwrap()
             )
             .as_str()
         )
@@ -292,9 +298,9 @@ fn stdin_in_results_on_stdout() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    let (_, rows) = read_csv(&String::from_utf8(output.stdout).unwrap());
+    let rows = parse_result_rows(&String::from_utf8(output.stdout).unwrap());
     assert_eq!(
-        rows.iter().map(|r| r[1].as_str()).collect::<Vec<_>>(),
+        rows.iter().map(|r| r.result_status.as_str()).collect::<Vec<_>>(),
         ["created", "invalid"]
     );
 }

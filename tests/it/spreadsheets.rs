@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use tallyfy_guests::api::Guest;
 use tallyfy_guests::sandbox::{Sandbox, SandboxOptions};
 
-use crate::util::{against, bin, expect_exit, read_csv, spawn};
+use crate::util::{against, bin, expect_exit, result_rows, spawn};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
@@ -273,14 +273,14 @@ fn an_xlsx_workbook_imports_with_numbers_and_dates_as_people_see_them() {
         sandbox.guest("lee@example.org").unwrap().first_name.as_deref(),
         Some("Lée")
     );
-    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
-    let summary: Vec<(&str, &str)> = rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
+    let rows = result_rows(&dir.path().join("guests.results.csv"));
+    let summary: Vec<(u64, &str)> = rows.iter().map(|r| (r.result_row, r.result_status.as_str())).collect();
     assert_eq!(
         summary,
-        [("2", "created"), ("4", "created"), ("5", "invalid")],
+        [(2, "created"), (4, "created"), (5, "invalid")],
         "sheet row numbers"
     );
-    assert_eq!(rows[0][10], "2025-03-14", "dates as ISO text");
+    assert_eq!(rows[0].cell("Met On"), "2025-03-14", "dates as ISO text");
 
     let err = expect_exit(bin().args(["import", "--dry-run", "--sheet", "Nope"]).arg(&path), 2);
     assert!(

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tallyfy_guests::sandbox::{FaultOptions, Sandbox, SandboxOptions};
 
 use crate::import::{faulty, sandbox_emails, scenario, statuses};
-use crate::util::{against, expect_exit, read_csv, spawn, write};
+use crate::util::{against, expect_exit, result_rows, spawn, write};
 
 fn start(sandbox: &Sandbox, args: &[&str]) -> Child {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"));
@@ -49,14 +49,14 @@ fn killed_midway_then_run_again_ends_with_exactly_the_expected_guests() {
     child.wait().unwrap();
 
     // What the killed run wrote is true: every row it calls created is in the organization.
-    let (_, partial) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
-    let created_before: Vec<&Vec<String>> = partial.iter().filter(|r| r[1] == "created").collect();
+    let partial = result_rows(&dir.path().join("guests.results.csv"));
+    let created_before: Vec<_> = partial.iter().filter(|r| r.result_status == "created").collect();
     assert!(
         created_before.len() >= 200,
         "finished rows reached the disk: {}",
         partial.len()
     );
-    assert!(created_before.iter().all(|r| sandbox.guest(&r[6]).is_some()));
+    assert!(created_before.iter().all(|r| sandbox.guest(r.cell("email")).is_some()));
     assert!(partial.len() < 2000, "the kill came midway");
 
     expect_exit(against(&sandbox).args(["import", "--concurrency", "16"]).arg(&file), 1);
@@ -106,14 +106,14 @@ fn sigint_defers_the_rest_with_exit_3_and_a_rerun_completes() {
     assert_eq!(got.len(), 1000, "every row accounted for");
     let deferred = got.iter().filter(|s| *s == "deferred").count();
     assert!(deferred > 100, "{deferred}");
-    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
+    let rows = result_rows(&dir.path().join("guests.results.csv"));
     assert!(
         rows.iter()
-            .filter(|r| r[1] == "deferred")
-            .all(|r| r[5].contains("interrupted"))
+            .filter(|r| r.result_status == "deferred")
+            .all(|r| r.result_message.contains("interrupted"))
     );
     assert!(
-        rows.iter().any(|r| r[1] == "invalid"),
+        rows.iter().any(|r| r.result_status == "invalid"),
         "offline verdicts still reached for the rest"
     );
 
@@ -152,12 +152,12 @@ fn an_invite_cap_beyond_max_wait_defers_then_a_longer_max_wait_finishes() {
     let got = statuses(&dir.path().join("guests.results.csv"));
     assert_eq!(got.iter().filter(|s| *s == "created").count(), 5);
     assert_eq!(got.iter().filter(|s| *s == "deferred").count(), 7);
-    let (_, rows) = read_csv(&std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap());
-    let deferred = rows.iter().find(|r| r[1] == "deferred").unwrap();
+    let rows = result_rows(&dir.path().join("guests.results.csv"));
+    let deferred = rows.iter().find(|r| r.result_status == "deferred").unwrap();
     assert!(
-        deferred[5].contains("rate-limited until") && deferred[5].contains("Guest Invite"),
+        deferred.result_message.contains("rate-limited until") && deferred.result_message.contains("Guest Invite"),
         "{}",
-        deferred[5]
+        deferred.result_message
     );
     assert_eq!(sandbox.guests().len(), 5);
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use tallyfy_guests::api::Guest;
 use tallyfy_guests::sandbox::{FaultOptions, OAuthOptions, SandboxOptions};
 
-use crate::util::{against, bin, expect_exit, read_csv, spawn};
+use crate::util::{against, bin, expect_exit, read_csv, result_rows, spawn};
 
 fn existing(i: usize, members: Vec<u64>) -> Guest {
     Guest {
@@ -21,11 +21,11 @@ fn existing(i: usize, members: Vec<u64>) -> Guest {
     }
 }
 
-/// Results rows keyed by the file's `email` column (the 7th column: after the six result ones).
+/// Results rows as (the file's `email`, status, message).
 fn statuses(results: &Path) -> Vec<(String, String, String)> {
-    let (_, rows) = read_csv(&std::fs::read_to_string(results).unwrap());
-    rows.into_iter()
-        .map(|r| (r[6].clone(), r[1].clone(), r[5].clone()))
+    result_rows(results)
+        .into_iter()
+        .map(|r| (r.cell("email").to_string(), r.result_status, r.result_message))
         .collect()
 }
 
@@ -149,26 +149,37 @@ fn retry_from_reruns_only_failed_and_deferred_rows() {
     cmd.args(["import", "--retry-from"]).arg(&previous);
     expect_exit(&mut cmd, 1);
     let results = dir.path().join("guests.retry.results.csv");
-    let (header, rows) = read_csv(&std::fs::read_to_string(&results).unwrap());
+    let (header, _) = read_csv(&std::fs::read_to_string(&results).unwrap());
     assert_eq!(header[6..], ["email", "first_name", "notes"]);
-    let summary: Vec<(&str, &str, &str)> = rows
+    let rows = result_rows(&results);
+    let summary: Vec<(u64, &str, &str)> = rows
         .iter()
-        .map(|r| (r[0].as_str(), r[1].as_str(), r[6].as_str()))
+        .map(|r| (r.result_row, r.result_status.as_str(), r.cell("email")))
         .collect();
     assert_eq!(
         summary,
         [
-            ("2", "created", "done@crm.example"),
-            ("3", "created", "failed@crm.example"),
-            ("4", "invalid", "bad"),
-            ("7", "created", "later@crm.example"),
-            ("8", "exists", "member0@crm.example"),
+            (2, "created", "done@crm.example"),
+            (3, "created", "failed@crm.example"),
+            (4, "invalid", "bad"),
+            (7, "created", "later@crm.example"),
+            (8, "exists", "member0@crm.example"),
         ]
     );
     // Copied rows are the earlier account, unchanged; only the two re-run rows were sent.
-    assert_eq!(rows[0][..6], ["2", "created", "901", "201", "1", "created"]);
-    assert_eq!(rows[0][8], "'=keep me");
-    assert_eq!(rows[2][5], "email `bad` is not valid");
+    let first = &rows[0];
+    assert_eq!(
+        (
+            first.result_status.as_str(),
+            first.result_guest_id.as_str(),
+            first.result_http_status,
+            first.result_attempts,
+            first.result_message.as_str()
+        ),
+        ("created", "901", Some(201), 1, "created")
+    );
+    assert_eq!(first.cell("notes"), "'=keep me");
+    assert_eq!(rows[2].result_message, "email `bad` is not valid");
     assert_eq!(sandbox.stats().posts, 2);
     assert!(
         sandbox.guest("done@crm.example").is_none(),

@@ -90,13 +90,113 @@ pub fn process_against(sandbox: &Sandbox) -> std::process::Command {
     cmd
 }
 
-/// An empty sandbox that answers every request after `latency`.
-pub fn slow_sandbox(latency: Duration) -> Sandbox {
-    spawn(SandboxOptions {
+/// Options for an empty sandbox that answers every request after `latency`.
+pub fn slow(latency: Duration) -> SandboxOptions {
+    SandboxOptions {
         faults: tallyfy_guests::sandbox::FaultOptions {
             latency,
             ..Default::default()
         },
         ..SandboxOptions::default()
-    })
+    }
+}
+
+/// A row of a results file, read by column name rather than position.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ResultRow {
+    pub result_row: u64,
+    pub result_status: String,
+    pub result_guest_id: String,
+    pub result_http_status: Option<u16>,
+    pub result_attempts: u32,
+    pub result_message: String,
+    /// The input's own columns, by name.
+    #[serde(skip)]
+    pub cells: std::collections::BTreeMap<String, String>,
+}
+
+impl ResultRow {
+    /// The input's cell in `column` ("" when the row has none).
+    pub fn cell(&self, column: &str) -> &str {
+        self.cells.get(column).map_or("", String::as_str)
+    }
+}
+
+/// Every row of a results file (rows of any width: a malformed input row keeps its cells).
+pub fn result_rows(path: &std::path::Path) -> Vec<ResultRow> {
+    parse_result_rows(&std::fs::read_to_string(path).unwrap())
+}
+
+/// Every row of results read from text (a results stream).
+pub fn parse_result_rows(text: &str) -> Vec<ResultRow> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|record| {
+            let record = record.unwrap();
+            let mut row: ResultRow = record.deserialize(Some(&header)).unwrap();
+            row.cells = header
+                .iter()
+                .zip(record.iter())
+                .filter(|(name, _)| !name.starts_with("result_"))
+                .map(|(name, cell)| (name.to_string(), cell.to_string()))
+                .collect();
+            row
+        })
+        .collect()
+}
+
+/// One test's world: a folder of its own and a sandbox, with the binary pointed at them and
+/// none of the developer's Tallyfy settings.
+pub struct Workspace {
+    dir: tempfile::TempDir,
+    pub sandbox: Sandbox,
+}
+
+impl Workspace {
+    pub fn new(options: SandboxOptions) -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().unwrap(),
+            sandbox: spawn(options),
+        }
+    }
+
+    /// With an empty sandbox.
+    pub fn empty() -> Workspace {
+        Workspace::new(SandboxOptions::default())
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// A path in the workspace's folder.
+    pub fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a file into the workspace's folder.
+    pub fn write(&self, name: &str, text: &str) -> std::path::PathBuf {
+        write(self.dir.path(), name, text)
+    }
+
+    /// The binary, run in the workspace's folder, talking to its sandbox.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = against(&self.sandbox);
+        cmd.current_dir(self.dir.path());
+        cmd
+    }
+
+    /// The binary as a plain process (to spawn side by side or send signals).
+    pub fn process(&self) -> std::process::Command {
+        let mut cmd = process_against(&self.sandbox);
+        cmd.current_dir(self.dir.path());
+        cmd
+    }
+
+    /// The rows of a results file in the workspace's folder.
+    pub fn results(&self, name: &str) -> Vec<ResultRow> {
+        result_rows(&self.path(name))
+    }
 }
