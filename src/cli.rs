@@ -22,6 +22,10 @@ Exit codes:
 
 Credentials: the token is read from TALLYFY_ACCESS_TOKEN or --token-file, never from a flag.";
 
+#[allow(
+    missing_docs,
+    reason = "clap turns doc comments into --help text: the flags are documented there, and a comment here would change it"
+)]
 #[derive(Debug, Parser)]
 #[command(
     name = "tallyfy-guests",
@@ -42,12 +46,20 @@ pub struct Cli {
     pub command: Command,
 }
 
+#[allow(
+    missing_docs,
+    reason = "clap turns doc comments into --help text: the flags are documented there, and a comment here would change it"
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
 }
 
+#[allow(
+    missing_docs,
+    reason = "clap turns doc comments into --help text: the flags are documented there, and a comment here would change it"
+)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create guests from a spreadsheet, with a results file that accounts for every row.
@@ -183,6 +195,10 @@ Exit codes:
      command again (or --retry-from the results) to continue. Also when another run holds
      the same results file (nothing is sent or written)";
 
+#[allow(
+    missing_docs,
+    reason = "clap turns doc comments into --help text: the flags are documented there, and a comment here would change it"
+)]
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     #[command(flatten)]
@@ -276,6 +292,10 @@ pub struct ImportArgs {
 
 pub use crate::modes::{ErrorBudget, OnExisting};
 
+#[allow(
+    missing_docs,
+    reason = "clap turns doc comments into --help text: the flags are documented there, and a comment here would change it"
+)]
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     #[command(flatten)]
@@ -307,6 +327,10 @@ pub struct ExportArgs {
     pub sandbox: bool,
 }
 
+#[allow(
+    missing_docs,
+    reason = "clap turns doc comments into --help text: the flags are documented there, and a comment here would change it"
+)]
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
     /// Port to listen on (0 picks a free one).

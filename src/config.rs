@@ -103,20 +103,33 @@ pub struct ImportConfig {
     pub file: PathBuf,
     /// The file is an earlier run's results (`--retry-from`).
     pub retry: bool,
+    /// `--results`: where the results go (`-` for stdout).
     pub results: Option<PathBuf>,
+    /// `--summary-json`: where the run's account goes.
     pub summary_json: Option<PathBuf>,
+    /// `--report-missing`: where the guests absent from the file are listed.
     pub report_missing: Option<PathBuf>,
+    /// `--dry-run`: send no write.
     pub dry_run: bool,
+    /// `--on-existing`: what to do with a guest that exists.
     pub on_existing: OnExisting,
+    /// `--max-errors`: the error budget.
     pub max_errors: Option<ErrorBudget>,
+    /// Creates in flight at once.
     pub concurrency: usize,
+    /// `--raw`: no formula guard in the results.
     pub raw: bool,
+    /// `--excel`: a byte order mark and CRLF line ends.
     pub excel: bool,
     /// How to read the file beyond what is detected.
     pub encoding: Option<&'static Encoding>,
+    /// `--delimiter`, when sniffing gets it wrong.
     pub delimiter: Option<u8>,
+    /// `--map` column assignments.
     pub map: Vec<(String, Target)>,
+    /// `--sheet` of a workbook.
     pub sheet: Option<String>,
+    /// How the run reaches Tallyfy, or why it cannot.
     pub reach: Result<Reach, ConfigError>,
     /// Resends of a request after a transient failure (a create's rounds too).
     pub max_retries: u32,
@@ -178,10 +191,15 @@ pub fn import(args: ImportArgs) -> ImportConfig {
 pub struct ExportConfig {
     /// Never `Offline`.
     pub reach: Result<Reach, ConfigError>,
+    /// `--output`: the file (stdout when absent).
     pub output: Option<PathBuf>,
+    /// `--with-stats`: add the task statistics columns.
     pub with_stats: bool,
+    /// `--raw`: no formula guard.
     pub raw: bool,
+    /// `--excel`: a byte order mark and CRLF line ends.
     pub excel: bool,
+    /// Pages fetched at once after the first.
     pub concurrency: usize,
 }
 

@@ -22,6 +22,7 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// The number the process exits with.
     pub fn code(self) -> u8 {
         self as u8
     }
@@ -34,19 +35,29 @@ impl From<Exit> for std::process::ExitCode {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a command ended without finishing its work; `exit` says which code that means.
 pub enum RunError {
     #[error(transparent)]
+    /// A flag or setting that cannot be used.
     Config(#[from] ConfigError),
     #[error(transparent)]
+    /// The API failed in a way that ends the command.
     Api(#[from] ApiError),
     #[error(transparent)]
+    /// An input file that cannot be imported at all.
     Input(#[from] crate::input::InputError),
     /// The sandbox's port is taken.
     #[error("port {0} is in use: pass --port 0 to pick a free one")]
     PortInUse(u16),
     /// The results file cannot be created.
     #[error("cannot create the results file {}: {} (choose another with --results)", path.display(), io_words(.cause))]
-    ResultsFile { path: std::path::PathBuf, cause: io::Error },
+    /// The results file at `path` cannot be created.
+    ResultsFile {
+        /// The results path.
+        path: std::path::PathBuf,
+        /// The OS's reason.
+        cause: io::Error,
+    },
     /// `--max-errors N%` on a stream, whose rows cannot be counted.
     #[error(
         "--max-errors N% needs a file whose rows can be counted, and {0} is a stream (stdin or a pipe) read only once; give a number of rows instead"
@@ -58,11 +69,24 @@ pub enum RunError {
     Setup(Vec<String>),
     /// Another run holds the lock on this results file.
     #[error("another run is in progress on {results} ({holder}); try again later")]
-    Busy { results: String, holder: String },
+    /// Another run (`holder`) holds the lock on the results file.
+    Busy {
+        /// The results file.
+        results: String,
+        /// The run holding it (pid, start time).
+        holder: String,
+    },
     /// An I/O failure on our own files, in plain words (the OS error is kept for its kind).
     #[error("{what}: {}", io_words(.cause))]
-    Io { what: String, cause: io::Error },
+    /// Our own file could not be written: what we were doing, and the OS's reason.
+    Io {
+        /// What we were doing.
+        what: String,
+        /// The OS's reason.
+        cause: io::Error,
+    },
     #[error("interrupted")]
+    /// A signal stopped the command before it had anything to account for.
     Interrupted,
     /// stdout was closed by its reader (`| head`): stop quietly, as Unix tools do.
     #[error("output closed")]
@@ -86,6 +110,7 @@ impl RunError {
         self.lines().join("; ")
     }
 
+    /// The exit code this error means.
     pub fn exit(&self) -> Exit {
         match self {
             RunError::Config(_)

@@ -43,7 +43,9 @@ pub const STATS_COLUMNS: [&str; 5] = [
 ];
 
 #[derive(Debug, Clone, Copy)]
+/// How the export writes its CSV.
 pub struct ExportOptions {
+    /// Add the task statistics columns.
     pub with_stats: bool,
     /// Leave formula-like cells as they are.
     pub raw: bool,

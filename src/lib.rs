@@ -3,6 +3,8 @@
 //! Data flows one way: `input` → `validate` → `import` (dedupe, create, results) over `api`
 //! (client, pacing, retries), which also feeds `export`; `sandbox` serves the same API locally. `cli` and `config` are the only places that see flags and environment.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod cli;
 pub mod config;

@@ -13,7 +13,9 @@ use tracing_subscriber::{EnvFilter, Layer};
 /// How the commands may talk to the person running them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ui {
+    /// Only errors on stderr.
     pub quiet: bool,
+    /// Logs are JSON lines.
     pub json: bool,
     /// A progress bar may be drawn (stderr is a terminal, text logs, not quiet).
     pub progress: bool,

@@ -3,8 +3,8 @@
 
 /// `--on-existing`: what to do with a row whose guest already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[allow(missing_docs, reason = "clap would print variant docs as a list under --help")]
 pub enum OnExisting {
-    // (No `///` here: clap would print them as a list under --help.)
     // Leave it (`exists`), reporting drift.
     Skip,
     // Replace its `associated_members` when the file's differ (`updated`).
@@ -14,7 +14,9 @@ pub enum OnExisting {
 /// `--max-errors N` or `N%`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ErrorBudget {
+    /// At most this many failed rows.
     Rows(u64),
+    /// At most this percentage of the rows failed.
     Percent(f64),
 }
 

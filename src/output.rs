@@ -135,6 +135,7 @@ fn plain(e: io::Error) -> io::Error {
 }
 
 impl AtomicFile {
+    /// Opens the output: a temporary file beside `path`, or `path` itself when it is special.
     pub fn create(path: &Path) -> io::Result<Self> {
         if !replaceable(path) {
             let file = std::fs::OpenOptions::new()
@@ -164,6 +165,7 @@ impl AtomicFile {
         })
     }
 
+    /// The file to write into.
     pub fn writer(&mut self) -> &mut std::fs::File {
         match &mut self.inner {
             Inner::Temp { temp, .. } => temp.as_file_mut(),

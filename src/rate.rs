@@ -14,7 +14,9 @@ const MAX_PERIOD: Duration = Duration::from_secs(366 * 24 * 3600);
 /// A quota such as `10/s`, `600/min`, `30/h` or `100/5min`: at most `count` per `period`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
+    /// How many.
     pub count: NonZeroU32,
+    /// Per how long.
     pub period: Duration,
 }
 

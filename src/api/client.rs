@@ -34,7 +34,9 @@ const LONG_PAUSE: Duration = Duration::from_secs(10);
 /// A successful operation and what it took.
 #[derive(Debug, Clone)]
 pub struct Reply<T> {
+    /// The decoded answer.
     pub value: T,
+    /// The HTTP status of the answer that succeeded.
     pub status: u16,
     /// Requests sent, 429s and retries included.
     pub attempts: u32,
@@ -43,8 +45,11 @@ pub struct Reply<T> {
 /// Counters for the run summary, shared by every request.
 #[derive(Debug, Default)]
 pub struct ClientStats {
+    /// Requests sent, every attempt counted.
     pub requests: AtomicU64,
+    /// Resends after a transient failure.
     pub retries: AtomicU64,
+    /// 429 answers received.
     pub rate_limited: AtomicU64,
     /// Every exchange that got an answer or failed in transit, 429s included.
     pub latency: super::latency::Latency,
@@ -84,6 +89,7 @@ struct Answer {
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
 impl Client {
+    /// A client for one organization; fails only on a configuration it cannot use.
     pub fn new(config: &ApiConfig) -> Result<Self, ConfigError> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
@@ -119,10 +125,12 @@ impl Client {
         })
     }
 
+    /// The run's pacer (quotas and 429 pauses), for the progress bar and the summary.
     pub fn pacer(&self) -> &Pacer {
         &self.pacer
     }
 
+    /// The run's request counters and latencies.
     pub fn stats(&self) -> &ClientStats {
         &self.stats
     }

@@ -12,6 +12,7 @@ use super::pacing::RateLimitedUntil;
 #[derive(Debug, thiserror::Error)]
 #[error("{kind}{}", RequestIdSuffix(.request_id))]
 pub struct ApiError {
+    /// What went wrong.
     pub kind: ApiErrorKind,
     /// The last HTTP status received, if any.
     pub status: Option<u16>,
@@ -22,38 +23,64 @@ pub struct ApiError {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// The kinds of API failure, each with what a person needs to act on it.
 pub enum ApiErrorKind {
     #[error(
         "the access token was rejected (401{}): it may be wrong, expired, or revoked because its user logged out of Tallyfy; check TALLYFY_ACCESS_TOKEN or --token-file",
         MessageSuffix(.0)
     )]
+    /// 401: the token was refused (with the server's words, if any).
     Unauthorized(Option<String>),
     /// The OAuth token endpoint would not issue a token.
     #[error("could not obtain an access token from {url}: {reason}")]
-    TokenEndpoint { url: String, reason: String },
+    /// The OAuth endpoint at `url` would not issue a token, and why.
+    TokenEndpoint {
+        /// The token endpoint.
+        url: String,
+        /// Why it refused, in words.
+        reason: String,
+    },
     #[error("access to this organization was refused (403{}): check --org and the token's user permissions", MessageSuffix(.0))]
+    /// 403: no permission for this organization (with the server's words, if any).
     Forbidden(Option<String>),
     #[error("the API endpoint was not found (404): check --base-url (e.g. https://go.tallyfy.com/api)")]
+    /// 404 `ENDPOINT_NOT_FOUND`: the base URL is wrong.
     EndpointNotFound,
     #[error("not found (404{})", MessageSuffix(.0))]
+    /// 404 for a guest (with the server's words, if any).
     NotFound(Option<String>),
     /// 422: the server's field messages.
     #[error("rejected by the server (422): {}", FieldList(.0))]
     Rejected(Vec<FieldError>),
     #[error("{0}")]
+    /// A rate-limit pause longer than `--max-wait`: the run stops.
     RateLimited(RateLimitedUntil),
     /// A create whose outcome is unknown: the caller must read back before sending it again.
     #[error("outcome unknown, the request may have been applied: {0}")]
     Indeterminate(String),
     #[error("HTTP {status}{}", MessageSuffix(.message))]
-    Http { status: u16, message: Option<String> },
+    /// Any other final HTTP status, with the server's message.
+    Http {
+        /// The status.
+        status: u16,
+        /// The server's message, if any.
+        message: Option<String>,
+    },
     #[error("{0}")]
+    /// The connection failed after the request may have been sent.
     Transport(String),
     /// No connection could be made, so nothing was sent: a name that does not resolve, a
     /// refused connection, a TLS failure, a connect timeout.
     #[error("could not reach {host}: {why}; check TALLYFY_BASE_URL (or --base-url) and the network")]
-    Unreachable { host: String, why: String },
+    /// `host` could not be reached, and `why` in words.
+    Unreachable {
+        /// `host:port` of the base URL.
+        host: String,
+        /// What failed, in words.
+        why: String,
+    },
     #[error("unexpected response: {0}")]
+    /// A 2xx whose body is not what the API documents.
     Decode(String),
     /// The guest list cannot be walked to its end: pages repeat, or never end.
     #[error("the guest list cannot be read reliably: {0}")]
@@ -63,7 +90,9 @@ pub enum ApiErrorKind {
 /// One message of a 422, with the field it is about (`email`, `associated_members.0`, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
+    /// The field, dotted for nested ones (empty when the server named none).
     pub field: String,
+    /// The server's message, cleaned (see `server_text`).
     pub message: String,
 }
 
@@ -80,8 +109,11 @@ impl fmt::Display for FieldError {
 /// What could be read from an error body, whatever its shape.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ErrorBody {
+    /// The overall message.
     pub message: Option<String>,
+    /// The error code (`RATE_LIMIT_EXCEEDED`, `RESOURCE_NOT_FOUND`, ...).
     pub code: Option<String>,
+    /// Every field message of a 422.
     pub fields: Vec<FieldError>,
 }
 

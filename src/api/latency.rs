@@ -9,6 +9,7 @@ const SMALLEST_MICROS: f64 = 100.0;
 const GROWTH: f64 = 1.05;
 const BUCKETS: usize = 360;
 
+/// Request latencies, lock-free, for the summary's p50 and p95.
 pub struct Latency {
     buckets: Box<[AtomicU64]>,
 }
@@ -43,10 +44,12 @@ fn upper(bucket: usize) -> Duration {
 }
 
 impl Latency {
+    /// Records one request's latency.
     pub fn record(&self, elapsed: Duration) {
         self.buckets[bucket(elapsed)].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// How many latencies were recorded.
     pub fn count(&self) -> u64 {
         self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
     }

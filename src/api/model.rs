@@ -12,20 +12,35 @@ use super::lenient;
 pub struct Guest {
     /// Opaque: an integer in newer payloads, a string code in older ones.
     pub id: String,
+    /// The guest's email, which identifies it in the API.
     pub email: String,
+    /// First name (top level, or in `details` in older payloads).
     pub first_name: Option<String>,
+    /// Last name (top level, or in `details` in older payloads).
     pub last_name: Option<String>,
+    /// `active` or `disabled` (may be null right after a create).
     pub status: Option<String>,
+    /// First phone number, as stored.
     pub phone_1: Option<String>,
+    /// Second phone number, as stored.
     pub phone_2: Option<String>,
+    /// Company name.
     pub company_name: Option<String>,
+    /// IANA time zone name.
     pub timezone: Option<String>,
+    /// Member user ids associated with the guest.
     pub associated_members: Vec<u64>,
+    /// When the guest was created.
     pub created_at: Option<String>,
+    /// When the guest last used Tallyfy.
     pub last_accessed_at: Option<String>,
+    /// The guest's last known IP address.
     pub last_known_ip: Option<String>,
+    /// The guest's last known country.
     pub last_known_country: Option<String>,
+    /// When the guest was disabled (`details.disabled_at`).
     pub disabled_at: Option<String>,
+    /// The guest's link into Tallyfy.
     pub link: Option<String>,
     /// Present only when asked for with `with=stats`.
     pub stats: Option<GuestStats>,
@@ -34,17 +49,24 @@ pub struct Guest {
 /// Task statistics (`with=stats`); older payloads name two of them differently.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GuestStats {
+    /// Tasks assigned to the guest.
     pub assigned_tasks: Option<u64>,
+    /// Tasks the guest completed.
     pub tasks_completed: Option<u64>,
+    /// When the guest last completed a task.
     pub last_task_completed_at: Option<String>,
+    /// One-off tasks the guest completed.
     pub one_off_tasks_completed: Option<u64>,
+    /// When the guest last completed a one-off task.
     pub last_one_off_task_completed_at: Option<String>,
 }
 
 /// One page of the guest list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
+    /// The guests on this page, in server order.
     pub guests: Vec<Guest>,
+    /// Where this page stands in the list.
     pub pagination: Pagination,
 }
 
@@ -52,22 +74,31 @@ pub struct Page {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Pagination {
     #[serde(default, deserialize_with = "lenient::u64_or_zero")]
+    /// Guests in the whole list, as the server counts them.
     pub total: u64,
     #[serde(default, deserialize_with = "lenient::u64_or_zero")]
+    /// Guests on this page.
     pub count: u64,
     #[serde(default, deserialize_with = "lenient::u64_or_zero")]
+    /// The page size the server used (it may cap what was asked).
     pub per_page: u64,
     #[serde(default, deserialize_with = "lenient::u64_or_zero")]
+    /// This page's number, from 1.
     pub current_page: u64,
     #[serde(default, deserialize_with = "lenient::u64_or_zero")]
+    /// Pages in the whole list, as the server counts them.
     pub total_pages: u64,
     #[serde(default, deserialize_with = "lenient::links")]
+    /// Links to the neighbouring pages, when given.
     pub links: Links,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `meta.pagination.links`: `[]`, `{}`, null or an object, all read the same.
 pub struct Links {
+    /// The next page's URL.
     pub next: Option<String>,
+    /// The previous page's URL.
     pub previous: Option<String>,
 }
 
@@ -81,20 +112,28 @@ pub fn join_members(members: &[u64]) -> String {
 /// `phone` key), so a typo here would lose data without an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct NewGuest {
+    /// The email to create (required).
     pub email: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// First name, at most 200 characters.
     pub first_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Last name, at most 200 characters.
     pub last_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// First phone, at most 20 characters.
     pub phone_1: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Second phone, at most 20 characters.
     pub phone_2: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Company name, at most 200 characters.
     pub company_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// IANA time zone name.
     pub timezone: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Member user ids to associate.
     pub associated_members: Vec<u64>,
 }
 

@@ -30,6 +30,7 @@ pub enum Lane {
 /// The API told us to wait longer than `--max-wait` allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimitedUntil {
+    /// When the wait would end.
     pub until: SystemTime,
     /// The server's own words, when it gave any (e.g. the hourly invite cap message).
     pub reason: Option<String>,

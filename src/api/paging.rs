@@ -11,7 +11,9 @@ pub const PER_PAGE: u64 = 100;
 /// What a walk saw.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Walk {
+    /// Guests read.
     pub guests: u64,
+    /// Pages read.
     pub pages: u64,
     /// `total` as the last page reported it.
     pub reported_total: u64,

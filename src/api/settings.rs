@@ -25,8 +25,11 @@ pub enum Credentials {
     /// OAuth client credentials: a token is obtained from `token_url`, and obtained again
     /// before it expires or when the API rejects it.
     Client {
+        /// The OAuth token endpoint.
         token_url: Url,
+        /// The OAuth client id.
         client_id: String,
+        /// The OAuth client secret.
         client_secret: Secret,
     },
 }
@@ -36,8 +39,11 @@ pub enum Credentials {
 pub struct ApiConfig {
     /// Base URL without a trailing slash, e.g. `https://go.tallyfy.com/api`.
     pub base_url: Url,
+    /// The organization id (32 lowercase hex characters).
     pub org: String,
+    /// Who the run acts as.
     pub credentials: Credentials,
+    /// How requests are paced, retried and timed.
     pub transport: Transport,
 }
 
@@ -49,9 +55,13 @@ pub struct Transport {
     pub rates: Vec<Rate>,
     /// Quotas on creates only (`--invite-rate`; set by `import`).
     pub invite_rates: Vec<Rate>,
+    /// Resends of a request after a transient failure.
     pub max_retries: u32,
+    /// The longest any one request may wait on pauses (`--max-wait`).
     pub max_wait: Duration,
+    /// Time allowed to open a connection.
     pub connect_timeout: Duration,
+    /// Time allowed for one whole request.
     pub request_timeout: Duration,
 }
 
@@ -71,6 +81,7 @@ impl ApiConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("no organization id: pass --org ORG or set TALLYFY_ORG_ID")]
+    /// No organization id anywhere.
     MissingOrg,
     /// A `sandbox` flag that cannot be used (its guests file, an empty token).
     #[error("{0}")]
@@ -79,36 +90,58 @@ pub enum ConfigError {
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Several(Vec<ConfigError>),
     #[error("`{0}` is not an organization id: expected the 32-character hex id from Settings > Organization")]
+    /// An organization id that is not 32 hex characters.
     BadOrg(String),
     #[error(
         "no access token: set {TOKEN_ENV} or pass --token-file PATH, or use client credentials (TALLYFY_CLIENT_ID and {CLIENT_SECRET_ENV} or --client-secret-file); there is no flag for a secret itself, so it never shows in `ps`"
     )]
+    /// Neither a token nor client credentials.
     MissingToken,
     #[error("client credentials need a secret: set {CLIENT_SECRET_ENV} or pass --client-secret-file PATH")]
+    /// A client id without its secret.
     MissingClientSecret,
     #[error("a client secret is set but no client id: set TALLYFY_CLIENT_ID or pass --client-id")]
+    /// A client secret without its id.
     MissingClientId,
     #[error(
         "both an access token and client credentials are configured: use one (unset {TOKEN_ENV} and drop --token-file, or unset TALLYFY_CLIENT_ID)"
     )]
+    /// A token and client credentials at once.
     BothCredentials,
     #[error("the client secret file {} is empty", .0.display())]
+    /// An empty client secret file.
     EmptySecretFile(PathBuf),
     #[error(
         "the access token contains characters that cannot be sent in an HTTP header (check for pasted quotes or line breaks)"
     )]
+    /// A token that cannot be sent in an HTTP header.
     BadToken,
     #[error("the token file {} is larger than 16 KiB: is it really a token? (a token is about 1 KiB)", .0.display())]
+    /// A token file too large to be a token.
     HugeSecretFile(PathBuf),
     #[error("the token file {} is empty", .0.display())]
+    /// An empty token file.
     EmptyTokenFile(PathBuf),
     #[error("cannot read the token file {}: {}", path.display(), crate::words::io_words(.error))]
-    TokenFile { path: PathBuf, error: std::io::Error },
+    /// A token file that cannot be read.
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        error: std::io::Error,
+    },
     #[error("`{url}` is not a usable base URL: {reason}")]
-    BadUrl { url: String, reason: String },
+    /// A base URL that cannot be used, and why.
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error(
         "refusing plain http:// to `{0}`: the token would travel unencrypted; use https://, or http:// only for a loopback sandbox (127.0.0.1, localhost, [::1])"
     )]
+    /// Plain http to a host that is not loopback.
     InsecureUrl(String),
 }
 

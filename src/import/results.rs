@@ -32,9 +32,13 @@ pub struct PreviousResult {
     pub row: Option<u64>,
     /// Its status, or the text that is not one.
     pub status: Result<Status, String>,
+    /// The guest's id, for `created`, `updated` and `exists`.
     pub guest_id: String,
+    /// The last HTTP status of the row's requests.
     pub http_status: Option<u16>,
+    /// Requests sent for the row.
     pub attempts: u32,
+    /// What happened, in words.
     pub message: String,
 }
 
@@ -82,15 +86,25 @@ impl PreviousResult {
 )]
 #[strum(serialize_all = "snake_case")]
 pub enum Status {
+    /// A guest was created for the row.
     Created,
+    /// An existing guest's members were updated.
     Updated,
+    /// The guest already existed.
     Exists,
+    /// An earlier row has the same email.
     Duplicate,
+    /// A dry run would create the guest.
     WouldCreate,
+    /// A dry run would update the guest's members.
     WouldUpdate,
+    /// The row cannot be imported as it is.
     Invalid,
+    /// The server refused the row (422).
     Conflict,
+    /// The row's requests failed.
     Failed,
+    /// The run stopped before the row was done; run it again.
     Deferred,
 }
 
@@ -100,6 +114,7 @@ impl Status {
         <Status as strum::IntoEnumIterator>::iter()
     }
 
+    /// The status as the results file writes it.
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -109,12 +124,15 @@ impl Status {
 /// the `result_*` columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// The status the row ended in.
     pub status: Status,
+    /// The guest's id, when there is a guest.
     pub guest_id: String,
     /// The last HTTP status of the row's requests.
     pub http_status: Option<u16>,
     /// Requests sent for the row (retries and read-backs included).
     pub attempts: u32,
+    /// What happened, in words.
     pub message: String,
 }
 
@@ -151,12 +169,14 @@ pub struct RowResult {
     pub index: u64,
     /// Its spreadsheet row number.
     pub row: u64,
+    /// What became of it.
     pub outcome: Outcome,
     /// The record's own cells, carried through.
     pub cells: Vec<String>,
 }
 
 impl RowResult {
+    /// A result with no request behind it (yet).
     pub fn new(index: u64, row: u64, status: Status, message: impl Into<String>, cells: Vec<String>) -> Self {
         RowResult {
             index,
@@ -202,6 +222,7 @@ impl RowSink {
 /// Whole rows are handed to the file once this much is pending (and at every tick).
 const COMMIT_BYTES: usize = 64 * 1024;
 
+/// Writes the results file: whole rows, in input order, at most about a second late.
 pub struct ResultsWriter {
     writer: csv::Writer<RowSink>,
     /// `None` for stdout, a device, a FIFO or a symlink, which are never re-sorted afterwards:
@@ -216,6 +237,7 @@ pub struct ResultsWriter {
     out_of_order: bool,
     excel: bool,
     last_flush: Instant,
+    /// Rows written so far.
     pub written: u64,
 }
 

@@ -17,12 +17,19 @@ use crate::modes::OnExisting;
 use crate::output::AtomicFile;
 
 #[derive(Debug, Clone, Default)]
+/// The run's account, as the summary on stderr and `--summary-json` show it.
 pub struct Summary {
+    /// Rows per status.
     pub counts: BTreeMap<Status, u64>,
+    /// How long the run took.
     pub elapsed: Duration,
+    /// Time every request was paused by 429s.
     pub paused: Duration,
+    /// Resends after transient failures.
     pub retries: u64,
+    /// 429 answers received.
     pub rate_limited: u64,
+    /// Read-backs of creates whose answer was lost or that found the email taken.
     pub reconciliations: u64,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
@@ -54,14 +61,17 @@ impl Serialize for Summary {
 }
 
 impl Summary {
+    /// Counts one finished row.
     pub fn count(&mut self, status: Status) {
         *self.counts.entry(status).or_default() += 1;
     }
 
+    /// Rows with this status.
     pub fn get(&self, status: Status) -> u64 {
         self.counts.get(&status).copied().unwrap_or(0)
     }
 
+    /// Rows in all.
     pub fn rows(&self) -> u64 {
         self.counts.values().sum()
     }
@@ -80,6 +90,7 @@ impl Summary {
         }
     }
 
+    /// Rows per second over the run.
     pub fn rows_per_second(&self) -> f64 {
         self.rows() as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
@@ -203,6 +214,7 @@ struct Percentiles {
 }
 
 impl SummaryFile {
+    /// The account of a run starting now, with the mode it runs in.
     pub fn new(args: &ImportConfig, started: SystemTime) -> Self {
         SummaryFile {
             tool: env!("CARGO_PKG_NAME"),
@@ -239,6 +251,7 @@ impl SummaryFile {
         }
     }
 
+    /// Records the client's request count, latencies and token renewals.
     pub fn client(&mut self, client: &Client) {
         self.token_renewals = client.token_renewals();
         let stats = client.stats();
@@ -267,6 +280,7 @@ impl SummaryFile {
         self.blocked = true;
     }
 
+    /// Writes the account to `path` (atomically, or in place for a special file).
     pub fn write(&mut self, path: &Path, outcome: &Result<Exit, RunError>) -> Result<(), RunError> {
         if self.blocked {
             return Ok(());

@@ -17,7 +17,9 @@ pub const SAMPLE_BYTES: usize = 1 << 20;
 /// The encoding chosen, and why, for the log and the summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Detected {
+    /// The encoding the file is read in.
     pub encoding: &'static Encoding,
+    /// Why that encoding.
     pub reason: Reason,
 }
 

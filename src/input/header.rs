@@ -9,20 +9,28 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumIter, strum::EnumCount, strum::IntoStaticStr)]
 pub enum Field {
     #[strum(serialize = "email")]
+    /// The guest's email (required).
     Email,
     #[strum(serialize = "first_name")]
+    /// First name.
     FirstName,
     #[strum(serialize = "last_name")]
+    /// Last name.
     LastName,
     #[strum(serialize = "phone_1")]
+    /// First phone.
     Phone1,
     #[strum(serialize = "phone_2")]
+    /// Second phone.
     Phone2,
     #[strum(serialize = "company_name")]
+    /// Company name.
     CompanyName,
     #[strum(serialize = "timezone")]
+    /// IANA time zone.
     Timezone,
     #[strum(serialize = "associated_members")]
+    /// Member ids.
     AssociatedMembers,
 }
 
@@ -51,6 +59,7 @@ impl fmt::Display for Field {
 /// What `--map "Column=target"` assigns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
+    /// Import the column as this field.
     Field(Field),
     /// Never import this column, even if its name looks like a field.
     Ignore,
@@ -186,16 +195,23 @@ pub enum HeaderError {
         "no email column: the header row has {}; name one column `email` or pass --map \"Column=email\"",
         Columns(.0)
     )]
+    /// No column is the email; the header's columns are given.
     NoEmail(Vec<String>),
     #[error("the header row has more than {0} columns: is the delimiter right? (pass --delimiter)")]
+    /// More columns than any spreadsheet has.
     TooWide(usize),
     #[error("columns `{first}` and `{second}` both map to {field}: pass --map \"{second}=ignore\" (or rename one)")]
+    /// Two columns claim one field equally.
     Ambiguous {
+        /// The field both claim.
         field: Field,
+        /// The first column.
         first: String,
+        /// The second column.
         second: String,
     },
     #[error("--map names a column `{0}` that the header row does not have (it has {cols})", cols = Columns(.1))]
+    /// `--map` names a column the header does not have (and the header's columns).
     UnknownColumn(String, Vec<String>),
 }
 

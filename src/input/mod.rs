@@ -29,7 +29,9 @@ use text::{open_text, text_cells};
 /// Where the guests come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
+    /// `-`: standard input.
     Stdin,
+    /// A file (or a FIFO, device or link) at this path.
     File(PathBuf),
 }
 
@@ -52,6 +54,7 @@ impl Source {
         }
     }
 
+    /// How the source is named in messages.
     pub fn display(&self) -> String {
         match self {
             Source::Stdin => "stdin".into(),
@@ -63,9 +66,13 @@ impl Source {
 /// How to read the file, beyond what can be detected.
 #[derive(Debug, Clone, Default)]
 pub struct InputOptions {
+    /// `--encoding`, when detection gets it wrong.
     pub encoding: Option<&'static Encoding>,
+    /// `--delimiter`, when sniffing gets it wrong.
     pub delimiter: Option<u8>,
+    /// `--map` column assignments.
     pub map: Vec<(String, Target)>,
+    /// `--sheet` of a workbook.
     pub sheet: Option<String>,
     /// The file is a results file of an earlier run (`--retry-from`).
     pub previous_results: bool,
@@ -81,26 +88,58 @@ pub struct InputOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     #[error("cannot read {name}: {}", crate::words::io_words(.error))]
-    Unreadable { name: String, error: io::Error },
+    /// The file cannot be read.
+    Unreadable {
+        /// The file.
+        name: String,
+        /// Why it cannot be read.
+        error: io::Error,
+    },
     #[error("{0} is empty: expected a header row with an `email` column, then one guest per row")]
+    /// The file is empty.
     Empty(String),
     #[error("{0} has a header row but no guest rows")]
+    /// The file has a header and no rows.
     HeaderOnly(String),
     #[error("{name}: {error}")]
-    Header { name: String, error: HeaderError },
+    /// The header cannot be mapped to guest fields.
+    Header {
+        /// The file.
+        name: String,
+        /// What is wrong with its header.
+        error: HeaderError,
+    },
     #[error("{0} does not look like a spreadsheet: it holds binary data (save it as CSV, or as .xlsx, .xls or .ods)")]
+    /// The file is binary, not a spreadsheet.
     Binary(String),
     #[error("{name} {reason}")]
-    Workbook { name: String, reason: String },
+    /// The workbook cannot be read, and why.
+    Workbook {
+        /// The file.
+        name: String,
+        /// Why it cannot be read.
+        reason: String,
+    },
     #[error("{0} is not a results file of this tool: it has no result_row and result_status columns")]
+    /// `--retry-from` was given a file that is not a results file.
     NotResults(String),
 }
 
 /// What kind of file it turned out to be, for the log and the summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Format {
-    Text { encoding: Detected, delimiter: u8 },
-    Workbook { sheet: String },
+    /// Delimited text: its encoding and delimiter.
+    Text {
+        /// The encoding, and why.
+        encoding: Detected,
+        /// The delimiter.
+        delimiter: u8,
+    },
+    /// A workbook: the sheet read.
+    Workbook {
+        /// The sheet read.
+        sheet: String,
+    },
 }
 
 impl fmt::Display for Format {
@@ -133,7 +172,9 @@ impl InputRecord {
 pub struct InputRecord {
     /// 0-based position among the records.
     pub index: u64,
+    /// The record's spreadsheet row number.
     pub row: u64,
+    /// The record's cells, decoded (the formula guard off).
     pub cells: Vec<String>,
     /// With `--retry-from`: the earlier run's result cells, in `InputOptions::result_columns`
     /// order.
@@ -149,11 +190,15 @@ enum Records {
 
 /// An open guest file: its header, mapping and format, and an iterator over its records.
 pub struct Input {
+    /// How the source is named in messages.
     pub name: String,
+    /// The header's column names (without result columns).
     pub header: Vec<String>,
+    /// Which columns hold which guest fields.
     pub map: FieldMap,
     /// Columns that are not imported; they are carried into the results file.
     pub other_columns: Vec<String>,
+    /// How the file was read.
     pub format: Format,
     /// Read from a pipe, FIFO or stdin: rows may arrive slowly, and there is no second reading.
     pub stream: bool,
@@ -174,6 +219,7 @@ pub struct Input {
 const MAX_WORKBOOK: u64 = 256 * 1024 * 1024;
 
 impl Input {
+    /// Opens `source` and reads its header and first record.
     pub fn open(source: &Source, options: &InputOptions) -> Result<Input, InputError> {
         let name = source.display();
         let reader: Box<dyn Read + Send> = match source {

@@ -5,6 +5,7 @@ use std::io::Write;
 use super::{Sandbox, SandboxOptions};
 use crate::error::{RunError, shutdown_signal};
 
+/// Serves a sandbox until a signal, printing how to point the tool at it.
 pub async fn run(options: SandboxOptions) -> Result<(), RunError> {
     let count = options.guests.len();
     let (port, oauth) = (options.port, options.oauth.clone());

@@ -17,6 +17,7 @@ use crate::rate::Rate;
 /// Which faults to inject, and how often.
 #[derive(Debug, Clone, Default)]
 pub struct FaultOptions {
+    /// Delay before every response.
     pub latency: Duration,
     /// Fraction of requests answered with a 502/503/504 HTML page, before any work is done.
     pub error_rate: f64,
@@ -38,6 +39,7 @@ pub struct FaultOptions {
     pub read_lag: Duration,
     /// From this request on, the token is answered 401, as when its user logs out of Tallyfy.
     pub revoke_token_after: Option<u64>,
+    /// Seed for the dice, so a run repeats.
     pub seed: u64,
 }
 

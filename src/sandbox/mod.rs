@@ -34,13 +34,19 @@ pub use crate::defaults::{SANDBOX_ORG as DEFAULT_ORG, SANDBOX_TOKEN as DEFAULT_T
 pub struct SandboxOptions {
     /// 0 picks a free port.
     pub port: u16,
+    /// The organization id served.
     pub org: String,
+    /// The access token accepted.
     pub token: String,
+    /// The guests it starts with.
     pub guests: Vec<Guest>,
+    /// The organization's members.
     pub members: Vec<Member>,
     /// Server-side cap on `per_page` (the API may cap lower than asked).
     pub per_page_cap: u64,
+    /// Serve the older payload shapes.
     pub legacy: bool,
+    /// The faults to inject.
     pub faults: FaultOptions,
     /// The OAuth token endpoint's client and token lifetime.
     pub oauth: OAuthOptions,
@@ -84,16 +90,27 @@ pub async fn builtin(transport: Transport) -> std::io::Result<(Sandbox, ApiConfi
 /// What a sandbox has seen and done, for tests and the benchmark harness.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SandboxStats {
+    /// Requests received.
     pub requests: u64,
+    /// GET requests.
     pub gets: u64,
+    /// POST requests.
     pub posts: u64,
+    /// PUT requests.
     pub puts: u64,
+    /// DELETE requests.
     pub deletes: u64,
+    /// Guests created.
     pub created: u64,
+    /// Connections dropped on purpose.
     pub drops: u64,
+    /// 5xx answers given on purpose.
     pub server_errors: u64,
+    /// Burst 429s given.
     pub throttled: u64,
+    /// Invite-cap 429s given.
     pub invite_capped: u64,
+    /// Creates stored but answered with a failure.
     pub commit_failures: u64,
 }
 
@@ -164,6 +181,7 @@ impl Sandbox {
         ))
     }
 
+    /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -173,10 +191,12 @@ impl Sandbox {
         &self.state.base_url
     }
 
+    /// The organization id it serves.
     pub fn org(&self) -> &str {
         &self.state.org
     }
 
+    /// The token it accepts.
     pub fn token(&self) -> &str {
         &self.state.token
     }
@@ -191,10 +211,12 @@ impl Sandbox {
         self.state.store().guests().to_vec()
     }
 
+    /// The guest with this email, if any.
     pub fn guest(&self, email: &str) -> Option<Guest> {
         self.state.store().find(email).cloned()
     }
 
+    /// What it has seen and done so far.
     pub fn stats(&self) -> SandboxStats {
         let (requests, faults) = (&self.state.requests, &self.state.faults.counters);
         let read = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);

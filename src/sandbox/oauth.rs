@@ -20,7 +20,9 @@ pub use crate::defaults::SANDBOX_CLIENT_SECRET as DEFAULT_CLIENT_SECRET;
 /// How the token endpoint behaves.
 #[derive(Debug, Clone)]
 pub struct OAuthOptions {
+    /// The client id accepted.
     pub client_id: String,
+    /// The client secret accepted.
     pub client_secret: String,
     /// `expires_in` of an issued token.
     pub lifetime: Duration,

@@ -12,7 +12,9 @@ use crate::api::model::Guest;
 /// `associated_members` must name members.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
+    /// The member's user id.
     pub id: u64,
+    /// The member's email.
     pub email: String,
 }
 
