@@ -9,7 +9,7 @@ use tallyfy_guests::api::Guest;
 use tallyfy_guests::sandbox::{FaultOptions, Sandbox, SandboxOptions};
 
 use crate::stops::new_guests_csv;
-use crate::util::{against, expect_exit, generated_guests, parse_result_rows, read_csv, result_rows, spawn, write};
+use crate::util::{Workspace, against, expect_exit, generated_guests, parse_result_rows, read_csv, result_rows, spawn};
 
 /// A guest file of `rows` rows with a known answer for every row: 10 % already guests, 3 %
 /// duplicates (case and space variants of an earlier row), 5 % invalid, the rest new.
@@ -118,11 +118,11 @@ pub(crate) fn faulty(existing: Vec<Guest>, latency: Duration) -> SandboxOptions 
 #[test]
 fn two_thousand_rows_under_faults_every_row_accounted_for_none_created_twice() {
     let scenario = scenario(2000);
-    let sandbox = spawn(faulty(scenario.existing.clone(), Duration::ZERO));
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", &scenario.csv);
+    let ws = Workspace::new(faulty(scenario.existing.clone(), Duration::ZERO));
+    let file = ws.write("guests.csv", &scenario.csv);
 
-    let output = against(&sandbox)
+    let output = ws
+        .cmd()
         .args(["import", "--concurrency", "16"])
         .arg(&file)
         .output()
@@ -130,13 +130,13 @@ fn two_thousand_rows_under_faults_every_row_accounted_for_none_created_twice() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "invalid rows make it exit 1\n{stderr}");
 
-    let got = statuses(&dir.path().join("guests.results.csv"));
+    let got = statuses(&ws.path("guests.results.csv"));
     assert_eq!(got.len(), 2000, "one result row per input row");
     for (i, (got, want)) in got.iter().zip(&scenario.expected).enumerate() {
         assert_eq!(got, want, "row {}", i + 2);
     }
-    assert_eq!(sandbox_emails(&sandbox), scenario.final_emails);
-    let stats = sandbox.stats();
+    assert_eq!(sandbox_emails(&ws.sandbox), scenario.final_emails);
+    let stats = ws.sandbox.stats();
     assert!(
         stats.commit_failures > 0 && stats.drops > 0 && stats.server_errors > 0 && stats.throttled > 0,
         "{stats:?}"
@@ -144,9 +144,9 @@ fn two_thousand_rows_under_faults_every_row_accounted_for_none_created_twice() {
     assert!(stderr.contains("read-backs"), "{stderr}");
 
     // The created rows carry the guest's id and what we sent arrived intact.
-    let rows = result_rows(&dir.path().join("guests.results.csv"));
+    let rows = result_rows(&ws.path("guests.results.csv"));
     let created = rows.iter().find(|r| r.result_status == "created").unwrap();
-    let guest = sandbox.guest(created.cell("email")).unwrap();
+    let guest = ws.sandbox.guest(created.cell("email")).unwrap();
     assert_eq!(created.result_guest_id, guest.id);
     assert_eq!(
         guest.last_name.as_deref(),
@@ -174,23 +174,18 @@ fn two_thousand_rows_under_faults_every_row_accounted_for_none_created_twice() {
 #[test]
 fn a_dry_run_sends_no_write() {
     let scenario = scenario(300);
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         guests: scenario.existing.clone(),
         ..SandboxOptions::default()
     });
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", &scenario.csv);
-    let output = against(&sandbox)
-        .args(["import", "--dry-run"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let file = ws.write("guests.csv", &scenario.csv);
+    let output = ws.cmd().args(["import", "--dry-run"]).arg(&file).output().unwrap();
     assert_eq!(output.status.code(), Some(1), "invalid rows still count");
-    let got = statuses(&dir.path().join("guests.dry-run.csv"));
+    let got = statuses(&ws.path("guests.dry-run.csv"));
     for (got, want) in got.iter().zip(&scenario.expected) {
         assert_eq!(got, if *want == "created" { "would_create" } else { want });
     }
-    let stats = sandbox.stats();
+    let stats = ws.sandbox.stats();
     assert_eq!((stats.posts, stats.puts, stats.deletes), (0, 0, 0));
     assert!(stats.gets > 0, "dedupe ran against the live list");
 
@@ -203,7 +198,7 @@ fn a_dry_run_sends_no_write() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("offline"), "{stderr}");
-    let got = statuses(&dir.path().join("guests.dry-run.csv"));
+    let got = statuses(&ws.path("guests.dry-run.csv"));
     assert_eq!(got.iter().filter(|s| *s == "exists").count(), 0);
     assert_eq!(got.iter().filter(|s| *s == "would_create").count(), 246 + 30);
 }
@@ -268,25 +263,24 @@ fn benign_input_exits_0_and_an_export_reimports_cleanly_into_another_org() {
 
 #[test]
 fn files_that_cannot_be_imported_exit_2_and_send_nothing() {
-    let sandbox = spawn(SandboxOptions::default());
-    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::new(SandboxOptions::default());
     for (name, text, message) in [
         ("empty.csv", "", "is empty"),
         ("header-only.csv", "email,first_name\n", "no guest rows"),
         ("no-email.csv", "name,phone\nAnn,1\n", "no email column"),
         ("two-emails.csv", "email,E-mail\na@x.com,b@x.com\n", "both map to email"),
     ] {
-        let file = write(dir.path(), name, text);
-        let output = against(&sandbox).arg("import").arg(&file).output().unwrap();
+        let file = ws.write(name, text);
+        let output = ws.cmd().arg("import").arg(&file).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
         assert!(stderr.contains(message), "{name}: {stderr}");
     }
-    let output = against(&sandbox).args(["import", "missing.csv"]).output().unwrap();
+    let output = ws.cmd().args(["import", "missing.csv"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read missing.csv"));
-    assert_eq!(sandbox.stats().requests, 0, "nothing was sent");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4, "no results files");
+    assert_eq!(ws.sandbox.stats().requests, 0, "nothing was sent");
+    assert_eq!(std::fs::read_dir(ws.dir()).unwrap().count(), 4, "no results files");
 }
 
 #[test]
@@ -319,10 +313,10 @@ fn the_sample_shows_every_kind_of_row_with_no_account() {
 
 #[test]
 fn json_logs_carry_the_summary_and_no_progress_bar_is_drawn_off_a_terminal() {
-    let sandbox = spawn(SandboxOptions::default());
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", &new_guests_csv(20));
-    let output = against(&sandbox)
+    let ws = Workspace::new(SandboxOptions::default());
+    let file = ws.write("guests.csv", &new_guests_csv(20));
+    let output = ws
+        .cmd()
         .args(["import", "--log-format", "json"])
         .arg(&file)
         .output()
@@ -346,18 +340,14 @@ fn json_logs_carry_the_summary_and_no_progress_bar_is_drawn_off_a_terminal() {
         (Some(20), Some(20), Some(0))
     );
 
-    let output = against(&sandbox).arg("import").arg(&file).output().unwrap();
+    let output = ws.cmd().arg("import").arg(&file).output().unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("20 rows: 20 exists"), "{stderr}");
     assert!(
         !stderr.contains("ETA") && !stderr.contains('█'),
         "no bar off a terminal: {stderr}"
     );
-    let quiet = against(&sandbox)
-        .args(["--quiet", "import"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let quiet = ws.cmd().args(["--quiet", "import"]).arg(&file).output().unwrap();
     assert!(quiet.stderr.is_empty(), "{}", String::from_utf8_lossy(&quiet.stderr));
 }
 

@@ -2,9 +2,7 @@
 //! human summary. A change to any of them shows up as a snapshot diff to review
 //! (`cargo insta review`, or `INSTA_UPDATE=always cargo test` to accept).
 
-use tallyfy_guests::sandbox::SandboxOptions;
-
-use crate::util::{against, bin, expect_exit, spawn, write};
+use crate::util::{Workspace, bin, expect_exit};
 
 fn help(args: &[&str]) -> String {
     let output = bin().args(args).arg("--help").output().unwrap();
@@ -23,15 +21,13 @@ fn every_help_page() {
 
 #[test]
 fn the_results_header_and_the_summary() {
-    let sandbox = spawn(SandboxOptions::default());
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
+    let ws = Workspace::empty();
+    let file = ws.write(
         "guests.csv",
         "email,first_name,Notes\na@example.org,Ann,vip\nA@example.org,Dup,\nnot-an-email,Bad,\n",
     );
-    let stderr = expect_exit(against(&sandbox).arg("import").arg(&file), 1);
-    let results = std::fs::read_to_string(dir.path().join("guests.results.csv")).unwrap();
+    let stderr = expect_exit(ws.cmd().arg("import").arg(&file), 1);
+    let results = std::fs::read_to_string(ws.path("guests.results.csv")).unwrap();
     insta::assert_snapshot!("results_header", results.lines().next().unwrap());
     // The summary's own lines, with the timings (which vary) masked.
     let summary: Vec<String> = stderr
@@ -48,7 +44,7 @@ fn the_results_header_and_the_summary() {
                 })
                 .collect::<Vec<_>>()
                 .join(" ")
-                .replace(&dir.path().display().to_string(), "DIR")
+                .replace(&ws.dir().display().to_string(), "DIR")
         })
         .collect();
     insta::assert_snapshot!("summary", summary.join("\n"));

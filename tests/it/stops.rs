@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tallyfy_guests::sandbox::{FaultOptions, Sandbox, SandboxOptions};
 
 use crate::import::{faulty, sandbox_emails, scenario, statuses};
-use crate::util::{against, expect_exit, result_rows, spawn, write};
+use crate::util::{Workspace, against, expect_exit, result_rows, spawn, write};
 
 fn start(sandbox: &Sandbox, args: &[&str]) -> Child {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"));
@@ -37,30 +37,33 @@ fn wait_for_created(sandbox: &Sandbox, at_least: u64) {
 #[test]
 fn killed_midway_then_run_again_ends_with_exactly_the_expected_guests() {
     let scenario = scenario(2000);
-    let sandbox = spawn(faulty(scenario.existing.clone(), Duration::from_millis(20)));
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", &scenario.csv);
+    let ws = Workspace::new(faulty(scenario.existing.clone(), Duration::from_millis(20)));
+    let file = ws.write("guests.csv", &scenario.csv);
     let file_arg = file.to_str().unwrap();
 
-    let mut child = start(&sandbox, &["import", "--concurrency", "8", file_arg]);
-    wait_for_created(&sandbox, 300);
+    let mut child = start(&ws.sandbox, &["import", "--concurrency", "8", file_arg]);
+    wait_for_created(&ws.sandbox, 300);
     std::thread::sleep(Duration::from_millis(1500)); // past a flush tick
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
 
     // What the killed run wrote is true: every row it calls created is in the organization.
-    let partial = result_rows(&dir.path().join("guests.results.csv"));
+    let partial = result_rows(&ws.path("guests.results.csv"));
     let created_before: Vec<_> = partial.iter().filter(|r| r.result_status == "created").collect();
     assert!(
         created_before.len() >= 200,
         "finished rows reached the disk: {}",
         partial.len()
     );
-    assert!(created_before.iter().all(|r| sandbox.guest(r.cell("email")).is_some()));
+    assert!(
+        created_before
+            .iter()
+            .all(|r| ws.sandbox.guest(r.cell("email")).is_some())
+    );
     assert!(partial.len() < 2000, "the kill came midway");
 
-    expect_exit(against(&sandbox).args(["import", "--concurrency", "16"]).arg(&file), 1);
-    let got = statuses(&dir.path().join("guests.results.csv"));
+    expect_exit(ws.cmd().args(["import", "--concurrency", "16"]).arg(&file), 1);
+    let got = statuses(&ws.path("guests.results.csv"));
     assert_eq!(got.len(), 2000);
     for (i, (got, want)) in got.iter().zip(&scenario.expected).enumerate() {
         let ok = got == want || (*want == "created" && got == "exists");
@@ -70,13 +73,13 @@ fn killed_midway_then_run_again_ends_with_exactly_the_expected_guests() {
         got.iter().filter(|s| *s == "exists").count() > 200,
         "the first run's guests now exist"
     );
-    assert_eq!(sandbox_emails(&sandbox), scenario.final_emails);
+    assert_eq!(sandbox_emails(&ws.sandbox), scenario.final_emails);
 }
 
 #[test]
 fn sigint_defers_the_rest_with_exit_3_and_a_rerun_completes() {
     let scenario = scenario(1000);
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         guests: scenario.existing.clone(),
         faults: FaultOptions {
             latency: Duration::from_millis(20),
@@ -84,10 +87,9 @@ fn sigint_defers_the_rest_with_exit_3_and_a_rerun_completes() {
         },
         ..SandboxOptions::default()
     });
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", &scenario.csv);
-    let child = start(&sandbox, &["import", file.to_str().unwrap()]);
-    wait_for_created(&sandbox, 100);
+    let file = ws.write("guests.csv", &scenario.csv);
+    let child = start(&ws.sandbox, &["import", file.to_str().unwrap()]);
+    wait_for_created(&ws.sandbox, 100);
     let signal = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -102,11 +104,11 @@ fn sigint_defers_the_rest_with_exit_3_and_a_rerun_completes() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let got = statuses(&dir.path().join("guests.results.csv"));
+    let got = statuses(&ws.path("guests.results.csv"));
     assert_eq!(got.len(), 1000, "every row accounted for");
     let deferred = got.iter().filter(|s| *s == "deferred").count();
     assert!(deferred > 100, "{deferred}");
-    let rows = result_rows(&dir.path().join("guests.results.csv"));
+    let rows = result_rows(&ws.path("guests.results.csv"));
     assert!(
         rows.iter()
             .filter(|r| r.result_status == "deferred")
@@ -117,14 +119,10 @@ fn sigint_defers_the_rest_with_exit_3_and_a_rerun_completes() {
         "offline verdicts still reached for the rest"
     );
 
-    let output = against(&sandbox).arg("import").arg(&file).output().unwrap();
+    let output = ws.cmd().arg("import").arg(&file).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert!(
-        !statuses(&dir.path().join("guests.results.csv"))
-            .iter()
-            .any(|s| s == "deferred")
-    );
-    assert_eq!(sandbox_emails(&sandbox), scenario.final_emails);
+    assert!(!statuses(&ws.path("guests.results.csv")).iter().any(|s| s == "deferred"));
+    assert_eq!(sandbox_emails(&ws.sandbox), scenario.final_emails);
 }
 
 pub(crate) fn new_guests_csv(count: usize) -> String {
@@ -173,16 +171,16 @@ fn an_invite_cap_beyond_max_wait_defers_then_a_longer_max_wait_finishes() {
 
 #[test]
 fn a_token_revoked_mid_run_defers_the_rest() {
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         faults: FaultOptions {
             revoke_token_after: Some(11),
             ..FaultOptions::default()
         },
         ..SandboxOptions::default()
     });
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "guests.csv", &new_guests_csv(40));
-    let output = against(&sandbox)
+    let file = ws.write("guests.csv", &new_guests_csv(40));
+    let output = ws
+        .cmd()
         .args(["import", "--concurrency", "1"])
         .arg(&file)
         .output()
@@ -190,7 +188,7 @@ fn a_token_revoked_mid_run_defers_the_rest() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("access token was rejected"), "{stderr}");
-    let got = statuses(&dir.path().join("guests.results.csv"));
+    let got = statuses(&ws.path("guests.results.csv"));
     assert_eq!(
         got.iter().filter(|s| *s == "created").count(),
         10,

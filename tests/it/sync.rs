@@ -7,7 +7,7 @@ use std::path::Path;
 use tallyfy_guests::api::Guest;
 use tallyfy_guests::sandbox::{FaultOptions, OAuthOptions, SandboxOptions};
 
-use crate::util::{against, bin, expect_exit, read_csv, result_rows, spawn};
+use crate::util::{Workspace, bin, expect_exit, read_csv, result_rows};
 
 fn existing(i: usize, members: Vec<u64>) -> Guest {
     Guest {
@@ -34,12 +34,11 @@ fn update_changes_exactly_the_members_that_changed_and_reports_drift() {
     // Guests 0-5 exist; 0-2 get other members in the file, 3 gets a new name, 4 is as it was,
     // 5 is not in the file at all, and two rows are new.
     let guests: Vec<Guest> = (0..6).map(|i| existing(i, vec![1001])).collect();
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         guests: guests.clone(),
         ..SandboxOptions::default()
     });
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("crm.csv");
+    let file = ws.path("crm.csv");
     let mut csv = String::from("email,first_name,last_name,company_name,associated_members\n");
     for i in 0..3 {
         csv.push_str(&format!("member{i}@crm.example,First{i},Last{i},Old Co,1001;1002\n"));
@@ -48,15 +47,15 @@ fn update_changes_exactly_the_members_that_changed_and_reports_drift() {
     csv.push_str("member4@crm.example,First4,,,\n");
     csv.push_str("new1@crm.example,New,One,,1003\nnew2@crm.example,New,Two,,\n");
     std::fs::write(&file, csv).unwrap();
-    let missing = dir.path().join("missing.csv");
-    let results = dir.path().join("crm.results.csv");
+    let missing = ws.path("missing.csv");
+    let results = ws.path("crm.results.csv");
 
     // A dry run says what would happen and changes nothing.
-    let mut dry = against(&sandbox);
+    let mut dry = ws.cmd();
     dry.args(["import", "--dry-run", "--on-existing", "update"]).arg(&file);
     expect_exit(&mut dry, 0);
     // Into a file of its own, so it never replaces the account of a real run.
-    let planned: Vec<String> = statuses(&dir.path().join("crm.dry-run.csv"))
+    let planned: Vec<String> = statuses(&ws.path("crm.dry-run.csv"))
         .into_iter()
         .map(|(_, s, _)| s)
         .collect();
@@ -72,9 +71,9 @@ fn update_changes_exactly_the_members_that_changed_and_reports_drift() {
             "would_create"
         ]
     );
-    assert_eq!(sandbox.stats().puts + sandbox.stats().posts, 0);
+    assert_eq!(ws.sandbox.stats().puts + ws.sandbox.stats().posts, 0);
 
-    let mut cmd = against(&sandbox);
+    let mut cmd = ws.cmd();
     cmd.args(["import", "--on-existing", "update", "--report-missing"])
         .arg(&missing)
         .arg(&file);
@@ -86,7 +85,7 @@ fn update_changes_exactly_the_members_that_changed_and_reports_drift() {
         let (_, status, message) = by_email(&format!("member{i}@crm.example"));
         assert_eq!(status, "updated");
         assert!(message.contains("associated_members 1001 → 1001;1002"), "{message}");
-        let guest = sandbox.guest(&format!("member{i}@crm.example")).unwrap();
+        let guest = ws.sandbox.guest(&format!("member{i}@crm.example")).unwrap();
         assert_eq!(guest.associated_members, vec![1001, 1002]);
     }
     let (_, status, message) = by_email("member3@crm.example");
@@ -101,20 +100,20 @@ fn update_changes_exactly_the_members_that_changed_and_reports_drift() {
     assert_eq!(by_email("new1@crm.example").1, "created");
     assert_eq!(by_email("new2@crm.example").1, "created");
     assert_eq!(
-        sandbox.stats().puts,
+        ws.sandbox.stats().puts,
         3,
         "one PUT per changed member list, none for the rest"
     );
     // Guests whose members did not change kept them; nothing was re-created.
     for before in &guests[3..6] {
-        let guest = sandbox.guest(&before.email).unwrap();
+        let guest = ws.sandbox.guest(&before.email).unwrap();
         assert_eq!(
             (guest.id.as_str(), guest.associated_members.as_slice()),
             (before.id.as_str(), &[1001][..])
         );
     }
     assert_eq!(
-        sandbox.guest("member3@crm.example").unwrap().first_name.as_deref(),
+        ws.sandbox.guest("member3@crm.example").unwrap().first_name.as_deref(),
         Some("First3")
     );
 
@@ -123,18 +122,17 @@ fn update_changes_exactly_the_members_that_changed_and_reports_drift() {
     assert_eq!(header[..2], ["id", "email"]);
     assert_eq!(missing_rows.len(), 1, "{missing_rows:?}");
     assert_eq!(missing_rows[0][..4], ["505", "member5@crm.example", "First5", "Last5"]);
-    assert_eq!(sandbox.guests().len(), 8);
-    assert_eq!(sandbox.stats().deletes, 0);
+    assert_eq!(ws.sandbox.guests().len(), 8);
+    assert_eq!(ws.sandbox.stats().deletes, 0);
 }
 
 #[test]
 fn retry_from_reruns_only_failed_and_deferred_rows() {
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         guests: vec![existing(0, vec![])],
         ..SandboxOptions::default()
     });
-    let dir = tempfile::tempdir().unwrap();
-    let previous = dir.path().join("guests.results.csv");
+    let previous = ws.path("guests.results.csv");
     std::fs::write(
         &previous,
         "result_row,result_status,result_guest_id,result_http_status,result_attempts,result_message,email,first_name,notes\n\
@@ -145,10 +143,10 @@ fn retry_from_reruns_only_failed_and_deferred_rows() {
          8,exists,500,,0,already a guest,member0@crm.example,First0,\n",
     )
     .unwrap();
-    let mut cmd = against(&sandbox);
+    let mut cmd = ws.cmd();
     cmd.args(["import", "--retry-from"]).arg(&previous);
     expect_exit(&mut cmd, 1);
-    let results = dir.path().join("guests.retry.results.csv");
+    let results = ws.path("guests.retry.results.csv");
     let (header, _) = read_csv(&std::fs::read_to_string(&results).unwrap());
     assert_eq!(header[6..], ["email", "first_name", "notes"]);
     let rows = result_rows(&results);
@@ -180,36 +178,36 @@ fn retry_from_reruns_only_failed_and_deferred_rows() {
     );
     assert_eq!(first.cell("notes"), "'=keep me");
     assert_eq!(rows[2].result_message, "email `bad` is not valid");
-    assert_eq!(sandbox.stats().posts, 2);
+    assert_eq!(ws.sandbox.stats().posts, 2);
     assert!(
-        sandbox.guest("done@crm.example").is_none(),
+        ws.sandbox.guest("done@crm.example").is_none(),
         "a copied row is not sent again"
     );
-    assert!(sandbox.guest("failed@crm.example").is_some() && sandbox.guest("later@crm.example").is_some());
+    assert!(ws.sandbox.guest("failed@crm.example").is_some() && ws.sandbox.guest("later@crm.example").is_some());
 
     // A file that is not a results file is a clear usage error.
-    let mut wrong = against(&sandbox);
-    wrong.args(["import", "--retry-from", "samples/guests.csv"]);
+    let plain = ws.write("plain.csv", include_str!("../../samples/guests.csv"));
+    let mut wrong = ws.cmd();
+    wrong.args(["import", "--retry-from"]).arg(&plain);
     let stderr = expect_exit(&mut wrong, 2);
     assert!(stderr.contains("is not a results file"), "{stderr}");
 }
 
 #[test]
 fn max_errors_stops_a_run_that_keeps_failing() {
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         faults: FaultOptions {
             create_error_rate: 1.0,
             ..FaultOptions::default()
         },
         ..SandboxOptions::default()
     });
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("many.csv");
+    let file = ws.path("many.csv");
     let csv: String = std::iter::once("email\n".to_string())
         .chain((0..200).map(|i| format!("g{i}@crm.example\n")))
         .collect();
     std::fs::write(&file, csv).unwrap();
-    let mut cmd = against(&sandbox);
+    let mut cmd = ws.cmd();
     cmd.args([
         "import",
         "--max-errors",
@@ -222,7 +220,7 @@ fn max_errors_stops_a_run_that_keeps_failing() {
     .arg(&file);
     let stderr = expect_exit(&mut cmd, 3);
     assert!(stderr.contains("more than --max-errors allows"), "{stderr}");
-    let rows = statuses(&dir.path().join("many.results.csv"));
+    let rows = statuses(&ws.path("many.results.csv"));
     let failed = rows.iter().filter(|(_, s, _)| s == "failed").count();
     let deferred = rows.iter().filter(|(_, s, _)| s == "deferred").count();
     assert_eq!(rows.len(), 200, "every row accounted for");
@@ -231,9 +229,9 @@ fn max_errors_stops_a_run_that_keeps_failing() {
         "stops soon after the sixth failure: {failed}"
     );
     assert_eq!(failed + deferred, 200);
-    assert!(sandbox.stats().posts <= 8, "{:?}", sandbox.stats());
+    assert!(ws.sandbox.stats().posts <= 8, "{:?}", ws.sandbox.stats());
 
-    let mut percent = against(&sandbox);
+    let mut percent = ws.cmd();
     percent
         .args(["import", "-", "--max-errors", "5%"])
         .write_stdin("email\na@b.co\n");
@@ -284,7 +282,7 @@ fn json_type(value: &serde_json::Value) -> &'static str {
 
 #[test]
 fn client_credentials_survive_a_token_that_dies_mid_run_and_the_summary_has_every_field() {
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         oauth: OAuthOptions {
             client_secret: "s3cret-client-value".into(),
             uses: Some(15),
@@ -292,16 +290,15 @@ fn client_credentials_survive_a_token_that_dies_mid_run_and_the_summary_has_ever
         },
         ..SandboxOptions::default()
     });
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("nightly.csv");
+    let file = ws.path("nightly.csv");
     let csv: String = std::iter::once("email,first_name\n".to_string())
         .chain((0..60).map(|i| format!("night{i}@crm.example,N{i}\n")))
         .collect();
     std::fs::write(&file, &csv).unwrap();
-    let summary_path = dir.path().join("summary.json");
+    let summary_path = ws.path("summary.json");
     let output = bin()
-        .env("TALLYFY_BASE_URL", sandbox.base_url())
-        .env("TALLYFY_ORG_ID", sandbox.org())
+        .env("TALLYFY_BASE_URL", ws.sandbox.base_url())
+        .env("TALLYFY_ORG_ID", ws.sandbox.org())
         .env("TALLYFY_CLIENT_ID", "sandbox-client")
         .env("TALLYFY_CLIENT_SECRET", "s3cret-client-value")
         .env("RUST_LOG", "trace")
@@ -312,13 +309,13 @@ fn client_credentials_survive_a_token_that_dies_mid_run_and_the_summary_has_ever
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert_eq!(sandbox.guests().len(), 60, "every row created");
+    assert_eq!(ws.sandbox.guests().len(), 60, "every row created");
     assert!(
-        sandbox.tokens_issued() >= 4,
+        ws.sandbox.tokens_issued() >= 4,
         "tokens renewed: {}",
-        sandbox.tokens_issued()
+        ws.sandbox.tokens_issued()
     );
-    let results = std::fs::read_to_string(dir.path().join("nightly.results.csv")).unwrap();
+    let results = std::fs::read_to_string(ws.path("nightly.results.csv")).unwrap();
     let summary_text = std::fs::read_to_string(&summary_path).unwrap();
     for text in [stderr.as_ref(), results.as_str(), summary_text.as_str()] {
         assert!(!text.contains("s3cret-client-value"), "the client secret leaked");
@@ -362,8 +359,8 @@ fn client_credentials_survive_a_token_that_dies_mid_run_and_the_summary_has_ever
     // Wrong client credentials: a clear error, exit 2, and still a summary for monitoring.
     let mut wrong = bin();
     wrong
-        .env("TALLYFY_BASE_URL", sandbox.base_url())
-        .env("TALLYFY_ORG_ID", sandbox.org())
+        .env("TALLYFY_BASE_URL", ws.sandbox.base_url())
+        .env("TALLYFY_ORG_ID", ws.sandbox.org())
         .env("TALLYFY_CLIENT_ID", "sandbox-client")
         .env("TALLYFY_CLIENT_SECRET", "not-the-secret")
         .args(["import", "--summary-json"])
