@@ -2,7 +2,7 @@
 
 use tallyfy_guests::sandbox::SandboxOptions;
 
-use crate::util::{against, bin, generated_guests, spawn};
+use crate::util::{Workspace, bin, generated_guests};
 
 fn usage_error(cmd: &mut assert_cmd::Command) -> String {
     let output = cmd.output().unwrap();
@@ -22,18 +22,16 @@ fn plain_http_is_refused_unless_loopback() {
     assert!(stderr.contains("refusing plain http:// to `example.com`"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         guests: generated_guests(2),
         ..SandboxOptions::default()
     });
-    let base = format!("http://127.0.0.1:{}/api", sandbox.addr().port());
-    let output = against(&sandbox)
-        .args(["export", "--base-url", &base])
-        .output()
-        .unwrap();
+    let base = format!("http://127.0.0.1:{}/api", ws.sandbox.addr().port());
+    let output = ws.cmd().args(["export", "--base-url", &base]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     // A trailing slash on the base must not double anything either.
-    let output = against(&sandbox)
+    let output = ws
+        .cmd()
         .args(["export", "--base-url", &format!("{base}/")])
         .output()
         .unwrap();
@@ -64,17 +62,15 @@ fn missing_org_and_token_name_the_flag_and_the_variable() {
 
 #[test]
 fn a_wrong_org_or_base_path_is_explained() {
-    let sandbox = spawn(SandboxOptions::default());
-    let output = against(&sandbox)
+    let ws = Workspace::new(SandboxOptions::default());
+    let output = ws
+        .cmd()
         .args(["export", "--org", "00000000000000000000000000000000"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "a refused org is configuration to fix");
     assert!(String::from_utf8_lossy(&output.stderr).contains("access to this organization was refused (403"));
-    let base = format!("{}/v9", sandbox.base_url());
-    let output = against(&sandbox)
-        .args(["export", "--base-url", &base])
-        .output()
-        .unwrap();
+    let base = format!("{}/v9", ws.sandbox.base_url());
+    let output = ws.cmd().args(["export", "--base-url", &base]).output().unwrap();
     assert!(String::from_utf8_lossy(&output.stderr).contains("check --base-url"));
 }

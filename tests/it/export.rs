@@ -2,11 +2,11 @@
 
 use tallyfy_guests::sandbox::{FaultOptions, SandboxOptions};
 
-use crate::util::{against, bin, generated_guests, read_csv, spawn};
+use crate::util::{Workspace, bin, generated_guests, read_csv};
 
 #[test]
 fn every_guest_once_in_server_order_despite_caps_faults_and_429s() {
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         guests: generated_guests(1050),
         per_page_cap: 10,
         faults: FaultOptions {
@@ -21,9 +21,8 @@ fn every_guest_once_in_server_order_despite_caps_faults_and_429s() {
         },
         ..SandboxOptions::default()
     });
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("guests.csv");
-    against(&sandbox)
+    let out = ws.path("guests.csv");
+    ws.cmd()
         .args(["export", "--concurrency", "8", "--max-retries", "10", "--output"])
         .arg(&out)
         .assert()
@@ -32,13 +31,13 @@ fn every_guest_once_in_server_order_despite_caps_faults_and_429s() {
     let (header, rows) = read_csv(&std::fs::read_to_string(&out).unwrap());
     assert_eq!(header, tallyfy_guests::export::COLUMNS);
     let exported: Vec<(&str, &str)> = rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
-    let expected = sandbox.guests();
+    let expected = ws.sandbox.guests();
     let expected: Vec<(&str, &str)> = expected.iter().map(|g| (g.id.as_str(), g.email.as_str())).collect();
     assert_eq!(exported.len(), 1050);
     assert_eq!(exported, expected, "every guest once, in server order");
 
     // 1050 / 10 = 105 pages; the faults must really have been exercised for this to mean anything.
-    let stats = sandbox.stats();
+    let stats = ws.sandbox.stats();
     assert!(
         stats.server_errors > 0 && stats.drops > 0 && stats.throttled > 0,
         "{stats:?}"
@@ -50,12 +49,12 @@ fn every_guest_once_in_server_order_despite_caps_faults_and_429s() {
 fn stats_columns_members_and_formula_neutralisation() {
     let mut guests = generated_guests(3);
     guests[0].first_name = Some("=HYPERLINK(\"http://evil\")".into());
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         guests,
         ..SandboxOptions::default()
     });
 
-    let output = against(&sandbox).args(["export", "--with-stats"]).output().unwrap();
+    let output = ws.cmd().args(["export", "--with-stats"]).output().unwrap();
     assert!(output.status.success());
     let (header, rows) = read_csv(&String::from_utf8(output.stdout).unwrap());
     assert_eq!(header.len(), 21);
@@ -74,14 +73,14 @@ fn stats_columns_members_and_formula_neutralisation() {
     assert_eq!(rows[0][9], "1001;1003");
     assert_eq!(rows[0][16], "0");
 
-    let raw = against(&sandbox).args(["export", "--raw"]).output().unwrap();
+    let raw = ws.cmd().args(["export", "--raw"]).output().unwrap();
     let (_, rows) = read_csv(&String::from_utf8(raw.stdout).unwrap());
     assert_eq!(rows[0][2], "=HYPERLINK(\"http://evil\")");
 }
 
 #[test]
 fn a_failed_export_leaves_no_file_behind() {
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         guests: generated_guests(300),
         per_page_cap: 10,
         faults: FaultOptions {
@@ -90,9 +89,9 @@ fn a_failed_export_leaves_no_file_behind() {
         },
         ..SandboxOptions::default()
     });
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("guests.csv");
-    let assert = against(&sandbox)
+    let out = ws.path("guests.csv");
+    let assert = ws
+        .cmd()
         .args(["export", "--max-retries", "1", "--output"])
         .arg(&out)
         .assert()
@@ -105,7 +104,7 @@ fn a_failed_export_leaves_no_file_behind() {
     );
     assert!(stderr.contains("[request id sbx-"), "{stderr}");
     assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
+        std::fs::read_dir(ws.dir()).unwrap().count(),
         0,
         "neither the file nor a temporary one"
     );
@@ -123,13 +122,13 @@ fn the_built_in_sandbox_needs_no_account() {
 
 #[test]
 fn legacy_payloads_export_the_same_guests() {
-    let sandbox = spawn(SandboxOptions {
+    let ws = Workspace::new(SandboxOptions {
         guests: generated_guests(120),
         per_page_cap: 50,
         legacy: true,
         ..SandboxOptions::default()
     });
-    let output = against(&sandbox).args(["export"]).output().unwrap();
+    let output = ws.cmd().args(["export"]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let (_, rows) = read_csv(&String::from_utf8(output.stdout).unwrap());
     assert_eq!(rows.len(), 120);

@@ -285,8 +285,9 @@ fn files_that_cannot_be_imported_exit_2_and_send_nothing() {
 
 #[test]
 fn stdin_in_results_on_stdout() {
-    let sandbox = spawn(SandboxOptions::default());
-    let output = against(&sandbox)
+    let ws = Workspace::new(SandboxOptions::default());
+    let output = ws
+        .cmd()
         .args(["import", "-"])
         .write_stdin("email\none@example.org\nbad\n")
         .output()
@@ -353,16 +354,18 @@ fn json_logs_carry_the_summary_and_no_progress_bar_is_drawn_off_a_terminal() {
 
 #[test]
 fn the_exported_sample_reimports_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("exported-guests.csv");
+    let ws = Workspace::new(SandboxOptions::default());
+    let file = ws.path("exported-guests.csv");
     std::fs::copy(
         concat!(env!("CARGO_MANIFEST_DIR"), "/samples/exported-guests.csv"),
         &file,
     )
     .unwrap();
-    let sandbox = spawn(SandboxOptions::default());
-    expect_exit(against(&sandbox).arg("import").arg(&file), 0);
-    assert_eq!(sandbox.guests().len(), tallyfy_guests::sandbox::sample_guests().len());
-    let phone = sandbox.guest("maria.gonzalez@acme-logistics.com").unwrap().phone_1;
+    expect_exit(ws.cmd().arg("import").arg(&file), 0);
+    assert_eq!(
+        ws.sandbox.guests().len(),
+        tallyfy_guests::sandbox::sample_guests().len()
+    );
+    let phone = ws.sandbox.guest("maria.gonzalez@acme-logistics.com").unwrap().phone_1;
     assert_eq!(phone.as_deref(), Some("+34 912 345 678"));
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use tallyfy_guests::api::Guest;
 use tallyfy_guests::sandbox::{Sandbox, SandboxOptions};
 
-use crate::util::{against, bin, expect_exit, result_rows, spawn};
+use crate::util::{Workspace, against, bin, expect_exit, result_rows, spawn};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
@@ -236,8 +236,8 @@ fn crm_and_excel_exports_import_with_no_options() {
 #[test]
 fn an_xlsx_workbook_imports_with_numbers_and_dates_as_people_see_them() {
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("guests.xlsx");
+    let ws = Workspace::empty();
+    let path = ws.path("guests.xlsx");
     let mut workbook = Workbook::new();
     let notes = workbook.add_worksheet().set_name("Notes").unwrap();
     notes.write_string(0, 0, "nothing to import here").unwrap();
@@ -261,19 +261,18 @@ fn an_xlsx_workbook_imports_with_numbers_and_dates_as_people_see_them() {
     sheet.write_string(4, 0, "not an email").unwrap();
     workbook.save(&path).unwrap();
 
-    let sandbox = spawn(SandboxOptions::default());
-    let stderr = expect_exit(against(&sandbox).args(["import", "--sheet", "guests"]).arg(&path), 1);
+    let stderr = expect_exit(ws.cmd().args(["import", "--sheet", "guests"]).arg(&path), 1);
     assert!(stderr.contains("input read as workbook, sheet `Guests`"), "{stderr}");
-    let kim = sandbox.guest("kim@example.org").unwrap();
+    let kim = ws.sandbox.guest("kim@example.org").unwrap();
     assert_eq!(
         (kim.phone_1.as_deref(), kim.associated_members.as_slice()),
         (Some("4155550134"), &[1002][..])
     );
     assert_eq!(
-        sandbox.guest("lee@example.org").unwrap().first_name.as_deref(),
+        ws.sandbox.guest("lee@example.org").unwrap().first_name.as_deref(),
         Some("Lée")
     );
-    let rows = result_rows(&dir.path().join("guests.results.csv"));
+    let rows = result_rows(&ws.path("guests.results.csv"));
     let summary: Vec<(u64, &str)> = rows.iter().map(|r| (r.result_row, r.result_status.as_str())).collect();
     assert_eq!(
         summary,

@@ -8,18 +8,17 @@ use std::time::{Duration, Instant};
 use tallyfy_guests::sandbox::{FaultOptions, Sandbox, SandboxOptions};
 
 use crate::import::{faulty, sandbox_emails, scenario, statuses};
-use crate::util::{Workspace, against, expect_exit, result_rows, spawn, write};
+use crate::util::{Workspace, against, expect_exit, process_against, result_rows, spawn, write};
 
+/// The binary against `sandbox` as a child process (to kill or signal), with the same clean
+/// environment as every other run.
 fn start(sandbox: &Sandbox, args: &[&str]) -> Child {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"));
-    cmd.env_remove("RUST_LOG")
-        .env("TALLYFY_BASE_URL", sandbox.base_url())
-        .env("TALLYFY_ORG_ID", sandbox.org())
-        .env("TALLYFY_ACCESS_TOKEN", sandbox.token())
+    process_against(sandbox)
         .args(args)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    cmd.spawn().unwrap()
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 fn wait_for_created(sandbox: &Sandbox, at_least: u64) {
