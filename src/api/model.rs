@@ -71,6 +71,11 @@ pub struct Page {
 }
 
 /// `meta.pagination`, trusted over what we asked for (the server may cap `per_page`).
+///
+/// The walk reads `total`, `per_page` and `total_pages`. `count`, `current_page` and `links`
+/// are not read: they are kept because they are the fields whose shapes vary (`links` as `[]`,
+/// `{}` or null; numbers as strings), and decoding them leniently, with tests, is how a page in
+/// any documented shape is known to decode; they also show in a page's `Debug` output.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Pagination {
     #[serde(default, deserialize_with = "lenient::u64_or_zero")]
