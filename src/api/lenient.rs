@@ -34,15 +34,9 @@ pub fn member_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error>
     })
 }
 
-/// `links` is an object with optional `next`/`previous`, or `[]` on a single page, or null.
-pub fn links<'de, D: Deserializer<'de>>(d: D) -> Result<super::model::Links, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Object(map) => super::model::Links {
-            next: map.get("next").cloned().and_then(scalar_text),
-            previous: map.get("previous").cloned().and_then(scalar_text),
-        },
-        _ => super::model::Links::default(),
-    })
+/// An object's member as text: a string (empty is none) or a number.
+pub fn text_of(map: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    map.get(key).cloned().and_then(scalar_text)
 }
 
 fn scalar_text(value: Value) -> Option<String> {

@@ -70,6 +70,17 @@ pub struct Page {
     pub pagination: Pagination,
 }
 
+/// `links` is an object with optional `next`/`previous`, or `[]` on a single page, or null.
+fn links<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Links, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Object(map) => Links {
+            next: lenient::text_of(&map, "next"),
+            previous: lenient::text_of(&map, "previous"),
+        },
+        _ => Links::default(),
+    })
+}
+
 /// `meta.pagination`, trusted over what we asked for (the server may cap `per_page`).
 ///
 /// The walk reads `total`, `per_page` and `total_pages`. `count`, `current_page` and `links`
@@ -93,7 +104,7 @@ pub struct Pagination {
     #[serde(default, deserialize_with = "lenient::u64_or_zero")]
     /// Pages in the whole list, as the server counts them.
     pub total_pages: u64,
-    #[serde(default, deserialize_with = "lenient::links")]
+    #[serde(default, deserialize_with = "links")]
     /// Links to the neighbouring pages, when given.
     pub links: Links,
 }
