@@ -1,7 +1,17 @@
 //! tallyfy-guests: move guest users between spreadsheets and a Tallyfy organization.
 //!
-//! Data flows one way: `input` → `validate` → `import` (dedupe, create, results) over `api`
-//! (client, pacing, retries), which also feeds `export`; `sandbox` serves the same API locally. `cli` and `config` are the only places that see flags and environment.
+//! The modules, each importing only those below it:
+//! - `main` → [`run`] (the dispatch) → the commands: [`import`], [`export`], and
+//!   [`sandbox`] (also the in-process emulator the others can use).
+//! - [`config`] turns the flags ([`cli`]) and the environment into each command's checked
+//!   configuration; nothing below it sees the flags, and only these two read `std::env`.
+//! - Beneath the commands: [`api`] (client, pacing, retries, settings), [`input`] (files as
+//!   records), [`validate`], [`output`] (CSV out, safe paths), [`error`] (how a command fails,
+//!   and its exit code), [`logging`].
+//! - Leaves shared by all: [`rate`], [`defaults`], [`modes`], [`secret`], [`words`].
+//!
+//! Data flows one way: `input` → `validate` → `import` (dedupe, create, results) over `api`,
+//! which also feeds `export`; `sandbox` serves the same API locally.
 
 #![warn(missing_docs)]
 
