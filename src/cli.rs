@@ -280,6 +280,15 @@ pub struct ImportArgs {
     #[arg(long = "map", value_name = "COLUMN=FIELD", value_parser = crate::input::parse_mapping)]
     pub map: Vec<(String, crate::input::Target)>,
 
+    /// The header's row number, when it is not found by itself (it is looked for among the
+    /// first 10 rows: the first that names an email column).
+    #[arg(long, value_name = "N", value_parser = row_number)]
+    pub header_row: Option<u64>,
+
+    /// Process only the first N data rows (the rest are not read and not in the results).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
     /// The sheet of a workbook (.xlsx, .xls, .ods) to read (default: the first).
     #[arg(long, value_name = "NAME")]
     pub sheet: Option<String>,
@@ -445,6 +454,16 @@ fn concurrency(text: &str) -> Result<u32, String> {
     match text.trim().parse::<u32>() {
         Ok(n) if (1..=256).contains(&n) => Ok(n),
         _ => Err(format!("`{text}` is not a number of requests from 1 to 256")),
+    }
+}
+
+/// A spreadsheet row number: 1 or more.
+fn row_number(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a row number: give a whole number of 1 or more"
+        )),
     }
 }
 

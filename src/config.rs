@@ -129,6 +129,10 @@ pub struct ImportConfig {
     pub map: Vec<(String, Target)>,
     /// `--sheet` of a workbook.
     pub sheet: Option<String>,
+    /// `--header-row`: the header's row number (found among the first rows otherwise).
+    pub header_row: Option<u64>,
+    /// `--limit`: only the first this many data rows.
+    pub limit: Option<u64>,
     /// How the run reaches Tallyfy, or why it cannot.
     pub reach: Result<Reach, ConfigError>,
     /// Resends of a request after a transient failure (a create's rounds too).
@@ -181,6 +185,8 @@ pub fn import(args: ImportArgs) -> ImportConfig {
         delimiter: args.delimiter,
         map: args.map,
         sheet: args.sheet,
+        header_row: args.header_row,
+        limit: args.limit,
         reach,
         max_retries: args.api.max_retries,
     }

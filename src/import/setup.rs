@@ -39,6 +39,8 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
             delimiter: args.delimiter,
             map: args.map.clone(),
             sheet: args.sheet.clone(),
+            header_row: args.header_row,
+            limit: args.limit,
             previous_results: args.retry,
             result_columns: &super::results::RESULT_COLUMNS,
             stream: false,
@@ -89,9 +91,10 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
         (_, Some(rows)) => Some(rows),
         // Counted by reading a regular file twice; a stream (a pipe, `<(...)`, /dev/stdin) can be
         // read only once, so its total stays unknown rather than guessed.
-        (source, None) if ui.progress || args.max_errors.is_some() => {
-            source.regular_file().and_then(|path| count_records(path).ok())
-        }
+        (source, None) if ui.progress || args.max_errors.is_some() => source
+            .regular_file()
+            .and_then(|path| count_records(path).ok())
+            .map(|rows| input.limit().map_or(rows, |limit| rows.min(limit))),
         _ => None,
     };
     let max_failed = match (args.max_errors, total) {

@@ -76,6 +76,10 @@ pub struct InputOptions {
     pub sheet: Option<String>,
     /// The file is a results file of an earlier run (`--retry-from`).
     pub previous_results: bool,
+    /// `--header-row`: the header's row number; otherwise it is found among the first rows.
+    pub header_row: Option<u64>,
+    /// `--limit`: read only this many data rows.
+    pub limit: Option<u64>,
     /// The columns a results file of this tool puts in front of the input's own (the results
     /// writer's), so that they can be told from the input's own columns.
     pub result_columns: &'static [&'static str],
@@ -213,6 +217,10 @@ pub struct Input {
     peeked: Option<InputRecord>,
     next_index: u64,
     done: bool,
+    /// Rows above the header (title rows), which text row numbers count.
+    skipped: u64,
+    /// `--limit`: data rows to read at most.
+    limit: Option<u64>,
 }
 
 /// A workbook is read whole into memory (its format needs it): at most this much of it.
@@ -259,11 +267,20 @@ impl Input {
         if start.is_empty() {
             return Err(InputError::Empty(name));
         }
-        let (header, records, format) = if workbook::looks_like_workbook(&start) {
+        let (header, mut records, format, first_at) = if workbook::looks_like_workbook(&start) {
             open_workbook(reader, &name, options)?
         } else {
             open_text(reader, &name, options)?
         };
+        let (header, skipped, header_at) =
+            find_header(header, first_at, &mut records, options).map_err(|error| InputError::Header {
+                name: name.clone(),
+                error,
+            })?;
+        if skipped > 0 {
+            let rows = if skipped == 1 { "row" } else { "rows" };
+            tracing::info!("{name}: the header is row {header_at}; the {skipped} {rows} above it are ignored");
+        }
         let width = header.len();
         let (header, previous) = match PreviousColumns::find(&header, options.result_columns) {
             Some((columns, original)) => {
@@ -295,6 +312,8 @@ impl Input {
             peeked: None,
             next_index: 0,
             done: false,
+            skipped,
+            limit: options.limit,
         };
         input.peeked = input.read();
         if input.peeked.is_none() {
@@ -305,14 +324,20 @@ impl Input {
 
     /// Rows left to read, when it is known without reading them (a workbook).
     pub fn known_rows(&self) -> Option<u64> {
-        match &self.records {
+        let rows = match &self.records {
             Records::Sheet(rows) => Some(rows.len() as u64 + u64::from(self.peeked.is_some())),
             Records::Text(_) => None,
-        }
+        };
+        rows.map(|rows| self.limit.map_or(rows, |limit| rows.min(limit)))
+    }
+
+    /// `--limit`, if any.
+    pub fn limit(&self) -> Option<u64> {
+        self.limit
     }
 
     fn read(&mut self) -> Option<InputRecord> {
-        if self.done {
+        if self.done || self.limit.is_some_and(|limit| self.next_index >= limit) {
             return None;
         }
         let index = self.next_index;
@@ -337,7 +362,7 @@ impl Input {
             Records::Text(reader) => match reader.next_record() {
                 Ok(Some(raw)) => {
                     let (cells, problem) = text_cells(raw, expected);
-                    (index + 2, cells, problem)
+                    (index + 2 + self.skipped, cells, problem)
                 }
                 Ok(None) => {
                     self.done = true;
@@ -390,7 +415,7 @@ fn open_workbook(
     reader: Box<dyn Read + Send>,
     name: &str,
     options: &InputOptions,
-) -> Result<(Vec<String>, Records, Format), InputError> {
+) -> Result<(Vec<String>, Records, Format, u64), InputError> {
     let mut bytes = Vec::new();
     reader
         .take(MAX_WORKBOOK + 1)
@@ -413,15 +438,109 @@ fn open_workbook(
         reason,
     })?;
     let mut rows = sheet.rows.into_iter();
-    let mut header = rows
+    let first = rows
         .next()
-        .ok_or_else(|| InputError::Empty(format!("{name} (sheet `{}`)", sheet.name)))?
-        .expand(0);
+        .ok_or_else(|| InputError::Empty(format!("{name} (sheet `{}`)", sheet.name)))?;
+    let first_at = first.row;
+    let mut header = first.expand(0);
     while header.last().is_some_and(|c| c.trim().is_empty()) {
         header.pop();
     }
     let header = header.into_iter().map(|c| c.trim().to_string()).collect();
-    Ok((header, Records::Sheet(rows), Format::Workbook { sheet: sheet.name }))
+    Ok((
+        header,
+        Records::Sheet(rows),
+        Format::Workbook { sheet: sheet.name },
+        first_at,
+    ))
+}
+
+/// Rows looked at for the header, when the first row is not it (a title, a date, blank cells).
+const HEADER_SEARCH: usize = 10;
+
+/// The header row, how many rows above it were skipped, and its row number: row
+/// `--header-row`, else the first row that names an email column among the first
+/// `HEADER_SEARCH`. When none does, the error says which column holds email addresses, if one
+/// does. `first_at` is the first row's number (a sheet's first rows may be empty).
+fn find_header(
+    first: Vec<String>,
+    first_at: u64,
+    records: &mut Records,
+    options: &InputOptions,
+) -> Result<(Vec<String>, u64, u64), HeaderError> {
+    let (mut header, mut at, mut skipped) = (first, first_at, 0);
+    if let Some(wanted) = options.header_row {
+        while at < wanted {
+            (at, header) = next_row(records, at).ok_or(HeaderError::NoHeaderRow(wanted))?;
+            skipped += 1;
+        }
+        return Ok((header, skipped, at));
+    }
+    let maps = |row: &[String]| !matches!(map_header(row, &options.map), Err(HeaderError::NoEmail(_)));
+    let mut seen = Vec::new();
+    loop {
+        if maps(&header) {
+            return Ok((header, skipped, at));
+        }
+        seen.push(header);
+        if seen.len() >= HEADER_SEARCH {
+            break;
+        }
+        let Some(next) = next_row(records, at) else { break };
+        (at, header) = next;
+        skipped += 1;
+    }
+    let header = &seen[0];
+    Err(match email_column(header, &seen[1..]) {
+        Some(column) => HeaderError::EmailIn(column),
+        None => HeaderError::NoEmail(header.clone()),
+    })
+}
+
+/// The next row's number and cells as text, for the header search; `at` is the last row's.
+fn next_row(records: &mut Records, at: u64) -> Option<(u64, Vec<String>)> {
+    match records {
+        Records::Text(reader) => reader.next_record().ok().flatten().map(|raw| {
+            let cells = raw
+                .cells
+                .iter()
+                .map(|cell| String::from_utf8_lossy(cell).trim().to_string())
+                .collect();
+            (at + 1, cells)
+        }),
+        Records::Sheet(rows) => rows.next().map(|row| {
+            let at = row.row;
+            let mut cells: Vec<String> = row.expand(0).into_iter().map(|c| c.trim().to_string()).collect();
+            while cells.last().is_some_and(String::is_empty) {
+                cells.pop();
+            }
+            (at, cells)
+        }),
+    }
+}
+
+/// The column of `header` whose cells in `rows` look like email addresses (most of its
+/// non-empty ones), for an error that says which `--map` to use.
+fn email_column(header: &[String], rows: &[Vec<String>]) -> Option<String> {
+    let looks_like = |cell: &str| {
+        let cell = cell.trim();
+        cell.split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !cell.contains(' '))
+    };
+    (0..header.len())
+        .filter(|&column| !header[column].is_empty())
+        .map(|column| {
+            let cells: Vec<&str> = rows
+                .iter()
+                .filter_map(|row| row.get(column).map(String::as_str))
+                .filter(|cell| !cell.trim().is_empty())
+                .collect();
+            let emails = cells.iter().filter(|cell| looks_like(cell)).count();
+            (column, emails, cells.len())
+        })
+        .filter(|&(_, emails, cells)| emails > 0 && emails * 2 > cells)
+        .max_by_key(|&(_, emails, _)| emails)
+        .map(|(column, _, _)| header[column].clone())
 }
 
 /// A cell as the value it holds: the one formula guard our own output adds comes off.

@@ -15,7 +15,7 @@ pub(super) fn open_text(
     reader: Box<dyn Read + Send>,
     name: &str,
     options: &InputOptions,
-) -> Result<(Vec<String>, Records, Format), InputError> {
+) -> Result<(Vec<String>, Records, Format, u64), InputError> {
     let unreadable = |error: io::Error| InputError::Unreadable {
         name: name.to_string(),
         error,
@@ -57,6 +57,7 @@ pub(super) fn open_text(
         header,
         Records::Text(Box::new(reader)),
         Format::Text { encoding, delimiter },
+        1,
     ))
 }
 

@@ -4,6 +4,7 @@
 mod bombs;
 mod client;
 mod config;
+mod experience;
 mod export;
 mod field;
 mod hostile;

@@ -1,0 +1,132 @@
+//! Spreadsheets as people really have them, and what the tool says about them: title rows above
+//! the header, European column names, an email column the tool cannot name, trying a few rows.
+
+use crate::util::{Workspace, bin, expect_exit};
+
+#[test]
+fn a_workbook_with_title_rows_above_its_header_imports_with_no_flags() {
+    let ws = Workspace::empty();
+    let path = ws.path("march.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "Guests for the March onboarding").unwrap();
+    sheet.write_string(1, 0, "Exported 2026-03-01").unwrap();
+    for (col, title) in ["Email", "First Name", "Company"].into_iter().enumerate() {
+        sheet.write_string(3, col as u16, title).unwrap();
+    }
+    sheet.write_string(4, 0, "ana@example.org").unwrap();
+    sheet.write_string(4, 1, "Ana").unwrap();
+    sheet.write_string(5, 0, "ben@example.org").unwrap();
+    book.save(&path).unwrap();
+    let stderr = expect_exit(ws.cmd().arg("import").arg(&path), 0);
+    assert!(
+        stderr.contains("the header is row 4; the 2 rows above it are ignored"),
+        "{stderr}"
+    );
+    let rows = ws.results("march.results.csv");
+    let got: Vec<(u64, &str)> = rows.iter().map(|r| (r.result_row, r.result_status.as_str())).collect();
+    assert_eq!(got, [(5, "created"), (6, "created")], "the sheet's own row numbers");
+    assert_eq!(
+        ws.sandbox.guest("ana@example.org").unwrap().first_name.as_deref(),
+        Some("Ana")
+    );
+}
+
+#[test]
+fn german_and_french_exports_import_with_no_flags() {
+    let ws = Workspace::empty();
+    let german = ws.write(
+        "kunden.csv",
+        "E-Mail-Adresse;Vorname;Nachname;Firma;Telefon;Zeitzone\n\
+         jürgen@example.de;Jürgen;Groß;Müller GmbH;+49 89 2180 0;Europe/Berlin\n",
+    );
+    let french = ws.write(
+        "clients.csv",
+        "Courriel,Prénom,Nom,Société,Téléphone,Fuseau horaire\n\
+         helene@example.fr,Hélène,Dupont,Café SARL,+33 1 23 45 67 89,Europe/Paris\n",
+    );
+    expect_exit(ws.cmd().arg("import").arg(&german), 0);
+    expect_exit(ws.cmd().arg("import").arg(&french), 0);
+    let jurgen = ws.sandbox.guest("jürgen@example.de").unwrap();
+    assert_eq!(
+        (
+            jurgen.first_name.as_deref(),
+            jurgen.last_name.as_deref(),
+            jurgen.company_name.as_deref(),
+            jurgen.phone_1.as_deref(),
+            jurgen.timezone.as_deref()
+        ),
+        (
+            Some("Jürgen"),
+            Some("Groß"),
+            Some("Müller GmbH"),
+            Some("+49 89 2180 0"),
+            Some("Europe/Berlin")
+        )
+    );
+    let helene = ws.sandbox.guest("helene@example.fr").unwrap();
+    assert_eq!(
+        (
+            helene.first_name.as_deref(),
+            helene.last_name.as_deref(),
+            helene.company_name.as_deref(),
+            helene.phone_1.as_deref(),
+            helene.timezone.as_deref()
+        ),
+        (
+            Some("Hélène"),
+            Some("Dupont"),
+            Some("Café SARL"),
+            Some("+33 1 23 45 67 89"),
+            Some("Europe/Paris")
+        )
+    );
+}
+
+#[test]
+fn an_email_column_with_an_unknown_name_is_named_with_the_map_to_use() {
+    let ws = Workspace::empty();
+    let file = ws.write(
+        "crm.csv",
+        "Kontakt,Name\nana@example.org,Ana\nben@example.org,Ben\n,Nobody\n",
+    );
+    let stderr = expect_exit(bin().args(["import", "--dry-run"]).arg(&file), 2);
+    assert!(
+        stderr.contains(r#"`Kontakt` holds email addresses: pass --map "Kontakt=email""#),
+        "{stderr}"
+    );
+    // Which works.
+    expect_exit(
+        bin().args(["import", "--dry-run", "--map", "Kontakt=email"]).arg(&file),
+        1,
+    );
+    // With nothing that looks like an address, the columns are listed instead.
+    let none = ws.write("none.csv", "Name,Town\nAna,Graz\n");
+    let stderr = expect_exit(bin().args(["import", "--dry-run"]).arg(&none), 2);
+    assert!(stderr.contains("no email column: the header row has"), "{stderr}");
+}
+
+#[test]
+fn limit_processes_only_the_first_rows_and_header_row_picks_the_header() {
+    let ws = Workspace::empty();
+    let mut csv = String::from("email\n");
+    for i in 0..20 {
+        csv.push_str(&format!("row{i}@example.org\n"));
+    }
+    let file = ws.write("guests.csv", &csv);
+    expect_exit(ws.cmd().args(["import", "--limit", "5"]).arg(&file), 0);
+    let rows = ws.results("guests.results.csv");
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.last().unwrap().result_row, 6);
+    assert_eq!(ws.sandbox.guests().len(), 5);
+
+    let titled = ws.write(
+        "titled.csv",
+        "email is below,\nnotes,\nemail,first_name\nann@example.org,Ann\n",
+    );
+    expect_exit(ws.cmd().args(["import", "--header-row", "3"]).arg(&titled), 0);
+    let rows = ws.results("titled.results.csv");
+    assert_eq!((rows[0].result_row, rows[0].result_status.as_str()), (4, "created"));
+    let stderr = expect_exit(ws.cmd().args(["import", "--header-row", "0"]).arg(&titled), 2);
+    assert!(stderr.contains("is not a row number"), "{stderr}");
+}
