@@ -180,8 +180,8 @@ Nightly sync from a CRM export (client credentials in the environment):
 
 Results (beside the input as <name>.results.csv, or <name>.dry-run.csv for a dry run, unless
 --results): one row per input row,
-  result_row, result_status, result_guest_id, result_http_status, result_attempts,
-  result_message, then the input's own columns. result_status is one of created, updated,
+  result_row, result_status, result_message, result_guest_id, result_http_status,
+  result_attempts, then the input's own columns. result_status is one of created, updated,
   exists, duplicate, invalid, conflict, failed, deferred, or would_create / would_update in a
   dry run.
 

@@ -16,13 +16,15 @@ use crate::output::{AtomicFile, neutralize, replaceable};
 
 /// The columns we add in front of the input's own: this writer's, which the input reader is
 /// told of so that a results file read back (`--retry-from`, or as plain input) is understood.
+/// What a person reads first (the row, what became of it, why) comes first; the technical
+/// columns follow.
 pub const RESULT_COLUMNS: [&str; 6] = [
     "result_row",
     "result_status",
+    "result_message",
     "result_guest_id",
     "result_http_status",
     "result_attempts",
-    "result_message",
 ];
 
 /// An earlier run's account of a row (`--retry-from`), read from its result columns once.
@@ -52,13 +54,15 @@ impl PreviousResult {
         if row.is_empty() && status.is_empty() {
             return None;
         }
+        // In `RESULT_COLUMNS` order.
+        let message = next();
         Some(PreviousResult {
             row: row.trim().parse().ok(),
             status: status.trim().parse().map_err(|_| status.clone()),
+            message,
             guest_id: next(),
             http_status: next().trim().parse().ok(),
             attempts: next().trim().parse().unwrap_or(0),
-            message: next(),
         })
     }
 
@@ -353,13 +357,14 @@ impl ResultsWriter {
         let raw = self.raw;
         let failed = |e| RunError::csv("cannot write the results file", e);
         let http = result.outcome.http_status.map(|s| s.to_string()).unwrap_or_default();
+        // In `RESULT_COLUMNS` order.
         let fixed = [
             result.row.to_string(),
             result.outcome.status.as_str().to_string(),
+            result.outcome.message.clone(),
             result.outcome.guest_id.clone(),
             http,
             result.outcome.attempts.to_string(),
-            result.outcome.message.clone(),
         ];
         let cells = fixed
             .iter()
@@ -508,6 +513,6 @@ mod tests {
         writer.push(row).unwrap();
         writer.finish().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.ends_with("2,created,,,0,'=cmd,'+44 20\n"), "{text}");
+        assert!(text.ends_with("2,created,'=cmd,,,0,'+44 20\n"), "{text}");
     }
 }

@@ -79,10 +79,10 @@ pub(crate) fn statuses(results: &Path) -> Vec<String> {
         [
             "result_row",
             "result_status",
+            "result_message",
             "result_guest_id",
             "result_http_status",
-            "result_attempts",
-            "result_message"
+            "result_attempts"
         ]
     );
     rows.iter()
