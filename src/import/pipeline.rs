@@ -88,7 +88,7 @@ pub(super) async fn pipeline(
         tokio::select! {
             next = rows.next() => match next {
                 Some((result, reconciliations)) => {
-                    summary.count(result.outcome.status);
+                    summary.finished(result.row, result.outcome.status, &result.outcome.message);
                     if result.outcome.status == Status::Failed {
                         failed += 1;
                         if options.max_failed.is_some_and(|max| failed > max) {

@@ -37,6 +37,16 @@ pub struct Summary {
     pub input: String,
     /// Guests in Tallyfy but not in the file (with `--report-missing`).
     pub missing: Option<u64>,
+    /// The first rows that need a person (`invalid`, `conflict`, `failed`): row, status, why.
+    pub attention: Vec<(u64, Status, String)>,
+}
+
+/// Rows needing attention that the summary lists; the results file has them all.
+const ATTENTION_SHOWN: usize = 10;
+
+/// `1 row`, `2 rows`.
+fn plural(count: u64, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 /// The summary's fields in `--summary-json` (documented in README.md).
@@ -66,6 +76,24 @@ impl Summary {
         *self.counts.entry(status).or_default() += 1;
     }
 
+    /// Counts a finished row, keeping the first few that need a person.
+    pub fn finished(&mut self, row: u64, status: Status, message: &str) {
+        self.count(status);
+        if matches!(status, Status::Invalid | Status::Conflict | Status::Failed)
+            && self.attention.len() < ATTENTION_SHOWN
+        {
+            self.attention.push((row, status, message.to_string()));
+        }
+    }
+
+    /// Rows that need a person.
+    fn needing_attention(&self) -> u64 {
+        [Status::Invalid, Status::Conflict, Status::Failed]
+            .iter()
+            .map(|&s| self.get(s))
+            .sum()
+    }
+
     /// Rows with this status.
     pub fn get(&self, status: Status) -> u64 {
         self.counts.get(&status).copied().unwrap_or(0)
@@ -91,8 +119,9 @@ impl Summary {
     }
 
     /// Rows per second over the run.
+    /// Rows finished per second: deferred rows were not done, so they do not count.
     pub fn rows_per_second(&self) -> f64 {
-        self.rows() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+        (self.rows() - self.get(Status::Deferred)) as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
     /// The summary as one structured log event (for `--log-format json`).
@@ -132,19 +161,20 @@ impl Summary {
         if ui.json {
             self.log(&target);
         } else if !ui.quiet {
-            eprintln!("{}\nresults: {target}", self.render());
+            eprintln!("{}\nresults: {target}", self.render(&target));
         }
     }
 
-    /// The human summary, a few lines.
-    pub fn render(&self) -> String {
+    /// The human summary, a few lines, with the first rows needing a person; `results` is where
+    /// the rest are.
+    pub fn render(&self, results: &str) -> String {
         let counts: Vec<String> = Status::all()
             .filter(|&s| self.get(s) > 0)
             .map(|s| format!("{} {}", self.get(s), s))
             .collect();
         let mut text = format!(
-            "{} rows: {}\n{:.1} s, {:.1} rows/s; paused by rate limits {:.1} s; {} retries, {} 429s, {} read-backs",
-            self.rows(),
+            "{}: {}\n{:.1} s, {:.1} rows/s; paused by rate limits {:.1} s; {}, {}, {}",
+            plural(self.rows(), "row", "rows"),
             if counts.is_empty() {
                 "none".to_string()
             } else {
@@ -153,13 +183,25 @@ impl Summary {
             self.elapsed.as_secs_f64(),
             self.rows_per_second(),
             self.paused.as_secs_f64(),
-            self.retries,
-            self.rate_limited,
-            self.reconciliations,
+            plural(self.retries, "retry", "retries"),
+            plural(self.rate_limited, "429", "429s"),
+            plural(self.reconciliations, "read-back", "read-backs"),
         );
+        if !self.attention.is_empty() {
+            text.push_str("\nneeding attention:");
+            for (row, status, message) in &self.attention {
+                text.push_str(&format!("\n  row {row}: {status}: {message}"));
+            }
+            let all = self.needing_attention();
+            if all > self.attention.len() as u64 {
+                text.push_str(&format!("\n  ... see {results} for all {all}"));
+            }
+        }
         if let Some(missing) = self.missing {
             text.push_str(&format!(
-                "\n{missing} guests in Tallyfy are not in the file (--report-missing)"
+                "\n{} in Tallyfy {} not in the file (--report-missing)",
+                plural(missing, "guest", "guests"),
+                if missing == 1 { "is" } else { "are" }
             ));
         }
         if !self.input.is_empty() {
@@ -336,8 +378,25 @@ mod tests {
         assert_eq!(summary.exit(), Exit::Stopped);
         assert!(
             summary
-                .render()
+                .render("r.csv")
                 .starts_with("6 rows: 1 created, 1 exists, 1 duplicate, 1 would_create, 1 invalid, 1 deferred\n")
         );
+    }
+
+    #[test]
+    fn the_first_rows_needing_a_person_are_listed_in_words_that_agree_in_number() {
+        let mut summary = Summary::default();
+        summary.finished(2, Status::Created, "created");
+        for row in 3..15 {
+            summary.finished(row, Status::Invalid, "email `x` has no @");
+        }
+        summary.retries = 1;
+        let text = summary.render("r.csv");
+        assert!(text.starts_with("13 rows: 1 created, 12 invalid\n"), "{text}");
+        assert!(text.contains("; 1 retry, 0 429s, 0 read-backs"), "{text}");
+        assert!(text.contains("\n  row 3: invalid: email `x` has no @"), "{text}");
+        assert!(text.contains("\n  row 12: invalid"), "{text}");
+        assert!(!text.contains("row 13:"), "ten at most: {text}");
+        assert!(text.contains("... see r.csv for all 12"), "{text}");
     }
 }
