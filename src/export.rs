@@ -121,8 +121,8 @@ async fn export_to_file(client: &Client, path: &Path, options: &ExportOptions) -
 /// Writes the header and every guest, page by page in server order.
 pub async fn export<W: Write>(client: &Client, out: W, options: &ExportOptions) -> Result<Walk, RunError> {
     let failed = |e| RunError::csv("cannot write the export", e);
-    let mut writer =
-        crate::output::csv_writer(out, options.excel).map_err(|e| RunError::io("cannot write the export", e))?;
+    let mut writer = crate::output::csv_writer(out, crate::output::CsvStyle::new(options.excel))
+        .map_err(|e| RunError::io("cannot write the export", e))?;
     let mut header: Vec<&str> = COLUMNS.to_vec();
     if options.with_stats {
         header.extend(STATS_COLUMNS);

@@ -22,13 +22,49 @@ pub fn neutralize(cell: &str) -> Cow<'_, str> {
 /// Excel reads a CSV as UTF-8 only when it starts with this.
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// A CSV writer for our output; `excel` adds a byte order mark and CRLF line ends, so Excel
-/// opens accents correctly. Rows may differ in length (a ragged input row is carried as it was).
-pub fn csv_writer<W: io::Write>(mut out: W, excel: bool) -> io::Result<csv::Writer<W>> {
+/// How a CSV of ours looks: its delimiter, and whether it opens with a UTF-8 byte order mark
+/// (so that Excel reads accents right) and ends lines with CRLF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvStyle {
+    /// The cell delimiter.
+    pub delimiter: u8,
+    /// Open with a UTF-8 byte order mark.
+    pub bom: bool,
+    /// End lines with CRLF.
+    pub crlf: bool,
+}
+
+impl CsvStyle {
+    /// `,`, no byte order mark, LF: the default; `--excel` adds the mark and CRLF.
+    pub fn new(excel: bool) -> Self {
+        CsvStyle {
+            delimiter: b',',
+            bom: excel,
+            crlf: excel,
+        }
+    }
+
+    /// The style of a results file for an input read as `encoding` with `delimiter`: the same
+    /// delimiter, so a European Excel file (`;`) gets `;` results, and a byte order mark when the
+    /// input had one or was not UTF-8, so Excel opens it with the accents right.
+    pub fn like_input(delimiter: u8, had_bom: bool, utf8: bool, excel: bool) -> Self {
+        CsvStyle {
+            delimiter,
+            bom: excel || had_bom || !utf8,
+            crlf: excel,
+        }
+    }
+}
+
+/// A CSV writer for our output in `style`. Rows may differ in length (a ragged input row is
+/// carried as it was).
+pub fn csv_writer<W: io::Write>(mut out: W, style: CsvStyle) -> io::Result<csv::Writer<W>> {
     let mut builder = csv::WriterBuilder::new();
-    builder.flexible(true);
-    if excel {
+    builder.flexible(true).delimiter(style.delimiter);
+    if style.bom {
         out.write_all(UTF8_BOM)?;
+    }
+    if style.crlf {
         builder.terminator(csv::Terminator::CRLF);
     }
     Ok(builder.from_writer(out))

@@ -23,7 +23,8 @@ pub const COLUMNS: [&str; 9] = [
 pub fn write(path: &Path, missing: &[Existing], raw: bool, excel: bool) -> Result<(), RunError> {
     let what = || format!("cannot write the missing-guests report {}", path.display());
     let mut file = AtomicFile::create(path).map_err(|e| RunError::io(what(), e))?;
-    let mut out = csv_writer(file.writer(), excel).map_err(|e| RunError::io(what(), e))?;
+    let mut out =
+        csv_writer(file.writer(), crate::output::CsvStyle::new(excel)).map_err(|e| RunError::io(what(), e))?;
     let io = |e: csv::Error| RunError::io(what(), e.into());
     out.write_record(COLUMNS).map_err(io)?;
     for guest in missing {

@@ -79,7 +79,12 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
     setup::log_input(&input, args.retry);
     // The built-in sandbox, if any, lives as long as this binding: to the end of the run.
     let (client, sandbox) = setup::connect(reach).await?;
-    let results = ResultsWriter::create(results_path.as_deref(), &input.header, args.raw, args.excel)?;
+    let results = ResultsWriter::create(
+        results_path.as_deref(),
+        &input.header,
+        args.raw,
+        input.results_style(args.excel),
+    )?;
     let format = input.format.to_string();
     let options = Options {
         concurrency: args.concurrency,

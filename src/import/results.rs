@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::RunError;
-use crate::output::{AtomicFile, neutralize, replaceable};
+use crate::output::{AtomicFile, CsvStyle, neutralize, replaceable};
 
 /// The columns we add in front of the input's own: this writer's, which the input reader is
 /// told of so that a results file read back (`--retry-from`, or as plain input) is understood.
@@ -239,7 +239,7 @@ pub struct ResultsWriter {
     /// Finished rows waiting for an earlier one, with when they finished.
     waiting: BTreeMap<u64, (RowResult, Instant)>,
     out_of_order: bool,
-    excel: bool,
+    style: CsvStyle,
     last_flush: Instant,
     /// Rows written so far.
     pub written: u64,
@@ -248,7 +248,7 @@ pub struct ResultsWriter {
 impl ResultsWriter {
     /// Creates (truncates) the results file and writes the header: before anything is sent, so
     /// an unwritable path is found at once.
-    pub fn create(path: Option<&Path>, header: &[String], raw: bool, excel: bool) -> Result<Self, RunError> {
+    pub fn create(path: Option<&Path>, header: &[String], raw: bool, style: CsvStyle) -> Result<Self, RunError> {
         let mut full_header: Vec<&str> = RESULT_COLUMNS.to_vec();
         full_header.extend(header.iter().map(String::as_str));
         let cannot = |path: &Path, cause: io::Error| RunError::ResultsFile {
@@ -275,7 +275,7 @@ impl ResultsWriter {
             out: RefCell::new(sink),
         };
         let mut writer =
-            crate::output::csv_writer(sink, excel).map_err(|e| RunError::io("cannot write the results", e))?;
+            crate::output::csv_writer(sink, style).map_err(|e| RunError::io("cannot write the results", e))?;
         writer
             .write_record(&full_header)
             .map_err(|e| RunError::csv("cannot write the results", e))?;
@@ -286,7 +286,7 @@ impl ResultsWriter {
             next: 0,
             waiting: BTreeMap::new(),
             out_of_order: false,
-            excel,
+            style,
             last_flush: Instant::now(),
             written: 0,
         })
@@ -340,7 +340,7 @@ impl ResultsWriter {
         if let Some(path) = &self.path
             && self.out_of_order
         {
-            sort_file(path, self.excel)?;
+            sort_file(path, self.style)?;
         }
         Ok(self.written)
     }
@@ -399,11 +399,11 @@ impl ResultsWriter {
 
 /// Rewrites a results file in `result_row` order. Rows are only ever a little out of order (by
 /// what finished during one slow request), so a heap of the displaced ones is all it holds.
-fn sort_file(path: &Path, excel: bool) -> Result<(), RunError> {
+fn sort_file(path: &Path, style: CsvStyle) -> Result<(), RunError> {
     let what = || format!("cannot put {} in order", path.display());
     let mut file = io::BufReader::new(File::open(path).map_err(|e| RunError::io(what(), e))?);
     // The writer below adds its own byte order mark in Excel mode.
-    if excel
+    if style.bom
         && io::BufRead::fill_buf(&mut file)
             .map_err(|e| RunError::io(what(), e))?
             .starts_with(crate::output::UTF8_BOM)
@@ -413,11 +413,12 @@ fn sort_file(path: &Path, excel: bool) -> Result<(), RunError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)
+        .delimiter(style.delimiter)
         .from_reader(file);
     let mut sorted = AtomicFile::create(path).map_err(|e| RunError::io(what(), e))?;
     {
         let mut writer =
-            crate::output::csv_writer(BufWriter::new(sorted.writer()), excel).map_err(|e| RunError::io(what(), e))?;
+            crate::output::csv_writer(BufWriter::new(sorted.writer()), style).map_err(|e| RunError::io(what(), e))?;
         let mut records = reader.byte_records();
         if let Some(header) = records.next() {
             let header = header.map_err(|e| RunError::csv(what(), e))?;
@@ -468,7 +469,8 @@ mod tests {
     fn rows_arriving_out_of_order_end_up_in_input_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
-        let mut writer = ResultsWriter::create(Some(&path), &["email".to_string()], false, false).unwrap();
+        let mut writer =
+            ResultsWriter::create(Some(&path), &["email".to_string()], false, CsvStyle::new(false)).unwrap();
         for index in [1, 0, 3, 2, 4] {
             writer.push(result(index)).unwrap();
         }
@@ -480,7 +482,8 @@ mod tests {
     fn a_row_held_behind_a_slow_one_reaches_the_disk_and_is_sorted_at_the_end() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
-        let mut writer = ResultsWriter::create(Some(&path), &["email".to_string()], false, false).unwrap();
+        let mut writer =
+            ResultsWriter::create(Some(&path), &["email".to_string()], false, CsvStyle::new(false)).unwrap();
         writer.push(result(0)).unwrap();
         for index in 2..6 {
             writer.push(result(index)).unwrap();
@@ -506,7 +509,8 @@ mod tests {
     fn generated_cells_and_original_cells_are_protected_from_formulas() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
-        let mut writer = ResultsWriter::create(Some(&path), &["phone".to_string()], false, false).unwrap();
+        let mut writer =
+            ResultsWriter::create(Some(&path), &["phone".to_string()], false, CsvStyle::new(false)).unwrap();
         let mut row = result(0);
         row.outcome.message = "=cmd".into();
         row.cells = vec!["+44 20".into()];

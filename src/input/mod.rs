@@ -331,6 +331,20 @@ impl Input {
         rows.map(|rows| self.limit.map_or(rows, |limit| rows.min(limit)))
     }
 
+    /// How a results file for this input should look: its delimiter, and a byte order mark when
+    /// it had one or was not UTF-8 (`--excel` forces the mark and CRLF). A workbook gets `,`.
+    pub fn results_style(&self, excel: bool) -> crate::output::CsvStyle {
+        match &self.format {
+            Format::Text { encoding, delimiter } => crate::output::CsvStyle::like_input(
+                *delimiter,
+                encoding.reason == decode::Reason::Bom,
+                encoding.encoding == encoding_rs::UTF_8,
+                excel,
+            ),
+            Format::Workbook { .. } => crate::output::CsvStyle::new(excel),
+        }
+    }
+
     /// `--limit`, if any.
     pub fn limit(&self) -> Option<u64> {
         self.limit

@@ -61,7 +61,17 @@ pub fn incomplete(path: &std::path::Path, row_column: &str) -> Option<String> {
     if !bytes.is_empty() && !bytes.ends_with(b"\n") {
         return Some("its last row is cut off (the run that wrote it stopped mid-write)".into());
     }
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes.as_slice());
+    // Results files use their input's delimiter: the header line says which.
+    let header_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let delimiter = [b',', b';', b'\t', b'|']
+        .into_iter()
+        .max_by_key(|&d| header_line.iter().filter(|&&b| b == d).count())
+        .unwrap_or(b',');
+    let bytes = bytes.strip_prefix(crate::output::UTF8_BOM).unwrap_or(&bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(bytes);
     let header = reader.headers().ok()?.clone();
     let at = header.iter().position(|column| column.trim() == row_column)?;
     let mut rows = Vec::new();

@@ -130,3 +130,42 @@ fn limit_processes_only_the_first_rows_and_header_row_picks_the_header() {
     let stderr = expect_exit(ws.cmd().args(["import", "--header-row", "0"]).arg(&titled), 2);
     assert!(stderr.contains("is not a row number"), "{stderr}");
 }
+
+#[test]
+fn a_european_excel_file_gets_results_excel_opens_right_and_they_read_back() {
+    let ws = Workspace::empty();
+    // What Excel on Windows saves as "CSV" in Europe: `;` and Windows-1252.
+    let (bytes, _, _) =
+        encoding_rs::WINDOWS_1252.encode("E-Mail;Vorname;Notiz\nrene@example.fr;René;=wichtig\nbad;Zoë;\n");
+    let file = ws.path("kunden.csv");
+    std::fs::write(&file, &bytes).unwrap();
+    expect_exit(ws.cmd().arg("import").arg(&file), 1);
+    let results = std::fs::read(ws.path("kunden.results.csv")).unwrap();
+    assert!(results.starts_with(b"\xEF\xBB\xBF"), "a byte order mark for Excel");
+    let text = String::from_utf8(results).unwrap();
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .starts_with("\u{feff}result_row;result_status;result_message;"),
+        "{text}"
+    );
+    assert!(text.contains("René") && text.contains("Zoë"), "{text}");
+    let rows = ws.results("kunden.results.csv");
+    assert_eq!(rows[0].cell("Notiz"), "'=wichtig");
+    assert_eq!(rows[1].result_status, "invalid");
+    // The results file is itself valid input: the failed row re-runs, the rest are copied.
+    expect_exit(
+        ws.cmd()
+            .arg("import")
+            .arg("--retry-from")
+            .arg(ws.path("kunden.results.csv")),
+        1,
+    );
+    let again = ws.results("kunden.retry.results.csv");
+    assert_eq!(
+        again.iter().map(|r| r.result_status.as_str()).collect::<Vec<_>>(),
+        ["created", "invalid"]
+    );
+    assert_eq!(ws.sandbox.guests().len(), 1);
+}

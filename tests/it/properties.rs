@@ -79,7 +79,7 @@ proptest! {
 
     #[test]
     fn guests_round_trip_through_export_csv_and_the_import_reader(guests in proptest::collection::vec(guest(), 1..12), excel: bool, raw: bool) {
-        let mut writer = csv_writer(Vec::new(), excel).unwrap();
+        let mut writer = csv_writer(Vec::new(), tallyfy_guests::output::CsvStyle::new(excel)).unwrap();
         writer.write_record(COLUMNS).unwrap();
         for guest in &guests {
             let cells = guest_record(&as_exported(guest), false);

@@ -127,9 +127,19 @@ pub fn result_rows(path: &std::path::Path) -> Vec<ResultRow> {
     parse_result_rows(&std::fs::read_to_string(path).unwrap())
 }
 
-/// Every row of results read from text (a results stream).
+/// Every row of results read from text (a results stream). Results use their input's
+/// delimiter, which the header line shows, and may open with a byte order mark.
 pub fn parse_result_rows(text: &str) -> Vec<ResultRow> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let header = text.lines().next().unwrap_or_default();
+    let delimiter = [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|&d| header.bytes().filter(|&b| b == d).count())
+        .unwrap();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
     let header = reader.headers().unwrap().clone();
     reader
         .records()
