@@ -95,7 +95,7 @@ pub(super) async fn pipeline(
                             stop.stop(format!("{failed} rows failed, more than --max-errors allows"));
                         }
                     }
-                    progress.row_done();
+                    progress.row_done(result.outcome.status);
                     summary.reconciliations += u64::from(reconciliations);
                     if !write_failed {
                         let written = results.push(result);
@@ -108,9 +108,11 @@ pub(super) async fn pipeline(
                 if !write_failed {
                     write_failed = results_trouble(results.tick(), &stop).map_err(fatal(Fatal::MidRun))?;
                 }
-                if let Some(client) = client {
-                    progress.paused_until(client.pacer().paused_until(), client.pacer().next_invite_at());
-                }
+                let pacer = client.map(Client::pacer);
+                progress.refresh(
+                    pacer.and_then(|p| p.paused_until()),
+                    pacer.and_then(|p| p.next_invite_at()),
+                );
             }
         }
     }

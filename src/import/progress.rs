@@ -1,9 +1,11 @@
-//! The import's progress bar on stderr: rows done of the total, rate, ETA, and "paused by rate
+//! The import's progress bar on stderr: rows done of the total, elapsed, rate, ETA, the counts
+//! per status, and "paused by rate
 //! limit until HH:MM:SS" while a 429 pause holds every request, or "next create at HH:MM:SS"
 //! while creates wait for the invite cap or `--invite-rate`. Once invite pacing binds, the ETA
 //! is at least the creates still queued times the quota's interval. Nothing is drawn unless
 //! stderr is a terminal (see `logging::Ui`).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -11,13 +13,16 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Local};
 use indicatif::ProgressState;
 use tracing::Span;
+
+use super::results::Status;
 use tracing_indicatif::span_ext::IndicatifSpanExt;
 use tracing_indicatif::style::ProgressStyle;
 
 pub struct Progress {
     span: Span,
     shown: bool,
-    paused: bool,
+    /// Rows finished so far, per status, for the bar's message.
+    counts: BTreeMap<Status, u64>,
 }
 
 /// Creates planned but not finished, shared with the pipeline: with the invite interval they
@@ -52,13 +57,13 @@ impl Progress {
             return Progress {
                 span: Span::none(),
                 shown,
-                paused: false,
+                counts: BTreeMap::new(),
             };
         }
         let span = tracing::info_span!("import", "indicatif.pb_show" = tracing::field::Empty);
         let template = match total {
-            Some(_) => "{wide_bar} {pos}/{len} rows  {rate}  ETA {eta}  {msg}",
-            None => "{spinner} {pos} rows  {rate}  {msg}",
+            Some(_) => "{wide_bar} {pos}/{len} rows  {elapsed}  {rate}  ETA {eta}  {msg}",
+            None => "{spinner} {pos} rows  {elapsed}  {rate}  {msg}",
         };
         let style = ProgressStyle::with_template(template)
             .expect("a valid template")
@@ -79,7 +84,7 @@ impl Progress {
         Progress {
             span,
             shown,
-            paused: false,
+            counts: BTreeMap::new(),
         }
     }
 
@@ -88,25 +93,27 @@ impl Progress {
         self.span.clone()
     }
 
-    pub fn row_done(&self) {
+    /// A row finished with `status`.
+    pub fn row_done(&mut self, status: Status) {
         if self.shown {
             self.span.pb_inc(1);
+            *self.counts.entry(status).or_default() += 1;
         }
     }
 
-    /// Shows or clears the pause note: a 429 pause of every request, or creates waiting for
-    /// the invite cap or quota.
-    pub fn paused_until(&mut self, until: Option<SystemTime>, next_create: Option<SystemTime>) {
-        if !self.shown || (until.is_none() && next_create.is_none() && !self.paused) {
+    /// Refreshes the message (a few times a second): the counts per status, and a pause note
+    /// while a 429 pause holds every request or creates wait for the invite cap or quota.
+    pub fn refresh(&mut self, until: Option<SystemTime>, next_create: Option<SystemTime>) {
+        if !self.shown {
             return;
         }
-        self.paused = until.is_some() || next_create.is_some();
         let clock = |at: SystemTime| DateTime::<Local>::from(at).format("%H:%M:%S").to_string();
-        let message = match (until, next_create) {
-            (Some(until), _) => format!("paused by rate limit until {}", clock(until)),
-            (None, Some(next)) => format!("waiting for the invite quota: next create at {}", clock(next)),
-            (None, None) => String::new(),
-        };
-        self.span.pb_set_message(&message);
+        let mut message: Vec<String> = self.counts.iter().map(|(status, n)| format!("{n} {status}")).collect();
+        match (until, next_create) {
+            (Some(until), _) => message.push(format!("paused by rate limit until {}", clock(until))),
+            (None, Some(next)) => message.push(format!("waiting for the invite quota: next create at {}", clock(next))),
+            (None, None) => {}
+        }
+        self.span.pb_set_message(&message.join(" · "));
     }
 }
