@@ -15,12 +15,22 @@ pub fn validate(record: &InputRecord, map: &FieldMap) -> Result<NewGuest, Vec<St
     let mut problems: Vec<String> = record.problem.iter().cloned().collect();
     // Cells arrive decoded (`input` took off our formula guard), so they are used as they are.
     let cell = |field: Field| map.cell(field, &record.cells).map(str::to_string);
-    let mut text = |field: Field, max: usize| limited(field, cell(field), max, &mut problems);
+    // Messages name the file's own column (`Phone 1`, `Vorname`), not the API's field.
+    let mut text = |field: Field, max: usize| limited(&map.label(field), cell(field), max, &mut problems);
     let (first_name, last_name) = (text(Field::FirstName, NAME_MAX), text(Field::LastName, NAME_MAX));
     let company_name = text(Field::CompanyName, NAME_MAX);
-    let (phone_1, phone_2) = map.phones(&record.cells);
-    let phone_1 = limited(Field::Phone1, phone_1.map(str::to_string), PHONE_MAX, &mut problems);
-    let phone_2 = limited(Field::Phone2, phone_2.map(str::to_string), PHONE_MAX, &mut problems);
+    let (phone_1, phone_2) = map.phone_cells(&record.cells);
+    let mut phone = |found: Option<(usize, &str)>| {
+        found.and_then(|(column, value)| {
+            limited(
+                &map.column_name(column),
+                Some(value.to_string()),
+                PHONE_MAX,
+                &mut problems,
+            )
+        })
+    };
+    let (phone_1, phone_2) = (phone(phone_1), phone(phone_2));
     let guest = NewGuest {
         email: cell(Field::Email).unwrap_or_default(),
         first_name,
@@ -37,8 +47,12 @@ pub fn validate(record: &InputRecord, map: &FieldMap) -> Result<NewGuest, Vec<St
     if let Some(zone) = &guest.timezone
         && chrono_tz::Tz::from_str(zone).is_err()
     {
+        let hint = closest_zone(zone).map_or(" (an IANA name such as Europe/Paris)".to_string(), |zone| {
+            format!(": did you mean {zone}?")
+        });
         problems.push(format!(
-            "timezone `{zone}` is not an IANA time zone name such as Europe/Paris"
+            "{} \"{zone}\" is not a known time zone{hint}",
+            map.label(Field::Timezone)
         ));
     }
     let members = cell(Field::AssociatedMembers)
@@ -58,14 +72,43 @@ pub fn validate(record: &InputRecord, map: &FieldMap) -> Result<NewGuest, Vec<St
     }
 }
 
-/// The value, noting a problem when it is longer than `max` characters.
-fn limited(field: Field, value: Option<String>, max: usize, problems: &mut Vec<String>) -> Option<String> {
+/// The value, noting a problem when it is longer than `max` characters; `label` is the
+/// file's name for the column.
+fn limited(label: &str, value: Option<String>, max: usize, problems: &mut Vec<String>) -> Option<String> {
     let value = value?;
     let length = value.chars().count();
     if length > max {
-        problems.push(format!("{field} is {length} characters long (at most {max})"));
+        problems.push(format!("{label} is {length} characters long (at most {max})"));
     }
     Some(value)
+}
+
+/// The known time zone closest to a misspelt one (`Asia/Tokio` → `Asia/Tokyo`, `europe/paris`
+/// → `Europe/Paris`), when one is close enough to be what was meant.
+fn closest_zone(zone: &str) -> Option<&'static str> {
+    let wanted = zone.trim().to_lowercase();
+    chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| (tz.name(), edit_distance(&wanted, &tz.name().to_lowercase())))
+        .filter(|&(_, distance)| distance <= 2.max(wanted.len() / 6))
+        .min_by_key(|&(_, distance)| distance)
+        .map(|(name, _)| name)
+}
+
+/// Levenshtein distance, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// The key emails are compared by: trimmed and lowercased.
@@ -224,10 +267,27 @@ mod tests {
                 "email `nope` has no @",
                 "first_name is 201 characters long (at most 200)",
                 "phone_1 is 25 characters long (at most 20)",
-                "timezone `Paris` is not an IANA time zone name such as Europe/Paris",
+                "timezone \"Paris\" is not a known time zone (an IANA name such as Europe/Paris)",
                 "associated_members `abc` is not a member id (positive whole numbers separated by ; , or spaces)",
             ]
         );
+    }
+
+    #[test]
+    fn messages_name_the_files_own_columns_and_suggest_a_time_zone() {
+        let (rec, map) = record(
+            &["E-Mail", "Phone 1", "Time Zone"],
+            &["a@x.com", "+1 (555) 123-4567 ext. 89", "Asia/Tokio"],
+        );
+        assert_eq!(
+            validate(&rec, &map).unwrap_err(),
+            [
+                "Phone 1 is 25 characters long (at most 20)",
+                "Time Zone \"Asia/Tokio\" is not a known time zone: did you mean Asia/Tokyo?",
+            ]
+        );
+        assert_eq!(closest_zone("europe/paris"), Some("Europe/Paris"));
+        assert_eq!(closest_zone("Mars/Olympus"), None);
     }
 
     #[test]

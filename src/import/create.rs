@@ -133,13 +133,15 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
                         Status::Conflict,
                         format!(
                             "{}; yet reading it back found no guest with this email",
-                            field_messages(&fields)
+                            field_messages(&fields, &guest.associated_members)
                         ),
                     ),
                     Err(error) => run.failed(error, stop, uncertain.as_deref()),
                 };
             }
-            ApiErrorKind::Rejected(fields) => return run.end(Status::Conflict, field_messages(&fields)),
+            ApiErrorKind::Rejected(fields) => {
+                return run.end(Status::Conflict, field_messages(&fields, &guest.associated_members));
+            }
             _ => return run.failed(error, stop, None),
         }
     }
@@ -285,6 +287,49 @@ pub(super) fn failure(outcome: Outcome, error: ApiError, stop: &Stop, uncertain:
     }
 }
 
-pub(super) fn field_messages(fields: &[FieldError]) -> String {
-    fields.iter().map(FieldError::to_string).collect::<Vec<_>>().join("; ")
+/// A 422's messages in words a person can act on: the known ones rephrased (a member id that
+/// is not in the organization, an email that is a member's), the others as the server said
+/// them. `members` are the ids that were sent, which `associated_members.N` refers to.
+pub(super) fn field_messages(fields: &[FieldError], members: &[u64]) -> String {
+    let readable = |field: &FieldError| {
+        let message = field.message.to_lowercase();
+        let member = field
+            .field
+            .strip_prefix("associated_members.")
+            .and_then(|at| at.parse::<usize>().ok())
+            .and_then(|at| members.get(at));
+        match member {
+            Some(id) if message.contains("invalid") => format!("member {id} is not in this organization"),
+            _ if field.field == "email" && message.contains("member") => {
+                "this email belongs to a member of the organization, who cannot also be a guest".to_string()
+            }
+            _ => field.to_string(),
+        }
+    };
+    fields.iter().map(readable).collect::<Vec<_>>().join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(field: &str, message: &str) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn known_422s_are_said_in_plain_words() {
+        let fields = [
+            field("associated_members.1", "The selected associated_members.1 is invalid."),
+            field("email", "The email belongs to a member of this organization."),
+            field("company_url", "The company url format is invalid."),
+        ];
+        assert_eq!(
+            field_messages(&fields, &[1001, 9999]),
+            "member 9999 is not in this organization; this email belongs to a member of the organization, who cannot also be a guest; company_url: The company url format is invalid."
+        );
+    }
 }

@@ -29,7 +29,7 @@ pub async fn update(client: &Client, email: &str, before: &[u64], members: &[u64
             match &error.kind {
                 ApiErrorKind::Rejected(fields) => outcome.with(
                     Status::Conflict,
-                    format!("not updated ({change}): {}", field_messages(fields)),
+                    format!("not updated ({change}): {}", field_messages(fields, members)),
                 ),
                 ApiErrorKind::NotFound(_) => outcome.with(
                     Status::Failed,

@@ -219,6 +219,9 @@ const ALIASES: &[(&str, Field, Rank)] = &[
     ("homephone", Field::Phone1, 3),
 ];
 
+/// A phone cell and the column it came from.
+pub type PhoneCell<'a> = (usize, &'a str);
+
 /// Field → column, for one header row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldMap {
@@ -226,6 +229,8 @@ pub struct FieldMap {
     /// Phone columns in the order a row's phones are taken from (phone_1, phone_2, then the
     /// aliases from the most to the least likely).
     phones: Vec<usize>,
+    /// The header's names, so that messages say the file's own column (`Phone 1`, `Vorname`).
+    names: Vec<String>,
 }
 
 impl FieldMap {
@@ -241,8 +246,31 @@ impl FieldMap {
 
     /// The row's first two non-empty phones.
     pub fn phones<'a>(&self, cells: &'a [String]) -> (Option<&'a str>, Option<&'a str>) {
-        let mut found = self.phones.iter().filter_map(|&column| non_empty(cells, column));
+        let (one, two) = self.phone_cells(cells);
+        (one.map(|(_, cell)| cell), two.map(|(_, cell)| cell))
+    }
+
+    /// The row's first two non-empty phones, with the columns they came from.
+    pub fn phone_cells<'a>(&self, cells: &'a [String]) -> (Option<PhoneCell<'a>>, Option<PhoneCell<'a>>) {
+        let mut found = self
+            .phones
+            .iter()
+            .filter_map(|&column| non_empty(cells, column).map(|cell| (column, cell)));
         (found.next(), found.next())
+    }
+
+    /// How messages name a field: the file's own column, else the field.
+    pub fn label(&self, field: Field) -> String {
+        self.column(field)
+            .map_or(field.name().to_string(), |column| self.column_name(column))
+    }
+
+    /// The file's name for a column (its number when it has none).
+    pub fn column_name(&self, column: usize) -> String {
+        match self.names.get(column).map(|name| name.trim()) {
+            Some(name) if !name.is_empty() => name.to_string(),
+            _ => format!("column {}", column + 1),
+        }
     }
 
     /// `email ← "E-mail Address", phones ← "Business Phone", "Mobile Phone"`, for the log.
@@ -348,7 +376,10 @@ pub fn map_header(header: &[String], overrides: &[(String, Target)]) -> Result<(
             }
         }
     }
-    let mut map = FieldMap::default();
+    let mut map = FieldMap {
+        names: header.to_vec(),
+        ..FieldMap::default()
+    };
     for field in Field::all().filter(|f| !f.is_phone()) {
         let mut candidates: Vec<(Rank, usize)> = claims
             .iter()

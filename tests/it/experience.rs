@@ -169,3 +169,32 @@ fn a_european_excel_file_gets_results_excel_opens_right_and_they_read_back() {
     );
     assert_eq!(ws.sandbox.guests().len(), 1);
 }
+
+#[test]
+fn messages_speak_the_files_language_and_rephrase_known_refusals() {
+    let ws = Workspace::empty();
+    let file = ws.write(
+        "guests.csv",
+        "Email,Phone 1,Time Zone,Members\n\
+         long@example.org,+1 (555) 123-4567 ext. 89,,\n\
+         tz@example.org,,Asia/Tokio,\n\
+         member@example.org,,,9999\n",
+    );
+    expect_exit(ws.cmd().arg("import").arg(&file), 1);
+    let rows = ws.results("guests.results.csv");
+    let messages: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.result_status.as_str(), r.result_message.as_str()))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            ("invalid", "Phone 1 is 25 characters long (at most 20)"),
+            (
+                "invalid",
+                "Time Zone \"Asia/Tokio\" is not a known time zone: did you mean Asia/Tokyo?"
+            ),
+            ("conflict", "member 9999 is not in this organization"),
+        ]
+    );
+}
