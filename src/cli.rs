@@ -293,6 +293,11 @@ pub struct ImportArgs {
     #[arg(long, value_name = "NAME")]
     pub sheet: Option<String>,
 
+    /// Do not ask before creating guests. (On a terminal, an import asks once, naming the
+    /// organization; never in cron, CI or a pipe, nor on a dry run.)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
     /// Import into an in-process sandbox seeded with samples/existing-guests.csv (no account
     /// needed; credentials are ignored).
     #[arg(long)]

@@ -133,6 +133,8 @@ pub struct ImportConfig {
     pub header_row: Option<u64>,
     /// `--limit`: only the first this many data rows.
     pub limit: Option<u64>,
+    /// `--yes`: do not ask before creating guests.
+    pub yes: bool,
     /// How the run reaches Tallyfy, or why it cannot.
     pub reach: Result<Reach, ConfigError>,
     /// Resends of a request after a transient failure (a create's rounds too).
@@ -187,6 +189,7 @@ pub fn import(args: ImportArgs) -> ImportConfig {
         sheet: args.sheet,
         header_row: args.header_row,
         limit: args.limit,
+        yes: args.yes,
         reach,
         max_retries: args.api.max_retries,
     }

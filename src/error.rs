@@ -85,8 +85,11 @@ pub enum RunError {
         /// The OS's reason.
         cause: io::Error,
     },
-    #[error("interrupted")]
+    /// The person at the terminal did not confirm the import.
+    #[error("nothing was sent: the import was not confirmed (pass --yes to skip the question)")]
+    Declined,
     /// A signal stopped the command before it had anything to account for.
+    #[error("interrupted")]
     Interrupted,
     /// stdout was closed by its reader (`| head`): stop quietly, as Unix tools do.
     #[error("output closed")]
@@ -130,7 +133,7 @@ impl RunError {
                     | ApiErrorKind::Unreachable { .. },
                 ..
             }) => Exit::Usage,
-            RunError::Busy { .. } => Exit::Stopped,
+            RunError::Busy { .. } | RunError::Declined => Exit::Stopped,
             RunError::Api(ApiError {
                 kind: ApiErrorKind::RateLimited(_),
                 ..

@@ -60,6 +60,9 @@ pub struct Client {
     http: reqwest::Client,
     /// `{base}/organizations/{org}/guests`
     guests_url: String,
+    /// `{base}`, without a trailing slash.
+    base_url: String,
+    org: String,
     auth: Auth,
     pacer: Pacer,
     max_retries: u32,
@@ -109,6 +112,8 @@ impl Client {
             })?;
         Ok(Client {
             http: http.clone(),
+            base_url: config.base_url.as_str().trim_end_matches('/').to_string(),
+            org: config.org.clone(),
             guests_url: format!(
                 "{}/organizations/{}/guests",
                 config.base_url.as_str().trim_end_matches('/'),
@@ -138,6 +143,25 @@ impl Client {
     /// OAuth tokens obtained after the first (expiry or rejection); 0 with a fixed token.
     pub fn token_renewals(&self) -> u64 {
         self.auth.renewals()
+    }
+
+    /// The organization's name, from `GET me/organizations` (the organizations of the token's
+    /// user); `None` when the API does not say (the org id is then all there is to show).
+    pub async fn organization_name(&self) -> Option<String> {
+        let url = format!("{}/me/organizations", self.base_url);
+        let (answer, _) = self.send(Method::GET, &url, None, Lane::Request).await.ok()?;
+        let list: serde_json::Value = serde_json::from_slice(&answer.body).ok()?;
+        list["data"]
+            .as_array()?
+            .iter()
+            .find(|org| org["id"].as_str().is_some_and(|id| id.eq_ignore_ascii_case(&self.org)))
+            .and_then(|org| org["name"].as_str())
+            .map(super::error::server_text)
+    }
+
+    /// The organization id.
+    pub fn org(&self) -> &str {
+        &self.org
     }
 
     /// One page of the guest list. Trust the returned `per_page`/`total_pages`, not the asked.

@@ -11,6 +11,7 @@
 //!   `execute` (`create` with read-backs, `update` of members; `sync` compares profiles).
 //! - `results` (the results file), `missing` (`--report-missing`), `summary` and `progress`.
 
+mod confirm;
 mod create;
 mod dedupe;
 mod execute;
@@ -79,6 +80,14 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
     setup::log_input(&input, args.retry);
     // The built-in sandbox, if any, lives as long as this binding: to the end of the run.
     let (client, sandbox) = setup::connect(reach).await?;
+    if let Some(client) = &client
+        && !args.dry_run
+        && !args.yes
+        && confirm::interactive()
+        && !confirm::confirmed(client, total).await?
+    {
+        return Err(RunError::Declined);
+    }
     let results = ResultsWriter::create(
         results_path.as_deref(),
         &input.header,

@@ -36,6 +36,8 @@ pub struct SandboxOptions {
     pub port: u16,
     /// The organization id served.
     pub org: String,
+    /// The organization's name (`GET me/organizations`).
+    pub org_name: String,
     /// The access token accepted.
     pub token: String,
     /// The guests it starts with.
@@ -57,6 +59,7 @@ impl Default for SandboxOptions {
         SandboxOptions {
             port: 0,
             org: DEFAULT_ORG.into(),
+            org_name: "Sandbox Organization".into(),
             token: DEFAULT_TOKEN.into(),
             guests: Vec::new(),
             members: default_members(),
@@ -162,6 +165,7 @@ impl Sandbox {
             oauth: oauth::OAuth::new(options.oauth),
             requests: Default::default(),
             org: options.org,
+            org_name: options.org_name,
             token: options.token,
             per_page_cap: options.per_page_cap.max(1),
             legacy: options.legacy,

@@ -37,6 +37,8 @@ pub struct AppState {
     pub oauth: super::oauth::OAuth,
     pub requests: RequestCounters,
     pub org: String,
+    /// The organization's name, for `GET me/organizations`.
+    pub org_name: String,
     pub token: String,
     pub per_page_cap: u64,
     /// Older payload shapes: string ids, names inside `details`, flat `{"error": true}` bodies.
@@ -60,12 +62,30 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{guests}/{{email}}"), get(show).put(update).delete(remove))
         .route(&format!("{guests}/{{email}}/disable"), delete(disable))
         .route(&format!("{guests}/{{email}}/enable"), put(enable))
+        .route("/api/me", get(me))
+        .route("/api/me/organizations", get(my_organizations))
         .fallback(endpoint_not_found)
         .layer(middleware::from_fn_with_state(state.clone(), edge))
         // The token endpoint needs no bearer token, so it sits outside the edge's check.
         .route("/oauth/token", post(token))
         .route("/api/oauth/token", post(token))
         .with_state(state)
+}
+
+/// `GET me`: the user behind the token.
+async fn me(State(state): Shared) -> Response {
+    let user = json!({"id": 1001, "email": "owner@sandbox.example", "username": "owner",
+        "first_name": "Sandbox", "last_name": "Owner", "timezone": "Europe/London"});
+    let _ = state;
+    Json(json!({ "data": user })).into_response()
+}
+
+/// `GET me/organizations`: the organizations the user belongs to (just the sandbox's).
+async fn my_organizations(State(state): Shared) -> Response {
+    let org = json!({"id": state.org, "name": state.org_name, "created_at": "2024-01-01T00:00:00Z"});
+    let pagination = json!({"total": 1, "count": 1, "per_page": 100, "current_page": 1,
+        "total_pages": 1, "links": []});
+    Json(json!({"data": [org], "meta": {"pagination": pagination}})).into_response()
 }
 
 async fn token(State(state): Shared, Form(form): Form<HashMap<String, String>>) -> Response {

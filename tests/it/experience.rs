@@ -198,3 +198,66 @@ fn messages_speak_the_files_language_and_rephrase_known_refusals() {
         ]
     );
 }
+
+/// The binary under a pseudo-terminal (util-linux `script`), answering `answer` to whatever it
+/// asks; the typescript goes to the workspace. `None` where `script` is not installed.
+#[cfg(target_os = "linux")]
+fn on_a_terminal(ws: &Workspace, args: &str, answer: &str) -> Option<(i32, String)> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    Command::new("script").arg("--version").output().ok()?;
+    let binary = assert_cmd::cargo::cargo_bin!("tallyfy-guests");
+    let mut script = Command::new("script");
+    for var in tallyfy_guests::config::ENV_VARS {
+        script.env_remove(var);
+    }
+    let mut child = script
+        .env("TALLYFY_BASE_URL", ws.sandbox.base_url())
+        .env("TALLYFY_ORG_ID", ws.sandbox.org())
+        .env("TALLYFY_ACCESS_TOKEN", ws.sandbox.token())
+        .current_dir(ws.dir())
+        .args(["-q", "-e", "-c", &format!("{} {args}", binary.display())])
+        .arg(ws.path("typescript"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .ok()?;
+    child.stdin.take().unwrap().write_all(answer.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    Some((
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    ))
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_interactive_run_asks_once_naming_the_organization_and_never_otherwise() {
+    let ws = Workspace::empty();
+    ws.write("guests.csv", "email\nann@example.org\nben@example.org\n");
+    let Some((code, screen)) = on_a_terminal(&ws, "import guests.csv", "n\n") else {
+        return; // no `script` here to make a terminal with
+    };
+    assert!(
+        screen.contains("Create up to 2 guests in Sandbox Organization (5a4db0c5a4db0c5a4db0c5a4db0c5a4d)? "),
+        "{screen}"
+    );
+    assert_eq!(code, 3, "{screen}");
+    assert!(screen.contains("nothing was sent"), "{screen}");
+    assert_eq!(ws.sandbox.stats().posts, 0);
+    assert!(!ws.path("guests.results.csv").exists());
+
+    let (code, screen) = on_a_terminal(&ws, "import guests.csv", "y\n").unwrap();
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(ws.sandbox.guests().len(), 2);
+
+    // --yes skips it; so does a dry run; and without a terminal it is never asked.
+    ws.write("more.csv", "email\ncat@example.org\n");
+    let (code, screen) = on_a_terminal(&ws, "import --yes more.csv", "").unwrap();
+    assert_eq!(code, 0, "{screen}");
+    assert!(!screen.contains("Create up to"), "{screen}");
+    let (_, screen) = on_a_terminal(&ws, "import --dry-run more.csv", "").unwrap();
+    assert!(!screen.contains("Create up to"), "{screen}");
+    let stderr = expect_exit(ws.cmd().arg("import").arg(ws.path("more.csv")), 0);
+    assert!(!stderr.contains("Create up to"), "{stderr}");
+}

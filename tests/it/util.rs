@@ -84,9 +84,11 @@ pub fn process_against(sandbox: &Sandbox) -> std::process::Command {
     {
         cmd.env_remove(var);
     }
+    // No terminal to ask on, even when the tests run in one: an import never prompts here.
     cmd.env("TALLYFY_BASE_URL", sandbox.base_url())
         .env("TALLYFY_ORG_ID", sandbox.org())
-        .env("TALLYFY_ACCESS_TOKEN", sandbox.token());
+        .env("TALLYFY_ACCESS_TOKEN", sandbox.token())
+        .stdin(std::process::Stdio::null());
     cmd
 }
 
