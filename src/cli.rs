@@ -71,6 +71,13 @@ pub enum Command {
     /// Serve a local emulator of the Tallyfy guests API on 127.0.0.1, for tests and trials.
     #[command(after_help = SANDBOX_HELP)]
     Sandbox(SandboxArgs),
+    /// Write a starter guest sheet to fill in: CSV, or an Excel workbook for a .xlsx name.
+    #[command(after_help = TEMPLATE_HELP)]
+    Template {
+        /// Where to write it (`guests.csv`, `guests.xlsx`); stdout when absent.
+        #[arg(value_name = "OUTPUT")]
+        output: Option<PathBuf>,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions {
@@ -102,6 +109,15 @@ Examples:
 It prints TALLYFY_BASE_URL, TALLYFY_ORG_ID and TALLYFY_ACCESS_TOKEN lines on stdout. Its OAuth
 token endpoint (/oauth/token) accepts the client id and secret it logs on stderr. Faults are
 seeded (--seed), so a run can be repeated exactly.";
+
+const TEMPLATE_HELP: &str = "\
+Examples:
+  tallyfy-guests template guests.xlsx               a workbook to fill in
+  tallyfy-guests template guests.csv                the same as CSV
+  tallyfy-guests import guests.csv --dry-run        then check it
+
+The sheet has every field, a line saying what to do, and two example rows to replace; it
+imports as it stands.";
 
 const COMPLETIONS_HELP: &str = "\
 Examples:

@@ -29,6 +29,7 @@ pub mod output;
 pub mod rate;
 pub mod sandbox;
 pub mod secret;
+pub mod template;
 pub mod validate;
 pub mod words;
 
@@ -42,6 +43,7 @@ pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<error::Exit, RunError
         cli::Command::Sandbox(args) => sandbox::run(config::sandbox(args)?)
             .await
             .map(|()| error::Exit::Success),
+        cli::Command::Template { output } => template::run(output.as_deref()).map(|()| error::Exit::Success),
         cli::Command::Completions { shell } => completions(shell).map(|()| error::Exit::Success),
     }
 }

@@ -261,3 +261,23 @@ fn an_interactive_run_asks_once_naming_the_organization_and_never_otherwise() {
     let stderr = expect_exit(ws.cmd().arg("import").arg(ws.path("more.csv")), 0);
     assert!(!stderr.contains("Create up to"), "{stderr}");
 }
+
+#[test]
+fn the_template_imports_cleanly_as_csv_and_as_a_workbook() {
+    let ws = Workspace::empty();
+    for name in ["guests.csv", "guests.xlsx"] {
+        expect_exit(ws.cmd().args(["template", name]), 0);
+        let dry = expect_exit(ws.cmd().args(["import", "--dry-run", name]), 0);
+        assert!(dry.contains("2 rows: 2 would_create"), "{name}: {dry}");
+    }
+    expect_exit(ws.cmd().args(["import", "guests.xlsx"]), 0);
+    let ana = ws.sandbox.guest("ana.silva@example.com").unwrap();
+    assert_eq!(ana.phone_1.as_deref(), Some("+351 21 000 0000"));
+    // To stdout, the CSV.
+    let output = ws.cmd().arg("template").output().unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.lines().nth(1).unwrap().starts_with("email,first_name,last_name"),
+        "{text}"
+    );
+}
