@@ -27,13 +27,15 @@ mod setup;
 mod summary;
 mod sync;
 mod update;
+mod workbook;
 
 use tracing::Instrument;
 
+use crate::api::Client;
 use crate::config::ImportConfig;
 use crate::error::{Exit, RunError};
 use crate::logging::Ui;
-use crate::output::replaceable;
+use crate::output::{CsvStyle, replaceable};
 use pipeline::{Fatal, pipeline};
 use plan::Options;
 use progress::{PendingCreates, Progress};
@@ -88,12 +90,14 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
     {
         return Err(RunError::Declined);
     }
-    let results = ResultsWriter::create(
-        results_path.as_deref(),
-        &input.header,
-        args.raw,
-        input.results_style(args.excel),
-    )?;
+    // A workbook is made at the end from rows written beside it as the run goes.
+    let xlsx = results_path.clone().filter(|path| workbook::wanted(path));
+    let rows_path = xlsx.as_deref().map(workbook::rows_path).or(results_path.clone());
+    let (raw, style) = match &xlsx {
+        Some(_) => (true, CsvStyle::new(false)),
+        None => (args.raw, input.results_style(args.excel)),
+    };
+    let results = ResultsWriter::create(rows_path.as_deref(), &input.header, raw, style)?;
     let format = input.format.to_string();
     let options = Options {
         concurrency: args.concurrency,
@@ -119,7 +123,7 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         Err(error) => {
             // A run that could not start leaves no results file that looks like an account.
             // Only a regular file this run created: never a device, FIFO or link it was given.
-            if let (Some(path), Fatal::BeforeStart) = (&results_path, error.when)
+            if let (Some(path), Fatal::BeforeStart) = (&rows_path, error.when)
                 && replaceable(path)
             {
                 let _ = std::fs::remove_file(path);
@@ -141,6 +145,10 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         account.client(client);
     }
     drop(sandbox);
+    if let (Some(xlsx), Some(rows)) = (&xlsx, &rows_path) {
+        let organization = client.as_ref().map_or("none (an offline dry run)", Client::org);
+        workbook::write(rows, xlsx, &summary, organization)?;
+    }
     summary.show(ui, results_path.as_deref());
     let exit = summary.exit();
     account.summary(summary, results_path.as_deref());

@@ -281,3 +281,37 @@ fn the_template_imports_cleanly_as_csv_and_as_a_workbook() {
         "{text}"
     );
 }
+
+#[test]
+fn xlsx_results_hold_every_row_and_a_summary_sheet() {
+    use calamine::Reader;
+    let ws = Workspace::empty();
+    let file = ws.write(
+        "guests.csv",
+        "email,first_name,phone_1\nann@example.org,Ann,+44 20 7946 0958\nbad,Bad,\nANN@example.org,Dup,\n",
+    );
+    expect_exit(ws.cmd().args(["import", "--results", "results.xlsx"]).arg(&file), 1);
+    assert!(
+        !ws.path(".results.xlsx.rows.csv").exists(),
+        "the rows file goes once the workbook is made"
+    );
+    let mut book = calamine::open_workbook_auto(ws.path("results.xlsx")).unwrap();
+    assert_eq!(book.sheet_names(), ["Results", "Summary"]);
+    let results = book.worksheet_range("Results").unwrap();
+    let cell = |row: u32, col: u32| results.get_value((row, col)).map(|v| v.to_string()).unwrap_or_default();
+    assert_eq!(cell(0, 1), "result_status");
+    let statuses: Vec<String> = (1..4).map(|row| cell(row, 1)).collect();
+    assert_eq!(statuses, ["created", "invalid", "duplicate"]);
+    assert_eq!(cell(1, 8), "+44 20 7946 0958", "values as they are, no formula guard");
+    let summary = book.worksheet_range("Summary").unwrap();
+    let lines: Vec<String> = summary
+        .rows()
+        .map(|row| row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("="))
+        .collect();
+    assert!(lines.contains(&"created=1".to_string()), "{lines:?}");
+    assert!(lines.contains(&"invalid=1".to_string()), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("organization=5a4db0c5")),
+        "{lines:?}"
+    );
+}

@@ -1,0 +1,145 @@
+//! `--results NAME.xlsx`: the results as an Excel workbook for a person (a dry run handed to a
+//! colleague): a Results sheet with a frozen, filterable header, the status coloured by outcome
+//! and the reason as a note on every row that needs a person, and a Summary sheet. The rows are
+//! written to a CSV beside it as the run goes (so a killed run keeps them) and turned into the
+//! workbook when the run ends.
+
+use std::path::{Path, PathBuf};
+
+use rust_xlsxwriter::{Color, Format, Note, Workbook, XlsxError};
+
+use super::results::Status;
+use super::summary::Summary;
+use crate::error::RunError;
+
+/// Whether a results path asks for a workbook.
+pub fn wanted(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("xlsx"))
+}
+
+/// Where the rows go while the run lasts: `.NAME.rows.csv` beside the workbook.
+pub fn rows_path(xlsx: &Path) -> PathBuf {
+    let name = xlsx
+        .file_name()
+        .map_or("results.xlsx".into(), |name| name.to_string_lossy().into_owned());
+    xlsx.with_file_name(format!(".{name}.rows.csv"))
+}
+
+/// Turns the rows written so far into the workbook at `xlsx`, with the run's summary, then
+/// removes the rows file.
+pub fn write(rows: &Path, xlsx: &Path, summary: &Summary, organization: &str) -> Result<(), RunError> {
+    let what = || format!("cannot write the results workbook {}", xlsx.display());
+    let failed = |e: XlsxError| RunError::io(what(), std::io::Error::other(e.to_string()));
+    let mut book = Workbook::new();
+    results_sheet(&mut book, rows).map_err(|e| match e {
+        Trouble::Csv(e) => RunError::csv(what(), e),
+        Trouble::Xlsx(e) => failed(e),
+    })?;
+    summary_sheet(&mut book, summary, organization).map_err(failed)?;
+    let bytes = book.save_to_buffer().map_err(failed)?;
+    let mut file = crate::output::AtomicFile::create(xlsx).map_err(|e| RunError::io(what(), e))?;
+    std::io::Write::write_all(file.writer(), &bytes).map_err(|e| RunError::io(what(), e))?;
+    file.commit().map_err(|e| RunError::io(what(), e))?;
+    let _ = std::fs::remove_file(rows);
+    Ok(())
+}
+
+enum Trouble {
+    Csv(csv::Error),
+    Xlsx(XlsxError),
+}
+
+impl From<csv::Error> for Trouble {
+    fn from(e: csv::Error) -> Self {
+        Trouble::Csv(e)
+    }
+}
+
+impl From<XlsxError> for Trouble {
+    fn from(e: XlsxError) -> Self {
+        Trouble::Xlsx(e)
+    }
+}
+
+/// The colour of a status: done green, nothing to do grey, a person needed red, later yellow.
+fn colour(status: &str) -> Option<Color> {
+    match status.parse::<Status>().ok()? {
+        Status::Created | Status::Updated | Status::WouldCreate | Status::WouldUpdate => Some(Color::RGB(0xC6EFCE)),
+        Status::Exists | Status::Duplicate => Some(Color::RGB(0xE7E6E6)),
+        Status::Invalid | Status::Conflict | Status::Failed => Some(Color::RGB(0xFFC7CE)),
+        Status::Deferred => Some(Color::RGB(0xFFEB9C)),
+    }
+}
+
+fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<(), Trouble> {
+    let sheet = book.add_worksheet().set_name("Results")?;
+    let bold = Format::new().set_bold();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_path(rows)?;
+    let mut width = 0u16;
+    let mut last = 0u32;
+    for (row, record) in reader.records().enumerate() {
+        let record = record?;
+        let row = u32::try_from(row).unwrap_or(u32::MAX);
+        last = row;
+        width = width.max(u16::try_from(record.len()).unwrap_or(u16::MAX));
+        let status = record.get(1).unwrap_or_default();
+        for (col, cell) in record.iter().enumerate() {
+            let col = u16::try_from(col).unwrap_or(u16::MAX);
+            // Text cells, always: a phone stays `+44 ...`, a `=` is never a formula.
+            match (row, col, colour(status)) {
+                (0, _, _) => sheet.write_string_with_format(row, col, cell, &bold)?,
+                (_, 1, Some(colour)) => {
+                    sheet.write_string_with_format(row, col, cell, &Format::new().set_background_color(colour))?
+                }
+                _ => sheet.write_string(row, col, cell)?,
+            };
+        }
+        if row > 0 && matches!(status, "invalid" | "conflict" | "failed") {
+            let message = record.get(2).unwrap_or_default();
+            sheet.insert_note(row, 1, &Note::new(message).set_author("tallyfy-guests"))?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    if width > 0 {
+        sheet.autofilter(0, 0, last, width - 1)?;
+    }
+    sheet.set_column_width(2, 60)?;
+    Ok(())
+}
+
+fn summary_sheet(book: &mut Workbook, summary: &Summary, organization: &str) -> Result<(), XlsxError> {
+    let sheet = book.add_worksheet().set_name("Summary")?;
+    let bold = Format::new().set_bold();
+    let finished = chrono::Local::now().format("%Y-%m-%d %H:%M:%S %:z").to_string();
+    let facts = [
+        ("organization", organization.to_string()),
+        ("finished", finished),
+        ("rows", summary.rows().to_string()),
+        ("input read as", summary.input.clone()),
+    ];
+    let mut row = 0u32;
+    for (name, value) in facts {
+        sheet.write_string_with_format(row, 0, name, &bold)?;
+        sheet.write_string(row, 1, value)?;
+        row += 1;
+    }
+    row += 1;
+    sheet.write_string_with_format(row, 0, "status", &bold)?;
+    sheet.write_string_with_format(row, 1, "rows", &bold)?;
+    for status in Status::all() {
+        row += 1;
+        sheet.write_string(row, 0, status.as_str())?;
+        sheet.write_number(row, 1, summary.get(status) as f64)?;
+    }
+    if let Some(reason) = &summary.stopped {
+        row += 2;
+        sheet.write_string_with_format(row, 0, "stopped early", &bold)?;
+        sheet.write_string(row, 1, reason)?;
+    }
+    sheet.set_column_width(0, 18)?;
+    sheet.set_column_width(1, 60)?;
+    Ok(())
+}
