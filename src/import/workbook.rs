@@ -78,6 +78,8 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<(), Trouble> {
         .flexible(true)
         .has_headers(false)
         .from_path(rows)?;
+    let offending = Format::new().set_background_color(Color::RGB(0xFFC7CE));
+    let mut header = csv::StringRecord::new();
     let mut width = 0u16;
     let mut last = 0u32;
     for (row, record) in reader.records().enumerate() {
@@ -85,8 +87,14 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<(), Trouble> {
         let row = u32::try_from(row).unwrap_or(u32::MAX);
         last = row;
         width = width.max(u16::try_from(record.len()).unwrap_or(u16::MAX));
+        if row == 0 {
+            header = record.clone();
+        }
         let status = record.get(1).unwrap_or_default();
+        let message = record.get(2).unwrap_or_default();
+        let needs_a_person = row > 0 && matches!(status, "invalid" | "conflict" | "failed");
         for (col, cell) in record.iter().enumerate() {
+            let col_index = col;
             let col = u16::try_from(col).unwrap_or(u16::MAX);
             // Text cells, always: a phone stays `+44 ...`, a `=` is never a formula.
             match (row, col, colour(status)) {
@@ -94,11 +102,14 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<(), Trouble> {
                 (_, 1, Some(colour)) => {
                     sheet.write_string_with_format(row, col, cell, &Format::new().set_background_color(colour))?
                 }
+                _ if needs_a_person && col_index >= 6 && offends(header.get(col_index), cell, message) => {
+                    sheet.write_string_with_format(row, col, cell, &offending)?;
+                    sheet.insert_note(row, col, &Note::new(message).set_author("tallyfy-guests"))?
+                }
                 _ => sheet.write_string(row, col, cell)?,
             };
         }
-        if row > 0 && matches!(status, "invalid" | "conflict" | "failed") {
-            let message = record.get(2).unwrap_or_default();
+        if needs_a_person {
             sheet.insert_note(row, 1, &Note::new(message).set_author("tallyfy-guests"))?;
         }
     }
@@ -108,6 +119,15 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<(), Trouble> {
     }
     sheet.set_column_width(2, 60)?;
     Ok(())
+}
+
+/// Whether a row's message is about this cell: it names the cell's column (messages use the
+/// file's own column names) or quotes the cell's value.
+fn offends(column: Option<&str>, cell: &str, message: &str) -> bool {
+    let names_column = column.is_some_and(|name| !name.is_empty() && message.contains(name));
+    let quotes_value =
+        !cell.is_empty() && (message.contains(&format!("`{cell}`")) || message.contains(&format!("\"{cell}\"")));
+    names_column || quotes_value
 }
 
 fn summary_sheet(book: &mut Workbook, summary: &Summary, organization: &str) -> Result<(), XlsxError> {

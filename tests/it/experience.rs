@@ -314,4 +314,11 @@ fn xlsx_results_hold_every_row_and_a_summary_sheet() {
         lines.iter().any(|l| l.starts_with("organization=5a4db0c5")),
         "{lines:?}"
     );
+    // The reason is a note on the status and on the offending cell (the email `bad`).
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(ws.path("results.xlsx")).unwrap()).unwrap();
+    let mut comments = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("xl/comments1.xml").unwrap(), &mut comments).unwrap();
+    assert!(comments.contains(r#"<comment ref="B3""#), "{comments}");
+    assert!(comments.contains(r#"<comment ref="G3""#), "{comments}");
+    assert!(comments.contains("has no @"), "{comments}");
 }
