@@ -19,6 +19,17 @@ pub const COLUMNS: [&str; 9] = [
     "associated_members",
 ];
 
+/// Writes the report and says so; returns how many guests it lists.
+pub fn report(path: &Path, missing: &[Existing], raw: bool, excel: bool) -> Result<u64, RunError> {
+    write(path, missing, raw, excel)?;
+    tracing::info!(
+        "{} guests in Tallyfy are not in the file: {}",
+        missing.len(),
+        path.display()
+    );
+    Ok(missing.len() as u64)
+}
+
 /// Writes the report atomically: a run that fails leaves no half-written report.
 pub fn write(path: &Path, missing: &[Existing], raw: bool, excel: bool) -> Result<(), RunError> {
     let what = || format!("cannot write the missing-guests report {}", path.display());

@@ -31,7 +31,6 @@ mod workbook;
 
 use tracing::Instrument;
 
-use crate::api::Client;
 use crate::config::ImportConfig;
 use crate::error::{Exit, RunError};
 use crate::logging::Ui;
@@ -133,22 +132,15 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
     };
     summary.input = format;
     if let (Some(path), Some(missing)) = (&args.report_missing, &missing) {
-        missing::write(path, missing, args.raw, args.excel)?;
-        tracing::info!(
-            "{} guests in Tallyfy are not in the file: {}",
-            missing.len(),
-            path.display()
-        );
-        summary.missing = Some(missing.len() as u64);
+        summary.missing = Some(missing::report(path, missing, args.raw, args.excel)?);
     }
     if let Some(client) = &client {
         account.client(client);
     }
-    drop(sandbox);
     if let (Some(xlsx), Some(rows)) = (&xlsx, &rows_path) {
-        let organization = client.as_ref().map_or("none (an offline dry run)", Client::org);
-        workbook::write(rows, xlsx, &summary, organization)?;
+        workbook::write(rows, xlsx, &summary, client.as_ref()).await?;
     }
+    drop(sandbox);
     summary.show(ui, results_path.as_deref());
     let exit = summary.exit();
     account.summary(summary, results_path.as_deref());

@@ -10,6 +10,7 @@ use rust_xlsxwriter::{Color, Format, Note, Workbook, XlsxError};
 
 use super::results::Status;
 use super::summary::Summary;
+use crate::api::Client;
 use crate::error::RunError;
 
 /// Whether a results path asks for a workbook.
@@ -25,9 +26,17 @@ pub fn rows_path(xlsx: &Path) -> PathBuf {
     xlsx.with_file_name(format!(".{name}.rows.csv"))
 }
 
-/// Turns the rows written so far into the workbook at `xlsx`, with the run's summary, then
-/// removes the rows file.
-pub fn write(rows: &Path, xlsx: &Path, summary: &Summary, organization: &str) -> Result<(), RunError> {
+/// Turns the rows written so far into the workbook at `xlsx`, with the run's summary and the
+/// organization (by name when the API gives it), then removes the rows file.
+pub async fn write(rows: &Path, xlsx: &Path, summary: &Summary, client: Option<&Client>) -> Result<(), RunError> {
+    let organization = match client {
+        Some(client) => match client.organization_name().await {
+            Some(name) => format!("{name} ({})", client.org()),
+            None => client.org().to_string(),
+        },
+        None => "none (an offline dry run)".to_string(),
+    };
+    let organization = organization.as_str();
     let what = || format!("cannot write the results workbook {}", xlsx.display());
     let failed = |e: XlsxError| RunError::io(what(), std::io::Error::other(e.to_string()));
     let mut book = Workbook::new();

@@ -311,7 +311,7 @@ fn xlsx_results_hold_every_row_and_a_summary_sheet() {
     assert!(lines.contains(&"created=1".to_string()), "{lines:?}");
     assert!(lines.contains(&"invalid=1".to_string()), "{lines:?}");
     assert!(
-        lines.iter().any(|l| l.starts_with("organization=5a4db0c5")),
+        lines.contains(&"organization=Sandbox Organization (5a4db0c5a4db0c5a4db0c5a4db0c5a4d)".to_string()),
         "{lines:?}"
     );
     // The reason is a note on the status and on the offending cell (the email `bad`).
