@@ -7,7 +7,7 @@ use crate::api::ConfigError;
 use crate::api::{ApiError, ApiErrorKind};
 
 /// How a run ended, as its exit code: the contract scripts and monitoring rely on, documented
-/// in `--help` (`cli::EXIT_CODES`) and the README. Decided here and in `Summary::exit`, nowhere
+/// in `--help` (`help::EXIT_CODES`) and the README. Decided here and in `Summary::exit`, nowhere
 /// else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exit {

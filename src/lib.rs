@@ -21,6 +21,7 @@ pub mod config;
 pub mod defaults;
 pub mod error;
 pub mod export;
+pub mod help;
 pub mod import;
 pub mod input;
 pub mod logging;

@@ -2,7 +2,7 @@
 //! that applies `retry::classify` under the run's `Pacer`. It never resends a POST whose outcome
 //! is unknown; that surfaces as `ApiErrorKind::Indeterminate` for the caller to reconcile.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -31,29 +31,7 @@ const MAX_RENEWALS: u32 = 3;
 /// A 429 pause at least this long is logged at info level; shorter ones at debug.
 const LONG_PAUSE: Duration = Duration::from_secs(10);
 
-/// A successful operation and what it took.
-#[derive(Debug, Clone)]
-pub struct Reply<T> {
-    /// The decoded answer.
-    pub value: T,
-    /// The HTTP status of the answer that succeeded.
-    pub status: u16,
-    /// Requests sent, 429s and retries included.
-    pub attempts: u32,
-}
-
-/// Counters for the run summary, shared by every request.
-#[derive(Debug, Default)]
-pub struct ClientStats {
-    /// Requests sent, every attempt counted.
-    pub requests: AtomicU64,
-    /// Resends after a transient failure.
-    pub retries: AtomicU64,
-    /// 429 answers received.
-    pub rate_limited: AtomicU64,
-    /// Every exchange that got an answer or failed in transit, 429s included.
-    pub latency: super::latency::Latency,
-}
+pub use super::latency::{ClientStats, Reply};
 
 /// The API client. Cheap to share behind an `Arc`; all methods take `&self`.
 pub struct Client {

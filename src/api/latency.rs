@@ -1,6 +1,7 @@
-//! Request latency for the run summary: a lock-free histogram with buckets 5 % apart from
-//! 0.1 ms to over an hour, so percentiles are exact to within 5 % and recording is one atomic
-//! add on the hot path.
+//! What the run's requests gave back and cost, for the summary: `Reply` (a result and the
+//! attempts it took), `ClientStats` (counters), and request latency as a lock-free histogram
+//! with buckets 5 % apart from 0.1 ms to over an hour, so percentiles are exact to within 5 %
+//! and recording is one atomic add on the hot path.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -69,6 +70,30 @@ impl Latency {
             (seen >= rank).then(|| upper(i))
         })
     }
+}
+
+/// A successful operation and what it took.
+#[derive(Debug, Clone)]
+pub struct Reply<T> {
+    /// The decoded answer.
+    pub value: T,
+    /// The HTTP status of the answer that succeeded.
+    pub status: u16,
+    /// Requests sent, 429s and retries included.
+    pub attempts: u32,
+}
+
+/// Counters for the run summary, shared by every request.
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    /// Requests sent, every attempt counted.
+    pub requests: AtomicU64,
+    /// Resends after a transient failure.
+    pub retries: AtomicU64,
+    /// 429 answers received.
+    pub rate_limited: AtomicU64,
+    /// Every exchange that got an answer or failed in transit, 429s included.
+    pub latency: Latency,
 }
 
 #[cfg(test)]

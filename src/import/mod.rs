@@ -17,6 +17,7 @@ mod dedupe;
 mod execute;
 mod lock;
 mod missing;
+mod outcome;
 mod pipeline;
 mod plan;
 mod prefetch;

@@ -3,7 +3,9 @@
 //! malformed record is still a record, with its problem, so every row gets a result; only a file
 //! that cannot be read at all is an error.
 
+mod aliases;
 mod decode;
+mod detect;
 mod header;
 mod previous;
 mod records;
@@ -18,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use crate::output::unneutralize;
 pub use decode::{Detected, parse_label as parse_encoding};
+use detect::find_header;
 pub use encoding_rs::Encoding;
 pub use header::{Field, FieldMap, HeaderError, Target, map_header, normalize as normalize_header, parse_mapping};
 use previous::PreviousColumns;
@@ -223,9 +226,6 @@ pub struct Input {
     limit: Option<u64>,
 }
 
-/// A workbook is read whole into memory (its format needs it): at most this much of it.
-const MAX_WORKBOOK: u64 = 256 * 1024 * 1024;
-
 impl Input {
     /// Opens `source` and reads its header and first record.
     pub fn open(source: &Source, options: &InputOptions) -> Result<Input, InputError> {
@@ -268,7 +268,7 @@ impl Input {
             return Err(InputError::Empty(name));
         }
         let (header, mut records, format, first_at) = if workbook::looks_like_workbook(&start) {
-            open_workbook(reader, &name, options)?
+            workbook::open(reader, &name, options)?
         } else {
             open_text(reader, &name, options)?
         };
@@ -423,138 +423,6 @@ impl Iterator for Input {
     fn next(&mut self) -> Option<InputRecord> {
         self.peeked.take().or_else(|| self.read())
     }
-}
-
-fn open_workbook(
-    reader: Box<dyn Read + Send>,
-    name: &str,
-    options: &InputOptions,
-) -> Result<(Vec<String>, Records, Format, u64), InputError> {
-    let mut bytes = Vec::new();
-    reader
-        .take(MAX_WORKBOOK + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|error| InputError::Unreadable {
-            name: name.to_string(),
-            error,
-        })?;
-    if bytes.len() as u64 > MAX_WORKBOOK {
-        return Err(InputError::Workbook {
-            name: name.to_string(),
-            reason: format!(
-                "is larger than {} MiB: save the guest list as CSV, which is read as a stream",
-                MAX_WORKBOOK / (1024 * 1024)
-            ),
-        });
-    }
-    let sheet = workbook::read(bytes, options.sheet.as_deref()).map_err(|reason| InputError::Workbook {
-        name: name.to_string(),
-        reason,
-    })?;
-    let mut rows = sheet.rows.into_iter();
-    let first = rows
-        .next()
-        .ok_or_else(|| InputError::Empty(format!("{name} (sheet `{}`)", sheet.name)))?;
-    let first_at = first.row;
-    let mut header = first.expand(0);
-    while header.last().is_some_and(|c| c.trim().is_empty()) {
-        header.pop();
-    }
-    let header = header.into_iter().map(|c| c.trim().to_string()).collect();
-    Ok((
-        header,
-        Records::Sheet(rows),
-        Format::Workbook { sheet: sheet.name },
-        first_at,
-    ))
-}
-
-/// Rows looked at for the header, when the first row is not it (a title, a date, blank cells).
-const HEADER_SEARCH: usize = 10;
-
-/// The header row, how many rows above it were skipped, and its row number: row
-/// `--header-row`, else the first row that names an email column among the first
-/// `HEADER_SEARCH`. When none does, the error says which column holds email addresses, if one
-/// does. `first_at` is the first row's number (a sheet's first rows may be empty).
-fn find_header(
-    first: Vec<String>,
-    first_at: u64,
-    records: &mut Records,
-    options: &InputOptions,
-) -> Result<(Vec<String>, u64, u64), HeaderError> {
-    let (mut header, mut at, mut skipped) = (first, first_at, 0);
-    if let Some(wanted) = options.header_row {
-        while at < wanted {
-            (at, header) = next_row(records, at).ok_or(HeaderError::NoHeaderRow(wanted))?;
-            skipped += 1;
-        }
-        return Ok((header, skipped, at));
-    }
-    let maps = |row: &[String]| !matches!(map_header(row, &options.map), Err(HeaderError::NoEmail(_)));
-    let mut seen = Vec::new();
-    loop {
-        if maps(&header) {
-            return Ok((header, skipped, at));
-        }
-        seen.push(header);
-        if seen.len() >= HEADER_SEARCH {
-            break;
-        }
-        let Some(next) = next_row(records, at) else { break };
-        (at, header) = next;
-        skipped += 1;
-    }
-    let header = &seen[0];
-    Err(match email_column(header, &seen[1..]) {
-        Some(column) => HeaderError::EmailIn(column),
-        None => HeaderError::NoEmail(header.clone()),
-    })
-}
-
-/// The next row's number and cells as text, for the header search; `at` is the last row's.
-fn next_row(records: &mut Records, at: u64) -> Option<(u64, Vec<String>)> {
-    match records {
-        Records::Text(reader) => reader.next_record().ok().flatten().map(|raw| {
-            let cells = raw
-                .cells
-                .iter()
-                .map(|cell| String::from_utf8_lossy(cell).trim().to_string())
-                .collect();
-            (at + 1, cells)
-        }),
-        Records::Sheet(rows) => rows.next().map(|row| {
-            let at = row.row;
-            let mut cells: Vec<String> = row.expand(0).into_iter().map(|c| c.trim().to_string()).collect();
-            while cells.last().is_some_and(String::is_empty) {
-                cells.pop();
-            }
-            (at, cells)
-        }),
-    }
-}
-
-/// The column of `header` whose cells in `rows` look like email addresses (most of its
-/// non-empty ones), for an error that says which `--map` to use.
-fn email_column(header: &[String], rows: &[Vec<String>]) -> Option<String> {
-    let looks_like = |cell: &str| {
-        let cell = cell.trim();
-        cell.split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !cell.contains(' '))
-    };
-    (0..header.len())
-        .filter(|&column| !header[column].is_empty())
-        .map(|column| {
-            let cells: Vec<&str> = rows
-                .iter()
-                .filter_map(|row| row.get(column).map(String::as_str))
-                .filter(|cell| !cell.trim().is_empty())
-                .collect();
-            let emails = cells.iter().filter(|cell| looks_like(cell)).count();
-            (column, emails, cells.len())
-        })
-        .filter(|&(_, emails, cells)| emails > 0 && emails * 2 > cells)
-        .max_by_key(|&(_, emails, _)| emails)
-        .map(|(column, _, _)| header[column].clone())
 }
 
 /// A cell as the value it holds: the one formula guard our own output adds comes off.

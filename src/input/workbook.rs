@@ -8,6 +8,7 @@ use std::io::{Cursor, Read};
 use calamine::{Data, DataRef, Reader, Sheets, open_workbook_auto_from_rs};
 
 use super::records::CELL_CAP;
+use super::{Format, InputError, InputOptions, Records};
 
 /// A row of a sheet as it is stored: its non-empty cells only, by column. A sheet is held this
 /// way, so a workbook whose cells sit far apart (`A1` and `XFD1048576`) costs two cells, not the
@@ -214,6 +215,54 @@ fn prefix(text: &str) -> String {
         at -= 1;
     }
     text[..at].to_string()
+}
+
+/// A workbook is read whole into memory (its format needs it): at most this much of it.
+const MAX_WORKBOOK: u64 = 256 * 1024 * 1024;
+
+/// Opens a workbook for import: its header (the first non-empty row) and rows.
+pub(super) fn open(
+    reader: Box<dyn Read + Send>,
+    name: &str,
+    options: &InputOptions,
+) -> Result<(Vec<String>, Records, Format, u64), InputError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_WORKBOOK + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| InputError::Unreadable {
+            name: name.to_string(),
+            error,
+        })?;
+    if bytes.len() as u64 > MAX_WORKBOOK {
+        return Err(InputError::Workbook {
+            name: name.to_string(),
+            reason: format!(
+                "is larger than {} MiB: save the guest list as CSV, which is read as a stream",
+                MAX_WORKBOOK / (1024 * 1024)
+            ),
+        });
+    }
+    let sheet = read(bytes, options.sheet.as_deref()).map_err(|reason| InputError::Workbook {
+        name: name.to_string(),
+        reason,
+    })?;
+    let mut rows = sheet.rows.into_iter();
+    let first = rows
+        .next()
+        .ok_or_else(|| InputError::Empty(format!("{name} (sheet `{}`)", sheet.name)))?;
+    let first_at = first.row;
+    let mut header = first.expand(0);
+    while header.last().is_some_and(|c| c.trim().is_empty()) {
+        header.pop();
+    }
+    let header = header.into_iter().map(|c| c.trim().to_string()).collect();
+    Ok((
+        header,
+        Records::Sheet(rows),
+        Format::Workbook { sheet: sheet.name },
+        first_at,
+    ))
 }
 
 fn quoted(names: &[String]) -> String {

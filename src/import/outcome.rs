@@ -1,0 +1,142 @@
+//! What became of a row: its `Status` (the words the results file uses), the `Outcome` a stage
+//! decided (status, guest id, HTTP status, requests, message), and an earlier run's account of
+//! a row read back for `--retry-from` (`PreviousResult`).
+
+/// An earlier run's account of a row (`--retry-from`), read from its result columns once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousResult {
+    /// The row's number in the original spreadsheet.
+    pub row: Option<u64>,
+    /// Its status, or the text that is not one.
+    pub status: Result<Status, String>,
+    /// The guest's id, for `created`, `updated` and `exists`.
+    pub guest_id: String,
+    /// The last HTTP status of the row's requests.
+    pub http_status: Option<u16>,
+    /// Requests sent for the row.
+    pub attempts: u32,
+    /// What happened, in words.
+    pub message: String,
+}
+
+impl PreviousResult {
+    /// The result cells in `RESULT_COLUMNS` order; `None` for a row that has none.
+    pub fn parse(cells: Vec<String>) -> Option<PreviousResult> {
+        let mut cells = cells.into_iter();
+        let mut next = || cells.next().unwrap_or_default();
+        let row = next();
+        let status = next();
+        if row.is_empty() && status.is_empty() {
+            return None;
+        }
+        // In `RESULT_COLUMNS` order.
+        let message = next();
+        Some(PreviousResult {
+            row: row.trim().parse().ok(),
+            status: status.trim().parse().map_err(|_| status.clone()),
+            message,
+            guest_id: next(),
+            http_status: next().trim().parse().ok(),
+            attempts: next().trim().parse().unwrap_or(0),
+        })
+    }
+
+    /// `--retry-from` re-runs `failed` and `deferred` rows; the others are copied.
+    pub fn retried(&self) -> bool {
+        matches!(self.status, Ok(Status::Failed | Status::Deferred))
+    }
+}
+
+/// What became of a row. Its text (`created`, `would_create`, ...) is what the results file,
+/// the summary and `--retry-from` read and write.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum Status {
+    /// A guest was created for the row.
+    Created,
+    /// An existing guest's members were updated.
+    Updated,
+    /// The guest already existed.
+    Exists,
+    /// An earlier row has the same email.
+    Duplicate,
+    /// A dry run would create the guest.
+    WouldCreate,
+    /// A dry run would update the guest's members.
+    WouldUpdate,
+    /// The row cannot be imported as it is.
+    Invalid,
+    /// The server refused the row (422).
+    Conflict,
+    /// The row's requests failed.
+    Failed,
+    /// The run stopped before the row was done; run it again.
+    Deferred,
+}
+
+impl Status {
+    /// Every status, in the order summaries list them.
+    pub fn all() -> impl Iterator<Item = Status> {
+        <Status as strum::IntoEnumIterator>::iter()
+    }
+
+    /// The status as the results file writes it.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// What became of a row and how: decided by planning, a create or an update, and written as
+/// the `result_*` columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The status the row ended in.
+    pub status: Status,
+    /// The guest's id, when there is a guest.
+    pub guest_id: String,
+    /// The last HTTP status of the row's requests.
+    pub http_status: Option<u16>,
+    /// Requests sent for the row (retries and read-backs included).
+    pub attempts: u32,
+    /// What happened, in words.
+    pub message: String,
+}
+
+impl Outcome {
+    /// Nothing sent yet: `failed` until something better is known.
+    pub fn new() -> Self {
+        Outcome {
+            status: Status::Failed,
+            guest_id: String::new(),
+            http_status: None,
+            attempts: 0,
+            message: String::new(),
+        }
+    }
+
+    /// The same requests, ending in `status` with `message`.
+    pub fn with(mut self, status: Status, message: impl Into<String>) -> Self {
+        self.status = status;
+        self.message = message.into();
+        self
+    }
+}
+
+impl Default for Outcome {
+    fn default() -> Self {
+        Outcome::new()
+    }
+}
