@@ -121,19 +121,14 @@ impl Pacer {
         if lane == Lane::Invite {
             self.invite_ready().await?;
         }
-        loop {
-            let until = {
+        self.wait_out(
+            || {
                 let pause = self.lock();
-                match pause.until {
-                    Some(until) if until > Instant::now() => {
-                        self.check_max_wait(until, &pause.reason, false)?;
-                        until
-                    }
-                    _ => break,
-                }
-            };
-            tokio::time::sleep_until(until).await;
-        }
+                (pause.until, pause.reason.clone())
+            },
+            false,
+        )
+        .await?;
         for quota in &self.quotas {
             quota.until_ready().await;
         }
@@ -151,20 +146,33 @@ impl Pacer {
         Ok(())
     }
 
-    async fn invite_ready(&self) -> Result<(), RateLimitedUntil> {
+    /// Sleeps until the pause that `current` reads has passed (it may be extended meanwhile),
+    /// or errs at once when it lasts longer than `--max-wait`.
+    async fn wait_out(
+        &self,
+        current: impl Fn() -> (Option<Instant>, Option<String>),
+        invites_only: bool,
+    ) -> Result<(), RateLimitedUntil> {
         loop {
-            let until = {
-                let invites = self.lock_invites();
-                match invites.until {
-                    Some(until) if until > Instant::now() => {
-                        self.check_max_wait(until, &invites.reason, true)?;
-                        until
-                    }
-                    _ => break,
+            match current() {
+                (Some(until), reason) if until > Instant::now() => {
+                    self.check_max_wait(until, &reason, invites_only)?;
+                    tokio::time::sleep_until(until).await;
                 }
-            };
-            tokio::time::sleep_until(until).await;
+                _ => return Ok(()),
+            }
         }
+    }
+
+    async fn invite_ready(&self) -> Result<(), RateLimitedUntil> {
+        self.wait_out(
+            || {
+                let invites = self.lock_invites();
+                (invites.until, invites.reason.clone())
+            },
+            true,
+        )
+        .await?;
         for quota in &self.invite_quotas {
             while let Err(not_until) = quota.check() {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());

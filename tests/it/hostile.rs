@@ -39,6 +39,28 @@ fn mknod_char(path: &Path, major: u32, minor: u32) -> bool {
     unsafe { libc::mknod(name.as_ptr(), libc::S_IFCHR | 0o666, dev) == 0 }
 }
 
+/// Writes `text` into the FIFO at `path` from a thread of its own, then `trickle` more rows one a
+/// millisecond; a reader that goes away ends it quietly.
+#[cfg(unix)]
+fn feed(path: &Path, text: String, trickle: usize) -> std::thread::JoinHandle<()> {
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        let mut out = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        if out.write_all(text.as_bytes()).is_err() {
+            return;
+        }
+        for i in 0..trickle {
+            if out
+                .write_all(format!("later{i}@example.org,Later\n").as_bytes())
+                .is_err()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    })
+}
+
 #[cfg(unix)]
 fn is_fifo(path: &Path) -> bool {
     use std::os::unix::fs::FileTypeExt;
@@ -113,13 +135,7 @@ fn a_stream_is_read_once_and_every_row_gets_a_result() {
     let fifo = ws.path("guests.fifo");
     mkfifo(&fifo);
     let rows = 5000;
-    let writer = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || {
-            let mut out = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
-            out.write_all(guests_csv(rows).as_bytes()).unwrap();
-        })
-    };
+    let writer = feed(&fifo, guests_csv(rows), 0);
     let results = ws.path("results.csv");
     let summary = ws.path("summary.json");
     expect_exit(
@@ -142,14 +158,8 @@ fn a_stream_is_read_once_and_every_row_gets_a_result() {
     // A percentage budget needs a row count, which a stream cannot give: said before anything.
     let fifo2 = ws.path("again.fifo");
     mkfifo(&fifo2);
-    let writer = {
-        let fifo = fifo2.clone();
-        std::thread::spawn(move || {
-            let mut out = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
-            // The reader gives up early: a broken pipe here is expected.
-            let _ = out.write_all(guests_csv(10).as_bytes());
-        })
-    };
+    // The reader gives up early: a broken pipe there is expected.
+    let writer = feed(&fifo2, guests_csv(10), 0);
     let stderr = expect_exit(
         ws.cmd()
             .args(["import", "--max-errors", "5%", "--results"])
@@ -347,21 +357,9 @@ fn an_interrupted_dry_run_stops_reading_a_stream_that_never_ends() {
     let ws = Workspace::new(SandboxOptions::default());
     let fifo = ws.path("endless.fifo");
     mkfifo(&fifo);
-    let writer = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || {
-            let mut out = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
-            // Enough at once for the reader to sniff the format, then rows for up to a minute,
-            // or until the reader goes away.
-            let _ = out.write_all(guests_csv(5000).as_bytes());
-            for i in 0..60_000 {
-                if out.write_all(format!("row{i}@example.org\n").as_bytes()).is_err() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        })
-    };
+    // Enough at once for the reader to sniff the format, then a row a millisecond for up to a
+    // minute, or until the reader goes away.
+    let writer = feed(&fifo, guests_csv(5000), 60_000);
     let results = ws.path("r.csv");
     let child = spawn_against(
         &ws.sandbox,
