@@ -1,11 +1,21 @@
 //! The one question an interactive import asks: before the first invitation goes out, which
 //! organization (by name, so a wrong one is noticed) and how many guests. Never asked when
-//! stdin or stderr is not a terminal (cron, CI, a pipe), on a dry run, or with `--yes`.
+//! stdin or stderr is not a terminal (cron, CI, a pipe), on a dry run, against the built-in
+//! sandbox, or with `--yes`.
 
 use std::io::{BufRead, IsTerminal, Write};
 
 use crate::api::Client;
 use crate::error::RunError;
+
+/// Asks, when there is someone to ask and a `client` to invite through; a refusal is
+/// `RunError::Declined` (nothing sent).
+pub async fn before_inviting(client: Option<&Client>, rows: Option<u64>) -> Result<(), RunError> {
+    match client {
+        Some(client) if interactive() && !confirmed(client, rows).await? => Err(RunError::Declined),
+        _ => Ok(()),
+    }
+}
 
 /// Whether a person is there to answer: stdin and stderr are both terminals.
 pub fn interactive() -> bool {

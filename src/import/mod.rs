@@ -32,7 +32,7 @@ mod workbook;
 
 use tracing::Instrument;
 
-use crate::config::ImportConfig;
+use crate::config::{ImportConfig, Reach};
 use crate::error::{Exit, RunError};
 use crate::logging::Ui;
 use crate::output::{CsvStyle, replaceable};
@@ -80,16 +80,11 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         .map(lock::acquire)
         .transpose()?;
     setup::log_input(&input, args.retry);
+    // Nothing to confirm against the built-in sandbox: it is nobody's organization.
+    let ask = !args.dry_run && !args.yes && !matches!(reach, Reach::Sandbox(_));
     // The built-in sandbox, if any, lives as long as this binding: to the end of the run.
     let (client, sandbox) = setup::connect(reach).await?;
-    if let Some(client) = &client
-        && !args.dry_run
-        && !args.yes
-        && confirm::interactive()
-        && !confirm::confirmed(client, total).await?
-    {
-        return Err(RunError::Declined);
-    }
+    confirm::before_inviting(client.as_ref().filter(|_| ask), total).await?;
     // A workbook is made at the end from rows written beside it as the run goes.
     let xlsx = results_path.clone().filter(|path| workbook::wanted(path));
     let rows_path = xlsx.as_deref().map(workbook::rows_path).or(results_path.clone());

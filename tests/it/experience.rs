@@ -258,6 +258,12 @@ fn an_interactive_run_asks_once_naming_the_organization_and_never_otherwise() {
     assert!(!screen.contains("Create up to"), "{screen}");
     let (_, screen) = on_a_terminal(&ws, "import --dry-run more.csv", "").unwrap();
     assert!(!screen.contains("Create up to"), "{screen}");
+    let (code, screen) = on_a_terminal(&ws, "import --sandbox more.csv", "").unwrap();
+    assert!(
+        !screen.contains("Create up to"),
+        "the built-in sandbox is nobody's: {screen}"
+    );
+    assert_eq!(code, 0, "{screen}");
     let stderr = expect_exit(ws.cmd().arg("import").arg(ws.path("more.csv")), 0);
     assert!(!stderr.contains("Create up to"), "{stderr}");
 }
