@@ -50,6 +50,10 @@ pub enum LogFormat {
     reason = "clap turns doc comments into --help text: the flags are documented there, and a comment here would change it"
 )]
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once at start-up and moved into its command's configuration"
+)]
 pub enum Command {
     /// Create guests from a spreadsheet, with a results file that accounts for every row.
     #[command(after_help = IMPORT_HELP)]
@@ -94,6 +98,10 @@ pub struct ApiArgs {
     /// Read the access token from this file instead of TALLYFY_ACCESS_TOKEN.
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
+
+    /// Run this command (with sh -c; e.g. a secret manager) and use its output as the token.
+    #[arg(long, value_name = "CMD")]
+    pub token_command: Option<String>,
 
     /// OAuth client id for unattended runs (with TALLYFY_CLIENT_SECRET or --client-secret-file):
     /// a token is obtained from --token-url and renewed before it expires or when rejected.

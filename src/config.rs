@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use url::Url;
 
 pub use crate::api::settings::{
-    ApiConfig, CLIENT_SECRET_ENV, ConfigError, Credentials, TOKEN_ENV, Transport, parse_base_url, parse_org,
+    API_TOKEN_ENV, ApiConfig, CLIENT_SECRET_ENV, ConfigError, Credentials, TOKEN_ENV, Transport, parse_base_url,
+    parse_org,
 };
 use crate::cli::{ApiArgs, ExportArgs, ImportArgs, SandboxArgs};
 use crate::input::{Encoding, Target};
@@ -19,10 +20,11 @@ use crate::secret::Secret;
 pub use crate::defaults::BASE_URL as DEFAULT_BASE_URL;
 /// Every environment variable the tool reads its Tallyfy settings from (tests and benchmarks
 /// clear them, so a developer's own settings never leak into a run).
-pub const ENV_VARS: [&str; 6] = [
+pub const ENV_VARS: [&str; 7] = [
     "TALLYFY_ORG_ID",
     "TALLYFY_BASE_URL",
     TOKEN_ENV,
+    API_TOKEN_ENV,
     "TALLYFY_CLIENT_ID",
     CLIENT_SECRET_ENV,
     "TALLYFY_TOKEN_URL",
@@ -52,10 +54,11 @@ impl ApiConfig {
     }
 
     fn credentials(args: &ApiArgs) -> Result<Credentials, ConfigError> {
-        let env_token = std::env::var(TOKEN_ENV).ok().filter(|v| !v.trim().is_empty());
-        let token = match &args.token_file {
-            Some(path) => Some(read_secret_file(path)?),
-            None => env_token.as_deref().map(token_from),
+        let token = match (&args.token_file, &args.token_command) {
+            (Some(_), Some(_)) => return Err(ConfigError::TwoTokenSources),
+            (Some(path), None) => Some(read_secret_file(path)?),
+            (None, Some(command)) => Some(run_token_command(command)?),
+            (None, None) => env_token()?.as_deref().map(token_from),
         };
         let secret = match &args.client_secret_file {
             Some(path) => Some(read_secret_file(path).map_err(|e| match e {
@@ -277,6 +280,53 @@ pub fn sandbox(args: SandboxArgs) -> Result<SandboxOptions, ConfigError> {
         },
         ..SandboxOptions::default()
     })
+}
+
+/// The token from the environment: `TALLYFY_ACCESS_TOKEN`, or `TALLYFY_API_TOKEN` as Tallyfy's
+/// own CLI names it (so a host set up for one is set up for the other); both set and different
+/// is an error rather than a guess.
+fn env_token() -> Result<Option<String>, ConfigError> {
+    let read = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    match (read(TOKEN_ENV), read(API_TOKEN_ENV)) {
+        (Some(one), Some(other)) if one.trim() != other.trim() => Err(ConfigError::TwoTokens),
+        (one, other) => Ok(one.or(other)),
+    }
+}
+
+/// `--token-command`: runs the command (a secret manager) with `sh -c` and takes its trimmed
+/// stdout as the token. Its output is never logged; a failure says only how it failed.
+fn run_token_command(command: &str) -> Result<Secret, ConfigError> {
+    use std::io::Read;
+    let failed = |why: String| ConfigError::TokenCommand(why);
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", command])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(format!("it could not be started ({})", crate::words::io_words(&e))))?;
+    let mut out = Vec::new();
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .take(MAX_SECRET_FILE + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| failed(crate::words::io_words(&e)))?;
+    let status = child.wait().map_err(|e| failed(crate::words::io_words(&e)))?;
+    if !status.success() {
+        return Err(failed(match status.code() {
+            Some(code) => format!("it exited with status {code}"),
+            None => "it was killed by a signal".into(),
+        }));
+    }
+    if out.len() as u64 > MAX_SECRET_FILE {
+        return Err(failed("it printed more than 16 KiB: is that a token?".into()));
+    }
+    let token = token_from(&String::from_utf8(out).map_err(|_| ConfigError::BadToken)?);
+    if token.is_empty() {
+        return Err(failed("it printed nothing".into()));
+    }
+    Ok(token)
 }
 
 /// The flags' pacing, retries and timeouts.

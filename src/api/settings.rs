@@ -13,6 +13,8 @@ use crate::secret::Secret;
 
 /// The env var holding the access token. There is deliberately no flag for the token itself.
 pub const TOKEN_ENV: &str = "TALLYFY_ACCESS_TOKEN";
+/// The same token under the name Tallyfy's own CLI reads.
+pub const API_TOKEN_ENV: &str = "TALLYFY_API_TOKEN";
 /// The OAuth client secret's env var (or `--client-secret-file`); the id is `--client-id` or
 /// `TALLYFY_CLIENT_ID`.
 pub const CLIENT_SECRET_ENV: &str = "TALLYFY_CLIENT_SECRET";
@@ -83,6 +85,15 @@ pub enum ConfigError {
     #[error("no organization id: pass --org ORG or set TALLYFY_ORG_ID")]
     /// No organization id anywhere.
     MissingOrg,
+    /// `TALLYFY_ACCESS_TOKEN` and `TALLYFY_API_TOKEN` both set, to different tokens.
+    #[error("TALLYFY_ACCESS_TOKEN and TALLYFY_API_TOKEN are both set, to different tokens: unset one")]
+    TwoTokens,
+    /// `--token-file` and `--token-command` together.
+    #[error("--token-file and --token-command both give the token: use one")]
+    TwoTokenSources,
+    /// `--token-command` did not give a token.
+    #[error("--token-command did not give a token: {0}")]
+    TokenCommand(String),
     /// A `sandbox` flag that cannot be used (its guests file, an empty token).
     #[error("{0}")]
     Sandbox(String),

@@ -74,3 +74,60 @@ fn a_wrong_org_or_base_path_is_explained() {
     let output = ws.cmd().args(["export", "--base-url", &base]).output().unwrap();
     assert!(String::from_utf8_lossy(&output.stderr).contains("check --base-url"));
 }
+
+#[test]
+fn the_token_comes_from_either_env_name_or_a_command_and_is_never_printed() {
+    let ws = Workspace::empty();
+    let file = ws.write("guests.csv", "email\nann@example.org\n");
+    let token = ws.sandbox.token().to_string();
+    // Tallyfy's own CLI's name for it.
+    let first = ws.write("first.csv", "email\nfirst@example.org\n");
+    let mut cmd = ws.cmd();
+    cmd.env_remove("TALLYFY_ACCESS_TOKEN")
+        .env("TALLYFY_API_TOKEN", &token)
+        .arg("import")
+        .arg(&first);
+    crate::util::expect_exit(&mut cmd, 0);
+    assert!(
+        ws.sandbox.guest("first@example.org").is_some(),
+        "reached with that token"
+    );
+    // Both, and different: an error, not a guess.
+    let mut cmd = ws.cmd();
+    cmd.env("TALLYFY_API_TOKEN", "another-token")
+        .args(["import", "--dry-run"])
+        .arg(&file);
+    let stderr = crate::util::expect_exit(&mut cmd, 2);
+    assert!(stderr.contains("both set, to different tokens"), "{stderr}");
+    // A command (a secret manager), with every log level on: the token never shows.
+    let mut cmd = ws.cmd();
+    cmd.env_remove("TALLYFY_ACCESS_TOKEN")
+        .env("RUST_LOG", "trace")
+        .arg("import")
+        .arg("--token-command")
+        .arg(format!("printf '%s\\n' {token}"))
+        .arg(&file);
+    let output = cmd.output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for stream in [&output.stdout, &output.stderr] {
+        assert!(
+            !String::from_utf8_lossy(stream).contains(&token),
+            "the token was printed"
+        );
+    }
+    assert!(ws.sandbox.guest("ann@example.org").is_some());
+    let mut cmd = ws.cmd();
+    cmd.env_remove("TALLYFY_ACCESS_TOKEN")
+        .args(["import", "--dry-run", "--token-command", "exit 7"])
+        .arg(&file);
+    let stderr = crate::util::expect_exit(&mut cmd, 2);
+    assert!(
+        stderr.contains("--token-command did not give a token: it exited with status 7"),
+        "{stderr}"
+    );
+}
