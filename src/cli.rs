@@ -64,6 +64,9 @@ pub enum Command {
     /// Serve a local emulator of the Tallyfy guests API on 127.0.0.1, for tests and trials.
     #[command(after_help = SANDBOX_HELP)]
     Sandbox(SandboxArgs),
+    /// Check the set-up before a real run: configuration, reach, token, organization, guest list.
+    #[command(visible_alias = "whoami", after_help = DOCTOR_HELP)]
+    Doctor(DoctorArgs),
     /// Write a starter guest sheet to fill in: CSV, or an Excel workbook for a .xlsx name.
     #[command(after_help = TEMPLATE_HELP)]
     Template {
@@ -249,6 +252,20 @@ pub struct ImportArgs {
 }
 
 pub use crate::modes::{ErrorBudget, OnExisting};
+
+#[allow(
+    missing_docs,
+    reason = "clap turns doc comments into --help text: the flags are documented there, and a comment here would change it"
+)]
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+
+    /// Check the built-in sandbox instead (no account needed).
+    #[arg(long)]
+    pub sandbox: bool,
+}
 
 #[allow(
     missing_docs,

@@ -11,7 +11,7 @@ pub use crate::api::settings::{
     API_TOKEN_ENV, ApiConfig, CLIENT_SECRET_ENV, ConfigError, Credentials, TOKEN_ENV, Transport, parse_base_url,
     parse_org,
 };
-use crate::cli::{ApiArgs, ExportArgs, ImportArgs, SandboxArgs};
+use crate::cli::{ApiArgs, DoctorArgs, ExportArgs, ImportArgs, SandboxArgs};
 use crate::input::{Encoding, Target};
 use crate::modes::{ErrorBudget, OnExisting};
 use crate::sandbox::{FaultOptions, OAuthOptions, SandboxOptions, load_guests, sample_guests};
@@ -196,6 +196,39 @@ pub fn import(args: ImportArgs) -> ImportConfig {
         reach,
         max_retries: args.api.max_retries,
     }
+}
+
+/// Everything `doctor` needs: how to reach the organization (or why not) and where the token
+/// comes from, in words.
+#[derive(Debug)]
+pub struct DoctorConfig {
+    /// How to reach Tallyfy (never `Offline`), or why it cannot.
+    pub reach: Result<Reach, ConfigError>,
+    /// Where the credentials come from (`TALLYFY_ACCESS_TOKEN`, `--token-file`, ...).
+    pub token_source: String,
+}
+
+/// The `doctor` flags, checked.
+pub fn doctor(args: DoctorArgs) -> DoctorConfig {
+    let token_source = if args.sandbox {
+        "the built-in sandbox".to_string()
+    } else if let Some(path) = &args.api.token_file {
+        format!("--token-file {}", path.display())
+    } else if args.api.token_command.is_some() {
+        "--token-command".to_string()
+    } else if args.api.client_id.is_some() {
+        "client credentials (TALLYFY_CLIENT_ID)".to_string()
+    } else if std::env::var(TOKEN_ENV).is_ok_and(|v| !v.trim().is_empty()) {
+        TOKEN_ENV.to_string()
+    } else {
+        API_TOKEN_ENV.to_string()
+    };
+    let reach = if args.sandbox {
+        Ok(Reach::Sandbox(transport(&args.api)))
+    } else {
+        ApiConfig::from_args(&args.api).map(|config| Reach::Api(Box::new(config)))
+    };
+    DoctorConfig { reach, token_source }
 }
 
 /// Everything `export` needs, checked once from the flags.

@@ -38,6 +38,19 @@ It prints TALLYFY_BASE_URL, TALLYFY_ORG_ID and TALLYFY_ACCESS_TOKEN lines on std
 token endpoint (/oauth/token) accepts the client id and secret it logs on stderr. Faults are
 seeded (--seed), so a run can be repeated exactly.";
 
+pub const DOCTOR_HELP: &str = "\
+Examples:
+  tallyfy-guests doctor                             check the settings in the environment
+  tallyfy-guests --log-format json doctor           the same, as one JSON object
+  tallyfy-guests doctor --sandbox                   try it with no account
+
+It only reads: GET me, GET me/organizations and one page of guests. One line a check, in
+order, stopping at the first that fails.
+
+Exit codes:
+  0  every check passed
+  2  a check failed: the line says which and what to fix";
+
 pub const TEMPLATE_HELP: &str = "\
 Examples:
   tallyfy-guests template guests.xlsx               a workbook to fill in

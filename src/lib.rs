@@ -19,6 +19,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod defaults;
+pub mod doctor;
 pub mod error;
 pub mod export;
 pub mod help;
@@ -44,6 +45,7 @@ pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<error::Exit, RunError
         cli::Command::Sandbox(args) => sandbox::run(config::sandbox(args)?)
             .await
             .map(|()| error::Exit::Success),
+        cli::Command::Doctor(args) => doctor::run(config::doctor(args), ui.json).await,
         cli::Command::Template { output } => template::run(output.as_deref()).map(|()| error::Exit::Success),
         cli::Command::Completions { shell } => completions(shell).map(|()| error::Exit::Success),
     }

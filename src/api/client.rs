@@ -40,6 +40,8 @@ pub struct Client {
     guests_url: String,
     /// `{base}`, without a trailing slash.
     base_url: String,
+    /// The last rate-limit headers seen.
+    rate_limit_seen: std::sync::Mutex<Option<String>>,
     org: String,
     auth: Auth,
     pacer: Pacer,
@@ -91,6 +93,7 @@ impl Client {
         Ok(Client {
             http: http.clone(),
             base_url: config.base_url.as_str().trim_end_matches('/').to_string(),
+            rate_limit_seen: std::sync::Mutex::new(None),
             org: config.org.clone(),
             guests_url: format!(
                 "{}/organizations/{}/guests",
@@ -126,20 +129,47 @@ impl Client {
     /// The organization's name, from `GET me/organizations` (the organizations of the token's
     /// user); `None` when the API does not say (the org id is then all there is to show).
     pub async fn organization_name(&self) -> Option<String> {
+        let organizations = self.organizations().await.ok()?;
+        organizations
+            .into_iter()
+            .find(|(id, _)| id.eq_ignore_ascii_case(&self.org))
+            .map(|(_, name)| name)
+    }
+
+    /// `GET me/organizations`: the (id, name) of every organization the token's user is in.
+    pub async fn organizations(&self) -> Result<Vec<(String, String)>, ApiError> {
         let url = format!("{}/me/organizations", self.base_url);
-        let (answer, _) = self.send(Method::GET, &url, None, Lane::Request).await.ok()?;
-        let list: serde_json::Value = serde_json::from_slice(&answer.body).ok()?;
-        list["data"]
-            .as_array()?
-            .iter()
-            .find(|org| org["id"].as_str().is_some_and(|id| id.eq_ignore_ascii_case(&self.org)))
-            .and_then(|org| org["name"].as_str())
-            .map(super::error::server_text)
+        let (answer, attempts) = self.send(Method::GET, &url, None, Lane::Request).await?;
+        let list: serde_json::Value = decode(&answer, attempts)?;
+        let text = |value: &serde_json::Value| match value {
+            serde_json::Value::String(text) => super::error::server_text(text),
+            serde_json::Value::Number(number) => number.to_string(),
+            _ => String::new(),
+        };
+        Ok(list["data"]
+            .as_array()
+            .map(|orgs| orgs.iter().map(|org| (text(&org["id"]), text(&org["name"]))).collect())
+            .unwrap_or_default())
     }
 
     /// The organization id.
     pub fn org(&self) -> &str {
         &self.org
+    }
+
+    /// `GET me`: the email of the user behind the token.
+    pub async fn me(&self) -> Result<String, ApiError> {
+        let url = format!("{}/me", self.base_url);
+        let (answer, attempts) = self.send(Method::GET, &url, None, Lane::Request).await?;
+        let me: serde_json::Value = decode(&answer, attempts)?;
+        Ok(super::error::server_text(
+            me["data"]["email"].as_str().unwrap_or("(no email given)"),
+        ))
+    }
+
+    /// The last `X-RateLimit-Limit`/`-Remaining` headers seen, if the API sends them.
+    pub fn rate_limit_seen(&self) -> Option<String> {
+        self.rate_limit_seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// One page of the guest list. Trust the returned `per_page`/`total_pages`, not the asked.
@@ -388,6 +418,12 @@ impl Client {
             text("location").map(|at| super::error::server_text(&at)),
         );
         let retry_after = text("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
+        // Not confirmed to exist (../shared/tallyfy-api.md), so only remembered when seen.
+        if let Some(limit) = text("x-ratelimit-limit") {
+            let remaining = text("x-ratelimit-remaining").unwrap_or_else(|| "?".into());
+            let seen = super::error::server_text(&format!("limit {limit}, remaining {remaining}"));
+            *self.rate_limit_seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(seen);
+        }
         let status = response.status().as_u16();
         // Read up to a cap: timeouts bound time, not bytes, and an endless answer must not
         // take all memory. What is past the cap is dropped, and decoding says so.

@@ -4,6 +4,7 @@
 mod bombs;
 mod client;
 mod config;
+mod doctor;
 mod experience;
 mod export;
 mod field;

@@ -16,6 +16,7 @@ fn every_help_page() {
     insta::assert_snapshot!("help_import", help(&["import"]));
     insta::assert_snapshot!("help_export", help(&["export"]));
     insta::assert_snapshot!("help_sandbox", help(&["sandbox"]));
+    insta::assert_snapshot!("help_doctor", help(&["doctor"]));
     insta::assert_snapshot!("help_template", help(&["template"]));
     insta::assert_snapshot!("help_completions", help(&["completions"]));
 }

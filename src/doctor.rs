@@ -1,0 +1,141 @@
+//! `doctor` (also `whoami`): read-only checks of a set-up, one line each, in order, stopping at
+//! the first that fails: the configuration, reaching the API, the token, the organization, the
+//! guest list, and any rate-limit headers the API sends. The first step of a cron set-up.
+
+use std::io::Write;
+
+use crate::api::{ApiErrorKind, Client};
+use crate::config::{DoctorConfig, Reach};
+use crate::error::{Exit, RunError};
+use crate::sandbox::builtin;
+
+/// One check and how it went.
+#[derive(Debug, serde::Serialize)]
+struct Check {
+    check: &'static str,
+    ok: bool,
+    detail: String,
+}
+
+/// Runs the checks and prints them (one JSON object with `json`); exit 0 when all pass, 2 not.
+pub async fn run(config: DoctorConfig, json: bool) -> Result<Exit, RunError> {
+    let mut checks = Vec::new();
+    let reach = match config.reach {
+        Ok(reach) => reach,
+        Err(error) => {
+            checks.push(fail("configuration", error.problems().join("; ")));
+            return report(checks, json);
+        }
+    };
+    let (_sandbox, api) = match reach {
+        Reach::Api(api) => (None, *api),
+        Reach::Sandbox(transport) => {
+            let (sandbox, api) = builtin(transport)
+                .await
+                .map_err(|e| RunError::io("cannot start the built-in sandbox", e))?;
+            (Some(sandbox), api)
+        }
+        Reach::Offline => unreachable!("doctor always reaches an organization"),
+    };
+    checks.push(pass(
+        "configuration",
+        format!(
+            "token from {}; base URL {}; organization {}",
+            config.token_source, api.base_url, api.org
+        ),
+    ));
+    let client = Client::new(&api)?;
+    let host = api.base_url.host_str().unwrap_or("the API").to_string();
+    match client.me().await {
+        Ok(email) => {
+            checks.push(pass("reachable", format!("{host} answered")));
+            checks.push(pass("token", format!("accepted: acting as {email}")));
+        }
+        Err(error) if matches!(error.kind, ApiErrorKind::Unreachable { .. }) => {
+            checks.push(fail("reachable", error.to_string()));
+            return report(checks, json);
+        }
+        Err(error) => {
+            checks.push(pass("reachable", format!("{host} answered")));
+            checks.push(fail("token", error.to_string()));
+            return report(checks, json);
+        }
+    }
+    match client.organizations().await {
+        Ok(organizations) => match organizations.iter().find(|(id, _)| id.eq_ignore_ascii_case(&api.org)) {
+            Some((id, name)) => checks.push(pass("organization", format!("{name} ({id})"))),
+            None => {
+                let theirs: Vec<String> = organizations
+                    .iter()
+                    .map(|(id, name)| format!("{name} ({id})"))
+                    .collect();
+                checks.push(fail(
+                    "organization",
+                    format!(
+                        "{} is not one of the token's user's organizations ({}): check TALLYFY_ORG_ID",
+                        api.org,
+                        if theirs.is_empty() {
+                            "none".to_string()
+                        } else {
+                            theirs.join(", ")
+                        }
+                    ),
+                ));
+                return report(checks, json);
+            }
+        },
+        Err(error) => {
+            checks.push(fail("organization", error.to_string()));
+            return report(checks, json);
+        }
+    }
+    match client.list_page(1, 1, false).await {
+        Ok(page) => checks.push(pass(
+            "guest list",
+            format!("readable: {} guests", page.value.pagination.total),
+        )),
+        Err(error) => {
+            checks.push(fail("guest list", error.to_string()));
+            return report(checks, json);
+        }
+    }
+    checks.push(pass(
+        "rate limits",
+        client
+            .rate_limit_seen()
+            .unwrap_or_else(|| "no rate-limit headers seen (pace creates with --invite-rate 30/h)".into()),
+    ));
+    report(checks, json)
+}
+
+fn pass(check: &'static str, detail: String) -> Check {
+    Check {
+        check,
+        ok: true,
+        detail,
+    }
+}
+
+fn fail(check: &'static str, detail: String) -> Check {
+    Check {
+        check,
+        ok: false,
+        detail,
+    }
+}
+
+/// Prints the checks on stdout and turns them into the exit code.
+fn report(checks: Vec<Check>, json: bool) -> Result<Exit, RunError> {
+    let ok = checks.iter().all(|check| check.ok);
+    let text = if json {
+        serde_json::json!({"ok": ok, "checks": checks}).to_string()
+    } else {
+        checks
+            .iter()
+            .map(|c| format!("{:<5} {}: {}", if c.ok { "ok" } else { "FAIL" }, c.check, c.detail))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    writeln!(std::io::stdout(), "{text}").map_err(|e| RunError::io("cannot write to stdout", e))?;
+    Ok(if ok { Exit::Success } else { Exit::Usage })
+}
