@@ -240,6 +240,11 @@ pub struct ImportArgs {
     #[arg(long, value_name = "NAME")]
     pub sheet: Option<String>,
 
+    /// When stderr is not a terminal (cron), log a progress line this often: rows done of the
+    /// total, counts per status, rate, time left, and what it is waiting for. 0 turns it off.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    pub heartbeat: Duration,
+
     /// Do not ask before creating guests. (On a terminal, an import asks once, naming the
     /// organization; never in cron, CI or a pipe, nor on a dry run.)
     #[arg(long, short = 'y')]

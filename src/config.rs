@@ -138,6 +138,8 @@ pub struct ImportConfig {
     pub limit: Option<u64>,
     /// `--yes`: do not ask before creating guests.
     pub yes: bool,
+    /// `--heartbeat`: how often a run off a terminal logs its progress (zero: never).
+    pub heartbeat: std::time::Duration,
     /// How the run reaches Tallyfy, or why it cannot.
     pub reach: Result<Reach, ConfigError>,
     /// Resends of a request after a transient failure (a create's rounds too).
@@ -193,6 +195,7 @@ pub fn import(args: ImportArgs) -> ImportConfig {
         header_row: args.header_row,
         limit: args.limit,
         yes: args.yes,
+        heartbeat: args.heartbeat,
         reach,
         max_retries: args.api.max_retries,
     }

@@ -63,3 +63,45 @@ pub fn init(json: bool, quiet: bool) -> Ui {
 fn color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
+
+/// A fatal error on stderr: `error: ...` for people, or one JSON line with `--log-format json`.
+pub fn error(ui: Ui, message: &str) {
+    if ui.json {
+        let line = serde_json::json!({
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "level": "ERROR",
+            "message": message,
+        });
+        eprintln!("{line}");
+    } else {
+        eprintln!("error: {message}");
+    }
+}
+
+/// A flag clap could not parse: its own text (help and version on stdout as usual), or one JSON
+/// line when `--log-format json` was asked for, since logging has not started yet.
+pub fn flag_error(error: clap::Error) -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let json = args
+        .windows(2)
+        .any(|pair| pair[0] == "--log-format" && pair[1] == "json")
+        || args.iter().any(|arg| arg == "--log-format=json");
+    if !json || !error.use_stderr() {
+        error.exit();
+    }
+    let message = error.render().to_string();
+    let first = message.lines().next().unwrap_or_default();
+    error_line(first.strip_prefix("error: ").unwrap_or(first));
+    std::process::ExitCode::from(crate::error::Exit::Usage.code())
+}
+
+fn error_line(message: &str) {
+    error(
+        Ui {
+            quiet: false,
+            json: true,
+            progress: false,
+        },
+        message,
+    );
+}

@@ -15,7 +15,10 @@ use tallyfy_guests::error::Exit;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return tallyfy_guests::logging::flag_error(error),
+    };
     let ui = tallyfy_guests::logging::init(cli.log_format == LogFormat::Json, cli.quiet);
     // A worker per core: at high concurrency the TLS-free loopback case is bound by the CPU spent
     // in hyper and the kernel, and a second worker measured ~8 % more rows/s than a
@@ -23,7 +26,7 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            tallyfy_guests::logging::error(ui, &format!("cannot start the async runtime: {e}"));
             return Exit::Problems.into();
         }
     };
@@ -34,7 +37,7 @@ fn main() -> ExitCode {
         Err(RunError::OutputClosed) => Exit::Success.into(),
         Err(error) => {
             for line in error.lines() {
-                eprintln!("error: {line}");
+                tallyfy_guests::logging::error(ui, &line);
             }
             error.exit().into()
         }

@@ -108,7 +108,10 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         .iter()
         .map(|rate| rate.period / rate.count.get())
         .max();
-    let progress = Progress::new(ui.progress, total, pending.clone(), invite_interval);
+    let mut progress = Progress::new(ui.progress, total, pending.clone(), invite_interval);
+    if !ui.progress && !ui.quiet && !args.heartbeat.is_zero() {
+        progress = progress.with_heartbeat(args.heartbeat, total, ui.json);
+    }
     let span = progress.span();
     let (mut summary, missing) = match pipeline(input, client.as_ref(), results, &options, progress, &pending)
         .instrument(span)

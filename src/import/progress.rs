@@ -21,8 +21,19 @@ use tracing_indicatif::style::ProgressStyle;
 pub struct Progress {
     span: Span,
     shown: bool,
-    /// Rows finished so far, per status, for the bar's message.
+    /// Rows finished so far, per status, for the bar's message and the heartbeat.
     counts: BTreeMap<Status, u64>,
+    heartbeat: Option<Heartbeat>,
+}
+
+/// Off a terminal (cron), a line every so often, so a working job can be told from a hung one.
+struct Heartbeat {
+    every: Duration,
+    last: std::time::Instant,
+    started: std::time::Instant,
+    total: Option<u64>,
+    /// JSON logs: the numbers as fields; text: one sentence.
+    json: bool,
 }
 
 /// Creates planned but not finished, shared with the pipeline: with the invite interval they
@@ -58,6 +69,7 @@ impl Progress {
                 span: Span::none(),
                 shown,
                 counts: BTreeMap::new(),
+                heartbeat: None,
             };
         }
         let span = tracing::info_span!("import", "indicatif.pb_show" = tracing::field::Empty);
@@ -85,7 +97,21 @@ impl Progress {
             span,
             shown,
             counts: BTreeMap::new(),
+            heartbeat: None,
         }
+    }
+
+    /// Logs a progress line every `every` (for runs whose stderr is not a terminal).
+    pub fn with_heartbeat(mut self, every: Duration, total: Option<u64>, json: bool) -> Progress {
+        let now = std::time::Instant::now();
+        self.heartbeat = Some(Heartbeat {
+            every,
+            last: now,
+            started: now,
+            total,
+            json,
+        });
+        self
     }
 
     /// The span the pipeline runs in; its bar lives as long as it does.
@@ -97,6 +123,8 @@ impl Progress {
     pub fn row_done(&mut self, status: Status) {
         if self.shown {
             self.span.pb_inc(1);
+        }
+        if self.shown || self.heartbeat.is_some() {
             *self.counts.entry(status).or_default() += 1;
         }
     }
@@ -104,16 +132,56 @@ impl Progress {
     /// Refreshes the message (a few times a second): the counts per status, and a pause note
     /// while a 429 pause holds every request or creates wait for the invite cap or quota.
     pub fn refresh(&mut self, until: Option<SystemTime>, next_create: Option<SystemTime>) {
-        if !self.shown {
-            return;
-        }
         let clock = |at: SystemTime| DateTime::<Local>::from(at).format("%H:%M:%S").to_string();
-        let mut message: Vec<String> = self.counts.iter().map(|(status, n)| format!("{n} {status}")).collect();
-        match (until, next_create) {
-            (Some(until), _) => message.push(format!("paused by rate limit until {}", clock(until))),
-            (None, Some(next)) => message.push(format!("waiting for the invite quota: next create at {}", clock(next))),
-            (None, None) => {}
+        let waiting = match (until, next_create) {
+            (Some(until), _) => Some(format!("paused by rate limit until {}", clock(until))),
+            (None, Some(next)) => Some(format!("waiting for the invite quota: next create at {}", clock(next))),
+            (None, None) => None,
+        };
+        let counts: Vec<String> = self.counts.iter().map(|(status, n)| format!("{n} {status}")).collect();
+        if self.shown {
+            let message: Vec<String> = counts.iter().cloned().chain(waiting.clone()).collect();
+            self.span.pb_set_message(&message.join(" · "));
         }
-        self.span.pb_set_message(&message.join(" · "));
+        if let Some(beat) = &mut self.heartbeat
+            && beat.last.elapsed() >= beat.every
+        {
+            beat.last = std::time::Instant::now();
+            let done: u64 = self.counts.values().sum();
+            let seconds = beat.started.elapsed().as_secs_f64().max(1e-9);
+            let rate = done as f64 / seconds;
+            let of = beat.total.map_or(String::new(), |total| format!(" of {total}"));
+            let eta = beat
+                .total
+                .filter(|_| rate > 0.0)
+                .map(|total| total.saturating_sub(done) as f64 / rate);
+            let left = eta.map_or(String::new(), |eta| {
+                format!(
+                    ", about {:#} left",
+                    indicatif::HumanDuration(Duration::from_secs_f64(eta.min(1e9)))
+                )
+            });
+            let counts = if counts.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", counts.join(", "))
+            };
+            let waiting_note = waiting.as_ref().map_or(String::new(), |w| format!("; {w}"));
+            let sentence = format!("progress: {done}{of} rows{counts}, {rate:.1} rows/s{left}{waiting_note}");
+            if beat.json {
+                let counts: BTreeMap<&str, u64> = self.counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+                tracing::info!(
+                    rows_done = done,
+                    rows_total = beat.total,
+                    counts = %serde_json::json!(counts),
+                    rows_per_second = rate,
+                    eta_seconds = eta,
+                    waiting = waiting.as_deref(),
+                    "{sentence}"
+                );
+            } else {
+                tracing::info!("{sentence}");
+            }
+        }
     }
 }

@@ -91,10 +91,13 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
         (_, Some(rows)) => Some(rows),
         // Counted by reading a regular file twice; a stream (a pipe, `<(...)`, /dev/stdin) can be
         // read only once, so its total stays unknown rather than guessed.
-        (source, None) if ui.progress || args.max_errors.is_some() => source
-            .regular_file()
-            .and_then(|path| count_records(path).ok())
-            .map(|rows| input.limit().map_or(rows, |limit| rows.min(limit))),
+        // (A heartbeat off a terminal says "n of total" too.)
+        (source, None) if ui.progress || args.max_errors.is_some() || (!ui.quiet && !args.heartbeat.is_zero()) => {
+            source
+                .regular_file()
+                .and_then(|path| count_records(path).ok())
+                .map(|rows| input.limit().map_or(rows, |limit| rows.min(limit)))
+        }
         _ => None,
     };
     let max_failed = match (args.max_errors, total) {

@@ -18,4 +18,5 @@ mod snapshots;
 mod spreadsheets;
 mod stops;
 mod sync;
+mod unattended;
 mod util;

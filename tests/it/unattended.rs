@@ -1,0 +1,54 @@
+//! Runs with nobody watching (cron): a heartbeat so a working job can be told from a hung one,
+//! and, with `--log-format json`, nothing on stderr but JSON lines.
+
+use crate::util::{Workspace, expect_exit};
+
+#[test]
+fn a_paced_run_off_a_terminal_says_how_it_is_going() {
+    let ws = Workspace::empty();
+    let mut csv = String::from("email\n");
+    for i in 0..6 {
+        csv.push_str(&format!("paced{i}@example.org\n"));
+    }
+    let file = ws.write("guests.csv", &csv);
+    let stderr = expect_exit(
+        ws.cmd()
+            .args(["import", "--invite-rate", "2/s", "--heartbeat", "1s"])
+            .arg(&file),
+        0,
+    );
+    let beats: Vec<&str> = stderr.lines().filter(|l| l.contains("progress: ")).collect();
+    assert!(!beats.is_empty(), "{stderr}");
+    assert!(beats[0].contains(" of 6 rows"), "{stderr}");
+    assert!(beats.iter().any(|l| l.contains("created")), "{stderr}");
+    // Off with 0.
+    let again = ws.write("again.csv", "email\nlater@example.org\n");
+    let stderr = expect_exit(ws.cmd().args(["import", "--heartbeat", "0s"]).arg(&again), 0);
+    assert!(!stderr.contains("progress: "), "{stderr}");
+}
+
+#[test]
+fn with_json_logs_every_stderr_line_is_json_even_a_usage_error() {
+    let ws = Workspace::empty();
+    let file = ws.write("guests.csv", "email\nann@example.org\nbad\n");
+    for args in [
+        vec!["--log-format", "json", "import", "--heartbeat", "1s"],
+        vec!["--log-format", "json", "import", "--concurrency", "0"],
+        vec!["--log-format", "json", "import", "--no-such-flag"],
+        vec![
+            "--log-format",
+            "json",
+            "import",
+            "--summary-json",
+            "/no/such/folder/s.json",
+        ],
+    ] {
+        let output = ws.cmd().args(&args).arg(&file).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.trim().is_empty(), "{args:?}");
+        for line in stderr.lines() {
+            let parsed: Result<serde_json::Value, _> = serde_json::from_str(line);
+            assert!(parsed.is_ok(), "{args:?}: not JSON: {line}");
+        }
+    }
+}
