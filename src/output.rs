@@ -139,6 +139,22 @@ fn absolute(path: &Path) -> PathBuf {
     }
 }
 
+/// Every file the tool writes is created with this mode, less the umask: none of them holds a
+/// secret, and a results file shared with a colleague should open.
+pub const FILE_MODE: u32 = 0o644;
+
+/// Creates (truncates) a file for writing in place, with `FILE_MODE`.
+pub fn create_file(path: &Path) -> io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(FILE_MODE);
+    }
+    options.open(path)
+}
+
 /// Whether an output path may be replaced by renaming a finished file over it: nothing is
 /// there yet, or a plain regular file. A device (`/dev/null`), a FIFO, a terminal or a symlink
 /// is written in place instead: renaming over it would destroy it (or the link).
@@ -188,11 +204,15 @@ impl AtomicFile {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        let temp = tempfile::Builder::new()
-            .prefix(".tallyfy-guests-")
-            .suffix(".partial")
-            .tempfile_in(dir)
-            .map_err(plain)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".tallyfy-guests-").suffix(".partial");
+        // The same mode as every file the tool writes (a temporary file would be 0600).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(FILE_MODE));
+        }
+        let temp = builder.tempfile_in(dir).map_err(plain)?;
         Ok(AtomicFile {
             inner: Inner::Temp {
                 temp,

@@ -122,7 +122,9 @@ impl ResultsWriter {
         // device, FIFO or symlink is written as a stream, in order, and never replaced.
         let (sink, sortable): (Box<dyn Write + Send>, Option<PathBuf>) = match path {
             Some(path) if replaceable(path) => (
-                Box::new(BufWriter::new(File::create(path).map_err(|e| cannot(path, e))?)),
+                Box::new(BufWriter::new(
+                    crate::output::create_file(path).map_err(|e| cannot(path, e))?,
+                )),
                 Some(path.to_path_buf()),
             ),
             Some(path) => (

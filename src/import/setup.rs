@@ -52,9 +52,18 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
         problems.push(e.to_string());
         None
     });
+    let summary_to_stdout = args.summary_json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    if summary_to_stdout && results_path.is_none() {
+        problems.push(
+            "--summary-json - and the results both want stdout: give the results a file with --results PATH".into(),
+        );
+    }
     let outputs = [
         ("--results", results_path.as_deref()),
-        ("--summary-json", args.summary_json.as_deref()),
+        (
+            "--summary-json",
+            args.summary_json.as_deref().filter(|_| !summary_to_stdout),
+        ),
         ("--report-missing", args.report_missing.as_deref()),
     ];
     let output_problems = output_problems(&source, &outputs);

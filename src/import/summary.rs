@@ -339,6 +339,12 @@ impl SummaryFile {
             }
         }
         let what = || format!("cannot write the summary {}", path.display());
+        // `-`: stdout, for a pipeline into monitoring (the results then go to a file).
+        if path.as_os_str() == "-" {
+            let mut stdout = std::io::stdout();
+            serde_json::to_writer_pretty(&mut stdout, self).map_err(|e| RunError::io(what(), e.into()))?;
+            return stdout.write_all(b"\n").map_err(|e| RunError::io(what(), e));
+        }
         let mut file = AtomicFile::create(path).map_err(|e| RunError::io(what(), e))?;
         serde_json::to_writer_pretty(&mut *file.writer(), self).map_err(|e| RunError::io(what(), e.into()))?;
         file.writer().write_all(b"\n").map_err(|e| RunError::io(what(), e))?;

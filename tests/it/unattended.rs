@@ -52,3 +52,42 @@ fn with_json_logs_every_stderr_line_is_json_even_a_usage_error() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn every_file_written_has_one_mode_and_the_summary_can_go_to_stdout() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = Workspace::empty();
+    let file = ws.write("guests.csv", "email\nann@example.org\n");
+    let output = ws
+        .cmd()
+        .args(["-q", "import", "--summary-json", "-", "--report-missing", "missing.csv"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["counts"]["created"], 1);
+    expect_exit(ws.cmd().args(["export", "--output", "export.csv"]), 0);
+    expect_exit(ws.cmd().args(["template", "template.xlsx"]), 0);
+    let mode = |name: &str| std::fs::metadata(ws.path(name)).unwrap().permissions().mode() & 0o777;
+    let modes: Vec<u32> = ["guests.results.csv", "missing.csv", "export.csv", "template.xlsx"]
+        .iter()
+        .map(|name| mode(name))
+        .collect();
+    assert!(modes.iter().all(|&m| m == modes[0]), "{modes:?}");
+    assert_eq!(
+        modes[0] & 0o044,
+        0o044,
+        "readable by others, as a file to share: {:o}",
+        modes[0]
+    );
+    // Both on stdout cannot be.
+    let stderr = expect_exit(
+        ws.cmd()
+            .args(["import", "-", "--summary-json", "-"])
+            .write_stdin("email\nx@example.org\n"),
+        2,
+    );
+    assert!(stderr.contains("both want stdout"), "{stderr}");
+}
