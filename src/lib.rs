@@ -57,5 +57,12 @@ fn completions(shell: clap_complete::Shell) -> Result<(), RunError> {
     let mut command = cli::Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut command, "tallyfy-guests", &mut out);
+    if shell == clap_complete::Shell::Bash {
+        // clap_complete names a hyphenated binary's states `tallyfy__guests…` where it sets
+        // them but `tallyfy__subcmd__guests…` where it matches them, so nothing completes after
+        // a subcommand; make the two agree.
+        let script = String::from_utf8_lossy(&out).replace("tallyfy__subcmd__guests", "tallyfy__guests");
+        out = script.into_bytes();
+    }
     std::io::Write::write_all(&mut std::io::stdout(), &out).map_err(|e| RunError::io("cannot write to stdout", e))
 }

@@ -91,3 +91,33 @@ fn every_file_written_has_one_mode_and_the_summary_can_go_to_stdout() {
     );
     assert!(stderr.contains("both want stdout"), "{stderr}");
 }
+
+/// What bash would offer for `words` (the last one being completed), using the script the
+/// binary prints; `None` where there is no bash.
+fn bash_completes(ws: &Workspace, words: &[&str]) -> Option<String> {
+    let output = ws.cmd().args(["completions", "bash"]).output().unwrap();
+    let script = ws.write("completion.bash", &String::from_utf8(output.stdout).unwrap());
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; _tallyfy__guests tallyfy-guests \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; echo \"${{COMPREPLY[*]}}\"",
+        script.display(),
+        quoted.join(" "),
+        words.len() - 1
+    );
+    let output = std::process::Command::new("bash")
+        .args(["-c", &program])
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+#[test]
+fn bash_completes_the_flags_and_values_of_a_subcommand() {
+    let ws = Workspace::empty();
+    let Some(values) = bash_completes(&ws, &["tallyfy-guests", "import", "--on-existing", ""]) else {
+        return; // no bash here
+    };
+    assert_eq!(values, "skip update");
+    let flags = bash_completes(&ws, &["tallyfy-guests", "import", "--ra"]).unwrap();
+    assert_eq!(flags, "--rate --raw");
+}
