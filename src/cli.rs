@@ -74,6 +74,8 @@ pub enum Command {
         #[arg(value_name = "OUTPUT")]
         output: Option<PathBuf>,
     },
+    /// Print the manual page (roff) to stdout: `tallyfy-guests man > tallyfy-guests.1`.
+    Man,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions {

@@ -47,8 +47,27 @@ pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<error::Exit, RunError
             .map(|()| error::Exit::Success),
         cli::Command::Doctor(args) => doctor::run(config::doctor(args), ui.json).await,
         cli::Command::Template { output } => template::run(output.as_deref()).map(|()| error::Exit::Success),
+        cli::Command::Man => man().map(|()| error::Exit::Success),
         cli::Command::Completions { shell } => completions(shell).map(|()| error::Exit::Success),
     }
+}
+
+/// Writes the manual page, made from the same definitions as `--help`, to stdout: the command
+/// and each subcommand, one after the other.
+fn man() -> Result<(), RunError> {
+    use clap::CommandFactory;
+    let command = cli::Cli::command();
+    let mut out = Vec::new();
+    let write = |e: std::io::Error| RunError::io("cannot write the manual page", e);
+    clap_mangen::Man::new(command.clone()).render(&mut out).map_err(write)?;
+    for sub in command.get_subcommands().filter(|sub| sub.get_name() != "man") {
+        let title = format!("tallyfy-guests-{}", sub.get_name());
+        clap_mangen::Man::new(sub.clone())
+            .title(title)
+            .render(&mut out)
+            .map_err(write)?;
+    }
+    std::io::Write::write_all(&mut std::io::stdout(), &out).map_err(|e| RunError::io("cannot write to stdout", e))
 }
 
 /// Writes the completion script for `shell` to stdout.

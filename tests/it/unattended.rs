@@ -121,3 +121,26 @@ fn bash_completes_the_flags_and_values_of_a_subcommand() {
     let flags = bash_completes(&ws, &["tallyfy-guests", "import", "--ra"]).unwrap();
     assert_eq!(flags, "--rate --raw");
 }
+
+#[test]
+fn the_manual_page_is_roff_for_the_command_and_each_subcommand() {
+    let ws = Workspace::empty();
+    let output = ws.cmd().arg("man").output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let roff = String::from_utf8(output.stdout).unwrap();
+    assert!(roff.contains(".TH tallyfy-guests 1"), "{roff:.200}");
+    for sub in ["import", "export", "doctor", "sandbox", "template"] {
+        assert!(roff.contains(&format!(".TH tallyfy-guests-{sub} ")), "{sub}");
+    }
+    assert!(roff.contains("invite\\-rate"), "the flags are in it");
+    let page = ws.write("tallyfy-guests.1", &roff);
+    // Where groff is installed, it reads the page without a complaint.
+    if let Ok(groff) = std::process::Command::new("groff")
+        .args(["-man", "-T", "utf8", "-z", "-ww"])
+        .arg(&page)
+        .output()
+    {
+        assert!(groff.status.success());
+        assert!(groff.stderr.is_empty(), "{}", String::from_utf8_lossy(&groff.stderr));
+    }
+}
