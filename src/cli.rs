@@ -20,15 +20,15 @@ use crate::rate::Rate;
     name = "tallyfy-guests",
     version,
     about = "Move guest users between spreadsheets and a Tallyfy organization.",
-    after_help = EXIT_CODES
+    after_help = format!("{OVERVIEW}\n\n{EXIT_CODES}")
 )]
 pub struct Cli {
     /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, global = true, help_heading = "Output", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
     /// Only errors on stderr: no progress, no summary.
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, help_heading = "Output")]
     pub quiet: bool,
 
     #[command(subcommand)]
@@ -56,19 +56,19 @@ pub enum LogFormat {
 )]
 pub enum Command {
     /// Create guests from a spreadsheet, with a results file that accounts for every row.
-    #[command(after_help = IMPORT_HELP)]
+    #[command(after_help = format!("{IMPORT_HELP}\n\n{EXIT_CODES}"))]
     Import(ImportArgs),
     /// Write every guest of the organization as CSV.
-    #[command(after_help = EXPORT_HELP)]
+    #[command(after_help = format!("{EXPORT_HELP}\n\n{EXIT_CODES}"))]
     Export(ExportArgs),
     /// Serve a local emulator of the Tallyfy guests API on 127.0.0.1, for tests and trials.
-    #[command(after_help = SANDBOX_HELP)]
+    #[command(after_help = format!("{SANDBOX_HELP}\n\n{EXIT_CODES}"))]
     Sandbox(SandboxArgs),
     /// Check the set-up before a real run: configuration, reach, token, organization, guest list.
-    #[command(visible_alias = "whoami", after_help = DOCTOR_HELP)]
+    #[command(visible_alias = "whoami", after_help = format!("{DOCTOR_HELP}\n\n{EXIT_CODES}"))]
     Doctor(DoctorArgs),
     /// Write a starter guest sheet to fill in: CSV, or an Excel workbook for a .xlsx name.
-    #[command(after_help = TEMPLATE_HELP)]
+    #[command(after_help = format!("{TEMPLATE_HELP}\n\n{EXIT_CODES}"))]
     Template {
         /// Where to write it (`guests.csv`, `guests.xlsx`); stdout when absent.
         #[arg(value_name = "OUTPUT")]
@@ -77,7 +77,7 @@ pub enum Command {
     /// Print the manual page (roff) to stdout: `tallyfy-guests man > tallyfy-guests.1`.
     Man,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
-    #[command(after_help = COMPLETIONS_HELP)]
+    #[command(after_help = format!("{COMPLETIONS_HELP}\n\n{EXIT_CODES}"))]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
@@ -88,11 +88,16 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ApiArgs {
     /// Organization id (32 hex characters).
-    #[arg(long, env = "TALLYFY_ORG_ID", value_name = "ORG")]
+    #[arg(
+        help_heading = "Credentials and connection",
+        long,
+        env = "TALLYFY_ORG_ID",
+        value_name = "ORG"
+    )]
     pub org: Option<String>,
 
     /// API base URL; `organizations/...` is appended to it.
-    #[arg(
+    #[arg(help_heading = "Credentials and connection", 
         long,
         env = "TALLYFY_BASE_URL",
         value_name = "URL",
@@ -101,46 +106,56 @@ pub struct ApiArgs {
     pub base_url: String,
 
     /// Read the access token from this file instead of TALLYFY_ACCESS_TOKEN.
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = "Credentials and connection", long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
 
     /// Run this command (with sh -c; e.g. a secret manager) and use its output as the token.
-    #[arg(long, value_name = "CMD")]
+    #[arg(help_heading = "Credentials and connection", long, value_name = "CMD")]
     pub token_command: Option<String>,
 
     /// OAuth client id for unattended runs (with TALLYFY_CLIENT_SECRET or --client-secret-file):
     /// a token is obtained from --token-url and renewed before it expires or when rejected.
-    #[arg(long, env = "TALLYFY_CLIENT_ID", value_name = "ID")]
+    #[arg(
+        help_heading = "Credentials and connection",
+        long,
+        env = "TALLYFY_CLIENT_ID",
+        value_name = "ID"
+    )]
     pub client_id: Option<String>,
 
     /// Read the OAuth client secret from this file instead of TALLYFY_CLIENT_SECRET.
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = "Credentials and connection", long, value_name = "PATH")]
     pub client_secret_file: Option<PathBuf>,
 
     /// OAuth token endpoint. Default: the base URL's origin + /oauth/token
     /// (https://go.tallyfy.com/oauth/token).
-    #[arg(long, env = "TALLYFY_TOKEN_URL", value_name = "URL")]
+    #[arg(
+        help_heading = "Credentials and connection",
+        long,
+        env = "TALLYFY_TOKEN_URL",
+        value_name = "URL"
+    )]
     pub token_url: Option<String>,
 
     /// Client-side quota on every request (lists and reads included) such as 10/s or 600/min;
     /// repeat it and all apply. To pace creates under the hourly invite cap, use --invite-rate.
-    #[arg(long = "rate", value_name = "N/PERIOD")]
+    #[arg(help_heading = "Pacing and retries", long = "rate", value_name = "N/PERIOD")]
     pub rates: Vec<Rate>,
 
     /// Resends of a request after a transient failure (5xx, timeout, dropped connection).
-    #[arg(long, value_name = "N", default_value_t = 5)]
+    #[arg(help_heading = "Pacing and retries", long, value_name = "N", default_value_t = 5)]
     pub max_retries: u32,
 
     /// Longest rate-limit pause to sit out; a longer one stops with "rate-limited until".
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration)]
+    #[arg(help_heading = "Pacing and retries", long, value_name = "DURATION", default_value = "10m", value_parser = duration)]
     pub max_wait: Duration,
 
     /// Time allowed to open a connection.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    #[arg(help_heading = "Credentials and connection", long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
     pub connect_timeout: Duration,
 
     /// Time allowed for one whole request, response included.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    #[arg(help_heading = "Credentials and connection", long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
     pub timeout: Duration,
 }
 
@@ -163,98 +178,98 @@ pub struct ImportArgs {
 
     /// Re-run only the `failed` and `deferred` rows of an earlier run's results file; its other
     /// rows are copied to the new results unchanged.
-    #[arg(long, value_name = "RESULTS.csv")]
+    #[arg(help_heading = "Sync", long, value_name = "RESULTS.csv")]
     pub retry_from: Option<PathBuf>,
 
     /// What to do with a row whose guest already exists: `skip` it (status `exists`), or
     /// `update` its associated_members when the file's differ (status `updated`). Either way,
     /// other fields that differ are reported as drift: the API cannot change them.
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = OnExisting::Skip)]
+    #[arg(help_heading = "Sync", long, value_enum, value_name = "MODE", default_value_t = OnExisting::Skip)]
     pub on_existing: OnExisting,
 
     /// Also write the guests that are in Tallyfy but not in the file to this CSV. Nothing is
     /// ever deleted or disabled.
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = "Sync", long, value_name = "PATH")]
     pub report_missing: Option<PathBuf>,
 
     /// Quota on creates only (each is an invitation email, capped per organization at about
     /// 30/h), such as 30/h; repeat it and all apply. Lists, read-backs and member updates are
     /// not paced by it.
-    #[arg(long = "invite-rate", value_name = "N/PERIOD")]
+    #[arg(help_heading = "Pacing and retries", long = "invite-rate", value_name = "N/PERIOD")]
     pub invite_rates: Vec<Rate>,
 
     /// Error budget: once more rows than this have `failed` (a count, or a percentage of the
     /// rows such as 5%), start no new request, defer the rest and exit 3.
-    #[arg(long, value_name = "N|N%", value_parser = ErrorBudget::parse)]
+    #[arg(help_heading = "Sync", long, value_name = "N|N%", value_parser = ErrorBudget::parse)]
     pub max_errors: Option<ErrorBudget>,
 
     /// Write a machine-readable account of the run here (JSON; see README for the fields).
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = "Results", long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,
 
     /// Where to write the results; `-` for stdout. Default: beside FILE as <name>.results.csv,
     /// or <name>.dry-run.csv for a dry run (stdout when FILE is `-`). One run at a time per file.
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = "Results", long, value_name = "PATH")]
     pub results: Option<PathBuf>,
 
     /// Validate and dedupe (against the live list when credentials are given) without
     /// creating anything: rows that would be created are `would_create`.
-    #[arg(long)]
+    #[arg(help_heading = "Input", long)]
     pub dry_run: bool,
 
     /// Creates in flight at once (1 to 256).
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency)]
+    #[arg(help_heading = "Pacing and retries", long, value_name = "N", default_value_t = 8, value_parser = concurrency)]
     pub concurrency: u32,
 
     /// Keep cells starting with = + - @ as they are in the results (no formula protection).
-    #[arg(long)]
+    #[arg(help_heading = "Results", long)]
     pub raw: bool,
 
     /// Write the results for Excel: UTF-8 with a byte order mark, CRLF line ends.
-    #[arg(long)]
+    #[arg(help_heading = "Results", long)]
     pub excel: bool,
 
     /// The file's text encoding when detection gets it wrong: utf-8, windows-1252, latin1,
     /// utf-16le, utf-16be, shift_jis, ... (default: from the byte order mark or the bytes).
-    #[arg(long, value_name = "LABEL", value_parser = crate::input::parse_encoding)]
+    #[arg(help_heading = "Input", long, value_name = "LABEL", value_parser = crate::input::parse_encoding)]
     pub encoding: Option<&'static crate::input::Encoding>,
 
     /// The delimiter: `,` `;` `|` or `tab` (default: sniffed from the first lines).
-    #[arg(long, value_name = "CHAR", value_parser = delimiter)]
+    #[arg(help_heading = "Input", long, value_name = "CHAR", value_parser = delimiter)]
     pub delimiter: Option<u8>,
 
     /// Map a column to a field, e.g. --map "Work E-mail=email"; `=ignore` skips a column.
     /// Repeatable. Fields: email, first_name, last_name, phone_1, phone_2, company_name,
     /// timezone, associated_members.
-    #[arg(long = "map", value_name = "COLUMN=FIELD", value_parser = crate::input::parse_mapping)]
+    #[arg(help_heading = "Input", long = "map", value_name = "COLUMN=FIELD", value_parser = crate::input::parse_mapping)]
     pub map: Vec<(String, crate::input::Target)>,
 
     /// The header's row number, when it is not found by itself (it is looked for among the
     /// first 10 rows: the first that names an email column).
-    #[arg(long, value_name = "N", value_parser = row_number)]
+    #[arg(help_heading = "Input", long, value_name = "N", value_parser = row_number)]
     pub header_row: Option<u64>,
 
     /// Process only the first N data rows (the rest are not read and not in the results).
-    #[arg(long, value_name = "N")]
+    #[arg(help_heading = "Input", long, value_name = "N")]
     pub limit: Option<u64>,
 
     /// The sheet of a workbook (.xlsx, .xls, .ods) to read (default: the first).
-    #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = "Input", long, value_name = "NAME")]
     pub sheet: Option<String>,
 
     /// When stderr is not a terminal (cron), log a progress line this often: rows done of the
     /// total, counts per status, rate, time left, and what it is waiting for. 0 turns it off.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    #[arg(help_heading = "Output", long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
     pub heartbeat: Duration,
 
     /// Do not ask before creating guests. (On a terminal, an import asks once, naming the
     /// organization; never in cron, CI or a pipe, nor on a dry run.)
-    #[arg(long, short = 'y')]
+    #[arg(help_heading = "Output", long, short = 'y')]
     pub yes: bool,
 
     /// Import into an in-process sandbox seeded with samples/existing-guests.csv (no account
     /// needed; credentials are ignored).
-    #[arg(long)]
+    #[arg(help_heading = "Credentials and connection", long)]
     pub sandbox: bool,
 }
 
@@ -284,28 +299,28 @@ pub struct ExportArgs {
     pub api: ApiArgs,
 
     /// Write to this file (atomically, on success) instead of stdout.
-    #[arg(long, short, value_name = "PATH")]
+    #[arg(help_heading = "Results", long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
     /// Add the task statistics columns.
-    #[arg(long)]
+    #[arg(help_heading = "Results", long)]
     pub with_stats: bool,
 
     /// Keep cells starting with = + - @ as they are (no spreadsheet formula protection).
-    #[arg(long)]
+    #[arg(help_heading = "Results", long)]
     pub raw: bool,
 
     /// Write for Excel: UTF-8 with a byte order mark, CRLF line ends.
-    #[arg(long)]
+    #[arg(help_heading = "Results", long)]
     pub excel: bool,
 
     /// Pages fetched at once after the first (1 to 256).
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency)]
+    #[arg(help_heading = "Pacing and retries", long, value_name = "N", default_value_t = 8, value_parser = concurrency)]
     pub concurrency: u32,
 
     /// Export from an in-process sandbox seeded with samples/existing-guests.csv (no account
     /// needed; credentials are ignored).
-    #[arg(long)]
+    #[arg(help_heading = "Credentials and connection", long)]
     pub sandbox: bool,
 }
 

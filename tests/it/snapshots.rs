@@ -1,11 +1,12 @@
-//! What people and scripts read, pinned: every command's `--help`, the results header and the
+//! What people and scripts read, pinned: every command's `--help` (at 80 columns), the results header and the
 //! human summary. A change to any of them shows up as a snapshot diff to review
 //! (`cargo insta review`, or `INSTA_UPDATE=always cargo test` to accept).
 
 use crate::util::{Workspace, bin, expect_exit};
 
 fn help(args: &[&str]) -> String {
-    let output = bin().args(args).arg("--help").output().unwrap();
+    // At 80 columns, as a terminal would be: the help wraps to it.
+    let output = bin().env("COLUMNS", "80").args(args).arg("--help").output().unwrap();
     assert!(output.status.success());
     String::from_utf8(output.stdout).unwrap()
 }
