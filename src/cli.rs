@@ -76,12 +76,24 @@ pub enum Command {
     },
     /// Print the manual page (roff) to stdout: `tallyfy-guests man > tallyfy-guests.1`.
     Man,
-    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell, nushell) to stdout.
     #[command(after_help = format!("{COMPLETIONS_HELP}\n\n{EXIT_CODES}"))]
     Completions {
         #[arg(value_enum)]
-        shell: clap_complete::Shell,
+        shell: CompletionShell,
     },
+}
+
+/// The shells `completions` writes for.
+#[allow(missing_docs, reason = "the shells' own names")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+    Nushell,
 }
 
 /// How to reach the API; shared by every command that talks to it.

@@ -71,12 +71,23 @@ fn man() -> Result<(), RunError> {
 }
 
 /// Writes the completion script for `shell` to stdout.
-fn completions(shell: clap_complete::Shell) -> Result<(), RunError> {
+fn completions(shell: cli::CompletionShell) -> Result<(), RunError> {
     use clap::CommandFactory;
+    use clap_complete::Shell;
     let mut command = cli::Cli::command();
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut command, "tallyfy-guests", &mut out);
-    if shell == clap_complete::Shell::Bash {
+    let name = "tallyfy-guests";
+    match shell {
+        cli::CompletionShell::Bash => clap_complete::generate(Shell::Bash, &mut command, name, &mut out),
+        cli::CompletionShell::Zsh => clap_complete::generate(Shell::Zsh, &mut command, name, &mut out),
+        cli::CompletionShell::Fish => clap_complete::generate(Shell::Fish, &mut command, name, &mut out),
+        cli::CompletionShell::Elvish => clap_complete::generate(Shell::Elvish, &mut command, name, &mut out),
+        cli::CompletionShell::Powershell => clap_complete::generate(Shell::PowerShell, &mut command, name, &mut out),
+        cli::CompletionShell::Nushell => {
+            clap_complete::generate(clap_complete_nushell::Nushell, &mut command, name, &mut out)
+        }
+    }
+    if shell == cli::CompletionShell::Bash {
         // clap_complete names a hyphenated binary's states `tallyfy__guests…` where it sets
         // them but `tallyfy__subcmd__guests…` where it matches them, so nothing completes after
         // a subcommand; make the two agree.

@@ -287,7 +287,7 @@ impl Client {
                 Ok(answer) => Outcome::Status(answer.status),
                 Err(e) => transport_outcome(e),
             };
-            tracing::debug!(%method, url, ?outcome, attempts, "api request");
+            tracing::debug!(%method, url, %outcome, attempts, "api request");
             match (retry::classify(&method, outcome), result) {
                 (Decision::Accept, Ok(answer)) => {
                     self.pacer.succeeded();
@@ -356,7 +356,7 @@ impl Client {
                     waited += wait;
                     retries += 1;
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(%method, url, ?outcome, ?wait, "transient failure; retrying");
+                    tracing::debug!(%method, url, %outcome, wait_seconds = wait.as_secs_f64(), "transient failure; retrying");
                     tokio::time::sleep(wait).await;
                 }
                 (Decision::Indeterminate, result) => {

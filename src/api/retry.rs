@@ -22,6 +22,18 @@ pub enum Outcome {
     ConnectionLost,
 }
 
+/// In words, for logs: `HTTP 503`, `connection refused`, ...
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Status(status) => write!(f, "HTTP {status}"),
+            Outcome::ConnectFailed => f.write_str("no connection"),
+            Outcome::TimedOut => f.write_str("timed out"),
+            Outcome::ConnectionLost => f.write_str("connection lost"),
+        }
+    }
+}
+
 /// What to do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {

@@ -132,7 +132,8 @@ impl Progress {
     /// Refreshes the message (a few times a second): the counts per status, and a pause note
     /// while a 429 pause holds every request or creates wait for the invite cap or quota.
     pub fn refresh(&mut self, until: Option<SystemTime>, next_create: Option<SystemTime>) {
-        let clock = |at: SystemTime| DateTime::<Local>::from(at).format("%H:%M:%S").to_string();
+        // Local time with its offset: a cron log is read by people in other time zones too.
+        let clock = |at: SystemTime| DateTime::<Local>::from(at).format("%H:%M:%S %:z").to_string();
         let waiting = match (until, next_create) {
             (Some(until), _) => Some(format!("paused by rate limit until {}", clock(until))),
             (None, Some(next)) => Some(format!("waiting for the invite quota: next create at {}", clock(next))),
