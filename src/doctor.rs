@@ -5,9 +5,9 @@
 use std::io::Write;
 
 use crate::api::{ApiErrorKind, Client};
-use crate::config::{DoctorConfig, Reach};
+use crate::config::DoctorConfig;
 use crate::error::{Exit, RunError};
-use crate::sandbox::builtin;
+use crate::sandbox::resolve;
 
 /// One check and how it went.
 #[derive(Debug, serde::Serialize)]
@@ -27,16 +27,7 @@ pub async fn run(config: DoctorConfig, json: bool) -> Result<Exit, RunError> {
             return report(checks, json);
         }
     };
-    let (_sandbox, api) = match reach {
-        Reach::Api(api) => (None, *api),
-        Reach::Sandbox(transport) => {
-            let (sandbox, api) = builtin(transport)
-                .await
-                .map_err(|e| RunError::io("cannot start the built-in sandbox", e))?;
-            (Some(sandbox), api)
-        }
-        Reach::Offline => unreachable!("doctor always reaches an organization"),
-    };
+    let (api, _sandbox) = resolve(reach).await?.expect("doctor always reaches an organization");
     checks.push(pass(
         "configuration",
         format!(

@@ -8,10 +8,10 @@ use std::time::Instant;
 
 use crate::api::paging::{Walk, each_page};
 use crate::api::{Client, Guest};
-use crate::config::{ExportConfig, Reach};
+use crate::config::ExportConfig;
 use crate::error::{RunError, shutdown_signal};
 use crate::output::{AtomicFile, neutralize};
-use crate::sandbox::builtin;
+use crate::sandbox::resolve;
 
 /// Columns of the export, in order. `import` reads them back (it is valid import input).
 pub const COLUMNS: [&str; 16] = [
@@ -68,16 +68,7 @@ pub async fn run(args: ExportConfig) -> Result<(), RunError> {
     let Some(reach) = reach.filter(|_| problems.is_empty()) else {
         return Err(RunError::Setup(problems));
     };
-    let (_sandbox, config) = match reach {
-        Reach::Api(config) => (None, *config),
-        Reach::Sandbox(transport) => {
-            let (sandbox, config) = builtin(transport)
-                .await
-                .map_err(|e| RunError::io("cannot start the built-in sandbox", e))?;
-            (Some(sandbox), config)
-        }
-        Reach::Offline => unreachable!("an export always reaches an organization"),
-    };
+    let (config, _sandbox) = resolve(reach).await?.expect("an export always reaches an organization");
     let client = Client::new(&config)?;
     let options = ExportOptions {
         with_stats: args.with_stats,

@@ -14,7 +14,7 @@ use crate::input::{Input, InputOptions, Source, count_records, incomplete_result
 use crate::logging::Ui;
 use crate::modes::ErrorBudget;
 use crate::output::{check_writable, same_file};
-use crate::sandbox::{Sandbox, builtin};
+use crate::sandbox::{Sandbox, resolve};
 
 /// A run that passed every check: what it reads, where its results go, how it reaches Tallyfy.
 pub(super) struct Setup {
@@ -215,15 +215,9 @@ pub(super) fn output_problems<'a>(source: &Source, outputs: &[(&'a str, Option<&
 
 /// The client to use: the built-in sandbox, the configured API, or none for an offline dry run.
 pub(super) async fn connect(reach: Reach) -> Result<(Option<Client>, Option<Sandbox>), RunError> {
-    match reach {
-        Reach::Sandbox(transport) => {
-            let (sandbox, config) = builtin(transport)
-                .await
-                .map_err(|e| RunError::io("cannot start the built-in sandbox", e))?;
-            Ok((Some(Client::new(&config)?), Some(sandbox)))
-        }
-        Reach::Api(config) => Ok((Some(Client::new(&config)?), None)),
-        Reach::Offline => {
+    match resolve(reach).await? {
+        Some((config, sandbox)) => Ok((Some(Client::new(&config)?), sandbox)),
+        None => {
             tracing::warn!("dry run offline: no credentials, so rows are not checked against existing guests");
             Ok((None, None))
         }
