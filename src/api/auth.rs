@@ -141,6 +141,7 @@ impl ClientAuth {
             status,
             request_id: None,
             attempts: 1,
+            unanswered: false,
         };
         let mut last = String::new();
         for attempt in 0..TOKEN_TRIES {

@@ -253,6 +253,33 @@ impl Client {
         })
     }
 
+    /// Deletes the guest. A DELETE is idempotent, so the client resends it after a 5xx or a lost
+    /// connection; the API answers a guest that is not there with 422.
+    pub async fn delete_guest(&self, email: &str) -> Result<Reply<()>, ApiError> {
+        self.act(Method::DELETE, self.guest_url(email)).await
+    }
+
+    /// Disables the guest (`DELETE …/disable`): they can no longer sign in; nothing is lost.
+    pub async fn disable_guest(&self, email: &str) -> Result<Reply<()>, ApiError> {
+        self.act(Method::DELETE, format!("{}/disable", self.guest_url(email)))
+            .await
+    }
+
+    /// Re-enables a disabled guest (`PUT …/enable`).
+    pub async fn enable_guest(&self, email: &str) -> Result<Reply<()>, ApiError> {
+        self.act(Method::PUT, format!("{}/enable", self.guest_url(email))).await
+    }
+
+    /// A request whose 2xx answer says all there is to know: its body is not needed.
+    async fn act(&self, method: Method, url: String) -> Result<Reply<()>, ApiError> {
+        let (answer, attempts) = self.send(method, &url, None, Lane::Request).await?;
+        Ok(Reply {
+            value: (),
+            status: answer.status,
+            attempts,
+        })
+    }
+
     fn guest_url(&self, email: &str) -> String {
         format!("{}/{}", self.guests_url, utf8_percent_encode(email, PATH_SEGMENT))
     }
@@ -379,7 +406,9 @@ impl Client {
                     renewals += 1;
                 }
                 (_, Ok(answer)) => {
-                    return Err(error(failure_kind(&answer), Some(&answer), attempts));
+                    let mut failed = error(failure_kind(&answer), Some(&answer), attempts);
+                    failed.unanswered = retries > 0;
+                    return Err(failed);
                 }
                 (_, Err(e)) if e.is_connect() => {
                     let kind = ApiErrorKind::Unreachable {
@@ -473,6 +502,7 @@ fn error(kind: ApiErrorKind, answer: Option<&Answer>, attempts: u32) -> ApiError
         status: answer.map(|a| a.status),
         request_id: answer.and_then(|a| a.request_id.clone()),
         attempts,
+        unanswered: false,
     }
 }
 

@@ -20,6 +20,9 @@ pub struct ApiError {
     pub request_id: Option<String>,
     /// Requests sent for this operation, the failed one included.
     pub attempts: u32,
+    /// An earlier attempt went unanswered (a 5xx, a lost connection) and was sent again: it
+    /// may have been applied, which explains a final "missing" after a retried delete.
+    pub unanswered: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -343,6 +346,7 @@ mod tests {
             status: Some(500),
             request_id: Some("req-123".into()),
             attempts: 6,
+            unanswered: false,
         };
         assert_eq!(err.to_string(), "HTTP 500: Server Error [request id req-123]");
     }

@@ -103,5 +103,6 @@ fn bad_list(reason: String) -> ApiError {
         status: None,
         request_id: None,
         attempts: 0,
+        unanswered: false,
     }
 }

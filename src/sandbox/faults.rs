@@ -23,7 +23,8 @@ pub struct FaultOptions {
     pub error_rate: f64,
     /// Fraction of requests whose connection is closed without an answer.
     pub drop_rate: f64,
-    /// Fraction of valid creates that are stored but answered with a 502 or a dropped connection.
+    /// Fraction of applied writes (creates, deletes, disables, enables) answered with a 502 or a
+    /// dropped connection.
     pub commit_fail_rate: f64,
     /// Fraction of creates answered 500 before anything is stored (a failing application).
     pub create_error_rate: f64,

@@ -236,6 +236,21 @@ impl Sandbox {
         self.state.store().find(email).cloned()
     }
 
+    /// Someone else's change, as a person in the web app would make it: removes the guest with
+    /// this email and, with `replace`, adds a new guest (a new id) under the same email.
+    pub fn remove_by_hand(&self, email: &str, replace: bool) -> Option<Guest> {
+        let mut store = self.state.store();
+        let removed = store.delete(email)?;
+        if replace {
+            let again = Guest {
+                email: removed.email.clone(),
+                ..Guest::default()
+            };
+            store.create(again, &routes::now());
+        }
+        Some(removed)
+    }
+
     /// What it has seen and done so far.
     pub fn stats(&self) -> SandboxStats {
         let (requests, faults) = (&self.state.requests, &self.state.faults.counters);

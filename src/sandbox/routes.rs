@@ -257,11 +257,7 @@ async fn create(
         }
     };
     state.requests.created.fetch_add(1, Ordering::Relaxed);
-    match state.faults.after_commit() {
-        CommitFault::None => item(&state, StatusCode::CREATED, &created),
-        CommitFault::BadGateway => gateway_page(502),
-        CommitFault::Drop => drop_connection(kill.map(|Extension(kill)| kill)).await,
-    }
+    applied(&state, kill, item(&state, StatusCode::CREATED, &created)).await
 }
 
 async fn update(State(state): Shared, Path((org, email)): Path<(String, String)>, body: Bytes) -> Response {
@@ -277,34 +273,62 @@ async fn update(State(state): Shared, Path((org, email)): Path<(String, String)>
     }
 }
 
-async fn remove(State(state): Shared, Path((org, email)): Path<(String, String)>) -> Response {
+async fn remove(
+    State(state): Shared,
+    Path((org, email)): Path<(String, String)>,
+    kill: Option<Extension<KillSwitch>>,
+) -> Response {
     if let Some(refused) = wrong_org(&state, &org) {
         return refused;
     }
     let removed = state.store().delete(&email);
     match removed {
-        Some(guest) => item(&state, StatusCode::OK, &guest),
+        Some(guest) => applied(&state, kill, item(&state, StatusCode::OK, &guest)).await,
         // The real API answers a missing guest's delete with 422, not 404.
         None => unprocessable(&state, vec![("email".into(), "The selected email is invalid.".into())]),
     }
 }
 
-async fn disable(State(state): Shared, Path((org, email)): Path<(String, String)>) -> Response {
-    set_disabled(&state, &org, &email, Some(now()))
+async fn disable(
+    State(state): Shared,
+    Path((org, email)): Path<(String, String)>,
+    kill: Option<Extension<KillSwitch>>,
+) -> Response {
+    set_disabled(&state, &org, &email, Some(now()), kill).await
 }
 
-async fn enable(State(state): Shared, Path((org, email)): Path<(String, String)>) -> Response {
-    set_disabled(&state, &org, &email, None)
+async fn enable(
+    State(state): Shared,
+    Path((org, email)): Path<(String, String)>,
+    kill: Option<Extension<KillSwitch>>,
+) -> Response {
+    set_disabled(&state, &org, &email, None, kill).await
 }
 
-fn set_disabled(state: &AppState, org: &str, email: &str, when: Option<String>) -> Response {
+async fn set_disabled(
+    state: &AppState,
+    org: &str,
+    email: &str,
+    when: Option<String>,
+    kill: Option<Extension<KillSwitch>>,
+) -> Response {
     if let Some(refused) = wrong_org(state, org) {
         return refused;
     }
     let changed = state.store().set_disabled(email, when.as_deref());
     match changed {
-        Some(guest) => item(state, StatusCode::OK, &guest),
+        Some(guest) => applied(state, kill, item(state, StatusCode::OK, &guest)).await,
         None => guest_not_found(state),
+    }
+}
+
+/// A change that has been stored may still lose its answer (`--commit-fail-rate`): the client
+/// cannot tell whether it was applied.
+async fn applied(state: &AppState, kill: Option<Extension<KillSwitch>>, answer: Response) -> Response {
+    match state.faults.after_commit() {
+        CommitFault::None => answer,
+        CommitFault::BadGateway => gateway_page(502),
+        CommitFault::Drop => drop_connection(kill.map(|Extension(kill)| kill)).await,
     }
 }
 
@@ -399,7 +423,7 @@ fn object(body: &[u8]) -> Map<String, Value> {
     }
 }
 
-fn now() -> String {
+pub(super) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
