@@ -58,6 +58,10 @@ pub enum Command {
     /// Create guests from a spreadsheet, with a results file that accounts for every row.
     #[command(after_help = format!("{IMPORT_HELP}\n\n{EXIT_CODES}"))]
     Import(ImportArgs),
+    /// Take back an import: delete (or disable) exactly the guests its results file says it
+    /// created.
+    #[command(after_help = format!("{UNDO_HELP}\n\n{EXIT_CODES}"))]
+    Undo(UndoArgs),
     /// Write every guest of the organization as CSV.
     #[command(after_help = format!("{EXPORT_HELP}\n\n{EXIT_CODES}"))]
     Export(ExportArgs),
@@ -199,10 +203,22 @@ pub struct ImportArgs {
     #[arg(help_heading = "Sync", long, value_enum, value_name = "MODE", default_value_t = OnExisting::Skip)]
     pub on_existing: OnExisting,
 
-    /// Also write the guests that are in Tallyfy but not in the file to this CSV. Nothing is
-    /// ever deleted or disabled.
+    /// Also write the guests that are in Tallyfy but not in the file to this CSV (with what
+    /// --on-missing did to each).
     #[arg(help_heading = "Sync", long, value_name = "PATH")]
     pub report_missing: Option<PathBuf>,
+
+    /// What to do with guests in Tallyfy that no row of the file names: `report` them only,
+    /// `disable` them (and re-enable a disabled guest who is back in the file), or `delete`
+    /// them. Acts only after the whole file was read with no stop, within --max-missing, and
+    /// needs --report-missing to record what it did.
+    #[arg(help_heading = "Sync", long, value_enum, value_name = "MODE", default_value_t = OnMissing::Report)]
+    pub on_missing: OnMissing,
+
+    /// The most guests --on-missing may disable or delete in one run: a number, or a percentage
+    /// of the organization's guests. Beyond it nothing is touched and the run exits 3.
+    #[arg(help_heading = "Sync", long, value_name = "N|N%", default_value = "5%", value_parser = crate::modes::parse_missing_budget)]
+    pub max_missing: ErrorBudget,
 
     /// Quota on creates only (each is an invitation email, capped per organization at about
     /// 30/h), such as 30/h; repeat it and all apply. Lists, read-backs and member updates are
@@ -285,7 +301,66 @@ pub struct ImportArgs {
     pub sandbox: bool,
 }
 
-pub use crate::modes::{ErrorBudget, OnExisting};
+pub use crate::modes::{ErrorBudget, OnExisting, OnMissing};
+
+#[allow(
+    missing_docs,
+    reason = "clap turns doc comments into --help text: the flags are documented there, and a comment here would change it"
+)]
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+
+    /// The results file of the import to take back (CSV, or the .xlsx of --results NAME.xlsx).
+    #[arg(value_name = "RESULTS.csv")]
+    pub file: PathBuf,
+
+    /// Disable the guests instead of deleting them: they can no longer sign in, nothing of
+    /// theirs is lost, and they can be enabled again.
+    #[arg(help_heading = "Sync", long)]
+    pub disable: bool,
+
+    /// Read each guest back and say what would be done (`would_delete`, `would_disable`),
+    /// sending no write.
+    #[arg(help_heading = "Input", long)]
+    pub dry_run: bool,
+
+    /// Where to write the undo's results; `-` for stdout. Default: beside RESULTS as
+    /// <name>.undo.csv, or <name>.undo-dry-run.csv for a dry run.
+    #[arg(help_heading = "Results", long, value_name = "PATH")]
+    pub results: Option<PathBuf>,
+
+    /// Error budget: once more rows than this have `failed` (a count, or a percentage of the
+    /// rows such as 5%), start no new request, defer the rest and exit 3.
+    #[arg(help_heading = "Sync", long, value_name = "N|N%", value_parser = ErrorBudget::parse)]
+    pub max_errors: Option<ErrorBudget>,
+
+    /// Write a machine-readable account of the run here (JSON; see README for the fields).
+    #[arg(help_heading = "Results", long, value_name = "PATH")]
+    pub summary_json: Option<PathBuf>,
+
+    /// Guests removed at once (1 to 256).
+    #[arg(help_heading = "Pacing and retries", long, value_name = "N", default_value_t = 8, value_parser = concurrency)]
+    pub concurrency: u32,
+
+    /// Keep cells starting with = + - @ as they are in the results (no formula protection).
+    #[arg(help_heading = "Results", long)]
+    pub raw: bool,
+
+    /// Write the results for Excel: UTF-8 with a byte order mark, CRLF line ends.
+    #[arg(help_heading = "Results", long)]
+    pub excel: bool,
+
+    /// When stderr is not a terminal (cron), log a progress line this often. 0 turns it off.
+    #[arg(help_heading = "Output", long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    pub heartbeat: Duration,
+
+    /// Do not ask before removing guests. (On a terminal, undo asks once, naming the
+    /// organization; never in cron, CI or a pipe, nor on a dry run.)
+    #[arg(help_heading = "Output", long, short = 'y')]
+    pub yes: bool,
+}
 
 #[allow(
     missing_docs,
@@ -403,7 +478,8 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "FRACTION", default_value_t = 0.0, value_parser = fraction)]
     pub drop_rate: f64,
 
-    /// Fraction of creates that are committed but answered with a 502 or a dropped connection.
+    /// Fraction of writes (creates, deletes, disables, enables) that are applied but answered
+    /// with a 502 or a dropped connection.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.0, value_parser = fraction)]
     pub commit_fail_rate: f64,
 

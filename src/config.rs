@@ -11,9 +11,9 @@ pub use crate::api::settings::{
     API_TOKEN_ENV, ApiConfig, CLIENT_SECRET_ENV, ConfigError, Credentials, TOKEN_ENV, Transport, parse_base_url,
     parse_org,
 };
-use crate::cli::{ApiArgs, DoctorArgs, ExportArgs, ImportArgs, SandboxArgs};
+use crate::cli::{ApiArgs, DoctorArgs, ExportArgs, ImportArgs, SandboxArgs, UndoArgs};
 use crate::input::{Encoding, Target};
-use crate::modes::{ErrorBudget, OnExisting};
+use crate::modes::{ErrorBudget, OnExisting, OnMissing, Removal};
 use crate::sandbox::{FaultOptions, OAuthOptions, SandboxOptions, load_guests, sample_guests};
 use crate::secret::Secret;
 
@@ -144,6 +144,12 @@ pub struct ImportConfig {
     pub reach: Result<Reach, ConfigError>,
     /// Resends of a request after a transient failure (a create's rounds too).
     pub max_retries: u32,
+    /// `undo`: the file is an import's results, and the guests it created are taken away so.
+    pub undo: Option<Removal>,
+    /// `--on-missing`: what is done to guests no row names.
+    pub on_missing: OnMissing,
+    /// `--max-missing`: the most guests `--on-missing` may touch.
+    pub max_missing: ErrorBudget,
 }
 
 impl ImportConfig {
@@ -157,22 +163,27 @@ impl ImportConfig {
     }
 }
 
+/// The built-in sandbox, the organization the flags name, or (a dry run with no credentials)
+/// none.
+fn reach(api: &ApiArgs, sandbox: bool, dry_run: bool, transport: Transport) -> Result<Reach, ConfigError> {
+    if sandbox {
+        return Ok(Reach::Sandbox(transport));
+    }
+    match ApiConfig::from_args(api) {
+        Ok(mut config) => {
+            config.transport = transport;
+            Ok(Reach::Api(Box::new(config)))
+        }
+        Err(error) if dry_run && error.only_missing_credentials() => Ok(Reach::Offline),
+        Err(error) => Err(error),
+    }
+}
+
 /// The `import` flags, checked.
 pub fn import(args: ImportArgs) -> ImportConfig {
     let mut transport = transport(&args.api);
     transport.invite_rates = args.invite_rates.clone();
-    let reach = if args.sandbox {
-        Ok(Reach::Sandbox(transport))
-    } else {
-        match ApiConfig::from_args(&args.api) {
-            Ok(mut config) => {
-                config.transport = transport;
-                Ok(Reach::Api(Box::new(config)))
-            }
-            Err(error) if args.dry_run && error.only_missing_credentials() => Ok(Reach::Offline),
-            Err(error) => Err(error),
-        }
-    };
+    let reach = reach(&args.api, args.sandbox, args.dry_run, transport);
     ImportConfig {
         retry: args.retry_from.is_some(),
         file: args
@@ -198,6 +209,44 @@ pub fn import(args: ImportArgs) -> ImportConfig {
         heartbeat: args.heartbeat,
         reach,
         max_retries: args.api.max_retries,
+        undo: None,
+        on_missing: args.on_missing,
+        max_missing: args.max_missing,
+    }
+}
+
+/// The `undo` flags, checked: an import whose input is the results file, taking its guests away.
+pub fn undo(args: UndoArgs) -> ImportConfig {
+    let reach = reach(&args.api, false, args.dry_run, transport(&args.api));
+    ImportConfig {
+        file: args.file,
+        retry: true,
+        results: args.results,
+        summary_json: args.summary_json,
+        report_missing: None,
+        dry_run: args.dry_run,
+        on_existing: OnExisting::Skip,
+        max_errors: args.max_errors,
+        concurrency: args.concurrency as usize,
+        raw: args.raw,
+        excel: args.excel,
+        encoding: None,
+        delimiter: None,
+        map: Vec::new(),
+        sheet: None,
+        header_row: None,
+        limit: None,
+        yes: args.yes,
+        heartbeat: args.heartbeat,
+        reach,
+        max_retries: args.api.max_retries,
+        undo: Some(if args.disable {
+            Removal::Disable
+        } else {
+            Removal::Delete
+        }),
+        on_missing: OnMissing::Report,
+        max_missing: ErrorBudget::Rows(0),
     }
 }
 

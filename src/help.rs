@@ -6,8 +6,9 @@
 /// Shown under every `--help`: the contract scripts and monitoring rely on, the one text of it.
 pub const EXIT_CODES: &str = "\
 Exit codes (the same for every command):
-  0  everything done (import: every row created, updated, exists, duplicate,
-     would_create or would_update; doctor: every check passed)
+  0  everything done (import: every row created, updated, enabled, exists,
+     duplicate or would_*; undo: deleted, disabled, already_gone,
+     not_created_here, changed_since or would_*; doctor: every check passed)
   1  finished, but something needs a person: import rows invalid, conflict
      or failed (see the results file), or an export that failed part way
      (nothing is left at --output)
@@ -17,7 +18,8 @@ Exit codes (the same for every command):
   3  stopped early: rate-limited beyond --max-wait, a token rejected mid-run,
      more failures than --max-errors, a signal or a full disk (import:
      unfinished rows are `deferred`; run the same command again), another run
-     holds the same results file, or an import was not confirmed";
+     holds the same results file, a run was not confirmed, or --on-missing
+     held back by --max-missing (nothing was touched)";
 
 /// The top-level `--help`, before the exit codes.
 pub const OVERVIEW: &str = "\
@@ -27,6 +29,7 @@ Examples:
   tallyfy-guests doctor                        check the set-up
   tallyfy-guests import guests.csv --dry-run   what an import would do
   tallyfy-guests import guests.csv             create the guests
+  tallyfy-guests undo guests.results.csv       take them back
   tallyfy-guests export --output guests.csv    every guest, as CSV
 
 Credentials: the token is read from TALLYFY_ACCESS_TOKEN (or
@@ -80,6 +83,23 @@ Examples:
   tallyfy-guests completions fish \\
       > ~/.config/fish/completions/tallyfy-guests.fish";
 
+/// Shown under `undo --help`.
+pub const UNDO_HELP: &str = "\
+Examples:
+  tallyfy-guests undo guests.results.csv --dry-run
+                                               what would be removed
+  tallyfy-guests undo guests.results.csv       delete the guests it created
+  tallyfy-guests undo guests.results.csv --disable
+                                               disable them instead
+
+Only rows whose result_status is `created` are touched; every other row is
+`not_created_here`. Each guest is read back first and left alone when its id
+is not the result_guest_id the import recorded (`changed_since`: removed and
+added again since). Results (beside the file as <name>.undo.csv): one row per
+row, result_status one of deleted, disabled, already_gone,
+not_created_here, changed_since, failed, deferred, or would_delete /
+would_disable in a dry run. Run the same command again after a stop.";
+
 /// Shown under `import --help`.
 pub const IMPORT_HELP: &str = "\
 Examples:
@@ -100,6 +120,12 @@ Nightly sync from a CRM export (client credentials in the environment):
 Results (beside the input as <name>.results.csv, or <name>.dry-run.csv for a
 dry run, unless --results): one row per input row: result_row, result_status,
 result_message, result_guest_id, result_http_status, result_attempts, then
-the input's own columns. result_status is one of created, updated, exists,
-duplicate, invalid, conflict, failed, deferred, or would_create /
-would_update in a dry run.";
+the input's own columns. result_status is one of created, updated, enabled,
+exists, duplicate, invalid, conflict, failed, deferred, or would_create /
+would_update / would_enable in a dry run.
+
+Mirror a CRM: --on-missing disable (or delete) --report-missing missing.csv
+disables the guests no row names, only once the whole file was read with no
+stop, and never more than --max-missing (default 5% of the organization's
+guests): beyond it nothing is touched and the run exits 3. A disabled guest
+who is back in the file is enabled again (`enabled`).";

@@ -41,6 +41,7 @@ pub use error::RunError;
 pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<error::Exit, RunError> {
     match cli.command {
         cli::Command::Import(args) => import::run(config::import(args), ui).await,
+        cli::Command::Undo(args) => import::run(config::undo(args), ui).await,
         cli::Command::Export(args) => export::run(config::export(args)).await.map(|()| error::Exit::Success),
         cli::Command::Sandbox(args) => sandbox::run(config::sandbox(args)?)
             .await

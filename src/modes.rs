@@ -43,3 +43,72 @@ impl ErrorBudget {
         }
     }
 }
+
+/// `--on-missing`: what an import does with guests in Tallyfy that no row of the file names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[allow(missing_docs, reason = "clap would print variant docs as a list under --help")]
+pub enum OnMissing {
+    // List them in the --report-missing file only.
+    Report,
+    // Disable them (reversible), and re-enable a disabled guest who is back in the file.
+    Disable,
+    // Delete them.
+    Delete,
+}
+
+impl OnMissing {
+    /// As the flag writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OnMissing::Report => "report",
+            OnMissing::Disable => "disable",
+            OnMissing::Delete => "delete",
+        }
+    }
+
+    /// What is done to a missing guest, if anything.
+    pub fn removal(self) -> Option<Removal> {
+        match self {
+            OnMissing::Report => None,
+            OnMissing::Disable => Some(Removal::Disable),
+            OnMissing::Delete => Some(Removal::Delete),
+        }
+    }
+}
+
+/// How a guest is taken away: deleted, or disabled (they can no longer sign in; reversible).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// `DELETE …/guests/{email}`.
+    Delete,
+    /// `DELETE …/guests/{email}/disable`.
+    Disable,
+}
+
+impl Removal {
+    /// The verb, for messages: `delete`, `disable`.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Removal::Delete => "delete",
+            Removal::Disable => "disable",
+        }
+    }
+
+    /// What it has done, for messages: `deleted`, `disabled`.
+    pub fn done(self) -> &'static str {
+        match self {
+            Removal::Delete => "deleted",
+            Removal::Disable => "disabled",
+        }
+    }
+}
+
+/// Parses `--max-missing`: `5` guests or `5%` of the organization's guests.
+pub fn parse_missing_budget(text: &str) -> Result<ErrorBudget, String> {
+    ErrorBudget::parse(text).map_err(|_| {
+        format!(
+            "`{}` is not a budget: write a number of guests such as 5, or a percentage of the organization's guests such as 5%",
+            text.trim()
+        )
+    })
+}

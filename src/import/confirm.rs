@@ -7,12 +7,18 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use crate::api::Client;
 use crate::error::RunError;
+use crate::modes::Removal;
 
 /// Asks, when there is someone to ask and a `client` to invite through; a refusal is
 /// `RunError::Declined` (nothing sent).
-pub async fn before_inviting(client: Option<&Client>, rows: Option<u64>) -> Result<(), RunError> {
+/// `undo` says how an undo takes guests away.
+pub async fn before_inviting(
+    client: Option<&Client>,
+    rows: Option<u64>,
+    undo: Option<Removal>,
+) -> Result<(), RunError> {
     match client {
-        Some(client) if interactive() && !confirmed(client, rows).await? => Err(RunError::Declined),
+        Some(client) if interactive() && !confirmed(client, rows, undo).await? => Err(RunError::Declined),
         _ => Ok(()),
     }
 }
@@ -23,7 +29,8 @@ pub fn interactive() -> bool {
 }
 
 /// Asks `Create up to N guests in ‹org name› (‹org id›)? [y/N]`; only `y` or `yes` goes on.
-pub async fn confirmed(client: &Client, rows: Option<u64>) -> Result<bool, RunError> {
+/// (`Delete up to N guests from ‹org›? …` for an undo.)
+pub async fn confirmed(client: &Client, rows: Option<u64>, undo: Option<Removal>) -> Result<bool, RunError> {
     let org = match client.organization_name().await {
         Some(name) => format!("{name} ({})", client.org()),
         None => client.org().to_string(),
@@ -33,7 +40,15 @@ pub async fn confirmed(client: &Client, rows: Option<u64>) -> Result<bool, RunEr
         Some(rows) => format!("up to {rows} guests"),
         None => "the guests of this file".to_string(),
     };
-    let question = format!("Create {count} in {org}? Each new guest is emailed an invitation. [y/N] ");
+    let question = match undo {
+        None => format!("Create {count} in {org}? Each new guest is emailed an invitation. [y/N] "),
+        Some(Removal::Delete) => {
+            format!(
+                "Delete {count} from {org}? Only those the results say were created; deleting cannot be undone. [y/N] "
+            )
+        }
+        Some(Removal::Disable) => format!("Disable {count} in {org}? Only those the results say were created. [y/N] "),
+    };
     let answer = tokio::task::spawn_blocking(move || {
         let mut stderr = std::io::stderr();
         let _ = stderr.write_all(question.as_bytes());

@@ -69,16 +69,19 @@ pub struct Created {
 }
 
 /// A create still in flight when the grace period after a stop ran out.
-pub fn abandoned() -> Outcome {
+/// `done` is what the request would have done: `created`, `updated`, `deleted`, ...
+pub fn abandoned(done: &str) -> Outcome {
     Outcome::new().with(
         Status::Deferred,
-        "abandoned in flight when the run was interrupted: it may or may not have been created; run the same command again to settle it",
+        format!(
+            "abandoned in flight when the run was interrupted: it may or may not have been {done}; run the same command again to settle it"
+        ),
     )
 }
 
 /// The deferral message of a row the run did not get to.
-pub fn deferred_message(reason: &str) -> String {
-    format!("not created: the run stopped ({reason}); run the same command again to continue")
+pub fn deferred_message(not_done: &str, reason: &str) -> String {
+    format!("{not_done}: the run stopped ({reason}); run the same command again to continue")
 }
 
 /// Reads after an "already taken" 422 that find nothing before the row is a `conflict`: a
@@ -103,7 +106,10 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
             let note = uncertain
                 .as_ref()
                 .map_or(String::new(), |what| format!(" after an unanswered attempt ({what})"));
-            return run.end(Status::Deferred, format!("{}{note}", deferred_message(reason)));
+            return run.end(
+                Status::Deferred,
+                format!("{}{note}", deferred_message("not created", reason)),
+            );
         }
         let error = match client.create_guest(guest).await {
             Ok(reply) => {
@@ -176,7 +182,7 @@ impl Run<'_> {
 
     fn failed(self, error: ApiError, stop: &Stop, uncertain: Option<&str>) -> Created {
         Created {
-            outcome: failure(self.outcome, error, stop, uncertain),
+            outcome: failure(self.outcome, error, stop, uncertain, "not created"),
             reconciliations: self.reconciliations,
             found: None,
         }
@@ -261,27 +267,37 @@ fn holds_what_we_sent(sent: &NewGuest, found: &Guest) -> bool {
 }
 
 /// A failure that ends this row; some end the whole run.
-pub(super) fn failure(outcome: Outcome, error: ApiError, stop: &Stop, uncertain: Option<&str>) -> Outcome {
+/// `not_done` says what the row's deferral did not do (`not created`, `not deleted`, ...).
+pub(super) fn failure(
+    outcome: Outcome,
+    error: ApiError,
+    stop: &Stop,
+    uncertain: Option<&str>,
+    not_done: &str,
+) -> Outcome {
     let note = uncertain.map_or(String::new(), |what| format!(" after an unanswered attempt ({what})"));
     match &error.kind {
         ApiErrorKind::RateLimited(until) if until.invites_only => {
             stop.stop_invites(until.to_string());
             outcome.with(
                 Status::Deferred,
-                format!("{}{note}", deferred_message(&until.to_string())),
+                format!("{}{note}", deferred_message(not_done, &until.to_string())),
             )
         }
         ApiErrorKind::RateLimited(until) => {
             stop.stop(until.to_string());
             outcome.with(
                 Status::Deferred,
-                format!("{}{note}", deferred_message(&until.to_string())),
+                format!("{}{note}", deferred_message(not_done, &until.to_string())),
             )
         }
         ApiErrorKind::Unauthorized(_) | ApiErrorKind::TokenEndpoint { .. } => {
             let reason = error.to_string();
             stop.stop(reason.clone());
-            outcome.with(Status::Deferred, format!("{}{note}", deferred_message(&reason)))
+            outcome.with(
+                Status::Deferred,
+                format!("{}{note}", deferred_message(not_done, &reason)),
+            )
         }
         _ => outcome.with(Status::Failed, format!("{error}{note}")),
     }

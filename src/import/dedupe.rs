@@ -83,6 +83,8 @@ pub struct Profile {
     pub associated_members: Vec<u64>,
     /// Kept only for `--report-missing`.
     pub email: String,
+    /// The guest is disabled (`details.disabled_at` or status `disabled`).
+    pub disabled: bool,
 }
 
 impl Profile {
@@ -101,8 +103,18 @@ impl Profile {
             timezone: text(&guest.timezone),
             associated_members: members,
             email: guest.email.clone(),
+            disabled: is_disabled(guest),
         }
     }
+}
+
+/// Whether the API says the guest is disabled (either way it can say so).
+pub fn is_disabled(guest: &Guest) -> bool {
+    guest.disabled_at.as_deref().is_some_and(|at| !at.trim().is_empty())
+        || guest
+            .status
+            .as_deref()
+            .is_some_and(|status| status.eq_ignore_ascii_case("disabled"))
 }
 
 /// An existing guest as dedupe found it.
@@ -172,6 +184,7 @@ impl Emails {
             text(&guest.timezone),
             members.join(","),
             email.replace(UNIT, " "),
+            if is_disabled(guest) { "1".into() } else { String::new() },
         ];
         if fields.iter().all(String::is_empty) || self.starts.len() >= NO_PROFILE as usize {
             return NO_PROFILE;
@@ -207,6 +220,7 @@ impl Emails {
             timezone: next(),
             associated_members: next().split(',').filter_map(|id| id.parse().ok()).collect(),
             email: next(),
+            disabled: next() == "1",
         }
     }
 

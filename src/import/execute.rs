@@ -6,6 +6,8 @@ use super::create::{self, Stop};
 use super::dedupe::{Existing, Profile};
 use super::plan::{Options, Plan, UpdatePlan, existing_row};
 use super::progress::PendingCreates;
+use super::remove;
+use super::results::Status;
 use super::results::{Outcome, RowResult};
 use super::update;
 use crate::api::Client;
@@ -28,7 +30,7 @@ pub(super) async fn run_plan(
     let created = tokio::select! {
         created = create::create(client, &guest, stop, options.max_rounds) => created,
         _ = stop.abandon.cancelled() => create::Created {
-            outcome: create::abandoned(),
+            outcome: create::abandoned("created"),
             reconciliations: 0,
             found: None,
         },
@@ -63,19 +65,49 @@ pub(super) async fn run_plan(
     (result, created.reconciliations)
 }
 
+/// An existing guest's update: enabled again first if asked, then its members replaced.
 pub(super) async fn run_update(plan: UpdatePlan, client: &Client, stop: &Stop) -> RowResult {
     let UpdatePlan {
-        mut result,
+        result,
         email,
         before,
         members,
+        enable,
         drift_note,
     } = plan;
-    let outcome = tokio::select! {
-        outcome = update::update(client, &email, &before, &members, stop) => outcome,
-        _ = stop.abandon.cancelled() => create::abandoned(),
+    let mut enabled = None;
+    if enable {
+        let outcome = tokio::select! {
+            outcome = remove::enable(client, &email, stop) => outcome,
+            _ = stop.abandon.cancelled() => create::abandoned("enabled"),
+        };
+        if outcome.status != Status::Enabled || members.is_none() {
+            return finish(result, outcome, &drift_note);
+        }
+        enabled = Some(outcome);
+    }
+    let Some(members) = members else {
+        unreachable!("row {}: an update with nothing to do", result.row)
     };
-    // The update's account, keeping the guest's id when the answer did not repeat it.
+    let mut outcome = tokio::select! {
+        outcome = update::update(client, &email, &before, &members, stop) => outcome,
+        _ = stop.abandon.cancelled() => create::abandoned("updated"),
+    };
+    if let Some(enabled) = enabled {
+        // Enabled either way; whether the members followed is in the message (and a failed
+        // update keeps its own status, so the row is seen to).
+        outcome.message = format!("{}; {}", enabled.message, outcome.message);
+        outcome.attempts += enabled.attempts;
+        if outcome.status == Status::Updated {
+            outcome.status = Status::Enabled;
+        }
+    }
+    finish(result, outcome, &drift_note)
+}
+
+/// The row's account after its requests, keeping the guest's id when the answer did not
+/// repeat it.
+fn finish(mut result: RowResult, outcome: Outcome, drift_note: &str) -> RowResult {
     let guest_id = if outcome.guest_id.is_empty() {
         std::mem::take(&mut result.outcome.guest_id)
     } else {

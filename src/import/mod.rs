@@ -9,13 +9,16 @@
 //! - `pipeline`: the run loop; `reader` (the file, validated, in batches), `prefetch` (the
 //!   organization's guests), `plan` (dedupe and what each row becomes, in input order),
 //!   `execute` (`create` with read-backs, `update` of members; `sync` compares profiles).
-//! - `results` (the results file), `missing` (`--report-missing`), `summary` and `progress`.
+//! - `results` (the results file), `missing` (`--report-missing`), `mirror` (`--on-missing`:
+//!   `remove` takes a guest away after reading it back), `summary` and `progress`.
+//! - `undo` reads a results file instead and takes back the guests it says were created.
 
 mod confirm;
 mod create;
 mod dedupe;
 mod execute;
 mod lock;
+mod mirror;
 mod missing;
 mod outcome;
 mod pipeline;
@@ -23,10 +26,12 @@ mod plan;
 mod prefetch;
 mod progress;
 mod reader;
+mod remove;
 pub mod results;
 mod setup;
 mod summary;
 mod sync;
+mod undo;
 mod update;
 mod workbook;
 
@@ -79,12 +84,12 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         .filter(|path| replaceable(path))
         .map(lock::acquire)
         .transpose()?;
-    setup::log_input(&input, args.retry);
+    setup::log_input(&input, args.retry, args.undo);
     // Nothing to confirm against the built-in sandbox: it is nobody's organization.
     let ask = !args.dry_run && !args.yes && !matches!(reach, Reach::Sandbox(_));
     // The built-in sandbox, if any, lives as long as this binding: to the end of the run.
     let (client, sandbox) = setup::connect(reach).await?;
-    confirm::before_inviting(client.as_ref().filter(|_| ask), total).await?;
+    confirm::before_inviting(client.as_ref().filter(|_| ask), total, args.undo).await?;
     // A workbook is made at the end from rows written beside it as the run goes.
     let xlsx = results_path.clone().filter(|path| workbook::wanted(path));
     let rows_path = xlsx.as_deref().map(workbook::rows_path).or(results_path.clone());
@@ -101,6 +106,8 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         on_existing: args.on_existing,
         max_failed,
         report_missing: args.report_missing.is_some(),
+        undo: args.undo,
+        reenable: args.on_missing == crate::modes::OnMissing::Disable,
     };
     let pending = PendingCreates::default();
     let invite_interval = args
@@ -113,7 +120,12 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         progress = progress.with_heartbeat(args.heartbeat, total, ui.json);
     }
     let span = progress.span();
-    let (mut summary, missing) = match pipeline(input, client.as_ref(), results, &options, progress, &pending)
+    let pipeline::Ran {
+        mut summary,
+        missing,
+        org_guests,
+        whole_file,
+    } = match pipeline(input, client.as_ref(), results, &options, progress, &pending)
         .instrument(span)
         .await
     {
@@ -131,7 +143,23 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
     };
     summary.input = format;
     if let (Some(path), Some(missing)) = (&args.report_missing, &missing) {
-        summary.missing = Some(missing::report(path, missing, args.raw, args.excel)?);
+        let mirrored = match (args.on_missing.removal(), &client) {
+            (Some(how), Some(client)) => {
+                let rules = mirror::Rules {
+                    how,
+                    budget: args.max_missing,
+                    dry_run: args.dry_run,
+                    concurrency: args.concurrency,
+                };
+                Some(mirror::act(client, missing, org_guests, whole_file, &rules).await)
+            }
+            _ => None,
+        };
+        let done = mirrored.as_ref().map(|m| m.outcomes.as_slice());
+        summary.missing = Some(missing::report(path, missing, done, args.raw, args.excel)?);
+        if let Some(mirrored) = mirrored {
+            summary.on_missing(args.on_missing, &mirrored.outcomes, mirrored.stopped);
+        }
     }
     if let Some(client) = &client {
         account.client(client);

@@ -69,6 +69,8 @@ pub enum Status {
     Created,
     /// An existing guest's members were updated.
     Updated,
+    /// A disabled guest who is back in the file was re-enabled (`--on-missing disable`).
+    Enabled,
     /// The guest already existed.
     Exists,
     /// An earlier row has the same email.
@@ -77,6 +79,22 @@ pub enum Status {
     WouldCreate,
     /// A dry run would update the guest's members.
     WouldUpdate,
+    /// A dry run would re-enable the guest.
+    WouldEnable,
+    /// `undo`, `--on-missing delete`: the guest was deleted.
+    Deleted,
+    /// `undo --disable`, `--on-missing disable`: the guest was disabled.
+    Disabled,
+    /// The guest to remove was no longer there.
+    AlreadyGone,
+    /// `undo`: the results file does not say this run created the row's guest; left alone.
+    NotCreatedHere,
+    /// `undo`: the guest with this email is no longer the one created (another id); left alone.
+    ChangedSince,
+    /// A dry run would delete the guest.
+    WouldDelete,
+    /// A dry run would disable the guest.
+    WouldDisable,
     /// The row cannot be imported as it is.
     Invalid,
     /// The server refused the row (422).

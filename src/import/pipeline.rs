@@ -14,8 +14,9 @@ use super::plan::{Options, Plan, plan};
 use super::prefetch;
 use super::progress::{PendingCreates, Progress};
 use super::reader;
-use super::results::{ResultsWriter, Status};
+use super::results::{ResultsWriter, RowResult, Status};
 use super::summary::Summary;
+use super::undo;
 use crate::api::Client;
 use crate::error::{RunError, shutdown_signal};
 use crate::input::Input;
@@ -39,6 +40,17 @@ fn fatal(when: Fatal) -> impl Fn(RunError) -> Failure {
     move |error| Failure { error, when }
 }
 
+/// What a run's rows came to, and what the mirror step needs to know.
+pub(super) struct Ran {
+    pub summary: Summary,
+    /// Existing guests no row named (with `--report-missing`).
+    pub missing: Option<Vec<Existing>>,
+    /// Guests the organization had when the run began.
+    pub org_guests: u64,
+    /// Every row of the file was read, and nothing stopped the run.
+    pub whole_file: bool,
+}
+
 pub(super) async fn pipeline(
     input: Input,
     client: Option<&Client>,
@@ -46,76 +58,54 @@ pub(super) async fn pipeline(
     options: &Options,
     mut progress: Progress,
     pending: &PendingCreates,
-) -> Result<(Summary, Option<Vec<Existing>>), Failure> {
+) -> Result<Ran, Failure> {
     let started = Instant::now();
     let stop = Arc::new(Stop::default());
     let signals = tokio::spawn(watch_signals(stop.clone(), options.dry_run));
-
+    let map = input.map.clone();
     let (rx, reader) = reader::spawn(input, stop.clone());
-
-    // Prefetch runs while the reader fills the channel.
-    let existing = match client {
-        Some(client) => tokio::select! {
-            existing = prefetch::existing_guests(client, options.concurrency, options.report_missing) => {
-                existing.map_err(|e| fatal(Fatal::BeforeStart)(e.into()))?
-            }
-            _ = stop.abandon.cancelled() => return Err(fatal(Fatal::BeforeStart)(RunError::Interrupted)),
-        },
-        None => Emails::default(),
-    };
-
-    let mut dedupe = Deduper::new(existing);
+    let records = tokio_stream::wrappers::ReceiverStream::new(rx).flat_map(futures::stream::iter);
     let offline = client.is_none();
-    let rows = tokio_stream::wrappers::ReceiverStream::new(rx)
-        .flat_map(futures::stream::iter)
-        .map(|parsed| plan(&mut dedupe, parsed, options, offline))
-        .inspect(|plan| {
-            if matches!(plan, Plan::Create(..)) {
-                pending.planned();
-            }
-        })
-        .map(|plan| run_plan(plan, client, &stop, options, pending))
-        .buffer_unordered(options.concurrency);
-    // Boxed so that it can be dropped (ending its borrow of `dedupe`) before the report.
-    let mut rows = Box::pin(rows);
-    let mut summary = Summary::default();
-    let mut failed = 0u64;
-    // Set once the results cannot be written (a full disk): the run stops, and goes on
-    // counting what becomes of each row so that the summary stays true.
-    let mut write_failed = false;
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    loop {
-        tokio::select! {
-            next = rows.next() => match next {
-                Some((result, reconciliations)) => {
-                    summary.finished(result.row, result.outcome.status, &result.outcome.message);
-                    if result.outcome.status == Status::Failed {
-                        failed += 1;
-                        if options.max_failed.is_some_and(|max| failed > max) {
-                            stop.stop(format!("{failed} rows failed, more than --max-errors allows"));
-                        }
-                    }
-                    progress.row_done(result.outcome.status);
-                    summary.reconciliations += u64::from(reconciliations);
-                    if !write_failed {
-                        let written = results.push(result);
-                        write_failed = results_trouble(written, &stop).map_err(fatal(Fatal::MidRun))?;
-                    }
+    let mut run = Drive {
+        results: &mut results,
+        options,
+        progress: &mut progress,
+        stop: &stop,
+        client,
+    };
+    let (mut summary, write_failed, missing, org_guests) = if let Some(how) = options.undo {
+        let rows = records
+            .map(|parsed| undo::plan(parsed, &map, how, offline))
+            .map(|plan| async { (undo::run(plan, client, &stop, options).await, 0) })
+            .buffer_unordered(options.concurrency);
+        let (summary, write_failed) = run.drive(rows).await?;
+        (summary, write_failed, None, 0)
+    } else {
+        // Prefetch runs while the reader fills the channel.
+        let existing = match client {
+            Some(client) => tokio::select! {
+                existing = prefetch::existing_guests(client, options.concurrency, options.report_missing) => {
+                    existing.map_err(|e| fatal(Fatal::BeforeStart)(e.into()))?
                 }
-                None => break,
+                _ = stop.abandon.cancelled() => return Err(fatal(Fatal::BeforeStart)(RunError::Interrupted)),
             },
-            _ = tick.tick() => {
-                if !write_failed {
-                    write_failed = results_trouble(results.tick(), &stop).map_err(fatal(Fatal::MidRun))?;
+            None => Emails::default(),
+        };
+        let org_guests = existing.len() as u64;
+        let mut dedupe = Deduper::new(existing);
+        let rows = records
+            .map(|parsed| plan(&mut dedupe, parsed, options, offline))
+            .inspect(|plan| {
+                if matches!(plan, Plan::Create(..)) {
+                    pending.planned();
                 }
-                let pacer = client.map(Client::pacer);
-                progress.refresh(
-                    pacer.and_then(|p| p.paused_until()),
-                    pacer.and_then(|p| p.next_invite_at()),
-                );
-            }
-        }
-    }
+            })
+            .map(|plan| run_plan(plan, client, &stop, options, pending))
+            .buffer_unordered(options.concurrency);
+        let (summary, write_failed) = run.drive(rows).await?;
+        let missing = options.report_missing.then(|| dedupe.missing());
+        (summary, write_failed, missing, org_guests)
+    };
     signals.abort();
     reader
         .await
@@ -136,9 +126,73 @@ pub(super) async fn pipeline(
         summary.retries = stats.retries.load(std::sync::atomic::Ordering::Relaxed);
         summary.rate_limited = stats.rate_limited.load(std::sync::atomic::Ordering::Relaxed);
     }
-    drop(rows);
-    let missing = options.report_missing.then(|| dedupe.missing());
-    Ok((summary, missing))
+    Ok(Ran {
+        summary,
+        missing,
+        org_guests,
+        whole_file: stop.reason().is_none() && !stop.reading_halted(),
+    })
+}
+
+/// The run loop's company: where finished rows go and what can stop it.
+struct Drive<'a> {
+    results: &'a mut ResultsWriter,
+    options: &'a Options,
+    progress: &'a mut Progress,
+    stop: &'a Stop,
+    client: Option<&'a Client>,
+}
+
+impl Drive<'_> {
+    /// Takes each finished row as it comes: counted, shown, written; returns the counts and
+    /// whether the results could no longer be written. Consumes `rows`, so whatever it borrows
+    /// (the dedupe table) is free again afterwards.
+    async fn drive<S>(&mut self, rows: S) -> Result<(Summary, bool), Failure>
+    where
+        S: futures::Stream<Item = (RowResult, u32)>,
+    {
+        let mut rows = std::pin::pin!(rows);
+        let (options, stop) = (self.options, self.stop);
+        let mut summary = Summary::default();
+        let mut failed = 0u64;
+        // Set once the results cannot be written (a full disk): the run stops, and goes on
+        // counting what becomes of each row so that the summary stays true.
+        let mut write_failed = false;
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                next = rows.next() => match next {
+                    Some((result, reconciliations)) => {
+                        summary.finished(result.row, result.outcome.status, &result.outcome.message);
+                        if result.outcome.status == Status::Failed {
+                            failed += 1;
+                            if options.max_failed.is_some_and(|max| failed > max) {
+                                stop.stop(format!("{failed} rows failed, more than --max-errors allows"));
+                            }
+                        }
+                        self.progress.row_done(result.outcome.status);
+                        summary.reconciliations += u64::from(reconciliations);
+                        if !write_failed {
+                            let written = self.results.push(result);
+                            write_failed = results_trouble(written, stop).map_err(fatal(Fatal::MidRun))?;
+                        }
+                    }
+                    None => break,
+                },
+                _ = tick.tick() => {
+                    if !write_failed {
+                        write_failed = results_trouble(self.results.tick(), stop).map_err(fatal(Fatal::MidRun))?;
+                    }
+                    let pacer = self.client.map(Client::pacer);
+                    self.progress.refresh(
+                        pacer.and_then(|p| p.paused_until()),
+                        pacer.and_then(|p| p.next_invite_at()),
+                    );
+                }
+            }
+        }
+        Ok((summary, write_failed))
+    }
 }
 
 /// A results write that failed stops the run (exit 3: no new request starts, the rest are
@@ -158,7 +212,7 @@ fn results_trouble(written: Result<(), RunError>, stop: &Stop) -> Result<bool, R
 /// First SIGINT/SIGTERM/SIGHUP: start no new request (a dry run, which sends none, stops
 /// reading the file at once). After `GRACE`, or a second signal: abandon the requests in flight
 /// too, and stop reading.
-async fn watch_signals(stop: Arc<Stop>, dry_run: bool) {
+pub(super) async fn watch_signals(stop: Arc<Stop>, dry_run: bool) {
     shutdown_signal().await;
     stop.stop("interrupted by a signal (SIGINT, SIGTERM or SIGHUP)");
     if dry_run {

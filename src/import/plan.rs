@@ -17,6 +17,10 @@ pub(super) struct Options {
     /// `--max-errors`, as a number of failed rows.
     pub(super) max_failed: Option<u64>,
     pub(super) report_missing: bool,
+    /// `undo`: the results' created guests are taken away so.
+    pub(super) undo: Option<crate::modes::Removal>,
+    /// `--on-missing disable`: a disabled guest who is in the file is enabled again.
+    pub(super) reenable: bool,
 }
 
 /// What the pipeline does with a record once dedupe has seen it.
@@ -30,7 +34,10 @@ pub(super) struct UpdatePlan {
     pub(super) result: RowResult,
     pub(super) email: String,
     pub(super) before: Vec<u64>,
-    pub(super) members: Vec<u64>,
+    /// The member list to apply, if it changes.
+    pub(super) members: Option<Vec<u64>>,
+    /// The guest is disabled and back in the file: enable it first (`--on-missing disable`).
+    pub(super) enable: bool,
     pub(super) drift_note: String,
 }
 
@@ -119,6 +126,26 @@ pub(super) fn existing_row(
     let mut result = RowResult::new(record.index, record.row, Status::Exists, "", record.cells);
     result.outcome.guest_id = existing.id.clone();
     let change = |members: &[u64]| sync::members_change(&comparison.members_before, members);
+    if options.reenable && existing.profile.disabled {
+        let members = comparison.members.filter(|_| options.on_existing == OnExisting::Update);
+        if options.dry_run {
+            let update = members
+                .as_deref()
+                .map_or(String::new(), |members| format!("; would update: {}", change(members)));
+            result.outcome.status = Status::WouldEnable;
+            result.outcome.message =
+                format!("{how} and disabled; back in the file, so it would be enabled again{update}{drift_note}");
+            return Plan::Done(result);
+        }
+        return Plan::Update(Box::new(UpdatePlan {
+            result,
+            email: guest.email.trim().to_string(),
+            before: comparison.members_before,
+            members,
+            enable: true,
+            drift_note,
+        }));
+    }
     match (comparison.members, options.on_existing) {
         (None, _) => result.outcome.message = format!("{how}{drift_note}"),
         (Some(members), OnExisting::Skip) => {
@@ -136,7 +163,8 @@ pub(super) fn existing_row(
                 result,
                 email: guest.email.trim().to_string(),
                 before: comparison.members_before,
-                members,
+                members: Some(members),
+                enable: false,
                 drift_note,
             }));
         }

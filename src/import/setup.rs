@@ -48,7 +48,13 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
     )
     .map_err(|e| problems.push(e.to_string()))
     .ok();
-    let results_path = results_path(&source, args.results.as_deref(), args.retry, args.dry_run).unwrap_or_else(|e| {
+    let kind = match (args.undo.is_some(), args.retry, args.dry_run) {
+        (true, _, false) => Kind::Undo,
+        (true, _, true) => Kind::UndoDryRun,
+        (false, true, dry_run) => Kind::Retry { dry_run },
+        (false, false, dry_run) => Kind::Import { dry_run },
+    };
+    let results_path = results_path(&source, args.results.as_deref(), kind).unwrap_or_else(|e| {
         problems.push(e.to_string());
         None
     });
@@ -72,8 +78,8 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
         account.do_not_write();
     }
     problems.extend(output_problems.into_iter().map(|(_, problem)| problem));
-    if let Some(previous) = args
-        .retry
+    // An undo takes back what a results file says was created, a killed run's included.
+    if let Some(previous) = (args.retry && args.undo.is_none())
         .then_some(args.file.as_path())
         .filter(|_| source.regular_file().is_some())
         && let Some(why) = lock::unfinished_writer(previous)
@@ -92,6 +98,19 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
         .cloned();
     if args.report_missing.is_some() && matches!(reach, Some(Reach::Offline)) {
         problems.push("--report-missing needs the organization's guest list: give credentials (or --sandbox)".into());
+    }
+    if let Some(how) = args.on_missing.removal() {
+        let flag = format!("--on-missing {}", how.verb());
+        if args.report_missing.is_none() {
+            problems.push(format!(
+                "{flag} records what it does in the --report-missing file: give one, e.g. --report-missing missing.csv"
+            ));
+        }
+        if args.limit.is_some() {
+            problems.push(format!(
+                "{flag} cannot be used with --limit: the guests of the rows not read would look missing"
+            ));
+        }
     }
     let (Some(input), Some(reach), true) = (input, reach, problems.is_empty()) else {
         return Err(RunError::Setup(problems));
@@ -127,8 +146,14 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
 }
 
 /// Says how the file is read and which columns go where.
-pub(super) fn log_input(input: &Input, retry: bool) {
-    if retry {
+pub(super) fn log_input(input: &Input, retry: bool, undo: Option<crate::modes::Removal>) {
+    if let Some(how) = undo {
+        tracing::info!(
+            "taking back the guests {} says were created: they are {}",
+            input.name,
+            how.done()
+        );
+    } else if retry {
         tracing::info!(
             "retrying the failed and deferred rows of {}; other rows are copied",
             input.name
@@ -149,15 +174,20 @@ pub(super) fn log_input(input: &Input, retry: bool) {
     }
 }
 
+/// What a run's results are, for their default name.
+#[derive(Clone, Copy)]
+pub(super) enum Kind {
+    Import { dry_run: bool },
+    Retry { dry_run: bool },
+    Undo,
+    UndoDryRun,
+}
+
 /// Beside the input as `<stem>.results.csv` (`<stem>.retry.results.csv` for `--retry-from`
-/// `<stem>.results.csv`); a dry run's as `<stem>.dry-run.csv`, so that it never replaces the
-/// account of a real run. Stdout for stdin input or `--results -`.
-pub(super) fn results_path(
-    source: &Source,
-    given: Option<&Path>,
-    retry: bool,
-    dry_run: bool,
-) -> Result<Option<PathBuf>, RunError> {
+/// `<stem>.results.csv`; `<stem>.undo.csv` for an undo of `<stem>.results.csv`); a dry run's as
+/// `<stem>.dry-run.csv` (`<stem>.undo-dry-run.csv`), so that it never replaces the account of a
+/// real run. Stdout for stdin input or `--results -`.
+pub(super) fn results_path(source: &Source, given: Option<&Path>, kind: Kind) -> Result<Option<PathBuf>, RunError> {
     let path = match (given, source) {
         (Some(path), _) if path.as_os_str() == "-" => return Ok(None),
         (Some(path), _) => path.to_path_buf(),
@@ -166,13 +196,16 @@ pub(super) fn results_path(
             let stem = input
                 .file_stem()
                 .map_or("guests".into(), |s| s.to_string_lossy().into_owned());
-            let stem = if retry {
-                format!("{}.retry", stem.strip_suffix(".results").unwrap_or(&stem))
-            } else {
-                stem
+            let earlier = stem.strip_suffix(".results").unwrap_or(&stem);
+            let name = match kind {
+                Kind::Import { dry_run: false } => format!("{stem}.results.csv"),
+                Kind::Import { dry_run: true } => format!("{stem}.dry-run.csv"),
+                Kind::Retry { dry_run: false } => format!("{earlier}.retry.results.csv"),
+                Kind::Retry { dry_run: true } => format!("{earlier}.retry.dry-run.csv"),
+                Kind::Undo => format!("{earlier}.undo.csv"),
+                Kind::UndoDryRun => format!("{earlier}.undo-dry-run.csv"),
             };
-            let kind = if dry_run { "dry-run" } else { "results" };
-            input.with_file_name(format!("{stem}.{kind}.csv"))
+            input.with_file_name(name)
         }
     };
     Ok(Some(path))

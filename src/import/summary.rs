@@ -13,7 +13,7 @@ use crate::api::Client;
 use crate::config::ImportConfig;
 use crate::error::{Exit, RunError};
 use crate::input::Source;
-use crate::modes::OnExisting;
+use crate::modes::{OnExisting, OnMissing};
 use crate::output::AtomicFile;
 
 #[derive(Debug, Clone, Default)]
@@ -33,10 +33,14 @@ pub struct Summary {
     pub reconciliations: u64,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
+    /// The stop was `--max-missing` holding `--on-missing` back: running again changes nothing.
+    pub held_back: bool,
     /// How the input was read: encoding and delimiter, or workbook sheet.
     pub input: String,
     /// Guests in Tallyfy but not in the file (with `--report-missing`).
     pub missing: Option<u64>,
+    /// With `--on-missing disable|delete`: the mode, and what became of the missing guests.
+    pub missing_done: Option<(OnMissing, BTreeMap<Status, u64>)>,
     /// The first rows that need a person (`invalid`, `conflict`, `failed`): row, status, why.
     pub attention: Vec<(u64, Status, String)>,
 }
@@ -54,11 +58,16 @@ impl Serialize for Summary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let counts: BTreeMap<&str, u64> = Status::all().map(|s| (s.as_str(), self.get(s))).collect();
-        let mut map = serializer.serialize_map(Some(11))?;
+        let mut map = serializer.serialize_map(Some(12))?;
         map.serialize_entry("input_format", &(!self.input.is_empty()).then_some(&self.input))?;
         map.serialize_entry("rows", &self.rows())?;
         map.serialize_entry("counts", &counts)?;
         map.serialize_entry("missing", &self.missing)?;
+        let missing_done = self.missing_done.as_ref().map(|(mode, counts)| {
+            let counts: BTreeMap<&str, u64> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+            serde_json::json!({ "on_missing": mode.name(), "counts": counts })
+        });
+        map.serialize_entry("missing_done", &missing_done)?;
         map.serialize_entry("elapsed_seconds", &self.elapsed.as_secs_f64())?;
         map.serialize_entry("rows_per_second", &self.rows_per_second())?;
         map.serialize_entry("paused_seconds", &self.paused.as_secs_f64())?;
@@ -71,6 +80,31 @@ impl Serialize for Summary {
 }
 
 impl Summary {
+    /// Records what `--on-missing` did; a run it held back stops (exit 3) with its reason.
+    pub fn on_missing(&mut self, mode: OnMissing, outcomes: &[super::results::Outcome], stopped: Option<String>) {
+        let mut counts = BTreeMap::new();
+        for outcome in outcomes {
+            *counts.entry(outcome.status).or_default() += 1;
+            if outcome.status == Status::Failed && self.attention.len() < ATTENTION_SHOWN {
+                self.attention
+                    .push((0, outcome.status, format!("a missing guest: {}", outcome.message)));
+            }
+        }
+        self.missing_done = Some((mode, counts));
+        if self.stopped.is_none() && stopped.is_some() {
+            self.stopped = stopped;
+            self.held_back = true;
+        }
+    }
+
+    /// Missing guests `--on-missing` left with this status.
+    fn missing_with(&self, status: Status) -> u64 {
+        self.missing_done
+            .as_ref()
+            .and_then(|(_, counts)| counts.get(&status).copied())
+            .unwrap_or(0)
+    }
+
     /// Counts one finished row.
     pub fn count(&mut self, status: Status) {
         *self.counts.entry(status).or_default() += 1;
@@ -106,11 +140,12 @@ impl Summary {
 
     /// 3 when anything was deferred, 1 when anything needs a person, else 0.
     pub fn exit(&self) -> Exit {
-        if self.get(Status::Deferred) > 0 || self.stopped.is_some() {
+        if self.get(Status::Deferred) > 0 || self.missing_with(Status::Deferred) > 0 || self.stopped.is_some() {
             Exit::Stopped
         } else if [Status::Invalid, Status::Conflict, Status::Failed]
             .iter()
             .any(|&s| self.get(s) > 0)
+            || self.missing_with(Status::Failed) > 0
         {
             Exit::Problems
         } else {
@@ -135,6 +170,15 @@ impl Summary {
             duplicate = count(Status::Duplicate),
             would_create = count(Status::WouldCreate),
             would_update = count(Status::WouldUpdate),
+            enabled = count(Status::Enabled),
+            would_enable = count(Status::WouldEnable),
+            deleted = count(Status::Deleted),
+            disabled = count(Status::Disabled),
+            already_gone = count(Status::AlreadyGone),
+            not_created_here = count(Status::NotCreatedHere),
+            changed_since = count(Status::ChangedSince),
+            would_delete = count(Status::WouldDelete),
+            would_disable = count(Status::WouldDisable),
             invalid = count(Status::Invalid),
             conflict = count(Status::Conflict),
             failed = count(Status::Failed),
@@ -198,8 +242,15 @@ impl Summary {
             }
         }
         if let Some(missing) = self.missing {
+            let done = match &self.missing_done {
+                Some((mode, counts)) => {
+                    let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+                    format!(": {} (--on-missing {})", counts.join(", "), mode.name())
+                }
+                None => " (--report-missing)".to_string(),
+            };
             text.push_str(&format!(
-                "\n{} in Tallyfy {} not in the file (--report-missing)",
+                "\n{} in Tallyfy {} not in the file{done}",
                 plural(missing, "guest", "guests"),
                 if missing == 1 { "is" } else { "are" }
             ));
@@ -208,9 +259,10 @@ impl Summary {
             text.push_str(&format!("\ninput read as {}", self.input));
         }
         if let Some(reason) = &self.stopped {
-            text.push_str(&format!(
-                "\nstopped early: {reason}\nrun the same command again to continue"
-            ));
+            text.push_str(&format!("\nstopped early: {reason}"));
+            if !self.held_back {
+                text.push_str("\nrun the same command again to continue");
+            }
         }
         text
     }
@@ -261,7 +313,7 @@ impl SummaryFile {
         SummaryFile {
             tool: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
-            command: "import",
+            command: if args.undo.is_some() { "undo" } else { "import" },
             started_at: humantime::format_rfc3339_seconds(started).to_string(),
             finished_at: String::new(),
             input: None,

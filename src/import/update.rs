@@ -11,7 +11,7 @@ use crate::api::{ApiErrorKind, Client};
 pub async fn update(client: &Client, email: &str, before: &[u64], members: &[u64], stop: &Stop) -> Outcome {
     let outcome = Outcome::new();
     if let Some(reason) = stop.reason() {
-        return outcome.with(Status::Deferred, deferred_message(reason));
+        return outcome.with(Status::Deferred, deferred_message("not updated", reason));
     }
     let change = members_change(before, members);
     match client.update_members(email, members).await {
@@ -35,7 +35,7 @@ pub async fn update(client: &Client, email: &str, before: &[u64], members: &[u64
                     Status::Failed,
                     format!("not updated ({change}): the guest no longer exists (deleted during the run?)"),
                 ),
-                _ => failure(outcome, error, stop, None),
+                _ => failure(outcome, error, stop, None, "not updated"),
             }
         }
     }

@@ -73,8 +73,19 @@ impl From<XlsxError> for Trouble {
 /// The colour of a status: done green, nothing to do grey, a person needed red, later yellow.
 fn colour(status: &str) -> Option<Color> {
     match status.parse::<Status>().ok()? {
-        Status::Created | Status::Updated | Status::WouldCreate | Status::WouldUpdate => Some(Color::RGB(0xC6EFCE)),
-        Status::Exists | Status::Duplicate => Some(Color::RGB(0xE7E6E6)),
+        Status::Created
+        | Status::Updated
+        | Status::Enabled
+        | Status::Deleted
+        | Status::Disabled
+        | Status::WouldCreate
+        | Status::WouldUpdate
+        | Status::WouldEnable
+        | Status::WouldDelete
+        | Status::WouldDisable => Some(Color::RGB(0xC6EFCE)),
+        Status::Exists | Status::Duplicate | Status::AlreadyGone | Status::NotCreatedHere | Status::ChangedSince => {
+            Some(Color::RGB(0xE7E6E6))
+        }
         Status::Invalid | Status::Conflict | Status::Failed => Some(Color::RGB(0xFFC7CE)),
         Status::Deferred => Some(Color::RGB(0xFFEB9C)),
     }

@@ -15,6 +15,7 @@ fn help(args: &[&str]) -> String {
 fn every_help_page() {
     insta::assert_snapshot!("help", help(&[]));
     insta::assert_snapshot!("help_import", help(&["import"]));
+    insta::assert_snapshot!("help_undo", help(&["undo"]));
     insta::assert_snapshot!("help_export", help(&["export"]));
     insta::assert_snapshot!("help_sandbox", help(&["sandbox"]));
     insta::assert_snapshot!("help_doctor", help(&["doctor"]));

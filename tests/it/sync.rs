@@ -240,7 +240,7 @@ fn max_errors_stops_a_run_that_keeps_failing() {
 }
 
 /// The documented `--summary-json` fields and their JSON types (README: "Summary file").
-const SUMMARY_FIELDS: [(&str, &str); 26] = [
+const SUMMARY_FIELDS: [(&str, &str); 27] = [
     ("tool", "string"),
     ("version", "string"),
     ("command", "string"),
@@ -255,6 +255,7 @@ const SUMMARY_FIELDS: [(&str, &str); 26] = [
     ("rows", "number"),
     ("counts", "object"),
     ("missing", "null"),
+    ("missing_done", "null"),
     ("elapsed_seconds", "number"),
     ("rows_per_second", "number"),
     ("requests", "number"),
