@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use tallyfy_guests::RunError;
-use tallyfy_guests::cli::{Cli, LogFormat};
+use tallyfy_guests::cli::{Cli, Command, LogFormat};
 use tallyfy_guests::error::Exit;
 
 /// glibc's allocator serialises the reader thread and the pipeline on its arena lock; mimalloc
@@ -14,16 +14,24 @@ use tallyfy_guests::error::Exit;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The sandbox serves many clients at once: a worker per core. Every other command is one
+/// client waiting on the network, where a single thread does the same work with a third less
+/// CPU than a worker pool, which spends it waking its workers up (measured: BENCHMARKS.md).
+/// Reading and validating the file keeps a blocking thread of its own either way.
+fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
+    match command {
+        Command::Sandbox(_) => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return tallyfy_guests::logging::flag_error(error),
     };
     let ui = tallyfy_guests::logging::init(cli.log_format == LogFormat::Json, cli.quiet);
-    // A worker per core: at high concurrency the TLS-free loopback case is bound by the CPU spent
-    // in hyper and the kernel, and a second worker measured ~8 % more rows/s than a
-    // current-thread runtime (BENCHMARKS.md). The file reader has a blocking thread of its own.
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match runtime_for(&cli.command) {
         Ok(runtime) => runtime,
         Err(e) => {
             tallyfy_guests::logging::error(ui, &format!("cannot start the async runtime: {e}"));
