@@ -115,7 +115,7 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
             Ok(reply) => {
                 run.outcome.attempts += reply.attempts;
                 run.outcome.http_status = Some(reply.status);
-                run.outcome.guest_id = reply.value.id;
+                run.outcome.guest_id = reply.value;
                 return run.created(uncertain.as_deref()).await;
             }
             Err(error) => error,

@@ -37,11 +37,11 @@ async fn a_plus_addressed_email_round_trips_through_get_by_email() {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let client = client(&sandbox, Duration::from_secs(5));
     let created = client.create_guest(&new_guest("a+b@x.com")).await.unwrap();
-    assert_eq!((created.status, created.value.email.as_str()), (201, "a+b@x.com"));
+    assert_eq!(created.status, 201);
     let found = client.get_guest("a+b@x.com").await.unwrap().value.expect("found");
     assert_eq!(
         (found.email.as_str(), found.id.as_str()),
-        ("a+b@x.com", created.value.id.as_str())
+        ("a+b@x.com", created.value.as_str())
     );
     assert!(
         client.get_guest("a b@x.com").await.unwrap().value.is_none(),
