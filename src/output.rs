@@ -12,11 +12,17 @@ const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// The cell, prefixed with `'` when a spreadsheet would read it as a formula. A cell that
 /// already starts with `'` gets one more, so that [`unneutralize`] restores every value exactly.
 pub fn neutralize(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(FORMULA_TRIGGERS) || cell.starts_with('\'') {
+    if needs_guard(cell) {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)
     }
+}
+
+/// Whether a spreadsheet would read the cell as a formula (or it starts with our guard, which
+/// is then doubled so that reading it back gives the cell exactly).
+pub fn needs_guard(cell: &str) -> bool {
+    cell.starts_with(FORMULA_TRIGGERS) || cell.starts_with('\'')
 }
 
 /// Excel reads a CSV as UTF-8 only when it starts with this.

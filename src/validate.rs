@@ -16,14 +16,14 @@ pub fn validate(record: &InputRecord, map: &FieldMap) -> Result<NewGuest, Vec<St
     // Cells arrive decoded (`input` took off our formula guard), so they are used as they are.
     let cell = |field: Field| map.cell(field, &record.cells).map(str::to_string);
     // Messages name the file's own column (`Phone 1`, `Vorname`), not the API's field.
-    let mut text = |field: Field, max: usize| limited(&map.label(field), cell(field), max, &mut problems);
+    let mut text = |field: Field, max: usize| limited(|| map.label(field), cell(field), max, &mut problems);
     let (first_name, last_name) = (text(Field::FirstName, NAME_MAX), text(Field::LastName, NAME_MAX));
     let company_name = text(Field::CompanyName, NAME_MAX);
     let (phone_1, phone_2) = map.phone_cells(&record.cells);
     let mut phone = |found: Option<(usize, &str)>| {
         found.and_then(|(column, value)| {
             limited(
-                &map.column_name(column),
+                || map.column_name(column),
                 Some(value.to_string()),
                 PHONE_MAX,
                 &mut problems,
@@ -72,13 +72,23 @@ pub fn validate(record: &InputRecord, map: &FieldMap) -> Result<NewGuest, Vec<St
     }
 }
 
-/// The value, noting a problem when it is longer than `max` characters; `label` is the
-/// file's name for the column.
-fn limited(label: &str, value: Option<String>, max: usize, problems: &mut Vec<String>) -> Option<String> {
+/// The value, noting a problem when it is longer than `max` characters; `label` gives the
+/// file's name for the column (made only for a message: most rows need none).
+fn limited(
+    label: impl FnOnce() -> String,
+    value: Option<String>,
+    max: usize,
+    problems: &mut Vec<String>,
+) -> Option<String> {
     let value = value?;
-    let length = value.chars().count();
+    // Bytes bound characters from above: only a long cell needs counting.
+    let length = if value.len() <= max {
+        value.len()
+    } else {
+        value.chars().count()
+    };
     if length > max {
-        problems.push(format!("{label} is {length} characters long (at most {max})"));
+        problems.push(format!("{} is {length} characters long (at most {max})", label()));
     }
     Some(value)
 }

@@ -12,8 +12,15 @@ use xxhash_rust::xxh3::xxh3_128;
 use crate::api::Guest;
 use crate::validate::normalize_email;
 
+/// The email's key: the hash of its normalised form, made without a copy when it is plain
+/// lowercase ASCII already (as almost every email is).
 fn key(email: &str) -> u128 {
-    xxh3_128(normalize_email(email).as_bytes())
+    let trimmed = email.trim();
+    if trimmed.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        xxh3_128(trimmed.as_bytes())
+    } else {
+        xxh3_128(normalize_email(email).as_bytes())
+    }
 }
 
 /// Keys are already uniform hashes: hashing them again would only cost time.
@@ -151,6 +158,11 @@ impl Emails {
         // string, and the old and new copies together would set the run's peak memory.
         self.starts.reserve(count);
         self.profiles.reserve(count * PROFILE_BYTES);
+    }
+
+    /// Room for `count` more rows of the file (their emails only: rows keep no profile).
+    pub fn reserve_rows(&mut self, count: usize) {
+        self.entries.reserve(count);
     }
 
     /// Records an existing guest of the organization.

@@ -108,6 +108,11 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         report_missing: args.report_missing.is_some(),
         undo: args.undo,
         reenable: args.on_missing == crate::modes::OnMissing::Disable,
+        expected_rows: total.or_else(|| {
+            crate::input::Source::from_arg(&args.file)
+                .regular_file()
+                .and_then(crate::input::estimate_lines)
+        }),
     };
     let pending = PendingCreates::default();
     let invite_interval = args

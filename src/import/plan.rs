@@ -21,6 +21,8 @@ pub(super) struct Options {
     pub(super) undo: Option<crate::modes::Removal>,
     /// `--on-missing disable`: a disabled guest who is in the file is enabled again.
     pub(super) reenable: bool,
+    /// About how many rows the file has, to size the email table once.
+    pub(super) expected_rows: Option<u64>,
 }
 
 /// What the pipeline does with a record once dedupe has seen it.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::RunError;
-use crate::output::{AtomicFile, CsvStyle, neutralize, replaceable};
+use crate::output::{AtomicFile, CsvStyle, needs_guard, replaceable};
 
 /// The columns we add in front of the input's own: this writer's, which the input reader is
 /// told of so that a results file read back (`--retry-from`, or as plain input) is understood.
@@ -89,6 +89,28 @@ impl RowSink {
 /// Whole rows are handed to the file once this much is pending (and at every tick).
 const COMMIT_BYTES: usize = 64 * 1024;
 
+/// A number as a field (empty for none), formatted in `scratch`.
+fn number_field(writer: &mut csv::Writer<RowSink>, scratch: &mut String, n: Option<u64>) -> csv::Result<()> {
+    use std::fmt::Write as _;
+    scratch.clear();
+    if let Some(n) = n {
+        let _ = write!(scratch, "{n}");
+    }
+    writer.write_field(scratch.as_bytes())
+}
+
+/// A text cell as a field, guarded against formulas unless `raw` (the guard put together in
+/// `scratch`, not in a new string).
+fn text_field(writer: &mut csv::Writer<RowSink>, scratch: &mut String, cell: &str, raw: bool) -> csv::Result<()> {
+    if raw || !needs_guard(cell) {
+        return writer.write_field(cell.as_bytes());
+    }
+    scratch.clear();
+    scratch.push('\'');
+    scratch.push_str(cell);
+    writer.write_field(scratch.as_bytes())
+}
+
 /// Writes the results file: whole rows, in input order, at most about a second late.
 pub struct ResultsWriter {
     writer: csv::Writer<RowSink>,
@@ -104,6 +126,8 @@ pub struct ResultsWriter {
     out_of_order: bool,
     style: CsvStyle,
     last_flush: Instant,
+    /// Room to format a number or a guarded cell in, reused row after row.
+    scratch: String,
     /// Rows written so far.
     pub written: u64,
 }
@@ -153,6 +177,7 @@ impl ResultsWriter {
             out_of_order: false,
             style,
             last_flush: Instant::now(),
+            scratch: String::new(),
             written: 0,
         })
     }
@@ -219,24 +244,19 @@ impl ResultsWriter {
     }
 
     fn write(&mut self, result: &RowResult) -> Result<(), RunError> {
-        let raw = self.raw;
         let failed = |e| RunError::csv("cannot write the results file", e);
-        let http = result.outcome.http_status.map(|s| s.to_string()).unwrap_or_default();
-        // In `RESULT_COLUMNS` order.
-        let fixed = [
-            result.row.to_string(),
-            result.outcome.status.as_str().to_string(),
-            result.outcome.message.clone(),
-            result.outcome.guest_id.clone(),
-            http,
-            result.outcome.attempts.to_string(),
-        ];
-        let cells = fixed
-            .iter()
-            .chain(result.cells.iter())
-            .map(|cell| if raw { cell.as_str().into() } else { neutralize(cell) });
-        for cell in cells {
-            self.writer.write_field(cell.as_bytes()).map_err(failed)?;
+        // In `RESULT_COLUMNS` order, with no string made per row; numbers are never guarded
+        // (they cannot start a formula).
+        let outcome = &result.outcome;
+        let (writer, scratch, raw) = (&mut self.writer, &mut self.scratch, self.raw);
+        number_field(writer, scratch, Some(result.row)).map_err(failed)?;
+        writer.write_field(outcome.status.as_str()).map_err(failed)?;
+        text_field(writer, scratch, &outcome.message, raw).map_err(failed)?;
+        text_field(writer, scratch, &outcome.guest_id, raw).map_err(failed)?;
+        number_field(writer, scratch, outcome.http_status.map(u64::from)).map_err(failed)?;
+        number_field(writer, scratch, Some(u64::from(outcome.attempts))).map_err(failed)?;
+        for cell in &result.cells {
+            text_field(writer, scratch, cell, raw).map_err(failed)?;
         }
         self.writer.write_record(None::<&[u8]>).map_err(failed)?;
         // Moves the whole row out of csv's buffer (no I/O); the sink writes whole rows only.

@@ -26,7 +26,7 @@ pub use header::{Field, FieldMap, HeaderError, Target, map_header, normalize as 
 use previous::PreviousColumns;
 pub use previous::incomplete as incomplete_results;
 use records::{CELL_CAP, RecordReader};
-pub use text::count_records;
+pub use text::{count_records, estimate_lines};
 use text::{open_text, text_cells};
 
 /// Where the guests come from.

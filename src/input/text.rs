@@ -121,6 +121,17 @@ pub(super) fn text_cells(raw: RawRecord, expected: usize) -> (Vec<String>, Optio
     (cells, (!problems.is_empty()).then(|| problems.join("; ")))
 }
 
+/// About how many lines a text file holds, from its size and the lines of its first 64 KiB: a
+/// guess for reserving room (never a count: a quoted cell may hold line breaks).
+pub fn estimate_lines(path: &Path) -> Option<u64> {
+    use std::io::Read;
+    let size = std::fs::metadata(path).ok()?.len();
+    let mut sample = Vec::with_capacity(1 << 16);
+    File::open(path).ok()?.take(1 << 16).read_to_end(&mut sample).ok()?;
+    let lines = sample.iter().filter(|&&b| b == b'\n').count() as u64;
+    (lines > 0).then(|| size * lines / sample.len() as u64)
+}
+
 /// How many records a text file holds after its header (for a progress bar's ETA): record ends
 /// are found respecting quotes, whatever the delimiter.
 pub fn count_records(path: &Path) -> io::Result<u64> {
