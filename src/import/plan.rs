@@ -108,7 +108,8 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, options: &Options, offl
             } else {
                 ""
             };
-            done(Status::WouldCreate, format!("would be created{note}"), record)
+            // Joined rather than formatted: this runs for every row of a dry run.
+            done(Status::WouldCreate, ["would be created", note].concat(), record)
         }
         Seen::New => Plan::Create(record, guest),
     }
@@ -149,7 +150,7 @@ pub(super) fn existing_row(
         }));
     }
     match (comparison.members, options.on_existing) {
-        (None, _) => result.outcome.message = format!("{how}{drift_note}"),
+        (None, _) => result.outcome.message = [how, drift_note.as_str()].concat(),
         (Some(members), OnExisting::Skip) => {
             result.outcome.message = format!(
                 "{how}; the file's members differ ({}; --on-existing update applies it){drift_note}",
