@@ -11,14 +11,16 @@ use crate::modes::Removal;
 
 /// Asks, when there is someone to ask and a `client` to invite through; a refusal is
 /// `RunError::Declined` (nothing sent).
-/// `undo` says how an undo takes guests away.
+/// `undo` says how an undo takes guests away; `also` is what else the run will do, said in the
+/// question (`--on-missing delete`: guests not in the file are deleted).
 pub async fn before_inviting(
     client: Option<&Client>,
     rows: Option<u64>,
     undo: Option<Removal>,
+    also: Option<String>,
 ) -> Result<(), RunError> {
     match client {
-        Some(client) if interactive() && !confirmed(client, rows, undo).await? => Err(RunError::Declined),
+        Some(client) if interactive() && !confirmed(client, rows, undo, also).await? => Err(RunError::Declined),
         _ => Ok(()),
     }
 }
@@ -30,7 +32,12 @@ pub fn interactive() -> bool {
 
 /// Asks `Create up to N guests in ‹org name› (‹org id›)? [y/N]`; only `y` or `yes` goes on.
 /// (`Delete up to N guests from ‹org›? …` for an undo.)
-pub async fn confirmed(client: &Client, rows: Option<u64>, undo: Option<Removal>) -> Result<bool, RunError> {
+pub async fn confirmed(
+    client: &Client,
+    rows: Option<u64>,
+    undo: Option<Removal>,
+    also: Option<String>,
+) -> Result<bool, RunError> {
     let org = match client.organization_name().await {
         Some(name) => format!("{name} ({})", client.org()),
         None => client.org().to_string(),
@@ -41,7 +48,10 @@ pub async fn confirmed(client: &Client, rows: Option<u64>, undo: Option<Removal>
         None => "the guests of this file".to_string(),
     };
     let question = match undo {
-        None => format!("Create {count} in {org}? Each new guest is emailed an invitation. [y/N] "),
+        None => format!(
+            "Create {count} in {org}? Each new guest is emailed an invitation.{} [y/N] ",
+            also.map_or(String::new(), |also| format!(" {also}"))
+        ),
         Some(Removal::Delete) => {
             format!(
                 "Delete {count} from {org}? Only those the results say were created; deleting cannot be undone. [y/N] "

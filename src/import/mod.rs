@@ -89,7 +89,14 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
     let ask = !args.dry_run && !args.yes && !matches!(reach, Reach::Sandbox(_));
     // The built-in sandbox, if any, lives as long as this binding: to the end of the run.
     let (client, sandbox) = setup::connect(reach).await?;
-    confirm::before_inviting(client.as_ref().filter(|_| ask), total, args.undo).await?;
+    let also = args.on_missing.removal().map(|how| {
+        let budget = match args.max_missing {
+            crate::modes::ErrorBudget::Rows(rows) => format!("{rows}"),
+            crate::modes::ErrorBudget::Percent(percent) => format!("{percent}% of the organization's guests"),
+        };
+        format!("Guests not in the file will be {} (at most {budget}).", how.done())
+    });
+    confirm::before_inviting(client.as_ref().filter(|_| ask), total, args.undo, also).await?;
     // A workbook is made at the end from rows written beside it as the run goes.
     let xlsx = results_path.clone().filter(|path| workbook::wanted(path));
     let rows_path = xlsx.as_deref().map(workbook::rows_path).or(results_path.clone());

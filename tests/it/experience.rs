@@ -268,6 +268,37 @@ fn an_interactive_run_asks_once_naming_the_organization_and_never_otherwise() {
     assert!(!stderr.contains("Create up to"), "{stderr}");
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn undo_and_on_missing_say_what_they_remove_before_removing_it() {
+    let ws = Workspace::empty();
+    ws.write("guests.csv", "email\nann@example.org\nben@example.org\n");
+    expect_exit(ws.cmd().args(["import", "guests.csv"]), 0);
+    let Some((code, screen)) = on_a_terminal(&ws, "undo guests.results.csv", "n\n") else {
+        return; // no `script` here to make a terminal with
+    };
+    assert!(
+        screen.contains("Delete up to 2 guests from Sandbox Organization (5a4db0c5a4db0c5a4db0c5a4db0c5a4d)? "),
+        "{screen}"
+    );
+    assert_eq!(code, 3, "{screen}");
+    assert_eq!((ws.sandbox.stats().deletes, ws.sandbox.guests().len()), (0, 2));
+
+    ws.write("one.csv", "email\nann@example.org\n");
+    let args = "import --on-missing delete --max-missing 1 --report-missing missing.csv one.csv";
+    let (code, screen) = on_a_terminal(&ws, args, "n\n").unwrap();
+    assert!(
+        screen.contains("Guests not in the file will be deleted (at most 1)."),
+        "{screen}"
+    );
+    assert_eq!(code, 3, "{screen}");
+    assert_eq!(ws.sandbox.guests().len(), 2, "nothing deleted");
+
+    let (code, screen) = on_a_terminal(&ws, "undo guests.results.csv", "y\n").unwrap();
+    assert_eq!(code, 0, "{screen}");
+    assert!(ws.sandbox.guests().is_empty());
+}
+
 #[test]
 fn the_template_imports_cleanly_as_csv_and_as_a_workbook() {
     let ws = Workspace::empty();
