@@ -249,13 +249,8 @@ pub struct ImportArgs {
     #[arg(help_heading = "Pacing and retries", long, value_name = "N", default_value_t = 8, value_parser = concurrency)]
     pub concurrency: u32,
 
-    /// Keep cells starting with = + - @ as they are in the results (no formula protection).
-    #[arg(help_heading = "Results", long)]
-    pub raw: bool,
-
-    /// Write the results for Excel: UTF-8 with a byte order mark, CRLF line ends.
-    #[arg(help_heading = "Results", long)]
-    pub excel: bool,
+    #[command(flatten)]
+    pub style: ResultsStyle,
 
     /// The file's text encoding when detection gets it wrong: utf-8, windows-1252, latin1,
     /// utf-16le, utf-16be, shift_jis, ... (default: from the byte order mark or the bytes).
@@ -303,6 +298,22 @@ pub struct ImportArgs {
 
 pub use crate::modes::{ErrorBudget, OnExisting, OnMissing};
 
+/// How a results file is written; shared by `import` and `undo`.
+#[allow(
+    missing_docs,
+    reason = "clap turns doc comments into --help text: the flags are documented there, and a comment here would change it"
+)]
+#[derive(Debug, Args)]
+pub struct ResultsStyle {
+    /// Keep cells starting with = + - @ as they are in the results (no formula protection).
+    #[arg(help_heading = "Results", long)]
+    pub raw: bool,
+
+    /// Write the results for Excel: UTF-8 with a byte order mark, CRLF line ends.
+    #[arg(help_heading = "Results", long)]
+    pub excel: bool,
+}
+
 #[allow(
     missing_docs,
     reason = "clap turns doc comments into --help text: the flags are documented there, and a comment here would change it"
@@ -344,13 +355,8 @@ pub struct UndoArgs {
     #[arg(help_heading = "Pacing and retries", long, value_name = "N", default_value_t = 8, value_parser = concurrency)]
     pub concurrency: u32,
 
-    /// Keep cells starting with = + - @ as they are in the results (no formula protection).
-    #[arg(help_heading = "Results", long)]
-    pub raw: bool,
-
-    /// Write the results for Excel: UTF-8 with a byte order mark, CRLF line ends.
-    #[arg(help_heading = "Results", long)]
-    pub excel: bool,
+    #[command(flatten)]
+    pub style: ResultsStyle,
 
     /// When stderr is not a terminal (cron), log a progress line this often. 0 turns it off.
     #[arg(help_heading = "Output", long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
