@@ -12,39 +12,28 @@ const PHONE_MAX: usize = 20;
 
 /// The record as a guest to create, or the list of its problems.
 pub fn validate(record: &InputRecord, map: &FieldMap) -> Result<NewGuest, Vec<String>> {
+    let members = check(record, map)?;
+    Ok(guest(record, map, members))
+}
+
+/// Every problem of the record together, checked on its own text (nothing is copied: most rows
+/// of a dry run never need a `NewGuest`); when there is none, its member ids.
+pub fn check(record: &InputRecord, map: &FieldMap) -> Result<Vec<u64>, Vec<String>> {
     let mut problems: Vec<String> = record.problem.iter().cloned().collect();
     // Cells arrive decoded (`input` took off our formula guard), so they are used as they are.
-    let cell = |field: Field| map.cell(field, &record.cells).map(str::to_string);
+    let cell = |field: Field| map.cell(field, &record.cells);
     // Messages name the file's own column (`Phone 1`, `Vorname`), not the API's field.
-    let mut text = |field: Field, max: usize| limited(|| map.label(field), cell(field), max, &mut problems);
-    let (first_name, last_name) = (text(Field::FirstName, NAME_MAX), text(Field::LastName, NAME_MAX));
-    let company_name = text(Field::CompanyName, NAME_MAX);
+    for field in [Field::FirstName, Field::LastName, Field::CompanyName] {
+        too_long(|| map.label(field), cell(field), NAME_MAX, &mut problems);
+    }
     let (phone_1, phone_2) = map.phone_cells(&record.cells);
-    let mut phone = |found: Option<(usize, &str)>| {
-        found.and_then(|(column, value)| {
-            limited(
-                || map.column_name(column),
-                Some(value.to_string()),
-                PHONE_MAX,
-                &mut problems,
-            )
-        })
-    };
-    let (phone_1, phone_2) = (phone(phone_1), phone(phone_2));
-    let guest = NewGuest {
-        email: cell(Field::Email).unwrap_or_default(),
-        first_name,
-        last_name,
-        phone_1,
-        phone_2,
-        company_name,
-        timezone: cell(Field::Timezone),
-        associated_members: Vec::new(),
-    };
-    if let Err(problem) = check_email(&guest.email) {
+    for (column, value) in [phone_1, phone_2].into_iter().flatten() {
+        too_long(|| map.column_name(column), Some(value), PHONE_MAX, &mut problems);
+    }
+    if let Err(problem) = check_email(cell(Field::Email).unwrap_or_default()) {
         problems.insert(record.problem.is_some() as usize, problem);
     }
-    if let Some(zone) = &guest.timezone
+    if let Some(zone) = cell(Field::Timezone)
         && chrono_tz::Tz::from_str(zone).is_err()
     {
         let hint = closest_zone(zone).map_or(" (an IANA name such as Europe/Paris)".to_string(), |zone| {
@@ -56,31 +45,41 @@ pub fn validate(record: &InputRecord, map: &FieldMap) -> Result<NewGuest, Vec<St
         ));
     }
     let members = cell(Field::AssociatedMembers)
-        .map(|text| parse_members(&text))
-        .unwrap_or(Ok(Vec::new()));
-    let members = members.unwrap_or_else(|problem| {
-        problems.push(problem);
-        Vec::new()
-    });
+        .map(parse_members)
+        .unwrap_or(Ok(Vec::new()))
+        .unwrap_or_else(|problem| {
+            problems.push(problem);
+            Vec::new()
+        });
     if problems.is_empty() {
-        Ok(NewGuest {
-            associated_members: members,
-            ..guest
-        })
+        Ok(members)
     } else {
         Err(problems)
     }
 }
 
-/// The value, noting a problem when it is longer than `max` characters; `label` gives the
-/// file's name for the column (made only for a message: most rows need none).
-fn limited(
-    label: impl FnOnce() -> String,
-    value: Option<String>,
-    max: usize,
-    problems: &mut Vec<String>,
-) -> Option<String> {
-    let value = value?;
+/// The guest a record that passed [`check`] describes, with its `members`: its cells copied,
+/// once, here.
+pub fn guest(record: &InputRecord, map: &FieldMap, members: Vec<u64>) -> NewGuest {
+    let cell = |field: Field| map.cell(field, &record.cells).map(str::to_string);
+    let (phone_1, phone_2) = map.phone_cells(&record.cells);
+    let phone = |found: Option<(usize, &str)>| found.map(|(_, value)| value.to_string());
+    NewGuest {
+        email: cell(Field::Email).unwrap_or_default(),
+        first_name: cell(Field::FirstName),
+        last_name: cell(Field::LastName),
+        phone_1: phone(phone_1),
+        phone_2: phone(phone_2),
+        company_name: cell(Field::CompanyName),
+        timezone: cell(Field::Timezone),
+        associated_members: members,
+    }
+}
+
+/// Notes a problem when the value is longer than `max` characters; `label` gives the file's
+/// name for the column (made only for a message: most rows need none).
+fn too_long(label: impl FnOnce() -> String, value: Option<&str>, max: usize, problems: &mut Vec<String>) {
+    let Some(value) = value else { return };
     // Bytes bound characters from above: only a long cell needs counting.
     let length = if value.len() <= max {
         value.len()
@@ -90,7 +89,6 @@ fn limited(
     if length > max {
         problems.push(format!("{} is {length} characters long (at most {max})", label()));
     }
-    Some(value)
 }
 
 /// The known time zone closest to a misspelt one (`Asia/Tokio` → `Asia/Tokyo`, `europe/paris`

@@ -105,7 +105,7 @@ pub(super) async fn pipeline(
         }
         let mut dedupe = Deduper::new(existing);
         let rows = records
-            .map(|parsed| plan(&mut dedupe, parsed, options, offline))
+            .map(|parsed| plan(&mut dedupe, parsed, &map, options, offline))
             .inspect(|plan| {
                 if matches!(plan, Plan::Create(..)) {
                     pending.planned();

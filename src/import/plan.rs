@@ -6,8 +6,9 @@ use super::reader::Parsed;
 use super::results::{Outcome, PreviousResult, RowResult, Status};
 use super::sync;
 use crate::api::NewGuest;
-use crate::input::InputRecord;
+use crate::input::{Field, FieldMap, InputRecord};
 use crate::modes::OnExisting;
+use crate::validate;
 
 pub(super) struct Options {
     pub(super) concurrency: usize,
@@ -72,10 +73,10 @@ pub(super) fn copied(record: InputRecord, previous: PreviousResult) -> RowResult
 }
 
 /// Validation and dedupe, in input order.
-pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, options: &Options, offline: bool) -> Plan {
+pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options: &Options, offline: bool) -> Plan {
     let Parsed {
         mut record,
-        guest,
+        valid,
         mentioned,
         previous,
     } = parsed;
@@ -91,17 +92,23 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, options: &Options, offl
     let done = |status, message: String, record: InputRecord| {
         Plan::Done(RowResult::new(record.index, record.row, status, message, record.cells))
     };
-    let guest = match guest {
-        Ok(guest) => guest,
+    let members = match valid {
+        Ok(members) => members,
         Err(problems) => return done(Status::Invalid, problems.join("; "), record),
     };
-    match dedupe.check(&guest.email, record.row) {
+    let seen = dedupe.check(map.cell(Field::Email, &record.cells).unwrap_or_default(), record.row);
+    // The guest is made from the cells only for a row that needs one.
+    let guest = |record: &InputRecord| validate::guest(record, map, members);
+    match seen {
         Seen::DuplicateOf(first) => done(
             Status::Duplicate,
             format!("duplicate of row {first} (same email)"),
             record,
         ),
-        Seen::Exists(existing) => existing_row(record, &guest, &existing, options, "already a guest"),
+        Seen::Exists(existing) => {
+            let guest = guest(&record);
+            existing_row(record, &guest, &existing, options, "already a guest")
+        }
         Seen::New if options.dry_run => {
             let note = if offline {
                 " (offline: not checked against existing guests)"
@@ -111,7 +118,10 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, options: &Options, offl
             // Joined rather than formatted: this runs for every row of a dry run.
             done(Status::WouldCreate, ["would be created", note].concat(), record)
         }
-        Seen::New => Plan::Create(record, guest),
+        Seen::New => {
+            let guest = guest(&record);
+            Plan::Create(record, guest)
+        }
     }
 }
 

@@ -9,9 +9,8 @@ use tokio::task::JoinHandle;
 
 use super::create::Stop;
 use super::results::PreviousResult;
-use crate::api::NewGuest;
 use crate::input::{Field, Input, InputRecord};
-use crate::validate::validate;
+use crate::validate::check;
 
 /// Rows travel from the reader thread in batches (one wake-up per batch, not per row) ...
 const BATCH_ROWS: usize = 256;
@@ -23,7 +22,9 @@ const CHANNEL_BATCHES: usize = 8;
 /// A record after validation.
 pub(super) struct Parsed {
     pub record: InputRecord,
-    pub guest: Result<NewGuest, Vec<String>>,
+    /// What validation found: the member ids of a valid row (the guest itself is made from
+    /// the cells only for a row that needs one), or every problem of the row.
+    pub valid: Result<Vec<u64>, Vec<String>>,
     /// The email cell of a row that is not imported as it stands (invalid, or copied through
     /// by `--retry-from`): its guest is still not missing from the file.
     pub mentioned: Option<String>,
@@ -47,17 +48,17 @@ pub(super) fn spawn(input: Input, stop: Arc<Stop>) -> (mpsc::Receiver<Vec<Parsed
                 tracing::warn!("stopped reading the file before row {}", record.row);
                 break;
             }
-            let guest = validate(&record, &map);
+            let valid = check(&record, &map);
             let previous = PreviousResult::parse(std::mem::take(&mut record.previous));
             // Rows of an earlier results file are mentioned too: for one that is re-run the
             // mention is harmless, as dedupe still counts its row as the first occurrence.
-            let mentioned = (guest.is_err() || previous.is_some())
+            let mentioned = (valid.is_err() || previous.is_some())
                 .then(|| map.cell(Field::Email, &record.cells).map(str::to_string))
                 .flatten();
             batch_bytes += record.memory();
             batch.push(Parsed {
                 record,
-                guest,
+                valid,
                 mentioned,
                 previous,
             });

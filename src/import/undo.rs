@@ -20,17 +20,9 @@ pub(super) enum UndoPlan {
 /// Reads a row's earlier account: only a `created` row with a guest id names a guest to take
 /// back.
 pub(super) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, offline: bool) -> UndoPlan {
-    let Parsed {
-        record,
-        guest,
-        previous,
-        ..
-    } = parsed;
+    let Parsed { record, previous, .. } = parsed;
     let row = previous.as_ref().and_then(|p| p.row).unwrap_or(record.row);
-    let email = match &guest {
-        Ok(guest) => guest.email.trim().to_string(),
-        Err(_) => map.cell(Field::Email, &record.cells).unwrap_or("").trim().to_string(),
-    };
+    let email = map.cell(Field::Email, &record.cells).unwrap_or("").trim().to_string();
     let mut result = RowResult::new(record.index, row, Status::NotCreatedHere, "", record.cells);
     let Some(previous) = previous else {
         result.outcome.message = "the results file has no result for this row".into();
