@@ -110,13 +110,13 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
             existing_row(record, &guest, &existing, options, "already a guest")
         }
         Seen::New if options.dry_run => {
-            let note = if offline {
-                " (offline: not checked against existing guests)"
+            // A plain copy, not a format: this runs for every row of a dry run.
+            let message = if offline {
+                "would be created (offline: not checked against existing guests)"
             } else {
-                ""
+                "would be created"
             };
-            // Joined rather than formatted: this runs for every row of a dry run.
-            done(Status::WouldCreate, ["would be created", note].concat(), record)
+            done(Status::WouldCreate, message.to_string(), record)
         }
         Seen::New => {
             let guest = guest(&record);
