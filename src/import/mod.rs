@@ -154,6 +154,7 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         }
     };
     summary.input = format;
+    summary.undo = args.undo.is_some();
     if let (Some(path), Some(missing)) = (&args.report_missing, &missing) {
         let mirrored = match (args.on_missing.removal(), &client) {
             (Some(how), Some(client)) => {

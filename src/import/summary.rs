@@ -35,6 +35,8 @@ pub struct Summary {
     pub stopped: Option<String>,
     /// The stop was `--max-missing` holding `--on-missing` back: running again changes nothing.
     pub held_back: bool,
+    /// The run was an `undo` (its log event says so).
+    pub undo: bool,
     /// How the input was read: encoding and delimiter, or workbook sheet.
     pub input: String,
     /// Guests in Tallyfy but not in the file (with `--report-missing`).
@@ -194,7 +196,8 @@ impl Summary {
             exit_code = self.exit().code(),
             results,
             input = self.input.as_str(),
-            "import finished"
+            "{} finished",
+            if self.undo { "undo" } else { "import" }
         );
     }
 

@@ -106,7 +106,27 @@ fn a_guest_added_again_since_is_left_alone_and_disable_keeps_the_others() {
     let theirs = ws.sandbox.guest("new3@wrong-file.example").unwrap();
     assert_ne!(ours.id, theirs.id);
 
-    expect_exit(ws.cmd().args(["undo", "--disable", "--yes", "wrong.results.csv"]), 0);
+    let stderr = expect_exit(
+        ws.cmd().args([
+            "--log-format",
+            "json",
+            "undo",
+            "--disable",
+            "--yes",
+            "wrong.results.csv",
+        ]),
+        0,
+    );
+    // Monitoring reads one event with the counts.
+    let summary: serde_json::Value = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|event| event["message"] == "undo finished")
+        .unwrap_or_else(|| panic!("no summary event in {stderr}"));
+    assert_eq!(
+        (summary["disabled"].as_u64(), summary["changed_since"].as_u64()),
+        (Some(44), Some(1))
+    );
     let rows = ws.results("wrong.undo.csv");
     let new3 = rows
         .iter()
