@@ -80,16 +80,31 @@ pub async fn remove(client: &Client, target: &Target<'_>, how: Removal, dry_run:
     };
     outcome.attempts += error.attempts;
     outcome.http_status = error.status.or(outcome.http_status);
-    match (&error.kind, how) {
-        // The API answers the delete of a guest who is not there with 422.
-        (ApiErrorKind::Rejected(_), Removal::Delete) if error.unanswered => outcome.with(
-            Status::Deleted,
-            "deleted (the first answer was lost; sent again, the guest was already gone)",
-        ),
-        (ApiErrorKind::Rejected(_), Removal::Delete) | (ApiErrorKind::NotFound(_), Removal::Disable) => {
-            outcome.with(Status::AlreadyGone, "removed by someone else after it was read")
+    // The API answers the delete of a guest who is not there with 422 (a disable with 404); a
+    // 422 can mean other things too, so the guest is read back before the refusal is believed.
+    if !matches!(error.kind, ApiErrorKind::Rejected(_) | ApiErrorKind::NotFound(_)) {
+        return failure(outcome, error, stop, None, not_done);
+    }
+    match client.get_guest(target.email).await {
+        Ok(reply) if reply.value.is_none() => {
+            outcome.attempts += reply.attempts;
+            if error.unanswered && how == Removal::Delete {
+                outcome.with(
+                    Status::Deleted,
+                    "deleted (the first answer was lost; sent again, the guest was already gone)",
+                )
+            } else {
+                outcome.with(Status::AlreadyGone, "removed by someone else after it was read")
+            }
         }
-        _ => failure(outcome, error, stop, None, not_done),
+        Ok(reply) => {
+            outcome.attempts += reply.attempts;
+            outcome.with(Status::Failed, format!("{not_done}: {error}"))
+        }
+        Err(read) => {
+            outcome.attempts += read.attempts;
+            failure(outcome, error, stop, None, not_done)
+        }
     }
 }
 
