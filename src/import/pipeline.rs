@@ -124,7 +124,7 @@ pub(super) async fn pipeline(
         (summary, write_failed, missing, org_guests)
     };
     signals.abort();
-    reader
+    let read_whole = reader
         .await
         .map_err(|e| fatal(Fatal::MidRun)(RunError::io("the file reader failed", std::io::Error::other(e))))?;
     if !write_failed {
@@ -147,7 +147,7 @@ pub(super) async fn pipeline(
         summary,
         missing,
         org_guests,
-        whole_file: stop.reason().is_none() && !stop.reading_halted(),
+        whole_file: read_whole && stop.reason().is_none() && !stop.reading_halted(),
     })
 }
 

@@ -32,8 +32,9 @@ pub(super) struct Parsed {
     pub previous: Option<PreviousResult>,
 }
 
-/// Starts reading `input` on a blocking thread; it stops early when `stop` halts reading.
-pub(super) fn spawn(input: Input, stop: Arc<Stop>) -> (mpsc::Receiver<Vec<Parsed>>, JoinHandle<()>) {
+/// Starts reading `input` on a blocking thread; it stops early when `stop` halts reading. The
+/// thread's answer says whether every record of the file was read (no halt, no read error).
+pub(super) fn spawn(mut input: Input, stop: Arc<Stop>) -> (mpsc::Receiver<Vec<Parsed>>, JoinHandle<bool>) {
     // Reading and validating is CPU work on a thread of its own; the bounded channel keeps
     // memory flat however large the file is.
     let (tx, rx) = mpsc::channel::<Vec<Parsed>>(CHANNEL_BATCHES);
@@ -43,10 +44,10 @@ pub(super) fn spawn(input: Input, stop: Arc<Stop>) -> (mpsc::Receiver<Vec<Parsed
     let reader = tokio::task::spawn_blocking(move || {
         let mut batch = Vec::with_capacity(batch_rows);
         let mut batch_bytes = 0usize;
-        for mut record in input {
+        for mut record in input.by_ref() {
             if stop.reading_halted() {
                 tracing::warn!("stopped reading the file before row {}", record.row);
-                break;
+                return false;
             }
             let valid = check(&record, &map);
             let previous = PreviousResult::parse(std::mem::take(&mut record.previous));
@@ -68,13 +69,61 @@ pub(super) fn spawn(input: Input, stop: Arc<Stop>) -> (mpsc::Receiver<Vec<Parsed
                 batch_bytes = 0;
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_rows));
                 if tx.blocking_send(full).is_err() {
-                    return;
+                    return false;
                 }
             }
         }
-        if !batch.is_empty() {
-            let _ = tx.blocking_send(batch);
+        if !batch.is_empty() && tx.blocking_send(batch).is_err() {
+            return false;
         }
+        input.read_to_end()
     });
     (rx, reader)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+    use crate::input::InputOptions;
+
+    /// Gives its bytes, then fails, as a disk or a network share can.
+    struct FailingAfter(std::io::Cursor<Vec<u8>>);
+
+    impl Read for FailingAfter {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match self.0.read(buf)? {
+                0 => Err(std::io::Error::other("the disk went away")),
+                n => Ok(n),
+            }
+        }
+    }
+
+    async fn read_all(input: Input) -> (u64, bool) {
+        let (mut rx, reader) = spawn(input, Arc::new(Stop::default()));
+        let mut rows = 0;
+        while let Some(batch) = rx.recv().await {
+            rows += batch.len() as u64;
+        }
+        (rows, reader.await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_reader_says_whether_it_read_the_whole_file() {
+        // Bigger than the sample read to detect the format (1 MiB), so the failure cuts the rows.
+        let text: String = std::iter::once("email\n".to_string())
+            .chain((0..100_000).map(|i| format!("g{i}@example.com\n")))
+            .collect();
+        let options = InputOptions::default();
+        let whole = Input::from_reader(
+            Box::new(std::io::Cursor::new(text.clone().into_bytes())),
+            "a".into(),
+            &options,
+        );
+        assert_eq!(read_all(whole.unwrap()).await, (100_000, true));
+        let cut = FailingAfter(std::io::Cursor::new(text.into_bytes()));
+        let (rows, whole) = read_all(Input::from_reader(Box::new(cut), "b".into(), &options).unwrap()).await;
+        assert!(!whole, "a read error is not the end of the file ({rows} rows)");
+    }
 }

@@ -220,6 +220,8 @@ pub struct Input {
     peeked: Option<InputRecord>,
     next_index: u64,
     done: bool,
+    /// A read error ended the records before the end of the file.
+    read_failed: bool,
     /// Rows above the header (title rows), which text row numbers count.
     skipped: u64,
     /// `--limit`: data rows to read at most.
@@ -312,6 +314,7 @@ impl Input {
             peeked: None,
             next_index: 0,
             done: false,
+            read_failed: false,
             skipped,
             limit: options.limit,
         };
@@ -350,6 +353,11 @@ impl Input {
         self.limit
     }
 
+    /// Whether the records ended at the end of the file (not at a read error).
+    pub fn read_to_end(&self) -> bool {
+        !self.read_failed
+    }
+
     fn read(&mut self) -> Option<InputRecord> {
         if self.done || self.limit.is_some_and(|limit| self.next_index >= limit) {
             return None;
@@ -385,6 +393,7 @@ impl Input {
                 Err(e) => {
                     // Nothing after a read error can be trusted; this row says where it stopped.
                     self.done = true;
+                    self.read_failed = true;
                     (
                         index + 2,
                         Vec::new(),
