@@ -1,8 +1,9 @@
 //! tallyfy-guests: move guest users between spreadsheets and a Tallyfy organization.
 //!
 //! The modules, each importing only those below it:
-//! - `main` → [`run`] (the dispatch) → the commands: [`import`], [`export`], and
-//!   [`sandbox`] (also the in-process emulator the others can use).
+//! - `main` → [`run`] (the dispatch) → the commands: [`import`] (and `undo`, which runs a
+//!   results file back through the import's pipeline), [`export`], [`doctor`], [`template`],
+//!   and [`sandbox`] (also the in-process emulator the others can use).
 //! - [`config`] turns the flags ([`cli`]) and the environment into each command's checked
 //!   configuration; nothing below it sees the flags, and only these two read `std::env`.
 //! - Beneath the commands: [`api`] (client, pacing, retries, settings), [`input`] (files as
