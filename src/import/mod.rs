@@ -115,10 +115,11 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         report_missing: args.report_missing.is_some(),
         undo: args.undo,
         reenable: args.on_missing == crate::modes::OnMissing::Disable,
+        // Lines of text, guessed from the file's size (a workbook's rows are known already).
         expected_rows: total.or_else(|| {
-            crate::input::Source::from_arg(&args.file)
-                .regular_file()
-                .and_then(crate::input::estimate_lines)
+            matches!(input.format, crate::input::Format::Text { .. })
+                .then(|| crate::input::Source::from_arg(&args.file))
+                .and_then(|source| source.regular_file().and_then(crate::input::estimate_lines))
         }),
     };
     let pending = PendingCreates::default();
