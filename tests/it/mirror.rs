@@ -55,6 +55,15 @@ fn disable_mirrors_the_file_and_a_guest_who_returns_is_enabled_again() {
             .arg(file);
         cmd
     };
+    // A dry run first: what it would do, in the report, and no write sent.
+    expect_exit(sync(&ws, &file).arg("--dry-run"), 0);
+    let (_, rows) = read_csv(&std::fs::read_to_string(ws.path("missing.csv")).unwrap());
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|row| row[0] == "would_disable"), "{rows:?}");
+    let stats = ws.sandbox.stats();
+    assert_eq!((stats.deletes, stats.puts, stats.posts), (0, 0, 0));
+    assert!(disabled(&ws).is_empty());
+
     expect_exit(&mut sync(&ws, &file), 0);
     let mut expected: Vec<String> = gone.iter().map(|g| g.email.clone()).collect();
     expected.sort();

@@ -145,6 +145,17 @@ fn a_guest_added_again_since_is_left_alone_and_disable_keeps_the_others() {
 }
 
 #[test]
+fn the_workbook_results_of_an_import_undo_it_too() {
+    let (ws, file) = world(FaultOptions::default());
+    let before = org(&ws);
+    expect_exit(ws.cmd().args(["import", "--results", "wrong.xlsx"]).arg(&file), 0);
+    assert_eq!(ws.sandbox.guests().len(), 55);
+    expect_exit(ws.cmd().args(["undo", "wrong.xlsx"]), 0);
+    assert_eq!(org(&ws), before);
+    assert_eq!(statuses(&ws, "wrong.undo.csv").get("deleted"), Some(&45));
+}
+
+#[test]
 fn an_undo_against_a_faulty_api_still_converges() {
     let faults = FaultOptions {
         error_rate: 0.15,
