@@ -11,13 +11,22 @@ pub enum OnExisting {
     Update,
 }
 
-/// `--max-errors N` or `N%`.
+/// `--max-errors N` or `N%` (and `--max-missing`); shown as it is written.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ErrorBudget {
     /// At most this many failed rows.
     Rows(u64),
     /// At most this percentage of the rows failed.
     Percent(f64),
+}
+
+impl std::fmt::Display for ErrorBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ErrorBudget::Rows(rows) => write!(f, "{rows}"),
+            ErrorBudget::Percent(percent) => write!(f, "{percent}%"),
+        }
+    }
 }
 
 impl ErrorBudget {
@@ -45,7 +54,9 @@ impl ErrorBudget {
 }
 
 /// `--on-missing`: what an import does with guests in Tallyfy that no row of the file names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// Its text (`report`, `disable`, `delete`) is the flag's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, strum::Display)]
+#[strum(serialize_all = "snake_case")]
 #[allow(missing_docs, reason = "clap would print variant docs as a list under --help")]
 pub enum OnMissing {
     // List them in the --report-missing file only.
@@ -57,15 +68,6 @@ pub enum OnMissing {
 }
 
 impl OnMissing {
-    /// As the flag writes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            OnMissing::Report => "report",
-            OnMissing::Disable => "disable",
-            OnMissing::Delete => "delete",
-        }
-    }
-
     /// What is done to a missing guest, if anything.
     pub fn removal(self) -> Option<Removal> {
         match self {

@@ -39,8 +39,8 @@ pub struct Client {
     /// `{base}/organizations/{org}/guests`, parsed once: every request's URL is made from it
     /// (parsing a URL string, host and all, was 7 % of an import's CPU).
     guests_url: Url,
-    /// `{base}`, without a trailing slash.
-    base_url: String,
+    /// The API base (`https://go.tallyfy.com/api`).
+    base_url: Url,
     /// The last rate-limit headers seen.
     rate_limit_seen: std::sync::Mutex<Option<String>>,
     org: String,
@@ -93,18 +93,10 @@ impl Client {
             })?;
         Ok(Client {
             http: http.clone(),
-            base_url: config.base_url.as_str().trim_end_matches('/').to_string(),
+            base_url: config.base_url.clone(),
             rate_limit_seen: std::sync::Mutex::new(None),
             org: config.org.clone(),
-            guests_url: Url::parse(&format!(
-                "{}/organizations/{}/guests",
-                config.base_url.as_str().trim_end_matches('/'),
-                config.org
-            ))
-            .map_err(|e| ConfigError::BadUrl {
-                url: config.base_url.to_string(),
-                reason: e.to_string(),
-            })?,
+            guests_url: below(&config.base_url, &format!("/organizations/{}/guests", config.org)),
             auth: Auth::new(&config.credentials, &http)?,
             pacer: Pacer::new(
                 &config.transport.rates,
@@ -143,7 +135,7 @@ impl Client {
 
     /// `GET me/organizations`: the (id, name) of every organization the token's user is in.
     pub async fn organizations(&self) -> Result<Vec<(String, String)>, ApiError> {
-        let url = self.url(&format!("{}/me/organizations", self.base_url))?;
+        let url = below(&self.base_url, "/me/organizations");
         let (answer, attempts) = self.send(Method::GET, &url, None, Lane::Request).await?;
         let list: serde_json::Value = decode(&answer, attempts)?;
         let text = |value: &serde_json::Value| match value {
@@ -164,7 +156,7 @@ impl Client {
 
     /// `GET me`: the email of the user behind the token.
     pub async fn me(&self) -> Result<String, ApiError> {
-        let url = self.url(&format!("{}/me", self.base_url))?;
+        let url = below(&self.base_url, "/me");
         let (answer, attempts) = self.send(Method::GET, &url, None, Lane::Request).await?;
         let me: serde_json::Value = decode(&answer, attempts)?;
         Ok(super::error::server_text(
@@ -286,18 +278,10 @@ impl Client {
 
     /// `…/guests/{email}{tail}`, the email percent-encoded as one path segment.
     fn guest_url(&self, email: &str, tail: &str) -> Url {
-        let mut url = self.guests_url.clone();
-        url.set_path(&format!(
-            "{}/{}{tail}",
-            self.guests_url.path(),
-            utf8_percent_encode(email, PATH_SEGMENT)
-        ));
-        url
-    }
-
-    /// A URL outside the guests collection (`me`, `me/organizations`).
-    fn url(&self, text: &str) -> Result<Url, ApiError> {
-        Url::parse(text).map_err(|e| error(ApiErrorKind::Decode(format!("bad URL {text}: {e}")), None, 0))
+        below(
+            &self.guests_url,
+            &format!("/{}{tail}", utf8_percent_encode(email, PATH_SEGMENT)),
+        )
     }
 
     /// Sends until the retry table says stop. Returns the 2xx answer and the attempts it took.
@@ -493,6 +477,14 @@ impl Client {
     }
 }
 
+/// `url` with `tail` added to its path (a trailing `/` of the base is not doubled): a URL made
+/// without parsing one again.
+fn below(url: &Url, tail: &str) -> Url {
+    let mut below = url.clone();
+    below.set_path(&format!("{}{tail}", url.path().trim_end_matches('/')));
+    below
+}
+
 fn decode<T: DeserializeOwned>(answer: &Answer, attempts: u32) -> Result<T, ApiError> {
     if answer.oversized {
         let kind = ApiErrorKind::Decode(format!(
@@ -565,6 +557,17 @@ fn body_note(answer: &Answer) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_go_below_the_base_with_one_slash_between() {
+        for (base, expected) in [
+            ("http://h", "http://h/me"),
+            ("http://h/api", "http://h/api/me"),
+            ("http://h/api/", "http://h/api/me"),
+        ] {
+            assert_eq!(below(&Url::parse(base).unwrap(), "/me").as_str(), expected);
+        }
+    }
 
     #[test]
     fn emails_are_percent_encoded_as_one_path_segment() {

@@ -62,8 +62,8 @@ pub async fn act(client: &Client, missing: &[Existing], org_guests: u64, whole_f
     let allowed = rules.budget.allowed(org_guests);
     if to_touch > allowed {
         let budget = match rules.budget {
-            ErrorBudget::Rows(rows) => format!("{rows}"),
-            ErrorBudget::Percent(percent) => format!("{percent}% ({allowed} of {org_guests} guests)"),
+            ErrorBudget::Rows(_) => rules.budget.to_string(),
+            ErrorBudget::Percent(_) => format!("{} ({allowed} of {org_guests} guests)", rules.budget),
         };
         let reason = format!(
             "--on-missing {}: {to_touch} guests would be {done}, more than --max-missing {budget} allows; nothing was touched: check the file, and raise --max-missing if it is right",

@@ -90,11 +90,15 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
     // The built-in sandbox, if any, lives as long as this binding: to the end of the run.
     let (client, sandbox) = setup::connect(reach).await?;
     let also = args.on_missing.removal().map(|how| {
-        let budget = match args.max_missing {
-            crate::modes::ErrorBudget::Rows(rows) => format!("{rows}"),
-            crate::modes::ErrorBudget::Percent(percent) => format!("{percent}% of the organization's guests"),
+        let of = match args.max_missing {
+            crate::modes::ErrorBudget::Rows(_) => "",
+            crate::modes::ErrorBudget::Percent(_) => " of the organization's guests",
         };
-        format!("Guests not in the file will be {} (at most {budget}).", how.done())
+        format!(
+            "Guests not in the file will be {} (at most {}{of}).",
+            how.done(),
+            args.max_missing
+        )
     });
     confirm::before_inviting(client.as_ref().filter(|_| ask), total, args.undo, also).await?;
     // A workbook is made at the end from rows written beside it as the run goes.

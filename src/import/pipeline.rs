@@ -81,7 +81,7 @@ pub(super) async fn pipeline(
     let (mut summary, write_failed, missing, org_guests) = if let Some(how) = options.undo {
         let rows = records
             .map(|parsed| undo::plan(parsed, &map, how, offline))
-            .map(|plan| async { (undo::run(plan, client, &stop, options).await, 0) })
+            .map(|plan| async { (undo::run(plan, client, how, &stop, options.dry_run).await, 0) })
             .buffer_unordered(options.concurrency);
         let (summary, write_failed) = run.drive(rows).await?;
         (summary, write_failed, None, 0)
@@ -96,8 +96,8 @@ pub(super) async fn pipeline(
             },
             None => Emails::default(),
         };
-        let org_guests = existing.len() as u64;
         let mut existing = existing;
+        let org_guests = existing.len() as u64;
         if existing.is_empty() {
             // Sized once for the file's rows instead of grown by doubling (which rehashed the
             // whole table each time: 9 % of a million-row dry run). A guess, so bounded.
@@ -147,7 +147,8 @@ pub(super) async fn pipeline(
         summary,
         missing,
         org_guests,
-        whole_file: read_whole && stop.reason().is_none() && !stop.reading_halted(),
+        // A halted reader says it did not read the whole file.
+        whole_file: read_whole && stop.reason().is_none(),
     })
 }
 

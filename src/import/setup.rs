@@ -49,8 +49,7 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
     .map_err(|e| problems.push(e.to_string()))
     .ok();
     let kind = match (args.undo.is_some(), args.retry, args.dry_run) {
-        (true, _, false) => Kind::Undo,
-        (true, _, true) => Kind::UndoDryRun,
+        (true, _, dry_run) => Kind::Undo { dry_run },
         (false, true, dry_run) => Kind::Retry { dry_run },
         (false, false, dry_run) => Kind::Import { dry_run },
     };
@@ -179,8 +178,7 @@ pub(super) fn log_input(input: &Input, retry: bool, undo: Option<crate::modes::R
 pub(super) enum Kind {
     Import { dry_run: bool },
     Retry { dry_run: bool },
-    Undo,
-    UndoDryRun,
+    Undo { dry_run: bool },
 }
 
 /// Beside the input as `<stem>.results.csv` (`<stem>.retry.results.csv` for `--retry-from`
@@ -202,8 +200,8 @@ pub(super) fn results_path(source: &Source, given: Option<&Path>, kind: Kind) ->
                 Kind::Import { dry_run: true } => format!("{stem}.dry-run.csv"),
                 Kind::Retry { dry_run: false } => format!("{earlier}.retry.results.csv"),
                 Kind::Retry { dry_run: true } => format!("{earlier}.retry.dry-run.csv"),
-                Kind::Undo => format!("{earlier}.undo.csv"),
-                Kind::UndoDryRun => format!("{earlier}.undo-dry-run.csv"),
+                Kind::Undo { dry_run: false } => format!("{earlier}.undo.csv"),
+                Kind::Undo { dry_run: true } => format!("{earlier}.undo-dry-run.csv"),
             };
             input.with_file_name(name)
         }

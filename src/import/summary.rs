@@ -67,7 +67,7 @@ impl Serialize for Summary {
         map.serialize_entry("missing", &self.missing)?;
         let missing_done = self.missing_done.as_ref().map(|(mode, counts)| {
             let counts: BTreeMap<&str, u64> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
-            serde_json::json!({ "on_missing": mode.name(), "counts": counts })
+            serde_json::json!({ "on_missing": mode.to_string(), "counts": counts })
         });
         map.serialize_entry("missing_done", &missing_done)?;
         map.serialize_entry("elapsed_seconds", &self.elapsed.as_secs_f64())?;
@@ -248,7 +248,7 @@ impl Summary {
             let done = match &self.missing_done {
                 Some((mode, counts)) => {
                     let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
-                    format!(": {} (--on-missing {})", counts.join(", "), mode.name())
+                    format!(": {} (--on-missing {mode})", counts.join(", "))
                 }
                 None => " (--report-missing)".to_string(),
             };

@@ -3,7 +3,6 @@
 //! is `not_created_here`, whatever it says. The rows keep their spreadsheet row numbers.
 
 use super::create::Stop;
-use super::plan::Options;
 use super::reader::Parsed;
 use super::remove::{Target, remove};
 use super::results::{RowResult, Status};
@@ -53,7 +52,13 @@ pub(super) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, offline: bool) 
 }
 
 /// Carries out a row's plan.
-pub(super) async fn run(plan: UndoPlan, client: Option<&Client>, stop: &Stop, options: &Options) -> RowResult {
+pub(super) async fn run(
+    plan: UndoPlan,
+    client: Option<&Client>,
+    how: Removal,
+    stop: &Stop,
+    dry_run: bool,
+) -> RowResult {
     let (mut result, email) = match plan {
         UndoPlan::Done(result) => return result,
         UndoPlan::Remove { result, email } => (result, email),
@@ -61,13 +66,12 @@ pub(super) async fn run(plan: UndoPlan, client: Option<&Client>, stop: &Stop, op
     let Some(client) = client else {
         unreachable!("row {} planned for removal offline", result.row)
     };
-    let how = options.undo.unwrap_or(Removal::Delete);
     let target = Target {
         email: &email,
         id: &result.outcome.guest_id,
     };
     let outcome = tokio::select! {
-        outcome = remove(client, &target, how, options.dry_run, stop) => outcome,
+        outcome = remove(client, &target, how, dry_run, stop) => outcome,
         _ = stop.abandon.cancelled() => super::create::abandoned(how.done()),
     };
     result.outcome = outcome;
