@@ -464,7 +464,7 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = per_page_cap)]
     pub per_page_cap: u32,
 
-    /// Delay before every response.
+    /// Round trip of every request: its answer leaves this long after it arrived.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration)]
     pub latency: Duration,
 

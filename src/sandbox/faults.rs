@@ -17,7 +17,8 @@ use crate::rate::Rate;
 /// Which faults to inject, and how often.
 #[derive(Debug, Clone, Default)]
 pub struct FaultOptions {
-    /// Delay before every response.
+    /// Round trip of every request: the answer leaves this long after the request arrived,
+    /// the application's own work included.
     pub latency: Duration,
     /// Fraction of requests answered with a 502/503/504 HTML page, before any work is done.
     pub error_rate: f64,

@@ -106,11 +106,24 @@ async fn edge(State(state): Shared, request: Request, next: Next) -> Response {
     if let Some(counter) = by_method {
         counter.fetch_add(1, Ordering::Relaxed);
     }
-    if !state.faults.latency().is_zero() {
-        tokio::time::sleep(state.faults.latency()).await;
+    // `--latency` is a round trip: the request reaches the application half of it after it
+    // arrived, and the answer leaves the whole of it after, the application's own work
+    // included (a delay added on top of the work made every answer late by that work). The
+    // waits use async-io's timer, which keeps to the microsecond (a timerfd), where tokio's
+    // rounds up to the next millisecond and answered `--latency 20ms` in 21.2 ms at the median.
+    let latency = state.faults.latency();
+    let arrived = std::time::Instant::now();
+    if !latency.is_zero() {
+        async_io::Timer::at(arrived + latency / 2).await;
     }
+    let answer_due = async move {
+        if !latency.is_zero() {
+            async_io::Timer::at(arrived + latency).await;
+        }
+    };
     let mut response = match state.faults.edge() {
         EdgeFault::Drop => {
+            answer_due.await;
             return drop_connection(request.extensions().get::<KillSwitch>().cloned()).await;
         }
         EdgeFault::ServerError(status) => gateway_page(status),
@@ -134,6 +147,7 @@ async fn edge(State(state): Shared, request: Request, next: Next) -> Response {
         ),
         EdgeFault::None => next.run(request).await,
     };
+    answer_due.await;
     let id = HeaderValue::from_str(&format!("sbx-{number}")).expect("ascii");
     response.headers_mut().insert("x-request-id", id);
     response
