@@ -1,7 +1,11 @@
 //! Walking the whole guest list: page 1 reveals `total_pages`, the rest are fetched
-//! concurrently and handed over in server order. Shared by `export` and the import's prefetch.
+//! concurrently (a sliding window, always `concurrency` in flight) and handed over in server
+//! order. Shared by `export` and the import's prefetch.
 
-use futures::{StreamExt, TryStreamExt};
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 
 use super::{ApiError, Client, Page};
 
@@ -57,15 +61,29 @@ pub async fn each_page<E: From<ApiError>>(
     let mut wanted = first.pagination.total_pages;
     let mut total_pages = wanted.clamp(1, limit);
     let mut ended = visit(&first, 1, &mut walk)?;
-    let mut next = 2;
-    while !ended && next <= total_pages {
-        let mut pages = futures::stream::iter(next..=total_pages)
-            .map(|number| client.list_page(number, PER_PAGE, with_stats))
-            .buffered(concurrency.max(1))
-            .map_ok(|reply| reply.value);
-        while let Some(page) = pages.try_next().await? {
-            wanted = wanted.max(page.pagination.total_pages);
-            total_pages = total_pages.max(wanted.min(limit));
+    // Pages are asked for in order with `concurrency` always in flight: a slow page holds back
+    // the visiting of the pages after it, never the asking (an ordered `buffered` stream
+    // refilled a slot only once the oldest page came). Pages that come early wait in `early`;
+    // none is asked for beyond `window` pages past the next one to visit, which bounds memory.
+    let concurrency = concurrency.max(1);
+    let window = concurrency as u64 * 4;
+    let mut in_flight = FuturesUnordered::new();
+    let mut early: BTreeMap<u64, Page> = BTreeMap::new();
+    let (mut asked, mut next) = (1u64, 2u64);
+    while !ended {
+        while in_flight.len() < concurrency && asked < total_pages && asked < next + window {
+            asked += 1;
+            let number = asked;
+            in_flight.push(async move { (number, client.list_page(number, PER_PAGE, with_stats).await) });
+        }
+        let Some((number, reply)) = in_flight.next().await else {
+            break;
+        };
+        let page = reply?.value;
+        wanted = wanted.max(page.pagination.total_pages);
+        total_pages = total_pages.max(wanted.min(limit));
+        early.insert(number, page);
+        while let Some(page) = early.remove(&next) {
             ended = visit(&page, next, &mut walk)?;
             next += 1;
             if ended {

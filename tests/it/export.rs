@@ -139,3 +139,49 @@ fn legacy_payloads_export_the_same_guests() {
         "names from details"
     );
 }
+
+/// One slow page holds back the writing of the pages after it, never the asking: while page 2
+/// takes its time the walk keeps `--concurrency` requests going for the pages after it, and
+/// the file is still in server order.
+#[test]
+fn a_slow_page_does_not_stop_the_pages_after_it_from_being_asked_for() {
+    use std::sync::{Arc, Mutex};
+
+    use crate::rogue::{self, Reply};
+
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let server = rogue::start(move |request| {
+        let number = rogue::page_number(&request.target);
+        seen.lock().unwrap().push(format!("ask {number}"));
+        std::thread::sleep(std::time::Duration::from_millis(if number == 2 { 600 } else { 5 }));
+        seen.lock().unwrap().push(format!("answer {number}"));
+        Reply::Json(200, vec![], rogue::page((number - 1) * 100, 100, 1200, 12, number))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e.csv");
+    bin()
+        .env("TALLYFY_BASE_URL", server.base_url())
+        .env("TALLYFY_ORG_ID", tallyfy_guests::sandbox::DEFAULT_ORG)
+        .env("TALLYFY_ACCESS_TOKEN", "rogue-token-0123456789")
+        .args(["export", "--concurrency", "4", "--output"])
+        .arg(&out)
+        .assert()
+        .success();
+
+    let (_, rows) = read_csv(&std::fs::read_to_string(&out).unwrap());
+    let emails: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    let expected: Vec<String> = (0..1200).map(|i| format!("g{i}@example.org")).collect();
+    assert_eq!(emails, expected, "every guest once, in server order");
+    let events = events.lock().unwrap();
+    let at = |event: &str| {
+        events
+            .iter()
+            .position(|e| e == event)
+            .unwrap_or_else(|| panic!("{event}: {events:?}"))
+    };
+    // Pages 2 to 5 go out together; 6 to 12 only as slots free up, all while 2 is pending.
+    for page in 6..=12 {
+        assert!(at(&format!("ask {page}")) < at("answer 2"), "page {page}: {events:?}");
+    }
+}
