@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::RunError;
+use crate::input::Cells;
 use crate::output::{AtomicFile, CsvStyle, needs_guard, replaceable};
 
 /// The columns we add in front of the input's own: this writer's, which the input reader is
@@ -39,12 +40,12 @@ pub struct RowResult {
     /// What became of it.
     pub outcome: Outcome,
     /// The record's own cells, carried through.
-    pub cells: Vec<String>,
+    pub cells: Cells,
 }
 
 impl RowResult {
     /// A result with no request behind it (yet).
-    pub fn new(index: u64, row: u64, status: Status, message: impl Into<String>, cells: Vec<String>) -> Self {
+    pub fn new(index: u64, row: u64, status: Status, message: impl Into<String>, cells: Cells) -> Self {
         RowResult {
             index,
             row,
@@ -255,7 +256,7 @@ impl ResultsWriter {
         text_field(writer, scratch, &outcome.guest_id, raw).map_err(failed)?;
         number_field(writer, scratch, outcome.http_status.map(u64::from)).map_err(failed)?;
         number_field(writer, scratch, Some(u64::from(outcome.attempts))).map_err(failed)?;
-        for cell in &result.cells {
+        for cell in result.cells.iter() {
             text_field(writer, scratch, cell, raw).map_err(failed)?;
         }
         self.writer.write_record(None::<&[u8]>).map_err(failed)?;
@@ -339,7 +340,13 @@ mod tests {
     use super::*;
 
     fn result(index: u64) -> RowResult {
-        RowResult::new(index, index + 2, Status::Created, "", vec![format!("r{index}@x.com")])
+        RowResult::new(
+            index,
+            index + 2,
+            Status::Created,
+            "",
+            vec![format!("r{index}@x.com")].into(),
+        )
     }
 
     fn rows(path: &Path) -> Vec<String> {
@@ -398,7 +405,7 @@ mod tests {
             ResultsWriter::create(Some(&path), &["phone".to_string()], false, CsvStyle::new(false)).unwrap();
         let mut row = result(0);
         row.outcome.message = "=cmd".into();
-        row.cells = vec!["+44 20".into()];
+        row.cells = ["+44 20"].into_iter().collect();
         writer.push(row).unwrap();
         writer.finish().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();

@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use super::Cells;
+
 /// The guest fields an input file can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumIter, strum::EnumCount, strum::IntoStaticStr)]
 pub enum Field {
@@ -117,18 +119,18 @@ impl FieldMap {
     }
 
     /// The trimmed cell for a non-phone `field`, or `None` when absent or empty.
-    pub fn cell<'a>(&self, field: Field, cells: &'a [String]) -> Option<&'a str> {
+    pub fn cell<'a>(&self, field: Field, cells: &'a Cells) -> Option<&'a str> {
         non_empty(cells, self.column(field)?)
     }
 
     /// The row's first two non-empty phones.
-    pub fn phones<'a>(&self, cells: &'a [String]) -> (Option<&'a str>, Option<&'a str>) {
+    pub fn phones<'a>(&self, cells: &'a Cells) -> (Option<&'a str>, Option<&'a str>) {
         let (one, two) = self.phone_cells(cells);
         (one.map(|(_, cell)| cell), two.map(|(_, cell)| cell))
     }
 
     /// The row's first two non-empty phones, with the columns they came from.
-    pub fn phone_cells<'a>(&self, cells: &'a [String]) -> (Option<PhoneCell<'a>>, Option<PhoneCell<'a>>) {
+    pub fn phone_cells<'a>(&self, cells: &'a Cells) -> (Option<PhoneCell<'a>>, Option<PhoneCell<'a>>) {
         let mut found = self
             .phones
             .iter()
@@ -164,7 +166,7 @@ impl FieldMap {
     }
 }
 
-fn non_empty(cells: &[String], column: usize) -> Option<&str> {
+fn non_empty(cells: &Cells, column: usize) -> Option<&str> {
     let cell = cells.get(column)?.trim();
     (!cell.is_empty()).then_some(cell)
 }
@@ -354,7 +356,7 @@ mod tests {
         ];
         let (map, _) = mapped(&names);
         assert_eq!(map.phones, vec![3, 2, 4]);
-        let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let row = |cells: &[&str]| cells.iter().collect::<Cells>();
         let cells = row(&["Ann", "a@x.com", "", "+1 111", "+1 333"]);
         assert_eq!(map.phones(&cells), (Some("+1 111"), Some("+1 333")));
         let cells = row(&["Ann", "a@x.com", "", "", "+1 333"]);

@@ -4,6 +4,7 @@
 //! that cannot be read at all is an error.
 
 mod aliases;
+mod cells;
 mod decode;
 mod detect;
 mod header;
@@ -19,6 +20,7 @@ use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use crate::output::unneutralize;
+pub use cells::Cells;
 pub use decode::{Detected, parse_label as parse_encoding};
 use detect::find_header;
 pub use encoding_rs::Encoding;
@@ -167,8 +169,9 @@ impl fmt::Display for Format {
 impl InputRecord {
     /// Roughly what the record holds in memory, to bound what waits between threads.
     pub fn memory(&self) -> usize {
-        let cells = |cells: &[String]| cells.iter().map(|c| c.len() + 24).sum::<usize>();
-        128 + cells(&self.cells) + cells(&self.previous) + self.problem.as_ref().map_or(0, String::len)
+        let previous = self.previous.iter().map(|c| c.len() + 24).sum::<usize>();
+        let cells = self.cells.text_len() + 4 * self.cells.len();
+        128 + cells + previous + self.problem.as_ref().map_or(0, String::len)
     }
 }
 
@@ -182,7 +185,7 @@ pub struct InputRecord {
     /// The record's spreadsheet row number.
     pub row: u64,
     /// The record's cells, decoded (the formula guard off).
-    pub cells: Vec<String>,
+    pub cells: Cells,
     /// With `--retry-from`: the earlier run's result cells, in `InputOptions::result_columns`
     /// order.
     pub previous: Vec<String>,
@@ -373,8 +376,9 @@ impl Input {
                     .iter()
                     .map(|col| format!("cell {} is longer than {} KiB and was cut", col + 1, CELL_CAP / 1024))
                     .collect();
-                // Filled out to the header's width; cells past it are extra cells.
-                let cells = sheet_row.expand(expected);
+                // Filled out to the header's width; cells past it are extra cells. Decoded
+                // once, here, as text cells are (the formula guard off).
+                let cells: Cells = sheet_row.expand(expected).iter().map(|c| unneutralize(c)).collect();
                 let mut problems = cut;
                 if cells.len() != expected {
                     problems.push(wrong_width(cells.len(), expected));
@@ -396,7 +400,7 @@ impl Input {
                     self.read_failed = true;
                     (
                         index + 2,
-                        Vec::new(),
+                        Cells::default(),
                         Some(format!(
                             "the file could not be read past this row: {}",
                             crate::words::io_words(&e)
@@ -406,15 +410,14 @@ impl Input {
             },
         };
         self.next_index += 1;
-        // Decoded once, here: every value downstream (validation, dedupe, the results file's
-        // copy of the row) is the value itself, and the results writer guards it once again.
-        let mut cells: Vec<String> = cells.into_iter().map(decode_cell).collect();
-        let previous = match &self.previous {
+        // The cells arrive decoded: every value downstream (validation, dedupe, the results
+        // file's copy of the row) is the value itself, and the results writer guards it again.
+        let (cells, previous) = match &self.previous {
             Some(columns) => {
-                let previous = columns.split(&mut cells);
-                if self.keep_previous { previous } else { Vec::new() }
+                let (cells, previous) = columns.split(cells);
+                (cells, if self.keep_previous { previous } else { Vec::new() })
             }
-            None => Vec::new(),
+            None => (cells, Vec::new()),
         };
         Some(InputRecord {
             index,
@@ -431,14 +434,6 @@ impl Iterator for Input {
 
     fn next(&mut self) -> Option<InputRecord> {
         self.peeked.take().or_else(|| self.read())
-    }
-}
-
-/// A cell as the value it holds: the one formula guard our own output adds comes off.
-fn decode_cell(cell: String) -> String {
-    match unneutralize(&cell) {
-        value if value.len() == cell.len() => cell,
-        value => value.to_string(),
     }
 }
 
@@ -464,8 +459,8 @@ mod tests {
         assert_eq!(input.header, ["Email", "Notes"]);
         let records: Vec<_> = input.collect();
         assert_eq!(records.len(), 2);
-        assert_eq!((records[0].row, records[0].cells[1].as_str()), (2, "two\r\nlines"));
-        assert_eq!((records[1].row, records[1].cells[0].as_str()), (3, "b@x.com"));
+        assert_eq!((records[0].row, &records[0].cells[1]), (2, "two\r\nlines"));
+        assert_eq!((records[1].row, &records[1].cells[0]), (3, "b@x.com"));
     }
 
     #[test]
@@ -500,6 +495,6 @@ mod tests {
             "text in windows-1252 (not valid UTF-8, read as Windows-1252), delimited by `;`"
         );
         let records: Vec<_> = input.collect();
-        assert_eq!(records[0].cells[1], "René");
+        assert_eq!(&records[0].cells[1], "René");
     }
 }

@@ -3,6 +3,8 @@
 //! file is itself a guest file. Cells arrive here already decoded (the formula guard off), so
 //! a copied row is written back exactly as it was.
 
+use super::Cells;
+
 /// Where the result columns are in a results file's header.
 #[derive(Debug, Clone)]
 pub struct PreviousColumns {
@@ -29,24 +31,21 @@ impl PreviousColumns {
         Some((PreviousColumns { positions }, original))
     }
 
-    /// Takes the previous result (in the order of the names) out of a record's cells, leaving
-    /// the original cells.
-    pub fn split(&self, cells: &mut Vec<String>) -> Vec<String> {
+    /// Splits a record's cells into the original cells and the previous result (in the order
+    /// of the names).
+    pub fn split(&self, cells: Cells) -> (Cells, Vec<String>) {
         let previous = self
             .positions
             .iter()
-            .map(|at| {
-                at.and_then(|i| cells.get_mut(i))
-                    .map(std::mem::take)
-                    .unwrap_or_default()
-            })
+            .map(|at| at.and_then(|i| cells.get(i)).unwrap_or_default().to_string())
             .collect();
-        let mut index = 0;
-        cells.retain(|_| {
-            index += 1;
-            !self.positions.contains(&Some(index - 1))
-        });
-        previous
+        let original = cells
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.positions.contains(&Some(*i)))
+            .map(|(_, cell)| cell)
+            .collect();
+        (original, previous)
     }
 }
 
@@ -131,8 +130,8 @@ mod tests {
         let header = strings(&["result_row", "result_status", "result_message", "Email", "Notes"]);
         let (columns, original) = PreviousColumns::find(&header, &names).unwrap();
         assert_eq!(original, ["Email", "Notes"]);
-        let mut cells = strings(&["7", "failed", "=boom", "a@x.com", "+44"]);
-        let previous = columns.split(&mut cells);
+        let cells = Cells::from(strings(&["7", "failed", "=boom", "a@x.com", "+44"]));
+        let (cells, previous) = columns.split(cells);
         assert_eq!(previous, ["7", "failed", "", "", "", "=boom"]);
         assert_eq!(cells, ["a@x.com", "+44"]);
         assert!(PreviousColumns::find(&strings(&["email", "result_status"]), &names).is_none());

@@ -4,6 +4,8 @@
 
 use std::io::{self, BufRead};
 
+use super::cells::RawCells;
+
 /// No guest field is longer than 200 characters; a cell past this is bad data, kept short.
 pub const CELL_CAP: usize = 16 * 1024;
 /// All cells of one record together.
@@ -15,7 +17,7 @@ pub const MAX_CELLS: usize = 16_384;
 /// One record as raw bytes, and what did not fit.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RawRecord {
-    pub cells: Vec<Vec<u8>>,
+    pub cells: RawCells,
     /// Cells cut short at `CELL_CAP`, by index.
     pub oversized: Vec<usize>,
     /// Bytes dropped because the record passed `RECORD_CAP`.
@@ -32,6 +34,8 @@ pub struct RecordReader<R> {
     /// csv-core's output buffer, reused for every field.
     out: Box<[u8; 8 * 1024]>,
     done: bool,
+    /// The last record's bytes and cells: the next one is given that much room to start with.
+    last_size: (usize, usize),
 }
 
 impl<R: BufRead> RecordReader<R> {
@@ -42,6 +46,7 @@ impl<R: BufRead> RecordReader<R> {
             parser,
             out: Box::new([0; 8 * 1024]),
             done: false,
+            last_size: (0, 0),
         }
     }
 
@@ -50,8 +55,12 @@ impl<R: BufRead> RecordReader<R> {
         if self.done {
             return Ok(None);
         }
-        let mut record = RawRecord::default();
-        let mut cell = Vec::new();
+        // Rows of one file are alike: room for a little more than the last one.
+        let (bytes, cells) = self.last_size;
+        let mut record = RawRecord {
+            cells: RawCells::with_capacity((bytes + bytes / 8).min(RECORD_CAP), cells.min(MAX_CELLS)),
+            ..RawRecord::default()
+        };
         let mut kept = 0usize;
         // The first and last (line ends aside) raw bytes of the cell being read: a cell that
         // opens with a quote and reaches the end of the file without one never closed it.
@@ -64,13 +73,16 @@ impl<R: BufRead> RecordReader<R> {
             first = first.or(raw.first().copied());
             last = raw.iter().rev().find(|&&b| b != b'\n' && b != b'\r').copied().or(last);
             self.input.consume(read);
-            let room = CELL_CAP.saturating_sub(cell.len()).min(RECORD_CAP.saturating_sub(kept));
+            let cells = &mut record.cells;
+            let room = CELL_CAP
+                .saturating_sub(cells.open_len())
+                .min(RECORD_CAP.saturating_sub(kept));
             let keep = written.min(room);
-            cell.extend_from_slice(&self.out[..keep]);
+            cells.open_cell().extend_from_slice(&self.out[..keep]);
             kept += keep;
             if keep < written {
-                let index = record.cells.len();
-                if cell.len() < CELL_CAP {
+                let index = cells.len();
+                if cells.open_len() < CELL_CAP {
                     record.dropped += (written - keep) as u64;
                 } else if record.oversized.last() != Some(&index) {
                     record.oversized.push(index);
@@ -82,12 +94,13 @@ impl<R: BufRead> RecordReader<R> {
                     record.unclosed_quote |= at_end && first == Some(b'"') && last != Some(b'"');
                     (first, last) = (None, None);
                     if record.cells.len() < MAX_CELLS {
-                        record.cells.push(std::mem::take(&mut cell));
+                        record.cells.end_cell();
                     } else {
                         record.extra_cells += 1;
-                        cell.clear();
+                        record.cells.discard_open_cell();
                     }
                     if record_end {
+                        self.last_size = (record.cells.text_len(), record.cells.len());
                         return Ok(Some(record));
                     }
                 }
@@ -166,7 +179,7 @@ mod tests {
         let all = records(format!("{row}\n{row}\n").as_bytes(), b',');
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].cells.len(), 10_000);
-        let kept: usize = all[0].cells.iter().map(Vec::len).sum();
+        let kept: usize = all[0].cells.iter().map(<[u8]>::len).sum();
         assert!(kept <= RECORD_CAP);
         assert_eq!(all[0].dropped, (10_000 * 200 - RECORD_CAP) as u64);
     }

@@ -6,7 +6,9 @@ use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use super::records::{CELL_CAP, MAX_CELLS, RECORD_CAP, RawRecord, RecordReader};
-use super::{Format, HeaderError, InputError, InputOptions, Records, decode, sniff, wrong_width};
+use crate::output::unneutralize;
+
+use super::{Cells, Format, HeaderError, InputError, InputOptions, Records, decode, sniff, wrong_width};
 
 /// Bytes looked at to tell a workbook or a binary file from text, and to sniff the delimiter.
 const SNIFF_BYTES: u64 = 64 * 1024;
@@ -71,22 +73,28 @@ fn is_binary(sample: &[u8]) -> bool {
     controls * 10 > sample.len()
 }
 
-/// Cells as text, with every problem of the record.
-pub(super) fn text_cells(raw: RawRecord, expected: usize) -> (Vec<String>, Option<String>) {
+/// Cells as text, decoded (the one formula guard our own output adds comes off), with every
+/// problem of the record.
+pub(super) fn text_cells(raw: RawRecord, expected: usize) -> (Cells, Option<String>) {
     let mut problems = Vec::new();
-    let mut not_text = false;
-    let mut nul = false;
-    let cells: Vec<String> = raw
-        .cells
-        .into_iter()
-        .map(|cell| {
-            nul |= cell.contains(&0);
-            String::from_utf8(cell).unwrap_or_else(|e| {
-                not_text = true;
-                String::from_utf8_lossy(e.as_bytes()).into_owned()
-            })
-        })
-        .collect();
+    let nul = raw.cells.iter().any(|cell| cell.contains(&0));
+    let not_text = !raw.cells.iter().all(|cell| std::str::from_utf8(cell).is_ok());
+    let guarded = raw.cells.iter().any(|cell| cell.first() == Some(&b'\''));
+    let cells = if not_text || guarded {
+        let mut cells = Cells::default();
+        for cell in raw.cells.iter() {
+            cells.push(unneutralize(&String::from_utf8_lossy(cell)));
+        }
+        cells
+    } else {
+        // The usual record: text throughout and nothing to take off, so its buffer becomes
+        // the cells as it is.
+        let (bytes, ends) = raw.cells.into_parts();
+        String::from_utf8(bytes)
+            .ok()
+            .and_then(|text| Cells::from_parts(text, ends))
+            .expect("cells that are each text are text together, split where they were")
+    };
     if not_text {
         problems.push("contains bytes that are not valid text in the file's encoding (pass --encoding?)".to_string());
     }
