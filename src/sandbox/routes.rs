@@ -113,12 +113,18 @@ async fn edge(State(state): Shared, request: Request, next: Next) -> Response {
     // rounds up to the next millisecond and answered `--latency 20ms` in 21.2 ms at the median.
     let latency = state.faults.latency();
     let arrived = std::time::Instant::now();
+    // A latency past what the clock can count (a test's `Duration::MAX`) is an answer never given.
+    let after = move |wait| {
+        arrived
+            .checked_add(wait)
+            .map_or_else(async_io::Timer::never, async_io::Timer::at)
+    };
     if !latency.is_zero() {
-        async_io::Timer::at(arrived + latency / 2).await;
+        after(latency / 2).await;
     }
     let answer_due = async move {
         if !latency.is_zero() {
-            async_io::Timer::at(arrived + latency).await;
+            after(latency).await;
         }
     };
     let mut response = match state.faults.edge() {
