@@ -137,29 +137,28 @@ impl<T: Buffer> Cells<T> {
         self.text.stored()
     }
 
-    /// The buffer and the cell ends, to take the record apart without copying.
-    pub fn into_parts(self) -> (T, Vec<u32>) {
-        (self.text, self.ends)
-    }
-
     fn start(&self, index: usize) -> usize {
         index.checked_sub(1).map_or(0, |before| self.ends[before] as usize)
     }
 }
 
-impl Cells {
-    /// Cells over `text` with these ends, as [`Cells::into_parts`] gave them; `None` when the
-    /// ends do not fall on character boundaries of `text` in order.
-    pub fn from_parts(text: String, ends: Vec<u32>) -> Option<Cells> {
-        let mut start = 0;
-        for &end in &ends {
-            let end = end as usize;
-            if end < start || !text.is_char_boundary(end) {
-                return None;
-            }
-            start = end;
+impl RawCells {
+    /// The same cells as text, without a copy, when every cell is text: the buffer is checked
+    /// once, whole, and each cell must end on a character boundary (a whole buffer can be text
+    /// while a cell ends inside a character); otherwise the raw cells come back.
+    pub fn into_text(self) -> Result<Cells, RawCells> {
+        let ends = self.ends;
+        match String::from_utf8(self.text) {
+            Ok(text) if ends.iter().all(|&end| text.is_char_boundary(end as usize)) => Ok(Cells { text, ends }),
+            Ok(text) => Err(Cells {
+                text: text.into_bytes(),
+                ends,
+            }),
+            Err(e) => Err(Cells {
+                text: e.into_bytes(),
+                ends,
+            }),
         }
-        (start == text.len()).then_some(Cells { text, ends })
     }
 }
 
@@ -236,11 +235,16 @@ mod tests {
     }
 
     #[test]
-    fn parts_are_checked_when_put_back() {
-        let (text, ends) = Cells::from(vec!["é".to_string(), "b".into()]).into_parts();
-        assert_eq!(Cells::from_parts(text.clone(), ends).unwrap(), ["é", "b"]);
-        assert!(Cells::from_parts(text.clone(), vec![1, 3]).is_none(), "inside the é");
-        assert!(Cells::from_parts(text.clone(), vec![2]).is_none(), "text left over");
-        assert!(Cells::from_parts(text, vec![2, 1]).is_none(), "out of order");
+    fn raw_cells_become_text_only_when_every_cell_is_text() {
+        let raw = |cells: &[&[u8]]| {
+            let mut raw = RawCells::default();
+            cells.iter().for_each(|cell| raw.push(cell));
+            raw
+        };
+        assert_eq!(raw(&["é".as_bytes(), b"b"]).into_text().unwrap(), ["é", "b"]);
+        let split = raw(&[&"é".as_bytes()[..1], &"é".as_bytes()[1..]]);
+        assert_eq!(split.clone().into_text().unwrap_err(), split, "text together, not each");
+        let latin1 = raw(&[b"Ren\xe9"]);
+        assert_eq!(latin1.clone().into_text().unwrap_err(), latin1);
     }
 }

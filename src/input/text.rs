@@ -78,22 +78,16 @@ fn is_binary(sample: &[u8]) -> bool {
 pub(super) fn text_cells(raw: RawRecord, expected: usize) -> (Cells, Option<String>) {
     let mut problems = Vec::new();
     let nul = raw.cells.iter().any(|cell| cell.contains(&0));
-    let not_text = !raw.cells.iter().all(|cell| std::str::from_utf8(cell).is_ok());
-    let guarded = raw.cells.iter().any(|cell| cell.first() == Some(&b'\''));
-    let cells = if not_text || guarded {
-        let mut cells = Cells::default();
-        for cell in raw.cells.iter() {
-            cells.push(unneutralize(&String::from_utf8_lossy(cell)));
-        }
-        cells
+    // The usual record is text throughout, and its buffer becomes the cells as it is.
+    let (cells, not_text) = match raw.cells.into_text() {
+        Ok(cells) => (cells, false),
+        Err(bytes) => (bytes.iter().map(|cell| String::from_utf8_lossy(cell)).collect(), true),
+    };
+    // Only a cell that opens with a quote can carry the guard: the rest are kept as they are.
+    let cells = if cells.iter().any(|cell| cell.starts_with('\'')) {
+        cells.iter().map(unneutralize).collect()
     } else {
-        // The usual record: text throughout and nothing to take off, so its buffer becomes
-        // the cells as it is.
-        let (bytes, ends) = raw.cells.into_parts();
-        String::from_utf8(bytes)
-            .ok()
-            .and_then(|text| Cells::from_parts(text, ends))
-            .expect("cells that are each text are text together, split where they were")
+        cells
     };
     if not_text {
         problems.push("contains bytes that are not valid text in the file's encoding (pass --encoding?)".to_string());
