@@ -10,7 +10,7 @@ use super::summary::SummaryFile;
 use crate::api::Client;
 use crate::config::{ImportConfig, Reach};
 use crate::error::RunError;
-use crate::input::{Input, InputOptions, Source, count_records, incomplete_results};
+use crate::input::{Input, InputOptions, Source, incomplete_results};
 use crate::logging::Ui;
 use crate::modes::ErrorBudget;
 use crate::output::{check_writable, same_file};
@@ -122,7 +122,7 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
         (source, None) if ui.progress || args.max_errors.is_some() || (!ui.quiet && !args.heartbeat.is_zero()) => {
             source
                 .regular_file()
-                .and_then(|path| count_records(path).ok())
+                .and_then(|path| input.count_rows(path))
                 .map(|rows| input.limit().map_or(rows, |limit| rows.min(limit)))
         }
         _ => None,

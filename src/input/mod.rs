@@ -337,6 +337,17 @@ impl Input {
         rows.map(|rows| self.limit.map_or(rows, |limit| rows.min(limit)))
     }
 
+    /// Data rows of this input's file at `path`, counted by reading it again in the same
+    /// encoding and delimiter (the header and any title rows above it are not rows); `None` for
+    /// a workbook, or when the file cannot be read again.
+    pub fn count_rows(&self, path: &Path) -> Option<u64> {
+        let Format::Text { encoding, delimiter } = &self.format else {
+            return None;
+        };
+        let records = count_records(path, encoding.encoding, *delimiter).ok()?;
+        Some(records.saturating_sub(1 + self.skipped))
+    }
+
     /// How a results file for this input should look: its delimiter, and a byte order mark when
     /// it had one or was not UTF-8 (`--excel` forces the mark and CRLF). A workbook gets `,`.
     pub fn results_style(&self, excel: bool) -> crate::output::CsvStyle {
@@ -461,6 +472,29 @@ mod tests {
         assert_eq!(records.len(), 2);
         assert_eq!((records[0].row, &records[0].cells[1]), (2, "two\r\nlines"));
         assert_eq!((records[1].row, &records[1].cells[0]), (3, "b@x.com"));
+    }
+
+    /// The total a progress bar and `--max-errors 5%` use is the rows the run will read: quotes
+    /// are those of the file's own delimiter (after a `;`, not only after a `,`), the file is
+    /// decoded as it was the first time, and title rows and the header are not rows.
+    #[test]
+    fn a_files_rows_are_counted_as_the_run_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        // As Excel saves a sheet with a title row: every row as wide as the widest.
+        let text = "Gästeliste März;\r\nE-Mail;Notiz\r\na@x.com;\"zwei\r\nZeilen\"\r\n\r\nb@x.com;\"drei\nganze\nZeilen\"\r\nc@x.com;x\r\n";
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        for (name, bytes) in [("utf8.csv", text.as_bytes().to_vec()), ("utf16.csv", utf16)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let input = Input::open(&Source::File(path.clone()), &InputOptions::default()).unwrap();
+            assert_eq!(input.header, ["E-Mail", "Notiz"], "{name}");
+            let counted = input.count_rows(&path);
+            let read = input.count() as u64;
+            assert_eq!((counted, read), (Some(3), 3), "{name}");
+        }
     }
 
     #[test]

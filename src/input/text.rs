@@ -2,13 +2,13 @@
 //! header read, and each record's cells as text with every problem of the record.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
 use super::records::{CELL_CAP, MAX_CELLS, RECORD_CAP, RawRecord, RecordReader};
 use crate::output::unneutralize;
 
-use super::{Cells, Format, HeaderError, InputError, InputOptions, Records, decode, sniff, wrong_width};
+use super::{Cells, Encoding, Format, HeaderError, InputError, InputOptions, Records, decode, sniff, wrong_width};
 
 /// Bytes looked at to tell a workbook or a binary file from text, and to sniff the delimiter.
 const SNIFF_BYTES: u64 = 64 * 1024;
@@ -134,13 +134,27 @@ pub fn estimate_lines(path: &Path) -> Option<u64> {
     (lines > 0).then(|| size * lines / sample.len() as u64)
 }
 
-/// How many records a text file holds after its header (for a progress bar's ETA): record ends
-/// are found respecting quotes, whatever the delimiter.
-pub fn count_records(path: &Path) -> io::Result<u64> {
-    let mut reader = RecordReader::new(BufReader::with_capacity(1 << 16, File::open(path)?), b',');
-    let mut count = 0u64;
-    while reader.next_record()?.is_some() {
-        count += 1;
+/// How many records a text file holds, for a progress bar's total and a percentage error budget.
+/// The file is read again as it was read the first time: decoded from `encoding`, and its record
+/// ends found with `delimiter`'s quoting (a quote opens a cell only at its start, after a
+/// delimiter). No cell is kept: csv-core's record parser writes into a scratch buffer.
+pub fn count_records(path: &Path, encoding: &'static Encoding, delimiter: u8) -> io::Result<u64> {
+    let (decoded, _) = decode::utf8_reader(Box::new(File::open(path)?), Some(encoding), decode::STREAM_SAMPLE_BYTES)?;
+    let mut input = BufReader::with_capacity(1 << 16, decoded);
+    let mut parser = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    let (mut scratch, mut ends) = (vec![0u8; 1 << 16], [0usize; 64]);
+    let mut records = 0u64;
+    loop {
+        let bytes = input.fill_buf()?;
+        let (result, read, _, _) = parser.read_record(bytes, &mut scratch, &mut ends);
+        input.consume(read);
+        match result {
+            csv_core::ReadRecordResult::Record => records += 1,
+            csv_core::ReadRecordResult::End => return Ok(records),
+            // A record longer than the scratch buffer goes on in the next call.
+            csv_core::ReadRecordResult::InputEmpty
+            | csv_core::ReadRecordResult::OutputFull
+            | csv_core::ReadRecordResult::OutputEndsFull => {}
+        }
     }
-    Ok(count.saturating_sub(1))
 }
