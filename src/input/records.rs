@@ -31,8 +31,10 @@ pub struct RawRecord {
 pub struct RecordReader<R> {
     input: R,
     parser: csv_core::Reader,
-    /// csv-core's output buffer, reused for every field.
+    /// csv-core's output buffer, reused for every call.
     out: Box<[u8; 8 * 1024]>,
+    /// csv-core's field ends of one call, as positions in the record's output so far.
+    ends: [usize; 64],
     done: bool,
     /// The last record's bytes and cells: the next one is given that much room to start with.
     last_size: (usize, usize),
@@ -45,6 +47,7 @@ impl<R: BufRead> RecordReader<R> {
             input,
             parser,
             out: Box::new([0; 8 * 1024]),
+            ends: [0; 64],
             done: false,
             last_size: (0, 0),
         }
@@ -57,58 +60,108 @@ impl<R: BufRead> RecordReader<R> {
         }
         // Rows of one file are alike: room for a little more than the last one.
         let (bytes, cells) = self.last_size;
-        let mut record = RawRecord {
-            cells: RawCells::with_capacity((bytes + bytes / 8).min(RECORD_CAP), cells.min(MAX_CELLS)),
-            ..RawRecord::default()
+        let mut record = Building {
+            record: RawRecord {
+                cells: RawCells::with_capacity((bytes + bytes / 8).min(RECORD_CAP), cells.min(MAX_CELLS)),
+                ..RawRecord::default()
+            },
+            kept: 0,
         };
-        let mut kept = 0usize;
-        // The first and last (line ends aside) raw bytes of the cell being read: a cell that
-        // opens with a quote and reaches the end of the file without one never closed it.
-        let (mut first, mut last) = (None, None);
+        // Where this call's output starts in the record's output (csv-core's ends count from the
+        // record's start, across calls).
+        let mut base = 0usize;
         loop {
             let input = self.input.fill_buf()?;
-            let at_end = input.is_empty();
-            let (result, read, written) = self.parser.read_field(input, &mut self.out[..]);
-            let raw = &input[..read];
-            first = first.or(raw.first().copied());
-            last = raw.iter().rev().find(|&&b| b != b'\n' && b != b'\r').copied().or(last);
-            self.input.consume(read);
-            let cells = &mut record.cells;
-            let room = CELL_CAP
-                .saturating_sub(cells.open_len())
-                .min(RECORD_CAP.saturating_sub(kept));
-            let keep = written.min(room);
-            cells.open_cell().extend_from_slice(&self.out[..keep]);
-            kept += keep;
-            if keep < written {
-                let index = cells.len();
-                if cells.open_len() < CELL_CAP {
-                    record.dropped += (written - keep) as u64;
-                } else if record.oversized.last() != Some(&index) {
-                    record.oversized.push(index);
-                }
-            }
+            let result = if input.is_empty() {
+                self.end_of_input(&mut record, base)
+            } else {
+                let (result, read, written, ended) = self.parser.read_record(input, &mut self.out[..], &mut self.ends);
+                self.input.consume(read);
+                record.take(&self.out[..written], &self.ends[..ended], base);
+                base += written;
+                result
+            };
             match result {
-                csv_core::ReadFieldResult::InputEmpty | csv_core::ReadFieldResult::OutputFull => {}
-                csv_core::ReadFieldResult::Field { record_end } => {
-                    record.unclosed_quote |= at_end && first == Some(b'"') && last != Some(b'"');
-                    (first, last) = (None, None);
-                    if record.cells.len() < MAX_CELLS {
-                        record.cells.end_cell();
-                    } else {
-                        record.extra_cells += 1;
-                        record.cells.discard_open_cell();
-                    }
-                    if record_end {
-                        self.last_size = (record.cells.text_len(), record.cells.len());
-                        return Ok(Some(record));
-                    }
+                csv_core::ReadRecordResult::Record => {
+                    self.last_size = (record.record.cells.text_len(), record.record.cells.len());
+                    return Ok(Some(record.record));
                 }
-                csv_core::ReadFieldResult::End => {
+                csv_core::ReadRecordResult::End => {
                     self.done = true;
                     return Ok(None);
                 }
+                csv_core::ReadRecordResult::InputEmpty
+                | csv_core::ReadRecordResult::OutputFull
+                | csv_core::ReadRecordResult::OutputEndsFull => {}
             }
+        }
+    }
+}
+
+impl<R> RecordReader<R> {
+    /// The input is over: a line end is offered first. Inside a quoted cell it is text, so the
+    /// quote was never closed, and the cell ends without it; anywhere else it ends the record or
+    /// is a blank line, as the end of the input itself would.
+    fn end_of_input(&mut self, record: &mut Building, base: usize) -> csv_core::ReadRecordResult {
+        let (result, _, written, ended) = self.parser.read_record(b"\n", &mut self.out[..], &mut self.ends);
+        if result != csv_core::ReadRecordResult::InputEmpty {
+            // A line end outside quotes is never output: only the last cell's end came.
+            record.take(&[], &self.ends[..ended], base);
+            return result;
+        }
+        record.record.unclosed_quote = written == 1;
+        let (result, _, _, ended) = self.parser.read_record(&[], &mut self.out[..], &mut self.ends);
+        record.take(&[], &self.ends[..ended], base + written);
+        result
+    }
+}
+
+/// A record being read, and the bytes of it kept so far.
+struct Building {
+    record: RawRecord,
+    kept: usize,
+}
+
+impl Building {
+    /// One call's output: `out` from the record's byte `base` on, and the ends of the cells
+    /// that closed in it (positions from the record's start).
+    fn take(&mut self, out: &[u8], ends: &[usize], base: usize) {
+        let mut from = 0;
+        for &end in ends {
+            let end = end - base;
+            self.keep(&out[from..end]);
+            self.close_cell();
+            from = end;
+        }
+        self.keep(&out[from..]);
+    }
+
+    /// Adds bytes to the open cell, up to `CELL_CAP` for the cell and `RECORD_CAP` for the
+    /// record, noting what is cut.
+    fn keep(&mut self, bytes: &[u8]) {
+        let cells = &mut self.record.cells;
+        let room = CELL_CAP
+            .saturating_sub(cells.open_len())
+            .min(RECORD_CAP.saturating_sub(self.kept));
+        let keep = bytes.len().min(room);
+        cells.open_cell().extend_from_slice(&bytes[..keep]);
+        self.kept += keep;
+        if keep < bytes.len() {
+            let index = cells.len();
+            if cells.open_len() < CELL_CAP {
+                self.record.dropped += (bytes.len() - keep) as u64;
+            } else if self.record.oversized.last() != Some(&index) {
+                self.record.oversized.push(index);
+            }
+        }
+    }
+
+    fn close_cell(&mut self) {
+        if self.record.cells.len() < MAX_CELLS {
+            self.record.cells.end_cell();
+        } else {
+            self.record.extra_cells += 1;
+            self.record.cells.discard_open_cell();
         }
     }
 }
@@ -163,6 +216,42 @@ mod tests {
         assert!(all[1].unclosed_quote);
         assert!(!records(b"a,\"closed\nacross lines\"\r\n", b',')[0].unclosed_quote);
         assert!(!records(b"a,\"closed at the very end\"", b',')[0].unclosed_quote);
+    }
+
+    /// Whether the last cell's quote was closed is the parser's own state at the end of the
+    /// file, not a guess from its first and last bytes.
+    #[test]
+    fn a_quote_left_open_at_the_end_is_told_from_one_that_was_closed() {
+        let last = |text: &[u8]| records(text, b',').pop().unwrap();
+        for open in [
+            &b"a\n\""[..],
+            b"a,\"ends in an escaped quote\"\"",
+            b"a,\"two\nlines\r\n",
+        ] {
+            assert!(last(open).unclosed_quote, "{}", String::from_utf8_lossy(open));
+        }
+        for closed in [&b"a,\"\" trailing"[..], b"a,\"x\"\n", b"a,b", b"a,\"quoted\"\r\n\r\n"] {
+            assert!(!last(closed).unclosed_quote, "{}", String::from_utf8_lossy(closed));
+        }
+        // What an open quote swallowed is kept as it was, with no line end added.
+        assert_eq!(cells(&last(b"a,\"two\nlines\r\n")), ["a", "two\nlines\r\n"]);
+        assert_eq!(cells(&last(b"a,\"\" trailing")), ["a", " trailing"]);
+    }
+
+    proptest::proptest! {
+        /// A record is the same however the input arrives: a byte at a time or all at once.
+        #[test]
+        fn records_do_not_depend_on_how_the_input_is_buffered(
+            text in proptest::collection::vec(
+                proptest::sample::select(b"ab,;\"\n\r ".to_vec()), 0..200),
+            capacity in 1usize..16,
+            delimiter in proptest::sample::select(b",;".to_vec()),
+        ) {
+            let whole = RecordReader::new(io::BufReader::with_capacity(1 << 16, &text[..]), delimiter);
+            let pieces = RecordReader::new(io::BufReader::with_capacity(capacity, &text[..]), delimiter);
+            let read = |mut reader: RecordReader<_>| std::iter::from_fn(move || reader.next_record().unwrap()).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(read(whole), read(pieces));
+        }
     }
 
     #[test]
