@@ -257,19 +257,22 @@ fn unthrottled(dir: &Path) -> Vec<Row> {
     let file = guest_file(dir, "unthrottled.csv", rows);
     // Each run against an empty sandbox of its own: a second run would find every guest.
     let empty = || Sandbox::start(&["--empty", "--latency", "20ms"]);
-    let run = median_of(RUNS, || {
-        let args = [
-            "--log-format",
-            "json",
-            "import",
-            file.to_str().unwrap(),
-            "--concurrency",
-            "64",
-        ];
-        let run = run_client(&args, Some(&empty()));
-        expect_success(&run, "the import");
-        run
-    });
+    let import = |file: &Path, concurrency: &str| {
+        median_of(RUNS, || {
+            let args = [
+                "--log-format",
+                "json",
+                "import",
+                file.to_str().unwrap(),
+                "--concurrency",
+                concurrency,
+            ];
+            let run = run_client(&args, Some(&empty()));
+            expect_success(&run, "the import");
+            run
+        })
+    };
+    let run = import(&file, "64");
     let rate = rows as f64 / run.wall.as_secs_f64();
     let cpu_per_row = run.cpu.as_secs_f64() * 1e6 / rows as f64;
     // The same creates from the HTTP stack alone.
@@ -284,19 +287,7 @@ fn unthrottled(dir: &Path) -> Vec<Row> {
     // A small import, as most are: CPU per row there includes start-up and the prefetch.
     let small = 600;
     let file = guest_file(dir, "unthrottled-600.csv", small);
-    let run_small = median_of(RUNS, || {
-        let args = [
-            "--log-format",
-            "json",
-            "import",
-            file.to_str().unwrap(),
-            "--concurrency",
-            "16",
-        ];
-        let run = run_client(&args, Some(&empty()));
-        expect_success(&run, "the small import");
-        run
-    });
+    let run_small = import(&file, "16");
     let small_cpu_per_row = run_small.cpu.as_secs_f64() * 1e6 / small as f64;
     vec![
         row(
