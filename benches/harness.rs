@@ -276,7 +276,12 @@ fn unthrottled(dir: &Path) -> Vec<Row> {
     let rate = rows as f64 / run.wall.as_secs_f64();
     let cpu_per_row = run.cpu.as_secs_f64() * 1e6 / rows as f64;
     // The same creates from the HTTP stack alone.
-    let [reqwest_alone, hyper_alone] = [http_floor::Stack::Reqwest, http_floor::Stack::Hyper].map(|stack| {
+    let stacks = [
+        http_floor::Stack::Reqwest,
+        http_floor::Stack::HyperUtil,
+        http_floor::Stack::Hyper,
+    ];
+    let [reqwest_alone, hyper_util_alone, hyper_alone] = stacks.map(|stack| {
         let run = median_of(RUNS, || {
             let run = measure(http_floor::command(stack, 64, &file), Some(&empty()));
             expect_success(&run, "the HTTP floor");
@@ -320,7 +325,7 @@ fn unthrottled(dir: &Path) -> Vec<Row> {
             case: "1. the same 20,000 creates from the HTTP stack alone (`benches/http_floor.rs`, median of 3 runs)"
                 .into(),
             measured: format!(
-                "reqwest {reqwest_alone:.1} µs a request; hyper's HTTP/1 connections alone {hyper_alone:.1} µs"
+                "reqwest {reqwest_alone:.1} µs a request; hyper-util's pooled client {hyper_util_alone:.1} µs; hyper's HTTP/1 connections alone {hyper_alone:.1} µs"
             ),
             target: "none: what the CPU per row is read against".into(),
             met: None,

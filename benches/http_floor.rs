@@ -1,8 +1,9 @@
 //! The HTTP stack's own cost, the yardstick for case 1's CPU per row: the creates the import
 //! would send for the same file, from a bare loop with no reading of answers beyond the body,
 //! no results, no pacing. Once with reqwest (the client the tool is built on, set up as the
-//! tool sets it up) and once with hyper's HTTP/1 connections alone (no pool, no tower layers, no
-//! URL parsed again per request). It runs as a child process, measured as the tool is.
+//! tool sets it up), once with hyper-util's pooled client (the core reqwest wraps, without its
+//! layers), and once with hyper's HTTP/1 connections alone (no pool, no tower layers, no URL parsed
+//! again per request). It runs as a child process, measured as the tool is.
 
 use std::path::Path;
 use std::process::Command;
@@ -19,6 +20,8 @@ pub const ENV: &str = "TALLYFY_BENCH_HTTP_FLOOR";
 #[derive(Clone, Copy)]
 pub enum Stack {
     Reqwest,
+    /// hyper-util's pooled client: what reqwest wraps, without its layers.
+    HyperUtil,
     Hyper,
 }
 
@@ -26,6 +29,7 @@ impl Stack {
     fn name(self) -> &'static str {
         match self {
             Stack::Reqwest => "reqwest",
+            Stack::HyperUtil => "hyper-util",
             Stack::Hyper => "hyper",
         }
     }
@@ -63,11 +67,16 @@ pub fn run_child(spec: &str) {
         .unwrap();
     let next = Arc::new(AtomicUsize::new(0));
     runtime.block_on(async {
+        // One pool shared by the workers, as one reqwest client's is.
+        let pooled = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_max_idle_per_host(concurrency)
+            .build_http::<http_body_util::Full<bytes::Bytes>>();
         let workers: Vec<_> = (0..concurrency)
             .map(|_| {
                 let (bodies, next, url, auth) = (bodies.clone(), next.clone(), url.clone(), auth.clone());
                 match stack {
                     "reqwest" => tokio::spawn(with_reqwest(bodies, next, url, auth)),
+                    "hyper-util" => tokio::spawn(with_hyper_util(pooled.clone(), bodies, next, url, auth)),
                     "hyper" => tokio::spawn(with_hyper(bodies, next, url, auth)),
                     other => panic!("unknown stack {other}"),
                 }
@@ -132,6 +141,34 @@ async fn with_reqwest(bodies: Arc<Vec<bytes::Bytes>>, next: Arc<AtomicUsize>, ur
             .unwrap();
         assert!(response.status().is_success(), "{}", response.status());
         response.bytes().await.unwrap();
+    }
+}
+
+/// hyper-util's pooled client, shared by the workers: reqwest's own core.
+async fn with_hyper_util(
+    client: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        http_body_util::Full<bytes::Bytes>,
+    >,
+    bodies: Arc<Vec<bytes::Bytes>>,
+    next: Arc<AtomicUsize>,
+    url: String,
+    auth: String,
+) {
+    use http_body_util::BodyExt;
+    let uri: hyper::Uri = url.parse().unwrap();
+    while let Some(body) = take(&bodies, &next) {
+        let request = hyper::Request::post(uri.clone())
+            .header("accept", "application/json")
+            .header("x-tallyfy-client", "APIClient")
+            .header("user-agent", "tallyfy-guests/bench")
+            .header("authorization", &auth)
+            .header("content-type", "application/json")
+            .body(http_body_util::Full::new(body))
+            .unwrap();
+        let response = client.request(request).await.unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+        response.into_body().collect().await.unwrap();
     }
 }
 
