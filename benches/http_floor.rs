@@ -2,8 +2,8 @@
 //! would send for the same file, from a bare loop with no reading of answers beyond the body,
 //! no results, no pacing. Once with reqwest (the client the tool is built on, set up as the
 //! tool sets it up), once with hyper-util's pooled client (the core reqwest wraps, without its
-//! layers), and once with hyper's HTTP/1 connections alone (no pool, no tower layers, no URL parsed
-//! again per request). It runs as a child process, measured as the tool is.
+//! layers), and once with hyper's HTTP/1 connections alone (no pool, no tower layers, no URL
+//! parsed again per request). It runs as a child process, measured as the tool is.
 
 use std::path::Path;
 use std::process::Command;
