@@ -67,7 +67,9 @@ pub fn run_child(spec: &str) {
         .unwrap();
     let next = Arc::new(AtomicUsize::new(0));
     runtime.block_on(async {
-        // One pool shared by the workers, as one reqwest client's is.
+        // One client shared by the workers, as the tool has one: building a reqwest client
+        // loads the system's certificate store, which a client per worker would pay 64 times.
+        let client = reqwest_client();
         let pooled = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .pool_max_idle_per_host(concurrency)
             .build_http::<http_body_util::Full<bytes::Bytes>>();
@@ -75,7 +77,7 @@ pub fn run_child(spec: &str) {
             .map(|_| {
                 let (bodies, next, url, auth) = (bodies.clone(), next.clone(), url.clone(), auth.clone());
                 match stack {
-                    "reqwest" => tokio::spawn(with_reqwest(bodies, next, url, auth)),
+                    "reqwest" => tokio::spawn(with_reqwest(client.clone(), bodies, next, url, auth)),
                     "hyper-util" => tokio::spawn(with_hyper_util(pooled.clone(), bodies, next, url, auth)),
                     "hyper" => tokio::spawn(with_hyper(bodies, next, url, auth)),
                     other => panic!("unknown stack {other}"),
@@ -117,18 +119,28 @@ fn take(bodies: &[bytes::Bytes], next: &AtomicUsize) -> Option<bytes::Bytes> {
 }
 
 /// reqwest as `api::Client::new` sets it up: default headers, timeouts, no redirects.
-async fn with_reqwest(bodies: Arc<Vec<bytes::Bytes>>, next: Arc<AtomicUsize>, url: String, auth: String) {
+fn reqwest_client() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("accept", "application/json".parse().unwrap());
     headers.insert("x-tallyfy-client", "APIClient".parse().unwrap());
-    let client = reqwest::Client::builder()
+    reqwest::Client::builder()
         .default_headers(headers)
         .user_agent("tallyfy-guests/bench")
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// One worker on the shared reqwest client.
+async fn with_reqwest(
+    client: reqwest::Client,
+    bodies: Arc<Vec<bytes::Bytes>>,
+    next: Arc<AtomicUsize>,
+    url: String,
+    auth: String,
+) {
     let url = reqwest::Url::parse(&url).unwrap();
     while let Some(body) = take(&bodies, &next) {
         let response = client
