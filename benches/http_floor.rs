@@ -167,26 +167,16 @@ async fn with_hyper_util(
     url: String,
     auth: String,
 ) {
-    use http_body_util::BodyExt;
     let uri: hyper::Uri = url.parse().unwrap();
     while let Some(body) = take(&bodies, &next) {
-        let request = hyper::Request::post(uri.clone())
-            .header("accept", "application/json")
-            .header("x-tallyfy-client", "APIClient")
-            .header("user-agent", "tallyfy-guests/bench")
-            .header("authorization", &auth)
-            .header("content-type", "application/json")
-            .body(http_body_util::Full::new(body))
-            .unwrap();
-        let response = client.request(request).await.unwrap();
-        assert!(response.status().is_success(), "{}", response.status());
-        response.into_body().collect().await.unwrap();
+        // hyper-util's client adds the Host header itself.
+        let request = create(hyper::Request::post(uri.clone()), &auth, body);
+        read_whole(client.request(request).await.unwrap()).await;
     }
 }
 
 /// One HTTP/1 connection per worker, straight on hyper.
 async fn with_hyper(bodies: Arc<Vec<bytes::Bytes>>, next: Arc<AtomicUsize>, url: String, auth: String) {
-    use http_body_util::BodyExt;
     let uri: hyper::Uri = url.parse().unwrap();
     let authority = uri.authority().unwrap().to_string();
     let stream = tokio::net::TcpStream::connect(&authority).await.unwrap();
@@ -197,17 +187,34 @@ async fn with_hyper(bodies: Arc<Vec<bytes::Bytes>>, next: Arc<AtomicUsize>, url:
     tokio::spawn(connection);
     while let Some(body) = take(&bodies, &next) {
         sender.ready().await.unwrap();
-        let request = hyper::Request::post(uri.clone())
-            .header("host", &authority)
-            .header("accept", "application/json")
-            .header("x-tallyfy-client", "APIClient")
-            .header("user-agent", "tallyfy-guests/bench")
-            .header("authorization", &auth)
-            .header("content-type", "application/json")
-            .body(http_body_util::Full::new(body))
-            .unwrap();
-        let response = sender.send_request(request).await.unwrap();
-        assert!(response.status().is_success(), "{}", response.status());
-        response.into_body().collect().await.unwrap();
+        let request = create(
+            hyper::Request::post(uri.clone()).header("host", &authority),
+            &auth,
+            body,
+        );
+        read_whole(sender.send_request(request).await.unwrap()).await;
     }
+}
+
+/// A create as the tool sends it: its headers and the row's body.
+fn create(
+    request: hyper::http::request::Builder,
+    auth: &str,
+    body: bytes::Bytes,
+) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
+    request
+        .header("accept", "application/json")
+        .header("x-tallyfy-client", "APIClient")
+        .header("user-agent", "tallyfy-guests/bench")
+        .header("authorization", auth)
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(body))
+        .unwrap()
+}
+
+/// Checks a 2xx and reads the whole answer, as the tool does.
+async fn read_whole(response: hyper::Response<hyper::body::Incoming>) {
+    use http_body_util::BodyExt;
+    assert!(response.status().is_success(), "{}", response.status());
+    response.into_body().collect().await.unwrap();
 }
