@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod defaults;
 pub mod doctor;
+pub mod email_key;
 pub mod error;
 pub mod export;
 pub mod help;

@@ -119,11 +119,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// The key emails are compared by: trimmed and lowercased.
-pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
-
 /// A strict, practical syntax check: one `@`, no spaces, a dotted domain ending in a real-looking
 /// TLD, no trailing dot, no display name or domain literal. Plus-addressing is fine.
 pub fn check_email(email: &str) -> Result<(), String> {
@@ -259,7 +254,6 @@ mod tests {
         assert_eq!(guest.phone_1.as_deref(), Some("+44 20 7946"));
         assert_eq!(guest.associated_members, vec![1001, 1002, 1003, 1004]);
         assert_eq!(guest.last_name, None);
-        assert_eq!(normalize_email(" Ann@X.com "), "ann@x.com");
     }
 
     #[test]

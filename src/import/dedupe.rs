@@ -1,4 +1,4 @@
-//! Dedupe: each valid row's normalised email against the rows before it (the first valid
+//! Dedupe: each valid row's canonical email (`crate::email_key`) against the rows before it (the first valid
 //! occurrence wins) and against the organization's existing guests. One compact table holds
 //! both: a 128-bit hash of the email → the existing guest's id, its profile (packed into one
 //! shared string, for drift and `--on-existing update`) and the first row that had it, 32 bytes
@@ -10,17 +10,14 @@ use std::hash::{BuildHasherDefault, Hasher};
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::api::Guest;
-use crate::validate::normalize_email;
+use crate::email_key::email_key;
 
-/// The email's key: the hash of its normalised form, made without a copy when it is plain
-/// lowercase ASCII already (as almost every email is).
+/// The email's key: the hash of its canonical form (`crate::email_key`: NFC, lowercase,
+/// invisible characters dropped, `Name <addr>` and `mailto:` read), so that a cell naming a
+/// guest under another spelling still finds it. Plain lowercase ASCII (almost every email) is
+/// hashed as it is, without a copy.
 fn key(email: &str) -> u128 {
-    let trimmed = email.trim();
-    if trimmed.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
-        xxh3_128(trimmed.as_bytes())
-    } else {
-        xxh3_128(normalize_email(email).as_bytes())
-    }
+    xxh3_128(email_key(email).as_bytes())
 }
 
 /// Keys are already uniform hashes: hashing them again would only cost time.

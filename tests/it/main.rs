@@ -12,6 +12,7 @@ mod hostile;
 mod hostile_servers;
 mod import;
 mod mirror;
+mod presence;
 mod properties;
 mod rogue;
 mod secrecy;
