@@ -1,9 +1,11 @@
 //! Creating one guest, with reconciliation: a create whose outcome is unknown (5xx, timeout,
-//! dropped connection after sending) is read back by email before it is ever sent again, so a
-//! guest is never created twice; a create answered "already taken" is read back too, since
-//! another writer (a person in the web app, another integration, an overlapping run) may have
-//! created the guest after the list was read. Also where a run-stopping failure (token
-//! rejected, a rate-limit pause beyond `--max-wait`) is turned into a stop for other rows.
+//! dropped connection after sending, or a 2xx that does not hold a guest) is read back by email
+//! before it is ever sent again, so a guest is never created twice; a create answered "already
+//! taken" is read back too, since another writer (a person in the web app, another integration,
+//! an overlapping run) may have created the guest after the list was read. A read-back that
+//! finds nothing right after a create or a "taken" waits out the read lag
+//! (`Client::read_back_settled`) before it is believed. Also where a run-stopping failure
+//! (token rejected, a rate-limit pause beyond `--max-wait`) is turned into a stop for other rows.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -84,12 +86,6 @@ pub fn deferred_message(not_done: &str, reason: &str) -> String {
     format!("{not_done}: the run stopped ({reason}); run the same command again to continue")
 }
 
-/// Reads after an "already taken" 422 that find nothing before the row is a `conflict`: a
-/// replicated API may answer the read before it has the other writer's guest.
-const TAKEN_READS: u32 = 4;
-/// The first pause between those reads; it doubles.
-const TAKEN_READ_PAUSE: Duration = Duration::from_millis(250);
-
 /// Creates `guest`, reading back after any attempt whose outcome is unknown, for at most
 /// `max_rounds + 1` POSTs.
 pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: u32) -> Created {
@@ -112,11 +108,25 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
             );
         }
         let error = match client.create_guest(guest).await {
-            Ok(reply) => {
+            Ok(reply) if !reply.value.trim().is_empty() => {
                 run.outcome.attempts += reply.attempts;
                 run.outcome.http_status = Some(reply.status);
                 run.outcome.guest_id = reply.value;
-                return run.created(uncertain.as_deref()).await;
+                return run.created(uncertain.as_deref());
+            }
+            Ok(reply) => {
+                // A 2xx that does not hold a guest (an HTML page, an empty body, JSON without
+                // `data.id`) proves nothing: it may be a proxy's page. Read back, with the lag
+                // waited out, as after any create whose outcome is unknown.
+                run.outcome.attempts += reply.attempts;
+                run.outcome.http_status = Some(reply.status);
+                let what = format!("answered {} without a guest in it", reply.status);
+                uncertain = Some(what);
+                match run.read_back(Settle::Wait).await {
+                    Ok(Some(found)) => return run.settle(found, uncertain.as_deref()),
+                    Ok(None) => continue,
+                    Err(error) => return run.failed(error, stop, uncertain.as_deref()),
+                }
             }
             Err(error) => error,
         };
@@ -125,7 +135,9 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
         match error.kind {
             ApiErrorKind::Indeterminate(what) => {
                 uncertain = Some(what);
-                match run.read_back(1).await {
+                // One read: nothing found means another POST, whose "taken" (if ours did
+                // arrive) is then read back with the lag waited out.
+                match run.read_back(Settle::Once).await {
                     Ok(Some(found)) => return run.settle(found, uncertain.as_deref()),
                     Ok(None) => continue,
                     Err(error) => return run.failed(error, stop, uncertain.as_deref()),
@@ -133,7 +145,7 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
             }
             ApiErrorKind::Rejected(fields) if email_taken(&fields) => {
                 // Our own earlier attempt, or another writer since the list was read.
-                return match run.read_back(TAKEN_READS).await {
+                return match run.read_back(Settle::Wait).await {
                     Ok(Some(found)) => run.settle(found, uncertain.as_deref()),
                     Ok(None) => run.end(
                         Status::Conflict,
@@ -153,10 +165,17 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
     }
     let what = uncertain.unwrap_or_default();
     let message = format!(
-        "not created: {} attempts went unanswered (last: {what}) and reading it back found no guest",
+        "not created: {} attempts got no answer that could be trusted (last: {what}) and reading it back found no guest; run the same command again to retry it",
         max_rounds + 1
     );
     run.end(Status::Failed, message)
+}
+
+/// How long a read-back believes an absence: at once, or after the read lag.
+#[derive(Clone, Copy)]
+enum Settle {
+    Once,
+    Wait,
 }
 
 /// One create in progress: what it has sent and read so far.
@@ -188,43 +207,33 @@ impl Run<'_> {
         }
     }
 
-    /// A 2xx: created. An answer without the guest in it has the guest's id read back.
-    async fn created(mut self, uncertain: Option<&str>) -> Created {
-        let mut note = uncertain.map_or(String::new(), |what| {
+    /// A 2xx that holds the new guest's id: created.
+    fn created(self, uncertain: Option<&str>) -> Created {
+        let note = uncertain.map_or(String::new(), |what| {
             format!(" (after an attempt that went unanswered: {what})")
         });
-        if self.outcome.guest_id.is_empty() {
-            let status = self.outcome.http_status;
-            note.push_str(match self.read_back(TAKEN_READS).await {
-                Ok(Some(found)) => {
-                    self.outcome.guest_id = found.id;
-                    " (the answer did not hold the guest; its id was read back)"
-                }
-                _ => " (the answer did not hold the guest, and reading it back found none: check it in Tallyfy)",
-            });
-            self.outcome.http_status = status;
-        }
         self.end(Status::Created, format!("created{note}"))
     }
 
-    /// GETs the guest by email, up to `reads` times while it is not found (with a doubling
-    /// pause).
-    async fn read_back(&mut self, reads: u32) -> Result<Option<Guest>, ApiError> {
-        let mut pause = TAKEN_READ_PAUSE;
-        for read in 1..=reads {
-            self.reconciliations += 1;
-            let reply = self.client.get_guest(self.guest.email.trim()).await?;
-            self.outcome.attempts += reply.attempts;
-            self.outcome.http_status = Some(reply.status);
-            if let Some(found) = reply.value {
-                return Ok(Some(found));
+    /// GETs the guest by email: once, or (`Settle::Wait`) again while it is not found until
+    /// the read lag is waited out.
+    async fn read_back(&mut self, settle: Settle) -> Result<Option<Guest>, ApiError> {
+        let lag = match settle {
+            Settle::Once => Duration::ZERO,
+            Settle::Wait => crate::api::READ_LAG,
+        };
+        match self.client.read_back_within(self.guest.email.trim(), lag).await {
+            Ok(read) => {
+                self.reconciliations += read.reads;
+                self.outcome.attempts += read.attempts;
+                self.outcome.http_status = Some(read.status);
+                Ok(read.guest)
             }
-            if read < reads {
-                tokio::time::sleep(pause).await;
-                pause *= 2;
+            Err(error) => {
+                self.reconciliations += 1;
+                Err(error)
             }
         }
-        Ok(None)
     }
 
     /// A guest found by reading back: ours when an attempt of ours went unanswered and it
@@ -234,7 +243,9 @@ impl Run<'_> {
         match uncertain {
             Some(what) if holds_what_we_sent(self.guest, &found) => self.end(
                 Status::Created,
-                format!("created (the answer was lost: {what}; confirmed by reading it back)"),
+                format!(
+                    "created (the answer was lost: {what}; confirmed by reading it back, and its id was read back)"
+                ),
             ),
             _ => self.end_with(Status::Exists, "", Some(found)),
         }

@@ -1,0 +1,100 @@
+//! Two runs and one organization (issue 22, principle 5): what a run claims as `created` is its
+//! own, and the answers it believes are what they claim (principle 6).
+
+use std::time::Duration;
+
+use tallyfy_guests::sandbox::{DEFAULT_ORG, FaultOptions, SandboxOptions};
+
+use crate::hostile::guests_csv;
+use crate::rogue::{self, Reply};
+use crate::util::{Workspace, bin, expect_exit, result_rows, write};
+
+/// The binary pointed at a misbehaving server.
+fn against_rogue(server: &rogue::Rogue) -> assert_cmd::Command {
+    let mut cmd = bin();
+    cmd.env("TALLYFY_BASE_URL", server.base_url())
+        .env("TALLYFY_ORG_ID", DEFAULT_ORG)
+        .env("TALLYFY_ACCESS_TOKEN", "rogue-token");
+    cmd
+}
+
+#[test]
+fn a_200_html_page_answering_creates_is_never_taken_for_a_guest() {
+    // A proxy in front of the API answers every create with its own page. The read-backs find
+    // nothing: no row may say `created`, and the exit code says something went wrong.
+    let server = rogue::start(|request| match request.method.as_str() {
+        "POST" => Reply::Json(
+            200,
+            vec![("content-type", "text/html".into())],
+            "<html><body>Welcome to the portal</body></html>".into(),
+        ),
+        _ if request.target.contains("/guests/") => {
+            Reply::Json(404, vec![], r#"{"error": {"code": "RESOURCE_NOT_FOUND"}}"#.into())
+        }
+        _ => Reply::Json(200, vec![], rogue::page(0, 0, 0, 1, 1)),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &guests_csv(2));
+    expect_exit(
+        against_rogue(&server).args(["import", "--max-retries", "1"]).arg(&file),
+        1,
+    );
+    let rows = result_rows(&dir.path().join("guests.results.csv"));
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!(row.result_status, "failed", "{row:?}");
+        assert!(row.result_message.contains("without a guest"), "{row:?}");
+    }
+}
+
+#[test]
+fn a_200_without_the_guest_is_created_only_once_read_back_holding_what_was_sent() {
+    // The create did happen; the answer just does not show it. The guest is read back: ours
+    // (what we sent) is `created` with its id; someone else's is `exists`.
+    let server = rogue::start(|request| match request.method.as_str() {
+        "POST" => Reply::Json(200, vec![], r#"{"data": {}}"#.into()),
+        _ if request.target.contains("row0%40") => Reply::Json(
+            200,
+            vec![],
+            r#"{"data": {"id": 70, "email": "row0@example.org", "first_name": "Row0"}}"#.into(),
+        ),
+        _ if request.target.contains("/guests/") => Reply::Json(
+            200,
+            vec![],
+            r#"{"data": {"id": 71, "email": "row1@example.org", "first_name": "Someone"}}"#.into(),
+        ),
+        _ => Reply::Json(200, vec![], rogue::page(0, 0, 0, 1, 1)),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &guests_csv(2));
+    expect_exit(against_rogue(&server).arg("import").arg(&file), 0);
+    let rows = result_rows(&dir.path().join("guests.results.csv"));
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| (r.result_status.as_str(), r.result_guest_id.as_str()))
+        .collect();
+    assert_eq!(got, [("created", "70"), ("exists", "71")], "{rows:?}");
+}
+
+#[test]
+fn a_lagging_replica_never_turns_our_own_guests_into_conflicts() {
+    // Answers lost after the create was stored, on an API whose reads lag 2 s behind: the
+    // second POST is answered "taken" and the read-back must wait the lag out.
+    let ws = Workspace::new(SandboxOptions {
+        faults: FaultOptions {
+            read_lag: Duration::from_secs(2),
+            commit_fail_rate: 0.2,
+            seed: 5,
+            ..FaultOptions::default()
+        },
+        ..SandboxOptions::default()
+    });
+    let file = ws.write("guests.csv", &guests_csv(300));
+    expect_exit(ws.cmd().args(["-q", "import"]).arg(&file), 0);
+    let rows = ws.results("guests.results.csv");
+    assert_eq!(rows.len(), 300);
+    let not_created: Vec<_> = rows.iter().filter(|r| r.result_status != "created").collect();
+    assert!(not_created.is_empty(), "{not_created:?}");
+    assert!(ws.sandbox.stats().commit_failures > 20, "the fault fired");
+    assert_eq!(ws.sandbox.guests().len(), 300);
+}
