@@ -150,6 +150,8 @@ pub struct ImportConfig {
     pub on_missing: OnMissing,
     /// `--max-missing`: the most guests `--on-missing` may touch.
     pub max_missing: ErrorBudget,
+    /// Where this user's locks live (by organization, by a results file's inode).
+    pub lock_dir: PathBuf,
 }
 
 impl ImportConfig {
@@ -159,6 +161,27 @@ impl ImportConfig {
             Ok(Reach::Sandbox(transport)) => &transport.invite_rates,
             Ok(Reach::Api(config)) => &config.transport.invite_rates,
             _ => &[],
+        }
+    }
+}
+
+/// Where this user's locks live: `$XDG_RUNTIME_DIR/tallyfy-guests` (the user's own, cleared at
+/// logout), else `tallyfy-guests-USER` in the temp dir. Locks there outlive no run: the OS
+/// releases them when the process ends.
+pub fn lock_dir() -> PathBuf {
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute());
+    match runtime {
+        Some(dir) => dir.join("tallyfy-guests"),
+        None => {
+            let user: String = std::env::var("USER")
+                .or_else(|_| std::env::var("USERNAME"))
+                .unwrap_or_default()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect();
+            std::env::temp_dir().join(format!("tallyfy-guests-{user}"))
         }
     }
 }
@@ -212,6 +235,7 @@ pub fn import(args: ImportArgs) -> ImportConfig {
         undo: None,
         on_missing: args.on_missing,
         max_missing: args.max_missing,
+        lock_dir: lock_dir(),
     }
 }
 
@@ -247,6 +271,7 @@ pub fn undo(args: UndoArgs) -> ImportConfig {
         }),
         on_missing: OnMissing::Report,
         max_missing: ErrorBudget::Rows(0),
+        lock_dir: lock_dir(),
     }
 }
 

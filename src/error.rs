@@ -76,6 +76,18 @@ pub enum RunError {
         /// The run holding it (pid, start time).
         holder: String,
     },
+    /// Another run is deleting or disabling guests in this organization (mirror, undo).
+    #[error(
+        "another run is acting on organization {org} at {api} ({holder}); mirror and undo act on one organization one run at a time: wait for that run to finish, then run this again"
+    )]
+    OrgBusy {
+        /// The organization id.
+        org: String,
+        /// The API host it was reached at.
+        api: String,
+        /// The run holding it (pid, start time, its results file).
+        holder: String,
+    },
     /// An I/O failure on our own files, in plain words (the OS error is kept for its kind).
     #[error("{what}: {}", io_words(.cause))]
     /// Our own file could not be written: what we were doing, and the OS's reason.
@@ -133,7 +145,7 @@ impl RunError {
                     | ApiErrorKind::Unreachable { .. },
                 ..
             }) => Exit::Usage,
-            RunError::Busy { .. } | RunError::Declined => Exit::Stopped,
+            RunError::Busy { .. } | RunError::OrgBusy { .. } | RunError::Declined => Exit::Stopped,
             RunError::Api(ApiError {
                 kind: ApiErrorKind::RateLimited(_),
                 ..

@@ -56,7 +56,7 @@ pub async fn run(args: ImportConfig, ui: Ui) -> Result<Exit, RunError> {
     if let Some(path) = args
         .summary_json
         .as_ref()
-        .filter(|_| !matches!(result, Err(RunError::Busy { .. })))
+        .filter(|_| !matches!(result, Err(RunError::Busy { .. } | RunError::OrgBusy { .. })))
     {
         match (account.write(path, &result), &result) {
             (Err(error), Ok(_)) => return Err(error),
@@ -77,13 +77,27 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         total,
         max_failed,
     } = setup::check(args, ui, account)?;
-    // One run at a time per results file; taken before anything is sent or written.
-    // (A device or FIFO given as the results is not a file to protect, and gets no lock file.)
-    let _lock = results_path
-        .as_deref()
-        .filter(|path| replaceable(path))
-        .map(lock::acquire)
-        .transpose()?;
+    // One run at a time per results file (by the real file: through symlinks, and hard links
+    // by inode); taken before anything is sent or written. (A device or FIFO given as the
+    // results is not a file to protect, and gets no lock file.)
+    let mut lock = match results_path.as_deref().filter(|path| lock::lockable(path)) {
+        Some(path) => lock::acquire(path, &args.lock_dir)?,
+        None => lock::RunLock::default(),
+    };
+    // A run that deletes or disables (undo, --on-missing) also holds its organization.
+    if let Reach::Api(config) = &reach
+        && !args.dry_run
+        && (args.undo.is_some() || args.on_missing.removal().is_some())
+    {
+        let api = match config.base_url.port() {
+            Some(port) => format!("{}:{port}", config.base_url.host_str().unwrap_or_default()),
+            None => config.base_url.host_str().unwrap_or_default().to_string(),
+        };
+        let results = results_path
+            .as_deref()
+            .map_or("to stdout".to_string(), |path| path.display().to_string());
+        lock::acquire_org(&mut lock, &config.org, &api, &results, &args.lock_dir)?;
+    }
     setup::log_input(&input, args.retry, args.undo);
     // Nothing to confirm against the built-in sandbox: it is nobody's organization.
     let ask = !args.dry_run && !args.yes && !matches!(reach, Reach::Sandbox(_));

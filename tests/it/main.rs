@@ -12,6 +12,7 @@ mod field;
 mod hostile;
 mod hostile_servers;
 mod import;
+mod locks;
 mod mirror;
 mod presence;
 mod properties;
