@@ -130,8 +130,9 @@ pub(super) async fn pipeline(
     if !write_failed {
         match results.finish() {
             Ok(written) => debug_assert_eq!(written, summary.rows()),
-            Err(RunError::OutputClosed) => return Err(fatal(Fatal::MidRun)(RunError::OutputClosed)),
-            Err(error) => stop.stop(error.to_string()),
+            Err(error) => {
+                results_trouble(Err(error), &stop);
+            }
         }
     }
 
@@ -192,14 +193,14 @@ impl Drive<'_> {
                         summary.reconciliations += u64::from(reconciliations);
                         if !write_failed {
                             let written = self.results.push(result);
-                            write_failed = results_trouble(written, stop).map_err(fatal(Fatal::MidRun))?;
+                            write_failed = results_trouble(written, stop);
                         }
                     }
                     None => break,
                 },
                 _ = tick.tick() => {
                     if !write_failed {
-                        write_failed = results_trouble(self.results.tick(), stop).map_err(fatal(Fatal::MidRun))?;
+                        write_failed = results_trouble(self.results.tick(), stop);
                     }
                     let pacer = self.client.map(Client::pacer);
                     self.progress.refresh(
@@ -214,17 +215,22 @@ impl Drive<'_> {
 }
 
 /// A results write that failed stops the run (exit 3: no new request starts, the rest are
-/// deferred) rather than ending it with rows in flight; a closed stdout ends it quietly.
-fn results_trouble(written: Result<(), RunError>, stop: &Stop) -> Result<bool, RunError> {
-    match written {
-        Ok(()) => Ok(false),
-        Err(RunError::OutputClosed) => Err(RunError::OutputClosed),
-        Err(error) => {
-            tracing::error!("{error}; stopping: no new request starts");
-            stop.stop(error.to_string());
-            Ok(true)
+/// deferred) rather than ending it with rows in flight. A results stream closed by its reader
+/// (`| head`) is such a failure too, not a quiet end: guests were created that no row records,
+/// so the summary must count them and the exit code must say so.
+fn results_trouble(written: Result<(), RunError>, stop: &Stop) -> bool {
+    let Err(error) = written else {
+        return false;
+    };
+    let reason = match error {
+        RunError::OutputClosed => {
+            "the results stream was closed by its reader (a `| head`?), so the rows after it have no results to go to; send the results to a file (--results FILE) and run the same command again".to_string()
         }
-    }
+        error => error.to_string(),
+    };
+    tracing::error!("{reason}; stopping: no new request starts");
+    stop.stop(reason);
+    true
 }
 
 /// First SIGINT/SIGTERM/SIGHUP: start no new request (a dry run, which sends none, stops

@@ -1,5 +1,6 @@
-//! Two runs and one organization (issue 22, principle 5): what a run claims as `created` is its
-//! own, and the answers it believes are what they claim (principle 6).
+//! What a run claims is true (issue 22, principles 5 and 6): a guest it calls `created` is its
+//! own, the answers it believes are what they claim, and its counts are true even when its
+//! results stream is closed under it.
 
 use std::time::Duration;
 
@@ -97,4 +98,47 @@ fn a_lagging_replica_never_turns_our_own_guests_into_conflicts() {
     assert!(not_created.is_empty(), "{not_created:?}");
     assert!(ws.sandbox.stats().commit_failures > 20, "the fault fired");
     assert_eq!(ws.sandbox.guests().len(), 300);
+}
+
+#[test]
+fn a_results_stream_closed_by_its_reader_stops_the_run_with_true_counts() {
+    // `import --results - | head -1`: the reader goes away after the header.
+    let ws = Workspace::new(crate::util::slow(Duration::from_millis(40)));
+    let file = ws.write("guests.csv", &guests_csv(200));
+    let summary = ws.path("summary.json");
+    let mut child = ws
+        .process()
+        .args(["-q", "import", "--concurrency", "2", "--results", "-", "--summary-json"])
+        .arg(&summary)
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.starts_with("result_"), "{first}");
+    drop(stdout);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("results stream was closed"), "{stderr}");
+    let account: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let created = ws.sandbox.guests().len() as u64;
+    assert!(
+        created < 150,
+        "no new request after the stream closed: {created} created"
+    );
+    assert_eq!(account["counts"]["created"], created, "{account}");
+    assert_eq!(account["rows"], 200, "{account}");
+    assert_eq!(account["exit_code"], 3, "{account}");
 }
