@@ -48,6 +48,8 @@ pub struct Client {
     pacer: Pacer,
     max_retries: u32,
     stats: ClientStats,
+    /// The server's clock, from its answers' `Date` headers.
+    clock: std::sync::Arc<super::clock::ServerClock>,
 }
 
 impl std::fmt::Debug for Client {
@@ -105,6 +107,7 @@ impl Client {
             ),
             max_retries: config.transport.max_retries,
             stats: ClientStats::default(),
+            clock: Default::default(),
         })
     }
 
@@ -152,6 +155,20 @@ impl Client {
     /// The organization id.
     pub fn org(&self) -> &str {
         &self.org
+    }
+
+    /// The API's host (and port, when not the scheme's default), as results record it.
+    pub fn api_host(&self) -> String {
+        let host = self.base_url.host_str().unwrap_or_default();
+        match self.base_url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+
+    /// The server's clock as its answers have told it.
+    pub fn clock(&self) -> &std::sync::Arc<super::clock::ServerClock> {
+        &self.clock
     }
 
     /// `GET me`: the email of the user behind the token.
@@ -446,6 +463,10 @@ impl Client {
             text("x-request-id").map(|id| super::error::server_text(&id)),
             text("location").map(|at| super::error::server_text(&at)),
         );
+        // Any answer, an error's too, tells the server's time.
+        if let Some(date) = text("date") {
+            self.clock.saw_header(&date);
+        }
         let retry_after = text("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
         // Not confirmed to exist (../shared/tallyfy-api.md), so only remembered when seen.
         if let Some(limit) = text("x-ratelimit-limit") {

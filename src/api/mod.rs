@@ -4,6 +4,7 @@
 
 mod auth;
 mod client;
+pub mod clock;
 pub mod error;
 pub mod latency;
 mod lenient;

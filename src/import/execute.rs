@@ -42,6 +42,7 @@ pub(super) async fn run_plan(
             row: record.row,
             outcome: created.outcome,
             cells: record.cells,
+            provenance: None,
         };
         return (result, created.reconciliations);
     };

@@ -31,9 +31,16 @@ pub struct Mirrored {
     pub stopped: Option<String>,
 }
 
-/// Applies `rules` to the `missing` guests of an organization of `org_guests` guests; `whole_file`
-/// says whether the file was read to its end with no stop.
-pub async fn act(client: &Client, missing: &[Existing], org_guests: u64, whole_file: bool, rules: &Rules) -> Mirrored {
+/// Applies `rules` to the `missing` guests of an organization of `org_guests` guests; `whole`
+/// says whether the file (and, for `--retry-from`, the run it retries) read the whole input, or
+/// why not.
+pub async fn act(
+    client: &Client,
+    missing: &[Existing],
+    org_guests: u64,
+    whole: Result<(), &str>,
+    rules: &Rules,
+) -> Mirrored {
     let (how, done) = (rules.how, rules.how.done());
     let untouched = |status: Status, message: &str| -> Vec<Outcome> {
         missing
@@ -45,10 +52,8 @@ pub async fn act(client: &Client, missing: &[Existing], org_guests: u64, whole_f
             })
             .collect()
     };
-    if !whole_file {
-        let message = format!(
-            "not {done}: the run stopped before it had read the whole file, so guests in the unread part would look missing"
-        );
+    if let Err(why) = whole {
+        let message = format!("not {done}: {why}");
         return Mirrored {
             outcomes: untouched(Status::Deferred, &message),
             stopped: None,

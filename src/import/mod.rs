@@ -76,6 +76,7 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         reach,
         total,
         max_failed,
+        retried_complete,
     } = setup::check(args, ui, account)?;
     // One run at a time per results file (by the real file: through symlinks, and hard links
     // by inode); taken before anything is sent or written. (A device or FIFO given as the
@@ -122,7 +123,8 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         Some(_) => (true, CsvStyle::new(false)),
         None => (args.raw, input.results_style(args.excel)),
     };
-    let results = ResultsWriter::create(rows_path.as_deref(), &input.header, raw, style)?;
+    let stamp = results::RunStamp::of(client.as_ref());
+    let results = ResultsWriter::create(rows_path.as_deref(), &input.header, raw, style, stamp)?;
     let format = input.format.to_string();
     let options = Options {
         concurrency: args.concurrency,
@@ -183,7 +185,18 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
                     dry_run: args.dry_run,
                     concurrency: args.concurrency,
                 };
-                Some(mirror::act(client, missing, org_guests, whole_file, &rules).await)
+                // A retry acts on missing guests only when the retried file's run read its whole
+                // input too (the file itself is proven whole at set-up).
+                let whole = match (whole_file, retried_complete) {
+                    (false, _) => Err(
+                        "the run stopped before it had read the whole file, so guests in the unread part would look missing",
+                    ),
+                    (true, false) => Err(
+                        "the retried results are of a run cut by --limit, so guests of the rows it never read would look missing",
+                    ),
+                    (true, true) => Ok(()),
+                };
+                Some(mirror::act(client, missing, org_guests, whole, &rules).await)
             }
             _ => None,
         };

@@ -17,6 +17,22 @@ pub struct PreviousResult {
     pub attempts: u32,
     /// What happened, in words.
     pub message: String,
+    /// Where and when the row's run made it (empty cells in a file of an older version).
+    pub provenance: Provenance,
+}
+
+/// Where and when a row's result was made: the `result_org`, `result_api`,
+/// `result_run_started` and `result_at` columns (times on the server's clock, RFC 3339 UTC).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// The organization id the run used (empty offline).
+    pub org: String,
+    /// The API host\[:port\] it talked to.
+    pub api: String,
+    /// The run's start, from the `Date` header of its first answer.
+    pub run_started: String,
+    /// The server's time at the row's last answer (empty when the row sent no request).
+    pub at: String,
 }
 
 impl PreviousResult {
@@ -38,6 +54,12 @@ impl PreviousResult {
             guest_id: next(),
             http_status: next().trim().parse().ok(),
             attempts: next().trim().parse().unwrap_or(0),
+            provenance: Provenance {
+                org: next().trim().to_string(),
+                api: next().trim().to_string(),
+                run_started: next().trim().to_string(),
+                at: next().trim().to_string(),
+            },
         })
     }
 

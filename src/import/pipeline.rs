@@ -68,6 +68,7 @@ pub(super) async fn pipeline(
     let stop = Arc::new(Stop::default());
     let signals = tokio::spawn(watch_signals(stop.clone(), options.dry_run));
     let map = input.map.clone();
+    let limit = input.limit();
     let (rx, reader) = reader::spawn(input, stop.clone());
     let records = tokio_stream::wrappers::ReceiverStream::new(rx).flat_map(futures::stream::iter);
     let offline = client.is_none();
@@ -127,8 +128,15 @@ pub(super) async fn pipeline(
     let read_whole = reader
         .await
         .map_err(|e| fatal(Fatal::MidRun)(RunError::io("the file reader failed", std::io::Error::other(e))))?;
+    let whole_file = read_whole && stop.reason().is_none();
     if !write_failed {
-        match results.finish() {
+        // The trailer says the file is whole: the input read to its end (or to `--limit`) and
+        // every row given its result.
+        let whole = whole_file.then(|| match limit {
+            Some(limit) => format!("the input was cut on purpose by --limit {limit}"),
+            None => "the whole input".to_string(),
+        });
+        match results.finish(whole.as_deref()) {
             Ok(written) => debug_assert_eq!(written, summary.rows()),
             Err(error) => {
                 results_trouble(Err(error), &stop);
@@ -149,7 +157,7 @@ pub(super) async fn pipeline(
         missing,
         org_guests,
         // A halted reader says it did not read the whole file.
-        whole_file: read_whole && stop.reason().is_none(),
+        whole_file,
     })
 }
 

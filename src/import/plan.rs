@@ -59,6 +59,8 @@ pub(super) fn copied(record: InputRecord, previous: PreviousResult) -> RowResult
                 message: previous.message,
             },
             cells: record.cells,
+            // Made by the earlier run: its organization, run and time stay with it.
+            provenance: Some(previous.provenance),
         },
         Err(text) => RowResult::new(
             record.index,

@@ -19,16 +19,62 @@ use crate::output::{AtomicFile, CsvStyle, needs_guard, replaceable};
 /// told of so that a results file read back (`--retry-from`, or as plain input) is understood.
 /// What a person reads first (the row, what became of it, why) comes first; the technical
 /// columns follow.
-pub const RESULT_COLUMNS: [&str; 6] = [
+/// The last four say where and when the row was made (`Provenance`), so that a results file
+/// moved, renamed or saved by Excel still tells `undo` which organization and run it is from.
+pub const RESULT_COLUMNS: [&str; 10] = [
     "result_row",
     "result_status",
     "result_message",
     "result_guest_id",
     "result_http_status",
     "result_attempts",
+    "result_org",
+    "result_api",
+    "result_run_started",
+    "result_at",
 ];
 
-pub use super::outcome::{Outcome, PreviousResult, Status};
+/// The trailer record's `result_row` and `result_status`: written last, and only by a run that
+/// read its whole input and gave every row its result. A file without it is not whole.
+pub const TRAILER: (&str, &str) = ("end", "end_of_results");
+
+pub use super::outcome::{Outcome, PreviousResult, Provenance, Status};
+use crate::api::clock::{ServerClock, rfc3339};
+
+/// Where this run's rows are made: the organization, the API host, and the server's clock.
+#[derive(Debug, Clone, Default)]
+pub struct RunStamp {
+    org: String,
+    api: String,
+    clock: Option<std::sync::Arc<ServerClock>>,
+}
+
+impl RunStamp {
+    /// The stamp of a run that talks to `client` (an empty one offline).
+    pub fn of(client: Option<&crate::api::Client>) -> Self {
+        client.map_or_else(RunStamp::default, |client| RunStamp {
+            org: client.org().to_string(),
+            api: client.api_host(),
+            clock: Some(client.clock().clone()),
+        })
+    }
+
+    /// A row's provenance now: `at` only for a row that sent a request.
+    fn now(&self, sent: bool) -> Provenance {
+        let time = |t: Option<std::time::SystemTime>| t.map(rfc3339).unwrap_or_default();
+        let clock = self.clock.as_deref();
+        Provenance {
+            org: self.org.clone(),
+            api: self.api.clone(),
+            run_started: time(clock.and_then(ServerClock::started)),
+            at: if sent {
+                time(clock.and_then(ServerClock::latest))
+            } else {
+                String::new()
+            },
+        }
+    }
+}
 
 /// The account of one input record: where it is, what became of it, its own cells.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +87,9 @@ pub struct RowResult {
     pub outcome: Outcome,
     /// The record's own cells, carried through.
     pub cells: Cells,
+    /// Where and when the result was made: an earlier run's for a row copied from its results,
+    /// else `None` and stamped with this run's when the row finishes.
+    pub provenance: Option<Provenance>,
 }
 
 impl RowResult {
@@ -51,6 +100,7 @@ impl RowResult {
             row,
             outcome: Outcome::new().with(status, message),
             cells,
+            provenance: None,
         }
     }
 }
@@ -131,12 +181,22 @@ pub struct ResultsWriter {
     scratch: String,
     /// Rows written so far.
     pub written: u64,
+    /// Where and when this run's rows are made.
+    stamp: RunStamp,
+    /// Cells in a row: the result columns and the input's.
+    width: usize,
 }
 
 impl ResultsWriter {
     /// Creates (truncates) the results file and writes the header: before anything is sent, so
     /// an unwritable path is found at once.
-    pub fn create(path: Option<&Path>, header: &[String], raw: bool, style: CsvStyle) -> Result<Self, RunError> {
+    pub fn create(
+        path: Option<&Path>,
+        header: &[String],
+        raw: bool,
+        style: CsvStyle,
+        stamp: RunStamp,
+    ) -> Result<Self, RunError> {
         let mut full_header: Vec<&str> = RESULT_COLUMNS.to_vec();
         full_header.extend(header.iter().map(String::as_str));
         let cannot = |path: &Path, cause: io::Error| RunError::ResultsFile {
@@ -180,11 +240,17 @@ impl ResultsWriter {
             last_flush: Instant::now(),
             scratch: String::new(),
             written: 0,
+            stamp,
+            width: full_header.len(),
         })
     }
 
     /// Takes a finished row: written now if it is next in order, else held briefly.
-    pub fn push(&mut self, result: RowResult) -> Result<(), RunError> {
+    pub fn push(&mut self, mut result: RowResult) -> Result<(), RunError> {
+        // Stamped as it finishes: `result_at` is the server's time at (about) its last answer.
+        if result.provenance.is_none() {
+            result.provenance = Some(self.stamp.now(result.outcome.attempts > 0));
+        }
         if result.index == self.next {
             self.write(&result)?;
             self.next += 1;
@@ -217,8 +283,10 @@ impl ResultsWriter {
         self.flush()
     }
 
-    /// Writes what is left and puts the file in input order.
-    pub fn finish(mut self) -> Result<u64, RunError> {
+    /// Writes what is left and puts the file in input order. `whole` is given only when the run
+    /// read its whole input and gave every row its result: it ends the file with the trailer
+    /// record, whose message says so (`whole` adds what the input was, e.g. cut by `--limit`).
+    pub fn finish(mut self, whole: Option<&str>) -> Result<u64, RunError> {
         let waiting = std::mem::take(&mut self.waiting);
         for (_, (result, _)) in waiting {
             if result.index != self.next {
@@ -227,6 +295,9 @@ impl ResultsWriter {
             self.next = result.index + 1;
             self.write(&result)?;
         }
+        if let Some(whole) = whole {
+            self.write_trailer(whole)?;
+        }
         self.flush()?;
         if let Some(path) = &self.path
             && self.out_of_order
@@ -234,6 +305,31 @@ impl ResultsWriter {
             sort_file(path, self.style)?;
         }
         Ok(self.written)
+    }
+
+    fn write_trailer(&mut self, whole: &str) -> Result<(), RunError> {
+        let failed = |e| RunError::csv("cannot write the results file", e);
+        let provenance = self.stamp.now(true);
+        let finished = match provenance.at.as_str() {
+            "" => rfc3339(std::time::SystemTime::now()),
+            at => at.to_string(),
+        };
+        let message = format!(
+            "the run finished at {finished} with a result for each of its {} rows: {whole}",
+            self.written
+        );
+        let mut cells: Vec<&str> = vec![TRAILER.0, TRAILER.1, &message, "", "", ""];
+        cells.extend([
+            provenance.org.as_str(),
+            &provenance.api,
+            &provenance.run_started,
+            &provenance.at,
+        ]);
+        cells.resize(self.width.max(cells.len()), "");
+        self.writer.write_record(&cells).map_err(failed)?;
+        self.writer
+            .flush()
+            .map_err(|e| RunError::io("cannot write the results", e))
     }
 
     fn drain_in_order(&mut self) -> Result<(), RunError> {
@@ -256,6 +352,15 @@ impl ResultsWriter {
         text_field(writer, scratch, &outcome.guest_id, raw).map_err(failed)?;
         number_field(writer, scratch, outcome.http_status.map(u64::from)).map_err(failed)?;
         number_field(writer, scratch, Some(u64::from(outcome.attempts))).map_err(failed)?;
+        let provenance = result.provenance.as_ref();
+        for cell in [
+            provenance.map(|p| &p.org),
+            provenance.map(|p| &p.api),
+            provenance.map(|p| &p.run_started),
+            provenance.map(|p| &p.at),
+        ] {
+            text_field(writer, scratch, cell.map_or("", String::as_str), raw).map_err(failed)?;
+        }
         for cell in result.cells.iter() {
             text_field(writer, scratch, cell, raw).map_err(failed)?;
         }
@@ -314,8 +419,13 @@ fn sort_file(path: &Path, style: CsvStyle) -> Result<(), RunError> {
         }
         let mut heap = BinaryHeap::new();
         let mut next_row = 2u64;
+        let mut trailer = None;
         for record in records {
             let record = record.map_err(|e| RunError::csv(what(), e))?;
+            if &record[0] == TRAILER.0.as_bytes() {
+                trailer = Some(record);
+                continue;
+            }
             let row: u64 = std::str::from_utf8(&record[0])
                 .ok()
                 .and_then(|r| r.parse().ok())
@@ -329,6 +439,11 @@ fn sort_file(path: &Path, style: CsvStyle) -> Result<(), RunError> {
         }
         for Reverse((_, cells)) in heap.into_sorted_vec().into_iter().rev() {
             writer.write_record(&cells).map_err(|e| RunError::csv(what(), e))?;
+        }
+        if let Some(trailer) = trailer {
+            writer
+                .write_byte_record(&trailer)
+                .map_err(|e| RunError::csv(what(), e))?;
         }
         writer.flush().map_err(|e| RunError::io(what(), e))?;
     }
@@ -361,12 +476,18 @@ mod tests {
     fn rows_arriving_out_of_order_end_up_in_input_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
-        let mut writer =
-            ResultsWriter::create(Some(&path), &["email".to_string()], false, CsvStyle::new(false)).unwrap();
+        let mut writer = ResultsWriter::create(
+            Some(&path),
+            &["email".to_string()],
+            false,
+            CsvStyle::new(false),
+            RunStamp::default(),
+        )
+        .unwrap();
         for index in [1, 0, 3, 2, 4] {
             writer.push(result(index)).unwrap();
         }
-        assert_eq!(writer.finish().unwrap(), 5);
+        assert_eq!(writer.finish(None).unwrap(), 5);
         assert_eq!(rows(&path), ["2", "3", "4", "5", "6"]);
     }
 
@@ -374,8 +495,14 @@ mod tests {
     fn a_row_held_behind_a_slow_one_reaches_the_disk_and_is_sorted_at_the_end() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
-        let mut writer =
-            ResultsWriter::create(Some(&path), &["email".to_string()], false, CsvStyle::new(false)).unwrap();
+        let mut writer = ResultsWriter::create(
+            Some(&path),
+            &["email".to_string()],
+            false,
+            CsvStyle::new(false),
+            RunStamp::default(),
+        )
+        .unwrap();
         writer.push(result(0)).unwrap();
         for index in 2..6 {
             writer.push(result(index)).unwrap();
@@ -388,7 +515,7 @@ mod tests {
             "on disk while row 3 is still running"
         );
         writer.push(result(1)).unwrap();
-        writer.finish().unwrap();
+        writer.finish(None).unwrap();
         assert_eq!(rows(&path), ["2", "3", "4", "5", "6", "7"]);
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
@@ -401,14 +528,20 @@ mod tests {
     fn generated_cells_and_original_cells_are_protected_from_formulas() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
-        let mut writer =
-            ResultsWriter::create(Some(&path), &["phone".to_string()], false, CsvStyle::new(false)).unwrap();
+        let mut writer = ResultsWriter::create(
+            Some(&path),
+            &["phone".to_string()],
+            false,
+            CsvStyle::new(false),
+            RunStamp::default(),
+        )
+        .unwrap();
         let mut row = result(0);
         row.outcome.message = "=cmd".into();
         row.cells = ["+44 20"].into_iter().collect();
         writer.push(row).unwrap();
-        writer.finish().unwrap();
+        writer.finish(None).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.ends_with("2,created,'=cmd,,,0,'+44 20\n"), "{text}");
+        assert!(text.ends_with("2,created,'=cmd,,,0,,,,,'+44 20\n"), "{text}");
     }
 }

@@ -25,6 +25,9 @@ pub(super) struct Setup {
     pub(super) total: Option<u64>,
     /// `--max-errors`, as a number of failed rows.
     pub(super) max_failed: Option<u64>,
+    /// With `--retry-from`: the retried file's run read its whole input (not cut by `--limit`),
+    /// so guests its rows do not name are truly missing. True otherwise.
+    pub(super) retried_complete: bool,
 }
 
 /// Every check before anything is sent or written; all problems found are reported together.
@@ -77,18 +80,19 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
         account.do_not_write();
     }
     problems.extend(output_problems.into_iter().map(|(_, problem)| problem));
-    // An undo takes back what a results file says was created, a killed run's included.
-    if let Some(previous) = (args.retry && args.undo.is_none())
-        .then_some(args.file.as_path())
-        .filter(|_| source.regular_file().is_some())
-        && let Some(why) = lock::unfinished_writer(previous)
-            .or_else(|| incomplete_results(previous, super::results::RESULT_COLUMNS[0]))
-    {
-        problems.push(format!(
-            "--retry-from {} is not a whole results file: {why}; run the original import command again instead (it continues where that run stopped)",
-            previous.display()
-        ));
-    }
+    // An undo takes back what a results file says was created, a killed run's included; a
+    // retry trusts only a file proven whole (see `retried_whole`).
+    let retried_complete = if args.retry && args.undo.is_none() {
+        match retried_whole(&source, &args.file, results_path.as_deref()) {
+            Ok(complete) => complete,
+            Err(problem) => {
+                problems.push(problem);
+                false
+            }
+        }
+    } else {
+        true
+    };
     let reach = args
         .reach
         .as_ref()
@@ -141,6 +145,33 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
         reach,
         total,
         max_failed,
+        retried_complete,
+    })
+}
+
+/// Whether the results file given to `--retry-from` is proven whole (`Ok(complete)`: its run
+/// read its whole input, not cut by `--limit`), or the refusal, which names the one command
+/// that continues the job instead. A stream cannot be proven whole (its writer may have died
+/// mid-file), nor can a file whose run is still running or was killed (its lock file says so),
+/// nor one without the trailer that only a finished run writes.
+fn retried_whole(source: &Source, file: &Path, results: Option<&Path>) -> Result<bool, String> {
+    let why = match source.regular_file() {
+        None => Err("it is read from a stream (a pipe, FIFO or stdin), which cannot be proven whole".to_string()),
+        Some(path) => match lock::unfinished_writer(path) {
+            Some(why) => Err(why),
+            None => incomplete_results(
+                path,
+                super::results::RESULT_COLUMNS[0],
+                super::results::RESULT_COLUMNS[1],
+            ),
+        },
+    };
+    why.map_err(|why| {
+        let results = results.map_or_else(|| "RESULTS.csv".to_string(), |p| p.display().to_string());
+        format!(
+            "--retry-from {} is not a whole results file: {why}; continue the job instead by running the original import again with the original input (tallyfy-guests import ORIGINAL.csv --results {results}): guests it already made are found and skipped",
+            file.display()
+        )
     })
 }
 

@@ -37,20 +37,39 @@ pub async fn write(rows: &Path, xlsx: &Path, summary: &Summary, client: Option<&
         None => "none (an offline dry run)".to_string(),
     };
     let organization = organization.as_str();
+    let time = |t: Option<std::time::SystemTime>| t.map(crate::api::clock::rfc3339).unwrap_or_default();
+    let clock = client.map(|client| client.clock().clone());
+    let clock = clock.as_deref();
+    let run = RunFacts {
+        org: client.map(|client| client.org().to_string()).unwrap_or_default(),
+        api: client.map(crate::api::Client::api_host).unwrap_or_default(),
+        started: time(clock.and_then(crate::api::clock::ServerClock::started)),
+        at: time(clock.and_then(crate::api::clock::ServerClock::latest)),
+    };
+
     let what = || format!("cannot write the results workbook {}", xlsx.display());
     let failed = |e: XlsxError| RunError::io(what(), std::io::Error::other(e.to_string()));
     let mut book = Workbook::new();
-    results_sheet(&mut book, rows).map_err(|e| match e {
+    let whole = results_sheet(&mut book, rows).map_err(|e| match e {
         Trouble::Csv(e) => RunError::csv(what(), e),
         Trouble::Xlsx(e) => failed(e),
     })?;
-    summary_sheet(&mut book, summary, organization).map_err(failed)?;
+    summary_sheet(&mut book, summary, organization, &run, whole).map_err(failed)?;
     let bytes = book.save_to_buffer().map_err(failed)?;
     let mut file = crate::output::AtomicFile::create(xlsx).map_err(|e| RunError::io(what(), e))?;
     std::io::Write::write_all(file.writer(), &bytes).map_err(|e| RunError::io(what(), e))?;
     file.commit().map_err(|e| RunError::io(what(), e))?;
     let _ = std::fs::remove_file(rows);
     Ok(())
+}
+
+/// The run's provenance, as its results' `result_org`, `result_api`, `result_run_started` and
+/// `result_at` columns say it, for the Summary sheet.
+struct RunFacts {
+    org: String,
+    api: String,
+    started: String,
+    at: String,
 }
 
 enum Trouble {
@@ -91,7 +110,8 @@ fn colour(status: &str) -> Option<Color> {
     }
 }
 
-fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<(), Trouble> {
+/// The Results sheet; says whether the rows ended with the trailer (the run was whole).
+fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<bool, Trouble> {
     let sheet = book.add_worksheet().set_name("Results")?;
     let bold = Format::new().set_bold();
     let mut reader = csv::ReaderBuilder::new()
@@ -102,8 +122,10 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<(), Trouble> {
     let mut header = csv::StringRecord::new();
     let mut width = 0u16;
     let mut last = 0u32;
+    let mut whole = false;
     for (row, record) in reader.records().enumerate() {
         let record = record?;
+        whole = record.get(0) == Some(super::results::TRAILER.0) && record.get(1) == Some(super::results::TRAILER.1);
         let row = u32::try_from(row).unwrap_or(u32::MAX);
         last = row;
         width = width.max(u16::try_from(record.len()).unwrap_or(u16::MAX));
@@ -122,7 +144,10 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<(), Trouble> {
                 (_, 1, Some(colour)) => {
                     sheet.write_string_with_format(row, col, cell, &Format::new().set_background_color(colour))?
                 }
-                _ if needs_a_person && col_index >= 6 && offends(header.get(col_index), cell, message) => {
+                _ if needs_a_person
+                    && col_index >= super::results::RESULT_COLUMNS.len()
+                    && offends(header.get(col_index), cell, message) =>
+                {
                     sheet.write_string_with_format(row, col, cell, &offending)?;
                     sheet.insert_note(row, col, &Note::new(message).set_author("tallyfy-guests"))?
                 }
@@ -138,7 +163,7 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<(), Trouble> {
         sheet.autofilter(0, 0, last, width - 1)?;
     }
     sheet.set_column_width(2, 60)?;
-    Ok(())
+    Ok(whole)
 }
 
 /// Whether a row's message is about this cell: it names the cell's column (messages use the
@@ -150,12 +175,31 @@ fn offends(column: Option<&str>, cell: &str, message: &str) -> bool {
     names_column || quotes_value
 }
 
-fn summary_sheet(book: &mut Workbook, summary: &Summary, organization: &str) -> Result<(), XlsxError> {
+fn summary_sheet(
+    book: &mut Workbook,
+    summary: &Summary,
+    organization: &str,
+    run: &RunFacts,
+    whole: bool,
+) -> Result<(), XlsxError> {
     let sheet = book.add_worksheet().set_name("Summary")?;
     let bold = Format::new().set_bold();
     let finished = chrono::Local::now().format("%Y-%m-%d %H:%M:%S %:z").to_string();
     let facts = [
         ("organization", organization.to_string()),
+        ("result_org", run.org.clone()),
+        ("result_api", run.api.clone()),
+        ("result_run_started", run.started.clone()),
+        ("result_at", run.at.clone()),
+        (
+            "whole",
+            if whole {
+                "yes: the input was read to its end and every row has its result (end_of_results)"
+            } else {
+                "no: the run stopped before every row had its result"
+            }
+            .to_string(),
+        ),
         ("finished", finished),
         ("rows", summary.rows().to_string()),
         ("input read as", summary.input.clone()),

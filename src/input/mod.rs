@@ -26,7 +26,7 @@ use detect::find_header;
 pub use encoding_rs::Encoding;
 pub use header::{Field, FieldMap, HeaderError, Target, map_header, normalize as normalize_header, parse_mapping};
 use previous::PreviousColumns;
-pub use previous::incomplete as incomplete_results;
+pub use previous::{incomplete as incomplete_results, is_trailer};
 use records::{CELL_CAP, RecordReader};
 pub use text::{count_records, estimate_lines};
 use text::{open_text, text_cells};
@@ -345,7 +345,9 @@ impl Input {
             return None;
         };
         let records = count_records(path, encoding.encoding, *delimiter).ok()?;
-        Some(records.saturating_sub(1 + self.skipped))
+        // A results file's trailer is not a row.
+        let trailer = u64::from(self.previous.is_some() && previous::ends_with_trailer(path, *delimiter));
+        Some(records.saturating_sub(1 + self.skipped + trailer))
     }
 
     /// How a results file for this input should look: its delimiter, and a byte order mark when
@@ -372,7 +374,24 @@ impl Input {
         !self.read_failed
     }
 
+    /// The next record; a results file's trailer (`result_row` = `end`) is not a record, and
+    /// is passed over wherever a results file is read (`--retry-from`, plain input, undo).
     fn read(&mut self) -> Option<InputRecord> {
+        loop {
+            let record = self.read_one()?;
+            if self.previous.is_some() && previous::is_trailer(&record.previous_cells) {
+                self.next_index -= 1;
+                continue;
+            }
+            let mut record = record;
+            if !self.keep_previous {
+                record.previous_cells.clear();
+            }
+            return Some(record.into_record());
+        }
+    }
+
+    fn read_one(&mut self) -> Option<Unsplit> {
         if self.done || self.limit.is_some_and(|limit| self.next_index >= limit) {
             return None;
         }
@@ -423,20 +442,38 @@ impl Input {
         self.next_index += 1;
         // The cells arrive decoded: every value downstream (validation, dedupe, the results
         // file's copy of the row) is the value itself, and the results writer guards it again.
-        let (cells, previous) = match &self.previous {
-            Some(columns) => {
-                let (cells, previous) = columns.split(cells);
-                (cells, if self.keep_previous { previous } else { Vec::new() })
-            }
+        let (cells, previous_cells) = match &self.previous {
+            Some(columns) => columns.split(cells),
             None => (cells, Vec::new()),
         };
-        Some(InputRecord {
+        Some(Unsplit {
             index,
             row,
             cells,
-            previous,
+            previous_cells,
             problem,
         })
+    }
+}
+
+/// A record with its result cells still attached, before the trailer is told apart.
+struct Unsplit {
+    index: u64,
+    row: u64,
+    cells: Cells,
+    previous_cells: Vec<String>,
+    problem: Option<String>,
+}
+
+impl Unsplit {
+    fn into_record(self) -> InputRecord {
+        InputRecord {
+            index: self.index,
+            row: self.row,
+            cells: self.cells,
+            previous: self.previous_cells,
+            problem: self.problem,
+        }
     }
 }
 

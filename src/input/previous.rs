@@ -49,64 +49,128 @@ impl PreviousColumns {
     }
 }
 
-/// Why an earlier results file is not a whole account of its run, if it is not: a finished
-/// run's file ends with a whole row and is in input order (`result_row` ascending); a run killed
-/// mid-write leaves a torn last row, and one killed with rows in flight leaves them out of order
-/// with gaps. `--retry-from` trusts only a whole file: the rows missing from a partial one would
-/// silently never be re-run.
-/// `row_column` names the column holding each row's number (`result_row`).
-pub fn incomplete(path: &std::path::Path, row_column: &str) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
-    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
-        return Some("its last row is cut off (the run that wrote it stopped mid-write)".into());
+/// Whether a record's result cells (in `RESULT_COLUMNS` order: the row, then the status) are a
+/// results file's trailer: `end`, `end_of_results`.
+pub fn is_trailer(previous: &[String]) -> bool {
+    matches!(previous, [row, status, ..] if row.trim() == "end" && status.trim() == "end_of_results")
+}
+
+/// Whether the file's last line is a trailer record (read from its last few KiB only: a
+/// trailer is short), in UTF-8 or as Excel saves it (quoted cells).
+pub fn ends_with_trailer(path: &std::path::Path, delimiter: u8) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let length = file.metadata().map_or(0, |m| m.len());
+    let mut tail = Vec::new();
+    if file.seek(SeekFrom::Start(length.saturating_sub(64 * 1024))).is_err() || file.read_to_end(&mut tail).is_err() {
+        return false;
     }
+    let text = String::from_utf8_lossy(&tail);
+    let Some(last) = text.lines().rev().find(|line| !line.trim().is_empty()) else {
+        return false;
+    };
+    let cells: Vec<String> = last
+        .split(delimiter as char)
+        .take(2)
+        .map(|cell| cell.trim().trim_matches('"').to_string())
+        .collect();
+    is_trailer(&cells)
+}
+
+/// Whether an earlier results file is a whole account of its run: `Ok(complete)` when it ends
+/// with the trailer record that only a run which read its whole input and gave every row its
+/// result writes, and holds as many rows as the trailer counts (`complete` is false when that
+/// input was cut on purpose by `--limit`); else why not, in words. The file is read as CSV, so
+/// the same file saved by Excel (CRLF, a byte order mark, quotes changed) is still whole, and a
+/// file that ends inside an open quote is not (the quote swallows the trailer).
+/// `row_column` names the column holding each row's number (`result_row`).
+pub fn incomplete(path: &std::path::Path, row_column: &str, status_column: &str) -> Result<bool, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("it cannot be read ({})", crate::words::io_words(&e)))?;
+    let bytes = bytes.strip_prefix(crate::output::UTF8_BOM).unwrap_or(&bytes);
     // Results files use their input's delimiter: the header line says which.
     let header_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     let delimiter = [b',', b';', b'\t', b'|']
         .into_iter()
         .max_by_key(|&d| header_line.iter().filter(|&&b| b == d).count())
         .unwrap_or(b',');
-    let bytes = bytes.strip_prefix(crate::output::UTF8_BOM).unwrap_or(&bytes);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(bytes);
-    let header = reader.headers().ok()?.clone();
-    let at = header.iter().position(|column| column.trim() == row_column)?;
+    let header = reader
+        .headers()
+        .map_err(|_| "its header cannot be read".to_string())?
+        .clone();
+    let column = |name: &str| header.iter().position(|column| column.trim() == name);
+    let (Some(at), Some(status_at)) = (column(row_column), column(status_column)) else {
+        return Err(format!("it has no {row_column} and {status_column} columns"));
+    };
     let mut rows = Vec::new();
     let mut in_order = true;
+    let mut trailer: Option<(String, usize)> = None;
     for record in reader.records() {
         let Ok(record) = record else {
-            return Some("a row cannot be read (the file was cut or changed by hand)".into());
+            return Err("a row cannot be read (the file was cut or changed by hand)".into());
         };
-        let Some(row) = record.get(at).and_then(|cell| cell.trim().parse::<u64>().ok()) else {
+        let cell = |i: usize| record.get(i).unwrap_or_default().trim().to_string();
+        if trailer.is_some() {
+            return Err("rows follow its end_of_results record (files joined or changed by hand)".into());
+        }
+        if is_trailer(&[cell(at), cell(status_at)]) {
+            let message = header
+                .iter()
+                .position(|column| column.trim() == "result_message")
+                .map(cell)
+                .unwrap_or_default();
+            trailer = Some((message, rows.len()));
+            continue;
+        }
+        let Ok(row) = cell(at).parse::<u64>() else {
+            rows.push(0);
             continue;
         };
         in_order &= rows.last().is_none_or(|&last| row > last);
         rows.push(row);
     }
+    if let Some((message, count)) = trailer {
+        let counted = rows_counted(&message);
+        if counted.is_some_and(|counted| counted != count as u64) {
+            return Err(format!(
+                "its end_of_results record counts {} rows but it holds {count} (rows were removed or added)",
+                counted.unwrap_or_default()
+            ));
+        }
+        return Ok(!message.contains("--limit"));
+    }
+    let unfinished = "it has no end_of_results record, so the run that wrote it did not finish (it was killed or stopped), or the file was cut";
     if in_order {
-        return None;
+        return Err(unfinished.into());
     }
     rows.sort_unstable();
     rows.dedup();
     let gaps: Vec<String> = rows
         .windows(2)
-        .filter(|pair| pair[1] > pair[0] + 1)
+        .filter(|pair| pair[0] > 0 && pair[1] > pair[0] + 1)
         .take(5)
         .map(|pair| match (pair[0] + 1, pair[1] - 1) {
             (first, last) if first == last => format!("{first}"),
             (first, last) => format!("{first} to {last}"),
         })
         .collect();
-    Some(if gaps.is_empty() {
-        "its rows are out of order, so the run that wrote it did not finish".into()
+    Err(if gaps.is_empty() {
+        format!("{unfinished}; its rows are out of order")
     } else {
-        format!(
-            "its rows are out of order and rows {} have no result, so the run that wrote it did not finish",
-            gaps.join(", ")
-        )
+        format!("{unfinished}; rows {} have no result", gaps.join(", "))
     })
+}
+
+/// The number of rows a trailer's message counts ("... each of its 2650 rows ...").
+fn rows_counted(message: &str) -> Option<u64> {
+    let before = &message[..message.find(" rows")?];
+    let digits = before.rsplit(|c: char| !c.is_ascii_digit()).next()?;
+    digits.parse().ok()
 }
 
 #[cfg(test)]
@@ -138,23 +202,46 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_or_unfinished_results_file_is_incomplete() {
+    fn only_a_file_that_ends_with_its_trailer_is_whole() {
         let dir = tempfile::tempdir().unwrap();
         let file = |text: &str| {
             let path = dir.path().join("r.csv");
             std::fs::write(&path, text).unwrap();
-            incomplete(&path, "result_row")
+            incomplete(&path, "result_row", "result_status")
         };
+        let header = "result_row,result_status,result_message,email\n";
+        let end = "end,end_of_results,the run finished at 2025-01-01T00:00:00Z with a result for each of its 2 rows: the whole input,\n";
         assert_eq!(
-            file("result_row,result_status,email\n2,created,a@x.com\n3,failed,b@x.com\n"),
-            None
+            file(&format!("{header}2,created,,a@x.com\n3,failed,,b@x.com\n{end}")),
+            Ok(true)
         );
-        assert!(
-            file("result_row,result_status,email\n2,created,a@x.com\n3,fai")
-                .unwrap()
-                .contains("cut off")
+        let limited = end.replace("the whole input", "the input was cut on purpose by --limit 2");
+        assert_eq!(
+            file(&format!("{header}2,created,,a\n3,failed,,b\n{limited}")),
+            Ok(false)
         );
-        let why = file("result_row,result_status,email\n2,created,a\n5,created,d\n3,created,b\n9,created,e\n").unwrap();
+        // As Excel saves it: a byte order mark, CRLF, every cell quoted.
+        let excel = format!("\u{feff}{header}2,created,,a@x.com\n3,failed,,b@x.com\n{end}")
+            .lines()
+            .map(|line| {
+                line.split(',')
+                    .map(|cell| format!("\"{cell}\""))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n");
+        assert_eq!(file(&excel.replacen("\"\u{feff}", "\u{feff}\"", 1)), Ok(true));
+        let torn = file(&format!("{header}2,created,,a@x.com\n3,fai")).unwrap_err();
+        assert!(torn.contains("no end_of_results"), "{torn}");
+        let open_quote = file(&format!("{header}2,created,\"oops,a@x.com\n3,failed,,b@x.com\n{end}")).unwrap_err();
+        assert!(open_quote.contains("no end_of_results"), "{open_quote}");
+        let cut = file(&format!("{header}2,created,,a@x.com\n{end}")).unwrap_err();
+        assert!(cut.contains("counts 2 rows but it holds 1"), "{cut}");
+        let why = file(&format!(
+            "{header}2,created,,a\n5,created,,d\n3,created,,b\n9,created,,e\n"
+        ))
+        .unwrap_err();
         assert!(why.contains("rows 4, 6 to 8 have no result"), "{why}");
     }
 }

@@ -16,6 +16,7 @@ mod locks;
 mod mirror;
 mod presence;
 mod properties;
+mod provenance;
 mod rogue;
 mod secrecy;
 mod snapshots;

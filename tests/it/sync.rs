@@ -140,7 +140,8 @@ fn retry_from_reruns_only_failed_and_deferred_rows() {
          3,failed,,502,3,not created: HTTP 502,failed@crm.example,Failed,x\n\
          4,invalid,,,0,email `bad` is not valid,bad,Bad,y\n\
          7,deferred,,,0,not created: the run stopped,later@crm.example,Later,z\n\
-         8,exists,500,,0,already a guest,member0@crm.example,First0,\n",
+         8,exists,500,,0,already a guest,member0@crm.example,First0,\n\
+         end,end_of_results,,,,the run finished with a result for each of its 5 rows: the whole input,,,\n",
     )
     .unwrap();
     let mut cmd = ws.cmd();
@@ -148,7 +149,7 @@ fn retry_from_reruns_only_failed_and_deferred_rows() {
     expect_exit(&mut cmd, 1);
     let results = ws.path("guests.retry.results.csv");
     let (header, _) = read_csv(&std::fs::read_to_string(&results).unwrap());
-    assert_eq!(header[6..], ["email", "first_name", "notes"]);
+    assert_eq!(header[10..], ["email", "first_name", "notes"]);
     let rows = result_rows(&results);
     let summary: Vec<(u64, &str, &str)> = rows
         .iter()

@@ -112,6 +112,16 @@ pub struct ResultRow {
     pub result_http_status: Option<u16>,
     pub result_attempts: u32,
     pub result_message: String,
+    /// Where and when the row was made (the organization, API host, the run's start and the
+    /// row's last answer on the server's clock).
+    #[serde(default)]
+    pub result_org: String,
+    #[serde(default)]
+    pub result_api: String,
+    #[serde(default)]
+    pub result_run_started: String,
+    #[serde(default)]
+    pub result_at: String,
     /// The input's own columns, by name.
     #[serde(skip)]
     pub cells: std::collections::BTreeMap<String, String>,
@@ -129,8 +139,9 @@ pub fn result_rows(path: &std::path::Path) -> Vec<ResultRow> {
     parse_result_rows(&std::fs::read_to_string(path).unwrap())
 }
 
-/// Every row of results read from text (a results stream). Results use their input's
-/// delimiter, which the header line shows, and may open with a byte order mark.
+/// Every row of results read from text (a results stream), without the trailer record
+/// (`end`, `end_of_results`) a whole run ends with. Results use their input's delimiter, which
+/// the header line shows, and may open with a byte order mark.
 pub fn parse_result_rows(text: &str) -> Vec<ResultRow> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let header = text.lines().next().unwrap_or_default();
@@ -145,8 +156,9 @@ pub fn parse_result_rows(text: &str) -> Vec<ResultRow> {
     let header = reader.headers().unwrap().clone();
     reader
         .records()
+        .map(Result::unwrap)
+        .filter(|record| record.get(0) != Some("end"))
         .map(|record| {
-            let record = record.unwrap();
             let mut row: ResultRow = record.deserialize(Some(&header)).unwrap();
             row.cells = header
                 .iter()
@@ -157,6 +169,23 @@ pub fn parse_result_rows(text: &str) -> Vec<ResultRow> {
             row
         })
         .collect()
+}
+
+/// The trailer record of a results file's text (its cells), if the file ends with one.
+pub fn trailer(text: &str) -> Option<Vec<String>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let header = text.lines().next().unwrap_or_default();
+    let delimiter = [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|&d| header.bytes().filter(|&b| b == d).count())
+        .unwrap();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let last = reader.records().map(Result::unwrap).last()?;
+    (last.get(0) == Some("end") && last.get(1) == Some("end_of_results"))
+        .then(|| last.iter().map(str::to_string).collect())
 }
 
 /// One test's world: a folder of its own and a sandbox, with the binary pointed at them and

@@ -1,0 +1,250 @@
+//! A results file proves where it came from and that it is whole (issue 22, principle 1): each
+//! row records the organization, the API host, the run's start and its own last answer on the
+//! server's clock, and only a run that read its whole input and gave every row its result ends
+//! the file with the `end_of_results` trailer. `--retry-from` trusts nothing less: the results
+//! of a killed run (cut short, torn mid-row, read from a pipe) are refused with the command
+//! that continues the job, and `--on-missing` never acts on them.
+
+use tallyfy_guests::sandbox::SandboxOptions;
+
+use crate::util::{Workspace, expect_exit, generated_guests, trailer};
+
+/// An organization of 30 guests, all named in `crm.csv`, with the file imported once (so every
+/// row is `exists`): the nightly sync whose results a later `--retry-from` reads.
+fn synced() -> (Workspace, String) {
+    let guests = generated_guests(30);
+    let ws = Workspace::new(SandboxOptions {
+        guests: guests.clone(),
+        ..SandboxOptions::default()
+    });
+    let mut csv = String::from("email,first_name\n");
+    for guest in &guests {
+        csv.push_str(&format!(
+            "{},{}\n",
+            guest.email,
+            guest.first_name.as_deref().unwrap_or("")
+        ));
+    }
+    // One row that fails (a member's email), so that a retry has something to re-run.
+    csv.push_str("owner@sandbox.example,Owner\n");
+    let file = ws.write("crm.csv", &csv);
+    expect_exit(ws.cmd().args(["import", "--yes"]).arg(&file), 1);
+    let text = std::fs::read_to_string(ws.path("crm.results.csv")).unwrap();
+    (ws, text)
+}
+
+fn disabled(ws: &Workspace) -> usize {
+    ws.sandbox.guests().iter().filter(|g| g.disabled_at.is_some()).count()
+}
+
+#[test]
+fn every_row_says_where_and_when_it_was_made_and_a_whole_run_ends_with_a_trailer() {
+    let ws = Workspace::empty();
+    let file = ws.write(
+        "guests.csv",
+        "email,first_name\na@example.org,Ann\nnot-an-email,Bad\nb@example.org,Bo\n",
+    );
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    expect_exit(ws.cmd().args(["import", "--yes"]).arg(&file), 1);
+    let rows = ws.results("guests.results.csv");
+    assert_eq!(rows.len(), 3, "the trailer is not a row");
+    let api = ws
+        .sandbox
+        .base_url()
+        .trim_start_matches("http://")
+        .trim_end_matches("/api")
+        .to_string();
+    for row in &rows {
+        assert_eq!(
+            (row.result_org.as_str(), row.result_api.as_str()),
+            (ws.sandbox.org(), api.as_str())
+        );
+        let started = chrono::DateTime::parse_from_rfc3339(&row.result_run_started).expect("RFC 3339");
+        assert!(started >= before, "{}", row.result_run_started);
+        assert!(row.result_run_started.ends_with('Z'), "UTC: {}", row.result_run_started);
+    }
+    let invalid = rows.iter().find(|r| r.result_status == "invalid").unwrap();
+    assert_eq!(invalid.result_at, "", "a row that sent no request has no answer time");
+    for created in rows.iter().filter(|r| r.result_status == "created") {
+        assert!(created.result_at >= created.result_run_started, "{created:?}");
+    }
+    let text = std::fs::read_to_string(ws.path("guests.results.csv")).unwrap();
+    let end = trailer(&text).unwrap_or_else(|| panic!("no trailer in {text}"));
+    assert!(
+        end[2].contains("each of its 3 rows") && end[2].contains("the whole input"),
+        "{end:?}"
+    );
+    assert_eq!(end[6], ws.sandbox.org());
+
+    // The workbook carries the same columns, and its Summary sheet says where and whether whole.
+    expect_exit(
+        ws.cmd()
+            .args(["import", "--yes", "--results", "guests.xlsx"])
+            .arg(&file),
+        1,
+    );
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(ws.path("guests.xlsx")).unwrap();
+    let results = book.worksheet_range("Results").unwrap();
+    let header: Vec<String> = results.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        header[6..10],
+        ["result_org", "result_api", "result_run_started", "result_at"]
+    );
+    let last: Vec<String> = results
+        .rows()
+        .next_back()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(last[..2], ["end", "end_of_results"]);
+    let summary = book.worksheet_range("Summary").unwrap();
+    let facts: Vec<String> = summary
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("="))
+        .collect();
+    assert!(facts.contains(&format!("result_org={}", ws.sandbox.org())), "{facts:?}");
+    assert!(facts.iter().any(|f| f.starts_with("whole=yes")), "{facts:?}");
+}
+
+/// The issue's scenario: a killed run's results (rows missing at the end, no trailer; or torn
+/// mid-row), retried with `--on-missing disable`, used to disable every guest the missing rows
+/// named. Now it is refused before anything is sent, with the command that continues the job.
+#[test]
+fn retry_from_a_killed_runs_results_disables_nothing_and_names_the_command_to_run() {
+    let (ws, text) = synced();
+    let lines: Vec<&str> = text.lines().collect();
+    // Rows removed at the end and no trailer, as a run killed two thirds of the way leaves it.
+    let killed = ws.write("killed.results.csv", &(lines[..21].join("\n") + "\n"));
+    // Torn in the middle of a row.
+    let torn_at = text.find(&lines[15][..10]).unwrap() + 5;
+    let torn = ws.write("torn.results.csv", &text[..torn_at]);
+    // A quote opened and never closed: it swallows the rest of the file, trailer included.
+    let open_quote = ws.write("quote.results.csv", &text.replacen(",First3\n", ",\"First3\n", 1));
+    for file in [&killed, &torn, &open_quote] {
+        let requests = ws.sandbox.stats().requests;
+        let stderr = expect_exit(
+            ws.cmd()
+                .args(["import", "--yes", "--on-missing", "disable", "--max-missing", "100%"])
+                .args(["--report-missing", "missing.csv", "--retry-from"])
+                .arg(file),
+            2,
+        );
+        let line = stderr.trim();
+        assert_eq!(line.lines().count(), 1, "one line: {stderr}");
+        assert!(line.contains("not a whole results file"), "{stderr}");
+        // (An open quote either swallows the trailer or, closed by a later quote, the rows.)
+        assert!(
+            line.contains("no end_of_results record") || line.contains("rows were removed or added"),
+            "{stderr}"
+        );
+        assert!(
+            line.contains("running the original import again with the original input"),
+            "{stderr}"
+        );
+        assert_eq!(
+            ws.sandbox.stats().requests,
+            requests,
+            "nothing sent for {}",
+            file.display()
+        );
+    }
+    assert_eq!(disabled(&ws), 0, "no guest the file names is disabled");
+}
+
+#[test]
+fn retry_from_a_stream_is_refused() {
+    let (ws, text) = synced();
+    let stderr = expect_exit(
+        ws.cmd()
+            .args([
+                "import",
+                "--yes",
+                "--on-missing",
+                "disable",
+                "--report-missing",
+                "missing.csv",
+            ])
+            .args(["--results", "again.csv", "--retry-from", "-"])
+            .write_stdin(text),
+        2,
+    );
+    assert!(stderr.contains("read from a stream"), "{stderr}");
+    assert_eq!(disabled(&ws), 0);
+}
+
+/// The same whole file, opened and saved by Excel (a byte order mark, CRLF, every cell quoted),
+/// is still whole: the retry runs and copies its rows.
+#[test]
+fn a_whole_results_file_saved_by_excel_is_still_accepted() {
+    let (ws, text) = synced();
+    let mut saved = String::from("\u{feff}");
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    for record in reader.records() {
+        let cells: Vec<String> = record
+            .unwrap()
+            .iter()
+            .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+            .collect();
+        saved.push_str(&cells.join(","));
+        saved.push_str("\r\n");
+    }
+    let file = ws.write("saved.results.csv", &saved);
+    expect_exit(
+        ws.cmd()
+            .args(["import", "--yes", "--results", "again.csv", "--retry-from"])
+            .arg(&file),
+        1,
+    );
+    let rows = ws.results("again.csv");
+    assert_eq!(rows.len(), 31);
+    assert_eq!(rows.iter().filter(|r| r.result_status == "exists").count(), 30);
+    assert!(trailer(&std::fs::read_to_string(ws.path("again.csv")).unwrap()).is_some());
+}
+
+/// A retry of a run cut by `--limit` reads a whole file of a partial input: guests of the rows
+/// never read would look missing, so `--on-missing` leaves every one `deferred`.
+#[test]
+fn retry_of_a_limited_run_leaves_missing_guests_deferred() {
+    let (ws, _) = synced();
+    expect_exit(
+        ws.cmd().args([
+            "import",
+            "--yes",
+            "--limit",
+            "10",
+            "--results",
+            "first10.csv",
+            "crm.csv",
+        ]),
+        0,
+    );
+    let text = std::fs::read_to_string(ws.path("first10.csv")).unwrap();
+    assert!(trailer(&text).unwrap()[2].contains("--limit 10"), "{text}");
+    expect_exit(
+        ws.cmd()
+            .args(["import", "--yes", "--on-missing", "disable", "--max-missing", "100%"])
+            .args([
+                "--report-missing",
+                "missing.csv",
+                "--results",
+                "again.csv",
+                "--retry-from",
+                "first10.csv",
+            ]),
+        3,
+    );
+    assert_eq!(disabled(&ws), 0);
+    let (_, missing) = crate::util::read_csv(&std::fs::read_to_string(ws.path("missing.csv")).unwrap());
+    assert_eq!(missing.len(), 20);
+    assert!(
+        missing
+            .iter()
+            .all(|row| row[0] == "deferred" && row[1].contains("--limit")),
+        "{missing:?}"
+    );
+}
