@@ -93,7 +93,10 @@ fn a_results_file_reached_through_a_symlink_is_locked_as_the_file_itself() {
         );
         assert_eq!(finish(child), Some(0));
         let text = std::fs::read_to_string(ws.path("results.csv")).unwrap();
-        assert_eq!(text.lines().count(), 17, "one row per input row, none torn: {text}");
+        // The header, one row per input row, none torn, and the trailer of a whole run.
+        assert_eq!(text.lines().count(), 18, "one row per input row, none torn: {text}");
+        assert_eq!(crate::util::parse_result_rows(&text).len(), 16, "{text}");
+        assert!(crate::util::trailer(&text).is_some(), "{text}");
     }
     assert!(link.is_symlink(), "the link is kept");
 }
