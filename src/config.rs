@@ -380,6 +380,7 @@ pub fn sandbox(args: SandboxArgs) -> Result<SandboxOptions, ConfigError> {
             other_writer_rate: args.other_writer_rate,
             read_lag: args.read_lag,
             revoke_token_after: None,
+            refuse_members: None,
             seed: args.seed,
         },
         oauth: OAuthOptions {

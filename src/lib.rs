@@ -55,6 +55,60 @@ pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<error::Exit, RunError
     }
 }
 
+/// A command line clap refused: the `--summary-json` of an import or undo still says so, and
+/// a secret offered as a flag (`--token abc`, `--api-key abc`) is pointed at the ways a token
+/// is given, never at a flag it resembles (clap would suggest `--token-url`). Exit 2.
+pub fn flag_error(error: clap::Error) -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args_os()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    let tip = secret_flag_tip(&error);
+    if error.use_stderr() {
+        let rendered = error.render().to_string();
+        let first = rendered.lines().next().unwrap_or_default();
+        let message = tip
+            .clone()
+            .unwrap_or_else(|| first.strip_prefix("error: ").unwrap_or(first).to_string());
+        import::summary_after_flag_error(&args, &message);
+    }
+    match tip {
+        Some(tip) => {
+            let json = args
+                .windows(2)
+                .any(|pair| pair[0] == "--log-format" && pair[1] == "json")
+                || args.iter().any(|arg| arg == "--log-format=json");
+            let ui = logging::Ui {
+                quiet: false,
+                json,
+                progress: false,
+            };
+            logging::error(ui, &tip);
+            error::Exit::Usage.into()
+        }
+        None => logging::flag_error(error),
+    }
+}
+
+/// The tip for a token given as a flag: the flags people try (`--token`, `--api-key`, ...)
+/// do not exist on purpose, since a flag shows in `ps` and shell history.
+fn secret_flag_tip(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let flag = arg.split('=').next().unwrap_or_default();
+    ["--token", "--api-key", "--apikey", "--access-token", "--api-token"]
+        .contains(&flag)
+        .then(|| {
+            format!(
+                "{flag} is not a flag: a secret on the command line shows in `ps` and shell history. Give the token in the environment variable TALLYFY_ACCESS_TOKEN, or with --token-file PATH (a file holding it) or --token-command CMD (a command that prints it)"
+            )
+        })
+}
+
 /// Writes the manual page, made from the same definitions as `--help`, to stdout: the command
 /// and each subcommand, one after the other.
 fn man() -> Result<(), RunError> {

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod error;
 pub mod latency;
 mod lenient;
+pub mod members;
 pub mod model;
 pub mod pacing;
 pub mod paging;

@@ -52,12 +52,9 @@ pub async fn run(args: ImportConfig, ui: Ui) -> Result<Exit, RunError> {
     let started = std::time::SystemTime::now();
     let mut account = SummaryFile::new(&args, started);
     let result = import(&args, ui, &mut account).await;
-    // A run refused because another holds the results file writes nothing at all.
-    if let Some(path) = args
-        .summary_json
-        .as_ref()
-        .filter(|_| !matches!(result, Err(RunError::Busy { .. } | RunError::OrgBusy { .. })))
-    {
+    // However the command ends (set-up problems and a refused lock included), monitoring
+    // reads this run's exit code, never an earlier run's.
+    if let Some(path) = args.summary_json.as_ref() {
         match (account.write(path, &result), &result) {
             (Err(error), Ok(_)) => return Err(error),
             // The run's own failure is what the person needs to see; this one is a footnote.
@@ -66,6 +63,54 @@ pub async fn run(args: ImportConfig, ui: Ui) -> Result<Exit, RunError> {
         }
     }
     result
+}
+
+/// The `--summary-json` of an `import` or `undo` whose flags were refused before it could
+/// start (`--concurrency 0`, an unknown flag): exit 2 and the error, so that monitoring does
+/// not read an earlier run's account. `args` is the command line. A path that holds something
+/// other than a summary this tool wrote is left alone (it might be the input, mistyped).
+pub fn summary_after_flag_error(args: &[String], message: &str) {
+    let Some(command) = args.iter().skip(1).find_map(|arg| match arg.as_str() {
+        "import" => Some("import"),
+        "undo" => Some("undo"),
+        _ => None,
+    }) else {
+        return;
+    };
+    let mut path = None;
+    for (i, arg) in args.iter().enumerate() {
+        if arg == "--summary-json" {
+            path = args.get(i + 1).map(std::path::PathBuf::from);
+        } else if let Some(value) = arg.strip_prefix("--summary-json=") {
+            path = Some(value.into());
+        }
+    }
+    let Some(path) = path.filter(|path| path.as_os_str() == "-" || summary_or_nothing(path)) else {
+        return;
+    };
+    let dry_run = args.iter().any(|arg| arg == "--dry-run");
+    let update = args
+        .windows(2)
+        .any(|pair| pair[0] == "--on-existing" && pair[1] == "update");
+    let on_existing = if update || args.iter().any(|arg| arg == "--on-existing=update") {
+        crate::modes::OnExisting::Update
+    } else {
+        crate::modes::OnExisting::Skip
+    };
+    let mut account = SummaryFile::bare(command, dry_run, on_existing, std::time::SystemTime::now());
+    let outcome = Err(RunError::Setup(vec![message.to_string()]));
+    if let Err(error) = account.write(&path, &outcome) {
+        tracing::warn!("{error}");
+    }
+}
+
+/// Nothing at `path`, or a summary file this tool wrote (a JSON object naming the tool).
+fn summary_or_nothing(path: &std::path::Path) -> bool {
+    match std::fs::read(path) {
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes)
+            .is_ok_and(|value| value["tool"] == env!("CARGO_PKG_NAME")),
+    }
 }
 
 /// The run, stage by stage.
@@ -135,6 +180,7 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         report_missing: args.report_missing.is_some(),
         undo: args.undo,
         reenable: args.on_missing == crate::modes::OnMissing::Disable,
+        members: Default::default(),
         // Lines of text, guessed from the file's size (a workbook's rows are known already).
         expected_rows: total.or_else(|| {
             matches!(input.format, crate::input::Format::Text { .. })

@@ -88,9 +88,16 @@ pub(super) async fn pipeline(
         (summary, write_failed, None, 0)
     } else {
         // Prefetch runs while the reader fills the channel.
+        // So do the organization's members, alongside the guests.
         let existing = match client {
             Some(client) => tokio::select! {
-                existing = prefetch::existing_guests(client, options.concurrency, options.report_missing) => {
+                (existing, members) = future::join(
+                    prefetch::existing_guests(client, options.concurrency, options.report_missing),
+                    prefetch::members(client, options.concurrency),
+                ) => {
+                    if let Some(members) = members {
+                        let _ = options.members.set(members);
+                    }
                     existing.map_err(|e| fatal(Fatal::BeforeStart)(e.into()))?
                 }
                 _ = stop.abandon.cancelled() => return Err(fatal(Fatal::BeforeStart)(RunError::Interrupted)),

@@ -2,6 +2,7 @@
 //! (a finished result, a create, or a member update), and the rows `--retry-from` copies.
 
 use super::dedupe::{Deduper, Existing, Seen};
+use super::prefetch::Members;
 use super::reader::Parsed;
 use super::results::{Outcome, PreviousResult, RowResult, Status};
 use super::sync;
@@ -24,6 +25,9 @@ pub(super) struct Options {
     pub(super) reenable: bool,
     /// About how many rows the file has, to size the email table once.
     pub(super) expected_rows: Option<u64>,
+    /// The organization's members, once the pipeline has read them (never offline, nor when
+    /// the list was refused): rows the server would refuse are decided with them.
+    pub(super) members: std::sync::OnceLock<Members>,
 }
 
 /// What the pipeline does with a record once dedupe has seen it.
@@ -98,7 +102,17 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
         Ok(members) => members,
         Err(problems) => return done(Status::Invalid, problems.join("; "), record),
     };
-    let seen = dedupe.check(map.cell(Field::Email, &record.cells).unwrap_or_default(), record.row);
+    let email = map.cell(Field::Email, &record.cells).unwrap_or_default();
+    // A member's email is refused by the server whatever else the row holds: decided before
+    // any request, and before dedupe, so that the row is not the "first" of its email.
+    if let Some(refusal) = options.members.get().and_then(|known| known.refuses_email(email)) {
+        return done(Status::Invalid, refusal, record);
+    }
+    let seen = dedupe.check(email, record.row);
+    let unknown_members = match seen {
+        Seen::New => options.members.get().and_then(|known| known.refuses_ids(&members)),
+        _ => None,
+    };
     // The guest is made from the cells only for a row that needs one.
     let guest = |record: &InputRecord| validate::guest(record, map, members);
     match seen {
@@ -111,6 +125,8 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
             let guest = guest(&record);
             existing_row(record, &guest, &existing, options, "already a guest")
         }
+        // Member ids that are not members would be refused too: decided before the create.
+        Seen::New if unknown_members.is_some() => done(Status::Invalid, unknown_members.unwrap_or_default(), record),
         Seen::New if options.dry_run => {
             // A plain copy, not a format: this runs for every row of a dry run.
             let message = if offline {
@@ -141,6 +157,18 @@ pub(super) fn existing_row(
     let mut result = RowResult::new(record.index, record.row, Status::Exists, "", record.cells);
     result.outcome.guest_id = existing.id.clone();
     let change = |members: &[u64]| sync::members_change(&comparison.members_before, members);
+    // An update to member ids that are not members would be refused: decided before sending,
+    // in a dry run as in a real run.
+    if options.on_existing == OnExisting::Update
+        && let Some(refusal) = comparison
+            .members
+            .as_deref()
+            .and_then(|members| options.members.get()?.refuses_ids(members))
+    {
+        result.outcome.status = Status::Invalid;
+        result.outcome.message = format!("{how}; not updated: {refusal}{drift_note}");
+        return Plan::Done(result);
+    }
     if options.reenable && existing.profile.disabled {
         let members = comparison.members.filter(|_| options.on_existing == OnExisting::Update);
         if options.dry_run {

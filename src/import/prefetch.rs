@@ -1,8 +1,15 @@
-//! Prefetch: every existing guest of the organization (all pages), so dedupe can tell which rows
-//! already exist without a request per row. Runs while the file is being read.
+//! Prefetch, while the file is being read: every existing guest of the organization (all pages),
+//! so dedupe can tell which rows already exist without a request per row; and the
+//! organization's members, so that a row the server would refuse (a member's email, a member id
+//! that is not a member) is decided before any request, the same way in a dry run and a real run.
+
+use std::collections::{HashMap, HashSet};
+
+use futures::StreamExt;
 
 use super::dedupe::Emails;
-use crate::api::paging::each_page;
+use crate::api::members::Member;
+use crate::api::paging::{PER_PAGE, each_page};
 use crate::api::{ApiError, Client};
 
 /// The most emails reserved up front; a larger organization grows the table as usual.
@@ -25,4 +32,157 @@ pub async fn existing_guests(client: &Client, concurrency: usize, keep_emails: b
     let pages = if walk.pages == 1 { "page" } else { "pages" };
     tracing::info!("{} existing guests fetched ({} {pages})", existing.len(), walk.pages);
     Ok(existing)
+}
+
+/// The organization's members, as the import checks rows against them.
+#[derive(Debug, Default)]
+pub struct Members {
+    ids: HashSet<u64>,
+    /// Trimmed, lowercased email → (user id, status).
+    by_email: HashMap<String, (Option<u64>, String)>,
+}
+
+impl Members {
+    /// From the members as the list gives them.
+    pub fn new(members: impl IntoIterator<Item = Member>) -> Self {
+        let mut known = Members::default();
+        for member in members {
+            if let Some(id) = member.id {
+                known.ids.insert(id);
+            }
+            if let Some(email) = member.email.as_deref().map(email_key).filter(|e| !e.is_empty()) {
+                let status = member.status.unwrap_or_default().trim().to_lowercase();
+                known.by_email.insert(email, (member.id, status));
+            }
+        }
+        known
+    }
+
+    /// Why a guest with this email would be refused: it is a member's (any status).
+    pub fn refuses_email(&self, email: &str) -> Option<String> {
+        let (id, status) = self.by_email.get(&email_key(email))?;
+        let who = match (id, status.as_str()) {
+            (Some(id), "") => format!("user {id}"),
+            (Some(id), status) => format!("user {id}, {status}"),
+            (None, "") => "a user".to_string(),
+            (None, status) => status.to_string(),
+        };
+        Some(format!(
+            "{} is a member of this organization ({who}), and a member cannot also be a guest: remove the row or give another email",
+            email.trim()
+        ))
+    }
+
+    /// Why a guest with these member ids would be refused: the ids that are not members.
+    pub fn refuses_ids(&self, ids: &[u64]) -> Option<String> {
+        let mut unknown: Vec<u64> = ids.iter().copied().filter(|id| !self.ids.contains(id)).collect();
+        unknown.dedup();
+        let list = unknown.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+        match unknown.len() {
+            0 => None,
+            1 => Some(format!(
+                "member {list} is not in this organization: fix the member ids in this row"
+            )),
+            _ => Some(format!(
+                "members {list} are not in this organization: fix the member ids in this row"
+            )),
+        }
+    }
+
+    /// Members read.
+    pub fn len(&self) -> usize {
+        self.ids.len().max(self.by_email.len())
+    }
+}
+
+/// A member's email as compared with a row's: trimmed and lowercased, as dedupe compares.
+fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Every member of the organization (all pages), or `None` when the list cannot be read (a
+/// token without that right: 401/403, or an API that does not serve it): said once, and the
+/// run carries on without the check, as before it existed.
+pub async fn members(client: &Client, concurrency: usize) -> Option<Members> {
+    match read_members(client, concurrency).await {
+        Ok((members, pages)) => {
+            let word = if pages == 1 { "page" } else { "pages" };
+            tracing::info!("{} organization members fetched ({pages} {word})", members.len());
+            Some(members)
+        }
+        Err(error) => {
+            tracing::warn!(
+                "the organization's members could not be read ({error}): rows are not checked for a member's email or unknown member ids before sending, and the server's refusals show as `conflict`"
+            );
+            None
+        }
+    }
+}
+
+/// Page 1, then the pages it announces, `concurrency` at a time; stops at an empty page, and at
+/// about the pages the reported total allows (a server that keeps announcing more is not
+/// followed for ever).
+async fn read_members(client: &Client, concurrency: usize) -> Result<(Members, u64), ApiError> {
+    let first = client.members_page(1, PER_PAGE).await?.value;
+    let per_page = match first.pagination.per_page {
+        0 => (first.members.len() as u64).max(1),
+        n => n,
+    };
+    let allowed = first.pagination.total.div_ceil(per_page);
+    let last = first.pagination.total_pages.min(allowed.saturating_add(10));
+    let mut all = first.members;
+    let mut pages = 1;
+    if !all.is_empty() && last > 1 {
+        let mut rest = futures::stream::iter(2..=last)
+            .map(|number| client.members_page(number, PER_PAGE))
+            .buffered(concurrency.max(1));
+        while let Some(page) = rest.next().await {
+            let page = page?.value;
+            pages += 1;
+            if page.members.is_empty() {
+                break;
+            }
+            all.extend(page.members);
+        }
+    }
+    Ok((Members::new(all), pages))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(id: u64, email: &str, status: &str) -> Member {
+        Member {
+            id: Some(id),
+            email: Some(email.into()),
+            status: Some(status.into()),
+        }
+    }
+
+    #[test]
+    fn a_members_email_and_unknown_ids_are_refused_in_words() {
+        let members = Members::new([
+            member(1001, "Owner@X.com", "active"),
+            member(1002, "new@x.com", "Invited"),
+        ]);
+        assert_eq!(
+            members.refuses_email(" new@X.COM ").unwrap(),
+            "new@X.COM is a member of this organization (user 1002, invited), and a member cannot also be a guest: remove the row or give another email"
+        );
+        assert!(members.refuses_email("guest@x.com").is_none());
+        assert!(members.refuses_ids(&[1001, 1002]).is_none());
+        assert!(
+            members
+                .refuses_ids(&[1001, 9999])
+                .unwrap()
+                .starts_with("member 9999 is not")
+        );
+        assert!(
+            members
+                .refuses_ids(&[9998, 9999])
+                .unwrap()
+                .starts_with("members 9998, 9999 are not")
+        );
+    }
 }

@@ -313,17 +313,26 @@ struct Percentiles {
 impl SummaryFile {
     /// The account of a run starting now, with the mode it runs in.
     pub fn new(args: &ImportConfig, started: SystemTime) -> Self {
+        let command = if args.undo.is_some() { "undo" } else { "import" };
+        let mut file = SummaryFile::bare(command, args.dry_run, args.on_existing, started);
+        file.hash = args.summary_json.is_some();
+        file
+    }
+
+    /// The account of a command that ends before its flags are understood (a flag clap
+    /// refused): what is known from the command line, and nothing done.
+    pub fn bare(command: &'static str, dry_run: bool, on_existing: OnExisting, started: SystemTime) -> Self {
         SummaryFile {
             tool: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
-            command: if args.undo.is_some() { "undo" } else { "import" },
+            command,
             started_at: humantime::format_rfc3339_seconds(started).to_string(),
             finished_at: String::new(),
             input: None,
             input_sha256: None,
             results: None,
-            dry_run: args.dry_run,
-            on_existing: match args.on_existing {
+            dry_run,
+            on_existing: match on_existing {
                 OnExisting::Skip => "skip",
                 OnExisting::Update => "update",
             },
@@ -334,7 +343,7 @@ impl SummaryFile {
             error: None,
             token_renewals: 0,
             started,
-            hash: args.summary_json.is_some(),
+            hash: false,
             blocked: false,
         }
     }

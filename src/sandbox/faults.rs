@@ -41,6 +41,9 @@ pub struct FaultOptions {
     pub read_lag: Duration,
     /// From this request on, the token is answered 401, as when its user logs out of Tallyfy.
     pub revoke_token_after: Option<u64>,
+    /// Answer the members list (`GET organizations/{org}/users`) with this status (401 or
+    /// 403), as for a token without the right to read it; every other endpoint is unaffected.
+    pub refuse_members: Option<u16>,
     /// Seed for the dice, so a run repeats.
     pub seed: u64,
 }
@@ -101,6 +104,11 @@ impl Faults {
             counters: FaultCounters::default(),
             options,
         }
+    }
+
+    /// The status the members list is refused with, if it is.
+    pub fn members_refused(&self) -> Option<u16> {
+        self.options.refuse_members
     }
 
     pub fn latency(&self) -> Duration {

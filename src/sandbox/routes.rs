@@ -62,6 +62,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{guests}/{{email}}"), get(show).put(update).delete(remove))
         .route(&format!("{guests}/{{email}}/disable"), delete(disable))
         .route(&format!("{guests}/{{email}}/enable"), put(enable))
+        .route("/api/organizations/{org}/users", get(list_users))
         .route("/api/me", get(me))
         .route("/api/me/organizations", get(my_organizations))
         .fallback(endpoint_not_found)
@@ -184,25 +185,75 @@ async fn list(State(state): Shared, Path(org): Path<String>, Query(query): Query
     if let Some(refused) = wrong_org(&state, &org) {
         return refused;
     }
-    let number = |key: &str| query.get(key).and_then(|v| v.parse::<u64>().ok()).filter(|&n| n > 0);
-    let page = number("page").unwrap_or(1);
-    let per_page = number("per_page").unwrap_or(state.per_page_cap).min(state.per_page_cap);
     let with_stats = query
         .get("with")
         .is_some_and(|w| w.split(',').any(|w| w.trim() == "stats"));
     let store = state.store();
-    let total = store.guests().len() as u64;
-    let total_pages = total.div_ceil(per_page).max(1);
-    let start = ((page - 1).saturating_mul(per_page)).min(total) as usize;
-    let end = (start + per_page as usize).min(total as usize);
-    let data: Vec<Value> = store.guests()[start..end]
+    let (window, pagination) = paged(&state, &org, "guests", &query, store.guests().len());
+    let data: Vec<Value> = store.guests()[window]
         .iter()
         .map(|g| guest_json(g, state.legacy, with_stats))
         .collect();
     drop(store);
+    Json(json!({"data": data, "meta": {"pagination": pagination}})).into_response()
+}
+
+/// `GET organizations/{org}/users`: the members, paged like the guests (all statuses).
+async fn list_users(
+    State(state): Shared,
+    Path(org): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = wrong_org(&state, &org) {
+        return refused;
+    }
+    match state.faults.members_refused() {
+        Some(401) => {
+            return error(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "Unauthenticated: this token may not list users.",
+            );
+        }
+        Some(status) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+            return error(&state, status, "FORBIDDEN", "You do not have permission to list users.");
+        }
+        None => {}
+    }
+    let store = state.store();
+    let (window, pagination) = paged(&state, &org, "users", &query, store.members().len());
+    let data: Vec<Value> = store.members()[window]
+        .iter()
+        .map(|m| {
+            json!({"id": m.id, "email": m.email, "first_name": m.first_name, "last_name": m.last_name,
+                "role": m.role, "status": m.status})
+        })
+        .collect();
+    drop(store);
+    Json(json!({"data": data, "meta": {"pagination": pagination}})).into_response()
+}
+
+/// The slice of a list of `total` items that `page`/`per_page` ask for (capped), and the
+/// Fractal `meta.pagination` that goes with it.
+fn paged(
+    state: &AppState,
+    org: &str,
+    list: &str,
+    query: &HashMap<String, String>,
+    total: usize,
+) -> (std::ops::Range<usize>, Value) {
+    let number = |key: &str| query.get(key).and_then(|v| v.parse::<u64>().ok()).filter(|&n| n > 0);
+    let page = number("page").unwrap_or(1);
+    let per_page = number("per_page").unwrap_or(state.per_page_cap).min(state.per_page_cap);
+    let total = total as u64;
+    let total_pages = total.div_ceil(per_page).max(1);
+    let start = ((page - 1).saturating_mul(per_page)).min(total) as usize;
+    let end = (start + per_page as usize).min(total as usize);
     let link = |n: u64| {
         format!(
-            "{}/organizations/{org}/guests?page={n}&per_page={per_page}",
+            "{}/organizations/{org}/{list}?page={n}&per_page={per_page}",
             state.base_url
         )
     };
@@ -221,7 +272,7 @@ async fn list(State(state): Shared, Path(org): Path<String>, Query(query): Query
     };
     let pagination = json!({"total": total, "count": end - start, "per_page": per_page,
         "current_page": page, "total_pages": total_pages, "links": links});
-    Json(json!({"data": data, "meta": {"pagination": pagination}})).into_response()
+    (start..end, pagination)
 }
 
 async fn show(State(state): Shared, Path((org, email)): Path<(String, String)>) -> Response {

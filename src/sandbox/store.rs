@@ -9,28 +9,55 @@ use serde_json::{Map, Value};
 use crate::api::model::Guest;
 
 /// A member (user) of the organization: guests cannot use a member's email, and
-/// `associated_members` must name members.
+/// `associated_members` must name members. `GET organizations/{org}/users` lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     /// The member's user id.
     pub id: u64,
     /// The member's email.
     pub email: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// `admin`, `standard` or `light`.
+    pub role: String,
+    /// `active`, `invited` or `disabled`: the list returns all three.
+    pub status: String,
 }
 
-/// The default members, documented in the README so samples can refer to them.
+impl Member {
+    /// An active standard member.
+    pub fn new(id: u64, email: &str) -> Self {
+        Member {
+            id,
+            email: email.into(),
+            first_name: String::new(),
+            last_name: String::new(),
+            role: "standard".into(),
+            status: "active".into(),
+        }
+    }
+}
+
+/// The default members, documented in the README so samples can refer to them: one of each
+/// role, and one invited and one disabled (still members: their emails cannot be guests).
 pub fn default_members() -> Vec<Member> {
     [
-        (1001, "owner"),
-        (1002, "ops"),
-        (1003, "sales"),
-        (1004, "support"),
-        (1005, "finance"),
+        (1001, "owner", "Olivia", "Owner", "admin", "active"),
+        (1002, "ops", "Oscar", "Ops", "standard", "active"),
+        (1003, "sales", "Sam", "Sales", "standard", "active"),
+        (1004, "support", "Sue", "Support", "light", "invited"),
+        (1005, "finance", "Fin", "Finance", "standard", "disabled"),
     ]
     .into_iter()
-    .map(|(id, name)| Member {
+    .map(|(id, name, first, last, role, status)| Member {
         id,
         email: format!("{name}@sandbox.example"),
+        first_name: first.into(),
+        last_name: last.into(),
+        role: role.into(),
+        status: status.into(),
     })
     .collect()
 }
@@ -68,6 +95,10 @@ impl Store {
 
     pub fn guests(&self) -> &[Guest] {
         &self.guests
+    }
+
+    pub fn members(&self) -> &[Member] {
+        &self.members
     }
 
     pub fn find(&self, email: &str) -> Option<&Guest> {

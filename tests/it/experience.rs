@@ -194,7 +194,10 @@ fn messages_speak_the_files_language_and_rephrase_known_refusals() {
                 "invalid",
                 "Time Zone \"Asia/Tokio\" is not a known time zone: did you mean Asia/Tokyo?"
             ),
-            ("conflict", "member 9999 is not in this organization"),
+            (
+                "invalid",
+                "member 9999 is not in this organization: fix the member ids in this row"
+            ),
         ]
     );
 }

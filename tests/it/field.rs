@@ -220,8 +220,17 @@ fn a_second_run_on_the_same_results_file_is_refused_and_sends_nothing() {
     assert!(stderr.contains("another run is in progress on"), "{stderr}");
     assert!(stderr.contains("try again later"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-    assert!(ws.sandbox.stats().requests < before + 2, "the refused run sent nothing");
-    assert!(!summary.exists(), "the refused run wrote nothing");
+    // The first run may send its two list reads (guests, members) meanwhile, and a create.
+    assert!(ws.sandbox.stats().requests < before + 4, "the refused run sent nothing");
+    // Its summary says it was refused, so monitoring never reads an earlier run's exit code.
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(written["exit_code"], 3, "{written}");
+    assert!(
+        written["error"]
+            .as_str()
+            .unwrap()
+            .contains("another run is in progress")
+    );
     assert_eq!(first.wait().unwrap().code(), Some(0));
     let rows = by_email(&ws.path("guests.results.csv"));
     assert_eq!(rows.len(), 16);

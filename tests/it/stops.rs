@@ -172,7 +172,7 @@ fn an_invite_cap_beyond_max_wait_defers_then_a_longer_max_wait_finishes() {
 fn a_token_revoked_mid_run_defers_the_rest() {
     let ws = Workspace::new(SandboxOptions {
         faults: FaultOptions {
-            revoke_token_after: Some(11),
+            revoke_token_after: Some(12),
             ..FaultOptions::default()
         },
         ..SandboxOptions::default()
@@ -191,7 +191,7 @@ fn a_token_revoked_mid_run_defers_the_rest() {
     assert_eq!(
         got.iter().filter(|s| *s == "created").count(),
         10,
-        "one GET for the prefetch, then 10 creates"
+        "two GETs for the prefetch (guests, members), then 10 creates"
     );
     assert_eq!(got.iter().filter(|s| *s == "deferred").count(), 30);
 }
