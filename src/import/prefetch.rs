@@ -38,7 +38,7 @@ pub async fn existing_guests(client: &Client, concurrency: usize, keep_emails: b
 #[derive(Debug, Default)]
 pub struct Members {
     ids: HashSet<u64>,
-    /// Trimmed, lowercased email → (user id, status).
+    /// Canonical email (`crate::email_key`) → (user id, status).
     by_email: HashMap<String, (Option<u64>, String)>,
 }
 
@@ -95,9 +95,9 @@ impl Members {
     }
 }
 
-/// A member's email as compared with a row's: trimmed and lowercased, as dedupe compares.
+/// A member's email as compared with a row's: the canonical key dedupe uses.
 fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
+    crate::email_key::email_key(email).into_owned()
 }
 
 /// Every member of the organization (all pages), or `None` when the list cannot be read (a
