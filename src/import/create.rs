@@ -8,7 +8,7 @@
 //! (token rejected, a rate-limit pause beyond `--max-wait`) is turned into a stop for other rows.
 
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
@@ -94,6 +94,7 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
         guest,
         outcome: Outcome::new(),
         reconciliations: 0,
+        first_unanswered: None,
     };
     // What made an earlier attempt's outcome unknown: our own POST may have created the guest.
     let mut uncertain: Option<String> = None;
@@ -107,6 +108,7 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
                 format!("{}{note}", deferred_message("not created", reason)),
             );
         }
+        let sent = Instant::now();
         let error = match client.create_guest(guest).await {
             Ok(reply) if !reply.value.trim().is_empty() => {
                 run.outcome.attempts += reply.attempts;
@@ -122,6 +124,7 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
                 run.outcome.http_status = Some(reply.status);
                 let what = format!("answered {} without a guest in it", reply.status);
                 uncertain = Some(what);
+                run.first_unanswered.get_or_insert(sent);
                 match run.read_back(Settle::Wait).await {
                     Ok(Some(found)) => return run.settle(found, uncertain.as_deref()),
                     Ok(None) => continue,
@@ -135,6 +138,7 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
         match error.kind {
             ApiErrorKind::Indeterminate(what) => {
                 uncertain = Some(what);
+                run.first_unanswered.get_or_insert(sent);
                 // One read: nothing found means another POST, whose "taken" (if ours did
                 // arrive) is then read back with the lag waited out.
                 match run.read_back(Settle::Once).await {
@@ -184,6 +188,8 @@ struct Run<'a> {
     guest: &'a NewGuest,
     outcome: Outcome,
     reconciliations: u32,
+    /// When the first attempt whose outcome is unknown was sent (local clock, for its age).
+    first_unanswered: Option<Instant>,
 }
 
 impl Run<'_> {
@@ -236,12 +242,19 @@ impl Run<'_> {
         }
     }
 
-    /// A guest found by reading back: ours when an attempt of ours went unanswered and it
-    /// holds exactly what we sent; otherwise someone else's, and the row is an existing guest.
+    /// Whether `found` was there before our first unanswered attempt left (not ours).
+    fn made_before(&self, found: &Guest) -> bool {
+        let since = self.first_unanswered.map_or(Duration::ZERO, |sent| sent.elapsed());
+        made_before_our_attempt(found.created_at.as_deref(), self.client.clock().latest(), since)
+    }
+
+    /// A guest found by reading back: ours when an attempt of ours went unanswered, it holds
+    /// exactly what we sent, and it was not there before that attempt left; otherwise someone
+    /// else's (another writer, or an overlapping run of the same file), an existing guest.
     fn settle(mut self, found: Guest, uncertain: Option<&str>) -> Created {
         self.outcome.guest_id = found.id.clone();
         match uncertain {
-            Some(what) if holds_what_we_sent(self.guest, &found) => self.end(
+            Some(what) if holds_what_we_sent(self.guest, &found) && !self.made_before(&found) => self.end(
                 Status::Created,
                 format!(
                     "created (the answer was lost: {what}; confirmed by reading it back, and its id was read back)"
@@ -249,6 +262,20 @@ impl Run<'_> {
             ),
             _ => self.end_with(Status::Exists, "", Some(found)),
         }
+    }
+}
+
+/// Whether the guest found was created before our first unanswered attempt left, so that the
+/// attempt cannot have made it: another writer did, even with the very same details (an
+/// overlapping run of the same file). On the server's clock, so a skewed local clock changes
+/// nothing: the server's time when the attempt left is at least its latest `Date` less the time
+/// since (`Date` is whole seconds and never ahead of the server), and `created_at` is whole
+/// seconds too, hence the second of slack. Unknown times say nothing (`false`).
+fn made_before_our_attempt(created_at: Option<&str>, server_now: Option<SystemTime>, since_sent: Duration) -> bool {
+    let created = created_at.and_then(crate::api::clock::parse_time);
+    match (created, server_now.and_then(|now| now.checked_sub(since_sent))) {
+        (Some(created), Some(sent)) => created + Duration::from_secs(1) < sent,
+        _ => false,
     }
 }
 
@@ -345,6 +372,28 @@ mod tests {
             field: field.into(),
             message: message.into(),
         }
+    }
+
+    #[test]
+    fn a_guest_made_before_our_attempt_left_is_not_ours() {
+        let now = crate::api::clock::parse_time("2026-03-01T10:00:10Z");
+        let at = |t: &str| Some(t.to_string());
+        let before = |created: &Option<String>, since: u64| {
+            made_before_our_attempt(created.as_deref(), now, Duration::from_secs(since))
+        };
+        // Sent 3 s ago (10:00:07 or later): a guest of 10:00:05 was there already.
+        assert!(before(&at("2026-03-01T10:00:05Z"), 3));
+        // One of 10:00:06 may be ours (whole seconds on both sides).
+        assert!(!before(&at("2026-03-01T10:00:06Z"), 3));
+        assert!(!before(&at("2026-03-01 10:00:09"), 0));
+        // Unknown times decide nothing.
+        assert!(!before(&None, 3));
+        assert!(!before(&at("yesterday"), 3));
+        assert!(!made_before_our_attempt(
+            Some("2026-03-01T10:00:05Z"),
+            None,
+            Duration::ZERO
+        ));
     }
 
     #[test]

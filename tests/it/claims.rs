@@ -2,7 +2,9 @@
 //! own, the answers it believes are what they claim, and its counts are true even when its
 //! results stream is closed under it.
 
-use std::time::Duration;
+use std::collections::HashSet;
+use std::io::Write;
+use std::time::{Duration, Instant};
 
 use tallyfy_guests::sandbox::{DEFAULT_ORG, FaultOptions, SandboxOptions};
 
@@ -17,6 +19,77 @@ fn against_rogue(server: &rogue::Rogue) -> assert_cmd::Command {
         .env("TALLYFY_ORG_ID", DEFAULT_ORG)
         .env("TALLYFY_ACCESS_TOKEN", "rogue-token");
     cmd
+}
+
+#[test]
+fn two_overlapping_imports_of_one_file_never_both_claim_a_guest() {
+    // Run B reads the organization (empty), then its rows come late: run A, started after it,
+    // has created them all by then. Some of B's creates lose their answer at the gateway (never
+    // stored: a 502 page); reading back then finds A's guest, holding the very same details. It was there
+    // before B's attempt left, so it is not B's: `exists`, never `created` twice.
+    let ws = Workspace::new(SandboxOptions {
+        faults: FaultOptions {
+            latency: Duration::from_millis(5),
+            error_rate: 0.15,
+            seed: 3,
+            ..FaultOptions::default()
+        },
+        ..SandboxOptions::default()
+    });
+    // Rows that send nothing (invalid emails) come first, enough to fill the sample a stream is
+    // sniffed on, so that B starts (and reads the guest list) before the real rows arrive.
+    let mut padding = String::from("email,first_name\n");
+    for i in 0..6000 {
+        padding.push_str(&format!("padding-{i:05},x\n"));
+    }
+    let rows = guests_csv(300);
+    let rows = rows.split_once('\n').unwrap().1;
+    let file = ws.write("guests.csv", &format!("{padding}{rows}"));
+    let mut b = ws
+        .process()
+        .args(["-q", "import", "--results"])
+        .arg(ws.path("b.csv"))
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = b.stdin.take().unwrap();
+    stdin.write_all(padding.as_bytes()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ws.sandbox.stats().gets == 0 {
+        assert!(Instant::now() < deadline, "run B never read the guest list");
+        assert!(b.try_wait().unwrap().is_none(), "run B ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    expect_exit(ws.cmd().args(["import", "--results", "a.csv"]).arg(&file), 1);
+    // Well after A's creates, B's rows arrive.
+    std::thread::sleep(Duration::from_millis(2500));
+    stdin.write_all(rows.as_bytes()).unwrap();
+    drop(stdin);
+    loop {
+        if b.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "run B did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let created = |name: &str| -> HashSet<String> {
+        result_rows(&ws.path(name))
+            .into_iter()
+            .filter(|r| r.result_status == "created")
+            .map(|r| r.cell("email").to_string())
+            .collect()
+    };
+    let (a, b) = (created("a.csv"), created("b.csv"));
+    let both: Vec<_> = a.intersection(&b).collect();
+    assert!(both.is_empty(), "{} guests claimed by both runs: {both:?}", both.len());
+    assert_eq!(a.len(), 300, "run A created every guest");
+    let found_after_a_lost_answer = result_rows(&ws.path("b.csv"))
+        .iter()
+        .filter(|r| r.result_status == "exists" && r.result_message.contains("added by someone else"))
+        .count();
+    assert!(found_after_a_lost_answer > 0, "B read back after lost answers");
 }
 
 #[test]
