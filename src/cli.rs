@@ -77,6 +77,9 @@ pub enum Command {
         /// Where to write it (`guests.csv`, `guests.xlsx`); stdout when absent.
         #[arg(value_name = "OUTPUT")]
         output: Option<PathBuf>,
+        /// Replace OUTPUT even if it is not an unfilled template this tool wrote.
+        #[arg(long)]
+        force: bool,
     },
     /// Print the manual page (roff) to stdout: `tallyfy-guests man > tallyfy-guests.1`.
     Man,
@@ -391,9 +394,14 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub api: ApiArgs,
 
-    /// Write to this file (atomically, on success) instead of stdout.
+    /// Write to this file (atomically, on success) instead of stdout: CSV, or an Excel
+    /// workbook for a .xlsx name. An existing file is replaced only if it is an export.
     #[arg(help_heading = "Results", long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
+
+    /// Replace --output even if it is not an export this tool wrote.
+    #[arg(help_heading = "Results", long)]
+    pub force: bool,
 
     /// Add the task statistics columns.
     #[arg(help_heading = "Results", long)]

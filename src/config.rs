@@ -315,6 +315,8 @@ pub struct ExportConfig {
     pub reach: Result<Reach, ConfigError>,
     /// `--output`: the file (stdout when absent).
     pub output: Option<PathBuf>,
+    /// `--force`: replace `--output` whoever wrote it.
+    pub force: bool,
     /// `--with-stats`: add the task statistics columns.
     pub with_stats: bool,
     /// `--raw`: no formula guard.
@@ -335,6 +337,7 @@ pub fn export(args: ExportArgs) -> ExportConfig {
     ExportConfig {
         reach,
         output: args.output,
+        force: args.force,
         with_stats: args.with_stats,
         raw: args.raw,
         excel: args.excel,

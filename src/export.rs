@@ -11,6 +11,7 @@ use crate::api::{Client, Guest};
 use crate::config::ExportConfig;
 use crate::error::{RunError, shutdown_signal};
 use crate::output::{AtomicFile, neutralize};
+use crate::overwrite::{self, Kind};
 use crate::sandbox::resolve;
 
 /// Columns of the export, in order. `import` reads them back (it is valid import input).
@@ -60,10 +61,14 @@ pub async fn run(args: ExportConfig) -> Result<(), RunError> {
     // Every set-up problem is found before anything is sent, and reported together.
     let mut problems = Vec::new();
     let reach = args.reach.map_err(|e| problems.extend(e.problems())).ok();
-    if let Some(path) = &args.output
-        && let Err(problem) = crate::output::check_writable(path, "--output")
-    {
-        problems.push(problem);
+    if let Some(path) = &args.output {
+        if let Some(problem) = crate::overwrite::unwritable_format(path, "--output") {
+            problems.push(problem);
+        } else if let Err(problem) = crate::output::check_writable(path, "--output") {
+            problems.push(problem);
+        } else if let Err(problem) = crate::overwrite::check(path, Kind::Export, args.force, "--output", &[]) {
+            problems.push(problem);
+        }
     }
     let Some(reach) = reach.filter(|_| problems.is_empty()) else {
         return Err(RunError::Setup(problems));
@@ -103,10 +108,49 @@ pub async fn run(args: ExportConfig) -> Result<(), RunError> {
 
 async fn export_to_file(client: &Client, path: &Path, options: &ExportOptions) -> Result<Walk, RunError> {
     let what = || format!("cannot write {}", path.display());
+    let xlsx = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("xlsx"));
     let mut file = AtomicFile::create(path).map_err(|e| RunError::io(what(), e))?;
-    let summary = export(client, file.writer(), options).await?;
+    let summary = if xlsx {
+        // The same records, unguarded (a workbook's text cells are never formulas), then laid
+        // out as a sheet.
+        let mut csv = Vec::new();
+        let plain = ExportOptions {
+            raw: true,
+            excel: false,
+            ..*options
+        };
+        let summary = export(client, &mut csv, &plain).await?;
+        let book = workbook(&csv).map_err(|e| RunError::io(what(), std::io::Error::other(e.to_string())))?;
+        file.writer().write_all(&book).map_err(|e| RunError::io(what(), e))?;
+        summary
+    } else {
+        export(client, file.writer(), options).await?
+    };
     file.commit().map_err(|e| RunError::io(what(), e))?;
     Ok(summary)
+}
+
+/// The export as a workbook: one sheet, the header (bold, frozen) and a guest a row, every
+/// cell text (a phone keeps its `+` and leading zeros), marked as the tool's own.
+fn workbook(csv: &[u8]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut book = Workbook::new();
+    book.set_properties(&overwrite::properties(Kind::Export));
+    let sheet = book.add_worksheet().set_name("Guests")?;
+    let bold = Format::new().set_bold();
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(csv);
+    for (row, record) in reader.records().enumerate() {
+        for (col, cell) in record?.iter().enumerate() {
+            if row == 0 {
+                sheet.write_string_with_format(0, col as u16, cell, &bold)?;
+                sheet.set_column_width(col as u16, 20)?;
+            } else if !cell.is_empty() {
+                sheet.write_string(row as u32, col as u16, cell)?;
+            }
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    Ok(book.save_to_buffer()?)
 }
 
 /// Writes the header and every guest, page by page in server order.

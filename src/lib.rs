@@ -30,6 +30,7 @@ pub mod input;
 pub mod logging;
 pub mod modes;
 pub mod output;
+pub mod overwrite;
 pub mod rate;
 pub mod sandbox;
 pub mod secret;
@@ -49,7 +50,9 @@ pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<error::Exit, RunError
             .await
             .map(|()| error::Exit::Success),
         cli::Command::Doctor(args) => doctor::run(config::doctor(args), ui.json).await,
-        cli::Command::Template { output } => template::run(output.as_deref()).map(|()| error::Exit::Success),
+        cli::Command::Template { output, force } => {
+            template::run(output.as_deref(), force).map(|()| error::Exit::Success)
+        }
         cli::Command::Man => man().map(|()| error::Exit::Success),
         cli::Command::Completions { shell } => completions(shell).map(|()| error::Exit::Success),
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::error::RunError;
 use crate::output::{AtomicFile, check_writable};
+use crate::overwrite::{self, Kind};
 
 /// What the sheet says above its header.
 const NOTE: &str = "Tallyfy guests: one guest per row. Only email is required. Members are user ids separated by spaces. Replace the two examples with your guests.";
@@ -46,15 +47,21 @@ const EXAMPLES: [[&str; 8]; 2] = [
     ],
 ];
 
-/// Writes the template to `output` (`.xlsx` makes a workbook), or as CSV to stdout.
-pub fn run(output: Option<&Path>) -> Result<(), RunError> {
+/// Writes the template to `output` (`.xlsx` makes a workbook), or as CSV to stdout. An existing
+/// file is replaced only when it is an unfilled template of ours, or with `force`.
+pub fn run(output: Option<&Path>, force: bool) -> Result<(), RunError> {
     let Some(path) = output.filter(|path| path.as_os_str() != "-") else {
         let mut stdout = std::io::stdout();
         return stdout
             .write_all(&csv_bytes()?)
             .map_err(|e| RunError::io("cannot write to stdout", e));
     };
+    if let Some(problem) = overwrite::unwritable_format(path, "template") {
+        return Err(RunError::Setup(vec![problem]));
+    }
     check_writable(path, "template").map_err(|problem| RunError::Setup(vec![problem]))?;
+    overwrite::check(path, Kind::Template, force, "template", &csv_bytes()?)
+        .map_err(|problem| RunError::Setup(vec![problem]))?;
     let xlsx = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("xlsx"));
     let bytes = if xlsx { xlsx_bytes()? } else { csv_bytes()? };
     let what = || format!("cannot write {}", path.display());
@@ -89,6 +96,7 @@ fn xlsx_bytes() -> Result<Vec<u8>, RunError> {
     let failed =
         |e: rust_xlsxwriter::XlsxError| RunError::io("cannot write the template", std::io::Error::other(e.to_string()));
     let mut book = Workbook::new();
+    book.set_properties(&overwrite::properties(Kind::Template));
     let sheet = book.add_worksheet().set_name("Guests").map_err(failed)?;
     let bold = Format::new().set_bold();
     sheet.write_string(0, 0, NOTE).map_err(failed)?;

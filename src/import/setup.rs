@@ -60,6 +60,12 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
         problems.push(e.to_string());
         None
     });
+    if let Some(problem) = results_path
+        .as_deref()
+        .and_then(|path| crate::overwrite::unwritable_format(path, "--results"))
+    {
+        problems.push(problem);
+    }
     let summary_to_stdout = args.summary_json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     if summary_to_stdout && results_path.is_none() {
         problems.push(

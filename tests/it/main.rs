@@ -15,6 +15,7 @@ mod import;
 mod locks;
 mod members;
 mod mirror;
+mod overwrite;
 mod presence;
 mod properties;
 mod provenance;
