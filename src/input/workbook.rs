@@ -61,26 +61,77 @@ pub fn looks_like_workbook(start: &[u8]) -> bool {
     start.starts_with(b"PK\x03\x04") || start.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1])
 }
 
-pub fn read(bytes: Vec<u8>, sheet: Option<&str>) -> Result<Sheet, String> {
+/// Reads the sheet named `sheet`, or else the first sheet that has an email header among its
+/// first rows (`map` counts, as `--map` gives it): a guest list after a "Read me" sheet is
+/// found with no flag, and said in the log. When no sheet has one, the error lists the sheets
+/// and names `--sheet`.
+pub fn read(bytes: Vec<u8>, sheet: Option<&str>, map: &[(String, super::Target)]) -> Result<Sheet, String> {
     if bytes.starts_with(b"PK") {
         check_zip(&bytes)?;
     }
     let mut workbook =
         open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| format!("cannot open it as a workbook: {e}"))?;
     let names = workbook.sheet_names();
-    let name = match sheet {
-        Some(wanted) => names
+    if let Some(wanted) = sheet {
+        let name = names
             .iter()
             .find(|name| name.as_str() == wanted || name.eq_ignore_ascii_case(wanted))
             .cloned()
-            .ok_or_else(|| format!("has no sheet `{wanted}`; its sheets are {}", quoted(&names)))?,
-        None => names.first().cloned().ok_or("has no sheets")?,
-    };
+            .ok_or_else(|| format!("has no sheet `{wanted}`; its sheets are {}", quoted(&names)))?;
+        return sheet_rows(&mut workbook, name);
+    }
+    let first = names.first().cloned().ok_or("has no sheets")?;
+    let first = sheet_rows(&mut workbook, first)?;
+    if names.len() == 1 || has_email_header(&first, map) {
+        return Ok(first);
+    }
+    for name in &names[1..] {
+        let Ok(sheet) = sheet_rows(&mut workbook, name.clone()) else {
+            continue;
+        };
+        if has_email_header(&sheet, map) {
+            tracing::info!(
+                "reading sheet `{name}`: the first sheet, `{}`, has no email column (--sheet NAME chooses another)",
+                first.name
+            );
+            return Ok(sheet);
+        }
+    }
+    Err(format!(
+        "has no sheet with an email column in its first {HEADER_ROWS} rows; its sheets are {}: name the guests' sheet with --sheet NAME (and its email column with --map \"Column=email\")",
+        quoted(&names)
+    ))
+}
+
+/// Rows looked at for an email header when choosing a sheet (as the header search does).
+const HEADER_ROWS: usize = 10;
+
+/// Whether one of the sheet's first rows names an email column.
+fn has_email_header(sheet: &Sheet, map: &[(String, super::Target)]) -> bool {
+    sheet.rows.iter().take(HEADER_ROWS).any(|row| {
+        // Header cells sit in the first columns: a row is no wider than its last cell.
+        let width = row
+            .cells
+            .last()
+            .map_or(0, |(col, _)| *col as usize + 1)
+            .min(MAX_COLUMNS);
+        let mut cells = vec![String::new(); width];
+        for (col, text) in &row.cells {
+            if let Some(slot) = cells.get_mut(*col as usize) {
+                *slot = text.trim().to_string();
+            }
+        }
+        super::header::map_header(&cells, map).is_ok()
+    })
+}
+
+/// Every non-empty row of the sheet `name`.
+fn sheet_rows(workbook: &mut Sheets<Cursor<Vec<u8>>>, name: String) -> Result<Sheet, String> {
     let unreadable = |e: &dyn std::fmt::Display| format!("cannot read sheet `{name}`: {e}");
     let mut cells = Cells::default();
     // Excel's formats are read cell by cell; the others (xls, ods) through calamine's range,
     // which their own formats bound (xls: 65,536 × 256; ods: calamine's caps).
-    match &mut workbook {
+    match workbook {
         Sheets::Xlsx(xlsx) => {
             let mut reader = xlsx.worksheet_cells_reader(&name).map_err(|e| unreadable(&e))?;
             while let Some(cell) = reader.next_cell().map_err(|e| unreadable(&e))? {
@@ -243,7 +294,7 @@ pub(super) fn open(
             ),
         });
     }
-    let sheet = read(bytes, options.sheet.as_deref()).map_err(|reason| InputError::Workbook {
+    let sheet = read(bytes, options.sheet.as_deref(), &options.map).map_err(|reason| InputError::Workbook {
         name: name.to_string(),
         reason,
     })?;
@@ -314,7 +365,7 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(
-            read(b"PK\x03\x04 not really a zip".to_vec(), None)
+            read(b"PK\x03\x04 not really a zip".to_vec(), None, &[])
                 .unwrap_err()
                 .starts_with("cannot open it as a workbook")
         );

@@ -9,6 +9,7 @@ mod doctor;
 mod experience;
 mod export;
 mod field;
+mod headers;
 mod hostile;
 mod hostile_servers;
 mod import;
