@@ -384,6 +384,7 @@ pub fn sandbox(args: SandboxArgs) -> Result<SandboxOptions, ConfigError> {
             read_lag: args.read_lag,
             revoke_token_after: None,
             refuse_members: None,
+            fold_accents: false,
             seed: args.seed,
         },
         oauth: OAuthOptions {

@@ -1,8 +1,12 @@
 //! `--on-missing disable|delete`: the guests in Tallyfy that no row of the file names are
-//! disabled or deleted, behind two safety rules. Nothing is touched unless the whole file was
-//! read and nothing stopped the run (a partial read would make present guests look missing), nor
-//! when more guests would be touched than `--max-missing` allows (a wrong or truncated file).
-//! Each guest is read back first and left alone unless it is still the one listed.
+//! disabled or deleted, behind these safety rules. Nothing is touched unless the whole file was
+//! read to its end and nothing stopped the run (a read error, a file ending inside an open quote
+//! or a partial read would make present guests look missing), nor when more guests would be
+//! touched than `--max-missing` allows (a wrong or truncated file). A guest is "named" by the
+//! canonical key (`crate::email_key`) of its email cell in any row, valid or not (and of any cell
+//! with an `@` in a row that is not imported as it stands), or by being the guest a row was
+//! matched to by id (`dedupe::KeptIds`). Each guest is read back first and left alone unless it
+//! is still the one listed.
 
 use std::sync::Arc;
 

@@ -235,7 +235,7 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
                 // input too (the file itself is proven whole at set-up).
                 let whole = match (whole_file, retried_complete) {
                     (false, _) => Err(
-                        "the run stopped before it had read the whole file, so guests in the unread part would look missing",
+                        "the whole file was not read (the run stopped, the file could not be read to its end, or it ends inside an open quote), so guests in the unread part would look missing",
                     ),
                     (true, false) => Err(
                         "the retried results are of a run cut by --limit, so guests of the rows it never read would look missing",

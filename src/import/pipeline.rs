@@ -9,7 +9,7 @@ use futures::StreamExt;
 use futures::future::{self, Either};
 
 use super::create::Stop;
-use super::dedupe::{Deduper, Emails, Existing};
+use super::dedupe::{Deduper, Emails, Existing, KeptIds};
 use super::execute::run_plan;
 use super::plan::{Options, Plan, plan};
 use super::prefetch;
@@ -112,6 +112,8 @@ pub(super) async fn pipeline(
             existing.reserve_rows(options.expected_rows.unwrap_or(0).min(MAX_RESERVED_ROWS) as usize);
         }
         let mut dedupe = Deduper::new(existing);
+        // The guests rows were matched to by id are in the file, whatever their spelling there.
+        let mut kept = KeptIds::default();
         let rows = records
             .map(|parsed| plan(&mut dedupe, parsed, &map, options, offline))
             .inspect(|plan| {
@@ -126,9 +128,14 @@ pub(super) async fn pipeline(
                 Plan::Done(result) => Either::Left(future::ready((result, 0))),
                 plan => Either::Right(Box::pin(run_plan(plan, client, &stop, options, pending))),
             })
-            .buffer_unordered(options.concurrency);
+            .buffer_unordered(options.concurrency)
+            .inspect(|(result, _)| {
+                if options.report_missing {
+                    kept.keep(&result.outcome.guest_id);
+                }
+            });
         let (summary, write_failed) = run.drive(rows).await?;
-        let missing = options.report_missing.then(|| dedupe.missing());
+        let missing = options.report_missing.then(|| dedupe.missing(&kept));
         (summary, write_failed, missing, org_guests)
     };
     signals.abort();

@@ -86,7 +86,7 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
         mentioned,
         previous,
     } = parsed;
-    if let Some(email) = &mentioned {
+    for email in &mentioned {
         dedupe.mention(email);
     }
     match previous {

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 
 use super::create::Stop;
 use super::results::PreviousResult;
-use crate::input::{Field, Input, InputRecord};
+use crate::input::{Input, InputRecord};
 use crate::validate::check;
 
 /// Rows travel from the reader thread in batches (one wake-up per batch, not per row) ...
@@ -25,9 +25,11 @@ pub(super) struct Parsed {
     /// What validation found: the member ids of a valid row (the guest itself is made from
     /// the cells only for a row that needs one), or every problem of the row.
     pub valid: Result<Vec<u64>, Vec<String>>,
-    /// The email cell of a row that is not imported as it stands (invalid, or copied through
-    /// by `--retry-from`): its guest is still not missing from the file.
-    pub mentioned: Option<String>,
+    /// The cells that may name a guest in a row that is not imported as it stands (invalid, or
+    /// copied through by `--retry-from`): every cell with an `@`, its email cell and any other
+    /// (a stray delimiter or quote can move the address out of its column). Their guests are
+    /// still not missing from the file.
+    pub mentioned: Vec<String>,
     /// With `--retry-from`: the earlier run's account of the row.
     pub previous: Option<PreviousResult>,
 }
@@ -53,9 +55,11 @@ pub(super) fn spawn(mut input: Input, stop: Arc<Stop>) -> (mpsc::Receiver<Vec<Pa
             let previous = PreviousResult::parse(std::mem::take(&mut record.previous));
             // Rows of an earlier results file are mentioned too: for one that is re-run the
             // mention is harmless, as dedupe still counts its row as the first occurrence.
-            let mentioned = (valid.is_err() || previous.is_some())
-                .then(|| map.cell(Field::Email, &record.cells).map(str::to_string))
-                .flatten();
+            let mentioned = if valid.is_err() || previous.is_some() {
+                mentions(&record)
+            } else {
+                Vec::new()
+            };
             batch_bytes += record.memory();
             batch.push(Parsed {
                 record,
@@ -79,6 +83,17 @@ pub(super) fn spawn(mut input: Input, stop: Arc<Stop>) -> (mpsc::Receiver<Vec<Pa
         input.read_to_end()
     });
     (rx, reader)
+}
+
+/// Every cell of a row holding an `@`: its email cell, and any address a stray delimiter or
+/// quote moved into another column. (A cell that names no guest matches none: harmless.)
+fn mentions(record: &InputRecord) -> Vec<String> {
+    record
+        .cells
+        .iter()
+        .filter(|cell| cell.contains('@'))
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]
@@ -125,5 +140,21 @@ mod tests {
         let cut = FailingAfter(std::io::Cursor::new(text.into_bytes()));
         let (rows, whole) = read_all(Input::from_reader(Box::new(cut), "b".into(), &options).unwrap()).await;
         assert!(!whole, "a read error is not the end of the file ({rows} rows)");
+    }
+
+    #[tokio::test]
+    async fn a_file_that_ends_inside_a_quote_is_not_whole() {
+        let options = InputOptions::default();
+        let open = |text: &str| {
+            Input::from_reader(
+                Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+                "a".into(),
+                &options,
+            )
+            .unwrap()
+        };
+        let (rows, whole) = read_all(open("email,name\na@x.com,Ann\nb@x.com,\"Bo\nc@x.com,Cy\n")).await;
+        assert_eq!((rows, whole), (2, false), "the open quote swallowed the rest");
+        assert_eq!(read_all(open("email,name\na@x.com,\"Ann\nLee\"\n")).await, (1, true));
     }
 }

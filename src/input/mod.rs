@@ -223,7 +223,9 @@ pub struct Input {
     peeked: Option<InputRecord>,
     next_index: u64,
     done: bool,
-    /// A read error ended the records before the end of the file.
+    /// A read error ended the records before the end of the file, or the file ended inside a
+    /// quoted cell (a cut file, or a writer that died mid-row): either way the rows read are not
+    /// the whole input.
     read_failed: bool,
     /// Rows above the header (title rows), which text row numbers count.
     skipped: u64,
@@ -369,7 +371,8 @@ impl Input {
         self.limit
     }
 
-    /// Whether the records ended at the end of the file (not at a read error).
+    /// Whether the records ended at the end of the file (not at a read error, nor inside an
+    /// unclosed quote).
     pub fn read_to_end(&self) -> bool {
         !self.read_failed
     }
@@ -417,6 +420,8 @@ impl Input {
             }
             Records::Text(reader) => match reader.next_record() {
                 Ok(Some(raw)) => {
+                    // Only the last record can end inside quotes: what it swallowed is unread.
+                    self.read_failed |= raw.unclosed_quote;
                     let (cells, problem) = text_cells(raw, expected);
                     (index + 2 + self.skipped, cells, problem)
                 }

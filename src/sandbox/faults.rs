@@ -39,6 +39,9 @@ pub struct FaultOptions {
     pub other_writer_rate: f64,
     /// A guest created less than this long ago is not found by a GET yet (a replica that lags).
     pub read_lag: Duration,
+    /// Emails are compared with their accents folded (`jose@` finds `josé@`, and a create of one
+    /// is "already taken" by the other), as a server with an accent-insensitive collation does.
+    pub fold_accents: bool,
     /// From this request on, the token is answered 401, as when its user logs out of Tallyfy.
     pub revoke_token_after: Option<u64>,
     /// Answer the members list (`GET organizations/{org}/users`) with this status (401 or

@@ -176,7 +176,11 @@ impl Sandbox {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let state = Arc::new(AppState {
-            store: std::sync::Mutex::new(store::Store::new(options.guests, options.members)),
+            store: std::sync::Mutex::new(store::Store::folding(
+                options.guests,
+                options.members,
+                options.faults.fold_accents,
+            )),
             faults: faults::Faults::new(options.faults),
             oauth: oauth::OAuth::new(options.oauth),
             requests: Default::default(),

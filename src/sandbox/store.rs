@@ -77,15 +77,24 @@ pub struct Store {
     by_email: HashMap<String, usize>,
     members: Vec<Member>,
     next_id: u64,
+    /// Compare emails with their accents folded too (`FaultOptions::fold_accents`).
+    fold_accents: bool,
 }
 
 impl Store {
+    #[cfg(test)]
     pub fn new(guests: Vec<Guest>, members: Vec<Member>) -> Self {
+        Store::folding(guests, members, false)
+    }
+
+    /// A store that compares emails with their accents folded when `fold_accents` is set.
+    pub fn folding(guests: Vec<Guest>, members: Vec<Member>, fold_accents: bool) -> Self {
         let mut store = Store {
             guests: Vec::new(),
             by_email: HashMap::new(),
             members,
             next_id: 1,
+            fold_accents,
         };
         for guest in guests {
             store.insert(guest);
@@ -101,18 +110,31 @@ impl Store {
         &self.members
     }
 
+    /// The key emails are unique by: lowercased, and without accents when folding them.
+    fn key(&self, email: &str) -> String {
+        use unicode_normalization::UnicodeNormalization;
+        if !self.fold_accents {
+            return email.to_lowercase();
+        }
+        email
+            .nfd()
+            .filter(|c| !('\u{300}'..='\u{36F}').contains(c))
+            .flat_map(char::to_lowercase)
+            .collect()
+    }
+
     pub fn find(&self, email: &str) -> Option<&Guest> {
-        self.by_email.get(&email.to_lowercase()).map(|&i| &self.guests[i])
+        self.by_email.get(&self.key(email)).map(|&i| &self.guests[i])
     }
 
     fn find_mut(&mut self, email: &str) -> Option<&mut Guest> {
-        let index = *self.by_email.get(&email.to_lowercase())?;
+        let index = *self.by_email.get(&self.key(email))?;
         Some(&mut self.guests[index])
     }
 
     /// Adds a guest as loaded, keeping its id when it has one. A repeated email is skipped.
     pub fn insert(&mut self, mut guest: Guest) -> bool {
-        let key = guest.email.to_lowercase();
+        let key = self.key(&guest.email);
         if self.by_email.contains_key(&key) {
             return false;
         }
@@ -216,7 +238,7 @@ impl Store {
     }
 
     pub fn delete(&mut self, email: &str) -> Option<Guest> {
-        let index = self.by_email.remove(&email.to_lowercase())?;
+        let index = self.by_email.remove(&self.key(email))?;
         let guest = self.guests.remove(index);
         for slot in self.by_email.values_mut() {
             if *slot > index {

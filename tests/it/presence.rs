@@ -85,3 +85,50 @@ fn the_nine_spellings_of_named_guests_keep_them_when_the_mirror_deletes() {
     assert!(invalid >= 6, "{rows:#?}");
     assert_eq!(ws.sandbox.stats().posts, 0, "nothing created from a respelt row");
 }
+
+#[test]
+fn a_guest_matched_by_reading_back_under_another_spelling_is_kept() {
+    // The server folds accents: `jose@` is taken by `josé@`, and reading `jose@` back finds him.
+    let ws = Workspace::new(SandboxOptions {
+        guests: vec![guest("jos\u{e9}@corp.com", "700"), guest("gone@corp.com", "701")],
+        faults: tallyfy_guests::sandbox::FaultOptions {
+            fold_accents: true,
+            ..Default::default()
+        },
+        ..SandboxOptions::default()
+    });
+    let file = ws.write("crm.csv", "email\njose@corp.com\n");
+    let stderr = expect_exit(
+        ws.cmd()
+            .args(["import", "--on-missing", "delete", "--max-missing", "100%"])
+            .args(["--report-missing", "missing.csv"])
+            .arg(&file),
+        0,
+    );
+    let rows = ws.results("crm.results.csv");
+    assert_eq!(rows[0].result_status, "exists", "{rows:#?}");
+    assert_eq!(rows[0].result_guest_id, "700");
+    assert_eq!(left(&ws), ["jos\u{e9}@corp.com"], "the matched guest stays\n{stderr}");
+}
+
+#[test]
+fn a_file_that_ends_inside_an_open_quote_deletes_nothing() {
+    let ws = organization();
+    // A CRM export cut in the middle of a row: the quote opened on g4's row swallows the rest.
+    let mut text = String::from("email,first_name\ng1@corp.com,One\ng4@corp.com,\"Four\n");
+    for email in NAMED.iter().skip(4) {
+        text.push_str(&format!("{email},Named\n"));
+    }
+    let file = ws.write("cut.csv", &text);
+    let stderr = expect_exit(
+        ws.cmd()
+            .args(["import", "--on-missing", "delete", "--max-missing", "100%"])
+            .args(["--report-missing", "missing.csv"])
+            .arg(&file),
+        3,
+    );
+    assert_eq!(ws.sandbox.stats().deletes, 0, "nothing deleted\n{stderr}");
+    assert_eq!(ws.sandbox.guests().len(), NAMED.len() + UNNAMED.len());
+    let report = std::fs::read_to_string(ws.path("missing.csv")).unwrap();
+    assert!(report.contains("deferred"), "{report}");
+}
