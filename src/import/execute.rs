@@ -22,7 +22,7 @@ pub(super) async fn run_plan(
 ) -> (RowResult, u32) {
     let (record, guest, client) = match (plan, client) {
         (Plan::Done(result), _) => return (result, 0),
-        (Plan::Update(update), Some(client)) => return (run_update(*update, client, stop).await, 0),
+        (Plan::Update(update), Some(client)) => return (run_update(*update, client, stop, options).await, 0),
         (Plan::Update(update), None) => unreachable!("row {} planned for update offline", update.result.row),
         (Plan::Create(record, guest), Some(client)) => (record, guest, client),
         (Plan::Create(record, _), None) => unreachable!("row {} planned for creation offline", record.row),
@@ -52,7 +52,7 @@ pub(super) async fn run_plan(
         profile: Profile::of(&found),
     };
     let mut result = match existing_row(record, &guest, &existing, options, "already a guest") {
-        Plan::Update(update) => run_update(*update, client, stop).await,
+        Plan::Update(update) => run_update(*update, client, stop, options).await,
         Plan::Done(result) => result,
         Plan::Create(..) => unreachable!("an existing guest is never created"),
     };
@@ -67,7 +67,7 @@ pub(super) async fn run_plan(
 }
 
 /// An existing guest's update: enabled again first if asked, then its members replaced.
-pub(super) async fn run_update(plan: UpdatePlan, client: &Client, stop: &Stop) -> RowResult {
+pub(super) async fn run_update(plan: UpdatePlan, client: &Client, stop: &Stop, options: &Options) -> RowResult {
     let UpdatePlan {
         result,
         email,
@@ -78,8 +78,12 @@ pub(super) async fn run_update(plan: UpdatePlan, client: &Client, stop: &Stop) -
     } = plan;
     let mut enabled = None;
     if enable {
+        let target = remove::Target {
+            email: &email,
+            id: &result.outcome.guest_id,
+        };
         let outcome = tokio::select! {
-            outcome = remove::enable(client, &email, stop) => outcome,
+            outcome = remove::enable(client, &target, stop, &options.journal) => outcome,
             _ = stop.abandon.cancelled() => create::abandoned("enabled"),
         };
         if outcome.status != Status::Enabled || members.is_none() {

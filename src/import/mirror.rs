@@ -26,6 +26,8 @@ pub struct Rules {
     pub budget: ErrorBudget,
     pub dry_run: bool,
     pub concurrency: usize,
+    /// Where each removal is recorded before it is sent.
+    pub journal: super::journal::Journal,
 }
 
 /// What became of the missing guests: one outcome each, in the same order, and why the run
@@ -33,6 +35,23 @@ pub struct Rules {
 pub struct Mirrored {
     pub outcomes: Vec<Outcome>,
     pub stopped: Option<String>,
+}
+
+/// What the report says of each missing guest before anything is done to it: if the run ends
+/// before the report is written again, this is the truth.
+pub fn not_yet(missing: &[Existing], how: Removal) -> Vec<Outcome> {
+    let message = format!(
+        "not yet {}: the run ended before acting on it, or before its report was written again (the acts journal says what was sent)",
+        how.done()
+    );
+    missing
+        .iter()
+        .map(|guest| {
+            let mut outcome = Outcome::new().with(Status::Deferred, message.clone());
+            outcome.guest_id = guest.id.clone();
+            outcome
+        })
+        .collect()
 }
 
 /// Applies `rules` to the `missing` guests of an organization of `org_guests` guests; `whole`
@@ -105,7 +124,7 @@ pub async fn act(
                     id: &guest.id,
                 };
                 let outcome = tokio::select! {
-                    outcome = remove(client, &target, how, rules.dry_run, stop) => outcome,
+                    outcome = remove(client, &target, how, rules.dry_run, stop, &rules.journal) => outcome,
                     _ = stop.abandon.cancelled() => abandoned(done),
                 };
                 (at, outcome)

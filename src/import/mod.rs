@@ -17,6 +17,7 @@ mod confirm;
 mod create;
 mod dedupe;
 mod execute;
+mod journal;
 mod lock;
 mod mirror;
 mod missing;
@@ -144,6 +145,15 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
             .map_or("to stdout".to_string(), |path| path.display().to_string());
         lock::acquire_org(&mut lock, &config.org, &api, &results, &args.lock_dir)?;
     }
+    // Write-ahead: every delete, disable and enable is recorded here before it is sent, so the
+    // journal is opened (and proven writable) before anything is.
+    let journal = match acts_journal(args, results_path.as_deref(), &reach) {
+        Some(path) => journal::Journal::open(&path)?,
+        None => journal::Journal::none(),
+    };
+    if let Some(path) = journal.path() {
+        tracing::info!("deletes, disables and enables are recorded in {}", path.display());
+    }
     setup::log_input(&input, args.retry, args.undo);
     // Nothing to confirm against the built-in sandbox: it is nobody's organization.
     let ask = !args.dry_run && !args.yes && !matches!(reach, Reach::Sandbox(_));
@@ -181,6 +191,7 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         undo: args.undo,
         reenable: args.on_missing == crate::modes::OnMissing::Disable,
         members: Default::default(),
+        journal: journal.clone(),
         // Lines of text, guessed from the file's size (a workbook's rows are known already).
         expected_rows: total.or_else(|| {
             matches!(input.format, crate::input::Format::Text { .. })
@@ -222,6 +233,9 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
     };
     summary.input = format;
     summary.undo = args.undo.is_some();
+    // A report that cannot be written at the end does not undo what was done: the summary still
+    // counts it (and the journal holds every act), and the exit code says the report failed.
+    let mut report_failed = None;
     if let (Some(path), Some(missing)) = (&args.report_missing, &missing) {
         let mirrored = match (args.on_missing.removal(), &client) {
             (Some(how), Some(client)) => {
@@ -230,6 +244,7 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
                     budget: args.max_missing,
                     dry_run: args.dry_run,
                     concurrency: args.concurrency,
+                    journal: journal.clone(),
                 };
                 // A retry acts on missing guests only when the retried file's run read its whole
                 // input too (the file itself is proven whole at set-up).
@@ -242,12 +257,32 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
                     ),
                     (true, true) => Ok(()),
                 };
-                Some(mirror::act(client, missing, org_guests, whole, &rules).await)
+                // The report is written once before anything is touched: a report path that
+                // cannot be written stops the mirror before its first act.
+                let ahead = (!args.dry_run).then(|| mirror::not_yet(missing, how));
+                match ahead.map(|ahead| missing::write(path, missing, Some(&ahead), args.raw, args.excel)) {
+                    Some(Err(error)) => {
+                        tracing::error!("{error}; no guest was {}", how.done());
+                        let outcomes = mirror::not_yet(missing, how);
+                        Some(mirror::Mirrored {
+                            outcomes,
+                            stopped: Some(error.to_string()),
+                        })
+                    }
+                    _ => Some(mirror::act(client, missing, org_guests, whole, &rules).await),
+                }
             }
             _ => None,
         };
         let done = mirrored.as_ref().map(|m| m.outcomes.as_slice());
-        summary.missing = Some(missing::report(path, missing, done, args.raw, args.excel)?);
+        match missing::report(path, missing, done, args.raw, args.excel) {
+            Ok(count) => summary.missing = Some(count),
+            Err(error) => {
+                tracing::error!("{error}");
+                summary.missing = Some(missing.len() as u64);
+                report_failed = Some(error);
+            }
+        }
         if let Some(mirrored) = mirrored {
             summary.on_missing(args.on_missing, &mirrored.outcomes, mirrored.stopped);
         }
@@ -260,7 +295,28 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
     }
     drop(sandbox);
     summary.show(ui, results_path.as_deref());
-    let exit = summary.exit();
+    let mut exit = summary.exit();
+    if let Some(error) = report_failed {
+        tracing::error!("{error}: what was done is counted above, and every act is in the acts journal");
+        if exit == Exit::Success {
+            exit = Exit::Problems;
+        }
+    }
     account.summary(summary, results_path.as_deref());
     Ok(exit)
+}
+
+/// Where a run that may delete, disable or enable records its acts: beside its results
+/// (`journal::path_for`), else beside the input, else in the working folder. None for a run that
+/// sends no act (a dry run, offline, or one with neither `undo` nor `--on-missing`).
+fn acts_journal(args: &ImportConfig, results: Option<&std::path::Path>, reach: &Reach) -> Option<std::path::PathBuf> {
+    let acts = args.undo.is_some() || args.on_missing.removal().is_some();
+    if !acts || args.dry_run || matches!(reach, Reach::Offline) {
+        return None;
+    }
+    let fallback = match crate::input::Source::from_arg(&args.file) {
+        crate::input::Source::File(input) if crate::output::replaceable(&input) => input.with_extension("acts.csv"),
+        _ => "tallyfy-guests.acts.csv".into(),
+    };
+    Some(journal::path_for(results, fallback))
 }

@@ -82,7 +82,12 @@ pub(super) async fn pipeline(
     let (mut summary, write_failed, missing, org_guests) = if let Some(how) = options.undo {
         let rows = records
             .map(|parsed| undo::plan(parsed, &map, how, offline))
-            .map(|plan| async { (undo::run(plan, client, how, &stop, options.dry_run).await, 0) })
+            .map(|plan| async {
+                (
+                    undo::run(plan, client, how, &stop, options.dry_run, &options.journal).await,
+                    0,
+                )
+            })
             .buffer_unordered(options.concurrency);
         let (summary, write_failed) = run.drive(rows).await?;
         (summary, write_failed, None, 0)

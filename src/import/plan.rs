@@ -28,6 +28,8 @@ pub(super) struct Options {
     /// The organization's members, once the pipeline has read them (never offline, nor when
     /// the list was refused): rows the server would refuse are decided with them.
     pub(super) members: std::sync::OnceLock<Members>,
+    /// Where every delete, disable and enable is recorded before it is sent.
+    pub(super) journal: super::journal::Journal,
 }
 
 /// What the pipeline does with a record once dedupe has seen it.

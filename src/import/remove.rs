@@ -4,6 +4,7 @@
 
 use super::create::{Stop, deferred_message, failure};
 use super::dedupe::is_disabled;
+use super::journal::{Act, Journal};
 use super::results::{Outcome, Status};
 use crate::api::{ApiErrorKind, Client};
 use crate::modes::Removal;
@@ -15,8 +16,15 @@ pub struct Target<'a> {
 }
 
 /// Reads the guest back and, if it is still the one expected, deletes or disables it (a dry
-/// run stops at saying what it would do).
-pub async fn remove(client: &Client, target: &Target<'_>, how: Removal, dry_run: bool, stop: &Stop) -> Outcome {
+/// run stops at saying what it would do). The act is in `journal` before it is sent.
+pub async fn remove(
+    client: &Client,
+    target: &Target<'_>,
+    how: Removal,
+    dry_run: bool,
+    stop: &Stop,
+    journal: &Journal,
+) -> Outcome {
     let not_done = match how {
         Removal::Delete => "not deleted",
         Removal::Disable => "not disabled",
@@ -63,6 +71,23 @@ pub async fn remove(client: &Client, target: &Target<'_>, how: Removal, dry_run:
     if let Some(reason) = stop.reason() {
         return outcome.with(Status::Deferred, deferred_message(not_done, reason));
     }
+    let act = match how {
+        Removal::Delete => Act::Delete,
+        Removal::Disable => Act::Disable,
+    };
+    if let Err(reason) = journal.sending(act, target.email, target.id) {
+        return unrecorded(outcome, not_done, reason, stop);
+    }
+    let outcome = send(client, target, how, outcome, stop).await;
+    recorded(journal, act, target, outcome, stop)
+}
+
+/// Sends the delete or disable, and reads a refusal back.
+async fn send(client: &Client, target: &Target<'_>, how: Removal, mut outcome: Outcome, stop: &Stop) -> Outcome {
+    let not_done = match how {
+        Removal::Delete => "not deleted",
+        Removal::Disable => "not disabled",
+    };
     let sent = match how {
         Removal::Delete => client.delete_guest(target.email).await,
         Removal::Disable => client.disable_guest(target.email).await,
@@ -108,12 +133,37 @@ pub async fn remove(client: &Client, target: &Target<'_>, how: Removal, dry_run:
     }
 }
 
-/// Re-enables a disabled guest (`PUT …/enable`), which the client resends like any PUT.
-pub async fn enable(client: &Client, email: &str, stop: &Stop) -> Outcome {
+/// An act the journal could not record is not sent, and no other act starts after it.
+fn unrecorded(outcome: Outcome, not_done: &str, reason: String, stop: &Stop) -> Outcome {
+    tracing::error!("{reason}");
+    stop.stop(reason.clone());
+    outcome.with(Status::Deferred, deferred_message(not_done, &reason))
+}
+
+/// The act's answer, in the journal too; if it cannot be, no other act starts.
+fn recorded(journal: &Journal, act: Act, target: &Target<'_>, outcome: Outcome, stop: &Stop) -> Outcome {
+    if let Err(reason) = journal.answered(act, target.email, target.id, &outcome) {
+        tracing::error!("{reason}");
+        stop.stop(reason);
+    }
+    outcome
+}
+
+/// Re-enables a disabled guest (`PUT …/enable`), which the client resends like any PUT; the act
+/// is in `journal` before it is sent.
+pub async fn enable(client: &Client, target: &Target<'_>, stop: &Stop, journal: &Journal) -> Outcome {
     let outcome = Outcome::new();
     if let Some(reason) = stop.reason() {
         return outcome.with(Status::Deferred, deferred_message("not enabled", reason));
     }
+    if let Err(reason) = journal.sending(Act::Enable, target.email, target.id) {
+        return unrecorded(outcome, "not enabled", reason, stop);
+    }
+    let outcome = send_enable(client, target.email, outcome, stop).await;
+    recorded(journal, Act::Enable, target, outcome, stop)
+}
+
+async fn send_enable(client: &Client, email: &str, outcome: Outcome, stop: &Stop) -> Outcome {
     match client.enable_guest(email).await {
         Ok(reply) => {
             let mut outcome = outcome.with(Status::Enabled, "enabled again: disabled, and back in the file");

@@ -58,6 +58,7 @@ pub(super) async fn run(
     how: Removal,
     stop: &Stop,
     dry_run: bool,
+    journal: &super::journal::Journal,
 ) -> RowResult {
     let (mut result, email) = match plan {
         UndoPlan::Done(result) => return result,
@@ -71,7 +72,7 @@ pub(super) async fn run(
         id: &result.outcome.guest_id,
     };
     let outcome = tokio::select! {
-        outcome = remove(client, &target, how, dry_run, stop) => outcome,
+        outcome = remove(client, &target, how, dry_run, stop, journal) => outcome,
         _ = stop.abandon.cancelled() => super::create::abandoned(how.done()),
     };
     result.outcome = outcome;

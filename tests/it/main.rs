@@ -13,6 +13,7 @@ mod headers;
 mod hostile;
 mod hostile_servers;
 mod import;
+mod journal;
 mod locks;
 mod members;
 mod mirror;
