@@ -22,8 +22,9 @@ use super::transport::{describe, host_of, parse_retry_after, transport_outcome, 
 /// Everything but RFC 3986's unreserved characters is encoded, so `@` → `%40`, `+` → `%2B`.
 const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
-/// 429s are bounded by `--max-wait` per pause; this bounds a server that keeps saying
-/// "Retry-After: 0" so that one request cannot spin for ever.
+/// 429s are bounded by `--max-wait` in total (from a request's first 429 on, whatever each
+/// Retry-After says); this also bounds how often one request is sent into a storm of
+/// "Retry-After: 0" within that time.
 const MAX_RATE_LIMITED_ATTEMPTS: u32 = 100;
 
 /// Fresh tokens tried for one request after 401s, before the 401 stands.
@@ -327,10 +328,25 @@ impl Client {
         let (mut attempts, mut retries, mut throttled) = (0u32, 0u32, 0u32);
         // Time this request has spent waiting on 429s and retries: `--max-wait` bounds it all.
         let mut waited = Duration::ZERO;
+        // The first 429 of this request: from then on `--max-wait` bounds the wall-clock time it
+        // waits, pauses, the learned rate's spacing and resends alike. Counting each
+        // Retry-After instead let "Retry-After: 0" on every answer go on for ever (issue 22).
+        let mut throttled_since: Option<(std::time::Instant, bool)> = None;
         // Generation of the last token a 401 made us replace, and how many times it happened.
         let (mut rejected, mut renewals) = (0u64, 0u32);
         loop {
-            if let Err(until) = self.pacer.ready(lane).await {
+            let ready = self.pacer.ready(lane);
+            let ready = match throttled_since {
+                Some((since, invites_only)) => {
+                    let left = self.pacer.max_wait().saturating_sub(since.elapsed());
+                    match tokio::time::timeout(left, ready).await {
+                        Ok(ready) => ready,
+                        Err(_) => Err(storm_over(throttled, since, invites_only)),
+                    }
+                }
+                None => ready.await,
+            };
+            if let Err(until) = ready {
                 return Err(error(ApiErrorKind::RateLimited(until), None, attempts));
             }
             let (auth, generation) = self.auth.header().await.map_err(|mut e| {
@@ -378,18 +394,13 @@ impl Client {
                     if let Err(until) = paused {
                         return Err(error(ApiErrorKind::RateLimited(until), Some(&answer), attempts));
                     }
-                    waited += answer.retry_after.unwrap_or(Duration::from_secs(1));
-                    if throttled >= MAX_RATE_LIMITED_ATTEMPTS || waited > self.pacer.max_wait() {
-                        let until = RateLimitedUntil {
-                            until: SystemTime::now() + answer.retry_after.unwrap_or_default(),
-                            reason: Some(format!(
-                                "still rate-limited after {throttled} tries over {} s, longer than --max-wait",
-                                waited.as_secs()
-                            )),
-                            invites_only: invite_cap,
-                        };
+                    let (since, _) = *throttled_since.get_or_insert((std::time::Instant::now(), invite_cap));
+                    let next = answer.retry_after.unwrap_or(Duration::from_secs(1));
+                    if throttled >= MAX_RATE_LIMITED_ATTEMPTS || since.elapsed() + next > self.pacer.max_wait() {
+                        let until = storm_over(throttled, since, invite_cap);
                         return Err(error(ApiErrorKind::RateLimited(until), Some(&answer), attempts));
                     }
+                    waited += next;
                 }
                 (Decision::Retry, result) if retries < self.max_retries => {
                     let outcome_text = match outcome {
@@ -510,6 +521,19 @@ impl Client {
             body: body.freeze(),
             oversized,
         })
+    }
+}
+
+/// The stop for a request still rate-limited `since` its first 429, `throttled` answers later,
+/// once `--max-wait` would be over: the run stops as it does for one long pause.
+fn storm_over(throttled: u32, since: std::time::Instant, invites_only: bool) -> RateLimitedUntil {
+    RateLimitedUntil {
+        until: SystemTime::now(),
+        reason: Some(format!(
+            "still rate-limited after {throttled} tries over {:.0} s, longer than --max-wait",
+            since.elapsed().as_secs_f64()
+        )),
+        invites_only,
     }
 }
 
