@@ -25,13 +25,29 @@ pub fn remember(value: &str) {
     }
 }
 
-/// The text with every remembered secret replaced by `[redacted]`.
+/// The text with every remembered secret replaced by `[redacted]`, whatever its case: a
+/// server or proxy may echo the token upper-cased (`BEARER ABC...` in an error page), and a
+/// token that differs only in case is still the token to anyone who reads it. Case is folded
+/// for ASCII letters only, which keeps every byte where it was (tokens are header values, so
+/// ASCII).
 pub fn redact(text: &str) -> String {
     let known = KNOWN.read().unwrap_or_else(|p| p.into_inner());
+    if known.is_empty() {
+        return text.to_string();
+    }
     let mut text = text.to_string();
     for secret in known.iter() {
-        if text.contains(&**secret) {
-            text = text.replace(&**secret, "[redacted]");
+        let folded = text.to_ascii_lowercase();
+        let needle = secret.to_ascii_lowercase();
+        let mut found = Vec::new();
+        let mut from = 0;
+        while let Some(at) = folded[from..].find(&needle) {
+            found.push(from + at);
+            from += at + needle.len();
+        }
+        // From the end, so that the earlier positions stay where they were.
+        for at in found.into_iter().rev() {
+            text.replace_range(at..at + needle.len(), "[redacted]");
         }
     }
     text
@@ -80,6 +96,10 @@ mod tests {
         assert_eq!(
             redact("echo: Bearer abc.def.ghi, again abc.def.ghi"),
             "echo: Bearer [redacted], again [redacted]"
+        );
+        assert_eq!(
+            redact("BEARER ABC.DEF.GHI or Abc.Def.Ghi, é abc.def.ghiabc.def.ghi"),
+            "BEARER [redacted] or [redacted], é [redacted][redacted]"
         );
     }
 }

@@ -201,10 +201,12 @@ const MAX_SERVER_TEXT: usize = 500;
 /// may echo the Authorization header), control characters (terminal escapes, line breaks)
 /// turned into spaces, and the length capped.
 pub fn server_text(text: &str) -> String {
+    // Read past the cap by the longest secret there can be (a token file holds at most
+    // 16 KiB), so that a secret which starts before the cut is scrubbed whole, not cut in two.
     let cleaned: String = text
         .trim()
         .chars()
-        .take(MAX_SERVER_TEXT * 4)
+        .take(MAX_SERVER_TEXT * 4 + 16 * 1024)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let cleaned = crate::secret::redact(&cleaned);
