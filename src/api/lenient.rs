@@ -11,9 +11,25 @@ pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
     Ok(scalar_text(Value::deserialize(d)?))
 }
 
-/// An id that is an integer in newer payloads and a string code in older ones.
+/// An id that is an integer in newer payloads and a string code in older ones, kept exactly as
+/// the server wrote it: read as its raw JSON text, so an integer beyond 2^64 stays its digits
+/// (as a `Value` it became the float `1e40`), and a string is unescaped as usual.
 pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(scalar_text(Value::deserialize(d)?).unwrap_or_default())
+    let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+    Ok(raw_id(raw))
+}
+
+/// The text of a raw id: a number's own digits, a string's content, true/false as words;
+/// null, arrays and objects are no id.
+fn raw_id(raw: Box<serde_json::value::RawValue>) -> String {
+    let text = raw.get().trim();
+    match text.as_bytes().first() {
+        Some(b'"') if !text.contains('\\') => text[1..text.len() - 1].to_string(),
+        Some(b'"') => serde_json::from_str(text).unwrap_or_default(),
+        Some(b'-' | b'0'..=b'9') if text.len() == raw.get().len() => Box::<str>::from(raw).into_string(),
+        Some(b'-' | b'0'..=b'9' | b't' | b'f') => text.to_string(),
+        _ => String::new(),
+    }
 }
 
 /// A count that may come as a number, a numeric string, or null.

@@ -346,6 +346,28 @@ mod tests {
             guest(json!({"id": "guest_code_abc123", "email": "a@x.com"})).id,
             "guest_code_abc123"
         );
+        // Beyond 2^64 the digits are kept (never `1e40`), from the wire and from a `Value` alike.
+        let big = "10000000000000000000000000000000000000000";
+        let wire = format!(r#"{{"data": {{"id": {big}, "email": "a@x.com"}}}}"#);
+        assert_eq!(serde_json::from_str::<ItemEnvelope>(&wire).unwrap().data.id, big);
+        let created = format!(r#"{{"data": {{"id": {big}}}}}"#);
+        assert_eq!(serde_json::from_str::<CreatedEnvelope>(&created).unwrap().data.id, big);
+        let listed =
+            format!(r#"{{"data": [{{"id": {big}, "email": "a@x.com"}}, {{"id": "c\u00e9", "email": "b@x.com"}}]}}"#);
+        let listed: Page = serde_json::from_str::<ListEnvelope>(&listed).unwrap().into();
+        assert_eq!(
+            (listed.guests[0].id.as_str(), listed.guests[1].id.as_str()),
+            (big, "cé")
+        );
+        for (id, expected) in [
+            (json!(null), ""),
+            (json!(""), ""),
+            (json!([1]), ""),
+            (json!(-7), "-7"),
+            (json!(true), "true"),
+        ] {
+            assert_eq!(guest(json!({"id": id, "email": "a@x.com"})).id, expected, "{id}");
+        }
     }
 
     #[test]

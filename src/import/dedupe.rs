@@ -164,8 +164,9 @@ impl Emails {
 
     /// Records an existing guest of the organization.
     pub fn insert_existing(&mut self, guest: &Guest) {
+        // Kept as a number only when it prints back the same ("0042" and "+7" stay text).
         let existing = match guest.id.parse::<u64>() {
-            Ok(number) if number < TEXT_ID => number,
+            Ok(number) if number < TEXT_ID && number.to_string() == guest.id => number,
             _ => {
                 self.text_ids.push(guest.id.clone());
                 TEXT_ID | (self.text_ids.len() as u64 - 1)
