@@ -2,6 +2,7 @@
 //! sandbox over real loopback HTTP. One test binary, so the 2-core CI links once.
 
 mod bombs;
+mod bounds;
 mod claims;
 mod client;
 mod config;
