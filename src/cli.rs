@@ -165,6 +165,12 @@ pub struct ApiArgs {
     #[arg(help_heading = "Pacing and retries", long, value_name = "N", default_value_t = 5)]
     pub max_retries: u32,
 
+    /// The most guests a list of the organization's guests (export, the import's look-up of
+    /// existing guests) reads before it stops with an error: a bound on a server that never
+    /// stops listing.
+    #[arg(help_heading = "Pacing and retries", long, value_name = "N", default_value_t = crate::defaults::MAX_GUESTS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_guests: u64,
+
     /// Longest rate-limit pause to sit out; a longer one stops with "rate-limited until".
     #[arg(help_heading = "Pacing and retries", long, value_name = "DURATION", default_value = "10m", value_parser = duration)]
     pub max_wait: Duration,
@@ -172,6 +178,13 @@ pub struct ApiArgs {
     /// Time allowed to open a connection.
     #[arg(help_heading = "Credentials and connection", long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
     pub connect_timeout: Duration,
+
+    /// Longest wait on a FIFO, pipe or command: for a program to read an output given as a FIFO
+    /// (--results, --summary-json, --report-missing, --output), to write --token-file, or for
+    /// --token-command to finish. Past it (or at SIGINT/SIGTERM) the run stops with an error
+    /// naming what it waited for.
+    #[arg(help_heading = "Credentials and connection", long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    pub io_timeout: Duration,
 
     /// Time allowed for one whole request, response included.
     #[arg(help_heading = "Credentials and connection", long, value_name = "DURATION", default_value = "30s", value_parser = duration)]

@@ -56,12 +56,12 @@ impl ApiConfig {
     fn credentials(args: &ApiArgs) -> Result<Credentials, ConfigError> {
         let token = match (&args.token_file, &args.token_command) {
             (Some(_), Some(_)) => return Err(ConfigError::TwoTokenSources),
-            (Some(path), None) => Some(read_secret_file(path)?),
-            (None, Some(command)) => Some(run_token_command(command)?),
+            (Some(path), None) => Some(read_secret_file(path, args.io_timeout)?),
+            (None, Some(command)) => Some(run_token_command(command, args.io_timeout)?),
             (None, None) => env_token()?.as_deref().map(token_from),
         };
         let secret = match &args.client_secret_file {
-            Some(path) => Some(read_secret_file(path).map_err(|e| match e {
+            Some(path) => Some(read_secret_file(path, args.io_timeout).map_err(|e| match e {
                 ConfigError::EmptyTokenFile(path) => ConfigError::EmptySecretFile(path),
                 other => other,
             })?),
@@ -204,6 +204,7 @@ fn reach(api: &ApiArgs, sandbox: bool, dry_run: bool, transport: Transport) -> R
 
 /// The `import` flags, checked.
 pub fn import(args: ImportArgs) -> ImportConfig {
+    crate::wait::set_limit(args.api.io_timeout);
     let mut transport = transport(&args.api);
     transport.invite_rates = args.invite_rates.clone();
     let reach = reach(&args.api, args.sandbox, args.dry_run, transport);
@@ -241,6 +242,7 @@ pub fn import(args: ImportArgs) -> ImportConfig {
 
 /// The `undo` flags, checked: an import whose input is the results file, taking its guests away.
 pub fn undo(args: UndoArgs) -> ImportConfig {
+    crate::wait::set_limit(args.api.io_timeout);
     let reach = reach(&args.api, false, args.dry_run, transport(&args.api));
     ImportConfig {
         file: args.file,
@@ -287,6 +289,7 @@ pub struct DoctorConfig {
 
 /// The `doctor` flags, checked.
 pub fn doctor(args: DoctorArgs) -> DoctorConfig {
+    crate::wait::set_limit(args.api.io_timeout);
     let token_source = if args.sandbox {
         "the built-in sandbox".to_string()
     } else if let Some(path) = &args.api.token_file {
@@ -329,6 +332,7 @@ pub struct ExportConfig {
 
 /// The `export` flags, checked.
 pub fn export(args: ExportArgs) -> ExportConfig {
+    crate::wait::set_limit(args.api.io_timeout);
     let reach = if args.sandbox {
         Ok(Reach::Sandbox(transport(&args.api)))
     } else {
@@ -409,25 +413,62 @@ fn env_token() -> Result<Option<String>, ConfigError> {
 }
 
 /// `--token-command`: runs the command (a secret manager) with `sh -c` and takes its trimmed
-/// stdout as the token. Its output is never logged; a failure says only how it failed.
-fn run_token_command(command: &str) -> Result<Secret, ConfigError> {
+/// stdout as the token. Its output is never logged; a failure says only how it failed. One that
+/// has not finished within `limit` (`--io-timeout`), or when a signal comes, is killed with
+/// everything it started (its own process group) and the run stops.
+fn run_token_command(command: &str, limit: std::time::Duration) -> Result<Secret, ConfigError> {
     use std::io::Read;
     let failed = |why: String| ConfigError::TokenCommand(why);
-    let mut child = std::process::Command::new("sh")
+    let mut shell = std::process::Command::new("sh");
+    shell
         .args(["-c", command])
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut shell, 0);
+    let mut child = shell
         .spawn()
         .map_err(|e| failed(format!("it could not be started ({})", crate::words::io_words(&e))))?;
-    let mut out = Vec::new();
-    child
-        .stdout
-        .take()
-        .expect("piped")
-        .take(MAX_SECRET_FILE + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| failed(crate::words::io_words(&e)))?;
-    let status = child.wait().map_err(|e| failed(crate::words::io_words(&e)))?;
+    // Read on a thread of its own, so that the wait for it can give up.
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let read = stdout.take(MAX_SECRET_FILE + 1).read_to_end(&mut out).map(|_| out);
+        let _ = tx.send(read);
+    });
+    let waiting = crate::wait::Waiting::with_limit(limit);
+    let too_long = |limit| {
+        format!(
+            "it had not finished after {} (--io-timeout) and was stopped",
+            crate::wait::seconds(limit)
+        )
+    };
+    let give_up = |child: &mut std::process::Child, e: std::io::Error| {
+        stop_command(child);
+        failed(e.to_string())
+    };
+    let out = loop {
+        match rx.recv_timeout(crate::wait::POLL) {
+            Ok(read) => break read.map_err(|e| failed(crate::words::io_words(&e)))?,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = waiting.check(too_long) {
+                    return Err(give_up(&mut child, e));
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break Vec::new(),
+        }
+    };
+    let status = loop {
+        match child.try_wait().map_err(|e| failed(crate::words::io_words(&e)))? {
+            Some(status) => break status,
+            None => {
+                if let Err(e) = waiting.tick(too_long) {
+                    return Err(give_up(&mut child, e));
+                }
+            }
+        }
+    };
     if !status.success() {
         return Err(failed(match status.code() {
             Some(code) => format!("it exited with status {code}"),
@@ -444,6 +485,19 @@ fn run_token_command(command: &str) -> Result<Secret, ConfigError> {
     Ok(token)
 }
 
+/// Kills a token command and whatever it started (its process group), and reaps it.
+fn stop_command(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Ok(group) = i32::try_from(child.id()) {
+        // SAFETY: a plain system call; the group is the child's own (process_group(0)).
+        unsafe {
+            libc::kill(-group, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// The flags' pacing, retries and timeouts.
 pub fn transport(args: &ApiArgs) -> Transport {
     Transport {
@@ -453,6 +507,7 @@ pub fn transport(args: &ApiArgs) -> Transport {
         max_wait: args.max_wait,
         connect_timeout: args.connect_timeout,
         request_timeout: args.timeout,
+        max_guests: args.max_guests,
     }
 }
 
@@ -472,18 +527,32 @@ fn token_url(given: Option<&str>, base_url: &str) -> Result<Url, ConfigError> {
 /// `/dev/zero` must not be read until memory runs out.
 const MAX_SECRET_FILE: u64 = 16 * 1024;
 
-fn read_secret_file(path: &PathBuf) -> Result<Secret, ConfigError> {
+/// Reads a token or secret file. A FIFO (or another file that is not a regular one) is read
+/// without blocking: a writer that never comes, or never finishes, stops the run after `limit`
+/// (`--io-timeout`) or at a signal, instead of a silent hang.
+fn read_secret_file(path: &PathBuf, limit: std::time::Duration) -> Result<Secret, ConfigError> {
     use std::io::Read;
     let unreadable = |error| ConfigError::TokenFile {
         path: path.clone(),
         error,
     };
-    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(unreadable)?;
     warn_if_readable_by_others(&file, path);
-    let mut bytes = Vec::new();
-    file.take(MAX_SECRET_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(unreadable)?;
+    let regular = file.metadata().map(|meta| meta.is_file()).unwrap_or(false);
+    let bytes = if regular {
+        let mut bytes = Vec::new();
+        (&file)
+            .take(MAX_SECRET_FILE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(unreadable)?;
+        bytes
+    } else {
+        read_patiently(&file, limit).map_err(unreadable)?
+    };
     if bytes.len() as u64 > MAX_SECRET_FILE {
         return Err(ConfigError::HugeSecretFile(path.clone()));
     }
@@ -493,6 +562,44 @@ fn read_secret_file(path: &PathBuf) -> Result<Secret, ConfigError> {
         return Err(ConfigError::EmptyTokenFile(path.clone()));
     }
     Ok(token)
+}
+
+/// A FIFO's or device's bytes up to its end (or just past the size cap), read without blocking:
+/// it is polled until a writer has written and gone, `limit` passes or a signal comes. (Linux
+/// reports a FIFO readable only once a writer came, so "no writer yet" is not taken for an
+/// empty file.)
+fn read_patiently(file: &std::fs::File, limit: std::time::Duration) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let waiting = crate::wait::Waiting::with_limit(limit);
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if !crate::wait::until_ready(file, true) {
+            waiting.check(|limit| {
+                format!(
+                    "nothing finished writing it within {} (--io-timeout)",
+                    crate::wait::seconds(limit)
+                )
+            })?;
+            continue;
+        }
+        match (&*file).read(&mut chunk) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => {
+                bytes.extend_from_slice(&chunk[..n]);
+                if bytes.len() as u64 > MAX_SECRET_FILE {
+                    return Ok(bytes);
+                }
+                continue;
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// A secret file others can read is worth a warning (not an error: it may be a mounted secret).

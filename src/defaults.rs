@@ -3,6 +3,11 @@
 
 /// The documented public base (the Go CLI and SDK use `https://api.tallyfy.com`; same paths).
 pub const BASE_URL: &str = "https://go.tallyfy.com/api";
+/// The most guests a walk of the guest list reads (`--max-guests`): far above any organization
+/// Tallyfy serves (guests are invited one by one, under an hourly cap), and low enough that a
+/// server which never stops listing is stopped within minutes (10,000 pages of 100) and a few
+/// hundred MB of memory.
+pub const MAX_GUESTS: u64 = 1_000_000;
 /// The org id a sandbox serves unless told otherwise (32 hex characters, like a real one).
 pub const SANDBOX_ORG: &str = "5a4db0c5a4db0c5a4db0c5a4db0c5a4d";
 /// The token a sandbox accepts unless told otherwise. Not a secret: it opens only the sandbox.

@@ -142,7 +142,9 @@ impl RunError {
                     | ApiErrorKind::TokenEndpoint { .. }
                     | ApiErrorKind::Forbidden(_)
                     | ApiErrorKind::EndpointNotFound
-                    | ApiErrorKind::Unreachable { .. },
+                    | ApiErrorKind::Unreachable { .. }
+                    // A bound the person set (--max-guests): fixed by them, as configuration is.
+                    | ApiErrorKind::TooManyGuests { .. },
                 ..
             }) => Exit::Usage,
             RunError::Busy { .. } | RunError::OrgBusy { .. } | RunError::Declined => Exit::Stopped,
@@ -183,6 +185,8 @@ impl RunError {
 /// Resolves on the first SIGINT (Ctrl-C), SIGTERM (`kill`, systemd, cron timeouts) or SIGHUP
 /// (the terminal went away).
 pub async fn shutdown_signal() {
+    // From now on a signal outside a blocking wait is this listener's to act on.
+    crate::wait::async_listens();
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

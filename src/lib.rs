@@ -9,7 +9,8 @@
 //! - Beneath the commands: [`api`] (client, pacing, retries, settings), [`input`] (files as
 //!   records), [`validate`], [`output`] (CSV out, safe paths), [`error`] (how a command fails,
 //!   and its exit code), [`logging`].
-//! - Leaves shared by all: [`rate`], [`defaults`], [`modes`], [`secret`], [`words`].
+//! - Leaves shared by all: [`rate`], [`defaults`], [`modes`], [`secret`], [`words`], [`wait`]
+//!   (blocking waits bounded by `--io-timeout` and ended by signals).
 //!
 //! Data flows one way: `input` → `validate` → `import` (dedupe, create, results) over `api`,
 //! which also feeds `export`; `sandbox` serves the same API locally.
@@ -36,6 +37,7 @@ pub mod sandbox;
 pub mod secret;
 pub mod template;
 pub mod validate;
+pub mod wait;
 pub mod words;
 
 pub use error::RunError;

@@ -1,5 +1,6 @@
-//! CSV output shared by export and results: spreadsheet formula neutralisation and files that
-//! appear under their final name only when complete.
+//! CSV output shared by export and results: spreadsheet formula neutralisation, files that
+//! appear under their final name only when complete, and outputs written in place (a FIFO, a
+//! device) that never keep a run waiting beyond `--io-timeout` (see `wait`).
 
 use std::borrow::Cow;
 use std::io;
@@ -171,6 +172,85 @@ pub fn replaceable(path: &Path) -> bool {
     }
 }
 
+/// Opens `path` for writing in place (a FIFO, a device, a symlink): never blocking, so a FIFO
+/// that nobody has opened for reading yet is tried again until a reader comes, `--io-timeout`
+/// passes or a signal arrives (a blocking open waited for ever, deaf to SIGTERM).
+pub fn open_in_place(path: &Path) -> io::Result<InPlace> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut waiting = None;
+        loop {
+            let open = |truncate: bool| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .truncate(truncate)
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(path)
+            };
+            // Truncated when it can be (a symlink to a file); a device or FIFO may refuse that.
+            match open(true).or_else(|e| if no_reader(&e) { Err(e) } else { open(false) }) {
+                Ok(file) => return Ok(InPlace { file }),
+                Err(e) if no_reader(&e) => {
+                    waiting.get_or_insert_with(crate::wait::Waiting::start).tick(|limit| {
+                        format!(
+                            "no program opened it for reading within {} (--io-timeout)",
+                            crate::wait::seconds(limit)
+                        )
+                    })?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(path)
+            .or_else(|_| std::fs::OpenOptions::new().write(true).open(path))?;
+        Ok(InPlace { file })
+    }
+}
+
+/// `ENXIO`: a FIFO opened for writing without blocking has no reader (yet).
+#[cfg(unix)]
+fn no_reader(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ENXIO)
+}
+
+/// An output written in place, opened by [`open_in_place`]: a write that cannot go on (a pipe
+/// whose reader stopped reading) waits for room up to `--io-timeout`, or until a signal.
+pub struct InPlace {
+    file: std::fs::File,
+}
+
+impl io::Write for InPlace {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let mut waiting = None;
+        loop {
+            match self.file.write(bytes) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let waiting = waiting.get_or_insert_with(crate::wait::Waiting::start);
+                    let _room = crate::wait::until_ready(&self.file, false);
+                    waiting.check(|limit| {
+                        format!(
+                            "nothing read from it for {} (--io-timeout)",
+                            crate::wait::seconds(limit)
+                        )
+                    })?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// An output file. A path that is [`replaceable`] is written beside its destination under a
 /// temporary name and renamed into place by [`AtomicFile::commit`]; dropped without a commit,
 /// it disappears, so a failed run never leaves a file that looks complete. Anything else is
@@ -184,7 +264,7 @@ enum Inner {
         temp: tempfile::NamedTempFile,
         path: PathBuf,
     },
-    InPlace(std::fs::File),
+    InPlace(InPlace),
 }
 
 /// An I/O error in plain words; the temporary name means nothing to a person.
@@ -196,14 +276,8 @@ impl AtomicFile {
     /// Opens the output: a temporary file beside `path`, or `path` itself when it is special.
     pub fn create(path: &Path) -> io::Result<Self> {
         if !replaceable(path) {
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .truncate(true)
-                .open(path)
-                .or_else(|_| std::fs::OpenOptions::new().write(true).open(path))
-                .map_err(plain)?;
             return Ok(AtomicFile {
-                inner: Inner::InPlace(file),
+                inner: Inner::InPlace(open_in_place(path).map_err(plain)?),
             });
         }
         let dir = match path.parent() {
@@ -228,7 +302,7 @@ impl AtomicFile {
     }
 
     /// The file to write into.
-    pub fn writer(&mut self) -> &mut std::fs::File {
+    pub fn writer(&mut self) -> &mut (dyn io::Write + Send) {
         match &mut self.inner {
             Inner::Temp { temp, .. } => temp.as_file_mut(),
             Inner::InPlace(file) => file,

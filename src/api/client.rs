@@ -49,6 +49,8 @@ pub struct Client {
     auth: Auth,
     pacer: Pacer,
     max_retries: u32,
+    /// The most guests a walk of the list reads (`--max-guests`).
+    max_guests: u64,
     stats: ClientStats,
     /// The server's clock, from its answers' `Date` headers.
     clock: std::sync::Arc<super::clock::ServerClock>,
@@ -108,6 +110,10 @@ impl Client {
                 config.transport.max_wait,
             ),
             max_retries: config.transport.max_retries,
+            max_guests: match config.transport.max_guests {
+                0 => crate::defaults::MAX_GUESTS,
+                max => max,
+            },
             stats: ClientStats::default(),
             clock: Default::default(),
         })
@@ -116,6 +122,11 @@ impl Client {
     /// The run's pacer (quotas and 429 pauses), for the progress bar and the summary.
     pub fn pacer(&self) -> &Pacer {
         &self.pacer
+    }
+
+    /// The most guests a walk of the guest list reads (`--max-guests`).
+    pub fn max_guests(&self) -> u64 {
+        self.max_guests
     }
 
     /// The run's request counters and latencies.

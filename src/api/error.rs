@@ -88,6 +88,18 @@ pub enum ApiErrorKind {
     /// The guest list cannot be walked to its end: pages repeat, or never end.
     #[error("the guest list cannot be read reliably: {0}")]
     BadList(String),
+    /// The organization has (or claims) more guests than `--max-guests` lets a walk read.
+    #[error(
+        "the organization {claims} more than {max} guests, the most --max-guests lets a run read; \
+         stopped before going on (a server that never stops listing guests is stopped here too): \
+         if it really is that large, raise --max-guests"
+    )]
+    TooManyGuests {
+        /// `--max-guests`.
+        max: u64,
+        /// "claims" (its reported total) or "has" (guests actually read).
+        claims: &'static str,
+    },
 }
 
 /// One message of a 422, with the field it is about (`email`, `associated_members.0`, ...).

@@ -26,6 +26,10 @@ pub struct Walk {
 /// Calls `on_page` for every page in server order, `concurrency` pages in flight at once. Stops
 /// at the first empty page; if a page reports more pages than we knew of (guests were added
 /// while we paged), goes on for the new ones. Warns when the count differs from `total`.
+///
+/// Bounded whatever the server says: a page that repeats an earlier one stops the walk, and so
+/// does a `total` or a count of guests read beyond `--max-guests` (a server claiming 3×10¹²
+/// guests, every page full of new ones, is otherwise walked until killed).
 pub async fn each_page<E: From<ApiError>>(
     client: &Client,
     with_stats: bool,
@@ -36,6 +40,7 @@ pub async fn each_page<E: From<ApiError>>(
     // Pages already seen, by a fingerprint of their guests: a server that ignores `page`
     // answers the same page for ever.
     let mut seen = std::collections::HashSet::new();
+    let max_guests = client.max_guests();
     let mut visit = |page: &Page, number: u64, walk: &mut Walk| -> Result<bool, E> {
         if !page.guests.is_empty() && !seen.insert(fingerprint(page)) {
             return Err(bad_list(format!(
@@ -45,11 +50,18 @@ pub async fn each_page<E: From<ApiError>>(
         }
         walk.pages += 1;
         walk.guests += page.guests.len() as u64;
+        if walk.guests > max_guests {
+            return Err(too_many(max_guests, "has").into());
+        }
         walk.reported_total = page.pagination.total;
         on_page(page)?;
         Ok(page.guests.is_empty())
     };
     let first = client.list_page(1, PER_PAGE, with_stats).await?.value;
+    // A total beyond the bound stops the walk before it starts, rather than after a million.
+    if first.pagination.total > max_guests {
+        return Err(too_many(max_guests, "claims").into());
+    }
     // The server's own numbers are not trusted blindly: the pages its `total` allows, with
     // room for guests added while we read, bound the walk.
     let per_page = match first.pagination.per_page {
@@ -113,6 +125,13 @@ fn fingerprint(page: &Page) -> u64 {
     let first = page.guests.first().map_or("", |g| g.email.as_str());
     let last = page.guests.last().map_or("", |g| g.email.as_str());
     xxhash_rust::xxh3::xxh3_64(format!("{first}\n{last}\n{}", page.guests.len()).as_bytes())
+}
+
+fn too_many(max: u64, claims: &'static str) -> ApiError {
+    ApiError {
+        kind: super::ApiErrorKind::TooManyGuests { max, claims },
+        ..bad_list(String::new())
+    }
 }
 
 fn bad_list(reason: String) -> ApiError {

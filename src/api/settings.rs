@@ -65,6 +65,8 @@ pub struct Transport {
     pub connect_timeout: Duration,
     /// Time allowed for one whole request.
     pub request_timeout: Duration,
+    /// The most guests a walk of the guest list reads (`--max-guests`); zero means the default.
+    pub max_guests: u64,
 }
 
 impl ApiConfig {

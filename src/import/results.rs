@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -213,8 +213,9 @@ impl ResultsWriter {
                 Some(path.to_path_buf()),
             ),
             Some(path) => (
+                // Never blocking: a FIFO nobody reads stops the run at --io-timeout.
                 Box::new(BufWriter::new(
-                    OpenOptions::new().write(true).open(path).map_err(|e| cannot(path, e))?,
+                    crate::output::open_in_place(path).map_err(|e| cannot(path, e))?,
                 )),
                 None,
             ),

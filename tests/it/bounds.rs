@@ -135,3 +135,241 @@ fn ids_beyond_2_to_the_64_are_kept_as_their_digits() {
     assert!(export.contains(BIG) && export.contains("0042"), "{export}");
     assert!(!export.contains("e+") && !export.contains("e40"), "{export}");
 }
+
+#[test]
+fn a_list_that_never_ends_stops_at_max_guests() {
+    // A server claiming 3×10¹² guests, every page full of new ones.
+    let server = rogue::start(|request| {
+        let number = rogue::page_number(&request.target);
+        Reply::Json(
+            200,
+            vec![],
+            rogue::page(number * 100, 100, 3_000_000_000_000, 30_000_000_000, number),
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e.csv");
+    let started = Instant::now();
+    let stderr = expect_exit(
+        against_rogue(&server)
+            .args(["export", "--max-guests", "500", "--output"])
+            .arg(&out),
+        2,
+    );
+    assert!(
+        stderr.contains("more than 500 guests") && stderr.contains("--max-guests"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "no export that looks whole");
+    assert!(server.requests.load(std::sync::atomic::Ordering::Relaxed) < 5);
+    // One that claims a modest total but keeps finding more: stopped once it has read past the
+    // bound, and the import's look-up of existing guests stops the same way, before any create.
+    let server = rogue::start(|request| {
+        let number = rogue::page_number(&request.target);
+        match request.method.as_str() {
+            "GET" => Reply::Json(200, vec![], rogue::page(number * 100, 100, 400, number + 1, number)),
+            _ => Reply::Json(500, vec![], "{}".into()),
+        }
+    });
+    let stderr = expect_exit(
+        against_rogue(&server)
+            .args(["export", "--max-guests", "500", "--output"])
+            .arg(&out),
+        2,
+    );
+    assert!(stderr.contains("has more than 500 guests"), "{stderr}");
+    let file = write(dir.path(), "guests.csv", &guests_csv(3));
+    let stderr = expect_exit(
+        against_rogue(&server)
+            .args(["import", "--max-guests", "500"])
+            .arg(&file),
+        2,
+    );
+    assert!(stderr.contains("more than 500 guests"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    let posts = server.requests.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(posts < 40, "{posts} requests");
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &std::path::Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+}
+
+/// Waits for the child to end, at most `bound`; kills it and fails if it does not.
+#[cfg(unix)]
+fn ends_within(child: &mut std::process::Child, bound: Duration) -> (Option<i32>, String) {
+    use std::io::Read;
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            return (status.code(), stderr);
+        }
+        if started.elapsed() > bound {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("still running after {bound:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[cfg(unix)]
+fn sigterm(child: &std::process::Child) {
+    // SAFETY: a plain system call on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+}
+
+#[cfg(unix)]
+#[test]
+fn outputs_that_nobody_reads_time_out_and_yield_to_sigterm() {
+    use crate::util::Workspace;
+    let ws = Workspace::empty();
+    let file = ws.write("guests.csv", &guests_csv(3));
+    // --summary-json, --report-missing and --results, each a FIFO with no reader (the results
+    // are opened before anything is sent: a set-up error, exit 2).
+    for (flag, name, code) in [
+        ("--summary-json", "summary.fifo", 1),
+        ("--report-missing", "missing.fifo", 1),
+        ("--results", "results.fifo", 2),
+    ] {
+        let fifo = ws.path(name);
+        mkfifo(&fifo);
+        let started = Instant::now();
+        let stderr = expect_exit(
+            ws.cmd()
+                .args(["import", "--io-timeout", "2s", flag])
+                .arg(&fifo)
+                .arg(&file),
+            code,
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{flag}: {:?}",
+            started.elapsed()
+        );
+        assert!(stderr.contains(name), "{flag}: the path is named: {stderr}");
+        assert!(stderr.contains("within 2 s (--io-timeout)"), "{flag}: {stderr}");
+    }
+    // Export's --output too.
+    let fifo = ws.path("export.fifo");
+    mkfifo(&fifo);
+    let stderr = expect_exit(
+        ws.cmd().args(["export", "--io-timeout", "1s", "--output"]).arg(&fifo),
+        1,
+    );
+    assert!(stderr.contains("export.fifo"), "{stderr}");
+    // SIGTERM while it waits for a reader (bound far away): it ends within the grace period.
+    let fifo = ws.path("late.fifo");
+    mkfifo(&fifo);
+    let mut child = ws
+        .process()
+        .args(["import", "--io-timeout", "10m", "--summary-json"])
+        .arg(&fifo)
+        .arg(&file)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The rows are done (and their results written) before the summary's FIFO is opened.
+    let results = ws.path("guests.results.csv");
+    let started = Instant::now();
+    while !std::fs::read_to_string(&results).is_ok_and(|text| text.lines().count() == 4) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the run never finished its rows"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let signalled = Instant::now();
+    sigterm(&child);
+    let (code, stderr) = ends_within(&mut child, Duration::from_secs(10));
+    assert!(
+        signalled.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        signalled.elapsed()
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("late.fifo") && stderr.contains("signal"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn token_sources_that_never_answer_time_out_and_yield_to_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &guests_csv(1));
+    let sandbox = crate::util::spawn(Default::default());
+    let cmd = || {
+        let mut cmd = bin();
+        cmd.env("TALLYFY_BASE_URL", sandbox.base_url())
+            .env("TALLYFY_ORG_ID", sandbox.org());
+        cmd
+    };
+    // A token file that is a FIFO nobody writes.
+    let fifo = dir.path().join("token.fifo");
+    mkfifo(&fifo);
+    let started = Instant::now();
+    let stderr = expect_exit(
+        cmd()
+            .args(["import", "--dry-run", "--io-timeout", "2s", "--token-file"])
+            .arg(&fifo)
+            .arg(&file),
+        2,
+    );
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(
+        stderr.contains("token.fifo") && stderr.contains("--io-timeout"),
+        "{stderr}"
+    );
+    // A token command that never exits, with a child of its own: both are killed.
+    let pid_file = dir.path().join("pid");
+    let command = format!("sleep 1000 & echo $! > '{}'; wait", pid_file.display());
+    let started = Instant::now();
+    let stderr = expect_exit(
+        cmd().args(["export", "--io-timeout", "2s", "--token-command", &command]),
+        2,
+    );
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(stderr.contains("--io-timeout"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let gone = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map_or(true, |stat| stat.split_whitespace().nth(2) == Some("Z"))
+    };
+    let waited = Instant::now();
+    while !gone(pid) {
+        assert!(
+            waited.elapsed() < Duration::from_secs(5),
+            "the token command's sleep {pid} lives on"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SIGTERM while the command runs (bound far away): ended within the grace period.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"))
+        .env_remove("TALLYFY_ACCESS_TOKEN")
+        .env("TALLYFY_BASE_URL", sandbox.base_url())
+        .env("TALLYFY_ORG_ID", sandbox.org())
+        .args(["export", "--io-timeout", "10m", "--token-command", "sleep 1000"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let signalled = Instant::now();
+    sigterm(&child);
+    let (code, stderr) = ends_within(&mut child, Duration::from_secs(10));
+    assert!(
+        signalled.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        signalled.elapsed()
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("signal"), "{stderr}");
+}
