@@ -113,6 +113,8 @@ fn ids_beyond_2_to_the_64_are_kept_as_their_digits() {
            "meta": {{"pagination": {{"total": 2, "count": 2, "per_page": 100, "current_page": 1, "total_pages": 1}}}}}}"#
     );
     let server = rogue::start(move |request| match request.method.as_str() {
+        // The organization's members (users): none.
+        "GET" if request.target.contains("/users") => Reply::Json(200, vec![], rogue::page(0, 0, 0, 1, 1)),
         "GET" => Reply::Json(200, vec![], list.clone()),
         _ => Reply::Json(201, vec![], format!(r#"{{"data": {{"id": {BIGGER}, "email": "x"}}}}"#)),
     });
