@@ -348,6 +348,11 @@ pub struct UndoArgs {
     #[arg(help_heading = "Sync", long)]
     pub disable: bool,
 
+    /// Also remove guests someone has used since the import (signed in after it, or with
+    /// tasks assigned), which are otherwise kept as `used_since`.
+    #[arg(help_heading = "Sync", long)]
+    pub include_used: bool,
+
     /// Read each guest back and say what would be done (`would_delete`, `would_disable`),
     /// sending no write.
     #[arg(help_heading = "Input", long)]

@@ -146,6 +146,8 @@ pub struct ImportConfig {
     pub max_retries: u32,
     /// `undo`: the file is an import's results, and the guests it created are taken away so.
     pub undo: Option<Removal>,
+    /// `undo --include-used`: guests used since the import are taken away too.
+    pub include_used: bool,
     /// `--on-missing`: what is done to guests no row names.
     pub on_missing: OnMissing,
     /// `--max-missing`: the most guests `--on-missing` may touch.
@@ -234,6 +236,7 @@ pub fn import(args: ImportArgs) -> ImportConfig {
         reach,
         max_retries: args.api.max_retries,
         undo: None,
+        include_used: false,
         on_missing: args.on_missing,
         max_missing: args.max_missing,
         lock_dir: lock_dir(),
@@ -271,6 +274,7 @@ pub fn undo(args: UndoArgs) -> ImportConfig {
         } else {
             Removal::Delete
         }),
+        include_used: args.include_used,
         on_missing: OnMissing::Report,
         max_missing: ErrorBudget::Rows(0),
         lock_dir: lock_dir(),

@@ -8,7 +8,8 @@ pub const EXIT_CODES: &str = "\
 Exit codes (the same for every command):
   0  everything done (import: every row created, updated, enabled, exists,
      duplicate or would_*; undo: deleted, disabled, already_gone,
-     not_created_here, changed_since or would_*; doctor: every check passed)
+     not_created_here, changed_since, used_since or would_*; doctor: every
+     check passed)
   1  finished, but something needs a person: import rows invalid, conflict
      or failed (see the results file), or an export that failed part way
      (nothing is left at --output)
@@ -92,13 +93,17 @@ Examples:
   tallyfy-guests undo guests.results.csv --disable
                                                disable them instead
 
-Only rows whose result_status is `created` are touched; every other row is
-`not_created_here`. Each guest is read back first and left alone when its id
-is not the result_guest_id the import recorded (`changed_since`: removed and
-added again since). Results (beside the file as <name>.undo.csv): one row per
-row, result_status one of deleted, disabled, already_gone,
-not_created_here, changed_since, failed, deferred, or would_delete /
-would_disable in a dry run. Run the same command again after a stop.";
+Results of another organization (result_org), or of an older version that
+records none, are refused. Only rows whose result_status is `created` are
+touched; every other row is `not_created_here`. Each guest is read back first
+and left alone unless its id is the row's result_guest_id and its email the
+row's (`changed_since`), and Tallyfy says it was created inside that run's
+window on the server's clock (`not_created_here`). A guest someone used since
+(signed in, or with tasks assigned) is kept (`used_since`) unless
+--include-used. Results (beside the file as <name>.undo.csv): one row per
+row, result_status one of deleted, disabled, already_gone, not_created_here,
+changed_since, used_since, failed, deferred, or would_delete / would_disable
+in a dry run. Run the same command again after a stop.";
 
 /// Shown under `import --help`.
 pub const IMPORT_HELP: &str = "\

@@ -232,10 +232,16 @@ impl Client {
 
     /// The guest with this email, or `None` when the API says it does not exist.
     pub async fn get_guest(&self, email: &str) -> Result<Reply<Option<Guest>>, ApiError> {
-        match self
-            .send(Method::GET, &self.guest_url(email, ""), None, Lane::Request)
-            .await
-        {
+        self.get_guest_with(email, false).await
+    }
+
+    /// `get_guest`, with the guest's task statistics (`with=stats`) when `stats`.
+    pub async fn get_guest_with(&self, email: &str, stats: bool) -> Result<Reply<Option<Guest>>, ApiError> {
+        let mut url = self.guest_url(email, "")?;
+        if stats {
+            url.set_query(Some("with=stats"));
+        }
+        match self.send(Method::GET, &url, None, Lane::Request).await {
             Ok((answer, attempts)) => {
                 let envelope: ItemEnvelope = decode(&answer, attempts)?;
                 Ok(Reply {
@@ -284,7 +290,7 @@ impl Client {
         let body = serde_json::to_vec(&serde_json::json!({ "associated_members": members }))
             .expect("a list of ids always serializes");
         let (answer, attempts) = self
-            .send(Method::PUT, &self.guest_url(email, ""), Some(body), Lane::Request)
+            .send(Method::PUT, &self.guest_url(email, "")?, Some(body), Lane::Request)
             .await?;
         let envelope: ItemEnvelope = decode(&answer, attempts)?;
         Ok(Reply {
@@ -297,17 +303,17 @@ impl Client {
     /// Deletes the guest. A DELETE is idempotent, so the client resends it after a 5xx or a lost
     /// connection; the API answers a guest that is not there with 422.
     pub async fn delete_guest(&self, email: &str) -> Result<Reply<()>, ApiError> {
-        self.act(Method::DELETE, self.guest_url(email, "")).await
+        self.act(Method::DELETE, self.guest_url(email, "")?).await
     }
 
     /// Disables the guest (`DELETE …/disable`): they can no longer sign in; nothing is lost.
     pub async fn disable_guest(&self, email: &str) -> Result<Reply<()>, ApiError> {
-        self.act(Method::DELETE, self.guest_url(email, "/disable")).await
+        self.act(Method::DELETE, self.guest_url(email, "/disable")?).await
     }
 
     /// Re-enables a disabled guest (`PUT …/enable`).
     pub async fn enable_guest(&self, email: &str) -> Result<Reply<()>, ApiError> {
-        self.act(Method::PUT, self.guest_url(email, "/enable")).await
+        self.act(Method::PUT, self.guest_url(email, "/enable")?).await
     }
 
     /// A request whose 2xx answer says all there is to know: its body is not needed.
@@ -320,12 +326,10 @@ impl Client {
         })
     }
 
-    /// `…/guests/{email}{tail}`, the email percent-encoded as one path segment.
-    fn guest_url(&self, email: &str, tail: &str) -> Url {
-        below(
-            &self.guests_url,
-            &format!("/{}{tail}", utf8_percent_encode(email, PATH_SEGMENT)),
-        )
+    /// `…/guests/{email}{tail}`, the email percent-encoded as one path segment (`segment`); an
+    /// email no path can name is an error, and nothing is sent.
+    fn guest_url(&self, email: &str, tail: &str) -> Result<Url, ApiError> {
+        Ok(below(&self.guests_url, &format!("/{}{tail}", segment(email)?)))
     }
 
     /// Sends until the retry table says stop. Returns the 2xx answer and the attempts it took.
@@ -548,6 +552,17 @@ fn storm_over(throttled: u32, since: std::time::Instant, invites_only: bool) -> 
     }
 }
 
+/// An email as one path segment: everything but RFC 3986's unreserved characters encoded. A
+/// segment of dots only (`.`, `..`) or an empty one cannot be sent at all: URL parsers read it,
+/// and its `%2E` encodings too, as "this folder" or "the folder above", which would turn
+/// `GET …/guests/..` into `GET …/{org}/`; such an email is refused before any request.
+fn segment(email: &str) -> Result<String, ApiError> {
+    if email.bytes().all(|b| b == b'.') {
+        return Err(error(ApiErrorKind::NotAddressable(email.to_string()), None, 0));
+    }
+    Ok(utf8_percent_encode(email, PATH_SEGMENT).to_string())
+}
+
 /// `url` with `tail` added to its path (a trailing `/` of the base is not doubled): a URL made
 /// without parsing one again.
 fn below(url: &Url, tail: &str) -> Url {
@@ -638,6 +653,23 @@ mod tests {
         ] {
             assert_eq!(below(&Url::parse(base).unwrap(), "/me").as_str(), expected);
         }
+    }
+
+    #[test]
+    fn an_email_of_dots_only_is_never_a_path() {
+        for email in [".", "..", "", "...."] {
+            assert!(
+                matches!(
+                    segment(email),
+                    Err(ApiError {
+                        kind: ApiErrorKind::NotAddressable(_),
+                        ..
+                    })
+                ),
+                "{email:?}"
+            );
+        }
+        assert_eq!(segment(".a.").unwrap(), ".a.");
     }
 
     #[test]

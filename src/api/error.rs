@@ -100,6 +100,11 @@ pub enum ApiErrorKind {
         /// "claims" (its reported total) or "has" (guests actually read).
         claims: &'static str,
     },
+    /// An email that no URL can name as one path segment (empty, or dots only: `.` and `..`
+    /// are "this folder" and "the folder above" to every URL parser, encoded or not), so no
+    /// request was sent.
+    #[error("`{0}` cannot be named in a request (an email of dots only would address another path): nothing was sent")]
+    NotAddressable(String),
 }
 
 /// One message of a 422, with the field it is about (`email`, `associated_members.0`, ...).

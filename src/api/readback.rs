@@ -40,6 +40,12 @@ impl Client {
 
     /// `read_back_settled` with another bound (`Duration::ZERO`: one read).
     pub async fn read_back_within(&self, email: &str, lag: Duration) -> Result<ReadBack, ApiError> {
+        self.read_back(email, lag, false).await
+    }
+
+    /// `read_back_within`, the guest read with its task statistics (`with=stats`) when `stats`,
+    /// as undo needs them to tell a guest used since the import.
+    pub async fn read_back(&self, email: &str, lag: Duration, stats: bool) -> Result<ReadBack, ApiError> {
         let mut found = ReadBack {
             guest: None,
             reads: 0,
@@ -49,7 +55,7 @@ impl Client {
         let mut waited = Duration::ZERO;
         let mut pause = FIRST_PAUSE;
         loop {
-            let reply = match self.get_guest(email).await {
+            let reply = match self.get_guest_with(email, stats).await {
                 Ok(reply) => reply,
                 Err(mut error) => {
                     error.attempts += found.attempts;

@@ -81,6 +81,7 @@ pub(super) async fn run_update(plan: UpdatePlan, client: &Client, stop: &Stop, o
         let target = remove::Target {
             email: &email,
             id: &result.outcome.guest_id,
+            verify: None,
         };
         let outcome = tokio::select! {
             outcome = remove::enable(client, &target, stop, &options.journal) => outcome,

@@ -122,6 +122,7 @@ pub async fn act(
                 let target = Target {
                     email: &guest.profile.email,
                     id: &guest.id,
+                    verify: None,
                 };
                 let outcome = tokio::select! {
                     outcome = remove(client, &target, how, rules.dry_run, stop, &rules.journal) => outcome,

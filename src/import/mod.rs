@@ -189,6 +189,7 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         max_failed,
         report_missing: args.report_missing.is_some(),
         undo: args.undo,
+        include_used: args.include_used,
         reenable: args.on_missing == crate::modes::OnMissing::Disable,
         members: Default::default(),
         journal: journal.clone(),

@@ -113,6 +113,9 @@ pub enum Status {
     NotCreatedHere,
     /// `undo`: the guest with this email is no longer the one created (another id); left alone.
     ChangedSince,
+    /// `undo`: someone has used the guest since the import (signed in, or has tasks assigned);
+    /// kept unless `--include-used`.
+    UsedSince,
     /// A dry run would delete the guest.
     WouldDelete,
     /// A dry run would disable the guest.

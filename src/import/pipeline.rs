@@ -80,14 +80,15 @@ pub(super) async fn pipeline(
         client,
     };
     let (mut summary, write_failed, missing, org_guests) = if let Some(how) = options.undo {
+        let org = client.map(Client::org);
+        let rules = undo::Rules {
+            how,
+            dry_run: options.dry_run,
+            include_used: options.include_used,
+        };
         let rows = records
-            .map(|parsed| undo::plan(parsed, &map, how, offline))
-            .map(|plan| async {
-                (
-                    undo::run(plan, client, how, &stop, options.dry_run, &options.journal).await,
-                    0,
-                )
-            })
+            .map(|parsed| undo::plan(parsed, &map, how, org))
+            .map(|plan| async { (undo::run(plan, client, &rules, &stop, &options.journal).await, 0) })
             .buffer_unordered(options.concurrency);
         let (summary, write_failed) = run.drive(rows).await?;
         (summary, write_failed, None, 0)

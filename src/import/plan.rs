@@ -21,6 +21,8 @@ pub(super) struct Options {
     pub(super) report_missing: bool,
     /// `undo`: the results' created guests are taken away so.
     pub(super) undo: Option<crate::modes::Removal>,
+    /// `undo --include-used`: guests used since the import are taken away too.
+    pub(super) include_used: bool,
     /// `--on-missing disable`: a disabled guest who is in the file is enabled again.
     pub(super) reenable: bool,
     /// About how many rows the file has, to size the email table once.

@@ -9,10 +9,41 @@ use super::results::{Outcome, Status};
 use crate::api::{ApiErrorKind, Client};
 use crate::modes::Removal;
 
-/// The guest to take away: its email, and the id it must still have.
+/// The guest to take away: its email, the id it must still have, and (for `undo`) what else
+/// the guest read back must prove before it is touched.
 pub struct Target<'a> {
     pub email: &'a str,
     pub id: &'a str,
+    pub verify: Option<&'a dyn Verify>,
+}
+
+/// A check of the guest read back, after its id matched: `Some((status, message))` leaves it
+/// alone with that account. `undo` gives one (`undo::Provenance`); its read-back is then
+/// settled (a guest not found right away is read again until the read lag is waited out, so a
+/// lagging replica is never taken for `already_gone`) and carries the guest's task statistics.
+pub trait Verify: Sync {
+    fn check(&self, found: &crate::api::Guest) -> Option<(Status, String)>;
+
+    /// How long a "not found" is read again before it is believed, given the server's time
+    /// now (if known): the read lag, for a guest created recently enough to be lagging.
+    fn settle(&self, server_now: Option<std::time::SystemTime>) -> std::time::Duration;
+}
+
+/// The first read-back of `remove`: settled and with statistics when there is a `Verify`.
+async fn read_back(
+    client: &Client,
+    target: &Target<'_>,
+) -> Result<crate::api::Reply<Option<crate::api::Guest>>, crate::api::ApiError> {
+    let Some(verify) = target.verify else {
+        return client.get_guest(target.email).await;
+    };
+    let lag = verify.settle(client.clock().latest());
+    let read = client.read_back(target.email, lag, true).await?;
+    Ok(crate::api::Reply {
+        value: read.guest,
+        status: read.status,
+        attempts: read.attempts,
+    })
 }
 
 /// Reads the guest back and, if it is still the one expected, deletes or disables it (a dry
@@ -34,7 +65,7 @@ pub async fn remove(
     if let Some(reason) = stop.reason() {
         return outcome.with(Status::Deferred, deferred_message(not_done, reason));
     }
-    let found = match client.get_guest(target.email).await {
+    let found = match read_back(client, target).await {
         Ok(reply) => {
             outcome.attempts += reply.attempts;
             outcome.http_status = Some(reply.status);
@@ -57,6 +88,9 @@ pub async fn remove(
                 found.id, target.id
             ),
         );
+    }
+    if let Some((status, message)) = target.verify.and_then(|verify| verify.check(&found)) {
+        return outcome.with(status, message);
     }
     if how == Removal::Disable && is_disabled(&found) {
         return outcome.with(Status::Disabled, "already disabled");

@@ -105,6 +105,13 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
         .map_err(|e| problems.extend(e.problems()))
         .ok()
         .cloned();
+    // Undo takes back only what was made in the organization it is pointed at.
+    if args.undo.is_some()
+        && let (Some(path), Some(Reach::Api(config))) = (source.regular_file(), &reach)
+        && let Some(refusal) = super::undo::refusal(path, Some(&config.org))
+    {
+        problems.push(refusal);
+    }
     if args.report_missing.is_some() && matches!(reach, Some(Reach::Offline)) {
         problems.push("--report-missing needs the organization's guest list: give credentials (or --sandbox)".into());
     }

@@ -179,6 +179,7 @@ impl Summary {
             already_gone = count(Status::AlreadyGone),
             not_created_here = count(Status::NotCreatedHere),
             changed_since = count(Status::ChangedSince),
+            used_since = count(Status::UsedSince),
             would_delete = count(Status::WouldDelete),
             would_disable = count(Status::WouldDisable),
             invalid = count(Status::Invalid),

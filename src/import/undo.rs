@@ -1,24 +1,94 @@
-//! `undo RESULTS`: the rows of an import's results file that say `created` are taken back
-//! (deleted, or disabled), each only while its guest is still the one created; every other row
-//! is `not_created_here`, whatever it says. The rows keep their spreadsheet row numbers.
+//! `undo RESULTS`: takes back only what that run created. Set-up refuses results of another
+//! organization, or of an older version that records none (`refusal`). A row is taken back
+//! (deleted, or disabled) only when it says `created` and was made in this organization, its
+//! email is a valid address (no request is sent for one that is not), and the guest read back
+//! proves to be the one that run created (`Provenance`): the same id and canonical email, a
+//! `created_at` inside the run's window on the server's clock, and unused since (`used_since`
+//! otherwise, unless `--include-used`). Every other row is left alone and says why. The rows
+//! keep their spreadsheet row numbers.
+
+use std::time::{Duration, SystemTime};
 
 use super::create::Stop;
 use super::reader::Parsed;
-use super::remove::{Target, remove};
-use super::results::{RowResult, Status};
+use super::remove::{Target, Verify, remove};
+use super::results::{PreviousResult, RowResult, Status};
 use crate::api::Client;
+use crate::api::clock::{parse_time, rfc3339};
+use crate::email_key::email_key;
 use crate::input::{Field, FieldMap};
 use crate::modes::Removal;
+
+/// The server's `Date` and `created_at` have whole seconds: a guest created in the same second
+/// as the run's first answer may read as up to a second before it.
+const CLOCK_GRANULARITY: Duration = Duration::from_secs(1);
+
+/// How undo takes guests back.
+pub(super) struct Rules {
+    pub how: Removal,
+    pub dry_run: bool,
+    pub include_used: bool,
+}
 
 /// What undo does with one row of the results file.
 pub(super) enum UndoPlan {
     Done(RowResult),
-    Remove { result: RowResult, email: String },
+    Remove {
+        result: RowResult,
+        email: String,
+        window: Window,
+    },
 }
 
-/// Reads a row's earlier account: only a `created` row with a guest id names a guest to take
-/// back.
-pub(super) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, offline: bool) -> UndoPlan {
+/// The run that made a row, on the server's clock: from its start to the row's last answer.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Window {
+    started: SystemTime,
+    ended: SystemTime,
+}
+
+/// Why results cannot be undone at all, checked before anything is sent: rows made in another
+/// organization than `org` (the configured one), or a file with no `result_org` column (an
+/// older version's, which cannot prove where its guests are). `None` offline (nothing is sent).
+pub(super) fn refusal(path: &std::path::Path, org: Option<&str>) -> Option<String> {
+    let org = org?;
+    let source = crate::input::Source::File(path.to_path_buf());
+    let options = crate::input::InputOptions {
+        previous_results: true,
+        result_columns: &super::results::RESULT_COLUMNS,
+        ..Default::default()
+    };
+    // An unreadable file is reported by the run's own opening of it.
+    let input = crate::input::Input::open(&source, &options).ok()?;
+    if !input.has_result_column("result_org") {
+        return Some(format!(
+            "{} records no organization (result_org): it was written by an older version of tallyfy-guests, so undo cannot prove its guests are this organization's; remove them by hand, or re-run the import with this version to get results undo can check",
+            path.display()
+        ));
+    }
+    let mut others = std::collections::BTreeSet::new();
+    for record in input {
+        if let Some(previous) = PreviousResult::parse(record.previous) {
+            let made_in = previous.provenance.org;
+            if !made_in.is_empty() && !made_in.eq_ignore_ascii_case(org) {
+                others.insert(made_in);
+            }
+        }
+    }
+    let others: Vec<String> = others.into_iter().collect();
+    (!others.is_empty()).then(|| {
+        format!(
+            "{} was made in organization {}, not {org} (the one configured): nothing is undone; set TALLYFY_ORG_ID (or --org) to the organization the import ran against",
+            path.display(),
+            others.join(", ")
+        )
+    })
+}
+
+/// Reads a row's earlier account, with nothing sent: only a `created` row with a guest id, a
+/// valid email, this organization and its run's window names a guest to take back. `org` is the
+/// configured organization (`None` offline).
+pub(super) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, org: Option<&str>) -> UndoPlan {
     let Parsed { record, previous, .. } = parsed;
     let row = previous.as_ref().and_then(|p| p.row).unwrap_or(record.row);
     let email = map.cell(Field::Email, &record.cells).unwrap_or("").trim().to_string();
@@ -28,52 +98,167 @@ pub(super) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, offline: bool) 
         return UndoPlan::Done(result);
     };
     result.outcome.guest_id = previous.guest_id.trim().to_string();
+    let made = &previous.provenance;
+    let window = parse_time(&made.run_started)
+        .zip(parse_time(&made.at))
+        .map(|(started, ended)| Window { started, ended });
+    let leave = |mut result: RowResult, status, message: String| {
+        result.outcome.status = status;
+        result.outcome.message = message;
+        UndoPlan::Done(result)
+    };
     match previous.status {
-        Ok(Status::Created) if result.outcome.guest_id.is_empty() || email.is_empty() => {
-            result.outcome.status = Status::Failed;
-            result.outcome.message =
-                "left alone: the row says created but has no guest id or email, so its guest cannot be told apart"
-                    .into();
-        }
-        Ok(Status::Created) if offline => {
-            result.outcome.status = match how {
+        Ok(Status::Created) if result.outcome.guest_id.is_empty() || email.is_empty() => leave(
+            result,
+            Status::Failed,
+            "left alone: the row says created but has no guest id or email, so its guest cannot be told apart".into(),
+        ),
+        // Validated before any request: `..` or `.` would otherwise address another path.
+        Ok(Status::Created) if crate::validate::strict_address(&email).is_err() => leave(
+            result,
+            Status::NotCreatedHere,
+            format!("left alone: `{email}` is not a valid email address, so no guest was created with it and no request is sent"),
+        ),
+        Ok(Status::Created) if org.is_some_and(|org| !made.org.eq_ignore_ascii_case(org)) => leave(
+            result,
+            Status::NotCreatedHere,
+            format!(
+                "left alone: the row was made in organization `{}`, not this one",
+                made.org
+            ),
+        ),
+        Ok(Status::Created) if org.is_none() => leave(
+            result,
+            match how {
                 Removal::Delete => Status::WouldDelete,
                 Removal::Disable => Status::WouldDisable,
-            };
-            result.outcome.message = format!("would be {} (offline: not read back from Tallyfy)", how.done());
-        }
-        Ok(Status::Created) => return UndoPlan::Remove { result, email },
-        Ok(status) => {
-            result.outcome.message = format!("left alone: the import did not create it (its status is `{status}`)")
-        }
-        Err(text) => result.outcome.message = format!("left alone: `{text}` is not a status this tool writes"),
+            },
+            format!("would be {} (offline: not read back from Tallyfy)", how.done()),
+        ),
+        Ok(Status::Created) => match window {
+            Some(window) => UndoPlan::Remove { result, email, window },
+            None => leave(
+                result,
+                Status::NotCreatedHere,
+                "left alone: the row does not record when its run ran (result_run_started, result_at), so its guest cannot be proven to be that run's".into(),
+            ),
+        },
+        Ok(status) => leave(
+            result,
+            Status::NotCreatedHere,
+            format!("left alone: the import did not create it (its status is `{status}`)"),
+        ),
+        Err(text) => leave(
+            result,
+            Status::NotCreatedHere,
+            format!("left alone: `{text}` is not a status this tool writes"),
+        ),
     }
-    UndoPlan::Done(result)
+}
+
+/// What the guest read back must prove before undo touches it (its id is checked by `remove`).
+struct Provenance<'a> {
+    email: &'a str,
+    window: Window,
+    include_used: bool,
+}
+
+impl Verify for Provenance<'_> {
+    fn check(&self, found: &crate::api::Guest) -> Option<(Status, String)> {
+        if email_key(&found.email) != email_key(self.email) {
+            return Some((
+                Status::ChangedSince,
+                format!(
+                    "left alone: the guest read back has email `{}`, not the row's `{}`",
+                    found.email, self.email
+                ),
+            ));
+        }
+        let Window { started, ended } = self.window;
+        let (from, to) = (rfc3339(started), rfc3339(ended));
+        let Some(created) = found.created_at.as_deref().and_then(parse_time) else {
+            return Some((
+                Status::NotCreatedHere,
+                "left alone: Tallyfy gives no creation time for this guest, so it cannot be proven to be the one the import created".into(),
+            ));
+        };
+        if created + CLOCK_GRANULARITY < started || created > ended + CLOCK_GRANULARITY {
+            return Some((
+                Status::NotCreatedHere,
+                format!(
+                    "left alone: Tallyfy says it was created at {}, outside the import's run ({from} to {to}, server clock): it existed before, or something else made it",
+                    rfc3339(created)
+                ),
+            ));
+        }
+        if self.include_used {
+            return None;
+        }
+        let signed_in = found
+            .last_accessed_at
+            .as_deref()
+            .and_then(parse_time)
+            .filter(|&at| at > ended + CLOCK_GRANULARITY);
+        if let Some(at) = signed_in {
+            return Some((
+                Status::UsedSince,
+                format!(
+                    "kept: the guest signed in at {} after the import; give --include-used to remove it anyway",
+                    rfc3339(at)
+                ),
+            ));
+        }
+        let tasks = found.stats.as_ref().and_then(|stats| stats.assigned_tasks).unwrap_or(0);
+        if tasks > 0 {
+            return Some((
+                Status::UsedSince,
+                format!(
+                    "kept: the guest has {tasks} tasks assigned since the import; give --include-used to remove it anyway"
+                ),
+            ));
+        }
+        None
+    }
+
+    /// A guest created longer ago than the read lag is no longer lagging: its absence is
+    /// believed at once (a second undo of old results does not wait on every row).
+    fn settle(&self, server_now: Option<SystemTime>) -> Duration {
+        let lag = crate::api::READ_LAG;
+        match server_now.and_then(|now| now.duration_since(self.window.ended).ok()) {
+            Some(since) if since > lag + CLOCK_GRANULARITY => Duration::ZERO,
+            _ => lag,
+        }
+    }
 }
 
 /// Carries out a row's plan.
 pub(super) async fn run(
     plan: UndoPlan,
     client: Option<&Client>,
-    how: Removal,
+    rules: &Rules,
     stop: &Stop,
-    dry_run: bool,
     journal: &super::journal::Journal,
 ) -> RowResult {
-    let (mut result, email) = match plan {
+    let (mut result, email, window) = match plan {
         UndoPlan::Done(result) => return result,
-        UndoPlan::Remove { result, email } => (result, email),
+        UndoPlan::Remove { result, email, window } => (result, email, window),
     };
     let Some(client) = client else {
         unreachable!("row {} planned for removal offline", result.row)
     };
+    let proof = Provenance {
+        email: &email,
+        window,
+        include_used: rules.include_used,
+    };
     let target = Target {
         email: &email,
         id: &result.outcome.guest_id,
+        verify: Some(&proof),
     };
     let outcome = tokio::select! {
-        outcome = remove(client, &target, how, dry_run, stop, journal) => outcome,
-        _ = stop.abandon.cancelled() => super::create::abandoned(how.done()),
+        outcome = remove(client, &target, rules.how, rules.dry_run, stop, journal) => outcome,
+        _ = stop.abandon.cancelled() => super::create::abandoned(rules.how.done()),
     };
     result.outcome = outcome;
     result

@@ -102,9 +102,12 @@ fn colour(status: &str) -> Option<Color> {
         | Status::WouldEnable
         | Status::WouldDelete
         | Status::WouldDisable => Some(Color::RGB(0xC6EFCE)),
-        Status::Exists | Status::Duplicate | Status::AlreadyGone | Status::NotCreatedHere | Status::ChangedSince => {
-            Some(Color::RGB(0xE7E6E6))
-        }
+        Status::Exists
+        | Status::Duplicate
+        | Status::AlreadyGone
+        | Status::NotCreatedHere
+        | Status::ChangedSince
+        | Status::UsedSince => Some(Color::RGB(0xE7E6E6)),
         Status::Invalid | Status::Conflict | Status::Failed => Some(Color::RGB(0xFFC7CE)),
         Status::Deferred => Some(Color::RGB(0xFFEB9C)),
     }

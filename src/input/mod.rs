@@ -366,6 +366,12 @@ impl Input {
         }
     }
 
+    /// Whether this results file's header has the result column `name` (one of
+    /// `InputOptions::result_columns`).
+    pub fn has_result_column(&self, name: &str) -> bool {
+        self.previous.as_ref().is_some_and(|columns| columns.has(name))
+    }
+
     /// `--limit`, if any.
     pub fn limit(&self) -> Option<u64> {
         self.limit

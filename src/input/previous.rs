@@ -8,10 +8,19 @@ use super::Cells;
 /// Where the result columns are in a results file's header.
 #[derive(Debug, Clone)]
 pub struct PreviousColumns {
+    names: Vec<String>,
     positions: Vec<Option<usize>>,
 }
 
 impl PreviousColumns {
+    /// Whether the header has the result column `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.names
+            .iter()
+            .zip(&self.positions)
+            .any(|(known, at)| known == name && at.is_some())
+    }
+
     /// Finds the result columns (`names`, as the results writer names them: the row number and
     /// the status first) and returns the header without them; `None` when the file has neither
     /// of the first two (it is not a results file).
@@ -28,7 +37,8 @@ impl PreviousColumns {
             .filter(|(i, _)| !positions.contains(&Some(*i)))
             .map(|(_, column)| column.clone())
             .collect();
-        Some((PreviousColumns { positions }, original))
+        let names = names.iter().map(|name| name.to_string()).collect();
+        Some((PreviousColumns { names, positions }, original))
     }
 
     /// Splits a record's cells into the original cells and the previous result (in the order

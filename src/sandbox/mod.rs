@@ -190,6 +190,7 @@ impl Sandbox {
             per_page_cap: options.per_page_cap.max(1),
             legacy: options.legacy,
             base_url: format!("http://{addr}/api"),
+            log: Default::default(),
         });
         let app = routes::router(state.clone());
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
@@ -253,6 +254,20 @@ impl Sandbox {
             store.create(again, &routes::now());
         }
         Some(removed)
+    }
+
+    /// Someone's use of a guest since it was made, as the web app records it: a sign-in at
+    /// `last_accessed_at` (RFC 3339) and `assigned_tasks` tasks assigned (read with
+    /// `with=stats`). `None` leaves a field as it is. Returns the guest as it is now.
+    pub fn use_guest(&self, email: &str, last_accessed_at: Option<&str>, assigned_tasks: Option<u64>) -> Option<Guest> {
+        let mut store = self.state.store();
+        store.touch(email, last_accessed_at, assigned_tasks)
+    }
+
+    /// Every request's method and path, in order of arrival (for tests that must prove what
+    /// was, or was not, sent).
+    pub fn request_log(&self) -> Vec<String> {
+        self.state.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// What it has seen and done so far.

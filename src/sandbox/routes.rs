@@ -45,6 +45,8 @@ pub struct AppState {
     pub legacy: bool,
     /// `http://127.0.0.1:PORT/api`, for pagination links.
     pub base_url: String,
+    /// `METHOD /path?query` of every request, in order of arrival (`Sandbox::request_log`).
+    pub log: Mutex<Vec<String>>,
 }
 
 impl AppState {
@@ -97,6 +99,11 @@ async fn token(State(state): Shared, Form(form): Form<HashMap<String, String>>) 
 /// burst limit and authentication. Every response gets an `X-Request-Id`.
 async fn edge(State(state): Shared, request: Request, next: Next) -> Response {
     let number = state.requests.total.fetch_add(1, Ordering::Relaxed) + 1;
+    state
+        .log
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(format!("{} {}", request.method(), request.uri()));
     let by_method = match request.method().as_str() {
         "GET" => Some(&state.requests.get),
         "POST" => Some(&state.requests.post),
@@ -275,15 +282,26 @@ fn paged(
     (start..end, pagination)
 }
 
-async fn show(State(state): Shared, Path((org, email)): Path<(String, String)>) -> Response {
+async fn show(
+    State(state): Shared,
+    Path((org, email)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     if let Some(refused) = wrong_org(&state, &org) {
         return refused;
     }
     if state.faults.not_yet_readable(&email) {
         return guest_not_found(&state);
     }
+    let with_stats = query
+        .get("with")
+        .is_some_and(|w| w.split(',').any(|w| w.trim() == "stats"));
     match state.store().find(&email) {
-        Some(guest) => item(&state, StatusCode::OK, guest),
+        Some(guest) => (
+            StatusCode::OK,
+            Json(json!({"data": guest_json(guest, state.legacy, with_stats)})),
+        )
+            .into_response(),
         None => guest_not_found(&state),
     }
 }
@@ -368,6 +386,20 @@ async fn disable(
     Path((org, email)): Path<(String, String)>,
     kill: Option<Extension<KillSwitch>>,
 ) -> Response {
+    // Tallyfy will not disable a guest who still has tasks assigned.
+    let busy = state
+        .store()
+        .find(&email)
+        .and_then(|guest| guest.stats.as_ref()?.assigned_tasks)
+        .is_some_and(|tasks| tasks > 0);
+    if busy && wrong_org(&state, &org).is_none() {
+        return error(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "GUEST_HAS_OPEN_TASKS",
+            "This guest has open tasks assigned and cannot be disabled. Reassign or complete them first.",
+        );
+    }
     set_disabled(&state, &org, &email, Some(now()), kill).await
 }
 

@@ -237,6 +237,18 @@ impl Store {
         Some(Ok(guest.clone()))
     }
 
+    /// Records a guest's use (`Sandbox::use_guest`).
+    pub fn touch(&mut self, email: &str, last_accessed_at: Option<&str>, assigned_tasks: Option<u64>) -> Option<Guest> {
+        let guest = self.find_mut(email)?;
+        if let Some(at) = last_accessed_at {
+            guest.last_accessed_at = Some(at.to_string());
+        }
+        if let Some(tasks) = assigned_tasks {
+            guest.stats.get_or_insert_with(Default::default).assigned_tasks = Some(tasks);
+        }
+        Some(guest.clone())
+    }
+
     pub fn delete(&mut self, email: &str) -> Option<Guest> {
         let index = self.by_email.remove(&self.key(email))?;
         let guest = self.guests.remove(index);

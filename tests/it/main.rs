@@ -31,4 +31,5 @@ mod summaries;
 mod sync;
 mod unattended;
 mod undo;
+mod undo_rules;
 mod util;
