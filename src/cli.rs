@@ -289,7 +289,7 @@ pub struct ImportArgs {
     pub header_row: Option<u64>,
 
     /// Process only the first N data rows (the rest are not read and not in the results).
-    #[arg(help_heading = "Input", long, value_name = "N")]
+    #[arg(help_heading = "Input", long, value_name = "N", value_parser = row_count)]
     pub limit: Option<u64>,
 
     /// The sheet of a workbook (.xlsx, .xls, .ods) to read (default: the first).
@@ -571,6 +571,16 @@ fn row_number(text: &str) -> Result<u64, String> {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(format!(
             "`{text}` is not a row number: give a whole number of 1 or more"
+        )),
+    }
+}
+
+/// `--limit`: a number of rows, 1 or more (0 would read nothing and look like an empty file).
+fn row_count(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a number of rows: give a whole number of 1 or more (leave --limit out to read every row)"
         )),
     }
 }

@@ -61,7 +61,7 @@ fn is_plain(cell: &str) -> bool {
 /// controls (NUL included) and format characters (Unicode category Cf: zero-width space,
 /// non-joiner and joiner U+200B..U+200D, word joiner U+2060, the byte order mark U+FEFF, bidi
 /// marks and embeddings, the soft hyphen, invisible operators, tag characters).
-fn invisible(c: char) -> bool {
+pub(crate) fn invisible(c: char) -> bool {
     c.is_whitespace()
         || c.is_control()
         || matches!(c,

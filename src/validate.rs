@@ -95,6 +95,14 @@ fn too_long(label: impl FnOnce() -> String, value: Option<&str>, max: usize, pro
 /// → `Europe/Paris`), when one is close enough to be what was meant.
 fn closest_zone(zone: &str) -> Option<&'static str> {
     let wanted = zone.trim().to_lowercase();
+    // A city on its own (`Paris`, `new york`): the zone named after it.
+    let city = wanted.replace(' ', "_");
+    if let Some(tz) = chrono_tz::TZ_VARIANTS
+        .iter()
+        .find(|tz| tz.name().contains('/') && tz.name().rsplit('/').next().is_some_and(|c| c.to_lowercase() == city))
+    {
+        return Some(tz.name());
+    }
     chrono_tz::TZ_VARIANTS
         .iter()
         .map(|tz| (tz.name(), edit_distance(&wanted, &tz.name().to_lowercase())))
@@ -120,13 +128,27 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// A strict, practical syntax check: one `@`, no spaces, a dotted domain ending in a real-looking
-/// TLD, no trailing dot, no display name or domain literal. Plus-addressing is fine.
+/// TLD, no trailing dot, no display name or domain literal. Plus-addressing is fine. Every
+/// message is the tool's own (never the address library's words), and a character a person
+/// cannot see is named with its position, since the cell looks right in any spreadsheet.
 pub fn check_email(email: &str) -> Result<(), String> {
     let bad = |why: &str| Err(format!("email `{email}` {why}"));
     if email.is_empty() {
         return Err("email is empty".into());
     }
-    if email.chars().any(char::is_whitespace) {
+    if let Some((at, c)) = email
+        .chars()
+        .enumerate()
+        .find(|&(_, c)| c != ' ' && crate::email_key::invisible(c))
+    {
+        let email = email.escape_default();
+        return Err(format!(
+            "email `{email}` contains {} at character {}: delete it and type the address again",
+            char_name(c),
+            at + 1
+        ));
+    }
+    if email.contains(' ') {
         return bad("contains a space");
     }
     if email.contains('<') || email.contains('>') {
@@ -151,7 +173,55 @@ pub fn check_email(email: &str) -> Result<(), String> {
     if !domain.contains('.') || tld.len() < 2 || tld.bytes().all(|b| b.is_ascii_digit()) {
         return bad("needs a domain with a top-level part, like example.com");
     }
-    strict_address(email).or_else(|e| bad(&format!("is not a valid address ({e})")))
+    strict_address(email).or_else(|e| bad(&address_problem(email, local, domain, e)))
+}
+
+/// The address library's refusal in the tool's words.
+fn address_problem(email: &str, local: &str, domain: &str, error: email_address::Error) -> String {
+    use email_address::Error as E;
+    match error {
+        E::LocalPartTooLong => format!("has {} characters before the @ (at most 64)", local.chars().count()),
+        E::DomainTooLong => format!("has a domain of {} characters (at most 254)", domain.chars().count()),
+        E::SubDomainTooLong => "has a part of its domain longer than 63 characters".into(),
+        E::SubDomainEmpty | E::DomainInvalidSeparator => {
+            "has two dots in a row, or a dot or hyphen at the start or end of a part of its domain".into()
+        }
+        E::UnbalancedQuotes => "has a quote with no closing quote".into(),
+        _ if local.starts_with('.') || local.ends_with('.') || local.contains("..") => {
+            "has a dot at the start or end of the part before the @, or two dots in a row".into()
+        }
+        _ => match email.chars().enumerate().find(|&(_, c)| !address_char(c)) {
+            Some((at, c)) => format!("has `{c}` at character {}, which an address cannot hold", at + 1),
+            None => "is not an address a mail server accepts: check it letter by letter".into(),
+        },
+    }
+}
+
+/// Characters an unquoted address may hold (RFC 5322 atext, the dot, the @, and any
+/// non-ASCII letter, which internationalised addresses allow).
+fn address_char(c: char) -> bool {
+    c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.@".contains(c)
+}
+
+/// A character a person cannot see, named as a person would look it up.
+fn char_name(c: char) -> String {
+    let name = match c {
+        '\u{200B}' => "a zero-width space",
+        '\u{200C}' => "a zero-width non-joiner",
+        '\u{200D}' => "a zero-width joiner",
+        '\u{2060}' => "a word joiner",
+        '\u{FEFF}' => "a byte order mark",
+        '\u{00AD}' => "a soft hyphen",
+        '\u{00A0}' | '\u{202F}' => "a no-break space",
+        '\u{200E}' => "a left-to-right mark",
+        '\u{200F}' => "a right-to-left mark",
+        '\t' => "a tab",
+        '\n' | '\r' => "a line break",
+        c if c.is_whitespace() => "a space character",
+        c if c.is_control() => "a control character",
+        _ => "an invisible character",
+    };
+    format!("{name} (U+{:04X})", u32::from(c))
 }
 
 /// RFC syntax, strictly: a top-level domain required, no display text, no domain literal.
@@ -222,7 +292,15 @@ mod tests {
             ("a@localhost", "top-level"),
             ("a@x.c", "top-level"),
             ("a@1.2.3.4", "top-level"),
-            ("a..b@x.com", "not a valid address"),
+            ("a..b@x.com", "two dots in a row"),
+            ("a@x..com", "two dots in a row"),
+            ("a(b@x.com", "has `(` at character 2, which an address cannot hold"),
+            (
+                "an\u{200B}n@x.com",
+                "contains a zero-width space (U+200B) at character 3",
+            ),
+            ("ann@x.com\u{FEFF}", "a byte order mark (U+FEFF) at character 10"),
+            ("a\u{00A0}b@x.com", "a no-break space (U+00A0) at character 2"),
         ] {
             let err = check_email(bad).unwrap_err();
             assert!(err.contains(why), "{bad}: {err}");
@@ -269,7 +347,7 @@ mod tests {
                 "email `nope` has no @",
                 "first_name is 201 characters long (at most 200)",
                 "phone_1 is 25 characters long (at most 20)",
-                "timezone \"Paris\" is not a known time zone (an IANA name such as Europe/Paris)",
+                "timezone \"Paris\" is not a known time zone: did you mean Europe/Paris?",
                 "associated_members `abc` is not a member id (positive whole numbers separated by ; , or spaces)",
             ]
         );
@@ -290,6 +368,21 @@ mod tests {
         );
         assert_eq!(closest_zone("europe/paris"), Some("Europe/Paris"));
         assert_eq!(closest_zone("Mars/Olympus"), None);
+        assert_eq!(closest_zone("Paris"), Some("Europe/Paris"));
+        assert_eq!(closest_zone("new york"), Some("America/New_York"));
+        assert_eq!(closest_zone("tokyo"), Some("Asia/Tokyo"));
+    }
+
+    #[test]
+    fn no_message_holds_the_address_librarys_words() {
+        let library = ["sub-domain", "Invalid character", "Domain", "local part", ".)"];
+        for bad in ["a@x..com", "a@-x.com", "a\"b@x.com", "a;b@x.com", "a..b@x.com"] {
+            let message = check_email(bad).unwrap_err();
+            let tail = message.trim_start_matches(&format!("email `{bad}` "));
+            for word in library {
+                assert!(!tail.contains(word), "{bad}: {message}");
+            }
+        }
     }
 
     #[test]

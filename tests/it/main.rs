@@ -10,6 +10,7 @@ mod doctor;
 mod experience;
 mod export;
 mod field;
+mod habits;
 mod headers;
 mod hostile;
 mod hostile_servers;
