@@ -1,12 +1,20 @@
 //! Diagnostics on stderr (stdout is for data), as text for people or JSON lines for machines,
 //! and the progress bar, drawn only on a terminal and never torn by a log line.
 //! `RUST_LOG` overrides the level; `--quiet` keeps only errors; `NO_COLOR` is respected.
+//!
+//! Text has two shapes (issue 26, after uv): on a terminal a line is just its message, and a
+//! warning or an error says so (`warning: `, `error: `, in colour); off a terminal (cron, CI,
+//! a file) every line, the summary's too, starts with its local time and level, so a log
+//! appended nightly ties each outcome to its night. Span names never show.
 
 use std::io::IsTerminal;
 
 use tracing_indicatif::IndicatifLayer;
 use tracing_indicatif::filter::IndicatifFilter;
+use tracing_subscriber::fmt::FmtContext;
+use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
@@ -42,14 +50,16 @@ pub fn init(json: bool, quiet: bool) -> Ui {
     } else if ui.progress {
         // Only spans that ask for a bar get one; log lines go through the bar's writer.
         let bars = IndicatifLayer::new();
-        let fmt = tracing_subscriber::fmt::layer().with_target(false).with_ansi(color());
+        let fmt = tracing_subscriber::fmt::layer()
+            .event_format(Lines { terminal: true })
+            .with_ansi(color());
         tracing_subscriber::registry()
             .with(fmt.with_writer(bars.get_stderr_writer()).with_filter(filter))
             .with(bars.with_filter(IndicatifFilter::new(false)))
             .try_init()
     } else {
         let fmt = tracing_subscriber::fmt::layer()
-            .with_target(false)
+            .event_format(Lines { terminal })
             .with_ansi(terminal && color());
         tracing_subscriber::registry()
             .with(fmt.with_writer(std::io::stderr).with_filter(filter))
@@ -64,6 +74,63 @@ fn color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// A text log line: the message alone on a terminal (warnings and errors named), or with its
+/// time and level in a log.
+struct Lines {
+    terminal: bool,
+}
+
+impl<S, N> FormatEvent<S, N> for Lines
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let level = *event.metadata().level();
+        if self.terminal {
+            let (word, colour) = match level {
+                tracing::Level::ERROR => ("error", "\x1b[1;31m"),
+                tracing::Level::WARN => ("warning", "\x1b[1;33m"),
+                _ => ("", ""),
+            };
+            if !word.is_empty() {
+                if writer.has_ansi_escapes() {
+                    write!(writer, "{colour}{word}\x1b[0m: ")?;
+                } else {
+                    write!(writer, "{word}: ")?;
+                }
+            }
+        } else {
+            write!(writer, "{} {level:>5} ", timestamp())?;
+        }
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
+/// Local time with its offset, to the millisecond: what a person reading a log compares with
+/// a clock, in any time zone.
+fn timestamp() -> String {
+    chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
+}
+
+/// Lines for people on stderr outside the log macros (the summary): as they are on a terminal,
+/// each with its time and level when stderr is not one.
+pub fn lines(text: &str) {
+    if std::io::stderr().is_terminal() {
+        eprintln!("{text}");
+    } else {
+        let stamp = timestamp();
+        let stamped: Vec<String> = text.lines().map(|line| format!("{stamp}  INFO {line}")).collect();
+        eprintln!("{}", stamped.join("\n"));
+    }
+}
+
 /// A fatal error on stderr: `error: ...` for people, or one JSON line with `--log-format json`.
 pub fn error(ui: Ui, message: &str) {
     if ui.json {
@@ -73,8 +140,14 @@ pub fn error(ui: Ui, message: &str) {
             "message": message,
         });
         eprintln!("{line}");
+    } else if std::io::stderr().is_terminal() {
+        if color() {
+            eprintln!("\x1b[1;31merror\x1b[0m: {message}");
+        } else {
+            eprintln!("error: {message}");
+        }
     } else {
-        eprintln!("error: {message}");
+        eprintln!("{} ERROR {message}", timestamp());
     }
 }
 

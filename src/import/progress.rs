@@ -73,14 +73,16 @@ impl Progress {
             };
         }
         let span = tracing::info_span!("import", "indicatif.pb_show" = tracing::field::Empty);
+        // A bar of fixed width and a message cut to what is left: the line fits an 80-column
+        // terminal and never wraps (a wrapped line cannot be cleared, and is left behind).
         let template = match total {
-            Some(_) => "{wide_bar} {pos}/{len} rows  {elapsed}  {rate}  ETA {eta}  {msg}",
-            None => "{spinner} {pos} rows  {elapsed}  {rate}  {msg}",
+            Some(_) => "{bar:20} {pos}/{len} rows {elapsed} {rate} ETA {eta} {wide_msg}",
+            None => "{spinner} {pos} rows {elapsed} {rate} {wide_msg}",
         };
         let style = ProgressStyle::with_template(template)
             .expect("a valid template")
             .with_key("rate", |state: &ProgressState, out: &mut dyn std::fmt::Write| {
-                let _ = write!(out, "{:.1} rows/s", state.per_sec());
+                let _ = write!(out, "{:.1}/s", state.per_sec());
             })
             .with_key("eta", move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
                 let paced = invite_interval.map_or(Duration::ZERO, |interval| {

@@ -209,7 +209,7 @@ impl Summary {
         if ui.json {
             self.log(&target);
         } else if !ui.quiet {
-            eprintln!("{}\nresults: {target}", self.render(&target));
+            crate::logging::lines(&format!("{}\nresults: {target}", self.render(&target)));
         }
     }
 

@@ -36,3 +36,193 @@ fn limit_zero_is_a_flag_error() {
     assert!(!ws.path("guests.results.csv").exists());
     expect_exit(bin().args(["import", "--limit", "1", "--dry-run"]).arg(&file), 0);
 }
+
+/// Runs `cmd` with a pseudo-terminal of 80 columns as its stdin, stdout and stderr, sending it
+/// SIGINT once its output shows `interrupt_at`; returns everything it wrote and its exit code.
+pub fn on_terminal(mut cmd: std::process::Command, interrupt_at: Option<&str>) -> (String, Option<i32>) {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::sync::{Arc, Mutex};
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes two descriptors, which are owned from here on.
+    let opened = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) };
+    assert_eq!(opened, 0, "a pseudo-terminal");
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    cmd.env("TERM", "xterm-256color")
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave);
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd); // our copies of the terminal's slave side: the reader sees its end with the child's
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let seen = seen.clone();
+        let mut master = std::fs::File::from(master);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = master.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut interrupted = interrupt_at.is_none();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command did not finish in 60 s"
+        );
+        if !interrupted && String::from_utf8_lossy(&seen.lock().unwrap()).contains(interrupt_at.unwrap()) {
+            // SAFETY: a signal to our own child.
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            interrupted = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    reader.join().unwrap();
+    let text = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    (text, status.code())
+}
+
+/// The lines a terminal ends up showing (roughly): escape sequences dropped, and of a line
+/// redrawn after a carriage return, its last drawing.
+pub fn screen_lines(raw: &str) -> Vec<String> {
+    strip_escapes(raw)
+        .split('\n')
+        .map(|line| {
+            let line = line.trim_end_matches('\r');
+            line.rsplit('\r').next().unwrap_or_default().to_string()
+        })
+        .collect()
+}
+
+/// Terminal output without its escape sequences.
+pub fn strip_escapes(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        } else {
+            chars.next();
+        }
+    }
+    out
+}
+
+fn guests_csv(rows: usize) -> String {
+    let mut text = String::from("email,first_name\n");
+    for i in 0..rows {
+        text.push_str(&format!("guest{i}@example.com,Guest {i}\n"));
+    }
+    text
+}
+
+#[test]
+fn on_a_terminal_lines_are_plain_and_the_bar_fits_80_columns_and_clears_after_ctrl_c() {
+    let ws = Workspace::new(crate::util::slow(std::time::Duration::from_millis(40)));
+    let file = ws.write("guests.csv", &guests_csv(300));
+    let mut cmd = ws.process();
+    cmd.args(["import", "--yes", "--concurrency", "2"]).arg(&file);
+    let (raw, code) = on_terminal(cmd, Some(" created"));
+    assert_eq!(code, Some(3), "{raw}");
+    let text = strip_escapes(&raw);
+    assert!(
+        !text.contains("INFO") && !text.contains("import: "),
+        "no level, no span: {text}"
+    );
+    let lines = screen_lines(&raw);
+    assert!(
+        lines.iter().any(|line| line.starts_with("0 existing guests fetched")),
+        "an ordinary line is its message alone: {lines:#?}"
+    );
+    assert!(lines.iter().any(|line| line.starts_with("results: ")), "{lines:#?}");
+    assert!(
+        raw.contains("\x1b[1;33mwarning\x1b[0m: stopping: no new requests"),
+        "a warning says so, in colour: {raw:?}"
+    );
+    let bars: Vec<&str> = text.split(['\r', '\n']).filter(|s| s.contains("/300 rows")).collect();
+    assert!(
+        bars.iter().any(|bar| bar.contains(" created")),
+        "the bar was drawn with counts: {bars:#?}"
+    );
+    for bar in bars {
+        assert!(bar.chars().count() <= 80, "a bar wider than 80 columns: {bar:?}");
+    }
+    let last_bar = raw.rfind("ETA").unwrap();
+    let summary = raw.rfind(" rows: ").expect("a summary");
+    assert!(last_bar < summary, "{raw:?}");
+    assert!(
+        raw[last_bar..summary].contains("\x1b[2K"),
+        "the bar is erased before the summary: {:?}",
+        &raw[last_bar..summary]
+    );
+}
+
+#[test]
+fn on_a_terminal_with_no_color_a_warning_is_a_word() {
+    let ws = Workspace::empty();
+    let file = ws.write("guests.csv", "email\nann@example.com\n");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"));
+    cmd.current_dir(ws.dir()).env("NO_COLOR", "1");
+    for var in tallyfy_guests::config::ENV_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.args(["import", "--dry-run"]).arg(&file);
+    let (raw, code) = on_terminal(cmd, None);
+    assert_eq!(code, Some(0), "{raw}");
+    assert!(
+        !raw.contains("\x1b[1;") && !raw.contains("\x1b[0m"),
+        "no colour with NO_COLOR: {raw:?}"
+    );
+    assert!(
+        screen_lines(&raw)
+            .iter()
+            .any(|line| line.starts_with("warning: dry run offline")),
+        "{raw}"
+    );
+    assert!(
+        screen_lines(&raw)
+            .iter()
+            .any(|line| line.starts_with("1 row: 1 would_create")),
+        "{raw}"
+    );
+}
+
+#[test]
+fn in_a_log_every_line_the_summary_too_starts_with_its_time() {
+    let ws = Workspace::empty();
+    let file = ws.write("guests.csv", &guests_csv(3));
+    let stderr = expect_exit(ws.cmd().arg("import").arg(&file), 0);
+    let stamped = |line: &str| {
+        let b = line.as_bytes();
+        b.len() > 24 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[10] == b'T'
+    };
+    for line in stderr.lines() {
+        assert!(stamped(line), "{line:?} in {stderr}");
+        assert!(!line.contains("import: "), "{line}");
+    }
+    assert!(stderr.lines().any(|l| l.contains("INFO 3 rows: 3 created")), "{stderr}");
+    assert!(stderr.lines().any(|l| l.contains("INFO results: ")), "{stderr}");
+}
