@@ -87,7 +87,7 @@ struct Sandbox {
 impl Sandbox {
     fn start(args: &[&str]) -> Sandbox {
         let mut child = Command::new(BIN)
-            .args(["--quiet", "sandbox", "--port", "0"])
+            .args(["--quiet", "sandbox", "--foreground", "--port", "0"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -97,6 +97,7 @@ impl Sandbox {
         let env = (0..3)
             .map(|_| {
                 let line = lines.next().expect("sandbox settings").unwrap();
+                let line = line.trim_start_matches("export ");
                 let (key, value) = line.split_once('=').unwrap();
                 (key.to_string(), value.to_string())
             })

@@ -449,6 +449,21 @@ pub struct ExportArgs {
 )]
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
+    /// Print `export NAME=value` lines and keep serving in the background, so
+    /// `eval "$(tallyfy-guests sandbox --env)"` returns; the default when stdout is not a
+    /// terminal. `kill $TALLYFY_SANDBOX_PID` stops it.
+    #[arg(long, conflicts_with = "foreground")]
+    pub env: bool,
+
+    /// Serve in the foreground until Ctrl-C even when stdout is not a terminal (a service
+    /// manager, a container, a script that kills it).
+    #[arg(long)]
+    pub foreground: bool,
+
+    /// Stop by itself after this long (e.g. 2h): a sandbox left in the background goes away.
+    #[arg(long = "for", value_name = "DURATION", value_parser = duration)]
+    pub stop_after: Option<Duration>,
+
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 8910)]
     pub port: u16,

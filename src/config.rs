@@ -353,6 +353,28 @@ pub fn export(args: ExportArgs) -> ExportConfig {
     }
 }
 
+/// How `sandbox` serves: in the foreground (until a signal or `--for`), or in a background
+/// process started with `args` (the command line with `--env` swapped for `--foreground`).
+#[derive(Debug)]
+pub enum SandboxServe {
+    /// Here, until a signal or after this long.
+    Foreground(Option<std::time::Duration>),
+    /// In a child process run with these arguments.
+    Background(Vec<std::ffi::OsString>),
+}
+
+/// `--env`, or stdout not a terminal (`$(...)`, a file), serves in the background unless
+/// `--foreground`.
+pub fn sandbox_serve(args: &SandboxArgs) -> SandboxServe {
+    use std::io::IsTerminal;
+    if args.foreground || (!args.env && std::io::stdout().is_terminal()) {
+        return SandboxServe::Foreground(args.stop_after);
+    }
+    let mut child: Vec<std::ffi::OsString> = std::env::args_os().skip(1).filter(|arg| arg != "--env").collect();
+    child.push("--foreground".into());
+    SandboxServe::Background(child)
+}
+
 /// The `sandbox` flags, checked: its options, with the guests file read.
 pub fn sandbox(args: SandboxArgs) -> Result<SandboxOptions, ConfigError> {
     let guests = match (&args.guests, args.empty) {

@@ -49,15 +49,18 @@ organizations.";
 
 pub const SANDBOX_HELP: &str = "\
 Examples:
-  tallyfy-guests sandbox > sandbox.env &
-  set -a; . ./sandbox.env; set +a              then point the tool at it
+  eval \"$(tallyfy-guests sandbox --env)\"       serve in the background, then
+  tallyfy-guests doctor                        point the tool at it
+  kill $TALLYFY_SANDBOX_PID                    stop it
   tallyfy-guests sandbox --latency 20ms --burst-limit 50/s --error-rate 0.05
-  tallyfy-guests sandbox --guests existing.csv --invite-cap 30/h
+  tallyfy-guests sandbox --guests existing.csv --invite-cap 30/h --for 2h
 
-It prints TALLYFY_BASE_URL, TALLYFY_ORG_ID and TALLYFY_ACCESS_TOKEN lines on
-stdout. Its OAuth token endpoint (/oauth/token) accepts the client id and
-secret it logs on stderr. Faults are seeded (--seed), so a run can be
-repeated exactly.";
+It prints export lines for TALLYFY_BASE_URL, TALLYFY_ORG_ID,
+TALLYFY_ACCESS_TOKEN and TALLYFY_SANDBOX_PID on stdout. On a terminal it
+serves until Ctrl-C; with --env, or when stdout is not a terminal, it serves
+in the background (until killed, or --for) and returns once it is ready.
+Its OAuth token endpoint (/oauth/token) accepts the client id and secret it
+logs on stderr. Faults are seeded (--seed), so a run can be repeated.";
 
 pub const DOCTOR_HELP: &str = "\
 Examples:

@@ -48,9 +48,12 @@ pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<error::Exit, RunError
         cli::Command::Import(args) => import::run(config::import(args), ui).await,
         cli::Command::Undo(args) => import::run(config::undo(args), ui).await,
         cli::Command::Export(args) => export::run(config::export(args)).await.map(|()| error::Exit::Success),
-        cli::Command::Sandbox(args) => sandbox::run(config::sandbox(args)?)
-            .await
-            .map(|()| error::Exit::Success),
+        cli::Command::Sandbox(args) => match config::sandbox_serve(&args) {
+            config::SandboxServe::Background(child) => sandbox::detach(child),
+            config::SandboxServe::Foreground(stop_after) => sandbox::run(config::sandbox(args)?, stop_after)
+                .await
+                .map(|()| error::Exit::Success),
+        },
         cli::Command::Doctor(args) => doctor::run(config::doctor(args), ui.json).await,
         cli::Command::Template { output, force } => {
             template::run(output.as_deref(), force).map(|()| error::Exit::Success)

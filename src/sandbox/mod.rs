@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering;
 
 use tokio::sync::oneshot;
 
-pub use command::run;
+pub use command::{detach, run};
 pub use faults::FaultOptions;
 pub use oauth::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, OAuthOptions};
 pub use seed::{SAMPLE_GUESTS_CSV, load as load_guests, sample_guests};

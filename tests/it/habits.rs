@@ -226,3 +226,64 @@ fn in_a_log_every_line_the_summary_too_starts_with_its_time() {
     assert!(stderr.lines().any(|l| l.contains("INFO 3 rows: 3 created")), "{stderr}");
     assert!(stderr.lines().any(|l| l.contains("INFO results: ")), "{stderr}");
 }
+
+#[test]
+fn eval_of_sandbox_env_returns_and_points_the_tool_at_a_background_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin_path = assert_cmd::cargo::cargo_bin!("tallyfy-guests");
+    let script = format!(
+        "eval \"$('{bin}' sandbox --env --port 0 --for 60s)\" || exit 9\n\
+         echo \"pid=$TALLYFY_SANDBOX_PID url=$TALLYFY_BASE_URL\"\n\
+         '{bin}' doctor",
+        bin = bin_path.display()
+    );
+    // Bounded: an `eval` that waited for the sandbox to end would hang here.
+    let mut bash = std::process::Command::new("timeout");
+    bash.args(["60", "bash", "-c"]).arg(&script).current_dir(dir.path());
+    for var in tallyfy_guests::config::ENV_VARS {
+        bash.env_remove(var);
+    }
+    let output = bash.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let pid: i32 = stdout
+        .split("pid=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no pid: {stdout}\n{stderr}"));
+    let url = stdout.split("url=").nth(1).unwrap().lines().next().unwrap().to_string();
+    let port: u16 = url
+        .trim_end_matches("/api")
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let serving = || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+    assert!(serving(), "still serving after the shell went on");
+    // SAFETY: a signal to the sandbox this test started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "doctor passed against it: {stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("ok    guest list"), "{stdout}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while serving() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "kill $TALLYFY_SANDBOX_PID stops it"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_sandbox_that_cannot_start_in_the_background_says_why() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let stderr = expect_exit(bin().args(["sandbox", "--env", "--port", &port]), 2);
+    assert!(stderr.contains(&format!("port {port} is in use")), "{stderr}");
+}
