@@ -181,6 +181,10 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
     let stamp = results::RunStamp::of(client.as_ref());
     let results = ResultsWriter::create(rows_path.as_deref(), &input.header, raw, style, stamp)?;
     let format = input.format.to_string();
+    let unmapped_hints: Vec<String> = match args.undo {
+        None => input.hints.iter().map(|hint| hint.text.clone()).collect(),
+        Some(_) => Vec::new(),
+    };
     let options = Options {
         concurrency: args.concurrency,
         dry_run: args.dry_run,
@@ -234,6 +238,8 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
     };
     summary.input = format;
     summary.undo = args.undo.is_some();
+    summary.dry_run = args.dry_run;
+    summary.unmapped_hints = unmapped_hints;
     // A report that cannot be written at the end does not undo what was done: the summary still
     // counts it (and the journal holds every act), and the exit code says the report failed.
     let mut report_failed = None;

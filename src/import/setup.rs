@@ -204,9 +204,21 @@ pub(super) fn log_input(input: &Input, retry: bool, undo: Option<crate::modes::R
     }
     tracing::info!("reading {} as {}", input.name, input.format);
     tracing::info!("columns: {}", input.map.describe(&input.header));
-    if !input.other_columns.is_empty() {
-        let shown: Vec<String> = input.other_columns.iter().take(12).map(|c| format!("`{c}`")).collect();
-        let more = match input.other_columns.len().saturating_sub(shown.len()) {
+    // A column that looks like a guest field gets its own line with the `--map` that takes it,
+    // said before the prompt so that guests are not created without it unnoticed; an undo
+    // sends no field, so it has nothing to hint.
+    let hints = if undo.is_none() { input.hints.as_slice() } else { &[] };
+    for hint in hints {
+        tracing::warn!("{}", hint.text);
+    }
+    let others: Vec<&String> = input
+        .other_columns
+        .iter()
+        .filter(|column| !hints.iter().any(|hint| &hint.column == *column))
+        .collect();
+    if !others.is_empty() {
+        let shown: Vec<String> = others.iter().take(12).map(|c| format!("`{c}`")).collect();
+        let more = match others.len().saturating_sub(shown.len()) {
             0 => String::new(),
             more => format!(" and {more} more"),
         };

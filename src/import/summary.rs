@@ -45,6 +45,12 @@ pub struct Summary {
     pub missing_done: Option<(OnMissing, BTreeMap<Status, u64>)>,
     /// The first rows that need a person (`invalid`, `conflict`, `failed`): row, status, why.
     pub attention: Vec<(u64, Status, String)>,
+    /// Columns that look like a guest field but are not imported, each with the `--map` that
+    /// would take it (the lines the log said before the run).
+    pub unmapped_hints: Vec<String>,
+    /// The run was a dry run: its summary on stderr repeats `unmapped_hints`, the last look
+    /// before the real run.
+    pub dry_run: bool,
 }
 
 /// Rows needing attention that the summary lists; the results file has them all.
@@ -60,7 +66,7 @@ impl Serialize for Summary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let counts: BTreeMap<&str, u64> = Status::all().map(|s| (s.as_str(), self.get(s))).collect();
-        let mut map = serializer.serialize_map(Some(12))?;
+        let mut map = serializer.serialize_map(Some(13))?;
         map.serialize_entry("input_format", &(!self.input.is_empty()).then_some(&self.input))?;
         map.serialize_entry("rows", &self.rows())?;
         map.serialize_entry("counts", &counts)?;
@@ -77,6 +83,7 @@ impl Serialize for Summary {
         map.serialize_entry("rate_limited", &self.rate_limited)?;
         map.serialize_entry("reconciliations", &self.reconciliations)?;
         map.serialize_entry("stopped", &self.stopped)?;
+        map.serialize_entry("unmapped_hints", &self.unmapped_hints)?;
         map.end()
     }
 }
@@ -261,6 +268,12 @@ impl Summary {
         }
         if !self.input.is_empty() {
             text.push_str(&format!("\ninput read as {}", self.input));
+        }
+        if self.dry_run && !self.unmapped_hints.is_empty() {
+            text.push_str("\nnot imported, though they look like guest fields:");
+            for hint in &self.unmapped_hints {
+                text.push_str(&format!("\n  {hint}"));
+            }
         }
         if let Some(reason) = &self.stopped {
             text.push_str(&format!("\nstopped early: {reason}"));
@@ -451,6 +464,25 @@ mod tests {
             summary
                 .render("r.csv")
                 .starts_with("6 rows: 1 created, 1 exists, 1 duplicate, 1 would_create, 1 invalid, 1 deferred\n")
+        );
+    }
+
+    #[test]
+    fn a_dry_run_summary_lists_the_unmapped_hints_once_and_a_real_run_only_in_its_json() {
+        let mut summary = Summary::default();
+        summary.count(Status::WouldCreate);
+        summary.unmapped_hints = vec!["column \"Mob.\" looks like a phone".into()];
+        assert!(!summary.render("r.csv").contains("Mob."));
+        assert_eq!(
+            serde_json::to_value(&summary).unwrap()["unmapped_hints"],
+            serde_json::json!(["column \"Mob.\" looks like a phone"])
+        );
+        summary.dry_run = true;
+        let text = summary.render("r.csv");
+        assert_eq!(text.matches("Mob.").count(), 1, "{text}");
+        assert!(
+            text.ends_with("\nnot imported, though they look like guest fields:\n  column \"Mob.\" looks like a phone"),
+            "{text}"
         );
     }
 

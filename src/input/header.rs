@@ -110,6 +110,8 @@ pub struct FieldMap {
     phones: Vec<usize>,
     /// The header's names, so that messages say the file's own column (`Phone 1`, `Vorname`).
     names: Vec<String>,
+    /// Columns `--map "Column=ignore"` left out: a person decided, so no hint names them.
+    ignored: Vec<usize>,
 }
 
 impl FieldMap {
@@ -136,6 +138,21 @@ impl FieldMap {
             .iter()
             .filter_map(|&column| non_empty(cells, column).map(|cell| (column, cell)));
         (found.next(), found.next())
+    }
+
+    /// The phone columns, in the order a row's phones are taken from.
+    pub fn phone_columns(&self) -> &[usize] {
+        &self.phones
+    }
+
+    /// Whether the column is imported as some field.
+    pub fn is_mapped(&self, column: usize) -> bool {
+        self.columns.contains(&Some(column)) || self.phones.contains(&column)
+    }
+
+    /// Whether `--map "Column=ignore"` left the column out.
+    pub fn is_ignored(&self, column: usize) -> bool {
+        self.ignored.contains(&column)
     }
 
     /// How messages name a field: the file's own column, else the field.
@@ -231,6 +248,7 @@ pub fn map_header(header: &[String], overrides: &[(String, Target)]) -> Result<(
                 .map(|&(_, field, rank)| (field, rank)),
         );
     }
+    let mut ignored = Vec::new();
     for (column, target) in overrides {
         let key = normalize(column);
         // The exact name first: `first_name` must not grab a `First Name` column beside it.
@@ -241,7 +259,10 @@ pub fn map_header(header: &[String], overrides: &[(String, Target)]) -> Result<(
             .ok_or_else(|| HeaderError::UnknownColumn(column.clone(), header.to_vec()))?;
         claims[index] = match target {
             Target::Field(field) => Some((*field, 0)),
-            Target::Ignore => None,
+            Target::Ignore => {
+                ignored.push(index);
+                None
+            }
         };
         // An explicit mapping outranks every alias: demote the others claiming that field.
         if let Target::Field(field) = target {
@@ -257,6 +278,7 @@ pub fn map_header(header: &[String], overrides: &[(String, Target)]) -> Result<(
     }
     let mut map = FieldMap {
         names: header.to_vec(),
+        ignored,
         ..FieldMap::default()
     };
     for field in Field::all().filter(|f| !f.is_phone()) {

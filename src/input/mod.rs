@@ -8,6 +8,7 @@ mod cells;
 mod decode;
 mod detect;
 mod header;
+mod hints;
 mod previous;
 mod records;
 mod sniff;
@@ -25,6 +26,7 @@ pub use decode::{Detected, parse_label as parse_encoding};
 use detect::find_header;
 pub use encoding_rs::Encoding;
 pub use header::{Field, FieldMap, HeaderError, Target, map_header, normalize as normalize_header, parse_mapping};
+pub use hints::Hint;
 use previous::PreviousColumns;
 pub use previous::{incomplete as incomplete_results, is_trailer};
 use records::{CELL_CAP, RecordReader};
@@ -208,6 +210,8 @@ pub struct Input {
     pub map: FieldMap,
     /// Columns that are not imported; they are carried into the results file.
     pub other_columns: Vec<String>,
+    /// Those of them that look like a guest field, each with the `--map` that would take it.
+    pub hints: Vec<Hint>,
     /// How the file was read.
     pub format: Format,
     /// Read from a pipe, FIFO or stdin: rows may arrive slowly, and there is no second reading.
@@ -305,11 +309,13 @@ impl Input {
             name: name.clone(),
             error,
         })?;
+        let hints = hints::unmapped(&header, &map);
         let mut input = Input {
             name,
             header,
             map,
             other_columns,
+            hints,
             format,
             stream: false,
             width,

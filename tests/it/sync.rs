@@ -241,7 +241,7 @@ fn max_errors_stops_a_run_that_keeps_failing() {
 }
 
 /// The documented `--summary-json` fields and their JSON types (README: "Summary file").
-const SUMMARY_FIELDS: [(&str, &str); 27] = [
+const SUMMARY_FIELDS: [(&str, &str); 28] = [
     ("tool", "string"),
     ("version", "string"),
     ("command", "string"),
@@ -266,6 +266,7 @@ const SUMMARY_FIELDS: [(&str, &str); 27] = [
     ("rate_limited", "number"),
     ("reconciliations", "number"),
     ("stopped", "null"),
+    ("unmapped_hints", "array"),
     ("exit_code", "number"),
     ("error", "null"),
     ("token_renewals", "number"),
