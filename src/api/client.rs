@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::auth::Auth;
 use super::error::{ApiError, ApiErrorKind, ErrorBody};
+use super::gate::Gate;
 use super::members::{MemberEnvelope, MemberPage};
 use super::model::{CreatedEnvelope, Guest, ItemEnvelope, ListEnvelope, NewGuest, Page};
 use super::pacing::{Lane, Pacer, RateLimitedUntil};
@@ -152,7 +153,7 @@ impl Client {
     /// `GET me/organizations`: the (id, name) of every organization the token's user is in.
     pub async fn organizations(&self) -> Result<Vec<(String, String)>, ApiError> {
         let url = below(&self.base_url, "/me/organizations");
-        let (answer, attempts) = self.send(Method::GET, &url, None, Lane::Request).await?;
+        let (answer, attempts) = self.send(Method::GET, &url, None, Lane::Request, None).await?;
         let list: serde_json::Value = decode(&answer, attempts)?;
         let text = |value: &serde_json::Value| match value {
             serde_json::Value::String(text) => super::error::server_text(text),
@@ -187,7 +188,7 @@ impl Client {
     /// `GET me`: the email of the user behind the token.
     pub async fn me(&self) -> Result<String, ApiError> {
         let url = below(&self.base_url, "/me");
-        let (answer, attempts) = self.send(Method::GET, &url, None, Lane::Request).await?;
+        let (answer, attempts) = self.send(Method::GET, &url, None, Lane::Request, None).await?;
         let me: serde_json::Value = decode(&answer, attempts)?;
         Ok(super::error::server_text(
             me["data"]["email"].as_str().unwrap_or("(no email given)"),
@@ -207,7 +208,7 @@ impl Client {
         }
         let mut url = self.guests_url.clone();
         url.set_query(Some(&query));
-        let (answer, attempts) = self.send(Method::GET, &url, None, Lane::Request).await?;
+        let (answer, attempts) = self.send(Method::GET, &url, None, Lane::Request, None).await?;
         let envelope: ListEnvelope = decode(&answer, attempts)?;
         Ok(Reply {
             value: envelope.into(),
@@ -221,7 +222,7 @@ impl Client {
     pub async fn members_page(&self, page: u64, per_page: u64) -> Result<Reply<MemberPage>, ApiError> {
         let mut url = below(&self.base_url, &format!("/organizations/{}/users", self.org));
         url.set_query(Some(&format!("page={page}&per_page={per_page}")));
-        let (answer, attempts) = self.send(Method::GET, &url, None, Lane::Request).await?;
+        let (answer, attempts) = self.send(Method::GET, &url, None, Lane::Request, None).await?;
         let envelope: MemberEnvelope = decode(&answer, attempts)?;
         Ok(Reply {
             value: envelope.into(),
@@ -241,7 +242,7 @@ impl Client {
         if stats {
             url.set_query(Some("with=stats"));
         }
-        match self.send(Method::GET, &url, None, Lane::Request).await {
+        match self.send(Method::GET, &url, None, Lane::Request, None).await {
             Ok((answer, attempts)) => {
                 let envelope: ItemEnvelope = decode(&answer, attempts)?;
                 Ok(Reply {
@@ -265,11 +266,12 @@ impl Client {
 
     /// Creates a guest and returns its id (empty when the answer did not hold one). Never resent
     /// once it may have arrived: an unknown outcome is `ApiErrorKind::Indeterminate`, and the
-    /// caller reads back before trying again.
-    pub async fn create_guest(&self, guest: &NewGuest) -> Result<Reply<String>, ApiError> {
+    /// caller reads back before trying again. Not sent (`ApiErrorKind::NotSent`) once `gate`
+    /// closes for invites, however long it has waited its turn.
+    pub async fn create_guest(&self, guest: &NewGuest, gate: &Gate) -> Result<Reply<String>, ApiError> {
         let body = serde_json::to_vec(guest).expect("a NewGuest always serializes");
         let (answer, attempts) = self
-            .send(Method::POST, &self.guests_url, Some(body), Lane::Invite)
+            .send(Method::POST, &self.guests_url, Some(body), Lane::Invite, Some(gate))
             .await?;
         // Any 2xx means it was created; an odd body must not turn that into a failure.
         let created = serde_json::from_slice::<CreatedEnvelope>(&answer.body)
@@ -286,11 +288,17 @@ impl Client {
     }
 
     /// Replaces the guest's `associated_members` (the only field the API lets us change).
-    pub async fn update_members(&self, email: &str, members: &[u64]) -> Result<Reply<Guest>, ApiError> {
+    pub async fn update_members(&self, email: &str, members: &[u64], gate: &Gate) -> Result<Reply<Guest>, ApiError> {
         let body = serde_json::to_vec(&serde_json::json!({ "associated_members": members }))
             .expect("a list of ids always serializes");
         let (answer, attempts) = self
-            .send(Method::PUT, &self.guest_url(email, "")?, Some(body), Lane::Request)
+            .send(
+                Method::PUT,
+                &self.guest_url(email, "")?,
+                Some(body),
+                Lane::Request,
+                Some(gate),
+            )
             .await?;
         let envelope: ItemEnvelope = decode(&answer, attempts)?;
         Ok(Reply {
@@ -302,23 +310,23 @@ impl Client {
 
     /// Deletes the guest. A DELETE is idempotent, so the client resends it after a 5xx or a lost
     /// connection; the API answers a guest that is not there with 422.
-    pub async fn delete_guest(&self, email: &str) -> Result<Reply<()>, ApiError> {
-        self.act(Method::DELETE, self.guest_url(email, "")?).await
+    pub async fn delete_guest(&self, email: &str, gate: &Gate) -> Result<Reply<()>, ApiError> {
+        self.act(Method::DELETE, self.guest_url(email, "")?, gate).await
     }
 
     /// Disables the guest (`DELETE …/disable`): they can no longer sign in; nothing is lost.
-    pub async fn disable_guest(&self, email: &str) -> Result<Reply<()>, ApiError> {
-        self.act(Method::DELETE, self.guest_url(email, "/disable")?).await
+    pub async fn disable_guest(&self, email: &str, gate: &Gate) -> Result<Reply<()>, ApiError> {
+        self.act(Method::DELETE, self.guest_url(email, "/disable")?, gate).await
     }
 
     /// Re-enables a disabled guest (`PUT …/enable`).
-    pub async fn enable_guest(&self, email: &str) -> Result<Reply<()>, ApiError> {
-        self.act(Method::PUT, self.guest_url(email, "/enable")?).await
+    pub async fn enable_guest(&self, email: &str, gate: &Gate) -> Result<Reply<()>, ApiError> {
+        self.act(Method::PUT, self.guest_url(email, "/enable")?, gate).await
     }
 
     /// A request whose 2xx answer says all there is to know: its body is not needed.
-    async fn act(&self, method: Method, url: Url) -> Result<Reply<()>, ApiError> {
-        let (answer, attempts) = self.send(method, &url, None, Lane::Request).await?;
+    async fn act(&self, method: Method, url: Url, gate: &Gate) -> Result<Reply<()>, ApiError> {
+        let (answer, attempts) = self.send(method, &url, None, Lane::Request, Some(gate)).await?;
         Ok(Reply {
             value: (),
             status: answer.status,
@@ -333,12 +341,15 @@ impl Client {
     }
 
     /// Sends until the retry table says stop. Returns the 2xx answer and the attempts it took.
+    /// A change passes `gate`: once it closes, an attempt still waiting (on the pacer, the invite
+    /// quota, a back-off, a token) is dropped as `NotSent`; one already written finishes.
     async fn send(
         &self,
         method: Method,
         url: &Url,
         body: Option<Vec<u8>>,
         lane: Lane,
+        gate: Option<&Gate>,
     ) -> Result<(Answer, u32), ApiError> {
         let (mut attempts, mut retries, mut throttled) = (0u32, 0u32, 0u32);
         // Time this request has spent waiting on 429s and retries: `--max-wait` bounds it all.
@@ -349,16 +360,27 @@ impl Client {
         let mut throttled_since: Option<(std::time::Instant, bool)> = None;
         // Generation of the last token a 401 made us replace, and how many times it happened.
         let (mut rejected, mut renewals) = (0u64, 0u32);
+        let not_sent = |attempts| error(ApiErrorKind::NotSent, None, attempts);
         loop {
-            let ready = self.pacer.ready(lane);
-            let ready = match throttled_since {
-                Some((since, invites_only)) => {
-                    let left = self.pacer.max_wait().saturating_sub(since.elapsed());
-                    match tokio::time::timeout(left, ready).await {
-                        Ok(ready) => ready,
-                        Err(_) => Err(storm_over(throttled, since, invites_only)),
+            let ready = async {
+                let ready = self.pacer.ready(lane);
+                match throttled_since {
+                    Some((since, invites_only)) => {
+                        let left = self.pacer.max_wait().saturating_sub(since.elapsed());
+                        match tokio::time::timeout(left, ready).await {
+                            Ok(ready) => ready,
+                            Err(_) => Err(storm_over(throttled, since, invites_only)),
+                        }
                     }
+                    None => ready.await,
                 }
+            };
+            let ready = match gate {
+                Some(gate) => tokio::select! {
+                    biased;
+                    () = gate.closed(lane) => return Err(not_sent(attempts)),
+                    ready = ready => ready,
+                },
                 None => ready.await,
             };
             if let Err(until) = ready {
@@ -368,6 +390,11 @@ impl Client {
                 e.attempts = attempts;
                 e
             })?;
+            // The last look before the request is written: the stop may have come while the
+            // pacer or the token endpoint was answering.
+            if gate.is_some_and(|gate| gate.is_closed(lane)) {
+                return Err(not_sent(attempts));
+            }
             attempts += 1;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let sent = std::time::Instant::now();
@@ -442,7 +469,14 @@ impl Client {
                     retries += 1;
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%method, url = url.as_str(), %outcome, wait_seconds = wait.as_secs_f64(), "transient failure; retrying");
-                    tokio::time::sleep(wait).await;
+                    match gate {
+                        Some(gate) => tokio::select! {
+                            biased;
+                            () = gate.closed(lane) => return Err(not_sent(attempts)),
+                            () = tokio::time::sleep(wait) => {}
+                        },
+                        None => tokio::time::sleep(wait).await,
+                    }
                 }
                 (Decision::Indeterminate, result) => {
                     let what = match &result {

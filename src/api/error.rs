@@ -105,6 +105,10 @@ pub enum ApiErrorKind {
     /// request was sent.
     #[error("`{0}` cannot be named in a request (an email of dots only would address another path): nothing was sent")]
     NotAddressable(String),
+    /// The run stopped while the request waited to be sent (pacer, invite quota, back-off):
+    /// it was dropped, not sent.
+    #[error("not sent: the run stopped while it waited its turn")]
+    NotSent,
 }
 
 /// One message of a 422, with the field it is about (`email`, `associated_members.0`, ...).

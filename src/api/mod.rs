@@ -6,6 +6,7 @@ mod auth;
 mod client;
 pub mod clock;
 pub mod error;
+pub mod gate;
 pub mod latency;
 mod lenient;
 pub mod members;
@@ -19,6 +20,7 @@ pub mod transport;
 
 pub use client::{Client, ClientStats, Reply};
 pub use error::{ApiError, ApiErrorKind, ErrorBody, FieldError};
+pub use gate::Gate;
 pub use model::{Guest, GuestStats, NewGuest, Page, Pagination};
 pub use readback::{READ_LAG, ReadBack};
 pub use settings::{ApiConfig, ConfigError, Credentials, Transport};

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::dedupe::Profile;
 use super::results::{Outcome, Status};
-use crate::api::{ApiError, ApiErrorKind, Client, FieldError, Guest, NewGuest};
+use crate::api::{ApiError, ApiErrorKind, Client, FieldError, Gate, Guest, NewGuest};
 
 /// The run's stop: once set, no new request is started and the remaining rows are deferred.
 /// The invite cap stops only creates: reads and member updates are not invites and go on.
@@ -26,17 +26,22 @@ pub struct Stop {
     pub abandon: CancellationToken,
     /// Set when the file reader must stop too: the rows after it get no result row.
     halt_reading: std::sync::atomic::AtomicBool,
+    /// Closed with the stop: every change still waiting its turn is dropped, not sent.
+    pub gate: Gate,
 }
 
 impl Stop {
     /// Stops every kind of request. The first reason given wins.
     pub fn stop(&self, reason: impl Into<String>) {
+        // The reason first: a request the gate turns back reads it for its row's message.
         let _ = self.reason.set(reason.into());
+        self.gate.close();
     }
 
     /// Stops creates only (the hourly invite cap, beyond `--max-wait`).
     pub fn stop_invites(&self, reason: impl Into<String>) {
         let _ = self.invites.set(reason.into());
+        self.gate.close_invites();
     }
 
     /// Stops the file reader (an interrupted dry run, or a run whose requests were abandoned).
@@ -109,7 +114,7 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
             );
         }
         let sent = Instant::now();
-        let error = match client.create_guest(guest).await {
+        let error = match client.create_guest(guest, &stop.gate).await {
             Ok(reply) if !reply.value.trim().is_empty() => {
                 run.outcome.attempts += reply.attempts;
                 run.outcome.http_status = Some(reply.status);
@@ -164,6 +169,8 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
             ApiErrorKind::Rejected(fields) => {
                 return run.end(Status::Conflict, field_messages(&fields, &guest.associated_members));
             }
+            // Turned back at the gate: an earlier unanswered attempt is still worth saying.
+            ApiErrorKind::NotSent => return run.failed(error, stop, uncertain.as_deref()),
             _ => return run.failed(error, stop, None),
         }
     }
@@ -327,6 +334,13 @@ pub(super) fn failure(
             outcome.with(
                 Status::Deferred,
                 format!("{}{note}", deferred_message(not_done, &until.to_string())),
+            )
+        }
+        ApiErrorKind::NotSent => {
+            let reason = stop.invite_reason().unwrap_or("stopped");
+            outcome.with(
+                Status::Deferred,
+                format!("{}{note}", deferred_message(not_done, reason)),
             )
         }
         ApiErrorKind::Unauthorized(_) | ApiErrorKind::TokenEndpoint { .. } => {

@@ -123,8 +123,8 @@ async fn send(client: &Client, target: &Target<'_>, how: Removal, mut outcome: O
         Removal::Disable => "not disabled",
     };
     let sent = match how {
-        Removal::Delete => client.delete_guest(target.email).await,
-        Removal::Disable => client.disable_guest(target.email).await,
+        Removal::Delete => client.delete_guest(target.email, &stop.gate).await,
+        Removal::Disable => client.disable_guest(target.email, &stop.gate).await,
     };
     let error = match sent {
         Ok(reply) => {
@@ -198,7 +198,7 @@ pub async fn enable(client: &Client, target: &Target<'_>, stop: &Stop, journal: 
 }
 
 async fn send_enable(client: &Client, email: &str, outcome: Outcome, stop: &Stop) -> Outcome {
-    match client.enable_guest(email).await {
+    match client.enable_guest(email, &stop.gate).await {
         Ok(reply) => {
             let mut outcome = outcome.with(Status::Enabled, "enabled again: disabled, and back in the file");
             outcome.attempts = reply.attempts;

@@ -14,7 +14,7 @@ pub async fn update(client: &Client, email: &str, before: &[u64], members: &[u64
         return outcome.with(Status::Deferred, deferred_message("not updated", reason));
     }
     let change = members_change(before, members);
-    match client.update_members(email, members).await {
+    match client.update_members(email, members, &stop.gate).await {
         Ok(reply) => {
             let mut outcome = outcome.with(Status::Updated, format!("updated: {change}"));
             outcome.attempts = reply.attempts;

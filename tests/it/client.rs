@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use tallyfy_guests::api::{ApiErrorKind, Client, NewGuest};
+use tallyfy_guests::api::{ApiErrorKind, Client, Gate, NewGuest};
 use tallyfy_guests::config::{ApiConfig, Credentials, Transport, parse_base_url};
 use tallyfy_guests::sandbox::{FaultOptions, Sandbox, SandboxOptions};
 use tallyfy_guests::secret::Secret;
@@ -36,7 +36,10 @@ fn new_guest(email: &str) -> NewGuest {
 async fn a_plus_addressed_email_round_trips_through_get_by_email() {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let client = client(&sandbox, Duration::from_secs(5));
-    let created = client.create_guest(&new_guest("a+b@x.com")).await.unwrap();
+    let created = client
+        .create_guest(&new_guest("a+b@x.com"), &Gate::default())
+        .await
+        .unwrap();
     assert_eq!(created.status, 201);
     let found = client.get_guest("a+b@x.com").await.unwrap().value.expect("found");
     assert_eq!(
@@ -55,15 +58,21 @@ async fn a_plus_addressed_email_round_trips_through_get_by_email() {
 async fn a_taken_email_is_a_422_with_the_field_message() {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let client = client(&sandbox, Duration::from_secs(5));
-    client.create_guest(&new_guest("Taken@X.com")).await.unwrap();
-    let err = client.create_guest(&new_guest("taken@x.com")).await.unwrap_err();
+    client
+        .create_guest(&new_guest("Taken@X.com"), &Gate::default())
+        .await
+        .unwrap();
+    let err = client
+        .create_guest(&new_guest("taken@x.com"), &Gate::default())
+        .await
+        .unwrap_err();
     match &err.kind {
         ApiErrorKind::Rejected(fields) => assert_eq!(fields[0].to_string(), "email: The email has already been taken."),
         other => panic!("{other:?}"),
     }
     assert_eq!(err.status, Some(422));
     let member = client
-        .create_guest(&new_guest("owner@sandbox.example"))
+        .create_guest(&new_guest("owner@sandbox.example"), &Gate::default())
         .await
         .unwrap_err();
     assert!(member.to_string().contains("member of this organization"), "{member}");
@@ -83,7 +92,10 @@ async fn a_create_that_committed_but_failed_is_indeterminate_not_resent() {
     .unwrap();
     let client = client(&sandbox, Duration::from_secs(5));
     for email in ["c1@x.com", "c2@x.com", "c3@x.com", "c4@x.com"] {
-        let err = client.create_guest(&new_guest(email)).await.unwrap_err();
+        let err = client
+            .create_guest(&new_guest(email), &Gate::default())
+            .await
+            .unwrap_err();
         assert!(matches!(err.kind, ApiErrorKind::Indeterminate(_)), "{err}");
         assert_eq!(
             err.attempts, 1,
@@ -101,11 +113,20 @@ async fn a_create_that_committed_but_failed_is_indeterminate_not_resent() {
 async fn members_are_updated_and_the_201_quirk_is_accepted() {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let client = client(&sandbox, Duration::from_secs(5));
-    client.create_guest(&new_guest("m@x.com")).await.unwrap();
-    let updated = client.update_members("m@x.com", &[1002, 1004]).await.unwrap();
+    client
+        .create_guest(&new_guest("m@x.com"), &Gate::default())
+        .await
+        .unwrap();
+    let updated = client
+        .update_members("m@x.com", &[1002, 1004], &Gate::default())
+        .await
+        .unwrap();
     assert_eq!(updated.value.associated_members, vec![1002, 1004]);
     assert_eq!(sandbox.guest("m@x.com").unwrap().associated_members, vec![1002, 1004]);
-    let err = client.update_members("m@x.com", &[999]).await.unwrap_err();
+    let err = client
+        .update_members("m@x.com", &[999], &Gate::default())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("associated_members.0"), "{err}");
 }
 
@@ -121,9 +142,15 @@ async fn an_invite_cap_beyond_max_wait_ends_quickly_with_rate_limited_until() {
     .await
     .unwrap();
     let client = client(&sandbox, Duration::from_secs(5));
-    client.create_guest(&new_guest("first@x.com")).await.unwrap();
+    client
+        .create_guest(&new_guest("first@x.com"), &Gate::default())
+        .await
+        .unwrap();
     let started = Instant::now();
-    let err = client.create_guest(&new_guest("second@x.com")).await.unwrap_err();
+    let err = client
+        .create_guest(&new_guest("second@x.com"), &Gate::default())
+        .await
+        .unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "took {:?}",
@@ -135,7 +162,10 @@ async fn an_invite_cap_beyond_max_wait_ends_quickly_with_rate_limited_until() {
     assert!(text.contains("hourly limit for Guest Invite"), "{text}");
     // The invite cap holds creates only: the next create ends at once, reads go on.
     let started = Instant::now();
-    let err = client.create_guest(&new_guest("third@x.com")).await.unwrap_err();
+    let err = client
+        .create_guest(&new_guest("third@x.com"), &Gate::default())
+        .await
+        .unwrap_err();
     assert!(
         matches!(err.kind, ApiErrorKind::RateLimited(ref until) if until.invites_only),
         "{err}"
@@ -160,7 +190,11 @@ async fn a_short_burst_limit_is_waited_out_for_every_request() {
     let client = client(&sandbox, Duration::from_secs(30));
     let results = futures::future::join_all((0..8).map(|i| {
         let client = &client;
-        async move { client.create_guest(&new_guest(&format!("b{i}@x.com"))).await }
+        async move {
+            client
+                .create_guest(&new_guest(&format!("b{i}@x.com")), &Gate::default())
+                .await
+        }
     }))
     .await;
     assert!(results.iter().all(|r| r.is_ok()), "{results:?}");

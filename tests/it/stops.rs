@@ -195,3 +195,50 @@ fn a_token_revoked_mid_run_defers_the_rest() {
     );
     assert_eq!(got.iter().filter(|s| *s == "deferred").count(), 30);
 }
+
+/// Issue 23: after Ctrl-C or SIGTERM no create starts. Creates waiting on the invite pacer are
+/// dropped (deferred), not sent: at most the one already on the wire finishes, and every create
+/// the server received is a `created` row.
+#[cfg(unix)]
+#[test]
+fn a_signal_under_invite_pacing_sends_no_create_that_was_still_waiting() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let ws = Workspace::empty();
+        let file = ws.write("guests.csv", &crate::hostile::guests_csv(30));
+        let child = start(
+            &ws.sandbox,
+            &[
+                "import",
+                "--invite-rate",
+                "120/min",
+                "--concurrency",
+                "8",
+                "--results",
+                ws.path("r.csv").to_str().unwrap(),
+                file.to_str().unwrap(),
+            ],
+        );
+        wait_for_created(&ws.sandbox, 3);
+        let at_signal = ws.sandbox.stats().posts;
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{stderr}");
+        let stats = ws.sandbox.stats();
+        assert!(
+            stats.posts <= at_signal + 1,
+            "signal {signal}: {} creates were sent after the signal (at most the one on the wire may finish)",
+            stats.posts - at_signal
+        );
+        let rows = ws.results("r.csv");
+        assert_eq!(rows.len(), 30, "every row accounted for");
+        let created = rows.iter().filter(|r| r.result_status == "created").count() as u64;
+        assert_eq!(
+            created, stats.created,
+            "every create the server took is recorded: {stderr}"
+        );
+        assert_eq!(ws.sandbox.guests().len() as u64, created);
+        let deferred = rows.iter().filter(|r| r.result_status == "deferred").count() as u64;
+        assert_eq!(deferred + created, 30, "the rest are deferred, to send next time");
+    }
+}
