@@ -1,27 +1,86 @@
-//! The one question an interactive import asks: before the first invitation goes out, which
-//! organization (by name, so a wrong one is noticed) and how many guests. Never asked when
-//! stdin or stderr is not a terminal (cron, CI, a pipe), on a dry run, against the built-in
-//! sandbox, or with `--yes`.
+//! The one question an interactive import asks, after the guest list (and the members) are read
+//! and the whole file is planned, so that it tells the truth: which organization (by name, so a
+//! wrong one is noticed), how many guests will really be created (not the rows: those that
+//! exist, repeat or need fixing are counted apart), and, when creates are paced or capped, how
+//! long they take and when they will be done. Never asked when stdin or stderr is not a
+//! terminal (cron, CI, a pipe), on a dry run, against the built-in sandbox, or with `--yes`.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::time::{Duration, SystemTime};
 
+use chrono::{DateTime, Local};
+
+use super::plan::Plan;
+use super::results::Status;
+use super::undo::UndoPlan;
 use crate::api::Client;
 use crate::error::RunError;
 use crate::modes::Removal;
+use crate::rate::Rate;
 
-/// Asks, when there is someone to ask and a `client` to invite through; a refusal is
-/// `RunError::Declined` (nothing sent).
-/// `undo` says how an undo takes guests away; `also` is what else the run will do, said in the
-/// question (`--on-missing delete`: guests not in the file are deleted).
-pub async fn before_inviting(
-    client: Option<&Client>,
-    rows: Option<u64>,
-    undo: Option<Removal>,
-    also: Option<String>,
-) -> Result<(), RunError> {
-    match client {
-        Some(client) if interactive() && !confirmed(client, rows, undo, also).await? => Err(RunError::Declined),
-        _ => Ok(()),
+/// Tallyfy's documented hourly cap on guest invitations per organization (see
+/// `../shared/tallyfy-api.md`): more creates than this in an hour wait for it.
+const INVITE_CAP_PER_HOUR: u64 = 30;
+
+/// What the question needs besides the plan.
+pub struct Question {
+    /// `undo`: how its guests are taken away.
+    pub undo: Option<Removal>,
+    /// What else the run does, said in the question (`--on-missing delete`).
+    pub also: Option<String>,
+    /// `--invite-rate`, which paces the creates.
+    pub invite_rates: Vec<Rate>,
+}
+
+/// What the planned file will do, counted before anything is sent.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Preview {
+    pub creates: u64,
+    /// Member updates and re-enables of existing guests.
+    pub updates: u64,
+    pub exists: u64,
+    pub duplicates: u64,
+    /// Rows that cannot be sent as they are: invalid, or known to be refused.
+    pub need_fixing: u64,
+    /// Rows an earlier run finished (`--retry-from`), carried over as they are.
+    pub done_before: u64,
+    /// `undo`: guests to take away, and rows left alone.
+    pub removes: u64,
+    pub left_alone: u64,
+}
+
+impl Preview {
+    pub fn of_import(plans: &[Plan]) -> Preview {
+        let mut preview = Preview::default();
+        for plan in plans {
+            match plan {
+                Plan::Create(..) => preview.creates += 1,
+                Plan::Update(..) => preview.updates += 1,
+                Plan::Done(result) => match result.outcome.status {
+                    Status::Exists => preview.exists += 1,
+                    Status::Duplicate => preview.duplicates += 1,
+                    Status::Invalid | Status::Conflict | Status::Failed => preview.need_fixing += 1,
+                    _ => preview.done_before += 1,
+                },
+            }
+        }
+        preview
+    }
+
+    pub fn of_undo(plans: &[UndoPlan]) -> Preview {
+        let mut preview = Preview::default();
+        for plan in plans {
+            match plan {
+                UndoPlan::Remove { .. } => preview.removes += 1,
+                UndoPlan::Done(_) => preview.left_alone += 1,
+            }
+        }
+        preview
+    }
+
+    /// Whether the run would send anything that changes a guest (else nothing is asked).
+    fn sends(&self) -> bool {
+        self.creates + self.updates + self.removes > 0
     }
 }
 
@@ -30,38 +89,20 @@ pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Asks `Create up to N guests in ‹org name› (‹org id›)? [y/N]`; only `y` or `yes` goes on.
-/// (`Delete up to N guests from ‹org›? …` for an undo.)
-pub async fn confirmed(
-    client: &Client,
-    rows: Option<u64>,
-    undo: Option<Removal>,
-    also: Option<String>,
-) -> Result<bool, RunError> {
+/// Asks the question for `preview`; a refusal is `RunError::Declined` (nothing sent or written).
+/// A run that would send nothing asks nothing.
+pub async fn ask(client: &Client, question: &Question, preview: &Preview) -> Result<(), RunError> {
+    if !preview.sends() && question.also.is_none() {
+        return Ok(());
+    }
     let org = match client.organization_name().await {
         Some(name) => format!("{name} ({})", client.org()),
         None => client.org().to_string(),
     };
-    let count = match rows {
-        Some(1) => "up to 1 guest".to_string(),
-        Some(rows) => format!("up to {rows} guests"),
-        None => "the guests of this file".to_string(),
-    };
-    let question = match undo {
-        None => format!(
-            "Create {count} in {org}? Each new guest is emailed an invitation.{} [y/N] ",
-            also.map_or(String::new(), |also| format!(" {also}"))
-        ),
-        Some(Removal::Delete) => {
-            format!(
-                "Delete {count} from {org}? Only those the results say were created; deleting cannot be undone. [y/N] "
-            )
-        }
-        Some(Removal::Disable) => format!("Disable {count} in {org}? Only those the results say were created. [y/N] "),
-    };
+    let text = wording(&org, question, preview, SystemTime::now());
     let answer = tokio::task::spawn_blocking(move || {
         let mut stderr = std::io::stderr();
-        let _ = stderr.write_all(question.as_bytes());
+        let _ = stderr.write_all(text.as_bytes());
         let _ = stderr.flush();
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map(|_| line)
@@ -69,5 +110,170 @@ pub async fn confirmed(
     .await
     .map_err(|e| RunError::io("cannot read the answer", std::io::Error::other(e)))?
     .map_err(|e| RunError::io("cannot read the answer", e))?;
-    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+    match answer.trim().to_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(RunError::Declined),
+    }
+}
+
+fn guests(n: u64) -> String {
+    if n == 1 {
+        "1 guest".into()
+    } else {
+        format!("{n} guests")
+    }
+}
+
+fn rows(n: u64) -> String {
+    if n == 1 { "1 row".into() } else { format!("{n} rows") }
+}
+
+/// The question's words: `Create 2 guests in ‹org›? 11 already exist, 6 rows need fixing. …`.
+fn wording(org: &str, question: &Question, p: &Preview, now: SystemTime) -> String {
+    if let Some(how) = question.undo {
+        let (verb, from, note) = match how {
+            Removal::Delete => ("Delete", "from", "; deleting cannot be undone"),
+            Removal::Disable => ("Disable", "in", ""),
+        };
+        let alone = if p.left_alone > 0 {
+            format!(
+                " ({} the results do not say were created are left alone)",
+                rows(p.left_alone)
+            )
+        } else {
+            String::new()
+        };
+        return format!(
+            "{verb} {} {from} {org}? Only those the results say were created{alone}{note}. [y/N] ",
+            guests(p.removes)
+        );
+    }
+    let mut action = format!("Create {} in {org}", guests(p.creates));
+    if p.updates > 0 {
+        action.push_str(&format!(" and update {} existing", guests(p.updates)));
+    }
+    let mut besides = Vec::new();
+    if p.exists > 0 {
+        besides.push(format!("{} already exist", p.exists));
+    }
+    if p.duplicates > 0 {
+        let verb = if p.duplicates == 1 { "repeats" } else { "repeat" };
+        besides.push(format!("{} {verb} an earlier row", rows(p.duplicates)));
+    }
+    if p.need_fixing > 0 {
+        let verb = if p.need_fixing == 1 { "needs" } else { "need" };
+        besides.push(format!("{} {verb} fixing (see the results)", rows(p.need_fixing)));
+    }
+    if p.done_before > 0 {
+        besides.push(format!("{} done by an earlier run", rows(p.done_before)));
+    }
+    let besides = if besides.is_empty() {
+        String::new()
+    } else {
+        format!(" {}.", besides.join(", "))
+    };
+    let invites = if p.creates > 0 {
+        " Each new guest is emailed an invitation."
+    } else {
+        ""
+    };
+    let timing = timing(p.creates, &question.invite_rates, now).map_or(String::new(), |t| format!(" {t}"));
+    let also = question.also.as_ref().map_or(String::new(), |also| format!(" {also}"));
+    format!("{action}?{besides}{invites}{timing}{also} [y/N] ")
+}
+
+/// How long `creates` take under the pace (`--invite-rate`, evenly spread: the first at once)
+/// and Tallyfy's hourly invite cap, and when they will be done; `None` when it is quick.
+fn timing(creates: u64, rates: &[Rate], now: SystemTime) -> Option<String> {
+    let slowest = rates.iter().max_by_key(|rate| rate.period / rate.count.get());
+    let paced = slowest.map_or(Duration::ZERO, |rate| {
+        (rate.period / rate.count.get()).saturating_mul(u32::try_from(creates.saturating_sub(1)).unwrap_or(u32::MAX))
+    });
+    // Past the cap, each further hour's worth waits for the window to open again.
+    let capped = Duration::from_secs(3600 * (creates.saturating_sub(1) / INVITE_CAP_PER_HOUR));
+    let takes = paced.max(capped);
+    if takes < Duration::from_secs(60) {
+        return None;
+    }
+    let done: DateTime<Local> = (now + takes).into();
+    let why = match slowest {
+        Some(rate) if paced >= capped => format!("At --invite-rate {rate}"),
+        _ => format!("Tallyfy allows about {INVITE_CAP_PER_HOUR} invitations an hour per organization:"),
+    };
+    let when = if takes >= Duration::from_secs(20 * 3600) {
+        done.format("%a %-d %b %H:%M %:z")
+    } else {
+        done.format("%H:%M %:z")
+    };
+    Some(format!(
+        "{why} the {} creates take about {}: done about {when}.",
+        creates,
+        human(takes)
+    ))
+}
+
+/// A duration as a person says it: `2 min`, `1 h 18 min`, `2 days 3 h`.
+pub(super) fn human(duration: Duration) -> String {
+    let minutes = duration.as_secs().div_ceil(60);
+    match (minutes / (24 * 60), minutes / 60 % 24, minutes % 60) {
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (1, h, _) => format!("1 day {h} h"),
+        (d, h, _) => format!("{d} days {h} h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn question(rates: &[&str]) -> Question {
+        Question {
+            undo: None,
+            also: None,
+            invite_rates: rates.iter().map(|r| r.parse().unwrap()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_question_gives_the_real_counts() {
+        let preview = Preview {
+            creates: 2,
+            exists: 11,
+            need_fixing: 6,
+            ..Preview::default()
+        };
+        assert_eq!(
+            wording("Acme (org1)", &question(&[]), &preview, SystemTime::now()),
+            "Create 2 guests in Acme (org1)? 11 already exist, 6 rows need fixing (see the results). Each new guest is emailed an invitation. [y/N] "
+        );
+    }
+
+    #[test]
+    fn paced_creates_say_how_long_and_when() {
+        let preview = Preview {
+            creates: 41,
+            ..Preview::default()
+        };
+        let text = wording("o", &question(&["30/h"]), &preview, SystemTime::now());
+        assert!(
+            text.contains("At --invite-rate 30/1h the 41 creates take about 1 h 20 min: done about "),
+            "{text}"
+        );
+        let text = wording("o", &question(&[]), &preview, SystemTime::now());
+        assert!(
+            text.contains("about 30 invitations an hour per organization: the 41 creates take about 1 h"),
+            "{text}"
+        );
+        assert_eq!(timing(5, &[], SystemTime::now()), None);
+    }
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(human(Duration::from_secs(61)), "2 min");
+        assert_eq!(human(Duration::from_secs(3600)), "1 h");
+        assert_eq!(human(Duration::from_secs(4680)), "1 h 18 min");
+        assert_eq!(human(Duration::from_secs(3 * 86400 + 7200)), "3 days 2 h");
+    }
 }

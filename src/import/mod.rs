@@ -41,8 +41,8 @@ use tracing::Instrument;
 use crate::config::{ImportConfig, Reach};
 use crate::error::{Exit, RunError};
 use crate::logging::Ui;
-use crate::output::{CsvStyle, replaceable};
-use pipeline::{Fatal, pipeline};
+use crate::output::CsvStyle;
+use pipeline::pipeline;
 use plan::Options;
 use progress::{PendingCreates, Progress};
 use results::ResultsWriter;
@@ -170,7 +170,12 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
             args.max_missing
         )
     });
-    confirm::before_inviting(client.as_ref().filter(|_| ask), total, args.undo, also).await?;
+    // Asked in the pipeline, once the file is planned: the question gives the real counts.
+    let question = (ask && confirm::interactive()).then(|| confirm::Question {
+        undo: args.undo,
+        also,
+        invite_rates: args.invite_rates().to_vec(),
+    });
     // A workbook is made at the end from rows written beside it as the run goes.
     let xlsx = results_path.clone().filter(|path| workbook::wanted(path));
     let rows_path = xlsx.as_deref().map(workbook::rows_path).or(results_path.clone());
@@ -178,8 +183,11 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         Some(_) => (true, CsvStyle::new(false)),
         None => (args.raw, input.results_style(args.excel)),
     };
-    let stamp = results::RunStamp::of(client.as_ref());
-    let results = ResultsWriter::create(rows_path.as_deref(), &input.header, raw, style, stamp)?;
+    let header = input.header.clone();
+    let open_results = || {
+        let stamp = results::RunStamp::of(client.as_ref());
+        ResultsWriter::create(rows_path.as_deref(), &header, raw, style, stamp)
+    };
     let format = input.format.to_string();
     let unmapped_hints: Vec<String> = match args.undo {
         None => input.hints.iter().map(|hint| hint.text.clone()).collect(),
@@ -220,22 +228,19 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         missing,
         org_guests,
         whole_file,
-    } = match pipeline(input, client.as_ref(), results, &options, progress, &pending)
-        .instrument(span)
-        .await
-    {
-        Ok(done) => done,
-        Err(error) => {
-            // A run that could not start leaves no results file that looks like an account.
-            // Only a regular file this run created: never a device, FIFO or link it was given.
-            if let (Some(path), Fatal::BeforeStart) = (&rows_path, error.when)
-                && replaceable(path)
-            {
-                let _ = std::fs::remove_file(path);
-            }
-            return Err(error.error);
-        }
-    };
+    } = pipeline(
+        input,
+        client.as_ref(),
+        open_results,
+        question.as_ref(),
+        &options,
+        progress,
+        &pending,
+    )
+    .instrument(span)
+    // A run that could not start (the guest list unreadable, the question declined) has not
+    // opened its results: any file at that path is as it was.
+    .await?;
     summary.input = format;
     summary.undo = args.undo.is_some();
     summary.dry_run = args.dry_run;

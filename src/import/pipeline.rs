@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::future::{self, Either};
 
+use super::confirm::{self, Question};
 use super::create::Stop;
 use super::dedupe::{Deduper, Emails, Existing, KeptIds};
 use super::execute::run_plan;
@@ -19,6 +20,7 @@ use super::results::{ResultsWriter, RowResult, Status};
 use super::summary::Summary;
 use super::undo;
 use crate::api::Client;
+use crate::api::pacing::Lane;
 use crate::error::{RunError, shutdown_signal};
 use crate::input::Input;
 
@@ -28,22 +30,6 @@ const MAX_RESERVED_ROWS: u64 = 2_000_000;
 
 /// In-flight requests get this long to finish after SIGINT/SIGTERM before they are abandoned.
 const GRACE: Duration = Duration::from_secs(5);
-
-/// A failure that ends the run, and whether any row had been processed.
-pub(super) struct Failure {
-    pub error: RunError,
-    pub when: Fatal,
-}
-
-#[derive(Clone, Copy)]
-pub(super) enum Fatal {
-    BeforeStart,
-    MidRun,
-}
-
-fn fatal(when: Fatal) -> impl Fn(RunError) -> Failure {
-    move |error| Failure { error, when }
-}
 
 /// What a run's rows came to, and what the mirror step needs to know.
 pub(super) struct Ran {
@@ -56,14 +42,18 @@ pub(super) struct Ran {
     pub whole_file: bool,
 }
 
+/// Runs the file. The results are opened (`open_results`) only once the run will go ahead: after
+/// the question, when one is to be asked (`ask`), so a declined run leaves any earlier results
+/// file as it was.
 pub(super) async fn pipeline(
     input: Input,
     client: Option<&Client>,
-    mut results: ResultsWriter,
+    open_results: impl FnOnce() -> Result<ResultsWriter, RunError>,
+    ask: Option<&Question>,
     options: &Options,
     mut progress: Progress,
     pending: &PendingCreates,
-) -> Result<Ran, Failure> {
+) -> Result<Ran, RunError> {
     let started = Instant::now();
     let stop = Arc::new(Stop::default());
     let signals = tokio::spawn(watch_signals(stop.clone(), options.dry_run));
@@ -72,13 +62,9 @@ pub(super) async fn pipeline(
     let (rx, reader) = reader::spawn(input, stop.clone());
     let records = tokio_stream::wrappers::ReceiverStream::new(rx).flat_map(futures::stream::iter);
     let offline = client.is_none();
-    let mut run = Drive {
-        results: &mut results,
-        options,
-        progress: &mut progress,
-        stop: &stop,
-        client,
-    };
+    // The question is asked only with a client to send through.
+    let ask = ask.zip(client);
+    let mut results = None;
     let (mut summary, write_failed, missing, org_guests) = if let Some(how) = options.undo {
         let org = client.map(Client::org);
         let rules = undo::Rules {
@@ -86,10 +72,25 @@ pub(super) async fn pipeline(
             dry_run: options.dry_run,
             include_used: options.include_used,
         };
-        let rows = records
-            .map(|parsed| undo::plan(parsed, &map, how, org))
+        let plans = records.map(|parsed| undo::plan(parsed, &map, how, org));
+        let plans = match ask {
+            Some((question, client)) => {
+                let held: Vec<_> = plans.collect().await;
+                asked(client, question, &confirm::Preview::of_undo(&held), &stop).await?;
+                Either::Left(futures::stream::iter(held))
+            }
+            None => Either::Right(plans),
+        };
+        let rows = plans
             .map(|plan| async { (undo::run(plan, client, &rules, &stop, &options.journal).await, 0) })
             .buffer_unordered(options.concurrency);
+        let mut run = Drive {
+            results: results.insert(open_results()?),
+            options,
+            progress: &mut progress,
+            stop: &stop,
+            client,
+        };
         let (summary, write_failed) = run.drive(rows).await?;
         (summary, write_failed, None, 0)
     } else {
@@ -104,9 +105,9 @@ pub(super) async fn pipeline(
                     if let Some(members) = members {
                         let _ = options.members.set(members);
                     }
-                    existing.map_err(|e| fatal(Fatal::BeforeStart)(e.into()))?
+                    existing.map_err(RunError::from)?
                 }
-                _ = stop.abandon.cancelled() => return Err(fatal(Fatal::BeforeStart)(RunError::Interrupted)),
+                _ = stop.abandon.cancelled() => return Err(RunError::Interrupted),
             },
             None => Emails::default(),
         };
@@ -120,8 +121,21 @@ pub(super) async fn pipeline(
         let mut dedupe = Deduper::new(existing);
         // The guests rows were matched to by id are in the file, whatever their spelling there.
         let mut kept = KeptIds::default();
-        let rows = records
-            .map(|parsed| plan(&mut dedupe, parsed, &map, options, offline))
+        let plans = records.map(|parsed| plan(&mut dedupe, parsed, &map, options, offline));
+        // A run that asks first plans the whole file before the first create, and holds the
+        // plans: the file is read once, so what the person said yes to is exactly what is sent,
+        // even if the file changes on disk while the question waits. The memory this takes is
+        // the file's rows, which is fine for the file of a person at a terminal; every run
+        // that asks nothing (cron, a pipe, --yes) streams with flat memory as before.
+        let plans = match ask {
+            Some((question, client)) => {
+                let held: Vec<Plan> = plans.collect().await;
+                asked(client, question, &confirm::Preview::of_import(&held), &stop).await?;
+                Either::Left(futures::stream::iter(held))
+            }
+            None => Either::Right(plans),
+        };
+        let rows = plans
             .inspect(|plan| {
                 if matches!(plan, Plan::Create(..)) {
                     pending.planned();
@@ -140,6 +154,13 @@ pub(super) async fn pipeline(
                     kept.keep(&result.outcome.guest_id);
                 }
             });
+        let mut run = Drive {
+            results: results.insert(open_results()?),
+            options,
+            progress: &mut progress,
+            stop: &stop,
+            client,
+        };
         let (summary, write_failed) = run.drive(rows).await?;
         let missing = options.report_missing.then(|| dedupe.missing(&kept));
         (summary, write_failed, missing, org_guests)
@@ -147,7 +168,7 @@ pub(super) async fn pipeline(
     signals.abort();
     let read_whole = reader
         .await
-        .map_err(|e| fatal(Fatal::MidRun)(RunError::io("the file reader failed", std::io::Error::other(e))))?;
+        .map_err(|e| RunError::io("the file reader failed", std::io::Error::other(e)))?;
     let whole_file = read_whole && stop.reason().is_none();
     if !write_failed {
         // The trailer says the file is whole: the input read to its end (or to `--limit`) and
@@ -156,6 +177,7 @@ pub(super) async fn pipeline(
             Some(limit) => format!("the input was cut on purpose by --limit {limit}"),
             None => "the whole input".to_string(),
         });
+        let results = results.expect("the results are opened before any row is driven");
         match results.finish(whole.as_deref()) {
             Ok(written) => debug_assert_eq!(written, summary.rows()),
             Err(error) => {
@@ -181,6 +203,15 @@ pub(super) async fn pipeline(
     })
 }
 
+/// Asks the question, unless the run is stopped first (Ctrl-C at the question): either way, a
+/// run that does not go ahead has sent and written nothing.
+async fn asked(client: &Client, question: &Question, preview: &confirm::Preview, stop: &Stop) -> Result<(), RunError> {
+    tokio::select! {
+        answer = confirm::ask(client, question, preview) => answer,
+        () = stop.gate.closed(Lane::Request) => Err(RunError::Interrupted),
+    }
+}
+
 /// The run loop's company: where finished rows go and what can stop it.
 struct Drive<'a> {
     results: &'a mut ResultsWriter,
@@ -194,7 +225,7 @@ impl Drive<'_> {
     /// Takes each finished row as it comes: counted, shown, written; returns the counts and
     /// whether the results could no longer be written. Consumes `rows`, so whatever it borrows
     /// (the dedupe table) is free again afterwards.
-    async fn drive<S>(&mut self, rows: S) -> Result<(Summary, bool), Failure>
+    async fn drive<S>(&mut self, rows: S) -> Result<(Summary, bool), RunError>
     where
         S: futures::Stream<Item = (RowResult, u32)>,
     {

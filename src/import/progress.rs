@@ -1,9 +1,10 @@
 //! The import's progress bar on stderr: rows done of the total, elapsed, rate, ETA, the counts
 //! per status, and "paused by rate
 //! limit until HH:MM:SS" while a 429 pause holds every request, or "next create at HH:MM:SS"
-//! while creates wait for the invite cap or `--invite-rate`. Once invite pacing binds, the ETA
-//! is at least the creates still queued times the quota's interval. Nothing is drawn unless
-//! stderr is a terminal (see `logging::Ui`).
+//! while creates wait for the invite cap or `--invite-rate`. Under `--invite-rate` the ETA is
+//! the creates still to come times the pace (steady, where a rate measured over the last rows
+//! swung from minutes to hours), and a rate below one row a second is shown in rows per hour.
+//! Nothing is drawn unless stderr is a terminal (see `logging::Ui`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,6 +25,9 @@ pub struct Progress {
     /// Rows finished so far, per status, for the bar's message and the heartbeat.
     counts: BTreeMap<Status, u64>,
     heartbeat: Option<Heartbeat>,
+    pending: PendingCreates,
+    /// The slowest `--invite-rate`'s spacing between creates.
+    invite_interval: Option<Duration>,
 }
 
 /// Off a terminal (cron), a line every so often, so a working job can be told from a hung one.
@@ -36,22 +40,53 @@ struct Heartbeat {
     json: bool,
 }
 
-/// Creates planned but not finished, shared with the pipeline: with the invite interval they
-/// bound the ETA from below.
+/// Creates planned but not finished, and creates finished, shared with the pipeline: with the
+/// invite interval they give the ETA under pacing.
 #[derive(Clone, Default)]
-pub struct PendingCreates(Arc<AtomicU64>);
+pub struct PendingCreates(Arc<[AtomicU64; 2]>);
 
 impl PendingCreates {
     pub fn planned(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.0[0].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn finished(&self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0[0].fetch_sub(1, Ordering::Relaxed);
+        self.0[1].fetch_add(1, Ordering::Relaxed);
     }
 
     fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.0[0].load(Ordering::Relaxed)
+    }
+
+    fn done(&self) -> u64 {
+        self.0[1].load(Ordering::Relaxed)
+    }
+
+    /// Under invite pacing, how long the rest of the file takes: the creates in flight, and the
+    /// rows not yet reached at the share of creates among the rows so far, each one `interval`
+    /// apart (the other rows take no time beside them).
+    fn paced_eta(&self, total: u64, done: u64, interval: Duration) -> Duration {
+        let (pending, created) = (self.get(), self.done());
+        let seen = done + pending;
+        let share = if seen == 0 {
+            1.0
+        } else {
+            (created + pending) as f64 / seen as f64
+        };
+        let unseen = total.saturating_sub(seen) as f64;
+        let creates = pending as f64 + unseen * share;
+        interval.mul_f64(creates.min(1e9))
+    }
+}
+
+/// A rate as a person reads it: rows a second, or rows an hour when under one a second (an
+/// invite-paced run's `0.0 rows/s` said nothing).
+fn rate_text(per_second: f64) -> String {
+    if per_second >= 1.0 || per_second == 0.0 {
+        format!("{per_second:.1} rows/s")
+    } else {
+        format!("{:.0} rows/h", per_second * 3600.0)
     }
 }
 
@@ -70,6 +105,8 @@ impl Progress {
                 shown,
                 counts: BTreeMap::new(),
                 heartbeat: None,
+                pending,
+                invite_interval,
             };
         }
         let span = tracing::info_span!("import", "indicatif.pb_show" = tracing::field::Empty);
@@ -82,14 +119,18 @@ impl Progress {
         let style = ProgressStyle::with_template(template)
             .expect("a valid template")
             .with_key("rate", |state: &ProgressState, out: &mut dyn std::fmt::Write| {
-                let _ = write!(out, "{:.1}/s", state.per_sec());
+                // Short on the bar, which must fit 80 columns: `2.5/s`, `1800/h`.
+                let _ = write!(out, "{}", rate_text(state.per_sec()).replace(" rows", ""));
             })
-            .with_key("eta", move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
-                let paced = invite_interval.map_or(Duration::ZERO, |interval| {
-                    interval.saturating_mul(u32::try_from(pending.get()).unwrap_or(u32::MAX))
-                });
-                let eta = state.eta().max(paced);
-                let _ = write!(out, "{:#}", indicatif::HumanDuration(eta));
+            .with_key("eta", {
+                let pending = pending.clone();
+                move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                    let eta = match (invite_interval, state.len()) {
+                        (Some(interval), Some(total)) => pending.paced_eta(total, state.pos(), interval),
+                        _ => state.eta(),
+                    };
+                    let _ = write!(out, "{:#}", indicatif::HumanDuration(eta));
+                }
             });
         span.pb_set_style(&style);
         if let Some(total) = total {
@@ -100,6 +141,8 @@ impl Progress {
             shown,
             counts: BTreeMap::new(),
             heartbeat: None,
+            pending,
+            invite_interval,
         }
     }
 
@@ -154,10 +197,13 @@ impl Progress {
             let seconds = beat.started.elapsed().as_secs_f64().max(1e-9);
             let rate = done as f64 / seconds;
             let of = beat.total.map_or(String::new(), |total| format!(" of {total}"));
-            let eta = beat
-                .total
-                .filter(|_| rate > 0.0)
-                .map(|total| total.saturating_sub(done) as f64 / rate);
+            let eta = match (beat.total, self.invite_interval) {
+                (Some(total), Some(interval)) => Some(self.pending.paced_eta(total, done, interval).as_secs_f64()),
+                (total, None) => total
+                    .filter(|_| rate > 0.0)
+                    .map(|total| total.saturating_sub(done) as f64 / rate),
+                (None, Some(_)) => None,
+            };
             let left = eta.map_or(String::new(), |eta| {
                 format!(
                     ", about {:#} left",
@@ -170,7 +216,10 @@ impl Progress {
                 format!(" ({})", counts.join(", "))
             };
             let waiting_note = waiting.as_ref().map_or(String::new(), |w| format!("; {w}"));
-            let sentence = format!("progress: {done}{of} rows{counts}, {rate:.1} rows/s{left}{waiting_note}");
+            let sentence = format!(
+                "progress: {done}{of} rows{counts}, {}{left}{waiting_note}",
+                rate_text(rate)
+            );
             if beat.json {
                 let counts: BTreeMap<&str, u64> = self.counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
                 tracing::info!(
@@ -186,5 +235,28 @@ impl Progress {
                 tracing::info!("{sentence}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paced_eta_is_the_creates_to_come_times_the_pace() {
+        let pending = PendingCreates::default();
+        let interval = Duration::from_secs(120);
+        // 10 rows done, 4 of them creates; 2 creates in flight; 88 rows not reached.
+        for _ in 0..6 {
+            pending.planned();
+        }
+        for _ in 0..4 {
+            pending.finished();
+        }
+        let eta = pending.paced_eta(100, 10, interval);
+        // 2 in flight + 88 * (6 / 12) = 46 creates, two minutes apart.
+        assert_eq!(eta, Duration::from_secs(46 * 120));
+        assert_eq!(rate_text(0.5), "1800 rows/h");
+        assert_eq!(rate_text(2.25), "2.2 rows/s");
     }
 }

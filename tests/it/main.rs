@@ -21,6 +21,7 @@ mod members;
 mod mirror;
 mod overwrite;
 mod presence;
+mod prompt;
 mod properties;
 mod provenance;
 mod rogue;

@@ -1,0 +1,145 @@
+//! The interactive question (issue 23 part 7), asked under a real pseudo-terminal: it comes
+//! after the guest list is read and the file planned, gives the real counts and, when creates
+//! are paced, how long they take; a `n` sends and writes nothing.
+
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tallyfy_guests::sandbox::SandboxOptions;
+
+use crate::util::{Workspace, generated_guests};
+
+/// Runs `cmd` with its stdin, stdout and stderr on a new pseudo-terminal, answers `answer` once
+/// `[y/N]` shows, and returns the exit code and everything the terminal showed.
+fn on_a_terminal(mut cmd: std::process::Command, answer: &str) -> (Option<i32>, String) {
+    let (mut master, mut slave) = (0, 0);
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave));
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd); // the parent's copies of the terminal's slave end: EOF comes when the child exits
+    let mut writer = std::fs::File::from(master.try_clone().unwrap());
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    let reader = std::thread::spawn({
+        let shown = shown.clone();
+        let mut master = std::fs::File::from(master);
+        move || {
+            let mut buffer = [0u8; 4096];
+            // EIO once the child's end is closed.
+            while let Ok(n @ 1..) = master.read(&mut buffer) {
+                shown.lock().unwrap().extend_from_slice(&buffer[..n]);
+            }
+        }
+    });
+    let text = || String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !text().contains("[y/N]") {
+        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            panic!("no question was asked: {}", text());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    writer.write_all(format!("{answer}\n").as_bytes()).unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run did not end after the answer: {}", text());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    reader.join().unwrap();
+    (status.code(), text())
+}
+
+#[test]
+fn the_question_comes_after_planning_with_the_real_counts_and_no_sends_nothing() {
+    let existing = generated_guests(3);
+    let ws = Workspace::new(SandboxOptions {
+        guests: existing.clone(),
+        ..SandboxOptions::default()
+    });
+    let mut csv = String::from("email,first_name\n");
+    for guest in &existing {
+        csv.push_str(&format!("{},Old\n", guest.email));
+    }
+    csv.push_str("new1@example.com,New\nnot-an-email,Bad\nnew2@example.com,New\nnew1@example.com,Again\n,NoEmail\n");
+    let file = ws.write("guests.csv", &csv);
+    // An earlier run's results at the same path stay as they were after a `n`.
+    let results = ws.write("guests.results.csv", "earlier results\n");
+    let mut cmd = ws.process();
+    cmd.args(["import", "--invite-rate", "1/min"]).arg(&file);
+    let (code, shown) = on_a_terminal(cmd, "n");
+    assert_eq!(code, Some(3), "{shown}");
+    let org = ws.sandbox.org();
+    assert!(
+        shown.contains(&format!(
+            "Create 2 guests in Sandbox Organization ({org})? 3 already exist, 1 row repeats an earlier row, 2 rows need fixing (see the results). Each new guest is emailed an invitation. At --invite-rate 1/1m the 2 creates take about 1 min: done about "
+        )),
+        "{shown}"
+    );
+    let stats = ws.sandbox.stats();
+    assert_eq!((stats.posts, stats.puts, stats.deletes), (0, 0, 0), "nothing sent");
+    assert_eq!(ws.sandbox.guests().len(), 3);
+    assert_eq!(std::fs::read_to_string(&results).unwrap(), "earlier results\n");
+}
+
+/// Under a slow invite pace the heartbeat gives the rate in rows an hour (not `0.0 rows/s`) and
+/// an ETA from the pace: the creates to come times the spacing, the same at every beat.
+#[test]
+fn a_slowly_paced_run_says_rows_an_hour_and_a_steady_eta() {
+    let ws = Workspace::empty();
+    let mut csv = String::from("email\n");
+    for i in 0..4 {
+        csv.push_str(&format!("slow{i}@example.org\n"));
+    }
+    let file = ws.write("guests.csv", &csv);
+    let stderr = crate::util::expect_exit(
+        ws.cmd()
+            .args([
+                "import",
+                "--invite-rate",
+                "40/min",
+                "--heartbeat",
+                "1s",
+                "--concurrency",
+                "1",
+            ])
+            .arg(&file),
+        0,
+    );
+    let beats: Vec<&str> = stderr.lines().filter(|l| l.contains("progress: ")).collect();
+    assert!(!beats.is_empty(), "{stderr}");
+    assert!(beats.iter().all(|l| l.contains(" rows/h")), "{stderr}");
+    // 1.5 s between creates: whatever is left is a whole number of them.
+    assert!(
+        beats.iter().all(|l| [
+            "about 0s left",
+            "about 1s left",
+            "about 2s left",
+            "about 3s left",
+            "about 4s left",
+            "about 5s left"
+        ]
+        .iter()
+        .any(|left| l.contains(left))),
+        "{stderr}"
+    );
+}
