@@ -148,13 +148,19 @@ fn wording(org: &str, question: &Question, p: &Preview, now: SystemTime) -> Stri
             guests(p.removes)
         );
     }
-    let mut action = format!("Create {} in {org}", guests(p.creates));
-    if p.updates > 0 {
+    let mut action = match (p.creates, p.updates) {
+        // Only `also` to ask about (`--on-missing`): nothing to create.
+        (0, 0) => format!("Go ahead in {org}"),
+        (0, _) => format!("Update {} in {org}", guests(p.updates)),
+        (creates, _) => format!("Create {} in {org}", guests(creates)),
+    };
+    if p.creates > 0 && p.updates > 0 {
         action.push_str(&format!(" and update {} existing", guests(p.updates)));
     }
     let mut besides = Vec::new();
     if p.exists > 0 {
-        besides.push(format!("{} already exist", p.exists));
+        let verb = if p.exists == 1 { "exists" } else { "exist" };
+        besides.push(format!("{} already {verb}", p.exists));
     }
     if p.duplicates > 0 {
         let verb = if p.duplicates == 1 { "repeats" } else { "repeat" };
