@@ -303,7 +303,8 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         account.client(client);
     }
     if let (Some(xlsx), Some(rows)) = (&xlsx, &rows_path) {
-        workbook::write(rows, xlsx, &summary, client.as_ref()).await?;
+        let input = crate::input::Source::from_arg(&args.file).display();
+        workbook::write(rows, xlsx, &summary, client.as_ref(), &input, args.dry_run).await?;
     }
     drop(sandbox);
     summary.show(ui, results_path.as_deref());

@@ -1,6 +1,8 @@
 //! `--results NAME.xlsx`: the results as an Excel workbook for a person (a dry run handed to a
-//! colleague): a Results sheet with a frozen, filterable header, the status coloured by outcome
-//! and the reason as a note on every row that needs a person, and a Summary sheet. The rows are
+//! colleague): a Results sheet with a frozen, filterable header, every cell text (a phone keeps
+//! its `+` and leading zeros), columns wide enough to read, the status coloured by outcome and
+//! the reason as a note on every row that needs a person, and a Summary sheet naming the input
+//! file, the organization and whether it was a dry run. The rows are
 //! written to a CSV beside it as the run goes (so a killed run keeps them) and turned into the
 //! workbook when the run ends.
 
@@ -28,7 +30,15 @@ pub fn rows_path(xlsx: &Path) -> PathBuf {
 
 /// Turns the rows written so far into the workbook at `xlsx`, with the run's summary and the
 /// organization (by name when the API gives it), then removes the rows file.
-pub async fn write(rows: &Path, xlsx: &Path, summary: &Summary, client: Option<&Client>) -> Result<(), RunError> {
+/// `input` is the file the run read, and `dry_run` whether it sent nothing.
+pub async fn write(
+    rows: &Path,
+    xlsx: &Path,
+    summary: &Summary,
+    client: Option<&Client>,
+    input: &str,
+    dry_run: bool,
+) -> Result<(), RunError> {
     let organization = match client {
         Some(client) => match client.organization_name().await {
             Some(name) => format!("{name} ({})", client.org()),
@@ -41,6 +51,8 @@ pub async fn write(rows: &Path, xlsx: &Path, summary: &Summary, client: Option<&
     let clock = client.map(|client| client.clock().clone());
     let clock = clock.as_deref();
     let run = RunFacts {
+        input: input.to_string(),
+        dry_run,
         org: client.map(|client| client.org().to_string()).unwrap_or_default(),
         api: client.map(crate::api::Client::api_host).unwrap_or_default(),
         started: time(clock.and_then(crate::api::clock::ServerClock::started)),
@@ -66,6 +78,8 @@ pub async fn write(rows: &Path, xlsx: &Path, summary: &Summary, client: Option<&
 /// The run's provenance, as its results' `result_org`, `result_api`, `result_run_started` and
 /// `result_at` columns say it, for the Summary sheet.
 struct RunFacts {
+    input: String,
+    dry_run: bool,
     org: String,
     api: String,
     started: String,
@@ -124,6 +138,8 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<bool, Trouble> {
     let offending = Format::new().set_background_color(Color::RGB(0xFFC7CE));
     let mut header = csv::StringRecord::new();
     let mut width = 0u16;
+    // The widest cell of each column, in characters, to size the columns to.
+    let mut widths: Vec<usize> = Vec::new();
     let mut last = 0u32;
     let mut whole = false;
     for (row, record) in reader.records().enumerate() {
@@ -140,6 +156,10 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<bool, Trouble> {
         let needs_a_person = row > 0 && matches!(status, "invalid" | "conflict" | "failed");
         for (col, cell) in record.iter().enumerate() {
             let col_index = col;
+            if widths.len() <= col {
+                widths.resize(col + 1, 0);
+            }
+            widths[col] = widths[col].max(cell.chars().count());
             let col = u16::try_from(col).unwrap_or(u16::MAX);
             // Text cells, always: a phone stays `+44 ...`, a `=` is never a formula.
             match (row, col, colour(status)) {
@@ -165,7 +185,12 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<bool, Trouble> {
     if width > 0 {
         sheet.autofilter(0, 0, last, width - 1)?;
     }
-    sheet.set_column_width(2, 60)?;
+    // Wide enough to read a column's longest cell (and the filter button beside the header),
+    // within reason: a long message wraps in the note, not across the screen.
+    for (col, chars) in widths.iter().enumerate() {
+        let col = u16::try_from(col).unwrap_or(u16::MAX);
+        sheet.set_column_width(col, (*chars as f64 + 3.0).clamp(8.0, 60.0))?;
+    }
     Ok(whole)
 }
 
@@ -189,6 +214,16 @@ fn summary_sheet(
     let bold = Format::new().set_bold();
     let finished = chrono::Local::now().format("%Y-%m-%d %H:%M:%S %:z").to_string();
     let facts = [
+        ("input", run.input.clone()),
+        (
+            "dry run",
+            if run.dry_run {
+                "yes: nothing was sent; the statuses say what a real run would do"
+            } else {
+                "no: the rows were sent"
+            }
+            .to_string(),
+        ),
         ("organization", organization.to_string()),
         ("result_org", run.org.clone()),
         ("result_api", run.api.clone()),

@@ -359,7 +359,7 @@ impl Input {
     }
 
     /// How a results file for this input should look: its delimiter, and a byte order mark when
-    /// it had one or was not UTF-8 (`--excel` forces the mark and CRLF). A workbook gets `,`.
+    /// it had one or was not UTF-8 (`--excel` forces the mark and CRLF). A workbook gets `,` with the mark and CRLF.
     pub fn results_style(&self, excel: bool) -> crate::output::CsvStyle {
         match &self.format {
             Format::Text { encoding, delimiter } => crate::output::CsvStyle::like_input(
@@ -368,7 +368,9 @@ impl Input {
                 encoding.encoding == encoding_rs::UTF_8,
                 excel,
             ),
-            Format::Workbook { .. } => crate::output::CsvStyle::new(excel),
+            // A workbook's rows go back to Excel: with the byte order mark (and CRLF) that make
+            // Excel read UTF-8 (`Müller`, not `MÃ¼ller`), as `--excel` gives a CSV input.
+            Format::Workbook { .. } => crate::output::CsvStyle::new(true),
         }
     }
 

@@ -7,6 +7,7 @@ mod claims;
 mod client;
 mod config;
 mod doctor;
+mod excel_results;
 mod experience;
 mod export;
 mod field;
