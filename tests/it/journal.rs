@@ -79,6 +79,9 @@ fn sigkill_mid_mirror_leaves_every_deletion_recorded_and_the_same_command_finish
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    // A delete the sandbox had received before the kill is applied half its latency (10 ms)
+    // later: give those time to land before reading what is gone.
+    std::thread::sleep(Duration::from_millis(500));
     let present: std::collections::HashSet<String> = ws.sandbox.guests().into_iter().map(|g| g.email).collect();
     let gone: Vec<&String> = unnamed.iter().filter(|email| !present.contains(*email)).collect();
     // (A delete in flight when the process died may or may not have been applied.)
