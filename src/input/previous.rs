@@ -152,6 +152,17 @@ pub fn incomplete(path: &std::path::Path, row_column: &str, status_column: &str)
                 counted.unwrap_or_default()
             ));
         }
+        // A row pasted over another (a spreadsheet's copy and paste, a fill-down) keeps the
+        // count but names one row twice and loses the other: the lost row's guest would look
+        // missing to the mirror.
+        let mut numbers: Vec<u64> = rows.iter().copied().filter(|&row| row > 0).collect();
+        numbers.sort_unstable();
+        if let Some(pair) = numbers.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(format!(
+                "row {} appears more than once (rows were copied over others or changed by hand)",
+                pair[0]
+            ));
+        }
         return Ok(!message.contains("--limit"));
     }
     let unfinished = "it has no end_of_results record, so the run that wrote it did not finish (it was killed or stopped), or the file was cut";
@@ -246,6 +257,8 @@ mod tests {
         assert!(torn.contains("no end_of_results"), "{torn}");
         let open_quote = file(&format!("{header}2,created,\"oops,a@x.com\n3,failed,,b@x.com\n{end}")).unwrap_err();
         assert!(open_quote.contains("no end_of_results"), "{open_quote}");
+        let pasted = file(&format!("{header}2,created,,a@x.com\n2,created,,a@x.com\n{end}")).unwrap_err();
+        assert!(pasted.contains("row 2 appears more than once"), "{pasted}");
         let cut = file(&format!("{header}2,created,,a@x.com\n{end}")).unwrap_err();
         assert!(cut.contains("counts 2 rows but it holds 1"), "{cut}");
         let why = file(&format!(

@@ -248,3 +248,35 @@ fn retry_of_a_limited_run_leaves_missing_guests_deferred() {
         "{missing:?}"
     );
 }
+
+/// A whole file in which one row was pasted over another (Excel's copy and paste, a fill-down):
+/// its trailer still counts the right number of rows, but one guest's row is gone, and a retry
+/// with `--on-missing disable` used to disable that guest. A row number that appears twice
+/// proves the file is not the run's account: refused, nothing sent.
+#[test]
+fn retry_from_a_file_with_a_row_pasted_over_another_disables_nothing() {
+    let (ws, text) = synced();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[7] = lines[5];
+    let pasted = ws.write("pasted.results.csv", &(lines.join("\n") + "\n"));
+    let requests = ws.sandbox.stats().requests;
+    let stderr = expect_exit(
+        ws.cmd()
+            .args(["import", "--yes", "--on-missing", "disable", "--max-missing", "100%"])
+            .args([
+                "--report-missing",
+                "missing.csv",
+                "--results",
+                "again.csv",
+                "--retry-from",
+            ])
+            .arg(&pasted),
+        2,
+    );
+    assert!(
+        stderr.contains("not a whole results file") && stderr.contains("appears more than once"),
+        "{stderr}"
+    );
+    assert_eq!(ws.sandbox.stats().requests, requests, "nothing sent");
+    assert_eq!(disabled(&ws), 0, "no guest the original file names is disabled");
+}
