@@ -147,7 +147,8 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
     }
     // Write-ahead: every delete, disable and enable is recorded here before it is sent, so the
     // journal is opened (and proven writable) before anything is.
-    let journal = match acts_journal(args, results_path.as_deref(), &reach) {
+    let offline = matches!(reach, Reach::Offline);
+    let journal = match acts_journal(args, results_path.as_deref()).filter(|_| !offline) {
         Some(path) => journal::Journal::open(&path)?,
         None => journal::Journal::none(),
     };
@@ -321,10 +322,12 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
 
 /// Where a run that may delete, disable or enable records its acts: beside its results
 /// (`journal::path_for`), else beside the input, else in the working folder. None for a run that
-/// sends no act (a dry run, offline, or one with neither `undo` nor `--on-missing`).
-fn acts_journal(args: &ImportConfig, results: Option<&std::path::Path>, reach: &Reach) -> Option<std::path::PathBuf> {
+/// sends no act (a dry run, or one with neither `undo` nor `--on-missing`; an offline run sends
+/// none either). Set-up checks it against the other outputs: a report or summary written over
+/// it would replace the record of every act.
+pub(super) fn acts_journal(args: &ImportConfig, results: Option<&std::path::Path>) -> Option<std::path::PathBuf> {
     let acts = args.undo.is_some() || args.on_missing.removal().is_some();
-    if !acts || args.dry_run || matches!(reach, Reach::Offline) {
+    if !acts || args.dry_run {
         return None;
     }
     let fallback = match crate::input::Source::from_arg(&args.file) {

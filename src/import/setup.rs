@@ -72,7 +72,10 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
             "--summary-json - and the results both want stdout: give the results a file with --results PATH".into(),
         );
     }
+    let journal = super::acts_journal(args, results_path.as_deref());
     let outputs = [
+        // First, so that a flag naming it is the one said to be wrong.
+        ("the acts journal", journal.as_deref()),
         ("--results", results_path.as_deref()),
         (
             "--summary-json",

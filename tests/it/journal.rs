@@ -186,3 +186,36 @@ fn a_report_path_that_cannot_be_written_stops_the_mirror_before_its_first_delete
     assert_ne!(output.status.code(), Some(0), "{stderr}");
     assert_eq!(ws.sandbox.stats().deletes, 0, "{stderr}");
 }
+
+/// `--report-missing` or `--summary-json` naming the journal's own path (`crm.results.acts.csv`
+/// beside `crm.results.csv`) used to be accepted: the report, written by a rename, replaced the
+/// journal after the deletions, and every line recording them was gone. Now set-up refuses it,
+/// and an earlier run's journal is kept as it was.
+#[test]
+fn a_report_or_summary_named_like_the_journal_is_refused_before_any_delete() {
+    let (ws, file, _) = organization(5, 10, Duration::ZERO);
+    let earlier =
+        "time,act,email,guest_id,phase,message\n2026-01-01T00:00:00.000Z,delete,old@corp.com,1,deleted,deleted\n";
+    ws.write("crm.results.acts.csv", earlier);
+    for clash in [
+        ["--report-missing", "crm.results.acts.csv"],
+        ["--summary-json", "crm.results.acts.csv"],
+    ] {
+        let mut cmd = ws.cmd();
+        cmd.args(MIRROR).args(clash);
+        if clash[0] != "--report-missing" {
+            cmd.args(["--report-missing", "missing.csv"]);
+        }
+        let stderr = expect_exit(cmd.arg(&file), 2);
+        assert!(
+            stderr.contains(&format!("the acts journal and {} both name", clash[0])),
+            "{stderr}"
+        );
+        assert_eq!(ws.sandbox.stats().deletes, 0, "{stderr}");
+        assert_eq!(
+            std::fs::read_to_string(ws.path("crm.results.acts.csv")).unwrap(),
+            earlier,
+            "the journal is untouched"
+        );
+    }
+}
