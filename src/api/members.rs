@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::lenient;
-use super::model::Pagination;
+use super::model::{Meta, Pagination};
 
 /// One member of the organization, as the list gives it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -40,12 +40,6 @@ pub(crate) struct MemberEnvelope {
     meta: Option<Meta>,
 }
 
-#[derive(Deserialize)]
-struct Meta {
-    #[serde(default)]
-    pagination: Option<Pagination>,
-}
-
 impl From<MemberEnvelope> for MemberPage {
     fn from(envelope: MemberEnvelope) -> Self {
         // One odd member must not break the page: what does not decode is skipped.
@@ -54,15 +48,7 @@ impl From<MemberEnvelope> for MemberPage {
             .into_iter()
             .filter_map(|value| serde_json::from_value(value).ok())
             .collect();
-        let count = members.len() as u64;
-        let pagination = envelope.meta.and_then(|meta| meta.pagination).unwrap_or(Pagination {
-            total: count,
-            count,
-            per_page: count,
-            current_page: 1,
-            total_pages: 1,
-            ..Pagination::default()
-        });
+        let pagination = Meta::pagination(envelope.meta, members.len() as u64);
         MemberPage { members, pagination }
     }
 }

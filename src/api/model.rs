@@ -182,23 +182,31 @@ pub(crate) struct ListEnvelope {
     meta: Option<Meta>,
 }
 
+/// A list's `meta`: its pagination, if it has any (the guest and member lists share it).
 #[derive(Deserialize)]
-struct Meta {
+pub(crate) struct Meta {
     #[serde(default)]
     pagination: Option<Pagination>,
 }
 
-impl From<ListEnvelope> for Page {
-    fn from(envelope: ListEnvelope) -> Self {
-        let count = envelope.data.len() as u64;
-        let pagination = envelope.meta.and_then(|meta| meta.pagination).unwrap_or(Pagination {
+impl Meta {
+    /// The pagination of a page of `count` items with this `meta`: a list without one is one
+    /// whole page.
+    pub(crate) fn pagination(meta: Option<Meta>, count: u64) -> Pagination {
+        meta.and_then(|meta| meta.pagination).unwrap_or(Pagination {
             total: count,
             count,
             per_page: count,
             current_page: 1,
             total_pages: 1,
             links: Links::default(),
-        });
+        })
+    }
+}
+
+impl From<ListEnvelope> for Page {
+    fn from(envelope: ListEnvelope) -> Self {
+        let pagination = Meta::pagination(envelope.meta, envelope.data.len() as u64);
         Page {
             guests: envelope.data,
             pagination,

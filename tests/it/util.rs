@@ -139,20 +139,25 @@ pub fn result_rows(path: &std::path::Path) -> Vec<ResultRow> {
     parse_result_rows(&std::fs::read_to_string(path).unwrap())
 }
 
-/// Every row of results read from text (a results stream), without the trailer record
-/// (`end`, `end_of_results`) a whole run ends with. Results use their input's delimiter, which
-/// the header line shows, and may open with a byte order mark.
-pub fn parse_result_rows(text: &str) -> Vec<ResultRow> {
+/// A CSV reader of results text: results use their input's delimiter, which the header line
+/// shows, and may open with a byte order mark.
+fn results_reader(text: &str) -> csv::Reader<&[u8]> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let header = text.lines().next().unwrap_or_default();
     let delimiter = [b',', b';', b'\t']
         .into_iter()
         .max_by_key(|&d| header.bytes().filter(|&b| b == d).count())
         .unwrap();
-    let mut reader = csv::ReaderBuilder::new()
+    csv::ReaderBuilder::new()
         .flexible(true)
         .delimiter(delimiter)
-        .from_reader(text.as_bytes());
+        .from_reader(text.as_bytes())
+}
+
+/// Every row of results read from text (a results stream), without the trailer record
+/// (`end`, `end_of_results`) a whole run ends with.
+pub fn parse_result_rows(text: &str) -> Vec<ResultRow> {
+    let mut reader = results_reader(text);
     let header = reader.headers().unwrap().clone();
     reader
         .records()
@@ -173,16 +178,7 @@ pub fn parse_result_rows(text: &str) -> Vec<ResultRow> {
 
 /// The trailer record of a results file's text (its cells), if the file ends with one.
 pub fn trailer(text: &str) -> Option<Vec<String>> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let header = text.lines().next().unwrap_or_default();
-    let delimiter = [b',', b';', b'\t']
-        .into_iter()
-        .max_by_key(|&d| header.bytes().filter(|&b| b == d).count())
-        .unwrap();
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
+    let mut reader = results_reader(text);
     let last = reader.records().map(Result::unwrap).last()?;
     (last.get(0) == Some("end") && last.get(1) == Some("end_of_results"))
         .then(|| last.iter().map(str::to_string).collect())
