@@ -91,8 +91,17 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
     problems.extend(output_problems.into_iter().map(|(_, problem)| problem));
     // An undo takes back what a results file says was created, a killed run's included; a
     // retry trusts only a file proven whole (see `retried_whole`).
-    let retried_complete = if args.retry && args.undo.is_none() {
-        match retried_whole(&source, &args.file, results_path.as_deref()) {
+    // A results file given as plain input to a mirror is the same hazard as a retry of it: a
+    // killed run's rows would make the guests of the rows it never reached look missing.
+    let mirrored_results = !args.retry
+        && args.undo.is_none()
+        && args.on_missing.removal().is_some()
+        && input
+            .as_ref()
+            .is_some_and(|input| input.has_result_column(super::results::RESULT_COLUMNS[0]));
+    let retried_complete = if (args.retry && args.undo.is_none()) || mirrored_results {
+        let flag = if args.retry { "--retry-from" } else { "the input" };
+        match retried_whole(&source, flag, &args.file, results_path.as_deref()) {
             Ok(complete) => complete,
             Err(problem) => {
                 problems.push(problem);
@@ -165,12 +174,13 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
     })
 }
 
-/// Whether the results file given to `--retry-from` is proven whole (`Ok(complete)`: its run
+/// Whether the results file given to `--retry-from` (or as the input of a mirror, `flag`
+/// says which) is proven whole (`Ok(complete)`: its run
 /// read its whole input, not cut by `--limit`), or the refusal, which names the one command
 /// that continues the job instead. A stream cannot be proven whole (its writer may have died
 /// mid-file), nor can a file whose run is still running or was killed (its lock file says so),
 /// nor one without the trailer that only a finished run writes.
-fn retried_whole(source: &Source, file: &Path, results: Option<&Path>) -> Result<bool, String> {
+fn retried_whole(source: &Source, flag: &str, file: &Path, results: Option<&Path>) -> Result<bool, String> {
     let why = match source.regular_file() {
         None => Err("it is read from a stream (a pipe, FIFO or stdin), which cannot be proven whole".to_string()),
         Some(path) => match lock::unfinished_writer(path) {
@@ -185,7 +195,7 @@ fn retried_whole(source: &Source, file: &Path, results: Option<&Path>) -> Result
     why.map_err(|why| {
         let results = results.map_or_else(|| "RESULTS.csv".to_string(), |p| p.display().to_string());
         format!(
-            "--retry-from {} is not a whole results file: {why}; continue the job instead by running the original import again with the original input (tallyfy-guests import ORIGINAL.csv --results {results}): guests it already made are found and skipped",
+            "{flag} {} is not a whole results file: {why}; continue the job instead by running the original import again with the original input (tallyfy-guests import ORIGINAL.csv --results {results}): guests it already made are found and skipped",
             file.display()
         )
     })

@@ -280,3 +280,37 @@ fn retry_from_a_file_with_a_row_pasted_over_another_disables_nothing() {
     assert_eq!(ws.sandbox.stats().requests, requests, "nothing sent");
     assert_eq!(disabled(&ws), 0, "no guest the original file names is disabled");
 }
+
+/// A killed run's results given as the plain input of a mirror (not through `--retry-from`) are
+/// the same hazard: they used to be read as a guest file, and `--on-missing disable` disabled
+/// the guests of every row the killed run never reached. Refused the same way, nothing sent.
+#[test]
+fn a_killed_runs_results_as_the_input_of_a_mirror_disable_nothing() {
+    let (ws, text) = synced();
+    let lines: Vec<&str> = text.lines().collect();
+    let killed = ws.write("killed.results.csv", &(lines[..21].join("\n") + "\n"));
+    let requests = ws.sandbox.stats().requests;
+    let stderr = expect_exit(
+        ws.cmd()
+            .args(["import", "--yes", "--on-missing", "disable", "--max-missing", "100%"])
+            .args(["--report-missing", "missing.csv", "--results", "again.csv"])
+            .arg(&killed),
+        2,
+    );
+    assert!(
+        stderr.contains("the input") && stderr.contains("is not a whole results file"),
+        "{stderr}"
+    );
+    assert_eq!(ws.sandbox.stats().requests, requests, "nothing sent");
+    assert_eq!(disabled(&ws), 0, "no guest the original file names is disabled");
+    // The whole file is still a fine input for a mirror: it names every guest.
+    let whole = ws.write("whole.results.csv", &text);
+    expect_exit(
+        ws.cmd()
+            .args(["import", "--yes", "--on-missing", "disable", "--max-missing", "100%"])
+            .args(["--report-missing", "missing.csv", "--results", "again.csv"])
+            .arg(&whole),
+        1,
+    );
+    assert_eq!(disabled(&ws), 0);
+}
