@@ -276,6 +276,10 @@ impl Deduper {
     }
 
     pub fn check(&mut self, email: &str, row: u64) -> Seen {
+        // The guest the cell reads as is named too, whatever becomes of the row.
+        if let Some(folded) = compatible(email) {
+            self.mention(&folded);
+        }
         let entry = self.emails.entries.entry(key(email)).or_insert(Entry::EMPTY);
         if entry.first_row < MENTIONED {
             return Seen::DuplicateOf(u64::from(entry.first_row));
@@ -289,8 +293,12 @@ impl Deduper {
     }
 
     /// A row that is not imported still names this email: an existing guest with it is not
-    /// missing from the file. A cell listing several addresses (`a@x.com; b@x.com`) names each.
+    /// missing from the file. A cell listing several addresses (`a@x.com; b@x.com`) names each,
+    /// and a cell in compatibility forms names the address it reads as (`compatible`).
     pub fn mention(&mut self, email: &str) {
+        if let Some(folded) = compatible(email) {
+            self.mention(&folded);
+        }
         self.mention_one(email);
         if email.contains([',', ';']) {
             for part in email.split([',', ';']) {
@@ -328,6 +336,19 @@ impl Deduper {
         missing.sort_by_key(|entry| entry.profile);
         missing.into_iter().map(|entry| self.emails.existing(entry)).collect()
     }
+}
+
+/// The address a cell reads as when it is typed in compatibility forms (NFKC): the fullwidth
+/// letters and `＠` of an East Asian input method, a ligature, a superscript. Such a cell names
+/// that address's guest for the mirror's presence only: it is never the key of dedupe, since
+/// the server keeps the two spellings apart. `None` when there is nothing to fold.
+fn compatible(email: &str) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization;
+    if email.is_ascii() {
+        return None;
+    }
+    let folded: String = email.nfkc().collect();
+    (email_key(&folded) != email_key(email)).then_some(folded)
 }
 
 /// The ids of the guests the rows were matched to (exists, updated, enabled, created, found by

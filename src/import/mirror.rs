@@ -4,7 +4,8 @@
 //! or a partial read would make present guests look missing), nor when more guests would be
 //! touched than `--max-missing` allows (a wrong or truncated file). A guest is "named" by the
 //! canonical key (`crate::email_key`) of its email cell in any row, valid or not (and of any cell
-//! with an `@` in a row that is not imported as it stands), or by being the guest a row was
+//! with an `@` in a row that is not imported as it stands, and the address a cell in fullwidth or
+//! other compatibility forms reads as: `dedupe::compatible`), or by being the guest a row was
 //! matched to by id (`dedupe::KeptIds`). Each guest is read back first and left alone unless it
 //! is still the one listed.
 

@@ -91,7 +91,8 @@ fn mentions(record: &InputRecord) -> Vec<String> {
     record
         .cells
         .iter()
-        .filter(|cell| cell.contains('@'))
+        // (`＠` and `﹫` as East Asian input methods type it: see `dedupe::compatible`.)
+        .filter(|cell| cell.contains(['@', '\u{FF20}', '\u{FE6B}']))
         .map(str::to_string)
         .collect()
 }

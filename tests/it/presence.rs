@@ -132,3 +132,37 @@ fn a_file_that_ends_inside_an_open_quote_deletes_nothing() {
     let report = std::fs::read_to_string(ws.path("missing.csv")).unwrap();
     assert!(report.contains("deferred"), "{report}");
 }
+
+/// An address typed by an East Asian input method in fullwidth forms (`＠`, `ｇ`) reads as the
+/// guest's address: the row with `g2＠corp.com` (invalid: no ASCII @) and the one with
+/// `ｇ3@corp.com` (valid, another address to the server) used to leave their guests missing,
+/// and the mirror deleted them. They keep them now; only the unnamed guest goes.
+#[test]
+fn fullwidth_spellings_keep_their_guests() {
+    let ws = Workspace::new(SandboxOptions {
+        guests: vec![
+            guest("g1@corp.com", "101"),
+            guest("g2@corp.com", "102"),
+            guest("g3@corp.com", "103"),
+            guest("left@corp.com", "104"),
+        ],
+        ..SandboxOptions::default()
+    });
+    let file = ws.write(
+        "crm.csv",
+        "email\ng1@corp.com\ng2\u{FF20}corp.com\n\u{FF47}3@corp.com\n",
+    );
+    let stderr = expect_exit(
+        ws.cmd()
+            .args(["import", "--on-missing", "delete", "--max-missing", "100%"])
+            .args(["--report-missing", "missing.csv"])
+            .arg(&file),
+        1,
+    );
+    let left = left(&ws);
+    for kept in ["g1@corp.com", "g2@corp.com", "g3@corp.com"] {
+        assert!(left.contains(&kept.to_string()), "{kept} deleted: {left:?}\n{stderr}");
+    }
+    assert!(!left.contains(&"left@corp.com".to_string()), "{left:?}");
+    assert_eq!(ws.sandbox.stats().deletes, 1, "{stderr}");
+}
