@@ -208,8 +208,9 @@ pub struct ImportArgs {
     )]
     pub file: Option<PathBuf>,
 
-    /// Re-run only the `failed` and `deferred` rows of an earlier run's results file; its other
-    /// rows are copied to the new results unchanged.
+    /// Re-run every row of an earlier run's results file that did not succeed, read from its
+    /// current cells (fix them, then run this); `created`, `updated`, `enabled` and `exists` rows
+    /// are carried over unchanged, never re-sent.
     #[arg(help_heading = "Sync", long, value_name = "RESULTS.csv")]
     pub retry_from: Option<PathBuf>,
 

@@ -63,9 +63,17 @@ impl PreviousResult {
         })
     }
 
-    /// `--retry-from` re-runs `failed` and `deferred` rows; the others are copied.
+    /// `--retry-from` re-runs, from the file's current cells, every row that did not succeed
+    /// (`invalid`, `conflict`, `failed`, `deferred`, `duplicate`, a dry run's `would_*`, and a
+    /// row with a number but no status), so that a person fixes cells and runs the same
+    /// command. Rows that succeeded (`created`, `updated`, `enabled`, `exists`) and an undo's
+    /// accounts are carried over as they are, never re-sent; so is a status this tool does not
+    /// write (it cannot tell what was done).
     pub fn retried(&self) -> bool {
-        matches!(self.status, Ok(Status::Failed | Status::Deferred))
+        match &self.status {
+            Ok(status) => !status.carried(),
+            Err(text) => text.trim().is_empty(),
+        }
     }
 }
 
@@ -139,6 +147,22 @@ impl Status {
     /// The status as the results file writes it.
     pub fn as_str(self) -> &'static str {
         self.into()
+    }
+
+    /// A row's account that `--retry-from` carries over rather than re-runs: the row
+    /// succeeded (or an undo acted on it), so sending it again could only repeat it.
+    pub fn carried(self) -> bool {
+        !matches!(
+            self,
+            Status::Invalid
+                | Status::Conflict
+                | Status::Failed
+                | Status::Deferred
+                | Status::Duplicate
+                | Status::WouldCreate
+                | Status::WouldUpdate
+                | Status::WouldEnable
+        )
     }
 }
 

@@ -96,7 +96,18 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
     match previous {
         // The row keeps the number it has in the original spreadsheet.
         Some(previous) if previous.retried() => record.row = previous.row.unwrap_or(record.row),
-        Some(previous) => return Plan::Done(copied(record, previous)),
+        Some(previous) => {
+            // A carried-over guest is the first of its email: a re-run duplicate of it is
+            // still "duplicate of row N", N its row number in the original spreadsheet.
+            if let (Ok(true), Some(email)) = (
+                previous.status.as_ref().map(|status| status.carried()),
+                map.cell(Field::Email, &record.cells)
+                    .filter(|email| !email.trim().is_empty()),
+            ) {
+                dedupe.check(email, previous.row.unwrap_or(record.row));
+            }
+            return Plan::Done(copied(record, previous));
+        }
         None => {}
     }
     let done = |status, message: String, record: InputRecord| {

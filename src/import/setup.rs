@@ -211,7 +211,7 @@ pub(super) fn log_input(input: &Input, retry: bool, undo: Option<crate::modes::R
         );
     } else if retry {
         tracing::info!(
-            "retrying the failed and deferred rows of {}; other rows are copied",
+            "re-running the rows of {} that did not succeed, from its current cells; created, updated, enabled and exists rows are carried over",
             input.name
         );
     }

@@ -401,6 +401,12 @@ impl Input {
                 continue;
             }
             let mut record = record;
+            // A results file keeps the row numbers of the first run's spreadsheet, through
+            // any number of rounds (as `--retry-from` and as plain input), so that messages
+            // ("duplicate of row 3") and a person's notes still point at the same rows.
+            if let Some(row) = record.previous_cells.first().and_then(|cell| cell.trim().parse().ok()) {
+                record.row = row;
+            }
             if !self.keep_previous {
                 record.previous_cells.clear();
             }

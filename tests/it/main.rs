@@ -11,6 +11,7 @@ mod excel_results;
 mod experience;
 mod export;
 mod field;
+mod fix_loop;
 mod habits;
 mod headers;
 mod hostile;

@@ -127,7 +127,7 @@ fn update_changes_exactly_the_members_that_changed_and_reports_drift() {
 }
 
 #[test]
-fn retry_from_reruns_only_failed_and_deferred_rows() {
+fn retry_from_reruns_what_did_not_succeed_and_carries_the_rest() {
     let ws = Workspace::new(SandboxOptions {
         guests: vec![existing(0, vec![])],
         ..SandboxOptions::default()
@@ -165,7 +165,7 @@ fn retry_from_reruns_only_failed_and_deferred_rows() {
             (8, "exists", "member0@crm.example"),
         ]
     );
-    // Copied rows are the earlier account, unchanged; only the two re-run rows were sent.
+    // Carried-over rows are the earlier account, unchanged; only the two re-run rows were sent.
     let first = &rows[0];
     assert_eq!(
         (
@@ -178,7 +178,8 @@ fn retry_from_reruns_only_failed_and_deferred_rows() {
         ("created", "901", Some(201), 1, "created")
     );
     assert_eq!(first.cell("notes"), "'=keep me");
-    assert_eq!(rows[2].result_message, "email `bad` is not valid");
+    // The invalid row was validated again from its cells (still invalid: the tool's own words).
+    assert_eq!(rows[2].result_message, "email `bad` has no @");
     assert_eq!(ws.sandbox.stats().posts, 2);
     assert!(
         ws.sandbox.guest("done@crm.example").is_none(),

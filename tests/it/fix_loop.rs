@@ -1,0 +1,94 @@
+//! The fix loop (issue 23, part 3): a person fixes cells in the results file and runs
+//! `--retry-from` on it. Every row that did not succeed is read again from the file's current
+//! cells; rows that succeeded are carried over, never re-sent; `result_row` keeps the first
+//! run's row numbers through any number of rounds, as input too.
+
+use crate::util::{Workspace, expect_exit};
+
+/// What a round's rows say: (row, status, email).
+fn rows_of(ws: &Workspace, name: &str) -> Vec<(u64, String, String)> {
+    ws.results(name)
+        .iter()
+        .map(|r| (r.result_row, r.result_status.clone(), r.cell("email").to_string()))
+        .collect()
+}
+
+#[test]
+fn fixed_cells_in_csv_results_are_created_on_retry_and_row_numbers_survive_every_round() {
+    let ws = Workspace::empty();
+    // A title row above the header: the spreadsheet's rows are 3 to 6, while the results
+    // file's own lines are 2 to 5, so renumbering would show.
+    let file = ws.write(
+        "guests.csv",
+        "Guests for March\nemail,first_name\n\
+         ann@example.com,Ann\n\
+         bad-email,Bob\n\
+         ann@example.com,Ann again\n\
+         cy@example.com,Cy\n",
+    );
+    expect_exit(ws.cmd().arg("import").arg(&file), 1);
+    let first = ws.results("guests.results.csv");
+    assert_eq!(
+        first
+            .iter()
+            .map(|r| (r.result_row, r.result_status.as_str()))
+            .collect::<Vec<_>>(),
+        [(3, "created"), (4, "invalid"), (5, "duplicate"), (6, "created")]
+    );
+    assert_eq!(first[2].result_message, "duplicate of row 3 (same email)");
+    assert_eq!(ws.sandbox.stats().posts, 2);
+
+    // The person fixes the email cell in the results file (its trailer stays) ...
+    let results = ws.path("guests.results.csv");
+    let text = std::fs::read_to_string(&results).unwrap();
+    assert!(text.contains(",bad-email,"), "{text}");
+    std::fs::write(&results, text.replace(",bad-email,", ",bob@example.com,")).unwrap();
+    // ... and runs --retry-from on it: the fixed row is created, the rest carried over.
+    expect_exit(ws.cmd().args(["import", "--retry-from"]).arg(&results), 0);
+    let second = ws.results("guests.retry.results.csv");
+    assert_eq!(
+        rows_of(&ws, "guests.retry.results.csv"),
+        [
+            (3, "created".into(), "ann@example.com".into()),
+            (4, "created".into(), "bob@example.com".into()),
+            (5, "duplicate".into(), "ann@example.com".into()),
+            (6, "created".into(), "cy@example.com".into()),
+        ]
+    );
+    assert_eq!(second[2].result_message, "duplicate of row 3 (same email)");
+    // A carried-over row is the first run's account, provenance and all; it is not re-sent.
+    assert_eq!(second[0].result_at, first[0].result_at);
+    assert_eq!(second[0].result_guest_id, first[0].result_guest_id);
+    assert_eq!(ws.sandbox.stats().posts, 3, "only the fixed row was sent");
+    assert!(ws.sandbox.guest("bob@example.com").is_some());
+
+    // A second round, on the retry's own results: the numbers hold, nothing is re-sent.
+    expect_exit(
+        ws.cmd()
+            .args(["import", "--retry-from"])
+            .arg(ws.path("guests.retry.results.csv")),
+        0,
+    );
+    let third = ws.results("guests.retry.retry.results.csv");
+    assert_eq!(third.iter().map(|r| r.result_row).collect::<Vec<_>>(), [3, 4, 5, 6]);
+    assert_eq!(third[2].result_message, "duplicate of row 3 (same email)");
+    assert_eq!(ws.sandbox.stats().posts, 3);
+
+    // The results given as plain input keep their numbers too.
+    expect_exit(
+        ws.cmd()
+            .arg("import")
+            .arg(ws.path("guests.retry.results.csv"))
+            .args(["--results", "plain.csv"]),
+        0,
+    );
+    let plain = ws.results("plain.csv");
+    assert_eq!(
+        plain
+            .iter()
+            .map(|r| (r.result_row, r.result_status.as_str()))
+            .collect::<Vec<_>>(),
+        [(3, "exists"), (4, "exists"), (5, "duplicate"), (6, "exists")]
+    );
+    assert_eq!(plain[2].result_message, "duplicate of row 3 (same email)");
+}
