@@ -75,7 +75,7 @@ pub enum Command {
     #[command(after_help = format!("{TEMPLATE_HELP}\n\n{EXIT_CODES}"))]
     Template {
         /// Where to write it (`guests.csv`, `guests.xlsx`); stdout when absent.
-        #[arg(value_name = "OUTPUT")]
+        #[arg(value_name = "OUTPUT", value_hint = clap::ValueHint::FilePath)]
         output: Option<PathBuf>,
         /// Replace OUTPUT even if it is not an unfilled template this tool wrote.
         #[arg(long)]
@@ -203,6 +203,7 @@ pub struct ImportArgs {
     /// The guest file (CSV with a header row, or a workbook); `-` reads stdin.
     #[arg(
         value_name = "FILE",
+        value_hint = clap::ValueHint::FilePath,
         required_unless_present = "retry_from",
         conflicts_with = "retry_from"
     )]
@@ -271,17 +272,17 @@ pub struct ImportArgs {
 
     /// The file's text encoding when detection gets it wrong: utf-8, windows-1252, latin1,
     /// utf-16le, utf-16be, shift_jis, ... (default: from the byte order mark or the bytes).
-    #[arg(help_heading = "Input", long, value_name = "LABEL", value_parser = crate::input::parse_encoding)]
+    #[arg(help_heading = "Input", long, value_name = "LABEL", hide_possible_values = true, value_parser = offer(crate::input::parse_encoding, ENCODINGS))]
     pub encoding: Option<&'static crate::input::Encoding>,
 
     /// The delimiter: `,` `;` `|` or `tab` (default: sniffed from the first lines).
-    #[arg(help_heading = "Input", long, value_name = "CHAR", value_parser = delimiter)]
+    #[arg(help_heading = "Input", long, value_name = "CHAR", hide_possible_values = true, value_parser = offer(delimiter, DELIMITERS))]
     pub delimiter: Option<u8>,
 
     /// Map a column to a field, e.g. --map "Work E-mail=email"; `=ignore` skips a column.
     /// Repeatable. Fields: email, first_name, last_name, phone_1, phone_2, company_name,
     /// timezone, associated_members.
-    #[arg(help_heading = "Input", long = "map", value_name = "COLUMN=FIELD", value_parser = crate::input::parse_mapping)]
+    #[arg(help_heading = "Input", long = "map", value_name = "COLUMN=FIELD", value_hint = clap::ValueHint::Other, value_parser = crate::input::parse_mapping)]
     pub map: Vec<(String, crate::input::Target)>,
 
     /// The header's row number, when it is not found by itself (it is looked for among the
@@ -294,7 +295,7 @@ pub struct ImportArgs {
     pub limit: Option<u64>,
 
     /// The sheet of a workbook (.xlsx, .xls, .ods) to read (default: the first).
-    #[arg(help_heading = "Input", long, value_name = "NAME")]
+    #[arg(help_heading = "Input", long, value_name = "NAME", value_hint = clap::ValueHint::Other)]
     pub sheet: Option<String>,
 
     /// When stderr is not a terminal (cron), log a progress line this often: rows done of the
@@ -341,7 +342,7 @@ pub struct UndoArgs {
     pub api: ApiArgs,
 
     /// The results file of the import to take back (CSV, or the .xlsx of --results NAME.xlsx).
-    #[arg(value_name = "RESULTS.csv")]
+    #[arg(value_name = "RESULTS.csv", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
 
     /// Disable the guests instead of deleting them: they can no longer sign in, nothing of
@@ -553,9 +554,75 @@ pub struct SandboxArgs {
     pub seed: u64,
 }
 
+/// The delimiters completion offers, by names a shell takes as they are (`;` and `|` are shell
+/// syntax); the characters themselves are accepted too.
+const DELIMITERS: &[&str] = &["comma", "semicolon", "pipe", "tab"];
+
+/// The encodings completion offers: the usual ones; any WHATWG label is accepted.
+const ENCODINGS: &[&str] = &[
+    "utf-8",
+    "utf-16le",
+    "utf-16be",
+    "windows-1252",
+    "latin1",
+    "iso-8859-15",
+    "macintosh",
+    "windows-1250",
+    "windows-1251",
+    "koi8-r",
+    "shift_jis",
+    "euc-jp",
+    "euc-kr",
+    "gb18030",
+    "big5",
+];
+
+/// A flag's parser that also names the values a shell should offer for it (clap_complete reads
+/// them; a plain function parser offers file names).
+#[derive(Clone)]
+pub struct Offer<P> {
+    inner: P,
+    values: &'static [&'static str],
+}
+
+fn offer<T: Clone + Send + Sync + 'static>(
+    parse: fn(&str) -> Result<T, String>,
+    values: &'static [&'static str],
+) -> Offer<impl clap::builder::TypedValueParser<Value = T>> {
+    use clap::builder::TypedValueParser;
+    Offer {
+        inner: clap::builder::StringValueParser::new().try_map(move |text: String| parse(&text)),
+        values,
+    }
+}
+
+impl<P: clap::builder::TypedValueParser> clap::builder::TypedValueParser for Offer<P> {
+    type Value = P::Value;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        self.inner.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            self.values
+                .iter()
+                .map(|value| clap::builder::PossibleValue::new(*value)),
+        ))
+    }
+}
+
 fn delimiter(text: &str) -> Result<u8, String> {
     match text {
         "tab" | "TAB" | "\\t" | "\t" => Ok(b'\t'),
+        "comma" => Ok(b','),
+        "semicolon" => Ok(b';'),
+        "pipe" => Ok(b'|'),
         one if one.len() == 1 && one.is_ascii() && one != "\"" && one != "\n" => Ok(one.as_bytes()[0]),
         _ => Err(format!("`{text}` is not a delimiter: use , ; | or tab")),
     }

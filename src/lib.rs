@@ -29,6 +29,7 @@ pub mod help;
 pub mod import;
 pub mod input;
 pub mod logging;
+pub mod manual;
 pub mod modes;
 pub mod output;
 pub mod overwrite;
@@ -58,7 +59,7 @@ pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<error::Exit, RunError
         cli::Command::Template { output, force } => {
             template::run(output.as_deref(), force).map(|()| error::Exit::Success)
         }
-        cli::Command::Man => man().map(|()| error::Exit::Success),
+        cli::Command::Man => manual::run().map(|()| error::Exit::Success),
         cli::Command::Completions { shell } => completions(shell).map(|()| error::Exit::Success),
     }
 }
@@ -117,24 +118,6 @@ fn secret_flag_tip(error: &clap::Error) -> Option<String> {
         })
 }
 
-/// Writes the manual page, made from the same definitions as `--help`, to stdout: the command
-/// and each subcommand, one after the other.
-fn man() -> Result<(), RunError> {
-    use clap::CommandFactory;
-    let command = cli::Cli::command();
-    let mut out = Vec::new();
-    let write = |e: std::io::Error| RunError::io("cannot write the manual page", e);
-    clap_mangen::Man::new(command.clone()).render(&mut out).map_err(write)?;
-    for sub in command.get_subcommands().filter(|sub| sub.get_name() != "man") {
-        let title = format!("tallyfy-guests-{}", sub.get_name());
-        clap_mangen::Man::new(sub.clone())
-            .title(title)
-            .render(&mut out)
-            .map_err(write)?;
-    }
-    std::io::Write::write_all(&mut std::io::stdout(), &out).map_err(|e| RunError::io("cannot write to stdout", e))
-}
-
 /// Writes the completion script for `shell` to stdout.
 fn completions(shell: cli::CompletionShell) -> Result<(), RunError> {
     use clap::CommandFactory;
@@ -157,7 +140,43 @@ fn completions(shell: cli::CompletionShell) -> Result<(), RunError> {
         // them but `tallyfy__subcmd__guests…` where it matches them, so nothing completes after
         // a subcommand; make the two agree.
         let script = String::from_utf8_lossy(&out).replace("tallyfy__subcmd__guests", "tallyfy__guests");
-        out = script.into_bytes();
+        out = files_for_positionals(&script, &["import", "undo", "template"]).into_bytes();
     }
     std::io::Write::write_all(&mut std::io::stdout(), &out).map_err(|e| RunError::io("cannot write to stdout", e))
+}
+
+/// clap_complete's bash script offers a command's options where its first positional goes, so
+/// `tallyfy-guests import <TAB>` inserts `-`; for `commands` whose positional is a file, offer
+/// the options only after a `-`, and file names otherwise.
+fn files_for_positionals(script: &str, commands: &[&str]) -> String {
+    let mut out = String::with_capacity(script.len());
+    let mut section: Option<&str> = None;
+    for line in script.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if let Some(name) = trimmed
+            .strip_prefix("tallyfy__guests__subcmd__")
+            .and_then(|t| t.strip_suffix(')'))
+        {
+            section = commands.iter().copied().find(|c| *c == name);
+        }
+        let Some(_) = section else {
+            out.push_str(line);
+            continue;
+        };
+        if trimmed.starts_with("if [[ ${cur} == -* || ${COMP_CWORD} -eq") {
+            out.push_str(&line.replacen(" || ${COMP_CWORD} -eq 2", "", 1));
+        } else if trimmed == r#"COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )"#
+            && !line.starts_with("                ")
+        {
+            // The section's last word: no option was being given a value.
+            let indent = &line[..line.len() - line.trim_start().len()];
+            out.push_str(&format!(
+                "{indent}COMPREPLY=( $(compgen -f -- \"${{cur}}\") )\n{indent}if [[ \"${{BASH_VERSINFO[0]}}\" -ge 4 ]]; then\n{indent}    compopt -o filenames\n{indent}fi\n"
+            ));
+            section = None;
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
 }

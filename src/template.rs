@@ -99,17 +99,24 @@ fn xlsx_bytes() -> Result<Vec<u8>, RunError> {
     book.set_properties(&overwrite::properties(Kind::Template));
     let sheet = book.add_worksheet().set_name("Guests").map_err(failed)?;
     let bold = Format::new().set_bold();
+    // Every column is text ("@"), not only the examples: a phone typed later as 01711234567
+    // keeps its 0 (not 1711234567, or 4.91E+12 when long), and member ids and time zones stay
+    // as typed.
+    let text = Format::new().set_num_format("@");
     sheet.write_string(0, 0, NOTE).map_err(failed)?;
     for (col, name) in HEADER.iter().enumerate() {
         sheet
             .write_string_with_format(1, col as u16, *name, &bold)
             .map_err(failed)?;
         sheet.set_column_width(col as u16, 22).map_err(failed)?;
+        sheet.set_column_format(col as u16, &text).map_err(failed)?;
     }
     for (row, example) in EXAMPLES.iter().enumerate() {
         for (col, cell) in example.iter().enumerate() {
             // Text cells: a phone stays `+44 ...`, never a number or a formula.
-            sheet.write_string(row as u32 + 2, col as u16, *cell).map_err(failed)?;
+            sheet
+                .write_string_with_format(row as u32 + 2, col as u16, *cell, &text)
+                .map_err(failed)?;
         }
     }
     sheet.set_freeze_panes(2, 0).map_err(failed)?;

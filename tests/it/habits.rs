@@ -287,3 +287,221 @@ fn a_sandbox_that_cannot_start_in_the_background_says_why() {
     let stderr = expect_exit(bin().args(["sandbox", "--env", "--port", &port]), 2);
     assert!(stderr.contains(&format!("port {port} is in use")), "{stderr}");
 }
+
+/// What bash offers for the last of `words` (an empty last word completes from nothing), with
+/// the generated completion script loaded and `dir` as the working folder.
+fn bash_offers(dir: &std::path::Path, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let body = format!(
+        "source ./completion.bash\n\
+         fn=$(complete -p tallyfy-guests | sed 's/.*-F \\([^ ]*\\).*/\\1/')\n\
+         COMP_WORDS=({})\n\
+         COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))\n\
+         COMP_LINE=\"${{COMP_WORDS[*]}}\"\n\
+         COMP_POINT=${{#COMP_LINE}}\n\
+         \"$fn\" tallyfy-guests \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\n\
+         printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        quoted.join(" ")
+    );
+    let output = std::process::Command::new("timeout")
+        .args(["30", "bash", "-c", &body])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| !line.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn bash_completion_offers_files_where_files_go_and_values_where_values_are_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = bin().args(["completions", "bash"]).output().unwrap();
+    assert!(script.status.success());
+    std::fs::write(dir.path().join("completion.bash"), &script.stdout).unwrap();
+    std::fs::write(dir.path().join("guests.csv"), "email\n").unwrap();
+    let offers = |words: &[&str]| bash_offers(dir.path(), words);
+    let import_file = offers(&["tallyfy-guests", "import", ""]);
+    assert!(import_file.contains(&"guests.csv".to_string()), "{import_file:?}");
+    assert!(
+        !import_file.iter().any(|o| o.starts_with('-')),
+        "no options, no `-`: {import_file:?}"
+    );
+    assert!(offers(&["tallyfy-guests", "undo", "gu"]).contains(&"guests.csv".to_string()));
+    assert!(offers(&["tallyfy-guests", "import", "--enc"]).contains(&"--encoding".to_string()));
+    for (flag, wanted) in [
+        ("--encoding", &["utf-8", "windows-1252", "macintosh"][..]),
+        ("--delimiter", &["comma", "semicolon", "pipe", "tab"][..]),
+        ("--on-existing", &["skip", "update"][..]),
+        ("--on-missing", &["report", "disable", "delete"][..]),
+        ("--log-format", &["text", "json"][..]),
+    ] {
+        let got = offers(&["tallyfy-guests", "import", flag, ""]);
+        for value in wanted {
+            assert!(got.contains(&value.to_string()), "{flag}: {got:?}");
+        }
+        assert!(!got.contains(&"guests.csv".to_string()), "{flag} offers files: {got:?}");
+    }
+    for flag in ["--sheet", "--map", "--delimiter", "--encoding"] {
+        let got = offers(&["tallyfy-guests", "import", flag, "gu"]);
+        assert!(
+            !got.iter().any(|o| o.contains("guests.csv")),
+            "{flag} offers files: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn the_manual_is_one_page_with_every_section_and_lints_clean() {
+    let output = bin().arg("man").output().unwrap();
+    assert!(output.status.success());
+    let page = String::from_utf8(output.stdout).unwrap();
+    for section in [
+        ".SH NAME",
+        ".SH SYNOPSIS",
+        ".SH OPTIONS",
+        ".SH COMMANDS",
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+        ".SH \"EXIT STATUS\"",
+        ".SH EXAMPLES",
+    ] {
+        assert!(page.contains(section), "{section} missing");
+    }
+    assert_eq!(page.matches("EXIT STATUS").count(), 1, "the exit codes once");
+    assert_eq!(
+        page.matches("Exit codes (the same").count(),
+        0,
+        "not repeated per command"
+    );
+    assert_eq!(page.matches(".TH ").count(), 1, "one page");
+    assert!(!page.contains("tallyfy-guests-import(1)") && !page.contains("tallyfy\\-guests\\-import(1)"));
+    for name in tallyfy_guests::config::ENV_VARS
+        .into_iter()
+        .chain(["RUST_LOG", "NO_COLOR"])
+    {
+        assert!(page.contains(&format!(".B {name}\n")), "{name} in ENVIRONMENT");
+    }
+    for flag in [
+        "\\-\\-on\\-missing",
+        "\\-\\-with\\-stats",
+        "\\-\\-latency",
+        "\\-\\-disable",
+        "\\-\\-env",
+    ] {
+        assert!(page.contains(flag), "{flag}: every command's options");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tallyfy-guests.1");
+    std::fs::write(&path, &page).unwrap();
+    let have = |tool: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let lint = if have("mandoc") {
+        Some(
+            std::process::Command::new("mandoc")
+                .args(["-T", "lint", "-W", "warning"])
+                .arg(&path)
+                .output()
+                .unwrap(),
+        )
+    } else if have("groff") {
+        Some(
+            std::process::Command::new("groff")
+                .args(["-man", "-ww", "-z"])
+                .arg(&path)
+                .output()
+                .unwrap(),
+        )
+    } else {
+        None // .ci/run installs mandoc; a machine without either still checks the sections
+    };
+    if let Some(lint) = lint {
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&lint.stdout),
+            String::from_utf8_lossy(&lint.stderr)
+        );
+        assert!(
+            lint.status.success() && said.trim().is_empty(),
+            "the page lints clean:\n{said}"
+        );
+    }
+}
+
+#[test]
+fn the_template_workbooks_columns_are_text_so_phones_stay_as_typed() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let status = bin()
+        .current_dir(dir.path())
+        .args(["template", "guests.xlsx"])
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(dir.path().join("guests.xlsx")).unwrap()).unwrap();
+    let mut part = |name: &str| {
+        let mut text = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut text).unwrap();
+        text
+    };
+    let (sheet, styles) = (part("xl/worksheets/sheet1.xml"), part("xl/styles.xml"));
+    let xfs = styles
+        .split("<cellXfs")
+        .nth(1)
+        .unwrap()
+        .split("</cellXfs>")
+        .next()
+        .unwrap();
+    let xfs: Vec<&str> = xfs.split("<xf ").skip(1).collect();
+    // Text is the built-in format 49, or a format of its own whose code is `@`.
+    let text_formats: Vec<String> = std::iter::once("49".to_string())
+        .chain(
+            styles
+                .split("<numFmt ")
+                .skip(1)
+                .filter(|f| f.contains("formatCode=\"@\""))
+                .filter_map(|f| {
+                    f.split("numFmtId=\"")
+                        .nth(1)
+                        .and_then(|rest| rest.split('"').next())
+                        .map(str::to_string)
+                }),
+        )
+        .collect();
+    let is_text = |style: usize| {
+        xfs.get(style)
+            .is_some_and(|xf| text_formats.iter().any(|id| xf.contains(&format!("numFmtId=\"{id}\""))))
+    };
+    let attr = |element: &str, name: &str| -> Option<usize> {
+        let start = element.find(&format!(" {name}=\""))? + name.len() + 3;
+        element[start..].split('"').next()?.parse().ok()
+    };
+    let columns: Vec<String> = sheet
+        .split("<col ")
+        .skip(1)
+        .map(|c| format!(" {}", c.split("/>").next().unwrap()))
+        .collect();
+    for column in 1..=tallyfy_guests::template::HEADER.len() {
+        let style = columns
+            .iter()
+            .find(|c| attr(c, "min").unwrap() <= column && column <= attr(c, "max").unwrap())
+            .and_then(|c| attr(c, "style"));
+        assert!(
+            style.is_some_and(is_text),
+            "column {column} is formatted as text: {columns:?} {xfs:?}"
+        );
+    }
+    // The example rows' cells are text too (a cell's own style overrides its column's).
+    let example_phone = sheet.split("<c r=\"E3\"").nth(1).unwrap();
+    assert!(
+        attr(&format!(" {example_phone}"), "s").is_some_and(is_text),
+        "{example_phone}"
+    );
+}
