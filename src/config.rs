@@ -289,6 +289,8 @@ pub struct DoctorConfig {
     pub reach: Result<Reach, ConfigError>,
     /// Where the credentials come from (`TALLYFY_ACCESS_TOKEN`, `--token-file`, ...).
     pub token_source: String,
+    /// What is worth a `warn` line though it passes: secret files others can read.
+    pub warnings: Vec<String>,
 }
 
 /// The `doctor` flags, checked.
@@ -312,7 +314,19 @@ pub fn doctor(args: DoctorArgs) -> DoctorConfig {
     } else {
         ApiConfig::from_args(&args.api).map(|config| Reach::Api(Box::new(config)))
     };
-    DoctorConfig { reach, token_source }
+    // Doctor says so on a line of its own (a log line is easily missed): the secret files
+    // that others can read.
+    let warnings = [&args.api.token_file, &args.api.client_secret_file]
+        .into_iter()
+        .flatten()
+        .filter(|_| !args.sandbox)
+        .filter_map(|path| readable_by_others(&std::fs::metadata(path).ok()?, path))
+        .collect();
+    DoctorConfig {
+        reach,
+        token_source,
+        warnings,
+    }
 }
 
 /// Everything `export` needs, checked once from the flags.
@@ -630,22 +644,30 @@ fn read_patiently(file: &std::fs::File, limit: std::time::Duration) -> std::io::
 
 /// A secret file others can read is worth a warning (not an error: it may be a mounted secret).
 fn warn_if_readable_by_others(file: &std::fs::File, path: &std::path::Path) {
+    if let Some(warning) = file.metadata().ok().and_then(|meta| readable_by_others(&meta, path)) {
+        tracing::warn!("{warning}");
+    }
+}
+
+/// What to say about a secret file that users other than its owner can read, if anything.
+fn readable_by_others(meta: &std::fs::Metadata, path: &std::path::Path) -> Option<String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = file.metadata()
-            && meta.is_file()
-            && meta.permissions().mode() & 0o077 != 0
-        {
-            tracing::warn!(
+        let mode = meta.permissions().mode();
+        (meta.is_file() && mode & 0o077 != 0).then(|| {
+            format!(
                 "{} can be read by other users (mode {:o}): chmod 600 it",
                 path.display(),
-                meta.permissions().mode() & 0o777
-            );
-        }
+                mode & 0o777
+            )
+        })
     }
     #[cfg(not(unix))]
-    let _ = (file, path);
+    {
+        let _ = (meta, path);
+        None
+    }
 }
 
 /// People paste the whole header value; accept `Bearer <token>` (in any case) as well as the

@@ -14,6 +14,9 @@ use crate::sandbox::resolve;
 struct Check {
     check: &'static str,
     ok: bool,
+    /// Passed, but worth fixing (a token file others can read): `warn` on its own line.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    warn: bool,
     detail: String,
 }
 
@@ -35,6 +38,14 @@ pub async fn run(config: DoctorConfig, json: bool) -> Result<Exit, RunError> {
             config.token_source, api.base_url, api.org
         ),
     ));
+    for warning in config.warnings {
+        checks.push(Check {
+            check: "secret file",
+            ok: true,
+            warn: true,
+            detail: warning,
+        });
+    }
     let client = Client::new(&api)?;
     let host = api.base_url.host_str().unwrap_or("the API").to_string();
     match client.me().await {
@@ -103,6 +114,7 @@ fn pass(check: &'static str, detail: String) -> Check {
     Check {
         check,
         ok: true,
+        warn: false,
         detail,
     }
 }
@@ -111,6 +123,7 @@ fn fail(check: &'static str, detail: String) -> Check {
     Check {
         check,
         ok: false,
+        warn: false,
         detail,
     }
 }
@@ -123,7 +136,14 @@ fn report(checks: Vec<Check>, json: bool) -> Result<Exit, RunError> {
     } else {
         checks
             .iter()
-            .map(|c| format!("{:<5} {}: {}", if c.ok { "ok" } else { "FAIL" }, c.check, c.detail))
+            .map(|c| {
+                let word = match (c.ok, c.warn) {
+                    (false, _) => "FAIL",
+                    (true, true) => "warn",
+                    (true, false) => "ok",
+                };
+                format!("{word:<5} {}: {}", c.check, c.detail)
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };

@@ -9,7 +9,7 @@ Exit codes (the same for every command):
   0  everything done (import: every row created, updated, enabled, exists,
      duplicate or would_*; undo: deleted, disabled, already_gone,
      not_created_here, changed_since, used_since or would_*; doctor: every
-     check passed)
+     check passed, warnings aside)
   1  finished, but something needs a person: import rows invalid, conflict
      or failed (see the results file), or an export that failed part way
      (nothing is left at --output)
@@ -17,10 +17,11 @@ Exit codes (the same for every command):
      rejected credentials, a host that cannot be reached, a failed doctor
      check; nothing was created
   3  stopped early: rate-limited beyond --max-wait, a token rejected mid-run,
-     more failures than --max-errors, a signal or a full disk (import:
-     unfinished rows are `deferred`; run the same command again), another run
-     holds the same results file, a run was not confirmed, or --on-missing
-     held back by --max-missing (nothing was touched)";
+     more failures than --max-errors, a signal, a full disk or a results
+     stream closed by its reader (import: unfinished rows are `deferred`; run
+     the same command again), another run holds the same results file or
+     organization, a run was not confirmed, or --on-missing held back by
+     --max-missing (nothing was touched)";
 
 /// The top-level `--help`, before the exit codes.
 pub const OVERVIEW: &str = "\

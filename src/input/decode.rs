@@ -75,6 +75,15 @@ pub fn utf8_reader(
         },
         None => detect(&sample, complete),
     };
+    if detected.reason == Reason::Fallback
+        && let Some((encoding, word)) = legacy_suspect(&sample)
+    {
+        tracing::warn!(
+            "the file is not UTF-8 and, read as Windows-1252, has text no one types (`{word}`): it looks like {}; if names look wrong, run it again with --encoding {}",
+            encoding.name(),
+            encoding.name().to_lowercase()
+        );
+    }
     let decoded: Box<dyn Read + Send> = if detected.encoding == UTF_8 {
         // Passed through untouched (only a BOM dropped), so a stray invalid byte later in the
         // file is reported on its own row rather than silently replaced.
@@ -119,6 +128,64 @@ fn detect(sample: &[u8], complete: bool) -> Detected {
     }
 }
 
+/// Legacy encodings a file that is not UTF-8 may be in besides Windows-1252: Mac Roman (old Mac
+/// Excel's "CSV"), central European and Cyrillic Windows, DOS Cyrillic, KOI8-R.
+const LEGACY: [&Encoding; 5] = [
+    encoding_rs::MACINTOSH,
+    encoding_rs::WINDOWS_1250,
+    encoding_rs::WINDOWS_1251,
+    encoding_rs::IBM866,
+    encoding_rs::KOI8_R,
+];
+
+/// When `sample`, read as Windows-1252, holds characters no one types inside a word (`JŸrgen`,
+/// `MŸller`: Mac Roman's ü) and another legacy encoding reads it with none: that encoding, and
+/// the first word that gave it away.
+pub fn legacy_suspect(sample: &[u8]) -> Option<(&'static Encoding, String)> {
+    let (as_1252, _) = WINDOWS_1252.decode_without_bom_handling(sample);
+    let (odd, word) = implausible(&as_1252);
+    if odd == 0 {
+        return None;
+    }
+    LEGACY
+        .iter()
+        .map(|&encoding| (encoding, implausible(&encoding.decode_without_bom_handling(sample).0).0))
+        .filter(|&(_, n)| n * 4 < odd)
+        .min_by_key(|&(_, n)| n)
+        .map(|(encoding, _)| (encoding, word.unwrap_or_default()))
+}
+
+/// How many characters of `text` sit where no one types them (a symbol between two letters, or
+/// a capital inside a lowercase word), and the first word holding one.
+fn implausible(text: &str) -> (usize, Option<String>) {
+    let chars: Vec<char> = text.chars().collect();
+    let mut count = 0;
+    let mut first = None;
+    for i in 1..chars.len().saturating_sub(1) {
+        let (before, c, after) = (chars[i - 1], chars[i], chars[i + 1]);
+        if c.is_ascii() {
+            continue;
+        }
+        let odd = (!c.is_alphabetic() && before.is_alphabetic() && after.is_alphabetic())
+            || (c.is_uppercase() && before.is_alphabetic() && (before.is_lowercase() || after.is_lowercase()));
+        if odd {
+            count += 1;
+            if first.is_none() {
+                let start = chars[..i]
+                    .iter()
+                    .rposition(|c| !c.is_alphanumeric())
+                    .map_or(0, |p| p + 1);
+                let end = chars[i..]
+                    .iter()
+                    .position(|c| !c.is_alphanumeric())
+                    .map_or(chars.len(), |p| i + p);
+                first = Some(chars[start..end].iter().collect());
+            }
+        }
+    }
+    (count, first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +211,19 @@ mod tests {
             });
         }
         bytes
+    }
+
+    #[test]
+    fn mac_roman_read_as_windows_1252_is_flagged_with_the_encoding_to_use() {
+        let text = "email,first_name,last_name\njurgen@x.de,Jürgen,Müller\nana@x.pt,Ana,Conceição\n";
+        let (mac, _, _) = encoding_rs::MACINTOSH.encode(text);
+        let (encoding, word) = legacy_suspect(&mac).expect("flagged");
+        assert_eq!(encoding.name(), "macintosh");
+        assert_eq!(word, "JŸrgen");
+        // Real Windows-1252 text, accents, dashes and quotes included, is not flagged.
+        let (cp1252, _, _) =
+            WINDOWS_1252.encode("email;name\nrene@x.fr;René Müller – “quoted” Ørsted, Œuvre, MÜLLER\n");
+        assert_eq!(legacy_suspect(&cp1252), None);
     }
 
     #[test]

@@ -505,3 +505,131 @@ fn the_template_workbooks_columns_are_text_so_phones_stay_as_typed() {
         "{example_phone}"
     );
 }
+
+#[test]
+fn a_mac_roman_file_is_flagged_with_the_encoding_to_use() {
+    let ws = Workspace::empty();
+    let (bytes, _, _) = encoding_rs::MACINTOSH.encode("email,first_name,last_name\njurgen@example.de,Jürgen,Müller\n");
+    let path = ws.path("guests.csv");
+    std::fs::write(&path, &bytes).unwrap();
+    let stderr = expect_exit(ws.cmd().args(["import", "--dry-run"]).arg(&path), 0);
+    assert!(
+        stderr.contains("`JŸrgen`") && stderr.contains("--encoding macintosh"),
+        "{stderr}"
+    );
+    let stderr = expect_exit(
+        ws.cmd()
+            .args(["import", "--dry-run", "--encoding", "macintosh"])
+            .arg(&path),
+        0,
+    );
+    assert!(!stderr.contains("looks like"), "{stderr}");
+    let rows = ws.results("guests.dry-run.csv");
+    assert_eq!(rows[0].cell("first_name"), "Jürgen");
+}
+
+/// The exit codes of a text: code → its meaning, lines joined, backticks dropped.
+fn exit_table(lines: impl Iterator<Item = String>) -> std::collections::BTreeMap<String, String> {
+    let mut table = std::collections::BTreeMap::new();
+    let mut last = None;
+    for line in lines {
+        let line = line.replace('`', "");
+        let trimmed = line.trim();
+        if let Some((code, meaning)) = trimmed.split_once("  ").filter(|(code, _)| code.len() == 1) {
+            table.insert(code.to_string(), meaning.trim().to_string());
+            last = Some(code.to_string());
+        } else if let Some(code) = &last {
+            let meaning: &mut String = table.get_mut(code).unwrap();
+            meaning.push(' ');
+            meaning.push_str(trimmed);
+        }
+    }
+    table
+}
+
+#[test]
+fn the_readme_says_what_help_says_about_exit_codes_and_import_flags() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let help = String::from_utf8(bin().arg("--help").output().unwrap().stdout).unwrap();
+    let from_help = exit_table(
+        help.lines()
+            .skip_while(|l| !l.starts_with("Exit codes"))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .map(str::to_string),
+    );
+    let from_readme = exit_table(
+        readme
+            .split("## Exit codes")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("| ").and_then(|l| l.strip_suffix(" |")))
+            .filter(|l| l.as_bytes()[0].is_ascii_digit())
+            .map(|l| l.replacen(" | ", "  ", 1)),
+    );
+    assert_eq!(from_help.len(), 4, "{from_help:?}");
+    assert_eq!(from_readme, from_help);
+
+    // Every flag of `import --help` is in the README's import synopsis, but for the connection
+    // flags (every command has them, listed once) and the global ones.
+    let help = String::from_utf8(bin().args(["import", "--help"]).output().unwrap().stdout).unwrap();
+    let synopsis = readme
+        .split("tallyfy-guests import FILE")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let mut heading = "";
+    for line in help.lines().take_while(|l| !l.starts_with("Examples:")) {
+        if !line.starts_with(' ') && line.ends_with(':') {
+            heading = line;
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        if !line.trim_start().starts_with('-') {
+            continue;
+        }
+        let Some(flag) = line.split([' ', ',']).find(|w| w.starts_with("--")) else {
+            continue;
+        };
+        if indent > 6 || ["--help", "--log-format", "--quiet"].contains(&flag) {
+            continue;
+        }
+        if heading == "Credentials and connection:" && flag != "--sandbox" {
+            continue;
+        }
+        assert!(
+            synopsis.contains(flag),
+            "{flag} ({heading}) is missing from the README's import synopsis"
+        );
+    }
+}
+
+#[test]
+fn doctor_warns_on_a_line_of_its_own_about_a_token_file_others_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = Workspace::empty();
+    let token = ws.write("token", ws.sandbox.token());
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let doctor = |ws: &Workspace| {
+        let output = ws
+            .cmd()
+            .env_remove("TALLYFY_ACCESS_TOKEN")
+            .args(["doctor", "--token-file"])
+            .arg(&token)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "a warning is not a failure");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let stdout = doctor(&ws);
+    assert!(
+        stdout.lines().any(|l| l.starts_with("warn  secret file: ")
+            && l.contains("can be read by other users (mode 644): chmod 600 it")),
+        "{stdout}"
+    );
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(!doctor(&ws).contains("warn"), "no warning once it is private");
+}
