@@ -123,14 +123,16 @@ fn bash_completes_the_flags_and_values_of_a_subcommand() {
 }
 
 #[test]
-fn the_manual_page_is_roff_for_the_command_and_each_subcommand() {
+fn the_manual_page_is_roff_for_the_command_with_each_subcommand_in_it() {
     let ws = Workspace::empty();
     let output = ws.cmd().arg("man").output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     let roff = String::from_utf8(output.stdout).unwrap();
     assert!(roff.contains(".TH tallyfy-guests 1"), "{roff:.200}");
+    // One page (issue 26): each subcommand a part of it, not a page of its own.
+    assert_eq!(roff.matches(".TH ").count(), 1);
     for sub in ["import", "export", "doctor", "sandbox", "template"] {
-        assert!(roff.contains(&format!(".TH tallyfy-guests-{sub} ")), "{sub}");
+        assert!(roff.contains(&format!(".SS \"tallyfy\\-guests {sub}\"")), "{sub}");
     }
     assert!(roff.contains("invite\\-rate"), "the flags are in it");
     let page = ws.write("tallyfy-guests.1", &roff);
