@@ -59,14 +59,16 @@ pub async fn run(options: SandboxOptions, stop_after: Option<Duration>) -> Resul
 /// child holds neither our stdout nor our stderr, so `eval "$(tallyfy-guests sandbox --env)"`
 /// returns at once. A child that fails to start has its error passed on, with its exit code.
 pub fn detach(args: Vec<std::ffi::OsString>) -> Result<Exit, RunError> {
-    use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().map_err(|e| RunError::io("cannot find this program to start the sandbox", e))?;
-    let mut child = std::process::Command::new(exe)
+    let mut command = std::process::Command::new(exe);
+    command
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0)
+        .stderr(std::process::Stdio::piped());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
         .spawn()
         .map_err(|e| RunError::io("cannot start the sandbox", e))?;
     let (stdout, mut stderr) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
