@@ -120,6 +120,10 @@ pub fn incomplete(path: &std::path::Path, row_column: &str, status_column: &str)
     let mut rows = Vec::new();
     let mut in_order = true;
     let mut trailer: Option<(String, usize)> = None;
+    // The latest start and answer any row records: a run's trailer is written after all of its
+    // rows (and after those it copied from earlier runs), on a server clock that only moves on.
+    let times = ["result_run_started", "result_at"].map(column);
+    let mut latest: [Option<std::time::SystemTime>; 2] = [None, None];
     for record in reader.records() {
         let Ok(record) = record else {
             return Err("a row cannot be read (the file was cut or changed by hand)".into());
@@ -135,7 +139,23 @@ pub fn incomplete(path: &std::path::Path, row_column: &str, status_column: &str)
                 .map(cell)
                 .unwrap_or_default();
             trailer = Some((message, rows.len()));
+            for (at, latest) in times.iter().zip(&latest) {
+                let written = at.map(cell).as_deref().and_then(crate::api::clock::parse_time);
+                if let (Some(written), Some(latest)) = (written, latest)
+                    && latest > &written
+                {
+                    return Err(
+                        "its end_of_results record is older than its rows (a trailer copied from another run's file)"
+                            .into(),
+                    );
+                }
+            }
             continue;
+        }
+        for (at, latest) in times.iter().zip(latest.iter_mut()) {
+            if let Some(time) = at.map(cell).as_deref().and_then(crate::api::clock::parse_time) {
+                *latest = Some(latest.map_or(time, |latest| latest.max(time)));
+            }
         }
         let Ok(row) = cell(at).parse::<u64>() else {
             rows.push(0);

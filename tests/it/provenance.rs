@@ -314,3 +314,59 @@ fn a_killed_runs_results_as_the_input_of_a_mirror_disable_nothing() {
     );
     assert_eq!(disabled(&ws), 0);
 }
+
+/// A killed run's rows with the trailer of an earlier, whole run of as many rows pasted under
+/// them: the count agreed, so the file passed as whole and the mirror disabled the guests of the
+/// rows the killed run never reached. A trailer older than the rows above it is refused.
+#[test]
+fn a_trailer_copied_onto_a_killed_runs_rows_disables_nothing() {
+    let (ws, text) = synced();
+    let lines: Vec<&str> = text.lines().collect();
+    // An earlier whole run of the first 20 guests: its trailer counts 20 rows.
+    let first20 = ws.write("first20.csv", &(lines[..21].join("\n") + "\n"));
+    let stamp = |line: &str| line.split(',').nth(8).unwrap_or_default().to_string();
+    let before = stamp(lines[1]);
+    while chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string() <= before {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    expect_exit(
+        ws.cmd()
+            .args(["import", "--yes", "--results", "first20.results.csv"])
+            .arg(&first20),
+        0,
+    );
+    let earlier = std::fs::read_to_string(ws.path("first20.results.csv")).unwrap();
+    let earlier_trailer = earlier.lines().last().unwrap();
+    // The later run (the whole crm.csv) killed after 20 rows, and the earlier trailer pasted on.
+    let later_started = stamp(earlier.lines().nth(1).unwrap());
+    while chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string() <= later_started {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    expect_exit(
+        ws.cmd().args(["import", "--yes", "--results", "later.csv", "crm.csv"]),
+        1,
+    );
+    let later = std::fs::read_to_string(ws.path("later.csv")).unwrap();
+    let later: Vec<&str> = later.lines().collect();
+    let forged = ws.write(
+        "forged.results.csv",
+        &(later[..21].join("\n") + "\n" + earlier_trailer + "\n"),
+    );
+    let requests = ws.sandbox.stats().requests;
+    let stderr = expect_exit(
+        ws.cmd()
+            .args(["import", "--yes", "--on-missing", "disable", "--max-missing", "100%"])
+            .args([
+                "--report-missing",
+                "missing.csv",
+                "--results",
+                "again.csv",
+                "--retry-from",
+            ])
+            .arg(&forged),
+        2,
+    );
+    assert!(stderr.contains("older than its rows"), "{stderr}");
+    assert_eq!(ws.sandbox.stats().requests, requests, "nothing sent");
+    assert_eq!(disabled(&ws), 0);
+}
