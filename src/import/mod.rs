@@ -21,6 +21,7 @@ mod journal;
 mod lock;
 mod mirror;
 mod missing;
+mod next;
 mod outcome;
 mod pipeline;
 mod plan;
@@ -308,6 +309,16 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         workbook::write(rows, xlsx, &summary, client.as_ref(), &input, args.dry_run).await?;
     }
     drop(sandbox);
+    let argv: Vec<String> = std::env::args_os()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    summary.next = next::advice(
+        &summary,
+        results_path.as_deref(),
+        &argv,
+        &args.file,
+        args.undo.is_some(),
+    );
     summary.show(ui, results_path.as_deref());
     let mut exit = summary.exit();
     if let Some(error) = report_failed {

@@ -51,6 +51,8 @@ pub struct Summary {
     /// The run was a dry run: its summary on stderr repeats `unmapped_hints`, the last look
     /// before the real run.
     pub dry_run: bool,
+    /// When rows need a person: the one command to run next (the fix loop's `--retry-from`).
+    pub next: Option<super::next::Next>,
 }
 
 /// Rows needing attention that the summary lists; the results file has them all.
@@ -66,7 +68,7 @@ impl Serialize for Summary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let counts: BTreeMap<&str, u64> = Status::all().map(|s| (s.as_str(), self.get(s))).collect();
-        let mut map = serializer.serialize_map(Some(13))?;
+        let mut map = serializer.serialize_map(Some(14))?;
         map.serialize_entry("input_format", &(!self.input.is_empty()).then_some(&self.input))?;
         map.serialize_entry("rows", &self.rows())?;
         map.serialize_entry("counts", &counts)?;
@@ -84,6 +86,7 @@ impl Serialize for Summary {
         map.serialize_entry("reconciliations", &self.reconciliations)?;
         map.serialize_entry("stopped", &self.stopped)?;
         map.serialize_entry("unmapped_hints", &self.unmapped_hints)?;
+        map.serialize_entry("next_command", &self.next.as_ref().map(|next| &next.command))?;
         map.end()
     }
 }
@@ -201,6 +204,7 @@ impl Summary {
             reconciliations = self.reconciliations,
             missing = self.missing,
             stopped = self.stopped.as_deref(),
+            next_command = self.next.as_ref().map(|next| next.command.as_str()),
             exit_code = self.exit().code(),
             results,
             input = self.input.as_str(),
@@ -216,7 +220,12 @@ impl Summary {
         if ui.json {
             self.log(&target);
         } else if !ui.quiet {
-            crate::logging::lines(&format!("{}\nresults: {target}", self.render(&target)));
+            // The one next step comes last, where the eye lands when the run ends.
+            let next = self
+                .next
+                .as_ref()
+                .map_or(String::new(), |next| format!("\nnext: {}", next.advice));
+            crate::logging::lines(&format!("{}\nresults: {target}{next}", self.render(&target)));
         }
     }
 

@@ -92,3 +92,73 @@ fn fixed_cells_in_csv_results_are_created_on_retry_and_row_numbers_survive_every
     );
     assert_eq!(plain[2].result_message, "duplicate of row 3 (same email)");
 }
+
+#[test]
+fn a_run_with_rows_to_fix_ends_with_the_one_next_command_and_it_works_when_pasted() {
+    let ws = Workspace::empty();
+    // A name with a space: the command must be quoted for a shell to be pasted as it is.
+    let file = ws.write(
+        "my guests.csv",
+        "email,first_name\nann@example.com,Ann\nbad-email,Bob\nbad-too,Bo\n",
+    );
+    let stderr = expect_exit(
+        ws.cmd()
+            .arg("import")
+            .arg(&file)
+            .args(["--on-existing", "update", "--summary-json", "summary.json"]),
+        1,
+    );
+    let results = ws.path("my guests.results.csv");
+    let command = format!(
+        "tallyfy-guests import --retry-from '{}' --on-existing update --summary-json summary.json",
+        results.display()
+    );
+    let advice = format!(
+        "next: fix the 2 rows marked invalid in '{}', then run: {command}",
+        results.display()
+    );
+    assert!(stderr.trim_end().ends_with(&advice), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["next_command"], serde_json::json!(command));
+
+    // The person fixes the cells and pastes the command: the rows are created, nothing is left.
+    let text = std::fs::read_to_string(&results).unwrap();
+    std::fs::write(
+        &results,
+        text.replace(",bad-email,", ",bob@example.com,")
+            .replace(",bad-too,", ",bo@example.com,"),
+    )
+    .unwrap();
+    let bin = ws.path("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(
+        assert_cmd::cargo::cargo_bin!("tallyfy-guests"),
+        bin.join("tallyfy-guests"),
+    )
+    .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let mut pasted = assert_cmd::Command::new("sh");
+    for var in tallyfy_guests::config::ENV_VARS {
+        pasted.env_remove(var);
+    }
+    pasted
+        .env("PATH", path)
+        .env("TALLYFY_BASE_URL", ws.sandbox.base_url())
+        .env("TALLYFY_ORG_ID", ws.sandbox.org())
+        .env("TALLYFY_ACCESS_TOKEN", ws.sandbox.token())
+        .current_dir(ws.dir())
+        .timeout(std::time::Duration::from_secs(120))
+        .args(["-c", &command]);
+    let stderr = expect_exit(&mut pasted, 0);
+    assert!(!stderr.contains("next:"), "nothing needs a person now: {stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["next_command"], serde_json::Value::Null);
+    assert_eq!(
+        rows_of(&ws, "my guests.retry.results.csv"),
+        [
+            (2, "created".into(), "ann@example.com".into()),
+            (3, "created".into(), "bob@example.com".into()),
+            (4, "created".into(), "bo@example.com".into()),
+        ]
+    );
+}
