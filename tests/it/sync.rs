@@ -242,7 +242,7 @@ fn max_errors_stops_a_run_that_keeps_failing() {
 }
 
 /// The documented `--summary-json` fields and their JSON types (README: "Summary file").
-const SUMMARY_FIELDS: [(&str, &str); 28] = [
+const SUMMARY_FIELDS: [(&str, &str); 29] = [
     ("tool", "string"),
     ("version", "string"),
     ("command", "string"),
@@ -268,6 +268,7 @@ const SUMMARY_FIELDS: [(&str, &str); 28] = [
     ("reconciliations", "number"),
     ("stopped", "null"),
     ("unmapped_hints", "array"),
+    ("next_command", "null"),
     ("exit_code", "number"),
     ("error", "null"),
     ("token_renewals", "number"),
