@@ -9,13 +9,10 @@
 //! matched to by id (`dedupe::KeptIds`). Each guest is read back first and left alone unless it
 //! is still the one listed.
 
-use std::sync::Arc;
-
 use futures::StreamExt;
 
 use super::create::{Stop, abandoned};
 use super::dedupe::Existing;
-use super::pipeline::watch_signals;
 use super::remove::{Target, remove};
 use super::results::{Outcome, Status};
 use crate::api::Client;
@@ -64,6 +61,7 @@ pub async fn act(
     org_guests: u64,
     whole: Result<(), &str>,
     rules: &Rules,
+    stop: &Stop,
 ) -> Mirrored {
     let (how, done) = (rules.how, rules.how.done());
     let untouched = |status: Status, message: &str| -> Vec<Outcome> {
@@ -81,6 +79,14 @@ pub async fn act(
         return Mirrored {
             outcomes: untouched(Status::Deferred, &message),
             stopped: None,
+        };
+    }
+    // A signal after the file's rows were done (while the results were put in order, or the
+    // report written ahead) stops the mirror before its first act.
+    if let Some(reason) = stop.reason() {
+        return Mirrored {
+            outcomes: untouched(Status::Deferred, &format!("not {done}: {reason}")),
+            stopped: Some(reason.to_string()),
         };
     }
     // A guest already disabled needs nothing, and does not count against the budget.
@@ -114,31 +120,85 @@ pub async fn act(
             how.verb()
         );
     }
-    let stop = Arc::new(Stop::default());
-    let signals = tokio::spawn(watch_signals(stop.clone(), false));
     let mut outcomes: Vec<(usize, Outcome)> = futures::stream::iter(missing.iter().enumerate())
-        .map(|(at, guest)| {
-            let stop = &stop;
-            async move {
-                let target = Target {
-                    email: &guest.profile.email,
-                    id: &guest.id,
-                    verify: None,
-                };
-                let outcome = tokio::select! {
-                    outcome = remove(client, &target, how, rules.dry_run, stop, &rules.journal) => outcome,
-                    _ = stop.abandon.cancelled() => abandoned(done),
-                };
-                (at, outcome)
-            }
+        .map(|(at, guest)| async move {
+            let target = Target {
+                email: &guest.profile.email,
+                id: &guest.id,
+                verify: None,
+            };
+            let outcome = tokio::select! {
+                outcome = remove(client, &target, how, rules.dry_run, stop, &rules.journal) => outcome,
+                _ = stop.abandon.cancelled() => abandoned(done),
+            };
+            (at, outcome)
         })
         .buffer_unordered(rules.concurrency)
         .collect()
         .await;
-    signals.abort();
     outcomes.sort_by_key(|(at, _)| *at);
     Mirrored {
         outcomes: outcomes.into_iter().map(|(_, outcome)| outcome).collect(),
         stopped: stop.reason().map(str::to_string),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::{ApiConfig, Credentials, Transport, parse_base_url};
+    use crate::sandbox::{Sandbox, SandboxOptions};
+    use crate::secret::Secret;
+
+    /// A signal that lands after the file's rows are done but before the mirror's first act (the
+    /// results put in order, the report written ahead) still stops it: nothing is touched.
+    #[tokio::test]
+    async fn a_stop_before_the_first_act_touches_nothing() {
+        let guests: Vec<crate::api::Guest> = (0..3)
+            .map(|i| crate::api::Guest {
+                email: format!("gone{i}@example.com"),
+                ..Default::default()
+            })
+            .collect();
+        let sandbox = Sandbox::start(SandboxOptions {
+            guests,
+            ..SandboxOptions::default()
+        })
+        .await
+        .unwrap();
+        let client = Client::new(&ApiConfig {
+            base_url: parse_base_url(sandbox.base_url()).unwrap(),
+            org: sandbox.org().into(),
+            credentials: Credentials::Token(Secret::new(sandbox.token())),
+            transport: Transport {
+                request_timeout: Duration::from_secs(10),
+                ..Transport::default()
+            },
+        })
+        .unwrap();
+        let missing: Vec<Existing> = sandbox
+            .guests()
+            .iter()
+            .map(|guest| Existing {
+                id: guest.id.clone(),
+                profile: super::super::dedupe::Profile::of(guest),
+            })
+            .collect();
+        let rules = Rules {
+            how: Removal::Delete,
+            budget: ErrorBudget::Rows(10),
+            dry_run: false,
+            concurrency: 2,
+            journal: super::super::journal::Journal::none(),
+        };
+        let stop = Stop::default();
+        stop.stop("interrupted by a signal (SIGINT, SIGTERM or SIGHUP)");
+        let mirrored = act(&client, &missing, 3, Ok(()), &rules, &stop).await;
+        assert!(mirrored.outcomes.iter().all(|o| o.status == Status::Deferred));
+        assert!(mirrored.stopped.is_some());
+        assert_eq!(sandbox.guests().len(), 3, "no guest was deleted");
+        assert_eq!(sandbox.stats().deletes, 0, "no delete was sent");
     }
 }

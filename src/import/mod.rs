@@ -225,6 +225,8 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         progress = progress.with_heartbeat(args.heartbeat, total, ui.json);
     }
     let span = progress.span();
+    // One stop for the whole command: the file's rows, then the mirror's acts.
+    let watcher = pipeline::Watcher::start(args.dry_run);
     let pipeline::Ran {
         mut summary,
         missing,
@@ -238,6 +240,7 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         &options,
         progress,
         &pending,
+        &watcher.stop,
     )
     .instrument(span)
     // A run that could not start (the guest list unreadable, the question declined) has not
@@ -283,7 +286,7 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
                             stopped: Some(error.to_string()),
                         })
                     }
-                    _ => Some(mirror::act(client, missing, org_guests, whole, &rules).await),
+                    _ => Some(mirror::act(client, missing, org_guests, whole, &rules, &watcher.stop).await),
                 }
             }
             _ => None,

@@ -45,6 +45,9 @@ pub(super) struct Ran {
 /// Runs the file. The results are opened (`open_results`) only once the run will go ahead: after
 /// the question, when one is to be asked (`ask`), so a declined run leaves any earlier results
 /// file as it was.
+// Each argument is a different collaborator of the run (input, client, results, question,
+// options, progress, pending creates, the command's stop); bundling them would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn pipeline(
     input: Input,
     client: Option<&Client>,
@@ -53,13 +56,12 @@ pub(super) async fn pipeline(
     options: &Options,
     mut progress: Progress,
     pending: &PendingCreates,
+    stop: &Arc<Stop>,
 ) -> Result<Ran, RunError> {
     let started = Instant::now();
-    let stop = Arc::new(Stop::default());
-    let signals = tokio::spawn(watch_signals(stop.clone(), options.dry_run));
     let map = input.map.clone();
     let limit = input.limit();
-    let (rx, reader) = reader::spawn(input, stop.clone());
+    let (rx, reader) = reader::spawn(input, Arc::clone(stop));
     let records = tokio_stream::wrappers::ReceiverStream::new(rx).flat_map(futures::stream::iter);
     let offline = client.is_none();
     // The question is asked only with a client to send through.
@@ -76,19 +78,19 @@ pub(super) async fn pipeline(
         let plans = match ask {
             Some((question, client)) => {
                 let held: Vec<_> = plans.collect().await;
-                asked(client, question, &confirm::Preview::of_undo(&held), &stop).await?;
+                asked(client, question, &confirm::Preview::of_undo(&held), stop).await?;
                 Either::Left(futures::stream::iter(held))
             }
             None => Either::Right(plans),
         };
         let rows = plans
-            .map(|plan| async { (undo::run(plan, client, &rules, &stop, &options.journal).await, 0) })
+            .map(|plan| async { (undo::run(plan, client, &rules, stop, &options.journal).await, 0) })
             .buffer_unordered(options.concurrency);
         let mut run = Drive {
             results: results.insert(open_results()?),
             options,
             progress: &mut progress,
-            stop: &stop,
+            stop,
             client,
         };
         let (summary, write_failed) = run.drive(rows).await?;
@@ -130,7 +132,7 @@ pub(super) async fn pipeline(
         let plans = match ask {
             Some((question, client)) => {
                 let held: Vec<Plan> = plans.collect().await;
-                asked(client, question, &confirm::Preview::of_import(&held), &stop).await?;
+                asked(client, question, &confirm::Preview::of_import(&held), stop).await?;
                 Either::Left(futures::stream::iter(held))
             }
             None => Either::Right(plans),
@@ -146,7 +148,7 @@ pub(super) async fn pipeline(
                 // that what moves through the buffer is small (the request's state machine
                 // is kilobytes: moving it was 8 % of a dry run).
                 Plan::Done(result) => Either::Left(future::ready((result, 0))),
-                plan => Either::Right(Box::pin(run_plan(plan, client, &stop, options, pending))),
+                plan => Either::Right(Box::pin(run_plan(plan, client, stop, options, pending))),
             })
             .buffer_unordered(options.concurrency)
             .inspect(|(result, _)| {
@@ -158,14 +160,13 @@ pub(super) async fn pipeline(
             results: results.insert(open_results()?),
             options,
             progress: &mut progress,
-            stop: &stop,
+            stop,
             client,
         };
         let (summary, write_failed) = run.drive(rows).await?;
         let missing = options.report_missing.then(|| dedupe.missing(&kept));
         (summary, write_failed, missing, org_guests)
     };
-    signals.abort();
     let read_whole = reader
         .await
         .map_err(|e| RunError::io("the file reader failed", std::io::Error::other(e)))?;
@@ -181,7 +182,7 @@ pub(super) async fn pipeline(
         match results.finish(whole.as_deref()) {
             Ok(written) => debug_assert_eq!(written, summary.rows()),
             Err(error) => {
-                results_trouble(Err(error), &stop);
+                results_trouble(Err(error), stop);
             }
         }
     }
@@ -292,10 +293,32 @@ fn results_trouble(written: Result<(), RunError>, stop: &Stop) -> bool {
     true
 }
 
+/// The run's stop and the task that turns signals into it, for the whole command: the file's
+/// rows and then the mirror's acts, so a signal between the two is not lost (the mirror must
+/// not start after a Ctrl-C). The task ends with the watcher.
+pub(super) struct Watcher {
+    pub stop: Arc<Stop>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Watcher {
+    pub fn start(dry_run: bool) -> Self {
+        let stop = Arc::new(Stop::default());
+        let task = tokio::spawn(watch_signals(Arc::clone(&stop), dry_run));
+        Watcher { stop, task }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// First SIGINT/SIGTERM/SIGHUP: start no new request (a dry run, which sends none, stops
 /// reading the file at once). After `GRACE`, or a second signal: abandon the requests in flight
 /// too, and stop reading.
-pub(super) async fn watch_signals(stop: Arc<Stop>, dry_run: bool) {
+async fn watch_signals(stop: Arc<Stop>, dry_run: bool) {
     shutdown_signal().await;
     stop.stop("interrupted by a signal (SIGINT, SIGTERM or SIGHUP)");
     if dry_run {
