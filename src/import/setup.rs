@@ -117,10 +117,11 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
         .map_err(|e| problems.extend(e.problems()))
         .ok()
         .cloned();
-    // Undo takes back only what was made in the organization it is pointed at.
-    if args.undo.is_some()
+    // Undo takes back, and a retry continues, only what was made in the organization it is
+    // pointed at: another organization's results would name its guests, not this one's.
+    if (args.undo.is_some() || args.retry)
         && let (Some(path), Some(Reach::Api(config))) = (source.regular_file(), &reach)
-        && let Some(refusal) = super::undo::refusal(path, Some(&config.org))
+        && let Some(refusal) = provenance_problem(path, &config.org, args.undo.is_some())
     {
         problems.push(refusal);
     }
@@ -322,4 +323,48 @@ pub(super) async fn connect(reach: Reach) -> Result<(Option<Client>, Option<Sand
             Ok((None, None))
         }
     }
+}
+
+/// Why a results file cannot be undone (`undo`) or continued (`--retry-from`) in the configured
+/// organization `org`, checked before anything is sent: rows made in another organization, or,
+/// for undo, a file with no `result_org` column (an older version's, which cannot prove where
+/// its guests are).
+fn provenance_problem(path: &Path, org: &str, undo: bool) -> Option<String> {
+    let source = Source::File(path.to_path_buf());
+    let options = InputOptions {
+        previous_results: true,
+        result_columns: &super::results::RESULT_COLUMNS,
+        ..Default::default()
+    };
+    // An unreadable file is reported by the run's own opening of it.
+    let input = Input::open(&source, &options).ok()?;
+    if !input.has_result_column("result_org") {
+        // (A retry of such a file is refused already: it has no trailer to prove it whole.)
+        return undo.then(|| format!(
+            "{} records no organization (result_org): it was written by an older version of tallyfy-guests, so undo cannot prove its guests are this organization's; remove them by hand, or re-run the import with this version to get results undo can check",
+            path.display()
+        ));
+    }
+    let mut others = std::collections::BTreeSet::new();
+    for record in input {
+        if let Some(previous) = super::results::PreviousResult::parse(record.previous) {
+            let made_in = previous.provenance.org;
+            if !made_in.is_empty() && !made_in.eq_ignore_ascii_case(org) {
+                others.insert(made_in);
+            }
+        }
+    }
+    let others: Vec<String> = others.into_iter().collect();
+    let fix = if undo {
+        "nothing is undone; set TALLYFY_ORG_ID (or --org) to the organization the import ran against"
+    } else {
+        "nothing is retried; set TALLYFY_ORG_ID (or --org) to the organization the import ran against, or, to copy these guests into this organization, import the file as plain input (without --retry-from)"
+    };
+    (!others.is_empty()).then(|| {
+        format!(
+            "{} was made in organization {}, not {org} (the one configured): {fix}",
+            path.display(),
+            others.join(", ")
+        )
+    })
 }

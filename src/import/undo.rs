@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use super::create::Stop;
 use super::reader::Parsed;
 use super::remove::{Target, Verify, remove};
-use super::results::{PreviousResult, RowResult, Status};
+use super::results::{RowResult, Status};
 use crate::api::Client;
 use crate::api::clock::{parse_time, rfc3339};
 use crate::email_key::email_key;
@@ -45,44 +45,6 @@ pub(super) enum UndoPlan {
 pub(super) struct Window {
     started: SystemTime,
     ended: SystemTime,
-}
-
-/// Why results cannot be undone at all, checked before anything is sent: rows made in another
-/// organization than `org` (the configured one), or a file with no `result_org` column (an
-/// older version's, which cannot prove where its guests are). `None` offline (nothing is sent).
-pub(super) fn refusal(path: &std::path::Path, org: Option<&str>) -> Option<String> {
-    let org = org?;
-    let source = crate::input::Source::File(path.to_path_buf());
-    let options = crate::input::InputOptions {
-        previous_results: true,
-        result_columns: &super::results::RESULT_COLUMNS,
-        ..Default::default()
-    };
-    // An unreadable file is reported by the run's own opening of it.
-    let input = crate::input::Input::open(&source, &options).ok()?;
-    if !input.has_result_column("result_org") {
-        return Some(format!(
-            "{} records no organization (result_org): it was written by an older version of tallyfy-guests, so undo cannot prove its guests are this organization's; remove them by hand, or re-run the import with this version to get results undo can check",
-            path.display()
-        ));
-    }
-    let mut others = std::collections::BTreeSet::new();
-    for record in input {
-        if let Some(previous) = PreviousResult::parse(record.previous) {
-            let made_in = previous.provenance.org;
-            if !made_in.is_empty() && !made_in.eq_ignore_ascii_case(org) {
-                others.insert(made_in);
-            }
-        }
-    }
-    let others: Vec<String> = others.into_iter().collect();
-    (!others.is_empty()).then(|| {
-        format!(
-            "{} was made in organization {}, not {org} (the one configured): nothing is undone; set TALLYFY_ORG_ID (or --org) to the organization the import ran against",
-            path.display(),
-            others.join(", ")
-        )
-    })
 }
 
 /// Reads a row's earlier account, with nothing sent: only a `created` row with a guest id, a

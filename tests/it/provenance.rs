@@ -370,3 +370,40 @@ fn a_trailer_copied_onto_a_killed_runs_rows_disables_nothing() {
     assert_eq!(ws.sandbox.stats().requests, requests, "nothing sent");
     assert_eq!(disabled(&ws), 0);
 }
+
+/// Organization A's whole results, retried against organization B with `--on-missing disable`:
+/// refused before anything is sent, since B's guests that A's file does not name would look
+/// missing (and the retry would carry over A's rows as if they were B's).
+#[test]
+fn retry_from_another_organizations_results_disables_nothing() {
+    let (a, _) = synced();
+    let b = crate::util::spawn(SandboxOptions {
+        org: "b".repeat(32),
+        guests: generated_guests(40).split_off(30),
+        ..SandboxOptions::default()
+    });
+    let stderr = expect_exit(
+        crate::util::against(&b).current_dir(a.dir()).args([
+            "import",
+            "--retry-from",
+            "crm.results.csv",
+            "--on-missing",
+            "disable",
+            "--max-missing",
+            "100%",
+            "--report-missing",
+            "missing.csv",
+        ]),
+        2,
+    );
+    assert!(
+        stderr.contains(&format!("was made in organization {}", a.sandbox.org())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("without --retry-from"),
+        "names the way to copy guests: {stderr}"
+    );
+    assert_eq!(b.stats().requests, 0, "nothing was sent to B");
+    assert!(b.guests().iter().all(|g| g.disabled_at.is_none()), "none disabled");
+}
