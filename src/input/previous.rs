@@ -98,6 +98,12 @@ pub fn ends_with_trailer(path: &std::path::Path, delimiter: u8) -> bool {
 /// `row_column` names the column holding each row's number (`result_row`).
 pub fn incomplete(path: &std::path::Path, row_column: &str, status_column: &str) -> Result<bool, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("it cannot be read ({})", crate::words::io_words(&e)))?;
+    // The tool's own .xlsx results: their Results sheet holds the same rows and trailer.
+    let bytes = if super::workbook::looks_like_workbook(&bytes) {
+        results_sheet_as_csv(bytes)?
+    } else {
+        bytes
+    };
     let bytes = bytes.strip_prefix(crate::output::UTF8_BOM).unwrap_or(&bytes);
     // Results files use their input's delimiter: the header line says which.
     let header_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
@@ -205,6 +211,23 @@ pub fn incomplete(path: &std::path::Path, row_column: &str, status_column: &str)
     } else {
         format!("{unfinished}; rows {} have no result", gaps.join(", "))
     })
+}
+
+/// The Results sheet of the tool's own .xlsx results, as CSV text, so that the same checks
+/// read it (a workbook that opens and ends with its trailer row is whole). Read through the
+/// workbook input's own guards (zip size, cells, text).
+fn results_sheet_as_csv(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    let sheet = super::workbook::read(bytes, Some("Results"), &[])
+        .map_err(|why| format!("it is a workbook that {why} (the tool's .xlsx results have a Results sheet)"))?;
+    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    for row in sheet.rows {
+        writer
+            .write_record(row.expand(0))
+            .map_err(|e| format!("its Results sheet cannot be read ({e})"))?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| format!("its Results sheet cannot be read ({e})"))
 }
 
 /// The number of rows a trailer's message counts ("... each of its 2650 rows ...").

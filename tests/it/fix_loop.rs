@@ -162,3 +162,97 @@ fn a_run_with_rows_to_fix_ends_with_the_one_next_command_and_it_works_when_paste
         ]
     );
 }
+
+/// `path`'s sheets, every cell as the text it shows, for a test to edit and write back.
+fn sheets_of(path: &std::path::Path) -> Vec<(String, Vec<Vec<String>>)> {
+    use calamine::Reader;
+    let mut book = calamine::open_workbook_auto(path).unwrap();
+    book.sheet_names()
+        .into_iter()
+        .map(|name| {
+            let range = book.worksheet_range(&name).unwrap();
+            let rows = range
+                .rows()
+                .map(|row| row.iter().map(|cell| cell.to_string()).collect())
+                .collect();
+            (name, rows)
+        })
+        .collect()
+}
+
+#[test]
+fn fixed_cells_in_xlsx_results_are_created_on_retry_with_their_row_numbers() {
+    let ws = Workspace::empty();
+    let file = ws.write(
+        "guests.csv",
+        "Guests for March\nemail,first_name\n\
+         ann@example.com,Ann\n\
+         bad-email,Bob\n\
+         ann@example.com,Ann again\n",
+    );
+    let stderr = expect_exit(
+        ws.cmd()
+            .arg("import")
+            .arg(&file)
+            .args(["--results", "guests.results.xlsx"]),
+        1,
+    );
+    let xlsx = ws.path("guests.results.xlsx");
+    assert!(
+        stderr.contains("next: fix the 1 row marked invalid in guests.results.xlsx, then run: tallyfy-guests import --retry-from guests.results.xlsx"),
+        "{stderr}"
+    );
+    // The person fixes the cell in Excel: the same sheets, written anew.
+    let mut sheets = sheets_of(&xlsx);
+    assert_eq!(sheets[0].0, "Results");
+    let results = &mut sheets[0].1;
+    let email = results[0].iter().position(|h| h == "email").unwrap();
+    let bad = results.iter().position(|row| row[email] == "bad-email").unwrap();
+    results[bad][email] = "bob@example.com".into();
+    assert_eq!(
+        results.last().unwrap()[..2],
+        ["end", "end_of_results"],
+        "the trailer row"
+    );
+    let mut book = rust_xlsxwriter::Workbook::new();
+    for (name, rows) in &sheets {
+        let sheet = book.add_worksheet().set_name(name).unwrap();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                sheet.write_string(r as u32, c as u16, cell).unwrap();
+            }
+        }
+    }
+    book.save(&xlsx).unwrap();
+
+    expect_exit(ws.cmd().args(["import", "--retry-from"]).arg(&xlsx), 0);
+    assert_eq!(
+        rows_of(&ws, "guests.retry.results.csv"),
+        [
+            (3, "created".into(), "ann@example.com".into()),
+            (4, "created".into(), "bob@example.com".into()),
+            (5, "duplicate".into(), "ann@example.com".into()),
+        ]
+    );
+    assert_eq!(
+        ws.results("guests.retry.results.csv")[2].result_message,
+        "duplicate of row 3 (same email)"
+    );
+    assert_eq!(ws.sandbox.stats().posts, 2, "only the fixed row was sent again");
+
+    // A workbook whose Results sheet lost its trailer row is not whole.
+    sheets[0].1.pop();
+    let mut book = rust_xlsxwriter::Workbook::new();
+    for (name, rows) in &sheets {
+        let sheet = book.add_worksheet().set_name(name).unwrap();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                sheet.write_string(r as u32, c as u16, cell).unwrap();
+            }
+        }
+    }
+    let cut = ws.path("cut.results.xlsx");
+    book.save(&cut).unwrap();
+    let stderr = expect_exit(ws.cmd().args(["import", "--retry-from"]).arg(&cut), 2);
+    assert!(stderr.contains("no end_of_results"), "{stderr}");
+}
