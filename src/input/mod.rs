@@ -339,7 +339,20 @@ impl Input {
     /// Rows left to read, when it is known without reading them (a workbook).
     pub fn known_rows(&self) -> Option<u64> {
         let rows = match &self.records {
-            Records::Sheet(rows) => Some(rows.len() as u64 + u64::from(self.peeked.is_some())),
+            Records::Sheet(rows) => {
+                // The .xlsx results' trailer row is not a row to import.
+                let trailer = self
+                    .previous
+                    .as_ref()
+                    .zip(rows.as_slice().last())
+                    .is_some_and(|(columns, last)| {
+                        columns.trailer_at(|i| {
+                            let cell = last.cells.iter().find(|(col, _)| *col as usize == i);
+                            cell.map(|(_, text)| text.clone()).unwrap_or_default()
+                        })
+                    });
+                Some(rows.len() as u64 + u64::from(self.peeked.is_some()) - u64::from(trailer))
+            }
             Records::Text(_) => None,
         };
         rows.map(|rows| self.limit.map_or(rows, |limit| rows.min(limit)))
@@ -534,6 +547,32 @@ mod tests {
         assert_eq!(records.len(), 2);
         assert_eq!((records[0].row, &records[0].cells[1]), (2, "two\r\nlines"));
         assert_eq!((records[1].row, &records[1].cells[0]), (3, "b@x.com"));
+    }
+
+    #[test]
+    fn the_xlsx_results_trailer_row_is_not_counted() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet().set_name("Results").unwrap();
+        let rows = [
+            ["result_row", "result_status", "email"],
+            ["2", "invalid", "bad"],
+            ["3", "created", "a@x.com"],
+            ["end", "end_of_results", ""],
+        ];
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                sheet.write_string(r as u32, c as u16, *cell).unwrap();
+            }
+        }
+        let bytes = book.save_to_buffer().unwrap();
+        let options = InputOptions {
+            previous_results: true,
+            result_columns: &["result_row", "result_status"],
+            ..InputOptions::default()
+        };
+        let input = Input::from_reader(Box::new(io::Cursor::new(bytes)), "r.xlsx".into(), &options).unwrap();
+        assert_eq!(input.known_rows(), Some(2));
+        assert_eq!(input.count(), 2);
     }
 
     /// The total a progress bar and `--max-errors 5%` use is the rows the run will read: quotes

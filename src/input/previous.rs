@@ -41,6 +41,12 @@ impl PreviousColumns {
         Some((PreviousColumns { names, positions }, original))
     }
 
+    /// Whether a row is a results file's trailer, `cell(i)` giving its cell in column `i`.
+    pub fn trailer_at(&self, cell: impl Fn(usize) -> String) -> bool {
+        let at = |k: usize| self.positions.get(k).copied().flatten().map(&cell).unwrap_or_default();
+        is_trailer(&[at(0), at(1)])
+    }
+
     /// Splits a record's cells into the original cells and the previous result (in the order
     /// of the names).
     pub fn split(&self, cells: Cells) -> (Cells, Vec<String>) {
