@@ -75,14 +75,7 @@ pub(super) async fn pipeline(
             include_used: options.include_used,
         };
         let plans = records.map(|parsed| undo::plan(parsed, &map, how, org));
-        let plans = match ask {
-            Some((question, client)) => {
-                let held: Vec<_> = plans.collect().await;
-                asked(client, question, &confirm::Preview::of_undo(&held), stop).await?;
-                Either::Left(futures::stream::iter(held))
-            }
-            None => Either::Right(plans),
-        };
+        let plans = asked_first(plans, ask, confirm::Preview::of_undo, stop).await?;
         let rows = plans
             .map(|plan| async { (undo::run(plan, client, &rules, stop, &options.journal).await, 0) })
             .buffer_unordered(options.concurrency);
@@ -124,19 +117,7 @@ pub(super) async fn pipeline(
         // The guests rows were matched to by id are in the file, whatever their spelling there.
         let mut kept = KeptIds::default();
         let plans = records.map(|parsed| plan(&mut dedupe, parsed, &map, options, offline));
-        // A run that asks first plans the whole file before the first create, and holds the
-        // plans: the file is read once, so what the person said yes to is exactly what is sent,
-        // even if the file changes on disk while the question waits. The memory this takes is
-        // the file's rows, which is fine for the file of a person at a terminal; every run
-        // that asks nothing (cron, a pipe, --yes) streams with flat memory as before.
-        let plans = match ask {
-            Some((question, client)) => {
-                let held: Vec<Plan> = plans.collect().await;
-                asked(client, question, &confirm::Preview::of_import(&held), stop).await?;
-                Either::Left(futures::stream::iter(held))
-            }
-            None => Either::Right(plans),
-        };
+        let plans = asked_first(plans, ask, confirm::Preview::of_import, stop).await?;
         let rows = plans
             .inspect(|plan| {
                 if matches!(plan, Plan::Create(..)) {
@@ -204,13 +185,32 @@ pub(super) async fn pipeline(
     })
 }
 
-/// Asks the question, unless the run is stopped first (Ctrl-C at the question): either way, a
-/// run that does not go ahead has sent and written nothing.
-async fn asked(client: &Client, question: &Question, preview: &confirm::Preview, stop: &Stop) -> Result<(), RunError> {
+/// With a question to ask (`ask`), plans the whole file first and asks it with the real counts
+/// (`preview` of the plans), unless the run is stopped first (Ctrl-C at the question): either
+/// way, a run that does not go ahead has sent and written nothing. The plans are held, so the
+/// file is read once and what the person said yes to is exactly what is sent, even if the file
+/// changes on disk while the question waits. That memory is the file's rows, fine for the file
+/// of a person at a terminal; a run that asks nothing (cron, a pipe, --yes) streams with flat
+/// memory as before.
+async fn asked_first<S, T>(
+    plans: S,
+    ask: Option<(&Question, &Client)>,
+    preview: fn(&[T]) -> confirm::Preview,
+    stop: &Stop,
+) -> Result<Either<futures::stream::Iter<std::vec::IntoIter<T>>, S>, RunError>
+where
+    S: futures::Stream<Item = T>,
+{
+    let Some((question, client)) = ask else {
+        return Ok(Either::Right(plans));
+    };
+    let held: Vec<T> = plans.collect().await;
+    let counts = preview(&held);
     tokio::select! {
-        answer = confirm::ask(client, question, preview) => answer,
-        () = stop.gate.closed(Lane::Request) => Err(RunError::Interrupted),
+        answer = confirm::ask(client, question, &counts) => answer?,
+        () = stop.gate.closed(Lane::Request) => return Err(RunError::Interrupted),
     }
+    Ok(Either::Left(futures::stream::iter(held)))
 }
 
 /// The run loop's company: where finished rows go and what can stop it.
