@@ -103,6 +103,14 @@ impl Removal {
             Removal::Disable => "disabled",
         }
     }
+
+    /// What a row says when it was left as it was: `not deleted`, `not disabled`.
+    pub fn not_done(self) -> &'static str {
+        match self {
+            Removal::Delete => "not deleted",
+            Removal::Disable => "not disabled",
+        }
+    }
 }
 
 /// Parses `--max-missing`: `5` guests or `5%` of the organization's guests.

@@ -56,10 +56,7 @@ pub async fn remove(
     stop: &Stop,
     journal: &Journal,
 ) -> Outcome {
-    let not_done = match how {
-        Removal::Delete => "not deleted",
-        Removal::Disable => "not disabled",
-    };
+    let not_done = how.not_done();
     let mut outcome = Outcome::new();
     outcome.guest_id = target.id.to_string();
     if let Some(reason) = stop.reason() {
@@ -118,10 +115,7 @@ pub async fn remove(
 
 /// Sends the delete or disable, and reads a refusal back.
 async fn send(client: &Client, target: &Target<'_>, how: Removal, mut outcome: Outcome, stop: &Stop) -> Outcome {
-    let not_done = match how {
-        Removal::Delete => "not deleted",
-        Removal::Disable => "not disabled",
-    };
+    let not_done = how.not_done();
     let sent = match how {
         Removal::Delete => client.delete_guest(target.email, &stop.gate).await,
         Removal::Disable => client.disable_guest(target.email, &stop.gate).await,
