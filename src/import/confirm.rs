@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Local};
 
+use super::outcome::Status;
 use super::plan::Plan;
-use super::results::Status;
 use super::undo::UndoPlan;
 use crate::api::Client;
 use crate::error::RunError;

@@ -2,13 +2,15 @@
 //! (in `update`), or a row that was already done; a create that finds someone else's guest
 //! turns into an existing-guest row here.
 
-use super::create::{self, Stop};
-use super::dedupe::{Existing, Profile};
-use super::plan::{Options, Plan, UpdatePlan, existing_row};
+use super::create;
+use super::existing::{Existing, Profile};
+use super::options::Options;
+use super::outcome::{Outcome, Status};
+use super::plan::{Plan, UpdatePlan, existing_row};
 use super::progress::PendingCreates;
 use super::remove;
-use super::results::Status;
-use super::results::{Outcome, RowResult};
+use super::results::RowResult;
+use super::stop::{self, Stop};
 use super::update;
 use crate::api::Client;
 
@@ -30,7 +32,7 @@ pub(super) async fn run_plan(
     let created = tokio::select! {
         created = create::create(client, &guest, stop, options.max_rounds) => created,
         _ = stop.abandon.cancelled() => create::Created {
-            outcome: create::abandoned("created"),
+            outcome: stop::abandoned("created"),
             reconciliations: 0,
             found: None,
         },
@@ -85,7 +87,7 @@ pub(super) async fn run_update(plan: UpdatePlan, client: &Client, stop: &Stop, o
         };
         let outcome = tokio::select! {
             outcome = remove::enable(client, &target, stop, &options.journal) => outcome,
-            _ = stop.abandon.cancelled() => create::abandoned("enabled"),
+            _ = stop.abandon.cancelled() => stop::abandoned("enabled"),
         };
         if outcome.status != Status::Enabled || members.is_none() {
             return finish(result, outcome, &drift_note);
@@ -97,7 +99,7 @@ pub(super) async fn run_update(plan: UpdatePlan, client: &Client, stop: &Stop, o
     };
     let mut outcome = tokio::select! {
         outcome = update::update(client, &email, &before, &members, stop) => outcome,
-        _ = stop.abandon.cancelled() => create::abandoned("updated"),
+        _ = stop.abandon.cancelled() => stop::abandoned("updated"),
     };
     if let Some(enabled) = enabled {
         // Enabled either way; whether the members followed is in the message (and a failed

@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::results::Outcome;
+use super::outcome::Outcome;
 use crate::error::RunError;
 use crate::output::neutralize;
 
@@ -144,7 +144,7 @@ pub fn path_for(results: Option<&Path>, fallback: PathBuf) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::results::Status;
+    use crate::import::outcome::Status;
 
     #[test]
     fn lines_are_appended_across_runs_under_one_header() {

@@ -11,10 +11,10 @@
 
 use futures::StreamExt;
 
-use super::create::{Stop, abandoned};
-use super::dedupe::Existing;
+use super::existing::Existing;
+use super::outcome::{Outcome, Status};
 use super::remove::{Target, remove};
-use super::results::{Outcome, Status};
+use super::stop::{Stop, abandoned};
 use crate::api::Client;
 use crate::modes::{ErrorBudget, Removal};
 
@@ -183,7 +183,7 @@ mod tests {
             .iter()
             .map(|guest| Existing {
                 id: guest.id.clone(),
-                profile: super::super::dedupe::Profile::of(guest),
+                profile: super::super::existing::Profile::of(guest),
             })
             .collect();
         let rules = Rules {

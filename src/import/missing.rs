@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use super::dedupe::Existing;
-use super::results::Outcome;
+use super::existing::Existing;
+use super::outcome::Outcome;
 use crate::error::RunError;
 use crate::output::{AtomicFile, csv_writer, neutralize};
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::results::Status;
+use super::outcome::Status;
 use super::summary::Summary;
 
 /// What to do next: the advice printed on stderr (`next: fix ..., then run: CMD`) and the

@@ -1,38 +1,17 @@
 //! Planning, in input order: what each record becomes once validation and dedupe have seen it
 //! (a finished result, a create, or a member update), and the rows `--retry-from` copies.
 
-use super::dedupe::{Deduper, Existing, Seen};
-use super::prefetch::Members;
+use super::dedupe::{Deduper, Seen};
+use super::existing::Existing;
+use super::options::Options;
+use super::outcome::{Outcome, PreviousResult, Status};
 use super::reader::Parsed;
-use super::results::{Outcome, PreviousResult, RowResult, Status};
+use super::results::RowResult;
 use super::sync;
 use crate::api::NewGuest;
 use crate::input::{Field, FieldMap, InputRecord};
 use crate::modes::OnExisting;
 use crate::validate;
-
-pub(super) struct Options {
-    pub(super) concurrency: usize,
-    pub(super) dry_run: bool,
-    pub(super) max_rounds: u32,
-    pub(super) on_existing: OnExisting,
-    /// `--max-errors`, as a number of failed rows.
-    pub(super) max_failed: Option<u64>,
-    pub(super) report_missing: bool,
-    /// `undo`: the results' created guests are taken away so.
-    pub(super) undo: Option<crate::modes::Removal>,
-    /// `undo --include-used`: guests used since the import are taken away too.
-    pub(super) include_used: bool,
-    /// `--on-missing disable`: a disabled guest who is in the file is enabled again.
-    pub(super) reenable: bool,
-    /// About how many rows the file has, to size the email table once.
-    pub(super) expected_rows: Option<u64>,
-    /// The organization's members, once the pipeline has read them (never offline, nor when
-    /// the list was refused): rows the server would refuse are decided with them.
-    pub(super) members: std::sync::OnceLock<Members>,
-    /// Where every delete, disable and enable is recorded before it is sent.
-    pub(super) journal: super::journal::Journal,
-}
 
 /// What the pipeline does with a record once dedupe has seen it.
 pub(super) enum Plan {

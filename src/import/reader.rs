@@ -7,8 +7,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::create::Stop;
-use super::results::PreviousResult;
+use super::outcome::PreviousResult;
+use super::stop::Stop;
 use crate::input::{Input, InputRecord};
 use crate::validate::check;
 

@@ -2,10 +2,10 @@
 //! the file again): the guest is read back first and left alone unless it is still the one
 //! expected (same id); a delete whose first answer was lost and that then finds nothing was ours.
 
-use super::create::{Stop, deferred_message, failure};
-use super::dedupe::is_disabled;
+use super::existing::is_disabled;
 use super::journal::{Act, Journal};
-use super::results::{Outcome, Status};
+use super::outcome::{Outcome, Status};
+use super::stop::{Stop, deferred_message, failure};
 use crate::api::{ApiErrorKind, Client};
 use crate::modes::Removal;
 

@@ -38,7 +38,7 @@ pub const RESULT_COLUMNS: [&str; 10] = [
 /// read its whole input and gave every row its result. A file without it is not whole.
 pub const TRAILER: (&str, &str) = ("end", "end_of_results");
 
-pub use super::outcome::{Outcome, PreviousResult, Provenance, Status};
+use super::outcome::{Outcome, Provenance, Status};
 use crate::api::clock::{ServerClock, rfc3339};
 
 /// Where this run's rows are made: the organization, the API host, and the server's clock.

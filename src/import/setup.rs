@@ -347,7 +347,7 @@ fn provenance_problem(path: &Path, org: &str, undo: bool) -> Option<String> {
     }
     let mut others = std::collections::BTreeSet::new();
     for record in input {
-        if let Some(previous) = super::results::PreviousResult::parse(record.previous) {
+        if let Some(previous) = super::outcome::PreviousResult::parse(record.previous) {
             let made_in = previous.provenance.org;
             if !made_in.is_empty() && !made_in.eq_ignore_ascii_case(org) {
                 others.insert(made_in);

@@ -2,7 +2,7 @@
 //! (`--on-existing update`: the only field the API can change) and the drift it cannot apply
 //! (names, phones, company, time zone), reported and never "fixed" by re-creating the guest.
 
-use super::dedupe::Profile;
+use super::existing::Profile;
 use crate::api::NewGuest;
 
 /// How a row compares with the existing guest.

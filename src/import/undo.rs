@@ -9,10 +9,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::create::Stop;
+use super::outcome::Status;
 use super::reader::Parsed;
 use super::remove::{Target, Verify, remove};
-use super::results::{RowResult, Status};
+use super::results::RowResult;
+use super::stop::Stop;
 use crate::api::Client;
 use crate::api::clock::{parse_time, rfc3339};
 use crate::email_key::email_key;
@@ -220,7 +221,7 @@ pub(super) async fn run(
     };
     let outcome = tokio::select! {
         outcome = remove(client, &target, rules.how, rules.dry_run, stop, journal) => outcome,
-        _ = stop.abandon.cancelled() => super::create::abandoned(rules.how.done()),
+        _ = stop.abandon.cancelled() => super::stop::abandoned(rules.how.done()),
     };
     result.outcome = outcome;
     result

@@ -2,9 +2,9 @@
 //! (the API's PUT changes nothing else). A PUT is idempotent, so the client retries it on 5xx
 //! and lost connections like a read.
 
-use super::create::{Stop, deferred_message, failure, field_messages};
-use super::results::Outcome;
-use super::results::Status;
+use super::create::field_messages;
+use super::outcome::{Outcome, Status};
+use super::stop::{Stop, deferred_message, failure};
 use super::sync::members_change;
 use crate::api::{ApiErrorKind, Client};
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::{Color, Format, Note, Workbook, XlsxError};
 
-use super::results::Status;
+use super::outcome::Status;
 use super::summary::Summary;
 use crate::api::Client;
 use crate::error::RunError;

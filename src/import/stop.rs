@@ -1,0 +1,119 @@
+//! The run's stop: why the run (or only its creates) stopped, the file reader's halt, the gate
+//! every waiting change is turned back at, and the cancellation that abandons requests in
+//! flight; and how a run-stopping failure (token rejected, a rate-limit pause beyond
+//! `--max-wait`) becomes a stop for the other rows, and a row the run did not get to, a deferral.
+
+use std::sync::OnceLock;
+
+use tokio_util::sync::CancellationToken;
+
+use super::outcome::{Outcome, Status};
+use crate::api::{ApiError, ApiErrorKind, Gate};
+
+/// The run's stop: once set, no new request is started and the remaining rows are deferred.
+/// The invite cap stops only creates: reads and member updates are not invites and go on.
+#[derive(Default)]
+pub struct Stop {
+    reason: OnceLock<String>,
+    invites: OnceLock<String>,
+    /// Cancelled when in-flight requests must be abandoned too (a few seconds after SIGINT).
+    pub abandon: CancellationToken,
+    /// Set when the file reader must stop too: the rows after it get no result row.
+    halt_reading: std::sync::atomic::AtomicBool,
+    /// Closed with the stop: every change still waiting its turn is dropped, not sent.
+    pub gate: Gate,
+}
+
+impl Stop {
+    /// Stops every kind of request. The first reason given wins.
+    pub fn stop(&self, reason: impl Into<String>) {
+        // The reason first: a request the gate turns back reads it for its row's message.
+        let _ = self.reason.set(reason.into());
+        self.gate.close();
+    }
+
+    /// Stops creates only (the hourly invite cap, beyond `--max-wait`).
+    pub fn stop_invites(&self, reason: impl Into<String>) {
+        let _ = self.invites.set(reason.into());
+        self.gate.close_invites();
+    }
+
+    /// Stops the file reader (an interrupted dry run, or a run whose requests were abandoned).
+    pub fn halt_reading(&self) {
+        self.halt_reading.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn reading_halted(&self) -> bool {
+        self.halt_reading.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Why the whole run stopped, if it did.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.get().map(String::as_str)
+    }
+
+    /// Why no more creates start, if they do not.
+    pub fn invite_reason(&self) -> Option<&str> {
+        self.reason().or_else(|| self.invites.get().map(String::as_str))
+    }
+}
+
+/// A create still in flight when the grace period after a stop ran out.
+/// `done` is what the request would have done: `created`, `updated`, `deleted`, ...
+pub fn abandoned(done: &str) -> Outcome {
+    Outcome::new().with(
+        Status::Deferred,
+        format!(
+            "abandoned in flight when the run was interrupted: it may or may not have been {done}; run the same command again to settle it"
+        ),
+    )
+}
+
+/// The deferral message of a row the run did not get to.
+pub fn deferred_message(not_done: &str, reason: &str) -> String {
+    format!("{not_done}: the run stopped ({reason}); run the same command again to continue")
+}
+
+/// A failure that ends this row; some end the whole run.
+/// `not_done` says what the row's deferral did not do (`not created`, `not deleted`, ...).
+pub(super) fn failure(
+    outcome: Outcome,
+    error: ApiError,
+    stop: &Stop,
+    uncertain: Option<&str>,
+    not_done: &str,
+) -> Outcome {
+    let note = uncertain.map_or(String::new(), |what| format!(" after an unanswered attempt ({what})"));
+    match &error.kind {
+        ApiErrorKind::RateLimited(until) if until.invites_only => {
+            stop.stop_invites(until.to_string());
+            outcome.with(
+                Status::Deferred,
+                format!("{}{note}", deferred_message(not_done, &until.to_string())),
+            )
+        }
+        ApiErrorKind::RateLimited(until) => {
+            stop.stop(until.to_string());
+            outcome.with(
+                Status::Deferred,
+                format!("{}{note}", deferred_message(not_done, &until.to_string())),
+            )
+        }
+        ApiErrorKind::NotSent => {
+            let reason = stop.invite_reason().unwrap_or("stopped");
+            outcome.with(
+                Status::Deferred,
+                format!("{}{note}", deferred_message(not_done, reason)),
+            )
+        }
+        ApiErrorKind::Unauthorized(_) | ApiErrorKind::TokenEndpoint { .. } => {
+            let reason = error.to_string();
+            stop.stop(reason.clone());
+            outcome.with(
+                Status::Deferred,
+                format!("{}{note}", deferred_message(not_done, &reason)),
+            )
+        }
+        _ => outcome.with(Status::Failed, format!("{error}{note}")),
+    }
+}
