@@ -10,9 +10,9 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Local};
 
+use super::act::undo::UndoPlan;
 use super::outcome::Status;
 use super::plan::Plan;
-use super::undo::UndoPlan;
 use crate::api::Client;
 use crate::error::RunError;
 use crate::modes::Removal;

@@ -3,42 +3,31 @@
 //! exactly one result row; a stop (token rejected, rate-limited beyond `--max-wait`, a signal)
 //! turns what is left into `deferred` rows, and re-running the same command continues.
 //!
-//! The stages, in the order a run meets them:
+//! The folder shows the pipeline, in the order a run meets it:
 //! - `setup`: every check before anything is sent (input, outputs, configuration), the
-//!   connection; `lock`: one run at a time per results file.
-//! - `pipeline`: the run loop; `reader` (the file, validated, in batches), `prefetch` (the
-//!   organization's guests), `plan` (dedupe and what each row becomes, in input order),
-//!   `execute` (`create` with read-backs, `update` of members; `sync` compares profiles).
-//! - `results` (the results file), `missing` (`--report-missing`), `mirror` (`--on-missing`:
-//!   `remove` takes a guest away after reading it back), `summary` and `progress`.
-//! - `undo` reads a results file instead and takes back the guests it says were created.
+//!   connection; `lock`: one run at a time per results file (and per organization for a run
+//!   that deletes or disables); `options`: what the run's stages read of its configuration.
+//! - `pipeline`: the run loop, which asks `confirm`'s question once the file is planned, and
+//!   whose `stop` (signals, a rejected token, a long rate limit) every stage obeys.
+//! - `plan/`: what each row becomes: `reader` (the file, validated, in batches), `prefetch`
+//!   (the organization's guests), `dedupe` against them (`existing`), `sync` (profiles compared).
+//! - `act/`: what is sent: `execute` (`create` with read-backs, `update` of members), `undo`
+//!   (takes back the guests a results file says were created), `mirror` (`--on-missing`),
+//!   `remove` (one guest taken away after reading it back), `journal` (every act, written ahead).
+//! - `report/`: what is told: `results` (the results file, and `workbook` for `.xlsx`), `missing`
+//!   (`--report-missing`), `summary`, `next` (the command to run next), `progress`.
+//! - `outcome`: what became of a row (`Status`, `Outcome`), shared by all three.
 
+mod act;
 mod confirm;
-mod create;
-mod dedupe;
-mod execute;
-mod existing;
-mod journal;
 mod lock;
-mod mirror;
-mod missing;
-mod next;
 mod options;
 mod outcome;
 mod pipeline;
 mod plan;
-mod prefetch;
-mod progress;
-mod reader;
-mod remove;
-pub mod results;
+pub mod report;
 mod setup;
 mod stop;
-mod summary;
-mod sync;
-mod undo;
-mod update;
-mod workbook;
 
 use tracing::Instrument;
 
@@ -46,11 +35,13 @@ use crate::config::{ImportConfig, Reach};
 use crate::error::{Exit, RunError};
 use crate::logging::Ui;
 use crate::output::CsvStyle;
+use act::{journal, mirror};
 use options::Options;
 use pipeline::pipeline;
-use progress::{PendingCreates, Progress};
-use results::ResultsWriter;
-pub use summary::{Summary, SummaryFile};
+use report::progress::{PendingCreates, Progress};
+use report::results::{self, ResultsWriter};
+pub use report::summary::{Summary, SummaryFile};
+use report::{missing, next, workbook};
 
 /// The `import` command. Returns the exit code the run's rows call for.
 pub async fn run(args: ImportConfig, ui: Ui) -> Result<Exit, RunError> {

@@ -2,7 +2,7 @@
 //! dry run, resends, `--on-existing`, the error budget, undo, the members once read, the acts
 //! journal).
 
-use super::prefetch::Members;
+use super::plan::prefetch::Members;
 use crate::modes::OnExisting;
 
 /// What the pipeline, planning and the acts read of the run's configuration.
@@ -26,5 +26,5 @@ pub(super) struct Options {
     /// the list was refused): rows the server would refuse are decided with them.
     pub(super) members: std::sync::OnceLock<Members>,
     /// Where every delete, disable and enable is recorded before it is sent.
-    pub(super) journal: super::journal::Journal,
+    pub(super) journal: super::act::journal::Journal,
 }

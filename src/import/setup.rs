@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::lock;
-use super::summary::SummaryFile;
+use super::report::summary::SummaryFile;
 use crate::api::Client;
 use crate::config::{ImportConfig, Reach};
 use crate::error::RunError;
@@ -45,7 +45,7 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
             header_row: args.header_row,
             limit: args.limit,
             previous_results: args.retry,
-            result_columns: &super::results::RESULT_COLUMNS,
+            result_columns: &super::report::results::RESULT_COLUMNS,
             stream: false,
         },
     )
@@ -98,7 +98,7 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
         && args.on_missing.removal().is_some()
         && input
             .as_ref()
-            .is_some_and(|input| input.has_result_column(super::results::RESULT_COLUMNS[0]));
+            .is_some_and(|input| input.has_result_column(super::report::results::RESULT_COLUMNS[0]));
     let retried_complete = if (args.retry && args.undo.is_none()) || mirrored_results {
         let flag = if args.retry { "--retry-from" } else { "the input" };
         match retried_whole(&source, flag, &args.file, results_path.as_deref()) {
@@ -188,8 +188,8 @@ fn retried_whole(source: &Source, flag: &str, file: &Path, results: Option<&Path
             Some(why) => Err(why),
             None => incomplete_results(
                 path,
-                super::results::RESULT_COLUMNS[0],
-                super::results::RESULT_COLUMNS[1],
+                super::report::results::RESULT_COLUMNS[0],
+                super::report::results::RESULT_COLUMNS[1],
             ),
         },
     };
@@ -333,7 +333,7 @@ fn provenance_problem(path: &Path, org: &str, undo: bool) -> Option<String> {
     let source = Source::File(path.to_path_buf());
     let options = InputOptions {
         previous_results: true,
-        result_columns: &super::results::RESULT_COLUMNS,
+        result_columns: &super::report::results::RESULT_COLUMNS,
         ..Default::default()
     };
     // An unreadable file is reported by the run's own opening of it.

@@ -3,10 +3,10 @@
 //! and lost connections like a read.
 
 use super::create::field_messages;
-use super::outcome::{Outcome, Status};
-use super::stop::{Stop, deferred_message, failure};
-use super::sync::members_change;
 use crate::api::{ApiErrorKind, Client};
+use crate::import::outcome::{Outcome, Status};
+use crate::import::plan::sync::members_change;
+use crate::import::stop::{Stop, deferred_message, failure};
 
 pub async fn update(client: &Client, email: &str, before: &[u64], members: &[u64], stop: &Stop) -> Outcome {
     let outcome = Outcome::new();

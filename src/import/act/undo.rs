@@ -9,14 +9,14 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::outcome::Status;
-use super::reader::Parsed;
 use super::remove::{Target, Verify, remove};
-use super::results::RowResult;
-use super::stop::Stop;
 use crate::api::Client;
 use crate::api::clock::{parse_time, rfc3339};
 use crate::email_key::email_key;
+use crate::import::outcome::Status;
+use crate::import::plan::reader::Parsed;
+use crate::import::report::results::RowResult;
+use crate::import::stop::Stop;
 use crate::input::{Field, FieldMap};
 use crate::modes::Removal;
 
@@ -25,14 +25,14 @@ use crate::modes::Removal;
 const CLOCK_GRANULARITY: Duration = Duration::from_secs(1);
 
 /// How undo takes guests back.
-pub(super) struct Rules {
+pub(crate) struct Rules {
     pub how: Removal,
     pub dry_run: bool,
     pub include_used: bool,
 }
 
 /// What undo does with one row of the results file.
-pub(super) enum UndoPlan {
+pub(crate) enum UndoPlan {
     Done(RowResult),
     Remove {
         result: RowResult,
@@ -43,7 +43,7 @@ pub(super) enum UndoPlan {
 
 /// The run that made a row, on the server's clock: from its start to the row's last answer.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Window {
+pub(crate) struct Window {
     started: SystemTime,
     ended: SystemTime,
 }
@@ -51,7 +51,7 @@ pub(super) struct Window {
 /// Reads a row's earlier account, with nothing sent: only a `created` row with a guest id, a
 /// valid email, this organization and its run's window names a guest to take back. `org` is the
 /// configured organization (`None` offline).
-pub(super) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, org: Option<&str>) -> UndoPlan {
+pub(crate) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, org: Option<&str>) -> UndoPlan {
     let Parsed { record, previous, .. } = parsed;
     let row = previous.as_ref().and_then(|p| p.row).unwrap_or(record.row);
     let email = map.cell(Field::Email, &record.cells).unwrap_or("").trim().to_string();
@@ -195,7 +195,7 @@ impl Verify for Provenance<'_> {
 }
 
 /// Carries out a row's plan.
-pub(super) async fn run(
+pub(crate) async fn run(
     plan: UndoPlan,
     client: Option<&Client>,
     rules: &Rules,
@@ -221,7 +221,7 @@ pub(super) async fn run(
     };
     let outcome = tokio::select! {
         outcome = remove(client, &target, rules.how, rules.dry_run, stop, journal) => outcome,
-        _ = stop.abandon.cancelled() => super::stop::abandoned(rules.how.done()),
+        _ = stop.abandon.cancelled() => crate::import::stop::abandoned(rules.how.done()),
     };
     result.outcome = outcome;
     result

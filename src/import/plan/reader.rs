@@ -7,8 +7,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::outcome::PreviousResult;
-use super::stop::Stop;
+use crate::import::outcome::PreviousResult;
+use crate::import::stop::Stop;
 use crate::input::{Input, InputRecord};
 use crate::validate::check;
 
@@ -20,7 +20,7 @@ const BATCH_BYTES: usize = 4 * 1024 * 1024;
 const CHANNEL_BATCHES: usize = 8;
 
 /// A record after validation.
-pub(super) struct Parsed {
+pub(crate) struct Parsed {
     pub record: InputRecord,
     /// What validation found: the member ids of a valid row (the guest itself is made from
     /// the cells only for a row that needs one), or every problem of the row.
@@ -36,7 +36,7 @@ pub(super) struct Parsed {
 
 /// Starts reading `input` on a blocking thread; it stops early when `stop` halts reading. The
 /// thread's answer says whether every record of the file was read (no halt, no read error).
-pub(super) fn spawn(mut input: Input, stop: Arc<Stop>) -> (mpsc::Receiver<Vec<Parsed>>, JoinHandle<bool>) {
+pub(crate) fn spawn(mut input: Input, stop: Arc<Stop>) -> (mpsc::Receiver<Vec<Parsed>>, JoinHandle<bool>) {
     // Reading and validating is CPU work on a thread of its own; the bounded channel keeps
     // memory flat however large the file is.
     let (tx, rx) = mpsc::channel::<Vec<Parsed>>(CHANNEL_BATCHES);

@@ -3,19 +3,19 @@
 //! turns into an existing-guest row here.
 
 use super::create;
-use super::existing::{Existing, Profile};
-use super::options::Options;
-use super::outcome::{Outcome, Status};
-use super::plan::{Plan, UpdatePlan, existing_row};
-use super::progress::PendingCreates;
 use super::remove;
-use super::results::RowResult;
-use super::stop::{self, Stop};
 use super::update;
 use crate::api::Client;
+use crate::import::options::Options;
+use crate::import::outcome::{Outcome, Status};
+use crate::import::plan::existing::{Existing, Profile};
+use crate::import::plan::{Plan, UpdatePlan, existing_row};
+use crate::import::report::progress::PendingCreates;
+use crate::import::report::results::RowResult;
+use crate::import::stop::{self, Stop};
 
 /// Finishes a planned row: creates it, or defers it if the run has stopped.
-pub(super) async fn run_plan(
+pub(crate) async fn run_plan(
     plan: Plan,
     client: Option<&Client>,
     stop: &Stop,
@@ -69,7 +69,7 @@ pub(super) async fn run_plan(
 }
 
 /// An existing guest's update: enabled again first if asked, then its members replaced.
-pub(super) async fn run_update(plan: UpdatePlan, client: &Client, stop: &Stop, options: &Options) -> RowResult {
+pub(crate) async fn run_update(plan: UpdatePlan, client: &Client, stop: &Stop, options: &Options) -> RowResult {
     let UpdatePlan {
         result,
         email,

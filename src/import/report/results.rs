@@ -38,8 +38,8 @@ pub const RESULT_COLUMNS: [&str; 10] = [
 /// read its whole input and gave every row its result. A file without it is not whole.
 pub const TRAILER: (&str, &str) = ("end", "end_of_results");
 
-use super::outcome::{Outcome, Provenance, Status};
 use crate::api::clock::{ServerClock, rfc3339};
+use crate::import::outcome::{Outcome, Provenance, Status};
 
 /// Where this run's rows are made: the organization, the API host, and the server's clock.
 #[derive(Debug, Clone, Default)]

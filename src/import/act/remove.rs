@@ -2,11 +2,11 @@
 //! the file again): the guest is read back first and left alone unless it is still the one
 //! expected (same id); a delete whose first answer was lost and that then finds nothing was ours.
 
-use super::existing::is_disabled;
 use super::journal::{Act, Journal};
-use super::outcome::{Outcome, Status};
-use super::stop::{Stop, deferred_message, failure};
 use crate::api::{ApiErrorKind, Client};
+use crate::import::outcome::{Outcome, Status};
+use crate::import::plan::existing::is_disabled;
+use crate::import::stop::{Stop, deferred_message, failure};
 use crate::modes::Removal;
 
 /// The guest to take away: its email, the id it must still have, and (for `undo`) what else

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use super::existing::Existing;
-use super::outcome::Outcome;
 use crate::error::RunError;
+use crate::import::outcome::Outcome;
+use crate::import::plan::existing::Existing;
 use crate::output::{AtomicFile, csv_writer, neutralize};
 
 pub const COLUMNS: [&str; 9] = [

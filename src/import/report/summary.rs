@@ -8,10 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::outcome::Status;
 use crate::api::Client;
 use crate::config::ImportConfig;
 use crate::error::{Exit, RunError};
+use crate::import::outcome::Status;
 use crate::input::Source;
 use crate::modes::{OnExisting, OnMissing};
 use crate::output::AtomicFile;
@@ -93,7 +93,12 @@ impl Serialize for Summary {
 
 impl Summary {
     /// Records what `--on-missing` did; a run it held back stops (exit 3) with its reason.
-    pub fn on_missing(&mut self, mode: OnMissing, outcomes: &[super::outcome::Outcome], stopped: Option<String>) {
+    pub fn on_missing(
+        &mut self,
+        mode: OnMissing,
+        outcomes: &[crate::import::outcome::Outcome],
+        stopped: Option<String>,
+    ) {
         let mut counts = BTreeMap::new();
         for outcome in outcomes {
             *counts.entry(outcome.status).or_default() += 1;

@@ -14,8 +14,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::outcome::Outcome;
 use crate::error::RunError;
+use crate::import::outcome::Outcome;
 use crate::output::neutralize;
 
 /// The journal's columns, written once at the top of a new journal.

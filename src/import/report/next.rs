@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use super::outcome::Status;
 use super::summary::Summary;
+use crate::import::outcome::Status;
 
 /// What to do next: the advice printed on stderr (`next: fix ..., then run: CMD`) and the
 /// command alone (the summary JSON's `next_command`).

@@ -11,11 +11,11 @@
 
 use futures::StreamExt;
 
-use super::existing::Existing;
-use super::outcome::{Outcome, Status};
 use super::remove::{Target, remove};
-use super::stop::{Stop, abandoned};
 use crate::api::Client;
+use crate::import::outcome::{Outcome, Status};
+use crate::import::plan::existing::Existing;
+use crate::import::stop::{Stop, abandoned};
 use crate::modes::{ErrorBudget, Removal};
 
 /// What `--on-missing` may do, and within what.
@@ -183,7 +183,7 @@ mod tests {
             .iter()
             .map(|guest| Existing {
                 id: guest.id.clone(),
-                profile: super::super::existing::Profile::of(guest),
+                profile: crate::import::plan::existing::Profile::of(guest),
             })
             .collect();
         let rules = Rules {

@@ -5,14 +5,14 @@
 //! an overlapping run) may have created the guest after the list was read. A read-back that
 //! finds nothing right after a create or a "taken" waits out the read lag
 //! (`Client::read_back_settled`) before it is believed. A failure that stops the run is
-//! turned into a stop by `super::stop`.
+//! turned into a stop by `crate::import::stop`.
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::existing::Profile;
-use super::outcome::{Outcome, Status};
-use super::stop::{Stop, deferred_message, failure};
 use crate::api::{ApiError, ApiErrorKind, Client, FieldError, Guest, NewGuest};
+use crate::import::outcome::{Outcome, Status};
+use crate::import::plan::existing::Profile;
+use crate::import::stop::{Stop, deferred_message, failure};
 
 /// How a create ended, and what reading it back learned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,7 +248,7 @@ fn holds_what_we_sent(sent: &NewGuest, found: &Guest) -> bool {
 /// A 422's messages in words a person can act on: the known ones rephrased (a member id that
 /// is not in the organization, an email that is a member's), the others as the server said
 /// them. `members` are the ids that were sent, which `associated_members.N` refers to.
-pub(super) fn field_messages(fields: &[FieldError], members: &[u64]) -> String {
+pub(crate) fn field_messages(fields: &[FieldError], members: &[u64]) -> String {
     let readable = |field: &FieldError| {
         let message = field.message.to_lowercase();
         let member = field

@@ -1,17 +1,29 @@
 //! Planning, in input order: what each record becomes once validation and dedupe have seen it
 //! (a finished result, a create, or a member update), and the rows `--retry-from` copies.
+//! Nothing here sends a change (that is `act`).
+//!
+//! - `reader`: the file, read, decoded and validated on a thread of its own, in batches.
+//! - `prefetch`: the organization's guests (every page) and members, while the file is read.
+//! - `dedupe`: each row's email against the rows before it and the existing guests
+//!   (`existing`: what the organization holds for each).
+//! - `sync`: what a row says about a guest who exists: members to apply, drift to report.
 
-use super::dedupe::{Deduper, Seen};
-use super::existing::Existing;
+pub(super) mod dedupe;
+pub(super) mod existing;
+pub(super) mod prefetch;
+pub(super) mod reader;
+pub(super) mod sync;
+
 use super::options::Options;
 use super::outcome::{Outcome, PreviousResult, Status};
-use super::reader::Parsed;
-use super::results::RowResult;
-use super::sync;
+use super::report::results::RowResult;
 use crate::api::NewGuest;
 use crate::input::{Field, FieldMap, InputRecord};
 use crate::modes::OnExisting;
 use crate::validate;
+use dedupe::{Deduper, Seen};
+use existing::Existing;
+use reader::Parsed;
 
 /// What the pipeline does with a record once dedupe has seen it.
 pub(super) enum Plan {

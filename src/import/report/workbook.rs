@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::{Color, Format, Note, Workbook, XlsxError};
 
-use super::outcome::Status;
 use super::summary::Summary;
 use crate::api::Client;
 use crate::error::RunError;
+use crate::import::outcome::Status;
 
 /// Whether a results path asks for a workbook.
 pub fn wanted(path: &Path) -> bool {
