@@ -33,6 +33,7 @@ mod spreadsheets;
 mod stops;
 mod summaries;
 mod sync;
+mod ui;
 mod unattended;
 mod undo;
 mod undo_rules;
