@@ -42,6 +42,7 @@ pub mod wait;
 pub mod words;
 
 pub use error::RunError;
+pub use import::engine;
 
 /// Runs one command to completion and returns its exit code.
 pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<error::Exit, RunError> {

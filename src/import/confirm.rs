@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Local};
 
 use super::act::undo::UndoPlan;
+use super::engine::Confirm;
 use super::outcome::Status;
 use super::plan::Plan;
 use crate::api::Client;
@@ -23,6 +24,7 @@ use crate::rate::Rate;
 const INVITE_CAP_PER_HOUR: u64 = 30;
 
 /// What the question needs besides the plan.
+#[derive(Debug, Clone)]
 pub struct Question {
     /// `undo`: how its guests are taken away.
     pub undo: Option<Removal>,
@@ -47,6 +49,18 @@ pub struct Preview {
     /// `undo`: guests to take away, and rows left alone.
     pub removes: u64,
     pub left_alone: u64,
+    /// Rows per status as planned (rows to update as `updated`, an undo's rows to take away
+    /// as `deleted` or `disabled`; creates are `creates` alone), for `Event::Planned`.
+    pub counts: Vec<(Status, u64)>,
+}
+
+/// `statuses` counted, in status order.
+fn tally(statuses: impl Iterator<Item = Status>) -> Vec<(Status, u64)> {
+    let mut counts = std::collections::BTreeMap::new();
+    for status in statuses {
+        *counts.entry(status).or_default() += 1;
+    }
+    counts.into_iter().collect()
 }
 
 impl Preview {
@@ -64,10 +78,15 @@ impl Preview {
                 },
             }
         }
+        preview.counts = tally(plans.iter().filter_map(|plan| match plan {
+            Plan::Create(..) => None,
+            Plan::Update(..) => Some(Status::Updated),
+            Plan::Done(result) => Some(result.outcome.status),
+        }));
         preview
     }
 
-    pub fn of_undo(plans: &[UndoPlan]) -> Preview {
+    pub fn of_undo(plans: &[UndoPlan], how: Removal) -> Preview {
         let mut preview = Preview::default();
         for plan in plans {
             match plan {
@@ -75,11 +94,19 @@ impl Preview {
                 UndoPlan::Done(_) => preview.left_alone += 1,
             }
         }
+        let removed = match how {
+            Removal::Delete => Status::Deleted,
+            Removal::Disable => Status::Disabled,
+        };
+        preview.counts = tally(plans.iter().map(|plan| match plan {
+            UndoPlan::Remove { .. } => removed,
+            UndoPlan::Done(result) => result.outcome.status,
+        }));
         preview
     }
 
     /// Whether the run would send anything that changes a guest (else nothing is asked).
-    fn sends(&self) -> bool {
+    pub fn sends(&self) -> bool {
         self.creates + self.updates + self.removes > 0
     }
 }
@@ -89,30 +116,37 @@ pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Asks the question for `preview`; a refusal is `RunError::Declined` (nothing sent or written).
-/// A run that would send nothing asks nothing.
-pub async fn ask(client: &Client, question: &Question, preview: &Preview) -> Result<(), RunError> {
-    if !preview.sends() && question.also.is_none() {
-        return Ok(());
-    }
-    let org = match client.organization_name().await {
-        Some(name) => format!("{name} ({})", client.org()),
-        None => client.org().to_string(),
-    };
-    let text = wording(&org, question, preview, SystemTime::now());
-    let answer = tokio::task::spawn_blocking(move || {
+/// The CLI's answer to a job's question: asked on the terminal (stderr), answered on stdin; a
+/// `y` or `yes` goes ahead, anything else is a no. A run stopped while it waits (Ctrl-C at
+/// the question) no longer waits for the answer, and the question is left unanswered.
+pub(super) async fn on_terminal(mut confirm: Confirm) {
+    let text = confirm.text();
+    let read = tokio::task::spawn_blocking(move || {
         let mut stderr = std::io::stderr();
         let _ = stderr.write_all(text.as_bytes());
         let _ = stderr.flush();
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map(|_| line)
-    })
-    .await
-    .map_err(|e| RunError::io("cannot read the answer", std::io::Error::other(e)))?
-    .map_err(|e| RunError::io("cannot read the answer", e))?;
-    match answer.trim().to_lowercase().as_str() {
-        "y" | "yes" => Ok(()),
-        _ => Err(RunError::Declined),
+    });
+    let read = tokio::select! {
+        read = read => read,
+        () = confirm.abandoned() => return,
+    };
+    let answer = read
+        .map_err(|e| RunError::io("cannot read the answer", std::io::Error::other(e)))
+        .and_then(|line| line.map_err(|e| RunError::io("cannot read the answer", e)))
+        .and_then(|answer| match answer.trim().to_lowercase().as_str() {
+            "y" | "yes" => Ok(()),
+            _ => Err(RunError::Declined),
+        });
+    confirm.reply(answer);
+}
+
+/// The organization as the question names it: by name, so a wrong one is noticed.
+pub(super) async fn organization(client: &Client) -> String {
+    match client.organization_name().await {
+        Some(name) => format!("{name} ({})", client.org()),
+        None => client.org().to_string(),
     }
 }
 
@@ -129,7 +163,7 @@ fn rows(n: u64) -> String {
 }
 
 /// The question's words: `Create 2 guests in ‹org›? 11 already exist, 6 rows need fixing. …`.
-fn wording(org: &str, question: &Question, p: &Preview, now: SystemTime) -> String {
+pub(super) fn wording(org: &str, question: &Question, p: &Preview, now: SystemTime) -> String {
     if let Some(how) = question.undo {
         let (verb, from, note) = match how {
             Removal::Delete => ("Delete", "from", "; deleting cannot be undone"),

@@ -17,9 +17,13 @@
 //! - `report/`: what is told: `results` (the results file, and `workbook` for `.xlsx`), `missing`
 //!   (`--report-missing`), `summary`, `next` (the command to run next), `progress`.
 //! - `outcome`: what became of a row (`Status`, `Outcome`), shared by all three.
+//! - `engine`: the run as a library (`start`, its `Event`s, its stop); `face`: the CLI's
+//!   consumers of those events (the signal watcher, the question).
 
 mod act;
 mod confirm;
+pub mod engine;
+mod face;
 mod lock;
 mod options;
 mod outcome;
@@ -33,7 +37,6 @@ use tracing::Instrument;
 
 use crate::config::{ImportConfig, Reach};
 use crate::error::{Exit, RunError};
-use crate::logging::Ui;
 use crate::output::CsvStyle;
 use act::{journal, mirror};
 use options::Options;
@@ -43,11 +46,18 @@ use report::results::{self, ResultsWriter};
 pub use report::summary::{Summary, SummaryFile};
 use report::{missing, next, workbook};
 
-/// The `import` command. Returns the exit code the run's rows call for.
-pub async fn run(args: ImportConfig, ui: Ui) -> Result<Exit, RunError> {
+pub use face::run;
+
+/// The job, as `engine::start` runs it: the run, then its `--summary-json`.
+async fn run_job(
+    args: ImportConfig,
+    face: engine::Face,
+    events: engine::Events,
+    stop: std::sync::Arc<stop::Stop>,
+) -> Result<Exit, RunError> {
     let started = std::time::SystemTime::now();
     let mut account = SummaryFile::new(&args, started);
-    let result = import(&args, ui, &mut account).await;
+    let result = import(&args, face, &mut account, &events, &stop).await;
     // However the command ends (set-up problems and a refused lock included), monitoring
     // reads this run's exit code, never an earlier run's.
     if let Some(path) = args.summary_json.as_ref() {
@@ -110,7 +120,14 @@ fn summary_or_nothing(path: &std::path::Path) -> bool {
 }
 
 /// The run, stage by stage.
-async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Result<Exit, RunError> {
+async fn import(
+    args: &ImportConfig,
+    face: engine::Face,
+    account: &mut SummaryFile,
+    events: &engine::Events,
+    stop: &std::sync::Arc<stop::Stop>,
+) -> Result<Exit, RunError> {
+    let ui = face.ui;
     let setup::Setup {
         input,
         results_path,
@@ -118,7 +135,7 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         total,
         max_failed,
         retried_complete,
-    } = setup::check(args, ui, account)?;
+    } = setup::check(args, face.count_rows, account)?;
     // One run at a time per results file (by the real file: through symlinks, and hard links
     // by inode); taken before anything is sent or written. (A device or FIFO given as the
     // results is not a file to protect, and gets no lock file.)
@@ -152,7 +169,7 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
     }
     setup::log_input(&input, args.retry, args.undo);
     // Nothing to confirm against the built-in sandbox: it is nobody's organization.
-    let ask = !args.dry_run && !args.yes && !matches!(reach, Reach::Sandbox(_));
+    let ask = face.ask && !args.dry_run && !args.yes && !matches!(reach, Reach::Sandbox(_));
     // The built-in sandbox, if any, lives as long as this binding: to the end of the run.
     let (client, sandbox) = setup::connect(reach).await?;
     let also = args.on_missing.removal().map(|how| {
@@ -167,7 +184,7 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         )
     });
     // Asked in the pipeline, once the file is planned: the question gives the real counts.
-    let question = (ask && confirm::interactive()).then(|| confirm::Question {
+    let question = ask.then(|| confirm::Question {
         undo: args.undo,
         also,
         invite_rates: args.invite_rates().to_vec(),
@@ -219,8 +236,11 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         progress = progress.with_heartbeat(args.heartbeat, total, ui.json);
     }
     let span = progress.span();
-    // One stop for the whole command: the file's rows, then the mirror's acts.
-    let watcher = pipeline::Watcher::start(args.dry_run);
+    events.send(engine::Event::SetUp {
+        input: crate::input::Source::from_arg(&args.file).display(),
+        rows: total,
+        organization: client.as_ref().map(|client| client.org().to_string()),
+    });
     let pipeline::Ran {
         mut summary,
         missing,
@@ -234,7 +254,8 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
         &options,
         progress,
         &pending,
-        &watcher.stop,
+        stop,
+        events,
     )
     .instrument(span)
     // A run that could not start (the guest list unreadable, the question declined) has not
@@ -280,7 +301,7 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
                             stopped: Some(error.to_string()),
                         })
                     }
-                    _ => Some(mirror::act(client, missing, org_guests, whole, &rules, &watcher.stop).await),
+                    _ => Some(mirror::act(client, missing, org_guests, whole, &rules, stop).await),
                 }
             }
             _ => None,
@@ -324,6 +345,11 @@ async fn import(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Resul
             exit = Exit::Problems;
         }
     }
+    events.stopping(stop);
+    events.send(engine::Event::Finished {
+        summary: summary.clone(),
+        exit,
+    });
     account.summary(summary, results_path.as_deref());
     Ok(exit)
 }

@@ -138,6 +138,13 @@ pub enum Status {
     Deferred,
 }
 
+/// A status serializes as the results file writes it (`created`, `would_create`, ...).
+impl serde::Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 impl Status {
     /// Every status, in the order summaries list them.
     pub fn all() -> impl Iterator<Item = Status> {

@@ -3,7 +3,7 @@
 //! `--max-errors`, a results file that cannot be written) that turn what is left into `deferred`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
 use futures::future::{self, Either};
@@ -11,6 +11,7 @@ use futures::future::{self, Either};
 use super::act::execute::run_plan;
 use super::act::undo;
 use super::confirm::{self, Question};
+use super::engine::{self, Event, Events, Wait};
 use super::options::Options;
 use super::outcome::Status;
 use super::plan::dedupe::{Deduper, Emails, KeptIds};
@@ -24,15 +25,12 @@ use super::report::summary::Summary;
 use super::stop::Stop;
 use crate::api::Client;
 use crate::api::pacing::Lane;
-use crate::error::{RunError, shutdown_signal};
+use crate::error::RunError;
 use crate::input::Input;
 
 /// The most rows the email table is sized for up front (4 M buckets: 4 MB of control bytes
 /// written at once, the slots only as they fill); a bigger file grows it as it goes.
 const MAX_RESERVED_ROWS: u64 = 2_000_000;
-
-/// In-flight requests get this long to finish after SIGINT/SIGTERM before they are abandoned.
-const GRACE: Duration = Duration::from_secs(5);
 
 /// What a run's rows came to, and what the mirror step needs to know.
 pub(super) struct Ran {
@@ -60,6 +58,7 @@ pub(super) async fn pipeline(
     mut progress: Progress,
     pending: &PendingCreates,
     stop: &Arc<Stop>,
+    events: &Events,
 ) -> Result<Ran, RunError> {
     let started = Instant::now();
     let map = input.map.clone();
@@ -78,7 +77,8 @@ pub(super) async fn pipeline(
             include_used: options.include_used,
         };
         let plans = records.map(|parsed| undo::plan(parsed, &map, how, org));
-        let plans = asked_first(plans, ask, confirm::Preview::of_undo, stop).await?;
+        let preview = |plans: &[undo::UndoPlan]| confirm::Preview::of_undo(plans, how);
+        let plans = asked_first(plans, ask, preview, stop, events).await?;
         let rows = plans
             .map(|plan| async { (undo::run(plan, client, &rules, stop, &options.journal).await, 0) })
             .buffer_unordered(options.concurrency);
@@ -88,6 +88,8 @@ pub(super) async fn pipeline(
             progress: &mut progress,
             stop,
             client,
+            events,
+            waiting: [None, None],
         };
         let (summary, write_failed) = run.drive(rows).await?;
         (summary, write_failed, None, 0)
@@ -120,11 +122,12 @@ pub(super) async fn pipeline(
         // The guests rows were matched to by id are in the file, whatever their spelling there.
         let mut kept = KeptIds::default();
         let plans = records.map(|parsed| plan(&mut dedupe, parsed, &map, options, offline));
-        let plans = asked_first(plans, ask, confirm::Preview::of_import, stop).await?;
+        let plans = asked_first(plans, ask, confirm::Preview::of_import, stop, events).await?;
         let rows = plans
             .inspect(|plan| {
-                if matches!(plan, Plan::Create(..)) {
+                if let Plan::Create(record, _) = plan {
                     pending.planned();
+                    events.send(Event::Creating { row: record.row });
                 }
             })
             .map(|plan| match plan {
@@ -146,6 +149,8 @@ pub(super) async fn pipeline(
             progress: &mut progress,
             stop,
             client,
+            events,
+            waiting: [None, None],
         };
         let (summary, write_failed) = run.drive(rows).await?;
         let missing = options.report_missing.then(|| dedupe.missing(&kept));
@@ -198,8 +203,9 @@ pub(super) async fn pipeline(
 async fn asked_first<S, T>(
     plans: S,
     ask: Option<(&Question, &Client)>,
-    preview: fn(&[T]) -> confirm::Preview,
+    preview: impl Fn(&[T]) -> confirm::Preview,
     stop: &Stop,
+    events: &Events,
 ) -> Result<Either<futures::stream::Iter<std::vec::IntoIter<T>>, S>, RunError>
 where
     S: futures::Stream<Item = T>,
@@ -208,10 +214,20 @@ where
         return Ok(Either::Right(plans));
     };
     let held: Vec<T> = plans.collect().await;
-    let counts = preview(&held);
-    tokio::select! {
-        answer = confirm::ask(client, question, &counts) => answer?,
-        () = stop.gate.closed(Lane::Request) => return Err(RunError::Interrupted),
+    let preview = preview(&held);
+    // A run that would send nothing asks nothing.
+    if !preview.sends() && question.also.is_none() {
+        events.send(Event::Planned {
+            counts: preview.counts,
+            creates: preview.creates,
+            confirm: None,
+        });
+    } else {
+        let org = tokio::select! {
+            org = confirm::organization(client) => org,
+            () = stop.gate.closed(Lane::Request) => return Err(RunError::Interrupted),
+        };
+        engine::answer(events, org, question.clone(), preview, stop).await?;
     }
     Ok(Either::Left(futures::stream::iter(held)))
 }
@@ -223,6 +239,9 @@ struct Drive<'a> {
     progress: &'a mut Progress,
     stop: &'a Stop,
     client: Option<&'a Client>,
+    events: &'a Events,
+    /// The waits last sent as `Waiting` (the rate limit's, the invite quota's).
+    waiting: [Option<SystemTime>; 2],
 }
 
 impl Drive<'_> {
@@ -254,10 +273,19 @@ impl Drive<'_> {
                         }
                         self.progress.row_done(result.outcome.status);
                         summary.reconciliations += u64::from(reconciliations);
+                        let event = Event::Row {
+                            row: result.row,
+                            status: result.outcome.status,
+                            message: result.outcome.message.clone(),
+                            guest_id: result.outcome.guest_id.clone(),
+                            fields: Vec::new(),
+                        };
                         if !write_failed {
                             let written = self.results.push(result);
                             write_failed = results_trouble(written, stop);
                         }
+                        self.events.send(event);
+                        self.events.stopping(stop);
                     }
                     None => break,
                 },
@@ -266,14 +294,44 @@ impl Drive<'_> {
                         write_failed = results_trouble(self.results.tick(), stop);
                     }
                     let pacer = self.client.map(Client::pacer);
-                    self.progress.refresh(
+                    let (paused, next_create) = (
                         pacer.and_then(|p| p.paused_until()),
                         pacer.and_then(|p| p.next_invite_at()),
                     );
+                    self.waits(paused, next_create);
+                    self.events.stopping(stop);
+                    self.progress.refresh(paused, next_create);
                 }
             }
         }
         Ok((summary, write_failed))
+    }
+}
+
+impl Drive<'_> {
+    /// Sends `Waiting` when a wait begins, moves, or ends early (sent with `until` now).
+    fn waits(&mut self, paused: Option<SystemTime>, next_create: Option<SystemTime>) {
+        for ((last, now), why) in self
+            .waiting
+            .iter_mut()
+            .zip([paused, next_create])
+            .zip([Wait::RateLimit, Wait::InviteQuota])
+        {
+            let moved = match (*last, now) {
+                (None, None) => false,
+                // The same wait, read again a moment later, is not a new one.
+                (Some(last), Some(now)) => {
+                    now.duration_since(last).unwrap_or_else(|e| e.duration()) > Duration::from_millis(500)
+                }
+                (Some(last), None) => last > SystemTime::now(),
+                (None, Some(_)) => true,
+            };
+            if moved {
+                let until = now.unwrap_or_else(SystemTime::now);
+                self.events.send(Event::Waiting { until, why });
+            }
+            *last = now;
+        }
     }
 }
 
@@ -294,48 +352,4 @@ fn results_trouble(written: Result<(), RunError>, stop: &Stop) -> bool {
     tracing::error!("{reason}; stopping: no new request starts");
     stop.stop(reason);
     true
-}
-
-/// The run's stop and the task that turns signals into it, for the whole command: the file's
-/// rows and then the mirror's acts, so a signal between the two is not lost (the mirror must
-/// not start after a Ctrl-C). The task ends with the watcher.
-pub(super) struct Watcher {
-    pub stop: Arc<Stop>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Watcher {
-    pub fn start(dry_run: bool) -> Self {
-        let stop = Arc::new(Stop::default());
-        let task = tokio::spawn(watch_signals(Arc::clone(&stop), dry_run));
-        Watcher { stop, task }
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// First SIGINT/SIGTERM/SIGHUP: start no new request (a dry run, which sends none, stops
-/// reading the file at once). After `GRACE`, or a second signal: abandon the requests in flight
-/// too, and stop reading.
-async fn watch_signals(stop: Arc<Stop>, dry_run: bool) {
-    shutdown_signal().await;
-    stop.stop("interrupted by a signal (SIGINT, SIGTERM or SIGHUP)");
-    if dry_run {
-        stop.halt_reading();
-        return;
-    }
-    tracing::warn!(
-        "stopping: no new requests; waiting up to {} s for those in flight (signal again to abandon them)",
-        GRACE.as_secs()
-    );
-    tokio::select! {
-        _ = tokio::time::sleep(GRACE) => {}
-        _ = shutdown_signal() => {}
-    }
-    stop.abandon.cancel();
-    stop.halt_reading();
 }

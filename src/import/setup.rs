@@ -11,7 +11,6 @@ use crate::api::Client;
 use crate::config::{ImportConfig, Reach};
 use crate::error::RunError;
 use crate::input::{Input, InputOptions, Source, incomplete_results};
-use crate::logging::Ui;
 use crate::modes::ErrorBudget;
 use crate::output::{check_writable, same_file};
 use crate::sandbox::{Sandbox, resolve};
@@ -31,7 +30,7 @@ pub(super) struct Setup {
 }
 
 /// Every check before anything is sent or written; all problems found are reported together.
-pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> Result<Setup, RunError> {
+pub(super) fn check(args: &ImportConfig, count_rows: bool, account: &mut SummaryFile) -> Result<Setup, RunError> {
     let source = Source::from_arg(&args.file);
     account.hash_input(&source);
     let mut problems: Vec<String> = Vec::new();
@@ -149,12 +148,10 @@ pub(super) fn check(args: &ImportConfig, ui: Ui, account: &mut SummaryFile) -> R
         // Counted by reading a regular file twice; a stream (a pipe, `<(...)`, /dev/stdin) can be
         // read only once, so its total stays unknown rather than guessed.
         // (A heartbeat off a terminal says "n of total" too.)
-        (source, None) if ui.progress || args.max_errors.is_some() || (!ui.quiet && !args.heartbeat.is_zero()) => {
-            source
-                .regular_file()
-                .and_then(|path| input.count_rows(path))
-                .map(|rows| input.limit().map_or(rows, |limit| rows.min(limit)))
-        }
+        (source, None) if count_rows || args.max_errors.is_some() => source
+            .regular_file()
+            .and_then(|path| input.count_rows(path))
+            .map(|rows| input.limit().map_or(rows, |limit| rows.min(limit))),
         _ => None,
     };
     let max_failed = match (args.max_errors, total) {

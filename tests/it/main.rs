@@ -7,6 +7,7 @@ mod claims;
 mod client;
 mod config;
 mod doctor;
+mod engine;
 mod excel_results;
 mod experience;
 mod export;

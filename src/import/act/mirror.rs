@@ -120,19 +120,8 @@ pub async fn act(
             how.verb()
         );
     }
-    let mut outcomes: Vec<(usize, Outcome)> = futures::stream::iter(missing.iter().enumerate())
-        .map(|(at, guest)| async move {
-            let target = Target {
-                email: &guest.profile.email,
-                id: &guest.id,
-                verify: None,
-            };
-            let outcome = tokio::select! {
-                outcome = remove(client, &target, how, rules.dry_run, stop, &rules.journal) => outcome,
-                _ = stop.abandon.cancelled() => abandoned(done),
-            };
-            (at, outcome)
-        })
+    let mut outcomes: Vec<(usize, Outcome)> = futures::stream::iter(0..missing.len())
+        .map(|at| act_on(at, &missing[at], client, rules, stop))
         .buffer_unordered(rules.concurrency)
         .collect()
         .await;
@@ -141,6 +130,23 @@ pub async fn act(
         outcomes: outcomes.into_iter().map(|(_, outcome)| outcome).collect(),
         stopped: stop.reason().map(str::to_string),
     }
+}
+
+/// Takes `guest` (the `at`th missing one) away, unless the run is abandoned first. The stream
+/// above goes over indices, not borrowed guests: the engine's task must be `Send`, and the
+/// compiler cannot prove it of a stream whose closure takes a reference ("implementation of
+/// `FnOnce` is not general enough").
+async fn act_on(at: usize, guest: &Existing, client: &Client, rules: &Rules, stop: &Stop) -> (usize, Outcome) {
+    let target = Target {
+        email: &guest.profile.email,
+        id: &guest.id,
+        verify: None,
+    };
+    let outcome = tokio::select! {
+        outcome = remove(client, &target, rules.how, rules.dry_run, stop, &rules.journal) => outcome,
+        _ = stop.abandon.cancelled() => abandoned(rules.how.done()),
+    };
+    (at, outcome)
 }
 
 #[cfg(test)]
