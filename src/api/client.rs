@@ -351,169 +351,192 @@ impl Client {
         lane: Lane,
         gate: Option<&Gate>,
     ) -> Result<(Answer, u32), ApiError> {
-        let (mut attempts, mut retries, mut throttled) = (0u32, 0u32, 0u32);
-        // Time this request has spent waiting on 429s and retries: `--max-wait` bounds it all.
-        let mut waited = Duration::ZERO;
-        // The first 429 of this request: from then on `--max-wait` bounds the wall-clock time it
-        // waits, pauses, the learned rate's spacing and resends alike. Counting each
-        // Retry-After instead let "Retry-After: 0" on every answer go on for ever (issue 22).
-        let mut throttled_since: Option<(std::time::Instant, bool)> = None;
-        // Generation of the last token a 401 made us replace, and how many times it happened.
-        let (mut rejected, mut renewals) = (0u64, 0u32);
-        let not_sent = |attempts| error(ApiErrorKind::NotSent, None, attempts);
+        let request = Request {
+            method,
+            url,
+            body,
+            lane,
+            gate,
+        };
+        let mut tries = Tries::default();
         loop {
-            let ready = async {
-                let ready = self.pacer.ready(lane);
-                match throttled_since {
-                    Some((since, invites_only)) => {
-                        let left = self.pacer.max_wait().saturating_sub(since.elapsed());
-                        match tokio::time::timeout(left, ready).await {
-                            Ok(ready) => ready,
-                            Err(_) => Err(storm_over(throttled, since, invites_only)),
-                        }
-                    }
-                    None => ready.await,
-                }
-            };
-            let ready = match gate {
-                Some(gate) => tokio::select! {
-                    biased;
-                    () = gate.closed(lane) => return Err(not_sent(attempts)),
-                    ready = ready => ready,
-                },
-                None => ready.await,
-            };
-            if let Err(until) = ready {
-                return Err(error(ApiErrorKind::RateLimited(until), None, attempts));
-            }
+            self.wait_turn(&request, &tries).await?;
             let (auth, generation) = self.auth.header().await.map_err(|mut e| {
-                e.attempts = attempts;
+                e.attempts = tries.attempts;
                 e
             })?;
             // The last look before the request is written: the stop may have come while the
             // pacer or the token endpoint was answering.
-            if gate.is_some_and(|gate| gate.is_closed(lane)) {
-                return Err(not_sent(attempts));
+            if request.gate_closed() {
+                return Err(not_sent(tries.attempts));
             }
-            attempts += 1;
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = std::time::Instant::now();
-            let result = self.exchange(&method, url, body.clone(), auth).await;
-            self.stats.latency.record(sent.elapsed());
-            let outcome = match &result {
-                Ok(answer) => Outcome::Status(answer.status),
-                Err(e) => transport_outcome(e),
-            };
-            tracing::debug!(%method, url = url.as_str(), %outcome, attempts, "api request");
-            match (retry::classify(&method, outcome), result) {
+            let (outcome, result) = self.attempt(&request, auth, &mut tries).await;
+            match (retry::classify(&request.method, outcome), result) {
                 (Decision::Accept, Ok(answer)) => {
                     self.pacer.succeeded();
-                    return Ok((answer, attempts));
+                    return Ok((answer, tries.attempts));
                 }
-                (Decision::PauseAndRetry, Ok(answer)) => {
-                    throttled += 1;
-                    self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-                    let parsed = ErrorBody::parse(&answer.body);
-                    let invite_cap = lane == Lane::Invite && is_invite_cap(&parsed);
-                    let whom = if invite_cap {
-                        "invite cap (429); pausing creates"
-                    } else {
-                        "rate limited (429); pausing every request"
-                    };
-                    let retry_after_seconds = answer.retry_after.map(|after| after.as_secs_f64());
-                    // Routine under a burst limit: the progress bar and the summary show pauses;
-                    // a long one is worth a line of its own.
-                    if answer.retry_after.is_some_and(|after| after >= LONG_PAUSE) {
-                        tracing::info!(retry_after_seconds, "{whom}");
-                    } else {
-                        tracing::debug!(retry_after_seconds, "{whom}");
-                    }
-                    let paused = if invite_cap {
-                        self.pacer.invite_limited(answer.retry_after, parsed.message)
-                    } else {
-                        self.pacer.rate_limited(answer.retry_after, parsed.message)
-                    };
-                    if let Err(until) = paused {
-                        return Err(error(ApiErrorKind::RateLimited(until), Some(&answer), attempts));
-                    }
-                    let (since, _) = *throttled_since.get_or_insert((std::time::Instant::now(), invite_cap));
-                    let next = answer.retry_after.unwrap_or(Duration::from_secs(1));
-                    if throttled >= MAX_RATE_LIMITED_ATTEMPTS || since.elapsed() + next > self.pacer.max_wait() {
-                        let until = storm_over(throttled, since, invite_cap);
-                        return Err(error(ApiErrorKind::RateLimited(until), Some(&answer), attempts));
-                    }
-                    waited += next;
-                }
-                (Decision::Retry, result) if retries < self.max_retries => {
-                    let outcome_text = match outcome {
-                        Outcome::Status(status) => format!("HTTP {status}"),
-                        _ => "a failed request".to_string(),
-                    };
-                    let wait = retry::backoff(retries);
-                    // A 503 may say when to come back; never sooner than that.
-                    let wait = result
-                        .as_ref()
-                        .ok()
-                        .and_then(|a| a.retry_after)
-                        .map_or(wait, |after| after.max(wait));
-                    if waited + wait > self.pacer.max_wait() {
-                        // A 503 that says "come back in 11 days" stops the run, as a long 429 does.
-                        let until = RateLimitedUntil {
-                            until: SystemTime::now() + wait,
-                            reason: Some(format!("{outcome_text} asked to wait longer than --max-wait")),
-                            invites_only: false,
-                        };
-                        return Err(error(ApiErrorKind::RateLimited(until), result.as_ref().ok(), attempts));
-                    }
-                    waited += wait;
-                    retries += 1;
-                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(%method, url = url.as_str(), %outcome, wait_seconds = wait.as_secs_f64(), "transient failure; retrying");
-                    match gate {
-                        Some(gate) => tokio::select! {
-                            biased;
-                            () = gate.closed(lane) => return Err(not_sent(attempts)),
-                            () = tokio::time::sleep(wait) => {}
-                        },
-                        None => tokio::time::sleep(wait).await,
-                    }
+                (Decision::PauseAndRetry, Ok(answer)) => self.throttled(&answer, request.lane, &mut tries)?,
+                (Decision::Retry, result) if tries.retries < self.max_retries => {
+                    self.back_off(&request, outcome, result.as_ref().ok(), &mut tries)
+                        .await?;
                 }
                 (Decision::Indeterminate, result) => {
                     let what = match &result {
                         Ok(answer) => format!("HTTP {}{}", answer.status, body_note(answer)),
                         Err(e) => describe(e),
                     };
-                    return Err(error(ApiErrorKind::Indeterminate(what), result.as_ref().ok(), attempts));
+                    return Err(error(
+                        ApiErrorKind::Indeterminate(what),
+                        result.as_ref().ok(),
+                        tries.attempts,
+                    ));
                 }
                 // An expired or revoked OAuth token: a 401 means nothing was applied, so the
                 // request (a create too) is sent again with a fresh token; again only if that
                 // one is rejected too (others in flight may use up a short-lived token).
                 (_, Ok(answer))
                     if answer.status == 401
-                        && generation > rejected
-                        && renewals < MAX_RENEWALS
+                        && generation > tries.rejected
+                        && tries.renewals < MAX_RENEWALS
                         && self.auth.rejected(generation).await? =>
                 {
-                    rejected = generation;
-                    renewals += 1;
+                    tries.rejected = generation;
+                    tries.renewals += 1;
                 }
-                (_, Ok(answer)) => {
-                    let mut failed = error(failure_kind(&answer), Some(&answer), attempts);
-                    failed.unanswered = retries > 0;
-                    return Err(failed);
-                }
-                (_, Err(e)) if e.is_connect() => {
-                    let kind = ApiErrorKind::Unreachable {
-                        host: host_of(url.as_str()),
-                        why: why_unreachable(&e),
-                    };
-                    return Err(error(kind, None, attempts));
-                }
-                (_, Err(e)) => {
-                    return Err(error(ApiErrorKind::Transport(describe(&e)), None, attempts));
-                }
+                (_, result) => return Err(final_failure(result, url, &tries)),
             }
         }
+    }
+
+    /// Waits for the request's turn under the pacer: `--max-wait` from its first 429 on bounds
+    /// the wait, and a closing gate drops it.
+    async fn wait_turn(&self, request: &Request<'_>, tries: &Tries) -> Result<(), ApiError> {
+        let ready = async {
+            let ready = self.pacer.ready(request.lane);
+            match tries.throttled_since {
+                Some((since, invites_only)) => {
+                    let left = self.pacer.max_wait().saturating_sub(since.elapsed());
+                    match tokio::time::timeout(left, ready).await {
+                        Ok(ready) => ready,
+                        Err(_) => Err(storm_over(tries.throttled, since, invites_only)),
+                    }
+                }
+                None => ready.await,
+            }
+        };
+        let ready = match request.gate {
+            Some(gate) => tokio::select! {
+                biased;
+                () = gate.closed(request.lane) => return Err(not_sent(tries.attempts)),
+                ready = ready => ready,
+            },
+            None => ready.await,
+        };
+        ready.map_err(|until| error(ApiErrorKind::RateLimited(until), None, tries.attempts))
+    }
+
+    /// Writes the request once, counted and timed; its outcome for the retry table.
+    async fn attempt(
+        &self,
+        request: &Request<'_>,
+        auth: HeaderValue,
+        tries: &mut Tries,
+    ) -> (Outcome, Result<Answer, reqwest::Error>) {
+        tries.attempts += 1;
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let sent = std::time::Instant::now();
+        let result = self
+            .exchange(&request.method, request.url, request.body.clone(), auth)
+            .await;
+        self.stats.latency.record(sent.elapsed());
+        let outcome = match &result {
+            Ok(answer) => Outcome::Status(answer.status),
+            Err(e) => transport_outcome(e),
+        };
+        let (method, attempts) = (&request.method, tries.attempts);
+        tracing::debug!(%method, url = request.url.as_str(), %outcome, attempts, "api request");
+        (outcome, result)
+    }
+
+    /// A 429: pauses every request (or, at the invite cap, creates), or stops the request once
+    /// the pause, or the storm of 429s since its first, would outlast `--max-wait`.
+    fn throttled(&self, answer: &Answer, lane: Lane, tries: &mut Tries) -> Result<(), ApiError> {
+        tries.throttled += 1;
+        self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+        let parsed = ErrorBody::parse(&answer.body);
+        let invite_cap = lane == Lane::Invite && is_invite_cap(&parsed);
+        let whom = if invite_cap {
+            "invite cap (429); pausing creates"
+        } else {
+            "rate limited (429); pausing every request"
+        };
+        let retry_after_seconds = answer.retry_after.map(|after| after.as_secs_f64());
+        // Routine under a burst limit: the progress bar and the summary show pauses; a long one
+        // is worth a line of its own.
+        if answer.retry_after.is_some_and(|after| after >= LONG_PAUSE) {
+            tracing::info!(retry_after_seconds, "{whom}");
+        } else {
+            tracing::debug!(retry_after_seconds, "{whom}");
+        }
+        let paused = if invite_cap {
+            self.pacer.invite_limited(answer.retry_after, parsed.message)
+        } else {
+            self.pacer.rate_limited(answer.retry_after, parsed.message)
+        };
+        let stopped = |until| error(ApiErrorKind::RateLimited(until), Some(answer), tries.attempts);
+        paused.map_err(stopped)?;
+        let (since, _) = *tries
+            .throttled_since
+            .get_or_insert((std::time::Instant::now(), invite_cap));
+        let next = answer.retry_after.unwrap_or(Duration::from_secs(1));
+        if tries.throttled >= MAX_RATE_LIMITED_ATTEMPTS || since.elapsed() + next > self.pacer.max_wait() {
+            return Err(stopped(storm_over(tries.throttled, since, invite_cap)));
+        }
+        tries.waited += next;
+        Ok(())
+    }
+
+    /// A transient failure: waits a back-off (never shorter than a 503's Retry-After) before
+    /// the next attempt, or stops the request when the wait would outlast `--max-wait`. A
+    /// closing gate drops it.
+    async fn back_off(
+        &self,
+        request: &Request<'_>,
+        outcome: Outcome,
+        answer: Option<&Answer>,
+        tries: &mut Tries,
+    ) -> Result<(), ApiError> {
+        let outcome_text = match outcome {
+            Outcome::Status(status) => format!("HTTP {status}"),
+            _ => "a failed request".to_string(),
+        };
+        let wait = retry::backoff(tries.retries);
+        // A 503 may say when to come back; never sooner than that.
+        let wait = answer.and_then(|a| a.retry_after).map_or(wait, |after| after.max(wait));
+        if tries.waited + wait > self.pacer.max_wait() {
+            // A 503 that says "come back in 11 days" stops the run, as a long 429 does.
+            let until = RateLimitedUntil {
+                until: SystemTime::now() + wait,
+                reason: Some(format!("{outcome_text} asked to wait longer than --max-wait")),
+                invites_only: false,
+            };
+            return Err(error(ApiErrorKind::RateLimited(until), answer, tries.attempts));
+        }
+        tries.waited += wait;
+        tries.retries += 1;
+        self.stats.retries.fetch_add(1, Ordering::Relaxed);
+        let (method, url) = (&request.method, request.url.as_str());
+        tracing::debug!(%method, url, %outcome, wait_seconds = wait.as_secs_f64(), "transient failure; retrying");
+        match request.gate {
+            Some(gate) => tokio::select! {
+                biased;
+                () = gate.closed(request.lane) => return Err(not_sent(tries.attempts)),
+                () = tokio::time::sleep(wait) => {}
+            },
+            None => tokio::time::sleep(wait).await,
+        }
+        Ok(())
     }
 
     /// One request and its whole body: a connection lost while reading is part of the attempt.
@@ -583,6 +606,68 @@ fn storm_over(throttled: u32, since: std::time::Instant, invites_only: bool) -> 
             since.elapsed().as_secs_f64()
         )),
         invites_only,
+    }
+}
+
+/// One request as `send` was asked for it.
+struct Request<'a> {
+    method: Method,
+    url: &'a Url,
+    body: Option<Vec<u8>>,
+    lane: Lane,
+    gate: Option<&'a Gate>,
+}
+
+impl Request<'_> {
+    /// The request changes guests and the run's stop has closed its gate.
+    fn gate_closed(&self) -> bool {
+        self.gate.is_some_and(|gate| gate.is_closed(self.lane))
+    }
+}
+
+/// What one request has been through, across its attempts.
+#[derive(Default)]
+struct Tries {
+    attempts: u32,
+    /// Resends after transient failures.
+    retries: u32,
+    /// 429s answered.
+    throttled: u32,
+    /// Time this request has spent waiting on 429s and retries: `--max-wait` bounds it all.
+    waited: Duration,
+    /// The first 429 of this request (and whether it was the invite cap's): from then on
+    /// `--max-wait` bounds the wall-clock time it waits, pauses, the learned rate's spacing and
+    /// resends alike. Counting each Retry-After instead let "Retry-After: 0" on every answer go
+    /// on for ever (issue 22).
+    throttled_since: Option<(std::time::Instant, bool)>,
+    /// Generation of the last token a 401 made us replace.
+    rejected: u64,
+    /// How many times a 401 made us replace the token.
+    renewals: u32,
+}
+
+/// A request dropped before it was written, its gate closed.
+fn not_sent(attempts: u32) -> ApiError {
+    error(ApiErrorKind::NotSent, None, attempts)
+}
+
+/// The error an attempt ends the request with, when the retry table neither accepts, retries
+/// nor renews it: the answer's own failure, or why the server could not be reached.
+fn final_failure(result: Result<Answer, reqwest::Error>, url: &Url, tries: &Tries) -> ApiError {
+    match result {
+        Ok(answer) => {
+            let mut failed = error(failure_kind(&answer), Some(&answer), tries.attempts);
+            failed.unanswered = tries.retries > 0;
+            failed
+        }
+        Err(e) if e.is_connect() => {
+            let kind = ApiErrorKind::Unreachable {
+                host: host_of(url.as_str()),
+                why: why_unreachable(&e),
+            };
+            error(kind, None, tries.attempts)
+        }
+        Err(e) => error(ApiErrorKind::Transport(describe(&e)), None, tries.attempts),
     }
 }
 

@@ -2,7 +2,7 @@
 //! concurrently (a sliding window, always `concurrency` in flight) and handed over in server
 //! order. Shared by `export` and the import's prefetch.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -34,82 +34,30 @@ pub async fn each_page<E: From<ApiError>>(
     client: &Client,
     with_stats: bool,
     concurrency: usize,
-    mut on_page: impl FnMut(&Page) -> Result<(), E>,
+    on_page: impl FnMut(&Page) -> Result<(), E>,
 ) -> Result<Walk, E> {
-    let mut walk = Walk::default();
-    // Pages already seen, by a fingerprint of their guests: a server that ignores `page`
-    // answers the same page for ever.
-    let mut seen = std::collections::HashSet::new();
-    let max_guests = client.max_guests();
-    let mut visit = |page: &Page, number: u64, walk: &mut Walk| -> Result<bool, E> {
-        if !page.guests.is_empty() && !seen.insert(fingerprint(page)) {
-            return Err(bad_list(format!(
-                "page {number} holds the same guests as an earlier page (does the server ignore `page`?)"
-            ))
-            .into());
-        }
-        walk.pages += 1;
-        walk.guests += page.guests.len() as u64;
-        if walk.guests > max_guests {
-            return Err(too_many(max_guests, "has").into());
-        }
-        walk.reported_total = page.pagination.total;
-        on_page(page)?;
-        Ok(page.guests.is_empty())
+    let mut visitor = Visitor {
+        walk: Walk::default(),
+        seen: HashSet::new(),
+        max_guests: client.max_guests(),
+        on_page,
     };
     let first = client.list_page(1, PER_PAGE, with_stats).await?.value;
     // A total beyond the bound stops the walk before it starts, rather than after a million.
-    if first.pagination.total > max_guests {
-        return Err(too_many(max_guests, "claims").into());
+    if first.pagination.total > visitor.max_guests {
+        return Err(too_many(visitor.max_guests, "claims").into());
     }
-    // The server's own numbers are not trusted blindly: the pages its `total` allows, with
-    // room for guests added while we read, bound the walk.
-    let per_page = match first.pagination.per_page {
-        0 => (first.guests.len() as u64).max(1),
-        n => n,
-    };
-    let allowed = first.pagination.total.div_ceil(per_page);
-    let limit = allowed.saturating_add((allowed / 10).max(10));
-    let mut wanted = first.pagination.total_pages;
-    let mut total_pages = wanted.clamp(1, limit);
-    let mut ended = visit(&first, 1, &mut walk)?;
-    // Pages are asked for in order with `concurrency` always in flight: a slow page holds back
-    // the visiting of the pages after it, never the asking (an ordered `buffered` stream
-    // refilled a slot only once the oldest page came). Pages that come early wait in `early`;
-    // none is asked for beyond `window` pages past the next one to visit, which bounds memory.
-    let concurrency = concurrency.max(1);
-    let window = concurrency as u64 * 4;
-    let mut in_flight = FuturesUnordered::new();
-    let mut early: BTreeMap<u64, Page> = BTreeMap::new();
-    let (mut asked, mut next) = (1u64, 2u64);
-    while !ended {
-        while in_flight.len() < concurrency && asked < total_pages && asked < next + window {
-            asked += 1;
-            let number = asked;
-            in_flight.push(async move { (number, client.list_page(number, PER_PAGE, with_stats).await) });
-        }
-        let Some((number, reply)) = in_flight.next().await else {
-            break;
-        };
-        let page = reply?.value;
-        wanted = wanted.max(page.pagination.total_pages);
-        total_pages = total_pages.max(wanted.min(limit));
-        early.insert(number, page);
-        while let Some(page) = early.remove(&next) {
-            ended = visit(&page, next, &mut walk)?;
-            next += 1;
-            if ended {
-                break;
-            }
-        }
-    }
-    if !ended && wanted > limit {
+    let mut bounds = Bounds::from_first(&first);
+    let ended =
+        visitor.visit(&first, 1)? || the_rest(client, with_stats, concurrency, &mut bounds, &mut visitor).await?;
+    if !ended && bounds.wanted > bounds.limit {
         return Err(bad_list(format!(
-            "it reports {wanted} pages, but its total of {} guests allows about {allowed}: stopped after {limit} pages",
-            first.pagination.total
+            "it reports {} pages, but its total of {} guests allows about {}: stopped after {} pages",
+            bounds.wanted, first.pagination.total, bounds.allowed, bounds.limit
         ))
         .into());
     }
+    let walk = visitor.walk;
     if walk.guests != walk.reported_total {
         tracing::warn!(
             "the guest list changed while it was read: the API reports {} guests, {} were read",
@@ -118,6 +66,108 @@ pub async fn each_page<E: From<ApiError>>(
         );
     }
     Ok(walk)
+}
+
+/// Pages 2 onwards, asked for in order with `concurrency` always in flight: a slow page holds
+/// back the visiting of the pages after it, never the asking (an ordered `buffered` stream
+/// refilled a slot only once the oldest page came). Pages that come early wait in `early`;
+/// none is asked for beyond `window` pages past the next one to visit, which bounds memory.
+/// Whether a page ended the walk (an empty one).
+async fn the_rest<E: From<ApiError>>(
+    client: &Client,
+    with_stats: bool,
+    concurrency: usize,
+    bounds: &mut Bounds,
+    visitor: &mut Visitor<impl FnMut(&Page) -> Result<(), E>>,
+) -> Result<bool, E> {
+    let concurrency = concurrency.max(1);
+    let window = concurrency as u64 * 4;
+    let mut in_flight = FuturesUnordered::new();
+    let mut early: BTreeMap<u64, Page> = BTreeMap::new();
+    let (mut asked, mut next) = (1u64, 2u64);
+    loop {
+        while in_flight.len() < concurrency && asked < bounds.total_pages && asked < next + window {
+            asked += 1;
+            let number = asked;
+            in_flight.push(async move { (number, client.list_page(number, PER_PAGE, with_stats).await) });
+        }
+        let Some((number, reply)) = in_flight.next().await else {
+            return Ok(false);
+        };
+        let page = reply?.value;
+        bounds.wanted = bounds.wanted.max(page.pagination.total_pages);
+        bounds.total_pages = bounds.total_pages.max(bounds.wanted.min(bounds.limit));
+        early.insert(number, page);
+        while let Some(page) = early.remove(&next) {
+            let ended = visitor.visit(&page, next)?;
+            next += 1;
+            if ended {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+/// How far a walk goes. The server's own numbers are not trusted blindly: the pages its
+/// `total` allows, with room for guests added while we read, bound the walk.
+struct Bounds {
+    /// The pages the first page's `total` allows.
+    allowed: u64,
+    /// The most pages read: `allowed` and a tenth more (at least 10).
+    limit: u64,
+    /// The most pages any page has reported.
+    wanted: u64,
+    /// The pages to ask for: `wanted`, within 1..=`limit`.
+    total_pages: u64,
+}
+
+impl Bounds {
+    fn from_first(first: &Page) -> Self {
+        let per_page = match first.pagination.per_page {
+            0 => (first.guests.len() as u64).max(1),
+            n => n,
+        };
+        let allowed = first.pagination.total.div_ceil(per_page);
+        let limit = allowed.saturating_add((allowed / 10).max(10));
+        let wanted = first.pagination.total_pages;
+        Bounds {
+            allowed,
+            limit,
+            wanted,
+            total_pages: wanted.clamp(1, limit),
+        }
+    }
+}
+
+/// Hands the pages over in order, counting them, and stops a walk that repeats a page or
+/// reads more than `--max-guests`.
+struct Visitor<F> {
+    walk: Walk,
+    /// Pages already seen, by a fingerprint of their guests: a server that ignores `page`
+    /// answers the same page for ever.
+    seen: HashSet<u64>,
+    max_guests: u64,
+    on_page: F,
+}
+
+impl<E: From<ApiError>, F: FnMut(&Page) -> Result<(), E>> Visitor<F> {
+    /// Page `number`, in order; whether it ends the walk (it is empty).
+    fn visit(&mut self, page: &Page, number: u64) -> Result<bool, E> {
+        if !page.guests.is_empty() && !self.seen.insert(fingerprint(page)) {
+            return Err(bad_list(format!(
+                "page {number} holds the same guests as an earlier page (does the server ignore `page`?)"
+            ))
+            .into());
+        }
+        self.walk.pages += 1;
+        self.walk.guests += page.guests.len() as u64;
+        if self.walk.guests > self.max_guests {
+            return Err(too_many(self.max_guests, "has").into());
+        }
+        self.walk.reported_total = page.pagination.total;
+        (self.on_page)(page)?;
+        Ok(page.guests.is_empty())
+    }
 }
 
 /// The first and last guest of a page, hashed: equal for a page served twice.
