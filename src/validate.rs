@@ -10,28 +10,52 @@ use crate::input::{Field, FieldMap, InputRecord};
 const NAME_MAX: usize = 200;
 const PHONE_MAX: usize = 20;
 
+/// One problem of a row: its message, and the field it is about (none for a malformed record,
+/// whose cells cannot be trusted to be in their columns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The field whose cell is wrong.
+    pub field: Option<Field>,
+    /// What is wrong, in the file's own column names.
+    pub message: String,
+}
+
+impl Problem {
+    fn new(field: impl Into<Option<Field>>, message: String) -> Problem {
+        Problem {
+            field: field.into(),
+            message,
+        }
+    }
+}
+
 /// The record as a guest to create, or the list of its problems.
 pub fn validate(record: &InputRecord, map: &FieldMap) -> Result<NewGuest, Vec<String>> {
-    let members = check(record, map)?;
+    let members = check(record, map).map_err(|problems| problems.into_iter().map(|p| p.message).collect::<Vec<_>>())?;
     Ok(guest(record, map, members))
 }
 
 /// Every problem of the record together, checked on its own text (nothing is copied: most rows
 /// of a dry run never need a `NewGuest`); when there is none, its member ids.
-pub fn check(record: &InputRecord, map: &FieldMap) -> Result<Vec<u64>, Vec<String>> {
-    let mut problems: Vec<String> = record.problem.iter().cloned().collect();
+pub fn check(record: &InputRecord, map: &FieldMap) -> Result<Vec<u64>, Vec<Problem>> {
+    let mut problems: Vec<Problem> = record.problem.iter().map(|p| Problem::new(None, p.clone())).collect();
     // Cells arrive decoded (`input` took off our formula guard), so they are used as they are.
     let cell = |field: Field| map.cell(field, &record.cells);
     // Messages name the file's own column (`Phone 1`, `Vorname`), not the API's field.
     for field in [Field::FirstName, Field::LastName, Field::CompanyName] {
-        too_long(|| map.label(field), cell(field), NAME_MAX, &mut problems);
+        too_long(field, || map.label(field), cell(field), NAME_MAX, &mut problems);
     }
     let (phone_1, phone_2) = map.phone_cells(&record.cells);
-    for (column, value) in [phone_1, phone_2].into_iter().flatten() {
-        too_long(|| map.column_name(column), Some(value), PHONE_MAX, &mut problems);
+    // A row's phones are its first two non-empty phone cells, in that order.
+    for ((column, value), field) in [phone_1, phone_2]
+        .into_iter()
+        .flatten()
+        .zip([Field::Phone1, Field::Phone2])
+    {
+        too_long(field, || map.column_name(column), Some(value), PHONE_MAX, &mut problems);
     }
     if let Err(problem) = check_email(cell(Field::Email).unwrap_or_default()) {
-        problems.insert(record.problem.is_some() as usize, problem);
+        problems.insert(record.problem.is_some() as usize, Problem::new(Field::Email, problem));
     }
     if let Some(zone) = cell(Field::Timezone)
         && chrono_tz::Tz::from_str(zone).is_err()
@@ -39,16 +63,19 @@ pub fn check(record: &InputRecord, map: &FieldMap) -> Result<Vec<u64>, Vec<Strin
         let hint = closest_zone(zone).map_or(" (an IANA name such as Europe/Paris)".to_string(), |zone| {
             format!(": did you mean {zone}?")
         });
-        problems.push(format!(
-            "{} \"{zone}\" is not a known time zone{hint}",
-            map.label(Field::Timezone)
+        problems.push(Problem::new(
+            Field::Timezone,
+            format!(
+                "{} \"{zone}\" is not a known time zone{hint}",
+                map.label(Field::Timezone)
+            ),
         ));
     }
     let members = cell(Field::AssociatedMembers)
         .map(parse_members)
         .unwrap_or(Ok(Vec::new()))
         .unwrap_or_else(|problem| {
-            problems.push(problem);
+            problems.push(Problem::new(Field::AssociatedMembers, problem));
             Vec::new()
         });
     if problems.is_empty() {
@@ -76,9 +103,15 @@ pub fn guest(record: &InputRecord, map: &FieldMap, members: Vec<u64>) -> NewGues
     }
 }
 
-/// Notes a problem when the value is longer than `max` characters; `label` gives the file's
+/// Notes a problem of `field` when the value is longer than `max` characters; `label` gives the file's
 /// name for the column (made only for a message: most rows need none).
-fn too_long(label: impl FnOnce() -> String, value: Option<&str>, max: usize, problems: &mut Vec<String>) {
+fn too_long(
+    field: Field,
+    label: impl FnOnce() -> String,
+    value: Option<&str>,
+    max: usize,
+    problems: &mut Vec<Problem>,
+) {
     let Some(value) = value else { return };
     // Bytes bound characters from above: only a long cell needs counting.
     let length = if value.len() <= max {
@@ -87,7 +120,10 @@ fn too_long(label: impl FnOnce() -> String, value: Option<&str>, max: usize, pro
         value.chars().count()
     };
     if length > max {
-        problems.push(format!("{} is {length} characters long (at most {max})", label()));
+        problems.push(Problem::new(
+            field,
+            format!("{} is {length} characters long (at most {max})", label()),
+        ));
     }
 }
 
@@ -350,6 +386,46 @@ mod tests {
                 "timezone \"Paris\" is not a known time zone: did you mean Europe/Paris?",
                 "associated_members `abc` is not a member id (positive whole numbers separated by ; , or spaces)",
             ]
+        );
+    }
+
+    #[test]
+    fn each_problem_says_which_field_it_is_about() {
+        let long = "x".repeat(201);
+        let (mut rec, map) = record(
+            &[
+                "email",
+                "first_name",
+                "Mobile",
+                "Phone",
+                "timezone",
+                "associated_members",
+            ],
+            &["nope", &long, "+1 (555) 123-4567 ext. 89", "+1", "Paris", "abc"],
+        );
+        let fields = |rec: &InputRecord| -> Vec<Option<Field>> {
+            check(rec, &map)
+                .unwrap_err()
+                .into_iter()
+                .map(|problem| problem.field)
+                .collect()
+        };
+        // The long phone is the row's second phone (`Phone` comes before `Mobile`).
+        assert_eq!(
+            fields(&rec),
+            [
+                Some(Field::Email),
+                Some(Field::FirstName),
+                Some(Field::Phone2),
+                Some(Field::Timezone),
+                Some(Field::AssociatedMembers)
+            ]
+        );
+        rec.problem = Some("has 7 cells but the header has 6".into());
+        assert_eq!(
+            fields(&rec)[..2],
+            [None, Some(Field::Email)],
+            "a malformed record is about no field"
         );
     }
 

@@ -2,6 +2,8 @@
 //! decided (status, guest id, HTTP status, requests, message), and an earlier run's account of
 //! a row read back for `--retry-from` (`PreviousResult`).
 
+use crate::input::Field;
+
 /// An earlier run's account of a row (`--retry-from`), read from its result columns once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviousResult {
@@ -187,6 +189,9 @@ pub struct Outcome {
     pub attempts: u32,
     /// What happened, in words.
     pub message: String,
+    /// For an `invalid` row: the fields its problems are about (for a face that marks cells;
+    /// the results file says it in `message`).
+    pub fields: Vec<Field>,
 }
 
 impl Outcome {
@@ -198,6 +203,7 @@ impl Outcome {
             http_status: None,
             attempts: 0,
             message: String::new(),
+            fields: Vec::new(),
         }
     }
 

@@ -278,7 +278,7 @@ impl Drive<'_> {
                             status: result.outcome.status,
                             message: result.outcome.message.clone(),
                             guest_id: result.outcome.guest_id.clone(),
-                            fields: Vec::new(),
+                            fields: result.outcome.fields.iter().map(|field| field.name().to_string()).collect(),
                         };
                         if !write_failed {
                             let written = self.results.push(result);

@@ -195,6 +195,16 @@ async fn the_librarys_exit_code_is_the_clis_for_the_same_file() {
         !events.iter().any(|e| matches!(e, Event::Planned { .. })),
         "--yes asks nothing"
     );
+    // The invalid row names its offending field, for a face that marks the cell.
+    let fields: Vec<(u64, Vec<String>)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Row { row, fields, .. } => Some((*row, fields.clone())),
+            _ => None,
+        })
+        .filter(|(_, fields)| !fields.is_empty())
+        .collect();
+    assert_eq!(fields, [(3, vec!["email".to_string()])]);
     let statuses = |rows: &[crate::util::ResultRow]| -> Vec<(u64, String)> {
         rows.iter().map(|r| (r.result_row, r.result_status.clone())).collect()
     };

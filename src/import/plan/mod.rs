@@ -56,6 +56,7 @@ pub(super) fn copied(record: InputRecord, previous: PreviousResult) -> RowResult
                 http_status: previous.http_status,
                 attempts: previous.attempts,
                 message: previous.message,
+                fields: Vec::new(),
             },
             cells: record.cells,
             // Made by the earlier run: its organization, run and time stay with it.
@@ -104,15 +105,30 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
     let done = |status, message: String, record: InputRecord| {
         Plan::Done(RowResult::new(record.index, record.row, status, message, record.cells))
     };
+    // An invalid row names the fields it is invalid for (a face marks their cells).
+    let invalid = |fields: Vec<Field>, message: String, record: InputRecord| {
+        let mut result = RowResult::new(record.index, record.row, Status::Invalid, message, record.cells);
+        result.outcome.fields = fields;
+        Plan::Done(result)
+    };
     let members = match valid {
         Ok(members) => members,
-        Err(problems) => return done(Status::Invalid, problems.join("; "), record),
+        Err(problems) => {
+            let message: Vec<&str> = problems.iter().map(|problem| problem.message.as_str()).collect();
+            let mut fields: Vec<Field> = Vec::new();
+            for field in problems.iter().filter_map(|problem| problem.field) {
+                if !fields.contains(&field) {
+                    fields.push(field);
+                }
+            }
+            return invalid(fields, message.join("; "), record);
+        }
     };
     let email = map.cell(Field::Email, &record.cells).unwrap_or_default();
     // A member's email is refused by the server whatever else the row holds: decided before
     // any request, and before dedupe, so that the row is not the "first" of its email.
     if let Some(refusal) = options.members.get().and_then(|known| known.refuses_email(email)) {
-        return done(Status::Invalid, refusal, record);
+        return invalid(vec![Field::Email], refusal, record);
     }
     let seen = dedupe.check(email, record.row);
     let unknown_members = match seen {
@@ -132,7 +148,11 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
             existing_row(record, &guest, &existing, options, "already a guest")
         }
         // Member ids that are not members would be refused too: decided before the create.
-        Seen::New if unknown_members.is_some() => done(Status::Invalid, unknown_members.unwrap_or_default(), record),
+        Seen::New if unknown_members.is_some() => invalid(
+            vec![Field::AssociatedMembers],
+            unknown_members.unwrap_or_default(),
+            record,
+        ),
         Seen::New if options.dry_run => {
             // A plain copy, not a format: this runs for every row of a dry run.
             let message = if offline {
@@ -173,6 +193,7 @@ pub(super) fn existing_row(
     {
         result.outcome.status = Status::Invalid;
         result.outcome.message = format!("{how}; not updated: {refusal}{drift_note}");
+        result.outcome.fields = vec![Field::AssociatedMembers];
         return Plan::Done(result);
     }
     if options.reenable && existing.profile.disabled {

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use crate::import::outcome::PreviousResult;
 use crate::import::stop::Stop;
 use crate::input::{Input, InputRecord};
-use crate::validate::check;
+use crate::validate::{Problem, check};
 
 /// Rows travel from the reader thread in batches (one wake-up per batch, not per row) ...
 const BATCH_ROWS: usize = 256;
@@ -24,7 +24,7 @@ pub(crate) struct Parsed {
     pub record: InputRecord,
     /// What validation found: the member ids of a valid row (the guest itself is made from
     /// the cells only for a row that needs one), or every problem of the row.
-    pub valid: Result<Vec<u64>, Vec<String>>,
+    pub valid: Result<Vec<u64>, Vec<Problem>>,
     /// The cells that may name a guest in a row that is not imported as it stands (invalid, or
     /// copied through by `--retry-from`): every cell with an `@`, its email cell and any other
     /// (a stray delimiter or quote can move the address out of its column). Their guests are
