@@ -7,28 +7,19 @@ use std::path::PathBuf;
 
 use url::Url;
 
-pub use crate::api::settings::{
-    API_TOKEN_ENV, ApiConfig, CLIENT_SECRET_ENV, ConfigError, Credentials, TOKEN_ENV, Transport, parse_base_url,
-    parse_org,
-};
+mod env;
+mod error;
+
+pub use crate::api::settings::{ApiConfig, Credentials, Transport, parse_base_url, parse_org};
 use crate::cli::{ApiArgs, DoctorArgs, ExportArgs, ImportArgs, SandboxArgs, UndoArgs};
 use crate::input::{Encoding, Target};
 use crate::modes::{ErrorBudget, OnExisting, OnMissing, Removal};
 use crate::sandbox::{FaultOptions, OAuthOptions, SandboxOptions, load_guests, sample_guests};
 use crate::secret::Secret;
+pub use env::{API_TOKEN_ENV, CLIENT_SECRET_ENV, ENV_VARS, TOKEN_ENV};
+pub use error::ConfigError;
 
 pub use crate::defaults::BASE_URL as DEFAULT_BASE_URL;
-/// Every environment variable the tool reads its Tallyfy settings from (tests and benchmarks
-/// clear them, so a developer's own settings never leak into a run).
-pub const ENV_VARS: [&str; 7] = [
-    "TALLYFY_ORG_ID",
-    "TALLYFY_BASE_URL",
-    TOKEN_ENV,
-    API_TOKEN_ENV,
-    "TALLYFY_CLIENT_ID",
-    CLIENT_SECRET_ENV,
-    "TALLYFY_TOKEN_URL",
-];
 
 impl ApiConfig {
     /// Checks the flags and reads the token from `TALLYFY_ACCESS_TOKEN` or `--token-file`.
@@ -36,9 +27,11 @@ impl ApiConfig {
     pub fn from_args(args: &ApiArgs) -> Result<Self, ConfigError> {
         let org = args.org.as_deref().ok_or(ConfigError::MissingOrg);
         let credentials = Self::credentials(args);
-        let base = parse_base_url(&args.base_url).map(drop);
+        let base = parse_base_url(&args.base_url).map(drop).map_err(ConfigError::from);
         match (org, credentials, base) {
-            (Ok(org), Ok(credentials), Ok(())) => ApiConfig::new(transport(args), &args.base_url, org, credentials),
+            (Ok(org), Ok(credentials), Ok(())) => {
+                Ok(ApiConfig::new(transport(args), &args.base_url, org, credentials)?)
+            }
             (org, credentials, base) => {
                 let mut problems: Vec<ConfigError> = [org.err(), credentials.err(), base.err()]
                     .into_iter()
@@ -86,7 +79,7 @@ impl ApiConfig {
     }
 }
 
-/// How a command reaches Tallyfy, decided from the flags before anything is sent.
+/// How an import or undo reaches Tallyfy, decided from the flags before anything is sent.
 #[derive(Debug, Clone)]
 pub enum Reach {
     /// The built-in sandbox (`--sandbox`), with the flags' pacing and timeouts.
@@ -95,6 +88,27 @@ pub enum Reach {
     Api(Box<ApiConfig>),
     /// A dry run with no credentials: nothing is checked against existing guests.
     Offline,
+}
+
+impl Reach {
+    /// Where its requests go; `None` for an offline dry run.
+    pub fn online(self) -> Option<Online> {
+        match self {
+            Reach::Sandbox(transport) => Some(Online::Sandbox(transport)),
+            Reach::Api(config) => Some(Online::Api(config)),
+            Reach::Offline => None,
+        }
+    }
+}
+
+/// How a command that cannot run offline (export, doctor) reaches Tallyfy: the flags give an
+/// organization to reach, or `--sandbox`; without them it is a `ConfigError`, never offline.
+#[derive(Debug, Clone)]
+pub enum Online {
+    /// The built-in sandbox (`--sandbox`), with the flags' pacing and timeouts.
+    Sandbox(Transport),
+    /// The configured organization.
+    Api(Box<ApiConfig>),
 }
 
 /// Everything `import` needs, checked once from the flags. Configuration problems are kept
@@ -204,6 +218,15 @@ fn reach(api: &ApiArgs, sandbox: bool, dry_run: bool, transport: Transport) -> R
     }
 }
 
+/// The built-in sandbox, or the organization the flags name: never offline.
+fn online(api: &ApiArgs, sandbox: bool) -> Result<Online, ConfigError> {
+    if sandbox {
+        Ok(Online::Sandbox(transport(api)))
+    } else {
+        ApiConfig::from_args(api).map(|config| Online::Api(Box::new(config)))
+    }
+}
+
 /// The `import` flags, checked.
 pub fn import(args: ImportArgs) -> ImportConfig {
     crate::wait::set_limit(args.api.io_timeout);
@@ -285,8 +308,8 @@ pub fn undo(args: UndoArgs) -> ImportConfig {
 /// comes from, in words.
 #[derive(Debug)]
 pub struct DoctorConfig {
-    /// How to reach Tallyfy (never `Offline`), or why it cannot.
-    pub reach: Result<Reach, ConfigError>,
+    /// How to reach Tallyfy, or why it cannot.
+    pub reach: Result<Online, ConfigError>,
     /// Where the credentials come from (`TALLYFY_ACCESS_TOKEN`, `--token-file`, ...).
     pub token_source: String,
     /// What is worth a `warn` line though it passes: secret files others can read.
@@ -309,11 +332,7 @@ pub fn doctor(args: DoctorArgs) -> DoctorConfig {
     } else {
         API_TOKEN_ENV.to_string()
     };
-    let reach = if args.sandbox {
-        Ok(Reach::Sandbox(transport(&args.api)))
-    } else {
-        ApiConfig::from_args(&args.api).map(|config| Reach::Api(Box::new(config)))
-    };
+    let reach = online(&args.api, args.sandbox);
     // Doctor says so on a line of its own (a log line is easily missed): the secret files
     // that others can read.
     let warnings = [&args.api.token_file, &args.api.client_secret_file]
@@ -332,8 +351,8 @@ pub fn doctor(args: DoctorArgs) -> DoctorConfig {
 /// Everything `export` needs, checked once from the flags.
 #[derive(Debug)]
 pub struct ExportConfig {
-    /// Never `Offline`.
-    pub reach: Result<Reach, ConfigError>,
+    /// How to reach Tallyfy, or why it cannot.
+    pub reach: Result<Online, ConfigError>,
     /// `--output`: the file (stdout when absent).
     pub output: Option<PathBuf>,
     /// `--force`: replace `--output` whoever wrote it.
@@ -351,11 +370,7 @@ pub struct ExportConfig {
 /// The `export` flags, checked.
 pub fn export(args: ExportArgs) -> ExportConfig {
     crate::wait::set_limit(args.api.io_timeout);
-    let reach = if args.sandbox {
-        Ok(Reach::Sandbox(transport(&args.api)))
-    } else {
-        ApiConfig::from_args(&args.api).map(|config| Reach::Api(Box::new(config)))
-    };
+    let reach = online(&args.api, args.sandbox);
     ExportConfig {
         reach,
         output: args.output,
@@ -518,7 +533,7 @@ fn run_token_command(command: &str, limit: std::time::Duration) -> Result<Secret
     if out.len() as u64 > MAX_SECRET_FILE {
         return Err(failed("it printed more than 16 KiB: is that a token?".into()));
     }
-    let token = token_from(&String::from_utf8(out).map_err(|_| ConfigError::BadToken)?);
+    let token = token_from(&String::from_utf8(out).map_err(|_| ConfigError::bad_token())?);
     if token.is_empty() {
         return Err(failed("it printed nothing".into()));
     }
@@ -554,7 +569,7 @@ pub fn transport(args: &ApiArgs) -> Transport {
 /// `--token-url`, or the base URL's origin + `/oauth/token` (Tallyfy's, and the sandbox's).
 fn token_url(given: Option<&str>, base_url: &str) -> Result<Url, ConfigError> {
     match given {
-        Some(url) => parse_base_url(url),
+        Some(url) => Ok(parse_base_url(url)?),
         None => {
             let mut url = parse_base_url(base_url)?;
             url.set_path("/oauth/token");
@@ -596,7 +611,7 @@ fn read_secret_file(path: &PathBuf, limit: std::time::Duration) -> Result<Secret
     if bytes.len() as u64 > MAX_SECRET_FILE {
         return Err(ConfigError::HugeSecretFile(path.clone()));
     }
-    let text = String::from_utf8(bytes).map_err(|_| ConfigError::BadToken)?;
+    let text = String::from_utf8(bytes).map_err(|_| ConfigError::bad_token())?;
     let token = token_from(&text);
     if token.is_empty() {
         return Err(ConfigError::EmptyTokenFile(path.clone()));
@@ -684,46 +699,6 @@ fn token_from(text: &str) -> Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base_urls_with_and_without_path_or_slash() {
-        for (given, expected) in [
-            ("https://go.tallyfy.com/api", "https://go.tallyfy.com/api"),
-            ("https://go.tallyfy.com/api/", "https://go.tallyfy.com/api"),
-            ("https://api.tallyfy.com", "https://api.tallyfy.com/"),
-            ("https://api.tallyfy.com/", "https://api.tallyfy.com/"),
-            ("http://127.0.0.1:8910/api", "http://127.0.0.1:8910/api"),
-            ("http://localhost:1/api", "http://localhost:1/api"),
-            ("http://[::1]:1/api", "http://[::1]:1/api"),
-            ("http://127.1.2.3:1", "http://127.1.2.3:1/"),
-        ] {
-            assert_eq!(parse_base_url(given).unwrap().as_str(), expected, "{given}");
-        }
-    }
-
-    #[test]
-    fn cleartext_to_a_remote_host_is_refused() {
-        for url in ["http://example.com", "http://10.0.0.1/api", "http://go.tallyfy.com/api"] {
-            assert!(matches!(parse_base_url(url), Err(ConfigError::InsecureUrl(_))), "{url}");
-        }
-        for url in ["ftp://x.com", "not a url", "https://x.com/api?a=1", "https://u:p@x.com"] {
-            assert!(matches!(parse_base_url(url), Err(ConfigError::BadUrl { .. })), "{url}");
-        }
-    }
-
-    #[test]
-    fn org_ids() {
-        let org = "5A4DB0C5A4DB0C5A4DB0C5A4DB0C5A4D";
-        assert_eq!(parse_org(org).unwrap(), org.to_ascii_lowercase());
-        for bad in [
-            "",
-            "acme",
-            "5a4db0c5a4db0c5a4db0c5a4db0c5a4",
-            "5a4db0c5a4db0c5a4db0c5a4db0c5a4g",
-        ] {
-            assert!(parse_org(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn the_token_url_defaults_to_the_base_urls_origin() {

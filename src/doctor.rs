@@ -7,7 +7,6 @@ use std::io::Write;
 use crate::api::{ApiErrorKind, Client};
 use crate::config::DoctorConfig;
 use crate::error::{Exit, RunError};
-use crate::sandbox::resolve;
 
 /// One check and how it went.
 #[derive(Debug, serde::Serialize)]
@@ -30,7 +29,7 @@ pub async fn run(config: DoctorConfig, json: bool) -> Result<Exit, RunError> {
             return report(checks, json);
         }
     };
-    let (api, _sandbox) = resolve(reach).await?.expect("doctor always reaches an organization");
+    let (api, _sandbox) = crate::connect::online(reach).await?;
     checks.push(pass(
         "configuration",
         format!(

@@ -3,8 +3,9 @@
 
 use std::io;
 
-use crate::api::ConfigError;
+use crate::api::settings::SettingError;
 use crate::api::{ApiError, ApiErrorKind};
+use crate::config::ConfigError;
 
 /// How a run ended, as its exit code: the contract scripts and monitoring rely on, documented
 /// in `--help` (`help::EXIT_CODES`) and the README. Decided here and in `Summary::exit`, nowhere
@@ -38,6 +39,13 @@ impl serde::Serialize for Exit {
 impl From<Exit> for std::process::ExitCode {
     fn from(exit: Exit) -> Self {
         std::process::ExitCode::from(exit.code())
+    }
+}
+
+/// A setting the API client refused is a configuration problem like any other (exit 2).
+impl From<SettingError> for RunError {
+    fn from(error: SettingError) -> Self {
+        RunError::Config(error.into())
     }
 }
 

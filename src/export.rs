@@ -12,7 +12,6 @@ use crate::config::ExportConfig;
 use crate::error::{RunError, shutdown_signal};
 use crate::output::{AtomicFile, neutralize};
 use crate::overwrite::{self, Kind};
-use crate::sandbox::resolve;
 
 /// Columns of the export, in order. `import` reads them back (it is valid import input).
 pub const COLUMNS: [&str; 16] = [
@@ -73,7 +72,7 @@ pub async fn run(args: ExportConfig) -> Result<(), RunError> {
     let Some(reach) = reach.filter(|_| problems.is_empty()) else {
         return Err(RunError::Setup(problems));
     };
-    let (config, _sandbox) = resolve(reach).await?.expect("an export always reaches an organization");
+    let (config, _sandbox) = crate::connect::online(reach).await?;
     let client = Client::new(&config)?;
     let options = ExportOptions {
         with_stats: args.with_stats,

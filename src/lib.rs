@@ -20,6 +20,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod connect;
 pub mod defaults;
 pub mod doctor;
 pub mod email_key;

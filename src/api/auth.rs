@@ -11,7 +11,7 @@ use url::Url;
 
 use super::error::{ApiError, ApiErrorKind, ErrorBody};
 use super::retry;
-use super::settings::{ConfigError, Credentials};
+use super::settings::{Credentials, SettingError};
 use crate::secret::Secret;
 
 /// Tries at the token endpoint before giving up on a 5xx or a transport failure.
@@ -48,9 +48,9 @@ struct TokenResponse {
 }
 
 impl Auth {
-    pub fn new(credentials: &Credentials, http: &reqwest::Client) -> Result<Auth, ConfigError> {
+    pub fn new(credentials: &Credentials, http: &reqwest::Client) -> Result<Auth, SettingError> {
         Ok(match credentials {
-            Credentials::Token(token) => Auth::Fixed(bearer(token.expose()).ok_or(ConfigError::BadToken)?),
+            Credentials::Token(token) => Auth::Fixed(bearer(token.expose()).ok_or(SettingError::BadToken)?),
             Credentials::Client {
                 token_url,
                 client_id,

@@ -17,7 +17,7 @@ use super::members::{MemberEnvelope, MemberPage};
 use super::model::{CreatedEnvelope, Guest, ItemEnvelope, ListEnvelope, NewGuest, Page};
 use super::pacing::{Lane, Pacer, RateLimitedUntil};
 use super::retry::{self, Decision, Outcome};
-use super::settings::{ApiConfig, ConfigError};
+use super::settings::{ApiConfig, SettingError};
 use super::transport::{describe, host_of, parse_retry_after, transport_outcome, why_unreachable};
 
 /// Everything but RFC 3986's unreserved characters is encoded, so `@` → `%40`, `+` → `%2B`.
@@ -81,7 +81,7 @@ const MAX_BODY: usize = 8 * 1024 * 1024;
 
 impl Client {
     /// A client for one organization; fails only on a configuration it cannot use.
-    pub fn new(config: &ApiConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: &ApiConfig) -> Result<Self, SettingError> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         // The docs say a request without it is answered 401.
@@ -94,7 +94,7 @@ impl Client {
             // A redirected POST would silently become a GET; an API base should not redirect.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| ConfigError::BadUrl {
+            .map_err(|e| SettingError::BadUrl {
                 url: config.base_url.to_string(),
                 reason: format!("cannot build an HTTP client: {e}"),
             })?;

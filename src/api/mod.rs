@@ -23,4 +23,4 @@ pub use error::{ApiError, ApiErrorKind, ErrorBody, FieldError};
 pub use gate::Gate;
 pub use model::{Guest, GuestStats, NewGuest, Page, Pagination};
 pub use readback::{READ_LAG, ReadBack};
-pub use settings::{ApiConfig, ConfigError, Credentials, Transport};
+pub use settings::{ApiConfig, Credentials, SettingError, Transport};

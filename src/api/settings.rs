@@ -1,23 +1,15 @@
 //! How to reach the API: where (base URL, organization), as whom (a token or client
-//! credentials) and how (pacing, retries, timeouts), checked; and the problems a set-up can
-//! have, found before anything is sent (exit 2). Built by `config` from the flags.
+//! credentials) and how (pacing, retries, timeouts), checked; and the settings a client cannot
+//! use (`SettingError`), found before anything is sent. Built by `config` from the flags, whose
+//! own problems are `config::ConfigError`.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use url::Url;
 
 use crate::rate::Rate;
 use crate::secret::Secret;
-
-/// The env var holding the access token. There is deliberately no flag for the token itself.
-pub const TOKEN_ENV: &str = "TALLYFY_ACCESS_TOKEN";
-/// The same token under the name Tallyfy's own CLI reads.
-pub const API_TOKEN_ENV: &str = "TALLYFY_API_TOKEN";
-/// The OAuth client secret's env var (or `--client-secret-file`); the id is `--client-id` or
-/// `TALLYFY_CLIENT_ID`.
-pub const CLIENT_SECRET_ENV: &str = "TALLYFY_CLIENT_SECRET";
 
 /// How the run authenticates.
 #[derive(Debug, Clone)]
@@ -71,7 +63,12 @@ pub struct Transport {
 
 impl ApiConfig {
     /// The configuration for one organization, checking the base URL and the org id.
-    pub fn new(transport: Transport, base_url: &str, org: &str, credentials: Credentials) -> Result<Self, ConfigError> {
+    pub fn new(
+        transport: Transport,
+        base_url: &str,
+        org: &str,
+        credentials: Credentials,
+    ) -> Result<Self, SettingError> {
         Ok(ApiConfig {
             base_url: parse_base_url(base_url)?,
             org: parse_org(org)?,
@@ -81,68 +78,19 @@ impl ApiConfig {
     }
 }
 
-/// A problem with flags, environment or files, found before anything is sent (exit 2).
+/// A setting no request could carry: an organization id, a base URL or a token the client
+/// cannot use. What the API client itself refuses; `config` reports it among the problems it
+/// finds in the flags (exit 2).
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("no organization id: pass --org ORG or set TALLYFY_ORG_ID")]
-    /// No organization id anywhere.
-    MissingOrg,
-    /// `TALLYFY_ACCESS_TOKEN` and `TALLYFY_API_TOKEN` both set, to different tokens.
-    #[error("TALLYFY_ACCESS_TOKEN and TALLYFY_API_TOKEN are both set, to different tokens: unset one")]
-    TwoTokens,
-    /// `--token-file` and `--token-command` together.
-    #[error("--token-file and --token-command both give the token: use one")]
-    TwoTokenSources,
-    /// `--token-command` did not give a token.
-    #[error("--token-command did not give a token: {0}")]
-    TokenCommand(String),
-    /// A `sandbox` flag that cannot be used (its guests file, an empty token).
-    #[error("{0}")]
-    Sandbox(String),
-    /// More than one of the above, all reported at once.
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-    Several(Vec<ConfigError>),
+pub enum SettingError {
     #[error("`{0}` is not an organization id: expected the 32-character hex id from Settings > Organization")]
     /// An organization id that is not 32 hex characters.
     BadOrg(String),
-    #[error(
-        "no access token: set {TOKEN_ENV} or pass --token-file PATH, or use client credentials (TALLYFY_CLIENT_ID and {CLIENT_SECRET_ENV} or --client-secret-file); there is no flag for a secret itself, so it never shows in `ps`"
-    )]
-    /// Neither a token nor client credentials.
-    MissingToken,
-    #[error("client credentials need a secret: set {CLIENT_SECRET_ENV} or pass --client-secret-file PATH")]
-    /// A client id without its secret.
-    MissingClientSecret,
-    #[error("a client secret is set but no client id: set TALLYFY_CLIENT_ID or pass --client-id")]
-    /// A client secret without its id.
-    MissingClientId,
-    #[error(
-        "both an access token and client credentials are configured: use one (unset {TOKEN_ENV} and drop --token-file, or unset TALLYFY_CLIENT_ID)"
-    )]
-    /// A token and client credentials at once.
-    BothCredentials,
-    #[error("the client secret file {} is empty", .0.display())]
-    /// An empty client secret file.
-    EmptySecretFile(PathBuf),
     #[error(
         "the access token contains characters that cannot be sent in an HTTP header (check for pasted quotes or line breaks)"
     )]
     /// A token that cannot be sent in an HTTP header.
     BadToken,
-    #[error("the token file {} is larger than 16 KiB: is it really a token? (a token is about 1 KiB)", .0.display())]
-    /// A token file too large to be a token.
-    HugeSecretFile(PathBuf),
-    #[error("the token file {} is empty", .0.display())]
-    /// An empty token file.
-    EmptyTokenFile(PathBuf),
-    #[error("cannot read the token file {}: {}", path.display(), crate::words::io_words(.error))]
-    /// A token file that cannot be read.
-    TokenFile {
-        /// The file.
-        path: PathBuf,
-        /// Why it cannot be read.
-        error: std::io::Error,
-    },
     #[error("`{url}` is not a usable base URL: {reason}")]
     /// A base URL that cannot be used, and why.
     BadUrl {
@@ -158,39 +106,20 @@ pub enum ConfigError {
     InsecureUrl(String),
 }
 
-impl ConfigError {
-    /// Each problem on its own, for a report of one line each.
-    pub fn problems(&self) -> Vec<String> {
-        match self {
-            ConfigError::Several(all) => all.iter().map(ToString::to_string).collect(),
-            one => vec![one.to_string()],
-        }
-    }
-
-    /// Only credentials or the organization are missing: a dry run can go on offline.
-    pub fn only_missing_credentials(&self) -> bool {
-        match self {
-            ConfigError::MissingOrg | ConfigError::MissingToken => true,
-            ConfigError::Several(all) => all.iter().all(ConfigError::only_missing_credentials),
-            _ => false,
-        }
-    }
-}
-
 /// An org id is 32 hex characters; case is forgiven, anything else is a typo worth stopping on.
-pub fn parse_org(text: &str) -> Result<String, ConfigError> {
+pub fn parse_org(text: &str) -> Result<String, SettingError> {
     let org = text.trim().to_ascii_lowercase();
     if org.len() == 32 && org.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(org)
     } else {
-        Err(ConfigError::BadOrg(text.to_string()))
+        Err(SettingError::BadOrg(text.to_string()))
     }
 }
 
 /// Parses a base URL, refusing cleartext to anything but loopback, and drops trailing slashes so
 /// that `organizations/...` is appended exactly once whether or not the base has a path.
-pub fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
-    let bad = |reason: &str| ConfigError::BadUrl {
+pub fn parse_base_url(text: &str) -> Result<Url, SettingError> {
+    let bad = |reason: &str| SettingError::BadUrl {
         url: text.to_string(),
         reason: reason.to_string(),
     };
@@ -205,7 +134,7 @@ pub fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(host) => {}
-        "http" => return Err(ConfigError::InsecureUrl(host.to_string())),
+        "http" => return Err(SettingError::InsecureUrl(host.to_string())),
         other => return Err(bad(&format!("the scheme must be https, not {other}"))),
     }
     let path = url.path().trim_end_matches('/').to_string();
@@ -216,4 +145,52 @@ pub fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
 fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost") || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_with_and_without_path_or_slash() {
+        for (given, expected) in [
+            ("https://go.tallyfy.com/api", "https://go.tallyfy.com/api"),
+            ("https://go.tallyfy.com/api/", "https://go.tallyfy.com/api"),
+            ("https://api.tallyfy.com", "https://api.tallyfy.com/"),
+            ("https://api.tallyfy.com/", "https://api.tallyfy.com/"),
+            ("http://127.0.0.1:8910/api", "http://127.0.0.1:8910/api"),
+            ("http://localhost:1/api", "http://localhost:1/api"),
+            ("http://[::1]:1/api", "http://[::1]:1/api"),
+            ("http://127.1.2.3:1", "http://127.1.2.3:1/"),
+        ] {
+            assert_eq!(parse_base_url(given).unwrap().as_str(), expected, "{given}");
+        }
+    }
+
+    #[test]
+    fn cleartext_to_a_remote_host_is_refused() {
+        for url in ["http://example.com", "http://10.0.0.1/api", "http://go.tallyfy.com/api"] {
+            assert!(
+                matches!(parse_base_url(url), Err(SettingError::InsecureUrl(_))),
+                "{url}"
+            );
+        }
+        for url in ["ftp://x.com", "not a url", "https://x.com/api?a=1", "https://u:p@x.com"] {
+            assert!(matches!(parse_base_url(url), Err(SettingError::BadUrl { .. })), "{url}");
+        }
+    }
+
+    #[test]
+    fn org_ids() {
+        let org = "5A4DB0C5A4DB0C5A4DB0C5A4DB0C5A4D";
+        assert_eq!(parse_org(org).unwrap(), org.to_ascii_lowercase());
+        for bad in [
+            "",
+            "acme",
+            "5a4db0c5a4db0c5a4db0c5a4db0c5a4",
+            "5a4db0c5a4db0c5a4db0c5a4db0c5a4g",
+        ] {
+            assert!(parse_org(bad).is_err(), "{bad}");
+        }
+    }
 }

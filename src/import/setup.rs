@@ -13,7 +13,7 @@ use crate::error::RunError;
 use crate::input::{Input, InputOptions, Source, incomplete_results};
 use crate::modes::ErrorBudget;
 use crate::output::{check_writable, same_file};
-use crate::sandbox::{Sandbox, resolve};
+use crate::sandbox::Sandbox;
 
 /// A run that passed every check: what it reads, where its results go, how it reaches Tallyfy.
 pub(super) struct Setup {
@@ -313,7 +313,7 @@ pub(super) fn output_problems<'a>(source: &Source, outputs: &[(&'a str, Option<&
 
 /// The client to use: the built-in sandbox, the configured API, or none for an offline dry run.
 pub(super) async fn connect(reach: Reach) -> Result<(Option<Client>, Option<Sandbox>), RunError> {
-    match resolve(reach).await? {
+    match crate::connect::reach(reach).await? {
         Some((config, sandbox)) => Ok((Some(Client::new(&config)?), sandbox)),
         None => {
             tracing::warn!("dry run offline: no credentials, so rows are not checked against existing guests");

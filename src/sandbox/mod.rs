@@ -90,22 +90,6 @@ pub async fn builtin(transport: Transport) -> std::io::Result<(Sandbox, ApiConfi
     Ok((sandbox, config))
 }
 
-/// Where a command's requests go: the configured API, or the built-in sandbox started here
-/// (keep the `Sandbox` alive while the configuration is used); `None` for an offline dry run.
-pub async fn resolve(reach: crate::config::Reach) -> Result<Option<(ApiConfig, Option<Sandbox>)>, crate::RunError> {
-    use crate::config::Reach;
-    match reach {
-        Reach::Api(config) => Ok(Some((*config, None))),
-        Reach::Sandbox(transport) => {
-            let (sandbox, config) = builtin(transport)
-                .await
-                .map_err(|e| crate::RunError::io("cannot start the built-in sandbox", e))?;
-            Ok(Some((config, Some(sandbox))))
-        }
-        Reach::Offline => Ok(None),
-    }
-}
-
 /// What a sandbox has seen and done, for tests and the benchmark harness.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SandboxStats {
