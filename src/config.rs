@@ -1,6 +1,6 @@
 //! The validated configuration of each command, built once from the flags (`cli`) and the
-//! environment: `ImportConfig`, `ExportConfig`, the sandbox's `SandboxOptions`, and the
-//! `ApiConfig` they reach Tallyfy with. This and `cli.rs` are the only places that read
+//! environment: the [`Job`] of an import or undo (in `job`), `ExportConfig`, `DoctorConfig`, the
+//! sandbox's `SandboxOptions`, and the `ApiConfig` they reach Tallyfy with. This and `cli.rs` are the only places that read
 //! `std::env`; the commands take these and never see the flags.
 
 use std::path::PathBuf;
@@ -9,15 +9,15 @@ use url::Url;
 
 mod env;
 mod error;
+mod job;
 
 pub use crate::api::settings::{ApiConfig, Credentials, Transport, parse_base_url, parse_org};
-use crate::cli::{ApiArgs, DoctorArgs, ExportArgs, ImportArgs, SandboxArgs, UndoArgs};
-use crate::input::{Encoding, Target};
-use crate::modes::{ErrorBudget, OnExisting, OnMissing, Removal};
+use crate::cli::{ApiArgs, DoctorArgs, ExportArgs, SandboxArgs};
 use crate::sandbox::{FaultOptions, OAuthOptions, SandboxOptions, load_guests, sample_guests};
 use crate::secret::Secret;
 pub use env::{API_TOKEN_ENV, CLIENT_SECRET_ENV, ENV_VARS, TOKEN_ENV};
 pub use error::ConfigError;
+pub use job::{Import, Job, Kind, Output, Reading, Undo, import, job_from_args, undo};
 
 pub use crate::defaults::BASE_URL as DEFAULT_BASE_URL;
 
@@ -111,76 +111,6 @@ pub enum Online {
     Api(Box<ApiConfig>),
 }
 
-/// Everything `import` needs, checked once from the flags. Configuration problems are kept
-/// (in `reach`) rather than returned, so that the import reports them together with the
-/// problems it finds in the input and the output paths.
-#[derive(Debug)]
-pub struct ImportConfig {
-    /// The file to read: FILE, or the earlier results of `--retry-from`; `-` is stdin.
-    pub file: PathBuf,
-    /// The file is an earlier run's results (`--retry-from`).
-    pub retry: bool,
-    /// `--results`: where the results go (`-` for stdout).
-    pub results: Option<PathBuf>,
-    /// `--summary-json`: where the run's account goes.
-    pub summary_json: Option<PathBuf>,
-    /// `--report-missing`: where the guests absent from the file are listed.
-    pub report_missing: Option<PathBuf>,
-    /// `--dry-run`: send no write.
-    pub dry_run: bool,
-    /// `--on-existing`: what to do with a guest that exists.
-    pub on_existing: OnExisting,
-    /// `--max-errors`: the error budget.
-    pub max_errors: Option<ErrorBudget>,
-    /// Creates in flight at once.
-    pub concurrency: usize,
-    /// `--raw`: no formula guard in the results.
-    pub raw: bool,
-    /// `--excel`: a byte order mark and CRLF line ends.
-    pub excel: bool,
-    /// How to read the file beyond what is detected.
-    pub encoding: Option<&'static Encoding>,
-    /// `--delimiter`, when sniffing gets it wrong.
-    pub delimiter: Option<u8>,
-    /// `--map` column assignments.
-    pub map: Vec<(String, Target)>,
-    /// `--sheet` of a workbook.
-    pub sheet: Option<String>,
-    /// `--header-row`: the header's row number (found among the first rows otherwise).
-    pub header_row: Option<u64>,
-    /// `--limit`: only the first this many data rows.
-    pub limit: Option<u64>,
-    /// `--yes`: do not ask before creating guests.
-    pub yes: bool,
-    /// `--heartbeat`: how often a run off a terminal logs its progress (zero: never).
-    pub heartbeat: std::time::Duration,
-    /// How the run reaches Tallyfy, or why it cannot.
-    pub reach: Result<Reach, ConfigError>,
-    /// Resends of a request after a transient failure (a create's rounds too).
-    pub max_retries: u32,
-    /// `undo`: the file is an import's results, and the guests it created are taken away so.
-    pub undo: Option<Removal>,
-    /// `undo --include-used`: guests used since the import are taken away too.
-    pub include_used: bool,
-    /// `--on-missing`: what is done to guests no row names.
-    pub on_missing: OnMissing,
-    /// `--max-missing`: the most guests `--on-missing` may touch.
-    pub max_missing: ErrorBudget,
-    /// Where this user's locks live (by organization, by a results file's inode).
-    pub lock_dir: PathBuf,
-}
-
-impl ImportConfig {
-    /// The quotas on creates (`--invite-rate`), for the progress bar's ETA.
-    pub fn invite_rates(&self) -> &[crate::rate::Rate] {
-        match &self.reach {
-            Ok(Reach::Sandbox(transport)) => &transport.invite_rates,
-            Ok(Reach::Api(config)) => &config.transport.invite_rates,
-            _ => &[],
-        }
-    }
-}
-
 /// Where this user's locks live: `$XDG_RUNTIME_DIR/tallyfy-guests` (the user's own, cleared at
 /// logout), else `tallyfy-guests-USER` in the temp dir. Locks there outlive no run: the OS
 /// releases them when the process ends.
@@ -224,83 +154,6 @@ fn online(api: &ApiArgs, sandbox: bool) -> Result<Online, ConfigError> {
         Ok(Online::Sandbox(transport(api)))
     } else {
         ApiConfig::from_args(api).map(|config| Online::Api(Box::new(config)))
-    }
-}
-
-/// The `import` flags, checked.
-pub fn import(args: ImportArgs) -> ImportConfig {
-    crate::wait::set_limit(args.api.io_timeout);
-    let mut transport = transport(&args.api);
-    transport.invite_rates = args.invite_rates.clone();
-    let reach = reach(&args.api, args.sandbox, args.dry_run, transport);
-    ImportConfig {
-        retry: args.retry_from.is_some(),
-        file: args
-            .retry_from
-            .or(args.file)
-            .expect("clap requires FILE or --retry-from"),
-        results: args.results,
-        summary_json: args.summary_json,
-        report_missing: args.report_missing,
-        dry_run: args.dry_run,
-        on_existing: args.on_existing,
-        max_errors: args.max_errors,
-        concurrency: args.concurrency as usize,
-        raw: args.style.raw,
-        excel: args.style.excel,
-        encoding: args.encoding,
-        delimiter: args.delimiter,
-        map: args.map,
-        sheet: args.sheet,
-        header_row: args.header_row,
-        limit: args.limit,
-        yes: args.yes,
-        heartbeat: args.heartbeat,
-        reach,
-        max_retries: args.api.max_retries,
-        undo: None,
-        include_used: false,
-        on_missing: args.on_missing,
-        max_missing: args.max_missing,
-        lock_dir: lock_dir(),
-    }
-}
-
-/// The `undo` flags, checked: an import whose input is the results file, taking its guests away.
-pub fn undo(args: UndoArgs) -> ImportConfig {
-    crate::wait::set_limit(args.api.io_timeout);
-    let reach = reach(&args.api, false, args.dry_run, transport(&args.api));
-    ImportConfig {
-        file: args.file,
-        retry: true,
-        results: args.results,
-        summary_json: args.summary_json,
-        report_missing: None,
-        dry_run: args.dry_run,
-        on_existing: OnExisting::Skip,
-        max_errors: args.max_errors,
-        concurrency: args.concurrency as usize,
-        raw: args.style.raw,
-        excel: args.style.excel,
-        encoding: None,
-        delimiter: None,
-        map: Vec::new(),
-        sheet: None,
-        header_row: None,
-        limit: None,
-        yes: args.yes,
-        heartbeat: args.heartbeat,
-        reach,
-        max_retries: args.api.max_retries,
-        undo: Some(if args.disable {
-            Removal::Disable
-        } else {
-            Removal::Delete
-        }),
-        include_used: args.include_used,
-        on_missing: OnMissing::Report,
-        max_missing: ErrorBudget::Rows(0),
-        lock_dir: lock_dir(),
     }
 }
 

@@ -21,7 +21,7 @@ use super::confirm;
 pub use super::outcome::Status;
 pub use super::report::summary::Summary;
 use super::stop::Stop;
-use crate::config::ImportConfig;
+use crate::config::Job;
 use crate::error::{Exit, RunError};
 
 /// In-flight requests get this long to finish after a stop before they are abandoned.
@@ -232,7 +232,7 @@ pub(super) struct Face {
 
 /// Starts `job` on the current tokio runtime. Its events come on [`Running::events`]; it ends
 /// on its own, or stops with [`Running::stop`].
-pub fn start(job: ImportConfig) -> Running {
+pub fn start(job: Job) -> Running {
     let face = Face {
         ui: crate::logging::Ui {
             quiet: true,
@@ -246,7 +246,7 @@ pub fn start(job: ImportConfig) -> Running {
 }
 
 /// Starts `job` for `face`.
-pub(super) fn start_with(job: ImportConfig, face: Face) -> Running {
+pub(super) fn start_with(job: Job, face: Face) -> Running {
     let (tx, events) = mpsc::unbounded_channel();
     let stop = Arc::new(Stop::default());
     let stopper = Stopper {

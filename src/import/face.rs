@@ -5,13 +5,13 @@
 
 use super::confirm;
 use super::engine::{self, Event, Face, Stopper};
-use crate::config::ImportConfig;
+use crate::config::Job;
 use crate::error::{Exit, RunError, shutdown_signal};
 use crate::logging::Ui;
 
 /// The `import` (or `undo`) command: the engine, watched from the terminal. Returns the exit
 /// code the run's rows call for.
-pub async fn run(job: ImportConfig, ui: Ui) -> Result<Exit, RunError> {
+pub async fn run(job: Job, ui: Ui) -> Result<Exit, RunError> {
     let face = Face {
         ui,
         // A total for the bar and for a heartbeat's "n of total".

@@ -35,8 +35,11 @@ mod stop;
 
 use tracing::Instrument;
 
-use crate::config::{ImportConfig, Reach};
+use std::path::{Path, PathBuf};
+
+use crate::config::{Job, Kind, Reach};
 use crate::error::{Exit, RunError};
+use crate::logging::Ui;
 use crate::output::CsvStyle;
 use act::{journal, mirror};
 use options::Options;
@@ -50,17 +53,23 @@ pub use face::run;
 
 /// The job, as `engine::start` runs it: the run, then its `--summary-json`.
 async fn run_job(
-    args: ImportConfig,
+    job: Job,
     face: engine::Face,
     events: engine::Events,
     stop: std::sync::Arc<stop::Stop>,
 ) -> Result<Exit, RunError> {
     let started = std::time::SystemTime::now();
-    let mut account = SummaryFile::new(&args, started);
-    let result = import(&args, face, &mut account, &events, &stop).await;
+    let mut account = SummaryFile::new(&job, started);
+    let run = Run {
+        job: &job,
+        face,
+        events: &events,
+        stop: &stop,
+    };
+    let result = import(run, &mut account).await;
     // However the command ends (set-up problems and a refused lock included), monitoring
     // reads this run's exit code, never an earlier run's.
-    if let Some(path) = args.summary_json.as_ref() {
+    if let Some(path) = job.output.summary_json.as_ref() {
         match (account.write(path, &result), &result) {
             (Err(error), Ok(_)) => return Err(error),
             // The run's own failure is what the person needs to see; this one is a footnote.
@@ -119,15 +128,24 @@ fn summary_or_nothing(path: &std::path::Path) -> bool {
     }
 }
 
-/// The run, stage by stage.
-async fn import(
-    args: &ImportConfig,
+/// A job being run, and what it answers to: the face it runs for, where its events go, its stop
+/// (one for the whole command: the file's rows, then the mirror's acts).
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    job: &'a Job,
     face: engine::Face,
-    account: &mut SummaryFile,
-    events: &engine::Events,
-    stop: &std::sync::Arc<stop::Stop>,
-) -> Result<Exit, RunError> {
-    let ui = face.ui;
+    events: &'a engine::Events,
+    stop: &'a std::sync::Arc<stop::Stop>,
+}
+
+/// The run, stage by stage.
+async fn import(run: Run<'_>, account: &mut SummaryFile) -> Result<Exit, RunError> {
+    let Run {
+        job,
+        face,
+        events,
+        stop,
+    } = run;
     let setup::Setup {
         input,
         results_path,
@@ -135,118 +153,35 @@ async fn import(
         total,
         max_failed,
         retried_complete,
-    } = setup::check(args, face.count_rows, account)?;
-    // One run at a time per results file (by the real file: through symlinks, and hard links
-    // by inode); taken before anything is sent or written. (A device or FIFO given as the
-    // results is not a file to protect, and gets no lock file.)
-    let mut lock = match results_path.as_deref().filter(|path| lock::lockable(path)) {
-        Some(path) => lock::acquire(path, &args.lock_dir)?,
-        None => lock::RunLock::default(),
-    };
-    // A run that deletes or disables (undo, --on-missing) also holds its organization.
-    if let Reach::Api(config) = &reach
-        && !args.dry_run
-        && (args.undo.is_some() || args.on_missing.removal().is_some())
-    {
-        let api = match config.base_url.port() {
-            Some(port) => format!("{}:{port}", config.base_url.host_str().unwrap_or_default()),
-            None => config.base_url.host_str().unwrap_or_default().to_string(),
-        };
-        let results = results_path
-            .as_deref()
-            .map_or("to stdout".to_string(), |path| path.display().to_string());
-        lock::acquire_org(&mut lock, &config.org, &api, &results, &args.lock_dir)?;
-    }
-    // Write-ahead: every delete, disable and enable is recorded here before it is sent, so the
-    // journal is opened (and proven writable) before anything is.
-    let offline = matches!(reach, Reach::Offline);
-    let journal = match acts_journal(args, results_path.as_deref()).filter(|_| !offline) {
-        Some(path) => journal::Journal::open(&path)?,
-        None => journal::Journal::none(),
-    };
-    if let Some(path) = journal.path() {
-        tracing::info!("deletes, disables and enables are recorded in {}", path.display());
-    }
-    setup::log_input(&input, args.retry, args.undo);
-    // Nothing to confirm against the built-in sandbox: it is nobody's organization.
-    let ask = face.ask && !args.dry_run && !args.yes && !matches!(reach, Reach::Sandbox(_));
+    } = setup::check(job, face.count_rows, account)?;
+    let _lock = lock_run(job, &reach, results_path.as_deref())?;
+    let journal = open_journal(job, &reach, results_path.as_deref())?;
+    setup::log_input(&input, &job.kind);
+    // Asked in the pipeline, once the file is planned: the question gives the real counts.
+    let question = question(job, face, &reach);
     // The built-in sandbox, if any, lives as long as this binding: to the end of the run.
     let (client, sandbox) = setup::connect(reach).await?;
-    let also = args.on_missing.removal().map(|how| {
-        let of = match args.max_missing {
-            crate::modes::ErrorBudget::Rows(_) => "",
-            crate::modes::ErrorBudget::Percent(_) => " of the organization's guests",
-        };
-        format!(
-            "Guests not in the file will be {} (at most {}{of}).",
-            how.done(),
-            args.max_missing
-        )
-    });
-    // Asked in the pipeline, once the file is planned: the question gives the real counts.
-    let question = ask.then(|| confirm::Question {
-        undo: args.undo,
-        also,
-        invite_rates: args.invite_rates().to_vec(),
-    });
-    // A workbook is made at the end from rows written beside it as the run goes.
-    let xlsx = results_path.clone().filter(|path| workbook::wanted(path));
-    let rows_path = xlsx.as_deref().map(workbook::rows_path).or(results_path.clone());
-    let (raw, style) = match &xlsx {
-        Some(_) => (true, CsvStyle::new(false)),
-        None => (args.raw, input.results_style(args.excel)),
-    };
+    let target = ResultsTarget::new(job, &input, results_path.as_deref());
     let header = input.header.clone();
     let open_results = || {
         let stamp = results::RunStamp::of(client.as_ref());
-        ResultsWriter::create(rows_path.as_deref(), &header, raw, style, stamp)
+        ResultsWriter::create(target.rows.as_deref(), &header, target.raw, target.style, stamp)
     };
     let format = input.format.to_string();
-    let unmapped_hints: Vec<String> = match args.undo {
-        None => input.hints.iter().map(|hint| hint.text.clone()).collect(),
-        Some(_) => Vec::new(),
+    let unmapped_hints: Vec<String> = match job.kind {
+        Kind::Import(_) => input.hints.iter().map(|hint| hint.text.clone()).collect(),
+        Kind::Undo(_) => Vec::new(),
     };
-    let options = Options {
-        concurrency: args.concurrency,
-        dry_run: args.dry_run,
-        max_rounds: args.max_retries,
-        on_existing: args.on_existing,
-        max_failed,
-        report_missing: args.report_missing.is_some(),
-        undo: args.undo,
-        include_used: args.include_used,
-        reenable: args.on_missing == crate::modes::OnMissing::Disable,
-        members: Default::default(),
-        journal: journal.clone(),
-        // Lines of text, guessed from the file's size (a workbook's rows are known already).
-        expected_rows: total.or_else(|| {
-            matches!(input.format, crate::input::Format::Text { .. })
-                .then(|| crate::input::Source::from_arg(&args.file))
-                .and_then(|source| source.regular_file().and_then(crate::input::estimate_lines))
-        }),
-    };
+    let options = options(job, &input, total, max_failed, &journal);
     let pending = PendingCreates::default();
-    let invite_interval = args
-        .invite_rates()
-        .iter()
-        .map(|rate| rate.period / rate.count.get())
-        .max();
-    let mut progress = Progress::new(ui.progress, total, pending.clone(), invite_interval);
-    if !ui.progress && !ui.quiet && !args.heartbeat.is_zero() {
-        progress = progress.with_heartbeat(args.heartbeat, total, ui.json);
-    }
+    let progress = progress(job, face.ui, total, &pending);
     let span = progress.span();
     events.send(engine::Event::SetUp {
-        input: crate::input::Source::from_arg(&args.file).display(),
+        input: crate::input::Source::from_arg(&job.file).display(),
         rows: total,
         organization: client.as_ref().map(|client| client.org().to_string()),
     });
-    let pipeline::Ran {
-        mut summary,
-        missing,
-        org_guests,
-        whole_file,
-    } = pipeline(
+    let ran = pipeline(
         input,
         client.as_ref(),
         open_results,
@@ -261,83 +196,277 @@ async fn import(
     // A run that could not start (the guest list unreadable, the question declined) has not
     // opened its results: any file at that path is as it was.
     .await?;
+    let mut summary = ran.summary;
     summary.input = format;
-    summary.undo = args.undo.is_some();
-    summary.dry_run = args.dry_run;
+    summary.command = job.kind.command();
+    summary.dry_run = job.dry_run;
     summary.unmapped_hints = unmapped_hints;
-    // A report that cannot be written at the end does not undo what was done: the summary still
-    // counts it (and the journal holds every act), and the exit code says the report failed.
-    let mut report_failed = None;
-    if let (Some(path), Some(missing)) = (&args.report_missing, &missing) {
-        let mirrored = match (args.on_missing.removal(), &client) {
-            (Some(how), Some(client)) => {
-                let rules = mirror::Rules {
-                    how,
-                    budget: args.max_missing,
-                    dry_run: args.dry_run,
-                    concurrency: args.concurrency,
-                    journal: journal.clone(),
-                };
-                // A retry acts on missing guests only when the retried file's run read its whole
-                // input too (the file itself is proven whole at set-up).
-                let whole = match (whole_file, retried_complete) {
-                    (false, _) => Err(
-                        "the whole file was not read (the run stopped, the file could not be read to its end, or it ends inside an open quote), so guests in the unread part would look missing",
-                    ),
-                    (true, false) => Err(
-                        "the retried results are of a run cut by --limit, so guests of the rows it never read would look missing",
-                    ),
-                    (true, true) => Ok(()),
-                };
-                // The report is written once before anything is touched: a report path that
-                // cannot be written stops the mirror before its first act.
-                let ahead = (!args.dry_run).then(|| mirror::not_yet(missing, how));
-                match ahead.map(|ahead| missing::write(path, missing, Some(&ahead), args.raw, args.excel)) {
-                    Some(Err(error)) => {
-                        tracing::error!("{error}; no guest was {}", how.done());
-                        let outcomes = mirror::not_yet(missing, how);
-                        Some(mirror::Mirrored {
-                            outcomes,
-                            stopped: Some(error.to_string()),
-                        })
-                    }
-                    _ => Some(mirror::act(client, missing, org_guests, whole, &rules, stop).await),
-                }
-            }
+    let report_failed = match (job.kind.import(), ran.missing) {
+        (Some(import), Some(missing)) => {
+            let mirror = Mirror {
+                job,
+                import,
+                client: client.as_ref(),
+                journal: &journal,
+                stop,
+            };
+            mirror
+                .run(
+                    &mut summary,
+                    &missing,
+                    ran.org_guests,
+                    (ran.whole_file, retried_complete),
+                )
+                .await
+        }
+        _ => None,
+    };
+    if let Some(client) = &client {
+        account.client(client);
+    }
+    if let (Some(xlsx), Some(rows)) = (&target.xlsx, &target.rows) {
+        let input = crate::input::Source::from_arg(&job.file).display();
+        workbook::write(rows, xlsx, &summary, client.as_ref(), &input, job.dry_run).await?;
+    }
+    drop(sandbox);
+    Ok(finish(run, summary, report_failed, results_path.as_deref(), account))
+}
+
+/// One run at a time per results file (by the real file: through symlinks, and hard links by
+/// inode), taken before anything is sent or written. (A device or FIFO given as the results is
+/// not a file to protect, and gets no lock file.) A run that deletes or disables (undo,
+/// `--on-missing`) also holds its organization.
+fn lock_run(job: &Job, reach: &Reach, results: Option<&Path>) -> Result<lock::RunLock, RunError> {
+    let mut lock = match results.filter(|path| lock::lockable(path)) {
+        Some(path) => lock::acquire(path, &job.lock_dir)?,
+        None => lock::RunLock::default(),
+    };
+    if let Reach::Api(config) = reach
+        && !job.dry_run
+        && job.kind.removes()
+    {
+        let api = match config.base_url.port() {
+            Some(port) => format!("{}:{port}", config.base_url.host_str().unwrap_or_default()),
+            None => config.base_url.host_str().unwrap_or_default().to_string(),
+        };
+        let results = results.map_or("to stdout".to_string(), |path| path.display().to_string());
+        lock::acquire_org(&mut lock, &config.org, &api, &results, &job.lock_dir)?;
+    }
+    Ok(lock)
+}
+
+/// Write-ahead: every delete, disable and enable is recorded in the acts journal before it is
+/// sent, so the journal is opened (and proven writable) before anything is.
+fn open_journal(job: &Job, reach: &Reach, results: Option<&Path>) -> Result<journal::Journal, RunError> {
+    let offline = matches!(reach, Reach::Offline);
+    let journal = match acts_journal(job, results).filter(|_| !offline) {
+        Some(path) => journal::Journal::open(&path)?,
+        None => journal::Journal::none(),
+    };
+    if let Some(path) = journal.path() {
+        tracing::info!("deletes, disables and enables are recorded in {}", path.display());
+    }
+    Ok(journal)
+}
+
+/// The question asked before anything is sent, if one is: not on a dry run, with `--yes`,
+/// against the built-in sandbox (it is nobody's organization), or by a face that cannot ask.
+fn question(job: &Job, face: engine::Face, reach: &Reach) -> Option<confirm::Question> {
+    let ask = face.ask && !job.dry_run && !job.yes && !matches!(reach, Reach::Sandbox(_));
+    if !ask {
+        return None;
+    }
+    let also = job.kind.import().and_then(|import| {
+        let how = import.on_missing.removal()?;
+        let of = match import.max_missing {
+            crate::modes::ErrorBudget::Rows(_) => "",
+            crate::modes::ErrorBudget::Percent(_) => " of the organization's guests",
+        };
+        Some(format!(
+            "Guests not in the file will be {} (at most {}{of}).",
+            how.done(),
+            import.max_missing
+        ))
+    });
+    Some(confirm::Question {
+        undo: job.kind.undo().map(|undo| undo.how),
+        also,
+        invite_rates: job.invite_rates().to_vec(),
+    })
+}
+
+/// Where the rows' results are written and how: a workbook is made at the end from rows written
+/// beside it as the run goes.
+struct ResultsTarget {
+    xlsx: Option<PathBuf>,
+    rows: Option<PathBuf>,
+    raw: bool,
+    style: CsvStyle,
+}
+
+impl ResultsTarget {
+    fn new(job: &Job, input: &crate::input::Input, results: Option<&Path>) -> Self {
+        let xlsx = results.filter(|path| workbook::wanted(path)).map(Path::to_path_buf);
+        let rows = xlsx
+            .as_deref()
+            .map(workbook::rows_path)
+            .or(results.map(Path::to_path_buf));
+        let (raw, style) = match &xlsx {
+            Some(_) => (true, CsvStyle::new(false)),
+            None => (job.output.raw, input.results_style(job.output.excel)),
+        };
+        ResultsTarget { xlsx, rows, raw, style }
+    }
+}
+
+/// The pipeline's options, from the job and what set-up found.
+fn options(
+    job: &Job,
+    input: &crate::input::Input,
+    total: Option<u64>,
+    max_failed: Option<u64>,
+    journal: &journal::Journal,
+) -> Options {
+    let import = job.kind.import();
+    let undo = job.kind.undo();
+    Options {
+        concurrency: job.concurrency,
+        dry_run: job.dry_run,
+        max_retries: job.max_retries,
+        on_existing: job.kind.on_existing(),
+        max_failed,
+        report_missing: job.report_missing().is_some(),
+        undo: undo.map(|undo| undo.how),
+        include_used: undo.is_some_and(|undo| undo.include_used),
+        reenable: import.is_some_and(|import| import.on_missing == crate::modes::OnMissing::Disable),
+        members: Default::default(),
+        journal: journal.clone(),
+        // Lines of text, guessed from the file's size (a workbook's rows are known already).
+        expected_rows: total.or_else(|| {
+            matches!(input.format, crate::input::Format::Text { .. })
+                .then(|| crate::input::Source::from_arg(&job.file))
+                .and_then(|source| source.regular_file().and_then(crate::input::estimate_lines))
+        }),
+    }
+}
+
+/// The progress bar on a terminal, else (unless quiet) a heartbeat every `--heartbeat`.
+fn progress(job: &Job, ui: Ui, total: Option<u64>, pending: &PendingCreates) -> Progress {
+    let invite_interval = job
+        .invite_rates()
+        .iter()
+        .map(|rate| rate.period / rate.count.get())
+        .max();
+    let progress = Progress::new(ui.progress, total, pending.clone(), invite_interval);
+    if !ui.progress && !ui.quiet && !job.heartbeat.is_zero() {
+        return progress.with_heartbeat(job.heartbeat, total, ui.json);
+    }
+    progress
+}
+
+/// `--report-missing`, and the mirror of `--on-missing disable|delete` before it.
+struct Mirror<'a> {
+    job: &'a Job,
+    import: &'a crate::config::Import,
+    client: Option<&'a crate::api::Client>,
+    journal: &'a journal::Journal,
+    stop: &'a stop::Stop,
+}
+
+impl Mirror<'_> {
+    /// Acts on the missing guests (a mirror), then writes the report. A report that cannot be
+    /// written at the end does not undo what was done: the summary still counts it (and the
+    /// journal holds every act), and the error is returned for the exit code to say so.
+    /// `read` says whether the file was read whole, and the retried run's file too.
+    async fn run(
+        &self,
+        summary: &mut Summary,
+        missing: &[plan::existing::Existing],
+        org_guests: u64,
+        read: (bool, bool),
+    ) -> Option<RunError> {
+        let path = self.import.report_missing.as_deref()?;
+        let (raw, excel) = (self.job.output.raw, self.job.output.excel);
+        let mirrored = match (self.import.on_missing.removal(), self.client) {
+            (Some(how), Some(client)) => Some(self.act(client, how, missing, org_guests, read, path).await),
             _ => None,
         };
         let done = mirrored.as_ref().map(|m| m.outcomes.as_slice());
-        match missing::report(path, missing, done, args.raw, args.excel) {
+        let mut failed = None;
+        match missing::report(path, missing, done, raw, excel) {
             Ok(count) => summary.missing = Some(count),
             Err(error) => {
                 tracing::error!("{error}");
                 summary.missing = Some(missing.len() as u64);
-                report_failed = Some(error);
+                failed = Some(error);
             }
         }
         if let Some(mirrored) = mirrored {
-            summary.on_missing(args.on_missing, &mirrored.outcomes, mirrored.stopped);
+            summary.on_missing(self.import.on_missing, &mirrored.outcomes, mirrored.stopped);
+        }
+        failed
+    }
+
+    /// Takes away the missing guests, when the whole file was read: the report is written once
+    /// before anything is touched, so a report path that cannot be written stops the mirror
+    /// before its first act.
+    async fn act(
+        &self,
+        client: &crate::api::Client,
+        how: crate::modes::Removal,
+        missing: &[plan::existing::Existing],
+        org_guests: u64,
+        (whole_file, retried_complete): (bool, bool),
+        path: &Path,
+    ) -> mirror::Mirrored {
+        let rules = mirror::Rules {
+            how,
+            budget: self.import.max_missing,
+            dry_run: self.job.dry_run,
+            concurrency: self.job.concurrency,
+            journal: self.journal.clone(),
+        };
+        // A retry acts on missing guests only when the retried file's run read its whole
+        // input too (the file itself is proven whole at set-up).
+        let whole = match (whole_file, retried_complete) {
+            (false, _) => Err(
+                "the whole file was not read (the run stopped, the file could not be read to its end, or it ends inside an open quote), so guests in the unread part would look missing",
+            ),
+            (true, false) => Err(
+                "the retried results are of a run cut by --limit, so guests of the rows it never read would look missing",
+            ),
+            (true, true) => Ok(()),
+        };
+        let (raw, excel) = (self.job.output.raw, self.job.output.excel);
+        let ahead = (!self.job.dry_run).then(|| mirror::not_yet(missing, how));
+        match ahead.map(|ahead| missing::write(path, missing, Some(&ahead), raw, excel)) {
+            Some(Err(error)) => {
+                tracing::error!("{error}; no guest was {}", how.done());
+                mirror::Mirrored {
+                    outcomes: mirror::not_yet(missing, how),
+                    stopped: Some(error.to_string()),
+                }
+            }
+            _ => mirror::act(client, missing, org_guests, whole, &rules, self.stop).await,
         }
     }
-    if let Some(client) = &client {
-        account.client(client);
-    }
-    if let (Some(xlsx), Some(rows)) = (&xlsx, &rows_path) {
-        let input = crate::input::Source::from_arg(&args.file).display();
-        workbook::write(rows, xlsx, &summary, client.as_ref(), &input, args.dry_run).await?;
-    }
-    drop(sandbox);
+}
+
+/// The end of a run: the next command, the summary shown, sent and kept for `--summary-json`,
+/// and the exit code (a report that could not be written turns a success into problems).
+fn finish(
+    run: Run<'_>,
+    mut summary: Summary,
+    report_failed: Option<RunError>,
+    results: Option<&Path>,
+    account: &mut SummaryFile,
+) -> Exit {
     let argv: Vec<String> = std::env::args_os()
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
-    summary.next = next::advice(
-        &summary,
-        results_path.as_deref(),
-        &argv,
-        &args.file,
-        args.undo.is_some(),
-    );
-    summary.show(ui, results_path.as_deref());
+    let job = run.job;
+    summary.next = next::advice(&summary, results, &argv, &job.file, job.kind.undo().is_some());
+    summary.show(run.face.ui, results);
     let mut exit = summary.exit();
     if let Some(error) = report_failed {
         tracing::error!("{error}: what was done is counted above, and every act is in the acts journal");
@@ -345,13 +474,13 @@ async fn import(
             exit = Exit::Problems;
         }
     }
-    events.stopping(stop);
-    events.send(engine::Event::Finished {
+    run.events.stopping(run.stop);
+    run.events.send(engine::Event::Finished {
         summary: summary.clone(),
         exit,
     });
-    account.summary(summary, results_path.as_deref());
-    Ok(exit)
+    account.summary(summary, results);
+    exit
 }
 
 /// Where a run that may delete, disable or enable records its acts: beside its results
@@ -359,12 +488,11 @@ async fn import(
 /// sends no act (a dry run, or one with neither `undo` nor `--on-missing`; an offline run sends
 /// none either). Set-up checks it against the other outputs: a report or summary written over
 /// it would replace the record of every act.
-pub(super) fn acts_journal(args: &ImportConfig, results: Option<&std::path::Path>) -> Option<std::path::PathBuf> {
-    let acts = args.undo.is_some() || args.on_missing.removal().is_some();
-    if !acts || args.dry_run {
+pub(super) fn acts_journal(job: &Job, results: Option<&Path>) -> Option<PathBuf> {
+    if !job.kind.removes() || job.dry_run {
         return None;
     }
-    let fallback = match crate::input::Source::from_arg(&args.file) {
+    let fallback = match crate::input::Source::from_arg(&job.file) {
         crate::input::Source::File(input) if crate::output::replaceable(&input) => input.with_extension("acts.csv"),
         _ => "tallyfy-guests.acts.csv".into(),
     };

@@ -9,7 +9,7 @@ use crate::modes::OnExisting;
 pub(super) struct Options {
     pub(super) concurrency: usize,
     pub(super) dry_run: bool,
-    pub(super) max_rounds: u32,
+    pub(super) max_retries: u32,
     pub(super) on_existing: OnExisting,
     /// `--max-errors`, as a number of failed rows.
     pub(super) max_failed: Option<u64>,

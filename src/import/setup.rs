@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::lock;
 use super::report::summary::SummaryFile;
 use crate::api::Client;
-use crate::config::{ImportConfig, Reach};
+use crate::config::{Job, Kind, Reach};
 use crate::error::RunError;
 use crate::input::{Input, InputOptions, Source, incomplete_results};
 use crate::modes::ErrorBudget;
@@ -30,87 +30,23 @@ pub(super) struct Setup {
 }
 
 /// Every check before anything is sent or written; all problems found are reported together.
-pub(super) fn check(args: &ImportConfig, count_rows: bool, account: &mut SummaryFile) -> Result<Setup, RunError> {
-    let source = Source::from_arg(&args.file);
+pub(super) fn check(job: &Job, count_rows: bool, account: &mut SummaryFile) -> Result<Setup, RunError> {
+    let source = Source::from_arg(&job.file);
     account.hash_input(&source);
     let mut problems: Vec<String> = Vec::new();
-    let input = Input::open(
-        &source,
-        &InputOptions {
-            encoding: args.encoding,
-            delimiter: args.delimiter,
-            map: args.map.clone(),
-            sheet: args.sheet.clone(),
-            header_row: args.header_row,
-            limit: args.limit,
-            previous_results: args.retry,
-            result_columns: &super::report::results::RESULT_COLUMNS,
-            stream: false,
-        },
-    )
-    .map_err(|e| problems.push(e.to_string()))
-    .ok();
-    let kind = match (args.undo.is_some(), args.retry, args.dry_run) {
-        (true, _, dry_run) => Kind::Undo { dry_run },
-        (false, true, dry_run) => Kind::Retry { dry_run },
-        (false, false, dry_run) => Kind::Import { dry_run },
-    };
-    let results_path = results_path(&source, args.results.as_deref(), kind).unwrap_or_else(|e| {
-        problems.push(e.to_string());
-        None
-    });
-    if let Some(problem) = results_path
-        .as_deref()
-        .and_then(|path| crate::overwrite::unwritable_format(path, "--results"))
-    {
-        problems.push(problem);
-    }
-    let summary_to_stdout = args.summary_json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    if summary_to_stdout && results_path.is_none() {
-        problems.push(
-            "--summary-json - and the results both want stdout: give the results a file with --results PATH".into(),
-        );
-    }
-    let journal = super::acts_journal(args, results_path.as_deref());
-    let outputs = [
-        // First, so that a flag naming it is the one said to be wrong.
-        ("the acts journal", journal.as_deref()),
-        ("--results", results_path.as_deref()),
-        (
-            "--summary-json",
-            args.summary_json.as_deref().filter(|_| !summary_to_stdout),
-        ),
-        ("--report-missing", args.report_missing.as_deref()),
-    ];
-    let output_problems = output_problems(&source, &outputs);
-    if output_problems.iter().any(|(flag, _)| *flag == "--summary-json") {
-        // Its path is the problem: writing the account there could destroy a file.
-        account.do_not_write();
-    }
-    problems.extend(output_problems.into_iter().map(|(_, problem)| problem));
-    // An undo takes back what a results file says was created, a killed run's included; a
-    // retry trusts only a file proven whole (see `retried_whole`).
-    // A results file given as plain input to a mirror is the same hazard as a retry of it: a
-    // killed run's rows would make the guests of the rows it never reached look missing.
-    let mirrored_results = !args.retry
-        && args.undo.is_none()
-        && args.on_missing.removal().is_some()
-        && input
-            .as_ref()
-            .is_some_and(|input| input.has_result_column(super::report::results::RESULT_COLUMNS[0]));
-    let retried_complete = if (args.retry && args.undo.is_none()) || mirrored_results {
-        let flag = if args.retry { "--retry-from" } else { "the input" };
-        match retried_whole(&source, flag, &args.file, results_path.as_deref()) {
-            Ok(complete) => complete,
-            Err(problem) => {
-                problems.push(problem);
-                false
-            }
-        }
-    } else {
-        true
-    };
-    let reach = args
+    let input = open_input(job, &source).map_err(|e| problems.push(e)).ok();
+    let results_path =
+        results_path(&source, job.output.results.as_deref(), &job.kind, job.dry_run).unwrap_or_else(|e| {
+            problems.push(e.to_string());
+            None
+        });
+    problems.extend(output_problems_of(job, &source, results_path.as_deref(), account));
+    let retried_complete =
+        retried_complete(job, &source, input.as_ref(), results_path.as_deref()).unwrap_or_else(|problem| {
+            problems.push(problem);
+            false
+        });
+    let reach = job
         .reach
         .as_ref()
         .map_err(|e| problems.extend(e.problems()))
@@ -118,43 +54,18 @@ pub(super) fn check(args: &ImportConfig, count_rows: bool, account: &mut Summary
         .cloned();
     // Undo takes back, and a retry continues, only what was made in the organization it is
     // pointed at: another organization's results would name its guests, not this one's.
-    if (args.undo.is_some() || args.retry)
+    if job.kind.reads_results()
         && let (Some(path), Some(Reach::Api(config))) = (source.regular_file(), &reach)
-        && let Some(refusal) = provenance_problem(path, &config.org, args.undo.is_some())
+        && let Some(refusal) = provenance_problem(path, &config.org, job.kind.undo().is_some())
     {
         problems.push(refusal);
     }
-    if args.report_missing.is_some() && matches!(reach, Some(Reach::Offline)) {
-        problems.push("--report-missing needs the organization's guest list: give credentials (or --sandbox)".into());
-    }
-    if let Some(how) = args.on_missing.removal() {
-        let flag = format!("--on-missing {}", how.verb());
-        if args.report_missing.is_none() {
-            problems.push(format!(
-                "{flag} records what it does in the --report-missing file: give one, e.g. --report-missing missing.csv"
-            ));
-        }
-        if args.limit.is_some() {
-            problems.push(format!(
-                "{flag} cannot be used with --limit: the guests of the rows not read would look missing"
-            ));
-        }
-    }
+    problems.extend(job.refused.iter().cloned());
     let (Some(input), Some(reach), true) = (input, reach, problems.is_empty()) else {
         return Err(RunError::Setup(problems));
     };
-    let total = match (&source, input.known_rows()) {
-        (_, Some(rows)) => Some(rows),
-        // Counted by reading a regular file twice; a stream (a pipe, `<(...)`, /dev/stdin) can be
-        // read only once, so its total stays unknown rather than guessed.
-        // (A heartbeat off a terminal says "n of total" too.)
-        (source, None) if count_rows || args.max_errors.is_some() => source
-            .regular_file()
-            .and_then(|path| input.count_rows(path))
-            .map(|rows| input.limit().map_or(rows, |limit| rows.min(limit))),
-        _ => None,
-    };
-    let max_failed = match (args.max_errors, total) {
+    let total = total(job, count_rows, &source, &input);
+    let max_failed = match (job.max_errors, total) {
         (None, _) => None,
         (Some(ErrorBudget::Rows(rows)), _) => Some(rows),
         (Some(budget), Some(total)) => Some(budget.allowed(total)),
@@ -170,6 +81,90 @@ pub(super) fn check(args: &ImportConfig, count_rows: bool, account: &mut Summary
         max_failed,
         retried_complete,
     })
+}
+
+/// The input opened as the job reads it (an undo reads a results file as it is).
+fn open_input(job: &Job, source: &Source) -> Result<Input, String> {
+    let read = job.kind.reading();
+    let options = InputOptions {
+        encoding: read.and_then(|read| read.encoding),
+        delimiter: read.and_then(|read| read.delimiter),
+        map: read.map(|read| read.map.clone()).unwrap_or_default(),
+        sheet: read.and_then(|read| read.sheet.clone()),
+        header_row: read.and_then(|read| read.header_row),
+        limit: read.and_then(|read| read.limit),
+        previous_results: job.kind.reads_results(),
+        result_columns: &super::report::results::RESULT_COLUMNS,
+        stream: false,
+    };
+    Input::open(source, &options).map_err(|e| e.to_string())
+}
+
+/// What is wrong with where the run writes: the results' format, stdout wanted twice, and
+/// every output path (see `output_problems`). A `--summary-json` path that is itself the
+/// problem is not written at the end.
+fn output_problems_of(job: &Job, source: &Source, results: Option<&Path>, account: &mut SummaryFile) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(problem) = results.and_then(|path| crate::overwrite::unwritable_format(path, "--results")) {
+        problems.push(problem);
+    }
+    let summary_json = job.output.summary_json.as_deref();
+    let summary_to_stdout = summary_json.is_some_and(|p| p.as_os_str() == "-");
+    if summary_to_stdout && results.is_none() {
+        problems.push(
+            "--summary-json - and the results both want stdout: give the results a file with --results PATH".into(),
+        );
+    }
+    let journal = super::acts_journal(job, results);
+    let outputs = [
+        // First, so that a flag naming it is the one said to be wrong.
+        ("the acts journal", journal.as_deref()),
+        ("--results", results),
+        ("--summary-json", summary_json.filter(|_| !summary_to_stdout)),
+        ("--report-missing", job.report_missing()),
+    ];
+    let output_problems = output_problems(source, &outputs);
+    if output_problems.iter().any(|(flag, _)| *flag == "--summary-json") {
+        // Its path is the problem: writing the account there could destroy a file.
+        account.do_not_write();
+    }
+    problems.extend(output_problems.into_iter().map(|(_, problem)| problem));
+    problems
+}
+
+/// Whether the guests the file's rows do not name are truly missing: with a retry, or a mirror
+/// whose input is a results file, the file must be proven whole (`retried_whole`) and its run
+/// not cut by `--limit`. An undo takes back what a results file says was created, a killed
+/// run's included, so it needs no proof; a plain import is whole by itself.
+fn retried_complete(job: &Job, source: &Source, input: Option<&Input>, results: Option<&Path>) -> Result<bool, String> {
+    let Kind::Import(import) = &job.kind else {
+        return Ok(true);
+    };
+    // A results file given as plain input to a mirror is the same hazard as a retry of it: a
+    // killed run's rows would make the guests of the rows it never reached look missing.
+    let mirrored_results = !import.retry
+        && import.on_missing.removal().is_some()
+        && input.is_some_and(|input| input.has_result_column(super::report::results::RESULT_COLUMNS[0]));
+    if !import.retry && !mirrored_results {
+        return Ok(true);
+    }
+    let flag = if import.retry { "--retry-from" } else { "the input" };
+    retried_whole(source, flag, &job.file, results)
+}
+
+/// Rows in the input, when they can be known without reading a stream twice, and when
+/// something shows or uses them (`count_rows`: the face's bar or heartbeat; `--max-errors N%`).
+fn total(job: &Job, count_rows: bool, source: &Source, input: &Input) -> Option<u64> {
+    match (source, input.known_rows()) {
+        (_, Some(rows)) => Some(rows),
+        // Counted by reading a regular file twice; a stream (a pipe, `<(...)`, /dev/stdin) can be
+        // read only once, so its total stays unknown rather than guessed.
+        (source, None) if count_rows || job.max_errors.is_some() => source
+            .regular_file()
+            .and_then(|path| input.count_rows(path))
+            .map(|rows| input.limit().map_or(rows, |limit| rows.min(limit))),
+        _ => None,
+    }
 }
 
 /// Whether the results file given to `--retry-from` (or as the input of a mirror, `flag`
@@ -200,14 +195,15 @@ fn retried_whole(source: &Source, flag: &str, file: &Path, results: Option<&Path
 }
 
 /// Says how the file is read and which columns go where.
-pub(super) fn log_input(input: &Input, retry: bool, undo: Option<crate::modes::Removal>) {
-    if let Some(how) = undo {
+pub(super) fn log_input(input: &Input, kind: &Kind) {
+    let undo = kind.undo();
+    if let Some(undo) = undo {
         tracing::info!(
             "taking back the guests {} says were created: they are {}",
             input.name,
-            how.done()
+            undo.how.done()
         );
-    } else if retry {
+    } else if kind.reads_results() {
         tracing::info!(
             "re-running the rows of {} that did not succeed, from its current cells; created, updated, enabled and exists rows are carried over",
             input.name
@@ -240,19 +236,16 @@ pub(super) fn log_input(input: &Input, retry: bool, undo: Option<crate::modes::R
     }
 }
 
-/// What a run's results are, for their default name.
-#[derive(Clone, Copy)]
-pub(super) enum Kind {
-    Import { dry_run: bool },
-    Retry { dry_run: bool },
-    Undo { dry_run: bool },
-}
-
 /// Beside the input as `<stem>.results.csv` (`<stem>.retry.results.csv` for `--retry-from`
 /// `<stem>.results.csv`; `<stem>.undo.csv` for an undo of `<stem>.results.csv`); a dry run's as
 /// `<stem>.dry-run.csv` (`<stem>.undo-dry-run.csv`), so that it never replaces the account of a
 /// real run. Stdout for stdin input or `--results -`.
-pub(super) fn results_path(source: &Source, given: Option<&Path>, kind: Kind) -> Result<Option<PathBuf>, RunError> {
+pub(super) fn results_path(
+    source: &Source,
+    given: Option<&Path>,
+    kind: &Kind,
+    dry_run: bool,
+) -> Result<Option<PathBuf>, RunError> {
     let path = match (given, source) {
         (Some(path), _) if path.as_os_str() == "-" => return Ok(None),
         (Some(path), _) => path.to_path_buf(),
@@ -262,13 +255,13 @@ pub(super) fn results_path(source: &Source, given: Option<&Path>, kind: Kind) ->
                 .file_stem()
                 .map_or("guests".into(), |s| s.to_string_lossy().into_owned());
             let earlier = stem.strip_suffix(".results").unwrap_or(&stem);
-            let name = match kind {
-                Kind::Import { dry_run: false } => format!("{stem}.results.csv"),
-                Kind::Import { dry_run: true } => format!("{stem}.dry-run.csv"),
-                Kind::Retry { dry_run: false } => format!("{earlier}.retry.results.csv"),
-                Kind::Retry { dry_run: true } => format!("{earlier}.retry.dry-run.csv"),
-                Kind::Undo { dry_run: false } => format!("{earlier}.undo.csv"),
-                Kind::Undo { dry_run: true } => format!("{earlier}.undo-dry-run.csv"),
+            let name = match (kind, dry_run) {
+                (Kind::Import(import), false) if import.retry => format!("{earlier}.retry.results.csv"),
+                (Kind::Import(import), true) if import.retry => format!("{earlier}.retry.dry-run.csv"),
+                (Kind::Import(_), false) => format!("{stem}.results.csv"),
+                (Kind::Import(_), true) => format!("{stem}.dry-run.csv"),
+                (Kind::Undo(_), false) => format!("{earlier}.undo.csv"),
+                (Kind::Undo(_), true) => format!("{earlier}.undo-dry-run.csv"),
             };
             input.with_file_name(name)
         }

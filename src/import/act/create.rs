@@ -26,8 +26,8 @@ pub struct Created {
 }
 
 /// Creates `guest`, reading back after any attempt whose outcome is unknown, for at most
-/// `max_rounds + 1` POSTs.
-pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: u32) -> Created {
+/// `max_retries + 1` POSTs.
+pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_retries: u32) -> Created {
     let mut run = Run {
         client,
         guest,
@@ -37,7 +37,7 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
     };
     // What made an earlier attempt's outcome unknown: our own POST may have created the guest.
     let mut uncertain: Option<String> = None;
-    for _ in 0..=max_rounds {
+    for _ in 0..=max_retries {
         if let Some(reason) = stop.invite_reason() {
             let note = uncertain
                 .as_ref()
@@ -111,7 +111,7 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_rounds: 
     let what = uncertain.unwrap_or_default();
     let message = format!(
         "not created: {} attempts got no answer that could be trusted (last: {what}) and reading it back found no guest; run the same command again to retry it",
-        max_rounds + 1
+        max_retries + 1
     );
     run.end(Status::Failed, message)
 }

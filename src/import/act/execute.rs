@@ -30,7 +30,7 @@ pub(crate) async fn run_plan(
         (Plan::Create(record, _), None) => unreachable!("row {} planned for creation offline", record.row),
     };
     let created = tokio::select! {
-        created = create::create(client, &guest, stop, options.max_rounds) => created,
+        created = create::create(client, &guest, stop, options.max_retries) => created,
         _ = stop.abandon.cancelled() => create::Created {
             outcome: stop::abandoned("created"),
             reconciliations: 0,

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::api::Client;
-use crate::config::ImportConfig;
+use crate::config::Job;
 use crate::error::{Exit, RunError};
 use crate::import::outcome::Status;
 use crate::input::Source;
@@ -35,8 +35,8 @@ pub struct Summary {
     pub stopped: Option<String>,
     /// The stop was `--max-missing` holding `--on-missing` back: running again changes nothing.
     pub held_back: bool,
-    /// The run was an `undo` (its log event says so).
-    pub undo: bool,
+    /// The command that ran (`import` or `undo`: its log event says so).
+    pub command: &'static str,
     /// How the input was read: encoding and delimiter, or workbook sheet.
     pub input: String,
     /// Guests in Tallyfy but not in the file (with `--report-missing`).
@@ -214,7 +214,7 @@ impl Summary {
             results,
             input = self.input.as_str(),
             "{} finished",
-            if self.undo { "undo" } else { "import" }
+            self.command
         );
     }
 
@@ -340,10 +340,9 @@ struct Percentiles {
 
 impl SummaryFile {
     /// The account of a run starting now, with the mode it runs in.
-    pub fn new(args: &ImportConfig, started: SystemTime) -> Self {
-        let command = if args.undo.is_some() { "undo" } else { "import" };
-        let mut file = SummaryFile::bare(command, args.dry_run, args.on_existing, started);
-        file.hash = args.summary_json.is_some();
+    pub fn new(job: &Job, started: SystemTime) -> Self {
+        let mut file = SummaryFile::bare(job.kind.command(), job.dry_run, job.kind.on_existing(), started);
+        file.hash = job.output.summary_json.is_some();
         file
     }
 
