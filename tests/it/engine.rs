@@ -12,24 +12,19 @@ use crate::util::{Workspace, expect_exit, slow};
 
 /// The job the CLI would run for `argv` (after `tallyfy-guests`), pointed at `ws`'s sandbox by
 /// flags (the environment is the test binary's own, shared by every test).
-fn job(ws: &Workspace, argv: &[&str]) -> tallyfy_guests::config::ImportConfig {
-    use clap::Parser;
+fn job(ws: &Workspace, argv: &[&str]) -> tallyfy_guests::config::Job {
     let token = ws.write("token", ws.sandbox.token());
-    let mut args: Vec<String> = vec!["tallyfy-guests".into()];
-    args.extend(argv.iter().map(|arg| arg.to_string()));
+    let token = token.display().to_string();
+    let mut args: Vec<&str> = argv.to_vec();
     args.extend([
-        "--base-url".into(),
-        ws.sandbox.base_url().into(),
-        "--org".into(),
-        ws.sandbox.org().into(),
-        "--token-file".into(),
-        token.display().to_string(),
+        "--base-url",
+        ws.sandbox.base_url(),
+        "--org",
+        ws.sandbox.org(),
+        "--token-file",
+        &token,
     ]);
-    match tallyfy_guests::cli::Cli::try_parse_from(args).unwrap().command {
-        tallyfy_guests::cli::Command::Import(args) => tallyfy_guests::config::import(args),
-        tallyfy_guests::cli::Command::Undo(args) => tallyfy_guests::config::undo(args),
-        _ => panic!("not an import: {argv:?}"),
-    }
+    tallyfy_guests::config::job_from_args(&args).unwrap_or_else(|error| panic!("not an import: {argv:?}: {error}"))
 }
 
 fn guests_csv(rows: usize) -> String {
