@@ -5,6 +5,9 @@
 //! consumer of the one event stream: the CLI's bar, heartbeat, summary, `--summary-json` and
 //! question (`import::run`), and the local web page. None of them changes what the engine does.
 //!
+//! The results file is the engine's own (the job writes it as the CLI does); `--summary-json`
+//! is a face's (the CLI writes it from `Finished`, or from the error `Running::finish` gives).
+//!
 //! A job that would ask before sending (no `--yes`, not a dry run, not the built-in sandbox)
 //! plans the whole file first and sends [`Event::Planned`] with a [`Confirm`]: nothing is sent
 //! until it is answered yes, and a `Confirm` dropped unanswered is a no (`RunError::Declined`,
@@ -55,6 +58,9 @@ pub enum Event {
         #[serde(skip)]
         confirm: Option<Confirm>,
     },
+    /// The organization's guests are read (and the question, if any, answered): rows go out
+    /// now, and their `Row` events follow.
+    Sending,
     /// A create is planned for this row and waits its turn (for the ETA under invite pacing).
     Creating {
         /// The row's number in the spreadsheet.
@@ -73,6 +79,9 @@ pub enum Event {
         /// The fields an invalid row's problems are about (`email`, `first_name`, ...).
         fields: Vec<String>,
     },
+    /// Every row has its result and the results file is complete: what follows is the mirror
+    /// (`--on-missing`), the reports and the summary.
+    Sent,
     /// Requests wait until `until`: every request for a 429 pause, or the creates for the
     /// invite quota. A wait that ends early is sent again with `until` now.
     Waiting {
@@ -220,12 +229,10 @@ impl Events {
     }
 }
 
-/// How a face runs the engine: whether it counts the rows up front (for a total), whether a
-/// person can be asked, and the CLI's own stderr (the bar and heartbeat, until they are
-/// consumers too).
+/// How a face runs the engine: whether it counts the rows up front (for a total), and whether
+/// a person can be asked.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Face {
-    pub(super) ui: crate::logging::Ui,
     pub(super) count_rows: bool,
     pub(super) ask: bool,
 }
@@ -234,11 +241,6 @@ pub(super) struct Face {
 /// on its own, or stops with [`Running::stop`].
 pub fn start(job: Job) -> Running {
     let face = Face {
-        ui: crate::logging::Ui {
-            quiet: true,
-            json: false,
-            progress: false,
-        },
         count_rows: true,
         ask: true,
     };
@@ -340,5 +342,46 @@ impl Stopper {
     /// Whether this is a dry run (which a stop ends at once).
     pub(super) fn dry_run(&self) -> bool {
         self.dry_run
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialize_as_tagged_json_with_statuses_as_the_results_say_them() {
+        let row = Event::Row {
+            row: 3,
+            status: Status::Invalid,
+            message: "email `x` has no @".into(),
+            guest_id: String::new(),
+            fields: vec!["email".into()],
+        };
+        assert_eq!(
+            serde_json::to_value(&row).unwrap(),
+            serde_json::json!({"event": "row", "row": 3, "status": "invalid", "message": "email `x` has no @", "guest_id": "", "fields": ["email"]})
+        );
+        let waiting = Event::Waiting {
+            until: SystemTime::UNIX_EPOCH + Duration::from_millis(1_500),
+            why: Wait::InviteQuota,
+        };
+        assert_eq!(
+            serde_json::to_value(&waiting).unwrap(),
+            serde_json::json!({"event": "waiting", "until": "1970-01-01T00:00:01.500Z", "why": "invite_quota"})
+        );
+        let planned = Event::Planned {
+            counts: vec![(Status::Exists, 2)],
+            creates: 1,
+            confirm: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&planned).unwrap(),
+            serde_json::json!({"event": "planned", "counts": [["exists", 2]], "creates": 1})
+        );
+        assert_eq!(
+            serde_json::to_value(&Event::Sent).unwrap(),
+            serde_json::json!({"event": "sent"})
+        );
     }
 }

@@ -1,40 +1,185 @@
 //! The CLI's face on the engine: what `import` and `undo` add around `engine::start` for a
-//! person at a terminal or a cron log. The signal watcher (which stops the run as
-//! `Running::stop` does) and the question on the terminal are consumers of the run's events;
-//! the engine itself neither listens for signals nor reads stdin.
+//! person at a terminal or a cron log, each a consumer of the run's events: the signal watcher
+//! (which stops the run as `Running::stop` does), the question on the terminal, the progress
+//! bar and the heartbeat (`report::progress`), the summary on stderr, and `--summary-json`.
+//! The engine itself neither listens for signals, nor reads stdin, nor draws on stderr.
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime};
 
 use super::confirm;
-use super::engine::{self, Event, Face, Stopper};
+use super::engine::{self, Event, Face, Stopper, Wait};
+use super::outcome::Status;
+use super::report::progress::{PendingCreates, Progress};
+use super::report::summary::SummaryFile;
+use super::setup;
 use crate::config::Job;
 use crate::error::{Exit, RunError, shutdown_signal};
+use crate::input::Source;
 use crate::logging::Ui;
 
 /// The `import` (or `undo`) command: the engine, watched from the terminal. Returns the exit
 /// code the run's rows call for.
 pub async fn run(job: Job, ui: Ui) -> Result<Exit, RunError> {
+    let mut account = SummaryFile::new(&job, SystemTime::now());
+    // The input's hash, read as set-up reads the input.
+    account.hash_input(&Source::from_arg(&job.file));
+    let summary_json = job.output.summary_json.clone();
+    // A summary path that set-up refuses (it names the input, or another output) is not
+    // written even to say so: checked now, while the job is at hand.
+    let refused = summary_json.is_some() && setup::summary_refused(&job);
     let face = Face {
-        ui,
         // A total for the bar and for a heartbeat's "n of total".
         count_rows: ui.progress || (!ui.quiet && !job.heartbeat.is_zero()),
         // Only a person at a terminal is asked (never cron, CI or a pipe).
         ask: confirm::interactive(),
     };
+    let mut bar = Bar::new(ui, &job);
     let mut running = engine::start_with(job, face);
     let stopper = running.stopper();
     let mut signals = None;
-    while let Some(event) = running.events.recv().await {
+    // The bar's message and the heartbeat, a few times a second while rows go out.
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        let event = tokio::select! {
+            event = running.events.recv() => match event {
+                Some(event) => event,
+                None => break,
+            },
+            _ = tick.tick(), if bar.sending => {
+                bar.refresh();
+                continue;
+            }
+        };
         match event {
             // Signals are the run's to act on from the moment it has set up (as before the
             // engine: a Ctrl-C during set-up ends the process at once).
-            Event::SetUp { .. } => signals = Some(Signals::watch(stopper.clone())),
+            Event::SetUp { rows, .. } => {
+                signals = Some(Signals::watch(stopper.clone()));
+                bar.show(rows);
+            }
             Event::Planned {
                 confirm: Some(confirm), ..
             } => confirm::on_terminal(confirm).await,
-            _ => {}
+            Event::Sending => {
+                bar.sending = true;
+                bar.refresh();
+                tick.reset();
+            }
+            Event::Creating { row } => bar.creating(row),
+            Event::Row { row, status, .. } => bar.row(row, status),
+            Event::Waiting { until, why } => bar.waiting(until, why),
+            // The bar is erased when the rows are done, before the mirror and the summary.
+            Event::Sent => bar.close(),
+            Event::Finished { summary, .. } => {
+                bar.close();
+                summary.show(ui);
+                account.summary(summary);
+            }
+            Event::Planned { confirm: None, .. } | Event::Stopping { .. } => {}
         }
     }
     drop(signals);
-    running.finish().await
+    drop(bar);
+    let result = running.finish().await;
+    // However the command ends (set-up problems and a refused lock included), monitoring
+    // reads this run's exit code, never an earlier run's.
+    if let Some(path) = summary_json {
+        if refused && matches!(result, Err(RunError::Setup(_))) {
+            account.do_not_write();
+        }
+        match (account.write(&path, &result), &result) {
+            (Err(error), Ok(_)) => return Err(error),
+            // The run's own failure is what the person needs to see; this one is a footnote.
+            (Err(error), Err(_)) => tracing::warn!("{error}"),
+            (Ok(()), _) => {}
+        }
+    }
+    result
+}
+
+/// The progress bar (on a terminal) or the heartbeat (off one), fed by the run's events.
+struct Bar {
+    ui: Ui,
+    heartbeat: Duration,
+    /// The slowest `--invite-rate`'s spacing between creates, for the ETA.
+    invite_interval: Option<Duration>,
+    progress: Option<Progress>,
+    /// Creates planned and not finished, and finished: the ETA under invite pacing.
+    pending: PendingCreates,
+    creating: HashSet<u64>,
+    /// The rate limit's pause and the invite quota's wait, as last told.
+    waits: [Option<SystemTime>; 2],
+    /// Rows are going out (between `Sending` and `Sent`).
+    sending: bool,
+}
+
+impl Bar {
+    fn new(ui: Ui, job: &Job) -> Bar {
+        let invite_interval = job
+            .invite_rates()
+            .iter()
+            .map(|rate| rate.period / rate.count.get())
+            .max();
+        Bar {
+            ui,
+            heartbeat: job.heartbeat,
+            invite_interval,
+            progress: None,
+            pending: PendingCreates::default(),
+            creating: HashSet::new(),
+            waits: [None, None],
+            sending: false,
+        }
+    }
+
+    /// The run has set up, with `total` rows when known: the bar shows from now.
+    fn show(&mut self, total: Option<u64>) {
+        let ui = self.ui;
+        let mut progress = Progress::new(ui.progress, total, self.pending.clone(), self.invite_interval);
+        if !ui.progress && !ui.quiet && !self.heartbeat.is_zero() {
+            progress = progress.with_heartbeat(self.heartbeat, total, ui.json);
+        }
+        // A bar is drawn from the first time its span is entered until it closes.
+        progress.span().in_scope(|| {});
+        self.progress = Some(progress);
+    }
+
+    fn creating(&mut self, row: u64) {
+        self.pending.planned();
+        self.creating.insert(row);
+    }
+
+    fn row(&mut self, row: u64, status: Status) {
+        if self.creating.remove(&row) {
+            self.pending.finished();
+        }
+        if let Some(progress) = &mut self.progress {
+            progress.row_done(status);
+        }
+    }
+
+    fn waiting(&mut self, until: SystemTime, why: Wait) {
+        let at = match why {
+            Wait::RateLimit => 0,
+            Wait::InviteQuota => 1,
+        };
+        self.waits[at] = Some(until);
+    }
+
+    fn refresh(&mut self) {
+        let now = SystemTime::now();
+        let [paused, next_create] = self.waits.map(|wait| wait.filter(|until| *until > now));
+        if let Some(progress) = &mut self.progress {
+            progress.refresh(paused, next_create);
+        }
+    }
+
+    /// The rows are done: the bar is erased and the heartbeat stops.
+    fn close(&mut self) {
+        self.sending = false;
+        self.progress = None;
+    }
 }
 
 /// The task that turns signals into the run's stop; it ends with this value.

@@ -18,7 +18,8 @@
 //!   (`--report-missing`), `summary`, `next` (the command to run next), `progress`.
 //! - `outcome`: what became of a row (`Status`, `Outcome`), shared by all three.
 //! - `engine`: the run as a library (`start`, its `Event`s, its stop); `face`: the CLI's
-//!   consumers of those events (the signal watcher, the question).
+//!   consumers of those events (the signal watcher, the question, the bar and heartbeat, the
+//!   summary on stderr, `--summary-json`).
 
 mod act;
 mod confirm;
@@ -33,51 +34,34 @@ pub mod report;
 mod setup;
 mod stop;
 
-use tracing::Instrument;
-
 use std::path::{Path, PathBuf};
 
 use crate::config::{Job, Kind, Reach};
 use crate::error::{Exit, RunError};
-use crate::logging::Ui;
 use crate::output::CsvStyle;
 use act::{journal, mirror};
 use options::Options;
 use pipeline::pipeline;
-use report::progress::{PendingCreates, Progress};
 use report::results::{self, ResultsWriter};
 pub use report::summary::{Summary, SummaryFile};
 use report::{missing, next, workbook};
 
 pub use face::run;
 
-/// The job, as `engine::start` runs it: the run, then its `--summary-json`.
+/// The job, as `engine::start` runs it.
 async fn run_job(
     job: Job,
     face: engine::Face,
     events: engine::Events,
     stop: std::sync::Arc<stop::Stop>,
 ) -> Result<Exit, RunError> {
-    let started = std::time::SystemTime::now();
-    let mut account = SummaryFile::new(&job, started);
     let run = Run {
         job: &job,
         face,
         events: &events,
         stop: &stop,
     };
-    let result = import(run, &mut account).await;
-    // However the command ends (set-up problems and a refused lock included), monitoring
-    // reads this run's exit code, never an earlier run's.
-    if let Some(path) = job.output.summary_json.as_ref() {
-        match (account.write(path, &result), &result) {
-            (Err(error), Ok(_)) => return Err(error),
-            // The run's own failure is what the person needs to see; this one is a footnote.
-            (Err(error), Err(_)) => tracing::warn!("{error}"),
-            (Ok(()), _) => {}
-        }
-    }
-    result
+    import(run).await
 }
 
 /// The `--summary-json` of an `import` or `undo` whose flags were refused before it could
@@ -139,7 +123,7 @@ struct Run<'a> {
 }
 
 /// The run, stage by stage.
-async fn import(run: Run<'_>, account: &mut SummaryFile) -> Result<Exit, RunError> {
+async fn import(run: Run<'_>) -> Result<Exit, RunError> {
     let Run {
         job,
         face,
@@ -153,7 +137,7 @@ async fn import(run: Run<'_>, account: &mut SummaryFile) -> Result<Exit, RunErro
         total,
         max_failed,
         retried_complete,
-    } = setup::check(job, face.count_rows, account)?;
+    } = setup::check(job, face.count_rows)?;
     let _lock = lock_run(job, &reach, results_path.as_deref())?;
     let journal = open_journal(job, &reach, results_path.as_deref())?;
     setup::log_input(&input, &job.kind);
@@ -173,9 +157,6 @@ async fn import(run: Run<'_>, account: &mut SummaryFile) -> Result<Exit, RunErro
         Kind::Undo(_) => Vec::new(),
     };
     let options = options(job, &input, total, max_failed, &journal);
-    let pending = PendingCreates::default();
-    let progress = progress(job, face.ui, total, &pending);
-    let span = progress.span();
     events.send(engine::Event::SetUp {
         input: crate::input::Source::from_arg(&job.file).display(),
         rows: total,
@@ -187,15 +168,13 @@ async fn import(run: Run<'_>, account: &mut SummaryFile) -> Result<Exit, RunErro
         open_results,
         question.as_ref(),
         &options,
-        progress,
-        &pending,
         stop,
         events,
     )
-    .instrument(span)
     // A run that could not start (the guest list unreadable, the question declined) has not
     // opened its results: any file at that path is as it was.
     .await?;
+    events.send(engine::Event::Sent);
     let mut summary = ran.summary;
     summary.input = format;
     summary.command = job.kind.command();
@@ -221,15 +200,13 @@ async fn import(run: Run<'_>, account: &mut SummaryFile) -> Result<Exit, RunErro
         }
         _ => None,
     };
-    if let Some(client) = &client {
-        account.client(client);
-    }
+    summary.requests = client.as_ref().map(report::summary::Requests::of);
     if let (Some(xlsx), Some(rows)) = (&target.xlsx, &target.rows) {
         let input = crate::input::Source::from_arg(&job.file).display();
         workbook::write(rows, xlsx, &summary, client.as_ref(), &input, job.dry_run).await?;
     }
     drop(sandbox);
-    Ok(finish(run, summary, report_failed, results_path.as_deref(), account))
+    Ok(finish(run, summary, report_failed, results_path))
 }
 
 /// One run at a time per results file (by the real file: through symlinks, and hard links by
@@ -350,20 +327,6 @@ fn options(
     }
 }
 
-/// The progress bar on a terminal, else (unless quiet) a heartbeat every `--heartbeat`.
-fn progress(job: &Job, ui: Ui, total: Option<u64>, pending: &PendingCreates) -> Progress {
-    let invite_interval = job
-        .invite_rates()
-        .iter()
-        .map(|rate| rate.period / rate.count.get())
-        .max();
-    let progress = Progress::new(ui.progress, total, pending.clone(), invite_interval);
-    if !ui.progress && !ui.quiet && !job.heartbeat.is_zero() {
-        return progress.with_heartbeat(job.heartbeat, total, ui.json);
-    }
-    progress
-}
-
 /// `--report-missing`, and the mirror of `--on-missing disable|delete` before it.
 struct Mirror<'a> {
     job: &'a Job,
@@ -452,34 +415,32 @@ impl Mirror<'_> {
     }
 }
 
-/// The end of a run: the next command, the summary shown, sent and kept for `--summary-json`,
-/// and the exit code (a report that could not be written turns a success into problems).
-fn finish(
-    run: Run<'_>,
-    mut summary: Summary,
-    report_failed: Option<RunError>,
-    results: Option<&Path>,
-    account: &mut SummaryFile,
-) -> Exit {
+/// The end of a run: the next command, the summary sent in `Finished` (for the faces to show
+/// and keep), and the exit code (a report that could not be written turns a success into
+/// problems).
+fn finish(run: Run<'_>, mut summary: Summary, report_failed: Option<RunError>, results: Option<PathBuf>) -> Exit {
     let argv: Vec<String> = std::env::args_os()
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
     let job = run.job;
-    summary.next = next::advice(&summary, results, &argv, &job.file, job.kind.undo().is_some());
-    summary.show(run.face.ui, results);
+    summary.next = next::advice(
+        &summary,
+        results.as_deref(),
+        &argv,
+        &job.file,
+        job.kind.undo().is_some(),
+    );
+    summary.results = results;
     let mut exit = summary.exit();
     if let Some(error) = report_failed {
-        tracing::error!("{error}: what was done is counted above, and every act is in the acts journal");
+        // Said after the summary (by whoever shows it), which counts what was done.
+        summary.report_failed = Some(error.to_string());
         if exit == Exit::Success {
             exit = Exit::Problems;
         }
     }
     run.events.stopping(run.stop);
-    run.events.send(engine::Event::Finished {
-        summary: summary.clone(),
-        exit,
-    });
-    account.summary(summary, results);
+    run.events.send(engine::Event::Finished { summary, exit });
     exit
 }
 

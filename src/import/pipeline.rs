@@ -19,7 +19,6 @@ use super::plan::existing::Existing;
 use super::plan::prefetch;
 use super::plan::reader;
 use super::plan::{Plan, plan};
-use super::report::progress::{PendingCreates, Progress};
 use super::report::results::{ResultsWriter, RowResult};
 use super::report::summary::Summary;
 use super::stop::Stop;
@@ -46,17 +45,12 @@ pub(super) struct Ran {
 /// Runs the file. The results are opened (`open_results`) only once the run will go ahead: after
 /// the question, when one is to be asked (`ask`), so a declined run leaves any earlier results
 /// file as it was.
-// Each argument is a different collaborator of the run (input, client, results, question,
-// options, progress, pending creates, the command's stop); bundling them would only rename them.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn pipeline(
     input: Input,
     client: Option<&Client>,
     open_results: impl FnOnce() -> Result<ResultsWriter, RunError>,
     ask: Option<&Question>,
     options: &Options,
-    mut progress: Progress,
-    pending: &PendingCreates,
     stop: &Arc<Stop>,
     events: &Events,
 ) -> Result<Ran, RunError> {
@@ -85,7 +79,6 @@ pub(super) async fn pipeline(
         let mut run = Drive {
             results: results.insert(open_results()?),
             options,
-            progress: &mut progress,
             stop,
             client,
             events,
@@ -126,7 +119,6 @@ pub(super) async fn pipeline(
         let rows = plans
             .inspect(|plan| {
                 if let Plan::Create(record, _) = plan {
-                    pending.planned();
                     events.send(Event::Creating { row: record.row });
                 }
             })
@@ -135,7 +127,7 @@ pub(super) async fn pipeline(
                 // that what moves through the buffer is small (the request's state machine
                 // is kilobytes: moving it was 8 % of a dry run).
                 Plan::Done(result) => Either::Left(future::ready((result, 0))),
-                plan => Either::Right(Box::pin(run_plan(plan, client, stop, options, pending))),
+                plan => Either::Right(Box::pin(run_plan(plan, client, stop, options))),
             })
             .buffer_unordered(options.concurrency)
             .inspect(|(result, _)| {
@@ -146,7 +138,6 @@ pub(super) async fn pipeline(
         let mut run = Drive {
             results: results.insert(open_results()?),
             options,
-            progress: &mut progress,
             stop,
             client,
             events,
@@ -236,7 +227,6 @@ where
 struct Drive<'a> {
     results: &'a mut ResultsWriter,
     options: &'a Options,
-    progress: &'a mut Progress,
     stop: &'a Stop,
     client: Option<&'a Client>,
     events: &'a Events,
@@ -254,6 +244,7 @@ impl Drive<'_> {
     {
         let mut rows = std::pin::pin!(rows);
         let (options, stop) = (self.options, self.stop);
+        self.events.send(Event::Sending);
         let mut summary = Summary::default();
         let mut failed = 0u64;
         // Set once the results cannot be written (a full disk): the run stops, and goes on
@@ -271,7 +262,6 @@ impl Drive<'_> {
                                 stop.stop(format!("{failed} rows failed, more than --max-errors allows"));
                             }
                         }
-                        self.progress.row_done(result.outcome.status);
                         summary.reconciliations += u64::from(reconciliations);
                         let event = Event::Row {
                             row: result.row,
@@ -300,7 +290,6 @@ impl Drive<'_> {
                     );
                     self.waits(paused, next_create);
                     self.events.stopping(stop);
-                    self.progress.refresh(paused, next_create);
                 }
             }
         }

@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use super::lock;
-use super::report::summary::SummaryFile;
 use crate::api::Client;
 use crate::config::{Job, Kind, Reach};
 use crate::error::RunError;
@@ -30,9 +29,8 @@ pub(super) struct Setup {
 }
 
 /// Every check before anything is sent or written; all problems found are reported together.
-pub(super) fn check(job: &Job, count_rows: bool, account: &mut SummaryFile) -> Result<Setup, RunError> {
+pub(super) fn check(job: &Job, count_rows: bool) -> Result<Setup, RunError> {
     let source = Source::from_arg(&job.file);
-    account.hash_input(&source);
     let mut problems: Vec<String> = Vec::new();
     let input = open_input(job, &source).map_err(|e| problems.push(e)).ok();
     let results_path =
@@ -40,7 +38,7 @@ pub(super) fn check(job: &Job, count_rows: bool, account: &mut SummaryFile) -> R
             problems.push(e.to_string());
             None
         });
-    problems.extend(output_problems_of(job, &source, results_path.as_deref(), account));
+    problems.extend(output_problems_of(job, &source, results_path.as_deref()));
     let retried_complete =
         retried_complete(job, &source, input.as_ref(), results_path.as_deref()).unwrap_or_else(|problem| {
             problems.push(problem);
@@ -101,20 +99,30 @@ fn open_input(job: &Job, source: &Source) -> Result<Input, String> {
 }
 
 /// What is wrong with where the run writes: the results' format, stdout wanted twice, and
-/// every output path (see `output_problems`). A `--summary-json` path that is itself the
-/// problem is not written at the end.
-fn output_problems_of(job: &Job, source: &Source, results: Option<&Path>, account: &mut SummaryFile) -> Vec<String> {
+/// every output path (see `output_problems`).
+fn output_problems_of(job: &Job, source: &Source, results: Option<&Path>) -> Vec<String> {
     let mut problems = Vec::new();
     if let Some(problem) = results.and_then(|path| crate::overwrite::unwritable_format(path, "--results")) {
         problems.push(problem);
     }
-    let summary_json = job.output.summary_json.as_deref();
-    let summary_to_stdout = summary_json.is_some_and(|p| p.as_os_str() == "-");
+    let summary_to_stdout = job.output.summary_json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     if summary_to_stdout && results.is_none() {
         problems.push(
             "--summary-json - and the results both want stdout: give the results a file with --results PATH".into(),
         );
     }
+    problems.extend(
+        paths_problems(job, source, results)
+            .into_iter()
+            .map(|(_, problem)| problem),
+    );
+    problems
+}
+
+/// The problems of the run's output paths, each with the flag naming the path.
+fn paths_problems(job: &Job, source: &Source, results: Option<&Path>) -> Vec<(&'static str, String)> {
+    let summary_json = job.output.summary_json.as_deref();
+    let summary_to_stdout = summary_json.is_some_and(|p| p.as_os_str() == "-");
     let journal = super::acts_journal(job, results);
     let outputs = [
         // First, so that a flag naming it is the one said to be wrong.
@@ -123,13 +131,17 @@ fn output_problems_of(job: &Job, source: &Source, results: Option<&Path>, accoun
         ("--summary-json", summary_json.filter(|_| !summary_to_stdout)),
         ("--report-missing", job.report_missing()),
     ];
-    let output_problems = output_problems(source, &outputs);
-    if output_problems.iter().any(|(flag, _)| *flag == "--summary-json") {
-        // Its path is the problem: writing the account there could destroy a file.
-        account.do_not_write();
-    }
-    problems.extend(output_problems.into_iter().map(|(_, problem)| problem));
-    problems
+    output_problems(source, &outputs)
+}
+
+/// The `--summary-json` path is itself one of set-up's problems (the input, another output, or
+/// not writable): the account is then not written there, since that could destroy a file.
+pub(super) fn summary_refused(job: &Job) -> bool {
+    let source = Source::from_arg(&job.file);
+    let results = results_path(&source, job.output.results.as_deref(), &job.kind, job.dry_run).unwrap_or(None);
+    paths_problems(job, &source, results.as_deref())
+        .iter()
+        .any(|(flag, _)| *flag == "--summary-json")
 }
 
 /// Whether the guests the file's rows do not name are truly missing: with a retry, or a mirror

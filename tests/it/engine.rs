@@ -85,6 +85,15 @@ async fn a_job_started_watched_and_stopped_through_the_library_agrees_with_its_r
     .await;
     assert_eq!(outcome, Ok(Exit::Stopped), "{events:#?}");
 
+    // The stages in order: set up, planned, sending, the rows, sent, finished.
+    let at = |wanted: fn(&Event) -> bool| events.iter().position(wanted).unwrap();
+    let first_row = at(|e| matches!(e, Event::Row { .. }));
+    let last_row = events.iter().rposition(|e| matches!(e, Event::Row { .. })).unwrap();
+    assert!(at(|e| matches!(e, Event::SetUp { rows: Some(60), .. })) < at(|e| matches!(e, Event::Planned { .. })));
+    assert!(at(|e| matches!(e, Event::Planned { .. })) < at(|e| matches!(e, Event::Sending)));
+    assert!(at(|e| matches!(e, Event::Sending)) < first_row);
+    assert!(last_row < at(|e| matches!(e, Event::Sent)));
+
     // The question came once, with the plan's counts, and was answered.
     let planned: Vec<&Event> = events.iter().filter(|e| matches!(e, Event::Planned { .. })).collect();
     assert_eq!(planned.len(), 1, "{events:#?}");

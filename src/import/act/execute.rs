@@ -10,18 +10,11 @@ use crate::import::options::Options;
 use crate::import::outcome::{Outcome, Status};
 use crate::import::plan::existing::{Existing, Profile};
 use crate::import::plan::{Plan, UpdatePlan, existing_row};
-use crate::import::report::progress::PendingCreates;
 use crate::import::report::results::RowResult;
 use crate::import::stop::{self, Stop};
 
 /// Finishes a planned row: creates it, or defers it if the run has stopped.
-pub(crate) async fn run_plan(
-    plan: Plan,
-    client: Option<&Client>,
-    stop: &Stop,
-    options: &Options,
-    pending: &PendingCreates,
-) -> (RowResult, u32) {
+pub(crate) async fn run_plan(plan: Plan, client: Option<&Client>, stop: &Stop, options: &Options) -> (RowResult, u32) {
     let (record, guest, client) = match (plan, client) {
         (Plan::Done(result), _) => return (result, 0),
         (Plan::Update(update), Some(client)) => return (run_update(*update, client, stop, options).await, 0),
@@ -37,7 +30,6 @@ pub(crate) async fn run_plan(
             found: None,
         },
     };
-    pending.finished();
     let Some(found) = created.found else {
         let result = RowResult {
             index: record.index,

@@ -53,6 +53,42 @@ pub struct Summary {
     pub dry_run: bool,
     /// When rows need a person: the one command to run next (the fix loop's `--retry-from`).
     pub next: Option<super::next::Next>,
+    /// Where the results went (`None`: stdout).
+    pub results: Option<std::path::PathBuf>,
+    /// The client's account of the run (none offline): for `--summary-json`.
+    pub requests: Option<Requests>,
+    /// A report (`--report-missing`) that could not be written at the end: said after the
+    /// summary, which still counts what was done.
+    pub report_failed: Option<String>,
+}
+
+/// What the client saw over the run: requests sent, their latency, token renewals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Requests {
+    /// Requests sent (retries and read-backs included).
+    pub requests: u64,
+    /// Median and 95th percentile latency, in milliseconds.
+    pub latency_ms: (Option<f64>, Option<f64>),
+    /// Tokens obtained again (client credentials).
+    pub token_renewals: u64,
+}
+
+impl Requests {
+    /// The client's counts so far.
+    pub fn of(client: &Client) -> Requests {
+        let stats = client.stats();
+        let ms = |q| {
+            stats
+                .latency
+                .quantile(q)
+                .map(|d| (d.as_secs_f64() * 1e5).round() / 100.0)
+        };
+        Requests {
+            requests: stats.requests.load(std::sync::atomic::Ordering::Relaxed),
+            latency_ms: (ms(0.5), ms(0.95)),
+            token_renewals: client.token_renewals(),
+        }
+    }
 }
 
 /// Rows needing attention that the summary lists; the results file has them all.
@@ -219,9 +255,12 @@ impl Summary {
     }
 
     /// Shows the summary on stderr: one event with `--log-format json`, a few lines otherwise,
-    /// nothing with `--quiet`.
-    pub fn show(&self, ui: crate::logging::Ui, results: Option<&Path>) {
-        let target = results.map_or("stdout".to_string(), |p| p.display().to_string());
+    /// nothing with `--quiet`; then a report that could not be written, as an error.
+    pub fn show(&self, ui: crate::logging::Ui) {
+        let target = self
+            .results
+            .as_ref()
+            .map_or("stdout".to_string(), |p| p.display().to_string());
         if ui.json {
             self.log(&target);
         } else if !ui.quiet {
@@ -231,6 +270,9 @@ impl Summary {
                 .as_ref()
                 .map_or(String::new(), |next| format!("\nnext: {}", next.advice));
             crate::logging::lines(&format!("{}\nresults: {target}{next}", self.render(&target)));
+        }
+        if let Some(error) = &self.report_failed {
+            tracing::error!("{error}: what was done is counted above, and every act is in the acts journal");
         }
     }
 
@@ -384,26 +426,22 @@ impl SummaryFile {
         }
     }
 
-    /// Records the client's request count, latencies and token renewals.
-    pub fn client(&mut self, client: &Client) {
-        self.token_renewals = client.token_renewals();
-        let stats = client.stats();
-        let ms = |q| {
-            stats
-                .latency
-                .quantile(q)
-                .map(|d| (d.as_secs_f64() * 1e5).round() / 100.0)
-        };
-        self.requests = stats.requests.load(std::sync::atomic::Ordering::Relaxed);
-        self.latency_ms = Percentiles {
-            p50: ms(0.5),
-            p95: ms(0.95),
-        };
-    }
-
-    /// The run's account, and where its results went.
-    pub fn summary(&mut self, summary: Summary, results: Option<&Path>) {
-        self.results = Some(results.map_or("stdout".into(), |p| p.display().to_string()));
+    /// The run's account: its summary, where its results went, and the client's counts.
+    pub fn summary(&mut self, summary: Summary) {
+        self.results = Some(
+            summary
+                .results
+                .as_ref()
+                .map_or("stdout".into(), |p| p.display().to_string()),
+        );
+        if let Some(requests) = &summary.requests {
+            self.token_renewals = requests.token_renewals;
+            self.requests = requests.requests;
+            self.latency_ms = Percentiles {
+                p50: requests.latency_ms.0,
+                p95: requests.latency_ms.1,
+            };
+        }
         self.summary = summary;
     }
 
