@@ -42,6 +42,10 @@ pub struct Job {
     pub refused: Vec<String>,
     /// Where this user's locks live (by organization, by a results file's inode).
     pub lock_dir: PathBuf,
+    /// The command line the job was made from (`tallyfy-guests import …`): the fix loop's next
+    /// command is this one, retrying the results. The process's own for the CLI; the given
+    /// words for `job_from_args` (a page's process has another command line).
+    pub argv: Vec<String>,
 }
 
 /// What a run does with the rows of its file.
@@ -257,12 +261,15 @@ pub fn undo(args: UndoArgs) -> Job {
 pub fn job_from_args(argv: &[&str]) -> Result<Job, String> {
     use clap::Parser;
     let words = std::iter::once(env!("CARGO_PKG_NAME")).chain(argv.iter().copied());
+    let argv: Vec<String> = words.clone().map(str::to_string).collect();
     let cli = crate::cli::Cli::try_parse_from(words).map_err(|error| error.render().to_string())?;
-    match cli.command {
-        crate::cli::Command::Import(args) => Ok(import(args)),
-        crate::cli::Command::Undo(args) => Ok(undo(args)),
-        _ => Err("a job is an `import …` or an `undo …` command line".to_string()),
-    }
+    let mut job = match cli.command {
+        crate::cli::Command::Import(args) => import(args),
+        crate::cli::Command::Undo(args) => undo(args),
+        _ => return Err("a job is an `import …` or an `undo …` command line".to_string()),
+    };
+    job.argv = argv;
+    Ok(job)
 }
 
 /// The settings every kind of run has, as the flags give them.
@@ -295,6 +302,9 @@ impl Common {
             reach,
             refused,
             lock_dir: lock_dir(),
+            argv: std::env::args_os()
+                .map(|arg| arg.to_string_lossy().into_owned())
+                .collect(),
         }
     }
 }

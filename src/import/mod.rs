@@ -419,14 +419,11 @@ impl Mirror<'_> {
 /// and keep), and the exit code (a report that could not be written turns a success into
 /// problems).
 fn finish(run: Run<'_>, mut summary: Summary, report_failed: Option<RunError>, results: Option<PathBuf>) -> Exit {
-    let argv: Vec<String> = std::env::args_os()
-        .map(|arg| arg.to_string_lossy().into_owned())
-        .collect();
     let job = run.job;
     summary.next = next::advice(
         &summary,
         results.as_deref(),
-        &argv,
+        &job.argv,
         &job.file,
         job.kind.undo().is_some(),
     );

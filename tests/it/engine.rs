@@ -209,6 +209,13 @@ async fn the_librarys_exit_code_is_the_clis_for_the_same_file() {
         .filter(|(_, fields)| !fields.is_empty())
         .collect();
     assert_eq!(fields, [(3, vec!["email".to_string()])]);
+    // The next command is the job's own, retrying its results (not the test process's argv).
+    let Some(Event::Finished { summary, .. }) = events.last() else {
+        panic!("the last event is Finished: {events:#?}");
+    };
+    let next = summary.next.as_ref().expect("rows need a person").command.clone();
+    assert!(next.starts_with("tallyfy-guests import --retry-from "), "{next}");
+    assert!(next.contains("guests.results.csv") && next.contains("--yes"), "{next}");
     let statuses = |rows: &[crate::util::ResultRow]| -> Vec<(u64, String)> {
         rows.iter().map(|r| (r.result_row, r.result_status.clone())).collect()
     };

@@ -18,7 +18,7 @@ pub struct Next {
 /// The next step after a run whose rows need a person (`invalid`, `conflict`: fix cells;
 /// `failed`: run again), or `None`: nothing does, the run stopped early (its summary says to
 /// run the same command again), it was an undo, or its results went to stdout (nothing to
-/// fix in place). `argv` is the process's command line; `file` the input it read.
+/// fix in place). `argv` is the job's command line; `file` the input it read.
 pub fn advice(summary: &Summary, results: Option<&Path>, argv: &[String], file: &Path, undo: bool) -> Option<Next> {
     let results = results?;
     if undo || summary.stopped.is_some() || summary.get(Status::Deferred) > 0 {
