@@ -237,8 +237,10 @@ pub(super) struct Face {
     pub(super) ask: bool,
 }
 
-/// Starts `job` on the current tokio runtime. Its events come on [`Running::events`]; it ends
-/// on its own, or stops with [`Running::stop`].
+/// Starts `job` on the current tokio runtime (call it from within one: it panics otherwise, as
+/// `tokio::spawn` does). Its events come on [`Running::events`]; it ends on its own, or stops
+/// with [`Running::stop`]. It counts the file's rows up front when it can (`SetUp.rows`), and a
+/// job without `--yes` asks through [`Event::Planned`].
 pub fn start(job: Job) -> Running {
     let face = Face {
         count_rows: true,
@@ -264,7 +266,8 @@ pub(super) fn start_with(job: Job, face: Face) -> Running {
 /// A job under way.
 pub struct Running {
     /// What the run tells, until it ends (the channel closes after `Finished`, or after the
-    /// run failed: then `finish` says why).
+    /// run failed: then `finish` says why). Unbounded, so that no watcher can hold the run up:
+    /// read it, or drop it (events to nobody are not kept).
     pub events: mpsc::UnboundedReceiver<Event>,
     stopper: Stopper,
     task: tokio::task::JoinHandle<Result<Exit, RunError>>,
