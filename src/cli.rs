@@ -81,6 +81,9 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Serve the import as a local web page on 127.0.0.1: upload, preview, fix, send, undo.
+    #[command(after_help = format!("{UI_HELP}\n\n{EXIT_CODES}"))]
+    Ui(UiArgs),
     /// Print the manual page (roff) to stdout: `tallyfy-guests man > tallyfy-guests.1`.
     Man,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell, nushell) to stdout.
@@ -389,6 +392,39 @@ pub struct UndoArgs {
     /// organization; never in cron, CI or a pipe, nor on a dry run.)
     #[arg(help_heading = "Output", long, short = 'y')]
     pub yes: bool,
+}
+
+#[allow(
+    missing_docs,
+    reason = "clap turns doc comments into --help text: the flags are documented there, and a comment here would change it"
+)]
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+
+    /// Quota on creates only (each is an invitation email, capped per organization at about
+    /// 30/h), such as 30/h, for every import sent from the page; repeat it and all apply.
+    #[arg(help_heading = "Pacing and retries", long = "invite-rate", value_name = "N/PERIOD")]
+    pub invite_rates: Vec<Rate>,
+
+    /// Port to listen on, on 127.0.0.1 only (0 picks a free one).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub port: u16,
+
+    /// Do not open a browser; open the URL printed on the first line yourself.
+    #[arg(long)]
+    pub no_open: bool,
+
+    /// Where the runs are kept, a folder each (default: the platform's data directory, e.g.
+    /// ~/.local/share/tallyfy-guests/runs).
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub dir: Option<PathBuf>,
+
+    /// Import into a sandbox started with the page, seeded with samples/existing-guests.csv
+    /// (no account needed; credentials are ignored).
+    #[arg(help_heading = "Credentials and connection", long)]
+    pub sandbox: bool,
 }
 
 #[allow(

@@ -12,7 +12,7 @@ mod error;
 mod job;
 
 pub use crate::api::settings::{ApiConfig, Credentials, Transport, parse_base_url, parse_org};
-use crate::cli::{ApiArgs, DoctorArgs, ExportArgs, SandboxArgs};
+use crate::cli::{ApiArgs, DoctorArgs, ExportArgs, SandboxArgs, UiArgs};
 use crate::sandbox::{FaultOptions, OAuthOptions, SandboxOptions, load_guests, sample_guests};
 use crate::secret::Secret;
 pub use env::{API_TOKEN_ENV, CLIENT_SECRET_ENV, ENV_VARS, TOKEN_ENV};
@@ -199,6 +199,82 @@ pub fn doctor(args: DoctorArgs) -> DoctorConfig {
         token_source,
         warnings,
     }
+}
+
+/// Everything `ui` needs, checked once from the flags and the environment.
+#[derive(Debug)]
+pub struct UiConfig {
+    /// `--port` (0 picks a free one).
+    pub port: u16,
+    /// Open a browser: not `--no-open`, and a display to open it on.
+    pub open: bool,
+    /// `--dir`: where the runs are kept, a folder each.
+    pub dir: PathBuf,
+    /// How the page's runs reach Tallyfy.
+    pub reach: UiReach,
+}
+
+/// How the page's runs reach Tallyfy.
+#[derive(Debug, Clone)]
+pub enum UiReach {
+    /// `--sandbox`: one sandbox for the server's life, so that a preview, its import and its
+    /// undo all see one organization.
+    Sandbox(Transport),
+    /// The configured organization.
+    Api(Box<ApiConfig>),
+    /// No credentials configured: the page asks for a personal access token (and the
+    /// organization, when none is configured) and keeps it in the server's memory only.
+    AskToken {
+        /// Pacing and timeouts.
+        transport: Transport,
+        /// `--base-url`.
+        base_url: String,
+        /// `--org`, when given.
+        org: Option<String>,
+    },
+}
+
+/// The `ui` flags, checked: credentials as every command has them, or none (the page asks).
+pub fn ui(args: UiArgs) -> Result<UiConfig, ConfigError> {
+    crate::wait::set_limit(args.api.io_timeout);
+    let mut transport = transport(&args.api);
+    transport.invite_rates = args.invite_rates.clone();
+    let reach = if args.sandbox {
+        UiReach::Sandbox(transport)
+    } else {
+        match ApiConfig::from_args(&args.api) {
+            Ok(mut config) => {
+                config.transport = transport;
+                UiReach::Api(Box::new(config))
+            }
+            Err(error) if error.only_missing_credentials() => {
+                parse_base_url(&args.api.base_url)?;
+                UiReach::AskToken {
+                    transport,
+                    base_url: args.api.base_url.clone(),
+                    org: args.api.org.as_deref().map(parse_org).transpose()?,
+                }
+            }
+            Err(error) => return Err(error),
+        }
+    };
+    // A browser needs a display to open on (none over ssh, in CI or in a container).
+    let display = !cfg!(target_os = "linux")
+        || ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+    let dir = args.dir.unwrap_or_else(|| {
+        dirs::data_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("tallyfy-guests")
+            .join("runs")
+    });
+    Ok(UiConfig {
+        port: args.port,
+        open: !args.no_open && display,
+        dir,
+        reach,
+    })
 }
 
 /// Everything `export` needs, checked once from the flags.

@@ -88,6 +88,17 @@ Examples:
   tallyfy-guests completions fish \\
       > ~/.config/fish/completions/tallyfy-guests.fish";
 
+pub const UI_HELP: &str = "\
+Examples:
+  tallyfy-guests ui --sandbox                  try the page with no account
+  tallyfy-guests ui                            the organization configured
+  tallyfy-guests ui --no-open --port 8920      open the printed URL yourself
+
+The first line on stdout is the page's URL with its key. The page serves on
+127.0.0.1 only; each run is kept in a folder under --dir with the uploaded
+copy, the corrected copy, the results and the summary. Ctrl-C stops the runs
+as it stops an import.";
+
 /// Shown under `undo --help`.
 pub const UNDO_HELP: &str = "\
 Examples:

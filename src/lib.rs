@@ -38,6 +38,7 @@ pub mod rate;
 pub mod sandbox;
 pub mod secret;
 pub mod template;
+pub mod ui;
 pub mod validate;
 pub mod wait;
 pub mod words;
@@ -61,6 +62,7 @@ pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<error::Exit, RunError
         cli::Command::Template { output, force } => {
             template::run(output.as_deref(), force).map(|()| error::Exit::Success)
         }
+        cli::Command::Ui(args) => ui::run(config::ui(args)?).await,
         cli::Command::Man => manual::run().map(|()| error::Exit::Success),
         cli::Command::Completions { shell } => completions(shell).map(|()| error::Exit::Success),
     }

@@ -20,7 +20,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Reading and validating the file keeps a blocking thread of its own either way.
 fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
     match command {
-        Command::Sandbox(_) => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        // The page serves its pages and events while its jobs run.
+        Command::Sandbox(_) | Command::Ui(_) => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
         _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
     }
 }

@@ -89,6 +89,8 @@ pub struct Reading {
     pub header_row: Option<u64>,
     /// `--limit`: only the first this many data rows.
     pub limit: Option<u64>,
+    /// Cells fixed on the page (`ui`), read over the file's own; none from the command line.
+    pub edits: Vec<crate::input::CellEdit>,
 }
 
 /// The settings only an undo has.
@@ -201,6 +203,7 @@ pub fn import(args: ImportArgs) -> Job {
             sheet: args.sheet,
             header_row: args.header_row,
             limit: args.limit,
+            edits: Vec::new(),
         },
         on_existing: args.on_existing,
         report_missing: args.report_missing,

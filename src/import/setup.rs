@@ -94,6 +94,7 @@ fn open_input(job: &Job, source: &Source) -> Result<Input, String> {
         previous_results: job.kind.reads_results(),
         result_columns: &super::report::results::RESULT_COLUMNS,
         stream: false,
+        edits: read.map(|read| read.edits.clone()).unwrap_or_default(),
     };
     Input::open(source, &options).map_err(|e| e.to_string())
 }

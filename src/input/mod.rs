@@ -32,6 +32,7 @@ pub use previous::{incomplete as incomplete_results, is_trailer};
 use records::{CELL_CAP, RecordReader};
 pub use text::{count_records, estimate_lines};
 use text::{open_text, text_cells};
+pub use workbook::MAX_WORKBOOK;
 
 /// Where the guests come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +94,21 @@ pub struct InputOptions {
     /// The input is a stream (stdin, a pipe, a FIFO): rows may trickle in, so less is read
     /// ahead to detect the format. Set by [`Input::open`].
     pub stream: bool,
+    /// Cells fixed on the page (`ui`), put over the file's own as its records are read: the
+    /// person's file is never modified, and row numbers stay the sheet's.
+    pub edits: Vec<CellEdit>,
+}
+
+/// One fixed cell: the value read instead of the file's at the sheet's row `row` (as results
+/// number it) and the header's column `column` (0-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellEdit {
+    /// The sheet's row number.
+    pub row: u64,
+    /// The column's position in the header.
+    pub column: usize,
+    /// The value to read.
+    pub value: String,
 }
 
 /// A file that cannot be imported at all (exit 2; nothing is sent).
@@ -235,6 +251,8 @@ pub struct Input {
     skipped: u64,
     /// `--limit`: data rows to read at most.
     limit: Option<u64>,
+    /// Cells fixed on the page, by row.
+    edits: std::collections::HashMap<u64, Vec<(usize, String)>>,
 }
 
 impl Input {
@@ -328,6 +346,11 @@ impl Input {
             read_failed: false,
             skipped,
             limit: options.limit,
+            edits: options.edits.iter().fold(Default::default(), |mut edits, edit| {
+                let cells: &mut Vec<(usize, String)> = edits.entry(edit.row).or_default();
+                cells.push((edit.column, edit.value.clone()));
+                edits
+            }),
         };
         input.peeked = input.read();
         if input.peeked.is_none() {
@@ -422,6 +445,17 @@ impl Input {
             }
             if !self.keep_previous {
                 record.previous_cells.clear();
+            }
+            if let Some(edits) = self.edits.get(&record.row) {
+                record.cells = record
+                    .cells
+                    .iter()
+                    .enumerate()
+                    .map(|(column, cell)| match edits.iter().find(|(at, _)| *at == column) {
+                        Some((_, value)) => value.as_str(),
+                        None => cell,
+                    })
+                    .collect();
             }
             return Some(record.into_record());
         }
@@ -596,6 +630,34 @@ mod tests {
             let read = input.count() as u64;
             assert_eq!((counted, read), (Some(3), 3), "{name}");
         }
+    }
+
+    #[test]
+    fn edits_are_read_over_the_files_cells_by_sheet_row() {
+        let options = InputOptions {
+            edits: vec![
+                CellEdit {
+                    row: 4,
+                    column: 0,
+                    value: "fixed@x.com".into(),
+                },
+                CellEdit {
+                    row: 9,
+                    column: 0,
+                    value: "nowhere@x.com".into(),
+                },
+            ],
+            ..InputOptions::default()
+        };
+        // A title row above the header: row numbers are the sheet's, so row 4 is b's.
+        let text = b"Guests\nemail,name\na@x.com,A\nb@x,B\n".to_vec();
+        let input = Input::from_reader(Box::new(io::Cursor::new(text)), "t.csv".into(), &options).unwrap();
+        let records: Vec<_> = input.collect();
+        assert_eq!(
+            (records[1].row, &records[1].cells[0], &records[1].cells[1]),
+            (4, "fixed@x.com", "B")
+        );
+        assert_eq!(&records[0].cells[0], "a@x.com");
     }
 
     #[test]

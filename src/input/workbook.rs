@@ -269,7 +269,7 @@ fn prefix(text: &str) -> String {
 }
 
 /// A workbook is read whole into memory (its format needs it): at most this much of it.
-const MAX_WORKBOOK: u64 = 256 * 1024 * 1024;
+pub const MAX_WORKBOOK: u64 = 256 * 1024 * 1024;
 
 /// Opens a workbook for import: its header (the first non-empty row) and rows.
 pub(super) fn open(

@@ -1,0 +1,279 @@
+//! Runs kept on disk: a folder per run under `--dir`, so a run outlives the tab and the server.
+//! A folder holds the uploaded copy (under its own name: the person's file is never touched),
+//! `run.json` (the mapping changes and the cell edits: an overlay by sheet row and column), the
+//! corrected copy, and the engine's own outputs: the preview (a dry run's results), the import's
+//! results and summary, the undo's. Owns the layout and `run.json`; what the files mean is the
+//! engine's.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// A run's `run.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Meta {
+    /// The folder's name: the upload's time and a random tail, so runs sort by time.
+    pub id: String,
+    /// The uploaded file's name, as stored in the folder.
+    pub file: String,
+    /// When it was uploaded, RFC 3339 UTC.
+    pub uploaded: String,
+    /// The person's changes to the detected mapping, as `--map` takes them: column, field (or
+    /// `ignore`).
+    #[serde(default)]
+    pub map: Vec<(String, String)>,
+    /// Cells fixed on the page: applied to the records the engine reads, by the sheet's row
+    /// number and the column's position.
+    #[serde(default)]
+    pub edits: Vec<Edit>,
+    /// The organization the run's import was sent to, for the runs list.
+    #[serde(default)]
+    pub organization: Option<String>,
+}
+
+/// One fixed cell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edit {
+    /// The sheet's row number.
+    pub row: u64,
+    /// The column's position in the header (0-based).
+    pub column: usize,
+    /// The field it was fixed as (`email`), for the page.
+    pub field: String,
+    /// The new value.
+    pub value: String,
+}
+
+impl Meta {
+    /// Records an edit; a second edit of one cell replaces the first.
+    pub fn edit(&mut self, edit: Edit) {
+        self.edits.retain(|e| (e.row, e.column) != (edit.row, edit.column));
+        self.edits.push(edit);
+        self.edits.sort_by_key(|e| (e.row, e.column));
+    }
+}
+
+/// The folder of all runs.
+#[derive(Debug, Clone)]
+pub struct Runs {
+    dir: PathBuf,
+}
+
+/// The files of one run.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl Runs {
+    /// Opens (creates) the folder; only its owner may read it: it holds people's data.
+    pub fn open(dir: &Path) -> io::Result<Runs> {
+        std::fs::create_dir_all(dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(Runs { dir: dir.to_path_buf() })
+    }
+
+    /// Where the runs are.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A new run's folder, with its id.
+    pub fn create(&self) -> io::Result<(String, RunDir)> {
+        let now = chrono::Utc::now();
+        let mut tail = [0u8; 3];
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut tail);
+        let tail: String = tail.iter().map(|b| format!("{b:02x}")).collect();
+        let id = format!("{}-{tail}", now.format("%Y%m%d-%H%M%S"));
+        let path = self.dir.join(&id);
+        std::fs::create_dir(&path)?;
+        Ok((id, RunDir { path }))
+    }
+
+    /// A run by id; `None` for anything that is not a run's folder (a path, `..`).
+    pub fn get(&self, id: &str) -> Option<RunDir> {
+        let valid = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let path = self.dir.join(id);
+        (valid && path.join(META).is_file()).then_some(RunDir { path })
+    }
+
+    /// Every run, newest first.
+    pub fn list(&self) -> Vec<(RunDir, Meta)> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut runs: Vec<(RunDir, Meta)> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let id = entry.file_name().to_string_lossy().into_owned();
+                let run = self.get(&id)?;
+                let meta = run.meta().ok()?;
+                Some((run, meta))
+            })
+            .collect();
+        runs.sort_by(|a, b| b.1.id.cmp(&a.1.id));
+        runs
+    }
+}
+
+const META: &str = "run.json";
+
+impl RunDir {
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads `run.json`.
+    pub fn meta(&self) -> io::Result<Meta> {
+        let bytes = std::fs::read(self.path.join(META))?;
+        serde_json::from_slice(&bytes).map_err(io::Error::other)
+    }
+
+    /// Writes `run.json` (whole, by a rename).
+    pub fn save(&self, meta: &Meta) -> io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(meta).map_err(io::Error::other)?;
+        let temp = self.path.join(".run.json.tmp");
+        std::fs::write(&temp, bytes)?;
+        std::fs::rename(temp, self.path.join(META))
+    }
+
+    /// The uploaded copy.
+    pub fn upload(&self, meta: &Meta) -> PathBuf {
+        self.path.join(&meta.file)
+    }
+
+    /// The corrected copy: the upload with the page's edits, as CSV.
+    pub fn corrected(&self) -> PathBuf {
+        self.path.join("corrected.csv")
+    }
+
+    /// The preview: a dry run's results.
+    pub fn preview(&self) -> PathBuf {
+        self.path.join("preview.csv")
+    }
+
+    /// The preview's summary JSON.
+    pub fn preview_summary(&self) -> PathBuf {
+        self.path.join("preview.summary.json")
+    }
+
+    /// The import's results, as the CLI writes them.
+    pub fn results(&self) -> PathBuf {
+        self.path.join("results.csv")
+    }
+
+    /// The import's results as a workbook.
+    pub fn results_xlsx(&self) -> PathBuf {
+        self.path.join("results.xlsx")
+    }
+
+    /// The import's summary JSON.
+    pub fn summary(&self) -> PathBuf {
+        self.path.join("summary.json")
+    }
+
+    /// The undo's results.
+    pub fn undo(&self) -> PathBuf {
+        self.path.join("undo.csv")
+    }
+
+    /// The undo's summary JSON.
+    pub fn undo_summary(&self) -> PathBuf {
+        self.path.join("undo.summary.json")
+    }
+
+    /// The offending fields of each row of a job's results (`preview.csv` → `preview.fields.json`),
+    /// from the engine's row events: the results file has the message, not the fields.
+    pub fn fields(&self, results: &Path) -> PathBuf {
+        let name = results
+            .file_stem()
+            .map_or("results".into(), |s| s.to_string_lossy().into_owned());
+        self.path.join(format!("{name}.fields.json"))
+    }
+}
+
+/// A name for the uploaded copy: the file's own name without any folder, never hidden, never
+/// one of the run's own files.
+pub fn upload_name(given: &str) -> String {
+    let base = given.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = base
+        .chars()
+        .map(|c| if c.is_control() || c == ':' { '_' } else { c })
+        .collect();
+    let clean = clean.trim().trim_start_matches('.').to_string();
+    let reserved = [
+        META,
+        "corrected.csv",
+        "preview.csv",
+        "results.csv",
+        "results.xlsx",
+        "summary.json",
+        "undo.csv",
+    ];
+    match clean.as_str() {
+        "" => "upload".to_string(),
+        name if reserved.contains(&name) || name.ends_with(".json") => format!("upload-{name}"),
+        name => name.chars().take(120).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_uploads_name_stays_inside_its_folder() {
+        assert_eq!(upload_name("C:\\Users\\ana\\guests.xlsx"), "guests.xlsx");
+        assert_eq!(upload_name("../../etc/passwd"), "passwd");
+        assert_eq!(upload_name(".."), "upload");
+        assert_eq!(upload_name(".hidden.csv"), "hidden.csv");
+        assert_eq!(upload_name("results.csv"), "upload-results.csv");
+        assert_eq!(upload_name(""), "upload");
+    }
+
+    #[test]
+    fn runs_are_listed_newest_first_and_ids_are_only_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = Runs::open(dir.path()).unwrap();
+        let (a, run_a) = runs.create().unwrap();
+        run_a
+            .save(&Meta {
+                id: a.clone(),
+                file: "a.csv".into(),
+                ..Meta::default()
+            })
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let (b, run_b) = runs.create().unwrap();
+        let mut meta = Meta {
+            id: b.clone(),
+            file: "b.csv".into(),
+            ..Meta::default()
+        };
+        meta.edit(Edit {
+            row: 3,
+            column: 0,
+            field: "email".into(),
+            value: "x@y.com".into(),
+        });
+        meta.edit(Edit {
+            row: 3,
+            column: 0,
+            field: "email".into(),
+            value: "z@y.com".into(),
+        });
+        run_b.save(&meta).unwrap();
+        let listed: Vec<String> = runs.list().into_iter().map(|(_, m)| m.id).collect();
+        assert_eq!(listed, [b.clone(), a]);
+        assert_eq!(runs.get(&b).unwrap().meta().unwrap().edits.len(), 1);
+        assert!(runs.get("..").is_none());
+        assert!(runs.get("../x").is_none());
+        assert!(runs.get("nope").is_none());
+    }
+}
