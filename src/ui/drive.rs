@@ -1,94 +1,122 @@
 //! One job through the engine: the command line parsed as the CLI parses it, the page's
-//! organization put in (the token never goes through a command line or the environment), the
-//! engine run to its end, its events turned into the page's live state. The only file that
-//! knows how the engine is called.
+//! organization put in (the token never goes through a command line or the environment),
+//! `engine::start`ed on the server's runtime, its events turned into the page's live state,
+//! the offending fields of its rows kept beside its results. The only file that knows how the
+//! engine is called.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use clap::Parser;
 
-use super::jobs::{Hub, Order, Outcome};
+use super::jobs::{Hub, Order, Outcome, RowUpdate};
 use crate::cli::{Cli, Command};
-use crate::config::Reach;
-use crate::logging::Ui;
+use crate::config::{ImportConfig, Reach};
+use crate::engine::{Event, Wait};
 
-/// Runs the order's job to its end.
-pub async fn drive(hub: &Arc<Hub>, order: Order) -> Outcome {
-    let _ = hub;
+/// The job of an order, as the CLI would build it from the same command line.
+fn job(order: &Order) -> Result<ImportConfig, String> {
     let argv = std::iter::once("tallyfy-guests".to_string()).chain(order.argv.iter().cloned());
-    let cli = match Cli::try_parse_from(argv) {
-        Ok(cli) => cli,
-        Err(error) => return failed(error.render().to_string()),
-    };
-    let mut config = match cli.command {
+    let cli = Cli::try_parse_from(argv).map_err(|error| error.render().to_string())?;
+    let mut job = match cli.command {
         Command::Import(args) => crate::config::import(args),
         Command::Undo(args) => crate::config::undo(args),
-        _ => return failed("the page runs only imports and undos".into()),
+        _ => return Err("the page runs only imports and undos".into()),
     };
-    config.reach = Ok(Reach::Api(Box::new(order.api.clone())));
-    config.edits = order.edits.clone();
-    // The server's stderr is not a terminal the person watches: errors only.
-    let ui = Ui {
-        quiet: true,
-        json: false,
-        progress: false,
+    job.reach = Ok(Reach::Api(Box::new(order.api.clone())));
+    job.edits = order.edits.clone();
+    Ok(job)
+}
+
+/// Runs the order's job to its end, telling the hub as it goes.
+pub async fn drive(hub: &Arc<Hub>, order: Order) -> Outcome {
+    let job = match job(&order) {
+        Ok(job) => job,
+        Err(why) => return failed(why),
     };
-    // The import's future is not `Send` (yet): it runs on a thread and runtime of its own, as
-    // the CLI runs it.
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let spawned = std::thread::Builder::new().name("ui-job".into()).spawn(move || {
-        let result = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| crate::RunError::io("cannot start the job's runtime", e))
-            .and_then(|runtime| runtime.block_on(crate::import::run(config, ui)));
-        let _ = tx.send(result);
+    let mut running = crate::engine::start(job);
+    let stopper = running.stopper();
+    hub.stoppable(&order.run, Box::new(move || stopper.stop()));
+    let mut fields: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    let mut finished = None;
+    while let Some(event) = running.events.recv().await {
+        match event {
+            Event::SetUp { rows, .. } => hub.update(&order.run, |live| {
+                live.total = rows;
+                None
+            }),
+            Event::Planned { counts, creates, .. } => hub.update(&order.run, |live| {
+                live.creates = Some(creates);
+                if live.total.is_none() {
+                    live.total = Some(counts.iter().map(|(_, n)| n).sum());
+                }
+                None
+            }),
+            Event::Creating { .. } => {}
+            Event::Row {
+                row,
+                status,
+                message,
+                fields: offending,
+                ..
+            } => {
+                if !offending.is_empty() {
+                    fields.insert(row, offending.clone());
+                }
+                let update = RowUpdate {
+                    row,
+                    status: status.as_str().to_string(),
+                    message,
+                    fields: offending,
+                };
+                hub.update(&order.run, move |live| {
+                    *live.counts.entry(update.status.clone()).or_default() += 1;
+                    live.rows.insert(update.row, update.clone());
+                    Some(update)
+                });
+            }
+            Event::Waiting { until, why } => hub.update(&order.run, |live| {
+                let why = match why {
+                    Wait::InviteQuota => "invite quota",
+                    Wait::RateLimit => "rate limit",
+                };
+                live.waiting = (until > std::time::SystemTime::now()).then(|| (until, why.to_string()));
+                None
+            }),
+            Event::Stopping { .. } => hub.update(&order.run, |live| {
+                live.phase = super::jobs::Phase::Stopping;
+                None
+            }),
+            Event::Finished { summary, .. } => finished = Some(summary),
+        }
+    }
+    let result = running.finish().await;
+    if let Ok(json) = serde_json::to_vec(&fields)
+        && let Err(e) = std::fs::write(&order.fields, json)
+    {
+        tracing::warn!(
+            "cannot keep the offending cells of the rows in {}: {e}",
+            order.fields.display()
+        );
+    }
+    let counts = finished.as_ref().map(|summary| {
+        summary
+            .counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(status, n)| (status.as_str().to_string(), *n))
+            .collect()
     });
-    if let Err(e) = spawned {
-        return failed(format!("cannot start the job: {e}"));
-    }
-    let Ok(result) = rx.await else {
-        return failed("the job ended without an account".into());
+    let stopped = match result {
+        Err(error) => Some(error.lines().join("; ")),
+        Ok(_) => finished.and_then(|summary| summary.stopped),
     };
-    let mut outcome = read_summary(&order.summary);
-    if let Err(error) = result {
-        outcome.stopped = Some(error.lines().join("; "));
-    }
-    outcome
+    Outcome { counts, stopped }
 }
 
 fn failed(why: String) -> Outcome {
     Outcome {
         counts: None,
         stopped: Some(why.trim().to_string()),
-    }
-}
-
-/// The counts and the stop of a job's `--summary-json`.
-fn read_summary(path: &std::path::Path) -> Outcome {
-    let Ok(bytes) = std::fs::read(path) else {
-        return Outcome::default();
-    };
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-        return Outcome::default();
-    };
-    let counts: BTreeMap<String, u64> = value["counts"]
-        .as_object()
-        .map(|counts| {
-            counts
-                .iter()
-                .filter_map(|(status, n)| Some((status.clone(), n.as_u64()?)))
-                .filter(|(_, n)| *n > 0)
-                .collect()
-        })
-        .unwrap_or_default();
-    let stopped = value["stopped"]
-        .as_str()
-        .or(value["error"].as_str())
-        .map(str::to_string);
-    Outcome {
-        counts: Some(counts),
-        stopped,
     }
 }

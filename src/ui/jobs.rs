@@ -142,10 +142,10 @@ pub struct Order {
         reason = "written from the engine's row events, which arrive with issue 24's engine"
     )]
     pub fields: PathBuf,
-    /// Its `--summary-json`, read at the end for the counts and the reason of a stop.
-    pub summary: PathBuf,
     /// Cells fixed on the page, read over the file's.
     pub edits: Vec<crate::input::CellEdit>,
+    /// The creates the preview counted, for the time left at the invite pace.
+    pub creates: Option<u64>,
 }
 
 impl Hub {
@@ -229,7 +229,10 @@ impl Hub {
             entries.insert(
                 order.run.clone(),
                 Entry {
-                    live: Live::new(order.kind),
+                    live: Live {
+                        creates: order.creates,
+                        ..Live::new(order.kind)
+                    },
                     version,
                     stop: None,
                     task: None,
@@ -256,7 +259,6 @@ impl Hub {
     }
 
     /// Lets the job be stopped from the page.
-    #[allow(dead_code, reason = "the engine's stopper arrives with issue 24's engine")]
     pub(super) fn stoppable(&self, run: &str, stop: Box<dyn Fn() + Send + Sync>) {
         if let Some(entry) = self.lock().get_mut(run) {
             entry.stop = Some(stop);

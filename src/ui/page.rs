@@ -27,7 +27,7 @@ pub fn esc(text: &str) -> String {
 /// The colour family of a status, as the xlsx results colour it: done green, nothing to do
 /// grey, a person needed red, later yellow.
 pub fn tone(status: &str) -> &'static str {
-    use crate::import::results::Status;
+    use crate::engine::Status;
     match status.parse::<Status>() {
         Ok(
             Status::Created

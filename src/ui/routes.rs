@@ -259,8 +259,11 @@ fn start(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, kind: Kind) -> Res
         argv,
         api: reached.api,
         fields: run.fields(&results),
-        summary,
         edits,
+        creates: (kind == Kind::Send)
+            .then(|| table::results(&run.preview(), &meta.map).ok())
+            .flatten()
+            .and_then(|preview| preview.counts.get("would_create").copied()),
     })
 }
 
