@@ -7,24 +7,18 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use clap::Parser;
-
 use super::jobs::{Hub, Order, Outcome, RowUpdate};
-use crate::cli::{Cli, Command};
-use crate::config::{ImportConfig, Reach};
+use crate::config::{Job, Kind, Reach, job_from_args};
 use crate::engine::{Event, Wait};
 
-/// The job of an order, as the CLI would build it from the same command line.
-fn job(order: &Order) -> Result<ImportConfig, String> {
-    let argv = std::iter::once("tallyfy-guests".to_string()).chain(order.argv.iter().cloned());
-    let cli = Cli::try_parse_from(argv).map_err(|error| error.render().to_string())?;
-    let mut job = match cli.command {
-        Command::Import(args) => crate::config::import(args),
-        Command::Undo(args) => crate::config::undo(args),
-        _ => return Err("the page runs only imports and undos".into()),
-    };
+/// The job of an order, as the CLI builds it from the same command line.
+fn job(order: &Order) -> Result<Job, String> {
+    let argv: Vec<&str> = order.argv.iter().map(String::as_str).collect();
+    let mut job = job_from_args(&argv)?;
     job.reach = Ok(Reach::Api(Box::new(order.api.clone())));
-    job.edits = order.edits.clone();
+    if let Kind::Import(import) = &mut job.kind {
+        import.read.edits = order.edits.clone();
+    }
     Ok(job)
 }
 
