@@ -93,6 +93,15 @@ pub async fn drive(hub: &Arc<Hub>, order: Order) -> Outcome {
             order.fields.display()
         );
     }
+    if let (Some((results, xlsx, input)), Some(summary)) = (&order.workbook, &finished) {
+        // The page offers the results as the CLI writes them both ways: the CSV the job wrote,
+        // and the workbook `--results NAME.xlsx` would have written.
+        let client = crate::api::Client::new(&order.api).ok();
+        let made = crate::import::report::workbook::from_csv(results, xlsx, summary, client.as_ref(), input, false);
+        if let Err(error) = made.await {
+            tracing::warn!("{error}");
+        }
+    }
     let counts = finished.as_ref().map(|summary| {
         summary
             .counts

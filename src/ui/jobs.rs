@@ -146,6 +146,8 @@ pub struct Order {
     pub edits: Vec<crate::input::CellEdit>,
     /// The creates the preview counted, for the time left at the invite pace.
     pub creates: Option<u64>,
+    /// An import's results, the workbook to make of them at its end, and the input's name.
+    pub workbook: Option<(PathBuf, PathBuf, String)>,
 }
 
 impl Hub {

@@ -264,6 +264,7 @@ fn start(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, kind: Kind) -> Res
             .then(|| table::results(&run.preview(), &meta.map).ok())
             .flatten()
             .and_then(|preview| preview.counts.get("would_create").copied()),
+        workbook: (kind == Kind::Send).then(|| (results.clone(), run.results_xlsx(), path(&run.upload(meta)))),
     })
 }
 

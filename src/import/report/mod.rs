@@ -8,4 +8,4 @@ pub(super) mod next;
 pub(super) mod progress;
 pub mod results;
 pub(super) mod summary;
-pub(super) mod workbook;
+pub mod workbook;

@@ -75,6 +75,50 @@ pub async fn write(
     Ok(())
 }
 
+/// The same workbook made from a finished run's CSV results (any delimiter, a byte order mark
+/// or not, the formula guard on), for a face that offers both files of one run (the page):
+/// the cells are read back to their values and written as `--results NAME.xlsx` writes them.
+pub async fn from_csv(
+    results: &Path,
+    xlsx: &Path,
+    summary: &Summary,
+    client: Option<&Client>,
+    input: &str,
+    dry_run: bool,
+) -> Result<(), RunError> {
+    let what = || format!("cannot read the results {}", results.display());
+    let bytes = std::fs::read(results).map_err(|e| RunError::io(what(), e))?;
+    let text = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+    // The results use the input's delimiter: the one right after the first column's name.
+    let first = super::results::RESULT_COLUMNS[0].as_bytes();
+    let delimiter = text
+        .strip_prefix(first)
+        .and_then(|rest| rest.first().copied())
+        .unwrap_or(b',');
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(text);
+    let rows = rows_path(xlsx);
+    let mut writer = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_path(&rows)
+        .map_err(|e| RunError::csv(format!("cannot write {}", rows.display()), e))?;
+    for record in reader.records() {
+        let record = record.map_err(|e| RunError::csv(what(), e))?;
+        let cells: Vec<&str> = record.iter().map(crate::output::unneutralize).collect();
+        writer
+            .write_record(&cells)
+            .map_err(|e| RunError::csv(format!("cannot write {}", rows.display()), e))?;
+    }
+    writer
+        .flush()
+        .map_err(|e| RunError::io(format!("cannot write {}", rows.display()), e))?;
+    drop(writer);
+    write(&rows, xlsx, summary, client, input, dry_run).await
+}
+
 /// The run's provenance, as its results' `result_org`, `result_api`, `result_run_started` and
 /// `result_at` columns say it, for the Summary sheet.
 struct RunFacts {
