@@ -46,7 +46,7 @@ pub async fn drive(hub: &Arc<Hub>, order: Order) -> Outcome {
                 }
                 None
             }),
-            Event::Creating { .. } => {}
+            Event::Sending | Event::Creating { .. } | Event::Sent => {}
             Event::Row {
                 row,
                 status,
