@@ -25,6 +25,7 @@ mod act;
 mod confirm;
 pub mod engine;
 mod face;
+mod link;
 mod lock;
 mod options;
 mod outcome;
@@ -35,12 +36,14 @@ mod setup;
 mod stop;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::{Job, Kind, Reach};
 use crate::error::{Exit, RunError};
 use crate::output::CsvStyle;
 use act::{journal, mirror};
-use options::Options;
+use link::Link;
+use options::{Options, Rows};
 use pipeline::pipeline;
 use report::results::{self, ResultsWriter};
 pub use report::summary::{Summary, SummaryFile};
@@ -124,12 +127,7 @@ struct Run<'a> {
 
 /// The run, stage by stage.
 async fn import(run: Run<'_>) -> Result<Exit, RunError> {
-    let Run {
-        job,
-        face,
-        events,
-        stop,
-    } = run;
+    let job = run.job;
     let setup::Setup {
         input,
         results_path,
@@ -137,18 +135,62 @@ async fn import(run: Run<'_>) -> Result<Exit, RunError> {
         total,
         max_failed,
         retried_complete,
-    } = setup::check(job, face.count_rows)?;
+    } = setup::check(job, run.face.count_rows)?;
     let _lock = lock_run(job, &reach, results_path.as_deref())?;
     let journal = open_journal(job, &reach, results_path.as_deref())?;
     setup::log_input(&input, &job.kind);
     // Asked in the pipeline, once the file is planned: the question gives the real counts.
-    let question = question(job, face, &reach);
+    let question = question(job, run.face, &reach);
     // The built-in sandbox, if any, lives as long as this binding: to the end of the run.
     let (client, sandbox) = setup::connect(reach).await?;
+    let link = Link::new(client.map(Arc::new), job.dry_run);
+    let client = link.client().map(|client| &**client);
     let target = ResultsTarget::new(job, &input, results_path.as_deref());
+    let options = options(job, &input, total, max_failed, &journal);
+    let ran = rows(run, input, &link, &target, question.as_ref(), &options, total)
+        // A run that could not start (the guest list unreadable, the question declined) has
+        // not opened its results: any file at that path is as it was.
+        .await?;
+    let mut summary = ran.summary;
+    let report_failed = match (job.kind.import(), ran.missing) {
+        (Some(import), Some(missing)) => {
+            let mirror = Mirror {
+                job,
+                import,
+                client,
+                journal: &journal,
+                stop: run.stop,
+            };
+            let read = (ran.whole_file, retried_complete);
+            mirror.run(&mut summary, &missing, ran.org_guests, read).await
+        }
+        _ => None,
+    };
+    summary.requests = client.map(report::summary::Requests::of);
+    if let (Some(xlsx), Some(rows)) = (&target.xlsx, &target.rows) {
+        let input = crate::input::Source::from_arg(&job.file).display();
+        workbook::write(rows, xlsx, &summary, client, &input, job.dry_run).await?;
+    }
+    drop(sandbox);
+    Ok(finish(run, summary, report_failed, results_path))
+}
+
+/// The file's rows through the pipeline, with the set-up told to the run's watchers first and
+/// the end of the sending after; the summary says how the input was read and what ran.
+async fn rows(
+    run: Run<'_>,
+    input: crate::input::Input,
+    link: &Link,
+    target: &ResultsTarget,
+    question: Option<&confirm::Question>,
+    options: &Options,
+    total: Option<u64>,
+) -> Result<pipeline::Ran, RunError> {
+    let job = run.job;
+    let client = link.client().map(|client| &**client);
     let header = input.header.clone();
     let open_results = || {
-        let stamp = results::RunStamp::of(client.as_ref());
+        let stamp = results::RunStamp::of(client);
         ResultsWriter::create(target.rows.as_deref(), &header, target.raw, target.style, stamp)
     };
     let format = input.format.to_string();
@@ -156,57 +198,18 @@ async fn import(run: Run<'_>) -> Result<Exit, RunError> {
         Kind::Import(_) => input.hints.iter().map(|hint| hint.text.clone()).collect(),
         Kind::Undo(_) => Vec::new(),
     };
-    let options = options(job, &input, total, max_failed, &journal);
-    events.send(engine::Event::SetUp {
+    run.events.send(engine::Event::SetUp {
         input: crate::input::Source::from_arg(&job.file).display(),
         rows: total,
-        organization: client.as_ref().map(|client| client.org().to_string()),
+        organization: client.map(|client| client.org().to_string()),
     });
-    let ran = pipeline(
-        input,
-        client.as_ref(),
-        open_results,
-        question.as_ref(),
-        &options,
-        stop,
-        events,
-    )
-    // A run that could not start (the guest list unreadable, the question declined) has not
-    // opened its results: any file at that path is as it was.
-    .await?;
-    events.send(engine::Event::Sent);
-    let mut summary = ran.summary;
-    summary.input = format;
-    summary.command = job.kind.command();
-    summary.dry_run = job.dry_run;
-    summary.unmapped_hints = unmapped_hints;
-    let report_failed = match (job.kind.import(), ran.missing) {
-        (Some(import), Some(missing)) => {
-            let mirror = Mirror {
-                job,
-                import,
-                client: client.as_ref(),
-                journal: &journal,
-                stop,
-            };
-            mirror
-                .run(
-                    &mut summary,
-                    &missing,
-                    ran.org_guests,
-                    (ran.whole_file, retried_complete),
-                )
-                .await
-        }
-        _ => None,
-    };
-    summary.requests = client.as_ref().map(report::summary::Requests::of);
-    if let (Some(xlsx), Some(rows)) = (&target.xlsx, &target.rows) {
-        let input = crate::input::Source::from_arg(&job.file).display();
-        workbook::write(rows, xlsx, &summary, client.as_ref(), &input, job.dry_run).await?;
-    }
-    drop(sandbox);
-    Ok(finish(run, summary, report_failed, results_path))
+    let mut ran = pipeline(input, link, open_results, question, options, run.stop, run.events).await?;
+    run.events.send(engine::Event::Sent);
+    ran.summary.input = format;
+    ran.summary.command = job.kind.command();
+    ran.summary.dry_run = job.dry_run;
+    ran.summary.unmapped_hints = unmapped_hints;
+    Ok(ran)
 }
 
 /// One run at a time per results file (by the real file: through symlinks, and hard links by
@@ -305,16 +308,21 @@ fn options(
     journal: &journal::Journal,
 ) -> Options {
     let import = job.kind.import();
-    let undo = job.kind.undo();
+    let rows = match job.kind {
+        Kind::Import(_) => Rows::Import,
+        Kind::Undo(undo) => Rows::Undo(act::undo::Rules {
+            how: undo.how,
+            dry_run: job.dry_run,
+            include_used: undo.include_used,
+        }),
+    };
     Options {
         concurrency: job.concurrency,
-        dry_run: job.dry_run,
         max_retries: job.max_retries,
         on_existing: job.kind.on_existing(),
         max_failed,
         report_missing: job.report_missing().is_some(),
-        undo: undo.map(|undo| undo.how),
-        include_used: undo.is_some_and(|undo| undo.include_used),
+        rows,
         reenable: import.is_some_and(|import| import.on_missing == crate::modes::OnMissing::Disable),
         members: Default::default(),
         journal: journal.clone(),

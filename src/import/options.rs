@@ -1,23 +1,28 @@
 //! The run's options: what the pipeline, planning and the acts read of the job (concurrency,
-//! dry run, resends, `--on-existing`, the error budget, undo, the members once read, the acts
+//! resends, `--on-existing`, the error budget, undo, the members once read, the acts
 //! journal).
 
 use super::plan::prefetch::Members;
 use crate::modes::OnExisting;
 
+/// What a run does with each row of its file, chosen once from the job's kind.
+pub(super) enum Rows {
+    /// Plan it against the organization's guests, then create or update (an import, a retry).
+    Import,
+    /// Take back the guest it says was created, by these rules (an undo).
+    Undo(super::act::undo::Rules),
+}
+
 /// What the pipeline, planning and the acts read of the run's configuration.
 pub(super) struct Options {
     pub(super) concurrency: usize,
-    pub(super) dry_run: bool,
     pub(super) max_retries: u32,
     pub(super) on_existing: OnExisting,
     /// `--max-errors`, as a number of failed rows.
     pub(super) max_failed: Option<u64>,
     pub(super) report_missing: bool,
-    /// `undo`: the results' created guests are taken away so.
-    pub(super) undo: Option<crate::modes::Removal>,
-    /// `undo --include-used`: guests used since the import are taken away too.
-    pub(super) include_used: bool,
+    /// What the run does with each row, chosen once from the job's kind.
+    pub(super) rows: Rows,
     /// `--on-missing disable`: a disabled guest who is in the file is enabled again.
     pub(super) reenable: bool,
     /// About how many rows the file has, to size the email table once.

@@ -12,7 +12,8 @@ use super::act::execute::run_plan;
 use super::act::undo;
 use super::confirm::{self, Question};
 use super::engine::{self, Event, Events, Wait};
-use super::options::Options;
+use super::link::Link;
+use super::options::{Options, Rows};
 use super::outcome::Status;
 use super::plan::dedupe::{Deduper, Emails, KeptIds};
 use super::plan::existing::Existing;
@@ -47,7 +48,7 @@ pub(super) struct Ran {
 /// file as it was.
 pub(super) async fn pipeline(
     input: Input,
-    client: Option<&Client>,
+    link: &Link,
     open_results: impl FnOnce() -> Result<ResultsWriter, RunError>,
     ask: Option<&Question>,
     options: &Options,
@@ -59,22 +60,17 @@ pub(super) async fn pipeline(
     let limit = input.limit();
     let (rx, reader) = reader::spawn(input, Arc::clone(stop));
     let records = tokio_stream::wrappers::ReceiverStream::new(rx).flat_map(futures::stream::iter);
-    let offline = client.is_none();
+    let client = link.client().map(|client| &**client);
     // The question is asked only with a client to send through.
     let ask = ask.zip(client);
     let mut results = None;
-    let (mut summary, write_failed, missing, org_guests) = if let Some(how) = options.undo {
-        let org = client.map(Client::org);
-        let rules = undo::Rules {
-            how,
-            dry_run: options.dry_run,
-            include_used: options.include_used,
-        };
-        let plans = records.map(|parsed| undo::plan(parsed, &map, how, org));
+    let (mut summary, write_failed, missing, org_guests) = if let Rows::Undo(rules) = &options.rows {
+        let how = rules.how;
+        let plans = records.map(|parsed| undo::plan(parsed, &map, how, link));
         let preview = |plans: &[undo::UndoPlan]| confirm::Preview::of_undo(plans, how);
         let plans = asked_first(plans, ask, preview, stop, events).await?;
         let rows = plans
-            .map(|plan| async { (undo::run(plan, client, &rules, stop, &options.journal).await, 0) })
+            .map(|plan| async { (undo::run(plan, rules, stop, &options.journal).await, 0) })
             .buffer_unordered(options.concurrency);
         let mut run = Drive {
             results: results.insert(open_results()?),
@@ -114,11 +110,11 @@ pub(super) async fn pipeline(
         let mut dedupe = Deduper::new(existing);
         // The guests rows were matched to by id are in the file, whatever their spelling there.
         let mut kept = KeptIds::default();
-        let plans = records.map(|parsed| plan(&mut dedupe, parsed, &map, options, offline));
+        let plans = records.map(|parsed| plan(&mut dedupe, parsed, &map, options, link));
         let plans = asked_first(plans, ask, confirm::Preview::of_import, stop, events).await?;
         let rows = plans
             .inspect(|plan| {
-                if let Plan::Create(record, _) = plan {
+                if let Plan::Create(record, ..) = plan {
                     events.send(Event::Creating { row: record.row });
                 }
             })
@@ -127,7 +123,7 @@ pub(super) async fn pipeline(
                 // that what moves through the buffer is small (the request's state machine
                 // is kilobytes: moving it was 8 % of a dry run).
                 Plan::Done(result) => Either::Left(future::ready((result, 0))),
-                plan => Either::Right(Box::pin(run_plan(plan, client, stop, options))),
+                plan => Either::Right(Box::pin(run_plan(plan, stop, options))),
             })
             .buffer_unordered(options.concurrency)
             .inspect(|(result, _)| {

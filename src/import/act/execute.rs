@@ -5,25 +5,23 @@
 use super::create;
 use super::remove;
 use super::update;
-use crate::api::Client;
+use crate::import::link::Link;
 use crate::import::options::Options;
 use crate::import::outcome::{Outcome, Status};
 use crate::import::plan::existing::{Existing, Profile};
-use crate::import::plan::{Plan, UpdatePlan, existing_row};
+use crate::import::plan::{Change, Exists, Plan, UpdatePlan, existing_row};
 use crate::import::report::results::RowResult;
 use crate::import::stop::{self, Stop};
 
 /// Finishes a planned row: creates it, or defers it if the run has stopped.
-pub(crate) async fn run_plan(plan: Plan, client: Option<&Client>, stop: &Stop, options: &Options) -> (RowResult, u32) {
-    let (record, guest, client) = match (plan, client) {
-        (Plan::Done(result), _) => return (result, 0),
-        (Plan::Update(update), Some(client)) => return (run_update(*update, client, stop, options).await, 0),
-        (Plan::Update(update), None) => unreachable!("row {} planned for update offline", update.result.row),
-        (Plan::Create(record, guest), Some(client)) => (record, guest, client),
-        (Plan::Create(record, _), None) => unreachable!("row {} planned for creation offline", record.row),
+pub(crate) async fn run_plan(plan: Plan, stop: &Stop, options: &Options) -> (RowResult, u32) {
+    let (record, guest, client) = match plan {
+        Plan::Done(result) => return (result, 0),
+        Plan::Update(update) => return (run_update(*update, stop, options).await, 0),
+        Plan::Create(record, guest, client) => (record, guest, client),
     };
     let created = tokio::select! {
-        created = create::create(client, &guest, stop, options.max_retries) => created,
+        created = create::create(&client, &guest, stop, options.max_retries) => created,
         _ = stop.abandon.cancelled() => create::Created {
             outcome: stop::abandoned("created"),
             reconciliations: 0,
@@ -45,10 +43,16 @@ pub(crate) async fn run_plan(plan: Plan, client: Option<&Client>, stop: &Stop, o
         id: found.id.clone(),
         profile: Profile::of(&found),
     };
-    let mut result = match existing_row(record, &guest, &existing, options, "already a guest") {
-        Plan::Update(update) => run_update(*update, client, stop, options).await,
-        Plan::Done(result) => result,
-        Plan::Create(..) => unreachable!("an existing guest is never created"),
+    let mut result = match existing_row(
+        record,
+        &guest,
+        &existing,
+        options,
+        &Link::Send(client),
+        "already a guest",
+    ) {
+        Exists::Update(update) => run_update(*update, stop, options).await,
+        Exists::Done(result) => result,
     };
     let outcome = &mut result.outcome;
     outcome.message = format!(
@@ -61,36 +65,39 @@ pub(crate) async fn run_plan(plan: Plan, client: Option<&Client>, stop: &Stop, o
 }
 
 /// An existing guest's update: enabled again first if asked, then its members replaced.
-pub(crate) async fn run_update(plan: UpdatePlan, client: &Client, stop: &Stop, options: &Options) -> RowResult {
+pub(crate) async fn run_update(plan: UpdatePlan, stop: &Stop, options: &Options) -> RowResult {
     let UpdatePlan {
+        client,
         result,
         email,
         before,
-        members,
-        enable,
+        change,
         drift_note,
     } = plan;
     let mut enabled = None;
-    if enable {
-        let target = remove::Target {
-            email: &email,
-            id: &result.outcome.guest_id,
-            verify: None,
-        };
-        let outcome = tokio::select! {
-            outcome = remove::enable(client, &target, stop, &options.journal) => outcome,
-            _ = stop.abandon.cancelled() => stop::abandoned("enabled"),
-        };
-        if outcome.status != Status::Enabled || members.is_none() {
-            return finish(result, outcome, &drift_note);
+    let members = match change {
+        Change::Members(members) => members,
+        Change::Enable(members) => {
+            let target = remove::Target {
+                email: &email,
+                id: &result.outcome.guest_id,
+                verify: None,
+            };
+            let outcome = tokio::select! {
+                outcome = remove::enable(&client, &target, stop, &options.journal) => outcome,
+                _ = stop.abandon.cancelled() => stop::abandoned("enabled"),
+            };
+            match members {
+                Some(members) if outcome.status == Status::Enabled => {
+                    enabled = Some(outcome);
+                    members
+                }
+                _ => return finish(result, outcome, &drift_note),
+            }
         }
-        enabled = Some(outcome);
-    }
-    let Some(members) = members else {
-        unreachable!("row {}: an update with nothing to do", result.row)
     };
     let mut outcome = tokio::select! {
-        outcome = update::update(client, &email, &before, &members, stop) => outcome,
+        outcome = update::update(&client, &email, &before, &members, stop) => outcome,
         _ = stop.abandon.cancelled() => stop::abandoned("updated"),
     };
     if let Some(enabled) = enabled {

@@ -7,12 +7,14 @@
 //! otherwise, unless `--include-used`). Every other row is left alone and says why. The rows
 //! keep their spreadsheet row numbers.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::remove::{Target, Verify, remove};
 use crate::api::Client;
 use crate::api::clock::{parse_time, rfc3339};
 use crate::email_key::email_key;
+use crate::import::link::Link;
 use crate::import::outcome::Status;
 use crate::import::plan::reader::Parsed;
 use crate::import::report::results::RowResult;
@@ -31,13 +33,15 @@ pub(crate) struct Rules {
     pub include_used: bool,
 }
 
-/// What undo does with one row of the results file.
+/// What undo does with one row of the results file. A removal holds the client it reads the
+/// guest back through (none offline: an offline undo removes nothing).
 pub(crate) enum UndoPlan {
     Done(RowResult),
     Remove {
         result: RowResult,
         email: String,
         window: Window,
+        client: Arc<Client>,
     },
 }
 
@@ -49,9 +53,10 @@ pub(crate) struct Window {
 }
 
 /// Reads a row's earlier account, with nothing sent: only a `created` row with a guest id, a
-/// valid email, this organization and its run's window names a guest to take back. `org` is the
-/// configured organization (`None` offline).
-pub(crate) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, org: Option<&str>) -> UndoPlan {
+/// valid email, this organization and its run's window names a guest to take back. The link's
+/// client is the configured organization's (none offline).
+pub(crate) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, link: &Link) -> UndoPlan {
+    let client = link.client();
     let Parsed { record, previous, .. } = parsed;
     let row = previous.as_ref().and_then(|p| p.row).unwrap_or(record.row);
     let email = map.cell(Field::Email, &record.cells).unwrap_or("").trim().to_string();
@@ -82,7 +87,7 @@ pub(crate) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, org: Option<&st
             Status::NotCreatedHere,
             format!("left alone: `{email}` is not a valid email address, so no guest was created with it and no request is sent"),
         ),
-        Ok(Status::Created) if org.is_some_and(|org| !made.org.eq_ignore_ascii_case(org)) => leave(
+        Ok(Status::Created) if client.is_some_and(|client| !made.org.eq_ignore_ascii_case(client.org())) => leave(
             result,
             Status::NotCreatedHere,
             format!(
@@ -90,17 +95,22 @@ pub(crate) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, org: Option<&st
                 made.org
             ),
         ),
-        Ok(Status::Created) if org.is_none() => leave(
-            result,
-            match how {
-                Removal::Delete => Status::WouldDelete,
-                Removal::Disable => Status::WouldDisable,
+        Ok(Status::Created) => match (client, window) {
+            (None, _) => leave(
+                result,
+                match how {
+                    Removal::Delete => Status::WouldDelete,
+                    Removal::Disable => Status::WouldDisable,
+                },
+                format!("would be {} (offline: not read back from Tallyfy)", how.done()),
+            ),
+            (Some(client), Some(window)) => UndoPlan::Remove {
+                result,
+                email,
+                window,
+                client: Arc::clone(client),
             },
-            format!("would be {} (offline: not read back from Tallyfy)", how.done()),
-        ),
-        Ok(Status::Created) => match window {
-            Some(window) => UndoPlan::Remove { result, email, window },
-            None => leave(
+            (Some(_), None) => leave(
                 result,
                 Status::NotCreatedHere,
                 "left alone: the row does not record when its run ran (result_run_started, result_at), so its guest cannot be proven to be that run's".into(),
@@ -195,19 +205,15 @@ impl Verify for Provenance<'_> {
 }
 
 /// Carries out a row's plan.
-pub(crate) async fn run(
-    plan: UndoPlan,
-    client: Option<&Client>,
-    rules: &Rules,
-    stop: &Stop,
-    journal: &super::journal::Journal,
-) -> RowResult {
-    let (mut result, email, window) = match plan {
+pub(crate) async fn run(plan: UndoPlan, rules: &Rules, stop: &Stop, journal: &super::journal::Journal) -> RowResult {
+    let (mut result, email, window, client) = match plan {
         UndoPlan::Done(result) => return result,
-        UndoPlan::Remove { result, email, window } => (result, email, window),
-    };
-    let Some(client) = client else {
-        unreachable!("row {} planned for removal offline", result.row)
+        UndoPlan::Remove {
+            result,
+            email,
+            window,
+            client,
+        } => (result, email, window, client),
     };
     let proof = Provenance {
         email: &email,
@@ -220,7 +226,7 @@ pub(crate) async fn run(
         verify: Some(&proof),
     };
     let outcome = tokio::select! {
-        outcome = remove(client, &target, rules.how, rules.dry_run, stop, journal) => outcome,
+        outcome = remove(&client, &target, rules.how, rules.dry_run, stop, journal) => outcome,
         _ = stop.abandon.cancelled() => crate::import::stop::abandoned(rules.how.done()),
     };
     result.outcome = outcome;

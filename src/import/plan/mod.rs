@@ -14,10 +14,13 @@ pub(super) mod prefetch;
 pub(super) mod reader;
 pub(super) mod sync;
 
+use std::sync::Arc;
+
+use super::link::Link;
 use super::options::Options;
 use super::outcome::{Outcome, PreviousResult, Status};
 use super::report::results::RowResult;
-use crate::api::NewGuest;
+use crate::api::{Client, NewGuest};
 use crate::input::{Field, FieldMap, InputRecord};
 use crate::modes::OnExisting;
 use crate::validate;
@@ -25,22 +28,49 @@ use dedupe::{Deduper, Seen};
 use existing::Existing;
 use reader::Parsed;
 
-/// What the pipeline does with a record once dedupe has seen it.
+/// What the pipeline does with a record once dedupe has seen it. A plan that sends holds the
+/// client it is sent through (only a `Link::Send` gives one).
 pub(super) enum Plan {
     Done(RowResult),
-    Create(InputRecord, NewGuest),
+    Create(InputRecord, NewGuest, Arc<Client>),
     Update(Box<UpdatePlan>),
 }
 
+/// What becomes of a row whose guest exists: its account as it is, or an update to send.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "held only until it becomes a Plan (as large) or is carried out; boxing the result would cost an allocation per existing guest"
+)]
+pub(crate) enum Exists {
+    Done(RowResult),
+    Update(Box<UpdatePlan>),
+}
+
+impl From<Exists> for Plan {
+    fn from(exists: Exists) -> Self {
+        match exists {
+            Exists::Done(result) => Plan::Done(result),
+            Exists::Update(update) => Plan::Update(update),
+        }
+    }
+}
+
 pub(super) struct UpdatePlan {
+    pub(super) client: Arc<Client>,
     pub(super) result: RowResult,
     pub(super) email: String,
     pub(super) before: Vec<u64>,
-    /// The member list to apply, if it changes.
-    pub(super) members: Option<Vec<u64>>,
-    /// The guest is disabled and back in the file: enable it first (`--on-missing disable`).
-    pub(super) enable: bool,
+    pub(super) change: Change,
     pub(super) drift_note: String,
+}
+
+/// What an update does to an existing guest.
+pub(super) enum Change {
+    /// The guest is disabled and back in the file (`--on-missing disable`): enable it, then
+    /// apply the member list if it changes.
+    Enable(Option<Vec<u64>>),
+    /// Apply this member list.
+    Members(Vec<u64>),
 }
 
 /// A row of an earlier results file that is not re-run: its account, as it was.
@@ -75,7 +105,7 @@ pub(super) fn copied(record: InputRecord, previous: PreviousResult) -> RowResult
 }
 
 /// Validation and dedupe, in input order.
-pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options: &Options, offline: bool) -> Plan {
+pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options: &Options, link: &Link) -> Plan {
     let Parsed {
         mut record,
         valid,
@@ -145,7 +175,7 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
         ),
         Seen::Exists(existing) => {
             let guest = guest(&record);
-            existing_row(record, &guest, &existing, options, "already a guest")
+            existing_row(record, &guest, &existing, options, link, "already a guest").into()
         }
         // Member ids that are not members would be refused too: decided before the create.
         Seen::New if unknown_members.is_some() => invalid(
@@ -153,19 +183,20 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
             unknown_members.unwrap_or_default(),
             record,
         ),
-        Seen::New if options.dry_run => {
-            // A plain copy, not a format: this runs for every row of a dry run.
-            let message = if offline {
-                "would be created (offline: not checked against existing guests)"
-            } else {
-                "would be created"
-            };
-            done(Status::WouldCreate, message.to_string(), record)
-        }
-        Seen::New => {
-            let guest = guest(&record);
-            Plan::Create(record, guest)
-        }
+        Seen::New => match link {
+            Link::Send(client) => {
+                let guest = guest(&record);
+                Plan::Create(record, guest, Arc::clone(client))
+            }
+            Link::DryRun(client) => {
+                // A plain copy, not a format: this runs for every row of a dry run.
+                let message = match client {
+                    None => "would be created (offline: not checked against existing guests)",
+                    Some(_) => "would be created",
+                };
+                done(Status::WouldCreate, message.to_string(), record)
+            }
+        },
     }
 }
 
@@ -176,8 +207,9 @@ pub(super) fn existing_row(
     guest: &NewGuest,
     existing: &Existing,
     options: &Options,
+    link: &Link,
     how: &str,
-) -> Plan {
+) -> Exists {
     let comparison = sync::compare(guest, &existing.profile);
     let drift_note = comparison.drift_note();
     let mut result = RowResult::new(record.index, record.row, Status::Exists, "", record.cells);
@@ -194,25 +226,25 @@ pub(super) fn existing_row(
         result.outcome.status = Status::Invalid;
         result.outcome.message = format!("{how}; not updated: {refusal}{drift_note}");
         result.outcome.fields = vec![Field::AssociatedMembers];
-        return Plan::Done(result);
+        return Exists::Done(result);
     }
     if options.reenable && existing.profile.disabled {
         let members = comparison.members.filter(|_| options.on_existing == OnExisting::Update);
-        if options.dry_run {
+        let Link::Send(client) = link else {
             let update = members
                 .as_deref()
                 .map_or(String::new(), |members| format!("; would update: {}", change(members)));
             result.outcome.status = Status::WouldEnable;
             result.outcome.message =
                 format!("{how} and disabled; back in the file, so it would be enabled again{update}{drift_note}");
-            return Plan::Done(result);
-        }
-        return Plan::Update(Box::new(UpdatePlan {
+            return Exists::Done(result);
+        };
+        return Exists::Update(Box::new(UpdatePlan {
+            client: Arc::clone(client),
             result,
             email: guest.email.trim().to_string(),
             before: comparison.members_before,
-            members,
-            enable: true,
+            change: Change::Enable(members),
             drift_note,
         }));
     }
@@ -224,20 +256,22 @@ pub(super) fn existing_row(
                 change(&members)
             );
         }
-        (Some(members), OnExisting::Update) if options.dry_run => {
-            result.outcome.status = Status::WouldUpdate;
-            result.outcome.message = format!("would update: {}{drift_note}", change(&members));
-        }
-        (Some(members), OnExisting::Update) => {
-            return Plan::Update(Box::new(UpdatePlan {
-                result,
-                email: guest.email.trim().to_string(),
-                before: comparison.members_before,
-                members: Some(members),
-                enable: false,
-                drift_note,
-            }));
-        }
+        (Some(members), OnExisting::Update) => match link {
+            Link::DryRun(_) => {
+                result.outcome.status = Status::WouldUpdate;
+                result.outcome.message = format!("would update: {}{drift_note}", change(&members));
+            }
+            Link::Send(client) => {
+                return Exists::Update(Box::new(UpdatePlan {
+                    client: Arc::clone(client),
+                    result,
+                    email: guest.email.trim().to_string(),
+                    before: comparison.members_before,
+                    change: Change::Members(members),
+                    drift_note,
+                }));
+            }
+        },
     }
-    Plan::Done(result)
+    Exists::Done(result)
 }
