@@ -86,18 +86,19 @@ pub(super) async fn pipeline(
         // Prefetch runs while the reader fills the channel.
         // So do the organization's members, alongside the guests.
         let existing = match client {
-            Some(client) => tokio::select! {
-                (existing, members) = future::join(
+            Some(client) => {
+                let both = future::join(
                     prefetch::existing_guests(client, options.concurrency, options.report_missing),
                     prefetch::members(client, options.concurrency),
-                ) => {
-                    if let Some(members) = members {
-                        let _ = options.members.set(members);
-                    }
-                    existing.map_err(RunError::from)?
+                );
+                let Some((existing, members)) = stop.unless_abandoned(both).await else {
+                    return Err(RunError::Interrupted);
+                };
+                if let Some(members) = members {
+                    let _ = options.members.set(members);
                 }
-                _ = stop.abandon.cancelled() => return Err(RunError::Interrupted),
-            },
+                existing.map_err(RunError::from)?
+            }
             None => Emails::default(),
         };
         let mut existing = existing;

@@ -56,6 +56,21 @@ impl Stop {
     pub fn invite_reason(&self) -> Option<&str> {
         self.reason().or_else(|| self.invites.get().map(String::as_str))
     }
+
+    /// `work` to its end, or `None` once the run abandons its requests in flight (a few seconds
+    /// after SIGINT, or at a second signal), whichever comes first.
+    pub async fn unless_abandoned<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        tokio::select! {
+            done = work => Some(done),
+            _ = self.abandon.cancelled() => None,
+        }
+    }
+
+    /// One act on one guest, or, once the run abandons it in flight, the row that says it may
+    /// or may not have been `done` (`created`, `updated`, `deleted`, ...).
+    pub async fn or_abandoned(&self, act: impl Future<Output = Outcome>, done: &str) -> Outcome {
+        self.unless_abandoned(act).await.unwrap_or_else(|| abandoned(done))
+    }
 }
 
 /// A create still in flight when the grace period after a stop ran out.

@@ -20,14 +20,14 @@ pub(crate) async fn run_plan(plan: Plan, stop: &Stop, options: &Options) -> (Row
         Plan::Update(update) => return (run_update(*update, stop, options).await, 0),
         Plan::Create(record, guest, client) => (record, guest, client),
     };
-    let created = tokio::select! {
-        created = create::create(&client, &guest, stop, options.max_retries) => created,
-        _ = stop.abandon.cancelled() => create::Created {
+    let created = stop
+        .unless_abandoned(create::create(&client, &guest, stop, options.max_retries))
+        .await
+        .unwrap_or_else(|| create::Created {
             outcome: stop::abandoned("created"),
             reconciliations: 0,
             found: None,
-        },
-    };
+        });
     let Some(found) = created.found else {
         let result = RowResult {
             index: record.index,
@@ -83,10 +83,9 @@ pub(crate) async fn run_update(plan: UpdatePlan, stop: &Stop, options: &Options)
                 id: &result.outcome.guest_id,
                 verify: None,
             };
-            let outcome = tokio::select! {
-                outcome = remove::enable(&client, &target, stop, &options.journal) => outcome,
-                _ = stop.abandon.cancelled() => stop::abandoned("enabled"),
-            };
+            let outcome = stop
+                .or_abandoned(remove::enable(&client, &target, stop, &options.journal), "enabled")
+                .await;
             match members {
                 Some(members) if outcome.status == Status::Enabled => {
                     enabled = Some(outcome);
@@ -96,10 +95,9 @@ pub(crate) async fn run_update(plan: UpdatePlan, stop: &Stop, options: &Options)
             }
         }
     };
-    let mut outcome = tokio::select! {
-        outcome = update::update(&client, &email, &before, &members, stop) => outcome,
-        _ = stop.abandon.cancelled() => stop::abandoned("updated"),
-    };
+    let mut outcome = stop
+        .or_abandoned(update::update(&client, &email, &before, &members, stop), "updated")
+        .await;
     if let Some(enabled) = enabled {
         // Enabled either way; whether the members followed is in the message (and a failed
         // update keeps its own status, so the row is seen to).

@@ -15,7 +15,7 @@ use super::remove::{Target, remove};
 use crate::api::Client;
 use crate::import::outcome::{Outcome, Status};
 use crate::import::plan::existing::Existing;
-use crate::import::stop::{Stop, abandoned};
+use crate::import::stop::Stop;
 use crate::modes::{ErrorBudget, Removal};
 
 /// What `--on-missing` may do, and within what.
@@ -142,10 +142,12 @@ async fn act_on(at: usize, guest: &Existing, client: &Client, rules: &Rules, sto
         id: &guest.id,
         verify: None,
     };
-    let outcome = tokio::select! {
-        outcome = remove(client, &target, rules.how, rules.dry_run, stop, &rules.journal) => outcome,
-        _ = stop.abandon.cancelled() => abandoned(rules.how.done()),
-    };
+    let outcome = stop
+        .or_abandoned(
+            remove(client, &target, rules.how, rules.dry_run, stop, &rules.journal),
+            rules.how.done(),
+        )
+        .await;
     (at, outcome)
 }
 

@@ -225,10 +225,12 @@ pub(crate) async fn run(plan: UndoPlan, rules: &Rules, stop: &Stop, journal: &su
         id: &result.outcome.guest_id,
         verify: Some(&proof),
     };
-    let outcome = tokio::select! {
-        outcome = remove(&client, &target, rules.how, rules.dry_run, stop, journal) => outcome,
-        _ = stop.abandon.cancelled() => crate::import::stop::abandoned(rules.how.done()),
-    };
+    let outcome = stop
+        .or_abandoned(
+            remove(&client, &target, rules.how, rules.dry_run, stop, journal),
+            rules.how.done(),
+        )
+        .await;
     result.outcome = outcome;
     result
 }
