@@ -73,7 +73,7 @@ impl Preview {
                 Plan::Done(result) => match result.outcome.status {
                     Status::Exists => preview.exists += 1,
                     Status::Duplicate => preview.duplicates += 1,
-                    Status::Invalid | Status::Conflict | Status::Failed => preview.need_fixing += 1,
+                    status if status.needs_a_person() => preview.need_fixing += 1,
                     _ => preview.done_before += 1,
                 },
             }

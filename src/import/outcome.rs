@@ -158,6 +158,13 @@ impl Status {
         self.into()
     }
 
+    /// A row a person must look at before it can succeed: fix it (`invalid`, `conflict`) or
+    /// re-run it (`failed`). The summary lists them, the workbook marks them, the prompt counts
+    /// them, and any one makes the exit code 1.
+    pub fn needs_a_person(self) -> bool {
+        matches!(self, Status::Invalid | Status::Conflict | Status::Failed)
+    }
+
     /// A row's account that `--retry-from` carries over rather than re-runs: the row
     /// succeeded (or an undo acted on it), so sending it again could only repeat it.
     pub fn carried(self) -> bool {

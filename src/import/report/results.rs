@@ -34,6 +34,14 @@ pub const RESULT_COLUMNS: [&str; 10] = [
     "result_at",
 ];
 
+/// Where a results row holds its `result_row` (a position in `RESULT_COLUMNS`, for a reader of
+/// the rows this writer wrote).
+pub const ROW_AT: usize = 0;
+/// Where a results row holds its `result_status`.
+pub const STATUS_AT: usize = 1;
+/// Where a results row holds its `result_message`.
+pub const MESSAGE_AT: usize = 2;
+
 /// The trailer record's `result_row` and `result_status`: written last, and only by a run that
 /// read its whole input and gave every row its result. A file without it is not whole.
 pub const TRAILER: (&str, &str) = ("end", "end_of_results");
@@ -454,6 +462,13 @@ fn sort_file(path: &Path, style: CsvStyle) -> Result<(), RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_named_positions_are_the_columns_they_name() {
+        assert_eq!(RESULT_COLUMNS[ROW_AT], "result_row");
+        assert_eq!(RESULT_COLUMNS[STATUS_AT], "result_status");
+        assert_eq!(RESULT_COLUMNS[MESSAGE_AT], "result_message");
+    }
 
     fn result(index: u64) -> RowResult {
         RowResult::new(

@@ -166,18 +166,16 @@ impl Summary {
     /// Counts a finished row, keeping the first few that need a person.
     pub fn finished(&mut self, row: u64, status: Status, message: &str) {
         self.count(status);
-        if matches!(status, Status::Invalid | Status::Conflict | Status::Failed)
-            && self.attention.len() < ATTENTION_SHOWN
-        {
+        if status.needs_a_person() && self.attention.len() < ATTENTION_SHOWN {
             self.attention.push((row, status, message.to_string()));
         }
     }
 
     /// Rows that need a person.
     fn needing_attention(&self) -> u64 {
-        [Status::Invalid, Status::Conflict, Status::Failed]
-            .iter()
-            .map(|&s| self.get(s))
+        Status::all()
+            .filter(|status| status.needs_a_person())
+            .map(|status| self.get(status))
             .sum()
     }
 
@@ -195,9 +193,7 @@ impl Summary {
     pub fn exit(&self) -> Exit {
         if self.get(Status::Deferred) > 0 || self.missing_with(Status::Deferred) > 0 || self.stopped.is_some() {
             Exit::Stopped
-        } else if [Status::Invalid, Status::Conflict, Status::Failed]
-            .iter()
-            .any(|&s| self.get(s) > 0)
+        } else if Status::all().any(|status| status.needs_a_person() && self.get(status) > 0)
             || self.missing_with(Status::Failed) > 0
         {
             Exit::Problems

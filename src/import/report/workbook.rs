@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::{Color, Format, Note, Workbook, XlsxError};
 
+use super::results::{MESSAGE_AT, RESULT_COLUMNS, ROW_AT, STATUS_AT, TRAILER};
 use super::summary::Summary;
 use crate::api::Client;
 use crate::error::RunError;
@@ -147,9 +148,14 @@ impl From<XlsxError> for Trouble {
     }
 }
 
+/// The colour of a row that needs a person: its status cell, and the cells its message is about.
+const NEEDS_A_PERSON: Color = Color::RGB(0xFFC7CE);
+
 /// The colour of a status: done green, nothing to do grey, a person needed red, later yellow.
-fn colour(status: &str) -> Option<Color> {
-    match status.parse::<Status>().ok()? {
+/// Every status is named (a new one must be given a colour); the red ones are exactly those that
+/// `Status::needs_a_person` (a unit test holds them together).
+fn colour(status: Status) -> Color {
+    match status {
         Status::Created
         | Status::Updated
         | Status::Enabled
@@ -159,15 +165,15 @@ fn colour(status: &str) -> Option<Color> {
         | Status::WouldUpdate
         | Status::WouldEnable
         | Status::WouldDelete
-        | Status::WouldDisable => Some(Color::RGB(0xC6EFCE)),
+        | Status::WouldDisable => Color::RGB(0xC6EFCE),
         Status::Exists
         | Status::Duplicate
         | Status::AlreadyGone
         | Status::NotCreatedHere
         | Status::ChangedSince
-        | Status::UsedSince => Some(Color::RGB(0xE7E6E6)),
-        Status::Invalid | Status::Conflict | Status::Failed => Some(Color::RGB(0xFFC7CE)),
-        Status::Deferred => Some(Color::RGB(0xFFEB9C)),
+        | Status::UsedSince => Color::RGB(0xE7E6E6),
+        Status::Invalid | Status::Conflict | Status::Failed => NEEDS_A_PERSON,
+        Status::Deferred => Color::RGB(0xFFEB9C),
     }
 }
 
@@ -179,7 +185,7 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<bool, Trouble> {
         .flexible(true)
         .has_headers(false)
         .from_path(rows)?;
-    let offending = Format::new().set_background_color(Color::RGB(0xFFC7CE));
+    let offending = Format::new().set_background_color(NEEDS_A_PERSON);
     let mut header = csv::StringRecord::new();
     let mut width = 0u16;
     // The widest cell of each column, in characters, to size the columns to.
@@ -188,16 +194,17 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<bool, Trouble> {
     let mut whole = false;
     for (row, record) in reader.records().enumerate() {
         let record = record?;
-        whole = record.get(0) == Some(super::results::TRAILER.0) && record.get(1) == Some(super::results::TRAILER.1);
+        whole = record.get(ROW_AT) == Some(TRAILER.0) && record.get(STATUS_AT) == Some(TRAILER.1);
         let row = u32::try_from(row).unwrap_or(u32::MAX);
         last = row;
         width = width.max(u16::try_from(record.len()).unwrap_or(u16::MAX));
         if row == 0 {
             header = record.clone();
         }
-        let status = record.get(1).unwrap_or_default();
-        let message = record.get(2).unwrap_or_default();
-        let needs_a_person = row > 0 && matches!(status, "invalid" | "conflict" | "failed");
+        // The header's `result_status` and the trailer's `end_of_results` are no status.
+        let status = record.get(STATUS_AT).and_then(|status| status.parse::<Status>().ok());
+        let message = record.get(MESSAGE_AT).unwrap_or_default();
+        let needs_a_person = row > 0 && status.is_some_and(Status::needs_a_person);
         for (col, cell) in record.iter().enumerate() {
             let col_index = col;
             if widths.len() <= col {
@@ -206,13 +213,13 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<bool, Trouble> {
             widths[col] = widths[col].max(cell.chars().count());
             let col = u16::try_from(col).unwrap_or(u16::MAX);
             // Text cells, always: a phone stays `+44 ...`, a `=` is never a formula.
-            match (row, col, colour(status)) {
+            match (row, col_index, status.map(colour)) {
                 (0, _, _) => sheet.write_string_with_format(row, col, cell, &bold)?,
-                (_, 1, Some(colour)) => {
+                (_, STATUS_AT, Some(colour)) => {
                     sheet.write_string_with_format(row, col, cell, &Format::new().set_background_color(colour))?
                 }
                 _ if needs_a_person
-                    && col_index >= super::results::RESULT_COLUMNS.len()
+                    && col_index >= RESULT_COLUMNS.len()
                     && offends(header.get(col_index), cell, message) =>
                 {
                     sheet.write_string_with_format(row, col, cell, &offending)?;
@@ -222,7 +229,7 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<bool, Trouble> {
             };
         }
         if needs_a_person {
-            sheet.insert_note(row, 1, &Note::new(message).set_author("tallyfy-guests"))?;
+            sheet.insert_note(row, STATUS_AT as u16, &Note::new(message).set_author("tallyfy-guests"))?;
         }
     }
     sheet.set_freeze_panes(1, 0)?;
@@ -308,4 +315,16 @@ fn summary_sheet(
     sheet.set_column_width(0, 18)?;
     sheet.set_column_width(1, 60)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn red_is_exactly_the_statuses_that_need_a_person() {
+        for status in Status::all() {
+            assert_eq!(colour(status) == NEEDS_A_PERSON, status.needs_a_person(), "{status}");
+        }
+    }
 }
