@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::api::{ApiError, ApiErrorKind, Client, FieldError, Guest, NewGuest};
 use crate::import::outcome::{Outcome, Status};
 use crate::import::plan::existing::Profile;
+use crate::import::plan::sync::holds;
 use crate::import::stop::{Stop, deferred_message, failure};
 
 /// How a create ended, and what reading it back learned.
@@ -195,7 +196,7 @@ impl Run<'_> {
     fn settle(mut self, found: Guest, uncertain: Option<&str>) -> Created {
         self.outcome.guest_id = found.id.clone();
         match uncertain {
-            Some(what) if holds_what_we_sent(self.guest, &found) && !self.made_before(&found) => self.end(
+            Some(what) if holds(self.guest, &Profile::of(&found)) && !self.made_before(&found) => self.end(
                 Status::Created,
                 format!(
                     "created (the answer was lost: {what}; confirmed by reading it back, and its id was read back)"
@@ -227,22 +228,6 @@ fn email_taken(fields: &[FieldError]) -> bool {
         let message = field.message.to_lowercase();
         (field.field == "email" || field.field.is_empty()) && message.contains("taken")
     })
-}
-
-/// Every field we send, as the guest holds it (empty and missing alike).
-fn holds_what_we_sent(sent: &NewGuest, found: &Guest) -> bool {
-    let tallyfy = Profile::of(found);
-    let same = |ours: &Option<String>, theirs: &str| ours.as_deref().unwrap_or("").trim() == theirs.trim();
-    let mut members = sent.associated_members.clone();
-    members.sort_unstable();
-    members.dedup();
-    same(&sent.first_name, &tallyfy.first_name)
-        && same(&sent.last_name, &tallyfy.last_name)
-        && same(&sent.phone_1, &tallyfy.phone_1)
-        && same(&sent.phone_2, &tallyfy.phone_2)
-        && same(&sent.company_name, &tallyfy.company_name)
-        && same(&sent.timezone, &tallyfy.timezone)
-        && members == tallyfy.associated_members
 }
 
 /// A 422's messages in words a person can act on: the known ones rephrased (a member id that
