@@ -39,75 +39,10 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_retries:
     // What made an earlier attempt's outcome unknown: our own POST may have created the guest.
     let mut uncertain: Option<String> = None;
     for _ in 0..=max_retries {
-        if let Some(reason) = stop.invite_reason() {
-            let note = uncertain
-                .as_ref()
-                .map_or(String::new(), |what| format!(" after an unanswered attempt ({what})"));
-            return run.end(
-                Status::Deferred,
-                format!("{}{note}", deferred_message("not created", reason)),
-            );
-        }
-        let sent = Instant::now();
-        let error = match client.create_guest(guest, &stop.gate).await {
-            Ok(reply) if !reply.value.trim().is_empty() => {
-                run.outcome.attempts += reply.attempts;
-                run.outcome.http_status = Some(reply.status);
-                run.outcome.guest_id = reply.value;
-                return run.created(uncertain.as_deref());
-            }
-            Ok(reply) => {
-                // A 2xx that does not hold a guest (an HTML page, an empty body, JSON without
-                // `data.id`) proves nothing: it may be a proxy's page. Read back, with the lag
-                // waited out, as after any create whose outcome is unknown.
-                run.outcome.attempts += reply.attempts;
-                run.outcome.http_status = Some(reply.status);
-                let what = format!("answered {} without a guest in it", reply.status);
-                uncertain = Some(what);
-                run.first_unanswered.get_or_insert(sent);
-                match run.read_back(Settle::Wait).await {
-                    Ok(Some(found)) => return run.settle(found, uncertain.as_deref()),
-                    Ok(None) => continue,
-                    Err(error) => return run.failed(error, stop, uncertain.as_deref()),
-                }
-            }
-            Err(error) => error,
+        run = match run.attempt(stop, &mut uncertain).await {
+            Step::Again(run) => run,
+            Step::Ended(created) => return *created,
         };
-        run.outcome.attempts += error.attempts;
-        run.outcome.http_status = error.status.or(run.outcome.http_status);
-        match error.kind {
-            ApiErrorKind::Indeterminate(what) => {
-                uncertain = Some(what);
-                run.first_unanswered.get_or_insert(sent);
-                // One read: nothing found means another POST, whose "taken" (if ours did
-                // arrive) is then read back with the lag waited out.
-                match run.read_back(Settle::Once).await {
-                    Ok(Some(found)) => return run.settle(found, uncertain.as_deref()),
-                    Ok(None) => continue,
-                    Err(error) => return run.failed(error, stop, uncertain.as_deref()),
-                }
-            }
-            ApiErrorKind::Rejected(fields) if email_taken(&fields) => {
-                // Our own earlier attempt, or another writer since the list was read.
-                return match run.read_back(Settle::Wait).await {
-                    Ok(Some(found)) => run.settle(found, uncertain.as_deref()),
-                    Ok(None) => run.end(
-                        Status::Conflict,
-                        format!(
-                            "{}; yet reading it back found no guest with this email",
-                            field_messages(&fields, &guest.associated_members)
-                        ),
-                    ),
-                    Err(error) => run.failed(error, stop, uncertain.as_deref()),
-                };
-            }
-            ApiErrorKind::Rejected(fields) => {
-                return run.end(Status::Conflict, field_messages(&fields, &guest.associated_members));
-            }
-            // Turned back at the gate: an earlier unanswered attempt is still worth saying.
-            ApiErrorKind::NotSent => return run.failed(error, stop, uncertain.as_deref()),
-            _ => return run.failed(error, stop, None),
-        }
     }
     let what = uncertain.unwrap_or_default();
     let message = format!(
@@ -115,6 +50,19 @@ pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_retries:
         max_retries + 1
     );
     run.end(Status::Failed, message)
+}
+
+/// Where one attempt left the create: ended (created, found, refused, deferred, failed), or
+/// unsettled, with another POST due. (Boxed: a `Created` holds a whole guest.)
+enum Step<'a> {
+    Ended(Box<Created>),
+    Again(Run<'a>),
+}
+
+impl Step<'_> {
+    fn ended(created: Created) -> Self {
+        Step::Ended(Box::new(created))
+    }
 }
 
 /// How long a read-back believes an absence: at once, or after the read lag.
@@ -134,7 +82,86 @@ struct Run<'a> {
     first_unanswered: Option<Instant>,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    /// One POST, unless creates have stopped, and what its answer calls for: a 2xx with the new
+    /// guest's id is created; one without, or no answer, is read back (`uncertain` says why);
+    /// "taken" is read back too; any other refusal or failure ends the create.
+    async fn attempt(mut self, stop: &Stop, uncertain: &mut Option<String>) -> Step<'a> {
+        if let Some(reason) = stop.invite_reason() {
+            let note = uncertain
+                .as_ref()
+                .map_or(String::new(), |what| format!(" after an unanswered attempt ({what})"));
+            return Step::ended(self.end(
+                Status::Deferred,
+                format!("{}{note}", deferred_message("not created", reason)),
+            ));
+        }
+        let sent = Instant::now();
+        let error = match self.client.create_guest(self.guest, &stop.gate).await {
+            Ok(reply) if !reply.value.trim().is_empty() => {
+                self.outcome.attempts += reply.attempts;
+                self.outcome.http_status = Some(reply.status);
+                self.outcome.guest_id = reply.value;
+                return Step::ended(self.created(uncertain.as_deref()));
+            }
+            Ok(reply) => {
+                // A 2xx that does not hold a guest (an HTML page, an empty body, JSON without
+                // `data.id`) proves nothing: it may be a proxy's page. Read back, with the lag
+                // waited out, as after any create whose outcome is unknown.
+                self.outcome.attempts += reply.attempts;
+                self.outcome.http_status = Some(reply.status);
+                let what = format!("answered {} without a guest in it", reply.status);
+                *uncertain = Some(what);
+                self.first_unanswered.get_or_insert(sent);
+                return self.read_back_or_again(Settle::Wait, stop, uncertain.as_deref()).await;
+            }
+            Err(error) => error,
+        };
+        self.outcome.attempts += error.attempts;
+        self.outcome.http_status = error.status.or(self.outcome.http_status);
+        let ended = match error.kind {
+            ApiErrorKind::Indeterminate(what) => {
+                *uncertain = Some(what);
+                self.first_unanswered.get_or_insert(sent);
+                // One read: nothing found means another POST, whose "taken" (if ours did
+                // arrive) is then read back with the lag waited out.
+                return self.read_back_or_again(Settle::Once, stop, uncertain.as_deref()).await;
+            }
+            ApiErrorKind::Rejected(fields) if email_taken(&fields) => {
+                // Our own earlier attempt, or another writer since the list was read.
+                match self.read_back(Settle::Wait).await {
+                    Ok(Some(found)) => self.settle(found, uncertain.as_deref()),
+                    Ok(None) => {
+                        let refused = field_messages(&fields, &self.guest.associated_members);
+                        self.end(
+                            Status::Conflict,
+                            format!("{refused}; yet reading it back found no guest with this email"),
+                        )
+                    }
+                    Err(error) => self.failed(error, stop, uncertain.as_deref()),
+                }
+            }
+            ApiErrorKind::Rejected(fields) => {
+                let refused = field_messages(&fields, &self.guest.associated_members);
+                self.end(Status::Conflict, refused)
+            }
+            // Turned back at the gate: an earlier unanswered attempt is still worth saying.
+            ApiErrorKind::NotSent => self.failed(error, stop, uncertain.as_deref()),
+            _ => self.failed(error, stop, None),
+        };
+        Step::ended(ended)
+    }
+
+    /// After an attempt whose outcome is unknown: a guest read back settles the create, none
+    /// found means another POST.
+    async fn read_back_or_again(mut self, settle: Settle, stop: &Stop, uncertain: Option<&str>) -> Step<'a> {
+        match self.read_back(settle).await {
+            Ok(Some(found)) => Step::ended(self.settle(found, uncertain)),
+            Ok(None) => Step::Again(self),
+            Err(error) => Step::ended(self.failed(error, stop, uncertain)),
+        }
+    }
+
     fn end(self, status: Status, message: impl Into<String>) -> Created {
         self.end_with(status, message, None)
     }

@@ -42,10 +42,15 @@ pub fn not_yet(missing: &[Existing], how: Removal) -> Vec<Outcome> {
         "not yet {}: the run ended before acting on it, or before its report was written again (the acts journal says what was sent)",
         how.done()
     );
+    untouched(missing, Status::Deferred, &message)
+}
+
+/// The same account of every missing guest, none of whom was touched.
+fn untouched(missing: &[Existing], status: Status, message: &str) -> Vec<Outcome> {
     missing
         .iter()
         .map(|guest| {
-            let mut outcome = Outcome::new().with(Status::Deferred, message.clone());
+            let mut outcome = Outcome::new().with(status, message);
             outcome.guest_id = guest.id.clone();
             outcome
         })
@@ -63,31 +68,49 @@ pub async fn act(
     rules: &Rules,
     stop: &Stop,
 ) -> Mirrored {
-    let (how, done) = (rules.how, rules.how.done());
-    let untouched = |status: Status, message: &str| -> Vec<Outcome> {
-        missing
-            .iter()
-            .map(|guest| {
-                let mut outcome = Outcome::new().with(status, message);
-                outcome.guest_id = guest.id.clone();
-                outcome
-            })
-            .collect()
+    let to_touch = match may_touch(missing, org_guests, whole, rules, stop) {
+        Ok(to_touch) => to_touch,
+        Err(held_back) => return held_back,
     };
+    if to_touch > 0 {
+        let verb = if rules.dry_run { "would be" } else { "are being" };
+        tracing::warn!(
+            "{to_touch} guests not in the file {verb} {} (--on-missing {})",
+            rules.how.done(),
+            rules.how.verb()
+        );
+    }
+    Mirrored {
+        outcomes: remove_each(client, missing, rules, stop).await,
+        stopped: stop.reason().map(str::to_string),
+    }
+}
+
+/// How many of the `missing` guests the rules let the mirror touch, or why it touches none:
+/// the file was not read whole, the run stopped, or more are missing than `--max-missing`
+/// allows.
+fn may_touch(
+    missing: &[Existing],
+    org_guests: u64,
+    whole: Result<(), &str>,
+    rules: &Rules,
+    stop: &Stop,
+) -> Result<u64, Mirrored> {
+    let (how, done) = (rules.how, rules.how.done());
     if let Err(why) = whole {
         let message = format!("not {done}: {why}");
-        return Mirrored {
-            outcomes: untouched(Status::Deferred, &message),
+        return Err(Mirrored {
+            outcomes: untouched(missing, Status::Deferred, &message),
             stopped: None,
-        };
+        });
     }
     // A signal after the file's rows were done (while the results were put in order, or the
     // report written ahead) stops the mirror before its first act.
     if let Some(reason) = stop.reason() {
-        return Mirrored {
-            outcomes: untouched(Status::Deferred, &format!("not {done}: {reason}")),
+        return Err(Mirrored {
+            outcomes: untouched(missing, Status::Deferred, &format!("not {done}: {reason}")),
             stopped: Some(reason.to_string()),
-        };
+        });
     }
     // A guest already disabled needs nothing, and does not count against the budget.
     let to_touch = missing
@@ -105,35 +128,31 @@ pub async fn act(
             how.verb()
         );
         tracing::error!("{reason}");
-        return Mirrored {
+        return Err(Mirrored {
             outcomes: untouched(
+                missing,
                 Status::Deferred,
                 &format!("not {done}: {to_touch} guests are missing, more than --max-missing allows"),
             ),
             stopped: Some(reason),
-        };
+        });
     }
-    if to_touch > 0 {
-        let verb = if rules.dry_run { "would be" } else { "are being" };
-        tracing::warn!(
-            "{to_touch} guests not in the file {verb} {done} (--on-missing {})",
-            how.verb()
-        );
-    }
+    Ok(to_touch)
+}
+
+/// Each missing guest read back and removed (`rules.concurrency` at a time), in their order.
+async fn remove_each(client: &Client, missing: &[Existing], rules: &Rules, stop: &Stop) -> Vec<Outcome> {
     let mut outcomes: Vec<(usize, Outcome)> = futures::stream::iter(0..missing.len())
         .map(|at| act_on(at, &missing[at], client, rules, stop))
         .buffer_unordered(rules.concurrency)
         .collect()
         .await;
     outcomes.sort_by_key(|(at, _)| *at);
-    Mirrored {
-        outcomes: outcomes.into_iter().map(|(_, outcome)| outcome).collect(),
-        stopped: stop.reason().map(str::to_string),
-    }
+    outcomes.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
 /// Takes `guest` (the `at`th missing one) away, unless the run is abandoned first. The stream
-/// above goes over indices, not borrowed guests: the engine's task must be `Send`, and the
+/// in `remove_each` goes over indices, not borrowed guests: the engine's task must be `Send`, and the
 /// compiler cannot prove it of a stream whose closure takes a reference ("implementation of
 /// `FnOnce` is not general enough").
 async fn act_on(at: usize, guest: &Existing, client: &Client, rules: &Rules, stop: &Stop) -> (usize, Outcome) {
