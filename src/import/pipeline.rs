@@ -62,88 +62,25 @@ pub(super) async fn pipeline(
     let records = tokio_stream::wrappers::ReceiverStream::new(rx).flat_map(futures::stream::iter);
     let client = link.client().map(|client| &**client);
     // The question is asked only with a client to send through.
-    let ask = ask.zip(client);
-    let mut results = None;
-    let (mut summary, write_failed, missing, org_guests) = if let Rows::Undo(rules) = &options.rows {
-        let how = rules.how;
-        let plans = records.map(|parsed| undo::plan(parsed, &map, how, link));
-        let preview = |plans: &[undo::UndoPlan]| confirm::Preview::of_undo(plans, how);
-        let plans = asked_first(plans, ask, preview, stop, events).await?;
-        let rows = plans
-            .map(|plan| async { (undo::run(plan, rules, stop, &options.journal).await, 0) })
-            .buffer_unordered(options.concurrency);
-        let mut run = Drive {
-            results: results.insert(open_results()?),
-            options,
-            stop,
-            client,
-            events,
-            waiting: [None, None],
-        };
-        let (summary, write_failed) = run.drive(rows).await?;
-        (summary, write_failed, None, 0)
-    } else {
-        // Prefetch runs while the reader fills the channel.
-        // So do the organization's members, alongside the guests.
-        let existing = match client {
-            Some(client) => {
-                let both = future::join(
-                    prefetch::existing_guests(client, options.concurrency, options.report_missing),
-                    prefetch::members(client, options.concurrency),
-                );
-                let Some((existing, members)) = stop.unless_abandoned(both).await else {
-                    return Err(RunError::Interrupted);
-                };
-                if let Some(members) = members {
-                    let _ = options.members.set(members);
-                }
-                existing.map_err(RunError::from)?
-            }
-            None => Emails::default(),
-        };
-        let mut existing = existing;
-        let org_guests = existing.len() as u64;
-        if existing.is_empty() {
-            // Sized once for the file's rows instead of grown by doubling (which rehashed the
-            // whole table each time: 9 % of a million-row dry run). A guess, so bounded.
-            existing.reserve_rows(options.expected_rows.unwrap_or(0).min(MAX_RESERVED_ROWS) as usize);
-        }
-        let mut dedupe = Deduper::new(existing);
-        // The guests rows were matched to by id are in the file, whatever their spelling there.
-        let mut kept = KeptIds::default();
-        let plans = records.map(|parsed| plan(&mut dedupe, parsed, &map, options, link));
-        let plans = asked_first(plans, ask, confirm::Preview::of_import, stop, events).await?;
-        let rows = plans
-            .inspect(|plan| {
-                if let Plan::Create(record, ..) = plan {
-                    events.send(Event::Creating { row: record.row });
-                }
-            })
-            .map(|plan| match plan {
-                // A row that needs no request is ready as it is; one that does is boxed, so
-                // that what moves through the buffer is small (the request's state machine
-                // is kilobytes: moving it was 8 % of a dry run).
-                Plan::Done(result) => Either::Left(future::ready((result, 0))),
-                plan => Either::Right(Box::pin(run_plan(plan, stop, options))),
-            })
-            .buffer_unordered(options.concurrency)
-            .inspect(|(result, _)| {
-                if options.report_missing {
-                    kept.keep(&result.outcome.guest_id);
-                }
-            });
-        let mut run = Drive {
-            results: results.insert(open_results()?),
-            options,
-            stop,
-            client,
-            events,
-            waiting: [None, None],
-        };
-        let (summary, write_failed) = run.drive(rows).await?;
-        let missing = options.report_missing.then(|| dedupe.missing(&kept));
-        (summary, write_failed, missing, org_guests)
+    let feed = Feed {
+        map,
+        link,
+        ask: ask.zip(client),
+        options,
+        stop,
+        events,
     };
+    // The job's per-row handler, chosen once from its kind.
+    let (results, driven) = match &options.rows {
+        Rows::Undo(rules) => feed.undo(records, rules, open_results).await?,
+        Rows::Import => feed.import(records, open_results).await?,
+    };
+    let Driven {
+        mut summary,
+        write_failed,
+        missing,
+        org_guests,
+    } = driven;
     let read_whole = reader
         .await
         .map_err(|e| RunError::io("the file reader failed", std::io::Error::other(e)))?;
@@ -155,7 +92,6 @@ pub(super) async fn pipeline(
             Some(limit) => format!("the input was cut on purpose by --limit {limit}"),
             None => "the whole input".to_string(),
         });
-        let results = results.expect("the results are opened before any row is driven");
         match results.finish(whole.as_deref()) {
             Ok(written) => debug_assert_eq!(written, summary.rows()),
             Err(error) => {
@@ -179,6 +115,139 @@ pub(super) async fn pipeline(
         // A halted reader says it did not read the whole file.
         whole_file,
     })
+}
+
+/// What a file's rows go through, whichever the job's per-row handler.
+struct Feed<'a> {
+    map: crate::input::FieldMap,
+    link: &'a Link,
+    /// The question, and the client it names the organization through.
+    ask: Option<(&'a Question, &'a Client)>,
+    options: &'a Options,
+    stop: &'a Arc<Stop>,
+    events: &'a Events,
+}
+
+/// What the rows came to: the counts, whether the results could no longer be written, and
+/// (an import with `--report-missing`) the guests no row named, of how many.
+struct Driven {
+    summary: Summary,
+    write_failed: bool,
+    missing: Option<Vec<Existing>>,
+    org_guests: u64,
+}
+
+impl Feed<'_> {
+    /// An undo's rows: each takes back the guest its row says was created, by `rules`.
+    async fn undo(
+        &self,
+        records: impl futures::Stream<Item = reader::Parsed>,
+        rules: &undo::Rules,
+        open_results: impl FnOnce() -> Result<ResultsWriter, RunError>,
+    ) -> Result<(ResultsWriter, Driven), RunError> {
+        let Feed { options, stop, .. } = *self;
+        let how = rules.how;
+        let plans = records.map(|parsed| undo::plan(parsed, &self.map, how, self.link));
+        let preview = |plans: &[undo::UndoPlan]| confirm::Preview::of_undo(plans, how);
+        let plans = asked_first(plans, self.ask, preview, stop, self.events).await?;
+        let rows = plans
+            .map(|plan| async { (undo::run(plan, rules, stop, &options.journal).await, 0) })
+            .buffer_unordered(options.concurrency);
+        let mut results = open_results()?;
+        let (summary, write_failed) = self.drive(&mut results).drive(rows).await?;
+        let driven = Driven {
+            summary,
+            write_failed,
+            missing: None,
+            org_guests: 0,
+        };
+        Ok((results, driven))
+    }
+
+    /// An import's rows: the organization's guests read first, then each row planned against
+    /// them in input order and carried out.
+    async fn import(
+        &self,
+        records: impl futures::Stream<Item = reader::Parsed>,
+        open_results: impl FnOnce() -> Result<ResultsWriter, RunError>,
+    ) -> Result<(ResultsWriter, Driven), RunError> {
+        let Feed {
+            options, stop, events, ..
+        } = *self;
+        let mut existing = self.existing().await?;
+        let org_guests = existing.len() as u64;
+        if existing.is_empty() {
+            // Sized once for the file's rows instead of grown by doubling (which rehashed the
+            // whole table each time: 9 % of a million-row dry run). A guess, so bounded.
+            existing.reserve_rows(options.expected_rows.unwrap_or(0).min(MAX_RESERVED_ROWS) as usize);
+        }
+        let mut dedupe = Deduper::new(existing);
+        // The guests rows were matched to by id are in the file, whatever their spelling there.
+        let mut kept = KeptIds::default();
+        let plans = records.map(|parsed| plan(&mut dedupe, parsed, &self.map, options, self.link));
+        let plans = asked_first(plans, self.ask, confirm::Preview::of_import, stop, events).await?;
+        let rows = plans
+            .inspect(|plan| {
+                if let Plan::Create(record, ..) = plan {
+                    events.send(Event::Creating { row: record.row });
+                }
+            })
+            .map(|plan| match plan {
+                // A row that needs no request is ready as it is; one that does is boxed, so
+                // that what moves through the buffer is small (the request's state machine
+                // is kilobytes: moving it was 8 % of a dry run).
+                Plan::Done(result) => Either::Left(future::ready((result, 0))),
+                plan => Either::Right(Box::pin(run_plan(plan, stop, options))),
+            })
+            .buffer_unordered(options.concurrency)
+            .inspect(|(result, _)| {
+                if options.report_missing {
+                    kept.keep(&result.outcome.guest_id);
+                }
+            });
+        let mut results = open_results()?;
+        let (summary, write_failed) = self.drive(&mut results).drive(rows).await?;
+        let missing = options.report_missing.then(|| dedupe.missing(&kept));
+        let driven = Driven {
+            summary,
+            write_failed,
+            missing,
+            org_guests,
+        };
+        Ok((results, driven))
+    }
+
+    /// The organization's guests (and, alongside, its members), read while the reader fills
+    /// the channel; none offline.
+    async fn existing(&self) -> Result<Emails, RunError> {
+        let (options, stop) = (self.options, self.stop);
+        let Some(client) = self.link.client() else {
+            return Ok(Emails::default());
+        };
+        let both = future::join(
+            prefetch::existing_guests(client, options.concurrency, options.report_missing),
+            prefetch::members(client, options.concurrency),
+        );
+        let Some((existing, members)) = stop.unless_abandoned(both).await else {
+            return Err(RunError::Interrupted);
+        };
+        if let Some(members) = members {
+            let _ = options.members.set(members);
+        }
+        existing.map_err(RunError::from)
+    }
+
+    /// The run loop over `results`.
+    fn drive<'r>(&'r self, results: &'r mut ResultsWriter) -> Drive<'r> {
+        Drive {
+            results,
+            options: self.options,
+            stop: self.stop,
+            client: self.link.client().map(|client| &**client),
+            events: self.events,
+            waiting: [None, None],
+        }
+    }
 }
 
 /// With a question to ask (`ask`), plans the whole file first and asks it with the real counts

@@ -107,7 +107,7 @@ pub(super) fn copied(record: InputRecord, previous: PreviousResult) -> RowResult
 /// Validation and dedupe, in input order.
 pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options: &Options, link: &Link) -> Plan {
     let Parsed {
-        mut record,
+        record,
         valid,
         mentioned,
         previous,
@@ -115,23 +115,15 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
     for email in &mentioned {
         dedupe.mention(email);
     }
-    match previous {
+    let record = match previous {
+        Some(previous) if !previous.retried() => return Plan::Done(carried_over(dedupe, record, previous, map)),
         // The row keeps the number it has in the original spreadsheet.
-        Some(previous) if previous.retried() => record.row = previous.row.unwrap_or(record.row),
-        Some(previous) => {
-            // A carried-over guest is the first of its email: a re-run duplicate of it is
-            // still "duplicate of row N", N its row number in the original spreadsheet.
-            if let (Ok(true), Some(email)) = (
-                previous.status.as_ref().map(|status| status.carried()),
-                map.cell(Field::Email, &record.cells)
-                    .filter(|email| !email.trim().is_empty()),
-            ) {
-                dedupe.check(email, previous.row.unwrap_or(record.row));
-            }
-            return Plan::Done(copied(record, previous));
-        }
-        None => {}
-    }
+        Some(previous) => InputRecord {
+            row: previous.row.unwrap_or(record.row),
+            ..record
+        },
+        None => record,
+    };
     let done = |status, message: String, record: InputRecord| {
         Plan::Done(RowResult::new(record.index, record.row, status, message, record.cells))
     };
@@ -144,14 +136,8 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
     let members = match valid {
         Ok(members) => members,
         Err(problems) => {
-            let message: Vec<&str> = problems.iter().map(|problem| problem.message.as_str()).collect();
-            let mut fields: Vec<Field> = Vec::new();
-            for field in problems.iter().filter_map(|problem| problem.field) {
-                if !fields.contains(&field) {
-                    fields.push(field);
-                }
-            }
-            return invalid(fields, message.join("; "), record);
+            let (fields, message) = said(&problems);
+            return invalid(fields, message, record);
         }
     };
     let email = map.cell(Field::Email, &record.cells).unwrap_or_default();
@@ -198,6 +184,33 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
             }
         },
     }
+}
+
+/// A row of an earlier results file (`--retry-from`) that is not re-run: carried over as it
+/// was. Its guest is still the first of its email, so a re-run duplicate of it is still
+/// "duplicate of row N", N its row number in the original spreadsheet.
+fn carried_over(dedupe: &mut Deduper, record: InputRecord, previous: PreviousResult, map: &FieldMap) -> RowResult {
+    if let (Ok(true), Some(email)) = (
+        previous.status.as_ref().map(|status| status.carried()),
+        map.cell(Field::Email, &record.cells)
+            .filter(|email| !email.trim().is_empty()),
+    ) {
+        dedupe.check(email, previous.row.unwrap_or(record.row));
+    }
+    copied(record, previous)
+}
+
+/// An invalid row's problems as its result says them: the fields they are about (each once, in
+/// order) and the messages, joined.
+fn said(problems: &[validate::Problem]) -> (Vec<Field>, String) {
+    let message: Vec<&str> = problems.iter().map(|problem| problem.message.as_str()).collect();
+    let mut fields: Vec<Field> = Vec::new();
+    for field in problems.iter().filter_map(|problem| problem.field) {
+        if !fields.contains(&field) {
+            fields.push(field);
+        }
+    }
+    (fields, message.join("; "))
 }
 
 /// A row whose guest already exists: `exists`, or an update of its members, with any drift.
