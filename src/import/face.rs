@@ -40,16 +40,28 @@ pub async fn run(job: Job, ui: Ui) -> Result<Exit, RunError> {
     let mut signals = None;
     // The bar's message and the heartbeat, a few times a second while rows go out.
     let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut ready = std::collections::VecDeque::new();
     loop {
-        let event = tokio::select! {
-            event = running.events.recv() => match event {
-                Some(event) => event,
-                None => break,
+        let event = match ready.pop_front() {
+            Some(event) => event,
+            None => tokio::select! {
+                event = running.events.recv() => match event {
+                    Some(event) => {
+                        // Everything already sent, at once: a receiver that takes one event a
+                        // poll (tokio's budget) falls behind a run that sends thousands of rows
+                        // a poll, and the events would pile up for the whole file.
+                        while let Ok(next) = running.events.try_recv() {
+                            ready.push_back(next);
+                        }
+                        event
+                    }
+                    None => break,
+                },
+                _ = tick.tick(), if bar.sending => {
+                    bar.refresh();
+                    continue;
+                }
             },
-            _ = tick.tick(), if bar.sending => {
-                bar.refresh();
-                continue;
-            }
         };
         match event {
             // Signals are the run's to act on from the moment it has set up (as before the

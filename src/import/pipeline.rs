@@ -28,6 +28,9 @@ use crate::api::pacing::Lane;
 use crate::error::RunError;
 use crate::input::Input;
 
+/// A run that sends events yields to their watchers after this many rows.
+const YIELD_ROWS: u64 = 256;
+
 /// The most rows the email table is sized for up front (4 M buckets: 4 MB of control bytes
 /// written at once, the slots only as they fill); a bigger file grows it as it goes.
 const MAX_RESERVED_ROWS: u64 = 2_000_000;
@@ -317,6 +320,7 @@ impl Drive<'_> {
         // counting what becomes of each row so that the summary stays true.
         let mut write_failed = false;
         let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let mut sent = 0u64;
         loop {
             tokio::select! {
                 next = rows.next() => match next {
@@ -342,6 +346,12 @@ impl Drive<'_> {
                         }
                         self.events.send(event);
                         self.events.stopping(stop);
+                        // Rows that need no request come thousands a poll: let the watchers
+                        // take their events now and then, or they pile up for the whole file.
+                        sent += 1;
+                        if sent.is_multiple_of(YIELD_ROWS) {
+                            tokio::task::yield_now().await;
+                        }
                     }
                     None => break,
                 },
