@@ -200,27 +200,51 @@ impl RunError {
 /// Resolves on the first SIGINT (Ctrl-C), SIGTERM (`kill`, systemd, cron timeouts) or SIGHUP
 /// (the terminal went away).
 pub async fn shutdown_signal() {
-    // From now on a signal outside a blocking wait is this listener's to act on.
-    crate::wait::async_listens();
+    ShutdownSignals::listen().recv().await;
+}
+
+/// SIGINT, SIGTERM and SIGHUP, listened for from the moment this is made (not from its first
+/// poll): a signal that comes before the task waiting on it runs is kept for it, never lost nor
+/// left to the default action (which would end the process without its results' trailer).
+pub struct ShutdownSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        // SIGHUP too: a closed terminal or ssh session must stop the run as cleanly as Ctrl-C.
-        match (signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
-            (Ok(mut term), Ok(mut hangup)) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                    _ = hangup.recv() => {}
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    streams: Option<[tokio::signal::unix::Signal; 3]>,
+}
+
+impl ShutdownSignals {
+    /// Starts listening now. Must be called within a tokio runtime.
+    pub fn listen() -> Self {
+        // From now on a signal outside a blocking wait is this listener's to act on.
+        crate::wait::async_listens();
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            // SIGHUP too: a closed terminal or ssh session must stop the run as cleanly as Ctrl-C.
+            let streams = match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+                signal(SignalKind::hangup()),
+            ) {
+                (Ok(interrupt), Ok(term), Ok(hangup)) => Some([interrupt, term, hangup]),
+                _ => None,
+            };
+            ShutdownSignals { streams }
         }
+        #[cfg(not(unix))]
+        ShutdownSignals {}
     }
-    #[cfg(not(unix))]
-    {
+
+    /// The next signal.
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some([interrupt, term, hangup]) = &mut self.streams {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+                _ = hangup.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -14,7 +14,7 @@ use super::report::progress::{PendingCreates, Progress};
 use super::report::summary::SummaryFile;
 use super::setup;
 use crate::config::Job;
-use crate::error::{Exit, RunError, shutdown_signal};
+use crate::error::{Exit, RunError, ShutdownSignals};
 use crate::input::Source;
 use crate::logging::Ui;
 
@@ -198,8 +198,10 @@ impl Bar {
 struct Signals(tokio::task::JoinHandle<()>);
 
 impl Signals {
+    /// Listens from now, not from the task's first poll: a run whose rows all finish before
+    /// the task runs still has its signals (issue 24's event loop takes its events in batches).
     fn watch(stopper: Stopper) -> Signals {
-        Signals(tokio::spawn(watch_signals(stopper)))
+        Signals(tokio::spawn(watch_signals(ShutdownSignals::listen(), stopper)))
     }
 }
 
@@ -212,8 +214,8 @@ impl Drop for Signals {
 /// First SIGINT/SIGTERM/SIGHUP: the run's stop (no new request; a dry run, which sends none,
 /// stops reading the file at once). After the grace period, or a second signal: abandon the
 /// requests in flight too, and stop reading.
-async fn watch_signals(stopper: Stopper) {
-    shutdown_signal().await;
+async fn watch_signals(mut signals: ShutdownSignals, stopper: Stopper) {
+    signals.recv().await;
     stopper.stop_because("interrupted by a signal (SIGINT, SIGTERM or SIGHUP)");
     if stopper.dry_run() {
         return;
@@ -222,6 +224,6 @@ async fn watch_signals(stopper: Stopper) {
         "stopping: no new requests; waiting up to {} s for those in flight (signal again to abandon them)",
         engine::GRACE.as_secs()
     );
-    shutdown_signal().await;
+    signals.recv().await;
     stopper.abandon();
 }
