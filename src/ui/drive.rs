@@ -28,6 +28,11 @@ pub async fn drive(hub: &Arc<Hub>, order: Order) -> Outcome {
         Ok(job) => job,
         Err(why) => return failed(why),
     };
+    // The run's account, as the CLI writes it for --summary-json: the page is a consumer of
+    // the same events.
+    let summary_json = job.output.summary_json.clone();
+    let mut account = crate::import::SummaryFile::new(&job, std::time::SystemTime::now());
+    account.hash_input(&crate::input::Source::from_arg(&job.file));
     let mut running = crate::engine::start(job);
     let stopper = running.stopper();
     hub.stoppable(&order.run, Box::new(move || stopper.stop()));
@@ -81,10 +86,18 @@ pub async fn drive(hub: &Arc<Hub>, order: Order) -> Outcome {
                 live.phase = super::jobs::Phase::Stopping;
                 None
             }),
-            Event::Finished { summary, .. } => finished = Some(summary),
+            Event::Finished { summary, .. } => {
+                account.summary(summary.clone());
+                finished = Some(summary);
+            }
         }
     }
     let result = running.finish().await;
+    if let Some(path) = summary_json
+        && let Err(error) = account.write(&path, &result)
+    {
+        tracing::warn!("{error}");
+    }
     if let Ok(json) = serde_json::to_vec(&fields)
         && let Err(e) = std::fs::write(&order.fields, json)
     {

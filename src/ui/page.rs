@@ -309,10 +309,8 @@ fn mapping(out: &mut String, id: &str, columns: &Columns, live: bool) {
     );
 }
 
+/// The counts, as filter buttons; the box is there even empty, for a live job's first rows.
 fn counts(out: &mut String, counts: &[(String, u64)]) {
-    if counts.is_empty() {
-        return;
-    }
     out.push_str("<div class=\"counts\" role=\"group\" aria-label=\"Rows per status (choose one to show only those rows)\"><button type=\"button\" class=\"filter all\" data-filter=\"\" aria-pressed=\"true\">all</button>");
     for (status, n) in counts {
         let status = esc(status);
