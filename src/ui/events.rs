@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::App;
+use super::app::App;
 use super::view::note_json;
 
 /// The run's event stream.

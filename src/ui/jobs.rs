@@ -220,8 +220,13 @@ impl Hub {
         }
     }
 
-    /// Starts a job; refused while the run has one going.
-    pub fn start(self: &Arc<Hub>, order: Order) -> Result<(), String> {
+    /// Starts a job, run by `drive` (which tells the hub as it goes); refused while the run has
+    /// one going.
+    pub fn start<D, F>(self: &Arc<Hub>, order: Order, drive: D) -> Result<(), String>
+    where
+        D: FnOnce(Arc<Hub>, Order) -> F,
+        F: std::future::Future<Output = Outcome> + Send + 'static,
+    {
         let version = {
             let mut entries = self.lock();
             if entries.get(&order.run).is_some_and(|entry| entry.live.active()) {
@@ -249,10 +254,11 @@ impl Hub {
         });
         let hub = Arc::clone(self);
         let run = order.run.clone();
+        let job = drive(Arc::clone(&hub), order);
+        let finishing = run.clone();
         let task = tokio::spawn(async move {
-            let run = order.run.clone();
-            let outcome = super::drive::drive(&hub, order).await;
-            hub.finish(&run, outcome);
+            let outcome = job.await;
+            hub.finish(&finishing, outcome);
         });
         if let Some(entry) = self.lock().get_mut(&run) {
             entry.task = Some(task);
@@ -261,7 +267,7 @@ impl Hub {
     }
 
     /// Lets the job be stopped from the page.
-    pub(super) fn stoppable(&self, run: &str, stop: Box<dyn Fn() + Send + Sync>) {
+    pub fn stoppable(&self, run: &str, stop: Box<dyn Fn() + Send + Sync>) {
         if let Some(entry) = self.lock().get_mut(run) {
             entry.stop = Some(stop);
         }
@@ -272,7 +278,7 @@ impl Hub {
         dead_code,
         reason = "fed by the engine's events, which arrive with issue 24's engine"
     )]
-    pub(super) fn update(&self, run: &str, change: impl FnOnce(&mut Live) -> Option<RowUpdate>) {
+    pub fn update(&self, run: &str, change: impl FnOnce(&mut Live) -> Option<RowUpdate>) {
         let note = {
             let mut entries = self.lock();
             let Some(entry) = entries.get_mut(run) else {

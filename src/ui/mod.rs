@@ -4,11 +4,12 @@
 //! from a command line as the CLI builds it, writing the same results files, in a folder per
 //! run under `--dir`.
 //!
-//! The rooms: `security` (key, cookie, Host and Origin checks, headers), `runs` (the folder per
+//! The rooms: `app` (the server's state), `security` (key, cookie, Host and Origin checks, headers), `runs` (the folder per
 //! run), `table` (files read back for the page), `jobs` (live state, stop) and `drive` (the
 //! engine call), `view` (what a page says) and `page` (its HTML), `routes`, `events` (SSE),
 //! `assets` (the embedded stylesheet and script).
 
+mod app;
 mod assets;
 mod drive;
 mod events;
@@ -23,101 +24,11 @@ mod view;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::config::{ApiConfig, Transport, UiConfig, UiReach};
+use crate::config::{UiConfig, UiReach};
 use crate::error::{Exit, RunError};
-use crate::rate::Rate;
-use jobs::{Hub, Kind};
-use runs::{Meta, RunDir, Runs};
-use table::Columns;
-
-/// The organization the page's jobs go to, and its name for people.
-#[derive(Clone)]
-pub(crate) struct Reached {
-    api: ApiConfig,
-    organization: String,
-}
-
-/// What the page asks for when no credentials are configured.
-#[derive(Clone)]
-pub(crate) struct Ask {
-    transport: Transport,
-    base_url: String,
-    org: Option<String>,
-}
-
-/// Each run's columns, with the mapping they were read under.
-type ColumnCache = HashMap<String, (Vec<(String, String)>, Arc<Columns>)>;
-
-/// The server's state.
-pub(crate) struct App {
-    runs: Runs,
-    hub: Arc<Hub>,
-    reach: RwLock<Option<Reached>>,
-    ask: Option<Ask>,
-    confirming: Mutex<HashMap<String, Kind>>,
-    columns: Mutex<ColumnCache>,
-    invite_rates: Vec<Rate>,
-}
-
-impl App {
-    fn reached(&self) -> Option<Reached> {
-        self.reach
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
-    /// The organization, as people know it.
-    fn organization(&self) -> String {
-        self.reached()
-            .map_or_else(|| "the organization".to_string(), |reached| reached.organization)
-    }
-
-    fn confirming(&self, id: &str) -> Option<Kind> {
-        self.confirming
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(id)
-            .copied()
-    }
-
-    fn set_confirming(&self, id: &str, kind: Option<Kind>) {
-        let mut confirming = self
-            .confirming
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match kind {
-            Some(kind) => confirming.insert(id.to_string(), kind),
-            None => confirming.remove(id),
-        };
-    }
-
-    /// The upload's columns under the run's mapping, read once per mapping.
-    fn columns(&self, id: &str, run: &RunDir, meta: &Meta) -> Result<Arc<Columns>, String> {
-        let mut cache = self.columns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((map, columns)) = cache.get(id)
-            && *map == meta.map
-        {
-            return Ok(Arc::clone(columns));
-        }
-        let columns = Arc::new(table::columns(&run.upload(meta), &meta.map)?);
-        cache.insert(id.to_string(), (meta.map.clone(), Arc::clone(&columns)));
-        Ok(columns)
-    }
-}
-
-/// Names the organization from `GET me/organizations`, as `doctor` does; its id when the API
-/// does not say.
-async fn name(api: &ApiConfig) -> String {
-    let lookup = async {
-        let client = crate::api::Client::new(api).ok()?;
-        client.organization_name().await
-    };
-    match tokio::time::timeout(std::time::Duration::from_secs(15), lookup).await {
-        Ok(Some(name)) => format!("{name} ({})", api.org),
-        _ => api.org.clone(),
-    }
-}
+use app::{App, Ask, Reached, name};
+use jobs::Hub;
+use runs::Runs;
 
 /// Serves the page until a signal; the first stops every job as the CLI's first Ctrl-C does
 /// and waits for them, a second abandons them.

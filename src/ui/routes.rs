@@ -12,10 +12,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use super::app::{App, Reached};
 use super::jobs::{Kind, Order};
 use super::runs::{Edit, Meta, RunDir, upload_name};
 use super::security::Guard;
-use super::{App, Reached, page, table, view};
+use super::{page, table, view};
 use crate::input::MAX_WORKBOOK;
 
 /// Every route, behind the guard.
@@ -253,7 +254,7 @@ fn start(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, kind: Kind) -> Res
             })
             .collect(),
     };
-    app.hub.start(Order {
+    let order = Order {
         run: id.to_string(),
         kind,
         argv,
@@ -265,7 +266,8 @@ fn start(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, kind: Kind) -> Res
             .flatten()
             .and_then(|preview| preview.counts.get("would_create").copied()),
         workbook: (kind == Kind::Send).then(|| (results.clone(), run.results_xlsx(), path(&run.upload(meta)))),
-    })
+    };
+    app.hub.start(order, super::drive::drive)
 }
 
 /// The run by id, with its `run.json`, or the 404 page.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::App;
+use super::app::App;
 use super::jobs::{Kind, Live, Phase, RowUpdate};
 use super::page::RunPage;
 use super::runs::{Meta, RunDir};

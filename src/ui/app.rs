@@ -1,0 +1,116 @@
+//! The server's state: where the runs are, their jobs, the organization the page reaches (or
+//! what it asks for when none is configured), the confirmations waiting, and each run's columns
+//! read once per mapping. Shared by the routes, the views and the event streams.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use super::jobs::{Hub, Kind};
+use super::runs::{Meta, RunDir, Runs};
+use super::table::{self, Columns};
+use crate::config::{ApiConfig, Transport};
+use crate::rate::Rate;
+
+/// The organization the page's jobs go to, and its name for people.
+#[derive(Clone)]
+pub struct Reached {
+    /// Where and as whom.
+    pub api: ApiConfig,
+    /// `Name (org id)`, or the id when the API does not say.
+    pub organization: String,
+}
+
+/// What the page asks for when no credentials are configured.
+#[derive(Clone)]
+pub struct Ask {
+    /// Pacing and timeouts.
+    pub transport: Transport,
+    /// `--base-url`.
+    pub base_url: String,
+    /// `--org`, when given.
+    pub org: Option<String>,
+}
+
+/// Each run's columns, with the mapping they were read under.
+pub type ColumnCache = HashMap<String, (Vec<(String, String)>, Arc<Columns>)>;
+
+/// The server's state.
+pub struct App {
+    /// The runs' folders.
+    pub runs: Runs,
+    /// Their jobs.
+    pub hub: Arc<Hub>,
+    /// The organization, once known (a token typed in sets it).
+    pub reach: RwLock<Option<Reached>>,
+    /// What to ask for, when no credentials are configured.
+    pub ask: Option<Ask>,
+    /// The confirmation each run waits for.
+    pub confirming: Mutex<HashMap<String, Kind>>,
+    /// Each run's columns.
+    pub columns: Mutex<ColumnCache>,
+    /// `--invite-rate`, for the timing of the creates.
+    pub invite_rates: Vec<Rate>,
+}
+
+impl App {
+    /// The organization the page reaches, if known.
+    pub fn reached(&self) -> Option<Reached> {
+        self.reach
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The organization, as people know it.
+    pub fn organization(&self) -> String {
+        self.reached()
+            .map_or_else(|| "the organization".to_string(), |reached| reached.organization)
+    }
+
+    /// The confirmation the run waits for.
+    pub fn confirming(&self, id: &str) -> Option<Kind> {
+        self.confirming
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+            .copied()
+    }
+
+    /// Asks (or stops asking) a run's confirmation.
+    pub fn set_confirming(&self, id: &str, kind: Option<Kind>) {
+        let mut confirming = self
+            .confirming
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match kind {
+            Some(kind) => confirming.insert(id.to_string(), kind),
+            None => confirming.remove(id),
+        };
+    }
+
+    /// The upload's columns under the run's mapping, read once per mapping.
+    pub fn columns(&self, id: &str, run: &RunDir, meta: &Meta) -> Result<Arc<Columns>, String> {
+        let mut cache = self.columns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((map, columns)) = cache.get(id)
+            && *map == meta.map
+        {
+            return Ok(Arc::clone(columns));
+        }
+        let columns = Arc::new(table::columns(&run.upload(meta), &meta.map)?);
+        cache.insert(id.to_string(), (meta.map.clone(), Arc::clone(&columns)));
+        Ok(columns)
+    }
+}
+
+/// Names the organization from `GET me/organizations`, as `doctor` does; its id when the API
+/// does not say.
+pub async fn name(api: &ApiConfig) -> String {
+    let lookup = async {
+        let client = crate::api::Client::new(api).ok()?;
+        client.organization_name().await
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(15), lookup).await {
+        Ok(Some(name)) => format!("{name} ({})", api.org),
+        _ => api.org.clone(),
+    }
+}
