@@ -12,7 +12,7 @@ use super::app::App;
 use super::jobs::{Kind, Live, Phase, RowUpdate};
 use super::page::RunPage;
 use super::runs::{Meta, RunDir};
-use super::table::{self, Table, TableRow};
+use super::table::{self, Columns, Table, TableRow};
 use crate::rate::Rate;
 
 /// Tallyfy's hourly cap on guest invitations per organization (about; see tallyfy-api.md).
@@ -208,42 +208,11 @@ pub fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, error: Opti
     if let Some(live) = live.as_ref().filter(|_| kind == Kind::Preview) {
         offending.extend(live.rows.values().map(|r| (r.row, r.fields.clone())));
     }
-    let live_rows: BTreeMap<u64, RowUpdate> = match (&live, kind) {
-        (Some(live), Kind::Send | Kind::Undo) => live.rows.clone(),
-        _ => BTreeMap::new(),
+    let live_rows = match (&live, kind) {
+        (Some(live), Kind::Send | Kind::Undo) if active => Some(&live.rows),
+        _ => None,
     };
-    let rows: Vec<(TableRow, Vec<(String, usize)>)> = table
-        .rows
-        .iter()
-        .map(|row| {
-            let mut row = row.clone();
-            if matches!(kind, Kind::Send | Kind::Undo) && active {
-                match live_rows.get(&row.row) {
-                    Some(update) => {
-                        row.status = update.status.clone();
-                        row.message = update.message.clone();
-                    }
-                    None => {
-                        row.status = "pending".into();
-                        row.message = String::new();
-                    }
-                }
-            }
-            let marks = offending
-                .get(&row.row)
-                .map(|fields| {
-                    fields
-                        .iter()
-                        .filter_map(|field| {
-                            let column = columns.as_ref().and_then(|c| c.column_of(field, &row.cells))?;
-                            Some((field.clone(), column))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            (row, marks)
-        })
-        .collect();
+    let rows = marked_rows(&table.rows, live_rows, &offending, columns.as_deref());
     let count = |status: &str| counts.get(status).copied().unwrap_or(0);
     let creates = count("would_create");
     let created = count("created");
@@ -256,27 +225,6 @@ pub fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, error: Opti
         )),
         _ => None,
     };
-    let mut downloads = Vec::new();
-    if !meta.edits.is_empty() {
-        downloads.push((
-            "corrected copy (CSV)".to_string(),
-            format!("/runs/{id}/corrected.csv"),
-            None,
-        ));
-    }
-    if sent {
-        downloads.push((
-            "results (CSV)".to_string(),
-            format!("/runs/{id}/results.csv"),
-            Some("results"),
-        ));
-        if run.results_xlsx().exists() {
-            downloads.push(("results (xlsx)".to_string(), format!("/runs/{id}/results.xlsx"), None));
-        }
-    }
-    if run.undo().exists() {
-        downloads.push(("undo results (CSV)".to_string(), format!("/runs/{id}/undo.csv"), None));
-    }
     let person = count("invalid") + count("conflict") + count("failed");
     let needs_person = (kind == Kind::Send && !active && person > 0).then(|| {
         (
@@ -308,7 +256,7 @@ pub fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, error: Opti
         confirm,
         can_stop: active,
         can_undo: kind == Kind::Send && finished_ok && created > 0,
-        downloads,
+        downloads: downloads(id, run, meta),
         needs_person,
         caption: caption.to_string(),
         header: table.header.clone(),
@@ -316,6 +264,67 @@ pub fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, error: Opti
         more: table.more,
         fixable: kind == Kind::Preview && !active && !sent,
     }
+}
+
+/// The table's rows: during an import or undo, each with its live status (`pending` until it
+/// is done); each with its offending fields and the columns they are in.
+fn marked_rows(
+    rows: &[TableRow],
+    live: Option<&BTreeMap<u64, RowUpdate>>,
+    offending: &BTreeMap<u64, Vec<String>>,
+    columns: Option<&Columns>,
+) -> Vec<(TableRow, Vec<(String, usize)>)> {
+    rows.iter()
+        .map(|row| {
+            let mut row = row.clone();
+            if let Some(live) = live {
+                match live.get(&row.row) {
+                    Some(update) => {
+                        row.status = update.status.clone();
+                        row.message = update.message.clone();
+                    }
+                    None => {
+                        row.status = "pending".into();
+                        row.message = String::new();
+                    }
+                }
+            }
+            let marks = offending
+                .get(&row.row)
+                .into_iter()
+                .flatten()
+                .filter_map(|field| Some((field.clone(), columns?.column_of(field, &row.cells)?)))
+                .collect();
+            (row, marks)
+        })
+        .collect()
+}
+
+/// The run's files a person can take away: the corrected copy, the results both ways, the
+/// undo's results.
+fn downloads(id: &str, run: &RunDir, meta: &Meta) -> Vec<(String, String, Option<&'static str>)> {
+    let mut downloads = Vec::new();
+    if !meta.edits.is_empty() {
+        downloads.push((
+            "corrected copy (CSV)".to_string(),
+            format!("/runs/{id}/corrected.csv"),
+            None,
+        ));
+    }
+    if run.results().exists() {
+        downloads.push((
+            "results (CSV)".to_string(),
+            format!("/runs/{id}/results.csv"),
+            Some("results"),
+        ));
+        if run.results_xlsx().exists() {
+            downloads.push(("results (xlsx)".to_string(), format!("/runs/{id}/results.xlsx"), None));
+        }
+    }
+    if run.undo().exists() {
+        downloads.push(("undo results (CSV)".to_string(), format!("/runs/{id}/undo.csv"), None));
+    }
+    downloads
 }
 
 /// "Create 12 guests in Acme Ltd (5a4d…)? 11 already exist, 3 rows need fixing ..."
