@@ -65,7 +65,9 @@ pub async fn run(args: ExportConfig) -> Result<(), RunError> {
             problems.push(problem);
         } else if let Err(problem) = crate::output::check_writable(path, "--output") {
             problems.push(problem);
-        } else if let Err(problem) = crate::overwrite::check(path, Kind::Export, args.force, "--output", &[]) {
+        } else if let Err(problem) =
+            crate::overwrite::check(path, Kind::Export, args.force, "--output", COLUMNS.join(",").as_bytes())
+        {
             problems.push(problem);
         }
     }

@@ -61,8 +61,9 @@ pub fn unwritable_format(path: &Path, flag: &str) -> Option<String> {
 
 /// Whether `path` may be replaced by `kind`: nothing there, not a regular file (a FIFO or a
 /// device is written to, not replaced), an empty file, or one the tool wrote as `kind`.
-/// `template_csv` is the template's own CSV, which a CSV template must still be.
-pub fn check(path: &Path, kind: Kind, force: bool, flag: &str, template_csv: &[u8]) -> Result<(), String> {
+/// `ours` is what the tool writes there as CSV: the template's whole text, which a CSV
+/// template must still be, or an export's header line, which a CSV export opens with.
+pub fn check(path: &Path, kind: Kind, force: bool, flag: &str, ours: &[u8]) -> Result<(), String> {
     if force {
         return Ok(());
     }
@@ -82,8 +83,8 @@ pub fn check(path: &Path, kind: Kind, force: bool, flag: &str, template_csv: &[u
         (workbook_is_ours(path, kind), "a workbook")
     } else {
         let ours = match kind {
-            Kind::Export => csv_is_export(&head),
-            Kind::Template => same_text(&head, template_csv),
+            Kind::Export => csv_is_export(&head, &String::from_utf8_lossy(ours)),
+            Kind::Template => same_text(&head, ours),
         };
         (ours, "a file")
     };
@@ -100,13 +101,13 @@ pub fn check(path: &Path, kind: Kind, force: bool, flag: &str, template_csv: &[u
     ))
 }
 
-/// An export's header opens the file (after any byte order mark), whatever the line ends.
-fn csv_is_export(head: &[u8]) -> bool {
+/// An export's `header` opens the file (after any byte order mark), whatever the line ends.
+fn csv_is_export(head: &[u8], header: &str) -> bool {
     let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let first = String::from_utf8_lossy(first);
     let first = first.trim_end_matches('\r');
-    first == crate::export::COLUMNS.join(",") || first.starts_with(&format!("{},", crate::export::COLUMNS.join(",")))
+    first == header || first.starts_with(&format!("{header},"))
 }
 
 /// The same text as `ours`, ignoring a byte order mark and line ends (Excel may add both).
@@ -162,9 +163,12 @@ mod tests {
 
     #[test]
     fn an_export_is_known_by_its_header() {
-        let header = crate::export::COLUMNS.join(",");
-        assert!(csv_is_export(format!("\u{feff}{header}\r\n1,a@x.com").as_bytes()));
-        assert!(csv_is_export(format!("{header},assigned_tasks\n").as_bytes()));
-        assert!(!csv_is_export(b"email,first_name\nann@x.com,Ann\n"));
+        let header = "id,email,first_name";
+        assert!(csv_is_export(
+            format!("\u{feff}{header}\r\n1,a@x.com").as_bytes(),
+            header
+        ));
+        assert!(csv_is_export(format!("{header},assigned_tasks\n").as_bytes(), header));
+        assert!(!csv_is_export(b"email,first_name\nann@x.com,Ann\n", header));
     }
 }

@@ -3,7 +3,11 @@
 //! `header::normalize` does (case, spaces and punctuation dropped; accents kept, and listed
 //! without them too), with how strongly each claims its field.
 
-use super::header::{Field, Rank};
+use super::field::Field;
+
+/// How strongly a header name claims a field: the field's own name beats a common alias, which
+/// beats a loose one. Two columns with the same claim on one field are ambiguous.
+pub(super) type Rank = u8;
 
 /// Normalised header → field and rank. Phone aliases are listed in the order rows use them.
 pub(super) const ALIASES: &[(&str, Field, Rank)] = &[

@@ -6,57 +6,8 @@
 use std::fmt;
 
 use super::Cells;
-
-/// The guest fields an input file can carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumIter, strum::EnumCount, strum::IntoStaticStr)]
-pub enum Field {
-    #[strum(serialize = "email")]
-    /// The guest's email (required).
-    Email,
-    #[strum(serialize = "first_name")]
-    /// First name.
-    FirstName,
-    #[strum(serialize = "last_name")]
-    /// Last name.
-    LastName,
-    #[strum(serialize = "phone_1")]
-    /// First phone.
-    Phone1,
-    #[strum(serialize = "phone_2")]
-    /// Second phone.
-    Phone2,
-    #[strum(serialize = "company_name")]
-    /// Company name.
-    CompanyName,
-    #[strum(serialize = "timezone")]
-    /// IANA time zone.
-    Timezone,
-    #[strum(serialize = "associated_members")]
-    /// Member ids.
-    AssociatedMembers,
-}
-
-impl Field {
-    /// Every field, in the order the API documents them.
-    pub fn all() -> impl Iterator<Item = Field> {
-        <Field as strum::IntoEnumIterator>::iter()
-    }
-
-    /// The API's name for the field.
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
-
-    fn is_phone(self) -> bool {
-        matches!(self, Field::Phone1 | Field::Phone2)
-    }
-}
-
-impl fmt::Display for Field {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use super::aliases::{ALIASES, Rank};
+use super::field::Field;
 
 /// What `--map "Column=target"` assigns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,10 +44,6 @@ pub fn normalize(name: &str) -> String {
         .flat_map(char::to_lowercase)
         .collect()
 }
-
-/// How strongly a header name claims a field: the field's own name beats a common alias, which
-/// beats a loose one. Two columns with the same claim on one field are ambiguous.
-pub(super) type Rank = u8;
 
 /// A phone cell and the column it came from.
 pub type PhoneCell<'a> = (usize, &'a str);
@@ -242,7 +189,7 @@ pub fn map_header(header: &[String], overrides: &[(String, Target)]) -> Result<(
     for name in header {
         let key = normalize(name);
         claims.push(
-            super::aliases::ALIASES
+            ALIASES
                 .iter()
                 .find(|(alias, _, _)| *alias == key)
                 .map(|&(_, field, rank)| (field, rank)),

@@ -4,7 +4,8 @@
 //! noticed before the guests are created without phones (issue 23, part 6). Owns only this
 //! guess; which column holds which field is `header`'s.
 
-use super::header::{Field, FieldMap, normalize};
+use super::field::Field;
+use super::header::{FieldMap, normalize};
 
 /// One column that looks like a guest field but is not imported, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
