@@ -717,3 +717,22 @@ fn fraction(text: &str) -> Result<f64, String> {
         _ => Err(format!("`{text}` is not a fraction between 0 and 1 (e.g. 0.05)")),
     }
 }
+
+/// The command line as text, for what is said about it besides parsing it: a flag error's
+/// JSON form and the summary it still writes.
+pub fn raw_args() -> Vec<String> {
+    std::env::args_os()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// What logging starts with: the flags' format and quietness, `NO_COLOR` (no-color.org: set to
+/// anything but empty, no colour) and `RUST_LOG`.
+pub fn log_settings(json: bool, quiet: bool) -> crate::logging::Settings {
+    crate::logging::Settings {
+        json,
+        quiet,
+        color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        filter: std::env::var("RUST_LOG").ok(),
+    }
+}

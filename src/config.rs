@@ -317,8 +317,8 @@ pub fn export(args: ExportArgs) -> ExportConfig {
 pub enum SandboxServe {
     /// Here, until a signal or after this long.
     Foreground(Option<std::time::Duration>),
-    /// In a child process run with these arguments.
-    Background(Vec<std::ffi::OsString>),
+    /// In a child process: this program (or why it cannot be found), run with these arguments.
+    Background(std::io::Result<PathBuf>, Vec<std::ffi::OsString>),
 }
 
 /// `--env`, or stdout not a terminal (`$(...)`, a file), serves in the background unless
@@ -330,7 +330,7 @@ pub fn sandbox_serve(args: &SandboxArgs) -> SandboxServe {
     }
     let mut child: Vec<std::ffi::OsString> = std::env::args_os().skip(1).filter(|arg| arg != "--env").collect();
     child.push("--foreground".into());
-    SandboxServe::Background(child)
+    SandboxServe::Background(std::env::current_exe(), child)
 }
 
 /// The `sandbox` flags, checked: its options, with the guests file read.

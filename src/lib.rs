@@ -53,7 +53,7 @@ pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<error::Exit, RunError
         cli::Command::Undo(args) => import::run(config::undo(args), ui).await,
         cli::Command::Export(args) => export::run(config::export(args)).await.map(|()| error::Exit::Success),
         cli::Command::Sandbox(args) => match config::sandbox_serve(&args) {
-            config::SandboxServe::Background(child) => sandbox::detach(child),
+            config::SandboxServe::Background(program, child) => sandbox::detach(program, child),
             config::SandboxServe::Foreground(stop_after) => sandbox::run(config::sandbox(args)?, stop_after)
                 .await
                 .map(|()| error::Exit::Success),
@@ -72,9 +72,7 @@ pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<error::Exit, RunError
 /// a secret offered as a flag (`--token abc`, `--api-key abc`) is pointed at the ways a token
 /// is given, never at a flag it resembles (clap would suggest `--token-url`). Exit 2.
 pub fn flag_error(error: clap::Error) -> std::process::ExitCode {
-    let args: Vec<String> = std::env::args_os()
-        .map(|arg| arg.to_string_lossy().into_owned())
-        .collect();
+    let args = cli::raw_args();
     let tip = secret_flag_tip(&error);
     if error.use_stderr() {
         let rendered = error.render().to_string();
@@ -94,11 +92,12 @@ pub fn flag_error(error: clap::Error) -> std::process::ExitCode {
                 quiet: false,
                 json,
                 progress: false,
+                color: cli::log_settings(json, false).color,
             };
             logging::error(ui, &tip);
             error::Exit::Usage.into()
         }
-        None => logging::flag_error(error),
+        None => logging::flag_error(error, &args),
     }
 }
 

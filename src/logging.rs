@@ -27,17 +27,42 @@ pub struct Ui {
     pub json: bool,
     /// A progress bar may be drawn (stderr is a terminal, text logs, not quiet).
     pub progress: bool,
+    /// Warnings and errors may be coloured on a terminal (`NO_COLOR` is not set).
+    pub color: bool,
 }
 
-/// Starts logging: JSON lines with `json`, text otherwise; only errors with `quiet`.
-pub fn init(json: bool, quiet: bool) -> Ui {
+/// What logging starts with, read from the flags and the environment by `cli`.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `--log-format json`.
+    pub json: bool,
+    /// `--quiet`.
+    pub quiet: bool,
+    /// No `NO_COLOR`.
+    pub color: bool,
+    /// `RUST_LOG`, when set: what to log beyond the default.
+    pub filter: Option<String>,
+}
+
+/// Starts logging: JSON lines with `json`, text otherwise; only errors with `quiet`; the
+/// `RUST_LOG` filter when it is one.
+pub fn init(settings: Settings) -> Ui {
+    let Settings {
+        json,
+        quiet,
+        color,
+        filter,
+    } = settings;
     let default = if quiet { "error" } else { "warn,tallyfy_guests=info" };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = filter
+        .and_then(|filter| EnvFilter::try_new(filter).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
     let terminal = std::io::stderr().is_terminal();
     let ui = Ui {
         quiet,
         json,
         progress: terminal && !quiet && !json,
+        color,
     };
     let result = if ui.json {
         let fmt = tracing_subscriber::fmt::layer()
@@ -52,7 +77,7 @@ pub fn init(json: bool, quiet: bool) -> Ui {
         let bars = IndicatifLayer::new();
         let fmt = tracing_subscriber::fmt::layer()
             .event_format(Lines { terminal: true })
-            .with_ansi(color());
+            .with_ansi(ui.color);
         tracing_subscriber::registry()
             .with(fmt.with_writer(bars.get_stderr_writer()).with_filter(filter))
             .with(bars.with_filter(IndicatifFilter::new(false)))
@@ -60,7 +85,7 @@ pub fn init(json: bool, quiet: bool) -> Ui {
     } else {
         let fmt = tracing_subscriber::fmt::layer()
             .event_format(Lines { terminal })
-            .with_ansi(terminal && color());
+            .with_ansi(terminal && ui.color);
         tracing_subscriber::registry()
             .with(fmt.with_writer(std::io::stderr).with_filter(filter))
             .try_init()
@@ -68,10 +93,6 @@ pub fn init(json: bool, quiet: bool) -> Ui {
     // Only fails when a subscriber is already set (a test calling in twice): keep that one.
     let _ = result;
     ui
-}
-
-fn color() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// A text log line: the message alone on a terminal (warnings and errors named), or with its
@@ -141,7 +162,7 @@ pub fn error(ui: Ui, message: &str) {
         });
         eprintln!("{line}");
     } else if std::io::stderr().is_terminal() {
-        if color() {
+        if ui.color {
             eprintln!("\x1b[1;31merror\x1b[0m: {message}");
         } else {
             eprintln!("error: {message}");
@@ -152,9 +173,9 @@ pub fn error(ui: Ui, message: &str) {
 }
 
 /// A flag clap could not parse: its own text (help and version on stdout as usual), or one JSON
-/// line when `--log-format json` was asked for, since logging has not started yet.
-pub fn flag_error(error: clap::Error) -> std::process::ExitCode {
-    let args: Vec<String> = std::env::args().collect();
+/// line when `--log-format json` is among `args` (the command line), since logging has not
+/// started yet.
+pub fn flag_error(error: clap::Error, args: &[String]) -> std::process::ExitCode {
     let json = args
         .windows(2)
         .any(|pair| pair[0] == "--log-format" && pair[1] == "json")
@@ -174,6 +195,7 @@ fn error_line(message: &str) {
             quiet: false,
             json: true,
             progress: false,
+            color: false,
         },
         message,
     );

@@ -31,7 +31,10 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return tallyfy_guests::flag_error(error),
     };
-    let ui = tallyfy_guests::logging::init(cli.log_format == LogFormat::Json, cli.quiet);
+    let ui = tallyfy_guests::logging::init(tallyfy_guests::cli::log_settings(
+        cli.log_format == LogFormat::Json,
+        cli.quiet,
+    ));
     let runtime = match runtime_for(&cli.command) {
         Ok(runtime) => runtime,
         Err(e) => {

@@ -58,8 +58,9 @@ pub async fn run(options: SandboxOptions, stop_after: Option<Duration>) -> Resul
 /// shell's prompt does not reach it) and prints its lines once it serves, then returns: the
 /// child holds neither our stdout nor our stderr, so `eval "$(tallyfy-guests sandbox --env)"`
 /// returns at once. A child that fails to start has its error passed on, with its exit code.
-pub fn detach(args: Vec<std::ffi::OsString>) -> Result<Exit, RunError> {
-    let exe = std::env::current_exe().map_err(|e| RunError::io("cannot find this program to start the sandbox", e))?;
+/// `program` is this program, as `config` found it.
+pub fn detach(program: std::io::Result<std::path::PathBuf>, args: Vec<std::ffi::OsString>) -> Result<Exit, RunError> {
+    let exe = program.map_err(|e| RunError::io("cannot find this program to start the sandbox", e))?;
     let mut command = std::process::Command::new(exe);
     command
         .args(args)
