@@ -3,7 +3,8 @@
 //! outright; and when none does, the error says which column holds email addresses.
 
 use super::header::{HeaderError, map_header};
-use super::{InputOptions, Records};
+use super::options::InputOptions;
+use super::rows::Records;
 
 /// Rows looked at for the header, when the first row is not it (a title, a date, blank cells).
 const HEADER_SEARCH: usize = 10;

@@ -7,18 +7,21 @@ mod aliases;
 mod cells;
 mod decode;
 mod detect;
+mod error;
 mod field;
+mod format;
 mod header;
 mod hints;
+mod options;
 mod previous;
 mod records;
+mod rows;
 mod sniff;
 mod text;
 mod workbook;
 
-use std::fmt;
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::output::unneutralize;
@@ -26,12 +29,16 @@ pub use cells::Cells;
 pub use decode::{Detected, parse_label as parse_encoding};
 use detect::find_header;
 pub use encoding_rs::Encoding;
+pub use error::InputError;
 pub use field::Field;
+pub use format::Format;
 pub use header::{FieldMap, HeaderError, Target, map_header, normalize as normalize_header, parse_mapping};
 pub use hints::Hint;
+pub use options::{CellEdit, InputOptions};
 use previous::PreviousColumns;
 pub use previous::{incomplete as incomplete_results, is_trailer};
-use records::{CELL_CAP, RecordReader};
+use records::{CELL_CAP, wrong_width};
+use rows::Records;
 pub use text::{count_records, estimate_lines};
 use text::{open_text, text_cells};
 pub use workbook::MAX_WORKBOOK;
@@ -73,119 +80,6 @@ impl Source {
     }
 }
 
-/// How to read the file, beyond what can be detected.
-#[derive(Debug, Clone, Default)]
-pub struct InputOptions {
-    /// `--encoding`, when detection gets it wrong.
-    pub encoding: Option<&'static Encoding>,
-    /// `--delimiter`, when sniffing gets it wrong.
-    pub delimiter: Option<u8>,
-    /// `--map` column assignments.
-    pub map: Vec<(String, Target)>,
-    /// `--sheet` of a workbook.
-    pub sheet: Option<String>,
-    /// The file is a results file of an earlier run (`--retry-from`).
-    pub previous_results: bool,
-    /// `--header-row`: the header's row number; otherwise it is found among the first rows.
-    pub header_row: Option<u64>,
-    /// `--limit`: read only this many data rows.
-    pub limit: Option<u64>,
-    /// The columns a results file of this tool puts in front of the input's own (the results
-    /// writer's), so that they can be told from the input's own columns.
-    pub result_columns: &'static [&'static str],
-    /// The input is a stream (stdin, a pipe, a FIFO): rows may trickle in, so less is read
-    /// ahead to detect the format. Set by [`Input::open`].
-    pub stream: bool,
-    /// Cells fixed on the page (`ui`), put over the file's own as its records are read: the
-    /// person's file is never modified, and row numbers stay the sheet's.
-    pub edits: Vec<CellEdit>,
-}
-
-/// One fixed cell: the value read instead of the file's at the sheet's row `row` (as results
-/// number it) and the header's column `column` (0-based).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CellEdit {
-    /// The sheet's row number.
-    pub row: u64,
-    /// The column's position in the header.
-    pub column: usize,
-    /// The value to read.
-    pub value: String,
-}
-
-/// A file that cannot be imported at all (exit 2; nothing is sent).
-#[derive(Debug, thiserror::Error)]
-pub enum InputError {
-    #[error("cannot read {name}: {}", crate::words::io_words(.error))]
-    /// The file cannot be read.
-    Unreadable {
-        /// The file.
-        name: String,
-        /// Why it cannot be read.
-        error: io::Error,
-    },
-    #[error("{0} is empty: expected a header row with an `email` column, then one guest per row")]
-    /// The file is empty.
-    Empty(String),
-    #[error("{0} has a header row but no guest rows")]
-    /// The file has a header and no rows.
-    HeaderOnly(String),
-    #[error("{name}: {error}")]
-    /// The header cannot be mapped to guest fields.
-    Header {
-        /// The file.
-        name: String,
-        /// What is wrong with its header.
-        error: HeaderError,
-    },
-    #[error("{0} does not look like a spreadsheet: it holds binary data (save it as CSV, or as .xlsx, .xls or .ods)")]
-    /// The file is binary, not a spreadsheet.
-    Binary(String),
-    #[error("{name} {reason}")]
-    /// The workbook cannot be read, and why.
-    Workbook {
-        /// The file.
-        name: String,
-        /// Why it cannot be read.
-        reason: String,
-    },
-    #[error("{0} is not a results file of this tool: it has no result_row and result_status columns")]
-    /// `--retry-from` was given a file that is not a results file.
-    NotResults(String),
-}
-
-/// What kind of file it turned out to be, for the log and the summary.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Format {
-    /// Delimited text: its encoding and delimiter.
-    Text {
-        /// The encoding, and why.
-        encoding: Detected,
-        /// The delimiter.
-        delimiter: u8,
-    },
-    /// A workbook: the sheet read.
-    Workbook {
-        /// The sheet read.
-        sheet: String,
-    },
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Format::Text { encoding, delimiter } => {
-                let delimiter = match delimiter {
-                    b'\t' => "tab".to_string(),
-                    other => format!("`{}`", *other as char),
-                };
-                write!(f, "text in {encoding}, delimited by {delimiter}")
-            }
-            Format::Workbook { sheet } => write!(f, "workbook, sheet `{sheet}`"),
-        }
-    }
-}
-
 impl InputRecord {
     /// Roughly what the record holds in memory, to bound what waits between threads.
     pub fn memory(&self) -> usize {
@@ -211,11 +105,6 @@ pub struct InputRecord {
     pub previous: Vec<String>,
     /// Why the record itself is malformed (cell count, cut cells, bytes that are not text).
     pub problem: Option<String>,
-}
-
-enum Records {
-    Text(Box<RecordReader<BufReader<Box<dyn Read + Send>>>>),
-    Sheet(std::vec::IntoIter<workbook::SheetRow>),
 }
 
 /// An open guest file: its header, mapping and format, and an iterator over its records.
@@ -557,10 +446,6 @@ impl Iterator for Input {
     fn next(&mut self) -> Option<InputRecord> {
         self.peeked.take().or_else(|| self.read())
     }
-}
-
-fn wrong_width(cells: usize, expected: usize) -> String {
-    format!("has {cells} cells but the header has {expected} (a stray delimiter or an unclosed quote?)")
 }
 
 #[cfg(test)]

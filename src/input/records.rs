@@ -166,6 +166,11 @@ impl Building {
     }
 }
 
+/// The problem of a record whose cells do not match the header's.
+pub(super) fn wrong_width(cells: usize, expected: usize) -> String {
+    format!("has {cells} cells but the header has {expected} (a stray delimiter or an unclosed quote?)")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

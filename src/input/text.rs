@@ -8,7 +8,15 @@ use std::path::Path;
 use super::records::{CELL_CAP, MAX_CELLS, RECORD_CAP, RawRecord, RecordReader};
 use crate::output::unneutralize;
 
-use super::{Cells, Encoding, Format, HeaderError, InputError, InputOptions, Records, decode, sniff, wrong_width};
+use super::cells::Cells;
+use super::error::InputError;
+use super::format::Format;
+use super::header::HeaderError;
+use super::options::InputOptions;
+use super::records::wrong_width;
+use super::rows::Records;
+use super::{decode, sniff};
+use encoding_rs::Encoding;
 
 /// Bytes looked at to tell a workbook or a binary file from text, and to sniff the delimiter.
 const SNIFF_BYTES: u64 = 64 * 1024;

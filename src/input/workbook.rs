@@ -7,35 +7,11 @@ use std::io::{Cursor, Read};
 
 use calamine::{Data, DataRef, Reader, Sheets, open_workbook_auto_from_rs};
 
+use super::error::InputError;
+use super::format::Format;
+use super::options::InputOptions;
 use super::records::CELL_CAP;
-use super::{Format, InputError, InputOptions, Records};
-
-/// A row of a sheet as it is stored: its non-empty cells only, by column. A sheet is held this
-/// way, so a workbook whose cells sit far apart (`A1` and `XFD1048576`) costs two cells, not the
-/// seventeen billion between them.
-#[derive(Debug, Default)]
-pub struct SheetRow {
-    /// The row number in the sheet (1-based).
-    pub row: u64,
-    pub cells: Vec<(u32, String)>,
-    /// Cells cut at `CELL_CAP`, by column (0-based).
-    pub cut: Vec<u32>,
-}
-
-impl SheetRow {
-    /// The cells as a row of `width` at least, empty cells filled in; no wider than
-    /// `MAX_COLUMNS` (Excel's own limit), whatever the file says.
-    pub fn expand(self, width: usize) -> Vec<String> {
-        let last = self.cells.last().map_or(0, |(col, _)| *col as usize + 1);
-        let mut row = vec![String::new(); last.max(width).min(MAX_COLUMNS)];
-        for (col, text) in self.cells {
-            if let Some(slot) = row.get_mut(col as usize) {
-                *slot = text;
-            }
-        }
-        row
-    }
-}
+use super::rows::{MAX_COLUMNS, Records, SheetRow};
 
 /// A sheet's non-empty rows, in order.
 #[derive(Debug)]
@@ -44,8 +20,6 @@ pub struct Sheet {
     pub rows: Vec<SheetRow>,
 }
 
-/// Excel's column limit (XFD); no row is ever wider.
-pub const MAX_COLUMNS: usize = 16_384;
 /// Non-empty cells a sheet may hold: far beyond any guest list, and bounded memory.
 pub const MAX_CELLS: u64 = 10_000_000;
 /// Text a sheet may hold in all (a cell's shared string can be repeated a million times).
