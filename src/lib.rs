@@ -1,16 +1,23 @@
 //! tallyfy-guests: move guest users between spreadsheets and a Tallyfy organization.
 //!
-//! The modules, each importing only those below it:
-//! - `main` → [`run`] (the dispatch) → the commands: [`import`] (and `undo`, which runs a
-//!   results file back through the import's pipeline), [`export`], [`doctor`], [`template`],
-//!   and [`sandbox`] (also the in-process emulator the others can use).
+//! No module names one that names it back (a file module each; `tests/it/architecture.rs`
+//! checks it in `cargo test`, re-exports followed to where a name is defined). Top to bottom:
+//! - `main` → [`run`] (the dispatch) → the faces and commands: [`ui`] (the local web page),
+//!   [`import`] (import and undo, one job each; its [`engine`] is the library API that the CLI
+//!   and the page both drive), [`export`], [`doctor`], [`template`], [`manual`], and the
+//!   sandbox's own command ([`sandbox::run`], [`sandbox::detach`]).
+//! - [`connect`] makes a command's reach live: the organization, or the built-in sandbox.
+//! - [`error`]: how a command fails, where the errors of `config`, `api` and `input` meet, and
+//!   the exit code each means.
 //! - [`config`] turns the flags ([`cli`]) and the environment into each command's checked
-//!   configuration; nothing below it sees the flags, and only these two read `std::env`.
-//! - Beneath the commands: [`api`] (client, pacing, retries, settings), [`input`] (files as
-//!   records), [`validate`], [`output`] (CSV out, safe paths), [`error`] (how a command fails,
-//!   and its exit code), [`logging`].
-//! - Leaves shared by all: [`rate`], [`defaults`], [`modes`], [`secret`], [`words`], [`wait`]
-//!   (blocking waits bounded by `--io-timeout` and ended by signals).
+//!   configuration ([`config::Job`] for an import or undo, [`config::Reach`] or, for commands
+//!   that cannot run offline, [`config::Online`]); nothing below it sees the flags, and only
+//!   these two read `std::env` (checked too).
+//! - Beneath: [`sandbox`] (the emulator and its options), [`api`] (client, pacing, retries,
+//!   settings), [`input`] (files as records), [`validate`], [`email_key`], [`overwrite`] (whose
+//!   file a path is), [`output`] (CSV out, safe paths), [`logging`].
+//! - Leaves shared by all: [`rate`], [`defaults`], [`modes`], [`secret`], [`words`], [`help`],
+//!   [`wait`] (blocking waits bounded by `--io-timeout` and ended by signals).
 //!
 //! Data flows one way: `input` → `validate` → `import` (dedupe, create, results) over `api`,
 //! which also feeds `export`; `sandbox` serves the same API locally.
@@ -97,7 +104,10 @@ pub fn flag_error(error: clap::Error) -> std::process::ExitCode {
             logging::error(ui, &tip);
             error::Exit::Usage.into()
         }
-        None => logging::flag_error(error, &args),
+        None => {
+            logging::flag_error(error, &args);
+            error::Exit::Usage.into()
+        }
     }
 }
 

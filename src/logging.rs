@@ -175,7 +175,8 @@ pub fn error(ui: Ui, message: &str) {
 /// A flag clap could not parse: its own text (help and version on stdout as usual), or one JSON
 /// line when `--log-format json` is among `args` (the command line), since logging has not
 /// started yet.
-pub fn flag_error(error: clap::Error, args: &[String]) -> std::process::ExitCode {
+/// Returns only after the JSON line: the caller exits with the usage code.
+pub fn flag_error(error: clap::Error, args: &[String]) {
     let json = args
         .windows(2)
         .any(|pair| pair[0] == "--log-format" && pair[1] == "json")
@@ -186,7 +187,6 @@ pub fn flag_error(error: clap::Error, args: &[String]) -> std::process::ExitCode
     let message = error.render().to_string();
     let first = message.lines().next().unwrap_or_default();
     error_line(first.strip_prefix("error: ").unwrap_or(first));
-    std::process::ExitCode::from(crate::error::Exit::Usage.code())
 }
 
 fn error_line(message: &str) {

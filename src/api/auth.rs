@@ -19,12 +19,12 @@ const TOKEN_TRIES: u32 = 4;
 /// A token is renewed when this share of its lifetime has passed.
 const RENEW_AT: f64 = 0.9;
 
-pub enum Auth {
+pub(super) enum Auth {
     Fixed(HeaderValue),
     Client(Box<ClientAuth>),
 }
 
-pub struct ClientAuth {
+pub(super) struct ClientAuth {
     http: reqwest::Client,
     token_url: Url,
     client_id: String,
@@ -48,7 +48,7 @@ struct TokenResponse {
 }
 
 impl Auth {
-    pub fn new(credentials: &Credentials, http: &reqwest::Client) -> Result<Auth, SettingError> {
+    pub(super) fn new(credentials: &Credentials, http: &reqwest::Client) -> Result<Auth, SettingError> {
         Ok(match credentials {
             Credentials::Token(token) => Auth::Fixed(bearer(token.expose()).ok_or(SettingError::BadToken)?),
             Credentials::Client {
@@ -67,7 +67,7 @@ impl Auth {
     }
 
     /// The `Authorization` value to send and its generation (to report it rejected).
-    pub async fn header(&self) -> Result<(HeaderValue, u64), ApiError> {
+    pub(super) async fn header(&self) -> Result<(HeaderValue, u64), ApiError> {
         match self {
             Auth::Fixed(header) => Ok((header.clone(), 0)),
             Auth::Client(client) => client.header().await,
@@ -75,7 +75,7 @@ impl Auth {
     }
 
     /// Tokens obtained after the first one.
-    pub fn renewals(&self) -> u64 {
+    pub(super) fn renewals(&self) -> u64 {
         match self {
             Auth::Fixed(_) => 0,
             Auth::Client(client) => client.current().map_or(0, |c| c.generation.saturating_sub(1)),
@@ -84,7 +84,7 @@ impl Auth {
 
     /// The API answered 401 to the token of `generation`. True when a new token has been
     /// obtained and the request is worth sending again (client credentials only).
-    pub async fn rejected(&self, generation: u64) -> Result<bool, ApiError> {
+    pub(super) async fn rejected(&self, generation: u64) -> Result<bool, ApiError> {
         match self {
             Auth::Fixed(_) => Ok(false),
             Auth::Client(client) => {

@@ -221,7 +221,7 @@ const MAX_SERVER_TEXT: usize = 500;
 /// Text from a server, made safe to show and store: any secret of the run scrubbed (a proxy
 /// may echo the Authorization header), control characters (terminal escapes, line breaks)
 /// turned into spaces, and the length capped.
-pub fn server_text(text: &str) -> String {
+pub(super) fn server_text(text: &str) -> String {
     // Read past the cap by the longest secret there can be (a token file holds at most
     // 16 KiB), so that a secret which starts before the cut is scrubbed whole, not cut in two.
     let cleaned: String = text

@@ -7,14 +7,14 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 /// Any scalar as text; null, arrays and objects as absent. Empty strings are absent too.
-pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(super) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(scalar_text(Value::deserialize(d)?))
 }
 
 /// An id that is an integer in newer payloads and a string code in older ones, kept exactly as
 /// the server wrote it: read as its raw JSON text, so an integer beyond 2^64 stays its digits
 /// (as a `Value` it became the float `1e40`), and a string is unescaped as usual.
-pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(super) fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
     Ok(raw_id(raw))
 }
@@ -33,17 +33,17 @@ fn raw_id(raw: Box<serde_json::value::RawValue>) -> String {
 }
 
 /// A count that may come as a number, a numeric string, or null.
-pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+pub(super) fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     Ok(value_u64(&Value::deserialize(d)?))
 }
 
 /// Like [`opt_u64`] but absent means zero (pagination counters).
-pub fn u64_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+pub(super) fn u64_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     Ok(value_u64(&Value::deserialize(d)?).unwrap_or(0))
 }
 
 /// Member ids: an array of numbers or numeric strings; anything else is skipped.
-pub fn member_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+pub(super) fn member_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Array(items) => items.iter().filter_map(value_u64).collect(),
         other => value_u64(&other).into_iter().collect(),
@@ -51,7 +51,7 @@ pub fn member_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error>
 }
 
 /// An object's member as text: a string (empty is none) or a number.
-pub fn text_of(map: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+pub(super) fn text_of(map: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
     map.get(key).cloned().and_then(scalar_text)
 }
 

@@ -5,18 +5,18 @@
 mod auth;
 mod client;
 pub mod clock;
-pub mod error;
-pub mod gate;
-pub mod latency;
+mod error;
+mod gate;
+mod latency;
 mod lenient;
 pub mod members;
 pub mod model;
 pub mod pacing;
 pub mod paging;
 mod readback;
-pub mod retry;
+mod retry;
 pub mod settings;
-pub mod transport;
+mod transport;
 
 pub use client::{Client, ClientStats, Reply};
 pub use error::{ApiError, ApiErrorKind, ErrorBody, FieldError};

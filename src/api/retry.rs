@@ -11,7 +11,7 @@ use reqwest::Method;
 
 /// What became of one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(super) enum Outcome {
     /// The server answered with this status.
     Status(u16),
     /// No connection was made, so nothing was sent (refused, DNS, TLS, connect timeout).
@@ -36,7 +36,7 @@ impl std::fmt::Display for Outcome {
 
 /// What to do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(super) enum Decision {
     /// A 2xx: done.
     Accept,
     /// A 429: pause the whole run (Retry-After), then send again.
@@ -50,13 +50,13 @@ pub enum Decision {
 }
 
 /// The retry table. See the module docs and ../shared/tallyfy-api.md, "How Tallyfy's own clients retry".
-pub fn classify(method: &Method, outcome: Outcome) -> Decision {
+pub(super) fn classify(method: &Method, outcome: Outcome) -> Decision {
     classify_request(method.is_idempotent(), outcome)
 }
 
 /// The same table for a request that is safe to repeat whatever its method: a token request
 /// (issuing a token changes nothing, so a 5xx or a lost answer is simply asked again).
-pub fn classify_repeatable(outcome: Outcome) -> Decision {
+pub(super) fn classify_repeatable(outcome: Outcome) -> Decision {
     classify_request(true, outcome)
 }
 
@@ -83,7 +83,7 @@ const BACKOFF_CAP: Duration = Duration::from_secs(30);
 
 /// Capped exponential backoff with full jitter (uniform in [0, min(cap, base * 2^retry))), so
 /// concurrent requests that failed together do not come back together.
-pub fn backoff(retry: u32) -> Duration {
+pub(super) fn backoff(retry: u32) -> Duration {
     let ceiling = BACKOFF_BASE.saturating_mul(1 << retry.min(16)).min(BACKOFF_CAP);
     ceiling.mul_f64(rand::rng().random_range(0.0..1.0))
 }

@@ -7,7 +7,7 @@ use super::retry::Outcome;
 
 /// Maps a transport error to the retry table's vocabulary. Only a failure to connect proves
 /// that nothing was sent; anything later may have reached the server.
-pub fn transport_outcome(e: &reqwest::Error) -> Outcome {
+pub(super) fn transport_outcome(e: &reqwest::Error) -> Outcome {
     if e.is_connect() {
         Outcome::ConnectFailed
     } else if e.is_timeout() {
@@ -18,7 +18,7 @@ pub fn transport_outcome(e: &reqwest::Error) -> Outcome {
 }
 
 /// `host:port` of a request URL, for messages.
-pub fn host_of(url: &str) -> String {
+pub(super) fn host_of(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(url) => match (url.host_str(), url.port()) {
             (Some(host), Some(port)) => format!("{host}:{port}"),
@@ -30,7 +30,7 @@ pub fn host_of(url: &str) -> String {
 }
 
 /// Why a connection could not be made, in words a person can act on.
-pub fn why_unreachable(e: &reqwest::Error) -> String {
+pub(super) fn why_unreachable(e: &reqwest::Error) -> String {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     let mut innermost = String::new();
     while let Some(cause) = source {
@@ -62,17 +62,17 @@ pub fn why_unreachable(e: &reqwest::Error) -> String {
 }
 
 /// The error and its causes on one line ("error sending request ...: connection closed ...").
-pub fn describe(e: &reqwest::Error) -> String {
+pub(super) fn describe(e: &reqwest::Error) -> String {
     crate::words::chain(e)
 }
 
 /// A `Retry-After` is believed up to this long: a week is beyond any `--max-wait`, and no
 /// arithmetic on it can overflow.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3); a past date is zero, and
 /// anything longer than `MAX_RETRY_AFTER` (`1e300`, a date in the year 9999) is that.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(super) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<f64>() {
         return (seconds.is_finite() && seconds >= 0.0)
