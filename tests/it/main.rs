@@ -1,6 +1,7 @@
 //! The integration tests: the real binary (or the library client) against an in-process
 //! sandbox over real loopback HTTP. One test binary, so the 2-core CI links once.
 
+mod architecture;
 mod bombs;
 mod bounds;
 mod claims;
