@@ -74,9 +74,9 @@ pub fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBu
     path
 }
 
-/// The binary as a plain process, configured for `sandbox`: for runs that are spawned side by
-/// side or sent signals.
-pub fn process_against(sandbox: &Sandbox) -> std::process::Command {
+/// The binary as a plain process with none of the developer's Tallyfy settings, and no
+/// terminal to ask on (even when the tests run in one: an import never prompts here).
+pub fn process_against_nothing() -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"));
     for var in tallyfy_guests::config::ENV_VARS
         .into_iter()
@@ -84,11 +84,17 @@ pub fn process_against(sandbox: &Sandbox) -> std::process::Command {
     {
         cmd.env_remove(var);
     }
-    // No terminal to ask on, even when the tests run in one: an import never prompts here.
+    cmd.stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// The binary as a plain process, configured for `sandbox`: for runs that are spawned side by
+/// side or sent signals.
+pub fn process_against(sandbox: &Sandbox) -> std::process::Command {
+    let mut cmd = process_against_nothing();
     cmd.env("TALLYFY_BASE_URL", sandbox.base_url())
         .env("TALLYFY_ORG_ID", sandbox.org())
-        .env("TALLYFY_ACCESS_TOKEN", sandbox.token())
-        .stdin(std::process::Stdio::null());
+        .env("TALLYFY_ACCESS_TOKEN", sandbox.token());
     cmd
 }
 
