@@ -36,6 +36,7 @@ pub mod export;
 pub mod help;
 pub mod import;
 pub mod input;
+pub mod invite_pace;
 pub mod logging;
 pub mod manual;
 pub mod modes;

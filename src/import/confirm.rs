@@ -6,9 +6,7 @@
 //! terminal (cron, CI, a pipe), on a dry run, against the built-in sandbox, or with `--yes`.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::{Duration, SystemTime};
-
-use chrono::{DateTime, Local};
+use std::time::SystemTime;
 
 use super::act::undo::UndoPlan;
 use super::engine::Confirm;
@@ -18,10 +16,6 @@ use crate::api::Client;
 use crate::error::RunError;
 use crate::modes::Removal;
 use crate::rate::Rate;
-
-/// Tallyfy's documented hourly cap on guest invitations per organization (see
-/// `../shared/tallyfy-api.md`): more creates than this in an hour wait for it.
-const INVITE_CAP_PER_HOUR: u64 = 30;
 
 /// What the question needs besides the plan.
 #[derive(Debug, Clone)]
@@ -217,51 +211,10 @@ pub(super) fn wording(org: &str, question: &Question, p: &Preview, now: SystemTi
     } else {
         ""
     };
-    let timing = timing(p.creates, &question.invite_rates, now).map_or(String::new(), |t| format!(" {t}"));
+    let timing = crate::invite_pace::creates_take(p.creates, &question.invite_rates, now)
+        .map_or(String::new(), |t| format!(" {t}"));
     let also = question.also.as_ref().map_or(String::new(), |also| format!(" {also}"));
     format!("{action}?{besides}{invites}{timing}{also} [y/N] ")
-}
-
-/// How long `creates` take under the pace (`--invite-rate`, evenly spread: the first at once)
-/// and Tallyfy's hourly invite cap, and when they will be done; `None` when it is quick.
-fn timing(creates: u64, rates: &[Rate], now: SystemTime) -> Option<String> {
-    let slowest = rates.iter().max_by_key(|rate| rate.period / rate.count.get());
-    let paced = slowest.map_or(Duration::ZERO, |rate| {
-        (rate.period / rate.count.get()).saturating_mul(u32::try_from(creates.saturating_sub(1)).unwrap_or(u32::MAX))
-    });
-    // Past the cap, each further hour's worth waits for the window to open again.
-    let capped = Duration::from_secs(3600 * (creates.saturating_sub(1) / INVITE_CAP_PER_HOUR));
-    let takes = paced.max(capped);
-    if takes < Duration::from_secs(60) {
-        return None;
-    }
-    let done: DateTime<Local> = (now + takes).into();
-    let why = match slowest {
-        Some(rate) if paced >= capped => format!("At --invite-rate {rate}"),
-        _ => format!("Tallyfy allows about {INVITE_CAP_PER_HOUR} invitations an hour per organization:"),
-    };
-    let when = if takes >= Duration::from_secs(20 * 3600) {
-        done.format("%a %-d %b %H:%M %:z")
-    } else {
-        done.format("%H:%M %:z")
-    };
-    Some(format!(
-        "{why} the {} creates take about {}: done about {when}.",
-        creates,
-        human(takes)
-    ))
-}
-
-/// A duration as a person says it: `2 min`, `1 h 18 min`, `2 days 3 h`.
-pub(super) fn human(duration: Duration) -> String {
-    let minutes = duration.as_secs().div_ceil(60);
-    match (minutes / (24 * 60), minutes / 60 % 24, minutes % 60) {
-        (0, 0, m) => format!("{m} min"),
-        (0, h, 0) => format!("{h} h"),
-        (0, h, m) => format!("{h} h {m} min"),
-        (1, h, _) => format!("1 day {h} h"),
-        (d, h, _) => format!("{d} days {h} h"),
-    }
 }
 
 #[cfg(test)]
@@ -306,14 +259,5 @@ mod tests {
             text.contains("about 30 invitations an hour per organization: the 41 creates take about 1 h"),
             "{text}"
         );
-        assert_eq!(timing(5, &[], SystemTime::now()), None);
-    }
-
-    #[test]
-    fn durations_read_as_people_say_them() {
-        assert_eq!(human(Duration::from_secs(61)), "2 min");
-        assert_eq!(human(Duration::from_secs(3600)), "1 h");
-        assert_eq!(human(Duration::from_secs(4680)), "1 h 18 min");
-        assert_eq!(human(Duration::from_secs(3 * 86400 + 7200)), "3 days 2 h");
     }
 }

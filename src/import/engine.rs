@@ -21,7 +21,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use super::confirm;
-pub use super::outcome::Status;
+pub use super::outcome::{Status, Tone};
 pub use super::report::summary::Summary;
 use super::stop::Stop;
 use crate::config::Job;

@@ -147,6 +147,20 @@ impl serde::Serialize for Status {
     }
 }
 
+/// A status's colour family: done (green), nothing to do (grey), a person needed (red), later
+/// (yellow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// The row did what it was for (or a dry run says it would).
+    Done,
+    /// Nothing was needed: the guest was there, or gone, or not ours to touch.
+    NothingToDo,
+    /// A person must fix the row or run it again ([`Status::needs_a_person`]).
+    NeedsAPerson,
+    /// The row was not reached: run the same command again.
+    Later,
+}
+
 impl Status {
     /// Every status, in the order summaries list them.
     pub fn all() -> impl Iterator<Item = Status> {
@@ -162,7 +176,32 @@ impl Status {
     /// re-run it (`failed`). The summary lists them, the workbook marks them, the prompt counts
     /// them, and any one makes the exit code 1.
     pub fn needs_a_person(self) -> bool {
-        matches!(self, Status::Invalid | Status::Conflict | Status::Failed)
+        self.tone() == Tone::NeedsAPerson
+    }
+
+    /// The colour family of a status, as the xlsx results and the page colour it: every status
+    /// is named, so a new one must be given its family.
+    pub fn tone(self) -> Tone {
+        match self {
+            Status::Created
+            | Status::Updated
+            | Status::Enabled
+            | Status::Deleted
+            | Status::Disabled
+            | Status::WouldCreate
+            | Status::WouldUpdate
+            | Status::WouldEnable
+            | Status::WouldDelete
+            | Status::WouldDisable => Tone::Done,
+            Status::Exists
+            | Status::Duplicate
+            | Status::AlreadyGone
+            | Status::NotCreatedHere
+            | Status::ChangedSince
+            | Status::UsedSince => Tone::NothingToDo,
+            Status::Invalid | Status::Conflict | Status::Failed => Tone::NeedsAPerson,
+            Status::Deferred => Tone::Later,
+        }
     }
 
     /// A row's account that `--retry-from` carries over rather than re-runs: the row

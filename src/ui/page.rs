@@ -27,30 +27,12 @@ pub fn esc(text: &str) -> String {
 /// The colour family of a status, as the xlsx results colour it: done green, nothing to do
 /// grey, a person needed red, later yellow.
 pub fn tone(status: &str) -> &'static str {
-    use crate::engine::Status;
-    match status.parse::<Status>() {
-        Ok(
-            Status::Created
-            | Status::Updated
-            | Status::Enabled
-            | Status::Deleted
-            | Status::Disabled
-            | Status::WouldCreate
-            | Status::WouldUpdate
-            | Status::WouldEnable
-            | Status::WouldDelete
-            | Status::WouldDisable,
-        ) => "done",
-        Ok(
-            Status::Exists
-            | Status::Duplicate
-            | Status::AlreadyGone
-            | Status::NotCreatedHere
-            | Status::ChangedSince
-            | Status::UsedSince,
-        ) => "nothing",
-        Ok(Status::Invalid | Status::Conflict | Status::Failed) => "person",
-        Ok(Status::Deferred) => "later",
+    use crate::engine::{Status, Tone};
+    match status.parse::<Status>().map(Status::tone) {
+        Ok(Tone::Done) => "done",
+        Ok(Tone::NothingToDo) => "nothing",
+        Ok(Tone::NeedsAPerson) => "person",
+        Ok(Tone::Later) => "later",
         Err(_) => "pending",
     }
 }

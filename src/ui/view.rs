@@ -13,10 +13,8 @@ use super::jobs::{Kind, Live, Phase, RowUpdate};
 use super::page::RunPage;
 use super::runs::{Meta, RunDir};
 use super::table::{self, Columns, Table, TableRow};
+use crate::invite_pace::{creates_take as timing, human, interval as invite_interval};
 use crate::rate::Rate;
-
-/// Tallyfy's hourly cap on guest invitations per organization (about; see tallyfy-api.md).
-const INVITE_CAP_PER_HOUR: u64 = 30;
 
 /// A job's files in the run's folder.
 pub fn files(run: &RunDir, kind: Kind) -> (PathBuf, PathBuf) {
@@ -63,44 +61,6 @@ fn rows_word(n: u64) -> String {
 fn clock(at: SystemTime) -> String {
     let local: chrono::DateTime<chrono::Local> = at.into();
     local.format("%H:%M").to_string()
-}
-
-/// A duration as a person says it: `2 min`, `1 h 18 min`, `2 days 3 h`.
-pub fn human(duration: Duration) -> String {
-    let minutes = duration.as_secs().div_ceil(60);
-    match (minutes / (24 * 60), minutes / 60 % 24, minutes % 60) {
-        (0, 0, m) => format!("{m} min"),
-        (0, h, 0) => format!("{h} h"),
-        (0, h, m) => format!("{h} h {m} min"),
-        (1, h, _) => format!("1 day {h} h"),
-        (d, h, _) => format!("{d} days {h} h"),
-    }
-}
-
-/// The time between two creates at the slowest `--invite-rate`.
-pub fn invite_interval(rates: &[Rate]) -> Option<Duration> {
-    rates.iter().map(|rate| rate.period / rate.count.get()).max()
-}
-
-/// How long `creates` take under the invite pace and Tallyfy's hourly cap; `None` when quick.
-pub fn timing(creates: u64, rates: &[Rate], now: SystemTime) -> Option<String> {
-    let paced = invite_interval(rates).map_or(Duration::ZERO, |every| {
-        every.saturating_mul(u32::try_from(creates.saturating_sub(1)).unwrap_or(u32::MAX))
-    });
-    let capped = Duration::from_secs(3600 * (creates.saturating_sub(1) / INVITE_CAP_PER_HOUR));
-    let takes = paced.max(capped);
-    if takes < Duration::from_secs(60) {
-        return None;
-    }
-    let why = match rates.iter().max_by_key(|rate| rate.period / rate.count.get()) {
-        Some(rate) if paced >= capped => format!("At --invite-rate {rate}"),
-        _ => format!("Tallyfy allows about {INVITE_CAP_PER_HOUR} invitations an hour per organization:"),
-    };
-    Some(format!(
-        "{why} the {creates} creates take about {}: done about {}.",
-        human(takes),
-        clock(now + takes)
-    ))
 }
 
 /// The state line of a live job.
@@ -428,19 +388,6 @@ pub fn note_json(app: &Arc<App>, id: &str, version: u64, row: Option<&RowUpdate>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_invite_pace_says_how_long_and_until_when() {
-        let rates: Vec<Rate> = vec!["30/h".parse().unwrap()];
-        let text = timing(41, &rates, SystemTime::now()).unwrap();
-        assert!(
-            text.starts_with("At --invite-rate 30/1h the 41 creates take about 1 h 20 min: done about "),
-            "{text}"
-        );
-        let capped = timing(61, &[], SystemTime::now()).unwrap();
-        assert!(capped.contains("about 30 invitations an hour"), "{capped}");
-        assert_eq!(timing(5, &[], SystemTime::now()), None);
-    }
 
     #[test]
     fn the_question_names_the_organization_and_the_counts() {

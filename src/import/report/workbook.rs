@@ -14,7 +14,7 @@ use super::results::{MESSAGE_AT, RESULT_COLUMNS, ROW_AT, STATUS_AT, TRAILER};
 use super::summary::Summary;
 use crate::api::Client;
 use crate::error::RunError;
-use crate::import::outcome::Status;
+use crate::import::outcome::{Status, Tone};
 
 /// Whether a results path asks for a workbook.
 pub fn wanted(path: &Path) -> bool {
@@ -151,29 +151,14 @@ impl From<XlsxError> for Trouble {
 /// The colour of a row that needs a person: its status cell, and the cells its message is about.
 const NEEDS_A_PERSON: Color = Color::RGB(0xFFC7CE);
 
-/// The colour of a status: done green, nothing to do grey, a person needed red, later yellow.
-/// Every status is named (a new one must be given a colour); the red ones are exactly those that
-/// `Status::needs_a_person` (a unit test holds them together).
+/// The colour of a status's tone: done green, nothing to do grey, a person needed red, later
+/// yellow (the page's colours are these too).
 fn colour(status: Status) -> Color {
-    match status {
-        Status::Created
-        | Status::Updated
-        | Status::Enabled
-        | Status::Deleted
-        | Status::Disabled
-        | Status::WouldCreate
-        | Status::WouldUpdate
-        | Status::WouldEnable
-        | Status::WouldDelete
-        | Status::WouldDisable => Color::RGB(0xC6EFCE),
-        Status::Exists
-        | Status::Duplicate
-        | Status::AlreadyGone
-        | Status::NotCreatedHere
-        | Status::ChangedSince
-        | Status::UsedSince => Color::RGB(0xE7E6E6),
-        Status::Invalid | Status::Conflict | Status::Failed => NEEDS_A_PERSON,
-        Status::Deferred => Color::RGB(0xFFEB9C),
+    match status.tone() {
+        Tone::Done => Color::RGB(0xC6EFCE),
+        Tone::NothingToDo => Color::RGB(0xE7E6E6),
+        Tone::NeedsAPerson => NEEDS_A_PERSON,
+        Tone::Later => Color::RGB(0xFFEB9C),
     }
 }
 
