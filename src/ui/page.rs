@@ -243,23 +243,13 @@ fn mapping(out: &mut String, id: &str, columns: &Columns, live: bool) {
         },
         esc(&columns.format)
     );
-    const CHOICES: [&str; 8] = [
-        "email",
-        "first_name",
-        "last_name",
-        "phone_1",
-        "phone_2",
-        "company_name",
-        "timezone",
-        "associated_members",
-    ];
     for (i, name) in columns.names.iter().enumerate() {
         let chosen = columns.chosen.get(i).copied().flatten();
         let mut options = format!(
             "<option value=\"ignore\"{}>not imported</option>",
             if chosen.is_none() { " selected" } else { "" }
         );
-        for choice in CHOICES {
+        for choice in crate::input::Field::all().map(crate::input::Field::name) {
             let _ = write!(
                 options,
                 "<option value=\"{choice}\"{}>{choice}</option>",

@@ -244,15 +244,7 @@ fn start(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, kind: Kind) -> Res
     }
     let edits = match kind {
         Kind::Undo => Vec::new(),
-        _ => meta
-            .edits
-            .iter()
-            .map(|e| crate::input::CellEdit {
-                row: e.row,
-                column: e.column,
-                value: e.value.clone(),
-            })
-            .collect(),
+        _ => meta.cell_edits(),
     };
     let order = Order {
         run: id.to_string(),
@@ -356,15 +348,7 @@ fn rerun(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Response {
         );
     }
     if !meta.edits.is_empty() {
-        let edits: Vec<crate::input::CellEdit> = meta
-            .edits
-            .iter()
-            .map(|e| crate::input::CellEdit {
-                row: e.row,
-                column: e.column,
-                value: e.value.clone(),
-            })
-            .collect();
+        let edits = meta.cell_edits();
         if let Err(why) = table::write_corrected(&run.upload(meta), &meta.map, &edits, &run.corrected()) {
             tracing::warn!("cannot write the corrected copy: {why}");
         }

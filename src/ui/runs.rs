@@ -46,6 +46,18 @@ pub struct Edit {
 }
 
 impl Meta {
+    /// The page's edits as the input applies them to the records it reads.
+    pub fn cell_edits(&self) -> Vec<crate::input::CellEdit> {
+        self.edits
+            .iter()
+            .map(|e| crate::input::CellEdit {
+                row: e.row,
+                column: e.column,
+                value: e.value.clone(),
+            })
+            .collect()
+    }
+
     /// Records an edit; a second edit of one cell replaces the first.
     pub fn edit(&mut self, edit: Edit) {
         self.edits.retain(|e| (e.row, e.column) != (edit.row, edit.column));
