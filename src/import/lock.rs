@@ -20,7 +20,7 @@ use crate::error::RunError;
 
 /// Held for the whole run; dropping it removes the lock files and releases the locks.
 #[derive(Debug, Default)]
-pub struct RunLock {
+pub(super) struct RunLock {
     held: Vec<Held>,
 }
 
@@ -42,7 +42,7 @@ impl Drop for Held {
 
 /// The results path with every symlink resolved (a link to a link, a link to a file not yet
 /// made, a relative link), so that every name of one file gives one lock path.
-pub fn real_path(path: &Path) -> PathBuf {
+pub(super) fn real_path(path: &Path) -> PathBuf {
     if let Ok(real) = std::fs::canonicalize(path) {
         return real;
     }
@@ -71,7 +71,7 @@ pub fn real_path(path: &Path) -> PathBuf {
 }
 
 /// The lock file beside the real file `results` names.
-pub fn lock_path(results: &Path) -> PathBuf {
+pub(super) fn lock_path(results: &Path) -> PathBuf {
     let results = real_path(results);
     let name = results
         .file_name()
@@ -81,7 +81,7 @@ pub fn lock_path(results: &Path) -> PathBuf {
 
 /// Whether `results` is a file to protect with a lock: a regular file or nothing yet, through
 /// any symlinks (a device or FIFO given as the results is a stream, not a file).
-pub fn lockable(results: &Path) -> bool {
+pub(super) fn lockable(results: &Path) -> bool {
     match std::fs::metadata(results) {
         Ok(meta) => meta.file_type().is_file(),
         Err(_) => true,
@@ -90,7 +90,7 @@ pub fn lockable(results: &Path) -> bool {
 
 /// Takes the lock for `results` (by its real path and, when it exists, by its inode in
 /// `lock_dir`), or says which run holds it (`RunError::Busy`, exit 3).
-pub fn acquire(results: &Path, lock_dir: &Path) -> Result<RunLock, RunError> {
+pub(super) fn acquire(results: &Path, lock_dir: &Path) -> Result<RunLock, RunError> {
     let cannot = |e: std::io::Error| RunError::io(format!("cannot lock the results file {}", results.display()), e);
     let busy = |holder: String| RunError::Busy {
         results: results.display().to_string(),
@@ -109,7 +109,13 @@ pub fn acquire(results: &Path, lock_dir: &Path) -> Result<RunLock, RunError> {
 
 /// Takes the lock of one organization (its id at one API host) for a run that deletes or
 /// disables there (mirror, undo), or says which run holds it (`RunError::OrgBusy`, exit 3).
-pub fn acquire_org(lock: &mut RunLock, org: &str, api: &str, results: &str, lock_dir: &Path) -> Result<(), RunError> {
+pub(super) fn acquire_org(
+    lock: &mut RunLock,
+    org: &str,
+    api: &str,
+    results: &str,
+    lock_dir: &Path,
+) -> Result<(), RunError> {
     let cannot = |e: std::io::Error| RunError::io(format!("cannot lock organization {org}"), e);
     let busy = |holder: String| RunError::OrgBusy {
         org: org.to_string(),
@@ -173,7 +179,7 @@ fn take(
 
 /// Whether the run that wrote `results` is still running, or ended without finishing (a
 /// lock file left behind by a killed run): said in words, or `None` when it finished.
-pub fn unfinished_writer(results: &Path) -> Option<String> {
+pub(super) fn unfinished_writer(results: &Path) -> Option<String> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)

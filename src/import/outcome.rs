@@ -6,7 +6,7 @@ use crate::input::Field;
 
 /// An earlier run's account of a row (`--retry-from`), read from its result columns once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreviousResult {
+pub(super) struct PreviousResult {
     /// The row's number in the original spreadsheet.
     pub row: Option<u64>,
     /// Its status, or the text that is not one.
@@ -39,7 +39,7 @@ pub struct Provenance {
 
 impl PreviousResult {
     /// The result cells in `RESULT_COLUMNS` order; `None` for a row that has none.
-    pub fn parse(cells: Vec<String>) -> Option<PreviousResult> {
+    pub(super) fn parse(cells: Vec<String>) -> Option<PreviousResult> {
         let mut cells = cells.into_iter();
         let mut next = || cells.next().unwrap_or_default();
         let row = next();
@@ -71,7 +71,7 @@ impl PreviousResult {
     /// command. Rows that succeeded (`created`, `updated`, `enabled`, `exists`) and an undo's
     /// accounts are carried over as they are, never re-sent; so is a status this tool does not
     /// write (it cannot tell what was done).
-    pub fn retried(&self) -> bool {
+    pub(super) fn retried(&self) -> bool {
         match &self.status {
             Ok(status) => !status.carried(),
             Err(text) => text.trim().is_empty(),

@@ -13,7 +13,7 @@ use crate::api::{ApiError, ApiErrorKind, Gate};
 /// The run's stop: once set, no new request is started and the remaining rows are deferred.
 /// The invite cap stops only creates: reads and member updates are not invites and go on.
 #[derive(Default)]
-pub struct Stop {
+pub(super) struct Stop {
     reason: OnceLock<String>,
     invites: OnceLock<String>,
     /// Cancelled when in-flight requests must be abandoned too (a few seconds after SIGINT).
@@ -26,40 +26,40 @@ pub struct Stop {
 
 impl Stop {
     /// Stops every kind of request. The first reason given wins.
-    pub fn stop(&self, reason: impl Into<String>) {
+    pub(super) fn stop(&self, reason: impl Into<String>) {
         // The reason first: a request the gate turns back reads it for its row's message.
         let _ = self.reason.set(reason.into());
         self.gate.close();
     }
 
     /// Stops creates only (the hourly invite cap, beyond `--max-wait`).
-    pub fn stop_invites(&self, reason: impl Into<String>) {
+    pub(super) fn stop_invites(&self, reason: impl Into<String>) {
         let _ = self.invites.set(reason.into());
         self.gate.close_invites();
     }
 
     /// Stops the file reader (an interrupted dry run, or a run whose requests were abandoned).
-    pub fn halt_reading(&self) {
+    pub(super) fn halt_reading(&self) {
         self.halt_reading.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
-    pub fn reading_halted(&self) -> bool {
+    pub(super) fn reading_halted(&self) -> bool {
         self.halt_reading.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Why the whole run stopped, if it did.
-    pub fn reason(&self) -> Option<&str> {
+    pub(super) fn reason(&self) -> Option<&str> {
         self.reason.get().map(String::as_str)
     }
 
     /// Why no more creates start, if they do not.
-    pub fn invite_reason(&self) -> Option<&str> {
+    pub(super) fn invite_reason(&self) -> Option<&str> {
         self.reason().or_else(|| self.invites.get().map(String::as_str))
     }
 
     /// `work` to its end, or `None` once the run abandons its requests in flight (a few seconds
     /// after SIGINT, or at a second signal), whichever comes first.
-    pub async fn unless_abandoned<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+    pub(super) async fn unless_abandoned<T>(&self, work: impl Future<Output = T>) -> Option<T> {
         tokio::select! {
             done = work => Some(done),
             _ = self.abandon.cancelled() => None,
@@ -68,14 +68,14 @@ impl Stop {
 
     /// One act on one guest, or, once the run abandons it in flight, the row that says it may
     /// or may not have been `done` (`created`, `updated`, `deleted`, ...).
-    pub async fn or_abandoned(&self, act: impl Future<Output = Outcome>, done: &str) -> Outcome {
+    pub(super) async fn or_abandoned(&self, act: impl Future<Output = Outcome>, done: &str) -> Outcome {
         self.unless_abandoned(act).await.unwrap_or_else(|| abandoned(done))
     }
 }
 
 /// A create still in flight when the grace period after a stop ran out.
 /// `done` is what the request would have done: `created`, `updated`, `deleted`, ...
-pub fn abandoned(done: &str) -> Outcome {
+pub(super) fn abandoned(done: &str) -> Outcome {
     Outcome::new().with(
         Status::Deferred,
         format!(
@@ -85,7 +85,7 @@ pub fn abandoned(done: &str) -> Outcome {
 }
 
 /// The deferral message of a row the run did not get to.
-pub fn deferred_message(not_done: &str, reason: &str) -> String {
+pub(super) fn deferred_message(not_done: &str, reason: &str) -> String {
     format!("{not_done}: the run stopped ({reason}); run the same command again to continue")
 }
 

@@ -17,7 +17,7 @@ pub struct Cells<T = String> {
 }
 
 /// A record's cells as raw bytes, before they are known to be text.
-pub type RawCells = Cells<Vec<u8>>;
+pub(super) type RawCells = Cells<Vec<u8>>;
 
 /// The storage behind [`Cells`]: text, or bytes still to be decoded.
 pub trait Buffer: Default {

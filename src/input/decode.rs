@@ -12,7 +12,7 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 use crate::output::UTF8_BOM;
 
 /// How much of the file is looked at to decide.
-pub const SAMPLE_BYTES: usize = 1 << 20;
+pub(super) const SAMPLE_BYTES: usize = 1 << 20;
 
 /// The encoding chosen, and why, for the log and the summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,11 +56,11 @@ pub fn parse_label(label: &str) -> Result<&'static Encoding, String> {
 /// Decides the encoding from the start of `reader` and returns a reader of UTF-8 bytes (BOM
 /// removed) that still yields the whole input.
 /// A stream is judged on less, so that rows that trickle in are not held back for a megabyte.
-pub const STREAM_SAMPLE_BYTES: usize = 64 * 1024;
+pub(super) const STREAM_SAMPLE_BYTES: usize = 64 * 1024;
 
 /// `sample_bytes`: how much is read to detect the encoding (`SAMPLE_BYTES` for a file,
 /// `STREAM_SAMPLE_BYTES` for a stream).
-pub fn utf8_reader(
+pub(super) fn utf8_reader(
     mut reader: Box<dyn Read + Send>,
     forced: Option<&'static Encoding>,
     sample_bytes: usize,
@@ -141,7 +141,7 @@ const LEGACY: [&Encoding; 5] = [
 /// When `sample`, read as Windows-1252, holds characters no one types inside a word (`JŸrgen`,
 /// `MŸller`: Mac Roman's ü) and another legacy encoding reads it with none: that encoding, and
 /// the first word that gave it away.
-pub fn legacy_suspect(sample: &[u8]) -> Option<(&'static Encoding, String)> {
+pub(super) fn legacy_suspect(sample: &[u8]) -> Option<(&'static Encoding, String)> {
     let (as_1252, _) = WINDOWS_1252.decode_without_bom_handling(sample);
     let (odd, word) = implausible(&as_1252);
     if odd == 0 {

@@ -46,7 +46,7 @@ pub fn normalize(name: &str) -> String {
 }
 
 /// A phone cell and the column it came from.
-pub type PhoneCell<'a> = (usize, &'a str);
+pub(super) type PhoneCell<'a> = (usize, &'a str);
 
 /// Field → column, for one header row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -200,7 +200,7 @@ fn quoted_list(names: &[String]) -> String {
 /// imported, `--map ... =ignore` did not leave it out, its name is its own (a `--map` names a
 /// column by name) and its words name a field. Each free field is offered once: with no phone
 /// mapped, `Mob.` gets phone_1 and a later `Fax` phone_2.
-pub fn unmapped(header: &[String], map: &FieldMap) -> Vec<Hint> {
+pub(super) fn unmapped(header: &[String], map: &FieldMap) -> Vec<Hint> {
     let mut offered: Vec<Field> = Vec::new();
     let mut phones_offered = 0;
     let mut hints = Vec::new();

@@ -7,14 +7,14 @@ use super::Cells;
 
 /// Where the result columns are in a results file's header.
 #[derive(Debug, Clone)]
-pub struct PreviousColumns {
+pub(super) struct PreviousColumns {
     names: Vec<String>,
     positions: Vec<Option<usize>>,
 }
 
 impl PreviousColumns {
     /// Whether the header has the result column `name`.
-    pub fn has(&self, name: &str) -> bool {
+    pub(super) fn has(&self, name: &str) -> bool {
         self.names
             .iter()
             .zip(&self.positions)
@@ -24,7 +24,7 @@ impl PreviousColumns {
     /// Finds the result columns (`names`, as the results writer names them: the row number and
     /// the status first) and returns the header without them; `None` when the file has neither
     /// of the first two (it is not a results file).
-    pub fn find(header: &[String], names: &[&str]) -> Option<(PreviousColumns, Vec<String>)> {
+    pub(super) fn find(header: &[String], names: &[&str]) -> Option<(PreviousColumns, Vec<String>)> {
         let positions: Vec<Option<usize>> = names
             .iter()
             .map(|name| header.iter().position(|column| column.trim() == *name))
@@ -42,14 +42,14 @@ impl PreviousColumns {
     }
 
     /// Whether a row is a results file's trailer, `cell(i)` giving its cell in column `i`.
-    pub fn trailer_at(&self, cell: impl Fn(usize) -> String) -> bool {
+    pub(super) fn trailer_at(&self, cell: impl Fn(usize) -> String) -> bool {
         let at = |k: usize| self.positions.get(k).copied().flatten().map(&cell).unwrap_or_default();
         is_trailer(&[at(0), at(1)])
     }
 
     /// Splits a record's cells into the original cells and the previous result (in the order
     /// of the names).
-    pub fn split(&self, cells: Cells) -> (Cells, Vec<String>) {
+    pub(super) fn split(&self, cells: Cells) -> (Cells, Vec<String>) {
         let previous = self
             .positions
             .iter()
@@ -73,7 +73,7 @@ pub fn is_trailer(previous: &[String]) -> bool {
 
 /// Whether the file's last line is a trailer record (read from its last few KiB only: a
 /// trailer is short), in UTF-8 or as Excel saves it (quoted cells).
-pub fn ends_with_trailer(path: &std::path::Path, delimiter: u8) -> bool {
+pub(super) fn ends_with_trailer(path: &std::path::Path, delimiter: u8) -> bool {
     use std::io::{Read, Seek, SeekFrom};
     let Ok(mut file) = std::fs::File::open(path) else {
         return false;

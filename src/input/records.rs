@@ -7,16 +7,16 @@ use std::io::{self, BufRead};
 use super::cells::RawCells;
 
 /// No guest field is longer than 200 characters; a cell past this is bad data, kept short.
-pub const CELL_CAP: usize = 16 * 1024;
+pub(super) const CELL_CAP: usize = 16 * 1024;
 /// All cells of one record together.
-pub const RECORD_CAP: usize = 1024 * 1024;
+pub(super) const RECORD_CAP: usize = 1024 * 1024;
 /// Cells one record may have (Excel's column limit): a megabyte of commas is a million empty
 /// cells, and each costs memory however empty it is.
-pub const MAX_CELLS: usize = 16_384;
+pub(super) const MAX_CELLS: usize = 16_384;
 
 /// One record as raw bytes, and what did not fit.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct RawRecord {
+pub(super) struct RawRecord {
     pub cells: RawCells,
     /// Cells cut short at `CELL_CAP`, by index.
     pub oversized: Vec<usize>,
@@ -28,7 +28,7 @@ pub struct RawRecord {
     pub extra_cells: u64,
 }
 
-pub struct RecordReader<R> {
+pub(super) struct RecordReader<R> {
     input: R,
     parser: csv_core::Reader,
     /// csv-core's output buffer, reused for every call.
@@ -41,7 +41,7 @@ pub struct RecordReader<R> {
 }
 
 impl<R: BufRead> RecordReader<R> {
-    pub fn new(input: R, delimiter: u8) -> Self {
+    pub(super) fn new(input: R, delimiter: u8) -> Self {
         let parser = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
         RecordReader {
             input,
@@ -54,7 +54,7 @@ impl<R: BufRead> RecordReader<R> {
     }
 
     /// The next record, or `None` at the end. Blank lines are not records.
-    pub fn next_record(&mut self) -> io::Result<Option<RawRecord>> {
+    pub(super) fn next_record(&mut self) -> io::Result<Option<RawRecord>> {
         if self.done {
             return Ok(None);
         }

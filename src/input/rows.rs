@@ -12,13 +12,13 @@ pub(super) enum Records {
 }
 
 /// Excel's column limit (XFD); no row is ever wider.
-pub const MAX_COLUMNS: usize = 16_384;
+pub(super) const MAX_COLUMNS: usize = 16_384;
 
 /// A row of a sheet as it is stored: its non-empty cells only, by column. A sheet is held this
 /// way, so a workbook whose cells sit far apart (`A1` and `XFD1048576`) costs two cells, not the
 /// seventeen billion between them.
 #[derive(Debug, Default)]
-pub struct SheetRow {
+pub(super) struct SheetRow {
     /// The row number in the sheet (1-based).
     pub row: u64,
     pub cells: Vec<(u32, String)>,
@@ -29,7 +29,7 @@ pub struct SheetRow {
 impl SheetRow {
     /// The cells as a row of `width` at least, empty cells filled in; no wider than
     /// `MAX_COLUMNS` (Excel's own limit), whatever the file says.
-    pub fn expand(self, width: usize) -> Vec<String> {
+    pub(super) fn expand(self, width: usize) -> Vec<String> {
         let last = self.cells.last().map_or(0, |(col, _)| *col as usize + 1);
         let mut row = vec![String::new(); last.max(width).min(MAX_COLUMNS)];
         for (col, text) in self.cells {

@@ -8,7 +8,7 @@ const LINES: usize = 20;
 
 /// The delimiter that splits the header and the following lines most consistently. A file with
 /// one column (no candidate anywhere) is read as comma-separated.
-pub fn delimiter(sample: &[u8], complete: bool) -> u8 {
+pub(super) fn delimiter(sample: &[u8], complete: bool) -> u8 {
     let lines = split_lines(sample, complete);
     let Some(header) = lines.first() else { return b',' };
     let mut best = (b',', 0usize, 0usize);

@@ -15,23 +15,23 @@ use super::rows::{MAX_COLUMNS, Records, SheetRow};
 
 /// A sheet's non-empty rows, in order.
 #[derive(Debug)]
-pub struct Sheet {
+pub(super) struct Sheet {
     pub name: String,
     pub rows: Vec<SheetRow>,
 }
 
 /// Non-empty cells a sheet may hold: far beyond any guest list, and bounded memory.
-pub const MAX_CELLS: u64 = 10_000_000;
+pub(super) const MAX_CELLS: u64 = 10_000_000;
 /// Text a sheet may hold in all (a cell's shared string can be repeated a million times).
-pub const MAX_TEXT: u64 = 256 * 1024 * 1024;
+pub(super) const MAX_TEXT: u64 = 256 * 1024 * 1024;
 /// What the parts of a zipped workbook (.xlsx, .xlsb, .ods) may expand to, each and together.
-pub const MAX_PART: u64 = 128 * 1024 * 1024;
-pub const MAX_UNZIPPED: u64 = 256 * 1024 * 1024;
+pub(super) const MAX_PART: u64 = 128 * 1024 * 1024;
+pub(super) const MAX_UNZIPPED: u64 = 256 * 1024 * 1024;
 /// Parts in a zipped workbook; a real one has a few dozen.
 const MAX_PARTS: usize = 10_000;
 
 /// `PK\x03\x04` (a zip: xlsx, ods) or the OLE header (xls): a workbook whatever its name says.
-pub fn looks_like_workbook(start: &[u8]) -> bool {
+pub(super) fn looks_like_workbook(start: &[u8]) -> bool {
     start.starts_with(b"PK\x03\x04") || start.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1])
 }
 
@@ -39,7 +39,7 @@ pub fn looks_like_workbook(start: &[u8]) -> bool {
 /// first rows (`map` counts, as `--map` gives it): a guest list after a "Read me" sheet is
 /// found with no flag, and said in the log. When no sheet has one, the error lists the sheets
 /// and names `--sheet`.
-pub fn read(bytes: Vec<u8>, sheet: Option<&str>, map: &[(String, super::Target)]) -> Result<Sheet, String> {
+pub(super) fn read(bytes: Vec<u8>, sheet: Option<&str>, map: &[(String, super::Target)]) -> Result<Sheet, String> {
     if bytes.starts_with(b"PK") {
         check_zip(&bytes)?;
     }

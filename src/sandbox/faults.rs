@@ -53,7 +53,7 @@ pub struct FaultOptions {
 
 /// What the edge does with a request before the application sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EdgeFault {
+pub(super) enum EdgeFault {
     None,
     Drop,
     ServerError(u16),
@@ -66,7 +66,7 @@ pub enum EdgeFault {
 
 /// How a committed create fails to report its success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommitFault {
+pub(super) enum CommitFault {
     None,
     BadGateway,
     Drop,
@@ -74,7 +74,7 @@ pub enum CommitFault {
 
 /// Counts of what the sandbox did, so tests can tell a fault was really exercised.
 #[derive(Debug, Default)]
-pub struct FaultCounters {
+pub(super) struct FaultCounters {
     pub drops: AtomicU64,
     pub server_errors: AtomicU64,
     pub throttled: AtomicU64,
@@ -82,7 +82,7 @@ pub struct FaultCounters {
     pub commit_failures: AtomicU64,
 }
 
-pub struct Faults {
+pub(super) struct Faults {
     options: FaultOptions,
     rng: Mutex<StdRng>,
     burst: Option<DefaultDirectRateLimiter>,
@@ -98,7 +98,7 @@ struct InviteWindow {
 }
 
 impl Faults {
-    pub fn new(options: FaultOptions) -> Self {
+    pub(super) fn new(options: FaultOptions) -> Self {
         Faults {
             rng: Mutex::new(StdRng::seed_from_u64(options.seed)),
             burst: options.burst_limit.map(|rate| RateLimiter::direct(rate.burst_quota())),
@@ -110,16 +110,16 @@ impl Faults {
     }
 
     /// The status the members list is refused with, if it is.
-    pub fn members_refused(&self) -> Option<u16> {
+    pub(super) fn members_refused(&self) -> Option<u16> {
         self.options.refuse_members
     }
 
-    pub fn latency(&self) -> Duration {
+    pub(super) fn latency(&self) -> Duration {
         self.options.latency
     }
 
     /// Rolls the dice for one incoming request.
-    pub fn edge(&self) -> EdgeFault {
+    pub(super) fn edge(&self) -> EdgeFault {
         let (roll, status_pick, empty) = {
             let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
             (rng.random::<f64>(), rng.random_range(0..3usize), rng.random_bool(0.5))
@@ -146,12 +146,12 @@ impl Faults {
     }
 
     /// Whether the token has been revoked by the time of request number `request` (1-based).
-    pub fn token_revoked(&self, request: u64) -> bool {
+    pub(super) fn token_revoked(&self, request: u64) -> bool {
         self.options.revoke_token_after.is_some_and(|after| request > after)
     }
 
     /// Counts one invite against the cap; `Err(retry_after_seconds)` when the window is full.
-    pub fn invite(&self) -> Result<(), (u64, Rate)> {
+    pub(super) fn invite(&self) -> Result<(), (u64, Rate)> {
         let Some(cap) = self.options.invite_cap else {
             return Ok(());
         };
@@ -172,7 +172,7 @@ impl Faults {
     }
 
     /// Whether another writer creates this guest just before our create arrives.
-    pub fn other_writer_first(&self) -> bool {
+    pub(super) fn other_writer_first(&self) -> bool {
         if self.options.other_writer_rate <= 0.0 {
             return false;
         }
@@ -181,7 +181,7 @@ impl Faults {
     }
 
     /// Records a create, for `read_lag`.
-    pub fn created(&self, email: &str) {
+    pub(super) fn created(&self, email: &str) {
         if !self.options.read_lag.is_zero() {
             let mut fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
             fresh.insert(email.to_lowercase(), Instant::now());
@@ -189,7 +189,7 @@ impl Faults {
     }
 
     /// Whether a GET of this guest still misses it (created within `read_lag`).
-    pub fn not_yet_readable(&self, email: &str) -> bool {
+    pub(super) fn not_yet_readable(&self, email: &str) -> bool {
         if self.options.read_lag.is_zero() {
             return false;
         }
@@ -200,7 +200,7 @@ impl Faults {
     }
 
     /// Whether a create fails with a 500 before it is stored.
-    pub fn create_fails(&self) -> bool {
+    pub(super) fn create_fails(&self) -> bool {
         if self.options.create_error_rate <= 0.0 {
             return false;
         }
@@ -213,7 +213,7 @@ impl Faults {
     }
 
     /// Rolls the dice for a create that has just been stored.
-    pub fn after_commit(&self) -> CommitFault {
+    pub(super) fn after_commit(&self) -> CommitFault {
         let (roll, drop) = {
             let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
             (rng.random::<f64>(), rng.random_bool(0.5))

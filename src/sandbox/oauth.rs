@@ -46,14 +46,14 @@ struct Issued {
     uses: u64,
 }
 
-pub struct OAuth {
+pub(super) struct OAuth {
     options: OAuthOptions,
     issued: Mutex<HashMap<String, Issued>>,
     count: AtomicU64,
 }
 
 impl OAuth {
-    pub fn new(options: OAuthOptions) -> Self {
+    pub(super) fn new(options: OAuthOptions) -> Self {
         OAuth {
             options,
             issued: Mutex::default(),
@@ -62,12 +62,12 @@ impl OAuth {
     }
 
     /// Tokens issued so far.
-    pub fn issued(&self) -> u64 {
+    pub(super) fn issued(&self) -> u64 {
         self.count.load(Ordering::Relaxed)
     }
 
     /// Answers a token request (form fields already decoded).
-    pub fn token(&self, form: &HashMap<String, String>) -> Response {
+    pub(super) fn token(&self, form: &HashMap<String, String>) -> Response {
         let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
         if field("grant_type") != "client_credentials" {
             let body = json!({"error": "unsupported_grant_type", "error_description": "The authorization grant type is not supported by the authorization server.", "message": "The authorization grant type is not supported by the authorization server."});
@@ -93,7 +93,7 @@ impl OAuth {
     }
 
     /// Whether `token` is an issued token still alive; counts the use.
-    pub fn accepts(&self, token: &str) -> bool {
+    pub(super) fn accepts(&self, token: &str) -> bool {
         let mut issued = self.lock();
         let Some(entry) = issued.get_mut(token) else {
             return false;

@@ -22,7 +22,7 @@ use crate::api::model::Guest;
 
 /// Requests seen, by method.
 #[derive(Debug, Default)]
-pub struct RequestCounters {
+pub(super) struct RequestCounters {
     pub total: AtomicU64,
     pub get: AtomicU64,
     pub post: AtomicU64,
@@ -31,7 +31,7 @@ pub struct RequestCounters {
     pub created: AtomicU64,
 }
 
-pub struct AppState {
+pub(super) struct AppState {
     pub store: Mutex<Store>,
     pub faults: Faults,
     pub oauth: super::oauth::OAuth,
@@ -50,14 +50,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn store(&self) -> MutexGuard<'_, Store> {
+    pub(super) fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 type Shared = State<Arc<AppState>>;
 
-pub fn router(state: Arc<AppState>) -> Router {
+pub(super) fn router(state: Arc<AppState>) -> Router {
     let guests = "/api/organizations/{org}/guests";
     Router::new()
         .route(guests, get(list).post(create))

@@ -15,18 +15,18 @@ use tower::ServiceExt;
 
 /// Pulled by a handler to close its connection without writing a response.
 #[derive(Clone)]
-pub struct KillSwitch(Arc<Notify>);
+pub(super) struct KillSwitch(Arc<Notify>);
 
 impl KillSwitch {
     /// Closes the connection; the request never gets an answer, so this never returns.
-    pub async fn pull(&self) -> Response {
+    pub(super) async fn pull(&self) -> Response {
         self.0.notify_one();
         std::future::pending().await
     }
 }
 
 /// Serves `app` on `listener` until `shutdown` fires or its sender is dropped.
-pub async fn serve(listener: TcpListener, app: Router, mut shutdown: oneshot::Receiver<()>) {
+pub(super) async fn serve(listener: TcpListener, app: Router, mut shutdown: oneshot::Receiver<()>) {
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {

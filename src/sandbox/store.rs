@@ -63,15 +63,15 @@ pub fn default_members() -> Vec<Member> {
 }
 
 /// A field and its message, as a 422 lists them.
-pub type Problems = Vec<(String, String)>;
+pub(super) type Problems = Vec<(String, String)>;
 
 /// Why a create was refused.
 #[derive(Debug)]
-pub enum CreateError {
+pub(super) enum CreateError {
     Invalid(Problems),
 }
 
-pub struct Store {
+pub(super) struct Store {
     guests: Vec<Guest>,
     /// Lowercased email → index in `guests`. Emails are unique ignoring case, as MySQL compares.
     by_email: HashMap<String, usize>,
@@ -88,7 +88,7 @@ impl Store {
     }
 
     /// A store that compares emails with their accents folded when `fold_accents` is set.
-    pub fn folding(guests: Vec<Guest>, members: Vec<Member>, fold_accents: bool) -> Self {
+    pub(super) fn folding(guests: Vec<Guest>, members: Vec<Member>, fold_accents: bool) -> Self {
         let mut store = Store {
             guests: Vec::new(),
             by_email: HashMap::new(),
@@ -102,11 +102,11 @@ impl Store {
         store
     }
 
-    pub fn guests(&self) -> &[Guest] {
+    pub(super) fn guests(&self) -> &[Guest] {
         &self.guests
     }
 
-    pub fn members(&self) -> &[Member] {
+    pub(super) fn members(&self) -> &[Member] {
         &self.members
     }
 
@@ -123,7 +123,7 @@ impl Store {
             .collect()
     }
 
-    pub fn find(&self, email: &str) -> Option<&Guest> {
+    pub(super) fn find(&self, email: &str) -> Option<&Guest> {
         self.by_email.get(&self.key(email)).map(|&i| &self.guests[i])
     }
 
@@ -133,7 +133,7 @@ impl Store {
     }
 
     /// Adds a guest as loaded, keeping its id when it has one. A repeated email is skipped.
-    pub fn insert(&mut self, mut guest: Guest) -> bool {
+    pub(super) fn insert(&mut self, mut guest: Guest) -> bool {
         let key = self.key(&guest.email);
         if self.by_email.contains_key(&key) {
             return false;
@@ -153,7 +153,7 @@ impl Store {
     }
 
     /// Checks a create body as the server does, without storing anything.
-    pub fn check_create(&self, body: &Map<String, Value>) -> Result<Guest, CreateError> {
+    pub(super) fn check_create(&self, body: &Map<String, Value>) -> Result<Guest, CreateError> {
         let mut problems = Problems::new();
         let email = match body.get("email") {
             Some(Value::String(email)) if !email.trim().is_empty() => email.trim().to_string(),
@@ -211,7 +211,7 @@ impl Store {
     }
 
     /// Stores a checked guest, giving it the next id and its creation time.
-    pub fn create(&mut self, mut guest: Guest, now: &str) -> Guest {
+    pub(super) fn create(&mut self, mut guest: Guest, now: &str) -> Guest {
         guest.id = String::new();
         guest.created_at = Some(now.to_string());
         guest.status = Some("active".into());
@@ -220,7 +220,7 @@ impl Store {
     }
 
     /// Replaces `associated_members`; every other field of the body is ignored, as the API does.
-    pub fn update_members(&mut self, email: &str, body: &Map<String, Value>) -> Option<Result<Guest, Problems>> {
+    pub(super) fn update_members(&mut self, email: &str, body: &Map<String, Value>) -> Option<Result<Guest, Problems>> {
         self.find(email)?;
         let mut problems = Problems::new();
         let members = match body.get("associated_members") {
@@ -238,7 +238,12 @@ impl Store {
     }
 
     /// Records a guest's use (`Sandbox::use_guest`).
-    pub fn touch(&mut self, email: &str, last_accessed_at: Option<&str>, assigned_tasks: Option<u64>) -> Option<Guest> {
+    pub(super) fn touch(
+        &mut self,
+        email: &str,
+        last_accessed_at: Option<&str>,
+        assigned_tasks: Option<u64>,
+    ) -> Option<Guest> {
         let guest = self.find_mut(email)?;
         if let Some(at) = last_accessed_at {
             guest.last_accessed_at = Some(at.to_string());
@@ -249,7 +254,7 @@ impl Store {
         Some(guest.clone())
     }
 
-    pub fn delete(&mut self, email: &str) -> Option<Guest> {
+    pub(super) fn delete(&mut self, email: &str) -> Option<Guest> {
         let index = self.by_email.remove(&self.key(email))?;
         let guest = self.guests.remove(index);
         for slot in self.by_email.values_mut() {
@@ -261,7 +266,7 @@ impl Store {
     }
 
     /// Disables (`disabled_at` = now) or re-enables a guest.
-    pub fn set_disabled(&mut self, email: &str, now: Option<&str>) -> Option<Guest> {
+    pub(super) fn set_disabled(&mut self, email: &str, now: Option<&str>) -> Option<Guest> {
         let guest = self.find_mut(email)?;
         guest.disabled_at = now.map(str::to_string);
         guest.status = Some(if now.is_some() { "disabled" } else { "active" }.to_string());

@@ -13,7 +13,7 @@ use crate::rate::Rate;
 
 /// The organization the page's jobs go to, and its name for people.
 #[derive(Clone)]
-pub struct Reached {
+pub(super) struct Reached {
     /// Where and as whom.
     pub api: ApiConfig,
     /// `Name (org id)`, or the id when the API does not say.
@@ -22,7 +22,7 @@ pub struct Reached {
 
 /// What the page asks for when no credentials are configured.
 #[derive(Clone)]
-pub struct Ask {
+pub(super) struct Ask {
     /// Pacing and timeouts.
     pub transport: Transport,
     /// `--base-url`.
@@ -32,10 +32,10 @@ pub struct Ask {
 }
 
 /// Each run's columns, with the mapping they were read under.
-pub type ColumnCache = HashMap<String, (Vec<(String, String)>, Arc<Columns>)>;
+pub(super) type ColumnCache = HashMap<String, (Vec<(String, String)>, Arc<Columns>)>;
 
 /// The server's state.
-pub struct App {
+pub(super) struct App {
     /// The runs' folders.
     pub runs: Runs,
     /// Their jobs.
@@ -54,7 +54,7 @@ pub struct App {
 
 impl App {
     /// The organization the page reaches, if known.
-    pub fn reached(&self) -> Option<Reached> {
+    pub(super) fn reached(&self) -> Option<Reached> {
         self.reach
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -62,13 +62,13 @@ impl App {
     }
 
     /// The organization, as people know it.
-    pub fn organization(&self) -> String {
+    pub(super) fn organization(&self) -> String {
         self.reached()
             .map_or_else(|| "the organization".to_string(), |reached| reached.organization)
     }
 
     /// The confirmation the run waits for.
-    pub fn confirming(&self, id: &str) -> Option<Kind> {
+    pub(super) fn confirming(&self, id: &str) -> Option<Kind> {
         self.confirming
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -77,7 +77,7 @@ impl App {
     }
 
     /// Asks (or stops asking) a run's confirmation.
-    pub fn set_confirming(&self, id: &str, kind: Option<Kind>) {
+    pub(super) fn set_confirming(&self, id: &str, kind: Option<Kind>) {
         let mut confirming = self
             .confirming
             .lock()
@@ -89,7 +89,7 @@ impl App {
     }
 
     /// The upload's columns under the run's mapping, read once per mapping.
-    pub fn columns(&self, id: &str, run: &RunDir, meta: &Meta) -> Result<Arc<Columns>, String> {
+    pub(super) fn columns(&self, id: &str, run: &RunDir, meta: &Meta) -> Result<Arc<Columns>, String> {
         let mut cache = self.columns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((map, columns)) = cache.get(id)
             && *map == meta.map
@@ -104,7 +104,7 @@ impl App {
 
 /// Names the organization from `GET me/organizations`, as `doctor` does; its id when the API
 /// does not say.
-pub async fn name(api: &ApiConfig) -> String {
+pub(super) async fn name(api: &ApiConfig) -> String {
     let lookup = async {
         let client = crate::api::Client::new(api).ok()?;
         client.organization_name().await

@@ -8,11 +8,11 @@ const CSS: &str = include_str!("assets/page.css");
 const JS: &str = include_str!("assets/page.js");
 
 /// `GET /assets/page.css`.
-pub async fn css() -> Response {
+pub(super) async fn css() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response()
 }
 
 /// `GET /assets/page.js`.
-pub async fn js() -> Response {
+pub(super) async fn js() -> Response {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], JS).into_response()
 }

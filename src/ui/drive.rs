@@ -23,7 +23,7 @@ fn job(order: &Order) -> Result<Job, String> {
 }
 
 /// Runs the order's job to its end, telling the hub as it goes.
-pub async fn drive(hub: Arc<Hub>, order: Order) -> Outcome {
+pub(super) async fn drive(hub: Arc<Hub>, order: Order) -> Outcome {
     let job = match job(&order) {
         Ok(job) => job,
         Err(why) => return failed(why),

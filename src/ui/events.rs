@@ -17,7 +17,7 @@ use super::app::App;
 use super::view::note_json;
 
 /// The run's event stream.
-pub async fn events(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+pub(super) async fn events(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     if app.runs.get(&id).is_none() {
         return (StatusCode::NOT_FOUND, "no such run").into_response();
     }

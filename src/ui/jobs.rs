@@ -17,7 +17,7 @@ use crate::config::ApiConfig;
 /// What a job is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Kind {
+pub(super) enum Kind {
     /// A dry run against live state: the preview.
     Preview,
     /// The import.
@@ -28,7 +28,7 @@ pub enum Kind {
 
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(super) enum Phase {
     /// Going.
     Running,
     /// Asked to stop; requests in flight are finishing.
@@ -41,7 +41,7 @@ pub enum Phase {
 
 /// One row's outcome, as the page shows it.
 #[derive(Debug, Clone, Serialize)]
-pub struct RowUpdate {
+pub(super) struct RowUpdate {
     /// The sheet's row number.
     pub row: u64,
     /// Its status (`created`, `invalid`, ...).
@@ -54,7 +54,7 @@ pub struct RowUpdate {
 
 /// A job's state while it runs (and after, until the server ends).
 #[derive(Debug, Clone)]
-pub struct Live {
+pub(super) struct Live {
     /// What it is for.
     pub kind: Kind,
     /// Where it is.
@@ -91,19 +91,19 @@ impl Live {
     }
 
     /// Rows finished so far.
-    pub fn done(&self) -> u64 {
+    pub(super) fn done(&self) -> u64 {
         self.counts.values().sum()
     }
 
     /// Whether it is still going.
-    pub fn active(&self) -> bool {
+    pub(super) fn active(&self) -> bool {
         matches!(self.phase, Phase::Running | Phase::Stopping)
     }
 }
 
 /// A change the page should show: sent to the run's event stream as JSON.
 #[derive(Debug, Clone)]
-pub struct Note {
+pub(super) struct Note {
     /// The run it is about.
     pub run: String,
     /// The run's version after the change (a new job, a finished one): a page showing an older
@@ -121,13 +121,13 @@ struct Entry {
 }
 
 /// Every job of this server, by run id.
-pub struct Hub {
+pub(super) struct Hub {
     entries: Mutex<HashMap<String, Entry>>,
     notes: broadcast::Sender<Note>,
 }
 
 /// What a job is told to do.
-pub struct Order {
+pub(super) struct Order {
     /// The run's id.
     pub run: String,
     /// What it is for.
@@ -152,7 +152,7 @@ pub struct Order {
 
 impl Hub {
     /// No jobs yet.
-    pub fn new() -> Arc<Hub> {
+    pub(super) fn new() -> Arc<Hub> {
         let (notes, _) = broadcast::channel(1024);
         Arc::new(Hub {
             entries: Mutex::new(HashMap::new()),
@@ -161,17 +161,17 @@ impl Hub {
     }
 
     /// The changes, for an event stream.
-    pub fn subscribe(&self) -> broadcast::Receiver<Note> {
+    pub(super) fn subscribe(&self) -> broadcast::Receiver<Note> {
         self.notes.subscribe()
     }
 
     /// The run's job, if one ran since the server started.
-    pub fn live(&self, run: &str) -> Option<Live> {
+    pub(super) fn live(&self, run: &str) -> Option<Live> {
         self.lock().get(run).map(|entry| entry.live.clone())
     }
 
     /// The run's version: it changes when a job starts or ends.
-    pub fn version(&self, run: &str) -> u64 {
+    pub(super) fn version(&self, run: &str) -> u64 {
         self.lock().get(run).map_or(0, |entry| entry.version)
     }
 
@@ -181,7 +181,7 @@ impl Hub {
 
     /// Stops the run's job as the first Ctrl-C stops the CLI: no new request starts, those in
     /// flight finish, unfinished rows are `deferred`.
-    pub fn stop(&self, run: &str) -> bool {
+    pub(super) fn stop(&self, run: &str) -> bool {
         let mut entries = self.lock();
         let Some(entry) = entries.get_mut(run).filter(|entry| entry.live.active()) else {
             return false;
@@ -197,12 +197,12 @@ impl Hub {
     }
 
     /// Whether any job is going.
-    pub fn any_active(&self) -> bool {
+    pub(super) fn any_active(&self) -> bool {
         self.lock().values().any(|entry| entry.live.active())
     }
 
     /// Stops every job and waits for them to end (Ctrl-C on the server).
-    pub async fn stop_all(&self) {
+    pub(super) async fn stop_all(&self) {
         let tasks: Vec<tokio::task::JoinHandle<()>> = {
             let mut entries = self.lock();
             entries
@@ -222,7 +222,7 @@ impl Hub {
 
     /// Starts a job, run by `drive` (which tells the hub as it goes); refused while the run has
     /// one going.
-    pub fn start<D, F>(self: &Arc<Hub>, order: Order, drive: D) -> Result<(), String>
+    pub(super) fn start<D, F>(self: &Arc<Hub>, order: Order, drive: D) -> Result<(), String>
     where
         D: FnOnce(Arc<Hub>, Order) -> F,
         F: std::future::Future<Output = Outcome> + Send + 'static,
@@ -267,7 +267,7 @@ impl Hub {
     }
 
     /// Lets the job be stopped from the page.
-    pub fn stoppable(&self, run: &str, stop: Box<dyn Fn() + Send + Sync>) {
+    pub(super) fn stoppable(&self, run: &str, stop: Box<dyn Fn() + Send + Sync>) {
         if let Some(entry) = self.lock().get_mut(run) {
             entry.stop = Some(stop);
         }
@@ -278,7 +278,7 @@ impl Hub {
         dead_code,
         reason = "fed by the engine's events, which arrive with issue 24's engine"
     )]
-    pub fn update(&self, run: &str, change: impl FnOnce(&mut Live) -> Option<RowUpdate>) {
+    pub(super) fn update(&self, run: &str, change: impl FnOnce(&mut Live) -> Option<RowUpdate>) {
         let note = {
             let mut entries = self.lock();
             let Some(entry) = entries.get_mut(run) else {
@@ -325,7 +325,7 @@ impl Hub {
 
 /// How a job ended.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub(super) struct Outcome {
     /// Rows per status, as its summary counts them (`None`: as the events counted them).
     pub counts: Option<BTreeMap<String, u64>>,
     /// Why it stopped early, or the error that ended it.

@@ -9,7 +9,7 @@ use std::fmt::Write;
 use super::table::{Columns, TableRow};
 
 /// Text made safe for HTML content and attribute values.
-pub fn esc(text: &str) -> String {
+pub(super) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -26,7 +26,7 @@ pub fn esc(text: &str) -> String {
 
 /// The colour family of a status, as the xlsx results colour it: done green, nothing to do
 /// grey, a person needed red, later yellow.
-pub fn tone(status: &str) -> &'static str {
+pub(super) fn tone(status: &str) -> &'static str {
     use crate::engine::{Status, Tone};
     match status.parse::<Status>().map(Status::tone) {
         Ok(Tone::Done) => "done",
@@ -38,7 +38,7 @@ pub fn tone(status: &str) -> &'static str {
 }
 
 /// The frame every page shares.
-pub fn frame(title: &str, organization: Option<&str>, body: &str) -> String {
+pub(super) fn frame(title: &str, organization: Option<&str>, body: &str) -> String {
     let org = organization.map_or(String::new(), |org| {
         format!("<span class=\"org\">Organization: <strong>{}</strong></span>", esc(org))
     });
@@ -51,7 +51,7 @@ pub fn frame(title: &str, organization: Option<&str>, body: &str) -> String {
 }
 
 /// The token form, when no credentials are configured.
-pub fn token_form(ask_org: bool, error: Option<&str>) -> String {
+pub(super) fn token_form(ask_org: bool, error: Option<&str>) -> String {
     let mut out = String::from(
         "<section class=\"panel\"><h2>Connect to Tallyfy</h2><p>Paste a personal access token (Tallyfy: Settings › Integrations › REST API). It stays in this server's memory only: never on disk, never shown again.</p>",
     );
@@ -67,7 +67,7 @@ pub fn token_form(ask_org: bool, error: Option<&str>) -> String {
 }
 
 /// The upload form: choose or drop a spreadsheet; the script submits it once one is chosen.
-pub fn upload_form() -> String {
+pub(super) fn upload_form() -> String {
     "<section class=\"panel\" id=\"drop\"><h2>Import guests from a spreadsheet</h2>\
      <form method=\"post\" action=\"/runs\" enctype=\"multipart/form-data\" id=\"upload\">\
      <label for=\"file\">Choose or drop a file (CSV or TSV in any encoding, .xlsx, .xls, .ods)</label> \
@@ -78,7 +78,7 @@ pub fn upload_form() -> String {
 }
 
 /// One line of the runs list.
-pub struct RunLine {
+pub(super) struct RunLine {
     /// The run's id.
     pub id: String,
     /// The uploaded file's name.
@@ -96,7 +96,7 @@ pub struct RunLine {
 }
 
 /// The runs list.
-pub fn runs_list(lines: &[RunLine]) -> String {
+pub(super) fn runs_list(lines: &[RunLine]) -> String {
     if lines.is_empty() {
         return String::new();
     }
@@ -134,7 +134,7 @@ pub fn runs_list(lines: &[RunLine]) -> String {
 }
 
 /// Everything a run's page shows.
-pub struct RunPage {
+pub(super) struct RunPage {
     /// The run's id.
     pub id: String,
     /// The uploaded file's name.
@@ -178,7 +178,7 @@ pub struct RunPage {
 }
 
 /// A run's page.
-pub fn run_page(page: &RunPage) -> String {
+pub(super) fn run_page(page: &RunPage) -> String {
     let id = esc(&page.id);
     let mut out = String::new();
     let _ = write!(

@@ -20,7 +20,7 @@ use super::{page, table, view};
 use crate::input::MAX_WORKBOOK;
 
 /// Every route, behind the guard.
-pub fn router(app: Arc<App>, guard: Arc<Guard>) -> Router {
+pub(super) fn router(app: Arc<App>, guard: Arc<Guard>) -> Router {
     // Uploads are capped as files are (a workbook is read whole, at most MAX_WORKBOOK); a little
     // more for the multipart framing.
     let upload_limit = DefaultBodyLimit::max(usize::try_from(MAX_WORKBOOK + 64 * 1024).unwrap_or(usize::MAX));

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// A run's `run.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Meta {
+pub(super) struct Meta {
     /// The folder's name: the upload's time and a random tail, so runs sort by time.
     pub id: String,
     /// The uploaded file's name, as stored in the folder.
@@ -34,7 +34,7 @@ pub struct Meta {
 
 /// One fixed cell.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Edit {
+pub(super) struct Edit {
     /// The sheet's row number.
     pub row: u64,
     /// The column's position in the header (0-based).
@@ -47,7 +47,7 @@ pub struct Edit {
 
 impl Meta {
     /// The page's edits as the input applies them to the records it reads.
-    pub fn cell_edits(&self) -> Vec<crate::input::CellEdit> {
+    pub(super) fn cell_edits(&self) -> Vec<crate::input::CellEdit> {
         self.edits
             .iter()
             .map(|e| crate::input::CellEdit {
@@ -59,7 +59,7 @@ impl Meta {
     }
 
     /// Records an edit; a second edit of one cell replaces the first.
-    pub fn edit(&mut self, edit: Edit) {
+    pub(super) fn edit(&mut self, edit: Edit) {
         self.edits.retain(|e| (e.row, e.column) != (edit.row, edit.column));
         self.edits.push(edit);
         self.edits.sort_by_key(|e| (e.row, e.column));
@@ -68,19 +68,19 @@ impl Meta {
 
 /// The folder of all runs.
 #[derive(Debug, Clone)]
-pub struct Runs {
+pub(super) struct Runs {
     dir: PathBuf,
 }
 
 /// The files of one run.
 #[derive(Debug, Clone)]
-pub struct RunDir {
+pub(super) struct RunDir {
     path: PathBuf,
 }
 
 impl Runs {
     /// Opens (creates) the folder; only its owner may read it: it holds people's data.
-    pub fn open(dir: &Path) -> io::Result<Runs> {
+    pub(super) fn open(dir: &Path) -> io::Result<Runs> {
         std::fs::create_dir_all(dir)?;
         #[cfg(unix)]
         {
@@ -91,12 +91,12 @@ impl Runs {
     }
 
     /// Where the runs are.
-    pub fn dir(&self) -> &Path {
+    pub(super) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// A new run's folder, with its id.
-    pub fn create(&self) -> io::Result<(String, RunDir)> {
+    pub(super) fn create(&self) -> io::Result<(String, RunDir)> {
         let now = chrono::Utc::now();
         let mut tail = [0u8; 3];
         rand::Rng::fill_bytes(&mut rand::rng(), &mut tail);
@@ -108,14 +108,14 @@ impl Runs {
     }
 
     /// A run by id; `None` for anything that is not a run's folder (a path, `..`).
-    pub fn get(&self, id: &str) -> Option<RunDir> {
+    pub(super) fn get(&self, id: &str) -> Option<RunDir> {
         let valid = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         let path = self.dir.join(id);
         (valid && path.join(META).is_file()).then_some(RunDir { path })
     }
 
     /// Every run, newest first.
-    pub fn list(&self) -> Vec<(RunDir, Meta)> {
+    pub(super) fn list(&self) -> Vec<(RunDir, Meta)> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return Vec::new();
         };
@@ -137,18 +137,18 @@ const META: &str = "run.json";
 
 impl RunDir {
     /// The folder.
-    pub fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Reads `run.json`.
-    pub fn meta(&self) -> io::Result<Meta> {
+    pub(super) fn meta(&self) -> io::Result<Meta> {
         let bytes = std::fs::read(self.path.join(META))?;
         serde_json::from_slice(&bytes).map_err(io::Error::other)
     }
 
     /// Writes `run.json` (whole, by a rename).
-    pub fn save(&self, meta: &Meta) -> io::Result<()> {
+    pub(super) fn save(&self, meta: &Meta) -> io::Result<()> {
         let bytes = serde_json::to_vec_pretty(meta).map_err(io::Error::other)?;
         let temp = self.path.join(".run.json.tmp");
         std::fs::write(&temp, bytes)?;
@@ -156,53 +156,53 @@ impl RunDir {
     }
 
     /// The uploaded copy.
-    pub fn upload(&self, meta: &Meta) -> PathBuf {
+    pub(super) fn upload(&self, meta: &Meta) -> PathBuf {
         self.path.join(&meta.file)
     }
 
     /// The corrected copy: the upload with the page's edits, as CSV.
-    pub fn corrected(&self) -> PathBuf {
+    pub(super) fn corrected(&self) -> PathBuf {
         self.path.join("corrected.csv")
     }
 
     /// The preview: a dry run's results.
-    pub fn preview(&self) -> PathBuf {
+    pub(super) fn preview(&self) -> PathBuf {
         self.path.join("preview.csv")
     }
 
     /// The preview's summary JSON.
-    pub fn preview_summary(&self) -> PathBuf {
+    pub(super) fn preview_summary(&self) -> PathBuf {
         self.path.join("preview.summary.json")
     }
 
     /// The import's results, as the CLI writes them.
-    pub fn results(&self) -> PathBuf {
+    pub(super) fn results(&self) -> PathBuf {
         self.path.join("results.csv")
     }
 
     /// The import's results as a workbook.
-    pub fn results_xlsx(&self) -> PathBuf {
+    pub(super) fn results_xlsx(&self) -> PathBuf {
         self.path.join("results.xlsx")
     }
 
     /// The import's summary JSON.
-    pub fn summary(&self) -> PathBuf {
+    pub(super) fn summary(&self) -> PathBuf {
         self.path.join("summary.json")
     }
 
     /// The undo's results.
-    pub fn undo(&self) -> PathBuf {
+    pub(super) fn undo(&self) -> PathBuf {
         self.path.join("undo.csv")
     }
 
     /// The undo's summary JSON.
-    pub fn undo_summary(&self) -> PathBuf {
+    pub(super) fn undo_summary(&self) -> PathBuf {
         self.path.join("undo.summary.json")
     }
 
     /// The offending fields of each row of a job's results (`preview.csv` → `preview.fields.json`),
     /// from the engine's row events: the results file has the message, not the fields.
-    pub fn fields(&self, results: &Path) -> PathBuf {
+    pub(super) fn fields(&self, results: &Path) -> PathBuf {
         let name = results
             .file_stem()
             .map_or("results".into(), |s| s.to_string_lossy().into_owned());
@@ -212,7 +212,7 @@ impl RunDir {
 
 /// A name for the uploaded copy: the file's own name without any folder, never hidden, never
 /// one of the run's own files.
-pub fn upload_name(given: &str) -> String {
+pub(super) fn upload_name(given: &str) -> String {
     let base = given.rsplit(['/', '\\']).next().unwrap_or_default();
     let clean: String = base
         .chars()

@@ -12,14 +12,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// The cookie the key is exchanged for.
-pub const COOKIE: &str = "tallyfy_guests_key";
+pub(super) const COOKIE: &str = "tallyfy_guests_key";
 
 /// Every answer's policy: scripts, styles and images from this server only, no frames, no
 /// forms to elsewhere.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+pub(super) const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The key and the port it was printed for.
-pub struct Guard {
+pub(super) struct Guard {
     key: String,
     port: u16,
 }
@@ -38,7 +38,7 @@ enum Verdict {
 impl Guard {
     /// A fresh key of 32 random bytes (from the thread's CSPRNG, seeded by the OS), as hex:
     /// URL-safe and cookie-safe as it stands.
-    pub fn new(port: u16) -> Guard {
+    pub(super) fn new(port: u16) -> Guard {
         let mut bytes = [0u8; 32];
         rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
         let key = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -51,7 +51,7 @@ impl Guard {
     }
 
     /// The page's own address.
-    pub fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/?key={}", self.port, self.key)
     }
 
@@ -124,7 +124,7 @@ fn same(given: &str, key: &str) -> bool {
 }
 
 /// The middleware: the checks above, then the headers every answer carries.
-pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+pub(super) async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
     let verdict = guard.verdict(
         request.method(),
         request.uri().path(),

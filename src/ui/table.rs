@@ -9,11 +9,11 @@ use std::path::Path;
 use crate::input::{CellEdit, Field, Input, InputOptions, Source, Target, parse_mapping};
 
 /// Rows shown on a page at most; the downloads hold them all.
-pub const SHOWN_ROWS: usize = 10_000;
+pub(super) const SHOWN_ROWS: usize = 10_000;
 
 /// The upload's header and how each column is read.
 #[derive(Debug, Clone, Default)]
-pub struct Columns {
+pub(super) struct Columns {
     /// The header's names.
     pub names: Vec<String>,
     /// The field each column is read as now (`phone_1` for every phone column but the second).
@@ -33,7 +33,7 @@ pub struct Columns {
 impl Columns {
     /// The column holding `field` in a row with these `cells` (a row's phones are its first two
     /// non-empty phone cells).
-    pub fn column_of(&self, field: &str, cells: &[String]) -> Option<usize> {
+    pub(super) fn column_of(&self, field: &str, cells: &[String]) -> Option<usize> {
         let nth = match field {
             "phone_1" => 0,
             "phone_2" => 1,
@@ -49,7 +49,7 @@ impl Columns {
 }
 
 /// The person's mapping changes as `--map` takes them.
-pub fn targets(map: &[(String, String)]) -> Vec<(String, Target)> {
+pub(super) fn targets(map: &[(String, String)]) -> Vec<(String, Target)> {
     map.iter()
         .filter_map(|(column, field)| parse_mapping(&format!("{column}={field}")).ok())
         .collect()
@@ -60,7 +60,7 @@ fn open(path: &Path, options: &InputOptions) -> Result<Input, String> {
 }
 
 /// Reads the upload's header with the person's changes and without.
-pub fn columns(upload: &Path, map: &[(String, String)]) -> Result<Columns, String> {
+pub(super) fn columns(upload: &Path, map: &[(String, String)]) -> Result<Columns, String> {
     let detected = open(upload, &InputOptions::default()).ok();
     let options = InputOptions {
         map: targets(map),
@@ -113,7 +113,7 @@ pub fn columns(upload: &Path, map: &[(String, String)]) -> Result<Columns, Strin
 
 /// A job's results, read back.
 #[derive(Debug, Clone, Default)]
-pub struct Table {
+pub(super) struct Table {
     /// The input's columns.
     pub header: Vec<String>,
     /// The rows, in the file's order (at most `SHOWN_ROWS`).
@@ -126,7 +126,7 @@ pub struct Table {
 
 /// One row of results.
 #[derive(Debug, Clone, Default)]
-pub struct TableRow {
+pub(super) struct TableRow {
     /// The sheet's row number.
     pub row: u64,
     /// Its status.
@@ -138,7 +138,7 @@ pub struct TableRow {
 }
 
 /// Reads a results file of the engine (a preview, an import's, an undo's).
-pub fn results(path: &Path, map: &[(String, String)]) -> Result<Table, String> {
+pub(super) fn results(path: &Path, map: &[(String, String)]) -> Result<Table, String> {
     let options = InputOptions {
         map: targets(map),
         previous_results: true,
@@ -176,7 +176,12 @@ pub fn results(path: &Path, map: &[(String, String)]) -> Result<Table, String> {
 
 /// Writes the corrected copy: the upload's header and rows with the edits, as CSV (UTF-8 with
 /// a byte order mark and CRLF, for Excel; the formula guard on, as every file the tool writes).
-pub fn write_corrected(upload: &Path, map: &[(String, String)], edits: &[CellEdit], to: &Path) -> Result<(), String> {
+pub(super) fn write_corrected(
+    upload: &Path,
+    map: &[(String, String)],
+    edits: &[CellEdit],
+    to: &Path,
+) -> Result<(), String> {
     let options = InputOptions {
         map: targets(map),
         edits: edits.to_vec(),

@@ -17,7 +17,7 @@ use crate::invite_pace::{creates_take as timing, human, interval as invite_inter
 use crate::rate::Rate;
 
 /// A job's files in the run's folder.
-pub fn files(run: &RunDir, kind: Kind) -> (PathBuf, PathBuf) {
+pub(super) fn files(run: &RunDir, kind: Kind) -> (PathBuf, PathBuf) {
     match kind {
         Kind::Preview => (run.preview(), run.preview_summary()),
         Kind::Send => (run.results(), run.summary()),
@@ -26,7 +26,7 @@ pub fn files(run: &RunDir, kind: Kind) -> (PathBuf, PathBuf) {
 }
 
 /// The job the page shows: the live one, else the furthest one on disk.
-pub fn shown(app: &App, id: &str, run: &RunDir) -> (Kind, Option<Live>) {
+pub(super) fn shown(app: &App, id: &str, run: &RunDir) -> (Kind, Option<Live>) {
     match app.hub.live(id) {
         Some(live) => (live.kind, Some(live)),
         None if run.undo().exists() => (Kind::Undo, None),
@@ -37,13 +37,13 @@ pub fn shown(app: &App, id: &str, run: &RunDir) -> (Kind, Option<Live>) {
 
 /// A finished job's account, from its `--summary-json`.
 #[derive(Debug, Default)]
-pub struct Account {
+pub(super) struct Account {
     /// Why it stopped early, or its error.
     pub stopped: Option<String>,
 }
 
 /// Reads a job's summary; `None` when it has none (it never ran, or the server died in it).
-pub fn account(path: &std::path::Path) -> Option<Account> {
+pub(super) fn account(path: &std::path::Path) -> Option<Account> {
     let value: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
     Some(Account {
         stopped: value["stopped"]
@@ -64,7 +64,7 @@ fn clock(at: SystemTime) -> String {
 }
 
 /// The state line of a live job.
-pub fn live_state(live: &Live, organization: &str, rates: &[Rate]) -> String {
+pub(super) fn live_state(live: &Live, organization: &str, rates: &[Rate]) -> String {
     let done = live.done();
     let of = live
         .total
@@ -127,7 +127,7 @@ fn counted(table: &Table) -> BTreeMap<String, u64> {
 }
 
 /// The offending fields of a job's rows, kept beside its results.
-pub fn fields(run: &RunDir, results: &std::path::Path) -> BTreeMap<u64, Vec<String>> {
+pub(super) fn fields(run: &RunDir, results: &std::path::Path) -> BTreeMap<u64, Vec<String>> {
     std::fs::read(run.fields(results))
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
@@ -135,7 +135,7 @@ pub fn fields(run: &RunDir, results: &std::path::Path) -> BTreeMap<u64, Vec<Stri
 }
 
 /// The whole run page.
-pub fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, error: Option<String>) -> RunPage {
+pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, error: Option<String>) -> RunPage {
     let organization = app.organization();
     let rates = app.invite_rates.clone();
     let (kind, live) = shown(app, id, run);
@@ -342,7 +342,7 @@ fn send_question(counts: &BTreeMap<String, u64>, organization: &str, rates: &[Ra
 }
 
 /// The runs list's state of a run, from its folder and live job.
-pub fn run_line(app: &Arc<App>, run: &RunDir, meta: &Meta) -> super::page::RunLine {
+pub(super) fn run_line(app: &Arc<App>, run: &RunDir, meta: &Meta) -> super::page::RunLine {
     let (kind, live) = shown(app, &meta.id, run);
     let (results, summary) = files(run, kind);
     let organization = meta.organization.clone().unwrap_or_else(|| app.organization());
@@ -370,7 +370,7 @@ pub fn run_line(app: &Arc<App>, run: &RunDir, meta: &Meta) -> super::page::RunLi
 }
 
 /// The JSON a run's event stream sends: its version, state line, counts and the row changed.
-pub fn note_json(app: &Arc<App>, id: &str, version: u64, row: Option<&RowUpdate>) -> String {
+pub(super) fn note_json(app: &Arc<App>, id: &str, version: u64, row: Option<&RowUpdate>) -> String {
     let live = app.hub.live(id);
     let state = live
         .as_ref()

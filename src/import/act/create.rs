@@ -17,7 +17,7 @@ use crate::import::stop::{Stop, deferred_message, failure};
 
 /// How a create ended, and what reading it back learned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Created {
+pub(crate) struct Created {
     pub outcome: Outcome,
     /// Read-backs made because an attempt's outcome was unknown or the email was taken.
     pub reconciliations: u32,
@@ -28,7 +28,7 @@ pub struct Created {
 
 /// Creates `guest`, reading back after any attempt whose outcome is unknown, for at most
 /// `max_retries + 1` POSTs.
-pub async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_retries: u32) -> Created {
+pub(crate) async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_retries: u32) -> Created {
     let mut run = Run {
         client,
         guest,

@@ -19,14 +19,14 @@ use crate::import::outcome::Outcome;
 use crate::output::neutralize;
 
 /// The journal's columns, written once at the top of a new journal.
-pub const COLUMNS: [&str; 6] = ["time", "act", "email", "guest_id", "phase", "message"];
+pub(crate) const COLUMNS: [&str; 6] = ["time", "act", "email", "guest_id", "phase", "message"];
 
 /// The phase of a line written before its request is sent.
-pub const SENDING: &str = "sending";
+pub(crate) const SENDING: &str = "sending";
 
 /// What is being done to a guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Act {
+pub(crate) enum Act {
     Delete,
     Disable,
     Enable,
@@ -45,7 +45,7 @@ impl Act {
 /// An append-only journal, shared by the requests in flight. A dry run's (or an offline run's)
 /// journal records nothing: it sends no act.
 #[derive(Clone, Default)]
-pub struct Journal(Option<Arc<Open>>);
+pub(crate) struct Journal(Option<Arc<Open>>);
 
 struct Open {
     path: PathBuf,
@@ -54,13 +54,13 @@ struct Open {
 
 impl Journal {
     /// A journal that records nothing, for runs that send no act.
-    pub fn none() -> Journal {
+    pub(crate) fn none() -> Journal {
         Journal(None)
     }
 
     /// Opens (creating if need be) the journal at `path` for appending, before anything is sent:
     /// a journal that cannot be written stops the run before its first request.
-    pub fn open(path: &Path) -> Result<Journal, RunError> {
+    pub(crate) fn open(path: &Path) -> Result<Journal, RunError> {
         let what = || format!("cannot write the acts journal {}", path.display());
         let file = OpenOptions::new()
             .create(true)
@@ -81,17 +81,17 @@ impl Journal {
     }
 
     /// Where the journal is, if it records.
-    pub fn path(&self) -> Option<&Path> {
+    pub(crate) fn path(&self) -> Option<&Path> {
         self.0.as_deref().map(|open| open.path.as_path())
     }
 
     /// Records that `act` on the guest is about to be sent. An error means it must not be.
-    pub fn sending(&self, act: Act, email: &str, guest_id: &str) -> Result<(), String> {
+    pub(crate) fn sending(&self, act: Act, email: &str, guest_id: &str) -> Result<(), String> {
         self.record(act, email, guest_id, SENDING, "")
     }
 
     /// Records the act's answer. An error means no further act may start.
-    pub fn answered(&self, act: Act, email: &str, guest_id: &str, outcome: &Outcome) -> Result<(), String> {
+    pub(crate) fn answered(&self, act: Act, email: &str, guest_id: &str, outcome: &Outcome) -> Result<(), String> {
         self.record(act, email, guest_id, outcome.status.as_str(), &outcome.message)
     }
 
@@ -134,7 +134,7 @@ impl Journal {
 /// beside it (`crm.results.csv` → `crm.results.acts.csv`, `crm.undo.csv` →
 /// `crm.undo.acts.csv`); `fallback` (beside the input, or the working folder) when the results go
 /// to stdout or to something that is not a regular file.
-pub fn path_for(results: Option<&Path>, fallback: PathBuf) -> PathBuf {
+pub(crate) fn path_for(results: Option<&Path>, fallback: PathBuf) -> PathBuf {
     match results.filter(|path| crate::output::replaceable(path)) {
         Some(path) => path.with_extension("acts.csv"),
         None => fallback,

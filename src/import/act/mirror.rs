@@ -19,7 +19,7 @@ use crate::import::stop::Stop;
 use crate::modes::{ErrorBudget, Removal};
 
 /// What `--on-missing` may do, and within what.
-pub struct Rules {
+pub(crate) struct Rules {
     pub how: Removal,
     pub budget: ErrorBudget,
     pub dry_run: bool,
@@ -30,14 +30,14 @@ pub struct Rules {
 
 /// What became of the missing guests: one outcome each, in the same order, and why the run
 /// stops if the rules held it back.
-pub struct Mirrored {
+pub(crate) struct Mirrored {
     pub outcomes: Vec<Outcome>,
     pub stopped: Option<String>,
 }
 
 /// What the report says of each missing guest before anything is done to it: if the run ends
 /// before the report is written again, this is the truth.
-pub fn not_yet(missing: &[Existing], how: Removal) -> Vec<Outcome> {
+pub(crate) fn not_yet(missing: &[Existing], how: Removal) -> Vec<Outcome> {
     let message = format!(
         "not yet {}: the run ended before acting on it, or before its report was written again (the acts journal says what was sent)",
         how.done()
@@ -60,7 +60,7 @@ fn untouched(missing: &[Existing], status: Status, message: &str) -> Vec<Outcome
 /// Applies `rules` to the `missing` guests of an organization of `org_guests` guests; `whole`
 /// says whether the file (and, for `--retry-from`, the run it retries) read the whole input, or
 /// why not.
-pub async fn act(
+pub(crate) async fn act(
     client: &Client,
     missing: &[Existing],
     org_guests: u64,

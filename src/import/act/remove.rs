@@ -11,7 +11,7 @@ use crate::modes::Removal;
 
 /// The guest to take away: its email, the id it must still have, and (for `undo`) what else
 /// the guest read back must prove before it is touched.
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     pub email: &'a str,
     pub id: &'a str,
     pub verify: Option<&'a dyn Verify>,
@@ -21,7 +21,7 @@ pub struct Target<'a> {
 /// alone with that account. `undo` gives one (`undo::Provenance`); its read-back is then
 /// settled (a guest not found right away is read again until the read lag is waited out, so a
 /// lagging replica is never taken for `already_gone`) and carries the guest's task statistics.
-pub trait Verify: Sync {
+pub(crate) trait Verify: Sync {
     fn check(&self, found: &crate::api::Guest) -> Option<(Status, String)>;
 
     /// How long a "not found" is read again before it is believed, given the server's time
@@ -48,7 +48,7 @@ async fn read_back(
 
 /// Reads the guest back and, if it is still the one expected, deletes or disables it (a dry
 /// run stops at saying what it would do). The act is in `journal` before it is sent.
-pub async fn remove(
+pub(crate) async fn remove(
     client: &Client,
     target: &Target<'_>,
     how: Removal,
@@ -179,7 +179,7 @@ fn recorded(journal: &Journal, act: Act, target: &Target<'_>, outcome: Outcome, 
 
 /// Re-enables a disabled guest (`PUT …/enable`), which the client resends like any PUT; the act
 /// is in `journal` before it is sent.
-pub async fn enable(client: &Client, target: &Target<'_>, stop: &Stop, journal: &Journal) -> Outcome {
+pub(crate) async fn enable(client: &Client, target: &Target<'_>, stop: &Stop, journal: &Journal) -> Outcome {
     let outcome = Outcome::new();
     if let Some(reason) = stop.reason() {
         return outcome.with(Status::Deferred, deferred_message("not enabled", reason));

@@ -8,7 +8,7 @@ use crate::import::outcome::{Outcome, Status};
 use crate::import::plan::sync::members_change;
 use crate::import::stop::{Stop, deferred_message, failure};
 
-pub async fn update(client: &Client, email: &str, before: &[u64], members: &[u64], stop: &Stop) -> Outcome {
+pub(crate) async fn update(client: &Client, email: &str, before: &[u64], members: &[u64], stop: &Stop) -> Outcome {
     let outcome = Outcome::new();
     if let Some(reason) = stop.reason() {
         return outcome.with(Status::Deferred, deferred_message("not updated", reason));

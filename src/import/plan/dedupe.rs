@@ -79,7 +79,7 @@ impl Entry {
 /// The emails seen so far, from the organization and from the file, and the existing guests'
 /// profiles packed into one string (a few dozen bytes a guest, no allocation each).
 #[derive(Default)]
-pub struct Emails {
+pub(crate) struct Emails {
     entries: HashMap<u128, Entry, BuildHasherDefault<KeyHasher>>,
     text_ids: Vec<String>,
     profiles: String,
@@ -89,7 +89,7 @@ pub struct Emails {
 }
 
 impl Emails {
-    pub fn new(keep_emails: bool) -> Self {
+    pub(crate) fn new(keep_emails: bool) -> Self {
         Emails {
             keep_emails,
             ..Emails::default()
@@ -97,7 +97,7 @@ impl Emails {
     }
 
     /// Room for `count` more emails at once (the prefetch knows the organization's total).
-    pub fn reserve(&mut self, count: usize) {
+    pub(crate) fn reserve(&mut self, count: usize) {
         self.entries.reserve(count);
         // Reserved once rather than grown by doubling: a doubling copies the whole profile
         // string, and the old and new copies together would set the run's peak memory.
@@ -106,12 +106,12 @@ impl Emails {
     }
 
     /// Room for `count` more rows of the file (their emails only: rows keep no profile).
-    pub fn reserve_rows(&mut self, count: usize) {
+    pub(crate) fn reserve_rows(&mut self, count: usize) {
         self.entries.reserve(count);
     }
 
     /// Records an existing guest of the organization.
-    pub fn insert_existing(&mut self, guest: &Guest) {
+    pub(crate) fn insert_existing(&mut self, guest: &Guest) {
         // Kept as a number only when it prints back the same ("0042" and "+7" stay text).
         let existing = match guest.id.parse::<u64>() {
             Ok(number) if number < TEXT_ID && number.to_string() == guest.id => number,
@@ -182,11 +182,11 @@ impl Emails {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
@@ -205,7 +205,7 @@ impl Emails {
 
 /// What dedupe says about a valid row.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seen {
+pub(crate) enum Seen {
     /// First time: create it.
     New,
     /// An earlier row of the file has this email.
@@ -214,16 +214,16 @@ pub enum Seen {
     Exists(Box<Existing>),
 }
 
-pub struct Deduper {
+pub(crate) struct Deduper {
     emails: Emails,
 }
 
 impl Deduper {
-    pub fn new(emails: Emails) -> Self {
+    pub(crate) fn new(emails: Emails) -> Self {
         Deduper { emails }
     }
 
-    pub fn check(&mut self, email: &str, row: u64) -> Seen {
+    pub(crate) fn check(&mut self, email: &str, row: u64) -> Seen {
         // The guest the cell reads as is named too, whatever becomes of the row.
         if let Some(folded) = compatible(email) {
             self.mention(&folded);
@@ -243,7 +243,7 @@ impl Deduper {
     /// A row that is not imported still names this email: an existing guest with it is not
     /// missing from the file. A cell listing several addresses (`a@x.com; b@x.com`) names each,
     /// and a cell in compatibility forms names the address it reads as (`compatible`).
-    pub fn mention(&mut self, email: &str) {
+    pub(crate) fn mention(&mut self, email: &str) {
         if let Some(folded) = compatible(email) {
             self.mention(&folded);
         }
@@ -265,7 +265,7 @@ impl Deduper {
 
     /// The existing guests no row of the file named, nor was matched to by id (a read-back
     /// that found the guest under another spelling), in the order the API listed them.
-    pub fn missing(&self, kept: &KeptIds) -> Vec<Existing> {
+    pub(crate) fn missing(&self, kept: &KeptIds) -> Vec<Existing> {
         let mut missing: Vec<&Entry> = self
             .emails
             .entries
@@ -304,14 +304,14 @@ fn compatible(email: &str) -> Option<String> {
 /// its email looks like there, or on the server. Numbers are kept as numbers (a 16-byte slot a
 /// row: a million-row mirror holds about 20 MB here), other ids as text.
 #[derive(Default)]
-pub struct KeptIds {
+pub(crate) struct KeptIds {
     numbers: std::collections::HashSet<u64>,
     texts: std::collections::HashSet<String>,
 }
 
 impl KeptIds {
     /// Notes a row's guest id (nothing for an empty one).
-    pub fn keep(&mut self, id: &str) {
+    pub(crate) fn keep(&mut self, id: &str) {
         let id = id.trim();
         match id.parse::<u64>() {
             Ok(number) if number < TEXT_ID => {

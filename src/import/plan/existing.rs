@@ -6,7 +6,7 @@ use crate::api::Guest;
 
 /// What Tallyfy holds for an existing guest, as far as a file can disagree with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Profile {
+pub(crate) struct Profile {
     pub first_name: String,
     pub last_name: String,
     pub phone_1: String,
@@ -22,7 +22,7 @@ pub struct Profile {
 
 impl Profile {
     /// The profile of a guest read from the API (one found by reading back a create).
-    pub fn of(guest: &Guest) -> Profile {
+    pub(crate) fn of(guest: &Guest) -> Profile {
         let text = |value: &Option<String>| value.clone().unwrap_or_default();
         let mut members = guest.associated_members.clone();
         members.sort_unstable();
@@ -42,7 +42,7 @@ impl Profile {
 }
 
 /// Whether the API says the guest is disabled (either way it can say so).
-pub fn is_disabled(guest: &Guest) -> bool {
+pub(crate) fn is_disabled(guest: &Guest) -> bool {
     guest.disabled_at.as_deref().is_some_and(|at| !at.trim().is_empty())
         || guest
             .status
@@ -52,7 +52,7 @@ pub fn is_disabled(guest: &Guest) -> bool {
 
 /// An existing guest as dedupe found it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Existing {
+pub(crate) struct Existing {
     pub id: String,
     pub profile: Profile,
 }

@@ -16,7 +16,11 @@ use crate::api::{ApiError, Client};
 const MAX_RESERVE: u64 = 10_000_000;
 
 /// `keep_emails`: also keep each guest's email (for `--report-missing`).
-pub async fn existing_guests(client: &Client, concurrency: usize, keep_emails: bool) -> Result<Emails, ApiError> {
+pub(crate) async fn existing_guests(
+    client: &Client,
+    concurrency: usize,
+    keep_emails: bool,
+) -> Result<Emails, ApiError> {
     let mut existing = Emails::new(keep_emails);
     let walk = each_page(client, false, concurrency, |page| {
         if existing.is_empty() {
@@ -36,7 +40,7 @@ pub async fn existing_guests(client: &Client, concurrency: usize, keep_emails: b
 
 /// The organization's members, as the import checks rows against them.
 #[derive(Debug, Default)]
-pub struct Members {
+pub(crate) struct Members {
     ids: HashSet<u64>,
     /// Canonical email (`crate::email_key`) → (user id, status).
     by_email: HashMap<String, (Option<u64>, String)>,
@@ -44,7 +48,7 @@ pub struct Members {
 
 impl Members {
     /// From the members as the list gives them.
-    pub fn new(members: impl IntoIterator<Item = Member>) -> Self {
+    pub(crate) fn new(members: impl IntoIterator<Item = Member>) -> Self {
         let mut known = Members::default();
         for member in members {
             if let Some(id) = member.id {
@@ -59,7 +63,7 @@ impl Members {
     }
 
     /// Why a guest with this email would be refused: it is a member's (any status).
-    pub fn refuses_email(&self, email: &str) -> Option<String> {
+    pub(crate) fn refuses_email(&self, email: &str) -> Option<String> {
         let (id, status) = self.by_email.get(&email_key(email))?;
         let who = match (id, status.as_str()) {
             (Some(id), "") => format!("user {id}"),
@@ -74,7 +78,7 @@ impl Members {
     }
 
     /// Why a guest with these member ids would be refused: the ids that are not members.
-    pub fn refuses_ids(&self, ids: &[u64]) -> Option<String> {
+    pub(crate) fn refuses_ids(&self, ids: &[u64]) -> Option<String> {
         let mut unknown: Vec<u64> = ids.iter().copied().filter(|id| !self.ids.contains(id)).collect();
         unknown.dedup();
         let list = unknown.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
@@ -90,7 +94,7 @@ impl Members {
     }
 
     /// Members read.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ids.len().max(self.by_email.len())
     }
 }
@@ -103,7 +107,7 @@ fn email_key(email: &str) -> String {
 /// Every member of the organization (all pages), or `None` when the list cannot be read (a
 /// token without that right: 401/403, or an API that does not serve it): said once, and the
 /// run carries on without the check, as before it existed.
-pub async fn members(client: &Client, concurrency: usize) -> Option<Members> {
+pub(crate) async fn members(client: &Client, concurrency: usize) -> Option<Members> {
     match read_members(client, concurrency).await {
         Ok((members, pages)) => {
             let word = if pages == 1 { "page" } else { "pages" };

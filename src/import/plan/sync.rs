@@ -9,7 +9,7 @@ use crate::api::NewGuest;
 
 /// How a row compares with the existing guest.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Comparison {
+pub(crate) struct Comparison {
     /// Differences the API cannot apply, one `field: "x" in Tallyfy, "y" in file` each.
     pub drift: Vec<String>,
     /// The file's member list (sorted), when it differs from Tallyfy's. An empty cell in the
@@ -20,7 +20,7 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    pub fn drift_note(&self) -> String {
+    pub(crate) fn drift_note(&self) -> String {
         if self.drift.is_empty() {
             String::new()
         } else {
@@ -56,7 +56,7 @@ fn members_of(file: &NewGuest) -> Vec<u64> {
 
 /// How a row compares with the existing guest. An empty cell says nothing: it is no drift and
 /// never clears members.
-pub fn compare(file: &NewGuest, tallyfy: &Profile) -> Comparison {
+pub(crate) fn compare(file: &NewGuest, tallyfy: &Profile) -> Comparison {
     let drift = fields(file, tallyfy)
         .into_iter()
         .filter_map(|(name, in_file, in_tallyfy)| {
@@ -77,7 +77,7 @@ pub fn compare(file: &NewGuest, tallyfy: &Profile) -> Comparison {
 /// Whether the guest holds every field the file sent, exactly (empty and missing alike, unlike
 /// `compare`), members included: how a create's read-back tells a guest our own unanswered
 /// attempt made from another writer's.
-pub fn holds(sent: &NewGuest, tallyfy: &Profile) -> bool {
+pub(crate) fn holds(sent: &NewGuest, tallyfy: &Profile) -> bool {
     fields(sent, tallyfy)
         .iter()
         .all(|(_, ours, theirs)| ours.trim() == theirs.trim())
@@ -85,12 +85,12 @@ pub fn holds(sent: &NewGuest, tallyfy: &Profile) -> bool {
 }
 
 /// `associated_members 1001 → 1001;1002`: a member change, for result messages.
-pub fn members_change(before: &[u64], after: &[u64]) -> String {
+pub(crate) fn members_change(before: &[u64], after: &[u64]) -> String {
     format!("associated_members {} → {}", members_text(before), members_text(after))
 }
 
 /// `[1001, 1002]` as `1001;1002`, the way the file writes it; `none` for an empty list.
-pub fn members_text(members: &[u64]) -> String {
+pub(crate) fn members_text(members: &[u64]) -> String {
     if members.is_empty() {
         return "none".into();
     }

@@ -9,7 +9,7 @@ use crate::import::outcome::Outcome;
 use crate::import::plan::existing::Existing;
 use crate::output::{AtomicFile, csv_writer, neutralize};
 
-pub const COLUMNS: [&str; 9] = [
+pub(crate) const COLUMNS: [&str; 9] = [
     "id",
     "email",
     "first_name",
@@ -22,11 +22,11 @@ pub const COLUMNS: [&str; 9] = [
 ];
 
 /// Written in front of the guests' columns when `--on-missing` acted.
-pub const ACTION_COLUMNS: [&str; 2] = ["result_status", "result_message"];
+pub(crate) const ACTION_COLUMNS: [&str; 2] = ["result_status", "result_message"];
 
 /// Writes the report and says so; returns how many guests it lists. `done` holds what
 /// `--on-missing` did to each guest, in the same order.
-pub fn report(
+pub(crate) fn report(
     path: &Path,
     missing: &[Existing],
     done: Option<&[Outcome]>,
@@ -43,7 +43,7 @@ pub fn report(
 }
 
 /// Writes the report atomically: a run that fails leaves no half-written report.
-pub fn write(
+pub(crate) fn write(
     path: &Path,
     missing: &[Existing],
     done: Option<&[Outcome]>,

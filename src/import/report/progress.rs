@@ -19,7 +19,7 @@ use crate::import::outcome::Status;
 use tracing_indicatif::span_ext::IndicatifSpanExt;
 use tracing_indicatif::style::ProgressStyle;
 
-pub struct Progress {
+pub(crate) struct Progress {
     span: Span,
     shown: bool,
     /// Rows finished so far, per status, for the bar's message and the heartbeat.
@@ -43,14 +43,14 @@ struct Heartbeat {
 /// Creates planned but not finished, and creates finished, shared with the pipeline: with the
 /// invite interval they give the ETA under pacing.
 #[derive(Clone, Default)]
-pub struct PendingCreates(Arc<[AtomicU64; 2]>);
+pub(crate) struct PendingCreates(Arc<[AtomicU64; 2]>);
 
 impl PendingCreates {
-    pub fn planned(&self) {
+    pub(crate) fn planned(&self) {
         self.0[0].fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn finished(&self) {
+    pub(crate) fn finished(&self) {
         self.0[0].fetch_sub(1, Ordering::Relaxed);
         self.0[1].fetch_add(1, Ordering::Relaxed);
     }
@@ -93,7 +93,7 @@ fn rate_text(per_second: f64) -> String {
 impl Progress {
     /// `total` is the number of rows when known (a file counted up front), for the ETA;
     /// `invite_interval` is the slowest `--invite-rate`'s spacing between creates.
-    pub fn new(
+    pub(crate) fn new(
         shown: bool,
         total: Option<u64>,
         pending: PendingCreates,
@@ -147,7 +147,7 @@ impl Progress {
     }
 
     /// Logs a progress line every `every` (for runs whose stderr is not a terminal).
-    pub fn with_heartbeat(mut self, every: Duration, total: Option<u64>, json: bool) -> Progress {
+    pub(crate) fn with_heartbeat(mut self, every: Duration, total: Option<u64>, json: bool) -> Progress {
         let now = std::time::Instant::now();
         self.heartbeat = Some(Heartbeat {
             every,
@@ -160,12 +160,12 @@ impl Progress {
     }
 
     /// The span the pipeline runs in; its bar lives as long as it does.
-    pub fn span(&self) -> Span {
+    pub(crate) fn span(&self) -> Span {
         self.span.clone()
     }
 
     /// A row finished with `status`.
-    pub fn row_done(&mut self, status: Status) {
+    pub(crate) fn row_done(&mut self, status: Status) {
         if self.shown {
             self.span.pb_inc(1);
         }
@@ -176,7 +176,7 @@ impl Progress {
 
     /// Refreshes the message (a few times a second): the counts per status, and a pause note
     /// while a 429 pause holds every request or creates wait for the invite cap or quota.
-    pub fn refresh(&mut self, until: Option<SystemTime>, next_create: Option<SystemTime>) {
+    pub(crate) fn refresh(&mut self, until: Option<SystemTime>, next_create: Option<SystemTime>) {
         // Local time with its offset: a cron log is read by people in other time zones too.
         let clock = |at: SystemTime| DateTime::<Local>::from(at).format("%H:%M:%S %:z").to_string();
         let waiting = match (until, next_create) {
