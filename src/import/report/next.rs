@@ -4,16 +4,8 @@
 
 use std::path::Path;
 
-use super::summary::Summary;
+use super::summary::{Next, Summary};
 use crate::import::outcome::Status;
-
-/// What to do next: the advice printed on stderr (`next: fix ..., then run: CMD`) and the
-/// command alone (the summary JSON's `next_command`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Next {
-    pub advice: String,
-    pub command: String,
-}
 
 /// The next step after a run whose rows need a person (`invalid`, `conflict`: fix cells;
 /// `failed`: run again), or `None`: nothing does, the run stopped early (its summary says to

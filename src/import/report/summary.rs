@@ -1,5 +1,7 @@
 //! The run's account: counts per status, timing, pauses, retries; the exit code it implies; and
-//! how it is shown on stderr (a short table for people, one event for JSON logs).
+//! how it is shown on stderr (a short table for people, one event for JSON logs). It holds the
+//! `Next` command it shows; `next` builds one from a summary (and so names this module, never
+//! the reverse).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -15,6 +17,15 @@ use crate::import::outcome::Status;
 use crate::input::Source;
 use crate::modes::{OnExisting, OnMissing};
 use crate::output::AtomicFile;
+
+/// What to do next, as the summary carries it (`next::advice` builds it): the advice printed on
+/// stderr (`next: fix ..., then run: CMD`) and the command alone (the summary JSON's
+/// `next_command`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Next {
+    pub advice: String,
+    pub command: String,
+}
 
 #[derive(Debug, Clone, Default)]
 /// The run's account, as the summary on stderr and `--summary-json` show it.
@@ -52,7 +63,7 @@ pub struct Summary {
     /// before the real run.
     pub dry_run: bool,
     /// When rows need a person: the one command to run next (the fix loop's `--retry-from`).
-    pub next: Option<super::next::Next>,
+    pub next: Option<Next>,
     /// Where the results went (`None`: stdout).
     pub results: Option<std::path::PathBuf>,
     /// The client's account of the run (none offline): for `--summary-json`.
