@@ -4,16 +4,15 @@
 //! exist, repeat or need fixing are counted apart), and, when creates are paced or capped, how
 //! long they take and when they will be done. Never asked when stdin or stderr is not a
 //! terminal (cron, CI, a pipe), on a dry run, against the built-in sandbox, or with `--yes`.
+//! This module words the question; asking it is a face's (`face` on the terminal, the page).
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::SystemTime;
 
 use super::act::undo::UndoPlan;
-use super::engine::Confirm;
 use super::outcome::Status;
 use super::plan::Plan;
 use crate::api::Client;
-use crate::error::RunError;
 use crate::modes::Removal;
 use crate::rate::Rate;
 
@@ -108,32 +107,6 @@ impl Preview {
 /// Whether a person is there to answer: stdin and stderr are both terminals.
 pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
-}
-
-/// The CLI's answer to a job's question: asked on the terminal (stderr), answered on stdin; a
-/// `y` or `yes` goes ahead, anything else is a no. A run stopped while it waits (Ctrl-C at
-/// the question) no longer waits for the answer, and the question is left unanswered.
-pub(super) async fn on_terminal(mut confirm: Confirm) {
-    let text = confirm.text();
-    let read = tokio::task::spawn_blocking(move || {
-        let mut stderr = std::io::stderr();
-        let _ = stderr.write_all(text.as_bytes());
-        let _ = stderr.flush();
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map(|_| line)
-    });
-    let read = tokio::select! {
-        read = read => read,
-        () = confirm.abandoned() => return,
-    };
-    let answer = read
-        .map_err(|e| RunError::io("cannot read the answer", std::io::Error::other(e)))
-        .and_then(|line| line.map_err(|e| RunError::io("cannot read the answer", e)))
-        .and_then(|answer| match answer.trim().to_lowercase().as_str() {
-            "y" | "yes" => Ok(()),
-            _ => Err(RunError::Declined),
-        });
-    confirm.reply(answer);
 }
 
 /// The organization as the question names it: by name, so a wrong one is noticed.

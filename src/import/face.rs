@@ -5,10 +5,13 @@
 //! The engine itself neither listens for signals, nor reads stdin, nor draws on stderr.
 
 use std::collections::HashSet;
+use std::io::{BufRead, Write};
 use std::time::{Duration, SystemTime};
 
 use super::confirm;
-use super::engine::{self, Event, Face, Stopper, Wait};
+use super::engine::{self, Stopper};
+use super::event::{Confirm, Event, Wait};
+use super::job::Face;
 use super::outcome::Status;
 use super::report::progress::{PendingCreates, Progress};
 use super::report::summary::SummaryFile;
@@ -72,7 +75,7 @@ pub async fn run(job: Job, ui: Ui) -> Result<Exit, RunError> {
             }
             Event::Planned {
                 confirm: Some(confirm), ..
-            } => confirm::on_terminal(confirm).await,
+            } => on_terminal(confirm).await,
             Event::Sending => {
                 bar.sending = true;
                 bar.refresh();
@@ -108,6 +111,32 @@ pub async fn run(job: Job, ui: Ui) -> Result<Exit, RunError> {
         }
     }
     result
+}
+
+/// The CLI's answer to a job's question: asked on the terminal (stderr), answered on stdin; a
+/// `y` or `yes` goes ahead, anything else is a no. A run stopped while it waits (Ctrl-C at
+/// the question) no longer waits for the answer, and the question is left unanswered.
+async fn on_terminal(mut confirm: Confirm) {
+    let text = confirm.text();
+    let read = tokio::task::spawn_blocking(move || {
+        let mut stderr = std::io::stderr();
+        let _ = stderr.write_all(text.as_bytes());
+        let _ = stderr.flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+    });
+    let read = tokio::select! {
+        read = read => read,
+        () = confirm.abandoned() => return,
+    };
+    let answer = read
+        .map_err(|e| RunError::io("cannot read the answer", std::io::Error::other(e)))
+        .and_then(|line| line.map_err(|e| RunError::io("cannot read the answer", e)))
+        .and_then(|answer| match answer.trim().to_lowercase().as_str() {
+            "y" | "yes" => Ok(()),
+            _ => Err(RunError::Declined),
+        });
+    confirm.reply(answer);
 }
 
 /// The progress bar (on a terminal) or the heartbeat (off one), fed by the run's events.

@@ -11,7 +11,7 @@ use futures::future::{self, Either};
 use super::act::execute::run_plan;
 use super::act::undo;
 use super::confirm::{self, Question};
-use super::engine::{self, Event, Events, Wait};
+use super::event::{self, Event, Events, Wait};
 use super::link::Link;
 use super::options::{Options, Rows};
 use super::outcome::Status;
@@ -287,7 +287,7 @@ where
             org = confirm::organization(client) => org,
             () = stop.gate.closed(Lane::Request) => return Err(RunError::Interrupted),
         };
-        engine::answer(events, org, question.clone(), preview, stop).await?;
+        event::answer(events, org, question.clone(), preview, stop).await?;
     }
     Ok(Either::Left(futures::stream::iter(held)))
 }

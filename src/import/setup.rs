@@ -1,10 +1,12 @@
 //! Before anything is sent or written: the input opened, every output path checked (creatable,
 //! not the input under another name, not each other), `--retry-from` checked whole, the
 //! configuration checked, and every problem reported together (exit 2). Then the connection:
-//! the built-in sandbox, the configured API, or none for an offline dry run.
+//! the built-in sandbox, the configured API, or none for an offline dry run. Where the acts
+//! journal goes (`acts_journal`) is decided here too, as one of the outputs checked.
 
 use std::path::{Path, PathBuf};
 
+use super::act::journal;
 use super::lock;
 use crate::api::Client;
 use crate::config::{Job, Kind, Reach};
@@ -124,7 +126,7 @@ fn output_problems_of(job: &Job, source: &Source, results: Option<&Path>) -> Vec
 fn paths_problems(job: &Job, source: &Source, results: Option<&Path>) -> Vec<(&'static str, String)> {
     let summary_json = job.output.summary_json.as_deref();
     let summary_to_stdout = summary_json.is_some_and(|p| p.as_os_str() == "-");
-    let journal = super::acts_journal(job, results);
+    let journal = acts_journal(job, results);
     let outputs = [
         // First, so that a flag naming it is the one said to be wrong.
         ("the acts journal", journal.as_deref()),
@@ -370,4 +372,20 @@ fn provenance_problem(path: &Path, org: &str, undo: bool) -> Option<String> {
             others.join(", ")
         )
     })
+}
+
+/// Where a run that may delete, disable or enable records its acts: beside its results
+/// (`journal::path_for`), else beside the input, else in the working folder. None for a run that
+/// sends no act (a dry run, or one with neither `undo` nor `--on-missing`; an offline run sends
+/// none either). Set-up checks it against the other outputs: a report or summary written over
+/// it would replace the record of every act.
+pub(super) fn acts_journal(job: &Job, results: Option<&Path>) -> Option<PathBuf> {
+    if !job.kind.removes() || job.dry_run {
+        return None;
+    }
+    let fallback = match Source::from_arg(&job.file) {
+        Source::File(input) if crate::output::replaceable(&input) => input.with_extension("acts.csv"),
+        _ => "tallyfy-guests.acts.csv".into(),
+    };
+    Some(journal::path_for(results, fallback))
 }
