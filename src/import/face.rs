@@ -6,10 +6,11 @@
 
 use std::collections::HashSet;
 use std::io::{BufRead, Write};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use super::confirm;
-use super::engine::{self, Stopper};
+use super::engine::{self, Running, Stopper};
 use super::event::{Confirm, Event, Wait};
 use super::job::Face;
 use super::outcome::Status;
@@ -37,8 +38,22 @@ pub async fn run(job: Job, ui: Ui) -> Result<Exit, RunError> {
         // Only a person at a terminal is asked (never cron, CI or a pipe).
         ask: confirm::interactive(),
     };
-    let mut bar = Bar::new(ui, &job);
+    let bar = Bar::new(ui, &job);
     let mut running = engine::start_with(job, face);
+    watch(&mut running, bar, &mut account, ui).await;
+    let result = running.finish().await;
+    // However the command ends (set-up problems and a refused lock included), monitoring
+    // reads this run's exit code, never an earlier run's.
+    match summary_json {
+        Some(path) => write_summary(account, &path, refused, result),
+        None => result,
+    }
+}
+
+/// The run's events, taken until the engine closes them: the signal watcher started once it
+/// has set up, the question asked on the terminal, the bar or heartbeat fed, and the summary
+/// shown on stderr and kept for `--summary-json`.
+async fn watch(running: &mut Running, mut bar: Bar, account: &mut SummaryFile, ui: Ui) {
     let stopper = running.stopper();
     let mut signals = None;
     // The bar's message and the heartbeat, a few times a second while rows go out.
@@ -96,19 +111,25 @@ pub async fn run(job: Job, ui: Ui) -> Result<Exit, RunError> {
     }
     drop(signals);
     drop(bar);
-    let result = running.finish().await;
-    // However the command ends (set-up problems and a refused lock included), monitoring
-    // reads this run's exit code, never an earlier run's.
-    if let Some(path) = summary_json {
-        if refused && matches!(result, Err(RunError::Setup(_))) {
-            account.do_not_write();
-        }
-        match (account.write(&path, &result), &result) {
-            (Err(error), Ok(_)) => return Err(error),
-            // The run's own failure is what the person needs to see; this one is a footnote.
-            (Err(error), Err(_)) => tracing::warn!("{error}"),
-            (Ok(()), _) => {}
-        }
+}
+
+/// `--summary-json` at `path`, with the run's `result`: not written when set-up refused the
+/// path itself (`refused`); a write that fails turns a success into that error, and is only a
+/// warning after a failed run.
+fn write_summary(
+    mut account: SummaryFile,
+    path: &Path,
+    refused: bool,
+    result: Result<Exit, RunError>,
+) -> Result<Exit, RunError> {
+    if refused && matches!(result, Err(RunError::Setup(_))) {
+        account.do_not_write();
+    }
+    match (account.write(path, &result), &result) {
+        (Err(error), Ok(_)) => return Err(error),
+        // The run's own failure is what the person needs to see; this one is a footnote.
+        (Err(error), Err(_)) => tracing::warn!("{error}"),
+        (Ok(()), _) => {}
     }
     result
 }
