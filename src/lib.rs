@@ -23,6 +23,7 @@
 //! which also feeds `export`; `sandbox` serves the same API locally.
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub mod api;
 pub mod cli;

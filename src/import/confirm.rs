@@ -18,7 +18,7 @@ use crate::rate::Rate;
 
 /// What the question needs besides the plan.
 #[derive(Debug, Clone)]
-pub struct Question {
+pub(super) struct Question {
     /// `undo`: how its guests are taken away.
     pub undo: Option<Removal>,
     /// What else the run does, said in the question (`--on-missing delete`).
@@ -29,7 +29,7 @@ pub struct Question {
 
 /// What the planned file will do, counted before anything is sent.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Preview {
+pub(super) struct Preview {
     pub creates: u64,
     /// Member updates and re-enables of existing guests.
     pub updates: u64,
@@ -57,7 +57,7 @@ fn tally(statuses: impl Iterator<Item = Status>) -> Vec<(Status, u64)> {
 }
 
 impl Preview {
-    pub fn of_import(plans: &[Plan]) -> Preview {
+    pub(super) fn of_import(plans: &[Plan]) -> Preview {
         let mut preview = Preview::default();
         for plan in plans {
             match plan {
@@ -79,7 +79,7 @@ impl Preview {
         preview
     }
 
-    pub fn of_undo(plans: &[UndoPlan], how: Removal) -> Preview {
+    pub(super) fn of_undo(plans: &[UndoPlan], how: Removal) -> Preview {
         let mut preview = Preview::default();
         for plan in plans {
             match plan {
@@ -99,13 +99,13 @@ impl Preview {
     }
 
     /// Whether the run would send anything that changes a guest (else nothing is asked).
-    pub fn sends(&self) -> bool {
+    pub(super) fn sends(&self) -> bool {
         self.creates + self.updates + self.removes > 0
     }
 }
 
 /// Whether a person is there to answer: stdin and stderr are both terminals.
-pub fn interactive() -> bool {
+pub(super) fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 

@@ -83,7 +83,7 @@ pub(super) struct Store {
 
 impl Store {
     #[cfg(test)]
-    pub fn new(guests: Vec<Guest>, members: Vec<Member>) -> Self {
+    pub(super) fn new(guests: Vec<Guest>, members: Vec<Member>) -> Self {
         Store::folding(guests, members, false)
     }
 

@@ -11,7 +11,13 @@ use crate::import::outcome::Status;
 /// `failed`: run again), or `None`: nothing does, the run stopped early (its summary says to
 /// run the same command again), it was an undo, or its results went to stdout (nothing to
 /// fix in place). `argv` is the job's command line; `file` the input it read.
-pub fn advice(summary: &Summary, results: Option<&Path>, argv: &[String], file: &Path, undo: bool) -> Option<Next> {
+pub(crate) fn advice(
+    summary: &Summary,
+    results: Option<&Path>,
+    argv: &[String],
+    file: &Path,
+    undo: bool,
+) -> Option<Next> {
     let results = results?;
     if undo || summary.stopped.is_some() || summary.get(Status::Deferred) > 0 {
         return None;
@@ -45,7 +51,7 @@ pub fn advice(summary: &Summary, results: Option<&Path>, argv: &[String], file: 
 /// `tallyfy-guests ... import --retry-from RESULTS [the run's other options]`: the input (the
 /// first argument after `import` that is `file`) and any `--results` or `--retry-from` are
 /// replaced, every other option is kept as given.
-pub fn command(argv: &[String], file: &Path, results: &Path) -> String {
+pub(crate) fn command(argv: &[String], file: &Path, results: &Path) -> String {
     let file = file.to_string_lossy();
     let mut words = vec!["tallyfy-guests".to_string()];
     let mut args = argv.iter().skip(1);
@@ -72,7 +78,7 @@ pub fn command(argv: &[String], file: &Path, results: &Path) -> String {
 
 /// `word` as a POSIX shell reads it back: as it is when it has only safe characters, else in
 /// single quotes (a `'` inside written `'\''`).
-pub fn quote(word: &str) -> String {
+pub(crate) fn quote(word: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c);
     if !word.is_empty() && word.chars().all(safe) {
         word.to_string()
