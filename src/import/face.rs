@@ -178,11 +178,7 @@ struct Bar {
 
 impl Bar {
     fn new(ui: Ui, job: &Job) -> Bar {
-        let invite_interval = job
-            .invite_rates()
-            .iter()
-            .map(|rate| rate.period / rate.count.get())
-            .max();
+        let invite_interval = crate::invite_pace::interval(job.invite_rates());
         Bar {
             ui,
             heartbeat: job.heartbeat,

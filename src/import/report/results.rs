@@ -480,6 +480,18 @@ mod tests {
         )
     }
 
+    /// A results writer to `path` for an input of one column.
+    fn writer(path: &Path, column: &str) -> ResultsWriter {
+        ResultsWriter::create(
+            Some(path),
+            &[column.to_string()],
+            false,
+            CsvStyle::new(false),
+            RunStamp::default(),
+        )
+        .unwrap()
+    }
+
     fn rows(path: &Path) -> Vec<String> {
         let text = std::fs::read_to_string(path).unwrap();
         text.lines()
@@ -492,14 +504,7 @@ mod tests {
     fn rows_arriving_out_of_order_end_up_in_input_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
-        let mut writer = ResultsWriter::create(
-            Some(&path),
-            &["email".to_string()],
-            false,
-            CsvStyle::new(false),
-            RunStamp::default(),
-        )
-        .unwrap();
+        let mut writer = writer(&path, "email");
         for index in [1, 0, 3, 2, 4] {
             writer.push(result(index)).unwrap();
         }
@@ -511,14 +516,7 @@ mod tests {
     fn a_row_held_behind_a_slow_one_reaches_the_disk_and_is_sorted_at_the_end() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
-        let mut writer = ResultsWriter::create(
-            Some(&path),
-            &["email".to_string()],
-            false,
-            CsvStyle::new(false),
-            RunStamp::default(),
-        )
-        .unwrap();
+        let mut writer = writer(&path, "email");
         writer.push(result(0)).unwrap();
         for index in 2..6 {
             writer.push(result(index)).unwrap();
@@ -544,14 +542,7 @@ mod tests {
     fn generated_cells_and_original_cells_are_protected_from_formulas() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
-        let mut writer = ResultsWriter::create(
-            Some(&path),
-            &["phone".to_string()],
-            false,
-            CsvStyle::new(false),
-            RunStamp::default(),
-        )
-        .unwrap();
+        let mut writer = writer(&path, "phone");
         let mut row = result(0);
         row.outcome.message = "=cmd".into();
         row.cells = ["+44 20"].into_iter().collect();
