@@ -373,6 +373,7 @@ pub fn sandbox(args: SandboxArgs) -> Result<SandboxOptions, ConfigError> {
             revoke_token_after: None,
             refuse_members: None,
             fold_accents: false,
+            date_skew_seconds: 0,
             seed: args.seed,
         },
         oauth: OAuthOptions {

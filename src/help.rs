@@ -11,8 +11,8 @@ Exit codes (the same for every command):
      not_created_here, changed_since, used_since or would_*; doctor: every
      check passed, warnings aside)
   1  finished, but something needs a person: import rows invalid, conflict
-     or failed (see the results file), or an export that failed part way
-     (nothing is left at --output)
+     or failed, undo rows unproven or failed (see the results file), or an
+     export that failed part way (nothing is left at --output)
   2  usage or set-up error: a bad flag, file, output path or URL, missing or
      rejected credentials, a host that cannot be reached, a failed doctor
      check; nothing was created
@@ -112,13 +112,13 @@ Results of another organization (result_org), or of an older version that
 records none, are refused. Only rows whose result_status is `created` are
 touched; every other row is `not_created_here`. Each guest is read back first
 and left alone unless its id is the row's result_guest_id and its email the
-row's (`changed_since`), and Tallyfy says it was created inside that run's
-window on the server's clock (`not_created_here`). A guest someone used since
-(signed in, or with tasks assigned) is kept (`used_since`) unless
---include-used. Results (beside the file as <name>.undo.csv): one row per
-row, result_status one of deleted, disabled, already_gone, not_created_here,
-changed_since, used_since, failed, deferred, or would_delete / would_disable
-in a dry run. Run the same command again after a stop.";
+row's (`changed_since`), and its created_at is the one the create's answer
+recorded (result_created_at; else `unproven`, which needs a person). A guest
+someone used since (signed in, or with tasks assigned) is kept (`used_since`)
+unless --include-used. Results (beside the file as <name>.undo.csv): one row
+per row, result_status one of deleted, disabled, already_gone,
+not_created_here, changed_since, used_since, unproven, failed, deferred, or
+would_delete / would_disable in a dry run. Run the same command again after a stop.";
 
 /// Shown under `import --help`.
 pub const IMPORT_HELP: &str = "\

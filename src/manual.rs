@@ -85,18 +85,27 @@ pub fn run() -> Result<(), RunError> {
         .map_err(|e| RunError::io("cannot write to stdout", e))
 }
 
+/// The date the page's title gives (mandoc's lint wants one it can read): when its text last
+/// changed in substance.
+const MANUAL_DATE: &str = "2026-12-07";
+
 /// The page, in roff.
 pub fn render(out: &mut Vec<u8>) -> std::io::Result<()> {
     use clap::CommandFactory;
     let mut command = crate::cli::Cli::command();
     command.build();
-    let man = clap_mangen::Man::new(command.clone());
-    man.render_title(out)?;
-    man.render_name_section(out)?;
-    man.render_synopsis_section(out)?;
-    man.render_description_section(out)?;
+    let man = clap_mangen::Man::new(command.clone()).date(MANUAL_DATE);
+    let mut generated = Vec::new();
+    man.render_title(&mut generated)?;
+    man.render_name_section(&mut generated)?;
+    man.render_synopsis_section(&mut generated)?;
+    man.render_description_section(&mut generated)?;
     // The global options only: each command's come under COMMANDS.
-    man.render_options_section(out)?;
+    man.render_options_section(&mut generated)?;
+    // clap_mangen separates a flag's help from its possible values by `.br`, an empty line and
+    // `.br`, which mandoc's lint reports (a line break beside a paragraph break): one `.sp`.
+    let generated = String::from_utf8_lossy(&generated).replace("\n.br\n\n.br\n", "\n.sp\n");
+    out.extend_from_slice(generated.as_bytes());
     writeln!(out, ".SH COMMANDS")?;
     for sub in command.get_subcommands().filter(|sub| sub.get_name() != "help") {
         command_section(out, sub)?;

@@ -14,7 +14,7 @@ use super::auth::Auth;
 use super::error::{ApiError, ApiErrorKind, ErrorBody};
 use super::gate::Gate;
 use super::members::{MemberEnvelope, MemberPage};
-use super::model::{CreatedEnvelope, Guest, ItemEnvelope, ListEnvelope, NewGuest, Page};
+use super::model::{CreatedEnvelope, Guest, ItemEnvelope, ListEnvelope, NewGuest, NewGuestId, Page};
 use super::pacing::{Lane, Pacer, RateLimitedUntil};
 use super::retry::{self, Decision, Outcome};
 use super::settings::{ApiConfig, SettingError};
@@ -268,17 +268,17 @@ impl Client {
     /// once it may have arrived: an unknown outcome is `ApiErrorKind::Indeterminate`, and the
     /// caller reads back before trying again. Not sent (`ApiErrorKind::NotSent`) once `gate`
     /// closes for invites, however long it has waited its turn.
-    pub async fn create_guest(&self, guest: &NewGuest, gate: &Gate) -> Result<Reply<String>, ApiError> {
+    pub async fn create_guest(&self, guest: &NewGuest, gate: &Gate) -> Result<Reply<NewGuestId>, ApiError> {
         let body = serde_json::to_vec(guest).expect("a NewGuest always serializes");
         let (answer, attempts) = self
             .send(Method::POST, &self.guests_url, Some(body), Lane::Invite, Some(gate))
             .await?;
         // Any 2xx means it was created; an odd body must not turn that into a failure.
         let created = serde_json::from_slice::<CreatedEnvelope>(&answer.body)
-            .map(|envelope| envelope.data.id)
+            .map(|envelope| envelope.data.into_new_guest_id())
             .unwrap_or_else(|e| {
                 tracing::warn!(email = %guest.email, "created, but the response did not decode: {e}");
-                String::new()
+                NewGuestId::default()
             });
         Ok(Reply {
             value: created,

@@ -21,6 +21,6 @@ mod transport;
 pub use client::{Client, ClientStats, Reply};
 pub use error::{ApiError, ApiErrorKind, ErrorBody, FieldError};
 pub use gate::Gate;
-pub use model::{Guest, GuestStats, NewGuest, Page, Pagination};
+pub use model::{Guest, GuestStats, NewGuest, NewGuestId, Page, Pagination};
 pub use readback::{READ_LAG, ReadBack};
 pub use settings::{ApiConfig, Credentials, SettingError, Transport};

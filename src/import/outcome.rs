@@ -21,6 +21,9 @@ pub(super) struct PreviousResult {
     pub message: String,
     /// Where and when the row's run made it (empty cells in a file of an older version).
     pub provenance: Provenance,
+    /// The guest's creation time on the server's database clock, as the create's answer gave it
+    /// (`result_created_at`; empty in a file of an older version or when the answer had none).
+    pub created_at: String,
 }
 
 /// Where and when a row's result was made: the `result_org`, `result_api`,
@@ -62,6 +65,7 @@ impl PreviousResult {
                 run_started: next().trim().to_string(),
                 at: next().trim().to_string(),
             },
+            created_at: next().trim().to_string(),
         })
     }
 
@@ -126,6 +130,10 @@ pub enum Status {
     /// `undo`: someone has used the guest since the import (signed in, or has tasks assigned);
     /// kept unless `--include-used`.
     UsedSince,
+    /// `undo`: the results file says the run created the guest, but the guest read back cannot
+    /// be proven to be that one (its creation time differs from the one recorded, or is not
+    /// given); left alone, and a person should look.
+    Unproven,
     /// A dry run would delete the guest.
     WouldDelete,
     /// A dry run would disable the guest.
@@ -199,7 +207,7 @@ impl Status {
             | Status::NotCreatedHere
             | Status::ChangedSince
             | Status::UsedSince => Tone::NothingToDo,
-            Status::Invalid | Status::Conflict | Status::Failed => Tone::NeedsAPerson,
+            Status::Invalid | Status::Conflict | Status::Failed | Status::Unproven => Tone::NeedsAPerson,
             Status::Deferred => Tone::Later,
         }
     }
@@ -235,6 +243,9 @@ pub struct Outcome {
     pub attempts: u32,
     /// What happened, in words.
     pub message: String,
+    /// For a `created` row: the guest's creation time as the server's database gave it
+    /// (RFC 3339 UTC), which `undo` compares with what it reads back; empty when unknown.
+    pub created_at: String,
     /// For an `invalid` row: the fields its problems are about (for a face that marks cells;
     /// the results file says it in `message`).
     pub fields: Vec<Field>,
@@ -249,6 +260,7 @@ impl Outcome {
             http_status: None,
             attempts: 0,
             message: String::new(),
+            created_at: String::new(),
             fields: Vec::new(),
         }
     }

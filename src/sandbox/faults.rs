@@ -47,6 +47,9 @@ pub struct FaultOptions {
     /// Answer the members list (`GET organizations/{org}/users`) with this status (401 or
     /// 403), as for a token without the right to read it; every other endpoint is unaffected.
     pub refuse_members: Option<u16>,
+    /// Seconds the `Date` header runs ahead of the database clock that stamps `created_at`
+    /// (negative: behind), as behind a proxy or front end with a clock of its own.
+    pub date_skew_seconds: i64,
     /// Seed for the dice, so a run repeats.
     pub seed: u64,
 }
@@ -112,6 +115,16 @@ impl Faults {
     /// The status the members list is refused with, if it is.
     pub(super) fn members_refused(&self) -> Option<u16> {
         self.options.refuse_members
+    }
+
+    /// The time the `Date` header says: the database clock moved by `date_skew_seconds`.
+    pub(super) fn date_header(&self, now: std::time::SystemTime) -> std::time::SystemTime {
+        let skew = Duration::from_secs(self.options.date_skew_seconds.unsigned_abs());
+        if self.options.date_skew_seconds >= 0 {
+            now + skew
+        } else {
+            now.checked_sub(skew).unwrap_or(now)
+        }
     }
 
     pub(super) fn latency(&self) -> Duration {

@@ -164,8 +164,10 @@ async fn edge(State(state): Shared, request: Request, next: Next) -> Response {
     answer_due.await;
     let id = HeaderValue::from_str(&format!("sbx-{number}")).expect("ascii");
     response.headers_mut().insert("x-request-id", id);
-    // The server's clock, as the real API's answers carry it: the same clock as `created_at`.
-    let date = HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now())).expect("ascii");
+    // The server's clock, as the real API's answers carry it: the same clock as `created_at`
+    // unless a skew is asked for (a proxy or front end with its own clock).
+    let now = state.faults.date_header(std::time::SystemTime::now());
+    let date = HeaderValue::from_str(&httpdate::fmt_http_date(now)).expect("ascii");
     response.headers_mut().insert(header::DATE, date);
     response
 }

@@ -178,3 +178,102 @@ fn an_undo_against_a_faulty_api_still_converges() {
     let counts = statuses(&ws, "wrong.undo.csv");
     assert_eq!(counts.get("deleted"), Some(&45), "{counts:?}");
 }
+
+/// Rewrites a results file record by record (the header first), as a person's edit would.
+fn rewrite(path: &std::path::Path, edit: impl Fn(&[String], Vec<String>) -> Vec<String>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let records: Vec<Vec<String>> = reader
+        .records()
+        .map(|record| record.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    let header = records[0].clone();
+    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    for record in records {
+        writer.write_record(edit(&header, record)).unwrap();
+    }
+    std::fs::write(path, writer.into_inner().unwrap()).unwrap();
+}
+
+/// A results file as an earlier version wrote it: without the `result_created_at` column.
+fn without_created_at(path: &std::path::Path) {
+    rewrite(path, |header, record| {
+        let at = header.iter().position(|cell| cell == "result_created_at").unwrap();
+        record
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at)
+            .map(|(_, cell)| cell)
+            .collect()
+    });
+}
+
+#[test]
+fn undo_through_a_server_whose_date_header_is_off_takes_back_exactly_the_runs_guests() {
+    // A proxy or front end whose clock runs 5 s ahead of (or behind) the database's.
+    for skew in [5, -5] {
+        let (ws, file) = world(FaultOptions {
+            date_skew_seconds: skew,
+            ..FaultOptions::default()
+        });
+        let before = org(&ws);
+        expect_exit(ws.cmd().args(["import", "--yes"]).arg(&file), 0);
+        // The create's own answer is recorded: the database's clock, nothing else.
+        for row in ws.results("wrong.results.csv") {
+            let made = row.result_created_at.as_str();
+            match row.result_status.as_str() {
+                "created" => {
+                    let guest = ws.sandbox.guest(row.cell("email")).unwrap();
+                    assert_eq!(Some(made), guest.created_at.as_deref(), "row {}", row.result_row);
+                }
+                _ => assert_eq!(made, "", "row {}", row.result_row),
+            }
+        }
+        expect_exit(ws.cmd().args(["undo", "--yes", "wrong.results.csv"]), 0);
+        assert_eq!(org(&ws), before, "skew {skew}: exactly the run's guests are gone");
+        let counts = statuses(&ws, "wrong.undo.csv");
+        assert_eq!(
+            (counts.get("deleted"), counts.get("not_created_here")),
+            (Some(&45), Some(&5)),
+            "skew {skew}: {counts:?}"
+        );
+    }
+}
+
+#[test]
+fn results_of_an_earlier_version_are_undone_within_the_documented_slack() {
+    let (ws, file) = world(FaultOptions {
+        date_skew_seconds: 5,
+        ..FaultOptions::default()
+    });
+    let before = org(&ws);
+    expect_exit(ws.cmd().args(["import", "--yes"]).arg(&file), 0);
+    without_created_at(&ws.path("wrong.results.csv"));
+    expect_exit(ws.cmd().args(["undo", "--yes", "wrong.results.csv"]), 0);
+    assert_eq!(org(&ws), before);
+    assert_eq!(statuses(&ws, "wrong.undo.csv").get("deleted"), Some(&45));
+}
+
+#[test]
+fn a_guest_whose_creation_time_is_not_the_recorded_one_is_kept_and_the_undo_says_why() {
+    let ws = Workspace::empty();
+    let file = ws.write("few.csv", "email\na@corp.com\nb@corp.com\n");
+    expect_exit(ws.cmd().args(["import", "--yes"]).arg(&file), 0);
+    // The row's recorded creation time was changed (a pasted row, an edit): not provable.
+    rewrite(&ws.path("few.results.csv"), |header, mut record| {
+        let column = |name: &str| header.iter().position(|cell| cell == name).unwrap();
+        if record.get(column("email")).map(String::as_str) == Some("a@corp.com") {
+            record[column("result_created_at")] = "2020-01-01T00:00:00Z".into();
+        }
+        record
+    });
+    let stderr = expect_exit(ws.cmd().args(["undo", "--yes", "few.results.csv"]), 1);
+    assert!(stderr.contains("not provably the guest"), "{stderr}");
+    let counts = statuses(&ws, "few.undo.csv");
+    assert_eq!(counts.get("unproven"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("deleted"), Some(&1), "{counts:?}");
+    assert!(ws.sandbox.guest("a@corp.com").is_some(), "the unproven guest is kept");
+}

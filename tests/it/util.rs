@@ -128,6 +128,9 @@ pub struct ResultRow {
     pub result_run_started: String,
     #[serde(default)]
     pub result_at: String,
+    /// The guest's creation time as the create's answer gave it (database clock).
+    #[serde(default)]
+    pub result_created_at: String,
     /// The input's own columns, by name.
     #[serde(skip)]
     pub cells: std::collections::BTreeMap<String, String>,

@@ -98,10 +98,11 @@ impl<'a> Run<'a> {
         }
         let sent = Instant::now();
         let error = match self.client.create_guest(self.guest, &stop.gate).await {
-            Ok(reply) if !reply.value.trim().is_empty() => {
+            Ok(reply) if !reply.value.id.trim().is_empty() => {
                 self.outcome.attempts += reply.attempts;
                 self.outcome.http_status = Some(reply.status);
-                self.outcome.guest_id = reply.value;
+                self.outcome.guest_id = reply.value.id;
+                self.outcome.created_at = reply.value.created_at.unwrap_or_default();
                 return Step::ended(self.created(uncertain.as_deref()));
             }
             Ok(reply) => {
@@ -222,6 +223,7 @@ impl<'a> Run<'a> {
     /// else's (another writer, or an overlapping run of the same file), an existing guest.
     fn settle(mut self, found: Guest, uncertain: Option<&str>) -> Created {
         self.outcome.guest_id = found.id.clone();
+        self.outcome.created_at = found.created_at.clone().unwrap_or_default();
         match uncertain {
             Some(what) if holds(self.guest, &Profile::of(&found)) && !self.made_before(&found) => self.end(
                 Status::Created,

@@ -2,10 +2,17 @@
 //! organization, or of an older version that records none (`refusal`). A row is taken back
 //! (deleted, or disabled) only when it says `created` and was made in this organization, its
 //! email is a valid address (no request is sent for one that is not), and the guest read back
-//! proves to be the one that run created (`Provenance`): the same id and canonical email, a
-//! `created_at` inside the run's window on the server's clock, and unused since (`used_since`
-//! otherwise, unless `--include-used`). Every other row is left alone and says why. The rows
-//! keep their spreadsheet row numbers.
+//! proves to be the one that run created (`Provenance`): the same id and canonical email, the
+//! same `created_at` as the create's answer recorded (`result_created_at`), and unused since
+//! (`used_since` otherwise, unless `--include-used`). Every other row is left alone and says
+//! why; one whose guest cannot be proven to be the run's is `unproven`, which a person must look
+//! at. The rows keep their spreadsheet row numbers.
+//!
+//! One clock (issue 30): the creation time recorded and the one read back both come from the
+//! server's database, and "used since" compares the sign-in time with the creation time, both
+//! database times. The `Date` header (which a proxy or front end may set from another clock) is
+//! compared with neither. Results of earlier versions record no creation time: their guests are
+//! checked against the run's window on the `Date` clock, widened by `LEGACY_SLACK` each side.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -22,9 +29,12 @@ use crate::import::stop::Stop;
 use crate::input::{Field, FieldMap};
 use crate::modes::Removal;
 
-/// The server's `Date` and `created_at` have whole seconds: a guest created in the same second
-/// as the run's first answer may read as up to a second before it.
-const CLOCK_GRANULARITY: Duration = Duration::from_secs(1);
+/// For results of earlier versions, which record no creation time: how far outside the run's
+/// window (on the `Date` clock) a guest's `created_at` (on the database clock) may fall and
+/// still be taken as the run's. The id and the email must match too, so the window only guards
+/// against a row pasted from elsewhere; an hour covers any skew between two clocks of one
+/// service, and a guest cannot be created twice with one id.
+pub(crate) const LEGACY_SLACK: Duration = Duration::from_secs(3600);
 
 /// How undo takes guests back.
 pub(crate) struct Rules {
@@ -40,12 +50,21 @@ pub(crate) enum UndoPlan {
     Remove {
         result: RowResult,
         email: String,
-        window: Window,
+        made: Made,
         client: Arc<Client>,
     },
 }
 
-/// The run that made a row, on the server's clock: from its start to the row's last answer.
+/// What the results file proves of when a row's guest was made.
+#[derive(Debug, Clone)]
+pub(crate) struct Made {
+    /// The guest's `created_at` as the create's answer gave it (database clock), when recorded.
+    created_at: Option<SystemTime>,
+    /// The run that made it, on the `Date` clock: from its start to the row's last answer.
+    window: Option<Window>,
+}
+
+/// The run that made a row, on the `Date` clock: from its start to the row's last answer.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Window {
     started: SystemTime,
@@ -53,8 +72,8 @@ pub(crate) struct Window {
 }
 
 /// Reads a row's earlier account, with nothing sent: only a `created` row with a guest id, a
-/// valid email, this organization and its run's window names a guest to take back. The link's
-/// client is the configured organization's (none offline).
+/// valid email, this organization and a recorded creation time (or run window) names a guest
+/// to take back. The link's client is the configured organization's (none offline).
 pub(crate) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, link: &Link) -> UndoPlan {
     let client = link.client();
     let Parsed { record, previous, .. } = parsed;
@@ -70,6 +89,7 @@ pub(crate) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, link: &Link) ->
     let window = parse_time(&made.run_started)
         .zip(parse_time(&made.at))
         .map(|(started, ended)| Window { started, ended });
+    let recorded = parse_time(&previous.created_at);
     let leave = |mut result: RowResult, status, message: String| {
         result.outcome.status = status;
         result.outcome.message = message;
@@ -95,8 +115,8 @@ pub(crate) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, link: &Link) ->
                 made.org
             ),
         ),
-        Ok(Status::Created) => match (client, window) {
-            (None, _) => leave(
+        Ok(Status::Created) => match (client, recorded, window) {
+            (None, ..) => leave(
                 result,
                 match how {
                     Removal::Delete => Status::WouldDelete,
@@ -104,17 +124,17 @@ pub(crate) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, link: &Link) ->
                 },
                 format!("would be {} (offline: not read back from Tallyfy)", how.done()),
             ),
-            (Some(client), Some(window)) => UndoPlan::Remove {
+            (Some(_), None, None) => leave(
+                result,
+                Status::Unproven,
+                "left alone: the row records neither the guest's creation time nor when its run ran, so the guest cannot be proven to be the one that run created; check it in Tallyfy and remove it there if it is".into(),
+            ),
+            (Some(client), created_at, window) => UndoPlan::Remove {
                 result,
                 email,
-                window,
+                made: Made { created_at, window },
                 client: Arc::clone(client),
             },
-            (Some(_), None) => leave(
-                result,
-                Status::NotCreatedHere,
-                "left alone: the row does not record when its run ran (result_run_started, result_at), so its guest cannot be proven to be that run's".into(),
-            ),
         },
         Ok(status) => leave(
             result,
@@ -132,8 +152,42 @@ pub(crate) fn plan(parsed: Parsed, map: &FieldMap, how: Removal, link: &Link) ->
 /// What the guest read back must prove before undo touches it (its id is checked by `remove`).
 struct Provenance<'a> {
     email: &'a str,
-    window: Window,
+    made: Made,
     include_used: bool,
+}
+
+/// Why a guest found is not the run's (`not_created_here`: it existed before, or something else
+/// made it) or cannot be proven to be (`unproven`), in words for the row; `None` when it is.
+fn not_proven(made: &Made, created: SystemTime) -> Option<(Status, String)> {
+    match (made.created_at, made.window) {
+        (Some(recorded), _) if recorded == created => None,
+        (Some(recorded), _) => Some((
+            Status::Unproven,
+            format!(
+                "left alone: Tallyfy says this guest was created at {}, but the import recorded {} from its create's answer, so it is not provably the guest that run created; check it in Tallyfy and remove it there if it is",
+                rfc3339(created),
+                rfc3339(recorded)
+            ),
+        )),
+        (None, Some(Window { started, ended })) => {
+            let inside = created + LEGACY_SLACK >= started && created <= ended + LEGACY_SLACK;
+            (!inside).then(|| {
+                (
+                    Status::NotCreatedHere,
+                    format!(
+                        "left alone: Tallyfy says it was created at {}, more than an hour outside the import's run ({} to {}): it existed before, or something else made it",
+                        rfc3339(created),
+                        rfc3339(started),
+                        rfc3339(ended)
+                    ),
+                )
+            })
+        }
+        (None, None) => Some((
+            Status::Unproven,
+            "left alone: the row records no creation time, so the guest cannot be proven to be the one the import created".into(),
+        )),
+    }
 }
 
 impl Verify for Provenance<'_> {
@@ -147,31 +201,24 @@ impl Verify for Provenance<'_> {
                 ),
             ));
         }
-        let Window { started, ended } = self.window;
-        let (from, to) = (rfc3339(started), rfc3339(ended));
         let Some(created) = found.created_at.as_deref().and_then(parse_time) else {
             return Some((
-                Status::NotCreatedHere,
-                "left alone: Tallyfy gives no creation time for this guest, so it cannot be proven to be the one the import created".into(),
+                Status::Unproven,
+                "left alone: Tallyfy gives no creation time for this guest, so it cannot be proven to be the one the import created; check it in Tallyfy and remove it there if it is".into(),
             ));
         };
-        if created + CLOCK_GRANULARITY < started || created > ended + CLOCK_GRANULARITY {
-            return Some((
-                Status::NotCreatedHere,
-                format!(
-                    "left alone: Tallyfy says it was created at {}, outside the import's run ({from} to {to}, server clock): it existed before, or something else made it",
-                    rfc3339(created)
-                ),
-            ));
+        if let Some(refused) = not_proven(&self.made, created) {
+            return Some(refused);
         }
         if self.include_used {
             return None;
         }
+        // Both on the database's clock: any sign-in after the creation is a use.
         let signed_in = found
             .last_accessed_at
             .as_deref()
             .and_then(parse_time)
-            .filter(|&at| at > ended + CLOCK_GRANULARITY);
+            .filter(|&at| at > created);
         if let Some(at) = signed_in {
             return Some((
                 Status::UsedSince,
@@ -194,30 +241,38 @@ impl Verify for Provenance<'_> {
     }
 
     /// A guest created longer ago than the read lag is no longer lagging: its absence is
-    /// believed at once (a second undo of old results does not wait on every row).
+    /// believed at once (a second undo of old results does not wait on every row). Both times
+    /// are `Date` headers: the run's last answer for the row and the latest now.
     fn settle(&self, server_now: Option<SystemTime>) -> Duration {
         let lag = crate::api::READ_LAG;
-        match server_now.and_then(|now| now.duration_since(self.window.ended).ok()) {
+        let ended = self.made.window.map(|window| window.ended);
+        match server_now
+            .zip(ended)
+            .and_then(|(now, ended)| now.duration_since(ended).ok())
+        {
             Some(since) if since > lag + CLOCK_GRANULARITY => Duration::ZERO,
             _ => lag,
         }
     }
 }
 
+/// The `Date` header has whole seconds.
+const CLOCK_GRANULARITY: Duration = Duration::from_secs(1);
+
 /// Carries out a row's plan.
 pub(crate) async fn run(plan: UndoPlan, rules: &Rules, stop: &Stop, journal: &super::journal::Journal) -> RowResult {
-    let (mut result, email, window, client) = match plan {
+    let (mut result, email, made, client) = match plan {
         UndoPlan::Done(result) => return result,
         UndoPlan::Remove {
             result,
             email,
-            window,
+            made,
             client,
-        } => (result, email, window, client),
+        } => (result, email, made, client),
     };
     let proof = Provenance {
         email: &email,
-        window,
+        made,
         include_used: rules.include_used,
     };
     let target = Target {

@@ -19,9 +19,11 @@ use crate::output::{AtomicFile, CsvStyle, needs_guard, replaceable};
 /// told of so that a results file read back (`--retry-from`, or as plain input) is understood.
 /// What a person reads first (the row, what became of it, why) comes first; the technical
 /// columns follow.
-/// The last four say where and when the row was made (`Provenance`), so that a results file
-/// moved, renamed or saved by Excel still tells `undo` which organization and run it is from.
-pub const RESULT_COLUMNS: [&str; 10] = [
+/// Four say where and when the row was made (`Provenance`), so that a results file moved,
+/// renamed or saved by Excel still tells `undo` which organization and run it is from; the last
+/// is the guest's creation time as the create's answer gave it, which `undo` compares with the
+/// guest it reads back (one clock: the database's own).
+pub const RESULT_COLUMNS: [&str; 11] = [
     "result_row",
     "result_status",
     "result_message",
@@ -32,6 +34,7 @@ pub const RESULT_COLUMNS: [&str; 10] = [
     "result_api",
     "result_run_started",
     "result_at",
+    "result_created_at",
 ];
 
 /// Where a results row holds its `result_row` (a position in `RESULT_COLUMNS`, for a reader of
@@ -370,6 +373,7 @@ impl ResultsWriter {
         ] {
             text_field(writer, scratch, cell.map_or("", String::as_str), raw).map_err(failed)?;
         }
+        text_field(writer, scratch, &outcome.created_at, raw).map_err(failed)?;
         for cell in result.cells.iter() {
             text_field(writer, scratch, cell, raw).map_err(failed)?;
         }
@@ -549,6 +553,6 @@ mod tests {
         writer.push(row).unwrap();
         writer.finish(None).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.ends_with("2,created,'=cmd,,,0,,,,,'+44 20\n"), "{text}");
+        assert!(text.ends_with("2,created,'=cmd,,,0,,,,,,'+44 20\n"), "{text}");
     }
 }

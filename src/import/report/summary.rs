@@ -238,6 +238,7 @@ impl Summary {
             not_created_here = count(Status::NotCreatedHere),
             changed_since = count(Status::ChangedSince),
             used_since = count(Status::UsedSince),
+            unproven = count(Status::Unproven),
             would_delete = count(Status::WouldDelete),
             would_disable = count(Status::WouldDisable),
             invalid = count(Status::Invalid),

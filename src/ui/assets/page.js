@@ -63,7 +63,7 @@
     would_create: "done", would_update: "done", would_enable: "done", would_delete: "done",
     would_disable: "done", exists: "nothing", duplicate: "nothing", already_gone: "nothing",
     not_created_here: "nothing", changed_since: "nothing", used_since: "nothing",
-    invalid: "person", conflict: "person", failed: "person", deferred: "later"
+    unproven: "person", invalid: "person", conflict: "person", failed: "person", deferred: "later"
   };
 
   function count(status, n) {
