@@ -321,6 +321,7 @@ impl Mirror<'_> {
         let rules = mirror::Rules {
             how,
             budget: self.import.max_missing,
+            include_used: self.import.include_used,
             dry_run: self.job.dry_run,
             concurrency: self.job.concurrency,
             journal: self.journal.clone(),

@@ -21,6 +21,8 @@ pub(super) struct PreviousResult {
     pub message: String,
     /// Where and when the row's run made it (empty cells in a file of an older version).
     pub provenance: Provenance,
+    /// `result_link`: the guest's new link, for an `enabled` row (empty in older files).
+    pub link: String,
 }
 
 /// Where and when a row's result was made: the `result_org`, `result_api`,
@@ -62,6 +64,7 @@ impl PreviousResult {
                 run_started: next().trim().to_string(),
                 at: next().trim().to_string(),
             },
+            link: next().trim().to_string(),
         })
     }
 
@@ -126,6 +129,9 @@ pub enum Status {
     /// `undo`: someone has used the guest since the import (signed in, or has tasks assigned);
     /// kept unless `--include-used`.
     UsedSince,
+    /// `--on-missing delete`: the guest has work (tasks assigned) or has signed in, and
+    /// deleting would detach them from it; kept unless `--include-used`.
+    InUse,
     /// A dry run would delete the guest.
     WouldDelete,
     /// A dry run would disable the guest.
@@ -198,7 +204,8 @@ impl Status {
             | Status::AlreadyGone
             | Status::NotCreatedHere
             | Status::ChangedSince
-            | Status::UsedSince => Tone::NothingToDo,
+            | Status::UsedSince
+            | Status::InUse => Tone::NothingToDo,
             Status::Invalid | Status::Conflict | Status::Failed => Tone::NeedsAPerson,
             Status::Deferred => Tone::Later,
         }
@@ -235,6 +242,9 @@ pub struct Outcome {
     pub attempts: u32,
     /// What happened, in words.
     pub message: String,
+    /// The guest's link when this run changed it (an `enabled` row: enabling issues a new
+    /// one), written as `result_link`; empty otherwise.
+    pub link: String,
     /// For an `invalid` row: the fields its problems are about (for a face that marks cells;
     /// the results file says it in `message`).
     pub fields: Vec<Field>,
@@ -249,6 +259,7 @@ impl Outcome {
             http_status: None,
             attempts: 0,
             message: String::new(),
+            link: String::new(),
             fields: Vec::new(),
         }
     }

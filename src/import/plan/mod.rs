@@ -86,6 +86,7 @@ pub(super) fn copied(record: InputRecord, previous: PreviousResult) -> RowResult
                 http_status: previous.http_status,
                 attempts: previous.attempts,
                 message: previous.message,
+                link: previous.link,
                 fields: Vec::new(),
             },
             cells: record.cells,

@@ -21,7 +21,8 @@ use crate::output::{AtomicFile, CsvStyle, needs_guard, replaceable};
 /// columns follow.
 /// The last four say where and when the row was made (`Provenance`), so that a results file
 /// moved, renamed or saved by Excel still tells `undo` which organization and run it is from.
-pub const RESULT_COLUMNS: [&str; 10] = [
+/// `result_link` is the guest's new link when the run changed it (an `enabled` row).
+pub const RESULT_COLUMNS: [&str; 11] = [
     "result_row",
     "result_status",
     "result_message",
@@ -32,6 +33,7 @@ pub const RESULT_COLUMNS: [&str; 10] = [
     "result_api",
     "result_run_started",
     "result_at",
+    "result_link",
 ];
 
 /// Where a results row holds its `result_row` (a position in `RESULT_COLUMNS`, for a reader of
@@ -333,6 +335,7 @@ impl ResultsWriter {
             &provenance.api,
             &provenance.run_started,
             &provenance.at,
+            "",
         ]);
         cells.resize(self.width.max(cells.len()), "");
         self.writer.write_record(&cells).map_err(failed)?;
@@ -370,6 +373,7 @@ impl ResultsWriter {
         ] {
             text_field(writer, scratch, cell.map_or("", String::as_str), raw).map_err(failed)?;
         }
+        text_field(writer, scratch, &outcome.link, raw).map_err(failed)?;
         for cell in result.cells.iter() {
             text_field(writer, scratch, cell, raw).map_err(failed)?;
         }
