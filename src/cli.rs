@@ -241,6 +241,11 @@ pub struct ImportArgs {
     #[arg(help_heading = "Sync", long, value_name = "N|N%", default_value = "5%", value_parser = crate::modes::parse_missing_budget)]
     pub max_missing: ErrorBudget,
 
+    /// With --on-missing delete, also delete guests who have tasks assigned or have signed in,
+    /// which are otherwise kept as `in_use` (deleting detaches a guest from their tasks).
+    #[arg(help_heading = "Sync", long)]
+    pub include_used: bool,
+
     /// Quota on creates only (each is an invitation email, capped per organization at about
     /// 30/h), such as 30/h; repeat it and all apply. Lists, read-backs and member updates are
     /// not paced by it.

@@ -238,7 +238,7 @@ impl Client {
 
     /// `get_guest`, with the guest's task statistics (`with=stats`) when `stats`.
     pub async fn get_guest_with(&self, email: &str, stats: bool) -> Result<Reply<Option<Guest>>, ApiError> {
-        let mut url = self.guest_url(email, "")?;
+        let mut url = self.guest_url(email, GuestPath::Guest)?;
         if stats {
             url.set_query(Some("with=stats"));
         }
@@ -294,7 +294,7 @@ impl Client {
         let (answer, attempts) = self
             .send(
                 Method::PUT,
-                &self.guest_url(email, "")?,
+                &self.guest_url(email, GuestPath::Guest)?,
                 Some(body),
                 Lane::Request,
                 Some(gate),
@@ -311,17 +311,30 @@ impl Client {
     /// Deletes the guest. A DELETE is idempotent, so the client resends it after a 5xx or a lost
     /// connection; the API answers a guest that is not there with 422.
     pub async fn delete_guest(&self, email: &str, gate: &Gate) -> Result<Reply<()>, ApiError> {
-        self.act(Method::DELETE, self.guest_url(email, "")?, gate).await
+        self.act(Method::DELETE, self.guest_url(email, GuestPath::Guest)?, gate)
+            .await
     }
 
     /// Disables the guest (`DELETE …/disable`): they can no longer sign in; nothing is lost.
     pub async fn disable_guest(&self, email: &str, gate: &Gate) -> Result<Reply<()>, ApiError> {
-        self.act(Method::DELETE, self.guest_url(email, "/disable")?, gate).await
+        self.act(Method::DELETE, self.guest_url(email, GuestPath::Disable)?, gate)
+            .await
     }
 
-    /// Re-enables a disabled guest (`PUT …/enable`).
-    pub async fn enable_guest(&self, email: &str, gate: &Gate) -> Result<Reply<()>, ApiError> {
-        self.act(Method::PUT, self.guest_url(email, "/enable")?, gate).await
+    /// Re-enables a disabled guest (`PUT …/enable`), which gives the guest a new link (the old
+    /// one stops working): the guest as the answer holds it, or `None` when its body is not one
+    /// (the enable still succeeded; the caller reads the guest back for the link).
+    pub async fn enable_guest(&self, email: &str, gate: &Gate) -> Result<Reply<Option<Guest>>, ApiError> {
+        let url = self.guest_url(email, GuestPath::Enable)?;
+        let (answer, attempts) = self.send(Method::PUT, &url, None, Lane::Request, Some(gate)).await?;
+        let guest = serde_json::from_slice::<ItemEnvelope>(&answer.body)
+            .ok()
+            .map(|envelope| envelope.data);
+        Ok(Reply {
+            value: guest,
+            status: answer.status,
+            attempts,
+        })
     }
 
     /// A request whose 2xx answer says all there is to know: its body is not needed.
@@ -336,8 +349,8 @@ impl Client {
 
     /// `…/guests/{email}{tail}`, the email percent-encoded as one path segment (`segment`); an
     /// email no path can name is an error, and nothing is sent.
-    fn guest_url(&self, email: &str, tail: &str) -> Result<Url, ApiError> {
-        Ok(below(&self.guests_url, &format!("/{}{tail}", segment(email)?)))
+    fn guest_url(&self, email: &str, path: GuestPath) -> Result<Url, ApiError> {
+        Ok(below(&self.guests_url, &format!("/{}{}", segment(email)?, path.tail())))
     }
 
     /// Sends until the retry table says stop. Returns the 2xx answer and the attempts it took.
@@ -724,6 +737,9 @@ fn failure_kind(answer: &Answer) -> ApiErrorKind {
     let body = ErrorBody::parse(&answer.body);
     match StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR) {
         StatusCode::UNAUTHORIZED => ApiErrorKind::Unauthorized(body.message),
+        StatusCode::FORBIDDEN if body.message.as_deref().is_some_and(is_incomplete_tasks) => {
+            ApiErrorKind::IncompleteTasks(body.message.unwrap_or_default())
+        }
         StatusCode::FORBIDDEN => ApiErrorKind::Forbidden(body.message),
         StatusCode::NOT_FOUND if body.code.as_deref() == Some("ENDPOINT_NOT_FOUND") => ApiErrorKind::EndpointNotFound,
         StatusCode::NOT_FOUND => ApiErrorKind::NotFound(body.message),
@@ -740,6 +756,38 @@ fn failure_kind(answer: &Answer) -> ApiErrorKind {
             message: body.message,
         },
     }
+}
+
+/// The only paths below one guest this client can address. Tallyfy's permanent delete
+/// (`DELETE …/guests/{id}/delete`) renames the guest and removes it from every organization
+/// that uses it; it is left out on purpose, so that no code path can name it (a test pins it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GuestPath {
+    /// The guest itself: get, update, delete (which keeps the record, detached).
+    Guest,
+    /// `…/disable`.
+    Disable,
+    /// `…/enable`.
+    Enable,
+}
+
+impl GuestPath {
+    #[cfg(test)]
+    const ALL: [GuestPath; 3] = [GuestPath::Guest, GuestPath::Disable, GuestPath::Enable];
+
+    fn tail(self) -> &'static str {
+        match self {
+            GuestPath::Guest => "",
+            GuestPath::Disable => "/disable",
+            GuestPath::Enable => "/enable",
+        }
+    }
+}
+
+/// Tallyfy's refusal to disable a guest who still has work: "Cannot disable guest with
+/// incomplete tasks." (matched loosely: the words may change case or punctuation).
+fn is_incomplete_tasks(message: &str) -> bool {
+    message.to_lowercase().contains("incomplete tasks")
 }
 
 /// The hourly cap on guest invites (`429 {"code": "RATE_LIMIT_EXCEEDED", "message": "You've
@@ -789,6 +837,37 @@ mod tests {
             );
         }
         assert_eq!(segment(".a.").unwrap(), ".a.");
+    }
+
+    /// Issue 30: no URL this client builds is the permanent delete (`…/guests/{x}/delete`),
+    /// whatever the email: a `/` in it is encoded, so it stays one segment.
+    #[test]
+    fn no_guest_url_is_the_permanent_delete() {
+        let config = crate::api::ApiConfig::new(
+            crate::api::Transport::default(),
+            "https://go.tallyfy.com/api",
+            "0123456789abcdef0123456789abcdef",
+            crate::api::Credentials::Token(crate::secret::Secret::new("t")),
+        )
+        .unwrap();
+        let client = Client::new(&config).unwrap();
+        for email in [
+            "a@x.com",
+            "a@x.com/delete",
+            "delete@x.com",
+            "a/../delete@x.com",
+            "x@y.com%2Fdelete",
+        ] {
+            for path in GuestPath::ALL {
+                let url = client.guest_url(email, path).unwrap();
+                let segments: Vec<&str> = url.path_segments().unwrap().collect();
+                let guests = segments.iter().position(|s| *s == "guests").unwrap();
+                let below = &segments[guests + 1..];
+                assert!(!below.is_empty() && below.len() <= 2, "{url}");
+                assert!(below.get(1).is_none_or(|tail| *tail != "delete"), "{url}");
+                assert!(!url.path().ends_with("/delete"), "{url}");
+            }
+        }
     }
 
     #[test]

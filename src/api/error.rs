@@ -46,6 +46,12 @@ pub enum ApiErrorKind {
     #[error("access to this organization was refused (403{}): check --org and the token's user permissions", MessageSuffix(.0))]
     /// 403: no permission for this organization (with the server's words, if any).
     Forbidden(Option<String>),
+    /// 403 on a disable: Tallyfy keeps a guest with incomplete tasks enabled (its
+    /// disable-guest page: `{"error": true, "message": "Cannot disable guest with incomplete
+    /// tasks."}`). A rule about this guest, not a permission of the token: not retried, and the
+    /// run goes on.
+    #[error("Tallyfy refuses to disable a guest with incomplete tasks (403: {0})")]
+    IncompleteTasks(String),
     #[error("the API endpoint was not found (404): check --base-url (e.g. https://go.tallyfy.com/api)")]
     /// 404 `ENDPOINT_NOT_FOUND`: the base URL is wrong.
     EndpointNotFound,

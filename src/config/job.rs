@@ -72,6 +72,8 @@ pub struct Import {
     pub on_missing: OnMissing,
     /// `--max-missing`: the most guests `--on-missing` may touch.
     pub max_missing: ErrorBudget,
+    /// `--include-used`: `--on-missing delete` deletes guests with work too.
+    pub include_used: bool,
 }
 
 /// How an import's file is read, beyond what is detected.
@@ -209,6 +211,7 @@ pub fn import(args: ImportArgs) -> Job {
         report_missing: args.report_missing,
         on_missing: args.on_missing,
         max_missing: args.max_missing,
+        include_used: args.include_used,
     };
     let common = Common {
         file: args
@@ -333,6 +336,11 @@ fn refused(kind: &Kind, reach: &Result<Reach, ConfigError>) -> Vec<String> {
                 "{flag} cannot be used with --limit: the guests of the rows not read would look missing"
             ));
         }
+    }
+    if import.include_used && import.on_missing != crate::modes::OnMissing::Delete {
+        problems.push(
+            "--include-used is for --on-missing delete (guests with work are kept otherwise); a disable is never held back for it".into(),
+        );
     }
     problems
 }

@@ -190,8 +190,16 @@ fn question(job: &Job, face: Face, reach: &Reach) -> Option<confirm::Question> {
             crate::modes::ErrorBudget::Rows(_) => "",
             crate::modes::ErrorBudget::Percent(_) => " of the organization's guests",
         };
+        // A delete keeps guests with work (`in_use`); they are only known once each is read
+        // back with its statistics, so the question says the rule and the dry run the count.
+        let kept = match how {
+            crate::modes::Removal::Delete if !import.include_used => {
+                ", except those with tasks assigned or who have signed in, kept as in_use (a dry run counts them)"
+            }
+            _ => "",
+        };
         Some(format!(
-            "Guests not in the file will be {} (at most {}{of}).",
+            "Guests not in the file will be {} (at most {}{of}){kept}.",
             how.done(),
             import.max_missing
         ))
@@ -321,6 +329,7 @@ impl Mirror<'_> {
         let rules = mirror::Rules {
             how,
             budget: self.import.max_missing,
+            include_used: self.import.include_used,
             dry_run: self.job.dry_run,
             concurrency: self.job.concurrency,
             journal: self.journal.clone(),

@@ -24,6 +24,8 @@ pub(super) struct PreviousResult {
     /// The guest's creation time on the server's database clock, as the create's answer gave it
     /// (`result_created_at`; empty in a file of an older version or when the answer had none).
     pub created_at: String,
+    /// `result_link`: the guest's new link, for an `enabled` row (empty in older files).
+    pub link: String,
 }
 
 /// Where and when a row's result was made: the `result_org`, `result_api`,
@@ -66,6 +68,7 @@ impl PreviousResult {
                 at: next().trim().to_string(),
             },
             created_at: next().trim().to_string(),
+            link: next().trim().to_string(),
         })
     }
 
@@ -134,6 +137,9 @@ pub enum Status {
     /// be proven to be that one (its creation time differs from the one recorded, or is not
     /// given); left alone, and a person should look.
     Unproven,
+    /// `--on-missing delete`: the guest has work (tasks assigned) or has signed in, and
+    /// deleting would detach them from it; kept unless `--include-used`.
+    InUse,
     /// A dry run would delete the guest.
     WouldDelete,
     /// A dry run would disable the guest.
@@ -206,7 +212,8 @@ impl Status {
             | Status::AlreadyGone
             | Status::NotCreatedHere
             | Status::ChangedSince
-            | Status::UsedSince => Tone::NothingToDo,
+            | Status::UsedSince
+            | Status::InUse => Tone::NothingToDo,
             Status::Invalid | Status::Conflict | Status::Failed | Status::Unproven => Tone::NeedsAPerson,
             Status::Deferred => Tone::Later,
         }
@@ -246,6 +253,9 @@ pub struct Outcome {
     /// For a `created` row: the guest's creation time as the server's database gave it
     /// (RFC 3339 UTC), which `undo` compares with what it reads back; empty when unknown.
     pub created_at: String,
+    /// The guest's link when this run changed it (an `enabled` row: enabling issues a new
+    /// one), written as `result_link`; empty otherwise.
+    pub link: String,
     /// For an `invalid` row: the fields its problems are about (for a face that marks cells;
     /// the results file says it in `message`).
     pub fields: Vec<Field>,
@@ -261,6 +271,7 @@ impl Outcome {
             attempts: 0,
             message: String::new(),
             created_at: String::new(),
+            link: String::new(),
             fields: Vec::new(),
         }
     }

@@ -64,6 +64,7 @@ pub(super) fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{guests}/{{email}}"), get(show).put(update).delete(remove))
         .route(&format!("{guests}/{{email}}/disable"), delete(disable))
         .route(&format!("{guests}/{{email}}/enable"), put(enable))
+        .route(&format!("{guests}/{{email}}/delete"), delete(delete_permanently))
         .route("/api/organizations/{org}/users", get(list_users))
         .route("/api/me", get(me))
         .route("/api/me/organizations", get(my_organizations))
@@ -293,7 +294,7 @@ async fn show(
         return refused;
     }
     if state.faults.not_yet_readable(&email) {
-        return guest_not_found(&state);
+        return guest_not_found(&state, &email);
     }
     let with_stats = query
         .get("with")
@@ -304,7 +305,7 @@ async fn show(
             Json(json!({"data": guest_json(guest, state.legacy, with_stats)})),
         )
             .into_response(),
-        None => guest_not_found(&state),
+        None => guest_not_found(&state, &email),
     }
 }
 
@@ -360,7 +361,7 @@ async fn update(State(state): Shared, Path((org, email)): Path<(String, String)>
     }
     let result = state.store().update_members(&email, &object(&body));
     match result {
-        None => guest_not_found(&state),
+        None => guest_not_found(&state, &email),
         Some(Err(problems)) => unprocessable(&state, problems),
         // The real API answers a successful update with 201 (sic).
         Some(Ok(guest)) => item(&state, StatusCode::CREATED, &guest),
@@ -388,21 +389,43 @@ async fn disable(
     Path((org, email)): Path<(String, String)>,
     kill: Option<Extension<KillSwitch>>,
 ) -> Response {
-    // Tallyfy will not disable a guest who still has tasks assigned.
+    // Tallyfy will not disable a guest who still has incomplete tasks: a 403 with these words
+    // (its disable-guest page), the flat shape whatever the payload version.
     let busy = state
         .store()
         .find(&email)
         .and_then(|guest| guest.stats.as_ref()?.assigned_tasks)
         .is_some_and(|tasks| tasks > 0);
     if busy && wrong_org(&state, &org).is_none() {
-        return error(
-            &state,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "GUEST_HAS_OPEN_TASKS",
-            "This guest has open tasks assigned and cannot be disabled. Reassign or complete them first.",
-        );
+        let body = json!({"error": true, "message": "Cannot disable guest with incomplete tasks."});
+        return (StatusCode::FORBIDDEN, Json(body)).into_response();
     }
     set_disabled(&state, &org, &email, Some(now()), kill).await
+}
+
+/// `DELETE …/guests/{id or email}/delete`, the permanent delete: only a disabled guest, who is
+/// then gone (from every organization, on the real server). The tool never calls it; it is here
+/// so that tests can prove so from the request log.
+async fn delete_permanently(State(state): Shared, Path((org, guest)): Path<(String, String)>) -> Response {
+    if let Some(refused) = wrong_org(&state, &org) {
+        return refused;
+    }
+    let mut store = state.store();
+    let Some(found) = store.find_by_email_or_id(&guest).cloned() else {
+        drop(store);
+        return guest_not_found(&state, &guest);
+    };
+    let disabled = found.disabled_at.is_some() || found.status.as_deref() == Some("disabled");
+    if !disabled {
+        drop(store);
+        return unprocessable(
+            &state,
+            vec![("guest".into(), "Please disable the guest before deletion.".into())],
+        );
+    }
+    store.delete(&found.email);
+    drop(store);
+    item(&state, StatusCode::OK, &found)
 }
 
 async fn enable(
@@ -426,7 +449,7 @@ async fn set_disabled(
     let changed = state.store().set_disabled(email, when.as_deref());
     match changed {
         Some(guest) => applied(state, kill, item(state, StatusCode::OK, &guest)).await,
-        None => guest_not_found(state),
+        None => guest_not_found(state, email),
     }
 }
 
@@ -460,8 +483,10 @@ fn wrong_org(state: &AppState, org: &str) -> Option<Response> {
     })
 }
 
-fn guest_not_found(state: &AppState) -> Response {
-    error(state, StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Guest not found.")
+/// A 404 that names the guest asked for, as Tallyfy's do.
+fn guest_not_found(state: &AppState, email: &str) -> Response {
+    let message = format!("Guest not found: no guest with email {email} in this organization.");
+    error(state, StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", &message)
 }
 
 /// A non-validation error: nested `{"error": {...}}` in newer payloads, flat in older ones.
@@ -591,6 +616,78 @@ fn guest_json(guest: &Guest, legacy: bool, with_stats: bool) -> Value {
 mod tests {
     use super::*;
     use crate::api::model::ItemEnvelope;
+
+    /// As Tallyfy's guest pages say: the permanent delete needs a disabled guest, a disable of
+    /// a guest with incomplete tasks is a 403 in those words, an enable issues a new link, and a
+    /// 404 names the email asked for.
+    #[tokio::test]
+    async fn the_destructive_endpoints_follow_the_docs() {
+        let busy = Guest {
+            email: "busy@corp.com".into(),
+            stats: Some(crate::api::GuestStats {
+                assigned_tasks: Some(1),
+                ..Default::default()
+            }),
+            ..Guest::default()
+        };
+        let plain = Guest {
+            email: "plain@corp.com".into(),
+            ..Guest::default()
+        };
+        let sandbox = crate::sandbox::Sandbox::start(crate::sandbox::SandboxOptions {
+            guests: vec![busy, plain],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let http = reqwest::Client::new();
+        let guests = format!("{}/organizations/{}/guests", sandbox.base_url(), sandbox.org());
+        let send = |method: reqwest::Method, path: &str| {
+            http.request(method, format!("{guests}/{path}"))
+                .bearer_auth(sandbox.token())
+                .header("X-Tallyfy-Client", "APIClient")
+                .send()
+        };
+        let answer = send(reqwest::Method::DELETE, "busy%40corp.com/disable").await.unwrap();
+        assert_eq!(answer.status(), 403);
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(
+            body,
+            json!({"error": true, "message": "Cannot disable guest with incomplete tasks."})
+        );
+
+        let answer = send(reqwest::Method::DELETE, "plain%40corp.com/delete").await.unwrap();
+        assert_eq!(answer.status(), 422);
+        assert!(
+            answer
+                .text()
+                .await
+                .unwrap()
+                .contains("Please disable the guest before deletion.")
+        );
+        assert!(sandbox.guest("plain@corp.com").is_some());
+
+        let first = sandbox.guest("plain@corp.com").unwrap().link;
+        send(reqwest::Method::DELETE, "plain%40corp.com/disable").await.unwrap();
+        let answer = send(reqwest::Method::PUT, "plain%40corp.com/enable").await.unwrap();
+        let enabled: ItemEnvelope = answer.json().await.unwrap();
+        let link = enabled.data.link.expect("a link");
+        assert_ne!(Some(&link), first.as_ref(), "a new link on enable");
+        assert_eq!(sandbox.guest("plain@corp.com").unwrap().link, Some(link));
+
+        send(reqwest::Method::DELETE, "plain%40corp.com/disable").await.unwrap();
+        let id = sandbox.guest("plain@corp.com").unwrap().id;
+        let answer = send(reqwest::Method::DELETE, &format!("{id}/delete")).await.unwrap();
+        assert_eq!(answer.status(), 200, "by id, once disabled");
+        assert!(sandbox.guest("plain@corp.com").is_none());
+
+        let answer = send(reqwest::Method::GET, "gone%40corp.com").await.unwrap();
+        assert_eq!(answer.status(), 404);
+        assert!(
+            answer.text().await.unwrap().contains("gone@corp.com"),
+            "the 404 names the email"
+        );
+    }
 
     /// Whatever shape the sandbox serves, the client's decoder reads back the same guest.
     #[test]

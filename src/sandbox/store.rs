@@ -172,6 +172,10 @@ impl Store {
                     "email".into(),
                     "The email belongs to a member of this organization.".into(),
                 ));
+            } else if reserved_domain(&email) {
+                // The real server checks the domain in DNS (Laravel's `email:dns`), which no
+                // reserved name passes; its refusal is worded as a bad address.
+                problems.push(("email".into(), "The email must be a valid email address.".into()));
             }
         }
         let mut text = |field: &str, max: usize| string_field(body, field, max, &mut problems);
@@ -210,11 +214,12 @@ impl Store {
         }
     }
 
-    /// Stores a checked guest, giving it the next id and its creation time.
+    /// Stores a checked guest, giving it the next id, its creation time and a guest link.
     pub(super) fn create(&mut self, mut guest: Guest, now: &str) -> Guest {
         guest.id = String::new();
         guest.created_at = Some(now.to_string());
         guest.status = Some("active".into());
+        guest.link = Some(new_link());
         self.insert(guest);
         self.guests.last().cloned().expect("just inserted")
     }
@@ -254,6 +259,12 @@ impl Store {
         Some(guest.clone())
     }
 
+    /// The guest a path segment names: its email or (as the permanent delete accepts) its id.
+    pub(super) fn find_by_email_or_id(&self, segment: &str) -> Option<&Guest> {
+        self.find(segment)
+            .or_else(|| self.guests.iter().find(|guest| guest.id == segment))
+    }
+
     pub(super) fn delete(&mut self, email: &str) -> Option<Guest> {
         let index = self.by_email.remove(&self.key(email))?;
         let guest = self.guests.remove(index);
@@ -265,11 +276,15 @@ impl Store {
         Some(guest)
     }
 
-    /// Disables (`disabled_at` = now) or re-enables a guest.
+    /// Disables (`disabled_at` = now) or re-enables a guest. Enabling gives the guest a new
+    /// link, and the old one is no longer theirs (Tallyfy's enable-guest page).
     pub(super) fn set_disabled(&mut self, email: &str, now: Option<&str>) -> Option<Guest> {
         let guest = self.find_mut(email)?;
         guest.disabled_at = now.map(str::to_string);
         guest.status = Some(if now.is_some() { "disabled" } else { "active" }.to_string());
+        if now.is_none() {
+            guest.link = Some(new_link());
+        }
         Some(guest.clone())
     }
 
@@ -325,6 +340,24 @@ fn string_field(body: &Map<String, Value>, field: &str, max: usize, problems: &m
 /// `first_name` → `first name`, as Laravel words its messages.
 fn human(field: &str) -> String {
     field.replace('_', " ")
+}
+
+/// A fresh, unguessable guest link, as Tallyfy issues one on create and on every enable.
+fn new_link() -> String {
+    let mut token = [0u8; 16];
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut token);
+    let hex: String = token.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("https://go.tallyfy.com/guest/{hex}")
+}
+
+/// Names reserved by RFC 2606 and RFC 6761 never resolve, so the real server's DNS check of the
+/// domain refuses them: `.invalid`, `.test`, `.example`, `.localhost`.
+pub(super) fn reserved_domain(email: &str) -> bool {
+    let domain = email.rsplit_once('@').map_or("", |(_, domain)| domain);
+    let top = domain.trim_end_matches('.').rsplit('.').next().unwrap_or("");
+    ["invalid", "test", "example", "localhost"]
+        .iter()
+        .any(|reserved| top.eq_ignore_ascii_case(reserved))
 }
 
 /// RFC syntax with a dotted domain; the real server also checks DNS, which a sandbox cannot.
@@ -385,6 +418,17 @@ mod tests {
                 "associated_members.1: The selected associated_members.1 is invalid.",
                 "associated_members.2: The associated_members.2 must be an integer.",
             ]
+        );
+        for reserved in ["a@corp.example", "a@x.TEST", "a@host.localhost", "a@nowhere.invalid"] {
+            assert_eq!(
+                problems(&store, json!({ "email": reserved })),
+                ["email: The email must be a valid email address."],
+                "{reserved}"
+            );
+        }
+        assert!(
+            problems(&store, json!({"email": "a@example.com"})).is_empty(),
+            "only the top level is reserved"
         );
         assert!(
             problems(

@@ -18,7 +18,7 @@ fn by_email(path: &Path) -> BTreeMap<String, ResultRow> {
     let header = header.lines().next().unwrap();
     assert_eq!(
         header.matches("result_").count(),
-        11,
+        12,
         "one set of result columns: {header}"
     );
     result_rows(path)
@@ -99,7 +99,7 @@ fn export_import_and_reimports_of_the_results_store_the_original_values() {
         let header = text.lines().next().unwrap().to_string();
         assert_eq!(
             header.matches("result_").count(),
-            11,
+            12,
             "one set of result columns: {header}"
         );
         let data: Vec<_> = result_rows(&output).into_iter().map(|row| row.cells).collect();
@@ -292,7 +292,7 @@ fn the_cron_recipe_drains_a_backlog_hour_by_hour_without_creating_anyone_twice()
         csv.push_str(&format!("{},\n", guest.email));
     }
     for i in 0..20 {
-        csv.push_str(&format!("backlog{i}@crm.example,1003\n"));
+        csv.push_str(&format!("backlog{i}@crm.com,1003\n"));
     }
     let file = ws.write("guests.csv", &csv);
     let rows_in_file = csv.lines().count() - 1;
@@ -330,7 +330,7 @@ fn the_cron_recipe_drains_a_backlog_hour_by_hour_without_creating_anyone_twice()
         if code == 0 {
             assert_eq!(created_so_far, 20, "the whole backlog, once");
             for i in 0..20 {
-                assert_eq!(stored[&format!("backlog{i}@crm.example")].associated_members, [1003]);
+                assert_eq!(stored[&format!("backlog{i}@crm.com")].associated_members, [1003]);
             }
             for guest in existing.iter().take(10) {
                 assert_eq!(stored[&guest.email.to_lowercase()].associated_members, [1001, 1002]);

@@ -25,11 +25,11 @@ pub(crate) fn scenario(rows: usize) -> Scenario {
     let existing: Vec<Guest> = (0..rows)
         .filter(|i| i % 100 < 10)
         .map(|i| Guest {
-            email: format!("existing{i}@corp.example"),
+            email: format!("existing{i}@corp.com"),
             ..Guest::default()
         })
         .chain((0..5).map(|i| Guest {
-            email: format!("not-in-file{i}@corp.example"),
+            email: format!("not-in-file{i}@corp.com"),
             ..Guest::default()
         }))
         .collect();
@@ -38,7 +38,7 @@ pub(crate) fn scenario(rows: usize) -> Scenario {
     let mut final_emails: BTreeSet<String> = existing.iter().map(|g| g.email.to_lowercase()).collect();
     for i in 0..rows {
         let (line, status) = match i % 100 {
-            c if c < 10 => (format!("Existing{i}@Corp.example,Old,Guest,,,,"), "exists"),
+            c if c < 10 => (format!("Existing{i}@Corp.com,Old,Guest,,,,"), "exists"),
             c if (50..53).contains(&c) => (
                 format!("\"  NEW{}@EXAMPLE.ORG \",Again,Dup,,,,same person", i - 30),
                 "duplicate",

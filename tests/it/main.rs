@@ -19,6 +19,7 @@ mod headers;
 mod hostile;
 mod hostile_servers;
 mod import;
+mod in_use;
 mod journal;
 mod locks;
 mod members;

@@ -12,7 +12,7 @@ use crate::util::{Workspace, bin, expect_exit, read_csv, result_rows};
 fn existing(i: usize, members: Vec<u64>) -> Guest {
     Guest {
         id: (500 + i).to_string(),
-        email: format!("member{i}@crm.example"),
+        email: format!("member{i}@crm.com"),
         first_name: Some(format!("First{i}")),
         last_name: Some(format!("Last{i}")),
         company_name: Some("Old Co".into()),
@@ -41,11 +41,11 @@ fn update_changes_exactly_the_members_that_changed_and_reports_drift() {
     let file = ws.path("crm.csv");
     let mut csv = String::from("email,first_name,last_name,company_name,associated_members\n");
     for i in 0..3 {
-        csv.push_str(&format!("member{i}@crm.example,First{i},Last{i},Old Co,1001;1002\n"));
+        csv.push_str(&format!("member{i}@crm.com,First{i},Last{i},Old Co,1001;1002\n"));
     }
-    csv.push_str("MEMBER3@crm.example,Jonathan,Last3,New Co,1001\n");
-    csv.push_str("member4@crm.example,First4,,,\n");
-    csv.push_str("new1@crm.example,New,One,,1003\nnew2@crm.example,New,Two,,\n");
+    csv.push_str("MEMBER3@crm.com,Jonathan,Last3,New Co,1001\n");
+    csv.push_str("member4@crm.com,First4,,,\n");
+    csv.push_str("new1@crm.com,New,One,,1003\nnew2@crm.com,New,Two,,\n");
     std::fs::write(&file, csv).unwrap();
     let missing = ws.path("missing.csv");
     let results = ws.path("crm.results.csv");
@@ -82,23 +82,23 @@ fn update_changes_exactly_the_members_that_changed_and_reports_drift() {
     let rows = statuses(&results);
     let by_email = |email: &str| rows.iter().find(|(e, _, _)| e.eq_ignore_ascii_case(email)).unwrap();
     for i in 0..3 {
-        let (_, status, message) = by_email(&format!("member{i}@crm.example"));
+        let (_, status, message) = by_email(&format!("member{i}@crm.com"));
         assert_eq!(status, "updated");
         assert!(message.contains("associated_members 1001 → 1001;1002"), "{message}");
-        let guest = ws.sandbox.guest(&format!("member{i}@crm.example")).unwrap();
+        let guest = ws.sandbox.guest(&format!("member{i}@crm.com")).unwrap();
         assert_eq!(guest.associated_members, vec![1001, 1002]);
     }
-    let (_, status, message) = by_email("member3@crm.example");
+    let (_, status, message) = by_email("member3@crm.com");
     assert_eq!(status, "exists");
     assert!(
         message.contains(r#"first_name: "First3" in Tallyfy, "Jonathan" in file"#)
             && message.contains(r#"company_name: "Old Co" in Tallyfy, "New Co" in file"#),
         "{message}"
     );
-    let (_, status, message) = by_email("member4@crm.example");
+    let (_, status, message) = by_email("member4@crm.com");
     assert_eq!((status.as_str(), message.as_str()), ("exists", "already a guest"));
-    assert_eq!(by_email("new1@crm.example").1, "created");
-    assert_eq!(by_email("new2@crm.example").1, "created");
+    assert_eq!(by_email("new1@crm.com").1, "created");
+    assert_eq!(by_email("new2@crm.com").1, "created");
     assert_eq!(
         ws.sandbox.stats().puts,
         3,
@@ -113,7 +113,7 @@ fn update_changes_exactly_the_members_that_changed_and_reports_drift() {
         );
     }
     assert_eq!(
-        ws.sandbox.guest("member3@crm.example").unwrap().first_name.as_deref(),
+        ws.sandbox.guest("member3@crm.com").unwrap().first_name.as_deref(),
         Some("First3")
     );
 
@@ -121,7 +121,7 @@ fn update_changes_exactly_the_members_that_changed_and_reports_drift() {
     let (header, missing_rows) = read_csv(&std::fs::read_to_string(&missing).unwrap());
     assert_eq!(header[..2], ["id", "email"]);
     assert_eq!(missing_rows.len(), 1, "{missing_rows:?}");
-    assert_eq!(missing_rows[0][..4], ["505", "member5@crm.example", "First5", "Last5"]);
+    assert_eq!(missing_rows[0][..4], ["505", "member5@crm.com", "First5", "Last5"]);
     assert_eq!(ws.sandbox.guests().len(), 8);
     assert_eq!(ws.sandbox.stats().deletes, 0);
 }
@@ -136,11 +136,11 @@ fn retry_from_reruns_what_did_not_succeed_and_carries_the_rest() {
     std::fs::write(
         &previous,
         "result_row,result_status,result_guest_id,result_http_status,result_attempts,result_message,email,first_name,notes\n\
-         2,created,901,201,1,created,done@crm.example,Done,'=keep me\n\
-         3,failed,,502,3,not created: HTTP 502,failed@crm.example,Failed,x\n\
+         2,created,901,201,1,created,done@crm.com,Done,'=keep me\n\
+         3,failed,,502,3,not created: HTTP 502,failed@crm.com,Failed,x\n\
          4,invalid,,,0,email `bad` is not valid,bad,Bad,y\n\
-         7,deferred,,,0,not created: the run stopped,later@crm.example,Later,z\n\
-         8,exists,500,,0,already a guest,member0@crm.example,First0,\n\
+         7,deferred,,,0,not created: the run stopped,later@crm.com,Later,z\n\
+         8,exists,500,,0,already a guest,member0@crm.com,First0,\n\
          end,end_of_results,,,,the run finished with a result for each of its 5 rows: the whole input,,,\n",
     )
     .unwrap();
@@ -149,7 +149,7 @@ fn retry_from_reruns_what_did_not_succeed_and_carries_the_rest() {
     expect_exit(&mut cmd, 1);
     let results = ws.path("guests.retry.results.csv");
     let (header, _) = read_csv(&std::fs::read_to_string(&results).unwrap());
-    assert_eq!(header[11..], ["email", "first_name", "notes"]);
+    assert_eq!(header[12..], ["email", "first_name", "notes"]);
     let rows = result_rows(&results);
     let summary: Vec<(u64, &str, &str)> = rows
         .iter()
@@ -158,11 +158,11 @@ fn retry_from_reruns_what_did_not_succeed_and_carries_the_rest() {
     assert_eq!(
         summary,
         [
-            (2, "created", "done@crm.example"),
-            (3, "created", "failed@crm.example"),
+            (2, "created", "done@crm.com"),
+            (3, "created", "failed@crm.com"),
             (4, "invalid", "bad"),
-            (7, "created", "later@crm.example"),
-            (8, "exists", "member0@crm.example"),
+            (7, "created", "later@crm.com"),
+            (8, "exists", "member0@crm.com"),
         ]
     );
     // Carried-over rows are the earlier account, unchanged; only the two re-run rows were sent.
@@ -182,10 +182,10 @@ fn retry_from_reruns_what_did_not_succeed_and_carries_the_rest() {
     assert_eq!(rows[2].result_message, "email `bad` has no @");
     assert_eq!(ws.sandbox.stats().posts, 2);
     assert!(
-        ws.sandbox.guest("done@crm.example").is_none(),
+        ws.sandbox.guest("done@crm.com").is_none(),
         "a copied row is not sent again"
     );
-    assert!(ws.sandbox.guest("failed@crm.example").is_some() && ws.sandbox.guest("later@crm.example").is_some());
+    assert!(ws.sandbox.guest("failed@crm.com").is_some() && ws.sandbox.guest("later@crm.com").is_some());
 
     // A file that is not a results file is a clear usage error.
     let plain = ws.write("plain.csv", include_str!("../../samples/guests.csv"));
@@ -206,7 +206,7 @@ fn max_errors_stops_a_run_that_keeps_failing() {
     });
     let file = ws.path("many.csv");
     let csv: String = std::iter::once("email\n".to_string())
-        .chain((0..200).map(|i| format!("g{i}@crm.example\n")))
+        .chain((0..200).map(|i| format!("g{i}@crm.com\n")))
         .collect();
     std::fs::write(&file, csv).unwrap();
     let mut cmd = ws.cmd();
@@ -297,7 +297,7 @@ fn client_credentials_survive_a_token_that_dies_mid_run_and_the_summary_has_ever
     });
     let file = ws.path("nightly.csv");
     let csv: String = std::iter::once("email,first_name\n".to_string())
-        .chain((0..60).map(|i| format!("night{i}@crm.example,N{i}\n")))
+        .chain((0..60).map(|i| format!("night{i}@crm.com,N{i}\n")))
         .collect();
     std::fs::write(&file, &csv).unwrap();
     let summary_path = ws.path("summary.json");

@@ -21,7 +21,7 @@ fn world(faults: FaultOptions) -> (Workspace, std::path::PathBuf) {
         csv.push_str(&format!("{},Existing,\n", generated_guests(10)[i * 2].email));
     }
     for i in 0..45 {
-        csv.push_str(&format!("new{i}@wrong-file.example,New{i},+49 30 {i:04}\n"));
+        csv.push_str(&format!("new{i}@wrong-file.com,New{i},+49 30 {i:04}\n"));
     }
     let file = ws.write("wrong.csv", &csv);
     (ws, file)
@@ -51,7 +51,7 @@ fn an_import_taken_back_leaves_the_organization_exactly_as_it_was() {
     expect_exit(ws.cmd().args(["import", "--yes"]).arg(&file), 0);
     assert_eq!(ws.sandbox.guests().len(), 55);
     // Someone deletes one of the new guests by hand before the undo.
-    ws.sandbox.remove_by_hand("new7@wrong-file.example", false).unwrap();
+    ws.sandbox.remove_by_hand("new7@wrong-file.com", false).unwrap();
 
     // A dry run reads but sends no write.
     let writes = |ws: &Workspace| {
@@ -76,7 +76,7 @@ fn an_import_taken_back_leaves_the_organization_exactly_as_it_was() {
     assert_eq!(rows.len(), 50, "one result row per row");
     for row in &rows {
         let expected = match row.cell("email") {
-            "new7@wrong-file.example" => "already_gone",
+            "new7@wrong-file.com" => "already_gone",
             email if email.starts_with("new") => "deleted",
             _ => "not_created_here",
         };
@@ -102,8 +102,8 @@ fn a_guest_added_again_since_is_left_alone_and_disable_keeps_the_others() {
     let (ws, file) = world(FaultOptions::default());
     expect_exit(ws.cmd().args(["import", "--yes"]).arg(&file), 0);
     // Someone removes a new guest and adds one with the same email: not the guest we created.
-    let ours = ws.sandbox.remove_by_hand("new3@wrong-file.example", true).unwrap();
-    let theirs = ws.sandbox.guest("new3@wrong-file.example").unwrap();
+    let ours = ws.sandbox.remove_by_hand("new3@wrong-file.com", true).unwrap();
+    let theirs = ws.sandbox.guest("new3@wrong-file.com").unwrap();
     assert_ne!(ours.id, theirs.id);
 
     let stderr = expect_exit(
@@ -128,18 +128,15 @@ fn a_guest_added_again_since_is_left_alone_and_disable_keeps_the_others() {
         (Some(44), Some(1))
     );
     let rows = ws.results("wrong.undo.csv");
-    let new3 = rows
-        .iter()
-        .find(|r| r.cell("email") == "new3@wrong-file.example")
-        .unwrap();
+    let new3 = rows.iter().find(|r| r.cell("email") == "new3@wrong-file.com").unwrap();
     assert_eq!(new3.result_status, "changed_since", "{}", new3.result_message);
     assert!(new3.result_message.contains(&theirs.id), "{}", new3.result_message);
-    assert_eq!(ws.sandbox.guest("new3@wrong-file.example").unwrap().disabled_at, None);
+    assert_eq!(ws.sandbox.guest("new3@wrong-file.com").unwrap().disabled_at, None);
     assert_eq!(statuses(&ws, "wrong.undo.csv").get("disabled"), Some(&44));
     // Disabled, not deleted: every guest is still there; the old ones untouched.
     assert_eq!(ws.sandbox.guests().len(), 55);
     for guest in ws.sandbox.guests() {
-        let ours = guest.email.starts_with("new") && guest.email != "new3@wrong-file.example";
+        let ours = guest.email.starts_with("new") && guest.email != "new3@wrong-file.com";
         assert_eq!(guest.disabled_at.is_some(), ours, "{}", guest.email);
     }
 }

@@ -14,7 +14,7 @@ use crate::util::{Workspace, against, expect_exit, spawn};
 /// A guest that existed long before any import.
 fn old_guest(i: usize) -> Guest {
     Guest {
-        email: format!("old{i}@corp.example"),
+        email: format!("old{i}@corp.com"),
         first_name: Some(format!("Old{i}")),
         created_at: Some("2024-01-01T00:00:00Z".into()),
         ..Guest::default()
@@ -38,17 +38,14 @@ fn status_of<'a>(rows: &'a [crate::util::ResultRow], email: &str) -> &'a crate::
 #[test]
 fn undo_with_another_organizations_results_deletes_nothing() {
     let a = Workspace::empty();
-    let file = a.write(
-        "guests.csv",
-        "email\nann@corp.example\nben@corp.example\ncat@corp.example\n",
-    );
+    let file = a.write("guests.csv", "email\nann@corp.com\nben@corp.com\ncat@corp.com\n");
     expect_exit(a.cmd().args(["import", "--yes"]).arg(&file), 0);
     let b = spawn(SandboxOptions {
         org: "b".repeat(32),
         guests: ["ann", "ben", "cat"]
             .iter()
             .map(|name| Guest {
-                email: format!("{name}@corp.example"),
+                email: format!("{name}@corp.com"),
                 ..Guest::default()
             })
             .collect(),
@@ -93,7 +90,7 @@ fn a_hand_edited_status_deletes_nothing_that_existed_before() {
     });
     let file = ws.write(
         "guests.csv",
-        "email\nold0@corp.example\nold1@corp.example\nold2@corp.example\nnew0@corp.example\nnew1@corp.example\n",
+        "email\nold0@corp.com\nold1@corp.com\nold2@corp.com\nnew0@corp.com\nnew1@corp.com\n",
     );
     expect_exit(ws.cmd().args(["import", "--yes"]).arg(&file), 0);
     // Filled down from the last row: its status and its answer time (`result_at`, column 10).
@@ -122,13 +119,10 @@ fn a_hand_edited_status_deletes_nothing_that_existed_before() {
         &String::from_utf8(writer.into_inner().unwrap()).unwrap(),
     );
     expect_exit(ws.cmd().args(["undo", "--yes", "guests.results.csv"]), 0);
-    assert_eq!(
-        emails(&ws),
-        ["old0@corp.example", "old1@corp.example", "old2@corp.example"]
-    );
+    assert_eq!(emails(&ws), ["old0@corp.com", "old1@corp.com", "old2@corp.com"]);
     let rows = ws.results("guests.undo.csv");
     for i in 0..3 {
-        let row = status_of(&rows, &format!("old{i}@corp.example"));
+        let row = status_of(&rows, &format!("old{i}@corp.com"));
         assert_eq!(row.result_status, "not_created_here", "{row:?}");
         assert!(
             row.result_message.contains("2024-01-01T00:00:00Z"),
@@ -136,7 +130,7 @@ fn a_hand_edited_status_deletes_nothing_that_existed_before() {
             row.result_message
         );
     }
-    assert_eq!(status_of(&rows, "new0@corp.example").result_status, "deleted");
+    assert_eq!(status_of(&rows, "new0@corp.com").result_status, "deleted");
 }
 
 /// `..` and `.` as emails (a hand edit, a formula) used to become `GET` and `DELETE
@@ -144,12 +138,10 @@ fn a_hand_edited_status_deletes_nothing_that_existed_before() {
 #[test]
 fn dot_emails_send_no_request() {
     let ws = Workspace::empty();
-    let file = ws.write("guests.csv", "email\nann@corp.example\nben@corp.example\n");
+    let file = ws.write("guests.csv", "email\nann@corp.com\nben@corp.com\n");
     expect_exit(ws.cmd().args(["import", "--yes"]).arg(&file), 0);
     let text = std::fs::read_to_string(ws.path("guests.results.csv")).unwrap();
-    let edited = text
-        .replace(",ann@corp.example", ",..")
-        .replace(",ben@corp.example", ",.");
+    let edited = text.replace(",ann@corp.com", ",..").replace(",ben@corp.com", ",.");
     ws.write("guests.results.csv", &edited);
     let sent = ws.sandbox.request_log().len();
     expect_exit(ws.cmd().args(["undo", "--yes", "guests.results.csv"]), 0);
@@ -170,29 +162,26 @@ fn dot_emails_send_no_request() {
 #[test]
 fn a_guest_used_since_is_kept_unless_include_used() {
     let ws = Workspace::empty();
-    let file = ws.write(
-        "guests.csv",
-        "email\nsigned@corp.example\nbusy@corp.example\nidle@corp.example\n",
-    );
+    let file = ws.write("guests.csv", "email\nsigned@corp.com\nbusy@corp.com\nidle@corp.com\n");
     expect_exit(ws.cmd().args(["import", "--yes"]).arg(&file), 0);
     let later = (chrono::Utc::now() + chrono::Duration::seconds(5)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    ws.sandbox.use_guest("signed@corp.example", Some(&later), None).unwrap();
-    ws.sandbox.use_guest("busy@corp.example", None, Some(2)).unwrap();
+    ws.sandbox.use_guest("signed@corp.com", Some(&later), None).unwrap();
+    ws.sandbox.use_guest("busy@corp.com", None, Some(2)).unwrap();
 
     expect_exit(ws.cmd().args(["undo", "--yes", "guests.results.csv"]), 0);
     let rows = ws.results("guests.undo.csv");
-    let signed = status_of(&rows, "signed@corp.example");
+    let signed = status_of(&rows, "signed@corp.com");
     assert_eq!(signed.result_status, "used_since", "{signed:?}");
     assert!(
         signed.result_message.contains("signed in at"),
         "{}",
         signed.result_message
     );
-    let busy = status_of(&rows, "busy@corp.example");
+    let busy = status_of(&rows, "busy@corp.com");
     assert_eq!(busy.result_status, "used_since", "{busy:?}");
     assert!(busy.result_message.contains("2 tasks"), "{}", busy.result_message);
-    assert_eq!(status_of(&rows, "idle@corp.example").result_status, "deleted");
-    assert_eq!(emails(&ws), ["busy@corp.example", "signed@corp.example"]);
+    assert_eq!(status_of(&rows, "idle@corp.com").result_status, "deleted");
+    assert_eq!(emails(&ws), ["busy@corp.com", "signed@corp.com"]);
 
     // Disabling a guest with open tasks: Tallyfy refuses, the row says so, sent once.
     let stderr = expect_exit(
@@ -201,15 +190,20 @@ fn a_guest_used_since_is_kept_unless_include_used() {
         1,
     );
     let rows = ws.results("guests.undo.csv");
-    let busy = status_of(&rows, "busy@corp.example");
+    let busy = status_of(&rows, "busy@corp.com");
     assert_eq!(busy.result_status, "failed", "{stderr}");
-    assert!(busy.result_message.contains("open tasks"), "{}", busy.result_message);
-    assert_eq!(status_of(&rows, "signed@corp.example").result_status, "disabled");
+    assert!(
+        busy.result_message
+            .contains("Tallyfy refuses to disable a guest with incomplete tasks"),
+        "{}",
+        busy.result_message
+    );
+    assert_eq!(status_of(&rows, "signed@corp.com").result_status, "disabled");
     let disables = ws
         .sandbox
         .request_log()
         .iter()
-        .filter(|line| line.starts_with("DELETE") && line.contains("busy%40corp.example/disable"))
+        .filter(|line| line.starts_with("DELETE") && line.contains("busy%40corp.com/disable"))
         .count();
     assert_eq!(disables, 1, "the refusal is not retried");
 
@@ -233,7 +227,7 @@ fn undo_right_after_an_import_under_read_lag_deletes_every_created_guest() {
     });
     let mut csv = String::from("email\n");
     for i in 0..12 {
-        csv.push_str(&format!("lag{i}@corp.example\n"));
+        csv.push_str(&format!("lag{i}@corp.com\n"));
     }
     let file = ws.write("guests.csv", &csv);
     expect_exit(ws.cmd().args(["import", "--yes"]).arg(&file), 0);

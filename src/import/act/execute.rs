@@ -103,6 +103,8 @@ pub(crate) async fn run_update(plan: UpdatePlan, stop: &Stop, options: &Options)
         // update keeps its own status, so the row is seen to).
         outcome.message = format!("{}; {}", enabled.message, outcome.message);
         outcome.attempts += enabled.attempts;
+        // The guest's new link, whatever became of the members.
+        outcome.link = enabled.link;
         if outcome.status == Status::Updated {
             outcome.status = Status::Enabled;
         }

@@ -6,13 +6,16 @@
 //! canonical key (`crate::email_key`) of its email cell in any row, valid or not (and of any cell
 //! with an `@` in a row that is not imported as it stands, and the address a cell in fullwidth or
 //! other compatibility forms reads as: `dedupe::compatible`), or by being the guest a row was
-//! matched to by id (`dedupe::KeptIds`). Each guest is read back first and left alone unless it
-//! is still the one listed.
+//! matched to by id (`dedupe::KeptIds`). Each guest is read back first (with its task statistics)
+//! and left alone unless it is still the one listed; a guest with work is never deleted unless
+//! `--include-used` says so (`InUse`): deleting "detaches the guest from all tasks" (Tallyfy's
+//! delete-guest page) and cannot be undone.
 
 use futures::StreamExt;
 
-use super::remove::{Target, remove};
+use super::remove::{Target, Verify, remove};
 use crate::api::Client;
+use crate::api::clock::{parse_time, rfc3339};
 use crate::import::outcome::{Outcome, Status};
 use crate::import::plan::existing::Existing;
 use crate::import::stop::Stop;
@@ -24,6 +27,8 @@ pub(crate) struct Rules {
     pub budget: ErrorBudget,
     pub dry_run: bool,
     pub concurrency: usize,
+    /// `--include-used`: delete guests with work too.
+    pub include_used: bool,
     /// Where each removal is recorded before it is sent.
     pub journal: super::journal::Journal,
 }
@@ -156,10 +161,13 @@ async fn remove_each(client: &Client, missing: &[Existing], rules: &Rules, stop:
 /// compiler cannot prove it of a stream whose closure takes a reference ("implementation of
 /// `FnOnce` is not general enough").
 async fn act_on(at: usize, guest: &Existing, client: &Client, rules: &Rules, stop: &Stop) -> (usize, Outcome) {
+    let work = InUse {
+        guard: rules.how == Removal::Delete && !rules.include_used,
+    };
     let target = Target {
         email: &guest.profile.email,
         id: &guest.id,
-        verify: None,
+        verify: Some(&work),
     };
     let outcome = stop
         .or_abandoned(
@@ -168,6 +176,52 @@ async fn act_on(at: usize, guest: &Existing, client: &Client, rules: &Rules, sto
         )
         .await;
     (at, outcome)
+}
+
+/// What keeps a missing guest from a delete: work. Its read-back carries the statistics
+/// (`with=stats`); a dry run reads them too, so it reports the same `in_use` rows.
+struct InUse {
+    /// `--on-missing delete` without `--include-used` (a disable is reversible and loses
+    /// nothing: Tallyfy itself refuses one that would leave tasks behind).
+    guard: bool,
+}
+
+impl Verify for InUse {
+    fn check(&self, found: &crate::api::Guest) -> Option<(Status, String)> {
+        if !self.guard {
+            return None;
+        }
+        in_use(found).map(|why| (Status::InUse, why))
+    }
+
+    /// A missing guest was listed a moment ago: one read, no waiting for a lagging replica (a
+    /// guest not found is `already_gone`, as before).
+    fn settle(&self, _server_now: Option<std::time::SystemTime>) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+}
+
+/// Why deleting `guest` would take work away, in a person's words: tasks assigned, or a
+/// sign-in. The file says nothing of when it last imported a guest it no longer names, so any
+/// sign-in on record counts: a guest who has used their link is not deleted on a file's word.
+fn in_use(guest: &crate::api::Guest) -> Option<String> {
+    const ANYWAY: &str = "give --include-used to delete anyway";
+    let tasks = guest.stats.as_ref().and_then(|stats| stats.assigned_tasks).unwrap_or(0);
+    if tasks > 0 {
+        let tasks = if tasks == 1 {
+            "1 task".to_string()
+        } else {
+            format!("{tasks} tasks")
+        };
+        return Some(format!(
+            "kept: has {tasks} assigned; deleting would detach them from the guest ({ANYWAY})"
+        ));
+    }
+    let signed_in = guest.last_accessed_at.as_deref().filter(|at| !at.trim().is_empty())?;
+    let when = parse_time(signed_in).map_or_else(|| signed_in.to_string(), rfc3339);
+    Some(format!(
+        "kept: signed in at {when}, so they use Tallyfy, and a delete cannot be undone ({ANYWAY})"
+    ))
 }
 
 #[cfg(test)]
@@ -218,6 +272,7 @@ mod tests {
             budget: ErrorBudget::Rows(10),
             dry_run: false,
             concurrency: 2,
+            include_used: false,
             journal: super::super::journal::Journal::none(),
         };
         let stop = Stop::default();

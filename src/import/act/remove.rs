@@ -133,6 +133,14 @@ async fn send(client: &Client, target: &Target<'_>, how: Removal, mut outcome: O
     };
     outcome.attempts += error.attempts;
     outcome.http_status = error.status.or(outcome.http_status);
+    // A rule about this guest, not the token's permission: said in Tallyfy's words, not retried,
+    // and the run goes on. The guest stays as it was, so a person decides (exit 1).
+    if let ApiErrorKind::IncompleteTasks(_) = error.kind {
+        return outcome.with(
+            Status::Failed,
+            format!("{not_done}: {error}; complete or reassign their tasks in Tallyfy first"),
+        );
+    }
     // The API answers the delete of a guest who is not there with 422 (a disable with 404); a
     // 422 can mean other things too, so the guest is read back before the refusal is believed.
     if !matches!(error.kind, ApiErrorKind::Rejected(_) | ApiErrorKind::NotFound(_)) {
@@ -191,12 +199,32 @@ pub(crate) async fn enable(client: &Client, target: &Target<'_>, stop: &Stop, jo
     recorded(journal, Act::Enable, target, outcome, stop)
 }
 
+/// Enabling gives the guest a new link and the old one stops working (Tallyfy's enable-guest
+/// page): the row carries the new one, from the enable's answer or, when that holds none, from
+/// the guest read back.
 async fn send_enable(client: &Client, email: &str, outcome: Outcome, stop: &Stop) -> Outcome {
     match client.enable_guest(email, &stop.gate).await {
         Ok(reply) => {
-            let mut outcome = outcome.with(Status::Enabled, "enabled again: disabled, and back in the file");
+            let mut outcome = outcome.with(
+                Status::Enabled,
+                "enabled again: disabled, and back in the file; Tallyfy gave the guest a new link (result_link), and the old one no longer works",
+            );
             outcome.attempts = reply.attempts;
             outcome.http_status = Some(reply.status);
+            let mut link = reply.value.and_then(|guest| guest.link);
+            if link.is_none() {
+                match client.get_guest(email).await {
+                    Ok(read) => {
+                        outcome.attempts += read.attempts;
+                        link = read.value.and_then(|guest| guest.link);
+                    }
+                    Err(error) => {
+                        outcome.attempts += error.attempts;
+                        tracing::warn!(%email, "enabled, but its new link could not be read back: {error}");
+                    }
+                }
+            }
+            outcome.link = link.unwrap_or_default();
             outcome
         }
         Err(error) => {

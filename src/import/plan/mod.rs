@@ -87,6 +87,7 @@ pub(super) fn copied(record: InputRecord, previous: PreviousResult) -> RowResult
                 attempts: previous.attempts,
                 message: previous.message,
                 created_at: previous.created_at,
+                link: previous.link,
                 fields: Vec::new(),
             },
             cells: record.cells,

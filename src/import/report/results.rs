@@ -20,10 +20,11 @@ use crate::output::{AtomicFile, CsvStyle, needs_guard, replaceable};
 /// What a person reads first (the row, what became of it, why) comes first; the technical
 /// columns follow.
 /// Four say where and when the row was made (`Provenance`), so that a results file moved,
-/// renamed or saved by Excel still tells `undo` which organization and run it is from; the last
+/// renamed or saved by Excel still tells `undo` which organization and run it is from; the next
 /// is the guest's creation time as the create's answer gave it, which `undo` compares with the
-/// guest it reads back (one clock: the database's own).
-pub const RESULT_COLUMNS: [&str; 11] = [
+/// guest it reads back (one clock: the database's own). `result_link` is the guest's new link
+/// when the run changed it (an `enabled` row).
+pub const RESULT_COLUMNS: [&str; 12] = [
     "result_row",
     "result_status",
     "result_message",
@@ -35,6 +36,7 @@ pub const RESULT_COLUMNS: [&str; 11] = [
     "result_run_started",
     "result_at",
     "result_created_at",
+    "result_link",
 ];
 
 /// Where a results row holds its `result_row` (a position in `RESULT_COLUMNS`, for a reader of
@@ -336,6 +338,7 @@ impl ResultsWriter {
             &provenance.api,
             &provenance.run_started,
             &provenance.at,
+            "",
         ]);
         cells.resize(self.width.max(cells.len()), "");
         self.writer.write_record(&cells).map_err(failed)?;
@@ -374,6 +377,7 @@ impl ResultsWriter {
             text_field(writer, scratch, cell.map_or("", String::as_str), raw).map_err(failed)?;
         }
         text_field(writer, scratch, &outcome.created_at, raw).map_err(failed)?;
+        text_field(writer, scratch, &outcome.link, raw).map_err(failed)?;
         for cell in result.cells.iter() {
             text_field(writer, scratch, cell, raw).map_err(failed)?;
         }
@@ -553,6 +557,6 @@ mod tests {
         writer.push(row).unwrap();
         writer.finish(None).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.ends_with("2,created,'=cmd,,,0,,,,,,'+44 20\n"), "{text}");
+        assert!(text.ends_with("2,created,'=cmd,,,0,,,,,,,'+44 20\n"), "{text}");
     }
 }

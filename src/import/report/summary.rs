@@ -239,6 +239,7 @@ impl Summary {
             changed_since = count(Status::ChangedSince),
             used_since = count(Status::UsedSince),
             unproven = count(Status::Unproven),
+            in_use = count(Status::InUse),
             would_delete = count(Status::WouldDelete),
             would_disable = count(Status::WouldDisable),
             invalid = count(Status::Invalid),
@@ -315,6 +316,15 @@ impl Summary {
             if all > self.attention.len() as u64 {
                 text.push_str(&format!("\n  ... see {results} for all {all}"));
             }
+        }
+        // Tallyfy gives an enabled guest a new link and the old one stops working: whoever
+        // sent the old link must send the new one (result_link).
+        let enabled = self.get(Status::Enabled);
+        if enabled > 0 {
+            text.push_str(&format!(
+                "\n{} enabled: each has a new guest link (result_link in {results}); their old links no longer work",
+                plural(enabled, "guest was", "guests were")
+            ));
         }
         if let Some(missing) = self.missing {
             let done = match &self.missing_done {
