@@ -3,11 +3,13 @@
 //! read to its end and nothing stopped the run (a read error, a file ending inside an open quote
 //! or a partial read would make present guests look missing), nor when more guests would be
 //! touched than `--max-missing` allows (a wrong or truncated file). A guest is "named" by the
-//! canonical key (`crate::email_key`) of its email cell in any row, valid or not (and of any cell
-//! with an `@` in a row that is not imported as it stands, and the address a cell in fullwidth or
-//! other compatibility forms reads as: `dedupe::compatible`), or by being the guest a row was
-//! matched to by id (`dedupe::KeptIds`). Each guest is read back first and left alone unless it
-//! is still the one listed.
+//! canonical key (`crate::email_key`) of its email cell in any row, valid or not, and of every
+//! address-shaped token in any cell of any row (`crate::mentions`: a second email column, a
+//! display name, a note; and the address a token in fullwidth or other compatibility forms
+//! reads as: `dedupe::compatible`), or by being the guest a row was matched to by id
+//! (`dedupe::KeptIds`). A guest only mentioned is never missing: the report says where the file
+//! mentions it (`dedupe::Presence`). Each guest is read back first and left alone unless it is
+//! still the one listed.
 
 use futures::StreamExt;
 
