@@ -18,7 +18,8 @@
 //! - Unicode NFC, so `josé` typed with a combining accent (NFD, as macOS file names and some
 //!   exports give it) is the same as `josé` with the precomposed letter;
 //! - lowercase for the case fold: Tallyfy (and the sandbox) treat emails case-insensitively by
-//!   lowercasing them, so the key folds exactly as far as the server does. Full Unicode case
+//!   lowercasing the whole address (so a final capital sigma becomes `ς`, issue 30), and the
+//!   key folds exactly as far as the server does, the same way. Full Unicode case
 //!   folding would go further (`ß` → `ss`) and would call two addresses one guest that the
 //!   server keeps apart.
 
@@ -35,9 +36,12 @@ pub fn email_key(cell: &str) -> Cow<'_, str> {
     let visible: String = cell.chars().filter(|&c| !invisible(c)).collect();
     let address = address_of(&visible);
     let trimmed = address.trim_end_matches(['"', '\'', ',', ';', '.']);
-    // NFC again after lowercasing: a lowercase letter may compose differently.
-    let lower: String = trimmed.nfc().flat_map(char::to_lowercase).collect();
-    Cow::Owned(lower.nfc().collect())
+    // The whole string lowercased at once, as the server does (`str::to_lowercase`): a
+    // capital sigma ending a word is `ς` there (`ΟΔΟΣ@` is guest `οδος@`), where lowercasing
+    // each letter alone gives `σ`. NFC again after lowercasing: a lowercase letter may compose
+    // differently.
+    let nfc: String = trimmed.nfc().collect();
+    Cow::Owned(nfc.to_lowercase().nfc().collect())
 }
 
 /// Whether two cells name the same guest.
@@ -139,6 +143,14 @@ mod tests {
             ("\u{00A0}g8@corp.com\u{3000}", "g8@corp.com"),
             ("g9@corp.com.", "g9@corp.com"),
             ("g9@corp.com;", "g9@corp.com"),
+            (
+                "\u{39F}\u{394}\u{39F}\u{3A3}@corp.com",
+                "\u{3BF}\u{3B4}\u{3BF}\u{3C2}@corp.com",
+            ),
+            (
+                "\u{3A3}\u{39F}\u{3A3}\u{391}@corp.com",
+                "\u{3C3}\u{3BF}\u{3C3}\u{3B1}@corp.com",
+            ),
             ("'g9@corp.com'", "g9@corp.com"),
             ("\u{202A}g9@corp.com\u{202C}", "g9@corp.com"),
             ("", ""),

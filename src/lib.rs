@@ -40,6 +40,7 @@ pub mod input;
 pub mod invite_pace;
 pub mod logging;
 pub mod manual;
+pub mod mentions;
 pub mod modes;
 pub mod output;
 pub mod overwrite;

@@ -81,7 +81,7 @@ async fn import(run: Run<'_>) -> Result<Exit, RunError> {
         .await?;
     let mut summary = ran.summary;
     let report_failed = match (job.kind.import(), ran.missing) {
-        (Some(import), Some(missing)) => {
+        (Some(import), Some(presence)) => {
             let mirror = Mirror {
                 job,
                 import,
@@ -90,7 +90,7 @@ async fn import(run: Run<'_>) -> Result<Exit, RunError> {
                 stop: run.stop,
             };
             let read = (ran.whole_file, retried_complete);
-            mirror.run(&mut summary, &missing, ran.org_guests, read).await
+            mirror.run(&mut summary, &presence, ran.org_guests, read).await
         }
         _ => None,
     };
@@ -285,26 +285,30 @@ impl Mirror<'_> {
     /// written at the end does not undo what was done: the summary still counts it (and the
     /// journal holds every act), and the error is returned for the exit code to say so.
     /// `read` says whether the file was read whole, and the retried run's file too.
+    /// The guests the file only mentions are kept whatever the mode: said in the log, counted
+    /// in the summary, and listed in the report when it has the mirror's columns.
     async fn run(
         &self,
         summary: &mut Summary,
-        missing: &[plan::existing::Existing],
+        presence: &plan::dedupe::Presence,
         org_guests: u64,
         read: (bool, bool),
     ) -> Option<RunError> {
         let path = self.import.report_missing.as_deref()?;
         let (raw, excel) = (self.job.output.raw, self.job.output.excel);
+        missing::log_kept(&presence.mentioned);
+        summary.kept_mentioned = presence.mentioned.len() as u64;
         let mirrored = match (self.import.on_missing.removal(), self.client) {
-            (Some(how), Some(client)) => Some(self.act(client, how, missing, org_guests, read, path).await),
+            (Some(how), Some(client)) => Some(self.act(client, how, presence, org_guests, read, path).await),
             _ => None,
         };
         let done = mirrored.as_ref().map(|m| m.outcomes.as_slice());
         let mut failed = None;
-        match missing::report(path, missing, done, raw, excel) {
+        match missing::report(path, presence, done, raw, excel) {
             Ok(count) => summary.missing = Some(count),
             Err(error) => {
                 tracing::error!("{error}");
-                summary.missing = Some(missing.len() as u64);
+                summary.missing = Some(presence.missing.len() as u64);
                 failed = Some(error);
             }
         }
@@ -321,7 +325,7 @@ impl Mirror<'_> {
         &self,
         client: &crate::api::Client,
         how: crate::modes::Removal,
-        missing: &[plan::existing::Existing],
+        presence: &plan::dedupe::Presence,
         org_guests: u64,
         (whole_file, retried_complete): (bool, bool),
         path: &Path,
@@ -346,16 +350,17 @@ impl Mirror<'_> {
             (true, true) => Ok(()),
         };
         let (raw, excel) = (self.job.output.raw, self.job.output.excel);
-        let ahead = (!self.job.dry_run).then(|| mirror::not_yet(missing, how));
-        match ahead.map(|ahead| missing::write(path, missing, Some(&ahead), raw, excel)) {
+        let absent = presence.missing.as_slice();
+        let ahead = (!self.job.dry_run).then(|| mirror::not_yet(absent, how));
+        match ahead.map(|ahead| missing::write(path, presence, Some(&ahead), raw, excel)) {
             Some(Err(error)) => {
                 tracing::error!("{error}; no guest was {}", how.done());
                 mirror::Mirrored {
-                    outcomes: mirror::not_yet(missing, how),
+                    outcomes: mirror::not_yet(absent, how),
                     stopped: Some(error.to_string()),
                 }
             }
-            _ => mirror::act(client, missing, org_guests, whole, &rules, self.stop).await,
+            _ => mirror::act(client, absent, org_guests, whole, &rules, self.stop).await,
         }
     }
 }

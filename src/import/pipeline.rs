@@ -15,8 +15,7 @@ use super::event::{self, Event, Events, Wait};
 use super::link::Link;
 use super::options::{Options, Rows};
 use super::outcome::Status;
-use super::plan::dedupe::{Deduper, Emails, KeptIds};
-use super::plan::existing::Existing;
+use super::plan::dedupe::{Deduper, Emails, KeptIds, Presence};
 use super::plan::prefetch;
 use super::plan::reader;
 use super::plan::{Plan, plan};
@@ -38,8 +37,8 @@ const MAX_RESERVED_ROWS: u64 = 2_000_000;
 /// What a run's rows came to, and what the mirror step needs to know.
 pub(super) struct Ran {
     pub summary: Summary,
-    /// Existing guests no row named (with `--report-missing`).
-    pub missing: Option<Vec<Existing>>,
+    /// Existing guests no row named, and those rows only mention (with `--report-missing`).
+    pub missing: Option<Presence>,
     /// Guests the organization had when the run began.
     pub org_guests: u64,
     /// Every row of the file was read, and nothing stopped the run.
@@ -136,7 +135,7 @@ struct Feed<'a> {
 struct Driven {
     summary: Summary,
     write_failed: bool,
-    missing: Option<Vec<Existing>>,
+    missing: Option<Presence>,
     org_guests: u64,
 }
 
@@ -210,7 +209,7 @@ impl Feed<'_> {
             });
         let mut results = open_results()?;
         let (summary, write_failed) = self.drive(&mut results).drive(rows).await?;
-        let missing = options.report_missing.then(|| dedupe.missing(&kept));
+        let missing = options.report_missing.then(|| dedupe.presence(&kept, &self.map));
         let driven = Driven {
             summary,
             write_failed,

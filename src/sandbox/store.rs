@@ -110,17 +110,15 @@ impl Store {
         &self.members
     }
 
-    /// The key emails are unique by: lowercased, and without accents when folding them.
+    /// The key emails are unique by: lowercased, and without accents when folding them. The
+    /// whole address is lowercased at once, as the server does (a final `Σ` is `ς`).
     fn key(&self, email: &str) -> String {
         use unicode_normalization::UnicodeNormalization;
         if !self.fold_accents {
             return email.to_lowercase();
         }
-        email
-            .nfd()
-            .filter(|c| !('\u{300}'..='\u{36F}').contains(c))
-            .flat_map(char::to_lowercase)
-            .collect()
+        let bare: String = email.nfd().filter(|c| !('\u{300}'..='\u{36F}').contains(c)).collect();
+        bare.to_lowercase()
     }
 
     pub(super) fn find(&self, email: &str) -> Option<&Guest> {

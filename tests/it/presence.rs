@@ -5,7 +5,7 @@
 use tallyfy_guests::api::Guest;
 use tallyfy_guests::sandbox::SandboxOptions;
 
-use crate::util::{Workspace, expect_exit};
+use crate::util::{Workspace, expect_exit, read_csv};
 
 fn guest(email: &str, id: &str) -> Guest {
     Guest {
@@ -165,4 +165,139 @@ fn fullwidth_spellings_keep_their_guests() {
     }
     assert!(!left.contains(&"left@corp.com".to_string()), "{left:?}");
     assert_eq!(ws.sandbox.stats().deletes, 1, "{stderr}");
+}
+
+/// Issue 30: the spellings people paste, in the email column of rows that are not imported and
+/// in a notes column of rows that are, each for guests of their own.
+const PASTED: &str = concat!(
+    "email,first_name,notes\n",
+    "Guest One (p1@corp.com),One,\n",
+    "p2@corp.com (Guest),Two,\n",
+    "\u{201C}p3@corp.com\u{201D},Three,\n",
+    "SMTP:p4@corp.com,Four,\n",
+    "p5@corp.com p6@corp.com,Five and Six,\n",
+    "\"p7@corp.com\np8@corp.com\",Seven and Eight,\n",
+    "p9@corp.com / p10@corp.com,Nine and Ten,\n",
+    "[p11@corp.com],Eleven,\n",
+    "p12@corp.com:,Twelve,\n",
+    "\u{39F}\u{394}\u{39F}\u{3A3}@corp.com,Odos,\n",
+    "new1@corp.com,New,\"also writes as Guest Thirteen (n1@corp.com), \u{2018}n2@corp.com\u{2019}\"\n",
+    "new2@corp.com,New,smtp:n3@corp.com|mailto:n4@corp.com?subject=Hi\n",
+    "new3@corp.com,New,\"n5@corp.com\nn6@corp.com / [n7@corp.com]; n8@corp.com.\"\n",
+);
+
+/// The guests `PASTED` names, every one; `οδος@` is what the server makes of `ΟΔΟΣ@`.
+fn pasted_guests() -> Vec<String> {
+    let mut emails: Vec<String> = (1..=12).map(|i| format!("p{i}@corp.com")).collect();
+    emails.extend((1..=8).map(|i| format!("n{i}@corp.com")));
+    emails.push("\u{3BF}\u{3B4}\u{3BF}\u{3C2}@corp.com".into());
+    emails
+}
+
+/// An organization of the guests `named`, and one the file does not name (`gone@corp.com`).
+fn with_one_gone(named: &[String]) -> Workspace {
+    let guests = named
+        .iter()
+        .map(String::as_str)
+        .chain(["gone@corp.com"])
+        .enumerate()
+        .map(|(i, email)| guest(email, &(500 + i).to_string()))
+        .collect();
+    Workspace::new(SandboxOptions {
+        guests,
+        ..SandboxOptions::default()
+    })
+}
+
+/// The guests still there and enabled, sorted.
+fn active(ws: &Workspace) -> Vec<String> {
+    let mut emails: Vec<String> = ws
+        .sandbox
+        .guests()
+        .into_iter()
+        .filter(|g| g.disabled_at.is_none())
+        .map(|g| g.email)
+        .collect();
+    emails.sort();
+    emails
+}
+
+#[test]
+fn every_pasted_spelling_keeps_its_guest_and_only_the_unnamed_one_goes() {
+    for how in ["delete", "disable"] {
+        let named = pasted_guests();
+        let ws = with_one_gone(&named);
+        let file = ws.write("pasted.csv", PASTED);
+        // The budget lets exactly one guest go: a missed mention would hold the whole run back.
+        let stderr = expect_exit(
+            ws.cmd()
+                .args(["import", "--yes", "--on-missing", how, "--max-missing", "1"])
+                .args(["--report-missing", "missing.csv"])
+                .arg(&file),
+            1,
+        );
+        // Besides the named guests, the three valid rows' own (created).
+        let mut expected = named.clone();
+        expected.extend(["new1@corp.com", "new2@corp.com", "new3@corp.com"].map(String::from));
+        expected.sort();
+        assert_eq!(active(&ws), expected, "--on-missing {how}: only gone@ goes\n{stderr}");
+        let gone = ws.sandbox.guests().into_iter().find(|g| g.email == "gone@corp.com");
+        match how {
+            "delete" => assert!(gone.is_none(), "the unnamed guest is deleted\n{stderr}"),
+            _ => assert!(gone.is_some_and(|g| g.disabled_at.is_some()), "disabled\n{stderr}"),
+        }
+        // The guests the file mentions only where it imports no email are named in the report.
+        let (header, rows) = read_csv(&std::fs::read_to_string(ws.path("missing.csv")).unwrap());
+        let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let kept: Vec<&Vec<String>> = rows.iter().filter(|row| row[at("result_status")] == "exists").collect();
+        assert_eq!(
+            kept.len(),
+            named.len() - 1,
+            "all but οδος@ (its row imports it)\n{rows:#?}"
+        );
+        let n3 = kept.iter().find(|row| row[at("email")] == "n3@corp.com").unwrap();
+        assert_eq!(
+            n3[at("result_message")],
+            "kept: the file mentions it in column \"notes\" (row 13), which is not imported"
+        );
+        assert!(
+            stderr.contains("20 guests kept: the file mentions them only where it imports no email"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_second_email_column_of_a_google_contacts_export_keeps_its_guest() {
+    let ws = with_one_gone(&["second@corp.com".to_string(), "first@corp.com".to_string()]);
+    let file = ws.write(
+        "contacts.csv",
+        concat!(
+            "Name,Given Name,Family Name,E-mail 1 - Type,E-mail 1 - Value,E-mail 2 - Type,E-mail 2 - Value\n",
+            "Guest One,Guest,One,* Work,first@corp.com,Home,second@corp.com\n",
+        ),
+    );
+    let stderr = expect_exit(
+        ws.cmd()
+            .args(["import", "--yes", "--on-missing", "delete", "--max-missing", "1"])
+            .args(["--report-missing", "missing.csv", "--summary-json", "summary.json"])
+            .arg(&file),
+        0,
+    );
+    assert_eq!(active(&ws), ["first@corp.com", "second@corp.com"], "{stderr}");
+    assert_eq!(ws.sandbox.stats().deletes, 1, "gone@ went\n{stderr}");
+    let why = "kept: the file mentions it in column \"E-mail 2 - Value\" (row 2), which is not imported";
+    assert!(
+        stderr.contains(&format!("guest second@corp.com (500) is {why}")),
+        "{stderr}"
+    );
+    let report = std::fs::read_to_string(ws.path("missing.csv")).unwrap();
+    assert!(
+        report.contains(&format!("exists,\"{}\",500,second@corp.com", why.replace('"', "\"\""))),
+        "{report}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["kept_mentioned"], 1, "{summary}");
+    assert_eq!(summary["missing"], 1, "{summary}");
 }

@@ -3,10 +3,12 @@
 //! read to its end and nothing stopped the run (a read error, a file ending inside an open quote
 //! or a partial read would make present guests look missing), nor when more guests would be
 //! touched than `--max-missing` allows (a wrong or truncated file). A guest is "named" by the
-//! canonical key (`crate::email_key`) of its email cell in any row, valid or not (and of any cell
-//! with an `@` in a row that is not imported as it stands, and the address a cell in fullwidth or
-//! other compatibility forms reads as: `dedupe::compatible`), or by being the guest a row was
-//! matched to by id (`dedupe::KeptIds`). Each guest is read back first (with its task statistics)
+//! canonical key (`crate::email_key`) of its email cell in any row, valid or not, and of every
+//! address-shaped token in any cell of any row (`crate::mentions`: a second email column, a
+//! display name, a note; and the address a token in fullwidth or other compatibility forms
+//! reads as: `dedupe::compatible`), or by being the guest a row was matched to by id
+//! (`dedupe::KeptIds`). A guest only mentioned is never missing: the report says where the file
+//! mentions it (`dedupe::Presence`). Each guest is read back first (with its task statistics)
 //! and left alone unless it is still the one listed; a guest with work is never deleted unless
 //! `--include-used` says so (`InUse`): deleting "detaches the guest from all tasks" (Tallyfy's
 //! delete-guest page) and cannot be undone.

@@ -12,6 +12,7 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::existing::{Existing, Profile, is_disabled};
 use crate::api::Guest;
 use crate::email_key::email_key;
+use crate::input::{Field, FieldMap};
 
 /// The email's key: the hash of its canonical form (`crate::email_key`: NFC, lowercase,
 /// invisible characters dropped, `Name <addr>` and `mailto:` read), so that a cell naming a
@@ -53,6 +54,8 @@ const NO_ROW: u32 = u32::MAX;
 const MENTIONED: u32 = u32::MAX - 1;
 /// Row numbers are kept in 32 bits (a 4-billion-row file is out of reach of a spreadsheet).
 const MAX_ROW: u64 = MENTIONED as u64 - 1;
+/// The column of a mention that is the row's email cell, whichever column the file has it in.
+pub(crate) const EMAIL_COLUMN: u32 = u32::MAX;
 /// The existing guest has no profile stored (every field empty).
 const NO_PROFILE: u32 = u32::MAX;
 /// A typical stored profile (names, a phone, a company, a time zone); only a guess for
@@ -214,19 +217,71 @@ pub(crate) enum Seen {
     Exists(Box<Existing>),
 }
 
+/// A mention of an existing guest by the file: the row and column where it was first seen.
+#[derive(Clone, Copy)]
+pub(crate) struct Mention {
+    pub key: u128,
+    pub column: u32,
+}
+
+/// The keys of every address a cell mentions (`crate::mentions`): the cell read whole (as
+/// `email_key` reads `Name <addr>`, `mailto:`), each part of a `,`/`;` list, each
+/// address-shaped token, and the address each of those reads as in compatibility forms.
+pub(crate) fn mention_keys(cell: &str, mut each: impl FnMut(u128)) {
+    let mut one = |text: &str| {
+        each(key(text));
+        if let Some(folded) = compatible(text) {
+            each(key(&folded));
+        }
+    };
+    one(cell);
+    if cell.contains([',', ';']) {
+        cell.split([',', ';']).for_each(&mut one);
+    }
+    crate::mentions::addresses(cell)
+        .filter(|&address| address != cell)
+        .for_each(one);
+}
+
+/// The existing guests the file does not import a row for: those it does not name at all
+/// (missing), and those it only mentions (kept, and said why).
+pub(crate) struct Presence {
+    pub missing: Vec<Existing>,
+    pub mentioned: Vec<Mentioned>,
+}
+
+/// An existing guest the file mentions only where it imports no email: kept by the mirror.
+pub(crate) struct Mentioned {
+    pub guest: Existing,
+    /// Where the file mentions it, for the report and the log.
+    pub why: String,
+}
+
 pub(crate) struct Deduper {
     emails: Emails,
+    /// Where the file first mentioned each existing guest that no imported row names yet
+    /// (row, column): at most one entry a mentioned guest.
+    mentioned_at: HashMap<u128, (u32, u32), BuildHasherDefault<KeyHasher>>,
 }
 
 impl Deduper {
     pub(crate) fn new(emails: Emails) -> Self {
-        Deduper { emails }
+        Deduper {
+            emails,
+            mentioned_at: HashMap::default(),
+        }
     }
 
     pub(crate) fn check(&mut self, email: &str, row: u64) -> Seen {
         // The guest the cell reads as is named too, whatever becomes of the row.
         if let Some(folded) = compatible(email) {
-            self.mention(&folded);
+            self.mention(
+                Mention {
+                    key: key(&folded),
+                    column: EMAIL_COLUMN,
+                },
+                row,
+            );
         }
         let entry = self.emails.entries.entry(key(email)).or_insert(Entry::EMPTY);
         if entry.first_row < MENTIONED {
@@ -240,26 +295,52 @@ impl Deduper {
         }
     }
 
-    /// A row that is not imported still names this email: an existing guest with it is not
-    /// missing from the file. A cell listing several addresses (`a@x.com; b@x.com`) names each,
-    /// and a cell in compatibility forms names the address it reads as (`compatible`).
-    pub(crate) fn mention(&mut self, email: &str) {
-        if let Some(folded) = compatible(email) {
-            self.mention(&folded);
-        }
-        self.mention_one(email);
-        if email.contains([',', ';']) {
-            for part in email.split([',', ';']) {
-                self.mention_one(part);
-            }
-        }
-    }
-
-    fn mention_one(&mut self, email: &str) {
-        if let Some(entry) = self.emails.entries.get_mut(&key(email))
+    /// A cell of row `row` mentions this key: an existing guest with it is not missing from
+    /// the file (whatever else the row says, however the cell was imported, or not).
+    pub(crate) fn mention(&mut self, mention: Mention, row: u64) {
+        if let Some(entry) = self.emails.entries.get_mut(&mention.key)
             && entry.first_row == NO_ROW
         {
             entry.first_row = MENTIONED;
+            self.mentioned_at
+                .insert(mention.key, (row.min(MAX_ROW) as u32, mention.column));
+        }
+    }
+
+    /// Whether a row was matched to this entry's guest by id.
+    fn matched(&self, entry: &Entry, kept: &KeptIds) -> bool {
+        if entry.existing & TEXT_ID != 0 {
+            kept.texts
+                .contains(&self.emails.text_ids[(entry.existing & !TEXT_ID) as usize])
+        } else {
+            kept.numbers.contains(&entry.existing)
+        }
+    }
+
+    /// The missing guests (`missing`) and those the file mentions only where it imports no
+    /// email (`map` names their columns).
+    pub(crate) fn presence(&self, kept: &KeptIds, map: &FieldMap) -> Presence {
+        let mut mentioned: Vec<(&u128, &Entry)> = self
+            .emails
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.existing != NONE && entry.first_row == MENTIONED)
+            .filter(|(_, entry)| !self.matched(entry, kept))
+            .collect();
+        mentioned.sort_by_key(|(_, entry)| entry.profile);
+        let mentioned = mentioned
+            .into_iter()
+            .map(|(key, entry)| {
+                let (row, column) = self.mentioned_at.get(key).copied().unwrap_or((0, EMAIL_COLUMN));
+                Mentioned {
+                    guest: self.emails.existing(entry),
+                    why: why_kept(map, row, column),
+                }
+            })
+            .collect();
+        Presence {
+            missing: self.missing(kept),
+            mentioned,
         }
     }
 
@@ -271,18 +352,31 @@ impl Deduper {
             .entries
             .values()
             .filter(|entry| entry.existing != NONE && entry.first_row == NO_ROW)
-            .filter(|entry| {
-                if entry.existing & TEXT_ID != 0 {
-                    !kept
-                        .texts
-                        .contains(&self.emails.text_ids[(entry.existing & !TEXT_ID) as usize])
-                } else {
-                    !kept.numbers.contains(&entry.existing)
-                }
-            })
+            .filter(|entry| !self.matched(entry, kept))
             .collect();
         missing.sort_by_key(|entry| entry.profile);
         missing.into_iter().map(|entry| self.emails.existing(entry)).collect()
+    }
+}
+
+/// Why a guest the file only mentions is kept: where the file mentions it (the file's own
+/// column name), and why that does not import it.
+fn why_kept(map: &FieldMap, row: u32, column: u32) -> String {
+    let email = map.column(Field::Email);
+    let column = match column {
+        EMAIL_COLUMN => email,
+        column => Some(column as usize),
+    };
+    let Some(column) = column else {
+        return format!("kept: row {row} of the file mentions it");
+    };
+    let name = map.column_name(column);
+    if Some(column) == email {
+        format!("kept: the file names it in column \"{name}\" (row {row}), in a row or a spelling that is not imported")
+    } else if map.is_mapped(column) {
+        format!("kept: the file mentions it in column \"{name}\" (row {row}), which is not imported as an email")
+    } else {
+        format!("kept: the file mentions it in column \"{name}\" (row {row}), which is not imported")
     }
 }
 
@@ -337,6 +431,11 @@ mod tests {
         }
     }
 
+    /// Row 1's column 0 mentions whatever `cell` mentions.
+    fn mention(dedupe: &mut Deduper, cell: &str) {
+        mention_keys(cell, |key| dedupe.mention(Mention { key, column: 0 }, 1));
+    }
+
     #[test]
     fn first_occurrence_wins_ignoring_case_and_spaces() {
         let mut emails = Emails::default();
@@ -376,7 +475,7 @@ mod tests {
         assert_eq!(found.profile.timezone, "Europe/Paris");
         assert_eq!(found.profile.associated_members, vec![1001, 1003]);
         assert_eq!(found.profile.email, "g2@x.com");
-        dedupe.mention("g4@x.com");
+        mention(&mut dedupe, "g4@x.com");
         // A row that was only mentioned does not make a later valid row a duplicate.
         assert!(matches!(dedupe.check("g4@x.com", 9), Seen::Exists(_)));
         let missing: Vec<String> = dedupe
@@ -391,8 +490,39 @@ mod tests {
         kept.keep("");
         let missing: Vec<String> = dedupe.missing(&kept).into_iter().map(|g| g.id).collect();
         assert_eq!(missing, ["0", "3"]);
-        dedupe.mention("Guest Zero <G0@x.com>; mailto:g3@x.com");
+        mention(&mut dedupe, "Guest Zero <G0@x.com>; mailto:g3@x.com");
         assert_eq!(dedupe.missing(&kept).len(), 0, "a cell listing addresses names each");
+    }
+
+    #[test]
+    fn a_guest_only_mentioned_is_kept_and_said_where_until_a_row_imports_it() {
+        let mut emails = Emails::new(true);
+        for (i, email) in ["second@x.com", "later@x.com", "gone@x.com"].iter().enumerate() {
+            emails.insert_existing(&guest(email, &i.to_string()));
+        }
+        let mut dedupe = Deduper::new(emails);
+        let header: Vec<String> = ["email", "E-mail 2 - Value"].map(String::from).into();
+        let (map, _) = crate::input::map_header(&header, &[]).unwrap();
+        mention_keys("Second (SECOND@x.com); later@x.com", |key| {
+            dedupe.mention(Mention { key, column: 1 }, 7)
+        });
+        // A later row imports `later@`: it is in the file, not only mentioned.
+        assert!(matches!(dedupe.check("later@x.com", 8), Seen::Exists(_)));
+        let presence = dedupe.presence(&KeptIds::default(), &map);
+        let missing: Vec<String> = presence.missing.into_iter().map(|g| g.profile.email).collect();
+        assert_eq!(missing, ["gone@x.com"]);
+        let kept: Vec<(String, String)> = presence
+            .mentioned
+            .into_iter()
+            .map(|kept| (kept.guest.profile.email, kept.why))
+            .collect();
+        assert_eq!(
+            kept,
+            [(
+                "second@x.com".to_string(),
+                "kept: the file mentions it in column \"E-mail 2 - Value\" (row 7), which is not imported".to_string()
+            )]
+        );
     }
 
     #[test]

@@ -114,8 +114,8 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
         mentioned,
         previous,
     } = parsed;
-    for email in &mentioned {
-        dedupe.mention(email);
+    for &mention in &mentioned {
+        dedupe.mention(mention, record.row);
     }
     let record = match previous {
         Some(previous) if !previous.retried() => return Plan::Done(carried_over(dedupe, record, previous, map)),
@@ -146,6 +146,11 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
     // A member's email is refused by the server whatever else the row holds: decided before
     // any request, and before dedupe, so that the row is not the "first" of its email.
     if let Some(refusal) = options.members.get().and_then(|known| known.refuses_email(email)) {
+        // Still a mention: the reader left the email cell of a valid row to dedupe.
+        dedupe::mention_keys(email, |key| {
+            let column = dedupe::EMAIL_COLUMN;
+            dedupe.mention(dedupe::Mention { key, column }, record.row);
+        });
         return invalid(vec![Field::Email], refusal, record);
     }
     let seen = dedupe.check(email, record.row);

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::dedupe::{Mention, mention_keys};
 use crate::import::outcome::PreviousResult;
 use crate::import::stop::Stop;
-use crate::input::{Input, InputRecord};
+use crate::input::{Field, Input, InputRecord};
 use crate::validate::{Problem, check};
 
 /// Rows travel from the reader thread in batches (one wake-up per batch, not per row) ...
@@ -25,11 +26,12 @@ pub(crate) struct Parsed {
     /// What validation found: the member ids of a valid row (the guest itself is made from
     /// the cells only for a row that needs one), or every problem of the row.
     pub valid: Result<Vec<u64>, Vec<Problem>>,
-    /// The cells that may name a guest in a row that is not imported as it stands (invalid, or
-    /// copied through by `--retry-from`): every cell with an `@`, its email cell and any other
-    /// (a stray delimiter or quote can move the address out of its column). Their guests are
-    /// still not missing from the file.
-    pub mentioned: Vec<String>,
+    /// The keys of every address the row mentions outside what it imports: every cell with an
+    /// at sign, in any column (a second email, a display name, a note), and the email cell too
+    /// in a row that is not imported as it stands (invalid, or copied through by
+    /// `--retry-from`). Their guests are not missing from the file (issue 30). Computed here,
+    /// on the reader's thread, and empty (no allocation) for a row with no such cell.
+    pub mentioned: Vec<Mention>,
     /// With `--retry-from`: the earlier run's account of the row.
     pub previous: Option<PreviousResult>,
 }
@@ -55,11 +57,8 @@ pub(crate) fn spawn(mut input: Input, stop: Arc<Stop>) -> (mpsc::Receiver<Vec<Pa
             let previous = PreviousResult::parse(std::mem::take(&mut record.previous));
             // Rows of an earlier results file are mentioned too: for one that is re-run the
             // mention is harmless, as dedupe still counts its row as the first occurrence.
-            let mentioned = if valid.is_err() || previous.is_some() {
-                mentions(&record)
-            } else {
-                Vec::new()
-            };
+            let imported = valid.is_ok() && previous.is_none();
+            let mentioned = mentions(&record, imported.then(|| map.column(Field::Email)).flatten());
             batch_bytes += record.memory();
             batch.push(Parsed {
                 record,
@@ -85,16 +84,24 @@ pub(crate) fn spawn(mut input: Input, stop: Arc<Stop>) -> (mpsc::Receiver<Vec<Pa
     (rx, reader)
 }
 
-/// Every cell of a row holding an `@`: its email cell, and any address a stray delimiter or
-/// quote moved into another column. (A cell that names no guest matches none: harmless.)
-fn mentions(record: &InputRecord) -> Vec<String> {
-    record
-        .cells
-        .iter()
-        // (`＠` and `﹫` as East Asian input methods type it: see `dedupe::compatible`.)
-        .filter(|cell| cell.contains(['@', '\u{FF20}', '\u{FE6B}']))
-        .map(str::to_string)
-        .collect()
+/// The keys of the addresses in every cell of a row but `imported_email` (the email cell of a
+/// row that is imported: dedupe checks it). Only cells with an at sign are read further, so a
+/// row without one costs a byte scan a cell.
+fn mentions(record: &InputRecord, imported_email: Option<usize>) -> Vec<Mention> {
+    let mut mentions: Vec<Mention> = Vec::new();
+    for (column, cell) in record.cells.iter().enumerate() {
+        if Some(column) == imported_email || !crate::mentions::may_hold_address(cell) {
+            continue;
+        }
+        let column = column as u32;
+        mention_keys(cell, |key| {
+            // The same address read two ways (whole, and as a token) is one mention.
+            if mentions.last().is_none_or(|last| last.key != key) {
+                mentions.push(Mention { key, column });
+            }
+        });
+    }
+    mentions
 }
 
 #[cfg(test)]

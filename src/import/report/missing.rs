@@ -1,11 +1,13 @@
 //! `--report-missing`: the guests present in Tallyfy but named by no row of the file, as a CSV
 //! that is itself valid import input; with `--on-missing disable|delete`, what was done to each
-//! in two columns in front (`result_status`, `result_message`).
+//! in two columns in front (`result_status`, `result_message`), followed by the guests the file
+//! only mentions (a second email column, a note: issue 30), `exists` and why they were kept.
 
 use std::path::Path;
 
 use crate::error::RunError;
-use crate::import::outcome::Outcome;
+use crate::import::outcome::{Outcome, Status};
+use crate::import::plan::dedupe::{Mentioned, Presence};
 use crate::import::plan::existing::Existing;
 use crate::output::{AtomicFile, csv_writer, neutralize};
 
@@ -24,16 +26,33 @@ pub(crate) const COLUMNS: [&str; 9] = [
 /// Written in front of the guests' columns when `--on-missing` acted.
 pub(crate) const ACTION_COLUMNS: [&str; 2] = ["result_status", "result_message"];
 
-/// Writes the report and says so; returns how many guests it lists. `done` holds what
-/// `--on-missing` did to each guest, in the same order.
+/// How many kept guests the log names one by one; the report has them all.
+const KEPT_LOGGED: usize = 10;
+
+/// Says which guests are kept only because the file mentions them, and where.
+pub(crate) fn log_kept(mentioned: &[Mentioned]) {
+    for kept in mentioned.iter().take(KEPT_LOGGED) {
+        tracing::warn!("guest {} ({}) is {}", kept.guest.profile.email, kept.guest.id, kept.why);
+    }
+    if mentioned.len() > KEPT_LOGGED {
+        tracing::warn!(
+            "... and {} more guests kept because the file mentions them where it imports no email",
+            mentioned.len() - KEPT_LOGGED
+        );
+    }
+}
+
+/// Writes the report and says so; returns how many missing guests it lists. `done` holds what
+/// `--on-missing` did to each missing guest, in the same order.
 pub(crate) fn report(
     path: &Path,
-    missing: &[Existing],
+    presence: &Presence,
     done: Option<&[Outcome]>,
     raw: bool,
     excel: bool,
 ) -> Result<u64, RunError> {
-    write(path, missing, done, raw, excel)?;
+    write(path, presence, done, raw, excel)?;
+    let missing = &presence.missing;
     tracing::info!(
         "{} guests in Tallyfy are not in the file: {}",
         missing.len(),
@@ -42,14 +61,16 @@ pub(crate) fn report(
     Ok(missing.len() as u64)
 }
 
-/// Writes the report atomically: a run that fails leaves no half-written report.
+/// Writes the report atomically: a run that fails leaves no half-written report. With the
+/// mirror's columns (`done`), the guests the file only mentions follow the missing ones.
 pub(crate) fn write(
     path: &Path,
-    missing: &[Existing],
+    presence: &Presence,
     done: Option<&[Outcome]>,
     raw: bool,
     excel: bool,
 ) -> Result<(), RunError> {
+    let missing = &presence.missing;
     let what = || format!("cannot write the missing-guests report {}", path.display());
     let mut file = AtomicFile::create(path).map_err(|e| RunError::io(what(), e))?;
     let mut out =
@@ -57,9 +78,19 @@ pub(crate) fn write(
     let io = |e: csv::Error| RunError::io(what(), e.into());
     let actions = done.map_or(&[][..], |_| &ACTION_COLUMNS[..]);
     out.write_record(actions.iter().chain(COLUMNS.iter())).map_err(io)?;
-    for (at, guest) in missing.iter().enumerate() {
+    let kept = done
+        .map_or(&[][..], |_| presence.mentioned.as_slice())
+        .iter()
+        .map(|kept| (Some([Status::Exists.as_str(), kept.why.as_str()]), &kept.guest));
+    let missing = missing.iter().enumerate().map(|(at, guest)| {
         let action = done.and_then(|done| done.get(at));
-        let action = action.map(|outcome| [outcome.status.as_str(), outcome.message.as_str()]);
+        (
+            action.map(|outcome| [outcome.status.as_str(), outcome.message.as_str()]),
+            guest,
+        )
+    });
+    for (action, guest) in missing.chain(kept) {
+        let guest: &Existing = guest;
         let profile = &guest.profile;
         let members = crate::api::model::join_members(&profile.associated_members);
         let cells = action.iter().flatten().copied().chain([

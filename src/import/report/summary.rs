@@ -52,6 +52,11 @@ pub struct Summary {
     pub input: String,
     /// Guests in Tallyfy but not in the file (with `--report-missing`).
     pub missing: Option<u64>,
+    /// Guests in Tallyfy the file mentions only where it imports no email (a second email
+    /// column, a note, an invalid row): kept, never missing (with `--report-missing`; shown as
+    /// null without it). A plain number: `Event::Finished` carries the summary, and clippy
+    /// bounds how large it may grow.
+    pub kept_mentioned: u64,
     /// With `--on-missing disable|delete`: the mode, and what became of the missing guests.
     pub missing_done: Option<(OnMissing, BTreeMap<Status, u64>)>,
     /// The first rows that need a person (`invalid`, `conflict`, `failed`): row, status, why.
@@ -120,6 +125,7 @@ impl Serialize for Summary {
         map.serialize_entry("rows", &self.rows())?;
         map.serialize_entry("counts", &counts)?;
         map.serialize_entry("missing", &self.missing)?;
+        map.serialize_entry("kept_mentioned", &self.missing.map(|_| self.kept_mentioned))?;
         let missing_done = self.missing_done.as_ref().map(|(mode, counts)| {
             let counts: BTreeMap<&str, u64> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
             serde_json::json!({ "on_missing": mode.to_string(), "counts": counts })
@@ -253,6 +259,7 @@ impl Summary {
             rate_limited = self.rate_limited,
             reconciliations = self.reconciliations,
             missing = self.missing,
+            kept_mentioned = self.kept_mentioned,
             stopped = self.stopped.as_deref(),
             next_command = self.next.as_ref().map(|next| next.command.as_str()),
             exit_code = self.exit().code(),
@@ -338,6 +345,13 @@ impl Summary {
                 "\n{} in Tallyfy {} not in the file{done}",
                 plural(missing, "guest", "guests"),
                 if missing == 1 { "is" } else { "are" }
+            ));
+        }
+        if let kept @ 1.. = self.kept_mentioned {
+            text.push_str(&format!(
+                "\n{} kept: the file mentions {} only where it imports no email",
+                plural(kept, "guest", "guests"),
+                if kept == 1 { "it" } else { "them" }
             ));
         }
         if !self.input.is_empty() {
