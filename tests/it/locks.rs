@@ -287,3 +287,23 @@ fn a_symlink_planted_where_the_organization_lock_goes_is_never_followed() {
     assert!(ws.sandbox.guests().is_empty(), "nothing was sent");
     assert!(!ws.path("guests.results.csv").exists(), "no results were begun");
 }
+
+#[test]
+fn a_summary_named_as_the_runs_own_lock_file_is_refused() {
+    let ws = Workspace::empty();
+    let file = ws.write("guests.csv", &emails(2));
+    // A run first, which makes the lock folder (and its results file, locked by inode there).
+    expect_exit(ws.cmd().arg("import").arg(&file), 0);
+    let requests = ws.sandbox.stats().requests;
+    let in_folder = lock_dir_of(&ws.sandbox).join("summary.json");
+    for summary in [ws.path(".guests.results.csv.lock"), in_folder] {
+        let stderr = expect_exit(ws.cmd().arg("import").arg("--summary-json").arg(&summary).arg(&file), 2);
+        assert!(
+            stderr.contains("--summary-json") && stderr.contains("is this run's lock file"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(!summary.exists(), "nothing written there");
+    }
+    assert_eq!(ws.sandbox.stats().requests, requests, "nothing was sent");
+}
