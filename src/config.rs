@@ -111,25 +111,37 @@ pub enum Online {
     Api(Box<ApiConfig>),
 }
 
-/// Where this user's locks live: `$XDG_RUNTIME_DIR/tallyfy-guests` (the user's own, cleared at
-/// logout), else `tallyfy-guests-USER` in the temp dir. Locks there outlive no run: the OS
-/// releases them when the process ends.
+/// Where this user's locks live: `TALLYFY_LOCK_DIR` when set (tests, or a machine whose `/tmp`
+/// is not shared by its sessions), else `/tmp/tallyfy-guests-UID`. Locks there outlive no run:
+/// the OS releases them when the process ends.
+///
+/// One folder for every session of one user, so an interactive run and the same user's cron job
+/// meet the same lock (issue 30). Not `$XDG_RUNTIME_DIR` (set in a login session, absent under
+/// cron and ssh commands), not `$TMPDIR` (pam_tmpdir, macOS and shells set it per session or
+/// not at all), and not `$USER` (unset under cron in containers, and anyone can name it): the
+/// effective uid, in the one temp folder every session of the machine sees. Another user can
+/// make that name first; `lock::folder` then refuses it (it must be ours, mode 0700) rather
+/// than trust it.
 pub fn lock_dir() -> PathBuf {
-    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|dir| dir.is_absolute());
-    match runtime {
-        Some(dir) => dir.join("tallyfy-guests"),
-        None => {
-            let user: String = std::env::var("USER")
-                .or_else(|_| std::env::var("USERNAME"))
-                .unwrap_or_default()
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .collect();
-            std::env::temp_dir().join(format!("tallyfy-guests-{user}"))
-        }
+    match std::env::var_os(LOCK_DIR_ENV).filter(|dir| !dir.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => default_lock_dir(),
     }
+}
+
+/// The variable that moves the lock folder (the folder itself, made if missing).
+pub const LOCK_DIR_ENV: &str = "TALLYFY_LOCK_DIR";
+
+#[cfg(unix)]
+fn default_lock_dir() -> PathBuf {
+    // SAFETY: a plain system call that cannot fail and touches no memory of ours.
+    let uid = unsafe { libc::geteuid() };
+    PathBuf::from(format!("/tmp/tallyfy-guests-{uid}"))
+}
+
+#[cfg(not(unix))]
+fn default_lock_dir() -> PathBuf {
+    std::env::temp_dir().join("tallyfy-guests")
 }
 
 /// The built-in sandbox, the organization the flags name, or (a dry run with no credentials)

@@ -18,7 +18,8 @@ pub enum Exit {
     Problems = 1,
     /// 2: usage or set-up error; nothing was created.
     Usage = 2,
-    /// 3: stopped early (or another run holds the results file); run it again later.
+    /// 3: stopped early (or another run holds the results file or the organization); run it
+    /// again later.
     Stopped = 3,
 }
 
@@ -91,18 +92,22 @@ pub enum RunError {
         /// The run holding it (pid, start time).
         holder: String,
     },
-    /// Another run is deleting or disabling guests in this organization (mirror, undo).
+    /// Another run is writing to this organization from this machine (an import, a mirror, an
+    /// undo; not a dry run).
     #[error(
-        "another run is acting on organization {org} at {api} ({holder}); mirror and undo act on one organization one run at a time: wait for that run to finish, then run this again"
+        "another run is acting on organization {org} ({holder}); runs that write to one organization go one at a time: wait for that run to finish, then run this again"
     )]
     OrgBusy {
         /// The organization id.
         org: String,
-        /// The API host it was reached at.
-        api: String,
-        /// The run holding it (pid, start time, its results file).
+        /// The run holding it (pid, start time, its results file, the API it reached).
         holder: String,
     },
+    /// A lock that cannot be taken safely: the lock folder or a lock file is not what it must
+    /// be (another user's, a symlink, open to others), or cannot be made. A set-up problem a
+    /// person fixes (exit 2), said in one line with the fix.
+    #[error("{0}")]
+    Lock(String),
     /// An I/O failure on our own files, in plain words (the OS error is kept for its kind).
     #[error("{what}: {}", io_words(.cause))]
     /// Our own file could not be written: what we were doing, and the OS's reason.
@@ -148,6 +153,7 @@ impl RunError {
             | RunError::ResultsFile { .. }
             | RunError::PercentOfStream(_)
             | RunError::Setup(_)
+            | RunError::Lock(_)
             | RunError::Input(_) => Exit::Usage,
             // Credentials or a base URL the API turns down, or a host that cannot be reached,
             // are configuration, fixed by a person.

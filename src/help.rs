@@ -15,7 +15,8 @@ Exit codes (the same for every command):
      export that failed part way (nothing is left at --output)
   2  usage or set-up error: a bad flag, file, output path or URL, missing or
      rejected credentials, a host that cannot be reached, a failed doctor
-     check; nothing was created
+     check, a lock folder or lock file that is not yours alone; nothing was
+     created
   3  stopped early: rate-limited beyond --max-wait, a token rejected mid-run,
      more failures than --max-errors, a signal, a full disk or a results
      stream closed by its reader (import: unfinished rows are `deferred`; run

@@ -43,16 +43,8 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("NO_COLOR", "When set and not empty, no colour on a terminal."),
     (
-        "XDG_RUNTIME_DIR",
-        "Where the per-user lock directory is made (tallyfy-guests inside it).",
-    ),
-    (
-        "TMPDIR",
-        "Where the lock directory is made (tallyfy-guests-$USER) when XDG_RUNTIME_DIR is not set.",
-    ),
-    (
-        "USER",
-        "Names the lock directory in TMPDIR (USERNAME when USER is not set).",
+        "TALLYFY_LOCK_DIR",
+        "The lock folder instead of /tmp/tallyfy-guests-UID (made if missing, never its parents; used only when it is yours with mode 0700).",
     ),
 ];
 
@@ -71,8 +63,8 @@ const FILES: &[(&str, &str)] = &[
         "Beside the results file: the acts journal, every delete, disable and enable written before it is sent and again with its answer (undo and --on-missing disable|delete).",
     ),
     (
-        "$XDG_RUNTIME_DIR/tallyfy-guests/",
-        "The per-user lock directory: locks by the results file's inode and per organization.",
+        "/tmp/tallyfy-guests-UID/",
+        "The lock folder of the user with this uid, one for every session (terminal, cron, ssh, the page): locks by the results file's inode and per organization. Refused (exit 2) unless it is that user's own folder with mode 0700.",
     ),
 ];
 

@@ -142,8 +142,10 @@ async fn rows(
 
 /// One run at a time per results file (by the real file: through symlinks, and hard links by
 /// inode), taken before anything is sent or written. (A device or FIFO given as the results is
-/// not a file to protect, and gets no lock file.) A run that deletes or disables (undo,
-/// `--on-missing`) also holds its organization.
+/// not a file to protect, and gets no lock file.) A run that writes to an organization (an
+/// import, a mirror, an undo; not a dry run, which writes nothing there) also holds the
+/// organization, by its id alone: two overlapping imports would otherwise both claim the guests
+/// one of them made, and two mirrors each delete within its own budget.
 fn lock_run(job: &Job, reach: &Reach, results: Option<&Path>) -> Result<lock::RunLock, RunError> {
     let mut lock = match results.filter(|path| lock::lockable(path)) {
         Some(path) => lock::acquire(path, &job.lock_dir)?,
@@ -151,14 +153,10 @@ fn lock_run(job: &Job, reach: &Reach, results: Option<&Path>) -> Result<lock::Ru
     };
     if let Reach::Api(config) = reach
         && !job.dry_run
-        && job.kind.removes()
     {
-        let api = match config.base_url.port() {
-            Some(port) => format!("{}:{port}", config.base_url.host_str().unwrap_or_default()),
-            None => config.base_url.host_str().unwrap_or_default().to_string(),
-        };
+        let via = config.base_url.as_str().trim_end_matches('/');
         let results = results.map_or("to stdout".to_string(), |path| path.display().to_string());
-        lock::acquire_org(&mut lock, &config.org, &api, &results, &job.lock_dir)?;
+        lock::acquire_org(&mut lock, &config.org, via, &results, &job.lock_dir)?;
     }
     Ok(lock)
 }

@@ -127,14 +127,30 @@ fn paths_problems(job: &Job, source: &Source, results: Option<&Path>) -> Vec<(&'
     let summary_json = job.output.summary_json.as_deref();
     let summary_to_stdout = summary_json.is_some_and(|p| p.as_os_str() == "-");
     let journal = acts_journal(job, results);
+    // The journal and the results first (so that a flag naming one is the one said to be
+    // wrong); the outputs from the third on are the summary and the report.
     let outputs = [
-        // First, so that a flag naming it is the one said to be wrong.
         ("the acts journal", journal.as_deref()),
         ("--results", results),
         ("--summary-json", summary_json.filter(|_| !summary_to_stdout)),
         ("--report-missing", job.report_missing()),
     ];
-    output_problems(source, &outputs)
+    let mut problems = output_problems(source, &outputs);
+    // An output written over this run's lock file would break the lock (and go with it).
+    let others = outputs[2..].iter().filter_map(|&(flag, path)| Some((flag, path?)));
+    for (flag, path) in others {
+        let said = problems.iter().any(|(other, _)| *other == flag);
+        if !said && super::lock::names_a_lock(path, results, &job.lock_dir) {
+            problems.push((
+                flag,
+                format!(
+                    "{flag} {} is this run's lock file: writing it would break the lock; choose another path",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    problems
 }
 
 /// The `--summary-json` path is itself one of set-up's problems (the input, another output, or

@@ -1,6 +1,7 @@
-//! What a run claims is true (issue 22, principles 5 and 6): a guest it calls `created` is its
-//! own, the answers it believes are what they claim, and its counts are true even when its
-//! results stream is closed under it.
+//! What a run claims is true (issue 22, principles 5 and 6; issue 30): a guest it calls
+//! `created` is its own (two imports into one organization on one machine never run at once),
+//! the answers it believes are what they claim, and its counts are true even when its results
+//! stream is closed under it.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -22,8 +23,56 @@ fn against_rogue(server: &rogue::Rogue) -> assert_cmd::Command {
 }
 
 #[test]
-fn two_overlapping_imports_of_one_file_never_both_claim_a_guest() {
-    // Run B reads the organization (empty), then its rows come late: run A, started after it,
+fn two_overlapping_imports_on_one_machine_never_run_at_once() {
+    // One writing run per organization on a machine: the second import of an overlapping file
+    // is refused while the first runs (exit 3, naming it), so only one of them claims a guest.
+    let ws = Workspace::new(crate::util::slow(Duration::from_millis(50)));
+    let first_file = ws.write("first.csv", &guests_csv(40));
+    let overlap = guests_csv(60);
+    let second_file = ws.write("second.csv", &overlap);
+    let mut first = ws
+        .process()
+        .args(["-q", "import", "--concurrency", "1", "--results", "a.csv"])
+        .arg(&first_file)
+        .spawn()
+        .unwrap();
+    // Its first guest is made only once it holds the organization.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ws.sandbox.guests().is_empty() {
+        assert!(Instant::now() < deadline, "the first import never created a guest");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stderr = expect_exit(ws.cmd().args(["import", "--results", "b.csv"]).arg(&second_file), 3);
+    assert!(stderr.contains("another run is acting on organization"), "{stderr}");
+    assert!(stderr.contains(&format!("pid {}", first.id())), "{stderr}");
+    assert!(!ws.path("b.csv").exists(), "the refused import wrote no results");
+    let status = loop {
+        if let Some(status) = first.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the first import did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    // Run again once the first is done: what the first made is `exists`, never `created` twice.
+    expect_exit(ws.cmd().args(["import", "--results", "b.csv"]).arg(&second_file), 0);
+    let created = |name: &str| -> HashSet<String> {
+        result_rows(&ws.path(name))
+            .into_iter()
+            .filter(|r| r.result_status == "created")
+            .map(|r| r.cell("email").to_string())
+            .collect()
+    };
+    let (a, b) = (created("a.csv"), created("b.csv"));
+    assert_eq!((a.len(), b.len()), (40, 20), "each made only its own");
+    assert!(a.is_disjoint(&b), "no guest claimed by both runs");
+    assert_eq!(ws.sandbox.guests().len(), 60);
+}
+
+#[test]
+fn two_overlapping_imports_from_two_machines_never_both_claim_a_guest() {
+    // Two machines share no lock (each has its own lock folder here). Run B reads the
+    // organization (empty), then its rows come late: run A, started after it,
     // has created them all by then. Some of B's creates lose their answer at the gateway (never
     // stored: a 502 page); reading back then finds A's guest, holding the very same details. It was there
     // before B's attempt left, so it is not B's: `exists`, never `created` twice.
@@ -62,7 +111,14 @@ fn two_overlapping_imports_of_one_file_never_both_claim_a_guest() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(300));
-    expect_exit(ws.cmd().args(["import", "--results", "a.csv"]).arg(&file), 1);
+    let other_machine = ws.path("other-machine-locks");
+    expect_exit(
+        ws.cmd()
+            .env(crate::util::LOCK_DIR_ENV, &other_machine)
+            .args(["import", "--results", "a.csv"])
+            .arg(&file),
+        1,
+    );
     // Well after A's creates, B's rows arrive.
     std::thread::sleep(Duration::from_millis(2500));
     stdin.write_all(rows.as_bytes()).unwrap();

@@ -215,6 +215,7 @@ fn on_a_terminal(ws: &Workspace, args: &str, answer: &str) -> Option<(i32, Strin
         script.env_remove(var);
     }
     let mut child = script
+        .env(crate::util::LOCK_DIR_ENV, crate::util::lock_dir_of(&ws.sandbox))
         .env("TALLYFY_BASE_URL", ws.sandbox.base_url())
         .env("TALLYFY_ORG_ID", ws.sandbox.org())
         .env("TALLYFY_ACCESS_TOKEN", ws.sandbox.token())

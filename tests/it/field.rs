@@ -152,17 +152,20 @@ fn a_guest_created_by_another_writer_during_the_run_is_an_existing_guest() {
 }
 
 #[test]
-fn two_overlapping_runs_of_one_file_create_each_guest_once_and_report_no_conflict() {
+fn two_overlapping_runs_from_two_machines_create_each_guest_once_and_report_no_conflict() {
     let ws = Workspace::new(slow(Duration::from_millis(15)));
     let mut csv = String::from("email,first_name\n");
     for i in 0..60 {
         csv.push_str(&format!("both{i}@example.org,Both{i}\n"));
     }
     let file = ws.write("guests.csv", &csv);
+    // On one machine the second would be refused (`claims.rs`); from two machines (each its own
+    // lock folder) both run.
     let runs: Vec<_> = ["a.csv", "b.csv"]
         .iter()
         .map(|name| {
             ws.process()
+                .env(crate::util::LOCK_DIR_ENV, ws.path(&format!("{name}.locks")))
                 .args(["-q", "import", "--concurrency", "4", "--results"])
                 .arg(ws.path(name))
                 .arg(&file)

@@ -143,6 +143,7 @@ fn a_run_with_rows_to_fix_ends_with_the_one_next_command_and_it_works_when_paste
     }
     pasted
         .env("PATH", path)
+        .env(crate::util::LOCK_DIR_ENV, crate::util::lock_dir_of(&ws.sandbox))
         .env("TALLYFY_BASE_URL", ws.sandbox.base_url())
         .env("TALLYFY_ORG_ID", ws.sandbox.org())
         .env("TALLYFY_ACCESS_TOKEN", ws.sandbox.token())

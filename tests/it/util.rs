@@ -16,16 +16,56 @@ pub fn bin() -> Command {
         cmd.env_remove(var);
     }
     cmd.timeout(Duration::from_secs(120));
+    cmd.env(LOCK_DIR_ENV, fresh_lock_dir());
     cmd
 }
 
 /// The binary configured, through the environment, to talk to `sandbox`.
 pub fn against(sandbox: &Sandbox) -> Command {
     let mut cmd = bin();
-    cmd.env("TALLYFY_BASE_URL", sandbox.base_url())
+    cmd.env(LOCK_DIR_ENV, lock_dir_of(sandbox))
+        .env("TALLYFY_BASE_URL", sandbox.base_url())
         .env("TALLYFY_ORG_ID", sandbox.org())
         .env("TALLYFY_ACCESS_TOKEN", sandbox.token());
     cmd
+}
+
+pub use tallyfy_guests::config::LOCK_DIR_ENV;
+
+/// The lock folder of runs against `sandbox`. Every sandbox serves the same organization id, and
+/// a machine runs one writing run per organization at a time: tests running side by side must
+/// not meet each other's locks, while two runs against one sandbox (one organization) must.
+pub fn lock_dir_of(sandbox: &Sandbox) -> std::path::PathBuf {
+    test_locks().join(format!("sandbox-{}", sandbox.addr().port()))
+}
+
+/// A lock folder of its own, for a run whose server (a misbehaving one, or none) no other run
+/// of the test shares.
+fn fresh_lock_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    test_locks().join(format!("run-{n}"))
+}
+
+/// The folder the test binary's lock folders are made in (each by the run, as the tool makes
+/// its own), removed when the test binary exits.
+fn test_locks() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    extern "C" fn remove() {
+        if let Some(dir) = DIR.get() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("tallyfy-guests-it-")
+            .tempdir()
+            .expect("a temp folder for the locks")
+            .keep();
+        // SAFETY: registers a plain function run once at exit; it only removes our folder.
+        unsafe { libc::atexit(remove) };
+        dir
+    })
 }
 
 pub fn spawn(options: SandboxOptions) -> Sandbox {
@@ -85,6 +125,7 @@ pub fn process_against_nothing() -> std::process::Command {
         cmd.env_remove(var);
     }
     cmd.stdin(std::process::Stdio::null());
+    cmd.env(LOCK_DIR_ENV, fresh_lock_dir());
     cmd
 }
 
@@ -92,7 +133,8 @@ pub fn process_against_nothing() -> std::process::Command {
 /// side or sent signals.
 pub fn process_against(sandbox: &Sandbox) -> std::process::Command {
     let mut cmd = process_against_nothing();
-    cmd.env("TALLYFY_BASE_URL", sandbox.base_url())
+    cmd.env(LOCK_DIR_ENV, lock_dir_of(sandbox))
+        .env("TALLYFY_BASE_URL", sandbox.base_url())
         .env("TALLYFY_ORG_ID", sandbox.org())
         .env("TALLYFY_ACCESS_TOKEN", sandbox.token());
     cmd
