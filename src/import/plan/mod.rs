@@ -176,20 +176,31 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
             unknown_members.unwrap_or_default(),
             record,
         ),
-        Seen::New => match link {
-            Link::Send(client) => {
-                let guest = guest(&record);
-                Plan::Create(record, guest, Arc::clone(client))
-            }
-            Link::DryRun(client) => {
-                // A plain copy, not a format: this runs for every row of a dry run.
-                let message = match client {
-                    None => "would be created (offline: not checked against existing guests)",
-                    Some(_) => "would be created",
-                };
-                done(Status::WouldCreate, message.to_string(), record)
-            }
-        },
+        Seen::New => new_guest(record, link, guest),
+    }
+}
+
+/// A row whose guest is new: its guest, made from the cells, to create; or what a dry run says.
+fn new_guest(record: InputRecord, link: &Link, guest: impl FnOnce(&InputRecord) -> NewGuest) -> Plan {
+    match link {
+        Link::Send(client) => {
+            let guest = guest(&record);
+            Plan::Create(record, guest, Arc::clone(client))
+        }
+        Link::DryRun(client) => {
+            // A plain copy, not a format: this runs for every row of a dry run.
+            let message = match client {
+                None => "would be created (offline: not checked against existing guests)",
+                Some(_) => "would be created",
+            };
+            Plan::Done(RowResult::new(
+                record.index,
+                record.row,
+                Status::WouldCreate,
+                message.to_string(),
+                record.cells,
+            ))
+        }
     }
 }
 
