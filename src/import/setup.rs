@@ -171,11 +171,16 @@ fn retried_complete(job: &Job, source: &Source, input: Option<&Input>, results: 
     let Kind::Import(import) = &job.kind else {
         return Ok(true);
     };
+    // An input that could not be opened is already a problem of its own (a missing file is not
+    // "a stream"): nothing more to say about it.
+    let Some(input) = input else {
+        return Ok(false);
+    };
     // A results file given as plain input to a mirror is the same hazard as a retry of it: a
     // killed run's rows would make the guests of the rows it never reached look missing.
     let mirrored_results = !import.retry
         && import.on_missing.removal().is_some()
-        && input.is_some_and(|input| input.has_result_column(super::report::results::RESULT_COLUMNS[0]));
+        && input.has_result_column(super::report::results::RESULT_COLUMNS[0]);
     if !import.retry && !mirrored_results {
         return Ok(true);
     }

@@ -194,7 +194,7 @@ fn a_list_that_never_ends_stops_at_max_guests() {
 }
 
 #[cfg(unix)]
-fn mkfifo(path: &std::path::Path) {
+pub fn mkfifo(path: &std::path::Path) {
     use std::os::unix::ffi::OsStrExt;
     let name = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
     // SAFETY: a valid NUL-terminated path.

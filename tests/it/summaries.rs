@@ -99,3 +99,34 @@ fn a_token_given_as_a_flag_is_pointed_at_the_ways_a_token_is_given() {
     let line: serde_json::Value = serde_json::from_str(stderr.trim()).unwrap();
     assert!(line["message"].as_str().unwrap().contains("--token-file"), "{line}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_report_that_cannot_be_written_at_the_end_is_the_summarys_error() {
+    let ws = Workspace::empty();
+    let file = ws.write("guests.csv", "email\na@corp.com\n");
+    // The missing-guests report is written last, to a FIFO nobody reads: it times out.
+    let fifo = ws.path("missing.fifo");
+    crate::bounds::mkfifo(&fifo);
+    expect_exit(
+        ws.cmd()
+            .args([
+                "import",
+                "--yes",
+                "--io-timeout",
+                "1s",
+                "--summary-json",
+                "summary.json",
+            ])
+            .arg("--report-missing")
+            .arg(&fifo)
+            .arg(&file),
+        1,
+    );
+    let summary = summary(&ws);
+    assert_eq!(summary["exit_code"], 1, "{summary}");
+    let error = summary["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error in {summary}"));
+    assert!(error.contains("missing.fifo"), "{error}");
+}

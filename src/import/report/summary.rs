@@ -460,6 +460,11 @@ impl SummaryFile {
 
     /// The run's account: its summary, where its results went, and the client's counts.
     pub fn summary(&mut self, summary: Summary) {
+        // A report that could not be written at the end (the run's exit is then 1, though the
+        // run itself did not fail) is the account's error: monitoring must not read `null`.
+        if let Some(failed) = &summary.report_failed {
+            self.error = Some(failed.clone());
+        }
         self.results = Some(
             summary
                 .results
