@@ -168,9 +168,9 @@ pub struct ApiArgs {
     #[arg(help_heading = "Pacing and retries", long, value_name = "N", default_value_t = 5)]
     pub max_retries: u32,
 
-    /// The most guests a list of the organization's guests (export, the import's look-up of
-    /// existing guests) reads before it stops with an error: a bound on a server that never
-    /// stops listing.
+    /// The most guests (or members) a list of the organization's guests (export, the import's
+    /// look-up of existing guests) or of its members reads before it stops with an error: a
+    /// bound on a server that never stops listing.
     #[arg(help_heading = "Pacing and retries", long, value_name = "N", default_value_t = crate::defaults::MAX_GUESTS, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_guests: u64,
 

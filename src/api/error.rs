@@ -91,20 +91,28 @@ pub enum ApiErrorKind {
     #[error("unexpected response: {0}")]
     /// A 2xx whose body is not what the API documents.
     Decode(String),
-    /// The guest list cannot be walked to its end: pages repeat, or never end.
-    #[error("the guest list cannot be read reliably: {0}")]
-    BadList(String),
-    /// The organization has (or claims) more guests than `--max-guests` lets a walk read.
+    /// The guest or members list cannot be walked to its end: pages repeat, or never end.
+    #[error("the {list} list cannot be read reliably: {reason}")]
+    BadList {
+        /// `guest` or `members`.
+        list: &'static str,
+        /// What the list did.
+        reason: String,
+    },
+    /// The organization has (or claims) more guests, or members, than `--max-guests` lets a
+    /// walk read.
     #[error(
-        "the organization {claims} more than {max} guests, the most --max-guests lets a run read; \
-         stopped before going on (a server that never stops listing guests is stopped here too): \
+        "the organization {claims} more than {max} {list}, the most --max-guests lets a run read; \
+         stopped before going on (a server that never stops listing is stopped here too): \
          if it really is that large, raise --max-guests"
     )]
     TooManyGuests {
         /// `--max-guests`.
         max: u64,
-        /// "claims" (its reported total) or "has" (guests actually read).
+        /// "claims" (its reported total) or "has" (entries actually read).
         claims: &'static str,
+        /// `guests` or `members`.
+        list: &'static str,
     },
     /// An email that no URL can name as one path segment (empty, or dots only: `.` and `..`
     /// are "this folder" and "the folder above" to every URL parser, encoded or not), so no

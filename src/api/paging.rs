@@ -45,16 +45,19 @@ pub async fn each_page<E: From<ApiError>>(
     let first = client.list_page(1, PER_PAGE, with_stats).await?.value;
     // A total beyond the bound stops the walk before it starts, rather than after a million.
     if first.pagination.total > visitor.max_guests {
-        return Err(too_many(visitor.max_guests, "claims").into());
+        return Err(too_many(visitor.max_guests, "claims", "guests").into());
     }
     let mut bounds = Bounds::from_first(&first);
     let ended =
         visitor.visit(&first, 1)? || the_rest(client, with_stats, concurrency, &mut bounds, &mut visitor).await?;
     if !ended && bounds.wanted > bounds.limit {
-        return Err(bad_list(format!(
-            "it reports {} pages, but its total of {} guests allows about {}: stopped after {} pages",
-            bounds.wanted, first.pagination.total, bounds.allowed, bounds.limit
-        ))
+        return Err(bad_list(
+            "guest",
+            format!(
+                "it reports {} pages, but its total of {} guests allows about {}: stopped after {} pages",
+                bounds.wanted, first.pagination.total, bounds.allowed, bounds.limit
+            ),
+        )
         .into());
     }
     let walk = visitor.walk;
@@ -109,27 +112,32 @@ async fn the_rest<E: From<ApiError>>(
 }
 
 /// How far a walk goes. The server's own numbers are not trusted blindly: the pages its
-/// `total` allows, with room for guests added while we read, bound the walk.
-struct Bounds {
+/// `total` allows, with room for entries added while we read, bound the walk.
+pub(crate) struct Bounds {
     /// The pages the first page's `total` allows.
-    allowed: u64,
+    pub(crate) allowed: u64,
     /// The most pages read: `allowed` and a tenth more (at least 10).
-    limit: u64,
+    pub(crate) limit: u64,
     /// The most pages any page has reported.
-    wanted: u64,
+    pub(crate) wanted: u64,
     /// The pages to ask for: `wanted`, within 1..=`limit`.
-    total_pages: u64,
+    pub(crate) total_pages: u64,
 }
 
 impl Bounds {
     fn from_first(first: &Page) -> Self {
-        let per_page = match first.pagination.per_page {
-            0 => (first.guests.len() as u64).max(1),
+        Bounds::of(&first.pagination, first.guests.len())
+    }
+
+    /// From the first page's pagination and the entries it holds.
+    pub(crate) fn of(pagination: &super::Pagination, on_first_page: usize) -> Self {
+        let per_page = match pagination.per_page {
+            0 => (on_first_page as u64).max(1),
             n => n,
         };
-        let allowed = first.pagination.total.div_ceil(per_page);
+        let allowed = pagination.total.div_ceil(per_page);
         let limit = allowed.saturating_add((allowed / 10).max(10));
-        let wanted = first.pagination.total_pages;
+        let wanted = pagination.total_pages;
         Bounds {
             allowed,
             limit,
@@ -154,15 +162,16 @@ impl<E: From<ApiError>, F: FnMut(&Page) -> Result<(), E>> Visitor<F> {
     /// Page `number`, in order; whether it ends the walk (it is empty).
     fn visit(&mut self, page: &Page, number: u64) -> Result<bool, E> {
         if !page.guests.is_empty() && !self.seen.insert(fingerprint(page)) {
-            return Err(bad_list(format!(
-                "page {number} holds the same guests as an earlier page (does the server ignore `page`?)"
-            ))
+            return Err(bad_list(
+                "guest",
+                format!("page {number} holds the same guests as an earlier page (does the server ignore `page`?)"),
+            )
             .into());
         }
         self.walk.pages += 1;
         self.walk.guests += page.guests.len() as u64;
         if self.walk.guests > self.max_guests {
-            return Err(too_many(self.max_guests, "has").into());
+            return Err(too_many(self.max_guests, "has", "guests").into());
         }
         self.walk.reported_total = page.pagination.total;
         (self.on_page)(page)?;
@@ -177,16 +186,18 @@ fn fingerprint(page: &Page) -> u64 {
     xxhash_rust::xxh3::xxh3_64(format!("{first}\n{last}\n{}", page.guests.len()).as_bytes())
 }
 
-fn too_many(max: u64, claims: &'static str) -> ApiError {
+/// More than `--max-guests` entries in the `list` (`guests`, `members`): it `claims` or `has`.
+pub(crate) fn too_many(max: u64, claims: &'static str, list: &'static str) -> ApiError {
     ApiError {
-        kind: super::ApiErrorKind::TooManyGuests { max, claims },
-        ..bad_list(String::new())
+        kind: super::ApiErrorKind::TooManyGuests { max, claims, list },
+        ..bad_list(list, String::new())
     }
 }
 
-fn bad_list(reason: String) -> ApiError {
+/// The `list` (`guest`, `members`) cannot be walked to its end, for `reason`.
+pub(crate) fn bad_list(list: &'static str, reason: String) -> ApiError {
     ApiError {
-        kind: super::ApiErrorKind::BadList(reason),
+        kind: super::ApiErrorKind::BadList { list, reason },
         status: None,
         request_id: None,
         attempts: 0,

@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::event::Events;
-pub use super::event::{Confirm, Event, Wait};
+pub use super::event::{Confirm, Event, Listing, Wait};
 use super::job::{self, Face};
 pub use super::outcome::{Status, Tone};
 pub use super::report::summary::Summary;

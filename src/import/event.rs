@@ -45,6 +45,18 @@ pub enum Event {
         #[serde(skip)]
         confirm: Option<Confirm>,
     },
+    /// The organization's guest list or members list is being read, before anything is sent:
+    /// pages and entries read so far, of the pages the list announces (a server's own claim).
+    Reading {
+        /// Which list.
+        list: Listing,
+        /// Pages read so far.
+        pages: u64,
+        /// Guests (or members) read so far.
+        read: u64,
+        /// The pages the list announces.
+        of_pages: u64,
+    },
     /// The organization's guests are read (and the question, if any, answered): rows go out
     /// now, and their `Row` events follow.
     Sending,
@@ -91,6 +103,26 @@ pub enum Event {
         /// The exit code.
         exit: Exit,
     },
+}
+
+/// Which of the organization's lists a [`Event::Reading`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Listing {
+    /// Its guests (to tell which rows exist already).
+    Guests,
+    /// Its members (a guest cannot be a member; `associated_members` must be members).
+    Members,
+}
+
+impl Listing {
+    /// The list's entries, in words: `guests`, `members`.
+    pub fn entries(self) -> &'static str {
+        match self {
+            Listing::Guests => "guests",
+            Listing::Members => "members",
+        }
+    }
 }
 
 /// What a [`Event::Waiting`] waits for.

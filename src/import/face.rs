@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use super::confirm;
 use super::engine::{self, Running, Stopper};
-use super::event::{Confirm, Event, Wait};
+use super::event::{Confirm, Event, Listing, Wait};
 use super::job::Face;
 use super::outcome::Status;
 use super::report::progress::{PendingCreates, Progress};
@@ -96,6 +96,12 @@ async fn watch(running: &mut Running, mut bar: Bar, account: &mut SummaryFile, u
                 bar.refresh();
                 tick.reset();
             }
+            Event::Reading {
+                list,
+                pages,
+                read,
+                of_pages,
+            } => bar.reading(list, pages, read, of_pages),
             Event::Creating { row } => bar.creating(row),
             Event::Row { row, status, .. } => bar.row(row, status),
             Event::Waiting { until, why } => bar.waiting(until, why),
@@ -201,6 +207,13 @@ impl Bar {
         // A bar is drawn from the first time its span is entered until it closes.
         progress.span().in_scope(|| {});
         self.progress = Some(progress);
+    }
+
+    /// A page of the organization's guests or members was read.
+    fn reading(&mut self, list: Listing, pages: u64, read: u64, of_pages: u64) {
+        if let Some(progress) = &mut self.progress {
+            progress.reading(list.entries(), pages, read, of_pages);
+        }
     }
 
     fn creating(&mut self, row: u64) {

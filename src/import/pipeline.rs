@@ -11,7 +11,7 @@ use futures::future::{self, Either};
 use super::act::execute::run_plan;
 use super::act::undo;
 use super::confirm::{self, Question};
-use super::event::{self, Event, Events, Wait};
+use super::event::{self, Event, Events, Listing, Wait};
 use super::link::Link;
 use super::options::{Options, Rows};
 use super::outcome::Status;
@@ -226,14 +226,26 @@ impl Feed<'_> {
         let Some(client) = self.link.client() else {
             return Ok(Emails::default());
         };
+        let events = self.events;
+        let reading = |list: Listing| {
+            move |walked: prefetch::Walked| {
+                events.send(Event::Reading {
+                    list,
+                    pages: walked.pages,
+                    read: walked.read,
+                    of_pages: walked.of_pages,
+                });
+            }
+        };
+        let (guests, members) = (reading(Listing::Guests), reading(Listing::Members));
         let both = future::join(
-            prefetch::existing_guests(client, options.concurrency, options.report_missing),
-            prefetch::members(client, options.concurrency),
+            prefetch::existing_guests(client, options.concurrency, options.report_missing, &guests),
+            prefetch::members(client, options.concurrency, &members),
         );
         let Some((existing, members)) = stop.unless_abandoned(both).await else {
             return Err(RunError::Interrupted);
         };
-        if let Some(members) = members {
+        if let Some(members) = members? {
             let _ = options.members.set(members);
         }
         existing.map_err(RunError::from)

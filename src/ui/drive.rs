@@ -51,7 +51,7 @@ pub(super) async fn drive(hub: Arc<Hub>, order: Order) -> Outcome {
                 }
                 None
             }),
-            Event::Sending | Event::Creating { .. } | Event::Sent => {}
+            Event::Sending | Event::Reading { .. } | Event::Creating { .. } | Event::Sent => {}
             Event::Row {
                 row,
                 status,

@@ -220,3 +220,64 @@ fn a_storm_of_short_429s_ends_at_max_wait() {
     assert!(stderr.contains("longer than --max-wait"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
 }
+
+/// A members list page of `count` members from `first`, with the pagination numbers given.
+fn members_page(first: u64, count: u64, total: u64, total_pages: u64, current: u64) -> String {
+    let members: Vec<String> = (first..first + count)
+        .map(|i| format!(r#"{{"id": {i}, "email": "m{i}@example.org", "status": "active"}}"#))
+        .collect();
+    format!(
+        r#"{{"data": [{}], "meta": {{"pagination": {{"total": {total}, "count": {count}, "per_page": 3, "current_page": {current}, "total_pages": {total_pages}, "links": []}}}}}}"#,
+        members.join(",")
+    )
+}
+
+/// An organization with no guests whose members list pages without end: 3 a page, new ones on
+/// every page, claiming `total` members in 10^12 pages.
+fn endless_members(total: u64) -> rogue::Rogue {
+    rogue::start(move |request| {
+        let number = rogue::page_number(&request.target);
+        let body = if request.target.contains("/users") {
+            members_page(number * 3, 3, total, 1_000_000_000_000, number)
+        } else {
+            rogue::page(0, 0, 0, 1, 1)
+        };
+        Reply::Json(200, vec![], body)
+    })
+}
+
+#[test]
+fn an_endless_members_list_stops_at_its_bound_and_is_seen_being_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "guests.csv", &guests_csv(3));
+    // It claims 3 × 10^12 members: beyond --max-guests, stopped at its first page (exit 2).
+    let server = endless_members(3_000_000_000_000);
+    let stderr = expect_exit(against_rogue(&server).args(["import", "--yes"]).arg(&file), 2);
+    assert!(stderr.contains("more than 1000000 members"), "{stderr}");
+    assert!(server.requests.load(std::sync::atomic::Ordering::Relaxed) < 10);
+    // A smaller bound the person set holds too.
+    let server = endless_members(3_000_000_000_000);
+    let stderr = expect_exit(
+        against_rogue(&server)
+            .args(["import", "--yes", "--max-guests", "5"])
+            .arg(&file),
+        2,
+    );
+    assert!(stderr.contains("more than 5 members"), "{stderr}");
+    // It claims 30 members but announces 10^12 pages of new ones: stopped near what 30 allow,
+    // and the walk is in the log from its first page (a cron run is never silent).
+    let server = endless_members(30);
+    let stderr = expect_exit(
+        against_rogue(&server)
+            .args(["import", "--yes", "--heartbeat", "1h"])
+            .arg(&file),
+        1,
+    );
+    assert!(stderr.contains("members list cannot be read reliably"), "{stderr}");
+    assert!(stderr.contains("reports 1000000000000 pages"), "{stderr}");
+    assert!(
+        stderr.contains("reading the organization's members: page 1 of"),
+        "{stderr}"
+    );
+    assert!(server.requests.load(std::sync::atomic::Ordering::Relaxed) < 40);
+}

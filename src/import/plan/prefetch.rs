@@ -9,8 +9,8 @@ use futures::StreamExt;
 
 use super::dedupe::Emails;
 use crate::api::members::Member;
-use crate::api::paging::{PER_PAGE, each_page};
-use crate::api::{ApiError, Client};
+use crate::api::paging::{Bounds, PER_PAGE, bad_list, each_page, too_many};
+use crate::api::{ApiError, ApiErrorKind, Client};
 
 /// The most emails reserved up front; a larger organization grows the table as usual.
 const MAX_RESERVE: u64 = 10_000_000;
@@ -20,9 +20,18 @@ pub(crate) async fn existing_guests(
     client: &Client,
     concurrency: usize,
     keep_emails: bool,
+    progress: &(dyn Fn(Walked) + Sync),
 ) -> Result<Emails, ApiError> {
     let mut existing = Emails::new(keep_emails);
+    let (mut pages, mut read) = (0, 0);
     let walk = each_page(client, false, concurrency, |page| {
+        pages += 1;
+        read += page.guests.len() as u64;
+        progress(Walked {
+            pages,
+            read,
+            of_pages: page.pagination.total_pages.max(pages),
+        });
         if existing.is_empty() {
             // Sized once from the API's total; a nonsense total must not become a huge allocation.
             existing.reserve(page.pagination.total.min(MAX_RESERVE) as usize);
@@ -106,50 +115,118 @@ fn email_key(email: &str) -> String {
 
 /// Every member of the organization (all pages), or `None` when the list cannot be read (a
 /// token without that right: 401/403, or an API that does not serve it): said once, and the
-/// run carries on without the check, as before it existed.
-pub(crate) async fn members(client: &Client, concurrency: usize) -> Option<Members> {
-    match read_members(client, concurrency).await {
+/// run carries on without the check, as before it existed. A list that breaks its bounds (more
+/// than `--max-guests` members, pages that repeat or never end) stops the run, as the guest
+/// list's walk does: a server that lists for ever must not keep an import silent for ever.
+pub(crate) async fn members(
+    client: &Client,
+    concurrency: usize,
+    progress: &(dyn Fn(Walked) + Sync),
+) -> Result<Option<Members>, ApiError> {
+    match read_members(client, concurrency, progress).await {
         Ok((members, pages)) => {
             let word = if pages == 1 { "page" } else { "pages" };
             tracing::info!("{} organization members fetched ({pages} {word})", members.len());
-            Some(members)
+            Ok(Some(members))
+        }
+        Err(error)
+            if matches!(
+                error.kind,
+                ApiErrorKind::BadList { .. } | ApiErrorKind::TooManyGuests { .. }
+            ) =>
+        {
+            Err(error)
         }
         Err(error) => {
             tracing::warn!(
                 "the organization's members could not be read ({error}): rows are not checked for a member's email or unknown member ids before sending, and the server's refusals show as `conflict`"
             );
-            None
+            Ok(None)
         }
     }
 }
 
-/// Page 1, then the pages it announces, `concurrency` at a time; stops at an empty page, and at
-/// about the pages the reported total allows (a server that keeps announcing more is not
-/// followed for ever).
-async fn read_members(client: &Client, concurrency: usize) -> Result<(Members, u64), ApiError> {
+/// How far a walk of a list has come: pages and entries read, of the pages it announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Walked {
+    pub pages: u64,
+    pub read: u64,
+    pub of_pages: u64,
+}
+
+/// Page 1, then the pages it announces, `concurrency` at a time; stops at an empty page. Bounded
+/// as the guest list is (`paging::Bounds`): a total or a count beyond `--max-guests`, a page
+/// that repeats an earlier one, or more pages than the total allows end the walk with an error.
+async fn read_members(
+    client: &Client,
+    concurrency: usize,
+    progress: &(dyn Fn(Walked) + Sync),
+) -> Result<(Members, u64), ApiError> {
+    let max = client.max_guests();
     let first = client.members_page(1, PER_PAGE).await?.value;
-    let per_page = match first.pagination.per_page {
-        0 => (first.members.len() as u64).max(1),
-        n => n,
-    };
-    let allowed = first.pagination.total.div_ceil(per_page);
-    let last = first.pagination.total_pages.min(allowed.saturating_add(10));
+    if first.pagination.total > max {
+        return Err(too_many(max, "claims", "members"));
+    }
+    let bounds = Bounds::of(&first.pagination, first.members.len());
+    let mut seen = HashSet::from([fingerprint(&first.members)]);
     let mut all = first.members;
     let mut pages = 1;
-    if !all.is_empty() && last > 1 {
-        let mut rest = futures::stream::iter(2..=last)
-            .map(|number| client.members_page(number, PER_PAGE))
+    let mut ended = all.is_empty();
+    progress(Walked {
+        pages,
+        read: all.len() as u64,
+        of_pages: bounds.total_pages,
+    });
+    if !ended && bounds.total_pages > 1 {
+        let mut rest = futures::stream::iter(2..=bounds.total_pages)
+            .map(|number| async move { (number, client.members_page(number, PER_PAGE).await) })
             .buffered(concurrency.max(1));
-        while let Some(page) = rest.next().await {
+        while let Some((number, page)) = rest.next().await {
             let page = page?.value;
             pages += 1;
             if page.members.is_empty() {
+                ended = true;
                 break;
             }
+            if !seen.insert(fingerprint(&page.members)) {
+                return Err(bad_list(
+                    "members",
+                    format!("page {number} holds the same members as an earlier page (does the server ignore `page`?)"),
+                ));
+            }
             all.extend(page.members);
+            if all.len() as u64 > max {
+                return Err(too_many(max, "has", "members"));
+            }
+            progress(Walked {
+                pages,
+                read: all.len() as u64,
+                of_pages: bounds.total_pages,
+            });
         }
     }
+    if !ended && bounds.wanted > bounds.limit {
+        return Err(bad_list(
+            "members",
+            format!(
+                "it reports {} pages, but its total of {} members allows about {}: stopped after {} pages",
+                bounds.wanted, first.pagination.total, bounds.allowed, bounds.limit
+            ),
+        ));
+    }
     Ok((Members::new(all), pages))
+}
+
+/// The first and last member of a page, hashed: equal for a page served twice.
+fn fingerprint(members: &[Member]) -> u64 {
+    let email = |member: Option<&Member>| member.and_then(|m| m.email.clone()).unwrap_or_default();
+    let text = format!(
+        "{}\n{}\n{}",
+        email(members.first()),
+        email(members.last()),
+        members.len()
+    );
+    xxhash_rust::xxh3::xxh3_64(text.as_bytes())
 }
 
 #[cfg(test)]

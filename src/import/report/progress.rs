@@ -174,6 +174,29 @@ impl Progress {
         }
     }
 
+    /// A page of the organization's `entries` (`guests`, `members`) was read, before any row is
+    /// sent: on the bar, and in the heartbeat every so often, so that a long (or endless) list
+    /// is seen being read rather than a silent run.
+    pub(crate) fn reading(&mut self, entries: &str, pages: u64, read: u64, of_pages: u64) {
+        let sentence =
+            format!("reading the organization's {entries}: page {pages} of {of_pages}, {read} {entries} so far");
+        if self.shown {
+            self.span.pb_set_message(&sentence);
+        }
+        // The first page of a list of several is said at once: a cron log then shows what the
+        // run is doing from its start, however long the walk takes.
+        if let Some(beat) = &mut self.heartbeat
+            && ((pages == 1 && of_pages > 1) || beat.last.elapsed() >= beat.every)
+        {
+            beat.last = std::time::Instant::now();
+            if beat.json {
+                tracing::info!(list = entries, pages, read, of_pages, "{sentence}");
+            } else {
+                tracing::info!("{sentence}");
+            }
+        }
+    }
+
     /// Refreshes the message (a few times a second): the counts per status, and a pause note
     /// while a 429 pause holds every request or creates wait for the invite cap or quota.
     pub(crate) fn refresh(&mut self, until: Option<SystemTime>, next_create: Option<SystemTime>) {
