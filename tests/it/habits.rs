@@ -547,9 +547,11 @@ fn exit_table(lines: impl Iterator<Item = String>) -> std::collections::BTreeMap
     table
 }
 
+/// The exit codes and the import synopsis live in the reference the README links (`docs/`).
 #[test]
-fn the_readme_says_what_help_says_about_exit_codes_and_import_flags() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+fn the_reference_says_what_help_says_about_exit_codes_and_import_flags() {
+    let automation = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/automation.md")).unwrap();
+    let import = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/import.md")).unwrap();
     let help = String::from_utf8(bin().arg("--help").output().unwrap().stdout).unwrap();
     let from_help = exit_table(
         help.lines()
@@ -558,8 +560,8 @@ fn the_readme_says_what_help_says_about_exit_codes_and_import_flags() {
             .take_while(|l| !l.trim().is_empty())
             .map(str::to_string),
     );
-    let from_readme = exit_table(
-        readme
+    let from_docs = exit_table(
+        automation
             .split("## Exit codes")
             .nth(1)
             .unwrap()
@@ -569,12 +571,12 @@ fn the_readme_says_what_help_says_about_exit_codes_and_import_flags() {
             .map(|l| l.replacen(" | ", "  ", 1)),
     );
     assert_eq!(from_help.len(), 4, "{from_help:?}");
-    assert_eq!(from_readme, from_help);
+    assert_eq!(from_docs, from_help);
 
-    // Every flag of `import --help` is in the README's import synopsis, but for the connection
+    // Every flag of `import --help` is in docs/import.md's synopsis, but for the connection
     // flags (every command has them, listed once) and the global ones.
     let help = String::from_utf8(bin().args(["import", "--help"]).output().unwrap().stdout).unwrap();
-    let synopsis = readme
+    let synopsis = import
         .split("tallyfy-guests import FILE")
         .nth(1)
         .unwrap()
@@ -602,7 +604,7 @@ fn the_readme_says_what_help_says_about_exit_codes_and_import_flags() {
         }
         assert!(
             synopsis.contains(flag),
-            "{flag} ({heading}) is missing from the README's import synopsis"
+            "{flag} ({heading}) is missing from docs/import.md's synopsis"
         );
     }
 }
@@ -632,4 +634,110 @@ fn doctor_warns_on_a_line_of_its_own_about_a_token_file_others_can_read() {
     );
     std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert!(!doctor(&ws).contains("warn"), "no warning once it is private");
+}
+
+/// The README is read in minutes: at most this many words, code and tables included (`wc -w`).
+const README_MOST_WORDS: usize = 3_000;
+
+/// The repository's root, where README.md and docs/ are.
+fn root() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The anchors GitHub gives a Markdown file's headings: lowercase, spaces to `-`, every other
+/// character but letters, digits, `-` and `_` dropped (so "`--summary-json`" is `--summary-json`).
+fn anchors(markdown: &str) -> Vec<String> {
+    outside_code(markdown)
+        .filter(|line| line.starts_with('#'))
+        .map(|line| {
+            line.trim_start_matches('#')
+                .trim()
+                .to_lowercase()
+                .chars()
+                .filter_map(|c| match c {
+                    ' ' => Some('-'),
+                    c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The lines of a Markdown text that are not inside a fenced code block.
+fn outside_code(markdown: &str) -> impl Iterator<Item = &str> {
+    let mut fenced = false;
+    markdown.lines().filter(move |line| {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            return false;
+        }
+        !fenced
+    })
+}
+
+/// Every relative link (`[text](target)`, images too) of `markdown`, a file at `file`, whose
+/// target file or heading does not exist; links to other sites are not followed.
+fn broken_links(file: &std::path::Path, markdown: &str) -> Vec<String> {
+    let mut broken = Vec::new();
+    for line in outside_code(markdown) {
+        for (at, _) in line.match_indices("](") {
+            let target = line[at + 2..].split(')').next().unwrap_or_default();
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (path, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let linked = if path.is_empty() {
+                file.to_path_buf()
+            } else {
+                file.parent().unwrap().join(path)
+            };
+            if !linked.exists() {
+                broken.push(format!("{}: {target} (no such file)", file.display()));
+            } else if !anchor.is_empty() {
+                let text = std::fs::read_to_string(&linked).unwrap_or_default();
+                if !anchors(&text).iter().any(|a| a == anchor) {
+                    broken.push(format!("{}: {target} (no such heading)", file.display()));
+                }
+            }
+        }
+    }
+    broken
+}
+
+/// Issue 31.3: the README is short, and every link of it and of the reference under docs/ leads
+/// somewhere: the file exists and, for `#anchor`, so does the heading.
+#[test]
+fn the_readme_is_short_and_its_links_and_the_references_lead_somewhere() {
+    let readme_path = root().join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let words = readme.split_whitespace().count();
+    assert!(
+        words <= README_MOST_WORDS,
+        "README.md has {words} words, more than {README_MOST_WORDS}: move reference text to docs/"
+    );
+
+    let mut pages: Vec<std::path::PathBuf> = std::fs::read_dir(root().join("docs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .collect();
+    pages.sort();
+    assert!(pages.len() >= 6, "the reference pages are gone: {pages:?}");
+    let mut broken = broken_links(&readme_path, &readme);
+    for page in &pages {
+        let name = page.file_name().unwrap().to_str().unwrap();
+        assert!(
+            readme.contains(&format!("](docs/{name})")),
+            "the README's Reference does not link docs/{name}"
+        );
+        broken.extend(broken_links(page, &std::fs::read_to_string(page).unwrap()));
+    }
+    assert!(broken.is_empty(), "links that lead nowhere:\n{}", broken.join("\n"));
+
+    // The check itself sees a missing file, a missing heading and a missing heading elsewhere,
+    // and passes over other sites and code blocks.
+    let planted = "[a](docs/nope.md) [b](#nowhere) [c](docs/import.md#nowhere) \
+                   [d](docs/import.md#the-fix-loop) [e](https://example.com/x.md)\n```\n[f](gone.md)\n```\n";
+    assert_eq!(broken_links(&readme_path, planted).len(), 3, "{planted}");
 }
