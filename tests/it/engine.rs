@@ -24,7 +24,12 @@ fn job(ws: &Workspace, argv: &[&str]) -> tallyfy_guests::config::Job {
         "--token-file",
         &token,
     ]);
-    tallyfy_guests::config::job_from_args(&args).unwrap_or_else(|error| panic!("not an import: {argv:?}: {error}"))
+    let mut job =
+        tallyfy_guests::config::job_from_args(&args).unwrap_or_else(|error| panic!("not an import: {argv:?}: {error}"));
+    // Every sandbox serves one organization id: each test's jobs lock in a folder of their own
+    // (as each run of the binary does), so tests running side by side do not meet.
+    job.lock_dir = ws.path("locks");
+    job
 }
 
 fn guests_csv(rows: usize) -> String {
