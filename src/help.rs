@@ -11,18 +11,19 @@ Exit codes (the same for every command):
      not_created_here, changed_since, used_since or would_*; doctor: every
      check passed, warnings aside)
   1  finished, but something needs a person: import rows invalid, conflict
-     or failed, undo rows unproven or failed (see the results file), or an
-     export that failed part way (nothing is left at --output)
+     or failed, undo rows unproven or failed (see the results file; also when
+     the run stopped early), or an export that failed part way (nothing is
+     left at --output)
   2  usage or set-up error: a bad flag, file, output path or URL, missing or
      rejected credentials, a host that cannot be reached, a failed doctor
      check, a lock folder or lock file that is not yours alone; nothing was
      created
-  3  stopped early: rate-limited beyond --max-wait, a token rejected mid-run,
-     more failures than --max-errors, a signal, a full disk or a results
-     stream closed by its reader (import: unfinished rows are `deferred`; run
-     the same command again), another run holds the same results file or
-     organization, a run was not confirmed, or --on-missing held back by
-     --max-missing (nothing was touched)";
+  3  stopped early, no row needing a person: rate-limited beyond --max-wait,
+     a token rejected mid-run, more failures than --max-errors, a signal, a
+     full disk or a results stream closed by its reader (import: unfinished
+     rows are `deferred`; run the same command again), another run holds the
+     same results file or organization, a run was not confirmed, or
+     --on-missing held back by --max-missing (nothing was touched)";
 
 /// The top-level `--help`, before the exit codes.
 pub const OVERVIEW: &str = "\

@@ -172,6 +172,27 @@ pub fn error(ui: Ui, message: &str) {
     }
 }
 
+/// A warning that `--quiet` does not silence: the one line a run that did not end well owes even
+/// a quiet cron job (`warning: ...`, or one JSON line with `--log-format json`).
+pub fn warning(ui: Ui, message: &str) {
+    if ui.json {
+        let line = serde_json::json!({
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "level": "WARN",
+            "message": message,
+        });
+        eprintln!("{line}");
+    } else if std::io::stderr().is_terminal() {
+        if ui.color {
+            eprintln!("\x1b[1;33mwarning\x1b[0m: {message}");
+        } else {
+            eprintln!("warning: {message}");
+        }
+    } else {
+        eprintln!("{}  WARN {message}", timestamp());
+    }
+}
+
 /// A flag clap could not parse: its own text (help and version on stdout as usual), or one JSON
 /// line when `--log-format json` is among `args` (the command line), since logging has not
 /// started yet.

@@ -125,7 +125,8 @@ fn a_file_that_ends_inside_an_open_quote_deletes_nothing() {
             .args(["import", "--on-missing", "delete", "--max-missing", "100%"])
             .args(["--report-missing", "missing.csv"])
             .arg(&file),
-        3,
+        // The cut row is invalid: a person's row comes before the held-back mirror's stop.
+        1,
     );
     assert_eq!(ws.sandbox.stats().deletes, 0, "nothing deleted\n{stderr}");
     assert_eq!(ws.sandbox.guests().len(), NAMED.len() + UNNAMED.len());

@@ -76,7 +76,7 @@ fn killed_midway_then_run_again_ends_with_exactly_the_expected_guests() {
 }
 
 #[test]
-fn sigint_defers_the_rest_with_exit_3_and_a_rerun_completes() {
+fn sigint_defers_the_rest_and_a_rerun_completes() {
     let scenario = scenario(1000);
     let ws = Workspace::new(SandboxOptions {
         guests: scenario.existing.clone(),
@@ -97,9 +97,11 @@ fn sigint_defers_the_rest_with_exit_3_and_a_rerun_completes() {
     let started = Instant::now();
     let output = child.wait_with_output().unwrap();
     assert!(started.elapsed() < Duration::from_secs(8), "stops within a few seconds");
+    // The file has invalid rows: they need a person, so the exit is 1 even though the run was
+    // stopped (and its deferred rows are counted too).
     assert_eq!(
         output.status.code(),
-        Some(3),
+        Some(1),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
@@ -241,4 +243,50 @@ fn a_signal_under_invite_pacing_sends_no_create_that_was_still_waiting() {
         let deferred = rows.iter().filter(|r| r.result_status == "deferred").count() as u64;
         assert_eq!(deferred + created, 30, "the rest are deferred, to send next time");
     }
+}
+
+/// A night that stops at the invite cap with rows that need a person: the person's rows win
+/// (exit 1, not the 3 a backlog's monitoring tolerates), the summary counts both, and even
+/// `--quiet` says so in one line.
+#[test]
+fn a_run_stopped_at_the_cap_with_invalid_rows_exits_1_and_says_so_when_quiet() {
+    let ws = Workspace::new(SandboxOptions {
+        faults: FaultOptions {
+            invite_cap: Some("5/1h".parse().unwrap()),
+            ..FaultOptions::default()
+        },
+        ..SandboxOptions::default()
+    });
+    let mut csv = new_guests_csv(12);
+    csv.push_str("not-an-address,Bad\nalso bad,Worse\n");
+    let file = ws.write("guests.csv", &csv);
+    let output = ws
+        .cmd()
+        .args([
+            "--quiet",
+            "import",
+            "--max-wait",
+            "1s",
+            "--summary-json",
+            "summary.json",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let said: Vec<&str> = stderr.lines().collect();
+    assert_eq!(said.len(), 1, "one line when quiet: {stderr}");
+    assert!(said[0].contains("2 rows need a person"), "{stderr}");
+    assert!(
+        said[0].contains("7 rows deferred") && said[0].contains("stopped early"),
+        "{stderr}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["exit_code"], 1, "{summary}");
+    assert_eq!(summary["counts"]["invalid"], 2, "{summary}");
+    assert_eq!(summary["counts"]["deferred"], 7, "{summary}");
+    assert!(summary["stopped"].is_string(), "{summary}");
+    assert!(summary["next_command"].is_string(), "{summary}");
 }

@@ -8,9 +8,10 @@ use super::summary::{Next, Summary};
 use crate::import::outcome::Status;
 
 /// The next step after a run whose rows need a person (`invalid`, `conflict`: fix cells;
-/// `failed`: run again), or `None`: nothing does, the run stopped early (its summary says to
-/// run the same command again), it was an undo, or its results went to stdout (nothing to
-/// fix in place). `argv` is the job's command line; `file` the input it read.
+/// `failed`: run again), also when it stopped early (the retry re-runs the deferred rows too),
+/// or `None`: no row needs a person (a stopped run's summary says to run the same command
+/// again), it was an undo, or its results went to stdout (nothing to fix in place). `argv` is
+/// the job's command line; `file` the input it read.
 pub(crate) fn advice(
     summary: &Summary,
     results: Option<&Path>,
@@ -19,7 +20,7 @@ pub(crate) fn advice(
     undo: bool,
 ) -> Option<Next> {
     let results = results?;
-    if undo || summary.stopped.is_some() || summary.get(Status::Deferred) > 0 {
+    if undo {
         return None;
     }
     let rows = |count: u64, what: &str| match count {
@@ -37,13 +38,17 @@ pub(crate) fn advice(
     }
     let command = command(argv, file, results);
     let shown = quote(&results.display().to_string());
-    let advice = match (to_fix.is_empty(), failed) {
-        (true, _) => format!("re-run {}: {command}", rows(failed, "failed")),
-        (false, 0) => format!("fix {} in {shown}, then run: {command}", to_fix.join(" and ")),
-        (false, _) => format!(
-            "fix {} in {shown}, then run: {command} (it re-runs the {failed} failed too)",
-            to_fix.join(" and ")
-        ),
+    let deferred = summary.get(Status::Deferred);
+    let too = match (to_fix.is_empty(), failed, deferred) {
+        (_, 0, 0) | (true, _, 0) => String::new(),
+        (true, _, deferred) => format!(" (it re-runs the {deferred} deferred too)"),
+        (false, 0, deferred) => format!(" (it re-runs the {deferred} deferred too)"),
+        (false, failed, 0) => format!(" (it re-runs the {failed} failed too)"),
+        (false, failed, deferred) => format!(" (it re-runs the {failed} failed and {deferred} deferred too)"),
+    };
+    let advice = match to_fix.is_empty() {
+        true => format!("re-run {}: {command}{too}", rows(failed, "failed")),
+        false => format!("fix {} in {shown}, then run: {command}{too}", to_fix.join(" and ")),
     };
     Some(Next { advice, command })
 }

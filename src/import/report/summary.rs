@@ -206,14 +206,16 @@ impl Summary {
         self.counts.values().sum()
     }
 
-    /// 3 when anything was deferred, 1 when anything needs a person, else 0.
+    /// 1 when anything needs a person, else 3 when anything was deferred or the run stopped,
+    /// else 0. A person's rows come first: a nightly job whose monitoring tolerates 3 while a
+    /// backlog drains under the invite cap must still be told of an invalid row the same night.
     pub fn exit(&self) -> Exit {
-        if self.get(Status::Deferred) > 0 || self.missing_with(Status::Deferred) > 0 || self.stopped.is_some() {
-            Exit::Stopped
-        } else if Status::all().any(|status| status.needs_a_person() && self.get(status) > 0)
+        if Status::all().any(|status| status.needs_a_person() && self.get(status) > 0)
             || self.missing_with(Status::Failed) > 0
         {
             Exit::Problems
+        } else if self.get(Status::Deferred) > 0 || self.missing_with(Status::Deferred) > 0 || self.stopped.is_some() {
+            Exit::Stopped
         } else {
             Exit::Success
         }
@@ -270,31 +272,87 @@ impl Summary {
         );
     }
 
-    /// Shows the summary on stderr: one event with `--log-format json`, a few lines otherwise,
-    /// nothing with `--quiet`; then a report that could not be written, as an error.
+    /// Shows the summary on stderr: one event with `--log-format json`, a few lines otherwise;
+    /// a stop as a warning; with `--quiet`, one line when the exit code is not 0; then a report
+    /// that could not be written, as an error.
     pub fn show(&self, ui: crate::logging::Ui) {
         let target = self
             .results
             .as_ref()
             .map_or("stdout".to_string(), |p| p.display().to_string());
-        if ui.json {
+        if ui.quiet {
+            if let Some(line) = self.quiet_line(&target) {
+                crate::logging::warning(ui, &line);
+            }
+        } else if ui.json {
             self.log(&target);
-        } else if !ui.quiet {
+        } else {
             // The one next step comes last, where the eye lands when the run ends.
             let next = self
                 .next
                 .as_ref()
                 .map_or(String::new(), |next| format!("\nnext: {}", next.advice));
-            crate::logging::lines(&format!("{}\nresults: {target}{next}", self.render(&target)));
+            crate::logging::lines(&format!("{}\nresults: {target}{next}", self.render_counts(&target)));
+        }
+        if !ui.quiet
+            && let Some(reason) = &self.stopped
+        {
+            let again = if self.held_back {
+                ""
+            } else {
+                "; run the same command again to continue"
+            };
+            tracing::warn!("stopped early: {reason}{again}");
         }
         if let Some(error) = &self.report_failed {
             tracing::error!("{error}: what was done is counted above, and every act is in the acts journal");
         }
     }
 
-    /// The human summary, a few lines, with the first rows needing a person; `results` is where
-    /// the rest are.
+    /// The one line `--quiet` still owes when the exit code is not 0: what needs a person, or
+    /// why the run stopped, and where to look.
+    fn quiet_line(&self, results: &str) -> Option<String> {
+        let needing = self.needing_attention() + self.missing_with(Status::Failed);
+        let stopped = self.stopped.as_deref().map(|reason| format!("stopped early: {reason}"));
+        let mut said = Vec::new();
+        if needing > 0 {
+            said.push(format!("{} need a person", plural(needing, "row", "rows")));
+        }
+        let deferred = self.get(Status::Deferred);
+        if deferred > 0 {
+            said.push(format!("{} deferred", plural(deferred, "row", "rows")));
+        }
+        said.extend(stopped);
+        if said.is_empty() {
+            return None;
+        }
+        let next = self
+            .next
+            .as_ref()
+            .map_or(String::new(), |next| format!("; next: {}", next.advice));
+        Some(format!(
+            "{} {}: {} (see {results}){next}",
+            self.command,
+            "finished",
+            said.join("; ")
+        ))
+    }
+
+    /// The human summary, a few lines, with the first rows needing a person and why the run
+    /// stopped early; `results` is where the rest are.
     pub fn render(&self, results: &str) -> String {
+        let mut text = self.render_counts(results);
+        if let Some(reason) = &self.stopped {
+            text.push_str(&format!("\nstopped early: {reason}"));
+            if !self.held_back {
+                text.push_str("\nrun the same command again to continue");
+            }
+        }
+        text
+    }
+
+    /// The summary's lines without the stop (said as a warning of its own on stderr).
+    fn render_counts(&self, results: &str) -> String {
         let counts: Vec<String> = Status::all()
             .filter(|&s| self.get(s) > 0)
             .map(|s| format!("{} {}", self.get(s), s))
@@ -361,12 +419,6 @@ impl Summary {
             text.push_str("\nnot imported, though they look like guest fields:");
             for hint in &self.unmapped_hints {
                 text.push_str(&format!("\n  {hint}"));
-            }
-        }
-        if let Some(reason) = &self.stopped {
-            text.push_str(&format!("\nstopped early: {reason}"));
-            if !self.held_back {
-                text.push_str("\nrun the same command again to continue");
             }
         }
         text
