@@ -13,21 +13,28 @@ use crate::api::clock::parse_time;
 use super::previous::is_trailer;
 
 /// A `result_of` cell: the run's account of the whole file, the same on every row of it
-/// (`31 rows, finished 2026-12-07T05:01:02Z: the whole input`). Written in words, in one text
-/// cell, so that Excel keeps it as it is (no number or date for it to reformat).
+/// (`31 rows, finished 2026-12-07T05:01:02Z by run 5f0c…: the whole input`). Written in words,
+/// in one text cell, so that Excel keeps it as it is (no number or date for it to reformat).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultOf {
     /// The rows the file holds.
     pub rows: u64,
     /// When the run finished, on the server's clock (RFC 3339 UTC): no row can be newer.
     pub finished: String,
+    /// The run's own mark (16 hex digits, made at random by the run): two runs that end in one
+    /// second with as many rows still differ, so rows pasted from both are told apart.
+    pub run: String,
     /// What the input was: `the whole input`, or cut on purpose by `--limit N`.
     pub input: String,
 }
 
 impl fmt::Display for ResultOf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} rows, finished {}: {}", self.rows, self.finished, self.input)
+        write!(
+            f,
+            "{} rows, finished {} by run {}: {}",
+            self.rows, self.finished, self.run, self.input
+        )
     }
 }
 
@@ -35,11 +42,16 @@ impl ResultOf {
     /// Reads a `result_of` cell as `Display` writes it.
     pub fn parse(cell: &str) -> Option<ResultOf> {
         let (rows, rest) = cell.trim().split_once(" rows, finished ")?;
-        let (finished, input) = rest.split_once(": ")?;
+        let (end, input) = rest.split_once(": ")?;
+        let (finished, run) = end.split_once(" by run ")?;
         parse_time(finished)?;
+        if run.len() != 16 || !run.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
         Some(ResultOf {
             rows: rows.parse().ok()?,
             finished: finished.to_string(),
+            run: run.to_string(),
             input: input.to_string(),
         })
     }
@@ -288,15 +300,15 @@ mod tests {
         let of = ResultOf {
             rows: 31,
             finished: "2026-12-07T05:01:02Z".into(),
+            run: "00ff00ff00ff00ff".into(),
             input: "the input was cut on purpose by --limit 31".into(),
         };
         assert_eq!(ResultOf::parse(&of.to_string()), Some(of.clone()));
         assert!(!of.complete());
         assert_eq!(ResultOf::parse("31"), None);
-        assert_eq!(
-            ResultOf::parse("x rows, finished 2026-12-07T05:01:02Z: the whole input"),
-            None
-        );
+        let written = of.to_string();
+        assert_eq!(ResultOf::parse(&written.replacen("31", "x", 1)), None);
+        assert_eq!(ResultOf::parse(&written.replace(" by run 00ff00ff00ff00ff", "")), None);
     }
 
     #[test]
@@ -304,7 +316,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = |text: &str| check(dir.path(), text);
         let header = "result_row,result_status,result_at,result_of,email\n";
-        let of = "\"2 rows, finished 2026-01-01T00:00:10Z: the whole input\"";
+        let of = "\"2 rows, finished 2026-01-01T00:00:10Z by run 0123456789abcdef: the whole input\"";
         let row = |n: u32, at: &str| format!("{n},created,{at},{of},r{n}@x.com\n");
         let two = format!("{header}{}{}", row(2, "2026-01-01T00:00:05Z"), row(3, ""));
         assert_eq!(file(&two), Ok(true));
@@ -331,7 +343,8 @@ mod tests {
         assert!(torn.contains("result_of differ"), "{torn}");
         let pasted = file(&format!("{header}{}{}", row(2, ""), row(2, ""))).unwrap_err();
         assert!(pasted.contains("row 2 appears more than once"), "{pasted}");
-        let other_run = row(3, "").replace("00:00:10Z", "00:00:11Z");
+        // Another run that ended in the same second with as many rows.
+        let other_run = row(3, "").replace("0123456789abcdef", "fedcba9876543210");
         let joined = file(&format!("{header}{}{other_run}", row(2, ""))).unwrap_err();
         assert!(joined.contains("result_of differ"), "{joined}");
         let newer = file(&format!("{header}{}{}", row(2, ""), row(3, "2026-01-01T00:00:11Z"))).unwrap_err();

@@ -94,7 +94,7 @@ fn every_row_says_where_and_when_it_was_made_and_a_whole_run_stamps_every_row() 
         "{of}"
     );
     // The run's end, on the server's clock: no row of it is later.
-    let finished = of["3 rows, finished ".len()..].split(": ").next().unwrap();
+    let finished = of["3 rows, finished ".len()..].split(' ').next().unwrap();
     assert!(rows.iter().all(|row| row.result_at.as_str() <= finished), "{of}");
 
     // The workbook carries the same columns, and its Summary sheet says where and whether whole.
@@ -379,7 +379,7 @@ fn a_result_of_copied_onto_a_killed_runs_rows_disables_nothing() {
     let earlier_of = result_of(&earlier).unwrap();
     // The later run (the whole crm.csv) killed after 20 rows, and the earlier result_of filled
     // down onto them.
-    wait_past(earlier_of["20 rows, finished ".len()..].split(": ").next().unwrap());
+    wait_past(earlier_of["20 rows, finished ".len()..].split(' ').next().unwrap());
     expect_exit(
         ws.cmd().args(["import", "--yes", "--results", "later.csv", "crm.csv"]),
         1,

@@ -330,8 +330,16 @@ impl ResultsWriter {
     /// machine's offline), which no row's own time can be later than.
     fn result_of(&self, whole: &str) -> ResultOf {
         let at = self.stamp.now(true).at;
+        // Unique enough to tell two runs apart: this process, this moment, this file.
+        let mark = format!(
+            "{}\n{:?}\n{:?}",
+            std::process::id(),
+            std::time::SystemTime::now(),
+            self.path
+        );
         ResultOf {
             rows: self.written,
+            run: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(mark.as_bytes())),
             finished: if at.is_empty() {
                 rfc3339(std::time::SystemTime::now())
             } else {
