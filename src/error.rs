@@ -211,7 +211,7 @@ pub async fn shutdown_signal() {
 
 /// SIGINT, SIGTERM and SIGHUP, listened for from the moment this is made (not from its first
 /// poll): a signal that comes before the task waiting on it runs is kept for it, never lost nor
-/// left to the default action (which would end the process without its results' trailer).
+/// left to the default action (which would end the process before its results are put in order).
 pub struct ShutdownSignals {
     #[cfg(unix)]
     streams: Option<[tokio::signal::unix::Signal; 3]>,

@@ -52,7 +52,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
 const FILES: &[(&str, &str)] = &[
     (
         "NAME.results.csv",
-        "Beside the input NAME.csv (or NAME.dry-run.csv for a dry run; NAME.undo.csv for undo) unless --results: one row per input row, then an end_of_results trailer once the run accounted for every row.",
+        "Beside the input NAME.csv (or NAME.dry-run.csv for a dry run; NAME.undo.csv for undo) unless --results: one row per input row, each stamped with the same result_of (the rows it holds, when the run finished) once the run accounted for every row.",
     ),
     (
         ".NAME.results.csv.lock",

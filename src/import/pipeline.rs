@@ -88,8 +88,8 @@ pub(super) async fn pipeline(
         .map_err(|e| RunError::io("the file reader failed", std::io::Error::other(e)))?;
     let whole_file = read_whole && stop.reason().is_none();
     if !write_failed {
-        // The trailer says the file is whole: the input read to its end (or to `--limit`) and
-        // every row given its result.
+        // `result_of` on every row says the file is whole: the input read to its end (or to
+        // `--limit`) and every row given its result.
         let whole = whole_file.then(|| match limit {
             Some(limit) => format!("the input was cut on purpose by --limit {limit}"),
             None => "the whole input".to_string(),

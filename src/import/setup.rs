@@ -208,7 +208,8 @@ fn total(job: &Job, count_rows: bool, source: &Source, input: &Input) -> Option<
 /// read its whole input, not cut by `--limit`), or the refusal, which names the one command
 /// that continues the job instead. A stream cannot be proven whole (its writer may have died
 /// mid-file), nor can a file whose run is still running or was killed (its lock file says so),
-/// nor one without the trailer that only a finished run writes.
+/// nor one without the `result_of` on every row (an earlier version's trailer) that only a
+/// finished run writes.
 fn retried_whole(source: &Source, flag: &str, file: &Path, results: Option<&Path>) -> Result<bool, String> {
     let why = match source.regular_file() {
         None => Err("it is read from a stream (a pipe, FIFO or stdin), which cannot be proven whole".to_string()),
@@ -365,7 +366,8 @@ fn provenance_problem(path: &Path, org: &str, undo: bool) -> Option<String> {
     // An unreadable file is reported by the run's own opening of it.
     let input = Input::open(&source, &options).ok()?;
     if !input.has_result_column("result_org") {
-        // (A retry of such a file is refused already: it has no trailer to prove it whole.)
+        // (A retry of such a file is refused already: it has no trailer, nor result_of, to prove
+        // it whole.)
         return undo.then(|| format!(
             "{} records no organization (result_org): it was written by an older version of tallyfy-guests, so undo cannot prove its guests are this organization's; remove them by hand, or re-run the import with this version to get results undo can check",
             path.display()

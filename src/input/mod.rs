@@ -18,6 +18,7 @@ mod records;
 mod rows;
 mod sniff;
 mod text;
+mod whole;
 mod workbook;
 
 use std::fs::File;
@@ -36,11 +37,12 @@ pub use header::{FieldMap, HeaderError, Target, map_header, normalize as normali
 pub use hints::Hint;
 pub use options::{CellEdit, InputOptions};
 use previous::PreviousColumns;
-pub use previous::{incomplete as incomplete_results, is_trailer};
+pub use previous::is_trailer;
 use records::{CELL_CAP, wrong_width};
 use rows::Records;
 pub use text::{count_records, estimate_lines};
 use text::{open_text, text_cells};
+pub use whole::{ResultOf, incomplete as incomplete_results};
 pub use workbook::MAX_WORKBOOK;
 
 /// Where the guests come from.

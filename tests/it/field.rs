@@ -18,7 +18,7 @@ fn by_email(path: &Path) -> BTreeMap<String, ResultRow> {
     let header = header.lines().next().unwrap();
     assert_eq!(
         header.matches("result_").count(),
-        12,
+        13,
         "one set of result columns: {header}"
     );
     result_rows(path)
@@ -99,7 +99,7 @@ fn export_import_and_reimports_of_the_results_store_the_original_values() {
         let header = text.lines().next().unwrap().to_string();
         assert_eq!(
             header.matches("result_").count(),
-            12,
+            13,
             "one set of result columns: {header}"
         );
         let data: Vec<_> = result_rows(&output).into_iter().map(|row| row.cells).collect();

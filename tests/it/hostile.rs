@@ -212,7 +212,7 @@ fn retry_from_refuses_a_results_file_that_is_not_whole() {
         "result_row,result_status,result_guest_id,result_http_status,result_attempts,result_message,email\n2,created,1,201,1,created,a@example.org\n3,deferred,,,0,not created,b@exam",
     );
     let stderr = expect_exit(ws.cmd().arg("import").arg("--retry-from").arg(&torn), 2);
-    assert!(stderr.contains("no end_of_results record"), "{stderr}");
+    assert!(stderr.contains("carry no result_of"), "{stderr}");
     assert!(stderr.contains("running the original import again"), "{stderr}");
     let gaps = write(
         ws.dir(),

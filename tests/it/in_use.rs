@@ -174,10 +174,9 @@ fn an_enabled_row_carries_the_guests_new_link() {
     );
     let (header, rows) = read_csv(&std::fs::read_to_string(ws.path("crm.results.csv")).unwrap());
     let column = |name: &str| header.iter().position(|h| h == name).unwrap();
-    assert_eq!(
-        header.iter().rfind(|h| h.starts_with("result_")).unwrap(),
-        "result_link"
-    );
+    // `result_link` comes after the other result columns, but for `result_of` (issue 31).
+    assert_eq!(header.iter().rfind(|h| h.starts_with("result_")).unwrap(), "result_of");
+    assert_eq!(column("result_link") + 1, column("result_of"));
     let row = &rows[0];
     assert_eq!(row[column("result_status")], "enabled", "{row:?}");
     let now = ws.sandbox.guest("back@corp.com").unwrap();

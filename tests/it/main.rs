@@ -24,6 +24,7 @@ mod journal;
 mod locks;
 mod members;
 mod mirror;
+mod only_rows;
 mod overwrite;
 mod presence;
 mod prompt;

@@ -1,13 +1,14 @@
 //! A results file proves where it came from and that it is whole (issue 22, principle 1): each
 //! row records the organization, the API host, the run's start and its own last answer on the
-//! server's clock, and only a run that read its whole input and gave every row its result ends
-//! the file with the `end_of_results` trailer. `--retry-from` trusts nothing less: the results
+//! server's clock, and only a run that read its whole input and gave every row its result
+//! stamps every row with its `result_of` (issue 31; earlier versions ended the file with an
+//! `end_of_results` trailer, still taken). `--retry-from` trusts nothing less: the results
 //! of a killed run (cut short, torn mid-row, read from a pipe) are refused with the command
 //! that continues the job, and `--on-missing` never acts on them.
 
 use tallyfy_guests::sandbox::SandboxOptions;
 
-use crate::util::{Workspace, expect_exit, generated_guests, trailer};
+use crate::util::{Workspace, expect_exit, generated_guests, result_of};
 
 /// An organization of 30 guests, all named in `crm.csv`, with the file imported once (so every
 /// row is `exists`): the nightly sync whose results a later `--retry-from` reads.
@@ -33,12 +34,30 @@ fn synced() -> (Workspace, String) {
     (ws, text)
 }
 
+/// Results text with every row's `result_of` set to `of` (read and written as CSV: the cell
+/// holds commas): `""` is what a killed run leaves, which never reached its last pass.
+fn with_result_of(text: &str, of: &str) -> String {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    for (i, record) in reader.records().enumerate() {
+        let mut cells: Vec<String> = record.unwrap().iter().map(str::to_string).collect();
+        if i > 0 {
+            cells[12] = of.to_string();
+        }
+        writer.write_record(&cells).unwrap();
+    }
+    String::from_utf8(writer.into_inner().unwrap()).unwrap()
+}
+
 fn disabled(ws: &Workspace) -> usize {
     ws.sandbox.guests().iter().filter(|g| g.disabled_at.is_some()).count()
 }
 
 #[test]
-fn every_row_says_where_and_when_it_was_made_and_a_whole_run_ends_with_a_trailer() {
+fn every_row_says_where_and_when_it_was_made_and_a_whole_run_stamps_every_row() {
     let ws = Workspace::empty();
     let file = ws.write(
         "guests.csv",
@@ -47,7 +66,7 @@ fn every_row_says_where_and_when_it_was_made_and_a_whole_run_ends_with_a_trailer
     let before = chrono::Utc::now() - chrono::Duration::seconds(1);
     expect_exit(ws.cmd().args(["import", "--yes"]).arg(&file), 1);
     let rows = ws.results("guests.results.csv");
-    assert_eq!(rows.len(), 3, "the trailer is not a row");
+    assert_eq!(rows.len(), 3, "one row per input row, and nothing else");
     let api = ws
         .sandbox
         .base_url()
@@ -69,12 +88,14 @@ fn every_row_says_where_and_when_it_was_made_and_a_whole_run_ends_with_a_trailer
         assert!(created.result_at >= created.result_run_started, "{created:?}");
     }
     let text = std::fs::read_to_string(ws.path("guests.results.csv")).unwrap();
-    let end = trailer(&text).unwrap_or_else(|| panic!("no trailer in {text}"));
+    let of = result_of(&text).unwrap_or_else(|| panic!("no result_of in {text}"));
     assert!(
-        end[2].contains("each of its 3 rows") && end[2].contains("the whole input"),
-        "{end:?}"
+        of.starts_with("3 rows, finished ") && of.ends_with(": the whole input"),
+        "{of}"
     );
-    assert_eq!(end[6], ws.sandbox.org());
+    // The run's end, on the server's clock: no row of it is later.
+    let finished = of["3 rows, finished ".len()..].split(' ').next().unwrap();
+    assert!(rows.iter().all(|row| row.result_at.as_str() <= finished), "{of}");
 
     // The workbook carries the same columns, and its Summary sheet says where and whether whole.
     expect_exit(
@@ -91,14 +112,15 @@ fn every_row_says_where_and_when_it_was_made_and_a_whole_run_ends_with_a_trailer
         header[6..10],
         ["result_org", "result_api", "result_run_started", "result_at"]
     );
-    let last: Vec<String> = results
-        .rows()
-        .next_back()
-        .unwrap()
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-    assert_eq!(last[..2], ["end", "end_of_results"]);
+    assert_eq!(header[12], "result_of");
+    assert_eq!(results.rows().count(), 4, "the header and the rows: nothing else");
+    assert!(
+        results
+            .rows()
+            .skip(1)
+            .all(|row| row[12].to_string().starts_with("3 rows, finished ")),
+        "every row carries the run's result_of"
+    );
     let summary = book.worksheet_range("Summary").unwrap();
     let facts: Vec<String> = summary
         .rows()
@@ -108,21 +130,26 @@ fn every_row_says_where_and_when_it_was_made_and_a_whole_run_ends_with_a_trailer
     assert!(facts.iter().any(|f| f.starts_with("whole=yes")), "{facts:?}");
 }
 
-/// The issue's scenario: a killed run's results (rows missing at the end, no trailer; or torn
-/// mid-row), retried with `--on-missing disable`, used to disable every guest the missing rows
+/// The issue's scenario: a killed run's results (rows missing at the end; or torn mid-row),
+/// retried with `--on-missing disable`, used to disable every guest the missing rows
 /// named. Now it is refused before anything is sent, with the command that continues the job.
 #[test]
 fn retry_from_a_killed_runs_results_disables_nothing_and_names_the_command_to_run() {
     let (ws, text) = synced();
     let lines: Vec<&str> = text.lines().collect();
-    // Rows removed at the end and no trailer, as a run killed two thirds of the way leaves it.
-    let killed = ws.write("killed.results.csv", &(lines[..21].join("\n") + "\n"));
+    // Rows missing at the end and none stamped, as a run killed two thirds of the way leaves it.
+    let killed = ws.write(
+        "killed.results.csv",
+        &with_result_of(&(lines[..21].join("\n") + "\n"), ""),
+    );
+    // The whole file cut short: its rows still count 31.
+    let cut = ws.write("cut.results.csv", &(lines[..21].join("\n") + "\n"));
     // Torn in the middle of a row.
     let torn_at = text.find(&lines[15][..10]).unwrap() + 5;
     let torn = ws.write("torn.results.csv", &text[..torn_at]);
     // A quote opened and never closed: it swallows the rest of the file, trailer included.
     let open_quote = ws.write("quote.results.csv", &text.replacen(",First3\n", ",\"First3\n", 1));
-    for file in [&killed, &torn, &open_quote] {
+    for file in [&killed, &cut, &torn, &open_quote] {
         let requests = ws.sandbox.stats().requests;
         let stderr = expect_exit(
             ws.cmd()
@@ -134,11 +161,18 @@ fn retry_from_a_killed_runs_results_disables_nothing_and_names_the_command_to_ru
         let line = stderr.trim();
         assert_eq!(line.lines().count(), 1, "one line: {stderr}");
         assert!(line.contains("not a whole results file"), "{stderr}");
-        // (An open quote either swallows the trailer or, closed by a later quote, the rows.)
-        assert!(
-            line.contains("no end_of_results record") || line.contains("rows were removed or added"),
-            "{stderr}"
-        );
+        // Rows cut off leave fewer than `result_of` counts; a torn row or an open quote leaves
+        // a row whose `result_of` is cut off or swallowed.
+        // A torn row's `result_of` is cut off; an open quote swallows the rest of the file, or,
+        // closed by a later quote, the rows in between.
+        let why: &[&str] = if file == &killed {
+            &["carry no result_of"]
+        } else if file == &cut {
+            &["counts 31 rows but it holds 20"]
+        } else {
+            &["result_of differ", "rows were removed or added"]
+        };
+        assert!(why.iter().any(|why| line.contains(why)), "{why:?}: {stderr}");
         assert!(
             line.contains("running the original import again with the original input"),
             "{stderr}"
@@ -203,7 +237,7 @@ fn a_whole_results_file_saved_by_excel_is_still_accepted() {
     let rows = ws.results("again.csv");
     assert_eq!(rows.len(), 31);
     assert_eq!(rows.iter().filter(|r| r.result_status == "exists").count(), 30);
-    assert!(trailer(&std::fs::read_to_string(ws.path("again.csv")).unwrap()).is_some());
+    assert!(result_of(&std::fs::read_to_string(ws.path("again.csv")).unwrap()).is_some());
 }
 
 /// A retry of a run cut by `--limit` reads a whole file of a partial input: guests of the rows
@@ -224,7 +258,7 @@ fn retry_of_a_limited_run_leaves_missing_guests_deferred() {
         0,
     );
     let text = std::fs::read_to_string(ws.path("first10.csv")).unwrap();
-    assert!(trailer(&text).unwrap()[2].contains("--limit 10"), "{text}");
+    assert!(result_of(&text).unwrap().ends_with("--limit 10"), "{text}");
     expect_exit(
         ws.cmd()
             .args(["import", "--yes", "--on-missing", "disable", "--max-missing", "100%"])
@@ -250,7 +284,7 @@ fn retry_of_a_limited_run_leaves_missing_guests_deferred() {
 }
 
 /// A whole file in which one row was pasted over another (Excel's copy and paste, a fill-down):
-/// its trailer still counts the right number of rows, but one guest's row is gone, and a retry
+/// it still holds the number of rows its result_of counts, but one guest's row is gone, and a retry
 /// with `--on-missing disable` used to disable that guest. A row number that appears twice
 /// proves the file is not the run's account: refused, nothing sent.
 #[test]
@@ -288,7 +322,10 @@ fn retry_from_a_file_with_a_row_pasted_over_another_disables_nothing() {
 fn a_killed_runs_results_as_the_input_of_a_mirror_disable_nothing() {
     let (ws, text) = synced();
     let lines: Vec<&str> = text.lines().collect();
-    let killed = ws.write("killed.results.csv", &(lines[..21].join("\n") + "\n"));
+    let killed = ws.write(
+        "killed.results.csv",
+        &with_result_of(&(lines[..21].join("\n") + "\n"), ""),
+    );
     let requests = ws.sandbox.stats().requests;
     let stderr = expect_exit(
         ws.cmd()
@@ -315,20 +352,23 @@ fn a_killed_runs_results_as_the_input_of_a_mirror_disable_nothing() {
     assert_eq!(disabled(&ws), 0);
 }
 
-/// A killed run's rows with the trailer of an earlier, whole run of as many rows pasted under
-/// them: the count agreed, so the file passed as whole and the mirror disabled the guests of the
-/// rows the killed run never reached. A trailer older than the rows above it is refused.
+/// A killed run's rows with the `result_of` of an earlier, whole run of as many rows filled
+/// down onto them (as the trailer of such a run was once pasted under them): the count agrees,
+/// each row once, one `result_of`; but the rows are newer than the run it names, so refused.
 #[test]
-fn a_trailer_copied_onto_a_killed_runs_rows_disables_nothing() {
+fn a_result_of_copied_onto_a_killed_runs_rows_disables_nothing() {
     let (ws, text) = synced();
     let lines: Vec<&str> = text.lines().collect();
-    // An earlier whole run of the first 20 guests: its trailer counts 20 rows.
+    // An earlier whole run of the first 20 guests: its rows count 20.
     let first20 = ws.write("first20.csv", &(lines[..21].join("\n") + "\n"));
     let stamp = |line: &str| line.split(',').nth(8).unwrap_or_default().to_string();
-    let before = stamp(lines[1]);
-    while chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string() <= before {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    // Each run starts on a later second than the one before (the server's clock, in seconds).
+    let wait_past = |time: &str| {
+        while chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string().as_str() <= time {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait_past(&stamp(lines[1]));
     expect_exit(
         ws.cmd()
             .args(["import", "--yes", "--results", "first20.results.csv"])
@@ -336,12 +376,10 @@ fn a_trailer_copied_onto_a_killed_runs_rows_disables_nothing() {
         0,
     );
     let earlier = std::fs::read_to_string(ws.path("first20.results.csv")).unwrap();
-    let earlier_trailer = earlier.lines().last().unwrap();
-    // The later run (the whole crm.csv) killed after 20 rows, and the earlier trailer pasted on.
-    let later_started = stamp(earlier.lines().nth(1).unwrap());
-    while chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string() <= later_started {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let earlier_of = result_of(&earlier).unwrap();
+    // The later run (the whole crm.csv) killed after 20 rows, and the earlier result_of filled
+    // down onto them.
+    wait_past(earlier_of["20 rows, finished ".len()..].split(' ').next().unwrap());
     expect_exit(
         ws.cmd().args(["import", "--yes", "--results", "later.csv", "crm.csv"]),
         1,
@@ -350,7 +388,7 @@ fn a_trailer_copied_onto_a_killed_runs_rows_disables_nothing() {
     let later: Vec<&str> = later.lines().collect();
     let forged = ws.write(
         "forged.results.csv",
-        &(later[..21].join("\n") + "\n" + earlier_trailer + "\n"),
+        &with_result_of(&(later[..21].join("\n") + "\n"), &earlier_of),
     );
     let requests = ws.sandbox.stats().requests;
     let stderr = expect_exit(
@@ -366,7 +404,7 @@ fn a_trailer_copied_onto_a_killed_runs_rows_disables_nothing() {
             .arg(&forged),
         2,
     );
-    assert!(stderr.contains("older than its rows"), "{stderr}");
+    assert!(stderr.contains("is newer than the end of the run"), "{stderr}");
     assert_eq!(ws.sandbox.stats().requests, requests, "nothing sent");
     assert_eq!(disabled(&ws), 0);
 }

@@ -149,7 +149,7 @@ fn retry_from_reruns_what_did_not_succeed_and_carries_the_rest() {
     expect_exit(&mut cmd, 1);
     let results = ws.path("guests.retry.results.csv");
     let (header, _) = read_csv(&std::fs::read_to_string(&results).unwrap());
-    assert_eq!(header[12..], ["email", "first_name", "notes"]);
+    assert_eq!(header[13..], ["email", "first_name", "notes"]);
     let rows = result_rows(&results);
     let summary: Vec<(u64, &str, &str)> = rows
         .iter()

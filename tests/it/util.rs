@@ -173,6 +173,9 @@ pub struct ResultRow {
     /// The guest's creation time as the create's answer gave it (database clock).
     #[serde(default)]
     pub result_created_at: String,
+    /// The run's account of the whole file, on every row of a run that finished.
+    #[serde(default)]
+    pub result_of: String,
     /// The input's own columns, by name.
     #[serde(skip)]
     pub cells: std::collections::BTreeMap<String, String>,
@@ -206,7 +209,7 @@ fn results_reader(text: &str) -> csv::Reader<&[u8]> {
 }
 
 /// Every row of results read from text (a results stream), without the trailer record
-/// (`end`, `end_of_results`) a whole run ends with.
+/// (`end`, `end_of_results`) that earlier versions ended a whole run's file with.
 pub fn parse_result_rows(text: &str) -> Vec<ResultRow> {
     let mut reader = results_reader(text);
     let header = reader.headers().unwrap().clone();
@@ -227,12 +230,12 @@ pub fn parse_result_rows(text: &str) -> Vec<ResultRow> {
         .collect()
 }
 
-/// The trailer record of a results file's text (its cells), if the file ends with one.
-pub fn trailer(text: &str) -> Option<Vec<String>> {
-    let mut reader = results_reader(text);
-    let last = reader.records().map(Result::unwrap).last()?;
-    (last.get(0) == Some("end") && last.get(1) == Some("end_of_results"))
-        .then(|| last.iter().map(str::to_string).collect())
+/// The `result_of` that every row of a results file's text carries when the run that wrote it
+/// finished (the same on every row); `None` when a row has none or they differ.
+pub fn result_of(text: &str) -> Option<String> {
+    let rows = parse_result_rows(text);
+    let first = rows.first()?.result_of.clone();
+    (!first.is_empty() && rows.iter().all(|row| row.result_of == first)).then_some(first)
 }
 
 /// One test's world: a folder of its own and a sandbox, with the binary pointed at them and

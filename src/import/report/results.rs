@@ -1,7 +1,9 @@
 //! The results file: one row per input record, in input order when the run finishes. Rows reach
 //! the disk as they finish (at most about a second later), so a killed run keeps every
 //! finished row; the few that finish ahead of a slow one are written out of order and put back
-//! in order at the end.
+//! in order at the end. A run that read its whole input stamps every row with `result_of` in
+//! that last pass (issue 31): the proof that the file is whole is in its rows, not in a record
+//! that is not a row.
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
@@ -12,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::RunError;
-use crate::input::Cells;
+use crate::input::{Cells, ResultOf};
 use crate::output::{AtomicFile, CsvStyle, needs_guard, replaceable};
 
 /// The columns we add in front of the input's own: this writer's, which the input reader is
@@ -23,8 +25,9 @@ use crate::output::{AtomicFile, CsvStyle, needs_guard, replaceable};
 /// renamed or saved by Excel still tells `undo` which organization and run it is from; the next
 /// is the guest's creation time as the create's answer gave it, which `undo` compares with the
 /// guest it reads back (one clock: the database's own). `result_link` is the guest's new link
-/// when the run changed it (an `enabled` row).
-pub const RESULT_COLUMNS: [&str; 12] = [
+/// when the run changed it (an `enabled` row). `result_of` is the run's account of the whole
+/// file (see `ResultOf`), written on every row only when the run finished.
+pub const RESULT_COLUMNS: [&str; 13] = [
     "result_row",
     "result_status",
     "result_message",
@@ -37,6 +40,7 @@ pub const RESULT_COLUMNS: [&str; 12] = [
     "result_at",
     "result_created_at",
     "result_link",
+    "result_of",
 ];
 
 /// Where a results row holds its `result_row` (a position in `RESULT_COLUMNS`, for a reader of
@@ -47,8 +51,11 @@ pub const STATUS_AT: usize = 1;
 /// Where a results row holds its `result_message`.
 pub const MESSAGE_AT: usize = 2;
 
-/// The trailer record's `result_row` and `result_status`: written last, and only by a run that
-/// read its whole input and gave every row its result. A file without it is not whole.
+/// Where a results row holds its `result_of`.
+pub const OF_AT: usize = 12;
+
+/// The `result_row` and `result_status` of the trailer record that earlier versions ended a
+/// whole file with (this one writes `result_of` instead); still read as their proof.
 pub const TRAILER: (&str, &str) = ("end", "end_of_results");
 
 use crate::api::clock::{ServerClock, rfc3339};
@@ -196,8 +203,6 @@ pub struct ResultsWriter {
     pub written: u64,
     /// Where and when this run's rows are made.
     stamp: RunStamp,
-    /// Cells in a row: the result columns and the input's.
-    width: usize,
 }
 
 impl ResultsWriter {
@@ -255,7 +260,6 @@ impl ResultsWriter {
             scratch: String::new(),
             written: 0,
             stamp,
-            width: full_header.len(),
         })
     }
 
@@ -298,8 +302,11 @@ impl ResultsWriter {
     }
 
     /// Writes what is left and puts the file in input order. `whole` is given only when the run
-    /// read its whole input and gave every row its result: it ends the file with the trailer
-    /// record, whose message says so (`whole` adds what the input was, e.g. cut by `--limit`).
+    /// read its whole input and gave every row its result: then every row of a regular file is
+    /// stamped with the same `result_of` (the rows' total, when the run finished, and `whole`:
+    /// what the input was, e.g. cut by `--limit`), in the one rewrite that a killed run never
+    /// finishes (it is renamed into place whole, or not at all). A stream (stdout, a FIFO, a
+    /// link) is never rewritten, so its rows carry none: it cannot be proven whole.
     pub fn finish(mut self, whole: Option<&str>) -> Result<u64, RunError> {
         let waiting = std::mem::take(&mut self.waiting);
         for (_, (result, _)) in waiting {
@@ -309,42 +316,37 @@ impl ResultsWriter {
             self.next = result.index + 1;
             self.write(&result)?;
         }
-        if let Some(whole) = whole {
-            self.write_trailer(whole)?;
-        }
         self.flush()?;
+        let of = whole.map(|whole| self.result_of(whole).to_string());
         if let Some(path) = &self.path
-            && self.out_of_order
+            && (self.out_of_order || of.is_some())
         {
-            sort_file(path, self.style)?;
+            rewrite(path, self.style, of.as_deref())?;
         }
         Ok(self.written)
     }
 
-    fn write_trailer(&mut self, whole: &str) -> Result<(), RunError> {
-        let failed = |e| RunError::csv("cannot write the results file", e);
-        let provenance = self.stamp.now(true);
-        let finished = match provenance.at.as_str() {
-            "" => rfc3339(std::time::SystemTime::now()),
-            at => at.to_string(),
-        };
-        let message = format!(
-            "the run finished at {finished} with a result for each of its {} rows: {whole}",
-            self.written
+    /// This run's `result_of`: its rows, and when it finished on the server's clock (this
+    /// machine's offline), which no row's own time can be later than.
+    fn result_of(&self, whole: &str) -> ResultOf {
+        let at = self.stamp.now(true).at;
+        // Unique enough to tell two runs apart: this process, this moment, this file.
+        let mark = format!(
+            "{}\n{:?}\n{:?}",
+            std::process::id(),
+            std::time::SystemTime::now(),
+            self.path
         );
-        let mut cells: Vec<&str> = vec![TRAILER.0, TRAILER.1, &message, "", "", ""];
-        cells.extend([
-            provenance.org.as_str(),
-            &provenance.api,
-            &provenance.run_started,
-            &provenance.at,
-            "",
-        ]);
-        cells.resize(self.width.max(cells.len()), "");
-        self.writer.write_record(&cells).map_err(failed)?;
-        self.writer
-            .flush()
-            .map_err(|e| RunError::io("cannot write the results", e))
+        ResultOf {
+            rows: self.written,
+            run: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(mark.as_bytes())),
+            finished: if at.is_empty() {
+                rfc3339(std::time::SystemTime::now())
+            } else {
+                at
+            },
+            input: whole.to_string(),
+        }
     }
 
     fn drain_in_order(&mut self) -> Result<(), RunError> {
@@ -378,6 +380,8 @@ impl ResultsWriter {
         }
         text_field(writer, scratch, &outcome.created_at, raw).map_err(failed)?;
         text_field(writer, scratch, &outcome.link, raw).map_err(failed)?;
+        // `result_of`: stamped at the end, on every row at once, by a run that finished.
+        writer.write_field("").map_err(failed)?;
         for cell in result.cells.iter() {
             text_field(writer, scratch, cell, raw).map_err(failed)?;
         }
@@ -405,9 +409,10 @@ impl ResultsWriter {
     }
 }
 
-/// Rewrites a results file in `result_row` order. Rows are only ever a little out of order (by
-/// what finished during one slow request), so a heap of the displaced ones is all it holds.
-fn sort_file(path: &Path, style: CsvStyle) -> Result<(), RunError> {
+/// Rewrites a results file in `result_row` order, with `of` in every row's `result_of` when
+/// given. Rows are only ever a little out of order (by what finished during one slow request),
+/// so a heap of the displaced ones is all it holds.
+fn rewrite(path: &Path, style: CsvStyle, of: Option<&str>) -> Result<(), RunError> {
     let what = || format!("cannot put {} in order", path.display());
     let mut file = io::BufReader::new(File::open(path).map_err(|e| RunError::io(what(), e))?);
     // The writer below adds its own byte order mark in Excel mode.
@@ -436,18 +441,17 @@ fn sort_file(path: &Path, style: CsvStyle) -> Result<(), RunError> {
         }
         let mut heap = BinaryHeap::new();
         let mut next_row = 2u64;
-        let mut trailer = None;
         for record in records {
             let record = record.map_err(|e| RunError::csv(what(), e))?;
-            if &record[0] == TRAILER.0.as_bytes() {
-                trailer = Some(record);
-                continue;
-            }
-            let row: u64 = std::str::from_utf8(&record[0])
+            let row: u64 = std::str::from_utf8(&record[ROW_AT])
                 .ok()
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(0);
-            heap.push(Reverse((row, record.iter().map(<[u8]>::to_vec).collect::<Vec<_>>())));
+            let mut cells: Vec<Vec<u8>> = record.iter().map(<[u8]>::to_vec).collect();
+            if let (Some(of), Some(cell)) = (of, cells.get_mut(OF_AT)) {
+                *cell = of.as_bytes().to_vec();
+            }
+            heap.push(Reverse((row, cells)));
             while heap.peek().is_some_and(|Reverse((row, _))| *row <= next_row) {
                 let Reverse((row, cells)) = heap.pop().expect("peeked");
                 writer.write_record(&cells).map_err(|e| RunError::csv(what(), e))?;
@@ -456,11 +460,6 @@ fn sort_file(path: &Path, style: CsvStyle) -> Result<(), RunError> {
         }
         for Reverse((_, cells)) in heap.into_sorted_vec().into_iter().rev() {
             writer.write_record(&cells).map_err(|e| RunError::csv(what(), e))?;
-        }
-        if let Some(trailer) = trailer {
-            writer
-                .write_byte_record(&trailer)
-                .map_err(|e| RunError::csv(what(), e))?;
         }
         writer.flush().map_err(|e| RunError::io(what(), e))?;
     }
@@ -476,6 +475,7 @@ mod tests {
         assert_eq!(RESULT_COLUMNS[ROW_AT], "result_row");
         assert_eq!(RESULT_COLUMNS[STATUS_AT], "result_status");
         assert_eq!(RESULT_COLUMNS[MESSAGE_AT], "result_message");
+        assert_eq!(RESULT_COLUMNS[OF_AT], "result_of");
     }
 
     fn result(index: u64) -> RowResult {
@@ -557,6 +557,6 @@ mod tests {
         writer.push(row).unwrap();
         writer.finish(None).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.ends_with("2,created,'=cmd,,,0,,,,,,,'+44 20\n"), "{text}");
+        assert!(text.ends_with("2,created,'=cmd,,,0,,,,,,,,'+44 20\n"), "{text}");
     }
 }

@@ -598,8 +598,13 @@ mod tests {
         assert_eq!(summary.exit(), Exit::Success);
         summary.count(Status::Invalid);
         assert_eq!(summary.exit(), Exit::Problems);
+        // A stop never hides a row that needs a person.
         summary.count(Status::Deferred);
-        assert_eq!(summary.exit(), Exit::Stopped);
+        assert_eq!(summary.exit(), Exit::Problems);
+        let mut stopped = Summary::default();
+        stopped.count(Status::Created);
+        stopped.count(Status::Deferred);
+        assert_eq!(stopped.exit(), Exit::Stopped);
         assert!(
             summary
                 .render("r.csv")

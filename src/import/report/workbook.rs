@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::{Color, Format, Note, Workbook, XlsxError};
 
-use super::results::{MESSAGE_AT, RESULT_COLUMNS, ROW_AT, STATUS_AT, TRAILER};
+use super::results::{MESSAGE_AT, OF_AT, RESULT_COLUMNS, STATUS_AT};
 use super::summary::Summary;
 use crate::api::Client;
 use crate::error::RunError;
@@ -162,7 +162,7 @@ fn colour(status: Status) -> Color {
     }
 }
 
-/// The Results sheet; says whether the rows ended with the trailer (the run was whole).
+/// The Results sheet; says whether every row carries its `result_of` (the run was whole).
 fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<bool, Trouble> {
     let sheet = book.add_worksheet().set_name("Results")?;
     let bold = Format::new().set_bold();
@@ -176,17 +176,18 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<bool, Trouble> {
     // The widest cell of each column, in characters, to size the columns to.
     let mut widths: Vec<usize> = Vec::new();
     let mut last = 0u32;
-    let mut whole = false;
+    // Only a run that finished stamps its rows' `result_of`, all at once.
+    let mut whole = true;
     for (row, record) in reader.records().enumerate() {
         let record = record?;
-        whole = record.get(ROW_AT) == Some(TRAILER.0) && record.get(STATUS_AT) == Some(TRAILER.1);
+        whole &= row == 0 || record.get(OF_AT).is_some_and(|of| !of.is_empty());
         let row = u32::try_from(row).unwrap_or(u32::MAX);
         last = row;
         width = width.max(u16::try_from(record.len()).unwrap_or(u16::MAX));
         if row == 0 {
             header = record.clone();
         }
-        // The header's `result_status` and the trailer's `end_of_results` are no status.
+        // The header's `result_status` is no status.
         let status = record.get(STATUS_AT).and_then(|status| status.parse::<Status>().ok());
         let message = record.get(MESSAGE_AT).unwrap_or_default();
         let needs_a_person = row > 0 && status.is_some_and(Status::needs_a_person);
@@ -217,6 +218,7 @@ fn results_sheet(book: &mut Workbook, rows: &Path) -> Result<bool, Trouble> {
             sheet.insert_note(row, STATUS_AT as u16, &Note::new(message).set_author("tallyfy-guests"))?;
         }
     }
+    whole &= last > 0;
     sheet.set_freeze_panes(1, 0)?;
     if width > 0 {
         sheet.autofilter(0, 0, last, width - 1)?;
@@ -268,7 +270,7 @@ fn summary_sheet(
         (
             "whole",
             if whole {
-                "yes: the input was read to its end and every row has its result (end_of_results)"
+                "yes: the input was read to its end and every row has its result (result_of)"
             } else {
                 "no: the run stopped before every row had its result"
             }

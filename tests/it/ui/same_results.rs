@@ -12,11 +12,19 @@ use super::{mixed_rows, workbook};
 /// - `result_api`: each face starts its own built-in sandbox, on its own free port;
 /// - `result_run_started`, `result_at`: the server's clock at the run's start and at the row's
 ///   last answer;
-/// - the trailer's `result_message`: it says when the run finished.
+/// - `result_created_at`: the guest's creation time, on the sandbox's clock (two runs may
+///   straddle a second);
+/// - `result_of`: it says when the run finished.
 /// - `result_guest_id` of `created` rows only: the sandbox numbers new guests in the order the
 ///   creates arrive, and creates go out concurrently, so which new guest gets which number is
 ///   the network's choice (the id of an `exists` row is the seeded guest's, and is compared).
-const RUN_CELLS: [&str; 3] = ["result_api", "result_run_started", "result_at"];
+const RUN_CELLS: [&str; 5] = [
+    "result_api",
+    "result_run_started",
+    "result_at",
+    "result_created_at",
+    "result_of",
+];
 
 /// The file's header line (bytes, byte order mark included) and its records with the cells
 /// above blanked.
@@ -32,23 +40,17 @@ fn comparable(bytes: &[u8]) -> (Vec<u8>, Vec<csv::ByteRecord>) {
             .unwrap_or_else(|| panic!("no {name} column"))
     };
     let run_cells: Vec<usize> = RUN_CELLS.iter().map(|name| at(name)).collect();
-    let (row, status, message, id) = (
-        at("result_row"),
-        at("result_status"),
-        at("result_message"),
-        at("result_guest_id"),
-    );
+    let (status, id) = (at("result_status"), at("result_guest_id"));
     let records = reader
         .byte_records()
         .map(|record| {
             let record = record.unwrap();
-            let trailer = &record[row] == b"end";
             let created = &record[status] == b"created";
             record
                 .iter()
                 .enumerate()
                 .map(|(i, cell)| {
-                    let blank = run_cells.contains(&i) || (trailer && i == message) || (created && i == id);
+                    let blank = run_cells.contains(&i) || (created && i == id);
                     if blank && !cell.is_empty() { &b"<run>"[..] } else { cell }
                 })
                 .collect()
@@ -99,12 +101,17 @@ async fn the_cli_and_the_page_write_the_same_results() {
         String::from_utf8_lossy(&cli_header),
         "the same header, byte for byte"
     );
-    assert_eq!(page_rows.len(), mixed_rows().len() + 1, "every row and the trailer");
+    assert_eq!(page_rows.len(), mixed_rows().len(), "every row, and nothing else");
     for (page_row, cli_row) in page_rows.iter().zip(&cli_rows) {
         assert_eq!(page_row, cli_row, "page vs CLI");
     }
     assert_eq!(page_rows.len(), cli_rows.len());
-    // The blanked cells are there in both, not missing.
+    // The blanked cells are there in both, not missing: both runs finished, so both stamped
+    // every row's `result_of`.
+    assert!(
+        page_rows.iter().chain(&cli_rows).all(|r| &r[12] == b"<run>"),
+        "every row of both carries its result_of"
+    );
     let statuses: Vec<&[u8]> = page_rows.iter().map(|r| &r[1]).collect();
     assert!(
         statuses.contains(&&b"created"[..]) && statuses.contains(&&b"invalid"[..]),
