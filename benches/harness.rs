@@ -87,7 +87,16 @@ struct Sandbox {
 impl Sandbox {
     fn start(args: &[&str]) -> Sandbox {
         let mut child = Command::new(BIN)
-            .args(["--quiet", "sandbox", "--foreground", "--port", "0"])
+            // No invite cap: the benchmarks measure the client, not Tallyfy's hourly cap.
+            .args([
+                "--quiet",
+                "sandbox",
+                "--foreground",
+                "--port",
+                "0",
+                "--invite-cap",
+                "off",
+            ])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

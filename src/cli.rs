@@ -556,9 +556,10 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "N/PERIOD")]
     pub burst_limit: Option<Rate>,
 
-    /// Invite cap such as 30/h on creates, answered with 429 RATE_LIMIT_EXCEEDED.
-    #[arg(long, value_name = "N/PERIOD")]
-    pub invite_cap: Option<Rate>,
+    /// Invite cap on creates, answered with 429 RATE_LIMIT_EXCEEDED as Tallyfy does (30 an
+    /// hour by default, as Tallyfy's own); `off` for none.
+    #[arg(long, value_name = "N/PERIOD|off", default_value = crate::defaults::SANDBOX_INVITE_CAP, value_parser = invite_cap)]
+    pub invite_cap: InviteCap,
 
     /// Fraction of requests answered with a 502/503/504 HTML page.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.0, value_parser = fraction)]
@@ -713,6 +714,20 @@ fn per_page_cap(text: &str) -> Result<u32, String> {
     match text.trim().parse::<u32>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(format!("`{text}` is not a page size: give a whole number of 1 or more")),
+    }
+}
+
+/// `--invite-cap`: a rate such as `30/h`, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InviteCap(pub Option<Rate>);
+
+fn invite_cap(text: &str) -> Result<InviteCap, String> {
+    match text.trim() {
+        "off" | "none" => Ok(InviteCap(None)),
+        rate => rate
+            .parse::<Rate>()
+            .map(|rate| InviteCap(Some(rate)))
+            .map_err(|e| e.to_string()),
     }
 }
 

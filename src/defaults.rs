@@ -16,3 +16,7 @@ pub const SANDBOX_TOKEN: &str = "sandbox-token";
 pub const SANDBOX_CLIENT_ID: &str = "sandbox-client";
 /// The client secret it accepts unless told otherwise (a fake one, like the token).
 pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-client-secret";
+/// Tallyfy's default cap on guest invites (30 an hour per organization), which the sandbox
+/// emulates unless told otherwise (`sandbox --invite-cap off`), so that a trial shows what a
+/// real import of more guests than that does.
+pub const SANDBOX_INVITE_CAP: &str = "30/h";

@@ -75,13 +75,20 @@ impl Default for SandboxOptions {
 /// configuration (the run's pacing and timeouts) that points at it. Keep the `Sandbox` alive
 /// for as long as the configuration is used.
 pub async fn builtin(transport: Transport) -> std::io::Result<(Sandbox, ApiConfig)> {
+    // Tallyfy's invite cap, as the `sandbox` command has it by default: a trial of 40 guests
+    // shows what a real import does at guest 31.
+    let cap = crate::defaults::SANDBOX_INVITE_CAP.parse().expect("a valid rate");
     let sandbox = Sandbox::start(SandboxOptions {
         guests: sample_guests(),
+        faults: FaultOptions {
+            invite_cap: Some(cap),
+            ..FaultOptions::default()
+        },
         ..SandboxOptions::default()
     })
     .await?;
     tracing::info!(
-        "using the built-in sandbox at {} (seeded with samples/existing-guests.csv); no account is used",
+        "using the built-in sandbox at {} (seeded with samples/existing-guests.csv; it caps guest invites at 30 an hour, as Tallyfy does); no account is used",
         sandbox.base_url()
     );
     let token = Credentials::Token(crate::secret::Secret::new(sandbox.token()));

@@ -290,3 +290,63 @@ fn a_run_stopped_at_the_cap_with_invalid_rows_exits_1_and_says_so_when_quiet() {
     assert!(summary["stopped"].is_string(), "{summary}");
     assert!(summary["next_command"].is_string(), "{summary}");
 }
+
+/// The sandbox behaves like Tallyfy with no cap flags: 30 invites an hour, so guest 31 of a
+/// trial gets Tallyfy's own 429 and is deferred (issue 32), with the built-in sandbox and with
+/// the `sandbox` command alike.
+#[test]
+fn the_sandbox_caps_invites_at_30_an_hour_unless_told_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("email\n");
+    for i in 0..31 {
+        csv.push_str(&format!("trial{i}@corp.com\n"));
+    }
+    let file = write(dir.path(), "trial.csv", &csv);
+    let check = |results: &std::path::Path| {
+        let rows = result_rows(results);
+        assert_eq!(rows.iter().filter(|r| r.result_status == "created").count(), 30);
+        let deferred: Vec<_> = rows.iter().filter(|r| r.result_status == "deferred").collect();
+        assert_eq!(deferred.len(), 1, "guest 31 waits for the next hour");
+        assert!(
+            deferred[0].result_message.contains("Guest Invite"),
+            "{}",
+            deferred[0].result_message
+        );
+    };
+    expect_exit(
+        crate::util::bin()
+            .current_dir(dir.path())
+            .args(["import", "--sandbox", "trial.csv"]),
+        3,
+    );
+    check(&dir.path().join("trial.results.csv"));
+
+    // The `sandbox` command, started with no cap flag; and with `--invite-cap off`, no cap.
+    for (cap, code) in [(None, 3), (Some("off"), 0)] {
+        let mut server = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"))
+            .args(["--quiet", "sandbox", "--foreground", "--port", "0", "--empty"])
+            .args(cap.map(|cap| ["--invite-cap", cap]).into_iter().flatten())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(server.stdout.take().unwrap()));
+        let mut cmd = crate::util::bin();
+        for _ in 0..3 {
+            let line = lines.next().unwrap().unwrap();
+            let (key, value) = line.trim_start_matches("export ").split_once('=').unwrap();
+            cmd.env(key, value.trim_matches('\''));
+        }
+        let results = dir.path().join(format!("trial-{code}.results.csv"));
+        expect_exit(
+            cmd.args(["import", "--yes", "--results"]).arg(&results).arg(&file),
+            code,
+        );
+        server.kill().unwrap();
+        server.wait().unwrap();
+        if code == 3 {
+            check(&results);
+        } else {
+            assert!(result_rows(&results).iter().all(|r| r.result_status == "created"));
+        }
+    }
+}
