@@ -88,9 +88,17 @@ async fn watch(running: &mut Running, mut bar: Bar, account: &mut SummaryFile, u
                 signals = Some(Signals::watch(stopper.clone()));
                 bar.show(rows);
             }
+            // The question stands on its own: the bar is erased before it is written, nothing
+            // draws while the answer is awaited, and the bar comes back after.
             Event::Planned {
                 confirm: Some(confirm), ..
-            } => on_terminal(confirm).await,
+            } => {
+                let shown = bar.hide();
+                on_terminal(confirm).await;
+                if let Some(total) = shown {
+                    bar.show(total);
+                }
+            }
             Event::Sending => {
                 bar.sending = true;
                 bar.refresh();
@@ -180,6 +188,8 @@ struct Bar {
     waits: [Option<SystemTime>; 2],
     /// Rows are going out (between `Sending` and `Sent`).
     sending: bool,
+    /// The rows `show` was given.
+    total: Option<u64>,
 }
 
 impl Bar {
@@ -194,11 +204,19 @@ impl Bar {
             creating: HashSet::new(),
             waits: [None, None],
             sending: false,
+            total: None,
         }
+    }
+
+    /// Erases the bar (a question is to be asked on its line); what `show` was given, to show
+    /// it again after, or `None` when no bar was shown.
+    fn hide(&mut self) -> Option<Option<u64>> {
+        self.progress.take().map(|_| self.total)
     }
 
     /// The run has set up, with `total` rows when known: the bar shows from now.
     fn show(&mut self, total: Option<u64>) {
+        self.total = total;
         let ui = self.ui;
         let mut progress = Progress::new(ui.progress, total, self.pending.clone(), self.invite_interval);
         if !ui.progress && !ui.quiet && !self.heartbeat.is_zero() {

@@ -12,19 +12,33 @@ use tallyfy_guests::sandbox::SandboxOptions;
 
 use crate::util::{Workspace, generated_guests};
 
-/// Runs `cmd` with its stdin, stdout and stderr on a new pseudo-terminal, answers `answer` once
-/// `[y/N]` shows, and returns the exit code and everything the terminal showed.
-fn on_a_terminal(mut cmd: std::process::Command, answer: &str) -> (Option<i32>, String) {
+/// How long the question is looked at before it is answered: a bar that redraws over the
+/// question (its own tick is a few times a second) has long erased it by then. Only a wrong
+/// tool fails for it, never a slow machine: a right one shows the question however long.
+const LOOKED_AT: Duration = Duration::from_millis(1500);
+
+/// Runs `cmd` with its stdin, stdout and stderr on a new 80×24 pseudo-terminal, answers
+/// `answer` once `[y/N]` shows (after `at_question` is given all the terminal showed until a
+/// person had looked at it for `LOOKED_AT`), and returns the exit code and everything the
+/// terminal showed.
+fn on_a_terminal(cmd: std::process::Command, answer: &str) -> (Option<i32>, String) {
+    on_a_terminal_looking(cmd, answer, |_| {})
+}
+
+fn on_a_terminal_looking(
+    mut cmd: std::process::Command,
+    answer: &str,
+    at_question: impl FnOnce(&[u8]),
+) -> (Option<i32>, String) {
     let (mut master, mut slave) = (0, 0);
-    let opened = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
+    let size = libc::winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
     };
+    // SAFETY: openpty writes two descriptors, which are owned from here on.
+    let opened = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) };
     assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
     cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
@@ -54,6 +68,8 @@ fn on_a_terminal(mut cmd: std::process::Command, answer: &str) -> (Option<i32>, 
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    std::thread::sleep(LOOKED_AT);
+    at_question(&shown.lock().unwrap());
     writer.write_all(format!("{answer}\n").as_bytes()).unwrap();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -142,4 +158,30 @@ fn a_slowly_paced_run_says_rows_an_hour_and_a_steady_eta() {
         .any(|left| l.contains(left))),
         "{stderr}"
     );
+}
+
+/// At a terminal, with the progress bar drawn while the file is read and planned, the question
+/// is on the screen (as a terminal emulator renders the bytes) for as long as the tool waits for
+/// the answer, and `n` sends nothing (issue 32: the bar's redraw used to wipe it).
+#[test]
+fn the_question_stays_on_the_screen_while_the_answer_is_awaited() {
+    let ws = Workspace::empty();
+    let mut csv = String::from("email,first_name\n");
+    for i in 0..14 {
+        csv.push_str(&format!("messy{i}@corp.com,Messy {i}\n"));
+    }
+    let file = ws.write("messy.csv", &csv);
+    let mut cmd = ws.process();
+    cmd.args(["import"]).arg(&file).env("TERM", "xterm-256color");
+    let (code, shown) = on_a_terminal_looking(cmd, "n", |bytes| {
+        let mut screen = vt100::Parser::new(24, 80, 0);
+        screen.process(bytes);
+        let text = screen.screen().contents();
+        assert!(text.contains("[y/N]"), "the question is on the screen:\n{text}");
+        assert!(text.contains("Create 14 guests"), "all of it:\n{text}");
+        assert!(!text.contains("0/14 rows"), "no bar over it:\n{text}");
+    });
+    assert_eq!(code, Some(3), "{shown}");
+    let stats = ws.sandbox.stats();
+    assert_eq!((stats.posts, stats.puts, stats.deletes), (0, 0, 0), "nothing sent");
 }
