@@ -154,42 +154,44 @@ pub fn lines(text: &str) {
 
 /// A fatal error on stderr: `error: ...` for people, or one JSON line with `--log-format json`.
 pub fn error(ui: Ui, message: &str) {
-    if ui.json {
-        let line = serde_json::json!({
-            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            "level": "ERROR",
-            "message": message,
-        });
-        eprintln!("{line}");
-    } else if std::io::stderr().is_terminal() {
-        if ui.color {
-            eprintln!("\x1b[1;31merror\x1b[0m: {message}");
-        } else {
-            eprintln!("error: {message}");
-        }
-    } else {
-        eprintln!("{} ERROR {message}", timestamp());
-    }
+    said(ui, Level::Error, message);
 }
 
 /// A warning that `--quiet` does not silence: the one line a run that did not end well owes even
 /// a quiet cron job (`warning: ...`, or one JSON line with `--log-format json`).
 pub fn warning(ui: Ui, message: &str) {
+    said(ui, Level::Warn, message);
+}
+
+/// The level of a line said outside tracing (so that no filter hides it).
+#[derive(Clone, Copy)]
+enum Level {
+    Error,
+    Warn,
+}
+
+/// One line on stderr, as the log's own lines look: JSON, a coloured word on a terminal, or a
+/// stamped line (`ERROR`, ` WARN`, as tracing aligns them).
+fn said(ui: Ui, level: Level, message: &str) {
+    let (word, upper, colour) = match level {
+        Level::Error => ("error", "ERROR", "1;31"),
+        Level::Warn => ("warning", " WARN", "1;33"),
+    };
     if ui.json {
         let line = serde_json::json!({
             "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            "level": "WARN",
+            "level": upper.trim(),
             "message": message,
         });
         eprintln!("{line}");
     } else if std::io::stderr().is_terminal() {
         if ui.color {
-            eprintln!("\x1b[1;33mwarning\x1b[0m: {message}");
+            eprintln!("\x1b[{colour}m{word}\x1b[0m: {message}");
         } else {
-            eprintln!("warning: {message}");
+            eprintln!("{word}: {message}");
         }
     } else {
-        eprintln!("{}  WARN {message}", timestamp());
+        eprintln!("{} {upper} {message}", timestamp());
     }
 }
 
