@@ -9,7 +9,7 @@ use futures::StreamExt;
 
 use super::dedupe::Emails;
 use crate::api::members::Member;
-use crate::api::paging::{Bounds, PER_PAGE, bad_list, each_page, too_many};
+use crate::api::paging::{Bounds, PER_PAGE, bad_list, each_page, page_fingerprint, too_many};
 use crate::api::{ApiError, ApiErrorKind, Client};
 
 /// The most emails reserved up front; a larger organization grows the table as usual.
@@ -219,14 +219,10 @@ async fn read_members(
 
 /// The first and last member of a page, hashed: equal for a page served twice.
 fn fingerprint(members: &[Member]) -> u64 {
-    let email = |member: Option<&Member>| member.and_then(|m| m.email.clone()).unwrap_or_default();
-    let text = format!(
-        "{}\n{}\n{}",
-        email(members.first()),
-        email(members.last()),
-        members.len()
-    );
-    xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+    fn email(member: Option<&Member>) -> &str {
+        member.and_then(|m| m.email.as_deref()).unwrap_or_default()
+    }
+    page_fingerprint(email(members.first()), email(members.last()), members.len())
 }
 
 #[cfg(test)]
