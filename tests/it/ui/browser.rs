@@ -1,5 +1,5 @@
 //! A real headless Chromium driven over WebDriver, for the page's tests: Debian's `chromium`
-//! and `chromium-driver` (`.ci/run` installs them), chromedriver started on a free loopback
+//! and `chromium-driver` (`scripts/test` installs them), chromedriver started on a free loopback
 //! port per test, its own profile and downloads folder in the test's temp dir, every wait
 //! bounded. A machine without them fails the test loudly: CI always has them, so a silent skip
 //! would only hide a broken page.
@@ -45,7 +45,7 @@ fn find_program(names: &[&str]) -> Option<PathBuf> {
 fn missing(what: &str) -> ! {
     panic!(
         "{what} not found: the browser tests need Debian's chromium and chromium-driver \
-         (`apt-get install -y chromium chromium-driver`; .ci/run installs them). They are not \
+         (`scripts/test` installs them, or `apt-get install -y chromium chromium-driver`). They are not \
          skipped, so a machine without a browser cannot pass the page's tests unseen."
     )
 }
