@@ -235,7 +235,7 @@ impl Sandbox {
                 email: removed.email.clone(),
                 ..Guest::default()
             };
-            store.create(again, &routes::now());
+            store.create(again, &routes::now(&self.state.faults));
         }
         Some(removed)
     }
@@ -246,6 +246,13 @@ impl Sandbox {
     pub fn use_guest(&self, email: &str, last_accessed_at: Option<&str>, assigned_tasks: Option<u64>) -> Option<Guest> {
         let mut store = self.state.store();
         store.touch(email, last_accessed_at, assigned_tasks)
+    }
+
+    /// Moves the sandbox's clock ahead by `by` (whole seconds), as if that long had passed on
+    /// the server: `created_at`, the `Date` header, the invite cap's window and the read lag
+    /// all follow it. Tests advance it instead of sleeping.
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        self.state.faults.advance(by);
     }
 
     /// Every request's method and path, in order of arrival (for tests that must prove what

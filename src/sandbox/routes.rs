@@ -136,7 +136,7 @@ async fn edge(State(state): Shared, request: Request, next: Next) -> Response {
             after(latency).await;
         }
     };
-    let mut response = match state.faults.edge() {
+    let mut response = match state.faults.edge(number) {
         EdgeFault::Drop => {
             answer_due.await;
             return drop_connection(request.extensions().get::<KillSwitch>().cloned()).await;
@@ -167,7 +167,7 @@ async fn edge(State(state): Shared, request: Request, next: Next) -> Response {
     response.headers_mut().insert("x-request-id", id);
     // The server's clock, as the real API's answers carry it: the same clock as `created_at`
     // unless a skew is asked for (a proxy or front end with its own clock).
-    let now = state.faults.date_header(std::time::SystemTime::now());
+    let now = state.faults.date_header(state.faults.database_now());
     let date = HeaderValue::from_str(&httpdate::fmt_http_date(now)).expect("ascii");
     response.headers_mut().insert(header::DATE, date);
     response
@@ -333,7 +333,7 @@ async fn create(
                 last_name: Some("Elsewhere".into()),
                 ..Guest::default()
             };
-            store.create(theirs, &now());
+            store.create(theirs, &now(&state.faults));
             state.faults.created(email);
         }
         // A failing application answers 500 before storing ours (another writer's got in first).
@@ -346,7 +346,7 @@ async fn create(
                 Err((retry_after, cap)) => return invite_capped(retry_after, &cap),
                 Ok(()) => {
                     state.faults.created(&guest.email);
-                    store.create(guest, &now())
+                    store.create(guest, &now(&state.faults))
                 }
             },
         }
@@ -400,7 +400,7 @@ async fn disable(
         let body = json!({"error": true, "message": "Cannot disable guest with incomplete tasks."});
         return (StatusCode::FORBIDDEN, Json(body)).into_response();
     }
-    set_disabled(&state, &org, &email, Some(now()), kill).await
+    set_disabled(&state, &org, &email, Some(now(&state.faults)), kill).await
 }
 
 /// `DELETE …/guests/{id or email}/delete`, the permanent delete: only a disabled guest, who is
@@ -556,8 +556,9 @@ fn object(body: &[u8]) -> Map<String, Value> {
     }
 }
 
-pub(super) fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+/// The database clock's time, as `created_at` and `disabled_at` carry it.
+pub(super) fn now(faults: &Faults) -> String {
+    chrono::DateTime::<chrono::Utc>::from(faults.database_now()).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// A guest as the API serializes it. Newer: integer id, names at top level, ISO timestamps.
