@@ -12,10 +12,10 @@ fn every_guest_once_in_server_order_despite_caps_faults_and_429s() {
         faults: FaultOptions {
             error_rate: 0.10,
             drop_rate: 0.05,
-            burst_limit: Some("20/s".parse().unwrap()),
-            // Which request meets which fault depends on timing (the burst limit), so the
-            // rates are set high enough over ~130 requests that every kind happens whatever
-            // the order (the assertion below checks that it did).
+            // 429s by request number (a burst limit would meet only a fast client); the seeded
+            // rates are high enough over ~130 requests that every kind happens whatever order
+            // the concurrent pages arrive in (the assertion below checks that it did).
+            throttle_every: std::num::NonZeroU64::new(40),
             seed: 4,
             ..FaultOptions::default()
         },
@@ -160,10 +160,7 @@ fn a_slow_page_does_not_stop_the_pages_after_it_from_being_asked_for() {
     });
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("e.csv");
-    bin()
-        .env("TALLYFY_BASE_URL", server.base_url())
-        .env("TALLYFY_ORG_ID", tallyfy_guests::sandbox::DEFAULT_ORG)
-        .env("TALLYFY_ACCESS_TOKEN", "rogue-token-0123456789")
+    crate::util::against_rogue(&server)
         .args(["export", "--concurrency", "4", "--output"])
         .arg(&out)
         .assert()
