@@ -95,6 +95,11 @@ pub async fn builtin(transport: Transport) -> std::io::Result<(Sandbox, ApiConfi
 pub struct SandboxStats {
     /// Requests received.
     pub requests: u64,
+    /// Requests done with (answered, or abandoned by a client that went away): `requests -
+    /// settled` are in flight, and a change a request makes is in the store once it settled.
+    pub settled: u64,
+    /// Connections open now.
+    pub connections: u64,
     /// GET requests.
     pub gets: u64,
     /// POST requests.
@@ -129,7 +134,8 @@ impl Sandbox {
     pub async fn start(options: SandboxOptions) -> std::io::Result<Sandbox> {
         let (sandbox, listener, app, shutdown) = Self::prepare(options)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        tokio::spawn(server::serve(listener, app, shutdown));
+        let open = sandbox.state.requests.connections.clone();
+        tokio::spawn(server::serve(listener, app, shutdown, open));
         Ok(sandbox)
     }
 
@@ -137,6 +143,7 @@ impl Sandbox {
     /// that run the real binary against it.
     pub fn spawn(options: SandboxOptions) -> std::io::Result<Sandbox> {
         let (sandbox, listener, app, shutdown) = Self::prepare(options)?;
+        let open = sandbox.state.requests.connections.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("sandbox")
@@ -145,7 +152,7 @@ impl Sandbox {
         std::thread::Builder::new().name("sandbox".into()).spawn(move || {
             runtime.block_on(async move {
                 match tokio::net::TcpListener::from_std(listener) {
-                    Ok(listener) => server::serve(listener, app, shutdown).await,
+                    Ok(listener) => server::serve(listener, app, shutdown, open).await,
                     Err(e) => tracing::error!("sandbox could not listen: {e}"),
                 }
             });
@@ -267,6 +274,8 @@ impl Sandbox {
         let read = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
         SandboxStats {
             requests: read(&requests.total),
+            settled: read(&requests.settled),
+            connections: read(&requests.connections),
             gets: read(&requests.get),
             posts: read(&requests.post),
             puts: read(&requests.put),

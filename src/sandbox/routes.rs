@@ -29,6 +29,20 @@ pub(super) struct RequestCounters {
     pub put: AtomicU64,
     pub delete: AtomicU64,
     pub created: AtomicU64,
+    /// Requests done with: answered, or dropped with their connection (a client that died).
+    pub settled: AtomicU64,
+    /// Connections open (kept by the accept loop, `server.rs`).
+    pub connections: Arc<AtomicU64>,
+}
+
+/// Counts its request as settled when the handling ends, however it ends (a future dropped
+/// with its connection included), so a test can wait until nothing is in flight.
+struct Settles(Arc<AppState>);
+
+impl Drop for Settles {
+    fn drop(&mut self) {
+        self.0.requests.settled.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 pub(super) struct AppState {
@@ -99,7 +113,8 @@ async fn token(State(state): Shared, Form(form): Form<HashMap<String, String>>) 
 /// What the real service's edge does before the application: latency, gateway faults, the
 /// burst limit and authentication. Every response gets an `X-Request-Id`.
 async fn edge(State(state): Shared, request: Request, next: Next) -> Response {
-    let number = state.requests.total.fetch_add(1, Ordering::Relaxed) + 1;
+    let number = state.requests.total.fetch_add(1, Ordering::SeqCst) + 1;
+    let _settles = Settles(state.clone());
     state
         .log
         .lock()
