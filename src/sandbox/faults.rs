@@ -1,7 +1,8 @@
 //! The sandbox's misbehaviour, on purpose and repeatable (seeded): latency, random 5xx HTML
 //! pages, dropped connections, a burst limit and a throttle by request number (429 +
 //! Retry-After), an hourly-style invite cap (429 `RATE_LIMIT_EXCEEDED`) and "commit then fail"
-//! creates. What a fault *does* to a connection is `server.rs`'s business; this module only
+//! creates; and the controls a test uses instead of waiting: a clock it advances and writes it
+//! holds. What a fault *does* to a connection is `server.rs`'s business; this module only
 //! decides.
 
 use std::sync::Mutex;
@@ -99,6 +100,8 @@ pub(super) struct Faults {
     fresh: Mutex<std::collections::HashMap<String, Instant>>,
     /// Seconds the sandbox's clock has been moved ahead of the real one ([`Faults::advance`]).
     ahead: AtomicU64,
+    /// Whether writes are held ([`Faults::hold_writes`]).
+    held: tokio::sync::watch::Sender<bool>,
     pub counters: FaultCounters,
 }
 
@@ -115,6 +118,7 @@ impl Faults {
             invites: Mutex::new(InviteWindow { started: None, used: 0 }),
             fresh: Mutex::default(),
             ahead: AtomicU64::new(0),
+            held: tokio::sync::watch::Sender::new(false),
             counters: FaultCounters::default(),
             options,
         }
@@ -130,6 +134,22 @@ impl Faults {
     /// `created_at` and `disabled_at`, the `Date` header, the invite cap's window, the read lag.
     pub(super) fn advance(&self, by: Duration) {
         self.ahead.fetch_add(by.as_secs(), Ordering::SeqCst);
+    }
+
+    /// Holds every write (POST, PUT, DELETE) that arrives from now on, counted but not acted
+    /// on, until `false` releases them: a test freezes a run at "it has begun writing" for as
+    /// long as it needs, instead of slowing the sandbox down and hoping.
+    pub(super) fn hold_writes(&self, held: bool) {
+        self.held.send_replace(held);
+    }
+
+    /// Waits while writes are held, if `method` writes.
+    pub(super) async fn pass(&self, method: &axum::http::Method) {
+        if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+            return;
+        }
+        let mut held = self.held.subscribe();
+        let _ = held.wait_for(|held| !*held).await;
     }
 
     fn ahead(&self) -> Duration {

@@ -262,6 +262,17 @@ impl Sandbox {
         self.state.faults.advance(by);
     }
 
+    /// Holds every write (POST, PUT, DELETE) that arrives from now on: counted in
+    /// [`Sandbox::stats`], answered only after [`Sandbox::release_writes`].
+    pub fn hold_writes(&self) {
+        self.state.faults.hold_writes(true);
+    }
+
+    /// Lets held writes (and later ones) through.
+    pub fn release_writes(&self) {
+        self.state.faults.hold_writes(false);
+    }
+
     /// Every request's method and path, in order of arrival (for tests that must prove what
     /// was, or was not, sent).
     pub fn request_log(&self) -> Vec<String> {
