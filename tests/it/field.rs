@@ -201,12 +201,14 @@ fn two_overlapping_runs_from_two_machines_create_each_guest_once_and_report_no_c
 
 #[test]
 fn a_second_run_on_the_same_results_file_is_refused_and_sends_nothing() {
-    let ws = Workspace::new(slow(Duration::from_millis(150)));
+    let ws = Workspace::empty();
     let mut csv = String::from("email\n");
     for i in 0..16 {
         csv.push_str(&format!("slow{i}@example.org\n"));
     }
     let file = ws.write("guests.csv", &csv);
+    // The first run's creates are held, so it runs (holding its lock) until released.
+    ws.sandbox.hold_writes();
     let mut first = ws
         .process()
         .args(["-q", "import", "--concurrency", "1"])
@@ -214,15 +216,18 @@ fn a_second_run_on_the_same_results_file_is_refused_and_sends_nothing() {
         .spawn()
         .unwrap();
     let lock = ws.path(".guests.results.csv.lock");
-    wait_for("the first run taking its lock", || lock.exists());
+    wait_for("the first run sending its first create", || {
+        ws.sandbox.stats().posts > 0
+    });
+    assert!(lock.exists(), "the first run holds its lock");
     let before = ws.sandbox.stats().requests;
     let summary = ws.path("second.json");
     let stderr = expect_exit(ws.cmd().args(["import", "--summary-json"]).arg(&summary).arg(&file), 3);
     assert!(stderr.contains("another run is in progress on"), "{stderr}");
     assert!(stderr.contains("try again later"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-    // The first run may send its two list reads (guests, members) meanwhile, and a create.
-    assert!(ws.sandbox.stats().requests < before + 4, "the refused run sent nothing");
+    // The first run's one create is held: nothing else was sent.
+    assert_eq!(ws.sandbox.stats().requests, before, "the refused run sent nothing");
     // Its summary says it was refused, so monitoring never reads an earlier run's exit code.
     let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert_eq!(written["exit_code"], 3, "{written}");
@@ -232,7 +237,8 @@ fn a_second_run_on_the_same_results_file_is_refused_and_sends_nothing() {
             .unwrap()
             .contains("another run is in progress")
     );
-    assert_eq!(first.wait().unwrap().code(), Some(0));
+    ws.sandbox.release_writes();
+    assert_eq!(crate::util::wait_exit(&mut first).code(), Some(0));
     let rows = by_email(&ws.path("guests.results.csv"));
     assert_eq!(rows.len(), 16);
     assert!(rows.values().all(|row| row.result_status == "created"));

@@ -6,11 +6,11 @@ use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tallyfy_guests::sandbox::SandboxOptions;
 
-use crate::util::{Workspace, generated_guests};
+use crate::util::{GENEROUS, POLL, Workspace, generated_guests};
 
 /// Runs `cmd` with its stdin, stdout and stderr on a new pseudo-terminal, answers `answer` once
 /// `[y/N]` shows, and returns the exit code and everything the terminal showed.
@@ -46,13 +46,13 @@ fn on_a_terminal(mut cmd: std::process::Command, answer: &str) -> (Option<i32>, 
         }
     });
     let text = || String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + GENEROUS;
     while !text().contains("[y/N]") {
         if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
             let _ = child.kill();
             panic!("no question was asked: {}", text());
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(POLL);
     }
     writer.write_all(format!("{answer}\n").as_bytes()).unwrap();
     let status = loop {
@@ -63,7 +63,7 @@ fn on_a_terminal(mut cmd: std::process::Command, answer: &str) -> (Option<i32>, 
             let _ = child.kill();
             panic!("the run did not end after the answer: {}", text());
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(POLL);
     };
     reader.join().unwrap();
     (status.code(), text())
