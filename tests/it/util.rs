@@ -21,6 +21,11 @@ pub const GENEROUS: Duration = Duration::from_secs(180);
 /// what a loaded machine needs.
 pub const PROMPTLY: Duration = Duration::from_secs(60);
 
+/// Longest one step of a browser test may take: chromedriver or Chromium starting, a page
+/// loading, an element appearing, the page's server answering. Chromium is a handful of
+/// processes; on 2 busy cores it has taken over 30 s to start, so the bound is far above that.
+pub const BROWSER_STEP: Duration = Duration::from_secs(120);
+
 /// How often a wait for a state looks again.
 pub const POLL: Duration = Duration::from_millis(20);
 

@@ -13,10 +13,10 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 /// Longest wait for chromedriver to say which port it serves, and for a session to open.
-const START: Duration = Duration::from_secs(30);
-/// Longest single WebDriver command (page loads and scripts are bounded by the session's own
-/// timeouts, below this).
-const COMMAND: Duration = Duration::from_secs(45);
+const START: Duration = crate::util::BROWSER_STEP;
+/// Longest single WebDriver command: page loads and scripts are bounded by the session's own
+/// timeouts ([`BROWSER_STEP`](crate::util::BROWSER_STEP)), and this is above them.
+const COMMAND: Duration = crate::util::BROWSER_STEP.saturating_add(Duration::from_secs(30));
 
 /// Browsers run one at a time: each is a handful of processes, the machine has two cores shared
 /// with the rest of the suite, and a starved browser turns bounded waits into flaky failures.
@@ -128,7 +128,11 @@ impl Browser {
         let (mut driver, port) = start_driver(&dir.join("chromedriver.log"));
         let capabilities = json!({
             "browserName": "chrome",
-            "timeouts": { "pageLoad": 30_000, "script": 15_000, "implicit": 0 },
+            "timeouts": {
+                "pageLoad": crate::util::BROWSER_STEP.as_millis() as u64,
+                "script": crate::util::BROWSER_STEP.as_millis() as u64,
+                "implicit": 0,
+            },
             "goog:chromeOptions": {
                 "binary": chromium,
                 "args": [
@@ -224,7 +228,7 @@ impl Browser {
     /// Ends the session (the browser quits) and chromedriver.
     pub async fn close(mut self) {
         let client = self.client.clone();
-        let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
+        let _ = tokio::time::timeout(START, client.close()).await;
         kill_group(&mut self.driver);
     }
 }

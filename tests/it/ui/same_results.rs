@@ -3,20 +3,19 @@
 //! download) gives the same results file, column for column and byte for byte, except the few
 //! cells that name the run itself.
 
-use std::time::Duration;
-
 use super::server::Ui;
 use super::{mixed_rows, workbook};
 
 /// Cells that must differ between two runs, blanked before the comparison:
 /// - `result_api`: each face starts its own built-in sandbox, on its own free port;
-/// - `result_run_started`, `result_at`: the server's clock at the run's start and at the row's
-///   last answer;
+/// - `result_run_started`, `result_at`, `result_created_at`: the server's clock at the run's
+///   start, at the row's last answer and at the guest's creation (whole seconds: two runs a
+///   moment apart straddle a second now and then);
 /// - the trailer's `result_message`: it says when the run finished.
 /// - `result_guest_id` of `created` rows only: the sandbox numbers new guests in the order the
 ///   creates arrive, and creates go out concurrently, so which new guest gets which number is
 ///   the network's choice (the id of an `exists` row is the seeded guest's, and is compared).
-const RUN_CELLS: [&str; 3] = ["result_api", "result_run_started", "result_at"];
+const RUN_CELLS: [&str; 4] = ["result_api", "result_run_started", "result_at", "result_created_at"];
 
 /// The file's header line (bytes, byte order mark included) and its records with the cells
 /// above blanked.
@@ -86,7 +85,7 @@ async fn the_cli_and_the_page_write_the_same_results() {
     let mut http = ui.http();
     http.login().await;
     let id = http
-        .import("guests.xlsx", &std::fs::read(&sheet).unwrap(), Duration::from_secs(60))
+        .import("guests.xlsx", &std::fs::read(&sheet).unwrap(), crate::util::GENEROUS)
         .await;
     let answer = http.get(&format!("/runs/{}/results.csv", id)).await;
     assert_eq!(answer.status, reqwest::StatusCode::OK, "{}", answer.text());
