@@ -183,12 +183,7 @@ fn a_list_that_never_ends_stops_at_max_guests() {
 }
 
 #[cfg(unix)]
-fn mkfifo(path: &std::path::Path) {
-    use std::os::unix::ffi::OsStrExt;
-    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
-}
+use crate::util::mkfifo;
 
 /// A child's stderr, read line by line on a thread of its own (so the child never blocks on a
 /// full pipe): the test waits for the line that says the state it needs.

@@ -22,13 +22,8 @@ pub fn guests_csv(rows: usize) -> String {
     csv
 }
 
-/// A FIFO at `path` (inside the test's own folder).
 #[cfg(unix)]
-fn mkfifo(path: &Path) {
-    use std::os::unix::ffi::OsStrExt;
-    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
-}
+use crate::util::mkfifo;
 
 /// A character device node (major, minor) inside the test's own folder; `false` when this
 /// machine does not let us make one (not root).

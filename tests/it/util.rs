@@ -1,4 +1,6 @@
-//! Shared helpers: a sandbox to talk to, the binary pointed at it, generated guests, CSV reading.
+//! Shared helpers: a sandbox to talk to, the binary pointed at it (or at a misbehaving server),
+//! the test's folder (`Workspace`), the suite's named wall-clock bounds and waits for a state,
+//! FIFOs, generated guests, CSV and results reading.
 
 use std::time::{Duration, Instant};
 
@@ -170,6 +172,20 @@ pub fn expect_exit(cmd: &mut Command, code: i32) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(code), "{stderr}");
     stderr
+}
+
+/// Makes a FIFO at `path` (always inside the test's own folder).
+#[cfg(unix)]
+pub fn mkfifo(path: &std::path::Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(
+        unsafe { libc::mkfifo(name.as_ptr(), 0o600) },
+        0,
+        "mkfifo {}",
+        path.display()
+    );
 }
 
 /// Writes `text` to `dir/name` and returns the path.
