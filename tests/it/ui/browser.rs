@@ -116,9 +116,10 @@ fn kill_group(driver: &mut Child) {
 impl Browser {
     /// A new headless session whose profile, downloads and driver log live under `dir`.
     pub async fn start(dir: &Path) -> Browser {
-        let permit = tokio::time::timeout(Duration::from_secs(600), ONE_AT_A_TIME.acquire())
+        // The other browser tests run first, one at a time: a few whole jobs' worth.
+        let permit = tokio::time::timeout(crate::util::GENEROUS * 5, ONE_AT_A_TIME.acquire())
             .await
-            .expect("another browser test held the browser for 10 minutes")
+            .expect("another browser test held the browser too long")
             .unwrap();
         let chromium =
             find_program(&["chromium", "chromium-browser", "google-chrome"]).unwrap_or_else(|| missing("chromium"));
