@@ -105,10 +105,13 @@ fn two_overlapping_imports_from_two_machines_never_both_claim_a_guest() {
     assert!(listed, "run B never read the guest list");
     let drain = std::thread::spawn(move || lines.for_each(drop));
     let other_machine = ws.path("other-machine-locks");
+    // A only sets the scene (every guest made): retries to spare, so the seeded 502s, which meet
+    // whichever requests the machine's timing lines up with them, never fail one of its rows
+    // (one did, 2 runs in 8, under load, after 6 attempts).
     expect_exit(
         ws.cmd()
             .env(crate::util::LOCK_DIR_ENV, &other_machine)
-            .args(["import", "--results", "a.csv"])
+            .args(["import", "--max-retries", "20", "--results", "a.csv"])
             .arg(&file),
         1,
     );
@@ -129,7 +132,19 @@ fn two_overlapping_imports_from_two_machines_never_both_claim_a_guest() {
     let (a, b) = (created("a.csv"), created("b.csv"));
     let both: Vec<_> = a.intersection(&b).collect();
     assert!(both.is_empty(), "{} guests claimed by both runs: {both:?}", both.len());
-    assert_eq!(a.len(), 300, "run A created every guest");
+    let a_rest: Vec<_> = result_rows(&ws.path("a.csv"))
+        .into_iter()
+        .filter(|r| r.result_status != "created" && r.result_status != "invalid")
+        .map(|r| {
+            (
+                r.result_row,
+                r.cell("email").to_string(),
+                r.result_status,
+                r.result_message,
+            )
+        })
+        .collect();
+    assert_eq!(a.len(), 300, "run A created every guest: {a_rest:?}");
     let found_after_a_lost_answer = result_rows(&ws.path("b.csv"))
         .iter()
         .filter(|r| r.result_status == "exists" && r.result_message.contains("added by someone else"))
