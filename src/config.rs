@@ -379,6 +379,7 @@ pub fn sandbox(args: SandboxArgs) -> Result<SandboxOptions, ConfigError> {
             commit_fail_rate: args.commit_fail_rate,
             create_error_rate: args.create_error_rate,
             burst_limit: args.burst_limit,
+            throttle_every: None,
             invite_cap: args.invite_cap.0,
             other_writer_rate: args.other_writer_rate,
             read_lag: args.read_lag,

@@ -96,10 +96,16 @@ impl Waiting {
     /// Starts a wait bounded by `limit`.
     pub fn with_limit(limit: Duration) -> Self {
         install();
+        // The count before the wait is announced, then the announcement: a signal after it is
+        // counted and differs from this (read after, one in between was lost).
+        let signals = SIGNALS.load(Ordering::SeqCst);
         WAITING.fetch_add(1, Ordering::SeqCst);
+        // Said once a signal is counted, so a test (or a person with RUST_LOG=debug) can send
+        // one exactly when it ends the wait, instead of guessing with a sleep.
+        tracing::debug!("waiting up to {}; a signal now ends the wait", seconds(limit));
         Waiting {
             deadline: Instant::now() + limit,
-            signals: SIGNALS.load(Ordering::SeqCst),
+            signals,
             limit,
         }
     }

@@ -1,7 +1,9 @@
 //! The sandbox's misbehaviour, on purpose and repeatable (seeded): latency, random 5xx HTML
-//! pages, dropped connections, a burst limit (429 + Retry-After), an hourly-style invite cap
-//! (429 `RATE_LIMIT_EXCEEDED`) and "commit then fail" creates. What a fault *does* to a
-//! connection is `server.rs`'s business; this module only decides.
+//! pages, dropped connections, a burst limit and a throttle by request number (429 +
+//! Retry-After), an hourly-style invite cap (429 `RATE_LIMIT_EXCEEDED`) and "commit then fail"
+//! creates; and the controls a test uses instead of waiting: a clock it advances and writes it
+//! holds. What a fault *does* to a connection is `server.rs`'s business; this module only
+//! decides.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +33,10 @@ pub struct FaultOptions {
     pub create_error_rate: f64,
     /// Requests allowed per period (all endpoints) before 429 + Retry-After.
     pub burst_limit: Option<Rate>,
+    /// Every request whose number is a multiple of this (1-based, all endpoints) is answered 429
+    /// with `Retry-After: 1`: a throttle scheduled by request number, so a test sees 429s however
+    /// fast or slow the machine runs the client (the burst limit meets only a fast one).
+    pub throttle_every: Option<std::num::NonZeroU64>,
     /// Creates allowed per window before 429 `RATE_LIMIT_EXCEEDED` with a long Retry-After.
     pub invite_cap: Option<Rate>,
     /// Fraction of creates that another writer (a person in the web app, another integration)
@@ -92,6 +98,10 @@ pub(super) struct Faults {
     invites: Mutex<InviteWindow>,
     /// When recent creates were stored, by lowercased email (only with `read_lag`).
     fresh: Mutex<std::collections::HashMap<String, Instant>>,
+    /// Seconds the sandbox's clock has been moved ahead of the real one ([`Faults::advance`]).
+    ahead: AtomicU64,
+    /// Whether writes are held ([`Faults::hold_writes`]).
+    held: tokio::sync::watch::Sender<bool>,
     pub counters: FaultCounters,
 }
 
@@ -107,6 +117,8 @@ impl Faults {
             burst: options.burst_limit.map(|rate| RateLimiter::direct(rate.burst_quota())),
             invites: Mutex::new(InviteWindow { started: None, used: 0 }),
             fresh: Mutex::default(),
+            ahead: AtomicU64::new(0),
+            held: tokio::sync::watch::Sender::new(false),
             counters: FaultCounters::default(),
             options,
         }
@@ -115,6 +127,43 @@ impl Faults {
     /// The status the members list is refused with, if it is.
     pub(super) fn members_refused(&self) -> Option<u16> {
         self.options.refuse_members
+    }
+
+    /// Moves the sandbox's clock ahead by `by` (whole seconds): what a test does instead of
+    /// sleeping until time has passed on the server. Everything the sandbox times follows it:
+    /// `created_at` and `disabled_at`, the `Date` header, the invite cap's window, the read lag.
+    pub(super) fn advance(&self, by: Duration) {
+        self.ahead.fetch_add(by.as_secs(), Ordering::SeqCst);
+    }
+
+    /// Holds every write (POST, PUT, DELETE) that arrives from now on, counted but not acted
+    /// on, until `false` releases them: a test freezes a run at "it has begun writing" for as
+    /// long as it needs, instead of slowing the sandbox down and hoping.
+    pub(super) fn hold_writes(&self, held: bool) {
+        self.held.send_replace(held);
+    }
+
+    /// Waits while writes are held, if `method` writes.
+    pub(super) async fn pass(&self, method: &axum::http::Method) {
+        if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+            return;
+        }
+        let mut held = self.held.subscribe();
+        let _ = held.wait_for(|held| !*held).await;
+    }
+
+    fn ahead(&self) -> Duration {
+        Duration::from_secs(self.ahead.load(Ordering::SeqCst))
+    }
+
+    /// The database clock (`created_at`, `disabled_at`): the real clock plus any advance.
+    pub(super) fn database_now(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now() + self.ahead()
+    }
+
+    /// The sandbox's monotonic clock, for its windows (invite cap, read lag).
+    fn instant_now(&self) -> Instant {
+        Instant::now() + self.ahead()
     }
 
     /// The time the `Date` header says: the database clock moved by `date_skew_seconds`.
@@ -131,8 +180,8 @@ impl Faults {
         self.options.latency
     }
 
-    /// Rolls the dice for one incoming request.
-    pub(super) fn edge(&self) -> EdgeFault {
+    /// Rolls the dice for incoming request number `request` (1-based).
+    pub(super) fn edge(&self, request: u64) -> EdgeFault {
         let (roll, status_pick, empty) = {
             let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
             (rng.random::<f64>(), rng.random_range(0..3usize), rng.random_bool(0.5))
@@ -144,6 +193,14 @@ impl Faults {
         if roll < self.options.drop_rate + self.options.error_rate {
             self.counters.server_errors.fetch_add(1, Ordering::Relaxed);
             return EdgeFault::ServerError([502, 503, 504][status_pick]);
+        }
+        if self
+            .options
+            .throttle_every
+            .is_some_and(|every| request.is_multiple_of(every.get()))
+        {
+            self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+            return EdgeFault::Throttle { retry_after: 1, empty };
         }
         if let Some(limiter) = &self.burst
             && let Err(not_until) = limiter.check()
@@ -169,7 +226,7 @@ impl Faults {
             return Ok(());
         };
         let mut window = self.invites.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
+        let now = self.instant_now();
         let started = *window.started.get_or_insert(now);
         if now.duration_since(started) >= cap.period {
             window.started = Some(now);
@@ -197,7 +254,7 @@ impl Faults {
     pub(super) fn created(&self, email: &str) {
         if !self.options.read_lag.is_zero() {
             let mut fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
-            fresh.insert(email.to_lowercase(), Instant::now());
+            fresh.insert(email.to_lowercase(), self.instant_now());
         }
     }
 
@@ -209,7 +266,7 @@ impl Faults {
         let fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
         fresh
             .get(&email.to_lowercase())
-            .is_some_and(|at| at.elapsed() < self.options.read_lag)
+            .is_some_and(|at| self.instant_now().duration_since(*at) < self.options.read_lag)
     }
 
     /// Whether a create fails with a 500 before it is stored.
@@ -262,7 +319,7 @@ mod tests {
         };
         let run = || {
             let faults = Faults::new(options.clone());
-            (0..200).map(|_| faults.edge()).collect::<Vec<_>>()
+            (1..=200).map(|n| faults.edge(n)).collect::<Vec<_>>()
         };
         let first = run();
         assert_eq!(first, run());
@@ -288,12 +345,38 @@ mod tests {
     }
 
     #[test]
+    fn a_scheduled_throttle_meets_every_nth_request() {
+        let faults = Faults::new(FaultOptions {
+            throttle_every: std::num::NonZeroU64::new(3),
+            ..FaultOptions::default()
+        });
+        let throttled: Vec<u64> = (1..=9)
+            .filter(|&n| matches!(faults.edge(n), EdgeFault::Throttle { retry_after: 1, .. }))
+            .collect();
+        assert_eq!(throttled, [3, 6, 9]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_advanced_clock_ends_the_invite_window_and_stamps_later() {
+        let faults = Faults::new(FaultOptions {
+            invite_cap: Some("1/h".parse().unwrap()),
+            ..FaultOptions::default()
+        });
+        let before = faults.database_now();
+        assert!(faults.invite().is_ok());
+        assert!(faults.invite().is_err(), "the window is full");
+        faults.advance(Duration::from_secs(3600));
+        assert!(faults.invite().is_ok(), "a new window");
+        assert!(faults.database_now() >= before + Duration::from_secs(3600));
+    }
+
+    #[test]
     fn the_burst_limit_answers_with_a_retry_after() {
         let faults = Faults::new(FaultOptions {
             burst_limit: Some("3/min".parse().unwrap()),
             ..FaultOptions::default()
         });
-        let answers: Vec<_> = (0..4).map(|_| faults.edge()).collect();
+        let answers: Vec<_> = (1..=4).map(|n| faults.edge(n)).collect();
         assert_eq!(&answers[..3], &[EdgeFault::None; 3]);
         assert!(
             matches!(answers[3], EdgeFault::Throttle { retry_after: 20, .. }),

@@ -102,6 +102,11 @@ pub async fn builtin(transport: Transport) -> std::io::Result<(Sandbox, ApiConfi
 pub struct SandboxStats {
     /// Requests received.
     pub requests: u64,
+    /// Requests done with (answered, or abandoned by a client that went away): `requests -
+    /// settled` are in flight, and a change a request makes is in the store once it settled.
+    pub settled: u64,
+    /// Connections open now.
+    pub connections: u64,
     /// GET requests.
     pub gets: u64,
     /// POST requests.
@@ -136,7 +141,8 @@ impl Sandbox {
     pub async fn start(options: SandboxOptions) -> std::io::Result<Sandbox> {
         let (sandbox, listener, app, shutdown) = Self::prepare(options)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        tokio::spawn(server::serve(listener, app, shutdown));
+        let open = sandbox.state.requests.connections.clone();
+        tokio::spawn(server::serve(listener, app, shutdown, open));
         Ok(sandbox)
     }
 
@@ -144,6 +150,7 @@ impl Sandbox {
     /// that run the real binary against it.
     pub fn spawn(options: SandboxOptions) -> std::io::Result<Sandbox> {
         let (sandbox, listener, app, shutdown) = Self::prepare(options)?;
+        let open = sandbox.state.requests.connections.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("sandbox")
@@ -152,7 +159,7 @@ impl Sandbox {
         std::thread::Builder::new().name("sandbox".into()).spawn(move || {
             runtime.block_on(async move {
                 match tokio::net::TcpListener::from_std(listener) {
-                    Ok(listener) => server::serve(listener, app, shutdown).await,
+                    Ok(listener) => server::serve(listener, app, shutdown, open).await,
                     Err(e) => tracing::error!("sandbox could not listen: {e}"),
                 }
             });
@@ -242,7 +249,7 @@ impl Sandbox {
                 email: removed.email.clone(),
                 ..Guest::default()
             };
-            store.create(again, &routes::now());
+            store.create(again, &routes::now(&self.state.faults));
         }
         Some(removed)
     }
@@ -253,6 +260,24 @@ impl Sandbox {
     pub fn use_guest(&self, email: &str, last_accessed_at: Option<&str>, assigned_tasks: Option<u64>) -> Option<Guest> {
         let mut store = self.state.store();
         store.touch(email, last_accessed_at, assigned_tasks)
+    }
+
+    /// Moves the sandbox's clock ahead by `by` (whole seconds), as if that long had passed on
+    /// the server: `created_at`, the `Date` header, the invite cap's window and the read lag
+    /// all follow it. Tests advance it instead of sleeping.
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        self.state.faults.advance(by);
+    }
+
+    /// Holds every write (POST, PUT, DELETE) that arrives from now on: counted in
+    /// [`Sandbox::stats`], answered only after [`Sandbox::release_writes`].
+    pub fn hold_writes(&self) {
+        self.state.faults.hold_writes(true);
+    }
+
+    /// Lets held writes (and later ones) through.
+    pub fn release_writes(&self) {
+        self.state.faults.hold_writes(false);
     }
 
     /// Every request's method and path, in order of arrival (for tests that must prove what
@@ -267,6 +292,8 @@ impl Sandbox {
         let read = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
         SandboxStats {
             requests: read(&requests.total),
+            settled: read(&requests.settled),
+            connections: read(&requests.connections),
             gets: read(&requests.get),
             posts: read(&requests.post),
             puts: read(&requests.put),

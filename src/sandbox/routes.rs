@@ -29,6 +29,20 @@ pub(super) struct RequestCounters {
     pub put: AtomicU64,
     pub delete: AtomicU64,
     pub created: AtomicU64,
+    /// Requests done with: answered, or dropped with their connection (a client that died).
+    pub settled: AtomicU64,
+    /// Connections open (kept by the accept loop, `server.rs`).
+    pub connections: Arc<AtomicU64>,
+}
+
+/// Counts its request as settled when the handling ends, however it ends (a future dropped
+/// with its connection included), so a test can wait until nothing is in flight.
+struct Settles(Arc<AppState>);
+
+impl Drop for Settles {
+    fn drop(&mut self) {
+        self.0.requests.settled.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 pub(super) struct AppState {
@@ -99,7 +113,8 @@ async fn token(State(state): Shared, Form(form): Form<HashMap<String, String>>) 
 /// What the real service's edge does before the application: latency, gateway faults, the
 /// burst limit and authentication. Every response gets an `X-Request-Id`.
 async fn edge(State(state): Shared, request: Request, next: Next) -> Response {
-    let number = state.requests.total.fetch_add(1, Ordering::Relaxed) + 1;
+    let number = state.requests.total.fetch_add(1, Ordering::SeqCst) + 1;
+    let _settles = Settles(state.clone());
     state
         .log
         .lock()
@@ -120,6 +135,7 @@ async fn edge(State(state): Shared, request: Request, next: Next) -> Response {
     // included (a delay added on top of the work made every answer late by that work). The
     // waits use async-io's timer, which keeps to the microsecond (a timerfd), where tokio's
     // rounds up to the next millisecond and answered `--latency 20ms` in 21.2 ms at the median.
+    state.faults.pass(request.method()).await;
     let latency = state.faults.latency();
     let arrived = std::time::Instant::now();
     // A latency past what the clock can count (a test's `Duration::MAX`) is an answer never given.
@@ -136,7 +152,7 @@ async fn edge(State(state): Shared, request: Request, next: Next) -> Response {
             after(latency).await;
         }
     };
-    let mut response = match state.faults.edge() {
+    let mut response = match state.faults.edge(number) {
         EdgeFault::Drop => {
             answer_due.await;
             return drop_connection(request.extensions().get::<KillSwitch>().cloned()).await;
@@ -167,7 +183,7 @@ async fn edge(State(state): Shared, request: Request, next: Next) -> Response {
     response.headers_mut().insert("x-request-id", id);
     // The server's clock, as the real API's answers carry it: the same clock as `created_at`
     // unless a skew is asked for (a proxy or front end with its own clock).
-    let now = state.faults.date_header(std::time::SystemTime::now());
+    let now = state.faults.date_header(state.faults.database_now());
     let date = HeaderValue::from_str(&httpdate::fmt_http_date(now)).expect("ascii");
     response.headers_mut().insert(header::DATE, date);
     response
@@ -333,7 +349,7 @@ async fn create(
                 last_name: Some("Elsewhere".into()),
                 ..Guest::default()
             };
-            store.create(theirs, &now());
+            store.create(theirs, &now(&state.faults));
             state.faults.created(email);
         }
         // A failing application answers 500 before storing ours (another writer's got in first).
@@ -346,7 +362,7 @@ async fn create(
                 Err((retry_after, cap)) => return invite_capped(retry_after, &cap),
                 Ok(()) => {
                     state.faults.created(&guest.email);
-                    store.create(guest, &now())
+                    store.create(guest, &now(&state.faults))
                 }
             },
         }
@@ -400,7 +416,7 @@ async fn disable(
         let body = json!({"error": true, "message": "Cannot disable guest with incomplete tasks."});
         return (StatusCode::FORBIDDEN, Json(body)).into_response();
     }
-    set_disabled(&state, &org, &email, Some(now()), kill).await
+    set_disabled(&state, &org, &email, Some(now(&state.faults)), kill).await
 }
 
 /// `DELETE …/guests/{id or email}/delete`, the permanent delete: only a disabled guest, who is
@@ -556,8 +572,9 @@ fn object(body: &[u8]) -> Map<String, Value> {
     }
 }
 
-pub(super) fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+/// The database clock's time, as `created_at` and `disabled_at` carry it.
+pub(super) fn now(faults: &Faults) -> String {
+    chrono::DateTime::<chrono::Utc>::from(faults.database_now()).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// A guest as the API serializes it. Newer: integer id, names at top level, ISO timestamps.

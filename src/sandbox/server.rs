@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::response::Response;
@@ -25,8 +26,23 @@ impl KillSwitch {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` fires or its sender is dropped.
-pub(super) async fn serve(listener: TcpListener, app: Router, mut shutdown: oneshot::Receiver<()>) {
+/// Counts a connection open from its accept until its task ends.
+struct Open(Arc<AtomicU64>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` fires or its sender is dropped, keeping the count
+/// of connections open in `open` (so a test can wait until a killed client's are gone).
+pub(super) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    mut shutdown: oneshot::Receiver<()>,
+    open: Arc<AtomicU64>,
+) {
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -42,7 +58,10 @@ pub(super) async fn serve(listener: TcpListener, app: Router, mut shutdown: ones
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        open.fetch_add(1, Ordering::SeqCst);
+        let counted = Open(open.clone());
         tokio::spawn(async move {
+            let _counted = counted;
             let kill = Arc::new(Notify::new());
             let switch = KillSwitch(kill.clone());
             let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {

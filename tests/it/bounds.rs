@@ -3,23 +3,12 @@
 //! `--max-guests`, FIFOs and token sources time out and yield to signals, a secret echoed in
 //! another case is scrubbed, ids beyond 2^64 are kept as their digits.
 
-use std::time::{Duration, Instant};
-
-use tallyfy_guests::sandbox::DEFAULT_ORG;
+use std::io::BufRead;
+use std::time::Instant;
 
 use crate::hostile::guests_csv;
 use crate::rogue::{self, Reply};
-use crate::util::{bin, expect_exit, result_rows, write};
-
-const TOKEN: &str = "bounds-token-abcdef0123";
-
-fn against_rogue(server: &rogue::Rogue) -> assert_cmd::Command {
-    let mut cmd = bin();
-    cmd.env("TALLYFY_BASE_URL", server.base_url())
-        .env("TALLYFY_ORG_ID", DEFAULT_ORG)
-        .env("TALLYFY_ACCESS_TOKEN", TOKEN);
-    cmd
-}
+use crate::util::{GENEROUS, PROMPTLY, ROGUE_TOKEN, against_rogue, bin, ends_within, expect_exit, result_rows, write};
 
 #[test]
 fn a_storm_of_retry_after_zero_ends_within_max_wait() {
@@ -32,7 +21,7 @@ fn a_storm_of_retry_after_zero_ends_within_max_wait() {
         against_rogue(&server).args(["import", "--max-wait", "2s"]).arg(&file),
         3,
     );
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(started.elapsed() < PROMPTLY, "{:?}", started.elapsed());
     assert!(stderr.contains("--max-wait"), "{stderr}");
     // Past the list walk too: a server that answers the list lets the creates meet the storm.
     let server = rogue::start(|request| match request.method.as_str() {
@@ -44,7 +33,7 @@ fn a_storm_of_retry_after_zero_ends_within_max_wait() {
         against_rogue(&server).args(["import", "--max-wait", "2s"]).arg(&file),
         3,
     );
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(started.elapsed() < PROMPTLY, "{:?}", started.elapsed());
     let rows = result_rows(&dir.path().join("guests.results.csv"));
     assert_eq!(rows.len(), 5, "{stderr}");
     assert!(rows.iter().all(|r| r.result_status == "deferred"), "{rows:?}");
@@ -52,8 +41,8 @@ fn a_storm_of_retry_after_zero_ends_within_max_wait() {
 
 #[test]
 fn a_token_echoed_in_another_case_is_never_shown_or_stored() {
-    let shout = TOKEN.to_uppercase();
-    let mixed: String = TOKEN
+    let shout = ROGUE_TOKEN.to_uppercase();
+    let mixed: String = ROGUE_TOKEN
         .chars()
         .enumerate()
         .map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c })
@@ -97,7 +86,7 @@ fn a_token_echoed_in_another_case_is_never_shown_or_stored() {
     let texts = [stderr, results, std::fs::read_to_string(&summary).unwrap(), refused];
     for text in &texts {
         assert!(
-            !text.to_lowercase().contains(&TOKEN.to_lowercase()),
+            !text.to_lowercase().contains(&ROGUE_TOKEN.to_lowercase()),
             "the token leaked in another case: {text:.600}"
         );
     }
@@ -188,38 +177,61 @@ fn a_list_that_never_ends_stops_at_max_guests() {
         2,
     );
     assert!(stderr.contains("more than 500 guests"), "{stderr}");
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(started.elapsed() < PROMPTLY, "{:?}", started.elapsed());
     let posts = server.requests.load(std::sync::atomic::Ordering::Relaxed);
     assert!(posts < 40, "{posts} requests");
 }
 
 #[cfg(unix)]
-pub fn mkfifo(path: &std::path::Path) {
-    use std::os::unix::ffi::OsStrExt;
-    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
-}
+use crate::util::mkfifo;
 
-/// Waits for the child to end, at most `bound`; kills it and fails if it does not.
+/// A child's stderr, read line by line on a thread of its own (so the child never blocks on a
+/// full pipe): the test waits for the line that says the state it needs.
 #[cfg(unix)]
-fn ends_within(child: &mut std::process::Child, bound: Duration) -> (Option<i32>, String) {
-    use std::io::Read;
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut stderr = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-            return (status.code(), stderr);
+struct Lines(std::sync::mpsc::Receiver<String>);
+
+#[cfg(unix)]
+impl Lines {
+    fn of(child: &mut std::process::Child) -> Lines {
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines(rx)
+    }
+
+    /// Waits (at most [`GENEROUS`]) for a line containing `needle`.
+    fn wait_for(&self, needle: &str) {
+        let deadline = Instant::now() + GENEROUS;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.0.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return,
+                Ok(_) => {}
+                Err(e) => panic!("no line with {needle:?} ({e})"),
+            }
         }
-        if started.elapsed() > bound {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("still running after {bound:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    /// Every line still to come, once the child has ended.
+    fn rest(self) -> String {
+        self.0.iter().collect::<Vec<_>>().join("\n")
     }
 }
+
+/// What the binary says (at debug level) once a bounded wait has begun and a signal ends it:
+/// the state a signal test waits for, instead of sleeping and hoping the wait has begun.
+#[cfg(unix)]
+const WAITING: &str = "a signal now ends the wait";
+
+/// The default log filter, plus that line.
+#[cfg(unix)]
+const LOG_WAITS: &str = "warn,tallyfy_guests=info,tallyfy_guests::wait=debug";
 
 #[cfg(unix)]
 fn sigterm(child: &std::process::Child) {
@@ -250,11 +262,7 @@ fn outputs_that_nobody_reads_time_out_and_yield_to_sigterm() {
                 .arg(&file),
             code,
         );
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{flag}: {:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed() < PROMPTLY, "{flag}: {:?}", started.elapsed());
         assert!(stderr.contains(name), "{flag}: the path is named: {stderr}");
         assert!(stderr.contains("within 2 s (--io-timeout)"), "{flag}: {stderr}");
     }
@@ -266,36 +274,24 @@ fn outputs_that_nobody_reads_time_out_and_yield_to_sigterm() {
         1,
     );
     assert!(stderr.contains("export.fifo"), "{stderr}");
-    // SIGTERM while it waits for a reader (bound far away): it ends within the grace period.
+    // SIGTERM while it waits for a reader (bound far away).
     let fifo = ws.path("late.fifo");
     mkfifo(&fifo);
     let mut child = ws
         .process()
+        .env("RUST_LOG", LOG_WAITS)
         .args(["import", "--io-timeout", "10m", "--summary-json"])
         .arg(&fifo)
         .arg(&file)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // The rows are done (and their results written) before the summary's FIFO is opened.
-    let results = ws.path("guests.results.csv");
-    let started = Instant::now();
-    while !std::fs::read_to_string(&results).is_ok_and(|text| text.lines().count() >= 4) {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the run never finished its rows"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(500));
-    let signalled = Instant::now();
+    // Once the wait for a reader has begun, SIGTERM ends it (bound far away) at once.
+    let lines = Lines::of(&mut child);
+    lines.wait_for(WAITING);
     sigterm(&child);
-    let (code, stderr) = ends_within(&mut child, Duration::from_secs(10));
-    assert!(
-        signalled.elapsed() < Duration::from_secs(6),
-        "{:?}",
-        signalled.elapsed()
-    );
+    let code = ends_within(&mut child, PROMPTLY).code();
+    let stderr = lines.rest();
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("late.fifo") && stderr.contains("signal"), "{stderr}");
 }
@@ -323,7 +319,7 @@ fn token_sources_that_never_answer_time_out_and_yield_to_sigterm() {
             .arg(&file),
         2,
     );
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(started.elapsed() < PROMPTLY, "{:?}", started.elapsed());
     assert!(
         stderr.contains("token.fifo") && stderr.contains("--io-timeout"),
         "{stderr}"
@@ -336,7 +332,7 @@ fn token_sources_that_never_answer_time_out_and_yield_to_sigterm() {
         cmd().args(["export", "--io-timeout", "2s", "--token-command", &command]),
         2,
     );
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(started.elapsed() < PROMPTLY, "{:?}", started.elapsed());
     assert!(stderr.contains("--io-timeout"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
@@ -344,34 +340,25 @@ fn token_sources_that_never_answer_time_out_and_yield_to_sigterm() {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .map_or(true, |stat| stat.split_whitespace().nth(2) == Some("Z"))
     };
-    let waited = Instant::now();
-    while !gone(pid) {
-        assert!(
-            waited.elapsed() < Duration::from_secs(5),
-            "the token command's sleep {pid} lives on"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // SIGTERM while the command runs (bound far away): ended within the grace period.
+    crate::util::wait_for(&format!("the token command's sleep {pid} to end"), || gone(pid));
+    // SIGTERM while the command runs (bound far away).
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tallyfy-guests"))
         .env_remove("TALLYFY_ACCESS_TOKEN")
         .env("TALLYFY_BASE_URL", sandbox.base_url())
         .env("TALLYFY_ORG_ID", sandbox.org())
+        .env("RUST_LOG", LOG_WAITS)
         .args(["export", "--io-timeout", "10m", "--token-command", "sleep 1000"])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
-    let signalled = Instant::now();
+    // Once the wait for the command has begun, SIGTERM ends it (bound far away) at once.
+    let lines = Lines::of(&mut child);
+    lines.wait_for(WAITING);
     sigterm(&child);
-    let (code, stderr) = ends_within(&mut child, Duration::from_secs(10));
-    assert!(
-        signalled.elapsed() < Duration::from_secs(6),
-        "{:?}",
-        signalled.elapsed()
-    );
+    let code = ends_within(&mut child, PROMPTLY).code();
+    let stderr = lines.rest();
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("signal"), "{stderr}");
 }

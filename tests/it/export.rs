@@ -12,10 +12,10 @@ fn every_guest_once_in_server_order_despite_caps_faults_and_429s() {
         faults: FaultOptions {
             error_rate: 0.10,
             drop_rate: 0.05,
-            burst_limit: Some("20/s".parse().unwrap()),
-            // Which request meets which fault depends on timing (the burst limit), so the
-            // rates are set high enough over ~130 requests that every kind happens whatever
-            // the order (the assertion below checks that it did).
+            // 429s by request number (a burst limit would meet only a fast client); the seeded
+            // rates are high enough over ~130 requests that every kind happens whatever order
+            // the concurrent pages arrive in (the assertion below checks that it did).
+            throttle_every: std::num::NonZeroU64::new(40),
             seed: 4,
             ..FaultOptions::default()
         },
@@ -145,25 +145,31 @@ fn legacy_payloads_export_the_same_guests() {
 /// the file is still in server order.
 #[test]
 fn a_slow_page_does_not_stop_the_pages_after_it_from_being_asked_for() {
-    use std::sync::{Arc, Mutex};
+    use std::sync::{Arc, Condvar, Mutex};
 
     use crate::rogue::{self, Reply};
 
-    let events = Arc::new(Mutex::new(Vec::new()));
+    let events = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
     let seen = events.clone();
     let server = rogue::start(move |request| {
         let number = rogue::page_number(&request.target);
-        seen.lock().unwrap().push(format!("ask {number}"));
-        std::thread::sleep(std::time::Duration::from_millis(if number == 2 { 600 } else { 5 }));
-        seen.lock().unwrap().push(format!("answer {number}"));
+        let (log, changed) = &*seen;
+        log.lock().unwrap().push(format!("ask {number}"));
+        changed.notify_all();
+        if number == 2 {
+            // Page 2 is answered only once the last page has been asked for (or, if the walk
+            // waits for it, after PROMPTLY: the assertion below then fails).
+            let log = log.lock().unwrap();
+            let _ = changed
+                .wait_timeout_while(log, crate::util::PROMPTLY, |log| !log.iter().any(|e| e == "ask 12"))
+                .unwrap();
+        }
+        log.lock().unwrap().push(format!("answer {number}"));
         Reply::Json(200, vec![], rogue::page((number - 1) * 100, 100, 1200, 12, number))
     });
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("e.csv");
-    bin()
-        .env("TALLYFY_BASE_URL", server.base_url())
-        .env("TALLYFY_ORG_ID", tallyfy_guests::sandbox::DEFAULT_ORG)
-        .env("TALLYFY_ACCESS_TOKEN", "rogue-token-0123456789")
+    crate::util::against_rogue(&server)
         .args(["export", "--concurrency", "4", "--output"])
         .arg(&out)
         .assert()
@@ -173,7 +179,7 @@ fn a_slow_page_does_not_stop_the_pages_after_it_from_being_asked_for() {
     let emails: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
     let expected: Vec<String> = (0..1200).map(|i| format!("g{i}@example.org")).collect();
     assert_eq!(emails, expected, "every guest once, in server order");
-    let events = events.lock().unwrap();
+    let events = events.0.lock().unwrap();
     let at = |event: &str| {
         events
             .iter()

@@ -148,7 +148,7 @@ fn a_run_with_rows_to_fix_ends_with_the_one_next_command_and_it_works_when_paste
         .env("TALLYFY_ORG_ID", ws.sandbox.org())
         .env("TALLYFY_ACCESS_TOKEN", ws.sandbox.token())
         .current_dir(ws.dir())
-        .timeout(std::time::Duration::from_secs(120))
+        .timeout(crate::util::GENEROUS)
         .args(["-c", &command]);
     let stderr = expect_exit(&mut pasted, 0);
     assert!(!stderr.contains("next:"), "nothing needs a person now: {stderr}");

@@ -74,22 +74,19 @@ pub fn on_terminal(mut cmd: std::process::Command, interrupt_at: Option<&str>) -
             }
         })
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + crate::util::GENEROUS;
     let mut interrupted = interrupt_at.is_none();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the command did not finish in 60 s"
-        );
+        assert!(std::time::Instant::now() < deadline, "the command did not finish");
         if !interrupted && String::from_utf8_lossy(&seen.lock().unwrap()).contains(interrupt_at.unwrap()) {
             // SAFETY: a signal to our own child.
             unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
             interrupted = true;
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(crate::util::POLL);
     };
     reader.join().unwrap();
     let text = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
@@ -270,14 +267,7 @@ fn eval_of_sandbox_env_returns_and_points_the_tool_at_a_background_sandbox() {
         "doctor passed against it: {stdout}\n{stderr}"
     );
     assert!(stdout.contains("ok    guest list"), "{stdout}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while serving() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "kill $TALLYFY_SANDBOX_PID stops it"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    crate::util::wait_for("kill $TALLYFY_SANDBOX_PID stopping it", || !serving());
 }
 
 #[test]
@@ -404,35 +394,30 @@ fn the_manual_is_one_page_with_every_section_and_lints_clean() {
             .is_ok_and(|o| o.status.success())
     };
     let lint = if have("mandoc") {
-        Some(
-            std::process::Command::new("mandoc")
-                .args(["-T", "lint", "-W", "warning"])
-                .arg(&path)
-                .output()
-                .unwrap(),
-        )
+        std::process::Command::new("mandoc")
+            .args(["-T", "lint", "-W", "warning"])
+            .arg(&path)
+            .output()
+            .unwrap()
     } else if have("groff") {
-        Some(
-            std::process::Command::new("groff")
-                .args(["-man", "-ww", "-z"])
-                .arg(&path)
-                .output()
-                .unwrap(),
-        )
+        std::process::Command::new("groff")
+            .args(["-man", "-ww", "-z"])
+            .arg(&path)
+            .output()
+            .unwrap()
     } else {
-        None // .ci/run installs mandoc; a machine without either still checks the sections
+        // Never a silent skip (issue 31): scripts/test installs mandoc before it runs the tests.
+        panic!("neither mandoc nor groff found: the manual page cannot be linted (scripts/test installs mandoc)")
     };
-    if let Some(lint) = lint {
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&lint.stdout),
-            String::from_utf8_lossy(&lint.stderr)
-        );
-        assert!(
-            lint.status.success() && said.trim().is_empty(),
-            "the page lints clean:\n{said}"
-        );
-    }
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    assert!(
+        lint.status.success() && said.trim().is_empty(),
+        "the page lints clean:\n{said}"
+    );
 }
 
 #[test]

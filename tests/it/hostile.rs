@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use tallyfy_guests::sandbox::{FaultOptions, SandboxOptions};
 
 use crate::util::{
-    Workspace, against, expect_exit, parse_result_rows, process_against, result_rows, slow, spawn, write,
+    PROMPTLY, Workspace, against, expect_exit, parse_result_rows, process_against, result_rows, slow, spawn, wait_for,
+    write,
 };
 
 pub fn guests_csv(rows: usize) -> String {
@@ -21,13 +22,8 @@ pub fn guests_csv(rows: usize) -> String {
     csv
 }
 
-/// The binary pointed at a misbehaving server, with a token worth stealing.
 #[cfg(unix)]
-fn mkfifo(path: &Path) {
-    use std::os::unix::ffi::OsStrExt;
-    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
-}
+use crate::util::mkfifo;
 
 /// A character device node (major, minor) inside the test's own folder; `false` when this
 /// machine does not let us make one (not root).
@@ -273,11 +269,7 @@ fn a_hang_up_stops_the_run_like_sigterm() {
         .arg(&file)
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ws.sandbox.stats().posts < 4 {
-        assert!(Instant::now() < deadline, "the run never started creating");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for("the run creating", || ws.sandbox.stats().posts >= 4);
     unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(3));
@@ -339,11 +331,7 @@ fn an_interrupted_export_leaves_no_temporary_file() {
     });
     let out = ws.path("export.csv");
     let child = spawn_against(&ws.sandbox, &["export", "--concurrency", "1", "--output"], &out);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ws.sandbox.stats().gets < 3 {
-        assert!(Instant::now() < deadline, "the export never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for("the export reading pages", || ws.sandbox.stats().gets >= 3);
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(3));
@@ -357,20 +345,18 @@ fn an_interrupted_dry_run_stops_reading_a_stream_that_never_ends() {
     let ws = Workspace::new(SandboxOptions::default());
     let fifo = ws.path("endless.fifo");
     mkfifo(&fifo);
-    // Enough at once for the reader to sniff the format, then a row a millisecond for up to a
-    // minute, or until the reader goes away.
-    let writer = feed(&fifo, guests_csv(5000), 60_000);
+    // Enough at once for the reader to sniff the format, then a row a millisecond for at least
+    // ten minutes (far past any bound here), or until the reader goes away.
+    let writer = feed(&fifo, guests_csv(5000), 600_000);
     let results = ws.path("r.csv");
     let child = spawn_against(
         &ws.sandbox,
         &["import", "--dry-run", "--results", results.to_str().unwrap()],
         &fifo,
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::fs::metadata(&results).map_or(0, |m| m.len()) < 1000 {
-        assert!(Instant::now() < deadline, "the dry run never wrote a row");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for("the dry run writing rows", || {
+        std::fs::metadata(&results).map_or(0, |m| m.len()) >= 1000
+    });
     let stopped = Instant::now();
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let output = child.wait_with_output().unwrap();
@@ -380,7 +366,7 @@ fn an_interrupted_dry_run_stops_reading_a_stream_that_never_ends() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stopped.elapsed() < Duration::from_secs(5), "{:?}", stopped.elapsed());
+    assert!(stopped.elapsed() < PROMPTLY, "{:?}", stopped.elapsed());
     let rows = result_rows(&results);
     assert!(!rows.is_empty() && rows.iter().all(|r| r.result_status == "would_create"));
     writer.join().unwrap();

@@ -107,7 +107,9 @@ pub(crate) fn faulty(existing: Vec<Guest>, latency: Duration) -> SandboxOptions 
             error_rate: 0.05,
             drop_rate: 0.02,
             commit_fail_rate: 0.03,
-            burst_limit: Some("400/s".parse().unwrap()),
+            // 429s scheduled by request number (about three over the 2,000-row import), not
+            // provoked by a client fast enough to meet a burst limit: the test asserts no speed.
+            throttle_every: std::num::NonZeroU64::new(700),
             seed: 11,
             ..FaultOptions::default()
         },

@@ -2,7 +2,7 @@
 //! killed mid-mirror leaves each of its deletions recorded and the same command finishes the
 //! job, and a journal or report that cannot be written never lets a deletion go unrecorded.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tallyfy_guests::api::Guest;
 use tallyfy_guests::sandbox::{FaultOptions, SandboxOptions};
@@ -68,20 +68,22 @@ fn sigkill_mid_mirror_leaves_every_deletion_recorded_and_the_same_command_finish
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while ws.sandbox.stats().deletes < 20 {
-        assert!(Instant::now() < deadline, "the mirror never got going");
+    crate::util::wait_for("the mirror deleting", || {
         assert!(
             child.try_wait().unwrap().is_none(),
             "the run ended before it was killed"
         );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+        ws.sandbox.stats().deletes >= 20
+    });
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    // A delete the sandbox had received before the kill is applied half its latency (10 ms)
-    // later: give those time to land before reading what is gone.
-    std::thread::sleep(Duration::from_millis(500));
+    // A delete the sandbox had received before the kill may still be applied (half its latency
+    // later): read what is gone once the killed run's connections are closed and no request
+    // is in flight.
+    crate::util::wait_for("the sandbox done with the killed run", || {
+        let stats = ws.sandbox.stats();
+        stats.connections == 0 && stats.settled == stats.requests
+    });
     let present: std::collections::HashSet<String> = ws.sandbox.guests().into_iter().map(|g| g.email).collect();
     let gone: Vec<&String> = unnamed.iter().filter(|email| !present.contains(*email)).collect();
     // (A delete in flight when the process died may or may not have been applied.)
@@ -139,6 +141,8 @@ fn a_journal_that_cannot_be_written_stops_the_run_before_any_delete() {
 fn a_report_that_fails_at_the_end_still_counts_what_was_done_and_exits_non_zero() {
     let (ws, file, _) = organization(5, 40, Duration::from_millis(20));
     std::fs::create_dir(ws.path("out")).unwrap();
+    // Its deletes are held until the folder is gone.
+    ws.sandbox.hold_writes();
     let child = ws
         .process()
         .args(MIRROR)
@@ -150,17 +154,14 @@ fn a_report_that_fails_at_the_end_still_counts_what_was_done_and_exits_non_zero(
         .unwrap();
     // Once deleting has begun, the report's folder goes away (as a disk fills up, or a share
     // is unmounted): the report cannot be written at the end.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while ws.sandbox.stats().deletes < 5 {
-        assert!(Instant::now() < deadline, "the mirror never got going");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    crate::util::wait_for("the mirror deleting", || ws.sandbox.stats().deletes >= 1);
     assert!(
         ws.path("out/missing.csv").exists(),
         "the report is written before acting"
     );
     std::fs::remove_dir_all(ws.path("out")).unwrap();
     std::fs::write(ws.path("out"), "in the way").unwrap();
+    ws.sandbox.release_writes();
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_ne!(output.status.code(), Some(0), "{stderr}");

@@ -5,9 +5,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
-use std::time::{Duration, Instant};
 
-use crate::util::{LOCK_DIR_ENV, Workspace, expect_exit, lock_dir_of, slow};
+use crate::util::{LOCK_DIR_ENV, Workspace, expect_exit, lock_dir_of, wait_for};
 
 /// `count` new guests, one per line.
 fn emails(count: usize) -> String {
@@ -18,56 +17,45 @@ fn emails(count: usize) -> String {
     csv
 }
 
-/// Waits (bounded) until `ready` holds, or fails saying `what`.
-fn wait_for(what: &str, ready: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !ready() {
-        assert!(Instant::now() < deadline, "{what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Waits (bounded) for `child` to end and returns its exit code.
 fn finish(mut child: Child) -> Option<i32> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the first run did not end");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    crate::util::wait_exit(&mut child).code()
 }
 
 #[cfg(unix)]
 #[test]
 fn a_results_file_reached_through_a_symlink_is_locked_as_the_file_itself() {
-    let ws = Workspace::new(slow(Duration::from_millis(100)));
-    let file = ws.write("guests.csv", &emails(16));
+    let ws = Workspace::empty();
     std::fs::create_dir_all(ws.path("elsewhere")).unwrap();
     let link = ws.path("elsewhere/link.csv");
     std::os::unix::fs::symlink(ws.path("results.csv"), &link).unwrap();
     std::fs::write(ws.path("results.csv"), "").unwrap();
     // Through the link first, then by the real name; and the other way round.
-    for (first, second) in [(&link, &ws.path("results.csv")), (&ws.path("results.csv"), &link)] {
+    for (round, (first, second)) in [(&link, &ws.path("results.csv")), (&ws.path("results.csv"), &link)]
+        .into_iter()
+        .enumerate()
+    {
+        // New guests each round, so the first run has creates to send (and to hold).
+        let file = ws.write("guests.csv", &emails(16).replace("locked", &format!("round{round}-")));
         let start = ws.sandbox.stats().posts;
         let mut cmd = ws.process();
         cmd.args(["-q", "import", "--concurrency", "1", "--results"])
             .arg(first)
             .arg(&file);
+        // The first run's writes are held, so it runs (holding its lock) until released.
+        ws.sandbox.hold_writes();
         let child = cmd.spawn().unwrap();
-        wait_for("the first run never took its lock", || {
-            ws.path(".results.csv.lock").exists()
+        wait_for("the first run sending its first create", || {
+            ws.sandbox.stats().posts > start
         });
+        assert!(ws.path(".results.csv.lock").exists(), "the first run holds its lock");
         let stderr = expect_exit(ws.cmd().args(["import", "--results"]).arg(second).arg(&file), 3);
         assert!(stderr.contains("another run is in progress on"), "{stderr}");
         assert!(
             stderr.contains(&format!("pid {}", child.id())),
             "names the run: {stderr}"
         );
+        ws.sandbox.release_writes();
         assert_eq!(finish(child), Some(0));
         let text = std::fs::read_to_string(ws.path("results.csv")).unwrap();
         // Every create the sandbox saw is one of the first run's: the refused run sent none
@@ -113,7 +101,7 @@ fn org_locked(dir: &Path) -> bool {
 
 #[test]
 fn two_runs_never_delete_in_one_organization_at_once_whatever_host_reached_it() {
-    let ws = Workspace::new(slow(Duration::from_millis(100)));
+    let ws = Workspace::empty();
     let file = ws.write("guests.csv", &emails(12));
     expect_exit(ws.cmd().args(["import", "--concurrency", "12"]).arg(&file), 0);
     std::fs::copy(ws.path("guests.results.csv"), ws.path("copy.results.csv")).unwrap();
@@ -127,10 +115,15 @@ fn two_runs_never_delete_in_one_organization_at_once_whatever_host_reached_it() 
         "1",
         "guests.results.csv",
     ]);
+    // Its deletes are held, so it runs (holding the organization) until released.
+    let (before, puts) = (ws.sandbox.stats().deletes, ws.sandbox.stats().puts);
+    ws.sandbox.hold_writes();
     let first = cmd.spawn().unwrap();
     let locks = lock_dir_of(&ws.sandbox);
-    wait_for("the undo never took the organization's lock", || org_locked(&locks));
-    let (before, puts) = (ws.sandbox.stats().deletes, ws.sandbox.stats().puts);
+    wait_for("the undo sending its first delete", || {
+        ws.sandbox.stats().deletes > before
+    });
+    assert!(org_locked(&locks), "the undo holds the organization's lock");
     // Another undo, with its own results, and a mirror of the same organization.
     let undo = expect_exit(ws.cmd().args(["undo", "--yes", "copy.results.csv"]), 3);
     let mirror = expect_exit(
@@ -149,13 +142,15 @@ fn two_runs_never_delete_in_one_organization_at_once_whatever_host_reached_it() 
         assert!(stderr.contains(", results "), "names its results: {stderr}");
         assert!(stderr.contains("localhost"), "names the host it reached: {stderr}");
     }
-    // The first undo deletes one guest at a time: at most the one in flight went meanwhile.
-    assert!(
-        ws.sandbox.stats().deletes <= before + 1,
+    // The first undo deletes one guest at a time, and that one is held: no other came.
+    assert_eq!(
+        ws.sandbox.stats().deletes,
+        before + 1,
         "the refused runs deleted nothing"
     );
     assert_eq!(ws.sandbox.stats().puts, puts, "the refused mirror disabled nothing");
     assert!(!ws.path("mirror.csv").exists(), "the refused mirror wrote no results");
+    ws.sandbox.release_writes();
     assert_eq!(finish(first), Some(0));
     assert!(ws.sandbox.guests().is_empty(), "the first undo did its work");
     // Once it is done, the organization is free again.
@@ -165,7 +160,7 @@ fn two_runs_never_delete_in_one_organization_at_once_whatever_host_reached_it() 
 #[test]
 fn an_interactive_session_and_the_same_users_cron_job_meet_one_lock() {
     // No lock folder given: the default, which must not depend on the session's variables.
-    let ws = Workspace::new(slow(Duration::from_millis(100)));
+    let ws = Workspace::empty();
     for dir in ["run", "tmp-a", "tmp-b"] {
         std::fs::create_dir(ws.path(dir)).unwrap();
     }
@@ -176,10 +171,11 @@ fn an_interactive_session_and_the_same_users_cron_job_meet_one_lock() {
         .env("TMPDIR", ws.path("tmp-a"))
         .args(["-q", "import", "--concurrency", "1", "--results", "a.csv"])
         .arg(ws.write("a.csv.in", &emails(30)));
+    // Its creates are held, and its first is sent only once it holds the organization.
+    ws.sandbox.hold_writes();
     let first = interactive.spawn().unwrap();
-    // Its first guest is made only once it holds the organization.
-    wait_for("the interactive run never created a guest", || {
-        !ws.sandbox.guests().is_empty()
+    wait_for("the interactive run sending its first create", || {
+        ws.sandbox.stats().posts > 0
     });
     let cron = expect_exit(
         ws.cmd()
@@ -193,6 +189,7 @@ fn an_interactive_session_and_the_same_users_cron_job_meet_one_lock() {
     assert!(cron.contains("another run is acting on organization"), "{cron}");
     assert!(cron.contains(&format!("pid {}", first.id())), "{cron}");
     assert!(!ws.path("b.csv").exists(), "the refused run wrote nothing");
+    ws.sandbox.release_writes();
     assert_eq!(finish(first), Some(0));
     for dir in ["run", "tmp-a", "tmp-b"] {
         let left = std::fs::read_dir(ws.path(dir)).unwrap().count();

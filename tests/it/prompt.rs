@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tallyfy_guests::sandbox::SandboxOptions;
 
-use crate::util::{Workspace, generated_guests};
+use crate::util::{GENEROUS, POLL, Workspace, generated_guests};
 
 /// How long the question is looked at before it is answered: a bar that redraws over the
 /// question (its own tick is a few times a second) has long erased it by then. Only a wrong
@@ -60,13 +60,13 @@ fn on_a_terminal_looking(
         }
     });
     let text = || String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + GENEROUS;
     while !text().contains("[y/N]") {
         if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
             let _ = child.kill();
             panic!("no question was asked: {}", text());
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(POLL);
     }
     std::thread::sleep(LOOKED_AT);
     at_question(&shown.lock().unwrap());
@@ -79,7 +79,7 @@ fn on_a_terminal_looking(
             let _ = child.kill();
             panic!("the run did not end after the answer: {}", text());
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(POLL);
     };
     reader.join().unwrap();
     (status.code(), text())

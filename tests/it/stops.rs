@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use tallyfy_guests::sandbox::{FaultOptions, Sandbox, SandboxOptions};
 
 use crate::import::{faulty, sandbox_emails, scenario, statuses};
-use crate::util::{Workspace, against, expect_exit, process_against, result_rows, spawn, write};
+use crate::util::{
+    PROMPTLY, Workspace, against, expect_exit, parse_result_rows, process_against, result_rows, spawn, wait_for, write,
+};
 
 /// The binary against `sandbox` as a child process (to kill or signal), with the same clean
 /// environment as every other run.
@@ -22,15 +24,20 @@ fn start(sandbox: &Sandbox, args: &[&str]) -> Child {
 }
 
 fn wait_for_created(sandbox: &Sandbox, at_least: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while sandbox.stats().created < at_least {
-        assert!(
-            Instant::now() < deadline,
-            "the import never got going: {:?}",
-            sandbox.stats()
-        );
-        std::thread::sleep(Duration::from_millis(20));
+    wait_for("the import creating guests", || sandbox.stats().created >= at_least);
+}
+
+/// The `created` rows already on disk in a results file being written (whole lines only).
+fn created_on_disk(path: &std::path::Path) -> usize {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let whole = text.rfind('\n').map_or("", |end| &text[..=end]);
+    if whole.is_empty() {
+        return 0;
     }
+    parse_result_rows(whole)
+        .iter()
+        .filter(|r| r.result_status == "created")
+        .count()
 }
 
 #[test]
@@ -41,8 +48,9 @@ fn killed_midway_then_run_again_ends_with_exactly_the_expected_guests() {
     let file_arg = file.to_str().unwrap();
 
     let mut child = start(&ws.sandbox, &["import", "--concurrency", "8", file_arg]);
-    wait_for_created(&ws.sandbox, 300);
-    std::thread::sleep(Duration::from_millis(1500)); // past a flush tick
+    // Killed once finished rows have reached the disk (results are flushed on a tick).
+    let results = ws.path("guests.results.csv");
+    wait_for("200 created rows on disk", || created_on_disk(&results) >= 200);
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
 
@@ -96,7 +104,8 @@ fn sigint_defers_the_rest_and_a_rerun_completes() {
     assert!(signal.success());
     let started = Instant::now();
     let output = child.wait_with_output().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(8), "stops within a few seconds");
+    // 900 rows at 20 ms each would still take longer than this: it stopped.
+    assert!(started.elapsed() < PROMPTLY, "stops promptly: {:?}", started.elapsed());
     // The file has invalid rows: they need a person, so the exit is 1 even though the run was
     // stopped (and its deferred rows are counted too).
     assert_eq!(
@@ -136,9 +145,9 @@ pub(crate) fn new_guests_csv(count: usize) -> String {
 
 #[test]
 fn an_invite_cap_beyond_max_wait_defers_then_a_longer_max_wait_finishes() {
-    let options = || SandboxOptions {
+    let options = |cap: &str| SandboxOptions {
         faults: FaultOptions {
-            invite_cap: Some("5/3s".parse().unwrap()),
+            invite_cap: Some(cap.parse().unwrap()),
             ..FaultOptions::default()
         },
         ..SandboxOptions::default()
@@ -146,7 +155,8 @@ fn an_invite_cap_beyond_max_wait_defers_then_a_longer_max_wait_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "guests.csv", &new_guests_csv(12));
 
-    let sandbox = spawn(options());
+    // An hour's cap: the window never resets under a slow run, and its wait is far past 1 s.
+    let sandbox = spawn(options("5/h"));
     expect_exit(against(&sandbox).args(["import", "--max-wait", "1s"]).arg(&file), 3);
     let got = statuses(&dir.path().join("guests.results.csv"));
     assert_eq!(got.iter().filter(|s| *s == "created").count(), 5);
@@ -160,7 +170,8 @@ fn an_invite_cap_beyond_max_wait_defers_then_a_longer_max_wait_finishes() {
     );
     assert_eq!(sandbox.guests().len(), 5);
 
-    let sandbox = spawn(options());
+    // A window of 3 s, each wait within --max-wait 10s: the client waits them out itself.
+    let sandbox = spawn(options("5/3s"));
     expect_exit(against(&sandbox).args(["import", "--max-wait", "10s"]).arg(&file), 0);
     assert!(
         statuses(&dir.path().join("guests.results.csv"))

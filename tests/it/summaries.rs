@@ -107,7 +107,7 @@ fn a_report_that_cannot_be_written_at_the_end_is_the_summarys_error() {
     let file = ws.write("guests.csv", "email\na@corp.com\n");
     // The missing-guests report is written last, to a FIFO nobody reads: it times out.
     let fifo = ws.path("missing.fifo");
-    crate::bounds::mkfifo(&fifo);
+    crate::util::mkfifo(&fifo);
     expect_exit(
         ws.cmd()
             .args([

@@ -1,10 +1,65 @@
-//! Shared helpers: a sandbox to talk to, the binary pointed at it, generated guests, CSV reading.
+//! Shared helpers: a sandbox to talk to, the binary pointed at it (or at a misbehaving server),
+//! the test's folder (`Workspace`), the suite's named wall-clock bounds and waits for a state,
+//! FIFOs, generated guests, CSV and results reading.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use tallyfy_guests::api::Guest;
 use tallyfy_guests::sandbox::{Sandbox, SandboxOptions};
+
+// The suite's only wall-clock bounds (issue 31). No test asserts a speed: each waits for a
+// state, and these bounds only turn a hang into a failure. They are generous because the suite
+// runs on 2 cores shared with other builds, where a step that takes 50 ms alone can take 100
+// times that; a wait that has to end ends long before them.
+
+/// Longest a test waits for a state it expects (a run to start creating, hold its lock, write a
+/// line, end), and longest one run of the binary may take.
+pub const GENEROUS: Duration = Duration::from_secs(180);
+
+/// Bound for "it ends promptly instead of waiting its far longer limit": a run told to stop (a
+/// signal, `--max-wait`, a server asking for days, an invite cap of an hour) must end within it.
+/// Far below what the test sets up to be waited out (10 minutes, an hour, days), and far above
+/// what a loaded machine needs.
+pub const PROMPTLY: Duration = Duration::from_secs(60);
+
+/// Longest one step of a browser test may take: chromedriver or Chromium starting, a page
+/// loading, an element appearing, the page's server answering. Chromium is a handful of
+/// processes; on 2 busy cores it has taken over 30 s to start, so the bound is far above that.
+pub const BROWSER_STEP: Duration = Duration::from_secs(120);
+
+/// How often a wait for a state looks again.
+pub const POLL: Duration = Duration::from_millis(20);
+
+/// Waits until `done` holds, at most [`GENEROUS`]; fails naming `what` if it never does.
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + GENEROUS;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not after {GENEROUS:?}");
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Waits for `child` to end, at most [`GENEROUS`] (then kills it and fails).
+pub fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    ends_within(child, GENEROUS)
+}
+
+/// Waits for `child` to end, at most `bound` (then kills it and fails).
+pub fn ends_within(child: &mut std::process::Child, bound: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + bound;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process {} still running after {bound:?}", child.id());
+        }
+        std::thread::sleep(POLL);
+    }
+}
 
 /// The binary with no Tallyfy settings inherited from the developer's environment.
 pub fn bin() -> Command {
@@ -15,7 +70,7 @@ pub fn bin() -> Command {
     {
         cmd.env_remove(var);
     }
-    cmd.timeout(Duration::from_secs(120));
+    cmd.timeout(GENEROUS);
     cmd.env(LOCK_DIR_ENV, fresh_lock_dir());
     cmd
 }
@@ -31,6 +86,18 @@ pub fn against(sandbox: &Sandbox) -> Command {
 }
 
 pub use tallyfy_guests::config::LOCK_DIR_ENV;
+
+/// The token runs against a misbehaving server are given (tests look for it in what they show).
+pub const ROGUE_TOKEN: &str = "rogue-token-0123456789";
+
+/// The binary pointed at a misbehaving server ([`crate::rogue`]), with a lock folder of its own.
+pub fn against_rogue(server: &crate::rogue::Rogue) -> Command {
+    let mut cmd = bin();
+    cmd.env("TALLYFY_BASE_URL", server.base_url())
+        .env("TALLYFY_ORG_ID", tallyfy_guests::sandbox::DEFAULT_ORG)
+        .env("TALLYFY_ACCESS_TOKEN", ROGUE_TOKEN);
+    cmd
+}
 
 /// The lock folder of runs against `sandbox`. Every sandbox serves the same organization id, and
 /// a machine runs one writing run per organization at a time: tests running side by side must
@@ -105,6 +172,20 @@ pub fn expect_exit(cmd: &mut Command, code: i32) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(code), "{stderr}");
     stderr
+}
+
+/// Makes a FIFO at `path` (always inside the test's own folder).
+#[cfg(unix)]
+pub fn mkfifo(path: &std::path::Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(
+        unsafe { libc::mkfifo(name.as_ptr(), 0o600) },
+        0,
+        "mkfifo {}",
+        path.display()
+    );
 }
 
 /// Writes `text` to `dir/name` and returns the path.

@@ -1,5 +1,5 @@
 //! A real headless Chromium driven over WebDriver, for the page's tests: Debian's `chromium`
-//! and `chromium-driver` (`.ci/run` installs them), chromedriver started on a free loopback
+//! and `chromium-driver` (`scripts/test` installs them), chromedriver started on a free loopback
 //! port per test, its own profile and downloads folder in the test's temp dir, every wait
 //! bounded. A machine without them fails the test loudly: CI always has them, so a silent skip
 //! would only hide a broken page.
@@ -13,10 +13,10 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 /// Longest wait for chromedriver to say which port it serves, and for a session to open.
-const START: Duration = Duration::from_secs(30);
-/// Longest single WebDriver command (page loads and scripts are bounded by the session's own
-/// timeouts, below this).
-const COMMAND: Duration = Duration::from_secs(45);
+const START: Duration = crate::util::BROWSER_STEP;
+/// Longest single WebDriver command: page loads and scripts are bounded by the session's own
+/// timeouts ([`BROWSER_STEP`](crate::util::BROWSER_STEP)), and this is above them.
+const COMMAND: Duration = crate::util::BROWSER_STEP.saturating_add(Duration::from_secs(30));
 
 /// Browsers run one at a time: each is a handful of processes, the machine has two cores shared
 /// with the rest of the suite, and a starved browser turns bounded waits into flaky failures.
@@ -45,7 +45,7 @@ fn find_program(names: &[&str]) -> Option<PathBuf> {
 fn missing(what: &str) -> ! {
     panic!(
         "{what} not found: the browser tests need Debian's chromium and chromium-driver \
-         (`apt-get install -y chromium chromium-driver`; .ci/run installs them). They are not \
+         (`scripts/test` installs them, or `apt-get install -y chromium chromium-driver`). They are not \
          skipped, so a machine without a browser cannot pass the page's tests unseen."
     )
 }
@@ -116,9 +116,10 @@ fn kill_group(driver: &mut Child) {
 impl Browser {
     /// A new headless session whose profile, downloads and driver log live under `dir`.
     pub async fn start(dir: &Path) -> Browser {
-        let permit = tokio::time::timeout(Duration::from_secs(600), ONE_AT_A_TIME.acquire())
+        // The other browser tests run first, one at a time: a few whole jobs' worth.
+        let permit = tokio::time::timeout(crate::util::GENEROUS * 5, ONE_AT_A_TIME.acquire())
             .await
-            .expect("another browser test held the browser for 10 minutes")
+            .expect("another browser test held the browser too long")
             .unwrap();
         let chromium =
             find_program(&["chromium", "chromium-browser", "google-chrome"]).unwrap_or_else(|| missing("chromium"));
@@ -128,7 +129,11 @@ impl Browser {
         let (mut driver, port) = start_driver(&dir.join("chromedriver.log"));
         let capabilities = json!({
             "browserName": "chrome",
-            "timeouts": { "pageLoad": 30_000, "script": 15_000, "implicit": 0 },
+            "timeouts": {
+                "pageLoad": crate::util::BROWSER_STEP.as_millis() as u64,
+                "script": crate::util::BROWSER_STEP.as_millis() as u64,
+                "implicit": 0,
+            },
             "goog:chromeOptions": {
                 "binary": chromium,
                 "args": [
@@ -224,7 +229,7 @@ impl Browser {
     /// Ends the session (the browser quits) and chromedriver.
     pub async fn close(mut self) {
         let client = self.client.clone();
-        let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
+        let _ = tokio::time::timeout(START, client.close()).await;
         kill_group(&mut self.driver);
     }
 }

@@ -15,9 +15,9 @@ use super::{FIXED_EMAIL, INVALID_ROW, PREVIEW, mixed_rows, seeded, workbook};
 use fantoccini::Locator;
 
 /// Longest a preview, an import or an undo of these few rows may take on a busy machine.
-const JOB: Duration = Duration::from_secs(60);
+const JOB: Duration = crate::util::GENEROUS;
 /// Longest wait for an element or a page.
-const STEP: Duration = Duration::from_secs(20);
+const STEP: Duration = crate::util::BROWSER_STEP;
 
 /// What the page shows, read in one round trip: the state line, each row's status by sheet
 /// row, the counts by status, and whether the marker set by [`Browser::script`] survives (it
@@ -129,18 +129,13 @@ async fn upload_and_preview(browser: &Browser, ui: &Ui, path: &std::path::Path) 
     browser.goto(&ui.url).await;
     let input = browser.test_element("file", STEP).await;
     bounded("choose the file", input.send_keys(path.to_str().unwrap())).await;
-    // Some pages submit on choosing; a page with a submit button needs the click.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let url = bounded("read the URL", browser.client.current_url()).await;
-    if !url.path().starts_with("/runs/") {
-        let submit = browser
-            .client
-            .find(Locator::Css("form[action='/runs'] [type=submit]"))
-            .await;
-        if let Ok(submit) = submit {
-            bounded("submit the upload", submit.click()).await;
-        }
-    }
+    // The page's script submits on choosing (page.js): wait until the run's page is shown,
+    // rather than guessing how long that takes and clicking a submit button meanwhile.
+    super::browser::poll("the upload to open the run's page", STEP, || async {
+        let url = browser.client.current_url().await.ok()?;
+        url.path().starts_with("/runs/").then_some(())
+    })
+    .await;
     until(browser, ui, "the preview to finish", JOB, |s| {
         s.state.starts_with("done") && !s.rows.is_empty()
     })

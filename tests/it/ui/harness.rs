@@ -1,8 +1,6 @@
 //! The browser harness proven on a page of the test's own (no `ui` involved): a failure here
 //! is the machine or the harness (chromedriver, Chromium, downloads, screenshots), not the page.
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -67,7 +65,7 @@ async fn harness_drives_a_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let addr = serve().await;
     let browser = Browser::start(dir.path()).await;
-    let wait = Duration::from_secs(20);
+    let wait = crate::util::BROWSER_STEP;
     browser.goto(&format!("http://{addr}/")).await;
 
     // A file chosen through the file input reaches the page's script.

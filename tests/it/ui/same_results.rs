@@ -3,8 +3,6 @@
 //! download) gives the same results file, column for column and byte for byte, except the few
 //! cells that name the run itself.
 
-use std::time::Duration;
-
 use super::server::Ui;
 use super::{mixed_rows, workbook};
 
@@ -88,7 +86,7 @@ async fn the_cli_and_the_page_write_the_same_results() {
     let mut http = ui.http();
     http.login().await;
     let id = http
-        .import("guests.xlsx", &std::fs::read(&sheet).unwrap(), Duration::from_secs(60))
+        .import("guests.xlsx", &std::fs::read(&sheet).unwrap(), crate::util::GENEROUS)
         .await;
     let answer = http.get(&format!("/runs/{}/results.csv", id)).await;
     assert_eq!(answer.status, reqwest::StatusCode::OK, "{}", answer.text());

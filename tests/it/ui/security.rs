@@ -16,7 +16,8 @@ use super::{FIXED_EMAIL, INVALID_ROW, mixed_rows, seeded, workbook};
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
                    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-const JOB: Duration = Duration::from_secs(60);
+/// Longest a preview, an import or an undo of these few rows may take.
+const JOB: Duration = crate::util::GENEROUS;
 
 fn refused(answer: &Answer, status: StatusCode, what: &str) {
     assert_eq!(answer.status, status, "{what}: {}", answer.text());
@@ -351,7 +352,7 @@ async fn an_upload_over_the_cap_is_refused_cleanly() {
     stream.write_all(head.as_bytes()).await.unwrap();
     let _ = stream.write_all(&body[..body.len() - 64]).await;
     let mut answer = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(20), async {
+    let read = tokio::time::timeout(crate::util::BROWSER_STEP, async {
         let mut buffer = [0u8; 4096];
         while let Ok(n) = stream.read(&mut buffer).await {
             if n == 0 {

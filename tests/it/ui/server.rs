@@ -12,7 +12,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use tallyfy_guests::sandbox::Sandbox;
 
 /// Longest wait for the server's first line, and for one HTTP answer.
-const START: Duration = Duration::from_secs(30);
+const START: Duration = crate::util::BROWSER_STEP;
 
 /// A running `ui` process.
 pub struct Ui {
