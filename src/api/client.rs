@@ -429,7 +429,7 @@ impl Client {
             let ready = self.pacer.ready(request.lane);
             match tries.throttled_since {
                 Some((since, invites_only)) => {
-                    let left = self.pacer.max_wait().saturating_sub(since.elapsed());
+                    let left = self.pacer.max_wait_for(invites_only).saturating_sub(since.elapsed());
                     match tokio::time::timeout(left, ready).await {
                         Ok(ready) => ready,
                         Err(_) => Err(storm_over(tries.throttled, since, invites_only)),
@@ -503,10 +503,15 @@ impl Client {
             .throttled_since
             .get_or_insert((std::time::Instant::now(), invite_cap));
         let next = answer.retry_after.unwrap_or(Duration::from_secs(1));
-        if tries.throttled >= MAX_RATE_LIMITED_ATTEMPTS || since.elapsed() + next > self.pacer.max_wait() {
+        let bound = self.pacer.max_wait_for(invite_cap);
+        if tries.throttled >= MAX_RATE_LIMITED_ATTEMPTS || since.elapsed() + next > bound {
             return Err(stopped(storm_over(tries.throttled, since, invite_cap)));
         }
-        tries.waited += next;
+        // A wait for the cap's window that a person confirmed is part of the plan, not a
+        // pause that eats into the transient failures' `--max-wait`.
+        if !invite_cap || bound <= self.pacer.max_wait() {
+            tries.waited += next;
+        }
         Ok(())
     }
 

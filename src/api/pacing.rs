@@ -54,6 +54,9 @@ pub struct Pacer {
     quotas: Vec<DefaultDirectRateLimiter>,
     invite_quotas: Vec<DefaultDirectRateLimiter>,
     max_wait: Duration,
+    /// The longest the invite cap may hold creates back: `--max-wait` until a person confirms
+    /// the plan, then the explicit `--max-wait`, or no bound (the cap's windows are the plan).
+    invite_max_wait: Mutex<Duration>,
     pause: Mutex<Pause>,
     invites: Mutex<InvitePause>,
 }
@@ -109,6 +112,7 @@ impl Pacer {
             quotas: limiters(rates),
             invite_quotas: limiters(invite_rates),
             max_wait,
+            invite_max_wait: Mutex::new(max_wait),
             pause: Mutex::new(Pause::default()),
             invites: Mutex::new(InvitePause::default()),
         }
@@ -217,6 +221,29 @@ impl Pacer {
         self.max_wait
     }
 
+    /// The longest a wait may last: the invite cap's (`invites_only`) is bounded by the plan a
+    /// person confirmed, every other by `--max-wait`.
+    pub fn max_wait_for(&self, invites_only: bool) -> Duration {
+        if invites_only {
+            *self
+                .invite_max_wait
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        } else {
+            self.max_wait
+        }
+    }
+
+    /// A person confirmed the plan, whose creates wait for the invite cap's windows: from now
+    /// on the cap holds creates back for up to `bound` (an explicit `--max-wait`), or for as
+    /// long as its windows last. Unexplained pauses (429 bursts) stay bounded by `--max-wait`.
+    pub fn plan_confirmed(&self, bound: Option<Duration>) {
+        *self
+            .invite_max_wait
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = bound.unwrap_or(Duration::MAX);
+    }
+
     /// When the next create may start, while creates wait for the invite cap or quota.
     pub fn next_invite_at(&self) -> Option<SystemTime> {
         let invites = self.lock_invites();
@@ -302,7 +329,7 @@ impl Pacer {
         invites_only: bool,
     ) -> Result<(), RateLimitedUntil> {
         let wait = until.saturating_duration_since(Instant::now());
-        if wait > self.max_wait {
+        if wait > self.max_wait_for(invites_only) {
             return Err(RateLimitedUntil {
                 until: SystemTime::now() + wait,
                 reason: reason.clone(),

@@ -299,6 +299,8 @@ where
             () = stop.gate.closed(Lane::Request) => return Err(RunError::Interrupted),
         };
         event::answer(events, org, question.clone(), preview, stop).await?;
+        // What the person confirmed is what happens: creates wait for the cap's windows.
+        client.pacer().plan_confirmed(question.max_wait);
     }
     Ok(Either::Left(futures::stream::iter(held)))
 }

@@ -26,6 +26,7 @@ mod members;
 mod mirror;
 mod only_rows;
 mod overwrite;
+mod pace;
 mod presence;
 mod prompt;
 mod properties;
