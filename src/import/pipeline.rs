@@ -106,6 +106,7 @@ pub(super) async fn pipeline(
     summary.stopped = stop.invite_reason().map(str::to_string);
     if let Some(client) = client {
         let stats = client.stats();
+        client.remember_invite_cap();
         summary.paused = client.pacer().paused();
         summary.retries = stats.retries.load(std::sync::atomic::Ordering::Relaxed);
         summary.rate_limited = stats.rate_limited.load(std::sync::atomic::Ordering::Relaxed);

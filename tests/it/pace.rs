@@ -149,3 +149,41 @@ fn an_unattended_run_defers_what_the_window_does_not_allow_and_says_so() {
     let deferred = rows.iter().filter(|row| row.result_status == "deferred").count() as u64;
     assert_eq!(created + deferred, CREATES as u64, "{rows:?}");
 }
+
+#[test]
+fn a_cap_learned_once_paces_that_organizations_next_run_from_its_first_create() {
+    let ws = capped();
+    let state = ws.path("state");
+    let run = |file: &std::path::Path, concurrency: &str| {
+        let results = file.with_extension("results.csv");
+        expect_exit(
+            against(&ws.sandbox)
+                .env(tallyfy_guests::config::STATE_DIR_ENV, &state)
+                .args(["import", "--yes", "--concurrency", concurrency, "--results"])
+                .arg(&results)
+                .arg(file),
+            0,
+        );
+        result_rows(&results)
+    };
+    // Run 1 knows no cap: full speed until the cap's one answer, then its pace (one create at a
+    // time, so that no other create was already on its way to a second answer).
+    let first = ws.write("first.csv", &guests_csv(25));
+    let rows = run(&first, "1");
+    assert!(rows.iter().all(|row| row.result_status == "created"), "{rows:?}");
+    assert_eq!(ws.sandbox.stats().invite_capped, 1, "{:?}", ws.sandbox.stats());
+    assert!(state.join("caps").join(format!("{}.json", ws.sandbox.org())).is_file());
+
+    // Run 2, of the same organization, with the default concurrency: paced from the start.
+    let mut second = String::from("email,first_name\n");
+    for i in 0..15 {
+        second.push_str(&format!("second{i:03}@example.org,Second {i}\n"));
+    }
+    let second = ws.write("second.csv", &second);
+    let rows = run(&second, "8");
+    assert_eq!(rows.len(), 15);
+    assert!(rows.iter().all(|row| row.result_status == "created"), "{rows:?}");
+    let stats = ws.sandbox.stats();
+    assert_eq!(stats.invite_capped, 1, "no 429 in run 2: {stats:?}");
+    assert_eq!(stats.created, 40);
+}

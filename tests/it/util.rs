@@ -17,6 +17,8 @@ pub fn bin() -> Command {
     }
     cmd.timeout(Duration::from_secs(120));
     cmd.env(LOCK_DIR_ENV, fresh_lock_dir());
+    // Each run remembers what it learns (the invite cap) in a folder of its own, never $HOME.
+    cmd.env(tallyfy_guests::config::STATE_DIR_ENV, fresh_lock_dir().join("state"));
     cmd
 }
 
@@ -126,6 +128,7 @@ pub fn process_against_nothing() -> std::process::Command {
     }
     cmd.stdin(std::process::Stdio::null());
     cmd.env(LOCK_DIR_ENV, fresh_lock_dir());
+    cmd.env(tallyfy_guests::config::STATE_DIR_ENV, fresh_lock_dir().join("state"));
     cmd
 }
 
