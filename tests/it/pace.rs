@@ -187,3 +187,58 @@ fn a_cap_learned_once_paces_that_organizations_next_run_from_its_first_create() 
     assert_eq!(stats.invite_capped, 1, "no 429 in run 2: {stats:?}");
     assert_eq!(stats.created, 40);
 }
+
+/// The tolerance the estimates are held to (issue 32: ±5 %).
+const AGREE: f64 = 0.05;
+
+#[test]
+fn the_promise_every_heartbeat_and_the_summary_give_one_finish_time_under_a_steady_pace() {
+    let ws = Workspace::empty();
+    let creates = 40;
+    let file = ws.write("guests.csv", &guests_csv(creates));
+    let summary = ws.path("summary.json");
+    let stderr = expect_exit(
+        against(&ws.sandbox)
+            .args([
+                "import",
+                "--yes",
+                "--invite-rate",
+                "4/s",
+                "--heartbeat",
+                "1s",
+                "--log-format",
+                "json",
+            ])
+            .args(["--concurrency", "1", "--summary-json"])
+            .arg(&summary)
+            .arg(&file),
+        0,
+    );
+    // What the question and the page promise: the one model, at the pace they name.
+    let promised = tallyfy_guests::invite_pace::paced_time(creates as f64, Duration::from_millis(250), false);
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    let took = summary["elapsed_seconds"].as_f64().unwrap();
+    let near = |a: f64, b: f64| (a - b).abs() <= AGREE * b;
+    assert!(
+        near(took, promised.as_secs_f64()),
+        "took {took} s, promised {promised:?}"
+    );
+    let beats: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["message"].as_str().is_some_and(|m| m.starts_with("progress: ")))
+        .collect();
+    assert!(beats.len() >= 5, "{stderr}");
+    for beat in &beats {
+        let message = beat["message"].as_str().unwrap();
+        assert!(
+            message.contains("at one create every 250ms"),
+            "says its pace: {message}"
+        );
+        let finish = beat["elapsed_seconds"].as_f64().unwrap() + beat["eta_seconds"].as_f64().unwrap();
+        assert!(
+            near(finish, took),
+            "a beat's finish {finish} s, the run's {took} s: {message}"
+        );
+    }
+}
