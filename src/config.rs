@@ -132,6 +132,30 @@ pub fn lock_dir() -> PathBuf {
 /// The variable that moves the lock folder (the folder itself, made if missing).
 pub const LOCK_DIR_ENV: &str = "TALLYFY_LOCK_DIR";
 
+/// Overrides where what the tool learns of an organization is remembered (tests; a machine
+/// whose runs share no home).
+pub const STATE_DIR_ENV: &str = "TALLYFY_STATE_DIR";
+
+/// Where what the tool learns of an organization (its invite cap) is remembered:
+/// `TALLYFY_STATE_DIR`, else the user's state folder (`$XDG_STATE_HOME` or
+/// `~/.local/state`)`/tallyfy-guests`. Not for a server on this machine unless set: every
+/// sandbox serves the same organization id, and one trial's cap is no other's.
+fn state_dir(base_url: &str) -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(STATE_DIR_ENV).filter(|dir| !dir.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    let local = url::Url::parse(base_url).ok().is_some_and(|url| match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => true,
+    });
+    if local {
+        return None;
+    }
+    Some(dirs::state_dir()?.join("tallyfy-guests"))
+}
+
 #[cfg(unix)]
 fn default_lock_dir() -> PathBuf {
     // SAFETY: a plain system call that cannot fail and touches no memory of ours.
@@ -502,7 +526,9 @@ pub fn transport(args: &ApiArgs) -> Transport {
         rates: args.rates.clone(),
         invite_rates: Vec::new(),
         max_retries: args.max_retries,
-        max_wait: args.max_wait,
+        max_wait: args.max_wait.unwrap_or(crate::defaults::MAX_WAIT),
+        max_wait_given: args.max_wait.is_some(),
+        state_dir: state_dir(&args.base_url),
         connect_timeout: args.connect_timeout,
         request_timeout: args.timeout,
         max_guests: args.max_guests,

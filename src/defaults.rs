@@ -8,6 +8,8 @@ pub const BASE_URL: &str = "https://go.tallyfy.com/api";
 /// server which never stops listing is stopped within minutes (10,000 pages of 100) and a few
 /// hundred MB of memory.
 pub const MAX_GUESTS: u64 = 1_000_000;
+/// The longest rate-limit pause a run sits out unless `--max-wait` says otherwise.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 /// The org id a sandbox serves unless told otherwise (32 hex characters, like a real one).
 pub const SANDBOX_ORG: &str = "5a4db0c5a4db0c5a4db0c5a4db0c5a4d";
 /// The token a sandbox accepts unless told otherwise. Not a secret: it opens only the sandbox.

@@ -17,13 +17,20 @@ pub fn interval(rates: &[Rate]) -> Option<Duration> {
     rates.iter().map(|rate| rate.period / rate.count.get()).max()
 }
 
+/// The one model of how long creates take at a steady pace, which the question, the page, the
+/// bar's ETA and the heartbeat all use, so that they agree (issue 32): `creates` still to send,
+/// `interval` apart; before the first has gone (`started` false) it goes at once, after that
+/// the next waits its interval.
+pub fn paced_time(creates: f64, interval: Duration, started: bool) -> Duration {
+    let gaps = if started { creates } else { (creates - 1.0).max(0.0) };
+    interval.mul_f64(gaps.min(1e9))
+}
+
 /// How long `creates` take, and when they will be done; `None` when it is quick (under a
 /// minute).
 pub fn creates_take(creates: u64, rates: &[Rate], now: SystemTime) -> Option<String> {
     let slowest = rates.iter().max_by_key(|rate| rate.period / rate.count.get());
-    let paced = slowest.map_or(Duration::ZERO, |rate| {
-        (rate.period / rate.count.get()).saturating_mul(u32::try_from(creates.saturating_sub(1)).unwrap_or(u32::MAX))
-    });
+    let paced = interval(rates).map_or(Duration::ZERO, |interval| paced_time(creates as f64, interval, false));
     // Past the cap, each further hour's worth waits for the window to open again.
     let capped = Duration::from_secs(3600 * (creates.saturating_sub(1) / INVITE_CAP_PER_HOUR));
     let takes = paced.max(capped);
@@ -77,6 +84,24 @@ mod tests {
         );
         assert_eq!(creates_take(5, &[], SystemTime::now()), None);
         assert_eq!(interval(&rates), Some(Duration::from_secs(120)));
+    }
+
+    /// Under a steady pace, what is promised at the start and what is done plus what is left at
+    /// each later create are one finish time.
+    #[test]
+    fn the_promise_and_every_later_eta_agree_under_a_steady_pace() {
+        let interval = Duration::from_secs(120);
+        let promised = paced_time(41.0, interval, false);
+        assert_eq!(promised, Duration::from_secs(40 * 120));
+        for done in 1..=41u32 {
+            // The `done`th create went at (done - 1) intervals; the rest follow it.
+            let elapsed = interval * (done - 1);
+            assert_eq!(
+                elapsed + paced_time(f64::from(41 - done), interval, true),
+                promised,
+                "{done}"
+            );
+        }
     }
 
     #[test]

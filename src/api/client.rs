@@ -55,6 +55,8 @@ pub struct Client {
     stats: ClientStats,
     /// The server's clock, from its answers' `Date` headers.
     clock: std::sync::Arc<super::clock::ServerClock>,
+    /// Where the organization's invite cap is remembered, if anywhere.
+    cap_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Client {
@@ -98,6 +100,17 @@ impl Client {
                 url: config.base_url.to_string(),
                 reason: format!("cannot build an HTTP client: {e}"),
             })?;
+        let pacer = Pacer::new(
+            &config.transport.rates,
+            &config.transport.invite_rates,
+            config.transport.max_wait,
+        );
+        let cap_file =
+            (config.transport.state_dir.as_deref()).and_then(|dir| super::invite_cap::file(dir, &config.org));
+        // A cap learned by an earlier run paces creates from the first (issue 32).
+        if let Some(window) = cap_file.as_deref().and_then(super::invite_cap::recall) {
+            pacer.recall_invite_window(window);
+        }
         Ok(Client {
             http: http.clone(),
             base_url: config.base_url.clone(),
@@ -105,11 +118,7 @@ impl Client {
             org: config.org.clone(),
             guests_url: below(&config.base_url, &format!("/organizations/{}/guests", config.org)),
             auth: Auth::new(&config.credentials, &http)?,
-            pacer: Pacer::new(
-                &config.transport.rates,
-                &config.transport.invite_rates,
-                config.transport.max_wait,
-            ),
+            pacer,
             max_retries: config.transport.max_retries,
             max_guests: match config.transport.max_guests {
                 0 => crate::defaults::MAX_GUESTS,
@@ -117,7 +126,15 @@ impl Client {
             },
             stats: ClientStats::default(),
             clock: Default::default(),
+            cap_file,
         })
+    }
+
+    /// Remembers the organization's invite cap, as far as it is learned, for its next run.
+    pub fn remember_invite_cap(&self) {
+        if let (Some(file), Some(window)) = (&self.cap_file, self.pacer.invite_window()) {
+            super::invite_cap::remember(file, &window);
+        }
     }
 
     /// The run's pacer (quotas and 429 pauses), for the progress bar and the summary.
@@ -429,7 +446,7 @@ impl Client {
             let ready = self.pacer.ready(request.lane);
             match tries.throttled_since {
                 Some((since, invites_only)) => {
-                    let left = self.pacer.max_wait().saturating_sub(since.elapsed());
+                    let left = self.pacer.max_wait_for(invites_only).saturating_sub(since.elapsed());
                     match tokio::time::timeout(left, ready).await {
                         Ok(ready) => ready,
                         Err(_) => Err(storm_over(tries.throttled, since, invites_only)),
@@ -493,7 +510,9 @@ impl Client {
             tracing::debug!(retry_after_seconds, "{whom}");
         }
         let paused = if invite_cap {
-            self.pacer.invite_limited(answer.retry_after, parsed.message)
+            let paused = self.pacer.invite_limited(answer.retry_after, parsed.message);
+            self.remember_invite_cap();
+            paused
         } else {
             self.pacer.rate_limited(answer.retry_after, parsed.message)
         };
@@ -503,10 +522,15 @@ impl Client {
             .throttled_since
             .get_or_insert((std::time::Instant::now(), invite_cap));
         let next = answer.retry_after.unwrap_or(Duration::from_secs(1));
-        if tries.throttled >= MAX_RATE_LIMITED_ATTEMPTS || since.elapsed() + next > self.pacer.max_wait() {
+        let bound = self.pacer.max_wait_for(invite_cap);
+        if tries.throttled >= MAX_RATE_LIMITED_ATTEMPTS || since.elapsed() + next > bound {
             return Err(stopped(storm_over(tries.throttled, since, invite_cap)));
         }
-        tries.waited += next;
+        // A wait for the cap's window that a person confirmed is part of the plan, not a
+        // pause that eats into the transient failures' `--max-wait`.
+        if !invite_cap || bound <= self.pacer.max_wait() {
+            tries.waited += next;
+        }
         Ok(())
     }
 

@@ -7,6 +7,7 @@ mod client;
 pub mod clock;
 mod error;
 mod gate;
+pub mod invite_cap;
 mod latency;
 mod lenient;
 pub mod members;

@@ -18,6 +18,8 @@ use tokio::time::Instant;
 
 pub use crate::rate::Rate;
 
+use super::invite_cap::{self, Window};
+
 /// Which kind of request is waiting: creates are invites, paced and capped on their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lane {
@@ -54,6 +56,9 @@ pub struct Pacer {
     quotas: Vec<DefaultDirectRateLimiter>,
     invite_quotas: Vec<DefaultDirectRateLimiter>,
     max_wait: Duration,
+    /// The longest the invite cap may hold creates back: `--max-wait` until a person confirms
+    /// the plan, then the explicit `--max-wait`, or no bound (the cap's windows are the plan).
+    invite_max_wait: Mutex<Duration>,
     pause: Mutex<Pause>,
     invites: Mutex<InvitePause>,
 }
@@ -65,6 +70,9 @@ struct InvitePause {
     until: Option<Instant>,
     reason: Option<String>,
     next_quota: Option<Instant>,
+    /// The organization's cap, once learned (its 429, or remembered from an earlier run): its
+    /// current window, which creates take from and wait for.
+    window: Option<Window>,
 }
 
 #[derive(Default)]
@@ -109,6 +117,7 @@ impl Pacer {
             quotas: limiters(rates),
             invite_quotas: limiters(invite_rates),
             max_wait,
+            invite_max_wait: Mutex::new(max_wait),
             pause: Mutex::new(Pause::default()),
             invites: Mutex::new(InvitePause::default()),
         }
@@ -173,6 +182,7 @@ impl Pacer {
             true,
         )
         .await?;
+        self.take_from_window().await?;
         for quota in &self.invite_quotas {
             while let Err(not_until) = quota.check() {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -188,8 +198,45 @@ impl Pacer {
         Ok(())
     }
 
+    /// Takes a create's place in the learned cap's window, waiting for the next window when
+    /// this one is full (errs when that is beyond the invite cap's bound).
+    async fn take_from_window(&self) -> Result<(), RateLimitedUntil> {
+        loop {
+            let (reopens, cap) = {
+                let mut invites = self.lock_invites();
+                let Some(window) = invites.window.as_mut() else {
+                    return Ok(());
+                };
+                match window.take(SystemTime::now()) {
+                    Ok(()) => return Ok(()),
+                    Err(reopens) => (reopens, window.cap),
+                }
+            };
+            let wait = reopens.duration_since(SystemTime::now()).unwrap_or_default();
+            let until = Instant::now() + wait;
+            let reason = Some(format!("the organization's invite cap, {cap}, learned from Tallyfy"));
+            self.check_max_wait(until, &reason, true)?;
+            {
+                let mut invites = self.lock_invites();
+                invites.next_quota = Some(invites.next_quota.map_or(until, |next| next.max(until)));
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// The learned cap's window, to remember for the organization's next run.
+    pub fn invite_window(&self) -> Option<Window> {
+        self.lock_invites().window
+    }
+
+    /// Starts from a cap remembered from an earlier run: creates pace at it from the first.
+    pub fn recall_invite_window(&self, window: Window) {
+        self.lock_invites().window = Some(window);
+    }
+
     /// Records the invite cap's 429 on a create: creates wait until `retry_after` has passed,
-    /// other requests go on. Errs when that exceeds `--max-wait`.
+    /// other requests go on; the cap its message states is learned, its window full until
+    /// then. Errs when that exceeds `--max-wait`.
     pub fn invite_limited(
         &self,
         retry_after: Option<Duration>,
@@ -199,6 +246,13 @@ impl Pacer {
         let wait = retry_after.unwrap_or(Duration::from_secs(3600));
         let until = Instant::now() + wait;
         let mut invites = self.lock_invites();
+        let cap = reason
+            .as_deref()
+            .and_then(invite_cap::parse)
+            .or(invites.window.map(|w| w.cap));
+        if let Some(cap) = cap {
+            invites.window = Some(Window::full_until(cap, SystemTime::now() + wait));
+        }
         if invites.until.is_none_or(|current| until > current) {
             invites.until = Some(until);
             invites.reason = reason;
@@ -215,6 +269,29 @@ impl Pacer {
     /// The longest any request may wait (`--max-wait`).
     pub fn max_wait(&self) -> Duration {
         self.max_wait
+    }
+
+    /// The longest a wait may last: the invite cap's (`invites_only`) is bounded by the plan a
+    /// person confirmed, every other by `--max-wait`.
+    pub fn max_wait_for(&self, invites_only: bool) -> Duration {
+        if invites_only {
+            *self
+                .invite_max_wait
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        } else {
+            self.max_wait
+        }
+    }
+
+    /// A person confirmed the plan, whose creates wait for the invite cap's windows: from now
+    /// on the cap holds creates back for up to `bound` (an explicit `--max-wait`), or for as
+    /// long as its windows last. Unexplained pauses (429 bursts) stay bounded by `--max-wait`.
+    pub fn plan_confirmed(&self, bound: Option<Duration>) {
+        *self
+            .invite_max_wait
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = bound.unwrap_or(Duration::MAX);
     }
 
     /// When the next create may start, while creates wait for the invite cap or quota.
@@ -302,7 +379,7 @@ impl Pacer {
         invites_only: bool,
     ) -> Result<(), RateLimitedUntil> {
         let wait = until.saturating_duration_since(Instant::now());
-        if wait > self.max_wait {
+        if wait > self.max_wait_for(invites_only) {
             return Err(RateLimitedUntil {
                 until: SystemTime::now() + wait,
                 reason: reason.clone(),

@@ -53,6 +53,11 @@ pub struct Transport {
     pub max_retries: u32,
     /// The longest any one request may wait on pauses (`--max-wait`).
     pub max_wait: Duration,
+    /// `--max-wait` was given: it bounds a confirmed plan's invite-cap waits too (otherwise
+    /// a confirmed run waits out the cap's windows, and only an unattended run stops at it).
+    pub max_wait_given: bool,
+    /// Where the organization's invite cap is remembered between runs (`None`: not at all).
+    pub state_dir: Option<std::path::PathBuf>,
     /// Time allowed to open a connection.
     pub connect_timeout: Duration,
     /// Time allowed for one whole request.

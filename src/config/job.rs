@@ -186,6 +186,17 @@ impl Job {
         }
     }
 
+    /// `--max-wait` when it was given: it bounds a confirmed plan's waits for the invite cap,
+    /// which otherwise lasts as long as the cap's windows.
+    pub fn given_max_wait(&self) -> Option<Duration> {
+        let transport = match &self.reach {
+            Ok(Reach::Sandbox(transport)) => transport,
+            Ok(Reach::Api(config)) => &config.transport,
+            _ => return None,
+        };
+        transport.max_wait_given.then_some(transport.max_wait)
+    }
+
     /// `--report-missing`, when the run is an import that asks for it.
     pub fn report_missing(&self) -> Option<&Path> {
         self.kind.import()?.report_missing.as_deref()

@@ -7,7 +7,7 @@
 //! This module words the question; asking it is a face's (`face` on the terminal, the page).
 
 use std::io::IsTerminal;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::act::undo::UndoPlan;
 use super::outcome::Status;
@@ -25,6 +25,9 @@ pub(super) struct Question {
     pub also: Option<String>,
     /// `--invite-rate`, which paces the creates.
     pub invite_rates: Vec<Rate>,
+    /// `--max-wait` when given: a confirmed run defers its creates at the first pause longer
+    /// than this; without it, it waits out the invite cap's windows.
+    pub max_wait: Option<Duration>,
 }
 
 /// What the planned file will do, counted before anything is sent.
@@ -186,6 +189,15 @@ pub(super) fn wording(org: &str, question: &Question, p: &Preview, now: SystemTi
     };
     let timing = crate::invite_pace::creates_take(p.creates, &question.invite_rates, now)
         .map_or(String::new(), |t| format!(" {t}"));
+    // Said only when creates may meet the cap: what a "yes" does at its pause.
+    let bound = match question.max_wait {
+        Some(bound) if !timing.is_empty() => format!(
+            " With --max-wait {}, the creates left are deferred at the first pause longer than that.",
+            humantime::format_duration(bound)
+        ),
+        _ => String::new(),
+    };
+    let timing = format!("{timing}{bound}");
     let also = question.also.as_ref().map_or(String::new(), |also| format!(" {also}"));
     format!("{action}?{besides}{invites}{timing}{also} [y/N] ")
 }
@@ -199,6 +211,7 @@ mod tests {
             undo: None,
             also: None,
             invite_rates: rates.iter().map(|r| r.parse().unwrap()).collect(),
+            max_wait: None,
         }
     }
 

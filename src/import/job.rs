@@ -69,6 +69,14 @@ async fn import(run: Run<'_>) -> Result<Exit, RunError> {
     setup::log_input(&input, &job.kind);
     // Asked in the pipeline, once the file is planned: the question gives the real counts.
     let question = question(job, run.face, &reach);
+    if question.is_none() && !job.dry_run && job.kind.import().is_some() {
+        // Nobody confirmed a plan of hours: today's contract for cron (issue 32).
+        let max_wait = job.given_max_wait().unwrap_or(crate::defaults::MAX_WAIT);
+        tracing::info!(
+            "unattended: creates beyond Tallyfy's hourly invite cap are deferred for the next run (at the first pause longer than --max-wait {})",
+            humantime::format_duration(max_wait)
+        );
+    }
     // The built-in sandbox, if any, lives as long as this binding: to the end of the run.
     let (client, sandbox) = setup::connect(reach).await?;
     let link = Link::new(client.map(Arc::new), job.dry_run);
@@ -206,6 +214,7 @@ fn question(job: &Job, face: Face, reach: &Reach) -> Option<confirm::Question> {
         undo: job.kind.undo().map(|undo| undo.how),
         also,
         invite_rates: job.invite_rates().to_vec(),
+        max_wait: job.given_max_wait(),
     })
 }
 

@@ -106,6 +106,7 @@ pub(super) async fn pipeline(
     summary.stopped = stop.invite_reason().map(str::to_string);
     if let Some(client) = client {
         let stats = client.stats();
+        client.remember_invite_cap();
         summary.paused = client.pacer().paused();
         summary.retries = stats.retries.load(std::sync::atomic::Ordering::Relaxed);
         summary.rate_limited = stats.rate_limited.load(std::sync::atomic::Ordering::Relaxed);
@@ -299,6 +300,8 @@ where
             () = stop.gate.closed(Lane::Request) => return Err(RunError::Interrupted),
         };
         event::answer(events, org, question.clone(), preview, stop).await?;
+        // What the person confirmed is what happens: creates wait for the cap's windows.
+        client.pacer().plan_confirmed(question.max_wait);
     }
     Ok(Either::Left(futures::stream::iter(held)))
 }

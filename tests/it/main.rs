@@ -28,6 +28,7 @@ mod members; // the organization's members in dry and real runs
 mod mirror; // `--on-missing`: the nightly mirror behind its safety rules
 mod only_rows; // results files hold only rows: one record per input row, and what proves a file whole
 mod overwrite; // `template` and `export` never destroy a person's file
+mod pace; // the invite cap's plan: a confirmed run waits out its windows, a learned cap is remembered, one estimate
 mod presence; // mirror keeps every guest the file mentions, in any cell and spelling
 mod prompt; // the interactive question under a real pseudo-terminal
 mod properties; // property tests of the reader: export CSV → import round trips

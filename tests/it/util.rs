@@ -72,6 +72,8 @@ pub fn bin() -> Command {
     }
     cmd.timeout(GENEROUS);
     cmd.env(LOCK_DIR_ENV, fresh_lock_dir());
+    // Each run remembers what it learns (the invite cap) in a folder of its own, never $HOME.
+    cmd.env(tallyfy_guests::config::STATE_DIR_ENV, fresh_lock_dir().join("state"));
     cmd
 }
 
@@ -207,6 +209,7 @@ pub fn process_against_nothing() -> std::process::Command {
     }
     cmd.stdin(std::process::Stdio::null());
     cmd.env(LOCK_DIR_ENV, fresh_lock_dir());
+    cmd.env(tallyfy_guests::config::STATE_DIR_ENV, fresh_lock_dir().join("state"));
     cmd
 }
 

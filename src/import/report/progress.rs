@@ -65,7 +65,8 @@ impl PendingCreates {
 
     /// Under invite pacing, how long the rest of the file takes: the creates in flight, and the
     /// rows not yet reached at the share of creates among the rows so far, each one `interval`
-    /// apart (the other rows take no time beside them).
+    /// apart (the other rows take no time beside them), by the question's own model
+    /// (`invite_pace::paced_time`), so that the bar and the heartbeat keep its promise.
     fn paced_eta(&self, total: u64, done: u64, interval: Duration) -> Duration {
         let (pending, created) = (self.get(), self.done());
         let seen = done + pending;
@@ -76,7 +77,7 @@ impl PendingCreates {
         };
         let unseen = total.saturating_sub(seen) as f64;
         let creates = pending as f64 + unseen * share;
-        interval.mul_f64(creates.min(1e9))
+        crate::invite_pace::paced_time(creates, interval, created > 0)
     }
 }
 
@@ -227,9 +228,13 @@ impl Progress {
                     .map(|total| total.saturating_sub(done) as f64 / rate),
                 (None, Some(_)) => None,
             };
+            // Which pace the estimate assumes: the invite pace, or the rate measured so far.
+            let pace = self.invite_interval.map_or(String::new(), |interval| {
+                format!(" at one create every {}", humantime::format_duration(interval))
+            });
             let left = eta.map_or(String::new(), |eta| {
                 format!(
-                    ", about {:#} left",
+                    ", about {:#} left{pace}",
                     indicatif::HumanDuration(Duration::from_secs_f64(eta.min(1e9)))
                 )
             });
@@ -250,6 +255,7 @@ impl Progress {
                     rows_total = beat.total,
                     counts = %serde_json::json!(counts),
                     rows_per_second = rate,
+                    elapsed_seconds = seconds,
                     eta_seconds = eta,
                     waiting = waiting.as_deref(),
                     "{sentence}"
