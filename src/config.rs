@@ -183,7 +183,7 @@ pub struct DoctorConfig {
 
 /// The `doctor` flags, checked.
 pub fn doctor(args: DoctorArgs) -> DoctorConfig {
-    crate::wait::set_limit(args.api.io_timeout);
+    crate::files::wait::set_limit(args.api.io_timeout);
     let token_source = if args.sandbox {
         "the built-in sandbox".to_string()
     } else if let Some(path) = &args.api.token_file {
@@ -248,7 +248,7 @@ pub enum UiReach {
 
 /// The `ui` flags, checked: credentials as every command has them, or none (the page asks).
 pub fn ui(args: UiArgs) -> Result<UiConfig, ConfigError> {
-    crate::wait::set_limit(args.api.io_timeout);
+    crate::files::wait::set_limit(args.api.io_timeout);
     let mut transport = transport(&args.api);
     transport.invite_rates = args.invite_rates.clone();
     let reach = if args.sandbox {
@@ -310,7 +310,7 @@ pub struct ExportConfig {
 
 /// The `export` flags, checked.
 pub fn export(args: ExportArgs) -> ExportConfig {
-    crate::wait::set_limit(args.api.io_timeout);
+    crate::files::wait::set_limit(args.api.io_timeout);
     let reach = online(&args.api, args.sandbox);
     ExportConfig {
         reach,
@@ -434,11 +434,11 @@ fn run_token_command(command: &str, limit: std::time::Duration) -> Result<Secret
         let read = stdout.take(MAX_SECRET_FILE + 1).read_to_end(&mut out).map(|_| out);
         let _ = tx.send(read);
     });
-    let waiting = crate::wait::Waiting::with_limit(limit);
+    let waiting = crate::files::wait::Waiting::with_limit(limit);
     let too_long = |limit| {
         format!(
             "it had not finished after {} (--io-timeout) and was stopped",
-            crate::wait::seconds(limit)
+            crate::files::wait::seconds(limit)
         )
     };
     let give_up = |child: &mut std::process::Child, e: std::io::Error| {
@@ -446,7 +446,7 @@ fn run_token_command(command: &str, limit: std::time::Duration) -> Result<Secret
         failed(e.to_string())
     };
     let out = loop {
-        match rx.recv_timeout(crate::wait::POLL) {
+        match rx.recv_timeout(crate::files::wait::POLL) {
             Ok(read) => break read.map_err(|e| failed(crate::words::io_words(&e)))?,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 if let Err(e) = waiting.check(too_long) {
@@ -567,15 +567,15 @@ fn read_secret_file(path: &PathBuf, limit: std::time::Duration) -> Result<Secret
 /// empty file.)
 fn read_patiently(file: &std::fs::File, limit: std::time::Duration) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let waiting = crate::wait::Waiting::with_limit(limit);
+    let waiting = crate::files::wait::Waiting::with_limit(limit);
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        if !crate::wait::until_ready(file, true) {
+        if !crate::files::wait::until_ready(file, true) {
             waiting.check(|limit| {
                 format!(
                     "nothing finished writing it within {} (--io-timeout)",
-                    crate::wait::seconds(limit)
+                    crate::files::wait::seconds(limit)
                 )
             })?;
             continue;

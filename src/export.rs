@@ -10,8 +10,8 @@ use crate::api::paging::{Walk, each_page};
 use crate::api::{Client, Guest};
 use crate::config::ExportConfig;
 use crate::error::{RunError, shutdown_signal};
-use crate::output::{AtomicFile, neutralize};
-use crate::overwrite::{self, Kind};
+use crate::files::output::{AtomicFile, neutralize};
+use crate::files::overwrite::{self, Kind};
 
 /// Columns of the export, in order. `import` reads them back (it is valid import input).
 pub const COLUMNS: [&str; 16] = [
@@ -61,12 +61,12 @@ pub async fn run(args: ExportConfig) -> Result<(), RunError> {
     let mut problems = Vec::new();
     let reach = args.reach.map_err(|e| problems.extend(e.problems())).ok();
     if let Some(path) = &args.output {
-        if let Some(problem) = crate::overwrite::unwritable_format(path, "--output") {
+        if let Some(problem) = crate::files::overwrite::unwritable_format(path, "--output") {
             problems.push(problem);
-        } else if let Err(problem) = crate::output::check_writable(path, "--output") {
+        } else if let Err(problem) = crate::files::output::check_writable(path, "--output") {
             problems.push(problem);
         } else if let Err(problem) =
-            crate::overwrite::check(path, Kind::Export, args.force, "--output", COLUMNS.join(",").as_bytes())
+            crate::files::overwrite::check(path, Kind::Export, args.force, "--output", COLUMNS.join(",").as_bytes())
         {
             problems.push(problem);
         }
@@ -157,7 +157,7 @@ fn workbook(csv: &[u8]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
 /// Writes the header and every guest, page by page in server order.
 pub async fn export<W: Write>(client: &Client, out: W, options: &ExportOptions) -> Result<Walk, RunError> {
     let failed = |e| RunError::csv("cannot write the export", e);
-    let mut writer = crate::output::csv_writer(out, crate::output::CsvStyle::new(options.excel))
+    let mut writer = crate::files::output::csv_writer(out, crate::files::output::CsvStyle::new(options.excel))
         .map_err(|e| RunError::io("cannot write the export", e))?;
     let mut header: Vec<&str> = COLUMNS.to_vec();
     if options.with_stats {

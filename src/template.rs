@@ -6,8 +6,8 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::error::RunError;
-use crate::output::{AtomicFile, check_writable};
-use crate::overwrite::{self, Kind};
+use crate::files::output::{AtomicFile, check_writable};
+use crate::files::overwrite::{self, Kind};
 
 /// What the sheet says above its header.
 const NOTE: &str = "Tallyfy guests: one guest per row. Only email is required. Members are user ids separated by spaces. Replace the two examples with your guests.";
@@ -84,8 +84,12 @@ fn csv_bytes() -> Result<Vec<u8>, RunError> {
     for example in EXAMPLES {
         // The phones start with `+`: guarded as every CSV of ours is, so a spreadsheet shows
         // them as text; the import takes the guard off again.
-        out.write_record(example.iter().map(|cell| crate::output::neutralize(cell).into_owned()))
-            .map_err(failed)?;
+        out.write_record(
+            example
+                .iter()
+                .map(|cell| crate::files::output::neutralize(cell).into_owned()),
+        )
+        .map_err(failed)?;
     }
     out.into_inner()
         .map_err(|e| RunError::io("cannot write the template", e.into_error()))

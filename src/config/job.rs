@@ -292,7 +292,7 @@ struct Common {
 impl Common {
     /// The job of `kind`, reaching Tallyfy as the flags say, with the flag rules checked.
     fn job(self, kind: Kind, api: &ApiArgs, sandbox: bool, transport: Transport) -> Job {
-        crate::wait::set_limit(api.io_timeout);
+        crate::files::wait::set_limit(api.io_timeout);
         let reach = super::reach(api, sandbox, self.dry_run, transport);
         let refused = refused(&kind, &reach);
         Job {

@@ -22,7 +22,7 @@ use super::setup;
 use super::stop::Stop;
 use crate::config::{Job, Kind, Reach};
 use crate::error::{Exit, RunError};
-use crate::output::CsvStyle;
+use crate::files::output::CsvStyle;
 
 /// How a face runs the engine: whether it counts the rows up front (for a total), and whether
 /// a person can be asked.

@@ -11,9 +11,9 @@ use super::lock;
 use crate::api::Client;
 use crate::config::{Job, Kind, Reach};
 use crate::error::RunError;
+use crate::files::output::{check_writable, same_file};
 use crate::input::{Input, InputOptions, Source, incomplete_results};
 use crate::modes::ErrorBudget;
-use crate::output::{check_writable, same_file};
 use crate::sandbox::Sandbox;
 
 /// A run that passed every check: what it reads, where its results go, how it reaches Tallyfy.
@@ -105,7 +105,7 @@ fn open_input(job: &Job, source: &Source) -> Result<Input, String> {
 /// every output path (see `output_problems`).
 fn output_problems_of(job: &Job, source: &Source, results: Option<&Path>) -> Vec<String> {
     let mut problems = Vec::new();
-    if let Some(problem) = results.and_then(|path| crate::overwrite::unwritable_format(path, "--results")) {
+    if let Some(problem) = results.and_then(|path| crate::files::overwrite::unwritable_format(path, "--results")) {
         problems.push(problem);
     }
     let summary_to_stdout = job.output.summary_json.as_deref().is_some_and(|p| p.as_os_str() == "-");
@@ -407,7 +407,7 @@ pub(super) fn acts_journal(job: &Job, results: Option<&Path>) -> Option<PathBuf>
         return None;
     }
     let fallback = match Source::from_arg(&job.file) {
-        Source::File(input) if crate::output::replaceable(&input) => input.with_extension("acts.csv"),
+        Source::File(input) if crate::files::output::replaceable(&input) => input.with_extension("acts.csv"),
         _ => "tallyfy-guests.acts.csv".into(),
     };
     Some(journal::path_for(results, fallback))

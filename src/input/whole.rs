@@ -81,7 +81,7 @@ pub fn incomplete(path: &Path, row_column: &str, status_column: &str) -> Result<
     } else {
         bytes
     };
-    let bytes = bytes.strip_prefix(crate::output::UTF8_BOM).unwrap_or(&bytes);
+    let bytes = bytes.strip_prefix(crate::files::output::UTF8_BOM).unwrap_or(&bytes);
     // Results files use their input's delimiter: the header line says which.
     let header_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     let delimiter = [b',', b';', b'\t', b'|']

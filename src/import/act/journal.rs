@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::error::RunError;
+use crate::files::output::neutralize;
 use crate::import::outcome::Outcome;
-use crate::output::neutralize;
 
 /// The journal's columns, written once at the top of a new journal.
 pub(crate) const COLUMNS: [&str; 6] = ["time", "act", "email", "guest_id", "phase", "message"];
@@ -135,7 +135,7 @@ impl Journal {
 /// `crm.undo.acts.csv`); `fallback` (beside the input, or the working folder) when the results go
 /// to stdout or to something that is not a regular file.
 pub(crate) fn path_for(results: Option<&Path>, fallback: PathBuf) -> PathBuf {
-    match results.filter(|path| crate::output::replaceable(path)) {
+    match results.filter(|path| crate::files::output::replaceable(path)) {
         Some(path) => path.with_extension("acts.csv"),
         None => fallback,
     }

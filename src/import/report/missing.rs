@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use crate::error::RunError;
+use crate::files::output::{AtomicFile, csv_writer, neutralize};
 use crate::import::outcome::{Outcome, Status};
 use crate::import::plan::dedupe::{Mentioned, Presence};
 use crate::import::plan::existing::Existing;
-use crate::output::{AtomicFile, csv_writer, neutralize};
 
 pub(crate) const COLUMNS: [&str; 9] = [
     "id",
@@ -74,7 +74,7 @@ pub(crate) fn write(
     let what = || format!("cannot write the missing-guests report {}", path.display());
     let mut file = AtomicFile::create(path).map_err(|e| RunError::io(what(), e))?;
     let mut out =
-        csv_writer(file.writer(), crate::output::CsvStyle::new(excel)).map_err(|e| RunError::io(what(), e))?;
+        csv_writer(file.writer(), crate::files::output::CsvStyle::new(excel)).map_err(|e| RunError::io(what(), e))?;
     let io = |e: csv::Error| RunError::io(what(), e.into());
     let actions = done.map_or(&[][..], |_| &ACTION_COLUMNS[..]);
     out.write_record(actions.iter().chain(COLUMNS.iter())).map_err(io)?;

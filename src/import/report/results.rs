@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::RunError;
+use crate::files::output::{AtomicFile, CsvStyle, needs_guard, replaceable};
 use crate::input::{Cells, ResultOf};
-use crate::output::{AtomicFile, CsvStyle, needs_guard, replaceable};
 
 /// The columns we add in front of the input's own: this writer's, which the input reader is
 /// told of so that a results file read back (`--retry-from`, or as plain input) is understood.
@@ -226,14 +226,14 @@ impl ResultsWriter {
         let (sink, sortable): (Box<dyn Write + Send>, Option<PathBuf>) = match path {
             Some(path) if replaceable(path) => (
                 Box::new(BufWriter::new(
-                    crate::output::create_file(path).map_err(|e| cannot(path, e))?,
+                    crate::files::output::create_file(path).map_err(|e| cannot(path, e))?,
                 )),
                 Some(path.to_path_buf()),
             ),
             Some(path) => (
                 // Never blocking: a FIFO nobody reads stops the run at --io-timeout.
                 Box::new(BufWriter::new(
-                    crate::output::open_in_place(path).map_err(|e| cannot(path, e))?,
+                    crate::files::output::open_in_place(path).map_err(|e| cannot(path, e))?,
                 )),
                 None,
             ),
@@ -244,7 +244,7 @@ impl ResultsWriter {
             out: RefCell::new(sink),
         };
         let mut writer =
-            crate::output::csv_writer(sink, style).map_err(|e| RunError::io("cannot write the results", e))?;
+            crate::files::output::csv_writer(sink, style).map_err(|e| RunError::io("cannot write the results", e))?;
         writer
             .write_record(&full_header)
             .map_err(|e| RunError::csv("cannot write the results", e))?;
@@ -419,9 +419,9 @@ fn rewrite(path: &Path, style: CsvStyle, of: Option<&str>) -> Result<(), RunErro
     if style.bom
         && io::BufRead::fill_buf(&mut file)
             .map_err(|e| RunError::io(what(), e))?
-            .starts_with(crate::output::UTF8_BOM)
+            .starts_with(crate::files::output::UTF8_BOM)
     {
-        io::BufRead::consume(&mut file, crate::output::UTF8_BOM.len());
+        io::BufRead::consume(&mut file, crate::files::output::UTF8_BOM.len());
     }
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -430,8 +430,8 @@ fn rewrite(path: &Path, style: CsvStyle, of: Option<&str>) -> Result<(), RunErro
         .from_reader(file);
     let mut sorted = AtomicFile::create(path).map_err(|e| RunError::io(what(), e))?;
     {
-        let mut writer =
-            crate::output::csv_writer(BufWriter::new(sorted.writer()), style).map_err(|e| RunError::io(what(), e))?;
+        let mut writer = crate::files::output::csv_writer(BufWriter::new(sorted.writer()), style)
+            .map_err(|e| RunError::io(what(), e))?;
         let mut records = reader.byte_records();
         if let Some(header) = records.next() {
             let header = header.map_err(|e| RunError::csv(what(), e))?;

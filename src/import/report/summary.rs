@@ -13,10 +13,10 @@ use serde::Serialize;
 use crate::api::Client;
 use crate::config::Job;
 use crate::error::{Exit, RunError};
+use crate::files::output::AtomicFile;
 use crate::import::outcome::Status;
 use crate::input::Source;
 use crate::modes::{OnExisting, OnMissing};
-use crate::output::AtomicFile;
 
 /// What to do next, as the summary carries it (`next::advice` builds it): the advice printed on
 /// stderr (`next: fix ..., then run: CMD`) and the command alone (the summary JSON's

@@ -69,7 +69,7 @@ pub async fn write(
     })?;
     summary_sheet(&mut book, summary, organization, &run, whole).map_err(failed)?;
     let bytes = book.save_to_buffer().map_err(failed)?;
-    let mut file = crate::output::AtomicFile::create(xlsx).map_err(|e| RunError::io(what(), e))?;
+    let mut file = crate::files::output::AtomicFile::create(xlsx).map_err(|e| RunError::io(what(), e))?;
     std::io::Write::write_all(file.writer(), &bytes).map_err(|e| RunError::io(what(), e))?;
     file.commit().map_err(|e| RunError::io(what(), e))?;
     let _ = std::fs::remove_file(rows);
@@ -108,7 +108,7 @@ pub async fn from_csv(
         .map_err(|e| RunError::csv(format!("cannot write {}", rows.display()), e))?;
     for record in reader.records() {
         let record = record.map_err(|e| RunError::csv(what(), e))?;
-        let cells: Vec<&str> = record.iter().map(crate::output::unneutralize).collect();
+        let cells: Vec<&str> = record.iter().map(crate::files::output::unneutralize).collect();
         writer
             .write_record(&cells)
             .map_err(|e| RunError::csv(format!("cannot write {}", rows.display()), e))?;

@@ -192,12 +192,14 @@ pub fn open_in_place(path: &Path) -> io::Result<InPlace> {
             match open(true).or_else(|e| if no_reader(&e) { Err(e) } else { open(false) }) {
                 Ok(file) => return Ok(InPlace { file }),
                 Err(e) if no_reader(&e) => {
-                    waiting.get_or_insert_with(crate::wait::Waiting::start).tick(|limit| {
-                        format!(
-                            "no program opened it for reading within {} (--io-timeout)",
-                            crate::wait::seconds(limit)
-                        )
-                    })?;
+                    waiting
+                        .get_or_insert_with(crate::files::wait::Waiting::start)
+                        .tick(|limit| {
+                            format!(
+                                "no program opened it for reading within {} (--io-timeout)",
+                                crate::files::wait::seconds(limit)
+                            )
+                        })?;
                 }
                 Err(e) => return Err(e),
             }
@@ -232,12 +234,12 @@ impl io::Write for InPlace {
         loop {
             match self.file.write(bytes) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let waiting = waiting.get_or_insert_with(crate::wait::Waiting::start);
-                    let _room = crate::wait::until_ready(&self.file, false);
+                    let waiting = waiting.get_or_insert_with(crate::files::wait::Waiting::start);
+                    let _room = crate::files::wait::until_ready(&self.file, false);
                     waiting.check(|limit| {
                         format!(
                             "nothing read from it for {} (--io-timeout)",
-                            crate::wait::seconds(limit)
+                            crate::files::wait::seconds(limit)
                         )
                     })?;
                 }
