@@ -105,7 +105,7 @@ impl Preview {
 }
 
 /// Whether a person is there to answer: stdin and stderr are both terminals.
-pub(super) fn interactive() -> bool {
+pub(crate) fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 

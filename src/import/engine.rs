@@ -29,7 +29,7 @@ use crate::config::Job;
 use crate::error::{Exit, RunError};
 
 /// In-flight requests get this long to finish after a stop before they are abandoned.
-pub(super) const GRACE: Duration = Duration::from_secs(5);
+pub(crate) const GRACE: Duration = Duration::from_secs(5);
 
 /// Starts `job` on the current tokio runtime (call it from within one: it panics otherwise, as
 /// `tokio::spawn` does). Its events come on [`Running::events`]; it ends on its own, or stops
@@ -44,7 +44,7 @@ pub fn start(job: Job) -> Running {
 }
 
 /// Starts `job` for `face`.
-pub(super) fn start_with(job: Job, face: Face) -> Running {
+pub(crate) fn start_with(job: Job, face: Face) -> Running {
     let (tx, events) = mpsc::unbounded_channel();
     let stop = Arc::new(Stop::default());
     let stopper = Stopper {
@@ -137,7 +137,7 @@ impl Stopper {
     }
 
     /// Whether this is a dry run (which a stop ends at once).
-    pub(super) fn dry_run(&self) -> bool {
+    pub(crate) fn dry_run(&self) -> bool {
         self.dry_run
     }
 }

@@ -171,12 +171,12 @@ impl Confirm {
     }
 
     /// Answers with `answer` (an error when the answer could not be read).
-    pub(super) fn reply(self, answer: Result<(), RunError>) {
+    pub(crate) fn reply(self, answer: Result<(), RunError>) {
         let _ = self.reply.send(answer);
     }
 
     /// Resolves when the run no longer waits for the answer (it was stopped).
-    pub(super) async fn abandoned(&mut self) {
+    pub(crate) async fn abandoned(&mut self) {
         self.reply.closed().await;
     }
 }

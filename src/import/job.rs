@@ -27,9 +27,9 @@ use crate::files::output::CsvStyle;
 /// How a face runs the engine: whether it counts the rows up front (for a total), and whether
 /// a person can be asked.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Face {
-    pub(super) count_rows: bool,
-    pub(super) ask: bool,
+pub(crate) struct Face {
+    pub(crate) count_rows: bool,
+    pub(crate) ask: bool,
 }
 
 /// The job, as `engine::start` runs it.

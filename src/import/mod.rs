@@ -27,70 +27,18 @@
 //!   and heartbeat, the summary on stderr, `--summary-json`).
 
 mod act;
-mod confirm;
+pub(crate) mod confirm;
 pub mod engine;
-mod event;
-mod face;
-mod job;
+pub(crate) mod event;
+pub(crate) mod job;
 mod link;
 mod lock;
 mod options;
-mod outcome;
+pub(crate) mod outcome;
 mod pipeline;
 mod plan;
 pub mod report;
-mod setup;
+pub(crate) mod setup;
 mod stop;
 
-use crate::error::RunError;
 pub use report::summary::{Summary, SummaryFile};
-
-pub use face::run;
-
-/// The `--summary-json` of an `import` or `undo` whose flags were refused before it could
-/// start (`--concurrency 0`, an unknown flag): exit 2 and the error, so that monitoring does
-/// not read an earlier run's account. `args` is the command line. A path that holds something
-/// other than a summary this tool wrote is left alone (it might be the input, mistyped).
-pub fn summary_after_flag_error(args: &[String], message: &str) {
-    let Some(command) = args.iter().skip(1).find_map(|arg| match arg.as_str() {
-        "import" => Some("import"),
-        "undo" => Some("undo"),
-        _ => None,
-    }) else {
-        return;
-    };
-    let mut path = None;
-    for (i, arg) in args.iter().enumerate() {
-        if arg == "--summary-json" {
-            path = args.get(i + 1).map(std::path::PathBuf::from);
-        } else if let Some(value) = arg.strip_prefix("--summary-json=") {
-            path = Some(value.into());
-        }
-    }
-    let Some(path) = path.filter(|path| path.as_os_str() == "-" || summary_or_nothing(path)) else {
-        return;
-    };
-    let dry_run = args.iter().any(|arg| arg == "--dry-run");
-    let update = args
-        .windows(2)
-        .any(|pair| pair[0] == "--on-existing" && pair[1] == "update");
-    let on_existing = if update || args.iter().any(|arg| arg == "--on-existing=update") {
-        crate::modes::OnExisting::Update
-    } else {
-        crate::modes::OnExisting::Skip
-    };
-    let mut account = SummaryFile::bare(command, dry_run, on_existing, std::time::SystemTime::now());
-    let outcome = Err(RunError::Setup(vec![message.to_string()]));
-    if let Err(error) = account.write(&path, &outcome) {
-        tracing::warn!("{error}");
-    }
-}
-
-/// Nothing at `path`, or a summary file this tool wrote (a JSON object naming the tool).
-fn summary_or_nothing(path: &std::path::Path) -> bool {
-    match std::fs::read(path) {
-        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes)
-            .is_ok_and(|value| value["tool"] == env!("CARGO_PKG_NAME")),
-    }
-}

@@ -155,7 +155,7 @@ fn paths_problems(job: &Job, source: &Source, results: Option<&Path>) -> Vec<(&'
 
 /// The `--summary-json` path is itself one of set-up's problems (the input, another output, or
 /// not writable): the account is then not written there, since that could destroy a file.
-pub(super) fn summary_refused(job: &Job) -> bool {
+pub(crate) fn summary_refused(job: &Job) -> bool {
     let source = Source::from_arg(&job.file);
     let results = results_path(&source, job.output.results.as_deref(), &job.kind, job.dry_run).unwrap_or(None);
     paths_problems(job, &source, results.as_deref())

@@ -75,7 +75,7 @@ fn no_unreachable_in_src() {
 fn only_config_and_cli_read_the_environment() {
     let found: Vec<String> = source_files()
         .iter()
-        .filter(|(path, _)| !(path.starts_with("src/config") || path == "src/cli.rs"))
+        .filter(|(path, _)| !(path.starts_with("src/config") || path.starts_with("src/cli/")))
         .flat_map(|(path, text)| {
             let tokens = lex(text);
             let mut lines: Vec<usize> = tokens

@@ -5,7 +5,7 @@ use std::io::Cursor;
 
 use proptest::prelude::*;
 use tallyfy_guests::api::{Guest, NewGuest};
-use tallyfy_guests::export::{COLUMNS, guest_record};
+use tallyfy_guests::commands::export::{COLUMNS, guest_record};
 use tallyfy_guests::files::output::{csv_writer, neutralize};
 use tallyfy_guests::input::{Format, Input, InputOptions};
 use tallyfy_guests::validate::validate;

@@ -5,7 +5,7 @@
 
 pub(super) mod missing;
 pub(super) mod next;
-pub(super) mod progress;
+pub(crate) mod progress;
 pub mod results;
-pub(super) mod summary;
+pub(crate) mod summary;
 pub mod workbook;

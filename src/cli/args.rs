@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::help::*;
+use super::help::*;
 use crate::rate::Rate;
 
 #[allow(

@@ -4,14 +4,14 @@
 use std::io::{BufRead, Read, Write};
 use std::time::Duration;
 
-use super::{Sandbox, SandboxOptions};
 use crate::error::{Exit, RunError, shutdown_signal};
+use crate::sandbox::{Sandbox, SandboxOptions};
 
 /// The last line the sandbox prints: once it is out, the sandbox is serving.
 const PID_VAR: &str = "TALLYFY_SANDBOX_PID";
 
 /// Serves a sandbox until a signal (or for `stop_after`), printing how to point the tool at it.
-pub async fn run(options: SandboxOptions, stop_after: Option<Duration>) -> Result<(), RunError> {
+pub async fn run(options: SandboxOptions, stop_after: Option<Duration>) -> Result<Exit, RunError> {
     let count = options.guests.len();
     let (port, oauth) = (options.port, options.oauth.clone());
     let sandbox = Sandbox::start(options).await.map_err(|e| match e.kind() {
@@ -51,7 +51,7 @@ pub async fn run(options: SandboxOptions, stop_after: Option<Duration>) -> Resul
     }
     let stats = sandbox.stats();
     tracing::info!(requests = stats.requests, created = stats.created, "sandbox stopped");
-    Ok(())
+    Ok(Exit::Success)
 }
 
 /// Starts the sandbox as a background process (its own process group, so a Ctrl-C at the

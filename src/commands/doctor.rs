@@ -7,6 +7,7 @@ use std::io::Write;
 use crate::api::{ApiErrorKind, Client};
 use crate::config::DoctorConfig;
 use crate::error::{Exit, RunError};
+use crate::logging::Ui;
 
 /// One check and how it went.
 #[derive(Debug, serde::Serialize)]
@@ -20,7 +21,8 @@ struct Check {
 }
 
 /// Runs the checks and prints them (one JSON object with `json`); exit 0 when all pass, 2 not.
-pub async fn run(config: DoctorConfig, json: bool) -> Result<Exit, RunError> {
+pub async fn run(config: DoctorConfig, ui: Ui) -> Result<Exit, RunError> {
+    let json = ui.json;
     let mut checks = Vec::new();
     let reach = match config.reach {
         Ok(reach) => reach,

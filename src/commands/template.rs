@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::error::RunError;
+use crate::error::{Exit, RunError};
 use crate::files::output::{AtomicFile, check_writable};
 use crate::files::overwrite::{self, Kind};
 
@@ -49,12 +49,13 @@ const EXAMPLES: [[&str; 8]; 2] = [
 
 /// Writes the template to `output` (`.xlsx` makes a workbook), or as CSV to stdout. An existing
 /// file is replaced only when it is an unfilled template of ours, or with `force`.
-pub fn run(output: Option<&Path>, force: bool) -> Result<(), RunError> {
+pub fn run(output: Option<&Path>, force: bool) -> Result<Exit, RunError> {
     let Some(path) = output.filter(|path| path.as_os_str() != "-") else {
         let mut stdout = std::io::stdout();
-        return stdout
+        stdout
             .write_all(&csv_bytes()?)
-            .map_err(|e| RunError::io("cannot write to stdout", e));
+            .map_err(|e| RunError::io("cannot write to stdout", e))?;
+        return Ok(Exit::Success);
     };
     if let Some(problem) = overwrite::unwritable_format(path, "template") {
         return Err(RunError::Setup(vec![problem]));
@@ -73,7 +74,7 @@ pub fn run(output: Option<&Path>, force: bool) -> Result<(), RunError> {
         path.display(),
         path.display()
     );
-    Ok(())
+    Ok(Exit::Success)
 }
 
 fn csv_bytes() -> Result<Vec<u8>, RunError> {

@@ -1,4 +1,4 @@
-//! `tallyfy-guests man`: the one manual page, roff made from the same definitions as `--help`
+//! The one manual page (`tallyfy-guests man` writes it), roff made from the same definitions as `--help`
 //! (clap_mangen renders the title, name, synopsis and global options; the commands, the
 //! environment, files, exit status and examples are written here). No subcommand pages are
 //! installed, so none is referred to.
@@ -6,8 +6,6 @@
 use std::io::Write;
 
 use clap::{Arg, Command};
-
-use crate::error::RunError;
 
 /// Every environment variable the tool reads, and what for.
 const ENVIRONMENT: &[(&str, &str)] = &[
@@ -68,15 +66,6 @@ const FILES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Writes the manual page to stdout.
-pub fn run() -> Result<(), RunError> {
-    let mut out = Vec::new();
-    render(&mut out).map_err(|e| RunError::io("cannot write the manual page", e))?;
-    std::io::stdout()
-        .write_all(&out)
-        .map_err(|e| RunError::io("cannot write to stdout", e))
-}
-
 /// The date the page's title gives (mandoc's lint wants one it can read): when its text last
 /// changed in substance.
 const MANUAL_DATE: &str = "2026-12-07";
@@ -84,7 +73,7 @@ const MANUAL_DATE: &str = "2026-12-07";
 /// The page, in roff.
 pub fn render(out: &mut Vec<u8>) -> std::io::Result<()> {
     use clap::CommandFactory;
-    let mut command = crate::cli::Cli::command();
+    let mut command = super::Cli::command();
     command.build();
     let man = clap_mangen::Man::new(command.clone()).date(MANUAL_DATE);
     let mut generated = Vec::new();
@@ -207,7 +196,7 @@ fn option(out: &mut Vec<u8>, arg: &Arg) -> std::io::Result<()> {
 /// The exit codes, from the text `--help` shows, as a list.
 fn exit_status(out: &mut Vec<u8>) -> std::io::Result<()> {
     let mut codes: Vec<(String, String)> = Vec::new();
-    for line in crate::help::EXIT_CODES.lines().skip(1) {
+    for line in super::help::EXIT_CODES.lines().skip(1) {
         let trimmed = line.trim();
         match trimmed.split_once("  ") {
             Some((code, rest)) if code.len() == 1 && code.chars().all(|c| c.is_ascii_digit()) => {
@@ -230,7 +219,7 @@ fn exit_status(out: &mut Vec<u8>) -> std::io::Result<()> {
 
 /// The examples of the top-level `--help`, as they are.
 fn examples(out: &mut Vec<u8>) -> std::io::Result<()> {
-    let overview = crate::help::OVERVIEW;
+    let overview = super::help::OVERVIEW;
     let examples = overview.split("\n\n").next().unwrap_or_default();
     writeln!(out, ".nf")?;
     for line in examples.lines().skip(1) {

@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::api::paging::{Walk, each_page};
 use crate::api::{Client, Guest};
 use crate::config::ExportConfig;
-use crate::error::{RunError, shutdown_signal};
+use crate::error::{Exit, RunError, shutdown_signal};
 use crate::files::output::{AtomicFile, neutralize};
 use crate::files::overwrite::{self, Kind};
 
@@ -56,7 +56,7 @@ pub struct ExportOptions {
 }
 
 /// The `export` command: configuration, output file, Ctrl-C, and the closing summary.
-pub async fn run(args: ExportConfig) -> Result<(), RunError> {
+pub async fn run(args: ExportConfig) -> Result<Exit, RunError> {
     // Every set-up problem is found before anything is sent, and reported together.
     let mut problems = Vec::new();
     let reach = args.reach.map_err(|e| problems.extend(e.problems())).ok();
@@ -104,7 +104,7 @@ pub async fn run(args: ExportConfig) -> Result<(), RunError> {
         summary.guests,
         summary.pages
     );
-    Ok(())
+    Ok(Exit::Success)
 }
 
 async fn export_to_file(client: &Client, path: &Path, options: &ExportOptions) -> Result<Walk, RunError> {

@@ -9,16 +9,16 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use super::confirm;
-use super::engine::{self, Running, Stopper};
-use super::event::{Confirm, Event, Listing, Wait};
-use super::job::Face;
-use super::outcome::Status;
-use super::report::progress::{PendingCreates, Progress};
-use super::report::summary::SummaryFile;
-use super::setup;
 use crate::config::Job;
 use crate::error::{Exit, RunError, ShutdownSignals};
+use crate::import::confirm;
+use crate::import::engine::{self, Running, Stopper};
+use crate::import::event::{Confirm, Event, Listing, Wait};
+use crate::import::job::Face;
+use crate::import::outcome::Status;
+use crate::import::report::progress::{PendingCreates, Progress};
+use crate::import::report::summary::SummaryFile;
+use crate::import::setup;
 use crate::input::Source;
 use crate::logging::Ui;
 
