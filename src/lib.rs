@@ -32,9 +32,9 @@ pub mod config;
 pub mod connect;
 pub mod defaults;
 pub mod email_key;
+pub mod engine;
 pub mod error;
 pub mod files;
-pub mod import;
 pub mod input;
 pub mod invite_pace;
 pub mod logging;
@@ -49,7 +49,6 @@ pub mod words;
 
 use error::Exit;
 pub use error::RunError;
-pub use import::engine;
 
 /// Runs one command to completion and returns its exit code: the dispatch, and nothing else.
 pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<Exit, RunError> {

@@ -10,15 +10,15 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use crate::config::Job;
+use crate::engine::confirm;
+use crate::engine::event::{Confirm, Event, Listing, Wait};
+use crate::engine::job::Face;
+use crate::engine::outcome::Status;
+use crate::engine::report::progress::{PendingCreates, Progress};
+use crate::engine::report::summary::SummaryFile;
+use crate::engine::setup;
+use crate::engine::{self, Running, Stopper};
 use crate::error::{Exit, RunError, ShutdownSignals};
-use crate::import::confirm;
-use crate::import::engine::{self, Running, Stopper};
-use crate::import::event::{Confirm, Event, Listing, Wait};
-use crate::import::job::Face;
-use crate::import::outcome::Status;
-use crate::import::report::progress::{PendingCreates, Progress};
-use crate::import::report::summary::SummaryFile;
-use crate::import::setup;
 use crate::input::Source;
 use crate::logging::Ui;
 

@@ -92,7 +92,7 @@ fn summary_after_flag_error(args: &[String], message: &str) {
     } else {
         crate::modes::OnExisting::Skip
     };
-    let mut account = crate::import::SummaryFile::bare(command, dry_run, on_existing, std::time::SystemTime::now());
+    let mut account = crate::engine::SummaryFile::bare(command, dry_run, on_existing, std::time::SystemTime::now());
     let outcome = Err(RunError::Setup(vec![message.to_string()]));
     if let Err(error) = account.write(&path, &outcome) {
         tracing::warn!("{error}");

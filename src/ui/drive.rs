@@ -31,7 +31,7 @@ pub(super) async fn drive(hub: Arc<Hub>, order: Order) -> Outcome {
     // The run's account, as the CLI writes it for --summary-json: the page is a consumer of
     // the same events.
     let summary_json = job.output.summary_json.clone();
-    let mut account = crate::import::SummaryFile::new(&job, std::time::SystemTime::now());
+    let mut account = crate::engine::SummaryFile::new(&job, std::time::SystemTime::now());
     account.hash_input(&crate::input::Source::from_arg(&job.file));
     let mut running = crate::engine::start(job);
     let stopper = running.stopper();
@@ -110,7 +110,7 @@ pub(super) async fn drive(hub: Arc<Hub>, order: Order) -> Outcome {
         // The page offers the results as the CLI writes them both ways: the CSV the job wrote,
         // and the workbook `--results NAME.xlsx` would have written.
         let client = crate::api::Client::new(&order.api).ok();
-        let made = crate::import::report::workbook::from_csv(results, xlsx, summary, client.as_ref(), input, false);
+        let made = crate::engine::report::workbook::from_csv(results, xlsx, summary, client.as_ref(), input, false);
         if let Err(error) = made.await {
             tracing::warn!("{error}");
         }

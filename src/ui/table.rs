@@ -142,7 +142,7 @@ pub(super) fn results(path: &Path, map: &[(String, String)]) -> Result<Table, St
     let options = InputOptions {
         map: targets(map),
         previous_results: true,
-        result_columns: &crate::import::report::results::RESULT_COLUMNS,
+        result_columns: &crate::engine::report::results::RESULT_COLUMNS,
         ..InputOptions::default()
     };
     let input = open(path, &options)?;

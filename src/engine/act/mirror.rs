@@ -18,9 +18,9 @@ use futures::StreamExt;
 use super::remove::{Target, Verify, remove};
 use crate::api::Client;
 use crate::api::clock::{parse_time, rfc3339};
-use crate::import::outcome::{Outcome, Status};
-use crate::import::plan::existing::Existing;
-use crate::import::stop::Stop;
+use crate::engine::outcome::{Outcome, Status};
+use crate::engine::plan::existing::Existing;
+use crate::engine::stop::Stop;
 use crate::modes::{ErrorBudget, Removal};
 
 /// What `--on-missing` may do, and within what.
@@ -266,7 +266,7 @@ mod tests {
             .iter()
             .map(|guest| Existing {
                 id: guest.id.clone(),
-                profile: crate::import::plan::existing::Profile::of(guest),
+                profile: crate::engine::plan::existing::Profile::of(guest),
             })
             .collect();
         let rules = Rules {

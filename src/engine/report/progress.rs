@@ -15,7 +15,7 @@ use chrono::{DateTime, Local};
 use indicatif::ProgressState;
 use tracing::Span;
 
-use crate::import::outcome::Status;
+use crate::engine::outcome::Status;
 use tracing_indicatif::span_ext::IndicatifSpanExt;
 use tracing_indicatif::style::ProgressStyle;
 

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::summary::{Next, Summary};
-use crate::import::outcome::Status;
+use crate::engine::outcome::Status;
 
 /// The next step after a run whose rows need a person (`invalid`, `conflict`: fix cells;
 /// `failed`: run again), also when it stopped early (the retry re-runs the deferred rows too),

@@ -4,9 +4,9 @@
 
 use super::journal::{Act, Journal};
 use crate::api::{ApiErrorKind, Client};
-use crate::import::outcome::{Outcome, Status};
-use crate::import::plan::existing::is_disabled;
-use crate::import::stop::{Stop, deferred_message, failure};
+use crate::engine::outcome::{Outcome, Status};
+use crate::engine::plan::existing::is_disabled;
+use crate::engine::stop::{Stop, deferred_message, failure};
 use crate::modes::Removal;
 
 /// The guest to take away: its email, the id it must still have, and (for `undo`) what else

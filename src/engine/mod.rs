@@ -1,15 +1,16 @@
-//! `import`: read → validate → dedupe → create → results, streaming through bounded channels so
-//! memory does not grow with the file (beyond the set of emails seen). Every input record gets
+//! The engine of `import` and `undo`: read → validate → dedupe → create → results, streaming
+//! through bounded channels so memory does not grow with the file (beyond the emails seen). Every input record gets
 //! exactly one result row; a stop (token rejected, rate-limited beyond `--max-wait`, a signal)
 //! turns what is left into `deferred` rows, and re-running the same command continues.
 //!
-//! This file is the facade: it places the children and passes their names on (`run`, `Summary`,
-//! `SummaryFile`; its own code is only the `--summary-json` of a command clap refused), and no
-//! child names it back. The folder shows the pipeline, in the order a run meets it:
+//! This file is the facade and the library's API: it places the children and passes their
+//! names on ([`start`], [`Running`], [`Event`], [`Status`], [`Summary`], ...), with no code of
+//! its own, and no child names it back. It emits typed events and writes no human text: its
+//! faces are `commands::import` (the terminal) and `ui` (the page). The folder shows the pipeline, in the order a run meets it:
 //! - `job`: the run, stage by stage, from set-up to the end (what `engine::start` spawns).
 //! - `setup`: every check before anything is sent (input, outputs, configuration, where the acts
-//!   journal goes), the connection; `lock`: one run at a time per results file (and per organization for a run
-//!   that deletes or disables); `options`: what the run's stages read of its configuration.
+//!   journal goes), the connection; `lock`: one run at a time per results file (and per
+//!   organization for a run that deletes or disables); `options`: what the run's stages read of its configuration.
 //! - `pipeline`: the run loop, which asks `confirm`'s question once the file is planned, and
 //!   whose `stop` (signals, a rejected token, a long rate limit) every stage obeys.
 //! - `plan/`: what each row becomes: `reader` (the file, validated, in batches), `prefetch`
@@ -22,13 +23,10 @@
 //! - `outcome`: what became of a row (`Status`, `Outcome`), shared by all three.
 //! - `event`: what a run tells its watchers (`Event`, `Wait`), its question (`Confirm`), and
 //!   where it sends them (`Events`): a leaf that the stages send to and the faces read.
-//! - `engine`: the run as a library (`start`, its `Event`s re-exported, its stop); `face`: the
-//!   CLI's consumers of those events (the signal watcher, the question on the terminal, the bar
-//!   and heartbeat, the summary on stderr, `--summary-json`).
+//! - `start`: the run as a library (`start`, the `Running` handle, its stop).
 
 mod act;
 pub(crate) mod confirm;
-pub mod engine;
 pub(crate) mod event;
 pub(crate) mod job;
 mod link;
@@ -39,6 +37,11 @@ mod pipeline;
 mod plan;
 pub mod report;
 pub(crate) mod setup;
+mod start;
 mod stop;
 
+pub use event::{Confirm, Event, Listing, Wait};
+pub use outcome::{Status, Tone};
 pub use report::summary::{Summary, SummaryFile};
+pub(crate) use start::{GRACE, start_with};
+pub use start::{Running, Stopper, start};

@@ -21,11 +21,11 @@ use super::remove::{Target, Verify, remove};
 use crate::api::Client;
 use crate::api::clock::{parse_time, rfc3339};
 use crate::email_key::email_key;
-use crate::import::link::Link;
-use crate::import::outcome::Status;
-use crate::import::plan::reader::Parsed;
-use crate::import::report::results::RowResult;
-use crate::import::stop::Stop;
+use crate::engine::link::Link;
+use crate::engine::outcome::Status;
+use crate::engine::plan::reader::Parsed;
+use crate::engine::report::results::RowResult;
+use crate::engine::stop::Stop;
 use crate::input::{Field, FieldMap};
 use crate::modes::Removal;
 

@@ -5,11 +5,11 @@
 
 use std::path::Path;
 
+use crate::engine::outcome::{Outcome, Status};
+use crate::engine::plan::dedupe::{Mentioned, Presence};
+use crate::engine::plan::existing::Existing;
 use crate::error::RunError;
 use crate::files::output::{AtomicFile, csv_writer, neutralize};
-use crate::import::outcome::{Outcome, Status};
-use crate::import::plan::dedupe::{Mentioned, Presence};
-use crate::import::plan::existing::Existing;
 
 pub(crate) const COLUMNS: [&str; 9] = [
     "id",

@@ -5,13 +5,13 @@
 use super::create;
 use super::remove;
 use super::update;
-use crate::import::link::Link;
-use crate::import::options::Options;
-use crate::import::outcome::{Outcome, Status};
-use crate::import::plan::existing::{Existing, Profile};
-use crate::import::plan::{Change, Exists, Plan, UpdatePlan, existing_row};
-use crate::import::report::results::RowResult;
-use crate::import::stop::{self, Stop};
+use crate::engine::link::Link;
+use crate::engine::options::Options;
+use crate::engine::outcome::{Outcome, Status};
+use crate::engine::plan::existing::{Existing, Profile};
+use crate::engine::plan::{Change, Exists, Plan, UpdatePlan, existing_row};
+use crate::engine::report::results::RowResult;
+use crate::engine::stop::{self, Stop};
 
 /// Finishes a planned row: creates it, or defers it if the run has stopped.
 pub(crate) async fn run_plan(plan: Plan, stop: &Stop, options: &Options) -> (RowResult, u32) {

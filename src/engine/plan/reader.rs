@@ -8,8 +8,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::dedupe::{Mention, mention_keys};
-use crate::import::outcome::PreviousResult;
-use crate::import::stop::Stop;
+use crate::engine::outcome::PreviousResult;
+use crate::engine::stop::Stop;
 use crate::input::{Field, Input, InputRecord};
 use crate::validate::{Problem, check};
 

@@ -59,7 +59,7 @@ pub const OF_AT: usize = 12;
 pub const TRAILER: (&str, &str) = ("end", "end_of_results");
 
 use crate::api::clock::{ServerClock, rfc3339};
-use crate::import::outcome::{Outcome, Provenance, Status};
+use crate::engine::outcome::{Outcome, Provenance, Status};
 
 /// Where this run's rows are made: the organization, the API host, and the server's clock.
 #[derive(Debug, Clone, Default)]

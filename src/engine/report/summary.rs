@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use crate::api::Client;
 use crate::config::Job;
+use crate::engine::outcome::Status;
 use crate::error::{Exit, RunError};
 use crate::files::output::AtomicFile;
-use crate::import::outcome::Status;
 use crate::input::Source;
 use crate::modes::{OnExisting, OnMissing};
 
@@ -149,7 +149,7 @@ impl Summary {
     pub fn on_missing(
         &mut self,
         mode: OnMissing,
-        outcomes: &[crate::import::outcome::Outcome],
+        outcomes: &[crate::engine::outcome::Outcome],
         stopped: Option<String>,
     ) {
         let mut counts = BTreeMap::new();

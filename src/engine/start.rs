@@ -3,13 +3,13 @@
 //! owns the run (set-up, plan, pacing, requests, the results file, the mirror) and nothing that
 //! faces a person: no signal handling, no terminal, no question asked on stdin. Every face is a
 //! consumer of the one event stream: the CLI's bar, heartbeat, summary, `--summary-json` and
-//! question (`import::run`), and the local web page. None of them changes what the engine does.
+//! question (`commands::import`), and the local web page. None of them changes what the engine does.
 //!
 //! The results file is the engine's own (the job writes it as the CLI does); `--summary-json`
 //! is a face's (the CLI writes it from `Finished`, or from the error `Running::finish` gives).
 //!
 //! A job that would ask before sending (no `--yes`, not a dry run, not the built-in sandbox)
-//! plans the whole file first and sends [`Event::Planned`] with a [`Confirm`]: nothing is sent
+//! plans the whole file first and sends [`Event::Planned`] with a [`Confirm`](super::Confirm): nothing is sent
 //! until it is answered yes, and a `Confirm` dropped unanswered is a no (`RunError::Declined`,
 //! nothing sent or written). A caller that confirms in its own way builds the job with `--yes`.
 
@@ -19,11 +19,8 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::event::Events;
-pub use super::event::{Confirm, Event, Listing, Wait};
+use super::event::{Event, Events};
 use super::job::{self, Face};
-pub use super::outcome::{Status, Tone};
-pub use super::report::summary::Summary;
 use super::stop::Stop;
 use crate::config::Job;
 use crate::error::{Exit, RunError};
@@ -145,6 +142,7 @@ impl Stopper {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::{Status, Wait};
 
     use std::time::SystemTime;
 

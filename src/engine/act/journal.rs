@@ -14,9 +14,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::engine::outcome::Outcome;
 use crate::error::RunError;
 use crate::files::output::neutralize;
-use crate::import::outcome::Outcome;
 
 /// The journal's columns, written once at the top of a new journal.
 pub(crate) const COLUMNS: [&str; 6] = ["time", "act", "email", "guest_id", "phase", "message"];
@@ -144,7 +144,7 @@ pub(crate) fn path_for(results: Option<&Path>, fallback: PathBuf) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::outcome::Status;
+    use crate::engine::outcome::Status;
 
     #[test]
     fn lines_are_appended_across_runs_under_one_header() {

@@ -4,9 +4,9 @@
 
 use super::create::field_messages;
 use crate::api::{ApiErrorKind, Client};
-use crate::import::outcome::{Outcome, Status};
-use crate::import::plan::sync::members_change;
-use crate::import::stop::{Stop, deferred_message, failure};
+use crate::engine::outcome::{Outcome, Status};
+use crate::engine::plan::sync::members_change;
+use crate::engine::stop::{Stop, deferred_message, failure};
 
 pub(crate) async fn update(client: &Client, email: &str, before: &[u64], members: &[u64], stop: &Stop) -> Outcome {
     let outcome = Outcome::new();

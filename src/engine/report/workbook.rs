@@ -13,8 +13,8 @@ use rust_xlsxwriter::{Color, Format, Note, Workbook, XlsxError};
 use super::results::{MESSAGE_AT, OF_AT, RESULT_COLUMNS, STATUS_AT};
 use super::summary::Summary;
 use crate::api::Client;
+use crate::engine::outcome::{Status, Tone};
 use crate::error::RunError;
-use crate::import::outcome::{Status, Tone};
 
 /// Whether a results path asks for a workbook.
 pub fn wanted(path: &Path) -> bool {

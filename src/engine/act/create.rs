@@ -5,15 +5,15 @@
 //! an overlapping run) may have created the guest after the list was read. A read-back that
 //! finds nothing right after a create or a "taken" waits out the read lag
 //! (`Client::read_back_settled`) before it is believed. A failure that stops the run is
-//! turned into a stop by `crate::import::stop`.
+//! turned into a stop by `crate::engine::stop`.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::api::{ApiError, ApiErrorKind, Client, FieldError, Guest, NewGuest};
-use crate::import::outcome::{Outcome, Status};
-use crate::import::plan::existing::Profile;
-use crate::import::plan::sync::holds;
-use crate::import::stop::{Stop, deferred_message, failure};
+use crate::engine::outcome::{Outcome, Status};
+use crate::engine::plan::existing::Profile;
+use crate::engine::plan::sync::holds;
+use crate::engine::stop::{Stop, deferred_message, failure};
 
 /// How a create ended, and what reading it back learned.
 #[derive(Debug, Clone, PartialEq, Eq)]
