@@ -64,33 +64,11 @@ pub async fn run(config: DoctorConfig, ui: Ui) -> Result<Exit, RunError> {
             return report(checks, json);
         }
     }
-    match client.organizations().await {
-        Ok(organizations) => match organizations.iter().find(|(id, _)| id.eq_ignore_ascii_case(&api.org)) {
-            Some((id, name)) => checks.push(pass("organization", format!("{name} ({id})"))),
-            None => {
-                let theirs: Vec<String> = organizations
-                    .iter()
-                    .map(|(id, name)| format!("{name} ({id})"))
-                    .collect();
-                checks.push(fail(
-                    "organization",
-                    format!(
-                        "{} is not one of the token's user's organizations ({}): check TALLYFY_ORG_ID",
-                        api.org,
-                        if theirs.is_empty() {
-                            "none".to_string()
-                        } else {
-                            theirs.join(", ")
-                        }
-                    ),
-                ));
-                return report(checks, json);
-            }
-        },
-        Err(error) => {
-            checks.push(fail("organization", error.to_string()));
-            return report(checks, json);
-        }
+    let organization = organization(&client, &api.org).await;
+    let found = organization.ok;
+    checks.push(organization);
+    if !found {
+        return report(checks, json);
     }
     match client.list_page(1, 1, false).await {
         Ok(page) => checks.push(pass(
@@ -109,6 +87,33 @@ pub async fn run(config: DoctorConfig, ui: Ui) -> Result<Exit, RunError> {
             .unwrap_or_else(|| "no rate-limit headers seen (pace creates with --invite-rate 30/h)".into()),
     ));
     report(checks, json)
+}
+
+/// The organization check: `org` is one of the token's user's organizations, named.
+async fn organization(client: &Client, org: &str) -> Check {
+    match client.organizations().await {
+        Ok(organizations) => match organizations.iter().find(|(id, _)| id.eq_ignore_ascii_case(org)) {
+            Some((id, name)) => pass("organization", format!("{name} ({id})")),
+            None => {
+                let theirs: Vec<String> = organizations
+                    .iter()
+                    .map(|(id, name)| format!("{name} ({id})"))
+                    .collect();
+                fail(
+                    "organization",
+                    format!(
+                        "{org} is not one of the token's user's organizations ({}): check TALLYFY_ORG_ID",
+                        if theirs.is_empty() {
+                            "none".to_string()
+                        } else {
+                            theirs.join(", ")
+                        }
+                    ),
+                )
+            }
+        },
+        Err(error) => fail("organization", error.to_string()),
+    }
 }
 
 fn pass(check: &'static str, detail: String) -> Check {
