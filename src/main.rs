@@ -1,6 +1,8 @@
 //! Thin entry point: parse flags, start logging and the runtime, run, map the outcome to an
 //! exit code. Everything else is in the library.
 
+#![warn(clippy::too_many_lines, clippy::unreachable, clippy::disallowed_methods)]
+
 use std::process::ExitCode;
 use std::time::Duration;
 

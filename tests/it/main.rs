@@ -1,6 +1,11 @@
 //! The integration tests: the real binary (or the library client) against an in-process
 //! sandbox over real loopback HTTP. One test binary, so the 2-core CI links once.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests read their own environment (PATH, UPDATE_SCREENSHOT)"
+)]
+
 mod architecture;
 mod bombs;
 mod bounds;
