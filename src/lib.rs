@@ -1,26 +1,32 @@
 //! tallyfy-guests: move guest users between spreadsheets and a Tallyfy organization.
 //!
-//! No module names one that names it back (a file module each; `tests/it/architecture.rs`
-//! checks it in `cargo test`, re-exports followed to where a name is defined). Top to bottom:
-//! - `main` → [`run`] (the dispatch) → the faces and commands: [`ui`] (the local web page),
-//!   [`import`] (import and undo, one job each; its [`engine`] is the library API that the CLI
-//!   and the page both drive), [`export`], [`doctor`], [`template`], [`manual`], and the
-//!   sandbox's own command ([`sandbox::run`], [`sandbox::detach`]).
+//! The house, by layer, top to bottom; a module names only those below it (no circle between
+//! top-level modules, nor between file modules: `tests/it/architecture.rs` checks both in
+//! `cargo test`, re-exports followed to where a name is defined):
+//! - `main` → [`run`], the dispatch: one `run` per command, each given its checked
+//!   configuration.
+//! - [`commands`]: one file per command (`import` for import and undo, the engine watched from
+//!   the terminal; `export`, `doctor`, `template`, `sandbox`, `man`, `completions`; `refused`,
+//!   a command line clap refused), and [`ui`], the local web page, the engine's other face.
+//! - [`engine`]: the job of an import or undo as a library ([`engine::start`], its typed
+//!   events, the results file), which the terminal and the page both drive; it writes no human
+//!   text.
 //! - [`connect`] makes a command's reach live: the organization, or the built-in sandbox.
 //! - [`error`]: how a command fails, where the errors of `config`, `api` and `input` meet, and
 //!   the exit code each means.
-//! - [`config`] turns the flags ([`cli`]) and the environment into each command's checked
-//!   configuration ([`config::Job`] for an import or undo, [`config::Reach`] or, for commands
-//!   that cannot run offline, [`config::Online`]); nothing below it sees the flags, and only
-//!   these two read `std::env` (checked too).
-//! - Beneath: [`sandbox`] (the emulator and its options), [`api`] (client, pacing, retries,
-//!   settings), [`input`] (files as records), [`validate`], [`email_key`], [`overwrite`] (whose
-//!   file a path is), [`output`] (CSV out, safe paths), [`logging`].
-//! - Leaves shared by all: [`rate`], [`defaults`], [`modes`], [`secret`], [`words`], [`help`],
-//!   [`wait`] (blocking waits bounded by `--io-timeout` and ended by signals).
+//! - [`config`] turns the flags and the environment into each command's checked configuration
+//!   ([`config::Job`] for an import or undo, [`config::Reach`] or, for commands that cannot run
+//!   offline, [`config::Online`]); nothing above it sees the flags.
+//! - [`cli`]: the whole command-line surface (the flags, `--help`'s texts, the manual page, the
+//!   completions). Only `config` and `cli` read `std::env` (clippy.toml's `disallowed-methods`).
+//! - Beneath: [`sandbox`] (the emulator and its options), [`validate`], [`input`] (files as
+//!   records), [`api`] (client, pacing, retries, settings), [`files`] (writing files safely:
+//!   CSV out, whose file a path is, waits bounded by `--io-timeout`), [`logging`].
+//! - Leaves shared by all: [`rate`], [`defaults`], [`modes`], [`secret`], [`words`],
+//!   [`email_key`], [`mentions`], [`invite_pace`].
 //!
-//! Data flows one way: `input` → `validate` → `import` (dedupe, create, results) over `api`,
-//! which also feeds `export`; `sandbox` serves the same API locally.
+//! Data flows one way: `input` → `validate` → `engine` (dedupe, create, results) over `api`,
+//! which also feeds `commands::export`; `sandbox` serves the same API locally.
 
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
