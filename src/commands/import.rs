@@ -19,7 +19,6 @@ use crate::engine::report::summary::SummaryFile;
 use crate::engine::setup;
 use crate::engine::{self, Running, Stopper};
 use crate::error::{Exit, RunError, ShutdownSignals};
-use crate::input::Source;
 use crate::logging::Ui;
 
 /// The `import` (or `undo`) command: the engine, watched from the terminal. Returns the exit
@@ -27,7 +26,7 @@ use crate::logging::Ui;
 pub async fn run(job: Job, ui: Ui) -> Result<Exit, RunError> {
     let mut account = SummaryFile::new(&job, SystemTime::now());
     // The input's hash, read as set-up reads the input.
-    account.hash_input(&Source::from_arg(&job.file));
+    account.hash_input(&job.file);
     let summary_json = job.output.summary_json.clone();
     // A summary path that set-up refuses (it names the input, or another output) is not
     // written even to say so: checked now, while the job is at hand.

@@ -96,7 +96,7 @@ async fn import(run: Run<'_>) -> Result<Exit, RunError> {
     };
     summary.requests = client.map(summary::Requests::of);
     if let (Some(xlsx), Some(rows)) = (&target.xlsx, &target.rows) {
-        let input = crate::input::Source::from_arg(&job.file).display();
+        let input = job.file.display();
         workbook::write(rows, xlsx, &summary, client, &input, job.dry_run).await?;
     }
     drop(sandbox);
@@ -127,7 +127,7 @@ async fn rows(
         Kind::Undo(_) => Vec::new(),
     };
     run.events.send(Event::SetUp {
-        input: crate::input::Source::from_arg(&job.file).display(),
+        input: job.file.display(),
         rows: total,
         organization: client.map(|client| client.org().to_string()),
     });
@@ -263,8 +263,9 @@ fn options(
         // Lines of text, guessed from the file's size (a workbook's rows are known already).
         expected_rows: total.or_else(|| {
             matches!(input.format, crate::input::Format::Text { .. })
-                .then(|| crate::input::Source::from_arg(&job.file))
-                .and_then(|source| source.regular_file().and_then(crate::input::estimate_lines))
+                .then(|| job.file.regular_file())
+                .flatten()
+                .and_then(crate::input::estimate_lines)
         }),
     }
 }
@@ -372,7 +373,7 @@ fn finish(run: Run<'_>, mut summary: Summary, report_failed: Option<RunError>, r
         &summary,
         results.as_deref(),
         &job.argv,
-        &job.file,
+        job.file.arg(),
         job.kind.undo().is_some(),
     );
     summary.results = results;

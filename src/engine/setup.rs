@@ -32,17 +32,17 @@ pub(super) struct Setup {
 
 /// Every check before anything is sent or written; all problems found are reported together.
 pub(super) fn check(job: &Job, count_rows: bool) -> Result<Setup, RunError> {
-    let source = Source::from_arg(&job.file);
+    let source = &job.file;
     let mut problems: Vec<String> = Vec::new();
-    let input = open_input(job, &source).map_err(|e| problems.push(e)).ok();
+    let input = open_input(job, source).map_err(|e| problems.push(e)).ok();
     let results_path =
-        results_path(&source, job.output.results.as_deref(), &job.kind, job.dry_run).unwrap_or_else(|e| {
+        results_path(source, job.output.results.as_deref(), &job.kind, job.dry_run).unwrap_or_else(|e| {
             problems.push(e.to_string());
             None
         });
-    problems.extend(output_problems_of(job, &source, results_path.as_deref()));
+    problems.extend(output_problems_of(job, source, results_path.as_deref()));
     let retried_complete =
-        retried_complete(job, &source, input.as_ref(), results_path.as_deref()).unwrap_or_else(|problem| {
+        retried_complete(job, source, input.as_ref(), results_path.as_deref()).unwrap_or_else(|problem| {
             problems.push(problem);
             false
         });
@@ -64,7 +64,7 @@ pub(super) fn check(job: &Job, count_rows: bool) -> Result<Setup, RunError> {
     let (Some(input), Some(reach), true) = (input, reach, problems.is_empty()) else {
         return Err(RunError::Setup(problems));
     };
-    let total = total(job, count_rows, &source, &input);
+    let total = total(job, count_rows, source, &input);
     let max_failed = match (job.max_errors, total) {
         (None, _) => None,
         (Some(ErrorBudget::Rows(rows)), _) => Some(rows),
@@ -156,9 +156,9 @@ fn paths_problems(job: &Job, source: &Source, results: Option<&Path>) -> Vec<(&'
 /// The `--summary-json` path is itself one of set-up's problems (the input, another output, or
 /// not writable): the account is then not written there, since that could destroy a file.
 pub(crate) fn summary_refused(job: &Job) -> bool {
-    let source = Source::from_arg(&job.file);
-    let results = results_path(&source, job.output.results.as_deref(), &job.kind, job.dry_run).unwrap_or(None);
-    paths_problems(job, &source, results.as_deref())
+    let source = &job.file;
+    let results = results_path(source, job.output.results.as_deref(), &job.kind, job.dry_run).unwrap_or(None);
+    paths_problems(job, source, results.as_deref())
         .iter()
         .any(|(flag, _)| *flag == "--summary-json")
 }
@@ -185,7 +185,7 @@ fn retried_complete(job: &Job, source: &Source, input: Option<&Input>, results: 
         return Ok(true);
     }
     let flag = if import.retry { "--retry-from" } else { "the input" };
-    retried_whole(source, flag, &job.file, results)
+    retried_whole(source, flag, job.file.arg(), results)
 }
 
 /// Rows in the input, when they can be known without reading a stream twice, and when
@@ -406,8 +406,8 @@ pub(super) fn acts_journal(job: &Job, results: Option<&Path>) -> Option<PathBuf>
     if !job.kind.removes() || job.dry_run {
         return None;
     }
-    let fallback = match Source::from_arg(&job.file) {
-        Source::File(input) if crate::files::output::replaceable(&input) => input.with_extension("acts.csv"),
+    let fallback = match &job.file {
+        Source::File(input) if crate::files::output::replaceable(input) => input.with_extension("acts.csv"),
         _ => "tallyfy-guests.acts.csv".into(),
     };
     Some(journal::path_for(results, fallback))

@@ -73,6 +73,14 @@ impl Source {
         }
     }
 
+    /// The argument it was given as: its path, or `-` for stdin.
+    pub fn arg(&self) -> &Path {
+        match self {
+            Source::Stdin => Path::new("-"),
+            Source::File(path) => path,
+        }
+    }
+
     /// How the source is named in messages.
     pub fn display(&self) -> String {
         match self {

@@ -32,7 +32,7 @@ pub(super) async fn drive(hub: Arc<Hub>, order: Order) -> Outcome {
     // the same events.
     let summary_json = job.output.summary_json.clone();
     let mut account = crate::engine::SummaryFile::new(&job, std::time::SystemTime::now());
-    account.hash_input(&crate::input::Source::from_arg(&job.file));
+    account.hash_input(&job.file);
     let mut running = crate::engine::start(job);
     let stopper = running.stopper();
     hub.stoppable(&order.run, Box::new(move || stopper.stop()));
