@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::api::{ApiErrorKind, Client};
+use crate::api::{ApiErrorKind, Client, organization_label};
 use crate::config::DoctorConfig;
 use crate::error::{Exit, RunError};
 use crate::logging::Ui;
@@ -93,11 +93,11 @@ pub async fn run(config: DoctorConfig, ui: Ui) -> Result<Exit, RunError> {
 async fn organization(client: &Client, org: &str) -> Check {
     match client.organizations().await {
         Ok(organizations) => match organizations.iter().find(|(id, _)| id.eq_ignore_ascii_case(org)) {
-            Some((id, name)) => pass("organization", format!("{name} ({id})")),
+            Some((id, name)) => pass("organization", organization_label(Some(name), id)),
             None => {
                 let theirs: Vec<String> = organizations
                     .iter()
-                    .map(|(id, name)| format!("{name} ({id})"))
+                    .map(|(id, name)| organization_label(Some(name), id))
                     .collect();
                 fail(
                     "organization",

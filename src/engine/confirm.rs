@@ -111,10 +111,7 @@ pub(crate) fn interactive() -> bool {
 
 /// The organization as the question names it: by name, so a wrong one is noticed.
 pub(super) async fn organization(client: &Client) -> String {
-    match client.organization_name().await {
-        Some(name) => format!("{name} ({})", client.org()),
-        None => client.org().to_string(),
-    }
+    client.organization_label().await
 }
 
 fn guests(n: u64) -> String {

@@ -41,10 +41,7 @@ pub async fn write(
     dry_run: bool,
 ) -> Result<(), RunError> {
     let organization = match client {
-        Some(client) => match client.organization_name().await {
-            Some(name) => format!("{name} ({})", client.org()),
-            None => client.org().to_string(),
-        },
+        Some(client) => client.organization_label().await,
         None => "none (an offline dry run)".to_string(),
     };
     let organization = organization.as_str();
