@@ -4,7 +4,7 @@
 //! exist, repeat or need fixing are counted apart), and, when creates are paced or capped, how
 //! long they take and when they will be done. Never asked when stdin or stderr is not a
 //! terminal (cron, CI, a pipe), on a dry run, against the built-in sandbox, or with `--yes`.
-//! This module words the question; asking it is a face's (`face` on the terminal, the page).
+//! This module words the question; asking it is a face's (`commands::import` on the terminal, the page).
 
 use std::io::IsTerminal;
 use std::time::SystemTime;

@@ -1,6 +1,6 @@
 //! What a run tells its watchers ([`Event`], and [`Wait`] within it), the question it waits on
 //! ([`Confirm`], answered through [`answer`]'s event), and where the run sends them ([`Events`]).
-//! A leaf of the engine: the run's stages (`job`, `pipeline`) send these, the faces (`face`,
+//! A leaf of the engine: the run's stages (`job`, `pipeline`) send these, the faces (`commands::import`,
 //! the page) receive them, and `engine` re-exports them as its API; this module names none of
 //! them back.
 
