@@ -1,7 +1,7 @@
 //! The CLI's face on the engine: what `import` and `undo` add around `engine::start` for a
 //! person at a terminal or a cron log, each a consumer of the run's events: the signal watcher
 //! (which stops the run as `Running::stop` does), the question on the terminal, the progress
-//! bar and the heartbeat (`report::progress`), the summary on stderr, and `--summary-json`.
+//! bar and the heartbeat (`progress`, below it), the summary on stderr, and `--summary-json`.
 //! The engine itself neither listens for signals, nor reads stdin, nor draws on stderr.
 
 use std::collections::HashSet;
@@ -14,12 +14,14 @@ use crate::engine::confirm;
 use crate::engine::event::{Confirm, Event, Listing, Wait};
 use crate::engine::job::Face;
 use crate::engine::outcome::Status;
-use crate::engine::report::progress::{PendingCreates, Progress};
 use crate::engine::report::summary::SummaryFile;
 use crate::engine::setup;
 use crate::engine::{self, Running, Stopper};
 use crate::error::{Exit, RunError, ShutdownSignals};
 use crate::logging::Ui;
+use progress::{PendingCreates, Progress};
+
+mod progress;
 
 /// The `import` (or `undo`) command: the engine, watched from the terminal. Returns the exit
 /// code the run's rows call for.

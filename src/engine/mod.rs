@@ -19,7 +19,7 @@
 //!   (takes back the guests a results file says were created), `mirror` (`--on-missing`),
 //!   `remove` (one guest taken away after reading it back), `journal` (every act, written ahead).
 //! - `report/`: what is told: `results` (the results file, and `workbook` for `.xlsx`), `missing`
-//!   (`--report-missing`), `summary`, `next` (the command to run next), `progress`.
+//!   (`--report-missing`), `summary`, `next` (the command to run next).
 //! - `outcome`: what became of a row (`Status`, `Outcome`), shared by all three.
 //! - `event`: what a run tells its watchers (`Event`, `Wait`), its question (`Confirm`), and
 //!   where it sends them (`Events`): a leaf that the stages send to and the faces read.
