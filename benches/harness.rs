@@ -4,6 +4,11 @@
 //! name contains NAME. Case 1 also runs the same creates from the HTTP stack alone
 //! (`http_floor`), the yardstick its CPU per row is read against.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the harness reads its own arguments and environment"
+)]
+
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

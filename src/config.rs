@@ -1,7 +1,12 @@
 //! The validated configuration of each command, built once from the flags (`cli`) and the
 //! environment: the [`Job`] of an import or undo (in `job`), `ExportConfig`, `DoctorConfig`, the
-//! sandbox's `SandboxOptions`, and the `ApiConfig` they reach Tallyfy with. This and `cli.rs` are the only places that read
-//! `std::env`; the commands take these and never see the flags.
+//! sandbox's `SandboxOptions`, and the `ApiConfig` they reach Tallyfy with. This and `cli` are the only places that read
+//! `std::env` (clippy.toml's `disallowed-methods` holds every other module to it); the commands take these and never see the flags.
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "config is where the environment is read (with cli): flags + env -> checked configuration"
+)]
 
 use std::path::PathBuf;
 
@@ -207,7 +212,7 @@ pub struct DoctorConfig {
 
 /// The `doctor` flags, checked.
 pub fn doctor(args: DoctorArgs) -> DoctorConfig {
-    crate::wait::set_limit(args.api.io_timeout);
+    crate::files::wait::set_limit(args.api.io_timeout);
     let token_source = if args.sandbox {
         "the built-in sandbox".to_string()
     } else if let Some(path) = &args.api.token_file {
@@ -272,7 +277,7 @@ pub enum UiReach {
 
 /// The `ui` flags, checked: credentials as every command has them, or none (the page asks).
 pub fn ui(args: UiArgs) -> Result<UiConfig, ConfigError> {
-    crate::wait::set_limit(args.api.io_timeout);
+    crate::files::wait::set_limit(args.api.io_timeout);
     let mut transport = transport(&args.api);
     transport.invite_rates = args.invite_rates.clone();
     let reach = if args.sandbox {
@@ -334,7 +339,7 @@ pub struct ExportConfig {
 
 /// The `export` flags, checked.
 pub fn export(args: ExportArgs) -> ExportConfig {
-    crate::wait::set_limit(args.api.io_timeout);
+    crate::files::wait::set_limit(args.api.io_timeout);
     let reach = online(&args.api, args.sandbox);
     ExportConfig {
         reach,
@@ -459,11 +464,11 @@ fn run_token_command(command: &str, limit: std::time::Duration) -> Result<Secret
         let read = stdout.take(MAX_SECRET_FILE + 1).read_to_end(&mut out).map(|_| out);
         let _ = tx.send(read);
     });
-    let waiting = crate::wait::Waiting::with_limit(limit);
+    let waiting = crate::files::wait::Waiting::with_limit(limit);
     let too_long = |limit| {
         format!(
             "it had not finished after {} (--io-timeout) and was stopped",
-            crate::wait::seconds(limit)
+            crate::files::wait::seconds(limit)
         )
     };
     let give_up = |child: &mut std::process::Child, e: std::io::Error| {
@@ -471,7 +476,7 @@ fn run_token_command(command: &str, limit: std::time::Duration) -> Result<Secret
         failed(e.to_string())
     };
     let out = loop {
-        match rx.recv_timeout(crate::wait::POLL) {
+        match rx.recv_timeout(crate::files::wait::POLL) {
             Ok(read) => break read.map_err(|e| failed(crate::words::io_words(&e)))?,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 if let Err(e) = waiting.check(too_long) {
@@ -594,15 +599,15 @@ fn read_secret_file(path: &PathBuf, limit: std::time::Duration) -> Result<Secret
 /// empty file.)
 fn read_patiently(file: &std::fs::File, limit: std::time::Duration) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let waiting = crate::wait::Waiting::with_limit(limit);
+    let waiting = crate::files::wait::Waiting::with_limit(limit);
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        if !crate::wait::until_ready(file, true) {
+        if !crate::files::wait::until_ready(file, true) {
             waiting.check(|limit| {
                 format!(
                     "nothing finished writing it within {} (--io-timeout)",
-                    crate::wait::seconds(limit)
+                    crate::files::wait::seconds(limit)
                 )
             })?;
             continue;

@@ -221,7 +221,7 @@ impl ShutdownSignals {
     /// Starts listening now. Must be called within a tokio runtime.
     pub fn listen() -> Self {
         // From now on a signal outside a blocking wait is this listener's to act on.
-        crate::wait::async_listens();
+        crate::files::wait::async_listens();
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};

@@ -1,6 +1,8 @@
 //! Thin entry point: parse flags, start logging and the runtime, run, map the outcome to an
 //! exit code. Everything else is in the library.
 
+#![warn(clippy::too_many_lines, clippy::unreachable, clippy::disallowed_methods)]
+
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -29,7 +31,7 @@ fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(error) => return tallyfy_guests::flag_error(error),
+        Err(error) => return tallyfy_guests::commands::refused::flag_error(error),
     };
     let ui = tallyfy_guests::logging::init(tallyfy_guests::cli::log_settings(
         cli.log_format == LogFormat::Json,

@@ -18,7 +18,7 @@
 //! address may hold one).
 
 /// The at signs an address may be typed with: `@`, and the fullwidth `＠` and small `﹫` of
-/// East Asian input methods (NFKC reads both as `@`: `import::plan::dedupe::compatible`).
+/// East Asian input methods (NFKC reads both as `@`: `engine::plan::dedupe::compatible`).
 const AT_SIGNS: [char; 3] = ['@', '\u{FF20}', '\u{FE6B}'];
 
 /// Whether the cell may hold an address at all: one byte scan, so that the cells of a large

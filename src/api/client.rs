@@ -167,6 +167,12 @@ impl Client {
             .map(|(_, name)| name)
     }
 
+    /// The organization as a person is shown it (the question, the page, the workbook's run
+    /// sheet): [`organization_label`] of its name from `GET me/organizations` and its id.
+    pub async fn organization_label(&self) -> String {
+        organization_label(self.organization_name().await.as_deref(), &self.org)
+    }
+
     /// `GET me/organizations`: the (id, name) of every organization the token's user is in.
     pub async fn organizations(&self) -> Result<Vec<(String, String)>, ApiError> {
         let url = below(&self.base_url, "/me/organizations");
@@ -717,6 +723,15 @@ fn segment(email: &str) -> Result<String, ApiError> {
         return Err(error(ApiErrorKind::NotAddressable(email.to_string()), None, 0));
     }
     Ok(utf8_percent_encode(email, PATH_SEGMENT).to_string())
+}
+
+/// How an organization is named to a person, the one wording of it: by name, so a wrong one
+/// is noticed, with its id (`Acme (org-1)`); its id alone when its name is not known.
+pub fn organization_label(name: Option<&str>, id: &str) -> String {
+    match name {
+        Some(name) => format!("{name} ({id})"),
+        None => id.to_string(),
+    }
 }
 
 /// `url` with `tail` added to its path (a trailing `/` of the base is not doubled): a URL made

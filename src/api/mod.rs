@@ -19,7 +19,7 @@ mod retry;
 pub mod settings;
 mod transport;
 
-pub use client::{Client, ClientStats, Reply};
+pub use client::{Client, ClientStats, Reply, organization_label};
 pub use error::{ApiError, ApiErrorKind, ErrorBody, FieldError};
 pub use gate::Gate;
 pub use model::{Guest, GuestStats, NewGuest, NewGuestId, Page, Pagination};

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::{ConfigError, Reach, Transport, lock_dir, transport};
 use crate::cli::{ApiArgs, ImportArgs, UndoArgs};
-use crate::input::{Encoding, Target};
+use crate::input::{Encoding, Source, Target};
 use crate::modes::{ErrorBudget, OnExisting, OnMissing, Removal};
 
 /// One run of `import` or `undo`: its kind, what it reads and writes, and how it reaches Tallyfy.
@@ -20,7 +20,8 @@ pub struct Job {
     /// What the run does with each row, with that kind's own settings.
     pub kind: Kind,
     /// The file to read: FILE, or the earlier results of `--retry-from` or `undo`; `-` is stdin.
-    pub file: PathBuf,
+    /// Made a `Source` here, once per job, for every stage that reads or names it.
+    pub file: Source,
     /// `--dry-run`: send no write.
     pub dry_run: bool,
     /// Where the run's account goes.
@@ -303,12 +304,12 @@ struct Common {
 impl Common {
     /// The job of `kind`, reaching Tallyfy as the flags say, with the flag rules checked.
     fn job(self, kind: Kind, api: &ApiArgs, sandbox: bool, transport: Transport) -> Job {
-        crate::wait::set_limit(api.io_timeout);
+        crate::files::wait::set_limit(api.io_timeout);
         let reach = super::reach(api, sandbox, self.dry_run, transport);
         let refused = refused(&kind, &reach);
         Job {
             kind,
-            file: self.file,
+            file: Source::from_arg(&self.file),
             dry_run: self.dry_run,
             output: self.output,
             max_errors: self.max_errors,

@@ -9,7 +9,7 @@ use std::io::{self, Read};
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
-use crate::output::UTF8_BOM;
+use crate::files::output::UTF8_BOM;
 
 /// How much of the file is looked at to decide.
 pub(super) const SAMPLE_BYTES: usize = 1 << 20;

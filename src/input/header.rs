@@ -184,8 +184,50 @@ impl fmt::Display for Columns<'_> {
 /// Maps a header row. `overrides` come from `--map` and beat every alias. The second result
 /// lists the columns that are not imported (kept in the results file).
 pub fn map_header(header: &[String], overrides: &[(String, Target)]) -> Result<(FieldMap, Vec<String>), HeaderError> {
-    // Each column's claim: the field and rank, `None` for columns that are not fields.
-    let mut claims: Vec<Option<(Field, Rank)>> = Vec::with_capacity(header.len());
+    let (claims, ignored) = claims(header, overrides)?;
+    let mut map = FieldMap {
+        names: header.to_vec(),
+        ignored,
+        ..FieldMap::default()
+    };
+    for field in Field::all().filter(|f| !f.is_phone()) {
+        let mut candidates: Vec<(Rank, usize)> = claims
+            .iter()
+            .enumerate()
+            .filter_map(|(i, claim)| claim.filter(|(f, _)| *f == field).map(|(_, rank)| (rank, i)))
+            .collect();
+        candidates.sort();
+        if let [(rank, first), (next_rank, second), ..] = candidates[..]
+            && rank == next_rank
+        {
+            return Err(HeaderError::Ambiguous {
+                field,
+                first: header[first].clone(),
+                second: header[second].clone(),
+            });
+        }
+        map.columns[field as usize] = candidates.first().map(|&(_, column)| column);
+    }
+    map.phones = phones(header, &claims)?;
+    if map.column(Field::Email).is_none() {
+        return Err(HeaderError::NoEmail(header.to_vec()));
+    }
+    let used: Vec<usize> = map.columns.iter().flatten().chain(&map.phones).copied().collect();
+    let others = header
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !used.contains(i))
+        .map(|(_, name)| name.clone())
+        .collect();
+    Ok((map, others))
+}
+
+/// A column's claim on a field: the field and its rank, `None` for a column that is no field.
+type Claim = Option<(Field, Rank)>;
+
+/// Each column's claim (by alias, then `--map`), and the columns `--map` ignores.
+fn claims(header: &[String], overrides: &[(String, Target)]) -> Result<(Vec<Claim>, Vec<usize>), HeaderError> {
+    let mut claims: Vec<Claim> = Vec::with_capacity(header.len());
     for name in header {
         let key = normalize(name);
         claims.push(
@@ -223,29 +265,11 @@ pub fn map_header(header: &[String], overrides: &[(String, Target)]) -> Result<(
             }
         }
     }
-    let mut map = FieldMap {
-        names: header.to_vec(),
-        ignored,
-        ..FieldMap::default()
-    };
-    for field in Field::all().filter(|f| !f.is_phone()) {
-        let mut candidates: Vec<(Rank, usize)> = claims
-            .iter()
-            .enumerate()
-            .filter_map(|(i, claim)| claim.filter(|(f, _)| *f == field).map(|(_, rank)| (rank, i)))
-            .collect();
-        candidates.sort();
-        if let [(rank, first), (next_rank, second), ..] = candidates[..]
-            && rank == next_rank
-        {
-            return Err(HeaderError::Ambiguous {
-                field,
-                first: header[first].clone(),
-                second: header[second].clone(),
-            });
-        }
-        map.columns[field as usize] = candidates.first().map(|&(_, column)| column);
-    }
+    Ok((claims, ignored))
+}
+
+/// The phone columns, in the order their numbers go out.
+fn phones(header: &[String], claims: &[Claim]) -> Result<Vec<usize>, HeaderError> {
     // Phones: phone_1 claims first, then phone_2, then the aliases by rank and position.
     let mut phones: Vec<(u8, Rank, usize)> = claims
         .iter()
@@ -268,18 +292,7 @@ pub fn map_header(header: &[String], overrides: &[(String, Target)]) -> Result<(
             });
         }
     }
-    map.phones = phones.into_iter().map(|(_, _, column)| column).collect();
-    if map.column(Field::Email).is_none() {
-        return Err(HeaderError::NoEmail(header.to_vec()));
-    }
-    let used: Vec<usize> = map.columns.iter().flatten().chain(&map.phones).copied().collect();
-    let others = header
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !used.contains(i))
-        .map(|(_, name)| name.clone())
-        .collect();
-    Ok((map, others))
+    Ok(phones.into_iter().map(|(_, _, column)| column).collect())
 }
 
 #[cfg(test)]

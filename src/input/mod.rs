@@ -25,7 +25,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use crate::output::unneutralize;
+use crate::files::output::unneutralize;
 pub use cells::Cells;
 pub use decode::{Detected, parse_label as parse_encoding};
 use detect::find_header;
@@ -70,6 +70,14 @@ impl Source {
         match self {
             Source::File(path) if std::fs::metadata(path).is_ok_and(|meta| meta.is_file()) => Some(path),
             _ => None,
+        }
+    }
+
+    /// The argument it was given as: its path, or `-` for stdin.
+    pub fn arg(&self) -> &Path {
+        match self {
+            Source::Stdin => Path::new("-"),
+            Source::File(path) => path,
         }
     }
 
@@ -289,9 +297,9 @@ impl Input {
 
     /// How a results file for this input should look: its delimiter, and a byte order mark when
     /// it had one or was not UTF-8 (`--excel` forces the mark and CRLF). A workbook gets `,` with the mark and CRLF.
-    pub fn results_style(&self, excel: bool) -> crate::output::CsvStyle {
+    pub fn results_style(&self, excel: bool) -> crate::files::output::CsvStyle {
         match &self.format {
-            Format::Text { encoding, delimiter } => crate::output::CsvStyle::like_input(
+            Format::Text { encoding, delimiter } => crate::files::output::CsvStyle::like_input(
                 *delimiter,
                 encoding.reason == decode::Reason::Bom,
                 encoding.encoding == encoding_rs::UTF_8,
@@ -299,7 +307,7 @@ impl Input {
             ),
             // A workbook's rows go back to Excel: with the byte order mark (and CRLF) that make
             // Excel read UTF-8 (`Müller`, not `MÃ¼ller`), as `--excel` gives a CSV input.
-            Format::Workbook { .. } => crate::output::CsvStyle::new(true),
+            Format::Workbook { .. } => crate::files::output::CsvStyle::new(true),
         }
     }
 

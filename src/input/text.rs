@@ -6,7 +6,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
 use super::records::{CELL_CAP, MAX_CELLS, RECORD_CAP, RawRecord, RecordReader};
-use crate::output::unneutralize;
+use crate::files::output::unneutralize;
 
 use super::cells::Cells;
 use super::error::InputError;

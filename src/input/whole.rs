@@ -2,7 +2,7 @@
 //! and gave every row its result, read back in one pass of the file's rows. This version proves
 //! it with `result_of` on every row (issue 31: a results file holds only rows); earlier
 //! versions ended the file with an `end_of_results` trailer record, which is still taken.
-//! What the proof is written by is `import::report::results`; this module only reads it.
+//! What the proof is written by is `engine::report::results`; this module only reads it.
 
 use std::fmt;
 use std::path::Path;
@@ -81,7 +81,7 @@ pub fn incomplete(path: &Path, row_column: &str, status_column: &str) -> Result<
     } else {
         bytes
     };
-    let bytes = bytes.strip_prefix(crate::output::UTF8_BOM).unwrap_or(&bytes);
+    let bytes = bytes.strip_prefix(crate::files::output::UTF8_BOM).unwrap_or(&bytes);
     // Results files use their input's delimiter: the header line says which.
     let header_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     let delimiter = [b',', b';', b'\t', b'|']

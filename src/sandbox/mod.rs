@@ -3,7 +3,6 @@
 //! [`Sandbox::start`] (on the current runtime) or [`Sandbox::spawn`] (on its own thread), or from
 //! the command line with `tallyfy-guests sandbox`.
 
-mod command;
 mod faults;
 mod oauth;
 mod routes;
@@ -17,7 +16,6 @@ use std::sync::atomic::Ordering;
 
 use tokio::sync::oneshot;
 
-pub use command::{detach, run};
 pub use faults::FaultOptions;
 pub use oauth::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, OAuthOptions};
 pub use seed::{SAMPLE_GUESTS_CSV, load as load_guests, sample_guests};

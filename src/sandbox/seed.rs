@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use crate::api::model::{Guest, GuestStats};
-use crate::output::unneutralize;
+use crate::files::output::unneutralize;
 
 /// The sample the sandbox serves by default, compiled in so `--sandbox` works from anywhere.
 pub const SAMPLE_GUESTS_CSV: &str = include_str!("../../samples/existing-guests.csv");

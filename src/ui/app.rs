@@ -107,10 +107,8 @@ impl App {
 pub(super) async fn name(api: &ApiConfig) -> String {
     let lookup = async {
         let client = crate::api::Client::new(api).ok()?;
-        client.organization_name().await
+        Some(client.organization_label().await)
     };
-    match tokio::time::timeout(std::time::Duration::from_secs(15), lookup).await {
-        Ok(Some(name)) => format!("{name} ({})", api.org),
-        _ => api.org.clone(),
-    }
+    let label = tokio::time::timeout(std::time::Duration::from_secs(15), lookup).await;
+    label.ok().flatten().unwrap_or_else(|| api.org.clone())
 }

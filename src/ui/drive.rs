@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::jobs::{Hub, Order, Outcome, RowUpdate};
 use crate::config::{Job, Kind, Reach, job_from_args};
-use crate::engine::{Event, Wait};
+use crate::engine::{Event, Summary, Wait};
 
 /// The job of an order, as the CLI builds it from the same command line.
 fn job(order: &Order) -> Result<Job, String> {
@@ -31,65 +31,17 @@ pub(super) async fn drive(hub: Arc<Hub>, order: Order) -> Outcome {
     // The run's account, as the CLI writes it for --summary-json: the page is a consumer of
     // the same events.
     let summary_json = job.output.summary_json.clone();
-    let mut account = crate::import::SummaryFile::new(&job, std::time::SystemTime::now());
-    account.hash_input(&crate::input::Source::from_arg(&job.file));
+    let mut account = crate::engine::SummaryFile::new(&job, std::time::SystemTime::now());
+    account.hash_input(&job.file);
     let mut running = crate::engine::start(job);
     let stopper = running.stopper();
     hub.stoppable(&order.run, Box::new(move || stopper.stop()));
     let mut fields: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     let mut finished = None;
     while let Some(event) = running.events.recv().await {
-        match event {
-            Event::SetUp { rows, .. } => hub.update(&order.run, |live| {
-                live.total = rows;
-                None
-            }),
-            Event::Planned { counts, creates, .. } => hub.update(&order.run, |live| {
-                live.creates = Some(creates);
-                if live.total.is_none() {
-                    live.total = Some(counts.iter().map(|(_, n)| n).sum());
-                }
-                None
-            }),
-            Event::Sending | Event::Reading { .. } | Event::Creating { .. } | Event::Sent => {}
-            Event::Row {
-                row,
-                status,
-                message,
-                fields: offending,
-                ..
-            } => {
-                if !offending.is_empty() {
-                    fields.insert(row, offending.clone());
-                }
-                let update = RowUpdate {
-                    row,
-                    status: status.as_str().to_string(),
-                    message,
-                    fields: offending,
-                };
-                hub.update(&order.run, move |live| {
-                    *live.counts.entry(update.status.clone()).or_default() += 1;
-                    live.rows.insert(update.row, update.clone());
-                    Some(update)
-                });
-            }
-            Event::Waiting { until, why } => hub.update(&order.run, |live| {
-                let why = match why {
-                    Wait::InviteQuota => "invite quota",
-                    Wait::RateLimit => "rate limit",
-                };
-                live.waiting = (until > std::time::SystemTime::now()).then(|| (until, why.to_string()));
-                None
-            }),
-            Event::Stopping { .. } => hub.update(&order.run, |live| {
-                live.phase = super::jobs::Phase::Stopping;
-                None
-            }),
-            Event::Finished { summary, .. } => {
-                account.summary(summary.clone());
-                finished = Some(summary);
-            }
+        if let Some(summary) = show(&hub, &order.run, event, &mut fields) {
+            account.summary(summary.clone());
+            finished = Some(summary);
         }
     }
     let result = running.finish().await;
@@ -110,7 +62,7 @@ pub(super) async fn drive(hub: Arc<Hub>, order: Order) -> Outcome {
         // The page offers the results as the CLI writes them both ways: the CSV the job wrote,
         // and the workbook `--results NAME.xlsx` would have written.
         let client = crate::api::Client::new(&order.api).ok();
-        let made = crate::import::report::workbook::from_csv(results, xlsx, summary, client.as_ref(), input, false);
+        let made = crate::engine::report::workbook::from_csv(results, xlsx, summary, client.as_ref(), input, false);
         if let Err(error) = made.await {
             tracing::warn!("{error}");
         }
@@ -128,6 +80,61 @@ pub(super) async fn drive(hub: Arc<Hub>, order: Order) -> Outcome {
         Ok(_) => finished.and_then(|summary| summary.stopped),
     };
     Outcome { counts, stopped }
+}
+
+/// One event of the run in the page's live state (the offending fields of a row kept in
+/// `fields`); the run's summary once it has finished.
+fn show(hub: &Hub, run: &str, event: Event, fields: &mut BTreeMap<u64, Vec<String>>) -> Option<Summary> {
+    match event {
+        Event::SetUp { rows, .. } => hub.update(run, |live| {
+            live.total = rows;
+            None
+        }),
+        Event::Planned { counts, creates, .. } => hub.update(run, |live| {
+            live.creates = Some(creates);
+            if live.total.is_none() {
+                live.total = Some(counts.iter().map(|(_, n)| n).sum());
+            }
+            None
+        }),
+        Event::Sending | Event::Reading { .. } | Event::Creating { .. } | Event::Sent => {}
+        Event::Row {
+            row,
+            status,
+            message,
+            fields: offending,
+            ..
+        } => {
+            if !offending.is_empty() {
+                fields.insert(row, offending.clone());
+            }
+            let update = RowUpdate {
+                row,
+                status: status.as_str().to_string(),
+                message,
+                fields: offending,
+            };
+            hub.update(run, move |live| {
+                *live.counts.entry(update.status.clone()).or_default() += 1;
+                live.rows.insert(update.row, update.clone());
+                Some(update)
+            });
+        }
+        Event::Waiting { until, why } => hub.update(run, |live| {
+            let why = match why {
+                Wait::InviteQuota => "invite quota",
+                Wait::RateLimit => "rate limit",
+            };
+            live.waiting = (until > std::time::SystemTime::now()).then(|| (until, why.to_string()));
+            None
+        }),
+        Event::Stopping { .. } => hub.update(run, |live| {
+            live.phase = super::jobs::Phase::Stopping;
+            None
+        }),
+        Event::Finished { summary, .. } => return Some(summary),
+    }
+    None
 }
 
 fn failed(why: String) -> Outcome {

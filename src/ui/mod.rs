@@ -107,6 +107,18 @@ pub async fn run(config: UiConfig) -> Result<Exit, RunError> {
         columns: Mutex::new(HashMap::new()),
         invite_rates,
     });
+    let exit = serve(listener, app, guard).await?;
+    drop(sandbox);
+    Ok(exit)
+}
+
+/// Serves the page on `listener` until a signal: the first stops every job and waits for
+/// them, a second abandons them.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    guard: Arc<security::Guard>,
+) -> Result<Exit, RunError> {
     let router = routes::router(Arc::clone(&app), guard);
     let server = axum::serve(listener, router);
     let exit = tokio::select! {
@@ -126,7 +138,6 @@ pub async fn run(config: UiConfig) -> Result<Exit, RunError> {
             if going { Exit::Stopped } else { Exit::Success }
         }
     };
-    drop(sandbox);
     Ok(exit)
 }
 

@@ -115,7 +115,7 @@ async fn token(State(app): State<Arc<App>>, Form(form): Form<TokenForm>) -> Resp
                 let why = format!("the token works, but its user is not in organization {}", api.org);
                 return home_page(&app, StatusCode::BAD_REQUEST, Some(&why));
             };
-            let organization = format!("{name} ({})", api.org);
+            let organization = crate::api::organization_label(Some(name), &api.org);
             *app.reach.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Reached { api, organization });
             Redirect::to("/").into_response()
         }

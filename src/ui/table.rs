@@ -142,7 +142,7 @@ pub(super) fn results(path: &Path, map: &[(String, String)]) -> Result<Table, St
     let options = InputOptions {
         map: targets(map),
         previous_results: true,
-        result_columns: &crate::import::report::results::RESULT_COLUMNS,
+        result_columns: &crate::engine::report::results::RESULT_COLUMNS,
         ..InputOptions::default()
     };
     let input = open(path, &options)?;
@@ -194,7 +194,7 @@ pub(super) fn write_corrected(
             .terminator(csv::Terminator::CRLF)
             .flexible(true)
             .from_writer(&mut out);
-        let guard = |cell: &str| crate::output::neutralize(cell).into_owned();
+        let guard = |cell: &str| crate::files::output::neutralize(cell).into_owned();
         let header: Vec<String> = input.header.iter().map(|c| guard(c)).collect();
         writer.write_record(&header).map_err(|e| e.to_string())?;
         for record in input {

@@ -186,20 +186,6 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
         _ => None,
     };
     let person = count("invalid") + count("conflict") + count("failed");
-    let needs_person = (kind == Kind::Send && !active && person > 0).then(|| {
-        (
-            person,
-            "They are marked red below with the reason. Fix them in your spreadsheet and upload it again: the guests made now are found and skipped (exists)."
-                .to_string(),
-        )
-    });
-    let caption = match (kind, active) {
-        (Kind::Preview, _) => "Preview: what the import would do with each row (a dry run; nothing was sent)",
-        (Kind::Send, true) => "Import: each row as it is done",
-        (Kind::Send, false) => "Results of the import",
-        (Kind::Undo, true) => "Undo: each row as it is done",
-        (Kind::Undo, false) => "Results of the undo",
-    };
     RunPage {
         id: id.to_string(),
         file: meta.file.clone(),
@@ -217,12 +203,34 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
         can_stop: active,
         can_undo: kind == Kind::Send && finished_ok && created > 0,
         downloads: downloads(id, run, meta),
-        needs_person,
-        caption: caption.to_string(),
+        needs_person: needs_person(kind, active, person),
+        caption: caption(kind, active).to_string(),
         header: table.header.clone(),
         rows,
         more: table.more,
         fixable: kind == Kind::Preview && !active && !sent,
+    }
+}
+
+/// The rows of a finished import that need a person: how many, and what to do about them.
+fn needs_person(kind: Kind, active: bool, person: u64) -> Option<(u64, String)> {
+    (kind == Kind::Send && !active && person > 0).then(|| {
+        (
+            person,
+            "They are marked red below with the reason. Fix them in your spreadsheet and upload it again: the guests made now are found and skipped (exists)."
+                .to_string(),
+        )
+    })
+}
+
+/// The caption over the table.
+fn caption(kind: Kind, active: bool) -> &'static str {
+    match (kind, active) {
+        (Kind::Preview, _) => "Preview: what the import would do with each row (a dry run; nothing was sent)",
+        (Kind::Send, true) => "Import: each row as it is done",
+        (Kind::Send, false) => "Results of the import",
+        (Kind::Undo, true) => "Undo: each row as it is done",
+        (Kind::Undo, false) => "Results of the undo",
     }
 }
 

@@ -1,6 +1,9 @@
-//! The architecture's rules, checked on the source itself (issue 24): no circle between the
-//! library's modules, no `unreachable!` in `src/`, no fn over 80 lines in `src/import` and
-//! `src/api`, and the environment read only by `config` and `cli`. A small lexer reads `src/` (comments, strings and char literals skipped, so a
+//! The architecture's one rule that clippy cannot check (issue 24, issue 31.4): no circle
+//! between the library's modules, neither between file modules nor between the top-level
+//! modules (`config`, `engine`, `sandbox`, ...; a circle among files of two folders is one
+//! between the folders). The other rules are clippy's, on the whole crate (`clippy.toml` and
+//! `src/lib.rs`): fns of at most 80 lines, no `unreachable!`, the environment read by `config`
+//! and `cli` only. A small lexer reads `src/` (comments, strings and char literals skipped, so a
 //! word in a message is not code); no parser crate, and macro bodies are read as any code.
 //!
 //! # The module graph
@@ -32,11 +35,6 @@ use lexer::{Token, lex};
 
 mod lexer;
 
-/// The longest a fn may be, from its `fn` line to its closing brace's, in the folders below.
-const MAX_FN_LINES: usize = 80;
-/// The folders whose fns are held to `MAX_FN_LINES`.
-const SHORT_FN_FOLDERS: [&str; 2] = ["src/import/", "src/api/"];
-
 #[test]
 fn no_circle_between_modules() {
     let files = source_files();
@@ -50,75 +48,13 @@ fn no_circle_between_modules() {
 }
 
 #[test]
-fn no_unreachable_in_src() {
-    let found: Vec<String> = source_files()
-        .iter()
-        .flat_map(|(path, text)| {
-            let tokens = lex(text);
-            tokens
-                .windows(2)
-                .filter(|pair| pair[0].is("unreachable") && pair[1].is("!"))
-                .map(|pair| format!("  {path}:{}", pair[0].line))
-                .collect::<Vec<_>>()
-        })
-        .collect();
+fn no_circle_between_top_level_modules() {
+    let circles = top_level_circles(&source_files());
     assert!(
-        found.is_empty(),
-        "`unreachable!` in src/ (type it away):\n{}",
-        found.join("\n")
-    );
-}
-
-/// `lib.rs`'s claim: the environment (variables, arguments, the program's path) is read by
-/// `config` and `cli` only, and every other module is handed what it needs.
-#[test]
-fn only_config_and_cli_read_the_environment() {
-    let found: Vec<String> = source_files()
-        .iter()
-        .filter(|(path, _)| !(path.starts_with("src/config") || path == "src/cli.rs"))
-        .flat_map(|(path, text)| {
-            let tokens = lex(text);
-            let mut lines: Vec<usize> = tokens
-                .windows(3)
-                .filter(|t| t[0].is("std") && t[1].is("::") && t[2].is("env"))
-                .map(|t| t[0].line)
-                .collect();
-            lines.extend(
-                tokens
-                    .iter()
-                    .filter(|t| t.is("from_default_env") || t.is("try_from_default_env"))
-                    .map(|t| t.line),
-            );
-            lines
-                .into_iter()
-                .map(|line| format!("  {path}:{line}"))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    assert!(
-        found.is_empty(),
-        "the environment read outside config and cli:\n{}",
-        found.join("\n")
-    );
-}
-
-#[test]
-fn no_fn_over_80_lines_in_import_and_api() {
-    let long: Vec<String> = source_files()
-        .iter()
-        .filter(|(path, _)| SHORT_FN_FOLDERS.iter().any(|folder| path.starts_with(folder)))
-        .flat_map(|(path, text)| {
-            fn_lengths(&lex(text))
-                .into_iter()
-                .filter(|(_, _, lines)| *lines > MAX_FN_LINES)
-                .map(|(name, line, lines)| format!("  {path}:{line} fn {name}: {lines} lines"))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    assert!(
-        long.is_empty(),
-        "fns over {MAX_FN_LINES} lines (split them into named steps):\n{}",
-        long.join("\n")
+        circles.is_empty(),
+        "{} circle(s) between top-level modules (A → B: a file of A names a path into B):\n{}",
+        circles.len(),
+        circles.join("\n")
     );
 }
 
@@ -162,15 +98,25 @@ fn the_checker_finds_circles_behind_facades() {
     assert!(circles(&fine).is_empty(), "{:?}", circles(&fine));
 }
 
-/// The line count runs from `fn` to its closing brace, past braces in strings, chars and
-/// comments; a declaration without a body is no fn to count.
+/// Two folders whose files name each other without a circle between files (a::x → b → a::y)
+/// are a circle between the folders, and none between the files.
 #[test]
-fn the_checker_counts_fn_lines_past_strings_and_comments() {
-    let text = "trait T { fn d(&self); }\nfn a<'a>(x: &'a str) -> char {\n  let _ = \"}\";\n  // }\n  /* { */ '}'\n}\nfn b() {}\n";
-    assert_eq!(
-        fn_lengths(&lex(text)),
-        vec![("a".to_string(), 2, 5), ("b".to_string(), 7, 1)]
-    );
+fn the_checker_finds_circles_between_folders() {
+    let files: Vec<(String, String)> = [
+        ("src/lib.rs", "pub mod a;\npub mod b;\n"),
+        ("src/a/mod.rs", "pub mod x;\npub mod y;\n"),
+        ("src/a/x.rs", "pub fn f() { crate::b::g() }\n"),
+        ("src/a/y.rs", "pub fn h() {}\n"),
+        ("src/b.rs", "pub fn g() {}\nfn k() { crate::a::y::h() }\n"),
+    ]
+    .iter()
+    .map(|(p, t)| (p.to_string(), t.to_string()))
+    .collect();
+    assert!(circles(&files).is_empty(), "{:?}", circles(&files));
+    let found = top_level_circles(&files);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("a → b → a"), "{found:?}");
+    assert!(found[0].contains("src/b.rs:2"), "{found:?}");
 }
 
 /// Every `.rs` file of the library, as (`src/…` path, text).
@@ -191,59 +137,6 @@ fn source_files() -> Vec<(String, String)> {
     }
     files.sort();
     files
-}
-
-// ---- fn lengths ----
-
-/// Every fn with a body: its name, the line of its `fn`, and its length in lines.
-fn fn_lengths(tokens: &[Token]) -> Vec<(String, usize, usize)> {
-    let mut found = Vec::new();
-    for (i, token) in tokens.iter().enumerate() {
-        if !token.is("fn") || !tokens.get(i + 1).is_some_and(|t| t.word) {
-            continue;
-        }
-        // The body is the first `{` outside the signature's brackets; a `;` first means none.
-        let mut depth = 0i32;
-        let mut body = None;
-        for (j, t) in tokens.iter().enumerate().skip(i + 2) {
-            match t.text.as_str() {
-                "(" | "[" => depth += 1,
-                ")" | "]" => depth -= 1,
-                ";" if depth == 0 => break,
-                "{" if depth == 0 => {
-                    body = Some(j);
-                    break;
-                }
-                _ => {}
-            }
-        }
-        let Some(open) = body else { continue };
-        if let Some(close) = matching_brace(tokens, open) {
-            found.push((
-                tokens[i + 1].text.clone(),
-                token.line,
-                tokens[close].line - token.line + 1,
-            ));
-        }
-    }
-    found
-}
-
-fn matching_brace(tokens: &[Token], open: usize) -> Option<usize> {
-    let mut depth = 0;
-    for (j, t) in tokens.iter().enumerate().skip(open) {
-        match t.text.as_str() {
-            "{" => depth += 1,
-            "}" => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(j);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 // ---- the module graph ----
@@ -598,17 +491,36 @@ fn show(path: &ModPath) -> String {
     }
 }
 
-/// Every circle among `files`, each as `a → b → a` with where each arrow is written.
+/// Every circle between the file modules of `files`, each as `a → b → a` with where each arrow
+/// is written.
 fn circles(files: &[(String, String)]) -> Vec<String> {
+    circles_between(files, |path| path.clone())
+}
+
+/// Every circle between the top-level modules of `files` (each file counted as the top-level
+/// module it is in; the crate root is one of its own).
+fn top_level_circles(files: &[(String, String)]) -> Vec<String> {
+    circles_between(files, |path| path.iter().take(1).cloned().collect())
+}
+
+/// Every circle between the modules that `level` makes of the file modules.
+fn circles_between(files: &[(String, String)], level: impl Fn(&ModPath) -> ModPath) -> Vec<String> {
     let krate = Crate::new(files);
-    let edges = krate.edges();
+    let mut edges: BTreeMap<(ModPath, ModPath), String> = BTreeMap::new();
+    for ((from, to), evidence) in krate.edges() {
+        let (from, to) = (level(&from), level(&to));
+        if from != to {
+            edges.entry((from, to)).or_insert(evidence);
+        }
+    }
+    let nodes: BTreeSet<ModPath> = krate.modules.keys().map(&level).collect();
     let mut next: BTreeMap<&ModPath, Vec<&ModPath>> = BTreeMap::new();
     for (from, to) in edges.keys() {
         next.entry(from).or_default().push(to);
     }
     let mut reported = Vec::new();
     let mut covered: BTreeSet<(ModPath, ModPath)> = BTreeSet::new();
-    for start in krate.modules.keys() {
+    for start in &nodes {
         // The shortest way back to `start`, breadth first.
         let mut came_from: BTreeMap<&ModPath, &ModPath> = BTreeMap::new();
         let mut queue = VecDeque::from([start]);
@@ -659,4 +571,22 @@ fn circles(files: &[(String, String)]) -> Vec<String> {
         reported.push(format!("  {}\n{}", names.join(" → "), evidence.join("\n")));
     }
     reported
+}
+
+/// The `}` that closes the `{` at `open`.
+fn matching_brace(tokens: &[Token], open: usize) -> Option<usize> {
+    let mut depth = 0;
+    for (j, t) in tokens.iter().enumerate().skip(open) {
+        match t.text.as_str() {
+            "{" => depth += 1,
+            "}" => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }

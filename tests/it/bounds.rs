@@ -231,7 +231,7 @@ const WAITING: &str = "a signal now ends the wait";
 
 /// The default log filter, plus that line.
 #[cfg(unix)]
-const LOG_WAITS: &str = "warn,tallyfy_guests=info,tallyfy_guests::wait=debug";
+const LOG_WAITS: &str = "warn,tallyfy_guests=info,tallyfy_guests::files::wait=debug";
 
 #[cfg(unix)]
 fn sigterm(child: &std::process::Child) {

@@ -29,7 +29,7 @@ fn every_guest_once_in_server_order_despite_caps_faults_and_429s() {
         .success();
 
     let (header, rows) = read_csv(&std::fs::read_to_string(&out).unwrap());
-    assert_eq!(header, tallyfy_guests::export::COLUMNS);
+    assert_eq!(header, tallyfy_guests::commands::export::COLUMNS);
     let exported: Vec<(&str, &str)> = rows.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
     let expected = ws.sandbox.guests();
     let expected: Vec<(&str, &str)> = expected.iter().map(|g| (g.id.as_str(), g.email.as_str())).collect();

@@ -473,7 +473,7 @@ fn the_template_workbooks_columns_are_text_so_phones_stay_as_typed() {
         .skip(1)
         .map(|c| format!(" {}", c.split("/>").next().unwrap()))
         .collect();
-    for column in 1..=tallyfy_guests::template::HEADER.len() {
+    for column in 1..=tallyfy_guests::commands::template::HEADER.len() {
         let style = columns
             .iter()
             .find(|c| attr(c, "min").unwrap() <= column && column <= attr(c, "max").unwrap())

@@ -124,7 +124,7 @@ fn an_export_workbook_imports_back_to_the_same_guests() {
         assert_eq!(row.result_guest_id, guest.id);
         assert_eq!(row.cell("email"), guest.email);
         // The results guard a leading `+` as every CSV of ours does; the value is the phone.
-        let phone = tallyfy_guests::output::unneutralize(row.cell("phone_1"));
+        let phone = tallyfy_guests::files::output::unneutralize(row.cell("phone_1"));
         assert_eq!(phone, guest.phone_1.as_deref().unwrap_or(""), "{row:?}");
         assert_eq!(row.cell("first_name"), guest.first_name.as_deref().unwrap_or(""));
     }

@@ -5,9 +5,9 @@ use std::io::Cursor;
 
 use proptest::prelude::*;
 use tallyfy_guests::api::{Guest, NewGuest};
-use tallyfy_guests::export::{COLUMNS, guest_record};
+use tallyfy_guests::commands::export::{COLUMNS, guest_record};
+use tallyfy_guests::files::output::{csv_writer, neutralize};
 use tallyfy_guests::input::{Format, Input, InputOptions};
-use tallyfy_guests::output::{csv_writer, neutralize};
 use tallyfy_guests::validate::validate;
 
 /// Text with the characters that break naive CSV handling, trimmed (the reader trims cells).
@@ -79,7 +79,7 @@ proptest! {
 
     #[test]
     fn guests_round_trip_through_export_csv_and_the_import_reader(guests in proptest::collection::vec(guest(), 1..12), excel: bool, raw: bool) {
-        let mut writer = csv_writer(Vec::new(), tallyfy_guests::output::CsvStyle::new(excel)).unwrap();
+        let mut writer = csv_writer(Vec::new(), tallyfy_guests::files::output::CsvStyle::new(excel)).unwrap();
         writer.write_record(COLUMNS).unwrap();
         for guest in &guests {
             let cells = guest_record(&as_exported(guest), false);

@@ -1,0 +1,246 @@
+//! The one question an interactive import asks, after the guest list (and the members) are read
+//! and the whole file is planned, so that it tells the truth: which organization (by name, so a
+//! wrong one is noticed), how many guests will really be created (not the rows: those that
+//! exist, repeat or need fixing are counted apart), and, when creates are paced or capped, how
+//! long they take and when they will be done. Never asked when stdin or stderr is not a
+//! terminal (cron, CI, a pipe), on a dry run, against the built-in sandbox, or with `--yes`.
+//! This module words the question; asking it is a face's (`commands::import` on the terminal, the page).
+
+use std::io::IsTerminal;
+use std::time::{Duration, SystemTime};
+
+use super::act::undo::UndoPlan;
+use super::outcome::Status;
+use super::plan::Plan;
+use crate::api::Client;
+use crate::modes::Removal;
+use crate::rate::Rate;
+
+/// What the question needs besides the plan.
+#[derive(Debug, Clone)]
+pub(super) struct Question {
+    /// `undo`: how its guests are taken away.
+    pub undo: Option<Removal>,
+    /// What else the run does, said in the question (`--on-missing delete`).
+    pub also: Option<String>,
+    /// `--invite-rate`, which paces the creates.
+    pub invite_rates: Vec<Rate>,
+    /// `--max-wait` when given: a confirmed run defers its creates at the first pause longer
+    /// than this; without it, it waits out the invite cap's windows.
+    pub max_wait: Option<Duration>,
+}
+
+/// What the planned file will do, counted before anything is sent.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct Preview {
+    pub creates: u64,
+    /// Member updates and re-enables of existing guests.
+    pub updates: u64,
+    pub exists: u64,
+    pub duplicates: u64,
+    /// Rows that cannot be sent as they are: invalid, or known to be refused.
+    pub need_fixing: u64,
+    /// Rows an earlier run finished (`--retry-from`), carried over as they are.
+    pub done_before: u64,
+    /// `undo`: guests to take away, and rows left alone.
+    pub removes: u64,
+    pub left_alone: u64,
+    /// Rows per status as planned (rows to update as `updated`, an undo's rows to take away
+    /// as `deleted` or `disabled`; creates are `creates` alone), for `Event::Planned`.
+    pub counts: Vec<(Status, u64)>,
+}
+
+/// `statuses` counted, in status order.
+fn tally(statuses: impl Iterator<Item = Status>) -> Vec<(Status, u64)> {
+    let mut counts = std::collections::BTreeMap::new();
+    for status in statuses {
+        *counts.entry(status).or_default() += 1;
+    }
+    counts.into_iter().collect()
+}
+
+impl Preview {
+    pub(super) fn of_import(plans: &[Plan]) -> Preview {
+        let mut preview = Preview::default();
+        for plan in plans {
+            match plan {
+                Plan::Create(..) => preview.creates += 1,
+                Plan::Update(..) => preview.updates += 1,
+                Plan::Done(result) => match result.outcome.status {
+                    Status::Exists => preview.exists += 1,
+                    Status::Duplicate => preview.duplicates += 1,
+                    status if status.needs_a_person() => preview.need_fixing += 1,
+                    _ => preview.done_before += 1,
+                },
+            }
+        }
+        preview.counts = tally(plans.iter().filter_map(|plan| match plan {
+            Plan::Create(..) => None,
+            Plan::Update(..) => Some(Status::Updated),
+            Plan::Done(result) => Some(result.outcome.status),
+        }));
+        preview
+    }
+
+    pub(super) fn of_undo(plans: &[UndoPlan], how: Removal) -> Preview {
+        let mut preview = Preview::default();
+        for plan in plans {
+            match plan {
+                UndoPlan::Remove { .. } => preview.removes += 1,
+                UndoPlan::Done(_) => preview.left_alone += 1,
+            }
+        }
+        let removed = match how {
+            Removal::Delete => Status::Deleted,
+            Removal::Disable => Status::Disabled,
+        };
+        preview.counts = tally(plans.iter().map(|plan| match plan {
+            UndoPlan::Remove { .. } => removed,
+            UndoPlan::Done(result) => result.outcome.status,
+        }));
+        preview
+    }
+
+    /// Whether the run would send anything that changes a guest (else nothing is asked).
+    pub(super) fn sends(&self) -> bool {
+        self.creates + self.updates + self.removes > 0
+    }
+}
+
+/// Whether a person is there to answer: stdin and stderr are both terminals.
+pub(crate) fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// The organization as the question names it: by name, so a wrong one is noticed.
+pub(super) async fn organization(client: &Client) -> String {
+    client.organization_label().await
+}
+
+fn guests(n: u64) -> String {
+    if n == 1 {
+        "1 guest".into()
+    } else {
+        format!("{n} guests")
+    }
+}
+
+fn rows(n: u64) -> String {
+    if n == 1 { "1 row".into() } else { format!("{n} rows") }
+}
+
+/// The question's words: `Create 2 guests in ‹org›? 11 already exist, 6 rows need fixing. …`.
+pub(super) fn wording(org: &str, question: &Question, p: &Preview, now: SystemTime) -> String {
+    if let Some(how) = question.undo {
+        let (verb, from, note) = match how {
+            Removal::Delete => ("Delete", "from", "; deleting cannot be undone"),
+            Removal::Disable => ("Disable", "in", ""),
+        };
+        let alone = if p.left_alone > 0 {
+            format!(
+                " ({} the results do not say were created are left alone)",
+                rows(p.left_alone)
+            )
+        } else {
+            String::new()
+        };
+        return format!(
+            "{verb} {} {from} {org}? Only those the results say were created{alone}{note}. [y/N] ",
+            guests(p.removes)
+        );
+    }
+    let mut action = match (p.creates, p.updates) {
+        // Only `also` to ask about (`--on-missing`): nothing to create.
+        (0, 0) => format!("Go ahead in {org}"),
+        (0, _) => format!("Update {} in {org}", guests(p.updates)),
+        (creates, _) => format!("Create {} in {org}", guests(creates)),
+    };
+    if p.creates > 0 && p.updates > 0 {
+        action.push_str(&format!(" and update {} existing", guests(p.updates)));
+    }
+    let mut besides = Vec::new();
+    if p.exists > 0 {
+        let verb = if p.exists == 1 { "exists" } else { "exist" };
+        besides.push(format!("{} already {verb}", p.exists));
+    }
+    if p.duplicates > 0 {
+        let verb = if p.duplicates == 1 { "repeats" } else { "repeat" };
+        besides.push(format!("{} {verb} an earlier row", rows(p.duplicates)));
+    }
+    if p.need_fixing > 0 {
+        let verb = if p.need_fixing == 1 { "needs" } else { "need" };
+        besides.push(format!("{} {verb} fixing (see the results)", rows(p.need_fixing)));
+    }
+    if p.done_before > 0 {
+        besides.push(format!("{} done by an earlier run", rows(p.done_before)));
+    }
+    let besides = if besides.is_empty() {
+        String::new()
+    } else {
+        format!(" {}.", besides.join(", "))
+    };
+    let invites = if p.creates > 0 {
+        " Each new guest is emailed an invitation."
+    } else {
+        ""
+    };
+    let timing = crate::invite_pace::creates_take(p.creates, &question.invite_rates, now)
+        .map_or(String::new(), |t| format!(" {t}"));
+    // Said only when creates may meet the cap: what a "yes" does at its pause.
+    let bound = match question.max_wait {
+        Some(bound) if !timing.is_empty() => format!(
+            " With --max-wait {}, the creates left are deferred at the first pause longer than that.",
+            humantime::format_duration(bound)
+        ),
+        _ => String::new(),
+    };
+    let timing = format!("{timing}{bound}");
+    let also = question.also.as_ref().map_or(String::new(), |also| format!(" {also}"));
+    format!("{action}?{besides}{invites}{timing}{also} [y/N] ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn question(rates: &[&str]) -> Question {
+        Question {
+            undo: None,
+            also: None,
+            invite_rates: rates.iter().map(|r| r.parse().unwrap()).collect(),
+            max_wait: None,
+        }
+    }
+
+    #[test]
+    fn the_question_gives_the_real_counts() {
+        let preview = Preview {
+            creates: 2,
+            exists: 11,
+            need_fixing: 6,
+            ..Preview::default()
+        };
+        assert_eq!(
+            wording("Acme (org1)", &question(&[]), &preview, SystemTime::now()),
+            "Create 2 guests in Acme (org1)? 11 already exist, 6 rows need fixing (see the results). Each new guest is emailed an invitation. [y/N] "
+        );
+    }
+
+    #[test]
+    fn paced_creates_say_how_long_and_when() {
+        let preview = Preview {
+            creates: 41,
+            ..Preview::default()
+        };
+        let text = wording("o", &question(&["30/h"]), &preview, SystemTime::now());
+        assert!(
+            text.contains("At --invite-rate 30/1h the 41 creates take about 1 h 20 min: done about "),
+            "{text}"
+        );
+        let text = wording("o", &question(&[]), &preview, SystemTime::now());
+        assert!(
+            text.contains("about 30 invitations an hour per organization: the 41 creates take about 1 h"),
+            "{text}"
+        );
+    }
+}
