@@ -260,7 +260,7 @@ pub struct ImportArgs {
     #[arg(help_heading = "Sync", long, value_name = "N|N%", value_parser = ErrorBudget::parse)]
     pub max_errors: Option<ErrorBudget>,
 
-    /// Write a machine-readable account of the run here (JSON; see README for the fields).
+    /// Write a machine-readable account of the run here (JSON; its fields are in docs/automation.md).
     #[arg(help_heading = "Results", long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,
 
@@ -381,7 +381,7 @@ pub struct UndoArgs {
     #[arg(help_heading = "Sync", long, value_name = "N|N%", value_parser = ErrorBudget::parse)]
     pub max_errors: Option<ErrorBudget>,
 
-    /// Write a machine-readable account of the run here (JSON; see README for the fields).
+    /// Write a machine-readable account of the run here (JSON; its fields are in docs/automation.md).
     #[arg(help_heading = "Results", long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,
 

@@ -141,10 +141,12 @@ Nightly sync from a CRM export (client credentials in the environment):
 
 Results (beside the input as <name>.results.csv, or <name>.dry-run.csv for a
 dry run, unless --results): one row per input row: result_row, result_status,
-result_message, result_guest_id, result_http_status, result_attempts, then
-the input's own columns. result_status is one of created, updated, enabled,
-exists, duplicate, invalid, conflict, failed, deferred, or would_create /
-would_update / would_enable in a dry run.
+result_message, result_guest_id, result_http_status, result_attempts, where
+and when it was made (result_org, result_api, result_run_started, result_at,
+result_created_at), result_link, result_of (the proof the file is whole),
+then the input's own columns. result_status is one of created, updated,
+enabled, exists, duplicate, invalid, conflict, failed, deferred, or
+would_create / would_update / would_enable in a dry run.
 
 Mirror a CRM: --on-missing disable (or delete) --report-missing missing.csv
 disables the guests no row names, only once the whole file was read with no

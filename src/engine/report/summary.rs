@@ -115,7 +115,7 @@ fn plural(count: u64, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
 }
 
-/// The summary's fields in `--summary-json` (documented in README.md).
+/// The summary's fields in `--summary-json` (documented in docs/automation.md).
 impl Serialize for Summary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -426,7 +426,7 @@ impl Summary {
 }
 
 /// `--summary-json`: the run's account for monitoring, written (atomically) however the run
-/// ends, a usage error included. The fields are documented in README.md.
+/// ends, a usage error included. The fields are documented in docs/automation.md.
 #[derive(Debug, Clone, Serialize)]
 pub struct SummaryFile {
     tool: &'static str,
