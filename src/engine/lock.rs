@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use chrono::Local;
 
 use crate::error::{RunError, io_words};
+use crate::files::output::real_path;
 
 /// Held for the whole run; dropping it removes the lock files and releases the locks.
 #[derive(Debug, Default)]
@@ -45,36 +46,6 @@ impl Drop for Held {
         // Removed while still locked: a run waiting on this file finds it gone and starts over
         // with a new one, so two runs never hold two different files for one lock.
         let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// The results path with every symlink resolved (a link to a link, a link to a file not yet
-/// made, a relative link), so that every name of one file gives one lock path.
-pub(super) fn real_path(path: &Path) -> PathBuf {
-    if let Ok(real) = std::fs::canonicalize(path) {
-        return real;
-    }
-    // The file is not there yet (or a link points at nothing yet): resolve links by hand,
-    // then the folder it is in.
-    let mut path = path.to_path_buf();
-    for _ in 0..40 {
-        match std::fs::read_link(&path) {
-            Ok(target) => {
-                path = match path.parent() {
-                    Some(parent) => parent.join(target),
-                    None => target,
-                }
-            }
-            Err(_) => break,
-        }
-    }
-    let folder = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    match (std::fs::canonicalize(folder), path.file_name()) {
-        (Ok(folder), Some(name)) => folder.join(name),
-        _ => path,
     }
 }
 

@@ -172,6 +172,37 @@ pub fn replaceable(path: &Path) -> bool {
     }
 }
 
+/// `path` with every symlink resolved (a link to a link, a link to a file not yet made, a
+/// relative link), so that every name of one file gives one path: the lock's, and the file a
+/// results file reached through a link is written as.
+pub fn real_path(path: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    // The file is not there yet (or a link points at nothing yet): resolve links by hand,
+    // then the folder it is in.
+    let mut path = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&path) {
+            Ok(target) => {
+                path = match path.parent() {
+                    Some(parent) => parent.join(target),
+                    None => target,
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match (std::fs::canonicalize(folder), path.file_name()) {
+        (Ok(folder), Some(name)) => folder.join(name),
+        _ => path,
+    }
+}
+
 /// Opens `path` for writing in place (a FIFO, a device, a symlink): never blocking, so a FIFO
 /// that nobody has opened for reading yet is tried again until a reader comes, `--io-timeout`
 /// passes or a signal arrives (a blocking open waited for ever, deaf to SIGTERM).

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::RunError;
-use crate::files::output::{AtomicFile, CsvStyle, needs_guard, replaceable};
+use crate::files::output::{AtomicFile, CsvStyle, needs_guard, real_path, replaceable};
 use crate::input::{Cells, ResultOf};
 
 /// The columns we add in front of the input's own: this writer's, which the input reader is
@@ -185,7 +185,7 @@ fn text_field(writer: &mut csv::Writer<RowSink>, scratch: &mut String, cell: &st
 /// Writes the results file: whole rows, in input order, at most about a second late.
 pub struct ResultsWriter {
     writer: csv::Writer<RowSink>,
-    /// `None` for stdout, a device, a FIFO or a symlink, which are never re-sorted afterwards:
+    /// `None` for stdout, a device or a FIFO, which are never re-sorted afterwards:
     /// there rows wait for their turn, however long. A regular file is written in place, so a
     /// killed run keeps what it wrote, and put in input order at the end.
     path: Option<PathBuf>,
@@ -221,9 +221,14 @@ impl ResultsWriter {
             path: path.to_path_buf(),
             cause,
         };
-        // A regular file is written in place and put in order at the end (by a rename); a
-        // device, FIFO or symlink is written as a stream, in order, and never replaced.
-        let (sink, sortable): (Box<dyn Write + Send>, Option<PathBuf>) = match path {
+        // A regular file is written in place and put in order at the end (by a rename); so is
+        // the file a symlink names (the link itself stays), so that its rows carry the proof of
+        // a whole run too. A device or FIFO is written as a stream, in order, and never replaced.
+        let real = path.map(|path| match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_symlink() => real_path(path),
+            _ => path.to_path_buf(),
+        });
+        let (sink, sortable): (Box<dyn Write + Send>, Option<PathBuf>) = match real.as_deref() {
             Some(path) if replaceable(path) => (
                 Box::new(BufWriter::new(
                     crate::files::output::create_file(path).map_err(|e| cannot(path, e))?,
