@@ -8,29 +8,7 @@ use std::time::Duration;
 use tallyfy_guests::engine::{self, Event, Running, Status};
 use tallyfy_guests::error::Exit;
 
-use crate::util::{Workspace, expect_exit, slow};
-
-/// The job the CLI would run for `argv` (after `tallyfy-guests`), pointed at `ws`'s sandbox by
-/// flags (the environment is the test binary's own, shared by every test).
-fn job(ws: &Workspace, argv: &[&str]) -> tallyfy_guests::config::Job {
-    let token = ws.write("token", ws.sandbox.token());
-    let token = token.display().to_string();
-    let mut args: Vec<&str> = argv.to_vec();
-    args.extend([
-        "--base-url",
-        ws.sandbox.base_url(),
-        "--org",
-        ws.sandbox.org(),
-        "--token-file",
-        &token,
-    ]);
-    let mut job =
-        tallyfy_guests::config::job_from_args(&args).unwrap_or_else(|error| panic!("not an import: {argv:?}: {error}"));
-    // Every sandbox serves one organization id: each test's jobs lock in a folder of their own
-    // (as each run of the binary does), so tests running side by side do not meet.
-    job.lock_dir = ws.path("locks");
-    job
-}
+use crate::util::{Workspace, expect_exit, library_job as job, slow};
 
 fn guests_csv(rows: usize) -> String {
     let mut text = String::from("email,first_name\n");

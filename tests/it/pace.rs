@@ -39,19 +39,7 @@ fn guests_csv(rows: usize) -> String {
 /// The job the CLI would run for `argv`, against `ws`'s sandbox; with `default_max_wait`, the
 /// default `--max-wait` stands at that (as 10 min stands to Tallyfy's hour).
 fn job(ws: &Workspace, argv: &[&str], default_max_wait: Option<Duration>) -> Job {
-    let token = ws.write("token", ws.sandbox.token());
-    let token = token.display().to_string();
-    let mut args: Vec<&str> = argv.to_vec();
-    args.extend([
-        "--base-url",
-        ws.sandbox.base_url(),
-        "--org",
-        ws.sandbox.org(),
-        "--token-file",
-        &token,
-    ]);
-    let mut job = tallyfy_guests::config::job_from_args(&args).unwrap();
-    job.lock_dir = ws.path("locks");
+    let mut job = crate::util::library_job(ws, argv);
     if let (Some(max_wait), Ok(Reach::Api(config))) = (default_max_wait, &mut job.reach) {
         assert!(
             !config.transport.max_wait_given,
@@ -65,7 +53,7 @@ fn job(ws: &Workspace, argv: &[&str], default_max_wait: Option<Duration>) -> Job
 /// Runs `running` to its end, answering its question yes; the question's text and the outcome.
 async fn confirmed(mut running: Running) -> (Option<String>, Result<Exit, String>) {
     let mut question = None;
-    let watched = tokio::time::timeout(Duration::from_secs(120), async {
+    let watched = tokio::time::timeout(crate::util::GENEROUS, async {
         while let Some(event) = running.events.recv().await {
             if let Event::Planned {
                 confirm: Some(confirm), ..
