@@ -12,7 +12,7 @@ use crate::api::Client;
 use crate::config::{Job, Kind, Reach};
 use crate::error::RunError;
 use crate::files::output::{check_writable, same_file};
-use crate::input::{Input, InputOptions, Source, incomplete_results};
+use crate::input::{Input, InputOptions, Source, Verified, verify_results};
 use crate::modes::ErrorBudget;
 use crate::sandbox::Sandbox;
 
@@ -41,11 +41,15 @@ pub(super) fn check(job: &Job, count_rows: bool) -> Result<Setup, RunError> {
             None
         });
     problems.extend(output_problems_of(job, source, results_path.as_deref()));
-    let retried_complete =
-        retried_complete(job, source, input.as_ref(), results_path.as_deref()).unwrap_or_else(|problem| {
+    // A results file is read once here for all that set-up asks of it (whole, where it was
+    // made, its rows, its hash); the run's own read of its rows is the only other pass.
+    let read = verified(job, source, input.as_ref());
+    let retried_complete = retried_complete(job, source, input.as_ref(), read.as_ref(), results_path.as_deref())
+        .unwrap_or_else(|problem| {
             problems.push(problem);
             false
         });
+    let verified = read.and_then(Result::ok);
     let reach = job
         .reach
         .as_ref()
@@ -55,8 +59,8 @@ pub(super) fn check(job: &Job, count_rows: bool) -> Result<Setup, RunError> {
     // Undo takes back, and a retry continues, only what was made in the organization it is
     // pointed at: another organization's results would name its guests, not this one's.
     if job.kind.reads_results()
-        && let (Some(path), Some(Reach::Api(config))) = (source.regular_file(), &reach)
-        && let Some(refusal) = provenance_problem(path, &config.org, job.kind.undo().is_some())
+        && let (Some(path), Some(verified), Some(Reach::Api(config))) = (source.regular_file(), &verified, &reach)
+        && let Some(refusal) = provenance_problem(path, verified, &config.org, job.kind.undo().is_some())
     {
         problems.push(refusal);
     }
@@ -64,7 +68,7 @@ pub(super) fn check(job: &Job, count_rows: bool) -> Result<Setup, RunError> {
     let (Some(input), Some(reach), true) = (input, reach, problems.is_empty()) else {
         return Err(RunError::Setup(problems));
     };
-    let total = total(job, count_rows, source, &input);
+    let total = total(job, count_rows, source, &input, verified.as_ref());
     let max_failed = match (job.max_errors, total) {
         (None, _) => None,
         (Some(ErrorBudget::Rows(rows)), _) => Some(rows),
@@ -81,6 +85,16 @@ pub(super) fn check(job: &Job, count_rows: bool) -> Result<Setup, RunError> {
         max_failed,
         retried_complete,
     })
+}
+
+/// The one read of a results file (a retry's, an undo's, or a mirror's input that is one),
+/// when it is a regular file (a stream is read once, by the run). An input that cannot be
+/// opened is a problem of its own; one that cannot be read here is reported by that opening.
+fn verified(job: &Job, source: &Source, input: Option<&Input>) -> Option<Result<Verified, String>> {
+    let path = source.regular_file()?;
+    let results = job.kind.reads_results() || input?.has_result_column(super::report::results::RESULT_COLUMNS[0]);
+    let [row, status, ..] = super::report::results::RESULT_COLUMNS;
+    results.then(|| verify_results(path, row, status))
 }
 
 /// The input opened as the job reads it (an undo reads a results file as it is).
@@ -167,7 +181,13 @@ pub(crate) fn summary_refused(job: &Job) -> bool {
 /// whose input is a results file, the file must be proven whole (`retried_whole`) and its run
 /// not cut by `--limit`. An undo takes back what a results file says was created, a killed
 /// run's included, so it needs no proof; a plain import is whole by itself.
-fn retried_complete(job: &Job, source: &Source, input: Option<&Input>, results: Option<&Path>) -> Result<bool, String> {
+fn retried_complete(
+    job: &Job,
+    source: &Source,
+    input: Option<&Input>,
+    verified: Option<&Result<Verified, String>>,
+    results: Option<&Path>,
+) -> Result<bool, String> {
     let Kind::Import(import) = &job.kind else {
         return Ok(true);
     };
@@ -185,14 +205,18 @@ fn retried_complete(job: &Job, source: &Source, input: Option<&Input>, results: 
         return Ok(true);
     }
     let flag = if import.retry { "--retry-from" } else { "the input" };
-    retried_whole(source, flag, job.file.arg(), results)
+    retried_whole(source, verified, flag, job.file.arg(), results)
 }
 
 /// Rows in the input, when they can be known without reading a stream twice, and when
 /// something shows or uses them (`count_rows`: the face's bar or heartbeat; `--max-errors N%`).
-fn total(job: &Job, count_rows: bool, source: &Source, input: &Input) -> Option<u64> {
+fn total(job: &Job, count_rows: bool, source: &Source, input: &Input, verified: Option<&Verified>) -> Option<u64> {
     match (source, input.known_rows()) {
         (_, Some(rows)) => Some(rows),
+        // A results file's rows were counted by its one read.
+        (_, None) if let Some(verified) = verified => {
+            Some(input.limit().map_or(verified.rows, |limit| verified.rows.min(limit)))
+        }
         // Counted by reading a regular file twice; a stream (a pipe, `<(...)`, /dev/stdin) can be
         // read only once, so its total stays unknown rather than guessed.
         (source, None) if count_rows || job.max_errors.is_some() => source
@@ -210,17 +234,26 @@ fn total(job: &Job, count_rows: bool, source: &Source, input: &Input) -> Option<
 /// mid-file), nor can a file whose run is still running or was killed (its lock file says so),
 /// nor one without the `result_of` on every row (an earlier version's trailer) that only a
 /// finished run writes.
-fn retried_whole(source: &Source, flag: &str, file: &Path, results: Option<&Path>) -> Result<bool, String> {
-    let why = match source.regular_file() {
-        None => Err("it is read from a stream (a pipe, FIFO or stdin), which cannot be proven whole".to_string()),
-        Some(path) => match lock::unfinished_writer(path) {
+fn retried_whole(
+    source: &Source,
+    verified: Option<&Result<Verified, String>>,
+    flag: &str,
+    file: &Path,
+    results: Option<&Path>,
+) -> Result<bool, String> {
+    let why = match (source.regular_file(), verified) {
+        (None, _) => Err("it is read from a stream (a pipe, FIFO or stdin), which cannot be proven whole".to_string()),
+        // (The lock beside it is read, not the file.)
+        (Some(path), Some(read)) => match lock::unfinished_writer(path) {
             Some(why) => Err(why),
-            None => incomplete_results(
-                path,
-                super::report::results::RESULT_COLUMNS[0],
-                super::report::results::RESULT_COLUMNS[1],
-            ),
+            None => read
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|verified| verified.whole.clone()),
         },
+        // (Not reached: a regular file that a retry or mirror reads is always read once; if it
+        // were not, it is not proven.)
+        (Some(_), None) => Err("it was not read".to_string()),
     };
     why.map_err(|why| {
         let results = results.map_or_else(|| "RESULTS.csv".to_string(), |p| p.display().to_string());
@@ -356,33 +389,20 @@ pub(super) async fn connect(reach: Reach) -> Result<(Option<Client>, Option<Sand
 /// organization `org`, checked before anything is sent: rows made in another organization, or,
 /// for undo, a file with no `result_org` column (an older version's, which cannot prove where
 /// its guests are).
-fn provenance_problem(path: &Path, org: &str, undo: bool) -> Option<String> {
-    let source = Source::File(path.to_path_buf());
-    let options = InputOptions {
-        previous_results: true,
-        result_columns: &super::report::results::RESULT_COLUMNS,
-        ..Default::default()
-    };
-    // An unreadable file is reported by the run's own opening of it.
-    let input = Input::open(&source, &options).ok()?;
-    if !input.has_result_column("result_org") {
+fn provenance_problem(path: &Path, verified: &Verified, org: &str, undo: bool) -> Option<String> {
+    let Some(orgs) = &verified.orgs else {
         // (A retry of such a file is refused already: it has no trailer, nor result_of, to prove
         // it whole.)
         return undo.then(|| format!(
             "{} records no organization (result_org): it was written by an older version of tallyfy-guests, so undo cannot prove its guests are this organization's; remove them by hand, or re-run the import with this version to get results undo can check",
             path.display()
         ));
-    }
-    let mut others = std::collections::BTreeSet::new();
-    for record in input {
-        if let Some(previous) = super::outcome::PreviousResult::parse(record.previous) {
-            let made_in = previous.provenance.org;
-            if !made_in.is_empty() && !made_in.eq_ignore_ascii_case(org) {
-                others.insert(made_in);
-            }
-        }
-    }
-    let others: Vec<String> = others.into_iter().collect();
+    };
+    let others: Vec<&str> = orgs
+        .iter()
+        .map(String::as_str)
+        .filter(|made_in| !made_in.eq_ignore_ascii_case(org))
+        .collect();
     let fix = if undo {
         "nothing is undone; set TALLYFY_ORG_ID (or --org) to the organization the import ran against"
     } else {

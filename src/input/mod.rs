@@ -18,6 +18,7 @@ mod records;
 mod rows;
 mod sniff;
 mod text;
+mod verified;
 mod whole;
 mod workbook;
 
@@ -42,6 +43,7 @@ use records::{CELL_CAP, wrong_width};
 use rows::Records;
 pub use text::{count_records, estimate_lines};
 use text::{open_text, text_cells};
+pub use verified::{ResultsFormat, Verified, verify as verify_results};
 pub use whole::{ResultOf, incomplete as incomplete_results};
 pub use workbook::MAX_WORKBOOK;
 

@@ -4,6 +4,7 @@
 //! versions ended the file with an `end_of_results` trailer record, which is still taken.
 //! What the proof is written by is `engine::report::results`; this module only reads it.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 use std::time::SystemTime;
@@ -69,29 +70,38 @@ const UNFINISHED: &str = "its rows carry no result_of (nor an end_of_results rec
 /// row its result), the file holds exactly as many rows as it counts, each row number once, and
 /// none newer than the run's end; or, for an earlier version's file, when it ends with the
 /// `end_of_results` trailer under the same checks. `complete` is false when that input was cut
-/// on purpose by `--limit`. Else why not, in words. Read as CSV, so the same file saved by
-/// Excel (CRLF, a byte order mark, quotes changed) is still whole, and a file that ends inside
-/// an open quote is not. `row_column` and `status_column` name `result_row` and
-/// `result_status`.
+/// on purpose by `--limit`. Else why not, in words. Read by `verified::verify`, the one reader
+/// of a results file (its other facts are there too). `row_column` and `status_column` name
+/// `result_row` and `result_status`.
 pub fn incomplete(path: &Path, row_column: &str, status_column: &str) -> Result<bool, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("it cannot be read ({})", crate::words::io_words(&e)))?;
-    // The tool's own .xlsx results: their Results sheet holds the same rows.
-    let bytes = if super::workbook::looks_like_workbook(&bytes) {
-        results_sheet_as_csv(bytes)?
-    } else {
-        bytes
-    };
-    let bytes = bytes.strip_prefix(crate::files::output::UTF8_BOM).unwrap_or(&bytes);
-    // Results files use their input's delimiter: the header line says which.
-    let header_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let delimiter = [b',', b';', b'\t', b'|']
-        .into_iter()
-        .max_by_key(|&d| header_line.iter().filter(|&&b| b == d).count())
-        .unwrap_or(b',');
+    super::verified::verify(path, row_column, status_column)?.whole
+}
+
+/// What one pass over a results file's text finds besides its proof: its rows (the trailer of
+/// an earlier version is not one) and the organizations its rows were made in.
+#[derive(Debug, Default)]
+pub(super) struct Found {
+    /// Rows read, up to the first that cannot be read.
+    pub rows: u64,
+    /// The `result_org` values (trimmed, none empty); `None` without the result columns.
+    pub orgs: Option<BTreeSet<String>>,
+}
+
+/// The proof, as `incomplete` says it, of a results file's text (decoded, without a byte order
+/// mark) whose cells are split by `delimiter`; what else it holds goes to `found`. Read as CSV,
+/// so the same file saved by Excel (CRLF, a byte order mark, quotes changed) is still whole,
+/// and a file that ends inside an open quote is not.
+pub(super) fn pass(
+    text: &str,
+    delimiter: u8,
+    row_column: &str,
+    status_column: &str,
+    found: &mut Found,
+) -> Result<bool, String> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .delimiter(delimiter)
-        .from_reader(bytes);
+        .from_reader(text.as_bytes());
     let header = reader
         .headers()
         .map_err(|_| "its header cannot be read".to_string())?
@@ -100,6 +110,10 @@ pub fn incomplete(path: &Path, row_column: &str, status_column: &str) -> Result<
     let (Some(at), Some(status_at)) = (column(row_column), column(status_column)) else {
         return Err(format!("it has no {row_column} and {status_column} columns"));
     };
+    let org_at = column("result_org");
+    if org_at.is_some() {
+        found.orgs = Some(BTreeSet::new());
+    }
     let mut rows = Rows {
         times: ["result_run_started", "result_at"].map(column),
         of_at: column("result_of"),
@@ -128,6 +142,12 @@ pub fn incomplete(path: &Path, row_column: &str, status_column: &str) -> Result<
             }
             trailer = Some((message, rows.numbers.len()));
             continue;
+        }
+        found.rows += 1;
+        if let (Some(orgs), Some(org)) = (found.orgs.as_mut(), org_at.map(cell))
+            && !org.is_empty()
+        {
+            orgs.insert(org);
         }
         rows.add(&cell, at);
     }
@@ -258,22 +278,6 @@ impl Rows {
             format!("{UNFINISHED}; rows {} have no result", gaps.join(", "))
         }
     }
-}
-
-/// The Results sheet of the tool's own .xlsx results, as CSV text, so that the same checks
-/// read it. Read through the workbook input's own guards (zip size, cells, text).
-fn results_sheet_as_csv(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
-    let sheet = super::workbook::read(bytes, Some("Results"), &[])
-        .map_err(|why| format!("it is a workbook that {why} (the tool's .xlsx results have a Results sheet)"))?;
-    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
-    for row in sheet.rows {
-        writer
-            .write_record(row.expand(0))
-            .map_err(|e| format!("its Results sheet cannot be read ({e})"))?;
-    }
-    writer
-        .into_inner()
-        .map_err(|e| format!("its Results sheet cannot be read ({e})"))
 }
 
 /// The number of rows an earlier version's trailer message counts ("... each of its 2650 rows

@@ -1,0 +1,158 @@
+//! The one reader of a results file before a run (issue 31): read once into memory, it yields
+//! everything set-up asks of a file given to `--retry-from`, to `undo`, or as a mirror's input:
+//! whether it is whole (and why not), the organizations its rows were made in, its row count,
+//! its SHA-256 and its format. The run's own streaming read of its rows (`Input`) is the only
+//! other pass over the file: it reads the cells to act on, which this does not keep.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::whole::{Found, pass};
+
+/// What one pass over a results file found.
+#[derive(Debug)]
+pub struct Verified {
+    /// `Ok(complete)` when the file proves itself whole (`complete`: its run read its whole
+    /// input, not cut by `--limit`), else why not, in words (see `whole::incomplete`).
+    pub whole: Result<bool, String>,
+    /// The organizations its rows were made in (`result_org`, trimmed, none empty); `None`
+    /// when it has no `result_org` column (an earlier version's file) or is not a results file.
+    pub orgs: Option<BTreeSet<String>>,
+    /// Its rows as a standard CSV reader sees them (an earlier version's trailer is not a row),
+    /// up to the first that cannot be read.
+    pub rows: u64,
+    /// The SHA-256 of its bytes, in lowercase hex.
+    pub sha256: String,
+    /// How it was read.
+    pub format: ResultsFormat,
+}
+
+/// How a results file was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultsFormat {
+    /// Text split by this delimiter (the input's, as the header line says).
+    Csv(u8),
+    /// The Results sheet of the tool's own .xlsx results.
+    Workbook,
+}
+
+/// Reads the results file `path` once; `Err` when it cannot be read at all. `row_column` and
+/// `status_column` name `result_row` and `result_status`.
+pub fn verify(path: &Path, row_column: &str, status_column: &str) -> Result<Verified, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("it cannot be read ({})", crate::words::io_words(&e)))?;
+    let sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let mut found = Found::default();
+    let (format, whole) = if super::workbook::looks_like_workbook(&bytes) {
+        let whole = results_sheet_as_csv(bytes).and_then(|csv| {
+            pass(
+                &String::from_utf8_lossy(&csv),
+                b',',
+                row_column,
+                status_column,
+                &mut found,
+            )
+        });
+        (ResultsFormat::Workbook, whole)
+    } else {
+        let text = decoded(&bytes);
+        let delimiter = delimiter(&text);
+        let whole = pass(&text, delimiter, row_column, status_column, &mut found);
+        (ResultsFormat::Csv(delimiter), whole)
+    };
+    Ok(Verified {
+        whole,
+        orgs: found.orgs,
+        rows: found.rows,
+        sha256,
+        format,
+    })
+}
+
+/// The text of a results file: by its byte order mark (UTF-8, or UTF-16 as Excel's "Unicode
+/// text" saves it), else UTF-8, else Windows-1252 (Excel's "CSV" on Windows), without the mark.
+fn decoded(bytes: &[u8]) -> String {
+    let encoding = match encoding_rs::Encoding::for_bom(bytes) {
+        Some((encoding, _)) => encoding,
+        None if std::str::from_utf8(bytes).is_ok() => encoding_rs::UTF_8,
+        None => encoding_rs::WINDOWS_1252,
+    };
+    // `decode` takes the mark off (and follows it).
+    encoding.decode(bytes).0.into_owned()
+}
+
+/// Results files use their input's delimiter: the header line says which.
+fn delimiter(text: &str) -> u8 {
+    let header_line = text.lines().next().unwrap_or_default();
+    [b',', b';', b'\t', b'|']
+        .into_iter()
+        .max_by_key(|&d| header_line.bytes().filter(|&b| b == d).count())
+        .unwrap_or(b',')
+}
+
+/// The Results sheet of the tool's own .xlsx results, as CSV text, so that the same checks
+/// read it. Read through the workbook input's own guards (zip size, cells, text).
+fn results_sheet_as_csv(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    let sheet = super::workbook::read(bytes, Some("Results"), &[])
+        .map_err(|why| format!("it is a workbook that {why} (the tool's .xlsx results have a Results sheet)"))?;
+    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    for row in sheet.rows {
+        writer
+            .write_record(row.expand(0))
+            .map_err(|e| format!("its Results sheet cannot be read ({e})"))?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| format!("its Results sheet cannot be read ({e})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One read gives every fact set-up needs, and they agree with the file: its proof, its
+    /// organizations, its rows, its hash and its delimiter; the same file saved by Excel as
+    /// UTF-16 text still is.
+    #[test]
+    fn one_read_gives_the_proof_the_organizations_the_rows_the_hash_and_the_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let of = "2 rows, finished 2026-01-01T00:00:10Z by run 0123456789abcdef: the whole input";
+        let text = format!(
+            "result_row;result_status;result_org;result_of;email\n2;created;org-a;{of};a@x.com\n3;created; ORG-B ;{of};b@x.com\n"
+        );
+        std::fs::write(&path, &text).unwrap();
+        let verified = verify(&path, "result_row", "result_status").unwrap();
+        assert_eq!(verified.whole, Ok(true));
+        let orgs: Vec<&str> = verified.orgs.iter().flatten().map(String::as_str).collect();
+        assert_eq!(orgs, ["ORG-B", "org-a"]);
+        assert_eq!(verified.rows, 2);
+        assert_eq!(verified.format, ResultsFormat::Csv(b';'));
+        let expected: String = Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(verified.sha256, expected);
+
+        // Excel's "Unicode text": UTF-16LE with its mark, tab-delimited.
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(text.replace(';', "\t").encode_utf16().flat_map(u16::to_le_bytes));
+        std::fs::write(&path, &utf16).unwrap();
+        let verified = verify(&path, "result_row", "result_status").unwrap();
+        assert_eq!((verified.whole, verified.rows), (Ok(true), 2));
+        assert_eq!(verified.format, ResultsFormat::Csv(b'\t'));
+
+        // An earlier version's file: its trailer is not a row, and it names no organization.
+        std::fs::write(
+            &path,
+            "result_row,result_status,result_message,email\n2,created,,a\nend,end_of_results,the run finished at 2025-01-01T00:00:00Z with a result for each of its 1 rows: the whole input,\n",
+        )
+        .unwrap();
+        let verified = verify(&path, "result_row", "result_status").unwrap();
+        assert_eq!((verified.whole, verified.rows, verified.orgs), (Ok(true), 1, None));
+
+        let missing = verify(&dir.path().join("none.csv"), "result_row", "result_status").unwrap_err();
+        assert!(missing.contains("cannot be read"), "{missing}");
+    }
+}
