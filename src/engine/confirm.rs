@@ -13,7 +13,7 @@ use super::act::undo::UndoPlan;
 use super::outcome::Status;
 use super::plan::Plan;
 use crate::api::Client;
-use crate::modes::Removal;
+use crate::modes::{ErrorBudget, Removal};
 use crate::rate::Rate;
 
 /// What the question needs besides the plan.
@@ -21,13 +21,38 @@ use crate::rate::Rate;
 pub(super) struct Question {
     /// `undo`: how its guests are taken away.
     pub undo: Option<Removal>,
-    /// What else the run does, said in the question (`--on-missing delete`).
-    pub also: Option<String>,
+    /// `--on-missing disable|delete`: the question says how many guests it takes away.
+    pub on_missing: Option<OnMissing>,
     /// `--invite-rate`, which paces the creates.
     pub invite_rates: Vec<Rate>,
     /// `--max-wait` when given: a confirmed run defers its creates at the first pause longer
     /// than this; without it, it waits out the invite cap's windows.
     pub max_wait: Option<Duration>,
+}
+
+/// What `--on-missing` will do with the guests no row names, as the question says it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct OnMissing {
+    pub how: Removal,
+    /// `--max-missing`.
+    pub budget: ErrorBudget,
+    /// A delete without `--include-used`: guests with work are kept (`in_use`), and the
+    /// question counts them.
+    pub keeps_used: bool,
+}
+
+/// The existing guests no row of the planned file names, counted before anything is sent: a
+/// preview (the mirror reads each one back before acting, and may keep more), never fewer
+/// than the mirror finds, since running the rows only names more guests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Missing {
+    /// Those the mirror would act on, counted against `--max-missing` (as the mirror counts
+    /// them: a disable skips guests already disabled).
+    pub to_touch: u64,
+    /// Of `to_touch`, those with work, which a delete keeps (`in_use`).
+    pub in_use: u64,
+    /// What `--max-missing` allows in this organization.
+    pub allowed: u64,
 }
 
 /// What the planned file will do, counted before anything is sent.
@@ -48,6 +73,8 @@ pub(super) struct Preview {
     /// Rows per status as planned (rows to update as `updated`, an undo's rows to take away
     /// as `deleted` or `disabled`; creates are `creates` alone), for `Event::Planned`.
     pub counts: Vec<(Status, u64)>,
+    /// `--on-missing`: the guests the file does not name.
+    pub missing: Option<Missing>,
 }
 
 /// `statuses` counted, in status order.
@@ -101,9 +128,13 @@ impl Preview {
         preview
     }
 
-    /// Whether the run would send anything that changes a guest (else nothing is asked).
+    /// Whether the run would send anything that changes a guest (else nothing is asked): a
+    /// create, an update, an undo's removal, or a mirror's (within its budget; one whose
+    /// missing guests all have work is asked too, since a guest's work can end before the
+    /// mirror reads it back).
     pub(super) fn sends(&self) -> bool {
-        self.creates + self.updates + self.removes > 0
+        let mirrors = self.missing.is_some_and(|m| m.to_touch > 0 && m.to_touch <= m.allowed);
+        self.creates + self.updates + self.removes > 0 || mirrors
     }
 }
 
@@ -195,8 +226,42 @@ pub(super) fn wording(org: &str, question: &Question, p: &Preview, now: SystemTi
         _ => String::new(),
     };
     let timing = format!("{timing}{bound}");
-    let also = question.also.as_ref().map_or(String::new(), |also| format!(" {also}"));
+    let also = match (question.on_missing, p.missing) {
+        (Some(rule), Some(missing)) => format!(" {}", on_missing(rule, missing)),
+        _ => String::new(),
+    };
     format!("{action}?{besides}{invites}{timing}{also} [y/N] ")
+}
+
+/// What `--on-missing` will do, with the counts: `Guests not in the file will be deleted: 9 of
+/// them (at most 50); 3 more, with tasks assigned or who have signed in, are kept as in_use.`
+fn on_missing(rule: OnMissing, m: Missing) -> String {
+    let done = rule.how.done();
+    if m.to_touch > m.allowed {
+        return format!(
+            "{} not in the file, more than --max-missing {} allows: none will be {done}, and the run stops there.",
+            guests(m.to_touch),
+            rule.budget
+        );
+    }
+    let of = match rule.budget {
+        ErrorBudget::Rows(_) => String::new(),
+        ErrorBudget::Percent(_) => format!(", {} of the organization's guests", m.allowed),
+    };
+    let (to_go, kept) = if rule.keeps_used {
+        (m.to_touch - m.in_use, m.in_use)
+    } else {
+        (m.to_touch, 0)
+    };
+    let kept = match kept {
+        0 => String::new(),
+        1 => "; 1 more, with tasks assigned or who has signed in, is kept as in_use".to_string(),
+        kept => format!("; {kept} more, with tasks assigned or who have signed in, are kept as in_use"),
+    };
+    format!(
+        "Guests not in the file will be {done}: {to_go} of them (at most {}{of}){kept}.",
+        rule.budget
+    )
 }
 
 #[cfg(test)]
@@ -206,7 +271,7 @@ mod tests {
     fn question(rates: &[&str]) -> Question {
         Question {
             undo: None,
-            also: None,
+            on_missing: None,
             invite_rates: rates.iter().map(|r| r.parse().unwrap()).collect(),
             max_wait: None,
         }
@@ -242,5 +307,54 @@ mod tests {
             text.contains("about 30 invitations an hour per organization: the 41 creates take about 1 h"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_mirror_says_how_many_go_and_how_many_with_work_stay() {
+        let rule = OnMissing {
+            how: Removal::Delete,
+            budget: ErrorBudget::Rows(50),
+            keeps_used: true,
+        };
+        let missing = Missing {
+            to_touch: 12,
+            in_use: 3,
+            allowed: 50,
+        };
+        assert_eq!(
+            on_missing(rule, missing),
+            "Guests not in the file will be deleted: 9 of them (at most 50); 3 more, with tasks assigned or who have signed in, are kept as in_use."
+        );
+        let disable = OnMissing {
+            how: Removal::Disable,
+            keeps_used: false,
+            budget: ErrorBudget::Percent(5.0),
+        };
+        let missing = Missing {
+            to_touch: 2,
+            in_use: 1,
+            allowed: 7,
+        };
+        assert_eq!(
+            on_missing(disable, missing),
+            "Guests not in the file will be disabled: 2 of them (at most 5%, 7 of the organization's guests)."
+        );
+        let over = Missing {
+            to_touch: 51,
+            in_use: 0,
+            allowed: 50,
+        };
+        assert_eq!(
+            on_missing(rule, over),
+            "51 guests not in the file, more than --max-missing 50 allows: none will be deleted, and the run stops there."
+        );
+        // None missing, or too many: the mirror sends nothing.
+        for missing in [Missing::default(), over] {
+            let preview = Preview {
+                missing: Some(missing),
+                ..Preview::default()
+            };
+            assert!(!preview.sends(), "{missing:?}");
+        }
     }
 }

@@ -190,29 +190,17 @@ fn question(job: &Job, face: Face, reach: &Reach) -> Option<confirm::Question> {
     if !ask {
         return None;
     }
-    let also = job.kind.import().and_then(|import| {
-        let how = import.on_missing.removal()?;
-        let of = match import.max_missing {
-            crate::modes::ErrorBudget::Rows(_) => "",
-            crate::modes::ErrorBudget::Percent(_) => " of the organization's guests",
-        };
-        // A delete keeps guests with work (`in_use`); they are only known once each is read
-        // back with its statistics, so the question says the rule and the dry run the count.
-        let kept = match how {
-            crate::modes::Removal::Delete if !import.include_used => {
-                ", except those with tasks assigned or who have signed in, kept as in_use (a dry run counts them)"
-            }
-            _ => "",
-        };
-        Some(format!(
-            "Guests not in the file will be {} (at most {}{of}){kept}.",
-            how.done(),
-            import.max_missing
-        ))
+    // The counts are the plan's (`confirm::Missing`), taken once the file is planned.
+    let on_missing = job.kind.import().and_then(|import| {
+        Some(confirm::OnMissing {
+            how: import.on_missing.removal()?,
+            budget: import.max_missing,
+            keeps_used: import.on_missing.removal() == Some(crate::modes::Removal::Delete) && !import.include_used,
+        })
     });
     Some(confirm::Question {
         undo: job.kind.undo().map(|undo| undo.how),
-        also,
+        on_missing,
         invite_rates: job.invite_rates().to_vec(),
         max_wait: job.given_max_wait(),
     })

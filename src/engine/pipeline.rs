@@ -9,6 +9,7 @@ use futures::StreamExt;
 use futures::future::{self, Either};
 
 use super::act::execute::run_plan;
+use super::act::mirror;
 use super::act::undo;
 use super::confirm::{self, Question};
 use super::event::{self, Event, Events, Listing, Wait};
@@ -187,8 +188,23 @@ impl Feed<'_> {
         let mut dedupe = Deduper::new(existing);
         // The guests rows were matched to by id are in the file, whatever their spelling there.
         let mut kept = KeptIds::default();
-        let plans = records.map(|parsed| plan(&mut dedupe, parsed, &self.map, options, self.link));
-        let plans = asked_first(plans, self.ask, confirm::Preview::of_import, stop, events).await?;
+        // Planned as `asked_first` does, but here by hand: the question also counts the guests
+        // the planned file does not name, which needs the dedupe table the plans borrow.
+        let plans = match self.ask {
+            Some((question, client)) => {
+                let held: Vec<Plan> = records
+                    .map(|parsed| plan(&mut dedupe, parsed, &self.map, options, self.link))
+                    .collect()
+                    .await;
+                let mut preview = confirm::Preview::of_import(&held);
+                preview.missing = question
+                    .on_missing
+                    .map(|rule| missing_preview(&dedupe, &kept, rule, org_guests));
+                confirmed(question, client, preview, stop, events).await?;
+                Either::Left(futures::stream::iter(held))
+            }
+            None => Either::Right(records.map(|parsed| plan(&mut dedupe, parsed, &self.map, options, self.link))),
+        };
         let rows = plans
             .inspect(|plan| {
                 if let Plan::Create(record, ..) = plan {
@@ -239,8 +255,12 @@ impl Feed<'_> {
             }
         };
         let (guests, members) = (reading(Listing::Guests), reading(Listing::Members));
+        // The guests' task statistics, only for a question that counts those a delete keeps.
+        let with_stats = self
+            .ask
+            .is_some_and(|(question, _)| question.on_missing.is_some_and(|rule| rule.keeps_used));
         let both = future::join(
-            prefetch::existing_guests(client, options.concurrency, options.report_missing, &guests),
+            prefetch::existing_guests(client, options.concurrency, options.report_missing, with_stats, &guests),
             prefetch::members(client, options.concurrency, &members),
         );
         let Some((existing, members)) = stop.unless_abandoned(both).await else {
@@ -286,9 +306,21 @@ where
         return Ok(Either::Right(plans));
     };
     let held: Vec<T> = plans.collect().await;
-    let preview = preview(&held);
+    confirmed(question, client, preview(&held), stop, events).await?;
+    Ok(Either::Left(futures::stream::iter(held)))
+}
+
+/// Asks `question` with the counts of the held plans (`preview`), unless the run would send
+/// nothing; returns once the person said yes.
+async fn confirmed(
+    question: &Question,
+    client: &Client,
+    preview: confirm::Preview,
+    stop: &Stop,
+    events: &Events,
+) -> Result<(), RunError> {
     // A run that would send nothing asks nothing.
-    if !preview.sends() && question.also.is_none() {
+    if !preview.sends() {
         events.send(Event::Planned {
             counts: preview.counts,
             creates: preview.creates,
@@ -303,7 +335,25 @@ where
         // What the person confirmed is what happens: creates wait for the cap's windows.
         client.pacer().plan_confirmed(question.max_wait);
     }
-    Ok(Either::Left(futures::stream::iter(held)))
+    Ok(())
+}
+
+/// The guests the planned file does not name, as the question counts them: the mirror's own
+/// presence (`Deduper::missing`) and rules (`mirror::touches`, `existing::work` through
+/// `Profile::used`), before the rows run (which can only name more guests, by id).
+fn missing_preview(dedupe: &Deduper, kept: &KeptIds, rule: confirm::OnMissing, org_guests: u64) -> confirm::Missing {
+    let missing = dedupe.missing(kept);
+    let touched = missing.iter().filter(|guest| mirror::touches(rule.how, guest));
+    let in_use = if rule.keeps_used {
+        touched.clone().filter(|guest| guest.profile.used).count() as u64
+    } else {
+        0
+    };
+    confirm::Missing {
+        to_touch: touched.count() as u64,
+        in_use,
+        allowed: rule.budget.allowed(org_guests),
+    }
 }
 
 /// The run loop's company: where finished rows go and what can stop it.

@@ -289,7 +289,7 @@ fn undo_and_on_missing_say_what_they_remove_before_removing_it() {
     let args = "import --on-missing delete --max-missing 1 --report-missing missing.csv one.csv";
     let (code, screen) = on_a_terminal(&ws, args, "n\n").unwrap();
     assert!(
-        screen.contains("Guests not in the file will be deleted (at most 1), except those with tasks assigned or who have signed in, kept as in_use"),
+        screen.contains("Guests not in the file will be deleted: 1 of them (at most 1)."),
         "{screen}"
     );
     assert_eq!(code, 3, "{screen}");

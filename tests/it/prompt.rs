@@ -185,3 +185,76 @@ fn the_question_stays_on_the_screen_while_the_answer_is_awaited() {
     let stats = ws.sandbox.stats();
     assert_eq!((stats.posts, stats.puts, stats.deletes), (0, 0, 0), "nothing sent");
 }
+
+/// Whether the guest list was read with its task statistics (`with=stats`).
+fn listed_with_stats(sandbox: &tallyfy_guests::sandbox::Sandbox) -> bool {
+    sandbox.request_log().iter().any(|line| {
+        let (path, query) = line.split_once('?').unwrap_or((line, ""));
+        line.starts_with("GET ") && path.ends_with("/guests") && query.contains("with=stats")
+    })
+}
+
+/// Issue 30 point 2: the question of `--on-missing delete` counts the guests it would delete
+/// and those it keeps for their work (tasks, known only from the list read with statistics,
+/// which is asked for then and only then); `--on-missing disable` counts the guests it would
+/// disable; a `n` sends nothing either way.
+#[test]
+fn the_mirror_question_counts_the_guests_it_deletes_and_those_kept_for_their_work() {
+    use tallyfy_guests::api::{Guest, GuestStats};
+    let guest = |email: &str, tasks: u64| Guest {
+        email: email.into(),
+        stats: (tasks > 0).then(|| GuestStats {
+            assigned_tasks: Some(tasks),
+            ..GuestStats::default()
+        }),
+        ..Guest::default()
+    };
+    let ws = Workspace::new(SandboxOptions {
+        guests: vec![
+            guest("named@corp.com", 0),
+            guest("idle1@corp.com", 0),
+            guest("busy1@corp.com", 2),
+            guest("idle2@corp.com", 0),
+            guest("busy2@corp.com", 1),
+        ],
+        ..SandboxOptions::default()
+    });
+    let file = ws.write("crm.csv", "email\nnamed@corp.com\n");
+    let mirror = |how: &str| {
+        let mut cmd = ws.process();
+        cmd.args(["import", "--on-missing", how, "--max-missing", "100%"])
+            .args(["--report-missing", "missing.csv"])
+            .arg(&file);
+        cmd
+    };
+
+    let (code, shown) = on_a_terminal(mirror("delete"), "n");
+    assert_eq!(code, Some(3), "{shown}");
+    assert!(
+        shown.contains(
+            "Guests not in the file will be deleted: 2 of them (at most 100%, 5 of the organization's guests); 2 more, with tasks assigned or who have signed in, are kept as in_use."
+        ),
+        "{shown}"
+    );
+    assert!(listed_with_stats(&ws.sandbox), "the counts come from the statistics");
+
+    let before = ws.sandbox.request_log().len();
+    let (code, shown) = on_a_terminal(mirror("disable"), "n");
+    assert_eq!(code, Some(3), "{shown}");
+    assert!(
+        shown.contains(
+            "Guests not in the file will be disabled: 4 of them (at most 100%, 5 of the organization's guests)."
+        ),
+        "{shown}"
+    );
+    let disable_run = ws.sandbox.request_log().split_off(before);
+    assert!(
+        !disable_run.iter().any(|line| line.contains("with=stats")),
+        "a disable needs no statistics: {disable_run:?}"
+    );
+
+    let stats = ws.sandbox.stats();
+    assert_eq!((stats.posts, stats.puts, stats.deletes), (0, 0, 0), "nothing sent");
+    assert_eq!(ws.sandbox.guests().len(), 5);
+    assert!(ws.sandbox.guests().iter().all(|g| g.disabled_at.is_none()));
+}

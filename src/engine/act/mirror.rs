@@ -19,7 +19,7 @@ use super::remove::{Target, Verify, remove};
 use crate::api::Client;
 use crate::api::clock::{parse_time, rfc3339};
 use crate::engine::outcome::{Outcome, Status};
-use crate::engine::plan::existing::Existing;
+use crate::engine::plan::existing::{Existing, Work, work};
 use crate::engine::stop::Stop;
 use crate::modes::{ErrorBudget, Removal};
 
@@ -119,11 +119,7 @@ fn may_touch(
             stopped: Some(reason.to_string()),
         });
     }
-    // A guest already disabled needs nothing, and does not count against the budget.
-    let to_touch = missing
-        .iter()
-        .filter(|guest| !(how == Removal::Disable && guest.profile.disabled))
-        .count() as u64;
+    let to_touch = missing.iter().filter(|guest| touches(how, guest)).count() as u64;
     let allowed = rules.budget.allowed(org_guests);
     if to_touch > allowed {
         let budget = match rules.budget {
@@ -145,6 +141,12 @@ fn may_touch(
         });
     }
     Ok(to_touch)
+}
+
+/// Whether removing `guest` the `how` way is an act, counted against `--max-missing`: a guest
+/// already disabled needs no disable.
+pub(crate) fn touches(how: Removal, guest: &Existing) -> bool {
+    !(how == Removal::Disable && guest.profile.disabled)
 }
 
 /// Each missing guest read back and removed (`rules.concurrency` at a time), in their order.
@@ -208,22 +210,24 @@ impl Verify for InUse {
 /// sign-in on record counts: a guest who has used their link is not deleted on a file's word.
 fn in_use(guest: &crate::api::Guest) -> Option<String> {
     const ANYWAY: &str = "give --include-used to delete anyway";
-    let tasks = guest.stats.as_ref().and_then(|stats| stats.assigned_tasks).unwrap_or(0);
-    if tasks > 0 {
-        let tasks = if tasks == 1 {
-            "1 task".to_string()
-        } else {
-            format!("{tasks} tasks")
-        };
-        return Some(format!(
-            "kept: has {tasks} assigned; deleting would detach them from the guest ({ANYWAY})"
-        ));
+    match work(guest)? {
+        Work::Tasks(tasks) => {
+            let tasks = if tasks == 1 {
+                "1 task".to_string()
+            } else {
+                format!("{tasks} tasks")
+            };
+            Some(format!(
+                "kept: has {tasks} assigned; deleting would detach them from the guest ({ANYWAY})"
+            ))
+        }
+        Work::SignedIn(signed_in) => {
+            let when = parse_time(signed_in).map_or_else(|| signed_in.to_string(), rfc3339);
+            Some(format!(
+                "kept: signed in at {when}, so they use Tallyfy, and a delete cannot be undone ({ANYWAY})"
+            ))
+        }
     }
-    let signed_in = guest.last_accessed_at.as_deref().filter(|at| !at.trim().is_empty())?;
-    let when = parse_time(signed_in).map_or_else(|| signed_in.to_string(), rfc3339);
-    Some(format!(
-        "kept: signed in at {when}, so they use Tallyfy, and a delete cannot be undone ({ANYWAY})"
-    ))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use xxhash_rust::xxh3::xxh3_128;
 
-use super::existing::{Existing, Profile, is_disabled};
+use super::existing::{Existing, Profile, is_disabled, work};
 use crate::api::Guest;
 use crate::email_key::email_key;
 use crate::input::{Field, FieldMap};
@@ -146,6 +146,11 @@ impl Emails {
             members.join(","),
             email.replace(UNIT, " "),
             if is_disabled(guest) { "1".into() } else { String::new() },
+            if work(guest).is_some() {
+                "1".into()
+            } else {
+                String::new()
+            },
         ];
         if fields.iter().all(String::is_empty) || self.starts.len() >= NO_PROFILE as usize {
             return NO_PROFILE;
@@ -182,6 +187,7 @@ impl Emails {
             associated_members: next().split(',').filter_map(|id| id.parse().ok()).collect(),
             email: next(),
             disabled: next() == "1",
+            used: next() == "1",
         }
     }
 

@@ -18,6 +18,9 @@ pub(crate) struct Profile {
     pub email: String,
     /// The guest is disabled (`details.disabled_at` or status `disabled`).
     pub disabled: bool,
+    /// The guest has work (`work`), as far as the list showed it: its task statistics are
+    /// listed only when the question counts the guests a mirror's delete would keep.
+    pub used: bool,
 }
 
 impl Profile {
@@ -37,8 +40,30 @@ impl Profile {
             associated_members: members,
             email: guest.email.clone(),
             disabled: is_disabled(guest),
+            used: work(guest).is_some(),
         }
     }
+}
+
+/// Work a guest has, which a delete would take away ("detaches the guest from all tasks",
+/// Tallyfy's delete-guest page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Work<'a> {
+    /// Tasks assigned (known only when the guest was read `with=stats`).
+    Tasks(u64),
+    /// A sign-in on record (`last_accessed_at`), as the API wrote it.
+    SignedIn(&'a str),
+}
+
+/// The work `guest` has: tasks assigned first, else a sign-in. The one rule the mirror keeps a
+/// guest by (`act::mirror`) and the question counts kept guests by.
+pub(crate) fn work(guest: &Guest) -> Option<Work<'_>> {
+    let tasks = guest.stats.as_ref().and_then(|stats| stats.assigned_tasks).unwrap_or(0);
+    if tasks > 0 {
+        return Some(Work::Tasks(tasks));
+    }
+    let signed_in = guest.last_accessed_at.as_deref().filter(|at| !at.trim().is_empty())?;
+    Some(Work::SignedIn(signed_in))
 }
 
 /// Whether the API says the guest is disabled (either way it can say so).

@@ -15,16 +15,20 @@ use crate::api::{ApiError, ApiErrorKind, Client};
 /// The most emails reserved up front; a larger organization grows the table as usual.
 const MAX_RESERVE: u64 = 10_000_000;
 
-/// `keep_emails`: also keep each guest's email (for `--report-missing`).
+/// `keep_emails`: also keep each guest's email (for `--report-missing`). `with_stats`: list the
+/// guests with their task statistics (`with=stats`), so that each one's `Profile::used` counts
+/// tasks too: only for the question of a mirror that keeps guests with work, which says how many
+/// it would keep (the mirror still reads each guest back before acting: that is the proof).
 pub(crate) async fn existing_guests(
     client: &Client,
     concurrency: usize,
     keep_emails: bool,
+    with_stats: bool,
     progress: &(dyn Fn(Walked) + Sync),
 ) -> Result<Emails, ApiError> {
     let mut existing = Emails::new(keep_emails);
     let (mut pages, mut read) = (0, 0);
-    let walk = each_page(client, false, concurrency, |page| {
+    let walk = each_page(client, with_stats, concurrency, |page| {
         pages += 1;
         read += page.guests.len() as u64;
         progress(Walked {
