@@ -85,8 +85,9 @@ async fn watch(running: &mut Running, mut bar: Bar, account: &mut SummaryFile, u
         match event {
             // Signals are the run's to act on from the moment it has set up (as before the
             // engine: a Ctrl-C during set-up ends the process at once).
-            Event::SetUp { rows, .. } => {
+            Event::SetUp { rows, input_sha256, .. } => {
                 signals = Some(Signals::watch(stopper.clone()));
+                account.set_up(input_sha256);
                 bar.show(rows);
             }
             // The question stands on its own: the bar is erased before it is written, nothing

@@ -31,6 +31,9 @@ pub enum Event {
         rows: Option<u64>,
         /// The organization's id; `None` for an offline dry run.
         organization: Option<String>,
+        /// The input's SHA-256 when set-up read it whole already (a results file it verified),
+        /// so that a face's account need not read it again.
+        input_sha256: Option<String>,
     },
     /// The whole file was planned before anything is sent (only when the job asks first): the
     /// rows planning decided, per status (`exists`, `duplicate`, `invalid`, ...; rows to update

@@ -138,6 +138,7 @@ async fn rows(
         input: job.file.display(),
         rows: total,
         organization: client.map(|client| client.org().to_string()),
+        input_sha256: input.sha256.clone(),
     });
     let mut ran = pipeline(input, link, open_results, question, options, run.stop, run.events).await?;
     run.events.send(Event::Sent);

@@ -77,6 +77,8 @@ pub(super) fn check(job: &Job, count_rows: bool) -> Result<Setup, RunError> {
             return Err(RunError::PercentOfStream(source.display()));
         }
     };
+    let mut input = input;
+    input.sha256 = verified.as_ref().map(|verified| verified.sha256.clone());
     Ok(Setup {
         input,
         results_path,

@@ -135,6 +135,9 @@ pub struct Input {
     pub format: Format,
     /// Read from a pipe, FIFO or stdin: rows may arrive slowly, and there is no second reading.
     pub stream: bool,
+    /// The file's SHA-256 when set-up has already read it whole (a results file, verified in
+    /// one pass), so that nothing reads it again to hash it.
+    pub sha256: Option<String>,
     /// Cells a record should have: the header's, result columns included.
     width: usize,
     /// Where the `result_*` columns are, in a results file of this tool.
@@ -239,6 +242,7 @@ impl Input {
             hints,
             format,
             stream: false,
+            sha256: None,
             width,
             previous,
             keep_previous: options.previous_results,

@@ -39,6 +39,9 @@ pub(super) async fn drive(hub: Arc<Hub>, order: Order) -> Outcome {
     let mut fields: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     let mut finished = None;
     while let Some(event) = running.events.recv().await {
+        if let Event::SetUp { input_sha256, .. } = &event {
+            account.set_up(input_sha256.clone());
+        }
         if let Some(summary) = show(&hub, &order.run, event, &mut fields) {
             account.summary(summary.clone());
             finished = Some(summary);

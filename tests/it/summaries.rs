@@ -130,3 +130,30 @@ fn a_report_that_cannot_be_written_at_the_end_is_the_summarys_error() {
         .unwrap_or_else(|| panic!("no error in {summary}"));
     assert!(error.contains("missing.fifo"), "{error}");
 }
+
+/// A `--retry-from` file's hash in the summary is the one set-up's single verified reading
+/// took (issue 31: the file is not read again to hash it), and it is the file's true SHA-256.
+#[test]
+fn a_retried_results_files_hash_is_its_sha256() {
+    let ws = Workspace::empty();
+    let file = ws.write("guests.csv", "email\na@corp.com\nnot-an-address\n");
+    expect_exit(ws.cmd().args(["import", "--yes"]).arg(&file), 1);
+    let results = std::fs::read(ws.path("guests.results.csv")).unwrap();
+    expect_exit(
+        ws.cmd().args([
+            "import",
+            "--yes",
+            "--summary-json",
+            "summary.json",
+            "--retry-from",
+            "guests.results.csv",
+        ]),
+        1,
+    );
+    use sha2::Digest;
+    let digest: String = sha2::Sha256::digest(&results)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(summary(&ws)["input_sha256"], digest.as_str());
+}

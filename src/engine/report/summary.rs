@@ -453,6 +453,9 @@ pub struct SummaryFile {
     started: SystemTime,
     #[serde(skip)]
     hash: bool,
+    /// The input to hash once set-up has said whether it read it whole already.
+    #[serde(skip)]
+    to_hash: Option<std::path::PathBuf>,
     /// Its path was found unsafe to write (the input's, or another output's).
     #[serde(skip)]
     blocked: bool,
@@ -497,16 +500,25 @@ impl SummaryFile {
             token_renewals: 0,
             started,
             hash: false,
+            to_hash: None,
             blocked: false,
         }
     }
 
-    /// Records which input was read and, when a summary file is wanted, its SHA-256.
+    /// Records which input is read and, when a summary file is wanted, that its SHA-256 is to
+    /// be taken: from set-up's own reading when it read the file whole (`set_up`), else by
+    /// reading it once more (only a regular file: a stream is read once).
     pub fn hash_input(&mut self, source: &Source) {
         self.input = Some(source.display());
-        // Only a regular file is read a second time to hash it: a stream is read once.
-        if let (true, Some(path)) = (self.hash, source.regular_file()) {
-            self.input_sha256 = sha256(path).ok();
+        if self.hash {
+            self.to_hash = source.regular_file().map(Path::to_path_buf);
+        }
+    }
+
+    /// Set-up is done: the input's SHA-256 as set-up read it, or read now.
+    pub fn set_up(&mut self, input_sha256: Option<String>) {
+        if let Some(path) = self.to_hash.take() {
+            self.input_sha256 = input_sha256.or_else(|| sha256(&path).ok());
         }
     }
 
@@ -545,6 +557,8 @@ impl SummaryFile {
         if self.blocked {
             return Ok(());
         }
+        // A run that ended before set-up was done (a set-up problem) still says what it read.
+        self.set_up(None);
         self.finished_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         if self.summary.elapsed.is_zero() {
             self.summary.elapsed = self.started.elapsed().unwrap_or_default();
