@@ -43,8 +43,9 @@ use records::{CELL_CAP, wrong_width};
 use rows::Records;
 pub use text::{count_records, estimate_lines};
 use text::{open_text, text_cells};
+pub use verified::incomplete as incomplete_results;
 pub use verified::{ResultsFormat, Verified, verify as verify_results};
-pub use whole::{ResultOf, incomplete as incomplete_results};
+pub use whole::ResultOf;
 pub use workbook::MAX_WORKBOOK;
 
 /// Where the guests come from.

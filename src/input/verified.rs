@@ -107,6 +107,18 @@ fn results_sheet_as_csv(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("its Results sheet cannot be read ({e})"))
 }
 
+/// Whether an earlier results file is a whole account of its run: `Ok(complete)` when every row
+/// carries the same `result_of` (stamped only by a run that read its whole input and gave every
+/// row its result), the file holds exactly as many rows as it counts, each row number once, and
+/// none newer than the run's end; or, for an earlier version's file, when it ends with the
+/// `end_of_results` trailer under the same checks. `complete` is false when that input was cut
+/// on purpose by `--limit`. Else why not, in words. Read by `verify`, the one reader of a
+/// results file (its other facts are there too). `row_column` and `status_column` name
+/// `result_row` and `result_status`.
+pub fn incomplete(path: &Path, row_column: &str, status_column: &str) -> Result<bool, String> {
+    verify(path, row_column, status_column)?.whole
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::path::Path;
 use std::time::SystemTime;
 
 use crate::api::clock::parse_time;
@@ -64,18 +63,6 @@ impl ResultOf {
 }
 
 const UNFINISHED: &str = "its rows carry no result_of (nor an end_of_results record), so the run that wrote it did not finish (it was killed or stopped) or wrote it as a stream, or the file was cut";
-
-/// Whether an earlier results file is a whole account of its run: `Ok(complete)` when every row
-/// carries the same `result_of` (stamped only by a run that read its whole input and gave every
-/// row its result), the file holds exactly as many rows as it counts, each row number once, and
-/// none newer than the run's end; or, for an earlier version's file, when it ends with the
-/// `end_of_results` trailer under the same checks. `complete` is false when that input was cut
-/// on purpose by `--limit`. Else why not, in words. Read by `verified::verify`, the one reader
-/// of a results file (its other facts are there too). `row_column` and `status_column` name
-/// `result_row` and `result_status`.
-pub fn incomplete(path: &Path, row_column: &str, status_column: &str) -> Result<bool, String> {
-    super::verified::verify(path, row_column, status_column)?.whole
-}
 
 /// What one pass over a results file's text finds besides its proof: its rows (the trailer of
 /// an earlier version is not one) and the organizations its rows were made in.
@@ -291,6 +278,8 @@ fn rows_counted(message: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::verified::incomplete;
+    use std::path::Path;
 
     /// `incomplete` of `text`, written to a file in `dir`.
     fn check(dir: &Path, text: &str) -> Result<bool, String> {
