@@ -1,13 +1,15 @@
-//! Walking the whole guest list: page 1 reveals `total_pages`, the rest are fetched
-//! concurrently (a sliding window, always `concurrency` in flight) and handed over in server
-//! order. Shared by `export` and the import's prefetch.
+//! Walking one of the organization's whole lists (its guests, its members): page 1 reveals
+//! `total_pages`, the rest are fetched concurrently (a sliding window, always `concurrency` in
+//! flight) and handed over in server order, within the same bounds for both. Shared by `export`
+//! and the import's prefetch.
 
 use std::collections::{BTreeMap, HashSet};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
-use super::{ApiError, Client, Page};
+use super::members::MemberPage;
+use super::{ApiError, Client, Page, Pagination};
 
 /// What we ask for; the server may cap it lower, and its answer is what counts.
 pub const PER_PAGE: u64 = 100;
@@ -15,7 +17,7 @@ pub const PER_PAGE: u64 = 100;
 /// What a walk saw.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Walk {
-    /// Guests read.
+    /// Guests (or members) read.
     pub guests: u64,
     /// Pages read.
     pub pages: u64,
@@ -23,39 +25,133 @@ pub struct Walk {
     pub reported_total: u64,
 }
 
-/// Calls `on_page` for every page in server order, `concurrency` pages in flight at once. Stops
-/// at the first empty page; if a page reports more pages than we knew of (guests were added
-/// while we paged), goes on for the new ones. Warns when the count differs from `total`.
-///
-/// Bounded whatever the server says: a page that repeats an earlier one stops the walk, and so
-/// does a `total` or a count of guests read beyond `--max-guests` (a server claiming 3×10¹²
-/// guests, every page full of new ones, is otherwise walked until killed).
+/// A page of one of the organization's lists (guests, members), as a walk needs it.
+pub trait Listed {
+    /// Entries on the page.
+    fn entries(&self) -> usize;
+    /// Where the page stands in the list, as the server says.
+    fn pagination(&self) -> &Pagination;
+    /// The emails of its first and last entries (to tell a page served twice).
+    fn ends(&self) -> (&str, &str);
+}
+
+impl Listed for Page {
+    fn entries(&self) -> usize {
+        self.guests.len()
+    }
+
+    fn pagination(&self) -> &Pagination {
+        &self.pagination
+    }
+
+    fn ends(&self) -> (&str, &str) {
+        fn email(guest: Option<&super::Guest>) -> &str {
+            guest.map_or("", |g| g.email.as_str())
+        }
+        (email(self.guests.first()), email(self.guests.last()))
+    }
+}
+
+impl Listed for MemberPage {
+    fn entries(&self) -> usize {
+        self.members.len()
+    }
+
+    fn pagination(&self) -> &Pagination {
+        &self.pagination
+    }
+
+    fn ends(&self) -> (&str, &str) {
+        fn email(member: Option<&super::members::Member>) -> &str {
+            member.and_then(|m| m.email.as_deref()).unwrap_or_default()
+        }
+        (email(self.members.first()), email(self.members.last()))
+    }
+}
+
+/// Which list a walk reads, in the words its errors use.
+#[derive(Debug, Clone, Copy)]
+struct List {
+    /// `guest list`, `members list`: `guest`, `members`.
+    name: &'static str,
+    /// What it lists: `guests`, `members`.
+    entries: &'static str,
+}
+
+const GUESTS: List = List {
+    name: "guest",
+    entries: "guests",
+};
+const MEMBERS: List = List {
+    name: "members",
+    entries: "members",
+};
+
+/// Calls `on_page` for every page of the guest list in server order, `concurrency` pages in
+/// flight at once (see `walk`).
 pub async fn each_page<E: From<ApiError>>(
     client: &Client,
     with_stats: bool,
     concurrency: usize,
     on_page: impl FnMut(&Page) -> Result<(), E>,
 ) -> Result<Walk, E> {
+    let fetch = |number| async move { Ok(client.list_page(number, PER_PAGE, with_stats).await?.value) };
+    walk(GUESTS, client.max_guests(), concurrency, fetch, on_page).await
+}
+
+/// Calls `on_page` for every page of the members list in server order, bounded as the guest
+/// list is (see `walk`).
+pub async fn each_member_page<E: From<ApiError>>(
+    client: &Client,
+    concurrency: usize,
+    on_page: impl FnMut(&MemberPage) -> Result<(), E>,
+) -> Result<Walk, E> {
+    let fetch = |number| async move { Ok(client.members_page(number, PER_PAGE).await?.value) };
+    walk(MEMBERS, client.max_guests(), concurrency, fetch, on_page).await
+}
+
+/// Page 1 reveals the pages, the rest are fetched concurrently and visited in server order.
+/// Stops at the first empty page; if a page reports more pages than we knew of (entries were
+/// added while we paged), goes on for the new ones. Warns when the count differs from `total`.
+///
+/// Bounded whatever the server says: a page that repeats an earlier one stops the walk, and so
+/// does a `total` or a count of entries read beyond `max` (`--max-guests`: a server claiming
+/// 3×10¹² guests, every page full of new ones, is otherwise walked until killed), and more
+/// pages than the first page's `total` allows.
+async fn walk<P, E, F, Fut>(
+    list: List,
+    max: u64,
+    concurrency: usize,
+    fetch: F,
+    on_page: impl FnMut(&P) -> Result<(), E>,
+) -> Result<Walk, E>
+where
+    P: Listed,
+    E: From<ApiError>,
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = Result<P, ApiError>>,
+{
     let mut visitor = Visitor {
+        list,
         walk: Walk::default(),
         seen: HashSet::new(),
-        max_guests: client.max_guests(),
+        max,
         on_page,
     };
-    let first = client.list_page(1, PER_PAGE, with_stats).await?.value;
+    let first = fetch(1).await?;
     // A total beyond the bound stops the walk before it starts, rather than after a million.
-    if first.pagination.total > visitor.max_guests {
-        return Err(too_many(visitor.max_guests, "claims", "guests").into());
+    let total = first.pagination().total;
+    if total > max {
+        return Err(too_many(max, "claims", list.entries).into());
     }
-    let mut bounds = Bounds::from_first(&first);
-    let ended =
-        visitor.visit(&first, 1)? || the_rest(client, with_stats, concurrency, &mut bounds, &mut visitor).await?;
+    let mut bounds = Bounds::of(first.pagination(), first.entries());
+    let ended = visitor.visit(&first, 1)? || the_rest(&fetch, concurrency, &mut bounds, &mut visitor).await?;
     if !ended && bounds.wanted > bounds.limit {
         return Err(bad_list(
-            "guest",
+            list.name,
             format!(
-                "it reports {} pages, but its total of {} guests allows about {}: stopped after {} pages",
-                bounds.wanted, first.pagination.total, bounds.allowed, bounds.limit
+                "it reports {} pages, but its total of {total} {} allows about {}: stopped after {} pages",
+                bounds.wanted, list.entries, bounds.allowed, bounds.limit
             ),
         )
         .into());
@@ -63,8 +159,10 @@ pub async fn each_page<E: From<ApiError>>(
     let walk = visitor.walk;
     if walk.guests != walk.reported_total {
         tracing::warn!(
-            "the guest list changed while it was read: the API reports {} guests, {} were read",
+            "the {} list changed while it was read: the API reports {} {}, {} were read",
+            list.name,
             walk.reported_total,
+            list.entries,
             walk.guests
         );
     }
@@ -76,29 +174,34 @@ pub async fn each_page<E: From<ApiError>>(
 /// refilled a slot only once the oldest page came). Pages that come early wait in `early`;
 /// none is asked for beyond `window` pages past the next one to visit, which bounds memory.
 /// Whether a page ended the walk (an empty one).
-async fn the_rest<E: From<ApiError>>(
-    client: &Client,
-    with_stats: bool,
+async fn the_rest<P, E, F, Fut>(
+    fetch: &F,
     concurrency: usize,
     bounds: &mut Bounds,
-    visitor: &mut Visitor<impl FnMut(&Page) -> Result<(), E>>,
-) -> Result<bool, E> {
+    visitor: &mut Visitor<impl FnMut(&P) -> Result<(), E>>,
+) -> Result<bool, E>
+where
+    P: Listed,
+    E: From<ApiError>,
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = Result<P, ApiError>>,
+{
     let concurrency = concurrency.max(1);
     let window = concurrency as u64 * 4;
     let mut in_flight = FuturesUnordered::new();
-    let mut early: BTreeMap<u64, Page> = BTreeMap::new();
+    let mut early: BTreeMap<u64, P> = BTreeMap::new();
     let (mut asked, mut next) = (1u64, 2u64);
     loop {
         while in_flight.len() < concurrency && asked < bounds.total_pages && asked < next + window {
             asked += 1;
             let number = asked;
-            in_flight.push(async move { (number, client.list_page(number, PER_PAGE, with_stats).await) });
+            in_flight.push(async move { (number, fetch(number).await) });
         }
         let Some((number, reply)) = in_flight.next().await else {
             return Ok(false);
         };
-        let page = reply?.value;
-        bounds.wanted = bounds.wanted.max(page.pagination.total_pages);
+        let page = reply?;
+        bounds.wanted = bounds.wanted.max(page.pagination().total_pages);
         bounds.total_pages = bounds.total_pages.max(bounds.wanted.min(bounds.limit));
         early.insert(number, page);
         while let Some(page) = early.remove(&next) {
@@ -113,24 +216,20 @@ async fn the_rest<E: From<ApiError>>(
 
 /// How far a walk goes. The server's own numbers are not trusted blindly: the pages its
 /// `total` allows, with room for entries added while we read, bound the walk.
-pub(crate) struct Bounds {
+struct Bounds {
     /// The pages the first page's `total` allows.
-    pub(crate) allowed: u64,
+    allowed: u64,
     /// The most pages read: `allowed` and a tenth more (at least 10).
-    pub(crate) limit: u64,
+    limit: u64,
     /// The most pages any page has reported.
-    pub(crate) wanted: u64,
+    wanted: u64,
     /// The pages to ask for: `wanted`, within 1..=`limit`.
-    pub(crate) total_pages: u64,
+    total_pages: u64,
 }
 
 impl Bounds {
-    fn from_first(first: &Page) -> Self {
-        Bounds::of(&first.pagination, first.guests.len())
-    }
-
     /// From the first page's pagination and the entries it holds.
-    pub(crate) fn of(pagination: &super::Pagination, on_first_page: usize) -> Self {
+    fn of(pagination: &Pagination, on_first_page: usize) -> Self {
         let per_page = match pagination.per_page {
             0 => (on_first_page as u64).max(1),
             n => n,
@@ -150,50 +249,51 @@ impl Bounds {
 /// Hands the pages over in order, counting them, and stops a walk that repeats a page or
 /// reads more than `--max-guests`.
 struct Visitor<F> {
+    list: List,
     walk: Walk,
-    /// Pages already seen, by a fingerprint of their guests: a server that ignores `page`
+    /// Pages already seen, by a fingerprint of their entries: a server that ignores `page`
     /// answers the same page for ever.
     seen: HashSet<u64>,
-    max_guests: u64,
+    max: u64,
     on_page: F,
 }
 
-impl<E: From<ApiError>, F: FnMut(&Page) -> Result<(), E>> Visitor<F> {
+impl<F> Visitor<F> {
     /// Page `number`, in order; whether it ends the walk (it is empty).
-    fn visit(&mut self, page: &Page, number: u64) -> Result<bool, E> {
-        if !page.guests.is_empty() && !self.seen.insert(fingerprint(page)) {
+    fn visit<P: Listed, E: From<ApiError>>(&mut self, page: &P, number: u64) -> Result<bool, E>
+    where
+        F: FnMut(&P) -> Result<(), E>,
+    {
+        let list = self.list;
+        if page.entries() > 0 && !self.seen.insert(fingerprint(page)) {
             return Err(bad_list(
-                "guest",
-                format!("page {number} holds the same guests as an earlier page (does the server ignore `page`?)"),
+                list.name,
+                format!(
+                    "page {number} holds the same {} as an earlier page (does the server ignore `page`?)",
+                    list.entries
+                ),
             )
             .into());
         }
         self.walk.pages += 1;
-        self.walk.guests += page.guests.len() as u64;
-        if self.walk.guests > self.max_guests {
-            return Err(too_many(self.max_guests, "has", "guests").into());
+        self.walk.guests += page.entries() as u64;
+        if self.walk.guests > self.max {
+            return Err(too_many(self.max, "has", list.entries).into());
         }
-        self.walk.reported_total = page.pagination.total;
+        self.walk.reported_total = page.pagination().total;
         (self.on_page)(page)?;
-        Ok(page.guests.is_empty())
+        Ok(page.entries() == 0)
     }
 }
 
-/// The first and last guest of a page, hashed: equal for a page served twice.
-fn fingerprint(page: &Page) -> u64 {
-    let first = page.guests.first().map_or("", |g| g.email.as_str());
-    let last = page.guests.last().map_or("", |g| g.email.as_str());
-    page_fingerprint(first, last, page.guests.len())
-}
-
-/// A page of any list by its first and last entries' emails and its length, hashed: equal for
-/// a page served twice (a server that ignores `page`).
-pub(crate) fn page_fingerprint(first: &str, last: &str, len: usize) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(format!("{first}\n{last}\n{len}").as_bytes())
+/// The first and last entry of a page and its length, hashed: equal for a page served twice.
+fn fingerprint(page: &impl Listed) -> u64 {
+    let (first, last) = page.ends();
+    xxhash_rust::xxh3::xxh3_64(format!("{first}\n{last}\n{}", page.entries()).as_bytes())
 }
 
 /// More than `--max-guests` entries in the `list` (`guests`, `members`): it `claims` or `has`.
-pub(crate) fn too_many(max: u64, claims: &'static str, list: &'static str) -> ApiError {
+fn too_many(max: u64, claims: &'static str, list: &'static str) -> ApiError {
     ApiError {
         kind: super::ApiErrorKind::TooManyGuests { max, claims, list },
         ..bad_list(list, String::new())
@@ -201,7 +301,7 @@ pub(crate) fn too_many(max: u64, claims: &'static str, list: &'static str) -> Ap
 }
 
 /// The `list` (`guest`, `members`) cannot be walked to its end, for `reason`.
-pub(crate) fn bad_list(list: &'static str, reason: String) -> ApiError {
+fn bad_list(list: &'static str, reason: String) -> ApiError {
     ApiError {
         kind: super::ApiErrorKind::BadList { list, reason },
         status: None,

@@ -266,10 +266,12 @@ impl Feed<'_> {
         let Some((existing, members)) = stop.unless_abandoned(both).await else {
             return Err(RunError::Interrupted);
         };
+        // The guest list's own failure is the one to tell when both lists fail.
+        let existing = existing?;
         if let Some(members) = members? {
             let _ = options.members.set(members);
         }
-        existing.map_err(RunError::from)
+        Ok(existing)
     }
 
     /// The run loop over `results`.

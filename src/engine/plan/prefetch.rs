@@ -5,11 +5,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use futures::StreamExt;
-
 use super::dedupe::Emails;
 use crate::api::members::Member;
-use crate::api::paging::{Bounds, PER_PAGE, bad_list, each_page, page_fingerprint, too_many};
+use crate::api::paging::{each_member_page, each_page};
 use crate::api::{ApiError, ApiErrorKind, Client};
 
 /// The most emails reserved up front; a larger organization grows the table as usual.
@@ -158,75 +156,27 @@ pub(crate) struct Walked {
     pub of_pages: u64,
 }
 
-/// Page 1, then the pages it announces, `concurrency` at a time; stops at an empty page. Bounded
-/// as the guest list is (`paging::Bounds`): a total or a count beyond `--max-guests`, a page
-/// that repeats an earlier one, or more pages than the total allows end the walk with an error.
+/// Every page of the members list, walked as the guest list is (`paging::each_member_page`:
+/// within `--max-guests`, a repeated page or more pages than its total allows end the walk with
+/// an error), with the walk's progress told to `progress`; the members and the pages read.
 async fn read_members(
     client: &Client,
     concurrency: usize,
     progress: &(dyn Fn(Walked) + Sync),
 ) -> Result<(Members, u64), ApiError> {
-    let max = client.max_guests();
-    let first = client.members_page(1, PER_PAGE).await?.value;
-    if first.pagination.total > max {
-        return Err(too_many(max, "claims", "members"));
-    }
-    let bounds = Bounds::of(&first.pagination, first.members.len());
-    let mut seen = HashSet::from([fingerprint(&first.members)]);
-    let mut all = first.members;
-    let mut pages = 1;
-    let mut ended = all.is_empty();
-    progress(Walked {
-        pages,
-        read: all.len() as u64,
-        of_pages: bounds.total_pages,
-    });
-    if !ended && bounds.total_pages > 1 {
-        let mut rest = futures::stream::iter(2..=bounds.total_pages)
-            .map(|number| async move { (number, client.members_page(number, PER_PAGE).await) })
-            .buffered(concurrency.max(1));
-        while let Some((number, page)) = rest.next().await {
-            let page = page?.value;
-            pages += 1;
-            if page.members.is_empty() {
-                ended = true;
-                break;
-            }
-            if !seen.insert(fingerprint(&page.members)) {
-                return Err(bad_list(
-                    "members",
-                    format!("page {number} holds the same members as an earlier page (does the server ignore `page`?)"),
-                ));
-            }
-            all.extend(page.members);
-            if all.len() as u64 > max {
-                return Err(too_many(max, "has", "members"));
-            }
-            progress(Walked {
-                pages,
-                read: all.len() as u64,
-                of_pages: bounds.total_pages,
-            });
-        }
-    }
-    if !ended && bounds.wanted > bounds.limit {
-        return Err(bad_list(
-            "members",
-            format!(
-                "it reports {} pages, but its total of {} members allows about {}: stopped after {} pages",
-                bounds.wanted, first.pagination.total, bounds.allowed, bounds.limit
-            ),
-        ));
-    }
-    Ok((Members::new(all), pages))
-}
-
-/// The first and last member of a page, hashed: equal for a page served twice.
-fn fingerprint(members: &[Member]) -> u64 {
-    fn email(member: Option<&Member>) -> &str {
-        member.and_then(|m| m.email.as_deref()).unwrap_or_default()
-    }
-    page_fingerprint(email(members.first()), email(members.last()), members.len())
+    let (mut all, mut pages) = (Vec::new(), 0);
+    let walk = each_member_page(client, concurrency, |page| {
+        pages += 1;
+        all.extend(page.members.iter().cloned());
+        progress(Walked {
+            pages,
+            read: all.len() as u64,
+            of_pages: page.pagination.total_pages.max(pages),
+        });
+        Ok::<_, ApiError>(())
+    })
+    .await?;
+    Ok((Members::new(all), walk.pages))
 }
 
 #[cfg(test)]
