@@ -38,13 +38,18 @@ pub(crate) fn advice(
     }
     let command = command(argv, file, results);
     let shown = quote(&results.display().to_string());
+    // What the retry also re-runs: the failed rows (when fixing is the advice) and the deferred.
+    let mut again = Vec::new();
+    if !to_fix.is_empty() && failed > 0 {
+        again.push(format!("{failed} failed"));
+    }
     let deferred = summary.get(Status::Deferred);
-    let too = match (to_fix.is_empty(), failed, deferred) {
-        (_, 0, 0) | (true, _, 0) => String::new(),
-        (true, _, deferred) => format!(" (it re-runs the {deferred} deferred too)"),
-        (false, 0, deferred) => format!(" (it re-runs the {deferred} deferred too)"),
-        (false, failed, 0) => format!(" (it re-runs the {failed} failed too)"),
-        (false, failed, deferred) => format!(" (it re-runs the {failed} failed and {deferred} deferred too)"),
+    if deferred > 0 {
+        again.push(format!("{deferred} deferred"));
+    }
+    let too = match again.is_empty() {
+        true => String::new(),
+        false => format!(" (it re-runs the {} too)", again.join(" and ")),
     };
     let advice = match to_fix.is_empty() {
         true => format!("re-run {}: {command}{too}", rows(failed, "failed")),
