@@ -61,10 +61,31 @@ pub(super) const STREAM_SAMPLE_BYTES: usize = 64 * 1024;
 /// `sample_bytes`: how much is read to detect the encoding (`SAMPLE_BYTES` for a file,
 /// `STREAM_SAMPLE_BYTES` for a stream).
 pub(super) fn utf8_reader(
-    mut reader: Box<dyn Read + Send>,
+    reader: Box<dyn Read + Send>,
     forced: Option<&'static Encoding>,
     sample_bytes: usize,
 ) -> io::Result<(Box<dyn Read + Send>, Detected)> {
+    let (decoded, detected, suspect) = decoding(reader, forced, sample_bytes)?;
+    if let Some((encoding, word)) = suspect {
+        tracing::warn!(
+            "the file is not UTF-8 and, read as Windows-1252, has text no one types (`{word}`): it looks like {}; if names look wrong, run it again with --encoding {}",
+            encoding.name(),
+            encoding.name().to_lowercase()
+        );
+    }
+    Ok((decoded, detected))
+}
+
+/// A legacy encoding a fallback's text suggests, with the word that gave it away.
+pub(super) type Suspect = (&'static Encoding, String);
+
+/// `utf8_reader` without a word to the person (for a second look at a file whose own reading
+/// says it): the reader, the encoding, and the legacy encoding a fallback's text suggests.
+pub(super) fn decoding(
+    mut reader: Box<dyn Read + Send>,
+    forced: Option<&'static Encoding>,
+    sample_bytes: usize,
+) -> io::Result<(Box<dyn Read + Send>, Detected, Option<Suspect>)> {
     let mut sample = Vec::with_capacity(64 * 1024);
     (&mut reader).take(sample_bytes as u64).read_to_end(&mut sample)?;
     let complete = sample.len() < sample_bytes;
@@ -75,15 +96,10 @@ pub(super) fn utf8_reader(
         },
         None => detect(&sample, complete),
     };
-    if detected.reason == Reason::Fallback
-        && let Some((encoding, word)) = legacy_suspect(&sample)
-    {
-        tracing::warn!(
-            "the file is not UTF-8 and, read as Windows-1252, has text no one types (`{word}`): it looks like {}; if names look wrong, run it again with --encoding {}",
-            encoding.name(),
-            encoding.name().to_lowercase()
-        );
-    }
+    let suspect = match detected.reason {
+        Reason::Fallback => legacy_suspect(&sample),
+        _ => None,
+    };
     let decoded: Box<dyn Read + Send> = if detected.encoding == UTF_8 {
         // Passed through untouched (only a BOM dropped), so a stray invalid byte later in the
         // file is reported on its own row rather than silently replaced.
@@ -100,7 +116,7 @@ pub(super) fn utf8_reader(
                 .build(whole),
         )
     };
-    Ok((decoded, detected))
+    Ok((decoded, detected, suspect))
 }
 
 fn detect(sample: &[u8], complete: bool) -> Detected {
@@ -141,7 +157,7 @@ const LEGACY: [&Encoding; 5] = [
 /// When `sample`, read as Windows-1252, holds characters no one types inside a word (`JŸrgen`,
 /// `MŸller`: Mac Roman's ü) and another legacy encoding reads it with none: that encoding, and
 /// the first word that gave it away.
-pub(super) fn legacy_suspect(sample: &[u8]) -> Option<(&'static Encoding, String)> {
+pub(super) fn legacy_suspect(sample: &[u8]) -> Option<Suspect> {
     let (as_1252, _) = WINDOWS_1252.decode_without_bom_handling(sample);
     let (odd, word) = implausible(&as_1252);
     if odd == 0 {

@@ -1,11 +1,13 @@
-//! The one reader of a results file before a run (issue 31): read once into memory, it yields
+//! The one reader of a results file before a run (issue 31): read once, as a stream, it yields
 //! everything set-up asks of a file given to `--retry-from`, to `undo`, or as a mirror's input:
 //! whether it is whole (and why not), the organizations its rows were made in, its row count,
 //! its SHA-256 and its format. The run's own streaming read of its rows (`Input`) is the only
 //! other pass over the file: it reads the cells to act on, which this does not keep.
 
 use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
@@ -38,29 +40,51 @@ pub enum ResultsFormat {
     Workbook,
 }
 
-/// Reads the results file `path` once; `Err` when it cannot be read at all. `row_column` and
-/// `status_column` name `result_row` and `result_status`.
+/// Reads the results file `path` once, as a stream (memory does not grow with the file; a
+/// workbook, bounded as every workbook input is, is read whole); `Err` when it cannot be read
+/// at all. `row_column` and `status_column` name `result_row` and `result_status`.
 pub fn verify(path: &Path, row_column: &str, status_column: &str) -> Result<Verified, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("it cannot be read ({})", crate::words::io_words(&e)))?;
-    let sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let cannot = |e: std::io::Error| format!("it cannot be read ({})", crate::words::io_words(&e));
+    let hasher = Arc::new(Mutex::new(Sha256::new()));
+    let mut file = Hashing {
+        inner: std::fs::File::open(path).map_err(cannot)?,
+        hasher: Arc::clone(&hasher),
+    };
+    let mut start = Vec::new();
+    (&mut file).take(8).read_to_end(&mut start).map_err(cannot)?;
     let mut found = Found::default();
-    let (format, whole) = if super::workbook::looks_like_workbook(&bytes) {
-        let whole = results_sheet_as_csv(bytes).and_then(|csv| {
-            pass(
-                &String::from_utf8_lossy(&csv),
-                b',',
-                row_column,
-                status_column,
-                &mut found,
-            )
-        });
+    let (format, whole) = if super::workbook::looks_like_workbook(&start) {
+        file.read_to_end(&mut start).map_err(cannot)?;
+        let whole = results_sheet_as_csv(start)
+            .and_then(|csv| pass(csv.as_slice(), b',', row_column, status_column, &mut found));
         (ResultsFormat::Workbook, whole)
     } else {
-        let text = decoded(&bytes);
-        let delimiter = delimiter(&text);
-        let whole = pass(&text, delimiter, row_column, status_column, &mut found);
+        // Decoded as the run's own reading decodes it (`decode`), without saying it twice.
+        let bytes: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(start).chain(file));
+        let (decoded, _, _) = super::decode::decoding(bytes, None, super::decode::SAMPLE_BYTES).map_err(cannot)?;
+        let mut text = BufReader::new(decoded);
+        let mut header = Vec::new();
+        text.read_until(b'\n', &mut header).map_err(cannot)?;
+        let delimiter = delimiter(&String::from_utf8_lossy(&header));
+        let whole = pass(
+            std::io::Cursor::new(header).chain(&mut text),
+            delimiter,
+            row_column,
+            status_column,
+            &mut found,
+        );
+        // The hash is of every byte, also those after a row that could not be read.
+        std::io::copy(&mut text, &mut std::io::sink()).map_err(cannot)?;
         (ResultsFormat::Csv(delimiter), whole)
     };
+    let sha256 = hasher
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     Ok(Verified {
         whole,
         orgs: found.orgs,
@@ -70,21 +94,22 @@ pub fn verify(path: &Path, row_column: &str, status_column: &str) -> Result<Veri
     })
 }
 
-/// The text of a results file: by its byte order mark (UTF-8, or UTF-16 as Excel's "Unicode
-/// text" saves it), else UTF-8, else Windows-1252 (Excel's "CSV" on Windows), without the mark.
-fn decoded(bytes: &[u8]) -> String {
-    let encoding = match encoding_rs::Encoding::for_bom(bytes) {
-        Some((encoding, _)) => encoding,
-        None if std::str::from_utf8(bytes).is_ok() => encoding_rs::UTF_8,
-        None => encoding_rs::WINDOWS_1252,
-    };
-    // `decode` takes the mark off (and follows it).
-    encoding.decode(bytes).0.into_owned()
+/// A reader that hashes every byte it reads, into a hasher the caller keeps.
+struct Hashing<R> {
+    inner: R,
+    hasher: Arc<Mutex<Sha256>>,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.lock().unwrap_or_else(|p| p.into_inner()).update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// Results files use their input's delimiter: the header line says which.
-fn delimiter(text: &str) -> u8 {
-    let header_line = text.lines().next().unwrap_or_default();
+fn delimiter(header_line: &str) -> u8 {
     [b',', b';', b'\t', b'|']
         .into_iter()
         .max_by_key(|&d| header_line.bytes().filter(|&b| b == d).count())

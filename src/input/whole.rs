@@ -79,7 +79,7 @@ pub(super) struct Found {
 /// so the same file saved by Excel (CRLF, a byte order mark, quotes changed) is still whole,
 /// and a file that ends inside an open quote is not.
 pub(super) fn pass(
-    text: &str,
+    text: impl std::io::Read,
     delimiter: u8,
     row_column: &str,
     status_column: &str,
@@ -88,7 +88,7 @@ pub(super) fn pass(
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .delimiter(delimiter)
-        .from_reader(text.as_bytes());
+        .from_reader(text);
     let header = reader
         .headers()
         .map_err(|_| "its header cannot be read".to_string())?
