@@ -1,28 +1,14 @@
-//! The page, rendered on the server as plain HTML: the runs list with the upload, and a run's
-//! page (mapping, counts, the table with its offending cells as inputs, the confirmation, the
-//! live state, downloads, undo). No inline script or style (the policy forbids them): the
+//! The page's HTML, from compiled askama templates (`src/ui/templates/`), which escape every
+//! value they are given (text from a file cannot become markup): the runs list with the
+//! upload, and a run's page (mapping, counts, the table with its offending cells as inputs, the
+//! confirmation, the live state, downloads, undo). This file holds what the templates are
+//! given; the markup is theirs. No inline script or style (the policy forbids them): the
 //! behaviour is `assets`' script, which only submits, filters and applies live updates. The
 //! `data-test` attributes are a contract with the browser tests (issue 25): keep them exact.
 
-use std::fmt::Write;
+use askama::Template;
 
 use super::table::{Columns, TableRow};
-
-/// Text made safe for HTML content and attribute values.
-pub(super) fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The colour family of a status, as the xlsx results colour it: done green, nothing to do
 /// grey, a person needed red, later yellow.
@@ -37,44 +23,35 @@ pub(super) fn tone(status: &str) -> &'static str {
     }
 }
 
-/// The frame every page shares.
-pub(super) fn frame(title: &str, organization: Option<&str>, body: &str) -> String {
-    let org = organization.map_or(String::new(), |org| {
-        format!("<span class=\"org\">Organization: <strong>{}</strong></span>", esc(org))
-    });
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · tallyfy-guests</title><link rel=\"stylesheet\" href=\"/assets/page.css\"><script src=\"/assets/page.js\" defer></script></head>\
-         <body><header><a href=\"/\" class=\"home\">tallyfy-guests</a>{org}</header><main>{body}</main></body></html>\n",
-        esc(title)
-    )
+/// The first page: the token form (when no credentials are configured and none was typed) or
+/// the upload, and the runs list.
+#[derive(Template)]
+#[template(path = "home.html")]
+pub(super) struct Home {
+    /// The organization, once reached.
+    pub organization: Option<String>,
+    /// The token form, instead of the upload.
+    pub connect: Option<Connect>,
+    /// The runs, newest first.
+    pub runs: Vec<RunLine>,
 }
 
-/// The token form, when no credentials are configured.
-pub(super) fn token_form(ask_org: bool, error: Option<&str>) -> String {
-    let mut out = String::from(
-        "<section class=\"panel\"><h2>Connect to Tallyfy</h2><p>Paste a personal access token (Tallyfy: Settings › Integrations › REST API). It stays in this server's memory only: never on disk, never shown again.</p>",
-    );
-    if let Some(error) = error {
-        let _ = write!(out, "<p class=\"error\" role=\"alert\">{}</p>", esc(error));
-    }
-    out.push_str("<form method=\"post\" action=\"/token\" class=\"stack\">");
-    if ask_org {
-        out.push_str("<label>Organization id <input name=\"org\" required autocomplete=\"off\" spellcheck=\"false\" size=\"34\"></label>");
-    }
-    out.push_str("<label>Access token <input type=\"password\" name=\"token\" required autocomplete=\"off\"></label><button type=\"submit\">Connect</button></form></section>");
-    out
+/// The token form.
+pub(super) struct Connect {
+    /// The organization id is asked too (none configured).
+    pub ask_org: bool,
+    /// Why the last token was not taken.
+    pub error: Option<String>,
 }
 
-/// The upload form: choose or drop a spreadsheet; the script submits it once one is chosen.
-pub(super) fn upload_form() -> String {
-    "<section class=\"panel\" id=\"drop\"><h2>Import guests from a spreadsheet</h2>\
-     <form method=\"post\" action=\"/runs\" enctype=\"multipart/form-data\" id=\"upload\">\
-     <label for=\"file\">Choose or drop a file (CSV or TSV in any encoding, .xlsx, .xls, .ods)</label> \
-     <input type=\"file\" id=\"file\" name=\"file\" data-test=\"file\" required accept=\".csv,.tsv,.txt,.xlsx,.xlsm,.xlsb,.xls,.ods,text/csv\"> \
-     <button type=\"submit\">Upload and check</button></form>\
-     <p class=\"note\">Nothing is sent until you confirm: the file is first checked against the organization (a dry run).</p></section>"
-        .to_string()
+/// A page that only says what went wrong.
+#[derive(Template)]
+#[template(path = "problem.html")]
+pub(super) struct Problem {
+    /// What went wrong, and what to do.
+    pub text: String,
+    /// Not shown on a problem page.
+    pub organization: Option<String>,
 }
 
 /// One line of the runs list.
@@ -95,45 +72,32 @@ pub(super) struct RunLine {
     pub workbook: bool,
 }
 
-/// The runs list.
-pub(super) fn runs_list(lines: &[RunLine]) -> String {
-    if lines.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from(
-        "<section><h2>Earlier runs</h2><table class=\"runs\"><thead><tr><th>File</th><th>Uploaded</th><th>State</th><th>Rows</th><th>Results</th></tr></thead><tbody>",
-    );
-    for line in lines {
-        let counts: Vec<String> = line
-            .counts
+/// A status's count in the runs list.
+pub(super) struct Pill {
+    /// Its colour family.
+    pub tone: &'static str,
+    /// Rows.
+    pub n: u64,
+    /// The status.
+    pub status: String,
+}
+
+impl RunLine {
+    /// Its counts, coloured.
+    pub(super) fn pills(&self) -> Vec<Pill> {
+        self.counts
             .iter()
-            .map(|(status, n)| format!("<span class=\"pill {}\">{n} {}</span>", tone(status), esc(status)))
-            .collect();
-        let id = esc(&line.id);
-        let results = match (line.results, line.workbook) {
-            (true, true) => format!(
-                "<a href=\"/runs/{id}/results.csv\" download>CSV</a> · <a href=\"/runs/{id}/results.xlsx\" download>xlsx</a> · <a href=\"/runs/{id}\">open (undo)</a>"
-            ),
-            (true, false) => {
-                format!("<a href=\"/runs/{id}/results.csv\" download>CSV</a> · <a href=\"/runs/{id}\">open (undo)</a>")
-            }
-            (false, _) => String::new(),
-        };
-        let _ = write!(
-            out,
-            "<tr><td><a href=\"/runs/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{results}</td></tr>",
-            esc(&line.id),
-            esc(&line.file),
-            esc(&line.uploaded),
-            esc(&line.state),
-            counts.join(" ")
-        );
+            .map(|(status, n)| Pill {
+                tone: tone(status),
+                n: *n,
+                status: status.clone(),
+            })
+            .collect()
     }
-    out.push_str("</tbody></table></section>");
-    out
 }
 
 /// Everything a run's page shows.
+#[derive(Default)]
 pub(super) struct RunPage {
     /// The run's id.
     pub id: String,
@@ -177,209 +141,137 @@ pub(super) struct RunPage {
     pub fixable: bool,
 }
 
-/// A run's page.
-pub(super) fn run_page(page: &RunPage) -> String {
-    let id = esc(&page.id);
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<div id=\"run\" data-run=\"{id}\" data-version=\"{}\" data-live=\"{}\"><h1>{}</h1>",
-        page.version,
-        page.live,
-        esc(&page.file)
-    );
-    let _ = write!(
-        out,
-        "<p class=\"state\" role=\"status\" aria-live=\"polite\"><span data-test=\"state\" id=\"state\">{}</span></p>",
-        esc(&page.state)
-    );
-    if let Some(error) = &page.error {
-        let _ = write!(out, "<p class=\"error\" role=\"alert\">{}</p>", esc(error));
-    }
-    if let Some(columns) = &page.columns {
-        mapping(&mut out, &id, columns, page.live);
-    }
-    counts(&mut out, &page.counts);
-    if let Some(timing) = &page.timing {
-        let _ = write!(out, "<p class=\"timing\">{}</p>", esc(timing));
-    }
-    actions(&mut out, &id, page);
-    if !page.downloads.is_empty() {
-        out.push_str("<p class=\"downloads\">Download: ");
-        let links: Vec<String> = page
-            .downloads
-            .iter()
-            .map(|(label, href, test)| {
-                let test = test.map_or(String::new(), |t| format!(" data-test=\"{t}\""));
-                format!("<a href=\"{}\" download{test}>{}</a>", esc(href), esc(label))
-            })
-            .collect();
-        out.push_str(&links.join(" · "));
-        out.push_str("</p>");
-    }
-    if let Some((n, next)) = &page.needs_person {
-        let _ = write!(
-            out,
-            "<section class=\"panel person\"><h2>{n} row{} still need{} a person</h2><p>{}</p></section>",
-            if *n == 1 { "" } else { "s" },
-            if *n == 1 { "s" } else { "" },
-            esc(next)
-        );
-    }
-    table(&mut out, &id, page);
-    out.push_str("</div>");
-    out
+/// A run's page, as the template takes it.
+#[derive(Template)]
+#[template(path = "run.html")]
+pub(super) struct RunView<'a> {
+    /// The organization the run goes to.
+    pub organization: Option<String>,
+    /// What the page shows.
+    pub page: &'a RunPage,
 }
 
-fn mapping(out: &mut String, id: &str, columns: &Columns, live: bool) {
-    let _ = write!(
-        out,
-        "<details class=\"panel\" id=\"mapping\"{}><summary>Columns: how each is imported <span class=\"note\">({})</span></summary>\
-         <form method=\"post\" action=\"/runs/{id}/mapping\"><table><thead><tr><th>Column</th><th>Imported as</th><th></th></tr></thead><tbody>",
-        if columns.hints.iter().any(Option::is_some) {
-            " open"
-        } else {
-            ""
-        },
-        esc(&columns.format)
-    );
-    for (i, name) in columns.names.iter().enumerate() {
-        let chosen = columns.chosen.get(i).copied().flatten();
-        let mut options = format!(
-            "<option value=\"ignore\"{}>not imported</option>",
-            if chosen.is_none() { " selected" } else { "" }
-        );
-        for choice in crate::input::Field::all().map(crate::input::Field::name) {
-            let _ = write!(
-                options,
-                "<option value=\"{choice}\"{}>{choice}</option>",
-                if chosen == Some(choice) { " selected" } else { "" }
-            );
-        }
-        let changed = columns.detected.get(i).copied().flatten() != chosen;
-        let note = match (&columns.hints.get(i).cloned().flatten(), changed) {
-            (Some(hint), _) => format!("<span class=\"hint\">⚠ {}</span>", esc(hint)),
-            (None, true) => "<span class=\"note\">changed</span>".to_string(),
-            (None, false) => String::new(),
+/// One column of the mapping.
+pub(super) struct MappedColumn {
+    /// Its position (the form's `c0`, `c1`, ...).
+    pub index: usize,
+    /// Its header.
+    pub name: String,
+    /// The fields it can be imported as, the chosen one selected.
+    pub options: Vec<Choice>,
+    /// The column looks like a field it is not imported as.
+    pub hint: Option<String>,
+    /// The person changed what was detected.
+    pub changed: bool,
+}
+
+/// One option of a column's choice.
+pub(super) struct Choice {
+    /// The form's value: a field's name, or `ignore`.
+    pub value: &'static str,
+    /// What the person reads.
+    pub label: &'static str,
+    /// The column is imported so now.
+    pub selected: bool,
+}
+
+/// One row of the table, as shown.
+pub(super) struct ShownRow {
+    /// The sheet's row number.
+    pub row: u64,
+    /// Its status.
+    pub status: String,
+    /// The status's colour family.
+    pub tone: &'static str,
+    /// What happened.
+    pub message: String,
+    /// Its cells.
+    pub cells: Vec<ShownCell>,
+}
+
+/// One cell of a row.
+pub(super) struct ShownCell {
+    /// What it holds.
+    pub text: String,
+    /// The field a person can fix it as, in place.
+    pub fix: Option<String>,
+    /// It is why the row cannot be imported.
+    pub offending: bool,
+}
+
+impl RunView<'_> {
+    /// The colour family of `status`.
+    fn tone(&self, status: &str) -> &'static str {
+        tone(status)
+    }
+
+    /// Some column looks like a field it is not imported as: the mapping opens by itself.
+    fn hinted(&self) -> bool {
+        self.page
+            .columns
+            .as_ref()
+            .is_some_and(|c| c.hints.iter().any(Option::is_some))
+    }
+
+    /// The mapping's columns.
+    fn mapping(&self) -> Vec<MappedColumn> {
+        let Some(columns) = &self.page.columns else {
+            return Vec::new();
         };
-        let _ = write!(
-            out,
-            "<tr{}><td>{}</td><td><select name=\"c{i}\" aria-label=\"{}\">{options}</select></td><td>{note}</td></tr>",
-            if columns.hints.get(i).is_some_and(Option::is_some) {
-                " class=\"flagged\""
-            } else {
-                ""
-            },
-            esc(name),
-            esc(&format!("Column {name} imported as"))
-        );
-    }
-    let disabled = if live { " disabled" } else { "" };
-    let _ = write!(
-        out,
-        "</tbody></table><button type=\"submit\"{disabled}>Check again with this mapping</button></form></details>"
-    );
-}
-
-/// The counts, as filter buttons; the box is there even empty, for a live job's first rows.
-fn counts(out: &mut String, counts: &[(String, u64)]) {
-    out.push_str("<div class=\"counts\" role=\"group\" aria-label=\"Rows per status (choose one to show only those rows)\"><button type=\"button\" class=\"filter all\" data-filter=\"\" aria-pressed=\"true\">all</button>");
-    for (status, n) in counts {
-        let status = esc(status);
-        let _ = write!(
-            out,
-            "<button type=\"button\" class=\"filter {}\" data-filter=\"{status}\" aria-pressed=\"false\"><span data-test=\"count\" data-status=\"{status}\">{n}</span> {status}</button>",
-            tone(&status)
-        );
-    }
-    out.push_str("</div>");
-}
-
-fn button(action: &str, id: &str, test: &str, label: &str, class: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"/runs/{id}/{action}\" class=\"inline\"><button type=\"submit\" data-test=\"{test}\" class=\"{class}\">{label}</button></form>"
-    )
-}
-
-fn actions(out: &mut String, id: &str, page: &RunPage) {
-    if let Some(question) = &page.confirm {
-        let _ = write!(
-            out,
-            "<section class=\"panel confirm\" role=\"alertdialog\" aria-labelledby=\"question\"><p id=\"question\">{}</p>{}{}</section>",
-            esc(question),
-            button("confirm", id, "confirm", "Yes, go ahead", "primary"),
-            format_args!(
-                "<form method=\"post\" action=\"/runs/{id}/cancel\" class=\"inline\"><button type=\"submit\">Cancel</button></form>"
-            )
-        );
-        return;
-    }
-    out.push_str("<div class=\"actions\">");
-    if page.can_send {
-        out.push_str(&button("send", id, "send", "Send…", "primary"));
-    }
-    if page.can_stop {
-        out.push_str(&button("stop", id, "stop", "Stop", "danger"));
-    }
-    if page.can_undo {
-        out.push_str(&button("undo", id, "undo", "Undo this import…", ""));
-    }
-    out.push_str("</div>");
-}
-
-fn table(out: &mut String, id: &str, page: &RunPage) {
-    if page.rows.is_empty() {
-        return;
-    }
-    let _ = write!(
-        out,
-        "<table class=\"rows\" id=\"rows\"><caption>{}</caption><thead><tr><th scope=\"col\">Row</th><th scope=\"col\">Status</th><th scope=\"col\">Message</th>",
-        esc(&page.caption)
-    );
-    for name in &page.header {
-        let _ = write!(out, "<th scope=\"col\">{}</th>", esc(name));
-    }
-    out.push_str("</tr></thead><tbody>");
-    for (row, offending) in &page.rows {
-        let status = esc(&row.status);
-        let _ = write!(
-            out,
-            "<tr data-test=\"row\" data-row=\"{}\" data-status=\"{status}\" class=\"{}\"><td>{}</td><td class=\"status\">{status}</td><td class=\"message\">{}</td>",
-            row.row,
-            tone(&row.status),
-            row.row,
-            esc(&row.message)
-        );
-        for (column, cell) in row.cells.iter().enumerate() {
-            match offending.iter().find(|(_, at)| *at == column) {
-                Some((field, _)) if page.fixable => {
-                    let field = esc(field);
-                    let _ = write!(
-                        out,
-                        "<td class=\"offending\"><form method=\"post\" action=\"/runs/{id}/fix\"><input type=\"hidden\" name=\"row\" value=\"{0}\"><input type=\"hidden\" name=\"field\" value=\"{field}\">\
-                         <input name=\"value\" value=\"{1}\" data-test=\"fix\" data-row=\"{0}\" data-field=\"{field}\" aria-label=\"{2}\" spellcheck=\"false\" autocomplete=\"off\"></form></td>",
-                        row.row,
-                        esc(cell),
-                        esc(&format!("Fix {field} of row {} (Enter checks it again)", row.row)),
-                    );
+        columns
+            .names
+            .iter()
+            .enumerate()
+            .map(|(index, name)| {
+                let chosen = columns.chosen.get(index).copied().flatten();
+                let ignore = Choice {
+                    value: "ignore",
+                    label: "not imported",
+                    selected: chosen.is_none(),
+                };
+                let fields = crate::input::Field::all()
+                    .map(crate::input::Field::name)
+                    .map(|field| Choice {
+                        value: field,
+                        label: field,
+                        selected: chosen == Some(field),
+                    });
+                MappedColumn {
+                    index,
+                    name: name.clone(),
+                    options: std::iter::once(ignore).chain(fields).collect(),
+                    hint: columns.hints.get(index).cloned().flatten(),
+                    changed: columns.detected.get(index).copied().flatten() != chosen,
                 }
-                Some(_) => {
-                    let _ = write!(out, "<td class=\"offending\">{}</td>", esc(cell));
-                }
-                None => {
-                    let _ = write!(out, "<td>{}</td>", esc(cell));
-                }
-            }
-        }
-        out.push_str("</tr>");
+            })
+            .collect()
     }
-    out.push_str("</tbody></table>");
-    if page.more > 0 {
-        let _ = write!(
-            out,
-            "<p class=\"note\">{} more rows are not shown here: the downloads hold every row.</p>",
-            page.more
-        );
+
+    /// The table's rows, each cell marked.
+    fn rows(&self) -> Vec<ShownRow> {
+        self.page
+            .rows
+            .iter()
+            .map(|(row, offending)| ShownRow {
+                row: row.row,
+                status: row.status.clone(),
+                tone: tone(&row.status),
+                message: row.message.clone(),
+                cells: row
+                    .cells
+                    .iter()
+                    .enumerate()
+                    .map(|(column, text)| {
+                        let field = offending.iter().find(|(_, at)| *at == column).map(|(f, _)| f);
+                        ShownCell {
+                            text: text.clone(),
+                            fix: field.filter(|_| self.page.fixable).cloned(),
+                            offending: field.is_some(),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 }
 
@@ -387,12 +279,27 @@ fn table(out: &mut String, id: &str, page: &RunPage) {
 mod tests {
     use super::*;
 
+    fn render(page: &RunPage) -> String {
+        RunView {
+            organization: Some("Acme".into()),
+            page,
+        }
+        .render()
+        .unwrap()
+    }
+
     #[test]
     fn text_from_a_file_cannot_become_markup() {
-        assert_eq!(
-            esc("<script>alert('x')</script> & \"q\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        let page = RunPage {
+            file: "<script>alert('x')</script> & \"q\".csv".into(),
+            ..RunPage::default()
+        };
+        let html = render(&page);
+        assert!(
+            html.contains("<h1>&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; &#38; &#34;q&#34;.csv</h1>"),
+            "{html}"
         );
+        assert!(!html.contains("<script>alert"), "{html}");
     }
 
     #[test]
@@ -435,7 +342,7 @@ mod tests {
             more: 0,
             fixable: true,
         };
-        let html = run_page(&page);
+        let html = render(&page);
         assert!(
             html.contains("data-test=\"row\" data-row=\"7\" data-status=\"invalid\""),
             "{html}"

@@ -45,16 +45,24 @@ pub(super) fn router(app: Arc<App>, guard: Arc<Guard>) -> Router {
         .layer(axum::middleware::from_fn_with_state(guard, super::security::guard))
 }
 
-fn html(status: StatusCode, title: &str, organization: Option<&str>, body: &str) -> Response {
-    (status, Html(page::frame(title, organization, body))).into_response()
+/// A page rendered by its template; a template that fails (it cannot, short of a bug) is a
+/// plain 500.
+fn html(status: StatusCode, page: &impl askama::Template) -> Response {
+    match page.render() {
+        Ok(text) => (status, Html(text)).into_response(),
+        Err(error) => {
+            tracing::error!("cannot render the page: {error}");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be made").into_response()
+        }
+    }
 }
 
 fn message(status: StatusCode, text: &str) -> Response {
-    let body = format!(
-        "<p class=\"error\" role=\"alert\">{}</p><p><a href=\"/\">Back to the runs</a></p>",
-        page::esc(text)
-    );
-    html(status, "Problem", None, &body)
+    let page = page::Problem {
+        text: text.to_string(),
+        organization: None,
+    };
+    html(status, &page)
 }
 
 fn to_run(id: &str) -> Response {
@@ -63,20 +71,25 @@ fn to_run(id: &str) -> Response {
 
 fn home_page(app: &Arc<App>, status: StatusCode, token_error: Option<&str>) -> Response {
     let reached = app.reached();
-    let mut body = String::new();
-    match (&reached, &app.ask) {
-        (None, Some(ask)) => body.push_str(&page::token_form(ask.org.is_none(), token_error)),
-        _ => body.push_str(&page::upload_form()),
-    }
-    let lines: Vec<page::RunLine> = app
+    let connect = match (&reached, &app.ask) {
+        (None, Some(ask)) => Some(page::Connect {
+            ask_org: ask.org.is_none(),
+            error: token_error.map(str::to_string),
+        }),
+        _ => None,
+    };
+    let runs = app
         .runs
         .list()
         .iter()
         .map(|(run, meta)| view::run_line(app, run, meta))
         .collect();
-    body.push_str(&page::runs_list(&lines));
-    let organization = reached.map(|r| r.organization);
-    html(status, "Import guests", organization.as_deref(), &body)
+    let home = page::Home {
+        organization: reached.map(|r| r.organization),
+        connect,
+        runs,
+    };
+    html(status, &home)
 }
 
 async fn home(State(app): State<Arc<App>>) -> Response {
@@ -280,7 +293,11 @@ fn find(app: &App, id: &str) -> Result<(RunDir, Meta), Box<Response>> {
 fn show(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, status: StatusCode, error: Option<String>) -> Response {
     let page = view::run_page(app, id, run, meta, error);
     let organization = meta.organization.clone().unwrap_or_else(|| app.organization());
-    html(status, &meta.file, Some(&organization), &page::run_page(&page))
+    let view = page::RunView {
+        organization: Some(organization),
+        page: &page,
+    };
+    html(status, &view)
 }
 
 async fn run_page(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
