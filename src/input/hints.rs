@@ -15,6 +15,10 @@ pub struct Hint {
     /// The line for a person: `column "Mob." looks like a phone but is not imported: add
     /// --map "Mob.=phone_1" to import it`.
     pub text: String,
+    /// What the column looks like, for a face with its own words (`a phone`).
+    pub looks_like: &'static str,
+    /// The field the line offers to import it as (what the `--map` in it names).
+    pub field: Field,
 }
 
 /// What a header's words suggest it holds.
@@ -227,6 +231,11 @@ pub(super) fn unmapped(header: &[String], map: &FieldMap) -> Vec<Hint> {
             "column \"{column}\" looks like {} but is not imported",
             kind.looks_like()
         );
+        let offer = free.unwrap_or(if kind == Kind::Phone {
+            Field::Phone2
+        } else {
+            kind.fields()[0]
+        });
         let text = match free {
             Some(field) => {
                 if kind == Kind::Phone {
@@ -256,6 +265,8 @@ pub(super) fn unmapped(header: &[String], map: &FieldMap) -> Vec<Hint> {
         hints.push(Hint {
             column: name.clone(),
             text,
+            looks_like: kind.looks_like(),
+            field: offer,
         });
     }
     hints

@@ -1,26 +1,79 @@
 //! The page's HTML, from compiled askama templates (`src/ui/templates/`), which escape every
 //! value they are given (text from a file cannot become markup): the runs list with the
-//! upload, and a run's page (mapping, counts, the table with its offending cells as inputs, the
-//! confirmation, the live state, downloads, undo). This file holds what the templates are
-//! given; the markup is theirs. No inline script or style (the policy forbids them): the
-//! behaviour is `assets`' script, which only submits, filters and applies live updates. The
-//! `data-test` attributes are a contract with the browser tests (issue 25): keep them exact.
+//! upload, and a run's page (the column step, counts that filter, the table a page at a time
+//! with the rows needing a person first and their offending cells as inputs, the confirmation,
+//! the live state, downloads, undo). This file holds what the templates are given and the
+//! page's words for statuses; the markup is the templates'. No inline script or style (the
+//! policy forbids them): the behaviour is `assets`' script. The `data-test` attributes are a
+//! contract with the browser tests (issues 25 and 33): keep them exact.
 
 use askama::Template;
 
-use super::table::{Columns, TableRow};
+use super::table::{Columns, TableRow, field_words};
 
-/// The colour family of a status, as the xlsx results colour it: done green, nothing to do
-/// grey, a person needed red, later yellow.
-pub(super) fn tone(status: &str) -> &'static str {
-    use crate::engine::{Status, Tone};
-    match status.parse::<Status>().map(Status::tone) {
-        Ok(Tone::Done) => "done",
-        Ok(Tone::NothingToDo) => "nothing",
-        Ok(Tone::NeedsAPerson) => "person",
-        Ok(Tone::Later) => "later",
-        Err(_) => "pending",
+/// Rows on one page of the table: every row is a page or a filter away, however big the file.
+pub(super) const PAGE_ROWS: usize = 200;
+
+/// How the page shows a status: its colour family (as the xlsx results colour it: done green,
+/// nothing to do grey, a person needed red, later yellow), an icon, and words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Look {
+    /// `done`, `nothing`, `person`, `later` or `pending`: the CSS class.
+    pub tone: &'static str,
+    /// A sign that says the family without colour.
+    pub icon: &'static str,
+    /// The status in a person's words.
+    pub words: &'static str,
+}
+
+impl Look {
+    /// The look of a status as the results write it (`pending`: a live job has not reached it).
+    pub(super) fn of(status: &str) -> Look {
+        use crate::engine::{Status, Tone};
+        let Ok(status) = status.parse::<Status>() else {
+            return Look {
+                tone: "pending",
+                icon: "…",
+                words: "waiting",
+            };
+        };
+        let (tone, icon) = match status.tone() {
+            Tone::Done => ("done", "✓"),
+            Tone::NothingToDo => ("nothing", "="),
+            Tone::NeedsAPerson => ("person", "⚠"),
+            Tone::Later => ("later", "⏸"),
+        };
+        let words = match status {
+            Status::Created => "created",
+            Status::Updated => "members updated",
+            Status::Enabled => "re-enabled",
+            Status::Exists => "already there",
+            Status::Duplicate => "repeats an earlier row",
+            Status::WouldCreate => "will be created",
+            Status::WouldUpdate => "members will be updated",
+            Status::WouldEnable => "will be re-enabled",
+            Status::Deleted => "deleted",
+            Status::Disabled => "disabled",
+            Status::AlreadyGone => "already gone",
+            Status::NotCreatedHere => "not made by this import: left alone",
+            Status::ChangedSince => "changed since the import: left alone",
+            Status::UsedSince => "used since the import: kept",
+            Status::Unproven => "cannot be shown to be this import's: left alone",
+            Status::InUse => "in use: kept",
+            Status::WouldDelete => "will be deleted",
+            Status::WouldDisable => "will be disabled",
+            Status::Invalid => "needs fixing",
+            Status::Conflict => "refused by Tallyfy",
+            Status::Failed => "failed",
+            Status::Deferred => "not reached yet",
+        };
+        Look { tone, icon, words }
     }
+}
+
+/// The colour family of a status.
+pub(super) fn tone(status: &str) -> &'static str {
+    Look::of(status).tone
 }
 
 /// The first page: the token form (when no credentials are configured and none was typed) or
@@ -42,6 +95,8 @@ pub(super) struct Connect {
     pub ask_org: bool,
     /// Why the last token was not taken.
     pub error: Option<String>,
+    /// The organization id typed before, kept.
+    pub org: String,
 }
 
 /// A page that only says what went wrong.
@@ -72,28 +127,46 @@ pub(super) struct RunLine {
     pub workbook: bool,
 }
 
-/// A status's count in the runs list.
+/// A status's count, as the runs list and the filters show it.
 pub(super) struct Pill {
-    /// Its colour family.
-    pub tone: &'static str,
+    /// The status, as the results write it (the filter's value; never shown).
+    pub status: String,
     /// Rows.
     pub n: u64,
-    /// The status.
-    pub status: String,
+    /// How it looks.
+    pub look: Look,
+    /// The table shows only these rows now.
+    pub current: bool,
+}
+
+fn pills(counts: &[(String, u64)], filter: Option<&str>) -> Vec<Pill> {
+    counts
+        .iter()
+        .map(|(status, n)| Pill {
+            status: status.clone(),
+            n: *n,
+            look: Look::of(status),
+            current: filter == Some(status.as_str()),
+        })
+        .collect()
 }
 
 impl RunLine {
-    /// Its counts, coloured.
+    /// Its counts, coloured and in words.
     pub(super) fn pills(&self) -> Vec<Pill> {
-        self.counts
-            .iter()
-            .map(|(status, n)| Pill {
-                tone: tone(status),
-                n: *n,
-                status: status.clone(),
-            })
-            .collect()
+        pills(&self.counts, None)
     }
+}
+
+/// A file to download.
+#[derive(Debug, Clone)]
+pub(super) struct Download {
+    /// What it is, in words.
+    pub label: String,
+    /// Where.
+    pub href: String,
+    /// Its `data-test` name, when the tests use it.
+    pub test: Option<&'static str>,
 }
 
 /// Everything a run's page shows.
@@ -105,8 +178,11 @@ pub(super) struct RunPage {
     pub file: String,
     /// Its version (a page showing an older one reloads).
     pub version: u64,
-    /// The state line: `running: …`, `done: …` or `stopped: …`.
+    /// The state line, in words.
     pub state: String,
+    /// The state for tests and the script: `checking`, `ready`, `running`, `stopped`, `done`
+    /// or `failed`.
+    pub state_key: &'static str,
     /// A job is going.
     pub live: bool,
     /// An error to show.
@@ -125,20 +201,22 @@ pub(super) struct RunPage {
     pub can_stop: bool,
     /// The undo button.
     pub can_undo: bool,
-    /// Downloads: (label, href, data-test).
-    pub downloads: Vec<(String, String, Option<&'static str>)>,
+    /// Files to download.
+    pub downloads: Vec<Download>,
     /// The results' rows that need a person, and the next step.
     pub needs_person: Option<(u64, String)>,
     /// The table's caption.
     pub caption: String,
     /// The table's header.
     pub header: Vec<String>,
-    /// The table's rows, each with its offending fields and the columns they are in.
+    /// Every row, each with its offending fields and the columns they are in.
     pub rows: Vec<(TableRow, Vec<(String, usize)>)>,
-    /// Rows past the shown ones.
-    pub more: u64,
     /// Offending cells can be fixed in place (a preview).
     pub fixable: bool,
+    /// The status the table is filtered to, if any.
+    pub filter: Option<String>,
+    /// The page of the table shown (0-based).
+    pub at: usize,
 }
 
 /// A run's page, as the template takes it.
@@ -151,16 +229,16 @@ pub(super) struct RunView<'a> {
     pub page: &'a RunPage,
 }
 
-/// One column of the mapping.
+/// One column of the mapping: `select[data-test="map"][data-column=NAME]`.
 pub(super) struct MappedColumn {
     /// Its position (the form's `c0`, `c1`, ...).
     pub index: usize,
-    /// Its header.
+    /// Its header, as in the file.
     pub name: String,
     /// The fields it can be imported as, the chosen one selected.
     pub options: Vec<Choice>,
-    /// The column looks like a field it is not imported as.
-    pub hint: Option<String>,
+    /// It looks like a field it is not imported as: what it looks like, and the field.
+    pub hint: Option<(&'static str, &'static str, &'static str)>,
     /// The person changed what was detected.
     pub changed: bool,
 }
@@ -179,11 +257,11 @@ pub(super) struct Choice {
 pub(super) struct ShownRow {
     /// The sheet's row number.
     pub row: u64,
-    /// Its status.
+    /// Its status, as the results write it (`data-status`; never shown).
     pub status: String,
-    /// The status's colour family.
-    pub tone: &'static str,
-    /// What happened.
+    /// How the status looks.
+    pub look: Look,
+    /// What happened, in words.
     pub message: String,
     /// Its cells.
     pub cells: Vec<ShownCell>,
@@ -195,14 +273,61 @@ pub(super) struct ShownCell {
     pub text: String,
     /// The field a person can fix it as, in place.
     pub fix: Option<String>,
+    /// The value the message suggests ("did you mean Asia/Tokyo?"), applied with a click.
+    pub suggestion: Option<String>,
     /// It is why the row cannot be imported.
     pub offending: bool,
+    /// The next thing to do: the page puts the focus here.
+    pub focus: bool,
+}
+
+/// A link to another page of the table.
+pub(super) struct PageLink {
+    /// What it says.
+    pub label: String,
+    /// Where it goes.
+    pub href: String,
+}
+
+/// What the person most likely does next, where the page puts the focus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Focus {
+    Remap,
+    Confirm,
+    Fix,
+    Send,
+    Stop,
+    Undo,
+    Nothing,
+}
+
+/// The value a row's message suggests for a cell: `… did you mean Asia/Tokyo?`.
+fn suggested(message: &str) -> Option<String> {
+    let after = &message[message.find("did you mean ")? + "did you mean ".len()..];
+    let value = &after[..after.find('?')?];
+    (!value.is_empty() && !value.contains(' ')).then(|| value.to_string())
 }
 
 impl RunView<'_> {
-    /// The colour family of `status`.
-    fn tone(&self, status: &str) -> &'static str {
-        tone(status)
+    /// A field in words.
+    fn words(&self, field: &str) -> &'static str {
+        field_words(field)
+    }
+
+    /// The counts, as filters of the table.
+    fn pills(&self) -> Vec<Pill> {
+        pills(&self.page.counts, self.page.filter.as_deref())
+    }
+
+    /// Every row counted.
+    fn total(&self) -> u64 {
+        self.page.counts.iter().map(|(_, n)| n).sum()
+    }
+
+    /// The column step: the email column is not certain, and nothing is checked until the
+    /// person says which it is.
+    fn uncertain(&self) -> Option<&str> {
+        self.page.columns.as_ref()?.uncertain.as_deref()
     }
 
     /// Some column looks like a field it is not imported as: the mapping opens by itself.
@@ -210,7 +335,27 @@ impl RunView<'_> {
         self.page
             .columns
             .as_ref()
-            .is_some_and(|c| c.hints.iter().any(Option::is_some))
+            .is_some_and(|c| c.uncertain.is_some() || c.hints.iter().any(Option::is_some))
+    }
+
+    /// Where the focus goes when the page loads: the next thing to do.
+    fn focus(&self) -> Focus {
+        let page = self.page;
+        if self.uncertain().is_some() && !page.live {
+            Focus::Remap
+        } else if page.confirm.is_some() {
+            Focus::Confirm
+        } else if page.fixable && page.rows.iter().any(|(_, marks)| !marks.is_empty()) {
+            Focus::Fix
+        } else if page.can_send {
+            Focus::Send
+        } else if page.can_stop {
+            Focus::Stop
+        } else if page.can_undo {
+            Focus::Undo
+        } else {
+            Focus::Nothing
+        }
     }
 
     /// The mapping's columns.
@@ -226,50 +371,136 @@ impl RunView<'_> {
                 let chosen = columns.chosen.get(index).copied().flatten();
                 let ignore = Choice {
                     value: "ignore",
-                    label: "not imported",
+                    label: "Not imported",
                     selected: chosen.is_none(),
                 };
                 let fields = crate::input::Field::all()
                     .map(crate::input::Field::name)
                     .map(|field| Choice {
                         value: field,
-                        label: field,
+                        label: field_words(field),
                         selected: chosen == Some(field),
                     });
                 MappedColumn {
                     index,
                     name: name.clone(),
                     options: std::iter::once(ignore).chain(fields).collect(),
-                    hint: columns.hints.get(index).cloned().flatten(),
-                    changed: columns.detected.get(index).copied().flatten() != chosen,
+                    hint: columns
+                        .hints
+                        .get(index)
+                        .cloned()
+                        .flatten()
+                        .map(|hint| (hint.looks_like, hint.field, field_words(hint.field))),
+                    changed: columns.uncertain.is_none() && columns.detected.get(index).copied().flatten() != chosen,
                 }
             })
             .collect()
     }
 
-    /// The table's rows, each cell marked.
-    fn rows(&self) -> Vec<ShownRow> {
-        self.page
+    /// The rows the filter keeps, those needing a person first, then in the file's order.
+    fn kept(&self) -> Vec<&(TableRow, Vec<(String, usize)>)> {
+        let filter = self.page.filter.as_deref();
+        let mut kept: Vec<_> = self
+            .page
             .rows
             .iter()
-            .map(|(row, offending)| ShownRow {
-                row: row.row,
-                status: row.status.clone(),
-                tone: tone(&row.status),
-                message: row.message.clone(),
-                cells: row
+            .filter(|(row, _)| filter.is_none_or(|f| row.status == f))
+            .collect();
+        // A stable sort: within each part, the file's order.
+        kept.sort_by_key(|(row, _)| tone(&row.status) != "person");
+        kept
+    }
+
+    /// Pages of the table under the filter.
+    fn pages(&self) -> usize {
+        self.kept().len().div_ceil(PAGE_ROWS).max(1)
+    }
+
+    /// The page shown, within the pages there are.
+    fn at(&self) -> usize {
+        self.page.at.min(self.pages() - 1)
+    }
+
+    /// A link to page `at` of the table under the filter.
+    fn href(&self, at: usize) -> String {
+        let mut query = Vec::new();
+        if let Some(filter) = &self.page.filter {
+            query.push(format!("status={filter}"));
+        }
+        if at > 0 {
+            query.push(format!("page={}", at + 1));
+        }
+        format!("/runs/{}?{}", self.page.id, query.join("&"))
+    }
+
+    /// The links to the table's other pages.
+    fn pager(&self) -> Vec<PageLink> {
+        let (at, pages) = (self.at(), self.pages());
+        let mut links = Vec::new();
+        if at > 0 {
+            links.push(PageLink {
+                label: "‹ previous rows".into(),
+                href: self.href(at - 1),
+            });
+        }
+        if at + 1 < pages {
+            links.push(PageLink {
+                label: "next rows ›".into(),
+                href: self.href(at + 1),
+            });
+        }
+        links
+    }
+
+    /// Which rows this page shows, in words.
+    fn showing(&self) -> String {
+        let kept = self.kept().len();
+        let first = self.at() * PAGE_ROWS;
+        let last = (first + PAGE_ROWS).min(kept);
+        match self.pages() {
+            1 => format!("{kept} row{}", if kept == 1 { "" } else { "s" }),
+            pages => format!(
+                "rows {}–{last} of {kept} (page {} of {pages})",
+                first + 1,
+                self.at() + 1
+            ),
+        }
+    }
+
+    /// The table's rows on this page, each cell marked.
+    fn rows(&self) -> Vec<ShownRow> {
+        let mut focus = self.focus() == Focus::Fix;
+        self.kept()
+            .into_iter()
+            .skip(self.at() * PAGE_ROWS)
+            .take(PAGE_ROWS)
+            .map(|(row, offending)| {
+                let message = super::view::plain(&row.message);
+                let suggestion = suggested(&message);
+                let cells = row
                     .cells
                     .iter()
                     .enumerate()
                     .map(|(column, text)| {
                         let field = offending.iter().find(|(_, at)| *at == column).map(|(f, _)| f);
+                        let fix = field.filter(|_| self.page.fixable).cloned();
+                        let here = fix.is_some() && std::mem::take(&mut focus);
                         ShownCell {
                             text: text.clone(),
-                            fix: field.filter(|_| self.page.fixable).cloned(),
+                            suggestion: suggestion.clone().filter(|_| fix.is_some() && offending.len() == 1),
+                            fix,
                             offending: field.is_some(),
+                            focus: here,
                         }
                     })
-                    .collect(),
+                    .collect();
+                ShownRow {
+                    row: row.row,
+                    status: row.status.clone(),
+                    look: Look::of(&row.status),
+                    message,
+                    cells,
+                }
             })
             .collect()
     }
@@ -312,54 +543,87 @@ mod tests {
         assert_eq!(tone("pending"), "pending");
     }
 
-    #[test]
-    fn offending_cells_are_inputs_with_the_contracts_attributes() {
-        let row = TableRow {
-            row: 7,
-            status: "invalid".into(),
-            message: "Email \"a@\" is not an email address".into(),
-            cells: vec!["a@".into(), "Ann".into()],
-        };
-        let page = RunPage {
+    fn preview_with(rows: Vec<(TableRow, Vec<(String, usize)>)>) -> RunPage {
+        let mut counts = std::collections::BTreeMap::<String, u64>::new();
+        for (row, _) in &rows {
+            *counts.entry(row.status.clone()).or_default() += 1;
+        }
+        RunPage {
             id: "r1".into(),
             file: "g.xlsx".into(),
             version: 2,
-            state: "done: checked".into(),
-            live: false,
-            error: None,
-            columns: None,
-            counts: vec![("invalid".into(), 1)],
-            timing: None,
+            state: "Checked against Acme.".into(),
+            state_key: "ready",
+            counts: counts.into_iter().collect(),
             can_send: true,
-            confirm: None,
-            can_stop: false,
-            can_undo: false,
-            downloads: vec![],
-            needs_person: None,
             caption: "Preview".into(),
-            header: vec!["Email".into(), "Name".into()],
-            rows: vec![(row, vec![("email".into(), 0)])],
-            more: 0,
+            header: vec!["Email".into(), "Time zone".into()],
+            rows,
             fixable: true,
-        };
+            ..RunPage::default()
+        }
+    }
+
+    fn row(row: u64, status: &str, message: &str) -> TableRow {
+        TableRow {
+            row,
+            status: status.into(),
+            message: message.into(),
+            cells: vec![format!("r{row}@example.com"), "Europe/Paris".into()],
+        }
+    }
+
+    #[test]
+    fn offending_cells_are_inputs_with_the_contracts_attributes() {
+        let page = preview_with(vec![(
+            row(7, "invalid", "Email \"a@\" is not an email address"),
+            vec![("email".into(), 0)],
+        )]);
         let html = render(&page);
-        assert!(
-            html.contains("data-test=\"row\" data-row=\"7\" data-status=\"invalid\""),
-            "{html}"
-        );
-        assert!(
-            html.contains("data-test=\"fix\" data-row=\"7\" data-field=\"email\""),
-            "{html}"
-        );
-        assert!(
-            html.contains("<span data-test=\"count\" data-status=\"invalid\">1</span>"),
-            "{html}"
-        );
-        assert!(html.contains("data-test=\"send\""), "{html}");
-        assert!(
-            html.contains("<span data-test=\"state\" id=\"state\">done: checked</span>"),
-            "{html}"
-        );
+        for wanted in [
+            "data-test=\"row\" data-row=\"7\" data-status=\"invalid\"",
+            "data-test=\"fix\" data-row=\"7\" data-field=\"email\"",
+            "<span data-test=\"count\" data-status=\"invalid\">1</span>",
+            "data-test=\"send\"",
+            "<span data-test=\"state\" id=\"state\" data-state=\"ready\">Checked against Acme.</span>",
+        ] {
+            assert!(html.contains(wanted), "{wanted} in {html}");
+        }
         assert!(!html.contains("style="), "inline styles are refused by the policy");
+        // The status in words, never as the results write it.
+        assert!(html.contains("needs fixing"), "{html}");
+        assert!(!html.contains(">invalid<"), "{html}");
+        // The next thing to do has the focus: the cell to fix.
+        assert!(html.contains("data-field=\"email\" aria-label=\"Fix the Email of row 7 (Enter checks it again)\" spellcheck=\"false\" autocomplete=\"off\" autofocus>"), "{html}");
+    }
+
+    #[test]
+    fn a_suggestion_is_a_button_and_rows_needing_a_person_come_first_a_page_at_a_time() {
+        let mut rows: Vec<_> = (2..=PAGE_ROWS as u64 + 101)
+            .map(|r| (row(r, "would_create", ""), Vec::new()))
+            .collect();
+        rows.push((
+            row(
+                PAGE_ROWS as u64 + 102,
+                "invalid",
+                "Time zone \"Asia/Tokio\" is not a known time zone: did you mean Asia/Tokyo?",
+            ),
+            vec![("timezone".into(), 1)],
+        ));
+        let page = preview_with(rows);
+        let html = render(&page);
+        let first = html.find("data-test=\"row\"").unwrap();
+        assert!(
+            html[first..].starts_with(&format!("data-test=\"row\" data-row=\"{}\"", PAGE_ROWS + 102)),
+            "the row needing a person is first"
+        );
+        assert!(
+            html.contains("name=\"suggested\" value=\"Asia/Tokyo\" data-test=\"suggestion\""),
+            "{html}"
+        );
+        assert_eq!(html.matches("data-test=\"row\"").count(), PAGE_ROWS);
+        assert!(html.contains("href=\"/runs/r1?page=2\" data-test=\"page\""), "{html}");
+        let second = render(&RunPage { at: 1, ..page });
+        assert_eq!(second.matches("data-test=\"row\"").count(), 101);
     }
 }

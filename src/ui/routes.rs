@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -69,12 +69,15 @@ fn to_run(id: &str) -> Response {
     Redirect::to(&format!("/runs/{id}")).into_response()
 }
 
-fn home_page(app: &Arc<App>, status: StatusCode, token_error: Option<&str>) -> Response {
+/// The first page; with a refused token, why and the organization id that was typed.
+fn home_page(app: &Arc<App>, status: StatusCode, refused: Option<(String, Option<String>)>) -> Response {
     let reached = app.reached();
+    let (error, org) = refused.unzip();
     let connect = match (&reached, &app.ask) {
         (None, Some(ask)) => Some(page::Connect {
             ask_org: ask.org.is_none(),
-            error: token_error.map(str::to_string),
+            error,
+            org: org.flatten().unwrap_or_default(),
         }),
         _ => None,
     };
@@ -104,39 +107,55 @@ struct TokenForm {
 }
 
 /// The token the page asked for: checked with `GET me/organizations`, then kept in memory.
+/// The form keeps the organization id typed (never the token), and says whether Tallyfy could
+/// not be reached or refused the token.
 async fn token(State(app): State<Arc<App>>, Form(form): Form<TokenForm>) -> Response {
     let Some(ask) = app.ask.clone() else {
         return Redirect::to("/").into_response();
     };
-    let org = match ask.org.clone().or(form.org.map(|o| o.trim().to_string())) {
-        Some(org) => org,
-        None => return home_page(&app, StatusCode::BAD_REQUEST, Some("give the organization id")),
+    let typed = form.org.map(|o| o.trim().to_string()).filter(|o| !o.is_empty());
+    let refuse = |why: String| home_page(&app, StatusCode::BAD_REQUEST, Some((why, typed.clone())));
+    let Some(org) = ask.org.clone().or(typed.clone()) else {
+        return refuse("Give the organization id (Tallyfy: Settings › Organization).".into());
     };
     let token = form.token.trim().trim_start_matches("Bearer ").trim().to_string();
     let credentials = crate::api::Credentials::Token(crate::secret::Secret::new(&token));
     let api = match crate::config::ApiConfig::new(ask.transport.clone(), &ask.base_url, &org, credentials) {
         Ok(api) => api,
-        Err(error) => return home_page(&app, StatusCode::BAD_REQUEST, Some(&error.to_string())),
+        Err(error) => return refuse(view::plain(&error.to_string())),
     };
     let checked = match crate::api::Client::new(&api) {
-        Ok(client) => client.organizations().await.map_err(|e| e.to_string()),
-        Err(error) => Err(error.to_string()),
+        Ok(client) => client.organizations().await.map_err(|e| refused(&e)),
+        Err(error) => Err(view::plain(&error.to_string())),
     };
     match checked {
         Ok(organizations) => {
             let Some((_, name)) = organizations.iter().find(|(id, _)| id.eq_ignore_ascii_case(&api.org)) else {
-                let why = format!("the token works, but its user is not in organization {}", api.org);
-                return home_page(&app, StatusCode::BAD_REQUEST, Some(&why));
+                return refuse(format!(
+                    "Tallyfy accepted the token, but its user is not in organization {}: check the organization id.",
+                    api.org
+                ));
             };
             let organization = crate::api::organization_label(Some(name), &api.org);
             *app.reach.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Reached { api, organization });
             Redirect::to("/").into_response()
         }
-        Err(why) => home_page(
-            &app,
-            StatusCode::BAD_REQUEST,
-            Some(&format!("the token was not accepted: {why}")),
+        Err(why) => refuse(why),
+    }
+}
+
+/// Why a token could not be checked, in the page's words: Tallyfy not reached (nothing is
+/// wrong with the token), or the token refused.
+fn refused(error: &crate::api::ApiError) -> String {
+    use crate::api::ApiErrorKind as K;
+    match &error.kind {
+        K::Unreachable { host, why } => format!(
+            "Tallyfy could not be reached at {host} ({why}). Nothing is wrong with the token as far as anyone knows: check the network, then Connect again."
         ),
+        K::Transport(why) => format!("The connection to Tallyfy failed ({why}). Check the network, then Connect again."),
+        K::Unauthorized(_) => "Tallyfy did not accept this token: it may be mistyped, expired or revoked. Copy it again from Tallyfy (Settings › Integrations › REST API).".into(),
+        K::Forbidden(_) => "Tallyfy accepted the token, but its user may not use this organization: check the organization id.".into(),
+        _ => format!("The token could not be checked: {}", view::plain(&error.to_string())),
     }
 }
 
@@ -190,12 +209,25 @@ async fn upload(State(app): State<Arc<App>>, headers: HeaderMap, mut multipart: 
         ..Meta::default()
     };
     if let Err(e) = run.save(&meta) {
-        return message(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot keep the run: {e}"));
+        return message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("The upload could not be kept: {}", crate::words::io_words(&e)),
+        );
+    }
+    if !checkable(&app, &id, &run, &meta) {
+        return to_run(&id);
     }
     match start(&app, &id, &run, &meta, Kind::Preview) {
         Ok(()) => to_run(&id),
         Err(why) => message(StatusCode::CONFLICT, &why),
     }
+}
+
+/// Whether the file can be checked as its columns are mapped now: not when it is no
+/// spreadsheet, nor while the email column is not certain (the page asks which it is first).
+fn checkable(app: &App, id: &str, run: &RunDir, meta: &Meta) -> bool {
+    app.columns(id, run, meta)
+        .is_ok_and(|columns| columns.uncertain.is_none())
 }
 
 /// Streams the `file` field into the run's folder, counting it against the cap.
@@ -270,7 +302,8 @@ fn start(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, kind: Kind) -> Res
             .then(|| table::results(&run.preview(), &meta.map).ok())
             .flatten()
             .and_then(|preview| preview.counts.get("would_create").copied()),
-        workbook: (kind == Kind::Send).then(|| (results.clone(), run.results_xlsx(), path(&run.upload(meta)))),
+        // The workbook names the person's file, not the server's copy of it.
+        workbook: (kind == Kind::Send).then(|| (results.clone(), run.results_xlsx(), meta.file.clone())),
     };
     app.hub.start(order, super::drive::drive)
 }
@@ -292,19 +325,34 @@ fn find(app: &App, id: &str) -> Result<(RunDir, Meta), Box<Response>> {
 
 fn show(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, status: StatusCode, error: Option<String>) -> Response {
     let page = view::run_page(app, id, run, meta, error);
+    render_run(app, meta, &page, status)
+}
+
+fn render_run(app: &App, meta: &Meta, page: &page::RunPage, status: StatusCode) -> Response {
     let organization = meta.organization.clone().unwrap_or_else(|| app.organization());
     let view = page::RunView {
         organization: Some(organization),
-        page: &page,
+        page,
     };
     html(status, &view)
 }
 
-async fn run_page(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    match find(&app, &id) {
-        Ok((run, meta)) => show(&app, &id, &run, &meta, StatusCode::OK, None),
-        Err(response) => *response,
-    }
+/// Which rows of the table a run's page shows: `?status=invalid&page=2`.
+#[derive(Deserialize, Default)]
+struct Rows {
+    status: Option<String>,
+    page: Option<usize>,
+}
+
+async fn run_page(State(app): State<Arc<App>>, Path(id): Path<String>, Query(rows): Query<Rows>) -> Response {
+    let (run, meta) = match find(&app, &id) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    let mut page = view::run_page(&app, &id, &run, &meta, None);
+    page.filter = rows.status.filter(|s| !s.is_empty());
+    page.at = rows.page.unwrap_or(1).saturating_sub(1);
+    render_run(&app, &meta, &page, StatusCode::OK)
 }
 
 /// Whether the run may still change before its import: no job going, nothing sent.
@@ -319,11 +367,13 @@ fn changeable(app: &App, id: &str, run: &RunDir) -> Result<(), String> {
 }
 
 /// `POST /runs/{id}/mapping`: the columns as the person chose them (`c0`, `c1`, ... each a
-/// field or `ignore`); those that differ from the detected mapping become `--map`s.
+/// field or `ignore`; `apply` = `N=field`, a hint's button, changes one more); those that
+/// differ from the detected mapping become the run's `--map`s, every column when the header
+/// settled nothing (its guess is the person's choice now).
 async fn mapping(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    Form(mut form): Form<HashMap<String, String>>,
 ) -> Response {
     let (run, mut meta) = match find(&app, &id) {
         Ok(found) => found,
@@ -332,20 +382,23 @@ async fn mapping(
     if let Err(why) = changeable(&app, &id, &run) {
         return show(&app, &id, &run, &meta, StatusCode::CONFLICT, Some(why));
     }
-    let detected = match table::columns(&run.upload(&meta), &[]) {
-        Ok(columns) => columns.detected,
-        Err(_) => Vec::new(),
+    if let Some((column, field)) = form.remove("apply").as_deref().and_then(|a| a.split_once('=')) {
+        form.insert(format!("c{column}"), field.to_string());
+    }
+    let detected = table::columns(&run.upload(&meta), &[]).ok();
+    let settled = detected.as_ref().is_some_and(|c| c.uncertain.is_none());
+    let detected = detected.filter(|_| settled).map(|c| c.detected).unwrap_or_default();
+    let names = match app.columns(&id, &run, &meta) {
+        Ok(columns) => columns.names.clone(),
+        Err(why) => return show(&app, &id, &run, &meta, StatusCode::CONFLICT, Some(why)),
     };
-    let names = table::columns(&run.upload(&meta), &meta.map)
-        .map(|c| c.names)
-        .unwrap_or_default();
     meta.map = names
         .iter()
         .enumerate()
         .filter_map(|(i, name)| {
             let chosen = form.get(&format!("c{i}"))?;
             let was = detected.get(i).copied().flatten().unwrap_or("ignore");
-            (chosen != was).then(|| (name.clone(), chosen.clone()))
+            (!settled || chosen != was).then(|| (name.clone(), chosen.clone()))
         })
         .collect();
     rerun(&app, &id, &run, &meta)
@@ -370,6 +423,9 @@ fn rerun(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Response {
             tracing::warn!("cannot write the corrected copy: {why}");
         }
     }
+    if !checkable(app, id, run, meta) {
+        return to_run(id);
+    }
     match start(app, id, run, meta, Kind::Preview) {
         Ok(()) => to_run(id),
         Err(why) => show(app, id, run, meta, StatusCode::CONFLICT, Some(why)),
@@ -381,6 +437,9 @@ struct FixForm {
     row: u64,
     field: String,
     value: String,
+    /// The message's suggestion, applied with its button instead of the typed value.
+    #[serde(default)]
+    suggested: Option<String>,
 }
 
 /// `POST /runs/{id}/fix`: one offending cell fixed, kept as an edit over the file, and the
@@ -405,14 +464,18 @@ async fn fix(State(app): State<Arc<App>>, Path(id): Path<String>, Form(form): Fo
         .map(|r| r.cells.clone())
         .unwrap_or_default();
     let Some(column) = columns.column_of(&form.field, &cells) else {
-        let why = format!("row {} has no {} cell to fix", form.row, form.field);
+        let why = format!(
+            "Row {} has no {} cell to fix: change the columns above if it is in another one.",
+            form.row,
+            table::field_words(&form.field)
+        );
         return show(&app, &id, &run, &meta, StatusCode::BAD_REQUEST, Some(why));
     };
     meta.edit(Edit {
         row: form.row,
         column,
         field: form.field,
-        value: form.value,
+        value: form.suggested.unwrap_or(form.value),
     });
     rerun(&app, &id, &run, &meta)
 }
@@ -484,32 +547,61 @@ async fn stop(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     to_run(&id)
 }
 
-/// The run's files: the engine's results as it wrote them, the corrected copy.
+/// The run's files: the engine's results as it wrote them (the preview is a dry run's), the
+/// corrected copy. Each is saved under the upload's name: `messy.results.xlsx`.
 async fn download(State(app): State<Arc<App>>, Path((id, file)): Path<(String, String)>) -> Response {
-    let (run, _) = match find(&app, &id) {
+    let (run, meta) = match find(&app, &id) {
         Ok(found) => found,
         Err(response) => return *response,
     };
+    const CSV: &str = "text/csv; charset=utf-8";
     let (path, kind) = match file.as_str() {
-        "results.csv" => (run.results(), "text/csv; charset=utf-8"),
+        "results.csv" => (run.results(), CSV),
         "results.xlsx" => (
             run.results_xlsx(),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
-        "corrected.csv" => (run.corrected(), "text/csv; charset=utf-8"),
-        "preview.csv" => (run.preview(), "text/csv; charset=utf-8"),
-        "undo.csv" => (run.undo(), "text/csv; charset=utf-8"),
-        _ => return message(StatusCode::NOT_FOUND, "no such file"),
+        "corrected.csv" => (run.corrected(), CSV),
+        "preview.csv" => (run.preview(), CSV),
+        "undo.csv" => (run.undo(), CSV),
+        _ => return message(StatusCode::NOT_FOUND, "There is no such file."),
     };
+    let name = saved_name(&meta.file, &file);
     match tokio::fs::read(&path).await {
         Ok(bytes) => (
             [
                 (header::CONTENT_TYPE, kind.to_string()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
+                (header::CONTENT_DISPOSITION, disposition(&name)),
             ],
             bytes,
         )
             .into_response(),
-        Err(_) => message(StatusCode::NOT_FOUND, "this run has no such file yet"),
+        Err(_) => message(StatusCode::NOT_FOUND, "This run has no such file yet."),
     }
+}
+
+/// The name a download is saved under: the upload's stem, then what it is (`messy.results.csv`,
+/// `messy.preview.csv`).
+fn saved_name(upload: &str, file: &str) -> String {
+    let stem = std::path::Path::new(upload)
+        .file_stem()
+        .map_or("guests".into(), |s| s.to_string_lossy().into_owned());
+    format!("{stem}.{file}")
+}
+
+/// `attachment` with the name, plain where it is plain ASCII and as RFC 6266's `filename*`
+/// (UTF-8, percent-encoded) for every name.
+fn disposition(name: &str) -> String {
+    let plain: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+    format!("attachment; filename=\"{plain}\"; filename*=UTF-8''{encoded}")
 }

@@ -6,10 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::input::{CellEdit, Field, Input, InputOptions, Source, Target, parse_mapping};
-
-/// Rows shown on a page at most; the downloads hold them all.
-pub(super) const SHOWN_ROWS: usize = 10_000;
+use crate::input::{CellEdit, Field, HeaderError, Input, InputError, InputOptions, Source, Target, parse_mapping};
 
 /// The upload's header and how each column is read.
 #[derive(Debug, Clone, Default)]
@@ -20,14 +17,28 @@ pub(super) struct Columns {
     pub chosen: Vec<Option<&'static str>>,
     /// The field each column was detected as, with no changes.
     pub detected: Vec<Option<&'static str>>,
-    /// A column not imported that looks like a field: the line that says so.
-    pub hints: Vec<Option<String>>,
+    /// A column not imported that looks like a field: what it looks like and the field to
+    /// import it as.
+    pub hints: Vec<Option<ColumnHint>>,
     /// The column of each non-phone field.
     pub fields: BTreeMap<&'static str, usize>,
     /// Phone columns, in the order a row's phones are taken from.
     pub phones: Vec<usize>,
     /// How the file was read (`workbook, sheet "Guests"`).
     pub format: String,
+    /// The header does not settle which column is the email (none is named so, or two are):
+    /// why, in the page's words. The mapping holds the likeliest guess, to be confirmed before
+    /// anything is checked.
+    pub uncertain: Option<String>,
+}
+
+/// A column not imported that looks like a guest field.
+#[derive(Debug, Clone)]
+pub(super) struct ColumnHint {
+    /// What it looks like (`a phone`).
+    pub looks_like: &'static str,
+    /// The field it would be imported as.
+    pub field: &'static str,
 }
 
 impl Columns {
@@ -55,18 +66,124 @@ pub(super) fn targets(map: &[(String, String)]) -> Vec<(String, Target)> {
         .collect()
 }
 
-fn open(path: &Path, options: &InputOptions) -> Result<Input, String> {
-    Input::open(&Source::File(path.to_path_buf()), options).map_err(|e| e.to_string())
+fn open(path: &Path, options: &InputOptions) -> Result<Input, InputError> {
+    Input::open(&Source::File(path.to_path_buf()), options)
 }
 
-/// Reads the upload's header with the person's changes and without.
-pub(super) fn columns(upload: &Path, map: &[(String, String)]) -> Result<Columns, String> {
-    let detected = open(upload, &InputOptions::default()).ok();
-    let options = InputOptions {
+fn options(map: &[(String, String)]) -> InputOptions {
+    InputOptions {
         map: targets(map),
         ..InputOptions::default()
+    }
+}
+
+/// The upload opened with the person's mapping; when its header leaves the email column
+/// unsettled, opened with the likeliest guess instead, with why a person must confirm it and
+/// whether the guess is worth showing (a column holding addresses is; the first column, when
+/// nothing looks like one, only opens the file).
+fn opened(upload: &Path, map: &[(String, String)]) -> Result<(Input, Option<String>, bool), InputError> {
+    let error = match open(upload, &options(map)) {
+        Ok(input) => return Ok((input, None, true)),
+        Err(InputError::Header { error, name }) => (error, name),
+        Err(other) => return Err(other),
     };
-    let input = open(upload, &options)?;
+    let (column, field, why) = match &error.0 {
+        HeaderError::EmailIn(column) => (
+            column.clone(),
+            "email",
+            format!("No column is named as the email column, but “{column}” holds email addresses. Check the columns below, then choose “Check with these columns”."),
+        ),
+        HeaderError::Ambiguous { field, first, second } => (
+            second.clone(),
+            "ignore",
+            format!("Both “{first}” and “{second}” could be the {} column. Choose which one is (the other is not imported), then “Check with these columns”.", field_words(field.name())),
+        ),
+        HeaderError::NoEmail(names) if !names.is_empty() => (
+            names[0].clone(),
+            "email",
+            "No column looks like the email column. Choose the column that holds the guests' email addresses, then “Check with these columns”.".to_string(),
+        ),
+        _ => return Err(InputError::Header { error: error.0, name: error.1 }),
+    };
+    let mut guessed = map.to_vec();
+    guessed.retain(|(c, _)| *c != column);
+    guessed.push((column, field.to_string()));
+    let keep = !matches!(error.0, HeaderError::NoEmail(_));
+    let input = open(upload, &options(&guessed))?;
+    Ok((input, Some(why), keep))
+}
+
+/// The fields in a person's words, as the mapping's choices name them.
+pub(super) fn field_words(field: &str) -> &'static str {
+    match field {
+        "email" => "Email",
+        "first_name" => "First name",
+        "last_name" => "Last name",
+        "phone_1" => "Phone",
+        "phone_2" => "Second phone",
+        "company_name" => "Company",
+        "timezone" => "Time zone",
+        "associated_members" => "Members (ids)",
+        _ => "Not imported",
+    }
+}
+
+/// What a file that is not a guest list is, by its first bytes: formats people send by mistake.
+fn not_a_spreadsheet(upload: &Path) -> Option<&'static str> {
+    use std::io::Read;
+    let mut start = [0u8; 8];
+    let n = std::fs::File::open(upload).and_then(|mut f| f.read(&mut start)).ok()?;
+    let start = &start[..n];
+    let kinds: [(&[u8], &str); 5] = [
+        (&b"%PDF-"[..], "a PDF"),
+        (&b"\x89PNG"[..], "a PNG image"),
+        (&b"\xFF\xD8\xFF"[..], "a JPEG image"),
+        (&b"GIF8"[..], "a GIF image"),
+        (&b"{\\rtf"[..], "a Word (RTF) document"),
+    ];
+    kinds
+        .iter()
+        .find(|(magic, _)| start.starts_with(magic))
+        .map(|(_, what)| *what)
+}
+
+/// Why a file cannot be imported, in the page's words: what it is and what to do, without
+/// the command line's flags or the server's paths.
+fn problem(error: &InputError, file: &str) -> String {
+    match error {
+        InputError::Binary(_) => format!(
+            "“{file}” is not a spreadsheet. Save the guest list as CSV or as an Excel workbook (.xlsx), and upload that."
+        ),
+        InputError::Empty(_) => {
+            format!("“{file}” is empty. A guest list has a header row with an email column, then one guest per row.")
+        }
+        InputError::HeaderOnly(_) => format!("“{file}” has a header row but no guests under it."),
+        InputError::Workbook { reason, .. } => format!(
+            "“{file}” cannot be read as a workbook ({}). Save it as CSV and upload that.",
+            super::view::plain(reason)
+        ),
+        InputError::Unreadable { .. } => "The uploaded copy cannot be read. Upload the file again.".to_string(),
+        InputError::Header { error, .. } => format!(
+            "The header row cannot be used: {}.",
+            super::view::plain(&error.to_string())
+        ),
+        InputError::NotResults(_) => format!("“{file}” is not a guest list."),
+    }
+}
+
+/// Reads the upload's header with the person's changes and without; why it cannot be
+/// imported, in the page's words, when it cannot.
+pub(super) fn columns(upload: &Path, map: &[(String, String)]) -> Result<Columns, String> {
+    let file = upload
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    if let Some(what) = not_a_spreadsheet(upload) {
+        return Err(format!(
+            "“{file}” is {what}, not a spreadsheet. Export the guest list as CSV or as an Excel workbook (.xlsx), and upload that."
+        ));
+    }
+    let detected = open(upload, &InputOptions::default()).ok();
+    let (input, uncertain, keep_guess) = opened(upload, map).map_err(|e| problem(&e, &file))?;
     let fields_of = |input: &Input| -> Vec<Option<&'static str>> {
         (0..input.header.len())
             .map(|column| {
@@ -81,7 +198,13 @@ pub(super) fn columns(upload: &Path, map: &[(String, String)]) -> Result<Columns
             })
             .collect()
     };
-    let chosen = fields_of(&input);
+    let mut chosen = fields_of(&input);
+    if !keep_guess {
+        // Nothing suggests the email column: the guess only opened the file; the person chooses.
+        for field in &mut chosen {
+            field.take_if(|f| *f == "email");
+        }
+    }
     let detected = detected
         .as_ref()
         .map_or_else(|| vec![None; input.header.len()], fields_of);
@@ -93,7 +216,10 @@ pub(super) fn columns(upload: &Path, map: &[(String, String)]) -> Result<Columns
                 .hints
                 .iter()
                 .find(|hint| &hint.column == name)
-                .map(|hint| hint.text.clone())
+                .map(|hint| ColumnHint {
+                    looks_like: hint.looks_like,
+                    field: hint.field.name(),
+                })
         })
         .collect();
     let fields = Field::all()
@@ -108,6 +234,7 @@ pub(super) fn columns(upload: &Path, map: &[(String, String)]) -> Result<Columns
         fields,
         phones: input.map.phone_columns().to_vec(),
         format: input.format.to_string(),
+        uncertain,
     })
 }
 
@@ -116,10 +243,8 @@ pub(super) fn columns(upload: &Path, map: &[(String, String)]) -> Result<Columns
 pub(super) struct Table {
     /// The input's columns.
     pub header: Vec<String>,
-    /// The rows, in the file's order (at most `SHOWN_ROWS`).
+    /// Every row, in the file's order (the page shows them a page at a time).
     pub rows: Vec<TableRow>,
-    /// Rows not shown past `SHOWN_ROWS`.
-    pub more: u64,
     /// Rows per status, every row counted.
     pub counts: BTreeMap<String, u64>,
 }
@@ -145,18 +270,13 @@ pub(super) fn results(path: &Path, map: &[(String, String)]) -> Result<Table, St
         result_columns: &crate::engine::report::results::RESULT_COLUMNS,
         ..InputOptions::default()
     };
-    let input = open(path, &options)?;
+    let input = open(path, &options).map_err(|e| e.to_string())?;
     let header = input.header.clone();
     let mut rows = Vec::new();
-    let mut more = 0;
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for record in input {
         if let Some(status) = record.previous.get(1) {
             *counts.entry(status.clone()).or_default() += 1;
-        }
-        if rows.len() == SHOWN_ROWS {
-            more += 1;
-            continue;
         }
         let cell = |i: usize| record.previous.get(i).cloned().unwrap_or_default();
         rows.push(TableRow {
@@ -166,12 +286,7 @@ pub(super) fn results(path: &Path, map: &[(String, String)]) -> Result<Table, St
             cells: record.cells.iter().map(str::to_string).collect(),
         });
     }
-    Ok(Table {
-        header,
-        rows,
-        more,
-        counts,
-    })
+    Ok(Table { header, rows, counts })
 }
 
 /// Writes the corrected copy: the upload's header and rows with the edits, as CSV (UTF-8 with
@@ -187,7 +302,7 @@ pub(super) fn write_corrected(
         edits: edits.to_vec(),
         ..InputOptions::default()
     };
-    let input = open(upload, &options)?;
+    let input = open(upload, &options).map_err(|e| e.to_string())?;
     let mut out = Vec::from(*b"\xEF\xBB\xBF");
     {
         let mut writer = csv::WriterBuilder::new()
@@ -230,11 +345,8 @@ mod tests {
             ]
         );
         assert_eq!(columns.detected[4], None);
-        assert!(
-            columns.hints[2].as_deref().unwrap().contains("--map \"Mob.=phone_"),
-            "{:?}",
-            columns.hints
-        );
+        let hint = columns.hints[2].as_ref().unwrap();
+        assert_eq!((hint.looks_like, hint.field), ("a phone", "phone_2"));
         let cells: Vec<String> = ["a@x.com", "A", "1", "", "n"].map(String::from).to_vec();
         assert_eq!(columns.column_of("email", &cells), Some(0));
         assert_eq!(columns.column_of("phone_1", &cells), Some(3));

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use super::app::App;
 use super::jobs::{Kind, Live, Phase, RowUpdate};
-use super::page::RunPage;
+use super::page::{Download, RunPage};
 use super::runs::{Meta, RunDir};
 use super::table::{self, Columns, Table, TableRow};
 use crate::invite_pace::{creates_take as timing, human, interval as invite_interval};
@@ -63,35 +63,54 @@ fn clock(at: SystemTime) -> String {
     local.format("%H:%M").to_string()
 }
 
-/// The state line of a live job.
-pub(super) fn live_state(live: &Live, organization: &str, rates: &[Rate]) -> String {
+/// Where a run is: `data-state` for tests and the script (`checking`, `ready`, `running`,
+/// `stopped`, `done`, `failed`), and the line a person reads.
+#[derive(Debug, Clone)]
+pub(super) struct State {
+    /// The machine's word.
+    pub key: &'static str,
+    /// The person's words.
+    pub line: String,
+}
+
+impl State {
+    fn new(key: &'static str, line: impl Into<String>) -> State {
+        State { key, line: line.into() }
+    }
+}
+
+/// The state of a live job.
+pub(super) fn live_state(live: &Live, organization: &str, rates: &[Rate]) -> State {
     let done = live.done();
     let of = live
         .total
         .map_or(rows_word(done), |total| format!("{done} of {}", rows_word(total)));
     match (live.phase, live.kind) {
-        (Phase::Stopping, _) => format!("running: stopping after {of}; requests already sent are finishing"),
-        (Phase::Running, Kind::Preview) => {
-            format!("running: checking the file against {organization}; nothing is sent ({of} checked)")
-        }
+        (Phase::Stopping, _) => State::new(
+            "running",
+            format!("Stopping after {of}: the requests already sent are finishing."),
+        ),
+        (Phase::Running, Kind::Preview) => State::new(
+            "checking",
+            format!("Checking the file against {organization} ({of} checked). Nothing is sent."),
+        ),
         (Phase::Running, kind) => {
             let verb = if kind == Kind::Send {
-                "importing into"
+                "Importing into"
             } else {
-                "undoing in"
+                "Undoing in"
             };
-            let mut line = format!("running: {verb} {organization}, {of} done");
+            let mut line = format!("{verb} {organization}: {of} done");
             if let Some(left) = eta(live, rates) {
                 line.push_str(&format!(", about {} left", human(left)));
             }
             if let Some((until, why)) = &live.waiting {
                 line.push_str(&format!("; waiting for the {why} until {}", clock(*until)));
             }
-            line
+            line.push('.');
+            State::new("running", line)
         }
-        (Phase::Done | Phase::Stopped, kind) => {
-            finished_state(kind, live.stopped.as_deref(), &live.counts, organization)
-        }
+        (Phase::Done | Phase::Stopped, kind) => finished_state(kind, live.stopped.as_deref(), organization),
     }
 }
 
@@ -109,15 +128,68 @@ fn eta(live: &Live, rates: &[Rate]) -> Option<Duration> {
     Some(per_row.mul_f64((total - done) as f64))
 }
 
-/// The state line of a finished job.
-fn finished_state(kind: Kind, stopped: Option<&str>, counts: &BTreeMap<String, u64>, organization: &str) -> String {
-    let listed: Vec<String> = counts.iter().map(|(status, n)| format!("{n} {status}")).collect();
-    let listed = listed.join(", ");
+/// The state of a finished job.
+fn finished_state(kind: Kind, stopped: Option<&str>, organization: &str) -> State {
     match (stopped, kind) {
-        (Some(why), _) => format!("stopped: {why}"),
-        (None, Kind::Preview) => format!("done: checked against {organization}, nothing sent yet: {listed}"),
-        (None, Kind::Send) => format!("done: imported into {organization}: {listed}"),
-        (None, Kind::Undo) => format!("done: undo finished in {organization}: {listed}"),
+        (Some(why), Kind::Preview) => State::new("failed", format!("The check did not finish: {}", plain(why))),
+        (Some(why), _) => State::new("stopped", format!("Stopped: {}", plain(why))),
+        (None, Kind::Preview) => State::new(
+            "ready",
+            format!("Checked against {organization}. Nothing has been sent yet: look over the rows, then Send."),
+        ),
+        (None, Kind::Send) => State::new("done", format!("Imported into {organization}.")),
+        (None, Kind::Undo) => State::new("done", format!("Undo finished in {organization}.")),
+    }
+}
+
+/// A message from the engine in a person's words, for the page: without the command line's
+/// advice (a `--flag` to pass is a control on the page, or nothing the page can do) and
+/// without the server's paths (a run's files are its downloads).
+pub(super) fn plain(text: &str) -> String {
+    let mut out = String::new();
+    for clause in text.split("; ") {
+        let mut clause = clause.to_string();
+        // "(pass --delimiter)", "(add --map ... instead)": advice for the terminal.
+        while let Some(open) = clause.find(" (")
+            && let Some(close) = clause[open..].find(')')
+            && clause[open..open + close].contains("--")
+        {
+            clause.replace_range(open..=open + close, "");
+        }
+        for cut in [
+            ": pass --",
+            ", or pass --",
+            " or pass --",
+            ": add --",
+            ", pass --",
+            " (pass --",
+        ] {
+            if let Some(at) = clause.find(cut) {
+                clause.truncate(at);
+            }
+        }
+        if clause.contains("--") || clause.trim().is_empty() {
+            continue;
+        }
+        let words: Vec<String> = clause
+            .split(' ')
+            .map(|word| match word.rfind('/') {
+                // A path: its file's name only.
+                Some(at) if word.starts_with('/') || word.starts_with("`/") => {
+                    word[at + 1..].trim_end_matches('`').to_string()
+                }
+                _ => word.to_string(),
+            })
+            .collect();
+        if !out.is_empty() {
+            out.push_str("; ");
+        }
+        out.push_str(&words.join(" "));
+    }
+    if out.is_empty() {
+        "something went wrong; try again".to_string()
+    } else {
+        out
     }
 }
 
@@ -132,6 +204,18 @@ pub(super) fn fields(run: &RunDir, results: &std::path::Path) -> BTreeMap<u64, V
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .unwrap_or_default()
+}
+
+/// The run's state when no job of this server's is live: from its files.
+fn state_on_disk(kind: Kind, account: Option<&Account>, results: &std::path::Path, organization: &str) -> State {
+    match account {
+        Some(account) => finished_state(kind, account.stopped.as_deref(), organization),
+        None if results.exists() => State::new(
+            "stopped",
+            "Stopped: the server ended while this job was going. The results hold the rows it finished.",
+        ),
+        None => State::new("stopped", "Not checked yet: choose “Check with these columns”."),
+    }
 }
 
 /// The whole run page.
@@ -153,17 +237,20 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
         Some(live) => live.counts.clone(),
         None => counted(&table),
     };
-    let state = match (&live, &account) {
+    let sent = run.results().exists();
+    let columns = (!sent).then(|| app.columns(id, run, meta));
+    let problem = columns.as_ref().and_then(|c| c.as_ref().err().cloned());
+    let columns = columns.and_then(Result::ok);
+    let state = match (&live, &problem) {
         (Some(live), _) => live_state(live, &organization, &rates),
-        (None, Some(account)) => finished_state(kind, account.stopped.as_deref(), &counts, &organization),
-        (None, None) if results.exists() => {
-            "stopped: the server ended while this job was going; the results hold the rows it finished".into()
-        }
-        (None, None) => "stopped: not checked yet; choose “Check again”".into(),
+        (None, Some(problem)) => State::new("failed", problem.clone()),
+        (None, None) if kind == Kind::Preview && columns.as_ref().is_some_and(|c| c.uncertain.is_some()) => State::new(
+            "stopped",
+            "Choose the columns: which one holds the guests' email addresses?",
+        ),
+        (None, None) => state_on_disk(kind, account.as_ref(), &results, &organization),
     };
     let finished_ok = !active && account.as_ref().is_some_and(|a| a.stopped.is_none());
-    let sent = run.results().exists();
-    let columns = (!sent).then(|| app.columns(id, run, meta).ok()).flatten();
     let mut offending: BTreeMap<u64, Vec<String>> = fields(run, &base);
     if let Some(live) = live.as_ref().filter(|_| kind == Kind::Preview) {
         offending.extend(live.rows.values().map(|r| (r.row, r.fields.clone())));
@@ -174,10 +261,7 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
     };
     let rows = marked_rows(&table.rows, live_rows, &offending, columns.as_deref());
     let count = |status: &str| counts.get(status).copied().unwrap_or(0);
-    let creates = count("would_create");
-    let created = count("created");
-    let confirming = app.confirming(id);
-    let confirm = match confirming {
+    let confirm = match app.confirming(id) {
         Some(Kind::Send) if kind == Kind::Preview && finished_ok => Some(send_question(&counts, &organization, &rates)),
         Some(Kind::Undo) if kind == Kind::Send && finished_ok => Some(format!(
             "Delete the {} guests this import created from {organization}? Each is read back first: one someone has used since (signed in, or with tasks) is kept, and nothing that existed before the import is touched.",
@@ -190,25 +274,26 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
         id: id.to_string(),
         file: meta.file.clone(),
         version: app.hub.version(id),
-        state,
+        state: state.line,
+        state_key: state.key,
         live: active,
         error,
         columns: columns.map(|c| (*c).clone()),
         counts: counts.clone().into_iter().collect(),
         timing: (kind == Kind::Preview && !active)
-            .then(|| timing(creates, &rates, SystemTime::now()))
+            .then(|| timing(count("would_create"), &rates, SystemTime::now()))
             .flatten(),
         can_send: kind == Kind::Preview && finished_ok && !sent && !table.rows.is_empty(),
         confirm,
         can_stop: active,
-        can_undo: kind == Kind::Send && finished_ok && created > 0,
+        can_undo: kind == Kind::Send && finished_ok && count("created") > 0,
         downloads: downloads(id, run, meta),
         needs_person: needs_person(kind, active, person),
         caption: caption(kind, active).to_string(),
         header: table.header.clone(),
         rows,
-        more: table.more,
         fixable: kind == Kind::Preview && !active && !sent,
+        ..RunPage::default()
     }
 }
 
@@ -217,7 +302,7 @@ fn needs_person(kind: Kind, active: bool, person: u64) -> Option<(u64, String)> 
     (kind == Kind::Send && !active && person > 0).then(|| {
         (
             person,
-            "They are marked red below with the reason. Fix them in your spreadsheet and upload it again: the guests made now are found and skipped (exists)."
+            "They are marked red below with the reason, and listed first. Fix them in your spreadsheet and upload it again: the guests made now are found and skipped."
                 .to_string(),
         )
     })
@@ -268,29 +353,32 @@ fn marked_rows(
         .collect()
 }
 
-/// The run's files a person can take away: the corrected copy, the results both ways, the
-/// undo's results.
-fn downloads(id: &str, run: &RunDir, meta: &Meta) -> Vec<(String, String, Option<&'static str>)> {
+/// The run's files a person can take away: the corrected copy, the preview (before a send)
+/// or the results both ways, the undo's results. Each is named after the upload when saved.
+fn downloads(id: &str, run: &RunDir, meta: &Meta) -> Vec<Download> {
+    let link = |label: &str, file: &str, test: Option<&'static str>| Download {
+        label: label.to_string(),
+        href: format!("/runs/{id}/{file}"),
+        test,
+    };
     let mut downloads = Vec::new();
-    if !meta.edits.is_empty() {
-        downloads.push((
-            "corrected copy (CSV)".to_string(),
-            format!("/runs/{id}/corrected.csv"),
-            None,
-        ));
+    if !meta.edits.is_empty() && run.corrected().exists() {
+        downloads.push(link("the corrected copy of your file", "corrected.csv", None));
     }
     if run.results().exists() {
-        downloads.push((
-            "results (CSV)".to_string(),
-            format!("/runs/{id}/results.csv"),
+        downloads.push(link("results (CSV)", "results.csv", Some("results")));
+        if run.results_xlsx().exists() {
+            downloads.push(link("results (Excel)", "results.xlsx", None));
+        }
+    } else if run.preview().exists() {
+        downloads.push(link(
+            "the preview (CSV, as the results would be)",
+            "preview.csv",
             Some("results"),
         ));
-        if run.results_xlsx().exists() {
-            downloads.push(("results (xlsx)".to_string(), format!("/runs/{id}/results.xlsx"), None));
-        }
     }
     if run.undo().exists() {
-        downloads.push(("undo results (CSV)".to_string(), format!("/runs/{id}/undo.csv"), None));
+        downloads.push(link("the undo's results (CSV)", "undo.csv", None));
     }
     downloads
 }
@@ -359,10 +447,7 @@ pub(super) fn run_line(app: &Arc<App>, run: &RunDir, meta: &Meta) -> super::page
         None => {
             let table = table::results(&results, &meta.map).unwrap_or_default();
             let counts = counted(&table);
-            let state = match account(&summary) {
-                Some(account) => finished_state(kind, account.stopped.as_deref(), &counts, &organization),
-                None => "stopped: did not finish".into(),
-            };
+            let state = state_on_disk(kind, account(&summary).as_ref(), &results, &organization);
             (state, counts)
         }
     };
@@ -370,7 +455,7 @@ pub(super) fn run_line(app: &Arc<App>, run: &RunDir, meta: &Meta) -> super::page
         id: meta.id.clone(),
         file: meta.file.clone(),
         uploaded: meta.uploaded.clone(),
-        state,
+        state: state.line,
         counts: counts.into_iter().collect(),
         results: run.results().exists(),
         workbook: run.results_xlsx().exists(),
@@ -384,10 +469,31 @@ pub(super) fn note_json(app: &Arc<App>, id: &str, version: u64, row: Option<&Row
         .as_ref()
         .map(|live| live_state(live, &app.organization(), &app.invite_rates));
     let counts = live.as_ref().map(|live| live.counts.clone());
+    // How the page shows each status it is told of: the script has no words of its own.
+    let shown = |status: &str| {
+        let look = super::page::Look::of(status);
+        serde_json::json!({ "tone": look.tone, "icon": look.icon, "words": look.words })
+    };
+    let statuses: serde_json::Map<String, serde_json::Value> = counts
+        .iter()
+        .flatten()
+        .map(|(status, _)| status)
+        .chain(row.map(|r| &r.status))
+        .map(|status| (status.clone(), shown(status)))
+        .collect();
+    let row = row.map(|row| {
+        serde_json::json!({
+            "row": row.row,
+            "status": row.status,
+            "message": plain(&row.message),
+        })
+    });
     serde_json::json!({
         "version": version,
-        "state": state,
+        "state": state.as_ref().map(|s| s.line.clone()),
+        "state_key": state.as_ref().map(|s| s.key),
         "counts": counts,
+        "statuses": statuses,
         "row": row,
     })
     .to_string()

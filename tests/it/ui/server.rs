@@ -229,14 +229,17 @@ impl Http {
         self.seen.last().unwrap().text()
     }
 
-    /// The run's page once its state line says `done` (or `stopped`) and is not `unlike` (the
-    /// state of the job before), within `limit`.
+    /// The run's page once nothing is going (its `data-state` is `ready`, `done`, `stopped` or
+    /// `failed`) and its state is not `unlike` (the state of the job before), within `limit`.
     pub async fn until_finished(&mut self, id: &str, unlike: &str, limit: Duration) -> String {
         let deadline = Instant::now() + limit;
         loop {
             let page = self.get(&format!("/runs/{id}")).await.text();
             let state = state_of(&page);
-            if (state.starts_with("done") || state.starts_with("stopped")) && state != unlike {
+            let settled = ["ready ", "done ", "stopped ", "failed "]
+                .iter()
+                .any(|s| state.starts_with(s));
+            if settled && state != unlike {
                 return page;
             }
             assert!(Instant::now() < deadline, "run {id} still {state:?} after {limit:?}");
@@ -260,15 +263,27 @@ impl Http {
     }
 }
 
-/// The text of the page's `data-test="state"` element.
-pub fn state_of(page: &str) -> String {
-    let Some(at) = page.find("data-test=\"state\"") else {
+/// The value of `attribute="…"` after `after` in `page`.
+fn attribute(page: &str, after: &str, attribute: &str) -> String {
+    let Some(at) = page.find(after) else {
         return String::new();
     };
-    let after = &page[at..];
-    let start = after.find('>').map_or(after.len(), |i| i + 1);
-    let text = &after[start..];
-    text[..text.find('<').unwrap_or(text.len())].to_string()
+    let rest = &page[at..];
+    let Some(start) = rest.find(&format!("{attribute}=\"")) else {
+        return String::new();
+    };
+    let value = &rest[start + attribute.len() + 2..];
+    value[..value.find('"').unwrap_or(value.len())].to_string()
+}
+
+/// Where the run is, as the page says it to machines: the state element's `data-state` and the
+/// run's version (which moves when a job starts or ends), as `ready v3`.
+pub fn state_of(page: &str) -> String {
+    format!(
+        "{} v{}",
+        attribute(page, "data-test=\"state\"", "data-state"),
+        attribute(page, "id=\"run\"", "data-version")
+    )
 }
 
 /// A multipart/form-data body with one file field named `file`.
