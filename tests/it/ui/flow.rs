@@ -15,19 +15,19 @@ use super::{FIXED_EMAIL, INVALID_ROW, PREVIEW, mixed_rows, seeded, workbook};
 use fantoccini::Locator;
 
 /// Longest a preview, an import or an undo of these few rows may take on a busy machine.
-const JOB: Duration = crate::util::GENEROUS;
+pub(super) const JOB: Duration = crate::util::GENEROUS;
 /// Longest wait for an element or a page.
-const STEP: Duration = crate::util::BROWSER_STEP;
+pub(super) const STEP: Duration = crate::util::BROWSER_STEP;
 
 /// What the page shows, read in one round trip: the state (`data-state`), each row's status by sheet
 /// row, the counts by status, and whether the marker set by [`Browser::script`] survives (it
 /// does not survive a reload).
 #[derive(Debug, Default)]
-struct Shown {
-    state: String,
-    rows: BTreeMap<u64, String>,
-    counts: BTreeMap<String, u64>,
-    marked: bool,
+pub(super) struct Shown {
+    pub state: String,
+    pub rows: BTreeMap<u64, String>,
+    pub counts: BTreeMap<String, u64>,
+    pub marked: bool,
 }
 
 const READ: &str = r#"
@@ -39,7 +39,7 @@ return {
   marked: window.__tallyfyMarker === true,
 };"#;
 
-async fn shown(browser: &Browser) -> Shown {
+pub(super) async fn shown(browser: &Browser) -> Shown {
     let value = browser.script(READ).await;
     let pairs = |key: &str| value[key].as_array().cloned().unwrap_or_default();
     Shown {
@@ -58,7 +58,13 @@ async fn shown(browser: &Browser) -> Shown {
 
 /// Waits until what the page shows passes `done`, for at most `limit`; the failure names
 /// `what` and the page's text and the server's stderr.
-async fn until(browser: &Browser, ui: &Ui, what: &str, limit: Duration, done: impl Fn(&Shown) -> bool) -> Shown {
+pub(super) async fn until(
+    browser: &Browser,
+    ui: &Ui,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&Shown) -> bool,
+) -> Shown {
     let started = std::time::Instant::now();
     loop {
         let now = shown(browser).await;
@@ -76,7 +82,7 @@ async fn until(browser: &Browser, ui: &Ui, what: &str, limit: Duration, done: im
     }
 }
 
-fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+pub(super) fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
     pairs.iter().map(|(s, n)| (s.to_string(), *n)).collect()
 }
 
@@ -116,7 +122,7 @@ async fn listed_guests(sandbox: &Sandbox) -> Vec<Value> {
 }
 
 /// Creates the sandbox saw (`POST …/guests`).
-fn creates(sandbox: &Sandbox) -> usize {
+pub(super) fn creates(sandbox: &Sandbox) -> usize {
     let log = sandbox.request_log();
     log.iter()
         .filter(|line| line.starts_with("POST ") && line.ends_with("/guests"))
@@ -125,7 +131,7 @@ fn creates(sandbox: &Sandbox) -> usize {
 
 /// Logs in with line 1's URL and uploads `path` through the file input; returns once the
 /// run's page shows the preview finished.
-async fn upload_and_preview(browser: &Browser, ui: &Ui, path: &std::path::Path) -> Shown {
+pub(super) async fn upload_and_preview(browser: &Browser, ui: &Ui, path: &std::path::Path) -> Shown {
     browser.goto(&ui.url).await;
     let input = browser.test_element("file", STEP).await;
     bounded("choose the file", input.send_keys(path.to_str().unwrap())).await;

@@ -1,9 +1,10 @@
 //! The `ui` command's page (issue 25): driven in a real headless Chromium over WebDriver
-//! (`flow`), spoken to over plain HTTP for its security guarantees (`security`), and compared
+//! (`flow`; `face`: issue 33's page as a product), spoken to over plain HTTP for its security guarantees (`security`), and compared
 //! with the CLI on one file (`same_results`). `browser` and `server` are the harness; `harness`
 //! proves the browser half on a page of its own.
 
 mod browser;
+mod face;
 mod flow;
 mod harness;
 mod same_results;

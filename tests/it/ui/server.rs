@@ -87,6 +87,12 @@ impl Ui {
         }
     }
 
+    /// Stops the server, as a machine going to sleep or a closed terminal does.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// What the server said on stderr so far (for failure messages).
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
