@@ -5,12 +5,13 @@
 //! run under `--dir`.
 //!
 //! The rooms: `app` (the server's state), `security` (key, cookie, Host and Origin checks, headers), `runs` (the folder per
-//! run), `table` (files read back for the page), `jobs` (live state, stop) and `drive` (the
+//! run), `table` (files read back for the page), `corrected` (the upload with the page's fixes), `jobs` (live state, stop) and `drive` (the
 //! engine call), `view` (what a page says) and `page` (its HTML), `routes`, `events` (SSE),
 //! `assets` (the embedded stylesheet and script).
 
 mod app;
 mod assets;
+mod corrected;
 mod drive;
 mod events;
 mod jobs;

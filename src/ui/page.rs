@@ -182,7 +182,7 @@ pub(super) struct RunPage {
     pub state: String,
     /// The state for tests and the script: `checking`, `ready`, `running`, `stopped`, `done`
     /// or `failed`.
-    pub state_key: &'static str,
+    pub data_state: &'static str,
     /// A job is going.
     pub live: bool,
     /// An error to show.
@@ -553,7 +553,7 @@ mod tests {
             file: "g.xlsx".into(),
             version: 2,
             state: "Checked against Acme.".into(),
-            state_key: "ready",
+            data_state: "ready",
             counts: counts.into_iter().collect(),
             can_send: true,
             caption: "Preview".into(),

@@ -419,7 +419,7 @@ fn rerun(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Response {
     }
     if !meta.edits.is_empty() {
         let edits = meta.cell_edits();
-        if let Err(why) = table::write_corrected(&run.upload(meta), &meta.map, &edits, &run.corrected()) {
+        if let Err(why) = super::corrected::write(&run.upload(meta), &meta.map, &edits, run) {
             tracing::warn!("cannot write the corrected copy: {why}");
         }
     }
@@ -562,6 +562,10 @@ async fn download(State(app): State<Arc<App>>, Path((id, file)): Path<(String, S
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
         "corrected.csv" => (run.corrected(), CSV),
+        "corrected.xlsx" => (
+            run.corrected_xlsx(),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
         "preview.csv" => (run.preview(), CSV),
         "undo.csv" => (run.undo(), CSV),
         _ => return message(StatusCode::NOT_FOUND, "There is no such file."),

@@ -160,9 +160,22 @@ impl RunDir {
         self.path.join(&meta.file)
     }
 
-    /// The corrected copy: the upload with the page's edits, as CSV.
+    /// The corrected copy of a text upload: with the page's edits, as CSV.
     pub(super) fn corrected(&self) -> PathBuf {
         self.path.join("corrected.csv")
+    }
+
+    /// The corrected copy of a workbook: with the page's edits, as a workbook.
+    pub(super) fn corrected_xlsx(&self) -> PathBuf {
+        self.path.join("corrected.xlsx")
+    }
+
+    /// The run in `path`, for tests of what is written in a run's folder.
+    #[cfg(test)]
+    pub(super) fn at(path: &Path) -> RunDir {
+        RunDir {
+            path: path.to_path_buf(),
+        }
     }
 
     /// The preview: a dry run's results.
@@ -222,6 +235,7 @@ pub(super) fn upload_name(given: &str) -> String {
     let reserved = [
         META,
         "corrected.csv",
+        "corrected.xlsx",
         "preview.csv",
         "results.csv",
         "results.xlsx",

@@ -1,12 +1,13 @@
 //! What the page shows of a file: the upload's columns and how each is mapped (with the input
-//! module's hints for columns that look like a field), a job's results read back for their
-//! cells (through the input module, as `--retry-from` reads them: delimiter, encoding and
-//! guards undone), and the corrected copy. Reads only; the engine writes.
+//! module's hints for columns that look like a field, and the likeliest email column when the
+//! header does not settle it), why a file cannot be imported in the page's words, and a job's
+//! results read back for their cells (through the input module, as `--retry-from` reads them:
+//! delimiter, encoding and guards undone). Reads only; the engine writes.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::input::{CellEdit, Field, HeaderError, Input, InputError, InputOptions, Source, Target, parse_mapping};
+use crate::input::{Field, HeaderError, Input, InputError, InputOptions, Source, Target, parse_mapping};
 
 /// The upload's header and how each column is read.
 #[derive(Debug, Clone, Default)]
@@ -289,40 +290,6 @@ pub(super) fn results(path: &Path, map: &[(String, String)]) -> Result<Table, St
     Ok(Table { header, rows, counts })
 }
 
-/// Writes the corrected copy: the upload's header and rows with the edits, as CSV (UTF-8 with
-/// a byte order mark and CRLF, for Excel; the formula guard on, as every file the tool writes).
-pub(super) fn write_corrected(
-    upload: &Path,
-    map: &[(String, String)],
-    edits: &[CellEdit],
-    to: &Path,
-) -> Result<(), String> {
-    let options = InputOptions {
-        map: targets(map),
-        edits: edits.to_vec(),
-        ..InputOptions::default()
-    };
-    let input = open(upload, &options).map_err(|e| e.to_string())?;
-    let mut out = Vec::from(*b"\xEF\xBB\xBF");
-    {
-        let mut writer = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .flexible(true)
-            .from_writer(&mut out);
-        let guard = |cell: &str| crate::files::output::neutralize(cell).into_owned();
-        let header: Vec<String> = input.header.iter().map(|c| guard(c)).collect();
-        writer.write_record(&header).map_err(|e| e.to_string())?;
-        for record in input {
-            let cells: Vec<String> = record.cells.iter().map(guard).collect();
-            writer.write_record(&cells).map_err(|e| e.to_string())?;
-        }
-        writer.flush().map_err(|e| e.to_string())?;
-    }
-    let temp = to.with_extension("csv.tmp");
-    std::fs::write(&temp, out).map_err(|e| e.to_string())?;
-    std::fs::rename(&temp, to).map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,25 +317,5 @@ mod tests {
         let cells: Vec<String> = ["a@x.com", "A", "1", "", "n"].map(String::from).to_vec();
         assert_eq!(columns.column_of("email", &cells), Some(0));
         assert_eq!(columns.column_of("phone_1", &cells), Some(3));
-    }
-
-    #[test]
-    fn the_corrected_copy_has_the_edits_and_the_original_is_untouched() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("g.csv");
-        let original = "email,phone\na@x,+44 1\nb@x.com,2\n";
-        std::fs::write(&path, original).unwrap();
-        let to = dir.path().join("corrected.csv");
-        let edit = CellEdit {
-            row: 2,
-            column: 0,
-            value: "a@x.com".into(),
-        };
-        write_corrected(&path, &[], &[edit], &to).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
-        assert_eq!(
-            std::fs::read_to_string(&to).unwrap(),
-            "\u{feff}email,phone\r\na@x.com,'+44 1\r\nb@x.com,2\r\n"
-        );
     }
 }

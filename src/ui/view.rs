@@ -275,7 +275,7 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
         file: meta.file.clone(),
         version: app.hub.version(id),
         state: state.line,
-        state_key: state.key,
+        data_state: state.key,
         live: active,
         error,
         columns: columns.map(|c| (*c).clone()),
@@ -362,8 +362,16 @@ fn downloads(id: &str, run: &RunDir, meta: &Meta) -> Vec<Download> {
         test,
     };
     let mut downloads = Vec::new();
-    if !meta.edits.is_empty() && run.corrected().exists() {
-        downloads.push(link("the corrected copy of your file", "corrected.csv", None));
+    if !meta.edits.is_empty() {
+        if run.corrected_xlsx().exists() {
+            downloads.push(link(
+                "your file, corrected (Excel)",
+                "corrected.xlsx",
+                Some("corrected"),
+            ));
+        } else if run.corrected().exists() {
+            downloads.push(link("your file, corrected (CSV)", "corrected.csv", Some("corrected")));
+        }
     }
     if run.results().exists() {
         downloads.push(link("results (CSV)", "results.csv", Some("results")));
@@ -491,7 +499,7 @@ pub(super) fn note_json(app: &Arc<App>, id: &str, version: u64, row: Option<&Row
     serde_json::json!({
         "version": version,
         "state": state.as_ref().map(|s| s.line.clone()),
-        "state_key": state.as_ref().map(|s| s.key),
+        "data_state": state.as_ref().map(|s| s.key),
         "counts": counts,
         "statuses": statuses,
         "row": row,

@@ -135,7 +135,7 @@
       var state = document.getElementById("state");
       if (note.state && state) {
         state.textContent = note.state;
-        if (note.state_key) state.setAttribute("data-state", note.state_key);
+        if (note.data_state) state.setAttribute("data-state", note.data_state);
       }
       var looks = note.statuses || {};
       if (note.counts) Object.keys(note.counts).forEach(function (s) { count(id, s, note.counts[s], looks[s]); });

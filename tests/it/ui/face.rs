@@ -366,3 +366,81 @@ async fn the_connect_form_keeps_what_was_typed_and_tells_an_unreachable_tallyfy_
     assert!(!said.contains("--"), "{said}");
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workbooks_corrected_copy_and_results_keep_its_name_format_and_title_rows() {
+    use calamine::{Data, Reader};
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = crate::util::spawn(SandboxOptions::default());
+    let path = dir.path().join("messy.xlsx");
+    let rows = [
+        ["anna@example.de", "Anna", "+49 170 1234567"],
+        ["bernd at example.de", "Bernd", "+49 171 7654321"],
+        ["carla@example.de", "Carla", ""],
+    ];
+    sheet(
+        &path,
+        &["Gästeliste Sommerfest", ""],
+        ["E-Mail", "Vorname", "Telefon"],
+        &rows,
+    );
+    let ui = Ui::start(dir.path(), Some(&sandbox), &[]);
+    let browser = Browser::start(dir.path()).await;
+    let preview = upload_and_preview(&browser, &ui, &path).await;
+    // The title rows count: the header is row 3, the guests rows 4 to 6.
+    assert_eq!(preview.rows.get(&5).map(String::as_str), Some("invalid"), "{preview:?}");
+    let cell = bounded(
+        "the cell",
+        browser.client.find(Locator::Css(r#"[data-test="fix"][data-row="5"]"#)),
+    )
+    .await;
+    bounded("clear", cell.clear()).await;
+    bounded("type", cell.send_keys("bernd@example.de\u{E007}")).await;
+    until(&browser, &ui, "the fix", JOB, |s| {
+        s.state == "ready" && s.rows.get(&5).map(String::as_str) == Some("would_create")
+    })
+    .await;
+
+    browser.click("corrected", STEP).await;
+    let saved = browser.downloaded("messy.corrected.xlsx", STEP).await;
+    let mut copy = calamine::open_workbook_auto(&saved).unwrap();
+    let name = copy.sheet_names()[0].clone();
+    let range = copy.worksheet_range(&name).unwrap();
+    let cell = |r: u32, c: u32| range.get_value((r, c)).cloned().unwrap_or(Data::Empty);
+    assert_eq!(cell(0, 0), Data::String("Gästeliste Sommerfest".into()));
+    assert_eq!(cell(2, 0), Data::String("E-Mail".into()));
+    assert_eq!(
+        cell(4, 0),
+        Data::String("bernd@example.de".into()),
+        "the fix, at its row"
+    );
+    assert_eq!(
+        cell(3, 2),
+        Data::String("+49 170 1234567".into()),
+        "no guard before a phone"
+    );
+
+    browser.click("send", STEP).await;
+    browser.click("confirm", STEP).await;
+    until(&browser, &ui, "the import", JOB, |s| s.state == "done").await;
+    let xlsx = bounded(
+        "the results workbook's link",
+        browser.client.find(Locator::Css(r#"a[href$="/results.xlsx"]"#)),
+    )
+    .await;
+    bounded("download", xlsx.click()).await;
+    let saved = browser.downloaded("messy.results.xlsx", STEP).await;
+    let mut results = calamine::open_workbook_auto(&saved).unwrap();
+    let runs = dir.path().join("runs");
+    for name in results.sheet_names() {
+        let range = results.worksheet_range(&name).unwrap();
+        for (_, _, value) in range.used_cells() {
+            let text = value.to_string();
+            assert!(
+                !text.contains(runs.to_str().unwrap()),
+                "the results name the server's copy: {text}"
+            );
+        }
+    }
+    browser.close().await;
+}

@@ -261,6 +261,7 @@ async fn whole_flow(http: &mut Http, sheet: &std::path::Path) {
             "results.csv",
             "results.xlsx",
             "corrected.csv",
+            "corrected.xlsx",
             "preview.csv",
             "undo.csv",
         ] {
