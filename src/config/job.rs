@@ -94,6 +94,8 @@ pub struct Reading {
     pub limit: Option<u64>,
     /// Cells fixed on the page (`ui`), read over the file's own; none from the command line.
     pub edits: Vec<crate::input::CellEdit>,
+    /// Rows left out on the page (`ui`), by the sheet's row number; none from the command line.
+    pub skip: Vec<u64>,
 }
 
 /// The settings only an undo has.
@@ -218,6 +220,7 @@ pub fn import(args: ImportArgs) -> Job {
             header_row: args.header_row,
             limit: args.limit,
             edits: Vec::new(),
+            skip: Vec::new(),
         },
         on_existing: args.on_existing,
         report_missing: args.report_missing,

@@ -113,6 +113,7 @@ fn open_input(job: &Job, source: &Source) -> Result<Input, String> {
         result_columns: &super::report::results::RESULT_COLUMNS,
         stream: false,
         edits: read.map(|read| read.edits.clone()).unwrap_or_default(),
+        skip: read.map(|read| read.skip.clone()).unwrap_or_default(),
     };
     Input::open(source, &options).map_err(|e| e.to_string())
 }

@@ -160,6 +160,8 @@ pub struct Input {
     limit: Option<u64>,
     /// Cells fixed on the page, by row.
     edits: std::collections::HashMap<u64, Vec<(usize, String)>>,
+    /// Rows left out on the page, by row.
+    skip: std::collections::HashSet<u64>,
 }
 
 impl Input {
@@ -259,6 +261,7 @@ impl Input {
                 cells.push((edit.column, edit.value.clone()));
                 edits
             }),
+            skip: options.skip.iter().copied().collect(),
         };
         input.peeked = input.read();
         if input.peeked.is_none() {
@@ -350,6 +353,9 @@ impl Input {
             // ("duplicate of row 3") and a person's notes still point at the same rows.
             if let Some(row) = record.previous_cells.first().and_then(|cell| cell.trim().parse().ok()) {
                 record.row = row;
+            }
+            if self.skip.contains(&record.row) {
+                continue;
             }
             if !self.keep_previous {
                 record.previous_cells.clear();
@@ -562,6 +568,18 @@ mod tests {
             (4, "fixed@x.com", "B")
         );
         assert_eq!(&records[0].cells[0], "a@x.com");
+    }
+
+    #[test]
+    fn rows_left_out_are_not_read_and_the_others_keep_their_numbers() {
+        let options = InputOptions {
+            skip: vec![4],
+            ..InputOptions::default()
+        };
+        let text = b"Guests\nemail,name\na@x.com,A\nops@x.com,B\nc@x.com,C\n".to_vec();
+        let input = Input::from_reader(Box::new(io::Cursor::new(text)), "t.csv".into(), &options).unwrap();
+        let rows: Vec<(u64, String)> = input.map(|r| (r.row, r.cells[0].to_string())).collect();
+        assert_eq!(rows, [(3, "a@x.com".to_string()), (5, "c@x.com".to_string())]);
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub struct InputOptions {
     /// Cells fixed on the page (`ui`), put over the file's own as its records are read: the
     /// person's file is never modified, and row numbers stay the sheet's.
     pub edits: Vec<CellEdit>,
+    /// Rows left out on the page (their sheet's row numbers): not read, as if the person had
+    /// deleted them from the file, while the other rows keep their numbers.
+    pub skip: Vec<u64>,
 }
 
 /// One fixed cell: the value read instead of the file's at the sheet's row `row` (as results

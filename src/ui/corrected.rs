@@ -3,27 +3,26 @@
 //! CRLF, for Excel; the formula guard on, as every text file the tool writes). A workbook
 //! stays a workbook: every sheet and every row kept where it was (title rows included, so row
 //! numbers do not shift), numbers still numbers, the fixed cells typed in as text; a workbook
-//! cell holds text as text, so no guard (`'`) is needed before a phone. Reads only the upload.
+//! cell holds text as text, so no guard (`'`) is needed before a phone. A row left out on the
+//! page is not in a CSV's copy and is emptied in a workbook's (so the rows below keep their
+//! numbers). Reads only the upload.
 
 use std::path::{Path, PathBuf};
 
 use calamine::{Data, Reader};
 
-use super::runs::RunDir;
+use super::runs::{Meta, RunDir};
 use super::table::targets;
 use crate::input::{CellEdit, Format, Input, InputOptions, Source};
 
 /// Writes the corrected copy beside the upload (`corrected.csv` or `corrected.xlsx`, as the
 /// upload is) and returns where.
-pub(super) fn write(
-    upload: &Path,
-    map: &[(String, String)],
-    edits: &[CellEdit],
-    run: &RunDir,
-) -> Result<PathBuf, String> {
+pub(super) fn write(upload: &Path, meta: &Meta, run: &RunDir) -> Result<PathBuf, String> {
+    let edits = meta.cell_edits();
     let options = InputOptions {
-        map: targets(map),
-        edits: edits.to_vec(),
+        map: targets(&meta.map),
+        edits: edits.clone(),
+        skip: meta.skipped.clone(),
         ..InputOptions::default()
     };
     let input = Input::open(&Source::File(upload.to_path_buf()), &options).map_err(|e| e.to_string())?;
@@ -31,7 +30,7 @@ pub(super) fn write(
         Format::Workbook { sheet } => {
             drop(input);
             let to = run.corrected_xlsx();
-            workbook(upload, &sheet, edits, &to)?;
+            workbook(upload, &sheet, &edits, &meta.skipped, &to)?;
             Ok(to)
         }
         Format::Text { .. } => {
@@ -64,8 +63,8 @@ fn text(input: Input, to: &Path) -> Result<(), String> {
 
 /// The workbook: every sheet's cells where they were, the read sheet's edits over them (by the
 /// sheet's row number and the header's column, which is the sheet's: the header is read from
-/// column A).
-fn workbook(upload: &Path, read: &str, edits: &[CellEdit], to: &Path) -> Result<(), String> {
+/// column A), its rows left out emptied.
+fn workbook(upload: &Path, read: &str, edits: &[CellEdit], skip: &[u64], to: &Path) -> Result<(), String> {
     let mut source = calamine::open_workbook_auto(upload).map_err(|e| e.to_string())?;
     let mut book = rust_xlsxwriter::Workbook::new();
     for name in source.sheet_names() {
@@ -76,6 +75,9 @@ fn workbook(upload: &Path, read: &str, edits: &[CellEdit], to: &Path) -> Result<
         for (row, col, value) in range.used_cells() {
             let (row, col) = (top + row as u32, left + col as u32);
             let Ok(col) = u16::try_from(col) else { continue };
+            if name == read && skip.contains(&(u64::from(row) + 1)) {
+                continue;
+            }
             let written = match value {
                 Data::Empty | Data::Error(_) => continue,
                 Data::Int(n) => sheet.write_number(row, col, *n as f64).map(|_| ()),
@@ -95,7 +97,7 @@ fn workbook(upload: &Path, read: &str, edits: &[CellEdit], to: &Path) -> Result<
             written.map_err(|e| e.to_string())?;
         }
         if name == read {
-            for edit in edits {
+            for edit in edits.iter().filter(|edit| !skip.contains(&edit.row)) {
                 let (Ok(row), Ok(col)) = (u32::try_from(edit.row.saturating_sub(1)), u16::try_from(edit.column)) else {
                     continue;
                 };
@@ -118,20 +120,30 @@ fn replace(to: &Path, bytes: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::runs::Edit;
+
+    /// A run's changes: one cell fixed (column 0) and the rows left out.
+    fn meta(row: u64, value: &str, skipped: &[u64]) -> Meta {
+        Meta {
+            edits: vec![Edit {
+                row,
+                column: 0,
+                field: "email".into(),
+                value: value.into(),
+            }],
+            skipped: skipped.to_vec(),
+            ..Meta::default()
+        }
+    }
 
     #[test]
     fn a_csvs_corrected_copy_has_the_edits_and_the_original_is_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let run = RunDir::at(dir.path());
         let path = dir.path().join("g.csv");
-        let original = "email,phone\na@x,+44 1\nb@x.com,2\n";
+        let original = "email,phone\na@x,+44 1\nops@x.com,3\nb@x.com,2\n";
         std::fs::write(&path, original).unwrap();
-        let edit = CellEdit {
-            row: 2,
-            column: 0,
-            value: "a@x.com".into(),
-        };
-        let to = write(&path, &[], &[edit], &run).unwrap();
+        let to = write(&path, &meta(2, "a@x.com", &[3]), &run).unwrap();
         assert_eq!(to, run.corrected());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
         assert_eq!(
@@ -154,18 +166,15 @@ mod tests {
         sheet.write_string(3, 0, "anna at example.de").unwrap();
         sheet.write_string(3, 1, "+49 170 1234567").unwrap();
         sheet.write_number(3, 2, 4.0).unwrap();
+        sheet.write_string(4, 0, "ops@example.de").unwrap();
+        sheet.write_string(5, 0, "carla@example.de").unwrap();
         book.add_worksheet()
             .set_name("Notes")
             .unwrap()
             .write_string(0, 0, "=1+1 is text")
             .unwrap();
         book.save(&path).unwrap();
-        let edit = CellEdit {
-            row: 4,
-            column: 0,
-            value: "anna@example.de".into(),
-        };
-        let to = write(&path, &[], &[edit], &run).unwrap();
+        let to = write(&path, &meta(4, "anna@example.de", &[5]), &run).unwrap();
         assert_eq!(to, run.corrected_xlsx());
         let mut copy = calamine::open_workbook_auto(&to).unwrap();
         assert_eq!(copy.sheet_names(), ["Gäste", "Notes"]);
@@ -175,6 +184,12 @@ mod tests {
         assert_eq!(cell(3, 0), Data::String("anna@example.de".into()));
         assert_eq!(cell(3, 1), Data::String("+49 170 1234567".into()));
         assert_eq!(cell(3, 2), Data::Float(4.0));
+        assert_eq!(cell(4, 0), Data::Empty, "the row left out");
+        assert_eq!(cell(5, 0), Data::String("carla@example.de".into()), "at its row");
+        // Read again, the copy has the rows the run had, by the same numbers.
+        let input = Input::open(&Source::File(to.clone()), &InputOptions::default()).unwrap();
+        let rows: Vec<u64> = input.map(|record| record.row).collect();
+        assert_eq!(rows, [4, 6]);
         let notes = copy.worksheet_range("Notes").unwrap();
         assert_eq!(notes.get_value((0, 0)), Some(&Data::String("=1+1 is text".into())));
     }

@@ -18,6 +18,7 @@ fn job(order: &Order) -> Result<Job, String> {
     job.reach = Ok(Reach::Api(Box::new(order.api.clone())));
     if let Kind::Import(import) = &mut job.kind {
         import.read.edits = order.edits.clone();
+        import.read.skip = order.skip.clone();
     }
     Ok(job)
 }

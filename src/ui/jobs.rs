@@ -144,6 +144,8 @@ pub(super) struct Order {
     pub fields: PathBuf,
     /// Cells fixed on the page, read over the file's.
     pub edits: Vec<crate::input::CellEdit>,
+    /// Rows left out on the page (their sheet's row numbers).
+    pub skip: Vec<u64>,
     /// The creates the preview counted, for the time left at the invite pace.
     pub creates: Option<u64>,
     /// An import's results, the workbook to make of them at its end, and the input's name.

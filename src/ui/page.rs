@@ -213,6 +213,8 @@ pub(super) struct RunPage {
     pub rows: Vec<(TableRow, Vec<(String, usize)>)>,
     /// Offending cells can be fixed in place (a preview).
     pub fixable: bool,
+    /// The rows the person left out, by the sheet's row number.
+    pub skipped: Vec<u64>,
     /// The status the table is filtered to, if any.
     pub filter: Option<String>,
     /// The page of the table shown (0-based).
@@ -263,6 +265,8 @@ pub(super) struct ShownRow {
     pub look: Look,
     /// What happened, in words.
     pub message: String,
+    /// It needs a person and can be left out of the import with a click.
+    pub skippable: bool,
     /// Its cells.
     pub cells: Vec<ShownCell>,
 }
@@ -499,6 +503,7 @@ impl RunView<'_> {
                     status: row.status.clone(),
                     look: Look::of(&row.status),
                     message,
+                    skippable: self.page.fixable && tone(&row.status) == "person",
                     cells,
                 }
             })

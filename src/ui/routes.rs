@@ -32,6 +32,7 @@ pub(super) fn router(app: Arc<App>, guard: Arc<Guard>) -> Router {
         .route("/runs/{id}/events", get(super::events::events))
         .route("/runs/{id}/mapping", post(mapping))
         .route("/runs/{id}/fix", post(fix))
+        .route("/runs/{id}/skip", post(skip))
         .route("/runs/{id}/send", post(send))
         .route("/runs/{id}/confirm", post(confirm))
         .route("/runs/{id}/cancel", post(cancel))
@@ -287,9 +288,9 @@ fn start(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, kind: Kind) -> Res
             argv.extend(["--map".into(), format!("{column}={field}")]);
         }
     }
-    let edits = match kind {
-        Kind::Undo => Vec::new(),
-        _ => meta.cell_edits(),
+    let (edits, skip) = match kind {
+        Kind::Undo => (Vec::new(), Vec::new()),
+        _ => (meta.cell_edits(), meta.skipped.clone()),
     };
     let order = Order {
         run: id.to_string(),
@@ -298,6 +299,7 @@ fn start(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, kind: Kind) -> Res
         api: reached.api,
         fields: run.fields(&results),
         edits,
+        skip,
         creates: (kind == Kind::Send)
             .then(|| table::results(&run.preview(), &meta.map).ok())
             .flatten()
@@ -417,11 +419,10 @@ fn rerun(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Response {
             Some(format!("cannot save: {e}")),
         );
     }
-    if !meta.edits.is_empty() {
-        let edits = meta.cell_edits();
-        if let Err(why) = super::corrected::write(&run.upload(meta), &meta.map, &edits, run) {
-            tracing::warn!("cannot write the corrected copy: {why}");
-        }
+    if meta.changed()
+        && let Err(why) = super::corrected::write(&run.upload(meta), meta, run)
+    {
+        tracing::warn!("cannot write the corrected copy: {why}");
     }
     if !checkable(app, id, run, meta) {
         return to_run(id);
@@ -477,6 +478,28 @@ async fn fix(State(app): State<Arc<App>>, Path(id): Path<String>, Form(form): Fo
         field: form.field,
         value: form.suggested.unwrap_or(form.value),
     });
+    rerun(&app, &id, &run, &meta)
+}
+
+#[derive(Deserialize)]
+struct SkipForm {
+    row: u64,
+    /// Put the row back instead.
+    #[serde(default)]
+    back: bool,
+}
+
+/// `POST /runs/{id}/skip`: a row left out of the import (what a message's "remove the row"
+/// asks, without leaving the page), or put back; the run is checked again.
+async fn skip(State(app): State<Arc<App>>, Path(id): Path<String>, Form(form): Form<SkipForm>) -> Response {
+    let (run, mut meta) = match find(&app, &id) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    if let Err(why) = changeable(&app, &id, &run) {
+        return show(&app, &id, &run, &meta, StatusCode::CONFLICT, Some(why));
+    }
+    meta.skip(form.row, !form.back);
     rerun(&app, &id, &run, &meta)
 }
 

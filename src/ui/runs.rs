@@ -27,6 +27,10 @@ pub(super) struct Meta {
     /// number and the column's position.
     #[serde(default)]
     pub edits: Vec<Edit>,
+    /// Rows the person left out (a member's row, a row not meant for import), by the sheet's
+    /// row number: not read, as if deleted from the file.
+    #[serde(default)]
+    pub skipped: Vec<u64>,
     /// The organization the run's import was sent to, for the runs list.
     #[serde(default)]
     pub organization: Option<String>,
@@ -56,6 +60,20 @@ impl Meta {
                 value: e.value.clone(),
             })
             .collect()
+    }
+
+    /// Leaves the sheet's row out, or puts it back.
+    pub(super) fn skip(&mut self, row: u64, out: bool) {
+        self.skipped.retain(|r| *r != row);
+        if out {
+            self.skipped.push(row);
+            self.skipped.sort_unstable();
+        }
+    }
+
+    /// The run's own changes to the file: fixed cells or rows left out.
+    pub(super) fn changed(&self) -> bool {
+        !self.edits.is_empty() || !self.skipped.is_empty()
     }
 
     /// Records an edit; a second edit of one cell replaces the first.

@@ -293,6 +293,7 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
         header: table.header.clone(),
         rows,
         fixable: kind == Kind::Preview && !active && !sent,
+        skipped: meta.skipped.clone(),
         ..RunPage::default()
     }
 }
@@ -362,7 +363,7 @@ fn downloads(id: &str, run: &RunDir, meta: &Meta) -> Vec<Download> {
         test,
     };
     let mut downloads = Vec::new();
-    if !meta.edits.is_empty() {
+    if meta.changed() {
         if run.corrected_xlsx().exists() {
             downloads.push(link(
                 "your file, corrected (Excel)",

@@ -444,3 +444,59 @@ async fn a_workbooks_corrected_copy_and_results_keep_its_name_format_and_title_r
     }
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_members_row_is_left_out_with_a_click_put_back_and_never_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = crate::util::spawn(SandboxOptions::default());
+    let path = dir.path().join("messy.csv");
+    // Row 3 is a member's email (the sandbox's default members): it cannot be a guest.
+    std::fs::write(
+        &path,
+        "email,first_name\nanna@example.de,Anna\nops@sandbox.example,Oscar\ncarla@example.de,Carla\n",
+    )
+    .unwrap();
+    let ui = Ui::start(dir.path(), Some(&sandbox), &[]);
+    let browser = Browser::start(dir.path()).await;
+    let preview = upload_and_preview(&browser, &ui, &path).await;
+    assert_eq!(preview.rows.get(&3).map(String::as_str), Some("invalid"), "{preview:?}");
+
+    browser.click("skip", STEP).await;
+    let left_out = until(&browser, &ui, "the row left out", JOB, |s| {
+        s.state == "ready" && !s.rows.is_empty() && !s.rows.contains_key(&3)
+    })
+    .await;
+    assert_eq!(left_out.counts, counts(&[("would_create", 2)]), "{left_out:?}");
+    assert_in_words(&browser, dir.path(), "a row left out").await;
+
+    // Put back, it is the member's row again; left out again for the send.
+    browser.click("unskip", STEP).await;
+    until(&browser, &ui, "the row put back", JOB, |s| {
+        s.state == "ready" && s.rows.get(&3).map(String::as_str) == Some("invalid")
+    })
+    .await;
+    browser.click("skip", STEP).await;
+    until(&browser, &ui, "the row left out again", JOB, |s| {
+        s.state == "ready" && !s.rows.is_empty() && !s.rows.contains_key(&3)
+    })
+    .await;
+
+    browser.click("corrected", STEP).await;
+    let saved = browser.downloaded("messy.corrected.csv", STEP).await;
+    let copy = std::fs::read_to_string(&saved).unwrap();
+    assert!(
+        copy.contains("anna@example.de") && copy.contains("carla@example.de"),
+        "{copy}"
+    );
+    assert!(
+        !copy.contains("ops@sandbox.example"),
+        "the row left out is in the copy: {copy}"
+    );
+
+    browser.click("send", STEP).await;
+    browser.click("confirm", STEP).await;
+    let done = until(&browser, &ui, "the import", JOB, |s| s.state == "done").await;
+    assert_eq!(done.counts, counts(&[("created", 2)]), "{done:?}");
+    assert_eq!(creates(&sandbox), 2, "only the rows kept were sent");
+    browser.close().await;
+}
