@@ -142,6 +142,24 @@ fn finished_state(kind: Kind, stopped: Option<&str>, organization: &str) -> Stat
     }
 }
 
+/// A finished preview in which no row would create or update a guest: nothing to send, and why.
+fn nothing_to_send(organization: &str, counts: &BTreeMap<String, u64>) -> State {
+    let count = |status: &str| counts.get(status).copied().unwrap_or(0);
+    let fix = count("invalid") + count("conflict");
+    let why = if fix > 0 {
+        format!(
+            "fix or leave out the {} marked below, and it is checked again",
+            if fix == 1 { "row" } else { "rows" }
+        )
+    } else {
+        "every guest in the file is in it already".to_string()
+    };
+    State::new(
+        "ready",
+        format!("Checked against {organization}. There is nothing to send: {why}."),
+    )
+}
+
 /// A message from the engine in a person's words, for the page: without the command line's
 /// advice (a `--flag` to pass is a control on the page, or nothing the page can do) and
 /// without the server's paths (a run's files are its downloads).
@@ -250,6 +268,13 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
         ),
         (None, None) => state_on_disk(kind, account.as_ref(), &results, &organization),
     };
+    let count = |status: &str| counts.get(status).copied().unwrap_or(0);
+    // Send is offered only when a yes would change a guest: never "Create 0 guests?".
+    let sends = count("would_create") + count("would_update") > 0;
+    let state = match state {
+        ready if kind == Kind::Preview && ready.key == "ready" && !sends => nothing_to_send(&organization, &counts),
+        state => state,
+    };
     let finished_ok = !active && account.as_ref().is_some_and(|a| a.stopped.is_none());
     let mut offending: BTreeMap<u64, Vec<String>> = fields(run, &base);
     if let Some(live) = live.as_ref().filter(|_| kind == Kind::Preview) {
@@ -260,7 +285,6 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
         _ => None,
     };
     let rows = marked_rows(&table.rows, live_rows, &offending, columns.as_deref());
-    let count = |status: &str| counts.get(status).copied().unwrap_or(0);
     let confirm = match app.confirming(id) {
         Some(Kind::Send) if kind == Kind::Preview && finished_ok => Some(send_question(&counts, &organization, &rates)),
         Some(Kind::Undo) if kind == Kind::Send && finished_ok => Some(format!(
@@ -283,7 +307,7 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
         timing: (kind == Kind::Preview && !active)
             .then(|| timing(count("would_create"), &rates, SystemTime::now()))
             .flatten(),
-        can_send: kind == Kind::Preview && finished_ok && !sent && !table.rows.is_empty(),
+        can_send: kind == Kind::Preview && finished_ok && !sent && sends,
         confirm,
         can_stop: active,
         can_undo: kind == Kind::Send && finished_ok && count("created") > 0,
@@ -403,7 +427,8 @@ fn send_question(counts: &BTreeMap<String, u64>, organization: &str, rates: &[Ra
     }
     let mut besides = Vec::new();
     if count("exists") > 0 {
-        besides.push(format!("{} already exist", count("exists")));
+        let n = count("exists");
+        besides.push(format!("{n} already {}", if n == 1 { "exists" } else { "exist" }));
     }
     if count("duplicate") > 0 {
         let n = count("duplicate");
@@ -443,7 +468,14 @@ fn send_question(counts: &BTreeMap<String, u64>, organization: &str, rates: &[Ra
         ""
     };
     let timing = timing(creates, rates, SystemTime::now()).map_or(String::new(), |t| format!(" {t}"));
-    format!("Create {guests}{also} in {organization}?{besides}{invites}{timing}")
+    let action = match creates {
+        0 => format!(
+            "Update the members of {updates} existing {}",
+            if updates == 1 { "guest" } else { "guests" }
+        ),
+        _ => format!("Create {guests}{also}"),
+    };
+    format!("{action} in {organization}?{besides}{invites}{timing}")
 }
 
 /// The runs list's state of a run, from its folder and live job.
@@ -521,6 +553,29 @@ mod tests {
         assert_eq!(
             send_question(&counts, "Acme Ltd (5a4d)", &[]),
             "Create 2 guests in Acme Ltd (5a4d)? 11 already exist, 1 row repeats an earlier row, 3 rows need fixing and are not sent. Each new guest is emailed an invitation."
+        );
+    }
+
+    #[test]
+    fn the_question_counts_in_grammar_and_never_asks_to_create_none() {
+        let counts = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
+            pairs.iter().map(|(s, n)| (s.to_string(), *n)).collect()
+        };
+        assert_eq!(
+            send_question(&counts(&[("would_create", 1), ("exists", 1)]), "Acme", &[]),
+            "Create 1 guest in Acme? 1 already exists. Each new guest is emailed an invitation."
+        );
+        assert_eq!(
+            send_question(&counts(&[("would_update", 2), ("exists", 3)]), "Acme", &[]),
+            "Update the members of 2 existing guests in Acme? 3 already exist."
+        );
+        let nothing = nothing_to_send("Acme", &counts(&[("exists", 3), ("invalid", 1)]));
+        assert_eq!(
+            (nothing.key, nothing.line.as_str()),
+            (
+                "ready",
+                "Checked against Acme. There is nothing to send: fix or leave out the row marked below, and it is checked again."
+            )
         );
     }
 }
