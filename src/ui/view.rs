@@ -142,6 +142,16 @@ fn finished_state(kind: Kind, stopped: Option<&str>, organization: &str) -> Stat
     }
 }
 
+/// The state with what a finished preview's counts add: when no row would create or update a
+/// guest, that there is nothing to send, and why.
+fn settled(state: State, kind: Kind, counts: &BTreeMap<String, u64>, organization: &str) -> State {
+    let count = |status: &str| counts.get(status).copied().unwrap_or(0);
+    if kind != Kind::Preview || state.key != "ready" || count("would_create") + count("would_update") > 0 {
+        return state;
+    }
+    nothing_to_send(organization, counts)
+}
+
 /// A finished preview in which no row would create or update a guest: nothing to send, and why.
 fn nothing_to_send(organization: &str, counts: &BTreeMap<String, u64>) -> State {
     let count = |status: &str| counts.get(status).copied().unwrap_or(0);
@@ -271,10 +281,7 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
     let count = |status: &str| counts.get(status).copied().unwrap_or(0);
     // Send is offered only when a yes would change a guest: never "Create 0 guests?".
     let sends = count("would_create") + count("would_update") > 0;
-    let state = match state {
-        ready if kind == Kind::Preview && ready.key == "ready" && !sends => nothing_to_send(&organization, &counts),
-        state => state,
-    };
+    let state = settled(state, kind, &counts, &organization);
     let finished_ok = !active && account.as_ref().is_some_and(|a| a.stopped.is_none());
     let mut offending: BTreeMap<u64, Vec<String>> = fields(run, &base);
     if let Some(live) = live.as_ref().filter(|_| kind == Kind::Preview) {
@@ -506,9 +513,11 @@ pub(super) fn run_line(app: &Arc<App>, run: &RunDir, meta: &Meta) -> super::page
 /// The JSON a run's event stream sends: its version, state line, counts and the row changed.
 pub(super) fn note_json(app: &Arc<App>, id: &str, version: u64, row: Option<&RowUpdate>) -> String {
     let live = app.hub.live(id);
-    let state = live
-        .as_ref()
-        .map(|live| live_state(live, &app.organization(), &app.invite_rates));
+    let state = live.as_ref().map(|live| {
+        let organization = app.organization();
+        let state = live_state(live, &organization, &app.invite_rates);
+        settled(state, live.kind, &live.counts, &organization)
+    });
     let counts = live.as_ref().map(|live| live.counts.clone());
     // How the page shows each status it is told of: the script has no words of its own.
     let shown = |status: &str| {

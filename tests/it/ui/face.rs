@@ -13,7 +13,7 @@ use tallyfy_guests::sandbox::SandboxOptions;
 use super::browser::{Browser, bounded, poll};
 use super::flow::{JOB, STEP, counts, creates, until, upload_and_preview};
 use super::server::Ui;
-use super::{INVALID_ROW, PREVIEW, mixed_rows, seeded};
+use super::{EXISTING, INVALID_ROW, PREVIEW, mixed_rows, seeded};
 
 /// Writes `rows` under `header` as an .xlsx, below `titles` (one title row each).
 fn sheet<const N: usize>(path: &Path, titles: &[&str], header: [&str; N], rows: &[[&str; N]]) {
@@ -498,5 +498,26 @@ async fn a_members_row_is_left_out_with_a_click_put_back_and_never_sent() {
     let done = until(&browser, &ui, "the import", JOB, |s| s.state == "done").await;
     assert_eq!(done.counts, counts(&[("created", 2)]), "{done:?}");
     assert_eq!(creates(&sandbox), 2, "only the rows kept were sent");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_with_nothing_to_send_says_so_and_offers_no_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = crate::util::spawn(seeded(SandboxOptions::default()));
+    let path = dir.path().join("known.xlsx");
+    super::workbook(&path, &[EXISTING]);
+    let ui = Ui::start(dir.path(), Some(&sandbox), &[]);
+    let browser = Browser::start(dir.path()).await;
+    let preview = upload_and_preview(&browser, &ui, &path).await;
+    assert_eq!(preview.counts, counts(&[("exists", 1)]), "{preview:?}");
+    let sends = browser
+        .script(r#"return document.querySelectorAll('[data-test="send"]').length"#)
+        .await;
+    assert_eq!(sends, 0, "a Send that would create no guest");
+    let text = browser.page_text().await;
+    assert!(text.contains("nothing to send"), "{text}");
+    assert!(!text.contains("Create 0"), "{text}");
+    assert_in_words(&browser, dir.path(), "nothing to send").await;
     browser.close().await;
 }
