@@ -6,7 +6,7 @@
 //!
 //! The rooms: `app` (the server's state), `security` (key, cookie, Host and Origin checks, headers), `runs` (the folder per
 //! run), `table` (files read back for the page), `corrected` (the upload with the page's fixes), `jobs` (live state, stop) and `drive` (the
-//! engine call), `view` (what a page says) and `page` (its HTML), `routes`, `events` (SSE),
+//! engine call), `view` (what a page says), `words` (the engine's messages in a person's words) and `page` (its HTML), `routes`, `events` (SSE),
 //! `assets` (the embedded stylesheet and script).
 
 mod app;
@@ -21,6 +21,7 @@ mod runs;
 mod security;
 mod table;
 mod view;
+mod words;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};

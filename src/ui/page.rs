@@ -479,7 +479,7 @@ impl RunView<'_> {
             .skip(self.at() * PAGE_ROWS)
             .take(PAGE_ROWS)
             .map(|(row, offending)| {
-                let message = super::view::plain(&row.message);
+                let message = super::words::plain(&row.message);
                 let suggestion = suggested(&message);
                 let cells = row
                     .cells

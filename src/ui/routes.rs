@@ -123,11 +123,11 @@ async fn token(State(app): State<Arc<App>>, Form(form): Form<TokenForm>) -> Resp
     let credentials = crate::api::Credentials::Token(crate::secret::Secret::new(&token));
     let api = match crate::config::ApiConfig::new(ask.transport.clone(), &ask.base_url, &org, credentials) {
         Ok(api) => api,
-        Err(error) => return refuse(view::plain(&error.to_string())),
+        Err(error) => return refuse(super::words::plain(&error.to_string())),
     };
     let checked = match crate::api::Client::new(&api) {
         Ok(client) => client.organizations().await.map_err(|e| refused(&e)),
-        Err(error) => Err(view::plain(&error.to_string())),
+        Err(error) => Err(super::words::plain(&error.to_string())),
     };
     match checked {
         Ok(organizations) => {
@@ -156,7 +156,7 @@ fn refused(error: &crate::api::ApiError) -> String {
         K::Transport(why) => format!("The connection to Tallyfy failed ({why}). Check the network, then Connect again."),
         K::Unauthorized(_) => "Tallyfy did not accept this token: it may be mistyped, expired or revoked. Copy it again from Tallyfy (Settings › Integrations › REST API).".into(),
         K::Forbidden(_) => "Tallyfy accepted the token, but its user may not use this organization: check the organization id.".into(),
-        _ => format!("The token could not be checked: {}", view::plain(&error.to_string())),
+        _ => format!("The token could not be checked: {}", super::words::plain(&error.to_string())),
     }
 }
 

@@ -161,12 +161,12 @@ fn problem(error: &InputError, file: &str) -> String {
         InputError::HeaderOnly(_) => format!("“{file}” has a header row but no guests under it."),
         InputError::Workbook { reason, .. } => format!(
             "“{file}” cannot be read as a workbook ({}). Save it as CSV and upload that.",
-            super::view::plain(reason)
+            super::words::plain(reason)
         ),
         InputError::Unreadable { .. } => "The uploaded copy cannot be read. Upload the file again.".to_string(),
         InputError::Header { error, .. } => format!(
             "The header row cannot be used: {}.",
-            super::view::plain(&error.to_string())
+            super::words::plain(&error.to_string())
         ),
         InputError::NotResults(_) => format!("“{file}” is not a guest list."),
     }
