@@ -13,32 +13,27 @@ use calamine::{Data, Reader};
 
 use super::runs::{Meta, RunDir};
 use super::table::targets;
-use crate::input::{CellEdit, Format, Input, InputOptions, Source};
+use crate::input::{CellEdit, Input, InputOptions, Source};
 
-/// Writes the corrected copy beside the upload (`corrected.csv` or `corrected.xlsx`, as the
-/// upload is) and returns where.
-pub(super) fn write(upload: &Path, meta: &Meta, run: &RunDir) -> Result<PathBuf, String> {
+/// Writes the corrected copy beside the upload (`corrected.xlsx` when it is a workbook whose
+/// guests are on `sheet`, else `corrected.csv`) and returns where.
+pub(super) fn write(upload: &Path, sheet: Option<&str>, meta: &Meta, run: &RunDir) -> Result<PathBuf, String> {
     let edits = meta.cell_edits();
+    if let Some(sheet) = sheet {
+        let to = run.corrected_xlsx();
+        workbook(upload, sheet, &edits, &meta.skipped, &to)?;
+        return Ok(to);
+    }
     let options = InputOptions {
         map: targets(&meta.map),
-        edits: edits.clone(),
+        edits,
         skip: meta.skipped.clone(),
         ..InputOptions::default()
     };
     let input = Input::open(&Source::File(upload.to_path_buf()), &options).map_err(|e| e.to_string())?;
-    match input.format.clone() {
-        Format::Workbook { sheet } => {
-            drop(input);
-            let to = run.corrected_xlsx();
-            workbook(upload, &sheet, &edits, &meta.skipped, &to)?;
-            Ok(to)
-        }
-        Format::Text { .. } => {
-            let to = run.corrected();
-            text(input, &to)?;
-            Ok(to)
-        }
-    }
+    let to = run.corrected();
+    text(input, &to)?;
+    Ok(to)
 }
 
 /// The CSV: the header and the records as the input reads them, the edits applied.
@@ -143,7 +138,7 @@ mod tests {
         let path = dir.path().join("g.csv");
         let original = "email,phone\na@x,+44 1\nops@x.com,3\nb@x.com,2\n";
         std::fs::write(&path, original).unwrap();
-        let to = write(&path, &meta(2, "a@x.com", &[3]), &run).unwrap();
+        let to = write(&path, None, &meta(2, "a@x.com", &[3]), &run).unwrap();
         assert_eq!(to, run.corrected());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
         assert_eq!(
@@ -174,7 +169,7 @@ mod tests {
             .write_string(0, 0, "=1+1 is text")
             .unwrap();
         book.save(&path).unwrap();
-        let to = write(&path, &meta(4, "anna@example.de", &[5]), &run).unwrap();
+        let to = write(&path, Some("Gäste"), &meta(4, "anna@example.de", &[5]), &run).unwrap();
         assert_eq!(to, run.corrected_xlsx());
         let mut copy = calamine::open_workbook_auto(&to).unwrap();
         assert_eq!(copy.sheet_names(), ["Gäste", "Notes"]);

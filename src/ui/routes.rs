@@ -419,8 +419,13 @@ fn rerun(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Response {
             Some(format!("cannot save: {e}")),
         );
     }
+    // The columns are read (and kept) already: they say whether the file is a workbook.
+    let sheet = app
+        .columns(id, run, meta)
+        .ok()
+        .and_then(|columns| columns.sheet.clone());
     if meta.changed()
-        && let Err(why) = super::corrected::write(&run.upload(meta), meta, run)
+        && let Err(why) = super::corrected::write(&run.upload(meta), sheet.as_deref(), meta, run)
     {
         tracing::warn!("cannot write the corrected copy: {why}");
     }

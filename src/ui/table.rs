@@ -27,6 +27,8 @@ pub(super) struct Columns {
     pub phones: Vec<usize>,
     /// How the file was read (`workbook, sheet "Guests"`).
     pub format: String,
+    /// The sheet read, when the file is a workbook.
+    pub sheet: Option<String>,
     /// The header does not settle which column is the email (none is named so, or two are):
     /// why, in the page's words. The mapping holds the likeliest guess, to be confirmed before
     /// anything is checked.
@@ -235,6 +237,10 @@ pub(super) fn columns(upload: &Path, map: &[(String, String)]) -> Result<Columns
         fields,
         phones: input.map.phone_columns().to_vec(),
         format: input.format.to_string(),
+        sheet: match &input.format {
+            crate::input::Format::Workbook { sheet } => Some(sheet.clone()),
+            crate::input::Format::Text { .. } => None,
+        },
         uncertain,
     })
 }
