@@ -337,12 +337,14 @@ pub fn creates_take(creates: u64, rates: &[Rate], now: SystemTime) -> Option<Str
     Schedule::new(rates).estimate(creates, now).sentence()
 }
 
-/// A duration as a person says it: `19 s`, `2 min`, `1 h 18 min`, `2 days 3 h`.
+/// A duration as a person says it: `19 s`, `2 min`, `1 h 18 min`, `2 days 3 h` (to the second
+/// under a minute, else to the nearest minute).
 pub fn human(duration: Duration) -> String {
     if duration < Duration::from_secs(60) {
         return format!("{} s", duration.as_secs() + u64::from(duration.subsec_nanos() > 0));
     }
-    let minutes = duration.as_secs().div_ceil(60);
+    // To the nearest minute: `1/min` for 2 creates (63 s) is "about 1 min".
+    let minutes = (duration.as_secs() + 30) / 60;
     match (minutes / (24 * 60), minutes / 60 % 24, minutes % 60) {
         (0, 0, m) => format!("{m} min"),
         (0, h, 0) => format!("{h} h"),
@@ -441,7 +443,8 @@ mod tests {
     #[test]
     fn durations_read_as_people_say_them() {
         assert_eq!(human(Duration::from_millis(18_900)), "19 s");
-        assert_eq!(human(Duration::from_secs(61)), "2 min");
+        assert_eq!(human(Duration::from_secs(63)), "1 min");
+        assert_eq!(human(Duration::from_secs(90)), "2 min");
         assert_eq!(human(Duration::from_secs(3600)), "1 h");
         assert_eq!(human(Duration::from_secs(4680)), "1 h 18 min");
         assert_eq!(human(Duration::from_secs(3 * 86400 + 7200)), "3 days 2 h");
