@@ -358,3 +358,38 @@ fn the_question_the_bars_eta_and_the_summary_give_one_finish_at_the_cap() {
         "took {took} s of {plan} s"
     );
 }
+
+/// Issue 32 point 2, at the terminal: a plan of hours (31 creates, at Tallyfy's cap as assumed)
+/// says after the yes how to leave the job to cron or a timer instead, with the command that
+/// continues it (`--retry-from` its results, `--yes`, the run's other options, no token).
+#[test]
+fn a_plan_of_hours_says_after_the_yes_how_to_leave_it_to_cron() {
+    let ws = Workspace::empty();
+    let mut csv = String::from("email\n");
+    for i in 0..31 {
+        csv.push_str(&format!("hours{i:02}@corp.com\n"));
+    }
+    let file = ws.write("hours.csv", &csv);
+    let results = ws.path("hours.results.csv");
+    let mut cmd = ws.process();
+    cmd.args(["import", "--on-existing", "update", "--results"])
+        .arg(&results)
+        .arg(&file);
+    let (code, shown) = on_a_terminal(cmd, "y");
+    assert_eq!(code, Some(0), "{shown}");
+    let flat: String = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("the 31 creates take about 1 h 3 min: done about "),
+        "the question: {flat}"
+    );
+    let command = format!(
+        "until it exits 0: tallyfy-guests import --retry-from {} --on-existing update --yes",
+        results.display()
+    );
+    assert!(
+        flat.contains("The creates take about 1 h 3 min. To leave the job running unattended instead, stop it (Ctrl-C"),
+        "{flat}"
+    );
+    assert!(flat.contains(&command), "{flat}");
+    assert!(!flat.contains(ws.sandbox.token()), "no token on it");
+}
