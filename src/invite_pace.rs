@@ -119,6 +119,9 @@ pub struct Schedule {
     assumed: Cap,
     /// Creates that took their place so far.
     taken: u64,
+    /// The longest a create may wait for its place (`None`: as long as the confirmed plan
+    /// takes); past it the run defers the creates left (`--max-wait`).
+    bound: Option<Duration>,
 }
 
 impl Schedule {
@@ -129,7 +132,18 @@ impl Schedule {
             learned: None,
             assumed: Cap::new(TALLYFY_CAP),
             taken: 0,
+            bound: None,
         }
+    }
+
+    /// The longest a create may wait for its place (`None`: no bound).
+    pub fn bound(&self) -> Option<Duration> {
+        self.bound
+    }
+
+    /// Bounds a create's wait for its place (`None`: none), as the run will.
+    pub fn set_bound(&mut self, bound: Option<Duration>) {
+        self.bound = bound;
     }
 
     /// The organization's cap, as learned: from now on creates keep it.
@@ -175,23 +189,56 @@ impl Schedule {
         self.taken
     }
 
-    /// When `creates` more will all have gone, from `now`.
+    /// When `creates` more will all have gone, from `now`, as far as the bound lets them (at
+    /// the first wait past it the run defers the rest).
     pub fn finish(&self, creates: u64, now: SystemTime) -> SystemTime {
+        let (all, stop) = self.times(creates, now);
+        stop.map_or(all, |(_, last)| last)
+    }
+
+    /// When `creates` more will all have gone, from `now`, however long they wait; and, when a
+    /// wait between two of them is longer than the bound, how many go before it and when the
+    /// last of those goes.
+    fn times(&self, creates: u64, now: SystemTime) -> (SystemTime, Option<(u64, SystemTime)>) {
         if creates == 0 {
-            return now;
+            return (now, None);
         }
         let caps = self.estimating();
+        let too_long = |from: SystemTime, to: SystemTime| {
+            self.bound
+                .is_some_and(|bound| to.duration_since(from).unwrap_or_default() > bound)
+        };
         if let [cap] = caps[..] {
-            return cap.nth_at(creates, now);
+            let all = cap.nth_at(creates, now);
+            // The waits of the first round repeat in every round after it, but for the first
+            // create of each round, which waits from the last of the round before.
+            let count = u64::from(cap.rate.count.get());
+            let mut last = now;
+            for k in 0..creates.min(count) {
+                let at = cap.nth_at(k + 1, now);
+                if too_long(last, at) {
+                    return (all, Some((k, last)));
+                }
+                last = at;
+            }
+            let next_round = later(cap.nth_at(1, now), cap.window());
+            if creates > count && too_long(last, next_round) {
+                return (all, Some((count, last)));
+            }
+            return (all, None);
         }
         // Several caps: each create goes when all allow it (as `take` decides), one by one.
         let mut caps: Vec<Cap> = caps.into_iter().cloned().collect();
-        let mut at = now;
-        for _ in 0..creates {
-            at = caps.iter().filter_map(Cap::free_at).fold(at, SystemTime::max);
+        let (mut at, mut stop) = (now, None);
+        for k in 0..creates {
+            let next = caps.iter().filter_map(Cap::free_at).fold(at, SystemTime::max);
+            if stop.is_none() && too_long(at, next) {
+                stop = Some((k, at));
+            }
+            at = next;
             caps.iter_mut().for_each(|cap| cap.record(at));
         }
-        at
+        (at, stop)
     }
 
     /// The pace an estimate assumes.
@@ -202,13 +249,14 @@ impl Schedule {
         }
     }
 
-    /// How long `creates` more take from `now`, and at which pace.
+    /// How long `creates` more take from `now`, at which pace, and where the bound stops them.
     pub fn estimate(&self, creates: u64, now: SystemTime) -> Estimate {
-        let finish = self.finish(creates, now);
+        let (finish, stop) = self.times(creates, now);
         Estimate {
             creates,
             takes: finish.duration_since(now).unwrap_or_default(),
             finish,
+            stop,
             pace: self.pace(),
         }
     }
@@ -254,11 +302,34 @@ pub struct Estimate {
     pub takes: Duration,
     /// When the last will have gone.
     pub finish: SystemTime,
+    /// When a wait is longer than the bound: how many go before it, and when the last of those
+    /// goes (the run then defers the rest).
+    pub stop: Option<(u64, SystemTime)>,
     /// The pace it assumes.
     pub pace: Pace,
 }
 
 impl Estimate {
+    /// When the run's own creates are done: all of them, or those before its stop.
+    pub fn run_finish(&self) -> SystemTime {
+        self.stop.map_or(self.finish, |(_, last)| last)
+    }
+
+    /// Where the bound stops the creates, in words: `Of the 35 creates, 10 go by 14:05:09
+    /// +00:00 and 25 are deferred.`; `None` when it does not. At an assumed pace the counts are
+    /// Tallyfy's documented cap, so they are said as "about".
+    pub fn stop_sentence(&self, now: SystemTime) -> Option<String> {
+        let (goes, last) = self.stop?;
+        let away = last.duration_since(now).unwrap_or_default();
+        let about = if self.pace.known() { "" } else { "about " };
+        Some(format!(
+            "Of the {} creates, {about}{goes} go by {} and {about}{} are deferred.",
+            self.creates,
+            clock(last, away),
+            self.creates - goes
+        ))
+    }
+
     /// The question's sentence: how long the creates take, when they will be done, and at
     /// which pace; `None` when none of them waits (they all go at once).
     pub fn sentence(&self) -> Option<String> {
@@ -438,6 +509,41 @@ mod tests {
             Schedule::new(&[]).pace().words(),
             "Tallyfy's invite cap, about 30/1h (assumed)"
         );
+    }
+
+    /// A run bounded by `--max-wait` goes until the first wait longer than that, as the pacer
+    /// does: the first window's creates, then it defers the rest.
+    #[test]
+    fn a_bound_stops_the_creates_at_the_first_wait_longer_than_it() {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        for rates in [vec![rate("10/6s")], vec![rate("10/6s"), rate("100/1h")]] {
+            let mut schedule = Schedule::new(&rates);
+            schedule.set_bound(Some(Duration::from_secs(1)));
+            let estimate = schedule.estimate(35, start);
+            assert_eq!(estimate.stop, Some((10, start)), "{rates:?}");
+            assert_eq!(
+                estimate.finish,
+                start + Duration::from_millis(18_900),
+                "the job: {rates:?}"
+            );
+            assert_eq!(schedule.finish(35, start), start, "the run: {rates:?}");
+            let text = estimate.stop_sentence(start).unwrap();
+            assert!(text.starts_with("Of the 35 creates, 10 go by "), "{text}");
+            assert!(text.ends_with(" and 25 are deferred."), "{text}");
+            schedule.set_bound(Some(Duration::from_secs(7)));
+            assert_eq!(schedule.estimate(35, start).stop, None, "{rates:?}");
+        }
+        // Nothing known: Tallyfy's 30 an hour, assumed; the 31st would wait past the bound.
+        let mut schedule = Schedule::new(&[]);
+        schedule.set_bound(Some(Duration::from_secs(600)));
+        assert_eq!(schedule.estimate(40, start).stop, Some((30, start)));
+        let text = schedule.estimate(40, start).stop_sentence(start).unwrap();
+        assert!(text.starts_with("Of the 40 creates, about 30 go by "), "{text}");
+        assert!(text.ends_with(" and about 10 are deferred."), "{text}");
+        // One a 2 s window, bounded at 1 s: the first goes, the second would wait 2.1 s.
+        let mut one = Schedule::new(&[rate("1/2s")]);
+        one.set_bound(Some(Duration::from_secs(1)));
+        assert_eq!(one.estimate(3, start).stop, Some((1, start)));
     }
 
     #[test]

@@ -61,9 +61,6 @@ pub struct Pacer {
     /// The estimate of the plan a person confirmed, made at the yes.
     promised: Mutex<Option<Estimate>>,
     max_wait: Duration,
-    /// The longest the invite cap may hold creates back: `--max-wait` until a person confirms
-    /// the plan, then the explicit `--max-wait`, or no bound (the cap's windows are the plan).
-    invite_max_wait: Mutex<Duration>,
     pause: Mutex<Pause>,
     invites: Mutex<InvitePause>,
 }
@@ -117,10 +114,16 @@ impl Pacer {
     pub fn new(rates: &[Rate], invite_rates: &[Rate], max_wait: Duration) -> Self {
         Pacer {
             quotas: limiters(rates),
-            schedule: Watch::new(Schedule::new(invite_rates)),
+            // The longest the invite cap and quota may hold creates back: `--max-wait` until a
+            // person confirms the plan, then the explicit `--max-wait`, or no bound (the cap's
+            // windows are the plan).
+            schedule: Watch::new({
+                let mut schedule = Schedule::new(invite_rates);
+                schedule.set_bound(Some(max_wait));
+                schedule
+            }),
             promised: Mutex::new(None),
             max_wait,
-            invite_max_wait: Mutex::new(max_wait),
             pause: Mutex::new(Pause::default()),
             invites: Mutex::new(InvitePause::default()),
         }
@@ -286,10 +289,7 @@ impl Pacer {
     /// person confirmed, every other by `--max-wait`.
     pub fn max_wait_for(&self, invites_only: bool) -> Duration {
         if invites_only {
-            *self
-                .invite_max_wait
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
+            (self.schedule.with(|schedule| schedule.bound())).unwrap_or(Duration::MAX)
         } else {
             self.max_wait
         }
@@ -300,10 +300,7 @@ impl Pacer {
     /// as long as its windows last. Unexplained pauses (429 bursts) stay bounded by
     /// `--max-wait`. Its estimate, made now, is the run's promise (for the summary).
     pub fn plan_confirmed(&self, bound: Option<Duration>, creates: u64) {
-        *self
-            .invite_max_wait
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = bound.unwrap_or(Duration::MAX);
+        self.schedule.with(|schedule| schedule.set_bound(bound));
         let estimate = self.invite_schedule().estimate(creates, SystemTime::now());
         *self.promised.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(estimate);
     }

@@ -219,12 +219,18 @@ pub(super) fn wording(org: &str, question: &Question, p: &Preview, now: SystemTi
     } else {
         ""
     };
-    let timing = (question.schedule.estimate(p.creates, now).sentence()).map_or(String::new(), |t| format!(" {t}"));
+    // The plan as a yes makes it: creates wait out the cap's windows, within an explicit
+    // `--max-wait` only.
+    let mut schedule = question.schedule.clone();
+    schedule.set_bound(question.max_wait);
+    let estimate = schedule.estimate(p.creates, now);
+    let timing = estimate.sentence().map_or(String::new(), |t| format!(" {t}"));
     // Said only when creates may meet the cap: what a "yes" does at its pause.
     let bound = match question.max_wait {
         Some(bound) if !timing.is_empty() => format!(
-            " With --max-wait {}, the creates left are deferred at the first pause longer than that.",
-            humantime::format_duration(bound)
+            " With --max-wait {}, the creates left are deferred at the first pause longer than that.{}",
+            humantime::format_duration(bound),
+            estimate.stop_sentence(now).map_or(String::new(), |t| format!(" {t}"))
         ),
         _ => String::new(),
     };
@@ -253,15 +259,16 @@ pub(super) fn leave_running(question: &Question, p: &Preview, now: SystemTime) -
 }
 
 /// What an unattended run says in its log at its start: that creates beyond the cap are
-/// deferred, and, when its `rows` could take longer than `max_wait` at the pace of `estimate`
-/// (every row a create, at most), the command cron or a timer runs to continue the job.
+/// deferred, and, when its rows could meet a wait longer than `max_wait` at the pace of
+/// `estimate` (every row a create, at most), the command cron or a timer runs to continue the
+/// job.
 pub(super) fn unattended(max_wait: Duration, estimate: Option<&Estimate>, rerun: Option<&str>) -> String {
     let mut text = format!(
         "unattended: creates beyond Tallyfy's hourly invite cap are deferred for the next run (at the first pause longer than --max-wait {})",
         humantime::format_duration(max_wait)
     );
     if let (Some(estimate), Some(rerun)) = (estimate, rerun)
-        && estimate.takes > max_wait
+        && estimate.stop.is_some()
     {
         text.push_str(&format!(
             "; its {} rows, if all are new guests, take about {} at {}: run this from cron or a systemd timer until it exits 0, each run continues where the last stopped: {rerun}",
@@ -377,7 +384,10 @@ mod tests {
             None,
             "no results to continue from"
         );
-        let estimate = Schedule::new(&["10/6s".parse().unwrap()]).estimate(35, now);
+        // Unattended, the pacer's schedule is bounded by --max-wait: the 11th create's wait.
+        let mut schedule = Schedule::new(&["10/6s".parse().unwrap()]);
+        schedule.set_bound(Some(Duration::from_secs(1)));
+        let estimate = schedule.estimate(35, now);
         let log = unattended(
             Duration::from_secs(1),
             Some(&estimate),
@@ -387,7 +397,9 @@ mod tests {
             log.ends_with("; its 35 rows, if all are new guests, take about 19 s at --invite-rate 10/6s: run this from cron or a systemd timer until it exits 0, each run continues where the last stopped: tg import --retry-from r.csv --yes"),
             "{log}"
         );
-        assert!(!unattended(Duration::from_secs(60), Some(&estimate), Some("tg")).contains("cron"));
+        schedule.set_bound(Some(Duration::from_secs(60)));
+        let within = schedule.estimate(35, now);
+        assert!(!unattended(Duration::from_secs(60), Some(&within), Some("tg")).contains("cron"));
     }
 
     #[test]

@@ -115,6 +115,41 @@ async fn a_confirmed_run_honours_an_explicit_max_wait_and_says_so() {
     assert_eq!(created + deferred, CREATES as u64, "{rows:?}");
 }
 
+/// At a known pace, the question says how many creates go before the first wait past an
+/// explicit `--max-wait` and how many are deferred, and the run does just that.
+#[tokio::test]
+async fn an_explicit_max_wait_at_a_known_pace_says_how_many_go_and_they_do() {
+    let ws = capped();
+    let file = ws.write("guests.csv", &guests_csv(CREATES));
+    let results = ws.path("results.csv");
+    let argv = [
+        "import",
+        file.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "--invite-rate",
+        CAP,
+        "--max-wait",
+        "1s",
+    ];
+    let run = watched(engine::start(job(&ws, &argv, None))).await;
+    assert!(
+        run.question.contains("Of the 35 creates, 10 go by ") && run.question.contains(" and 25 are deferred."),
+        "{}",
+        run.question
+    );
+    assert_eq!(run.outcome, Ok(Exit::Stopped));
+    let stats = ws.sandbox.stats();
+    assert_eq!((stats.created, stats.invite_capped), (10, 0), "{stats:?}");
+    let rows = result_rows(&results);
+    let deferred = rows.iter().filter(|row| row.result_status == "deferred").count();
+    assert_eq!(deferred, 25, "{rows:?}");
+    // The summary's finish is the run's own: the ten that go at once, not the whole job's.
+    let promised = run.summary.estimated_finish.expect("a confirmed plan's finish");
+    let after_yes = promised.duration_since(run.yes_at).unwrap_or_default();
+    assert!(after_yes < Duration::from_secs(1), "{after_yes:?}");
+}
+
 #[test]
 fn an_unattended_run_defers_what_the_window_does_not_allow_and_says_so() {
     let ws = capped();

@@ -37,7 +37,8 @@ pub struct Summary {
     /// Time every request was paused by 429s.
     pub paused: Duration,
     /// When the creates of the plan a person confirmed were to be done, as estimated at the
-    /// yes (none when nobody confirmed one).
+    /// yes (those before the first wait past an explicit `--max-wait`, when one stops them;
+    /// none when nobody confirmed a plan).
     pub estimated_finish: Option<SystemTime>,
     /// The invite pace that estimate assumed, in words (a run that asked nothing: the pace its
     /// creates kept by its end; none when it sent no create).
@@ -161,7 +162,7 @@ impl Summary {
     pub fn estimated(&mut self, pacer: &crate::api::pacing::Pacer) {
         let promised = pacer.promised().filter(|estimate| estimate.creates > 0);
         let schedule = pacer.invite_schedule();
-        self.estimated_finish = promised.as_ref().map(|estimate| estimate.finish);
+        self.estimated_finish = promised.as_ref().map(|estimate| estimate.run_finish());
         let pace = match promised {
             Some(estimate) => Some(estimate.pace),
             None => (schedule.taken() > 0).then(|| schedule.pace()),
