@@ -333,16 +333,30 @@ impl Estimate {
     /// The question's sentence: how long the creates take, when they will be done, and at
     /// which pace; `None` when none of them waits (they all go at once).
     pub fn sentence(&self) -> Option<String> {
+        let given = self.pace.given.iter().map(|rate| format!("--invite-rate {rate}"));
+        self.said(given.collect(), |rate| rate.to_string())
+    }
+
+    /// The page's sentence: the question's, with the pace in a person's words (no flags: the
+    /// page was started with the invite pace it keeps).
+    pub fn page_sentence(&self) -> Option<String> {
+        let given = self
+            .pace
+            .given
+            .iter()
+            .map(|rate| format!("the invite pace this page was started with ({})", rate_words(*rate)));
+        self.said(given.collect(), |rate| rate_words(*rate))
+    }
+
+    /// The sentence, with the paces `given` and the learned cap's rate as `rate` says it.
+    fn said(&self, given: Vec<String>, rate: impl Fn(&Rate) -> String) -> Option<String> {
         if self.takes < Duration::from_secs(1) {
             return None;
         }
         let why = if self.pace.known() {
-            let learned = self
-                .pace
-                .learned
-                .map(|rate| format!("this organization's invite cap ({rate})"));
-            let given = self.pace.given.iter().map(|rate| format!("--invite-rate {rate}"));
-            let all: Vec<String> = given.chain(learned).collect();
+            let learned =
+                (self.pace.learned).map(|learned| format!("this organization's invite cap ({})", rate(&learned)));
+            let all: Vec<String> = given.into_iter().chain(learned).collect();
             format!("At {}", all.join(" and "))
         } else {
             format!(
@@ -356,6 +370,22 @@ impl Estimate {
             human(self.takes),
             clock(self.finish, self.takes)
         ))
+    }
+}
+
+/// A rate as a person says it: `30 an hour`, `60 a minute`, `10 every 6 s`.
+fn rate_words(rate: Rate) -> String {
+    let per = match rate.period.as_secs() {
+        _ if rate.period.subsec_nanos() != 0 => None,
+        1 => Some("a second"),
+        60 => Some("a minute"),
+        3600 => Some("an hour"),
+        86400 => Some("a day"),
+        _ => None,
+    };
+    match per {
+        Some(per) => format!("{} {per}", rate.count),
+        None => format!("{} every {}", rate.count, human(rate.period)),
     }
 }
 
@@ -402,10 +432,10 @@ pub fn interval(rates: &[Rate]) -> Option<Duration> {
     rates.iter().map(|rate| rate.period / rate.count.get()).max()
 }
 
-/// How long `creates` take at `--invite-rate` `rates` (or Tallyfy's cap, assumed, without
-/// one), and when they will be done; `None` when they all go at once.
+/// The page's words for how long `creates` take at its `--invite-rate` `rates` (or Tallyfy's
+/// cap, assumed, without one), and when they will be done; `None` when they all go at once.
 pub fn creates_take(creates: u64, rates: &[Rate], now: SystemTime) -> Option<String> {
-    Schedule::new(rates).estimate(creates, now).sentence()
+    Schedule::new(rates).estimate(creates, now).page_sentence()
 }
 
 /// A duration as a person says it: `19 s`, `2 min`, `1 h 18 min`, `2 days 3 h` (to the second
@@ -437,9 +467,21 @@ mod tests {
     fn creates_say_how_long_and_when_at_the_pace_they_keep() {
         let now = SystemTime::now();
         // 41 at 30 an hour: 30 at once, the other 11 a window (63 min) later.
-        let text = creates_take(41, &[rate("30/h")], now).unwrap();
+        let estimate = Schedule::new(&[rate("30/h")]).estimate(41, now);
+        let text = estimate.sentence().unwrap();
         assert!(
             text.starts_with("At --invite-rate 30/1h the 41 creates take about 1 h 3 min: done about "),
+            "{text}"
+        );
+        // The page's words name no flag.
+        let text = creates_take(41, &[rate("30/h")], now).unwrap();
+        assert!(
+            text.starts_with("At the invite pace this page was started with (30 an hour) the 41 creates take about 1 h 3 min: done about "),
+            "{text}"
+        );
+        let text = creates_take(35, &[rate("10/6s")], now).unwrap();
+        assert!(
+            text.starts_with("At the invite pace this page was started with (10 every 6 s) the 35 creates"),
             "{text}"
         );
         let assumed = creates_take(61, &[], now).unwrap();
