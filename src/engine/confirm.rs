@@ -250,10 +250,21 @@ const HOURS: Duration = Duration::from_secs(3600);
 /// own): how to leave the job running unattended instead (issue 32, point 2). `None` when the
 /// creates take less than an hour, or the results go to no file to continue from.
 pub(super) fn leave_running(question: &Question, p: &Preview, now: SystemTime) -> Option<String> {
-    let estimate = question.schedule.estimate(p.creates, now);
+    let mut schedule = question.schedule.clone();
+    schedule.set_bound(question.max_wait);
+    let estimate = schedule.estimate(p.creates, now);
     let rerun = question.rerun.as_deref().filter(|_| estimate.takes >= HOURS)?;
+    // An explicit `--max-wait` that stops the creates ends this run by itself: the rest is
+    // left for the command, not for a Ctrl-C.
+    let how = match (question.max_wait, estimate.stop) {
+        (Some(bound), Some(_)) => format!(
+            "This run stops at the first wait longer than --max-wait {}; to finish the job unattended, have",
+            humantime::format_duration(bound)
+        ),
+        _ => "To leave the job running unattended instead, stop it (Ctrl-C: the guests not invited yet are kept in the results as deferred) and have".to_string(),
+    };
     Some(format!(
-        "The creates take about {}. To leave the job running unattended instead, stop it (Ctrl-C: the guests not invited yet are kept in the results as deferred) and have cron or a systemd timer run this every hour until it exits 0: {rerun}  Each run invites what the cap allows and the next continues where it stopped; the token is read from the environment or --token-file, never from the command line.",
+        "The creates take about {}. {how} cron or a systemd timer run this every hour until it exits 0: {rerun}  Each run invites what the cap allows and the next continues where it stopped; the token is read from the environment or --token-file, never from the command line.",
         human(estimate.takes)
     ))
 }
@@ -377,6 +388,14 @@ mod tests {
             "{text}"
         );
         assert_eq!(leave_running(&question(&[]), &preview(30), now), None, "not hours");
+        // An explicit --max-wait that stops the creates: the run ends itself, no Ctrl-C.
+        let mut bounded = question(&[]);
+        bounded.max_wait = Some(Duration::from_secs(600));
+        let text = leave_running(&bounded, &preview(41), now).unwrap();
+        assert!(
+            text.starts_with("The creates take about 1 h 3 min. This run stops at the first wait longer than --max-wait 10m; to finish the job unattended, have cron or a systemd timer run this every hour until it exits 0: tallyfy-guests import"),
+            "{text}"
+        );
         let mut no_file = question(&[]);
         no_file.rerun = None;
         assert_eq!(
