@@ -498,3 +498,51 @@ fn the_command_an_unattended_run_gives_for_cron_continues_it_to_the_end() {
         "{rows:?}"
     );
 }
+
+/// A rerun of the very same command after a stop at the cap continues the job (issue 32,
+/// point 2): each run invites what the window allows, none is invited twice, and the last
+/// leaves no row deferred.
+#[test]
+fn the_same_command_run_again_after_a_stop_at_the_cap_continues_the_job() {
+    let ws = capped_at(WINDOW_CAP);
+    let file = ws.write("guests.csv", &guests_csv(CREATES));
+    let results = ws.path("guests.results.csv");
+    let run = || {
+        against(&ws.sandbox)
+            .env(tallyfy_guests::config::STATE_DIR_ENV, ws.path("state"))
+            .args(["import", "--yes", "--max-wait", "1s", "--results"])
+            .arg(&results)
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert_eq!(
+        first.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let after_first = ws.sandbox.stats().created;
+    assert!((10..CREATES as u64).contains(&after_first), "{after_first}");
+    crate::util::wait_for("the same command to finish the job", || {
+        let output = run();
+        let code = output.status.code();
+        assert!(
+            matches!(code, Some(0 | 3)),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        code == Some(0)
+    });
+    let stats = ws.sandbox.stats();
+    assert_eq!(stats.created, CREATES as u64, "each guest invited once: {stats:?}");
+    assert_eq!(ws.sandbox.guests().len(), CREATES);
+    let rows = result_rows(&results);
+    assert_eq!(rows.len(), CREATES);
+    assert!(
+        rows.iter()
+            .all(|row| ["created", "exists"].contains(&row.result_status.as_str())),
+        "{rows:?}"
+    );
+}
