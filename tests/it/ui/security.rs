@@ -171,7 +171,7 @@ async fn a_cross_origin_post_is_refused() {
         .body(body);
     let id = http.send(request).await.run_id();
     let preview = http.until_finished(&id, "", JOB).await;
-    for action in ["send", "confirm", "fix", "undo", "stop"] {
+    for action in ["send", "confirm", "fix", "skip", "undo", "stop"] {
         for origin in foreign {
             let request = http
                 .client()
