@@ -31,8 +31,8 @@ pub(super) struct Ask {
     pub org: Option<String>,
 }
 
-/// Each run's columns, with the mapping they were read under.
-pub(super) type ColumnCache = HashMap<String, (Vec<(String, String)>, Arc<Columns>)>;
+/// Each run's columns, with the mapping and the sheet they were read under.
+pub(super) type ColumnCache = HashMap<String, (Vec<(String, String)>, Option<String>, Arc<Columns>)>;
 
 /// The server's state.
 pub(super) struct App {
@@ -88,16 +88,19 @@ impl App {
         };
     }
 
-    /// The upload's columns under the run's mapping, read once per mapping.
+    /// The upload's columns under the run's mapping, read once per mapping and sheet.
     pub(super) fn columns(&self, id: &str, run: &RunDir, meta: &Meta) -> Result<Arc<Columns>, String> {
         let mut cache = self.columns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((map, columns)) = cache.get(id)
-            && *map == meta.map
+        if let Some((map, sheet, columns)) = cache.get(id)
+            && (map, sheet) == (&meta.map, &meta.sheet)
         {
             return Ok(Arc::clone(columns));
         }
-        let columns = Arc::new(table::columns(&run.upload(meta), &meta.map)?);
-        cache.insert(id.to_string(), (meta.map.clone(), Arc::clone(&columns)));
+        let columns = Arc::new(table::columns(&run.upload(meta), &meta.map, meta.sheet.as_deref())?);
+        cache.insert(
+            id.to_string(),
+            (meta.map.clone(), meta.sheet.clone(), Arc::clone(&columns)),
+        );
         Ok(columns)
     }
 }

@@ -284,6 +284,10 @@ fn start(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, kind: Kind) -> Res
     ]);
     argv.extend(["--max-retries".into(), reached.api.transport.max_retries.to_string()]);
     if kind != Kind::Undo {
+        // The sheet the page showed, whichever way it was found.
+        if let Some(sheet) = app.columns(id, run, meta).ok().and_then(|c| c.sheet.clone()) {
+            argv.extend(["--sheet".into(), sheet]);
+        }
         for (column, field) in &meta.map {
             argv.extend(["--map".into(), format!("{column}={field}")]);
         }
@@ -387,7 +391,24 @@ async fn mapping(
     if let Some((column, field)) = form.remove("apply").as_deref().and_then(|a| a.split_once('=')) {
         form.insert(format!("c{column}"), field.to_string());
     }
-    let detected = table::columns(&run.upload(&meta), &[]).ok();
+    // Another sheet has other columns: the mapping starts again from what is detected there.
+    // Cells fixed and rows left out are the old sheet's, so the sheet is chosen before them.
+    // The sheet is kept as chosen, so the columns stay that sheet's.
+    if let Some(sheet) = form.remove("sheet").filter(|sheet| !sheet.is_empty()) {
+        let other = app
+            .columns(&id, &run, &meta)
+            .is_ok_and(|c| c.sheet.as_ref() != Some(&sheet));
+        if other && meta.changed() {
+            let why = "The sheet cannot change once cells are fixed or rows left out on this one: upload the file again to import another sheet.";
+            return show(&app, &id, &run, &meta, StatusCode::CONFLICT, Some(why.into()));
+        }
+        meta.sheet = Some(sheet);
+        if other {
+            meta.map.clear();
+            return rerun(&app, &id, &run, &meta);
+        }
+    }
+    let detected = table::columns(&run.upload(&meta), &[], meta.sheet.as_deref()).ok();
     let settled = detected.as_ref().is_some_and(|c| c.uncertain.is_none());
     let detected = detected.filter(|_| settled).map(|c| c.detected).unwrap_or_default();
     let names = match app.columns(&id, &run, &meta) {

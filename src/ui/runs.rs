@@ -23,6 +23,9 @@ pub(super) struct Meta {
     /// `ignore`).
     #[serde(default)]
     pub map: Vec<(String, String)>,
+    /// The workbook's sheet the person chose for the guests (`--sheet`); none: as detected.
+    #[serde(default)]
+    pub sheet: Option<String>,
     /// Cells fixed on the page: applied to the records the engine reads, by the sheet's row
     /// number and the column's position.
     #[serde(default)]

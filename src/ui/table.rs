@@ -29,6 +29,8 @@ pub(super) struct Columns {
     pub format: String,
     /// The sheet read, when the file is a workbook.
     pub sheet: Option<String>,
+    /// A workbook's sheets, to choose the guests' among.
+    pub sheets: Vec<String>,
     /// The header does not settle which column is the email (none is named so, or two are):
     /// why, in the page's words. The mapping holds the likeliest guess, to be confirmed before
     /// anything is checked.
@@ -73,21 +75,38 @@ fn open(path: &Path, options: &InputOptions) -> Result<Input, InputError> {
     Input::open(&Source::File(path.to_path_buf()), options)
 }
 
-fn options(map: &[(String, String)]) -> InputOptions {
+fn options(map: &[(String, String)], sheet: Option<&str>) -> InputOptions {
     InputOptions {
         map: targets(map),
+        sheet: sheet.map(str::to_string),
         ..InputOptions::default()
     }
+}
+
+/// A workbook's sheets, in order; none for a text file (or a workbook that cannot be opened:
+/// the input says why).
+fn sheet_names(upload: &Path) -> Vec<String> {
+    use calamine::Reader;
+    calamine::open_workbook_auto(upload).map_or_else(|_| Vec::new(), |book| book.sheet_names())
 }
 
 /// The upload opened with the person's mapping; when its header leaves the email column
 /// unsettled, opened with the likeliest guess instead, with why a person must confirm it and
 /// whether the guess is worth showing (a column holding addresses is; the first column, when
 /// nothing looks like one, only opens the file).
-fn opened(upload: &Path, map: &[(String, String)]) -> Result<(Input, Option<String>, bool), InputError> {
-    let error = match open(upload, &options(map)) {
+fn opened(
+    upload: &Path,
+    map: &[(String, String)],
+    sheet: Option<&str>,
+) -> Result<(Input, Option<String>, bool), InputError> {
+    let error = match open(upload, &options(map, sheet)) {
         Ok(input) => return Ok((input, None, true)),
         Err(InputError::Header { error, name }) => (error, name),
+        // No sheet of the workbook names an email column: its first sheet, for the person to
+        // choose the guests' sheet and their email column.
+        Err(InputError::Workbook { .. }) if sheet.is_none() && sheet_names(upload).len() > 1 => {
+            return likeliest_sheet(upload, map);
+        }
         Err(other) => return Err(other),
     };
     let (column, field, why) = match &error.0 {
@@ -112,9 +131,30 @@ fn opened(upload: &Path, map: &[(String, String)]) -> Result<(Input, Option<Stri
     guessed.retain(|(c, _)| *c != column);
     guessed.push((column, field.to_string()));
     let keep = !matches!(error.0, HeaderError::NoEmail(_));
-    let input = open(upload, &options(&guessed))?;
+    let input = open(upload, &options(&guessed, sheet))?;
     Ok((input, Some(why), keep))
 }
+
+/// No sheet of the workbook names an email column: the first sheet with a column of addresses
+/// (else the first that can be read), for the person to confirm or to choose another sheet.
+fn likeliest_sheet(upload: &Path, map: &[(String, String)]) -> Result<(Input, Option<String>, bool), InputError> {
+    let mut readable = None;
+    let mut last = None;
+    for name in sheet_names(upload) {
+        match opened(upload, map, Some(&name)) {
+            Ok((input, _, true)) => return Ok((input, Some(SHEET_WHY.to_string()), true)),
+            Ok(found) => readable = readable.or(Some(found)),
+            Err(error) => last = Some(error),
+        }
+    }
+    match readable {
+        Some((input, _, keep)) => Ok((input, Some(SHEET_WHY.to_string()), keep)),
+        None => Err(last.unwrap_or_else(|| InputError::Empty(upload.display().to_string()))),
+    }
+}
+
+/// Why the page asks for the sheet and the email column.
+const SHEET_WHY: &str = "No sheet names an email column. Choose the guests' sheet, and the column that holds their email addresses, then “Check with these columns”.";
 
 /// The fields in a person's words, as the mapping's choices name them.
 pub(super) fn field_words(field: &str) -> &'static str {
@@ -176,7 +216,7 @@ fn problem(error: &InputError, file: &str) -> String {
 
 /// Reads the upload's header with the person's changes and without; why it cannot be
 /// imported, in the page's words, when it cannot.
-pub(super) fn columns(upload: &Path, map: &[(String, String)]) -> Result<Columns, String> {
+pub(super) fn columns(upload: &Path, map: &[(String, String)], sheet: Option<&str>) -> Result<Columns, String> {
     let file = upload
         .file_name()
         .map_or(String::new(), |n| n.to_string_lossy().into_owned());
@@ -185,8 +225,8 @@ pub(super) fn columns(upload: &Path, map: &[(String, String)]) -> Result<Columns
             "“{file}” is {what}, not a spreadsheet. Export the guest list as CSV or as an Excel workbook (.xlsx), and upload that."
         ));
     }
-    let detected = open(upload, &InputOptions::default()).ok();
-    let (input, uncertain, keep_guess) = opened(upload, map).map_err(|e| problem(&e, &file))?;
+    let detected = open(upload, &options(&[], sheet)).ok();
+    let (input, uncertain, keep_guess) = opened(upload, map, sheet).map_err(|e| problem(&e, &file))?;
     let fields_of = |input: &Input| -> Vec<Option<&'static str>> {
         (0..input.header.len())
             .map(|column| {
@@ -237,6 +277,10 @@ pub(super) fn columns(upload: &Path, map: &[(String, String)]) -> Result<Columns
         fields,
         phones: input.map.phone_columns().to_vec(),
         format: input.format.to_string(),
+        sheets: match &input.format {
+            crate::input::Format::Workbook { .. } => sheet_names(upload),
+            crate::input::Format::Text { .. } => Vec::new(),
+        },
         sheet: match &input.format {
             crate::input::Format::Workbook { sheet } => Some(sheet.clone()),
             crate::input::Format::Text { .. } => None,
@@ -305,7 +349,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.csv");
         std::fs::write(&path, "E-mail,Vorname,Mob.,Phone,Notes\na@x.com,A,1,2,n\n").unwrap();
-        let columns = columns(&path, &[("Notes".into(), "company_name".into())]).unwrap();
+        let columns = columns(&path, &[("Notes".into(), "company_name".into())], None).unwrap();
         assert_eq!(columns.names, ["E-mail", "Vorname", "Mob.", "Phone", "Notes"]);
         assert_eq!(
             columns.chosen,

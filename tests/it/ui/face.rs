@@ -521,3 +521,84 @@ async fn a_file_with_nothing_to_send_says_so_and_offers_no_send() {
     assert_in_words(&browser, dir.path(), "nothing to send").await;
     browser.close().await;
 }
+
+/// Writes a workbook of `sheets`, each a name and its rows (the first row its header).
+fn book(path: &Path, sheets: &[(&str, &[&[&str]])]) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    for (name, rows) in sheets {
+        let sheet = book.add_worksheet().set_name(*name).unwrap();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                sheet.write_string(r as u32, c as u16, *cell).unwrap();
+            }
+        }
+    }
+    book.save(path).unwrap();
+}
+
+/// Chooses `sheet` in the sheet's choice and applies it with the columns' button.
+async fn choose_sheet(browser: &Browser, sheet: &str) {
+    let choose =
+        format!(r#"const s = document.querySelector('[data-test="sheet"]'); s.value = {sheet:?}; return s.value"#);
+    assert_eq!(browser.script(&choose).await, sheet);
+    browser.click("remap", STEP).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guests_sheet_of_a_workbook_is_chosen_on_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = crate::util::spawn(SandboxOptions::default());
+    let ui = Ui::start(dir.path(), Some(&sandbox), &[]);
+    let browser = Browser::start(dir.path()).await;
+
+    // No sheet names an email column: the one holding addresses is offered, with its column.
+    let path = dir.path().join("kontakte.xlsx");
+    let notes: &[&[&str]] = &[&["Bitte nicht löschen"], &["Stand: Juni"]];
+    let contacts: &[&[&str]] = &[
+        &["Kontakt", "Vorname"],
+        &["anna@example.de", "Anna"],
+        &["bernd@example.de", "Bernd"],
+    ];
+    book(&path, &[("Notizen", notes), ("Kontakte", contacts)]);
+    upload(&browser, &ui, &path).await;
+    let step = until(&browser, &ui, "the column step", STEP, |s| s.state == "stopped").await;
+    assert!(step.rows.is_empty(), "{step:?}");
+    let chosen = browser
+        .script(r#"return [document.querySelector('[data-test="sheet"]').value, document.querySelector('[data-test="map"][data-column="Kontakt"]').value]"#)
+        .await;
+    assert_eq!(chosen, serde_json::json!(["Kontakte", "email"]));
+    browser.click("remap", STEP).await;
+    let preview = until(&browser, &ui, "the chosen sheet's preview", JOB, |s| {
+        s.state == "ready" && !s.rows.is_empty()
+    })
+    .await;
+    assert_eq!(preview.counts, counts(&[("would_create", 2)]), "{preview:?}");
+
+    // Two sheets name an email column: the first is read, the person chooses the other.
+    let path = dir.path().join("fest.xlsx");
+    let team: &[&[&str]] = &[&["Email", "Name"], &["chef@example.de", "Chef"]];
+    let guests: &[&[&str]] = &[
+        &["E-Mail", "Vorname"],
+        &["carla@example.de", "Carla"],
+        &["dora@example.de", "Dora"],
+        &["emil@example.de", "Emil"],
+    ];
+    book(&path, &[("Team", team), ("Gäste", guests)]);
+    let first = upload_and_preview(&browser, &ui, &path).await;
+    assert_eq!(first.counts, counts(&[("would_create", 1)]), "{first:?}");
+    choose_sheet(&browser, "Gäste").await;
+    let preview = until(&browser, &ui, "the other sheet's preview", JOB, |s| {
+        s.state == "ready" && s.counts == counts(&[("would_create", 3)])
+    })
+    .await;
+    assert_eq!(preview.rows.keys().copied().collect::<Vec<_>>(), [2, 3, 4]);
+    assert_in_words(&browser, dir.path(), "a workbook's sheets").await;
+
+    // Sent, the chosen sheet is what is imported.
+    browser.click("send", STEP).await;
+    browser.click("confirm", STEP).await;
+    let done = until(&browser, &ui, "the import", JOB, |s| s.state == "done").await;
+    assert_eq!(done.counts, counts(&[("created", 3)]), "{done:?}");
+    assert_eq!(creates(&sandbox), 3);
+    browser.close().await;
+}
