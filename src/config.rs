@@ -22,7 +22,7 @@ use crate::sandbox::{FaultOptions, OAuthOptions, SandboxOptions, load_guests, sa
 use crate::secret::Secret;
 pub use env::{API_TOKEN_ENV, CLIENT_SECRET_ENV, ENV_VARS, TOKEN_ENV};
 pub use error::ConfigError;
-pub use job::{Import, Job, Kind, Output, Reading, Undo, import, job_from_args, undo};
+pub use job::{Import, Job, Kind, Output, PageJob, Reading, Undo, import, job_from_args, page, undo};
 
 pub use crate::defaults::BASE_URL as DEFAULT_BASE_URL;
 

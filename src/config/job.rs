@@ -290,6 +290,82 @@ pub fn job_from_args(argv: &[&str]) -> Result<Job, String> {
     Ok(job)
 }
 
+/// What the page (`ui`) asks of one job: built directly, with no command line rendered and
+/// parsed back (which would also reset process-wide settings such as `--io-timeout`).
+#[derive(Debug)]
+pub struct PageJob {
+    /// The upload, or (`retry`, `undo`) an earlier results file.
+    pub file: PathBuf,
+    /// Continue an earlier run from its results (`--retry-from`).
+    pub retry: bool,
+    /// Take back what the results file says was created (`undo`).
+    pub undo: bool,
+    /// A preview (`--dry-run`).
+    pub dry_run: bool,
+    /// Where the results go.
+    pub results: PathBuf,
+    /// Where the run's account goes.
+    pub summary_json: PathBuf,
+    /// The person's mapping changes.
+    pub map: Vec<(String, Target)>,
+    /// Cells fixed on the page.
+    pub edits: Vec<crate::input::CellEdit>,
+    /// How it reaches Tallyfy.
+    pub reach: Reach,
+    /// The command line that would do the same, for the summary's record only.
+    pub argv: Vec<String>,
+}
+
+/// The job of a page's run: what `import` or `undo` with the CLI's defaults would be, never
+/// `--yes` (a send or an undo asks the engine's question, which the page shows and answers).
+pub fn page(spec: PageJob) -> Job {
+    let kind = if spec.undo {
+        Kind::Undo(Undo {
+            how: Removal::Delete,
+            include_used: false,
+        })
+    } else {
+        Kind::Import(Import {
+            retry: spec.retry,
+            read: Reading {
+                map: spec.map,
+                edits: spec.edits,
+                ..Reading::default()
+            },
+            on_existing: OnExisting::Skip,
+            report_missing: None,
+            on_missing: OnMissing::Report,
+            max_missing: ErrorBudget::Percent(5.0),
+            include_used: false,
+        })
+    };
+    let max_retries = match &spec.reach {
+        Reach::Api(config) => config.transport.max_retries,
+        Reach::Sandbox(transport) => transport.max_retries,
+        Reach::Offline => 0,
+    };
+    Job {
+        kind,
+        file: Source::from_arg(&spec.file),
+        dry_run: spec.dry_run,
+        output: Output {
+            results: Some(spec.results),
+            summary_json: Some(spec.summary_json),
+            raw: false,
+            excel: false,
+        },
+        max_errors: None,
+        concurrency: 8,
+        max_retries,
+        yes: false,
+        heartbeat: Duration::ZERO,
+        reach: Ok(spec.reach),
+        refused: Vec::new(),
+        lock_dir: lock_dir(),
+        argv: spec.argv,
+    }
+}
+
 /// The settings every kind of run has, as the flags give them.
 struct Common {
     file: PathBuf,

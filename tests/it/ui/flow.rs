@@ -24,7 +24,11 @@ const STEP: Duration = crate::util::BROWSER_STEP;
 /// does not survive a reload).
 #[derive(Debug, Default)]
 struct Shown {
+    /// The state line in words (shown when a wait fails).
+    #[allow(dead_code, reason = "read through Debug in failure messages")]
     state: String,
+    /// The state as tests read it (`data-state`), not the words.
+    data_state: String,
     rows: BTreeMap<u64, String>,
     counts: BTreeMap<String, u64>,
     marked: bool,
@@ -34,6 +38,7 @@ const READ: &str = r#"
 const state = document.querySelector('[data-test="state"]');
 return {
   state: state ? state.textContent : '',
+  data_state: state ? (state.dataset.state || '') : '',
   rows: [...document.querySelectorAll('[data-test="row"]')].map(r => [Number(r.dataset.row), r.dataset.status]),
   counts: [...document.querySelectorAll('[data-test="count"]')].map(c => [c.dataset.status, Number(c.textContent)]),
   marked: window.__tallyfyMarker === true,
@@ -44,6 +49,7 @@ async fn shown(browser: &Browser) -> Shown {
     let pairs = |key: &str| value[key].as_array().cloned().unwrap_or_default();
     Shown {
         state: value["state"].as_str().unwrap_or_default().to_string(),
+        data_state: value["data_state"].as_str().unwrap_or_default().to_string(),
         rows: pairs("rows")
             .iter()
             .map(|p| (p[0].as_u64().unwrap(), p[1].as_str().unwrap().to_string()))
@@ -137,7 +143,7 @@ async fn upload_and_preview(browser: &Browser, ui: &Ui, path: &std::path::Path) 
     })
     .await;
     until(browser, ui, "the preview to finish", JOB, |s| {
-        s.state.starts_with("done") && !s.rows.is_empty()
+        s.data_state == "ready" && !s.rows.is_empty()
     })
     .await
 }
@@ -174,7 +180,7 @@ async fn a_person_previews_fixes_sends_downloads_and_undoes_an_import_on_the_pag
     bounded("clear the cell", cell.clear()).await;
     bounded("type the fix", cell.send_keys(&format!("{FIXED_EMAIL}\u{E007}"))).await;
     let fixed = until(&browser, &ui, "the fixed row to be re-checked", JOB, |s| {
-        s.state.starts_with("done") && s.rows.get(&INVALID_ROW).map(String::as_str) == Some("would_create")
+        s.data_state == "ready" && s.rows.get(&INVALID_ROW).map(String::as_str) == Some("would_create")
     })
     .await;
     assert_eq!(
@@ -208,7 +214,7 @@ async fn a_person_previews_fixes_sends_downloads_and_undoes_an_import_on_the_pag
     assert_eq!(creates(&sandbox), 0, "nothing is sent before the confirmation");
     bounded("confirm", question.click()).await;
     let done = until(&browser, &ui, "the import's final counts", JOB, |s| {
-        s.state.starts_with("done") && s.counts == counts(&[("created", 4), ("exists", 1), ("duplicate", 1)])
+        s.data_state == "done" && s.counts == counts(&[("created", 4), ("exists", 1), ("duplicate", 1)])
     })
     .await;
     let mut final_rows = expected.clone();
@@ -236,7 +242,7 @@ async fn a_person_previews_fixes_sends_downloads_and_undoes_an_import_on_the_pag
     browser.click("undo", STEP).await;
     browser.click("confirm", STEP).await;
     until(&browser, &ui, "the undo to finish", JOB, |s| {
-        s.state.starts_with("done") && s.counts.get("deleted") == Some(&4)
+        s.data_state == "done" && s.counts.get("deleted") == Some(&4)
     })
     .await;
     assert_eq!(
@@ -271,7 +277,7 @@ async fn stop_on_the_page_sends_no_further_create() {
         s.marked && s.counts.get("created").is_some_and(|n| (3..ROWS as u64).contains(n))
     })
     .await;
-    assert!(going.state.starts_with("running"), "{going:?}");
+    assert_eq!(going.data_state, "running", "{going:?}");
 
     let at_stop = creates(&sandbox);
     let clicking = std::time::Instant::now();
@@ -280,7 +286,7 @@ async fn stop_on_the_page_sends_no_further_create() {
     // server) are not after the Stop; on a loaded machine that trip takes a while.
     let during_click = (clicking.elapsed().as_secs_f64() * 4.0).ceil() as usize;
     let stopped = until(&browser, &ui, "the run to say it stopped", JOB, |s| {
-        s.state.starts_with("stopped")
+        s.data_state == "stopped"
     })
     .await;
     let when_stopped = creates(&sandbox);
