@@ -5,9 +5,10 @@
 //!
 //! A continuation moves the current `results.csv` aside (`results-N.csv`, listed in
 //! `Meta::segments`) and writes a new `results.csv`: a `--retry-from` of the earlier file when
-//! that run ended with its account written (the file is whole: every row, the created ones
-//! carried over, so the earlier file needs no undo of its own), else (the server stopped in
-//! it) the upload imported again, whose guests made already are found and skipped, so the
+//! the engine's reader finds it whole (a run that ended at the invite cap, or with rows to
+//! fix: every row, the created ones carried over, so the earlier file needs no undo of its
+//! own), else (a run stopped on request, or cut by the server's end) the upload imported
+//! again, as the CLI continues such a run: guests made already are found and skipped, so the
 //! earlier file stays a segment that an undo takes back too. A continuation that is declined
 //! or cannot start puts the earlier file back.
 
@@ -126,10 +127,12 @@ fn import_order(
     })
 }
 
-/// Whether the import's latest run ended with its account written and no error: its results
-/// file is whole, and `--retry-from` can continue it.
-fn whole(run: &RunDir) -> bool {
-    super::view::account(&run.summary()).is_some_and(|account| account.error.is_none())
+/// Whether the import's results file is whole (the engine's own reader of a results file
+/// says so: its run read every row and stamped it), so that `--retry-from` can continue it. A
+/// run stopped on request or killed leaves a file that is not.
+fn whole(path: &std::path::Path) -> bool {
+    let [row, status, ..] = crate::engine::report::results::RESULT_COLUMNS;
+    crate::input::verify_results(path, row, status).is_ok_and(|verified| verified.whole.is_ok())
 }
 
 /// The rest of the same job: the results moved aside and continued (see the module's note).
@@ -137,7 +140,7 @@ fn continuation(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Result<(
     if run.undo().exists() {
         return Err("this import was undone: upload the file again to import it anew".into());
     }
-    let retry = whole(run);
+    let retry = whole(&run.results());
     let n = (1..)
         .find(|n| !run.file(&format!("results-{n}.csv")).exists())
         .unwrap_or(1);
@@ -196,7 +199,7 @@ fn settle(
                 let _ = std::fs::rename(aside, back);
             }
         }
-    } else if !(retry && whole(run)) {
+    } else if !(retry && whole(&run.results())) {
         return;
     }
     meta.segments.retain(|s| s != segment);

@@ -199,6 +199,17 @@ impl Hub {
             .filter(|live| live.phase != Phase::Declined)
     }
 
+    /// The run's job (as `live` gives it) and its version, read together: a page rendered from
+    /// the one shows the other, so it reloads at the next change and never misses one.
+    pub(super) fn snapshot(&self, run: &str) -> (Option<Live>, u64) {
+        let entries = self.lock();
+        let entry = entries.get(run);
+        let live = entry
+            .map(|entry| entry.live.clone())
+            .filter(|live| live.phase != Phase::Declined);
+        (live, entry.map_or(0, |entry| entry.version))
+    }
+
     /// The run's version: it changes when a job starts or ends.
     pub(super) fn version(&self, run: &str) -> u64 {
         self.lock().get(run).map_or(0, |entry| entry.version)

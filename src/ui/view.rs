@@ -28,13 +28,15 @@ pub(super) fn files(run: &RunDir, kind: Kind) -> (PathBuf, PathBuf) {
 }
 
 /// The job the page shows: the live one, else the furthest one on disk.
-pub(super) fn shown(app: &App, id: &str, run: &RunDir) -> (Kind, Option<Live>) {
-    match app.hub.live(id) {
-        Some(live) => (live.kind, Some(live)),
-        None if run.undo().exists() || run.undo_summary().exists() => (Kind::Undo, None),
-        None if run.results().exists() => (Kind::Send, None),
-        None => (Kind::Preview, None),
-    }
+pub(super) fn shown(app: &App, id: &str, run: &RunDir) -> (Kind, Option<Live>, u64) {
+    let (live, version) = app.hub.snapshot(id);
+    let kind = match live {
+        Some(live) => return (live.kind, Some(live), version),
+        None if run.undo().exists() || run.undo_summary().exists() => Kind::Undo,
+        None if run.results().exists() => Kind::Send,
+        None => Kind::Preview,
+    };
+    (kind, None, version)
 }
 
 /// A finished job's account, from its `--summary-json`.
@@ -188,6 +190,15 @@ fn finished_state(
     }
 }
 
+/// A row's message as the page says it: where the engine tells a terminal to run the same
+/// command again, the page has its Continue button.
+fn row_message(message: &str) -> String {
+    message
+        .replace("run the same command again to continue", "Continue sends it")
+        .replace("run the same command again to settle it", "Continue settles it")
+        .replace("run the same command again to retry it", "Continue retries it")
+}
+
 /// Rows per status of a table.
 fn counted(table: &Table) -> BTreeMap<Status, u64> {
     table
@@ -209,6 +220,8 @@ pub(super) fn fields(run: &RunDir, results: &std::path::Path) -> BTreeMap<u64, V
 /// (`data-state` and the line in words).
 struct Where {
     kind: Kind,
+    /// The run's version when `live` was read.
+    version: u64,
     live: Option<Live>,
     phase: Phase,
     counts: BTreeMap<Status, u64>,
@@ -218,10 +231,11 @@ struct Where {
 impl Where {
     /// From the live job, else the job's summary on disk (the whole results are not read).
     fn of(app: &App, id: &str, run: &RunDir) -> Where {
-        let (kind, live) = shown(app, id, run);
+        let (kind, live, version) = shown(app, id, run);
         if let Some(live) = live {
             return Where {
                 kind,
+                version,
                 phase: live.phase,
                 counts: live.counts.clone(),
                 why: live.stopped.clone(),
@@ -234,6 +248,7 @@ impl Where {
         let account = account.unwrap_or_default();
         Where {
             kind,
+            version,
             live: None,
             phase,
             counts: account.counts,
@@ -337,7 +352,7 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
     RunPage {
         id: id.to_string(),
         file: meta.file.clone(),
-        version: app.hub.version(id),
+        version: at.version,
         state: at.words(app, &organization),
         data_state: at.data_state(),
         live: active,
@@ -396,6 +411,7 @@ fn marked_rows(
     rows.iter()
         .map(|row| {
             let mut row = row.clone();
+            row.message = row_message(&row.message);
             // After a send, a cell fixed since shows as fixed (the results hold the sent value).
             for edit in edits.unwrap_or_default().iter().filter(|e| e.row == row.row) {
                 if let Some(cell) = row.cells.get_mut(edit.column) {
@@ -406,7 +422,7 @@ fn marked_rows(
                 match live.get(&row.row) {
                     Some(update) => {
                         row.status = update.status.as_str().to_string();
-                        row.message = update.message.clone();
+                        row.message = row_message(&update.message);
                     }
                     None => {
                         row.status = "pending".into();
@@ -500,7 +516,7 @@ pub(super) fn note_json(app: &Arc<App>, id: &str, version: u64, row: Option<&Row
             "row": row.row,
             "status": row.status.as_str(),
             "tone": tone(row.status.as_str()),
-            "message": row.message,
+            "message": row_message(&row.message),
             "fields": row.fields,
         })
     });

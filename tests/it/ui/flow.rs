@@ -15,23 +15,25 @@ use super::{FIXED_EMAIL, INVALID_ROW, PREVIEW, mixed_rows, seeded, workbook};
 use fantoccini::Locator;
 
 /// Longest a preview, an import or an undo of these few rows may take on a busy machine.
-const JOB: Duration = crate::util::GENEROUS;
+pub(super) const JOB: Duration = crate::util::GENEROUS;
 /// Longest wait for an element or a page.
-const STEP: Duration = crate::util::BROWSER_STEP;
+pub(super) const STEP: Duration = crate::util::BROWSER_STEP;
 
 /// What the page shows, read in one round trip: the state line, each row's status by sheet
 /// row, the counts by status, and whether the marker set by [`Browser::script`] survives (it
 /// does not survive a reload).
 #[derive(Debug, Default)]
-struct Shown {
+pub(super) struct Shown {
     /// The state line in words (shown when a wait fails).
     #[allow(dead_code, reason = "read through Debug in failure messages")]
-    state: String,
+    pub state: String,
     /// The state as tests read it (`data-state`), not the words.
-    data_state: String,
-    rows: BTreeMap<u64, String>,
-    counts: BTreeMap<String, u64>,
-    marked: bool,
+    pub data_state: String,
+    pub rows: BTreeMap<u64, String>,
+    pub counts: BTreeMap<String, u64>,
+    pub marked: bool,
+    /// The engine's question waits for an answer.
+    pub asked: bool,
 }
 
 const READ: &str = r#"
@@ -42,9 +44,10 @@ return {
   rows: [...document.querySelectorAll('[data-test="row"]')].map(r => [Number(r.dataset.row), r.dataset.status]),
   counts: [...document.querySelectorAll('[data-test="count"]')].map(c => [c.dataset.status, Number(c.textContent)]),
   marked: window.__tallyfyMarker === true,
+  asked: !!document.querySelector('[data-test="confirm"]'),
 };"#;
 
-async fn shown(browser: &Browser) -> Shown {
+pub(super) async fn shown(browser: &Browser) -> Shown {
     let value = browser.script(READ).await;
     let pairs = |key: &str| value[key].as_array().cloned().unwrap_or_default();
     Shown {
@@ -59,12 +62,19 @@ async fn shown(browser: &Browser) -> Shown {
             .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_u64().unwrap()))
             .collect(),
         marked: value["marked"] == Value::Bool(true),
+        asked: value["asked"] == Value::Bool(true),
     }
 }
 
 /// Waits until what the page shows passes `done`, for at most `limit`; the failure names
 /// `what` and the page's text and the server's stderr.
-async fn until(browser: &Browser, ui: &Ui, what: &str, limit: Duration, done: impl Fn(&Shown) -> bool) -> Shown {
+pub(super) async fn until(
+    browser: &Browser,
+    ui: &Ui,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&Shown) -> bool,
+) -> Shown {
     let started = std::time::Instant::now();
     loop {
         let now = shown(browser).await;
@@ -82,13 +92,13 @@ async fn until(browser: &Browser, ui: &Ui, what: &str, limit: Duration, done: im
     }
 }
 
-fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+pub(super) fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
     pairs.iter().map(|(s, n)| (s.to_string(), *n)).collect()
 }
 
 /// Every guest of the sandbox's organization as its API lists them, read with a plain HTTP
 /// client (not the tool's), sorted by email.
-async fn listed_guests(sandbox: &Sandbox) -> Vec<Value> {
+pub(super) async fn listed_guests(sandbox: &Sandbox) -> Vec<Value> {
     let client = reqwest::Client::new();
     let mut guests = Vec::new();
     for page in 1.. {
@@ -122,7 +132,7 @@ async fn listed_guests(sandbox: &Sandbox) -> Vec<Value> {
 }
 
 /// Creates the sandbox saw (`POST …/guests`).
-fn creates(sandbox: &Sandbox) -> usize {
+pub(super) fn creates(sandbox: &Sandbox) -> usize {
     let log = sandbox.request_log();
     log.iter()
         .filter(|line| line.starts_with("POST ") && line.ends_with("/guests"))
@@ -131,7 +141,7 @@ fn creates(sandbox: &Sandbox) -> usize {
 
 /// Logs in with line 1's URL and uploads `path` through the file input; returns once the
 /// run's page shows the preview finished.
-async fn upload_and_preview(browser: &Browser, ui: &Ui, path: &std::path::Path) -> Shown {
+pub(super) async fn upload_and_preview(browser: &Browser, ui: &Ui, path: &std::path::Path) -> Shown {
     browser.goto(&ui.url).await;
     let input = browser.test_element("file", STEP).await;
     bounded("choose the file", input.send_keys(path.to_str().unwrap())).await;
