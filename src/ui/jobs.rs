@@ -1,8 +1,9 @@
-//! The page's jobs: each preview, import and undo is a job of the engine, built from a command
-//! line exactly as the CLI builds it (the page is "the CLI with a form"), pointed at the
-//! organization the page reaches, and watched through its events. Owns what is live in memory
-//! (counts, the waiting line, the stop) and tells the page about every change; what a job
-//! leaves behind is its results file, in the run's folder.
+//! The page's jobs: each preview, import and undo is a job of the engine (built directly, see
+//! `drive`), pointed at the organization the page reaches, and watched through its events. A
+//! job belongs to the server, not to a tab: it goes on whoever looks. Owns what is live in
+//! memory (counts, the waiting line, the engine's question until it is answered, the stop) and
+//! tells the page about every change; what a job leaves behind is its results file and summary,
+//! in the run's folder, from which a later server shows it and continues it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
