@@ -1,7 +1,7 @@
 //! A run's jobs as the page orders them: the preview, the send, its continuation (Continue,
-//! and Send after fixing rows: the rest of the same job, each guest at most once), the undo,
-//! and the answers to the engine's question. Owns which files each job reads and writes in the
-//! run's folder, and how a continuation's files are put in place when it ends.
+//! and Send after fixing rows: the rest of the same job, each guest at most once), the undo.
+//! Owns which files each job reads and writes in the run's folder, and how a continuation's
+//! files are put in place when it ends.
 //!
 //! A continuation moves the current `results.csv` aside (`results-N.csv`, listed in
 //! `Meta::segments`) and writes a new `results.csv`: a `--retry-from` of the earlier file when
@@ -13,10 +13,6 @@
 //! or cannot start puts the earlier file back.
 
 use std::sync::Arc;
-
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 
 use super::app::App;
 use super::jobs::{Kind, Order, Outcome, Step, Then};
@@ -246,51 +242,10 @@ pub(super) fn undo(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Resul
     app.hub.start(order, super::drive::drive)
 }
 
-fn act(app: &Arc<App>, id: &str, what: fn(&Arc<App>, &str, &RunDir, &Meta) -> Result<(), String>) -> Response {
-    let (run, meta) = match super::routes::find(app, id) {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
-    match what(app, id, &run, &meta) {
-        Ok(()) => super::routes::to_run(id),
-        Err(why) => super::routes::show(app, id, &run, &meta, StatusCode::CONFLICT, Some(why)),
+/// Starts the rest of a stopped, capped, failed or interrupted import (Continue).
+pub(super) fn resume(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Result<(), String> {
+    if !run.results().exists() {
+        return Err("there is nothing to continue: nothing was sent yet".into());
     }
-}
-
-/// `POST /runs/{id}/send`: the import (or the rows fixed since it) planned, and its question
-/// asked.
-pub(super) async fn send_route(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    act(&app, &id, send)
-}
-
-/// `POST /runs/{id}/continue`: the rest of a stopped, capped, failed or interrupted import.
-pub(super) async fn continue_route(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    act(&app, &id, |app, id, run, meta| {
-        if !run.results().exists() {
-            return Err("there is nothing to continue: nothing was sent yet".into());
-        }
-        send(app, id, run, meta)
-    })
-}
-
-/// `POST /runs/{id}/undo`: the undo planned, and its question asked.
-pub(super) async fn undo_route(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    act(&app, &id, undo)
-}
-
-/// `POST /runs/{id}/confirm`: yes to the engine's question.
-pub(super) async fn confirm(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    answer(&app, &id, true)
-}
-
-/// `POST /runs/{id}/cancel`: no to the engine's question.
-pub(super) async fn cancel(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    answer(&app, &id, false)
-}
-
-fn answer(app: &Arc<App>, id: &str, yes: bool) -> Response {
-    if app.hub.answer(id, yes) {
-        return super::routes::to_run(id);
-    }
-    act(app, id, |_, _, _, _| Err("nothing waits for a confirmation".into()))
+    send(app, id, run, meta)
 }

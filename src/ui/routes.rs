@@ -31,12 +31,12 @@ pub(super) fn router(app: Arc<App>, guard: Arc<Guard>) -> Router {
         .route("/runs/{id}/events", get(super::events::events))
         .route("/runs/{id}/mapping", post(mapping))
         .route("/runs/{id}/fix", post(fix))
-        .route("/runs/{id}/send", post(actions::send_route))
-        .route("/runs/{id}/continue", post(actions::continue_route))
-        .route("/runs/{id}/confirm", post(actions::confirm))
-        .route("/runs/{id}/cancel", post(actions::cancel))
+        .route("/runs/{id}/send", post(send))
+        .route("/runs/{id}/continue", post(resume))
+        .route("/runs/{id}/confirm", post(confirm))
+        .route("/runs/{id}/cancel", post(cancel))
         .route("/runs/{id}/stop", post(stop))
-        .route("/runs/{id}/undo", post(actions::undo_route))
+        .route("/runs/{id}/undo", post(undo))
         .route("/runs/{id}/{file}", get(download))
         .route("/assets/page.css", get(super::assets::css))
         .route("/assets/page.js", get(super::assets::js))
@@ -57,7 +57,7 @@ fn message(status: StatusCode, text: &str) -> Response {
     html(status, "Problem", None, &body)
 }
 
-pub(super) fn to_run(id: &str) -> Response {
+fn to_run(id: &str) -> Response {
     Redirect::to(&format!("/runs/{id}")).into_response()
 }
 
@@ -219,7 +219,7 @@ async fn save_upload(run: &RunDir, multipart: &mut Multipart) -> Result<String, 
 }
 
 /// The run by id, with its `run.json`, or the 404 page.
-pub(super) fn find(app: &App, id: &str) -> Result<(RunDir, Meta), Box<Response>> {
+fn find(app: &App, id: &str) -> Result<(RunDir, Meta), Box<Response>> {
     let run = app
         .runs
         .get(id)
@@ -233,14 +233,7 @@ pub(super) fn find(app: &App, id: &str) -> Result<(RunDir, Meta), Box<Response>>
     Ok((run, meta))
 }
 
-pub(super) fn show(
-    app: &Arc<App>,
-    id: &str,
-    run: &RunDir,
-    meta: &Meta,
-    status: StatusCode,
-    error: Option<String>,
-) -> Response {
+fn show(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, status: StatusCode, error: Option<String>) -> Response {
     let page = view::run_page(app, id, run, meta, error);
     let organization = meta.organization.clone().unwrap_or_else(|| app.organization());
     html(status, &meta.file, Some(&organization), &page::run_page(&page))
@@ -390,6 +383,51 @@ async fn fix(State(app): State<Arc<App>>, Path(id): Path<String>, Form(form): Fo
     }
     corrected(&run, &meta);
     to_run(&id)
+}
+
+/// Orders a job of the run (`actions`): on to its page, or the page with why not.
+fn act(app: &Arc<App>, id: &str, what: fn(&Arc<App>, &str, &RunDir, &Meta) -> Result<(), String>) -> Response {
+    let (run, meta) = match find(app, id) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    match what(app, id, &run, &meta) {
+        Ok(()) => to_run(id),
+        Err(why) => show(app, id, &run, &meta, StatusCode::CONFLICT, Some(why)),
+    }
+}
+
+/// `POST /runs/{id}/send`: the import (or the rows fixed since it) planned, and the engine's
+/// question asked.
+async fn send(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    act(&app, &id, actions::send)
+}
+
+/// `POST /runs/{id}/continue`: the rest of a stopped, capped, failed or interrupted import.
+async fn resume(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    act(&app, &id, actions::resume)
+}
+
+/// `POST /runs/{id}/undo`: the undo planned, and the engine's question asked.
+async fn undo(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    act(&app, &id, actions::undo)
+}
+
+/// `POST /runs/{id}/confirm`: yes to the engine's question.
+async fn confirm(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    answer(&app, &id, true)
+}
+
+/// `POST /runs/{id}/cancel`: no to the engine's question.
+async fn cancel(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    answer(&app, &id, false)
+}
+
+fn answer(app: &Arc<App>, id: &str, yes: bool) -> Response {
+    if app.hub.answer(id, yes) {
+        return to_run(id);
+    }
+    act(app, id, |_, _, _, _| Err("nothing waits for a confirmation".into()))
 }
 
 /// `POST /runs/{id}/stop`: the CLI's first Ctrl-C, for this run's job.

@@ -191,12 +191,9 @@ fn finished_state(
 }
 
 /// A row's message as the page says it: where the engine tells a terminal to run the same
-/// command again, the page has its Continue button.
+/// command again, the page has its Continue button (the engine's one wording of the step).
 fn row_message(message: &str) -> String {
-    message
-        .replace("run the same command again to continue", "Continue sends it")
-        .replace("run the same command again to settle it", "Continue settles it")
-        .replace("run the same command again to retry it", "Continue retries it")
+    crate::engine::NextStep::on_the_page(message)
 }
 
 /// Rows per status of a table.
