@@ -54,6 +54,7 @@ fn page_job(app: &App, meta: &Meta, file: std::path::PathBuf, results: std::path
 
 /// Starts the run's preview: a dry run of the upload, with the person's mapping and edits.
 pub(super) fn preview(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Result<(), String> {
+    let _ordering = app.hub.ordering();
     let upload = run.upload(meta);
     let job = PageJob {
         dry_run: true,
@@ -78,6 +79,7 @@ pub(super) fn preview(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Re
 /// Starts the import, or continues it when it has results already: the engine plans it and
 /// asks its question, which the page shows.
 pub(super) fn send(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Result<(), String> {
+    let _ordering = app.hub.ordering();
     if app.hub.live(id).is_some_and(|live| live.active()) {
         return Err("a job of this run is going: wait for it to end".into());
     }
@@ -136,43 +138,65 @@ fn continuation(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Result<(
     if run.undo().exists() {
         return Err("this import was undone: upload the file again to import it anew".into());
     }
+    reach(app)?;
     let retry = whole(&run.results());
     let n = (1..)
         .find(|n| !run.file(&format!("results-{n}.csv")).exists())
         .unwrap_or(1);
-    let name = format!("results-{n}");
+    let segment = format!("results-{n}.csv");
     let moves = [
-        (run.results(), run.file(&format!("{name}.csv"))),
-        (run.summary(), run.file(&format!("{name}.summary.json"))),
-        (run.fields(&run.results()), run.file(&format!("{name}.fields.json"))),
+        (run.results(), run.file(&segment)),
+        (run.summary(), run.file(&format!("results-{n}.summary.json"))),
+        (
+            run.fields(&run.results()),
+            run.file(&format!("results-{n}.fields.json")),
+        ),
     ];
+    let started = aside_and_continued(app, id, run, meta, &segment, &moves, retry);
+    if started.is_err() {
+        // Nothing started: the run is as it was.
+        let nothing = Outcome {
+            declined: true,
+            ..Outcome::default()
+        };
+        settle(run, &segment, &moves, retry, &nothing);
+    }
+    started
+}
+
+/// Moves the earlier results aside (`moves`) and starts their continuation: a retry of them
+/// when they are whole, else the upload imported again.
+fn aside_and_continued(
+    app: &Arc<App>,
+    id: &str,
+    run: &RunDir,
+    meta: &Meta,
+    segment: &str,
+    moves: &[(std::path::PathBuf, std::path::PathBuf); 3],
+    retry: bool,
+) -> Result<(), String> {
     let _ = std::fs::remove_file(run.results_xlsx());
-    for (from, to) in &moves {
+    for (from, to) in moves {
         if from.exists() {
             std::fs::rename(from, to).map_err(|e| format!("cannot move the earlier results aside: {e}"))?;
         }
     }
     let mut meta = meta.clone();
-    meta.segments.push(format!("{name}.csv"));
+    meta.segments.push(segment.to_string());
     meta.organization = Some(app.organization());
     run.save(&meta).map_err(|e| format!("cannot keep the run: {e}"))?;
-    let earlier = run.file(&format!("{name}.csv"));
-    let job = if retry {
-        PageJob {
-            retry: true,
-            summary_json: run.summary(),
-            argv: argv("import", &earlier, &["--retry-from"]),
-            ..page_job(app, &meta, earlier, run.results())?
-        }
+    let (file, flags) = if retry {
+        (run.file(segment), &["--retry-from"][..])
     } else {
-        let upload = run.upload(&meta);
-        PageJob {
-            summary_json: run.summary(),
-            argv: argv("import", &upload, &[]),
-            ..page_job(app, &meta, upload, run.results())?
-        }
+        (run.upload(&meta), &[][..])
     };
-    let (folder, segment) = (run.clone(), format!("{name}.csv"));
+    let job = PageJob {
+        retry,
+        summary_json: run.summary(),
+        argv: argv("import", &file, flags),
+        ..page_job(app, &meta, file, run.results())?
+    };
+    let (folder, segment, moves) = (run.clone(), segment.to_string(), moves.clone());
     let then = move |outcome: &Outcome| settle(&folder, &segment, &moves, retry, outcome);
     let order = import_order(app, id, run, &meta, job, Some(Box::new(then)))?;
     app.hub.start(order, super::drive::drive)
@@ -207,6 +231,7 @@ fn settle(
 /// Starts the undo: the current results, then each earlier segment, newest first; the engine
 /// asks before each.
 pub(super) fn undo(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Result<(), String> {
+    let _ordering = app.hub.ordering();
     if app.hub.live(id).is_some_and(|live| live.active()) {
         return Err("a job of this run is going: wait for it to end".into());
     }

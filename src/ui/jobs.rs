@@ -146,6 +146,8 @@ struct Entry {
 pub(super) struct Hub {
     entries: Mutex<HashMap<String, Entry>>,
     notes: broadcast::Sender<Note>,
+    /// Held while an order is put in place (see [`Hub::ordering`]).
+    ordering: Mutex<()>,
 }
 
 /// What an order does with the run's files once it ends.
@@ -183,7 +185,15 @@ impl Hub {
         Arc::new(Hub {
             entries: Mutex::new(HashMap::new()),
             notes,
+            ordering: Mutex::new(()),
         })
+    }
+
+    /// Held while an order is put in place: the check that no job of the run is going, the
+    /// files it moves, and its start happen as one, so two clicks (two tabs) at once cannot
+    /// both move a run's results aside.
+    pub(super) fn ordering(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.ordering.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The changes, for an event stream.
