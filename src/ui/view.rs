@@ -138,6 +138,8 @@ pub(super) fn live_state(live: &Live, organization: &str, rates: &[Rate]) -> Str
                 };
                 line.push_str(&format!("; waiting for {why} until {}", clock(*until)));
             }
+            // The job is the server's, not the tab's (issue 32, point 2).
+            line.push_str(". You may close this page: the job goes on while the tool runs");
             line
         }
         (phase, kind) => finished_state(kind, phase, live.stopped.as_deref(), &live.counts, organization),
