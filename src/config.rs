@@ -15,6 +15,7 @@ use url::Url;
 mod env;
 mod error;
 mod job;
+mod monitor;
 
 pub use crate::api::settings::{ApiConfig, Credentials, Transport, parse_base_url, parse_org};
 use crate::cli::{ApiArgs, DoctorArgs, ExportArgs, SandboxArgs, UiArgs};
@@ -23,6 +24,7 @@ use crate::secret::Secret;
 pub use env::{API_TOKEN_ENV, CLIENT_SECRET_ENV, ENV_VARS, TOKEN_ENV};
 pub use error::ConfigError;
 pub use job::{Import, Job, Kind, Output, Reading, Undo, import, job_from_args, undo};
+pub use monitor::{Monitor, history_dir};
 
 pub use crate::defaults::BASE_URL as DEFAULT_BASE_URL;
 
@@ -142,12 +144,12 @@ pub const LOCK_DIR_ENV: &str = "TALLYFY_LOCK_DIR";
 pub const STATE_DIR_ENV: &str = "TALLYFY_STATE_DIR";
 
 /// Where what the tool learns of an organization (its invite cap) is remembered:
-/// `TALLYFY_STATE_DIR`, else the user's state folder (`$XDG_STATE_HOME` or
+/// `--state-dir` (`TALLYFY_STATE_DIR`), else the user's state folder (`$XDG_STATE_HOME` or
 /// `~/.local/state`)`/tallyfy-guests`. Not for a server on this machine unless set: every
 /// sandbox serves the same organization id, and one trial's cap is no other's.
-fn state_dir(base_url: &str) -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os(STATE_DIR_ENV).filter(|dir| !dir.is_empty()) {
-        return Some(PathBuf::from(dir));
+fn state_dir(given: Option<&std::path::Path>, base_url: &str) -> Option<PathBuf> {
+    if let Some(dir) = given.filter(|dir| !dir.as_os_str().is_empty()) {
+        return Some(dir.to_path_buf());
     }
     let local = url::Url::parse(base_url).ok().is_some_and(|url| match url.host() {
         Some(url::Host::Domain(name)) => name == "localhost",
@@ -335,12 +337,17 @@ pub struct ExportConfig {
     pub excel: bool,
     /// Pages fetched at once after the first.
     pub concurrency: usize,
+    /// The run's watchers (history, `--notify`, `--ping`, `--metrics-file`).
+    pub monitor: Monitor,
+    /// What is wrong with the monitoring flags, in words (set-up problems).
+    pub monitor_problems: Vec<String>,
 }
 
 /// The `export` flags, checked.
 pub fn export(args: ExportArgs) -> ExportConfig {
     crate::files::wait::set_limit(args.api.io_timeout);
     let reach = online(&args.api, args.sandbox);
+    let (monitor, monitor_problems) = monitor::monitor(&args.monitor, &args.api);
     ExportConfig {
         reach,
         output: args.output,
@@ -349,6 +356,8 @@ pub fn export(args: ExportArgs) -> ExportConfig {
         raw: args.raw,
         excel: args.excel,
         concurrency: args.concurrency as usize,
+        monitor,
+        monitor_problems,
     }
 }
 
@@ -533,7 +542,7 @@ pub fn transport(args: &ApiArgs) -> Transport {
         max_retries: args.max_retries,
         max_wait: args.max_wait.unwrap_or(crate::defaults::MAX_WAIT),
         max_wait_given: args.max_wait.is_some(),
-        state_dir: state_dir(&args.base_url),
+        state_dir: state_dir(args.state_dir.as_deref(), &args.base_url),
         connect_timeout: args.connect_timeout,
         request_timeout: args.timeout,
         max_guests: args.max_guests,

@@ -47,6 +47,8 @@ pub struct Job {
     /// command is this one, retrying the results. The process's own for the CLI; the given
     /// words for `job_from_args` (a page's process has another command line).
     pub argv: Vec<String>,
+    /// The run's watchers: the history, `--notify`, `--ping`, `--metrics-file`.
+    pub monitor: super::Monitor,
 }
 
 /// What a run does with the rows of its file.
@@ -241,6 +243,7 @@ pub fn import(args: ImportArgs) -> Job {
         concurrency: args.concurrency,
         yes: args.yes,
         heartbeat: args.heartbeat,
+        monitor: super::monitor::monitor(&args.monitor, &args.api),
     };
     common.job(Kind::Import(import), &args.api, args.sandbox, transport)
 }
@@ -268,6 +271,7 @@ pub fn undo(args: UndoArgs) -> Job {
         concurrency: args.concurrency,
         yes: args.yes,
         heartbeat: args.heartbeat,
+        monitor: super::monitor::monitor(&args.monitor, &args.api),
     };
     let transport = transport(&args.api);
     common.job(Kind::Undo(undo), &args.api, false, transport)
@@ -299,6 +303,8 @@ struct Common {
     concurrency: u32,
     yes: bool,
     heartbeat: Duration,
+    /// The watchers, and what is wrong with their flags.
+    monitor: (super::Monitor, Vec<String>),
 }
 
 impl Common {
@@ -306,7 +312,9 @@ impl Common {
     fn job(self, kind: Kind, api: &ApiArgs, sandbox: bool, transport: Transport) -> Job {
         crate::files::wait::set_limit(api.io_timeout);
         let reach = super::reach(api, sandbox, self.dry_run, transport);
-        let refused = refused(&kind, &reach);
+        let (monitor, monitor_problems) = self.monitor;
+        let mut refused = refused(&kind, &reach);
+        refused.extend(monitor_problems);
         Job {
             kind,
             file: Source::from_arg(&self.file),
@@ -323,6 +331,7 @@ impl Common {
             argv: std::env::args_os()
                 .map(|arg| arg.to_string_lossy().into_owned())
                 .collect(),
+            monitor,
         }
     }
 }

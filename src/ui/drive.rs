@@ -33,6 +33,8 @@ pub(super) async fn drive(hub: Arc<Hub>, order: Order) -> Outcome {
     let summary_json = job.output.summary_json.clone();
     let mut account = crate::engine::SummaryFile::new(&job, std::time::SystemTime::now());
     account.hash_input(&job.file);
+    // The run goes in the history as the CLI's do.
+    let monitor = crate::monitor::Watch::of_job(&job, crate::monitor::From::Page);
     let mut running = crate::engine::start(job);
     let stopper = running.stopper();
     hub.stoppable(&order.run, Box::new(move || stopper.stop()));
@@ -48,6 +50,9 @@ pub(super) async fn drive(hub: Arc<Hub>, order: Order) -> Outcome {
         }
     }
     let result = running.finish().await;
+    monitor
+        .finished(crate::monitor::End::of_run(finished.as_ref(), &result))
+        .await;
     if let Some(path) = summary_json
         && let Err(error) = account.write(&path, &result)
     {
