@@ -184,10 +184,31 @@ fn reach(api: &ApiArgs, sandbox: bool, dry_run: bool, transport: Transport) -> R
     match ApiConfig::from_args(api) {
         Ok(mut config) => {
             config.transport = transport;
+            warn_if_expiring(&config);
             Ok(Reach::Api(Box::new(config)))
         }
         Err(error) if dry_run && error.only_missing_credentials() => Ok(Reach::Offline),
         Err(error) => Err(error),
+    }
+}
+
+/// A token that says it expires (a JWT's `exp`) is worth this much notice, on every run and
+/// in `doctor`: a personal token lasts about six months, and a cron job should not find out
+/// the night it stops working.
+const EXPIRY_NOTICE: std::time::Duration = std::time::Duration::from_secs(14 * 24 * 3600);
+
+/// What to say of the token's coming end, if anything.
+fn token_expiry(config: &ApiConfig) -> Option<String> {
+    match &config.credentials {
+        Credentials::Token(token) => crate::secret::expiry_warning(token, std::time::SystemTime::now(), EXPIRY_NOTICE),
+        Credentials::Client { .. } => None,
+    }
+}
+
+/// Says the token's coming end as a warning on stderr (a run's log), if there is one.
+fn warn_if_expiring(config: &ApiConfig) {
+    if let Some(warning) = token_expiry(config) {
+        tracing::warn!("{warning}");
     }
 }
 
@@ -208,8 +229,9 @@ pub struct DoctorConfig {
     pub reach: Result<Online, ConfigError>,
     /// Where the credentials come from (`TALLYFY_ACCESS_TOKEN`, `--token-file`, ...).
     pub token_source: String,
-    /// What is worth a `warn` line though it passes: secret files others can read.
-    pub warnings: Vec<String>,
+    /// What is worth a `warn` line though it passes, by check: secret files others can read,
+    /// a token about to expire.
+    pub warnings: Vec<(&'static str, String)>,
 }
 
 /// The `doctor` flags, checked.
@@ -230,13 +252,17 @@ pub fn doctor(args: DoctorArgs) -> DoctorConfig {
     };
     let reach = online(&args.api, args.sandbox);
     // Doctor says so on a line of its own (a log line is easily missed): the secret files
-    // that others can read.
-    let warnings = [&args.api.token_file, &args.api.client_secret_file]
+    // that others can read, and a token about to expire.
+    let mut warnings: Vec<(&'static str, String)> = [&args.api.token_file, &args.api.client_secret_file]
         .into_iter()
         .flatten()
         .filter(|_| !args.sandbox)
         .filter_map(|path| readable_by_others(&std::fs::metadata(path).ok()?, path))
+        .map(|warning| ("secret file", warning))
         .collect();
+    if let Ok(Online::Api(config)) = &reach {
+        warnings.extend(token_expiry(config).map(|warning| ("token expiry", warning)));
+    }
     DoctorConfig {
         reach,
         token_source,
@@ -288,6 +314,7 @@ pub fn ui(args: UiArgs) -> Result<UiConfig, ConfigError> {
         match ApiConfig::from_args(&args.api) {
             Ok(mut config) => {
                 config.transport = transport;
+                warn_if_expiring(&config);
                 UiReach::Api(Box::new(config))
             }
             Err(error) if error.only_missing_credentials() => {
@@ -347,6 +374,9 @@ pub struct ExportConfig {
 pub fn export(args: ExportArgs) -> ExportConfig {
     crate::files::wait::set_limit(args.api.io_timeout);
     let reach = online(&args.api, args.sandbox);
+    if let Ok(Online::Api(config)) = &reach {
+        warn_if_expiring(config);
+    }
     let (monitor, monitor_problems) = monitor::monitor(&args.monitor, &args.api);
     ExportConfig {
         reach,
