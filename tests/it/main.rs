@@ -36,7 +36,7 @@ mod nightly; // the nightly loop: history, alerts on a change of state, pings, t
 mod only_rows; // results files hold only rows: one record per input row, and what proves a file whole
 mod overwrite; // `template` and `export` never destroy a person's file
 mod pace; // the invite cap's plan: a confirmed run waits out its windows, a learned cap is remembered, one estimate
-mod packaging; // what ships beside the binary: the systemd units
+mod packaging; // what ships beside the binary: the systemd units and the .deb's contents
 mod presence; // mirror keeps every guest the file mentions, in any cell and spelling
 mod prompt; // the interactive question under a real pseudo-terminal
 mod properties; // property tests of the reader: export CSV → import round trips

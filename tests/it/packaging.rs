@@ -1,5 +1,7 @@
 //! What ships beside the binary: the systemd units pass `systemd-analyze verify` (pointed at
-//! this build's binary, in a folder of the test's own) and treat exit 3 as a success.
+//! this build's binary, in a folder of the test's own) and treat exit 3 as a success; the
+//! `.deb` (scripts/deb, cargo-deb's metadata in Cargo.toml) carries them, the manual page and the
+//! completions.
 
 use std::path::Path;
 
@@ -48,4 +50,51 @@ fn the_shipped_units_pass_systemd_analyze_verify_and_take_exit_3_for_a_success()
         service.contains("--token-file %d/token"),
         "the token comes from the credential"
     );
+}
+
+/// The `.deb`'s assets (`[package.metadata.deb]` in Cargo.toml) as (source, destination).
+fn deb_assets() -> Vec<(String, String)> {
+    let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let section = manifest
+        .split("[package.metadata.deb]")
+        .nth(1)
+        .expect("cargo-deb metadata");
+    let assets = section.split("assets = [").nth(1).unwrap().split("\n]").next().unwrap();
+    assets
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split('"').collect();
+            (fields.len() >= 4).then(|| (fields[1].to_string(), fields[3].to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_deb_carries_every_unit_the_manual_and_the_completions_from_files_that_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let assets = deb_assets();
+    // What scripts/deb builds or generates into target/ first; the rest is in the repository.
+    for (source, _) in assets.iter().filter(|(source, _)| !source.starts_with("target/")) {
+        assert!(root.join(source).is_file(), "{source} is packaged but missing");
+    }
+    for unit in std::fs::read_dir(root.join("packaging/systemd")).unwrap() {
+        let name = unit.unwrap().file_name().to_string_lossy().into_owned();
+        let packaged = format!("packaging/systemd/{name}");
+        let installed = assets.iter().find(|(source, _)| *source == packaged);
+        assert_eq!(
+            installed.map(|(_, to)| to.as_str()),
+            Some("usr/lib/systemd/system/"),
+            "{name} is not packaged"
+        );
+    }
+    let destinations: Vec<&str> = assets.iter().map(|(_, to)| to.as_str()).collect();
+    for place in [
+        "usr/bin/",
+        "usr/share/man/man1/",
+        "usr/share/bash-completion/completions/tallyfy-guests",
+        "usr/share/zsh/vendor-completions/",
+        "usr/share/fish/vendor_completions.d/",
+    ] {
+        assert!(destinations.contains(&place), "nothing installed in {place}");
+    }
 }
