@@ -9,13 +9,15 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT: Duration = Duration::from_secs(5);
 
 /// The HTTP client of the watchers: its own (no token, no organization's headers), bounded by
-/// `TIMEOUT`; proxies and trusted certificates as the environment says (HTTPS_PROXY,
+/// `TIMEOUT`, never redirected; proxies and trusted certificates as the environment says (HTTPS_PROXY,
 /// SSL_CERT_FILE). `None`, said once, when it cannot be made.
 pub(super) fn client() -> Option<reqwest::Client> {
     match reqwest::Client::builder()
         .connect_timeout(CONNECT)
         .timeout(TIMEOUT)
         .user_agent(concat!("tallyfy-guests/", env!("CARGO_PKG_VERSION")))
+        // Only to the URLs given: a redirect would carry the run's counts and rows elsewhere.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
     {
         Ok(client) => Some(client),
