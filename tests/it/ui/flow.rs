@@ -256,8 +256,8 @@ async fn stop_on_the_page_sends_no_further_create() {
     let emails: Vec<String> = (0..ROWS).map(|i| format!("stop{i:02}@example.com")).collect();
     let rows: Vec<[&str; 1]> = emails.iter().map(|e| [e.as_str()]).collect();
     workbook(&sheet, &rows);
-    // Creates paced at 4 a second, so the run lasts about 10 s and Stop lands mid-run.
-    let ui = Ui::start(dir.path(), Some(&sandbox), &["--invite-rate", "4/s"]);
+    // Creates paced one a 250 ms window, so the run lasts about 10 s and Stop lands mid-run.
+    let ui = Ui::start(dir.path(), Some(&sandbox), &["--invite-rate", "1/250ms"]);
     let browser = Browser::start(dir.path()).await;
     let preview = upload_and_preview(&browser, &ui, &sheet).await;
     assert_eq!(preview.counts, counts(&[("would_create", ROWS as u64)]));
