@@ -47,6 +47,8 @@ pub struct Job {
     /// command is this one, retrying the results. The process's own for the CLI; the given
     /// words for `job_from_args` (a page's process has another command line).
     pub argv: Vec<String>,
+    /// The run's watchers: the history, `--notify`, `--ping`, `--metrics-file`.
+    pub monitor: super::Monitor,
 }
 
 /// What a run does with the rows of its file.
@@ -241,6 +243,7 @@ pub fn import(args: ImportArgs) -> Job {
         concurrency: args.concurrency,
         yes: args.yes,
         heartbeat: args.heartbeat,
+        monitor: super::monitor::monitor(&args.monitor, &args.api),
     };
     common.job(Kind::Import(import), &args.api, args.sandbox, transport)
 }
@@ -268,6 +271,7 @@ pub fn undo(args: UndoArgs) -> Job {
         concurrency: args.concurrency,
         yes: args.yes,
         heartbeat: args.heartbeat,
+        monitor: super::monitor::monitor(&args.monitor, &args.api),
     };
     let transport = transport(&args.api);
     common.job(Kind::Undo(undo), &args.api, false, transport)
@@ -339,10 +343,18 @@ pub fn page(spec: PageJob) -> Job {
             include_used: false,
         })
     };
-    let max_retries = match &spec.reach {
-        Reach::Api(config) => config.transport.max_retries,
-        Reach::Sandbox(transport) => transport.max_retries,
-        Reach::Offline => 0,
+    let transport = match &spec.reach {
+        Reach::Api(config) => Some(&config.transport),
+        Reach::Sandbox(transport) => Some(transport),
+        Reach::Offline => None,
+    };
+    let max_retries = transport.map_or(0, |transport| transport.max_retries);
+    // The page's runs go in the history as the CLI's do, in the same folder (`ui --state-dir`
+    // as the transport carries it, else the user's); the page has no notification or metrics
+    // flags of its own.
+    let monitor = super::Monitor {
+        history_dir: super::history_dir(transport.and_then(|t| t.state_dir.as_deref())),
+        ..super::Monitor::default()
     };
     Job {
         kind,
@@ -363,6 +375,7 @@ pub fn page(spec: PageJob) -> Job {
         refused: Vec::new(),
         lock_dir: lock_dir(),
         argv: spec.argv,
+        monitor,
     }
 }
 
@@ -375,6 +388,8 @@ struct Common {
     concurrency: u32,
     yes: bool,
     heartbeat: Duration,
+    /// The watchers, and what is wrong with their flags.
+    monitor: (super::Monitor, Vec<String>),
 }
 
 impl Common {
@@ -382,7 +397,9 @@ impl Common {
     fn job(self, kind: Kind, api: &ApiArgs, sandbox: bool, transport: Transport) -> Job {
         crate::files::wait::set_limit(api.io_timeout);
         let reach = super::reach(api, sandbox, self.dry_run, transport);
-        let refused = refused(&kind, &reach);
+        let (monitor, monitor_problems) = self.monitor;
+        let mut refused = refused(&kind, &reach);
+        refused.extend(monitor_problems);
         Job {
             kind,
             file: Source::from_arg(&self.file),
@@ -399,6 +416,7 @@ impl Common {
             argv: std::env::args_os()
                 .map(|arg| arg.to_string_lossy().into_owned())
                 .collect(),
+            monitor,
         }
     }
 }

@@ -63,6 +63,8 @@ async fn one(hub: &Hub, run: &str, step: Step) -> (Outcome, Option<Summary>) {
     let summary_json = job.output.summary_json.clone();
     let mut account = crate::engine::SummaryFile::new(&job, std::time::SystemTime::now());
     account.hash_input(&job.file);
+    // The run goes in the history as the CLI's do.
+    let monitor = crate::monitor::Watch::of_job(&job, crate::monitor::From::Page);
     let mut running = crate::engine::start(job);
     let stopper = running.stopper();
     hub.stoppable(run, Box::new(move || stopper.stop()));
@@ -81,6 +83,9 @@ async fn one(hub: &Hub, run: &str, step: Step) -> (Outcome, Option<Summary>) {
         }
     }
     let result = running.finish().await;
+    monitor
+        .finished(crate::monitor::End::of_run(finished.as_ref(), &result))
+        .await;
     // A question answered no (or a stop at the question) sent and wrote nothing: the run is
     // as it was, its earlier account included.
     let declined = match &result {
