@@ -14,11 +14,12 @@ use crate::engine::confirm;
 use crate::engine::event::{Confirm, Event, Listing, Wait};
 use crate::engine::job::Face;
 use crate::engine::outcome::Status;
-use crate::engine::report::summary::SummaryFile;
+use crate::engine::report::summary::{Summary, SummaryFile};
 use crate::engine::setup;
 use crate::engine::{self, Running, Stopper};
 use crate::error::{Exit, RunError, ShutdownSignals};
 use crate::logging::Ui;
+use crate::monitor::{End, Watch};
 use progress::{PendingCreates, Progress};
 
 mod progress;
@@ -40,21 +41,26 @@ pub async fn run(job: Job, ui: Ui) -> Result<Exit, RunError> {
         ask: confirm::interactive(),
     };
     let bar = Bar::new(ui, &job);
+    let monitor = Watch::of_job(&job, crate::monitor::From::CommandLine);
+    monitor.started().await;
     let mut running = engine::start_with(job, face);
-    watch(&mut running, bar, &mut account, ui).await;
+    let summary = watch(&mut running, bar, &mut account, ui).await;
     let result = running.finish().await;
     // However the command ends (set-up problems and a refused lock included), monitoring
     // reads this run's exit code, never an earlier run's.
-    match summary_json {
+    let result = match summary_json {
         Some(path) => write_summary(account, &path, refused, result),
         None => result,
-    }
+    };
+    monitor.finished(End::of_run(summary.as_ref(), &result)).await;
+    result
 }
 
 /// The run's events, taken until the engine closes them: the signal watcher started once it
 /// has set up, the question asked on the terminal, the bar or heartbeat fed, and the summary
-/// shown on stderr and kept for `--summary-json`.
-async fn watch(running: &mut Running, mut bar: Bar, account: &mut SummaryFile, ui: Ui) {
+/// shown on stderr and kept for `--summary-json`; the summary, for the run's watchers.
+async fn watch(running: &mut Running, mut bar: Bar, account: &mut SummaryFile, ui: Ui) -> Option<Summary> {
+    let mut finished = None;
     let stopper = running.stopper();
     let mut signals = None;
     // The bar's message and the heartbeat, a few times a second while rows go out.
@@ -129,6 +135,7 @@ async fn watch(running: &mut Running, mut bar: Bar, account: &mut SummaryFile, u
             Event::Finished { summary, .. } => {
                 bar.close();
                 summary.show(ui);
+                finished = Some(summary.clone());
                 account.summary(summary);
             }
             Event::Planned { confirm: None, .. } | Event::Stopping { .. } => {}
@@ -136,6 +143,7 @@ async fn watch(running: &mut Running, mut bar: Bar, account: &mut SummaryFile, u
     }
     drop(signals);
     drop(bar);
+    finished
 }
 
 /// `--summary-json` at `path`, with the run's `result`: not written when set-up refused the

@@ -9,6 +9,7 @@
 //! engine call), `view` (what a page says), `words` (the engine's messages in a person's words) and `page` (its HTML), `routes`, `events` (SSE),
 //! `assets` (the embedded stylesheet and script).
 
+mod actions;
 mod app;
 mod assets;
 mod corrected;
@@ -105,7 +106,6 @@ pub async fn run(config: UiConfig) -> Result<Exit, RunError> {
         hub: Hub::new(),
         reach: RwLock::new(reach),
         ask,
-        confirming: Mutex::new(HashMap::new()),
         columns: Mutex::new(HashMap::new()),
         invite_rates,
     });

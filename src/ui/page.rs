@@ -125,6 +125,12 @@ pub(super) struct RunLine {
     pub results: bool,
     /// It has the results as a workbook.
     pub workbook: bool,
+    /// The machine-readable state (`data-state`).
+    pub data_state: &'static str,
+    /// What opening it offers, in words.
+    pub open: String,
+    /// Continue is offered.
+    pub can_continue: bool,
 }
 
 /// A status's count, as the runs list and the filters show it.
@@ -201,6 +207,8 @@ pub(super) struct RunPage {
     pub can_stop: bool,
     /// The undo button.
     pub can_undo: bool,
+    /// The continue button (the rest of a stopped, capped, failed or interrupted import).
+    pub can_continue: bool,
     /// Files to download.
     pub downloads: Vec<Download>,
     /// The results' rows that need a person, and the next step.
@@ -215,6 +223,8 @@ pub(super) struct RunPage {
     pub fixable: bool,
     /// The rows the person left out, by the sheet's row number.
     pub skipped: Vec<u64>,
+    /// Rows can be left out (a preview, before anything is sent).
+    pub can_skip: bool,
     /// The status the table is filtered to, if any.
     pub filter: Option<String>,
     /// The page of the table shown (0-based).
@@ -300,6 +310,7 @@ pub(super) enum Focus {
     Confirm,
     Fix,
     Send,
+    Continue,
     Stop,
     Undo,
     Nothing,
@@ -353,6 +364,8 @@ impl RunView<'_> {
             Focus::Fix
         } else if page.can_send {
             Focus::Send
+        } else if page.can_continue {
+            Focus::Continue
         } else if page.can_stop {
             Focus::Stop
         } else if page.can_undo {
@@ -503,7 +516,7 @@ impl RunView<'_> {
                     status: row.status.clone(),
                     look: Look::of(&row.status),
                     message,
-                    skippable: self.page.fixable && tone(&row.status) == "person",
+                    skippable: self.page.can_skip && tone(&row.status) == "person",
                     cells,
                 }
             })

@@ -116,14 +116,14 @@ async fn an_email_column_the_tool_does_not_know_is_chosen_on_the_page() {
     assert_eq!(chosen, "email", "{}", browser.page_text().await);
     drop(kontakt);
     let shown = super::flow::shown(&browser).await;
-    assert_eq!(shown.state, "stopped");
+    assert_eq!(shown.data_state, "stopped");
     assert!(shown.rows.is_empty(), "no preview before the columns are confirmed");
     until_focused(&browser, "remap").await;
     assert_in_words(&browser, dir.path(), "the column step").await;
 
     browser.click("remap", STEP).await;
     let preview = until(&browser, &ui, "the preview with the chosen column", JOB, |s| {
-        s.state == "ready" && !s.rows.is_empty()
+        s.data_state == "ready" && !s.rows.is_empty()
     })
     .await;
     let expected: std::collections::BTreeMap<u64, String> = PREVIEW.iter().map(|(r, s)| (*r, s.to_string())).collect();
@@ -233,7 +233,10 @@ async fn every_page_speaks_in_a_persons_words() {
     )
     .unwrap();
     upload(&browser, &ui, &pdf).await;
-    let failed = until(&browser, &ui, "the PDF to be refused", STEP, |s| s.state == "failed").await;
+    let failed = until(&browser, &ui, "the PDF to be refused", STEP, |s| {
+        s.data_state == "failed"
+    })
+    .await;
     assert!(failed.rows.is_empty());
     let text = browser.page_text().await;
     assert!(text.contains("is a PDF, not a spreadsheet"), "{text}");
@@ -256,7 +259,7 @@ async fn every_page_speaks_in_a_persons_words() {
     browser.client.back().await.unwrap();
     browser.click("suggestion", STEP).await;
     until(&browser, &ui, "the suggestion to be applied", JOB, |s| {
-        s.state == "ready" && s.rows.get(&2).map(String::as_str) == Some("would_create")
+        s.data_state == "ready" && s.rows.get(&2).map(String::as_str) == Some("would_create")
     })
     .await;
 
@@ -266,12 +269,12 @@ async fn every_page_speaks_in_a_persons_words() {
     bounded("clear", cell.clear()).await;
     bounded("type", cell.send_keys("alan.new@example.com\u{E007}")).await;
     until(&browser, &ui, "the fix", JOB, |s| {
-        s.state == "ready" && s.rows.values().all(|st| st != "invalid")
+        s.data_state == "ready" && s.rows.values().all(|st| st != "invalid")
     })
     .await;
     browser.click("send", STEP).await;
     browser.click("confirm", STEP).await;
-    until(&browser, &ui, "the import", JOB, |s| s.state == "done").await;
+    until(&browser, &ui, "the import", JOB, |s| s.data_state == "done").await;
     assert_in_words(&browser, dir.path(), "the results").await;
     browser.goto(&format!("{}/", ui.base)).await;
     assert_in_words(&browser, dir.path(), "the runs list after the import").await;
@@ -302,7 +305,7 @@ async fn the_focus_follows_the_next_step_at_a_phones_width_and_a_gone_server_is_
     bounded("clear", cell.clear()).await;
     bounded("type", cell.send_keys("alan.new@example.com\u{E007}")).await;
     until(&browser, &ui, "the fix", JOB, |s| {
-        s.state == "ready" && s.rows.get(&INVALID_ROW).map(String::as_str) == Some("would_create")
+        s.data_state == "ready" && s.rows.get(&INVALID_ROW).map(String::as_str) == Some("would_create")
     })
     .await;
     until_focused(&browser, "send").await;
@@ -310,7 +313,7 @@ async fn the_focus_follows_the_next_step_at_a_phones_width_and_a_gone_server_is_
     until_focused(&browser, "confirm").await;
     assert_eq!(browser.script(fits).await, true, "the question scrolls sideways");
     browser.click("confirm", STEP).await;
-    until(&browser, &ui, "the import", JOB, |s| s.state == "done").await;
+    until(&browser, &ui, "the import", JOB, |s| s.data_state == "done").await;
     until_focused(&browser, "undo").await;
     assert_eq!(browser.script(fits).await, true, "the results scroll sideways");
 
@@ -397,7 +400,7 @@ async fn a_workbooks_corrected_copy_and_results_keep_its_name_format_and_title_r
     bounded("clear", cell.clear()).await;
     bounded("type", cell.send_keys("bernd@example.de\u{E007}")).await;
     until(&browser, &ui, "the fix", JOB, |s| {
-        s.state == "ready" && s.rows.get(&5).map(String::as_str) == Some("would_create")
+        s.data_state == "ready" && s.rows.get(&5).map(String::as_str) == Some("would_create")
     })
     .await;
 
@@ -422,7 +425,7 @@ async fn a_workbooks_corrected_copy_and_results_keep_its_name_format_and_title_r
 
     browser.click("send", STEP).await;
     browser.click("confirm", STEP).await;
-    until(&browser, &ui, "the import", JOB, |s| s.state == "done").await;
+    until(&browser, &ui, "the import", JOB, |s| s.data_state == "done").await;
     let xlsx = bounded(
         "the results workbook's link",
         browser.client.find(Locator::Css(r#"a[href$="/results.xlsx"]"#)),
@@ -463,7 +466,7 @@ async fn a_members_row_is_left_out_with_a_click_put_back_and_never_sent() {
 
     browser.click("skip", STEP).await;
     let left_out = until(&browser, &ui, "the row left out", JOB, |s| {
-        s.state == "ready" && !s.rows.is_empty() && !s.rows.contains_key(&3)
+        s.data_state == "ready" && !s.rows.is_empty() && !s.rows.contains_key(&3)
     })
     .await;
     assert_eq!(left_out.counts, counts(&[("would_create", 2)]), "{left_out:?}");
@@ -472,12 +475,12 @@ async fn a_members_row_is_left_out_with_a_click_put_back_and_never_sent() {
     // Put back, it is the member's row again; left out again for the send.
     browser.click("unskip", STEP).await;
     until(&browser, &ui, "the row put back", JOB, |s| {
-        s.state == "ready" && s.rows.get(&3).map(String::as_str) == Some("invalid")
+        s.data_state == "ready" && s.rows.get(&3).map(String::as_str) == Some("invalid")
     })
     .await;
     browser.click("skip", STEP).await;
     until(&browser, &ui, "the row left out again", JOB, |s| {
-        s.state == "ready" && !s.rows.is_empty() && !s.rows.contains_key(&3)
+        s.data_state == "ready" && !s.rows.is_empty() && !s.rows.contains_key(&3)
     })
     .await;
 
@@ -495,7 +498,7 @@ async fn a_members_row_is_left_out_with_a_click_put_back_and_never_sent() {
 
     browser.click("send", STEP).await;
     browser.click("confirm", STEP).await;
-    let done = until(&browser, &ui, "the import", JOB, |s| s.state == "done").await;
+    let done = until(&browser, &ui, "the import", JOB, |s| s.data_state == "done").await;
     assert_eq!(done.counts, counts(&[("created", 2)]), "{done:?}");
     assert_eq!(creates(&sandbox), 2, "only the rows kept were sent");
     browser.close().await;
@@ -561,7 +564,7 @@ async fn the_guests_sheet_of_a_workbook_is_chosen_on_the_page() {
     ];
     book(&path, &[("Notizen", notes), ("Kontakte", contacts)]);
     upload(&browser, &ui, &path).await;
-    let step = until(&browser, &ui, "the column step", STEP, |s| s.state == "stopped").await;
+    let step = until(&browser, &ui, "the column step", STEP, |s| s.data_state == "stopped").await;
     assert!(step.rows.is_empty(), "{step:?}");
     let chosen = browser
         .script(r#"return [document.querySelector('[data-test="sheet"]').value, document.querySelector('[data-test="map"][data-column="Kontakt"]').value]"#)
@@ -569,7 +572,7 @@ async fn the_guests_sheet_of_a_workbook_is_chosen_on_the_page() {
     assert_eq!(chosen, serde_json::json!(["Kontakte", "email"]));
     browser.click("remap", STEP).await;
     let preview = until(&browser, &ui, "the chosen sheet's preview", JOB, |s| {
-        s.state == "ready" && !s.rows.is_empty()
+        s.data_state == "ready" && !s.rows.is_empty()
     })
     .await;
     assert_eq!(preview.counts, counts(&[("would_create", 2)]), "{preview:?}");
@@ -588,7 +591,7 @@ async fn the_guests_sheet_of_a_workbook_is_chosen_on_the_page() {
     assert_eq!(first.counts, counts(&[("would_create", 1)]), "{first:?}");
     choose_sheet(&browser, "Gäste").await;
     let preview = until(&browser, &ui, "the other sheet's preview", JOB, |s| {
-        s.state == "ready" && s.counts == counts(&[("would_create", 3)])
+        s.data_state == "ready" && s.counts == counts(&[("would_create", 3)])
     })
     .await;
     assert_eq!(preview.rows.keys().copied().collect::<Vec<_>>(), [2, 3, 4]);
@@ -597,7 +600,7 @@ async fn the_guests_sheet_of_a_workbook_is_chosen_on_the_page() {
     // Sent, the chosen sheet is what is imported.
     browser.click("send", STEP).await;
     browser.click("confirm", STEP).await;
-    let done = until(&browser, &ui, "the import", JOB, |s| s.state == "done").await;
+    let done = until(&browser, &ui, "the import", JOB, |s| s.data_state == "done").await;
     assert_eq!(done.counts, counts(&[("created", 3)]), "{done:?}");
     assert_eq!(creates(&sandbox), 3);
     browser.close().await;

@@ -19,24 +19,32 @@ pub(super) const JOB: Duration = crate::util::GENEROUS;
 /// Longest wait for an element or a page.
 pub(super) const STEP: Duration = crate::util::BROWSER_STEP;
 
-/// What the page shows, read in one round trip: the state (`data-state`), each row's status by sheet
+/// What the page shows, read in one round trip: the state line, each row's status by sheet
 /// row, the counts by status, and whether the marker set by [`Browser::script`] survives (it
 /// does not survive a reload).
 #[derive(Debug, Default)]
 pub(super) struct Shown {
+    /// The state line in words (shown when a wait fails).
+    #[allow(dead_code, reason = "read through Debug in failure messages")]
     pub state: String,
+    /// The state as tests read it (`data-state`), not the words.
+    pub data_state: String,
     pub rows: BTreeMap<u64, String>,
     pub counts: BTreeMap<String, u64>,
     pub marked: bool,
+    /// The engine's question waits for an answer.
+    pub asked: bool,
 }
 
 const READ: &str = r#"
 const state = document.querySelector('[data-test="state"]');
 return {
-  state: state ? state.dataset.state : '',
+  state: state ? state.textContent : '',
+  data_state: state ? (state.dataset.state || '') : '',
   rows: [...document.querySelectorAll('[data-test="row"]')].map(r => [Number(r.dataset.row), r.dataset.status]),
   counts: [...document.querySelectorAll('[data-test="count"]')].map(c => [c.dataset.status, Number(c.textContent)]),
   marked: window.__tallyfyMarker === true,
+  asked: !!document.querySelector('[data-test="confirm"]'),
 };"#;
 
 pub(super) async fn shown(browser: &Browser) -> Shown {
@@ -44,6 +52,7 @@ pub(super) async fn shown(browser: &Browser) -> Shown {
     let pairs = |key: &str| value[key].as_array().cloned().unwrap_or_default();
     Shown {
         state: value["state"].as_str().unwrap_or_default().to_string(),
+        data_state: value["data_state"].as_str().unwrap_or_default().to_string(),
         rows: pairs("rows")
             .iter()
             .map(|p| (p[0].as_u64().unwrap(), p[1].as_str().unwrap().to_string()))
@@ -53,6 +62,7 @@ pub(super) async fn shown(browser: &Browser) -> Shown {
             .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_u64().unwrap()))
             .collect(),
         marked: value["marked"] == Value::Bool(true),
+        asked: value["asked"] == Value::Bool(true),
     }
 }
 
@@ -88,7 +98,7 @@ pub(super) fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
 
 /// Every guest of the sandbox's organization as its API lists them, read with a plain HTTP
 /// client (not the tool's), sorted by email.
-async fn listed_guests(sandbox: &Sandbox) -> Vec<Value> {
+pub(super) async fn listed_guests(sandbox: &Sandbox) -> Vec<Value> {
     let client = reqwest::Client::new();
     let mut guests = Vec::new();
     for page in 1.. {
@@ -143,7 +153,7 @@ pub(super) async fn upload_and_preview(browser: &Browser, ui: &Ui, path: &std::p
     })
     .await;
     until(browser, ui, "the preview to finish", JOB, |s| {
-        s.state == "ready" && !s.rows.is_empty()
+        s.data_state == "ready" && !s.rows.is_empty()
     })
     .await
 }
@@ -180,7 +190,7 @@ async fn a_person_previews_fixes_sends_downloads_and_undoes_an_import_on_the_pag
     bounded("clear the cell", cell.clear()).await;
     bounded("type the fix", cell.send_keys(&format!("{FIXED_EMAIL}\u{E007}"))).await;
     let fixed = until(&browser, &ui, "the fixed row to be re-checked", JOB, |s| {
-        s.state == "ready" && s.rows.get(&INVALID_ROW).map(String::as_str) == Some("would_create")
+        s.data_state == "ready" && s.rows.get(&INVALID_ROW).map(String::as_str) == Some("would_create")
     })
     .await;
     assert_eq!(
@@ -214,7 +224,7 @@ async fn a_person_previews_fixes_sends_downloads_and_undoes_an_import_on_the_pag
     assert_eq!(creates(&sandbox), 0, "nothing is sent before the confirmation");
     bounded("confirm", question.click()).await;
     let done = until(&browser, &ui, "the import's final counts", JOB, |s| {
-        s.state == "done" && s.counts == counts(&[("created", 4), ("exists", 1), ("duplicate", 1)])
+        s.data_state == "done" && s.counts == counts(&[("created", 4), ("exists", 1), ("duplicate", 1)])
     })
     .await;
     let mut final_rows = expected.clone();
@@ -242,7 +252,7 @@ async fn a_person_previews_fixes_sends_downloads_and_undoes_an_import_on_the_pag
     browser.click("undo", STEP).await;
     browser.click("confirm", STEP).await;
     until(&browser, &ui, "the undo to finish", JOB, |s| {
-        s.state == "done" && s.counts.get("deleted") == Some(&4)
+        s.data_state == "done" && s.counts.get("deleted") == Some(&4)
     })
     .await;
     assert_eq!(
@@ -277,7 +287,7 @@ async fn stop_on_the_page_sends_no_further_create() {
         s.marked && s.counts.get("created").is_some_and(|n| (3..ROWS as u64).contains(n))
     })
     .await;
-    assert!(going.state == "running", "{going:?}");
+    assert_eq!(going.data_state, "running", "{going:?}");
 
     let at_stop = creates(&sandbox);
     let clicking = std::time::Instant::now();
@@ -286,7 +296,7 @@ async fn stop_on_the_page_sends_no_further_create() {
     // server) are not after the Stop; on a loaded machine that trip takes a while.
     let during_click = (clicking.elapsed().as_secs_f64() * 4.0).ceil() as usize;
     let stopped = until(&browser, &ui, "the run to say it stopped", JOB, |s| {
-        s.state == "stopped"
+        s.data_state == "stopped"
     })
     .await;
     let when_stopped = creates(&sandbox);

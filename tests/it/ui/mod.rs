@@ -1,5 +1,5 @@
 //! The `ui` command's page (issue 25): driven in a real headless Chromium over WebDriver
-//! (`flow`; `face`: issue 33's page as a product), spoken to over plain HTTP for its security guarantees (`security`), and compared
+//! (`flow`; `face`: issue 33's page as a product; a job that outlives the tab, Continue, Undo and fixes after a send in `jobs`), spoken to over plain HTTP for its security guarantees (`security`), and compared
 //! with the CLI on one file (`same_results`). `browser` and `server` are the harness; `harness`
 //! proves the browser half on a page of its own.
 
@@ -7,6 +7,7 @@ mod browser;
 mod face;
 mod flow;
 mod harness;
+mod jobs;
 mod same_results;
 mod security;
 mod server;
