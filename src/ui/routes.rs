@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::app::{App, Reached};
 use super::jobs::{Kind, Order};
-use super::runs::{Edit, Meta, RunDir, upload_name};
+use super::runs::{Edit, Meta, RunDir, shown_name, upload_name};
 use super::security::Guard;
 use super::{page, table, view};
 use crate::input::MAX_WORKBOOK;
@@ -37,6 +37,7 @@ pub(super) fn router(app: Arc<App>, guard: Arc<Guard>) -> Router {
         .route("/runs/{id}/cancel", post(cancel))
         .route("/runs/{id}/stop", post(stop))
         .route("/runs/{id}/undo", post(undo))
+        .route("/runs/{id}/delete", post(delete))
         .route("/runs/{id}/{file}", get(download))
         .route("/assets/page.css", get(super::assets::css))
         .route("/assets/page.js", get(super::assets::js))
@@ -160,8 +161,8 @@ async fn upload(State(app): State<Arc<App>>, headers: HeaderMap, mut multipart: 
         }
     };
     let saved = save_upload(&run, &mut multipart).await;
-    let file = match saved {
-        Ok(file) => file,
+    let (file, name) = match saved {
+        Ok(saved) => saved,
         Err(status) => {
             let _ = std::fs::remove_dir_all(run.path());
             return match status {
@@ -173,6 +174,7 @@ async fn upload(State(app): State<Arc<App>>, headers: HeaderMap, mut multipart: 
     let meta = Meta {
         id: id.clone(),
         file,
+        name,
         uploaded: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
         ..Meta::default()
     };
@@ -185,19 +187,20 @@ async fn upload(State(app): State<Arc<App>>, headers: HeaderMap, mut multipart: 
     }
 }
 
-/// Streams the `file` field into the run's folder, counting it against the cap.
-async fn save_upload(run: &RunDir, multipart: &mut Multipart) -> Result<String, StatusCode> {
+/// Streams the `file` field into the run's folder, counting it against the cap: the name it
+/// is kept under, and the person's name for it.
+async fn save_upload(run: &RunDir, multipart: &mut Multipart) -> Result<(String, String), StatusCode> {
     use tokio::io::AsyncWriteExt;
     let status = |e: axum::extract::multipart::MultipartError| e.status();
     while let Some(mut field) = multipart.next_field().await.map_err(status)? {
         if field.name() != Some("file") {
             continue;
         }
-        let name = upload_name(field.file_name().unwrap_or("upload"));
+        let given = field.file_name().unwrap_or("upload").to_string();
+        let name = upload_name(&given);
         let path = run.path().join(&name);
-        let mut out = tokio::fs::File::create(&path)
-            .await
-            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+        let out = super::runs::private_file(&path).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+        let mut out = tokio::fs::File::from_std(out);
         let mut size = 0u64;
         while let Some(chunk) = field.chunk().await.map_err(status)? {
             size += chunk.len() as u64;
@@ -212,7 +215,7 @@ async fn save_upload(run: &RunDir, multipart: &mut Multipart) -> Result<String, 
         return if size == 0 {
             Err(StatusCode::BAD_REQUEST)
         } else {
-            Ok(name)
+            Ok((name, shown_name(&given)))
         };
     }
     Err(StatusCode::BAD_REQUEST)
@@ -280,7 +283,7 @@ fn find(app: &App, id: &str) -> Result<(RunDir, Meta), Box<Response>> {
 fn show(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, status: StatusCode, error: Option<String>) -> Response {
     let page = view::run_page(app, id, run, meta, error);
     let organization = meta.organization.clone().unwrap_or_else(|| app.organization());
-    html(status, &meta.file, Some(&organization), &page::run_page(&page))
+    html(status, meta.shown(), Some(&organization), &page::run_page(&page))
 }
 
 async fn run_page(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
@@ -315,13 +318,12 @@ async fn mapping(
     if let Err(why) = changeable(&app, &id, &run) {
         return show(&app, &id, &run, &meta, StatusCode::CONFLICT, Some(why));
     }
-    let detected = match table::columns(&run.upload(&meta), &[]) {
-        Ok(columns) => columns.detected,
-        Err(_) => Vec::new(),
+    // The run's columns as the page read them (once per mapping): what was detected is the
+    // same whatever the mapping.
+    let (names, detected) = match app.columns(&id, &run, &meta) {
+        Ok(columns) => (columns.names.clone(), columns.detected.clone()),
+        Err(_) => Default::default(),
     };
-    let names = table::columns(&run.upload(&meta), &meta.map)
-        .map(|c| c.names)
-        .unwrap_or_default();
     meta.map = names
         .iter()
         .enumerate()
@@ -465,6 +467,33 @@ async fn cancel(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response
 async fn stop(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     app.hub.stop(&id);
     to_run(&id)
+}
+
+/// `POST /runs/{id}/delete`: the run and its files removed from this computer (what it
+/// imported stays in Tallyfy), never while a job of it is going.
+async fn delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let busy = || app.hub.live(&id).is_some_and(|live| live.active());
+    match super::retention::delete(&app.runs, &id, &busy) {
+        Ok(()) => {
+            app.set_confirming(&id, None);
+            app.columns
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&id);
+            Redirect::to("/").into_response()
+        }
+        Err(super::retention::Refused::Missing) => {
+            message(StatusCode::NOT_FOUND, "no such run: it was deleted already")
+        }
+        Err(super::retention::Refused::Busy) => message(
+            StatusCode::CONFLICT,
+            "this run is going: stop it, or wait for it to end, before you delete it",
+        ),
+        Err(super::retention::Refused::Io(e)) => message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("could not delete the run's files: {e}"),
+        ),
+    }
 }
 
 /// The run's files: the engine's results as it wrote them, the corrected copy.

@@ -188,7 +188,7 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
     let person = count("invalid") + count("conflict") + count("failed");
     RunPage {
         id: id.to_string(),
-        file: meta.file.clone(),
+        file: meta.shown().to_string(),
         version: app.hub.version(id),
         state,
         live: active,
@@ -368,7 +368,7 @@ pub(super) fn run_line(app: &Arc<App>, run: &RunDir, meta: &Meta) -> super::page
     };
     super::page::RunLine {
         id: meta.id.clone(),
-        file: meta.file.clone(),
+        file: meta.shown().to_string(),
         uploaded: meta.uploaded.clone(),
         state,
         counts: counts.into_iter().collect(),

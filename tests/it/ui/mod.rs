@@ -9,6 +9,7 @@ mod harness;
 mod same_results;
 mod security;
 mod server;
+mod shared_machine;
 
 use std::path::Path;
 
