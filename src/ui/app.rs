@@ -48,6 +48,9 @@ pub(super) struct App {
     pub confirming: Mutex<HashMap<String, Kind>>,
     /// Each run's columns.
     pub columns: Mutex<ColumnCache>,
+    /// Held while a view reads an upload's columns: one workbook in memory at a time for the
+    /// views, however many requests arrive.
+    pub reading: Mutex<()>,
     /// `--invite-rate`, for the timing of the creates.
     pub invite_rates: Vec<Rate>,
 }
@@ -88,16 +91,33 @@ impl App {
         };
     }
 
-    /// The upload's columns under the run's mapping, read once per mapping.
+    /// The upload's columns under the run's mapping, read once per mapping, and never while a
+    /// job of the run reads the file itself (a workbook is read whole: the page would hold it
+    /// twice). The cache's lock is not held while reading, so other runs' pages do not wait.
     pub(super) fn columns(&self, id: &str, run: &RunDir, meta: &Meta) -> Result<Arc<Columns>, String> {
-        let mut cache = self.columns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((map, columns)) = cache.get(id)
-            && *map == meta.map
-        {
-            return Ok(Arc::clone(columns));
+        let cached = || {
+            let cache = self.columns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache
+                .get(id)
+                .filter(|(map, _)| *map == meta.map)
+                .map(|(_, columns)| Arc::clone(columns))
+        };
+        if let Some(columns) = cached() {
+            return Ok(columns);
+        }
+        if self.hub.live(id).is_some_and(|live| live.active()) {
+            return Err("the file is being checked: its columns show when that is done".into());
+        }
+        let _reading = self.reading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Another request may have read them while this one waited.
+        if let Some(columns) = cached() {
+            return Ok(columns);
         }
         let columns = Arc::new(table::columns(&run.upload(meta), &meta.map)?);
-        cache.insert(id.to_string(), (meta.map.clone(), Arc::clone(&columns)));
+        self.columns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.to_string(), (meta.map.clone(), Arc::clone(&columns)));
         Ok(columns)
     }
 }

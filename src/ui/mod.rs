@@ -43,8 +43,58 @@ pub async fn run(config: UiConfig) -> Result<Exit, RunError> {
     let runs = Runs::open(&config.dir)
         .map_err(|e| RunError::io(format!("cannot keep the runs in {}", config.dir.display()), e))?;
     retention::prune(&runs, config.keep, &|_| false);
+    let (reach, ask, invite_rates, sandbox) = reach(config.reach).await?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+        .await
+        .map_err(|e| RunError::io(format!("cannot listen on 127.0.0.1:{}", config.port), e))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| RunError::io("cannot listen on 127.0.0.1", e))?
+        .port();
+    let guard = Arc::new(security::Guard::new(port, Box::new(|url| drop(print_link(url)))));
+    let url = guard.url();
+    print_link(&url).map_err(|e| RunError::io("cannot write to stdout", e))?;
+    tracing::info!(
+        "serving the page at http://127.0.0.1:{port}/ (the runs are kept in {})",
+        runs.dir().display()
+    );
+    if config.open
+        && let Some(file) = opener::open(&url, runs.dir(), port)
+    {
+        guard.redirect_file(file);
+    }
+    let app = Arc::new(App {
+        runs,
+        hub: Hub::new(),
+        reach: RwLock::new(reach),
+        ask,
+        confirming: Mutex::new(HashMap::new()),
+        columns: Mutex::new(HashMap::new()),
+        reading: Mutex::new(()),
+        invite_rates,
+    });
+    let pruning = tokio::spawn(prune_daily(Arc::clone(&app), config.keep));
+    let exit = serve(listener, app, Arc::clone(&guard)).await;
+    pruning.abort();
+    guard.forget_redirect_file();
+    drop(sandbox);
+    Ok(exit)
+}
+
+/// What the page reaches (or asks for), its invite pace, and the built-in sandbox if it is one.
+async fn reach(
+    reach: UiReach,
+) -> Result<
+    (
+        Option<Reached>,
+        Option<Ask>,
+        Vec<crate::rate::Rate>,
+        Option<crate::sandbox::Sandbox>,
+    ),
+    RunError,
+> {
     let mut sandbox = None;
-    let (reach, ask, invite_rates) = match config.reach {
+    let (reach, ask, invite_rates) = match reach {
         UiReach::Sandbox(transport) => {
             let rates = transport.invite_rates.clone();
             let (started, api) = crate::sandbox::builtin(transport)
@@ -83,40 +133,7 @@ pub async fn run(config: UiConfig) -> Result<Exit, RunError> {
             )
         }
     };
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
-        .await
-        .map_err(|e| RunError::io(format!("cannot listen on 127.0.0.1:{}", config.port), e))?;
-    let port = listener
-        .local_addr()
-        .map_err(|e| RunError::io("cannot listen on 127.0.0.1", e))?
-        .port();
-    let guard = Arc::new(security::Guard::new(port, Box::new(|url| drop(print_link(url)))));
-    let url = guard.url();
-    print_link(&url).map_err(|e| RunError::io("cannot write to stdout", e))?;
-    tracing::info!(
-        "serving the page at http://127.0.0.1:{port}/ (the runs are kept in {})",
-        runs.dir().display()
-    );
-    if config.open
-        && let Some(file) = opener::open(&url, runs.dir(), port)
-    {
-        guard.redirect_file(file);
-    }
-    let app = Arc::new(App {
-        runs,
-        hub: Hub::new(),
-        reach: RwLock::new(reach),
-        ask,
-        confirming: Mutex::new(HashMap::new()),
-        columns: Mutex::new(HashMap::new()),
-        invite_rates,
-    });
-    let pruning = tokio::spawn(prune_daily(Arc::clone(&app), config.keep));
-    let exit = serve(listener, app, Arc::clone(&guard)).await;
-    pruning.abort();
-    guard.forget_redirect_file();
-    drop(sandbox);
-    Ok(exit)
+    Ok((reach, ask, invite_rates, sandbox))
 }
 
 /// The page's address with its key, on a line of stdout of its own (the first, and a new one

@@ -59,32 +59,34 @@ fn open(path: &Path, options: &InputOptions) -> Result<Input, String> {
     Input::open(&Source::File(path.to_path_buf()), options).map_err(|e| e.to_string())
 }
 
-/// Reads the upload's header with the person's changes and without.
+/// Reads the upload's header, once: how it is read with the person's changes, and how the same
+/// header maps without them (a workbook is read whole, so a second reading would cost as much
+/// memory again).
 pub(super) fn columns(upload: &Path, map: &[(String, String)]) -> Result<Columns, String> {
-    let detected = open(upload, &InputOptions::default()).ok();
     let options = InputOptions {
         map: targets(map),
         ..InputOptions::default()
     };
     let input = open(upload, &options)?;
-    let fields_of = |input: &Input| -> Vec<Option<&'static str>> {
+    let detected = crate::input::map_header(&input.header, &[]).ok();
+    let fields_of = |map: &crate::input::FieldMap| -> Vec<Option<&'static str>> {
         (0..input.header.len())
             .map(|column| {
-                let phone = input.map.phone_columns().iter().position(|&c| c == column);
+                let phone = map.phone_columns().iter().position(|&c| c == column);
                 match phone {
                     Some(0) => Some(Field::Phone1.name()),
                     Some(_) => Some(Field::Phone2.name()),
                     None => Field::all()
-                        .find(|&field| input.map.column(field) == Some(column))
+                        .find(|&field| map.column(field) == Some(column))
                         .map(Field::name),
                 }
             })
             .collect()
     };
-    let chosen = fields_of(&input);
+    let chosen = fields_of(&input.map);
     let detected = detected
         .as_ref()
-        .map_or_else(|| vec![None; input.header.len()], fields_of);
+        .map_or_else(|| vec![None; input.header.len()], |(map, _)| fields_of(map));
     let hints = input
         .header
         .iter()
