@@ -105,7 +105,7 @@ impl App {
         if let Some(columns) = cached() {
             return Ok(columns);
         }
-        if self.hub.live(id).is_some_and(|live| live.active()) {
+        if self.hub.active(id) {
             return Err("the file is being checked: its columns show when that is done".into());
         }
         let _reading = self.reading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

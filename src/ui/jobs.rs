@@ -71,8 +71,6 @@ pub(super) struct Live {
     pub started: Instant,
     /// Why it stopped early, or the error that ended it.
     pub stopped: Option<String>,
-    /// The rows finished so far, by sheet row.
-    pub rows: BTreeMap<u64, RowUpdate>,
 }
 
 impl Live {
@@ -86,7 +84,6 @@ impl Live {
             waiting: None,
             started: Instant::now(),
             stopped: None,
-            rows: BTreeMap::new(),
         }
     }
 
@@ -115,6 +112,11 @@ pub(super) struct Note {
 
 struct Entry {
     live: Live,
+    /// The rows finished so far, by sheet row, while the job goes (the first `SHOWN_ROWS`, as a
+    /// page shows them): apart from `live`, which is copied for every page, so that a page
+    /// copies only the rows it shows (a big file's rows would cost the server as much memory
+    /// as the file, for each page).
+    rows: BTreeMap<u64, RowUpdate>,
     version: u64,
     stop: Option<Box<dyn Fn() + Send + Sync>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -168,6 +170,22 @@ impl Hub {
     /// The run's job, if one ran since the server started.
     pub(super) fn live(&self, run: &str) -> Option<Live> {
         self.lock().get(run).map(|entry| entry.live.clone())
+    }
+
+    /// Whether the run has a job going.
+    pub(super) fn active(&self, run: &str) -> bool {
+        self.lock().get(run).is_some_and(|entry| entry.live.active())
+    }
+
+    /// The finished rows among `wanted` (the rows a page shows) of the run's job going.
+    pub(super) fn rows(&self, run: &str, wanted: impl Iterator<Item = u64>) -> BTreeMap<u64, RowUpdate> {
+        let entries = self.lock();
+        let Some(entry) = entries.get(run) else {
+            return BTreeMap::new();
+        };
+        wanted
+            .filter_map(|row| Some((row, entry.rows.get(&row)?.clone())))
+            .collect()
     }
 
     /// The run's version: it changes when a job starts or ends.
@@ -240,6 +258,7 @@ impl Hub {
                         creates: order.creates,
                         ..Live::new(order.kind)
                     },
+                    rows: BTreeMap::new(),
                     version,
                     stop: None,
                     task: None,
@@ -285,6 +304,14 @@ impl Hub {
                 return;
             };
             let row = change(&mut entry.live);
+            if let Some(update) = &row {
+                entry.rows.insert(update.row, update.clone());
+                // A page shows a file's first rows (the lowest row numbers): the rest are
+                // the results file's to hold, not the server's memory.
+                if entry.rows.len() > super::table::SHOWN_ROWS {
+                    entry.rows.pop_last();
+                }
+            }
             Note {
                 run: run.to_string(),
                 version: entry.version,
@@ -312,6 +339,8 @@ impl Hub {
                 Phase::Done
             };
             entry.stop = None;
+            // The results file and its offending fields hold them now.
+            entry.rows = BTreeMap::new();
             entry.version += 1;
             Note {
                 run: run.to_string(),
@@ -330,4 +359,65 @@ pub(super) struct Outcome {
     pub counts: Option<BTreeMap<String, u64>>,
     /// Why it stopped early, or the error that ended it.
     pub stopped: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(row: u64) -> RowUpdate {
+        RowUpdate {
+            row,
+            status: "would_create".into(),
+            message: String::new(),
+            fields: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_keeps_only_the_rows_a_page_shows_and_none_once_it_ends() {
+        let hub = Hub::new();
+        let order = Order {
+            run: "r".into(),
+            kind: Kind::Preview,
+            argv: Vec::new(),
+            api: ApiConfig::new(
+                crate::config::Transport::default(),
+                "http://127.0.0.1:1/api",
+                "5a4db0c5a4db0c5a4db0c5a4db0c5a4d",
+                crate::config::Credentials::Token(crate::secret::Secret::new("t")),
+            )
+            .unwrap(),
+            fields: PathBuf::new(),
+            edits: Vec::new(),
+            creates: None,
+            workbook: None,
+        };
+        let (end, ended) = tokio::sync::oneshot::channel::<()>();
+        hub.start(order, |_, _| async move {
+            let _ = ended.await;
+            Outcome::default()
+        })
+        .unwrap();
+        // Finished out of order, as concurrent creates finish: the lowest rows stay.
+        let last = super::super::table::SHOWN_ROWS as u64 + 500;
+        for n in (2..=last).rev() {
+            hub.update("r", |live| {
+                *live.counts.entry("would_create".into()).or_default() += 1;
+                Some(row(n))
+            });
+        }
+        assert_eq!(hub.live("r").unwrap().done(), last - 1, "every row is counted");
+        let kept = hub.rows("r", 1..=last + 1);
+        assert_eq!(kept.len(), super::super::table::SHOWN_ROWS);
+        assert_eq!(kept.keys().next(), Some(&2));
+        assert!(!kept.contains_key(&last));
+        assert_eq!(hub.rows("r", [7, 9].into_iter()).len(), 2, "only the rows asked for");
+        end.send(()).unwrap();
+        // The hub is told the job ended by the job's task: wait for that state, not a time.
+        while hub.active("r") {
+            tokio::task::yield_now().await;
+        }
+        assert!(hub.rows("r", 1..=last).is_empty(), "the results file holds them now");
+    }
 }

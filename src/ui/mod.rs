@@ -153,7 +153,7 @@ async fn prune_daily(app: Arc<App>, keep: Option<std::time::Duration>) {
         let hub = Arc::clone(&app.hub);
         let runs = app.runs.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            retention::prune(&runs, keep, &|id| hub.live(id).is_some_and(|live| live.active()));
+            retention::prune(&runs, keep, &|id| hub.active(id));
         })
         .await;
     }

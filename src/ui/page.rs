@@ -93,6 +93,8 @@ pub(super) struct RunLine {
     pub results: bool,
     /// It has the results as a workbook.
     pub workbook: bool,
+    /// No job of it is going: it may be deleted.
+    pub deletable: bool,
 }
 
 /// The runs list.
@@ -101,7 +103,7 @@ pub(super) fn runs_list(lines: &[RunLine]) -> String {
         return String::new();
     }
     let mut out = String::from(
-        "<section><h2>Earlier runs</h2><table class=\"runs\"><thead><tr><th>File</th><th>Uploaded</th><th>State</th><th>Rows</th><th>Results</th></tr></thead><tbody>",
+        "<section><h2>Earlier runs</h2><table class=\"runs\"><thead><tr><th>File</th><th>Uploaded</th><th>State</th><th>Rows</th><th>Results</th><th></th></tr></thead><tbody>",
     );
     for line in lines {
         let counts: Vec<String> = line
@@ -119,9 +121,18 @@ pub(super) fn runs_list(lines: &[RunLine]) -> String {
             }
             (false, _) => String::new(),
         };
+        // A link to a question, not a button that deletes: nothing is removed unconfirmed.
+        let delete = if line.deletable {
+            format!(
+                "<a href=\"/runs/{id}/delete\" data-test=\"delete\" aria-label=\"{}\">Delete…</a>",
+                esc(&format!("Delete the run of {}", line.file))
+            )
+        } else {
+            String::new()
+        };
         let _ = write!(
             out,
-            "<tr><td><a href=\"/runs/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{results}</td></tr>",
+            "<tr><td><a href=\"/runs/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{results}</td><td>{delete}</td></tr>",
             esc(&line.id),
             esc(&line.file),
             esc(&line.uploaded),
@@ -293,6 +304,21 @@ fn counts(out: &mut String, counts: &[(String, u64)]) {
         );
     }
     out.push_str("</div>");
+}
+
+/// The question before a run is deleted: what goes, what stays, and the way back.
+pub(super) fn delete_question(id: &str, file: &str, uploaded: &str) -> String {
+    let question = format!(
+        "Delete the run of {file} (uploaded {uploaded}) from this computer? Its copy of the file, \
+         the corrected copy and the results are removed and cannot be brought back; the guests it \
+         imported stay in the organization."
+    );
+    format!(
+        "<section class=\"panel confirm\" role=\"alertdialog\" aria-labelledby=\"question\"><p id=\"question\">{}</p>{}\
+         <a href=\"/\" data-test=\"keep\">Cancel: keep it</a></section>",
+        esc(&question),
+        button("delete", &esc(id), "delete-confirm", "Yes, delete it", "danger"),
+    )
 }
 
 fn button(action: &str, id: &str, test: &str, label: &str, class: &str) -> String {

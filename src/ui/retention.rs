@@ -1,8 +1,8 @@
-//! How runs end: deleted from the page (never while a job of theirs runs), or past their
-//! retention, pruned when the server starts and daily while it runs. A run not used for
-//! `--keep` goes, sent or not; without it, a run never sent (a preview, a file that could not
-//! be read) goes after [`UNSENT`] unused, and a sent one stays until it is deleted (its
-//! results are what an undo reads). A folder whose upload was cut off goes after
+//! How runs end: deleted from the page (never while a job of theirs runs, here or in another
+//! process), or past their retention, pruned when the server starts and daily while it runs.
+//! A run not used for `--keep` goes, sent or not; without it, a run never sent (a preview, a
+//! file that could not be read) goes after [`UNSENT`] unused, and a sent one stays until it is
+//! deleted (its results are what an undo reads). A folder whose upload was cut off goes after
 //! [`CUT_OFF`]. "Used" is the newest change to the folder or any file in it.
 
 use std::io;
@@ -22,7 +22,7 @@ pub(super) const CUT_OFF: Duration = Duration::from_secs(24 * 3600);
 pub(super) enum Refused {
     /// No such run.
     Missing,
-    /// A job of the run is going.
+    /// A job of the run is going (here, or in another process that holds its results).
     Busy,
     /// The folder could not be removed.
     Io(io::Error),
@@ -33,7 +33,7 @@ pub(super) enum Refused {
 /// in between puts it back.
 pub(super) fn delete(runs: &Runs, id: &str, busy: &dyn Fn() -> bool) -> Result<(), Refused> {
     let run = runs.get(id).ok_or(Refused::Missing)?;
-    if busy() {
+    if busy() || locked(run.path()) {
         return Err(Refused::Busy);
     }
     let trash = runs.dir().join(format!(".deleting-{id}"));
@@ -65,7 +65,7 @@ pub(super) fn prune(runs: &Runs, keep: Option<Duration>, busy: &dyn Fn(&str) -> 
             let _ = std::fs::remove_dir_all(&path);
             continue;
         }
-        if !is_run_id(&id) || busy(&id) {
+        if !is_run_id(&id) || busy(&id) || locked(&path) {
             continue;
         }
         let limit = match runs.get(&id) {
@@ -91,6 +91,20 @@ pub(super) fn prune(runs: &Runs, keep: Option<Duration>, busy: &dyn Fn(&str) -> 
 /// A run folder's name: `20261207-101500-a1b2c3` (the time of its upload and a random tail).
 fn is_run_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Whether a run in another process (another `ui` on the same folder, or the CLI given a
+/// run's results file) holds the lock on a file of the folder: the engine's lock file beside
+/// the results, which a run locks for as long as it goes.
+fn locked(path: &Path) -> bool {
+    let locks = std::fs::read_dir(path).into_iter().flatten().flatten().filter(|entry| {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        name.starts_with('.') && name.ends_with(".lock")
+    });
+    locks
+        .filter_map(|entry| std::fs::File::open(entry.path()).ok())
+        .any(|file| matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
 }
 
 /// The newest change to the folder or a file in it (a run's folder is flat).
@@ -178,6 +192,23 @@ mod tests {
         let mut left = vec![busy, recent];
         left.sort();
         assert_eq!(kept(&runs), left);
+    }
+
+    #[test]
+    fn a_run_whose_results_another_process_holds_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = Runs::open(dir.path()).unwrap();
+        let held = run(&runs, true, 10);
+        let folder = dir.path().join(&held);
+        // As the engine's lock: a file beside the results, locked while a run goes.
+        let lock = std::fs::File::create(folder.join(".results.csv.lock")).unwrap();
+        lock.lock().unwrap();
+        age(&folder, 10);
+        let keep = Some(Duration::from_secs(86_400));
+        assert!(prune(&runs, keep, &|_| false).is_empty());
+        assert!(matches!(delete(&runs, &held, &|| false), Err(Refused::Busy)));
+        lock.unlock().unwrap();
+        assert_eq!(prune(&runs, keep, &|_| false), [held]);
     }
 
     #[test]

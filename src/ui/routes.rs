@@ -37,7 +37,7 @@ pub(super) fn router(app: Arc<App>, guard: Arc<Guard>) -> Router {
         .route("/runs/{id}/cancel", post(cancel))
         .route("/runs/{id}/stop", post(stop))
         .route("/runs/{id}/undo", post(undo))
-        .route("/runs/{id}/delete", post(delete))
+        .route("/runs/{id}/delete", get(ask_delete).post(delete))
         .route("/runs/{id}/{file}", get(download))
         .route("/assets/page.css", get(super::assets::css))
         .route("/assets/page.js", get(super::assets::js))
@@ -295,7 +295,7 @@ async fn run_page(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respon
 
 /// Whether the run may still change before its import: no job going, nothing sent.
 fn changeable(app: &App, id: &str, run: &RunDir) -> Result<(), String> {
-    if app.hub.live(id).is_some_and(|live| live.active()) {
+    if app.hub.active(id) {
         return Err("a job of this run is going: wait for it to end".into());
     }
     if run.results().exists() {
@@ -469,10 +469,26 @@ async fn stop(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     to_run(&id)
 }
 
+/// `GET /runs/{id}/delete`: the question before a run is deleted (the runs list links here).
+async fn ask_delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let (_, meta) = match find(&app, &id) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    if app.hub.active(&id) {
+        return message(
+            StatusCode::CONFLICT,
+            "this run is going: stop it, or wait for it to end, before you delete it",
+        );
+    }
+    let body = page::delete_question(&id, meta.shown(), &meta.uploaded);
+    html(StatusCode::OK, "Delete a run", None, &body)
+}
+
 /// `POST /runs/{id}/delete`: the run and its files removed from this computer (what it
 /// imported stays in Tallyfy), never while a job of it is going.
 async fn delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    let busy = || app.hub.live(&id).is_some_and(|live| live.active());
+    let busy = || app.hub.active(&id);
     match super::retention::delete(&app.runs, &id, &busy) {
         Ok(()) => {
             app.set_confirming(&id, None);

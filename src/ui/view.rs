@@ -165,14 +165,16 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
     let sent = run.results().exists();
     let columns = (!sent).then(|| app.columns(id, run, meta).ok()).flatten();
     let mut offending: BTreeMap<u64, Vec<String>> = fields(run, &base);
-    if let Some(live) = live.as_ref().filter(|_| kind == Kind::Preview) {
-        offending.extend(live.rows.values().map(|r| (r.row, r.fields.clone())));
+    // Only the rows shown are copied from the job's.
+    let shown = || table.rows.iter().map(|row| row.row);
+    if active && kind == Kind::Preview {
+        offending.extend(app.hub.rows(id, shown()).into_values().map(|r| (r.row, r.fields)));
     }
-    let live_rows = match (&live, kind) {
-        (Some(live), Kind::Send | Kind::Undo) if active => Some(&live.rows),
+    let live_rows = match kind {
+        Kind::Send | Kind::Undo if active => Some(app.hub.rows(id, shown())),
         _ => None,
     };
-    let rows = marked_rows(&table.rows, live_rows, &offending, columns.as_deref());
+    let rows = marked_rows(&table.rows, live_rows.as_ref(), &offending, columns.as_deref());
     let count = |status: &str| counts.get(status).copied().unwrap_or(0);
     let creates = count("would_create");
     let created = count("created");
@@ -354,6 +356,7 @@ pub(super) fn run_line(app: &Arc<App>, run: &RunDir, meta: &Meta) -> super::page
     let (kind, live) = shown(app, &meta.id, run);
     let (results, summary) = files(run, kind);
     let organization = meta.organization.clone().unwrap_or_else(|| app.organization());
+    let deletable = !live.as_ref().is_some_and(Live::active);
     let (state, counts) = match live {
         Some(live) => (live_state(&live, &organization, &app.invite_rates), live.counts.clone()),
         None => {
@@ -374,6 +377,7 @@ pub(super) fn run_line(app: &Arc<App>, run: &RunDir, meta: &Meta) -> super::page
         counts: counts.into_iter().collect(),
         results: run.results().exists(),
         workbook: run.results_xlsx().exists(),
+        deletable,
     }
 }
 

@@ -233,6 +233,13 @@ async fn a_run_is_deleted_from_the_page_but_never_while_its_job_runs() {
     crate::util::wait_for("the first create", || sandbox.stats().created == 1);
     let folder = dir.path().join("runs").join(&id);
 
+    let link = format!("href=\"/runs/{id}/delete\"");
+    assert!(
+        !http.get("/").await.text().contains(&link),
+        "a going run offers no delete"
+    );
+    let asked = http.get(&format!("/runs/{id}/delete")).await;
+    assert_eq!(asked.status, StatusCode::CONFLICT, "{}", asked.text());
     let answer = http.post_form(&format!("/runs/{id}/delete"), &[]).await;
     assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.text());
     assert!(answer.text().contains("stop it"), "{}", answer.text());
@@ -240,6 +247,21 @@ async fn a_run_is_deleted_from_the_page_but_never_while_its_job_runs() {
 
     http.post_form(&format!("/runs/{id}/stop"), &[]).await;
     http.until_finished(&id, "", JOB).await;
+    // The list offers a delete once the job ended; it asks first, and asking deletes nothing.
+    assert!(
+        http.get("/").await.text().contains(&link),
+        "an ended run offers a delete"
+    );
+    let asked = http.get(&format!("/runs/{id}/delete")).await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.text());
+    let question = asked.text();
+    assert!(question.contains("Delete the run of two.csv"), "{question}");
+    assert!(question.contains("stay in the organization"), "{question}");
+    assert!(
+        question.contains(&format!("action=\"/runs/{id}/delete\"")),
+        "{question}"
+    );
+    assert!(folder.join("run.json").exists(), "asking deletes nothing");
     // From another site: refused before anything is deleted.
     let request = http
         .client()
