@@ -15,6 +15,7 @@ use url::Url;
 mod env;
 mod error;
 mod job;
+mod monitor;
 
 pub use crate::api::settings::{ApiConfig, Credentials, Transport, parse_base_url, parse_org};
 use crate::cli::{ApiArgs, DoctorArgs, ExportArgs, SandboxArgs, UiArgs};
@@ -22,7 +23,8 @@ use crate::sandbox::{FaultOptions, OAuthOptions, SandboxOptions, load_guests, sa
 use crate::secret::Secret;
 pub use env::{API_TOKEN_ENV, CLIENT_SECRET_ENV, ENV_VARS, TOKEN_ENV};
 pub use error::ConfigError;
-pub use job::{Import, Job, Kind, Output, Reading, Undo, import, job_from_args, undo};
+pub use job::{Import, Job, Kind, Output, PageJob, Reading, Undo, import, job_from_args, page, undo};
+pub use monitor::{Monitor, history_dir};
 
 pub use crate::defaults::BASE_URL as DEFAULT_BASE_URL;
 
@@ -142,12 +144,12 @@ pub const LOCK_DIR_ENV: &str = "TALLYFY_LOCK_DIR";
 pub const STATE_DIR_ENV: &str = "TALLYFY_STATE_DIR";
 
 /// Where what the tool learns of an organization (its invite cap) is remembered:
-/// `TALLYFY_STATE_DIR`, else the user's state folder (`$XDG_STATE_HOME` or
+/// `--state-dir` (`TALLYFY_STATE_DIR`), else the user's state folder (`$XDG_STATE_HOME` or
 /// `~/.local/state`)`/tallyfy-guests`. Not for a server on this machine unless set: every
 /// sandbox serves the same organization id, and one trial's cap is no other's.
-fn state_dir(base_url: &str) -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os(STATE_DIR_ENV).filter(|dir| !dir.is_empty()) {
-        return Some(PathBuf::from(dir));
+fn state_dir(given: Option<&std::path::Path>, base_url: &str) -> Option<PathBuf> {
+    if let Some(dir) = given.filter(|dir| !dir.as_os_str().is_empty()) {
+        return Some(dir.to_path_buf());
     }
     let local = url::Url::parse(base_url).ok().is_some_and(|url| match url.host() {
         Some(url::Host::Domain(name)) => name == "localhost",
@@ -182,10 +184,31 @@ fn reach(api: &ApiArgs, sandbox: bool, dry_run: bool, transport: Transport) -> R
     match ApiConfig::from_args(api) {
         Ok(mut config) => {
             config.transport = transport;
+            warn_if_expiring(&config);
             Ok(Reach::Api(Box::new(config)))
         }
         Err(error) if dry_run && error.only_missing_credentials() => Ok(Reach::Offline),
         Err(error) => Err(error),
+    }
+}
+
+/// A token that says it expires (a JWT's `exp`) is worth this much notice, on every run and
+/// in `doctor`: a personal token lasts about six months, and a cron job should not find out
+/// the night it stops working.
+const EXPIRY_NOTICE: std::time::Duration = std::time::Duration::from_secs(14 * 24 * 3600);
+
+/// What to say of the token's coming end, if anything.
+fn token_expiry(config: &ApiConfig) -> Option<String> {
+    match &config.credentials {
+        Credentials::Token(token) => crate::secret::expiry_warning(token, std::time::SystemTime::now(), EXPIRY_NOTICE),
+        Credentials::Client { .. } => None,
+    }
+}
+
+/// Says the token's coming end as a warning on stderr (a run's log), if there is one.
+fn warn_if_expiring(config: &ApiConfig) {
+    if let Some(warning) = token_expiry(config) {
+        tracing::warn!("{warning}");
     }
 }
 
@@ -206,8 +229,9 @@ pub struct DoctorConfig {
     pub reach: Result<Online, ConfigError>,
     /// Where the credentials come from (`TALLYFY_ACCESS_TOKEN`, `--token-file`, ...).
     pub token_source: String,
-    /// What is worth a `warn` line though it passes: secret files others can read.
-    pub warnings: Vec<String>,
+    /// What is worth a `warn` line though it passes, by check: secret files others can read,
+    /// a token about to expire.
+    pub warnings: Vec<(&'static str, String)>,
 }
 
 /// The `doctor` flags, checked.
@@ -228,13 +252,17 @@ pub fn doctor(args: DoctorArgs) -> DoctorConfig {
     };
     let reach = online(&args.api, args.sandbox);
     // Doctor says so on a line of its own (a log line is easily missed): the secret files
-    // that others can read.
-    let warnings = [&args.api.token_file, &args.api.client_secret_file]
+    // that others can read, and a token about to expire.
+    let mut warnings: Vec<(&'static str, String)> = [&args.api.token_file, &args.api.client_secret_file]
         .into_iter()
         .flatten()
         .filter(|_| !args.sandbox)
         .filter_map(|path| readable_by_others(&std::fs::metadata(path).ok()?, path))
+        .map(|warning| ("secret file", warning))
         .collect();
+    if let Ok(Online::Api(config)) = &reach {
+        warnings.extend(token_expiry(config).map(|warning| ("token expiry", warning)));
+    }
     DoctorConfig {
         reach,
         token_source,
@@ -288,6 +316,7 @@ pub fn ui(args: UiArgs) -> Result<UiConfig, ConfigError> {
         match ApiConfig::from_args(&args.api) {
             Ok(mut config) => {
                 config.transport = transport;
+                warn_if_expiring(&config);
                 UiReach::Api(Box::new(config))
             }
             Err(error) if error.only_missing_credentials() => {
@@ -338,12 +367,20 @@ pub struct ExportConfig {
     pub excel: bool,
     /// Pages fetched at once after the first.
     pub concurrency: usize,
+    /// The run's watchers (history, `--notify`, `--ping`, `--metrics-file`).
+    pub monitor: Monitor,
+    /// What is wrong with the monitoring flags, in words (set-up problems).
+    pub monitor_problems: Vec<String>,
 }
 
 /// The `export` flags, checked.
 pub fn export(args: ExportArgs) -> ExportConfig {
     crate::files::wait::set_limit(args.api.io_timeout);
     let reach = online(&args.api, args.sandbox);
+    if let Ok(Online::Api(config)) = &reach {
+        warn_if_expiring(config);
+    }
+    let (monitor, monitor_problems) = monitor::monitor(&args.monitor, &args.api);
     ExportConfig {
         reach,
         output: args.output,
@@ -352,6 +389,8 @@ pub fn export(args: ExportArgs) -> ExportConfig {
         raw: args.raw,
         excel: args.excel,
         concurrency: args.concurrency as usize,
+        monitor,
+        monitor_problems,
     }
 }
 
@@ -536,7 +575,7 @@ pub fn transport(args: &ApiArgs) -> Transport {
         max_retries: args.max_retries,
         max_wait: args.max_wait.unwrap_or(crate::defaults::MAX_WAIT),
         max_wait_given: args.max_wait.is_some(),
-        state_dir: state_dir(&args.base_url),
+        state_dir: state_dir(args.state_dir.as_deref(), &args.base_url),
         connect_timeout: args.connect_timeout,
         request_timeout: args.timeout,
         max_guests: args.max_guests,

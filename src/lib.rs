@@ -8,6 +8,8 @@
 //! - [`commands`]: one file per command (`import` for import and undo, the engine watched from
 //!   the terminal; `export`, `doctor`, `template`, `sandbox`, `man`, `completions`; `refused`,
 //!   a command line clap refused), and [`ui`], the local web page, the engine's other face.
+//! - [`monitor`]: the watchers around a run (its [`history`] record, `--notify`, `--ping`,
+//!   `--metrics-file`), which the terminal, `export` and the page give each run's end.
 //! - [`engine`]: the job of an import or undo as a library ([`engine::start`], its typed
 //!   events, the results file), which the terminal and the page both drive; it writes no human
 //!   text.
@@ -21,7 +23,8 @@
 //!   completions). Only `config` and `cli` read `std::env` (clippy.toml's `disallowed-methods`).
 //! - Beneath: [`sandbox`] (the emulator and its options), [`validate`], [`input`] (files as
 //!   records), [`api`] (client, pacing, retries, settings), [`files`] (writing files safely:
-//!   CSV out, whose file a path is, waits bounded by `--io-timeout`), [`logging`].
+//!   CSV out, whose file a path is, waits bounded by `--io-timeout`), [`logging`], [`history`]
+//!   (the run ledger: appended whole, read, pruned).
 //! - Leaves shared by all: [`rate`], [`defaults`], [`modes`], [`secret`], [`words`],
 //!   [`email_key`], [`mentions`], [`invite_pace`].
 //!
@@ -45,11 +48,13 @@ pub mod email_key;
 pub mod engine;
 pub mod error;
 pub mod files;
+pub mod history;
 pub mod input;
 pub mod invite_pace;
 pub mod logging;
 pub mod mentions;
 pub mod modes;
+pub mod monitor;
 pub mod rate;
 pub mod sandbox;
 pub mod secret;
@@ -76,6 +81,7 @@ pub async fn run(cli: cli::Cli, ui: logging::Ui) -> Result<Exit, RunError> {
         Command::Doctor(args) => commands::doctor::run(config::doctor(args), ui).await,
         Command::Template { output, force } => commands::template::run(output.as_deref(), force),
         Command::Ui(args) => ui::run(config::ui(args)?).await,
+        Command::History(args) => commands::history::run(&args),
         Command::Man => commands::man::run(),
         Command::Completions { shell } => commands::completions::run(shell),
     }

@@ -53,7 +53,14 @@ pub fn init(settings: Settings) -> Ui {
         color,
         filter,
     } = settings;
-    let default = if quiet { "error" } else { "warn,tallyfy_guests=info" };
+    // Only the tool's own lines by default: a dependency's (rustls' "failed to verify TLS
+    // certificate", hyper's) is in its words, not a person's, and what it means reaches the
+    // person as the tool's own error. RUST_LOG shows them.
+    let default = if quiet {
+        "off,tallyfy_guests=error"
+    } else {
+        "off,tallyfy_guests=info"
+    };
     let filter = filter
         .and_then(|filter| EnvFilter::try_new(filter).ok())
         .unwrap_or_else(|| EnvFilter::new(default));

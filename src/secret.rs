@@ -103,3 +103,78 @@ mod tests {
         );
     }
 }
+
+/// When a token that is a JWT says it expires (its payload's `exp`, seconds since the epoch);
+/// `None` for any other token (an opaque one, or a JWT without `exp`). The signature is not
+/// checked: this only tells a person ahead of time, and the server decides.
+pub fn jwt_expiry(token: &Secret) -> Option<std::time::SystemTime> {
+    use base64::Engine;
+    let mut parts = token.expose().split('.');
+    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let exp = claims
+        .get("exp")?
+        .as_f64()
+        .filter(|exp| exp.is_finite() && *exp >= 0.0)?;
+    // A year 10000 `exp` is as good as never.
+    let exp = exp.min(253_402_300_799.0);
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs_f64(exp))
+}
+
+/// What to tell a person about a token that expires within `warn_within` of `now` (or has
+/// expired), with when, in their words; `None` when it is not a JWT or has long to live.
+pub fn expiry_warning(token: &Secret, now: std::time::SystemTime, warn_within: std::time::Duration) -> Option<String> {
+    let expires = jwt_expiry(token)?;
+    let date = humantime::format_rfc3339_seconds(expires);
+    let renew = "get a new personal access token in Tallyfy (Settings > Integrations > REST API), or use client credentials for unattended runs";
+    match expires.duration_since(now) {
+        Err(_) => Some(format!("the token expired at {date}: {renew}")),
+        Ok(left) if left <= warn_within => {
+            let days = left.as_secs() / 86_400;
+            let when = match days {
+                0 => "within a day".to_string(),
+                1 => "in 1 day".to_string(),
+                n => format!("in {n} days"),
+            };
+            Some(format!("the token expires {when} ({date}): {renew}"))
+        }
+        Ok(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod jwt_tests {
+    use super::*;
+    use base64::Engine;
+
+    fn jwt(claims: &str) -> Secret {
+        let b64 = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+        Secret::new(&format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(claims)))
+    }
+
+    #[test]
+    fn a_jwt_that_expires_soon_is_named_and_an_opaque_token_is_not() {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let two_weeks = std::time::Duration::from_secs(14 * 86_400);
+        let soon = jwt(r#"{"sub":"1","exp":1800259200}"#);
+        let said = expiry_warning(&soon, now, two_weeks).unwrap();
+        assert!(said.starts_with("the token expires in 3 days (2027-01-18T"), "{said}");
+        let later = jwt(r#"{"exp":1900000000}"#);
+        assert_eq!(expiry_warning(&later, now, two_weeks), None);
+        let gone = jwt(r#"{"exp":1700000000}"#);
+        assert!(
+            expiry_warning(&gone, now, two_weeks)
+                .unwrap()
+                .starts_with("the token expired at")
+        );
+        assert_eq!(expiry_warning(&Secret::new("opaque-token-123"), now, two_weeks), None);
+        assert_eq!(expiry_warning(&jwt(r#"{"sub":"1"}"#), now, two_weeks), None);
+        assert_eq!(expiry_warning(&jwt(r#"{"exp":1e400}"#), now, two_weeks), None);
+    }
+}

@@ -108,8 +108,8 @@ impl Client {
         let cap_file =
             (config.transport.state_dir.as_deref()).and_then(|dir| super::invite_cap::file(dir, &config.org));
         // A cap learned by an earlier run paces creates from the first (issue 32).
-        if let Some(window) = cap_file.as_deref().and_then(super::invite_cap::recall) {
-            pacer.recall_invite_window(window);
+        if let Some(cap) = cap_file.as_deref().and_then(super::invite_cap::recall) {
+            pacer.recall_invite_cap(cap);
         }
         Ok(Client {
             http: http.clone(),
@@ -132,8 +132,8 @@ impl Client {
 
     /// Remembers the organization's invite cap, as far as it is learned, for its next run.
     pub fn remember_invite_cap(&self) {
-        if let (Some(file), Some(window)) = (&self.cap_file, self.pacer.invite_window()) {
-            super::invite_cap::remember(file, &window);
+        if let (Some(file), Some(cap)) = (&self.cap_file, self.pacer.invite_cap()) {
+            super::invite_cap::remember(file, &cap);
         }
     }
 

@@ -80,8 +80,8 @@ pub enum ApiErrorKind {
     Transport(String),
     /// No connection could be made, so nothing was sent: a name that does not resolve, a
     /// refused connection, a TLS failure, a connect timeout.
-    #[error("could not reach {host}: {why}; check TALLYFY_BASE_URL (or --base-url) and the network")]
-    /// `host` could not be reached, and `why` in words.
+    #[error("could not reach {host}: {why}")]
+    /// `host` could not be reached, and `why` in words with what to check.
     Unreachable {
         /// `host:port` of the base URL.
         host: String,

@@ -4,7 +4,9 @@
 //! so a run settles just under the limit instead of a sawtooth of pauses. Creates are invites
 //! (Tallyfy emails the guest) and have a lane of their own: `--invite-rate` quotas and the pause
 //! the hourly invite cap puts on creates only, so listing, reading back and member updates are
-//! never paced at the invite quota. Deciding *whether* to retry is `retry.rs`'s job; this module
+//! never paced at the invite quota. Creates keep one schedule (`invite_pace::Schedule`: a
+//! burst up to each cap, then each create a window after the one `count` before it), the same
+//! model every estimate of the run is made from. Deciding *whether* to retry is `retry.rs`'s job; this module
 //! only decides *when* the next request may go.
 
 use std::fmt;
@@ -12,13 +14,13 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Local};
-use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, RateLimiter};
 use tokio::time::Instant;
 
 pub use crate::rate::Rate;
 
-use super::invite_cap::{self, Window};
+use super::invite_cap;
+use crate::invite_pace::{Cap, Estimate, Schedule, Watch};
 
 /// Which kind of request is waiting: creates are invites, paced and capped on their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,11 +56,11 @@ impl fmt::Display for RateLimitedUntil {
 /// Shared by every request of a run.
 pub struct Pacer {
     quotas: Vec<DefaultDirectRateLimiter>,
-    invite_quotas: Vec<DefaultDirectRateLimiter>,
+    /// `--invite-rate` and the organization's cap: when each create may go.
+    schedule: Watch,
+    /// The estimate of the plan a person confirmed, made at the yes.
+    promised: Mutex<Option<Estimate>>,
     max_wait: Duration,
-    /// The longest the invite cap may hold creates back: `--max-wait` until a person confirms
-    /// the plan, then the explicit `--max-wait`, or no bound (the cap's windows are the plan).
-    invite_max_wait: Mutex<Duration>,
     pause: Mutex<Pause>,
     invites: Mutex<InvitePause>,
 }
@@ -70,9 +72,6 @@ struct InvitePause {
     until: Option<Instant>,
     reason: Option<String>,
     next_quota: Option<Instant>,
-    /// The organization's cap, once learned (its 429, or remembered from an earlier run): its
-    /// current window, which creates take from and wait for.
-    window: Option<Window>,
 }
 
 #[derive(Default)]
@@ -115,9 +114,16 @@ impl Pacer {
     pub fn new(rates: &[Rate], invite_rates: &[Rate], max_wait: Duration) -> Self {
         Pacer {
             quotas: limiters(rates),
-            invite_quotas: limiters(invite_rates),
+            // The longest the invite cap and quota may hold creates back: `--max-wait` until a
+            // person confirms the plan, then the explicit `--max-wait`, or no bound (the cap's
+            // windows are the plan).
+            schedule: Watch::new({
+                let mut schedule = Schedule::new(invite_rates);
+                schedule.set_bound(Some(max_wait));
+                schedule
+            }),
+            promised: Mutex::new(None),
             max_wait,
-            invite_max_wait: Mutex::new(max_wait),
             pause: Mutex::new(Pause::default()),
             invites: Mutex::new(InvitePause::default()),
         }
@@ -182,39 +188,28 @@ impl Pacer {
             true,
         )
         .await?;
-        self.take_from_window().await?;
-        for quota in &self.invite_quotas {
-            while let Err(not_until) = quota.check() {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                let at = Instant::now() + wait;
-                {
-                    let mut invites = self.lock_invites();
-                    invites.next_quota = Some(invites.next_quota.map_or(at, |next| next.max(at)));
-                }
-                tokio::time::sleep(wait).await;
-            }
-        }
+        self.take_place().await?;
         self.lock_invites().next_quota = None;
         Ok(())
     }
 
-    /// Takes a create's place in the learned cap's window, waiting for the next window when
-    /// this one is full (errs when that is beyond the invite cap's bound).
-    async fn take_from_window(&self) -> Result<(), RateLimitedUntil> {
+    /// Takes a create's place in the schedule, waiting while its caps are full (errs when that
+    /// wait is beyond the invite cap's bound).
+    async fn take_place(&self) -> Result<(), RateLimitedUntil> {
         loop {
-            let (reopens, cap) = {
-                let mut invites = self.lock_invites();
-                let Some(window) = invites.window.as_mut() else {
-                    return Ok(());
-                };
-                match window.take(SystemTime::now()) {
-                    Ok(()) => return Ok(()),
-                    Err(reopens) => (reopens, window.cap),
-                }
+            let Err((free, cap)) = self.schedule.with(|schedule| schedule.take(SystemTime::now())) else {
+                return Ok(());
             };
-            let wait = reopens.duration_since(SystemTime::now()).unwrap_or_default();
+            let wait = free.duration_since(SystemTime::now()).unwrap_or_default();
             let until = Instant::now() + wait;
-            let reason = Some(format!("the organization's invite cap, {cap}, learned from Tallyfy"));
+            let learned = self
+                .schedule
+                .with(|schedule| schedule.learned().map(|learned| learned.rate));
+            let reason = Some(if learned == Some(cap) {
+                format!("the organization's invite cap, {cap}, learned from Tallyfy")
+            } else {
+                format!("--invite-rate {cap}")
+            });
             self.check_max_wait(until, &reason, true)?;
             {
                 let mut invites = self.lock_invites();
@@ -224,14 +219,32 @@ impl Pacer {
         }
     }
 
-    /// The learned cap's window, to remember for the organization's next run.
-    pub fn invite_window(&self) -> Option<Window> {
-        self.lock_invites().window
+    /// The learned cap, to remember for the organization's next run.
+    pub fn invite_cap(&self) -> Option<Cap> {
+        self.schedule.with(|schedule| schedule.learned().cloned())
     }
 
     /// Starts from a cap remembered from an earlier run: creates pace at it from the first.
-    pub fn recall_invite_window(&self, window: Window) {
-        self.lock_invites().window = Some(window);
+    pub fn recall_invite_cap(&self, cap: Cap) {
+        self.schedule.with(|schedule| schedule.learn(cap));
+    }
+
+    /// The creates' schedule as it is now, for an estimate.
+    pub fn invite_schedule(&self) -> Schedule {
+        self.schedule.now()
+    }
+
+    /// The creates' schedule as it goes on, for the faces' estimates.
+    pub fn invite_watch(&self) -> Watch {
+        self.schedule.clone()
+    }
+
+    /// The estimate of the plan a person confirmed (at the yes), if one was.
+    pub fn promised(&self) -> Option<Estimate> {
+        self.promised
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Records the invite cap's 429 on a create: creates wait until `retry_after` has passed,
@@ -245,14 +258,15 @@ impl Pacer {
         // Without a Retry-After, the cap's window is an hour.
         let wait = retry_after.unwrap_or(Duration::from_secs(3600));
         let until = Instant::now() + wait;
-        let mut invites = self.lock_invites();
         let cap = reason
             .as_deref()
             .and_then(invite_cap::parse)
-            .or(invites.window.map(|w| w.cap));
+            .or_else(|| self.invite_cap().map(|cap| cap.rate));
         if let Some(cap) = cap {
-            invites.window = Some(Window::full_until(cap, SystemTime::now() + wait));
+            let full = Cap::full_until(cap, SystemTime::now() + wait);
+            self.schedule.with(|schedule| schedule.learn(full));
         }
+        let mut invites = self.lock_invites();
         if invites.until.is_none_or(|current| until > current) {
             invites.until = Some(until);
             invites.reason = reason;
@@ -275,23 +289,20 @@ impl Pacer {
     /// person confirmed, every other by `--max-wait`.
     pub fn max_wait_for(&self, invites_only: bool) -> Duration {
         if invites_only {
-            *self
-                .invite_max_wait
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
+            (self.schedule.with(|schedule| schedule.bound())).unwrap_or(Duration::MAX)
         } else {
             self.max_wait
         }
     }
 
-    /// A person confirmed the plan, whose creates wait for the invite cap's windows: from now
-    /// on the cap holds creates back for up to `bound` (an explicit `--max-wait`), or for as
-    /// long as its windows last. Unexplained pauses (429 bursts) stay bounded by `--max-wait`.
-    pub fn plan_confirmed(&self, bound: Option<Duration>) {
-        *self
-            .invite_max_wait
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = bound.unwrap_or(Duration::MAX);
+    /// A person confirmed the plan of `creates`, which wait for the invite cap's windows: from
+    /// now on the cap holds creates back for up to `bound` (an explicit `--max-wait`), or for
+    /// as long as its windows last. Unexplained pauses (429 bursts) stay bounded by
+    /// `--max-wait`. Its estimate, made now, is the run's promise (for the summary).
+    pub fn plan_confirmed(&self, bound: Option<Duration>, creates: u64) {
+        self.schedule.with(|schedule| schedule.set_bound(bound));
+        let estimate = self.invite_schedule().estimate(creates, SystemTime::now());
+        *self.promised.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(estimate);
     }
 
     /// When the next create may start, while creates wait for the invite cap or quota.

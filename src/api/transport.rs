@@ -29,8 +29,22 @@ pub(super) fn host_of(url: &str) -> String {
     }
 }
 
-/// Why a connection could not be made, in words a person can act on.
+/// Why a connection could not be made, in words a person can act on, with what to check: an
+/// untrusted certificate names itself and SSL_CERT_FILE (a company's TLS proxy or a private
+/// CA), anything else the base URL and the network.
 pub(super) fn why_unreachable(e: &reqwest::Error) -> String {
+    let text = crate::words::chain(e);
+    if let Some(certificate) = certificate_problem(&text) {
+        return certificate;
+    }
+    format!(
+        "{}; check TALLYFY_BASE_URL (or --base-url) and the network",
+        plain_reason(e, &text)
+    )
+}
+
+/// What a connection failure that is not about the certificate was.
+fn plain_reason(e: &reqwest::Error, text: &str) -> String {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     let mut innermost = String::new();
     while let Some(cause) = source {
@@ -46,10 +60,10 @@ pub(super) fn why_unreachable(e: &reqwest::Error) -> String {
         innermost = cause.to_string();
         source = cause.source();
     }
-    let text = crate::words::chain(e).to_lowercase();
+    let text = text.to_lowercase();
     if text.contains("dns error") || text.contains("lookup address") || text.contains("name or service not known") {
         "the name does not resolve".into()
-    } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
+    } else if text.contains("tls") || text.contains("handshake") {
         format!("the TLS handshake failed ({innermost})")
     } else if e.is_timeout() {
         "no answer within --connect-timeout".into()
@@ -59,6 +73,38 @@ pub(super) fn why_unreachable(e: &reqwest::Error) -> String {
             None => innermost,
         }
     }
+}
+
+/// A certificate the client refused, in words, with the fix; from rustls' own words
+/// ("invalid peer certificate: UnknownIssuer", the platform verifier's "certificate is not
+/// trusted"), which is all the chain of errors carries of it.
+fn certificate_problem(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    if !lower.contains("certificate") {
+        return None;
+    }
+    let trust = "if a company proxy or a private CA signs it, set SSL_CERT_FILE to a PEM file with that CA's certificate (and HTTPS_PROXY to the proxy)";
+    let said = if lower.contains("unknownissuer")
+        || lower.contains("unknown issuer")
+        || lower.contains("not trusted")
+        || lower.contains("self-signed")
+        || lower.contains("self signed")
+        || lower.contains("badsignature")
+    {
+        format!(
+            "its TLS certificate is not trusted: it is signed by a certificate authority this system does not trust; {trust}"
+        )
+    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+        "its TLS certificate is not for this host name: check TALLYFY_BASE_URL (or --base-url)".to_string()
+    } else if lower.contains("expired") {
+        "its TLS certificate has expired (or this machine's clock is wrong): check the date, and the host in TALLYFY_BASE_URL".to_string()
+    } else if lower.contains("revoked") {
+        "its TLS certificate has been revoked: check TALLYFY_BASE_URL (or --base-url)".to_string()
+    } else {
+        let detail = text.rsplit(": ").next().unwrap_or(text);
+        format!("its TLS certificate was refused ({detail}); {trust}")
+    };
+    Some(said)
 }
 
 /// The error and its causes on one line ("error sending request ...: connection closed ...").
@@ -96,6 +142,19 @@ mod tests {
                 proptest::prop_assert!(wait.is_none_or(|w| w <= MAX_RETRY_AFTER), "{value}");
             }
         }
+    }
+
+    #[test]
+    fn an_untrusted_certificate_names_itself_and_ssl_cert_file() {
+        let said = certificate_problem(
+            "error sending request for url (https://x/api/me): client error (Connect): invalid peer certificate: UnknownIssuer",
+        )
+        .unwrap();
+        assert!(said.starts_with("its TLS certificate is not trusted"), "{said}");
+        assert!(said.contains("set SSL_CERT_FILE"), "{said}");
+        let name = certificate_problem("invalid peer certificate: NotValidForName").unwrap();
+        assert!(name.contains("not for this host name"), "{name}");
+        assert_eq!(certificate_problem("connection refused"), None);
     }
 
     #[test]

@@ -84,6 +84,9 @@ pub enum Command {
     /// Serve the import as a local web page on 127.0.0.1: upload, preview, fix, send, undo.
     #[command(after_help = format!("{UI_HELP}\n\n{EXIT_CODES}"))]
     Ui(UiArgs),
+    /// List the runs of import, undo and export, newest first; or prune them.
+    #[command(after_help = format!("{HISTORY_HELP}\n\n{EXIT_CODES}"))]
+    History(HistoryArgs),
     /// Print the manual page (roff) to stdout: `tallyfy-guests man > tallyfy-guests.1`.
     Man,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell, nushell) to stdout.
@@ -195,6 +198,40 @@ pub struct ApiArgs {
     /// Time allowed for one whole request, response included.
     #[arg(help_heading = "Credentials and connection", long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
     pub timeout: Duration,
+
+    /// Where the run history and what is learnt of an organization (its invite cap) are kept
+    /// [default: ~/.local/state/tallyfy-guests].
+    #[arg(help_heading = "Monitoring", long, env = "TALLYFY_STATE_DIR", hide_env_values = true, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// How an unattended run is watched: the job's name in the history, alerts, pings and metrics.
+/// Shared by `import`, `undo` and `export`.
+#[allow(
+    missing_docs,
+    reason = "clap turns doc comments into --help text: the flags are documented there, and a comment here would change it"
+)]
+#[derive(Debug, Args, Default)]
+pub struct MonitorArgs {
+    /// Name the job in the history, alerts, pings and metrics [default: its organization and
+    /// results file].
+    #[arg(help_heading = "Monitoring", long = "job", value_name = "NAME")]
+    pub job: Option<String>,
+
+    /// POST a JSON message here when the job starts failing, and once when it recovers (never
+    /// while nothing changed). Failing: exit 1 or 2, or 3 with no progress.
+    #[arg(help_heading = "Monitoring", long, value_name = "URL")]
+    pub notify: Option<String>,
+
+    /// healthchecks.io-style pings: URL/start when the run starts, then URL when it ends well
+    /// (exit 0, or 3 with progress) or URL/<exit code> when not, each with ?rid=<run id>.
+    #[arg(help_heading = "Monitoring", long, value_name = "URL")]
+    pub ping: Option<String>,
+
+    /// Write the job's Prometheus metrics here when the run ends (the textfile collector's
+    /// format, written atomically): last run, last success, duration, exit code, rows by status.
+    #[arg(help_heading = "Monitoring", long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[allow(
@@ -205,6 +242,9 @@ pub struct ApiArgs {
 pub struct ImportArgs {
     #[command(flatten)]
     pub api: ApiArgs,
+
+    #[command(flatten)]
+    pub monitor: MonitorArgs,
 
     /// The guest file (CSV with a header row, or a workbook); `-` reads stdin.
     #[arg(
@@ -352,6 +392,9 @@ pub struct UndoArgs {
     #[command(flatten)]
     pub api: ApiArgs,
 
+    #[command(flatten)]
+    pub monitor: MonitorArgs,
+
     /// The results file of the import to take back (CSV, or the .xlsx of --results NAME.xlsx).
     #[arg(value_name = "RESULTS.csv", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
@@ -446,6 +489,41 @@ pub struct UiArgs {
     reason = "clap turns doc comments into --help text: the flags are documented there, and a comment here would change it"
 )]
 #[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// One JSON object a line (the ledger's own records), for scripts.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Show at most this many runs.
+    #[arg(long, value_name = "N", value_parser = row_count)]
+    pub limit: Option<u64>,
+
+    /// Only this job: its --job name, or its results file.
+    #[arg(long = "job", value_name = "NAME")]
+    pub job: Option<String>,
+
+    /// Remove runs from the history instead of listing them (with --older-than and/or --keep).
+    #[arg(long)]
+    pub prune: bool,
+
+    /// With --prune: remove the runs that ended longer ago than this (e.g. 90d).
+    #[arg(long, value_name = "DURATION", value_parser = long_duration, requires = "prune")]
+    pub older_than: Option<Duration>,
+
+    /// With --prune: keep only the newest N runs of each job.
+    #[arg(long, value_name = "N", value_parser = row_count, requires = "prune")]
+    pub keep: Option<u64>,
+
+    /// Where the history is kept [default: ~/.local/state/tallyfy-guests].
+    #[arg(long, env = "TALLYFY_STATE_DIR", hide_env_values = true, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[allow(
+    missing_docs,
+    reason = "clap turns doc comments into --help text: the flags are documented there, and a comment here would change it"
+)]
+#[derive(Debug, Args)]
 pub struct DoctorArgs {
     #[command(flatten)]
     pub api: ApiArgs,
@@ -463,6 +541,9 @@ pub struct DoctorArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     pub api: ApiArgs,
+
+    #[command(flatten)]
+    pub monitor: MonitorArgs,
 
     /// Write to this file (atomically, on success) instead of stdout: CSV, or an Excel
     /// workbook for a .xlsx name. An existing file is replaced only if it is an export.
@@ -689,6 +770,13 @@ fn duration(text: &str) -> Result<Duration, String> {
             "`{text}` is not a duration: write it like 30s, 10m, 2h or 1day"
         )),
     }
+}
+
+/// A retention age such as 90d or 12weeks: any length (a history kept for years is pruned by
+/// ages beyond `duration`'s year).
+fn long_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|_| format!("`{text}` is not a duration: write it like 90d, 12weeks or 1year"))
 }
 
 /// Requests in flight: a whole number from 1 to 256 (said in words, not Rust's `1..=256`).

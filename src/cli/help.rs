@@ -90,6 +90,18 @@ Examples:
   tallyfy-guests completions fish \\
       > ~/.config/fish/completions/tallyfy-guests.fish";
 
+pub const HISTORY_HELP: &str = "\
+Examples:
+  tallyfy-guests history                       every job's runs, newest first
+  tallyfy-guests history --job crm --limit 7   one job's last week of nightly runs
+  tallyfy-guests history --json | jq .exit_code
+  tallyfy-guests history --prune --older-than 90d --keep 500
+
+Every run of import, undo and export (from the command line or the page)
+adds one record to history.jsonl in the state folder (--state-dir). A job is
+its --job name, or its organization and results file. A pruned run is gone
+from the history only; its results files are not touched.";
+
 pub const UI_HELP: &str = "\
 Examples:
   tallyfy-guests ui --sandbox                  try the page with no account

@@ -39,9 +39,9 @@ pub async fn run(config: DoctorConfig, ui: Ui) -> Result<Exit, RunError> {
             config.token_source, api.base_url, api.org
         ),
     ));
-    for warning in config.warnings {
+    for (check, warning) in config.warnings {
         checks.push(Check {
-            check: "secret file",
+            check,
             ok: true,
             warn: true,
             detail: warning,

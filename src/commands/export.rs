@@ -12,6 +12,7 @@ use crate::config::ExportConfig;
 use crate::error::{Exit, RunError, shutdown_signal};
 use crate::files::output::{AtomicFile, neutralize};
 use crate::files::overwrite::{self, Kind};
+use crate::monitor::{End, Watch};
 
 /// Columns of the export, in order. `import` reads them back (it is valid import input).
 pub const COLUMNS: [&str; 16] = [
@@ -55,11 +56,36 @@ pub struct ExportOptions {
     pub excel: bool,
 }
 
-/// The `export` command: configuration, output file, Ctrl-C, and the closing summary.
-pub async fn run(args: ExportConfig) -> Result<Exit, RunError> {
+/// The `export` command, watched as an import is (its history record, `--notify`, `--ping`,
+/// `--metrics-file`).
+pub async fn run(mut args: ExportConfig) -> Result<Exit, RunError> {
+    let org = match &args.reach {
+        Ok(crate::config::Online::Api(config)) => Some(config.org.clone()),
+        Ok(crate::config::Online::Sandbox(_)) => Some(crate::sandbox::DEFAULT_ORG.to_string()),
+        Err(_) => None,
+    };
+    let watch = Watch::of_export(args.monitor.clone(), org, args.output.as_deref());
+    let problems = std::mem::take(&mut args.monitor_problems);
+    watch.started().await;
+    let mut guests = None;
+    let result = export_run(args, problems, &mut guests).await;
+    let mut end = End::of_result(&result);
+    if let (Some(guests), Ok(_)) = (guests, &result) {
+        end.rows = guests;
+        end.counts.insert("exported".into(), guests);
+        end.progress = true;
+    }
+    watch.finished(end).await;
+    result
+}
+
+/// The export itself: configuration, output file, Ctrl-C, and the closing summary; the guests
+/// written go in `guests`.
+async fn export_run(args: ExportConfig, monitor: Vec<String>, guests: &mut Option<u64>) -> Result<Exit, RunError> {
     // Every set-up problem is found before anything is sent, and reported together.
     let mut problems = Vec::new();
     let reach = args.reach.map_err(|e| problems.extend(e.problems())).ok();
+    problems.extend(monitor);
     if let Some(path) = &args.output {
         if let Some(problem) = crate::files::overwrite::unwritable_format(path, "--output") {
             problems.push(problem);
@@ -93,6 +119,7 @@ pub async fn run(args: ExportConfig) -> Result<Exit, RunError> {
         result = work => result?,
         _ = shutdown_signal() => return Err(RunError::Interrupted),
     };
+    *guests = Some(summary.guests);
     let seconds = started.elapsed().as_secs_f64();
     let target = args
         .output

@@ -14,11 +14,12 @@ use crate::engine::confirm;
 use crate::engine::event::{Confirm, Event, Listing, Wait};
 use crate::engine::job::Face;
 use crate::engine::outcome::Status;
-use crate::engine::report::summary::SummaryFile;
+use crate::engine::report::summary::{Summary, SummaryFile};
 use crate::engine::setup;
 use crate::engine::{self, Running, Stopper};
 use crate::error::{Exit, RunError, ShutdownSignals};
 use crate::logging::Ui;
+use crate::monitor::{End, Watch};
 use progress::{PendingCreates, Progress};
 
 mod progress;
@@ -40,21 +41,26 @@ pub async fn run(job: Job, ui: Ui) -> Result<Exit, RunError> {
         ask: confirm::interactive(),
     };
     let bar = Bar::new(ui, &job);
+    let monitor = Watch::of_job(&job, crate::monitor::From::CommandLine);
+    monitor.started().await;
     let mut running = engine::start_with(job, face);
-    watch(&mut running, bar, &mut account, ui).await;
+    let summary = watch(&mut running, bar, &mut account, ui).await;
     let result = running.finish().await;
     // However the command ends (set-up problems and a refused lock included), monitoring
     // reads this run's exit code, never an earlier run's.
-    match summary_json {
+    let result = match summary_json {
         Some(path) => write_summary(account, &path, refused, result),
         None => result,
-    }
+    };
+    monitor.finished(End::of_run(summary.as_ref(), &result)).await;
+    result
 }
 
 /// The run's events, taken until the engine closes them: the signal watcher started once it
 /// has set up, the question asked on the terminal, the bar or heartbeat fed, and the summary
-/// shown on stderr and kept for `--summary-json`.
-async fn watch(running: &mut Running, mut bar: Bar, account: &mut SummaryFile, ui: Ui) {
+/// shown on stderr and kept for `--summary-json`; the summary, for the run's watchers.
+async fn watch(running: &mut Running, mut bar: Bar, account: &mut SummaryFile, ui: Ui) -> Option<Summary> {
+    let mut finished = None;
     let stopper = running.stopper();
     let mut signals = None;
     // The bar's message and the heartbeat, a few times a second while rows go out.
@@ -85,17 +91,26 @@ async fn watch(running: &mut Running, mut bar: Bar, account: &mut SummaryFile, u
         match event {
             // Signals are the run's to act on from the moment it has set up (as before the
             // engine: a Ctrl-C during set-up ends the process at once).
-            Event::SetUp { rows, input_sha256, .. } => {
+            Event::SetUp {
+                rows,
+                input_sha256,
+                pace,
+                ..
+            } => {
                 signals = Some(Signals::watch(stopper.clone()));
                 account.set_up(input_sha256);
+                bar.pace = pace;
                 bar.show(rows);
             }
             // The question stands on its own: the bar is erased before it is written, nothing
             // draws while the answer is awaited, and the bar comes back after.
             Event::Planned {
-                confirm: Some(confirm), ..
+                confirm: Some(confirm),
+                creates,
+                ..
             } => {
                 let shown = bar.hide();
+                bar.pending.confirmed(creates);
                 on_terminal(confirm).await;
                 if let Some(total) = shown {
                     bar.show(total);
@@ -120,6 +135,7 @@ async fn watch(running: &mut Running, mut bar: Bar, account: &mut SummaryFile, u
             Event::Finished { summary, .. } => {
                 bar.close();
                 summary.show(ui);
+                finished = Some(summary.clone());
                 account.summary(summary);
             }
             Event::Planned { confirm: None, .. } | Event::Stopping { .. } => {}
@@ -127,6 +143,7 @@ async fn watch(running: &mut Running, mut bar: Bar, account: &mut SummaryFile, u
     }
     drop(signals);
     drop(bar);
+    finished
 }
 
 /// `--summary-json` at `path`, with the run's `result`: not written when set-up refused the
@@ -155,6 +172,7 @@ fn write_summary(
 /// the question) no longer waits for the answer, and the question is left unanswered.
 async fn on_terminal(mut confirm: Confirm) {
     let text = confirm.text();
+    let leave_running = confirm.leave_running();
     let read = tokio::task::spawn_blocking(move || {
         let mut stderr = std::io::stderr();
         let _ = stderr.write_all(text.as_bytes());
@@ -173,6 +191,10 @@ async fn on_terminal(mut confirm: Confirm) {
             "y" | "yes" => Ok(()),
             _ => Err(RunError::Declined),
         });
+    // A plan of hours: how to leave it to cron instead, said once it is going ahead.
+    if let (Ok(()), Some(leave_running)) = (&answer, leave_running) {
+        tracing::info!("{leave_running}");
+    }
     confirm.reply(answer);
 }
 
@@ -180,8 +202,8 @@ async fn on_terminal(mut confirm: Confirm) {
 struct Bar {
     ui: Ui,
     heartbeat: Duration,
-    /// The slowest `--invite-rate`'s spacing between creates, for the ETA.
-    invite_interval: Option<Duration>,
+    /// The creates' schedule as the run keeps it, for the ETA (from `SetUp`).
+    pace: Option<crate::invite_pace::Watch>,
     progress: Option<Progress>,
     /// Creates planned and not finished, and finished: the ETA under invite pacing.
     pending: PendingCreates,
@@ -196,11 +218,10 @@ struct Bar {
 
 impl Bar {
     fn new(ui: Ui, job: &Job) -> Bar {
-        let invite_interval = crate::invite_pace::interval(job.invite_rates());
         Bar {
             ui,
             heartbeat: job.heartbeat,
-            invite_interval,
+            pace: None,
             progress: None,
             pending: PendingCreates::default(),
             creating: HashSet::new(),
@@ -220,7 +241,7 @@ impl Bar {
     fn show(&mut self, total: Option<u64>) {
         self.total = total;
         let ui = self.ui;
-        let mut progress = Progress::new(ui.progress, total, self.pending.clone(), self.invite_interval);
+        let mut progress = Progress::new(ui.progress, total, self.pending.clone(), self.pace.clone());
         if !ui.progress && !ui.quiet && !self.heartbeat.is_zero() {
             progress = progress.with_heartbeat(self.heartbeat, total, ui.json);
         }

@@ -47,6 +47,8 @@ pub struct Job {
     /// command is this one, retrying the results. The process's own for the CLI; the given
     /// words for `job_from_args` (a page's process has another command line).
     pub argv: Vec<String>,
+    /// The run's watchers: the history, `--notify`, `--ping`, `--metrics-file`.
+    pub monitor: super::Monitor,
 }
 
 /// What a run does with the rows of its file.
@@ -241,6 +243,7 @@ pub fn import(args: ImportArgs) -> Job {
         concurrency: args.concurrency,
         yes: args.yes,
         heartbeat: args.heartbeat,
+        monitor: super::monitor::monitor(&args.monitor, &args.api),
     };
     common.job(Kind::Import(import), &args.api, args.sandbox, transport)
 }
@@ -268,6 +271,7 @@ pub fn undo(args: UndoArgs) -> Job {
         concurrency: args.concurrency,
         yes: args.yes,
         heartbeat: args.heartbeat,
+        monitor: super::monitor::monitor(&args.monitor, &args.api),
     };
     let transport = transport(&args.api);
     common.job(Kind::Undo(undo), &args.api, false, transport)
@@ -290,6 +294,91 @@ pub fn job_from_args(argv: &[&str]) -> Result<Job, String> {
     Ok(job)
 }
 
+/// What the page (`ui`) asks of one job: built directly, with no command line rendered and
+/// parsed back (which would also reset process-wide settings such as `--io-timeout`).
+#[derive(Debug)]
+pub struct PageJob {
+    /// The upload, or (`retry`, `undo`) an earlier results file.
+    pub file: PathBuf,
+    /// Continue an earlier run from its results (`--retry-from`).
+    pub retry: bool,
+    /// Take back what the results file says was created (`undo`).
+    pub undo: bool,
+    /// A preview (`--dry-run`).
+    pub dry_run: bool,
+    /// Where the results go.
+    pub results: PathBuf,
+    /// Where the run's account goes.
+    pub summary_json: PathBuf,
+    /// The person's mapping changes.
+    pub map: Vec<(String, Target)>,
+    /// Cells fixed on the page.
+    pub edits: Vec<crate::input::CellEdit>,
+    /// How it reaches Tallyfy.
+    pub reach: Reach,
+    /// The command line that would do the same, for the summary's record only.
+    pub argv: Vec<String>,
+}
+
+/// The job of a page's run: what `import` or `undo` with the CLI's defaults would be, never
+/// `--yes` (a send or an undo asks the engine's question, which the page shows and answers).
+pub fn page(spec: PageJob) -> Job {
+    let kind = if spec.undo {
+        Kind::Undo(Undo {
+            how: Removal::Delete,
+            include_used: false,
+        })
+    } else {
+        Kind::Import(Import {
+            retry: spec.retry,
+            read: Reading {
+                map: spec.map,
+                edits: spec.edits,
+                ..Reading::default()
+            },
+            on_existing: OnExisting::Skip,
+            report_missing: None,
+            on_missing: OnMissing::Report,
+            max_missing: ErrorBudget::Percent(5.0),
+            include_used: false,
+        })
+    };
+    let transport = match &spec.reach {
+        Reach::Api(config) => Some(&config.transport),
+        Reach::Sandbox(transport) => Some(transport),
+        Reach::Offline => None,
+    };
+    let max_retries = transport.map_or(0, |transport| transport.max_retries);
+    // The page's runs go in the history as the CLI's do, in the same folder (`ui --state-dir`
+    // as the transport carries it, else the user's); the page has no notification or metrics
+    // flags of its own.
+    let monitor = super::Monitor {
+        history_dir: super::history_dir(transport.and_then(|t| t.state_dir.as_deref())),
+        ..super::Monitor::default()
+    };
+    Job {
+        kind,
+        file: Source::from_arg(&spec.file),
+        dry_run: spec.dry_run,
+        output: Output {
+            results: Some(spec.results),
+            summary_json: Some(spec.summary_json),
+            raw: false,
+            excel: false,
+        },
+        max_errors: None,
+        concurrency: 8,
+        max_retries,
+        yes: false,
+        heartbeat: Duration::ZERO,
+        reach: Ok(spec.reach),
+        refused: Vec::new(),
+        lock_dir: lock_dir(),
+        argv: spec.argv,
+        monitor,
+    }
+}
+
 /// The settings every kind of run has, as the flags give them.
 struct Common {
     file: PathBuf,
@@ -299,6 +388,8 @@ struct Common {
     concurrency: u32,
     yes: bool,
     heartbeat: Duration,
+    /// The watchers, and what is wrong with their flags.
+    monitor: (super::Monitor, Vec<String>),
 }
 
 impl Common {
@@ -306,7 +397,9 @@ impl Common {
     fn job(self, kind: Kind, api: &ApiArgs, sandbox: bool, transport: Transport) -> Job {
         crate::files::wait::set_limit(api.io_timeout);
         let reach = super::reach(api, sandbox, self.dry_run, transport);
-        let refused = refused(&kind, &reach);
+        let (monitor, monitor_problems) = self.monitor;
+        let mut refused = refused(&kind, &reach);
+        refused.extend(monitor_problems);
         Job {
             kind,
             file: Source::from_arg(&self.file),
@@ -323,6 +416,7 @@ impl Common {
             argv: std::env::args_os()
                 .map(|arg| arg.to_string_lossy().into_owned())
                 .collect(),
+            monitor,
         }
     }
 }

@@ -13,8 +13,8 @@ use super::act::undo::UndoPlan;
 use super::outcome::Status;
 use super::plan::Plan;
 use crate::api::Client;
+use crate::invite_pace::{Estimate, Schedule, human};
 use crate::modes::{ErrorBudget, Removal};
-use crate::rate::Rate;
 
 /// What the question needs besides the plan.
 #[derive(Debug, Clone)]
@@ -23,8 +23,12 @@ pub(super) struct Question {
     pub undo: Option<Removal>,
     /// `--on-missing disable|delete`: the question says how many guests it takes away.
     pub on_missing: Option<OnMissing>,
-    /// `--invite-rate`, which paces the creates.
-    pub invite_rates: Vec<Rate>,
+    /// The schedule the creates will keep (`--invite-rate`, the organization's cap when it is
+    /// remembered): how long they take, by the one model every estimate uses.
+    pub schedule: Schedule,
+    /// The command that continues this job unattended (`import --retry-from RESULTS --yes`,
+    /// the run's other options kept), when its results go to a file.
+    pub rerun: Option<String>,
     /// `--max-wait` when given: a confirmed run defers its creates at the first pause longer
     /// than this; without it, it waits out the invite cap's windows.
     pub max_wait: Option<Duration>,
@@ -215,13 +219,18 @@ pub(super) fn wording(org: &str, question: &Question, p: &Preview, now: SystemTi
     } else {
         ""
     };
-    let timing = crate::invite_pace::creates_take(p.creates, &question.invite_rates, now)
-        .map_or(String::new(), |t| format!(" {t}"));
+    // The plan as a yes makes it: creates wait out the cap's windows, within an explicit
+    // `--max-wait` only.
+    let mut schedule = question.schedule.clone();
+    schedule.set_bound(question.max_wait);
+    let estimate = schedule.estimate(p.creates, now);
+    let timing = estimate.sentence().map_or(String::new(), |t| format!(" {t}"));
     // Said only when creates may meet the cap: what a "yes" does at its pause.
     let bound = match question.max_wait {
         Some(bound) if !timing.is_empty() => format!(
-            " With --max-wait {}, the creates left are deferred at the first pause longer than that.",
-            humantime::format_duration(bound)
+            " With --max-wait {}, the creates left are deferred at the first pause longer than that.{}",
+            humantime::format_duration(bound),
+            estimate.stop_sentence(now).map_or(String::new(), |t| format!(" {t}"))
         ),
         _ => String::new(),
     };
@@ -231,6 +240,55 @@ pub(super) fn wording(org: &str, question: &Question, p: &Preview, now: SystemTi
         _ => String::new(),
     };
     format!("{action}?{besides}{invites}{timing}{also} [y/N] ")
+}
+
+/// A plan that takes at least this long is a job of hours: after the yes, the terminal says how
+/// to leave it to cron or a timer instead.
+const HOURS: Duration = Duration::from_secs(3600);
+
+/// After a yes to a plan of hours, in the terminal's words (a command line, so the page has its
+/// own): how to leave the job running unattended instead (issue 32, point 2). `None` when the
+/// creates take less than an hour, or the results go to no file to continue from.
+pub(super) fn leave_running(question: &Question, p: &Preview, now: SystemTime) -> Option<String> {
+    let mut schedule = question.schedule.clone();
+    schedule.set_bound(question.max_wait);
+    let estimate = schedule.estimate(p.creates, now);
+    let rerun = question.rerun.as_deref().filter(|_| estimate.takes >= HOURS)?;
+    // An explicit `--max-wait` that stops the creates ends this run by itself: the rest is
+    // left for the command, not for a Ctrl-C.
+    let how = match (question.max_wait, estimate.stop) {
+        (Some(bound), Some(_)) => format!(
+            "This run stops at the first wait longer than --max-wait {}; to finish the job unattended, have",
+            humantime::format_duration(bound)
+        ),
+        _ => "To leave the job running unattended instead, stop it (Ctrl-C: the guests not invited yet are kept in the results as deferred) and have".to_string(),
+    };
+    Some(format!(
+        "The creates take about {}. {how} cron or a systemd timer run this every hour until it exits 0: {rerun}  Each run invites what the cap allows and the next continues where it stopped; the token is read from the environment or --token-file, never from the command line.",
+        human(estimate.takes)
+    ))
+}
+
+/// What an unattended run says in its log at its start: that creates beyond the cap are
+/// deferred, and, when its rows could meet a wait longer than `max_wait` at the pace of
+/// `estimate` (every row a create, at most), the command cron or a timer runs to continue the
+/// job.
+pub(super) fn unattended(max_wait: Duration, estimate: Option<&Estimate>, rerun: Option<&str>) -> String {
+    let mut text = format!(
+        "unattended: creates beyond Tallyfy's hourly invite cap are deferred for the next run (at the first pause longer than --max-wait {})",
+        humantime::format_duration(max_wait)
+    );
+    if let (Some(estimate), Some(rerun)) = (estimate, rerun)
+        && estimate.stop.is_some()
+    {
+        text.push_str(&format!(
+            "; its {} rows, if all are new guests, take about {} at {}: run this from cron or a systemd timer until it exits 0, each run continues where the last stopped: {rerun}",
+            estimate.creates,
+            human(estimate.takes),
+            estimate.pace.words()
+        ));
+    }
+    text
 }
 
 /// What `--on-missing` will do, with the counts: `Guests not in the file will be deleted: 9 of
@@ -269,10 +327,12 @@ mod tests {
     use super::*;
 
     fn question(rates: &[&str]) -> Question {
+        let rates: Vec<crate::rate::Rate> = rates.iter().map(|r| r.parse().unwrap()).collect();
         Question {
             undo: None,
             on_missing: None,
-            invite_rates: rates.iter().map(|r| r.parse().unwrap()).collect(),
+            schedule: Schedule::new(&rates),
+            rerun: Some("tallyfy-guests import --retry-from g.results.csv --yes".into()),
             max_wait: None,
         }
     }
@@ -299,14 +359,66 @@ mod tests {
         };
         let text = wording("o", &question(&["30/h"]), &preview, SystemTime::now());
         assert!(
-            text.contains("At --invite-rate 30/1h the 41 creates take about 1 h 20 min: done about "),
+            text.contains("At --invite-rate 30/1h the 41 creates take about 1 h 3 min: done about "),
             "{text}"
         );
         let text = wording("o", &question(&[]), &preview, SystemTime::now());
         assert!(
-            text.contains("about 30 invitations an hour per organization: the 41 creates take about 1 h"),
+            text.contains("about 30 invitations an hour per organization (full speed until it says so, then its pace): the 41 creates take about 1 h 3 min"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_plan_of_hours_says_how_to_leave_it_to_cron() {
+        let preview = |creates| Preview {
+            creates,
+            ..Preview::default()
+        };
+        let now = SystemTime::now();
+        let text = leave_running(&question(&[]), &preview(41), now).unwrap();
+        assert!(
+            text.starts_with(
+                "The creates take about 1 h 3 min. To leave the job running unattended instead, stop it (Ctrl-C"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("until it exits 0: tallyfy-guests import --retry-from g.results.csv --yes  Each run"),
+            "{text}"
+        );
+        assert_eq!(leave_running(&question(&[]), &preview(30), now), None, "not hours");
+        // An explicit --max-wait that stops the creates: the run ends itself, no Ctrl-C.
+        let mut bounded = question(&[]);
+        bounded.max_wait = Some(Duration::from_secs(600));
+        let text = leave_running(&bounded, &preview(41), now).unwrap();
+        assert!(
+            text.starts_with("The creates take about 1 h 3 min. This run stops at the first wait longer than --max-wait 10m; to finish the job unattended, have cron or a systemd timer run this every hour until it exits 0: tallyfy-guests import"),
+            "{text}"
+        );
+        let mut no_file = question(&[]);
+        no_file.rerun = None;
+        assert_eq!(
+            leave_running(&no_file, &preview(41), now),
+            None,
+            "no results to continue from"
+        );
+        // Unattended, the pacer's schedule is bounded by --max-wait: the 11th create's wait.
+        let mut schedule = Schedule::new(&["10/6s".parse().unwrap()]);
+        schedule.set_bound(Some(Duration::from_secs(1)));
+        let estimate = schedule.estimate(35, now);
+        let log = unattended(
+            Duration::from_secs(1),
+            Some(&estimate),
+            Some("tg import --retry-from r.csv --yes"),
+        );
+        assert!(
+            log.ends_with("; its 35 rows, if all are new guests, take about 19 s at --invite-rate 10/6s: run this from cron or a systemd timer until it exits 0, each run continues where the last stopped: tg import --retry-from r.csv --yes"),
+            "{log}"
+        );
+        schedule.set_bound(Some(Duration::from_secs(60)));
+        let within = schedule.estimate(35, now);
+        assert!(!unattended(Duration::from_secs(60), Some(&within), Some("tg")).contains("cron"));
     }
 
     #[test]

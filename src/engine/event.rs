@@ -34,6 +34,9 @@ pub enum Event {
         /// The input's SHA-256 when set-up read it whole already (a results file it verified),
         /// so that a face's account need not read it again.
         input_sha256: Option<String>,
+        /// The creates' schedule as the run keeps it (none offline), for a face's estimates.
+        #[serde(skip)]
+        pace: Option<crate::invite_pace::Watch>,
     },
     /// The whole file was planned before anything is sent (only when the job asks first): the
     /// rows planning decided, per status (`exists`, `duplicate`, `invalid`, ...; rows to update
@@ -161,6 +164,12 @@ impl Confirm {
     /// The question as the CLI asks it (`Create 2 guests in Acme (…)? … [y/N] `).
     pub fn text(&self) -> String {
         confirm::wording(&self.organization, &self.question, &self.preview, SystemTime::now())
+    }
+
+    /// For a plan of hours, what the terminal says after the yes: how to leave the job to cron
+    /// or a systemd timer instead (the command that continues it). `None` for a shorter plan.
+    pub fn leave_running(&self) -> Option<String> {
+        confirm::leave_running(&self.question, &self.preview, SystemTime::now())
     }
 
     /// Go ahead.

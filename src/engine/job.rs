@@ -68,17 +68,19 @@ async fn import(run: Run<'_>) -> Result<Exit, RunError> {
     let journal = open_journal(job, &reach, results_path.as_deref())?;
     setup::log_input(&input, &job.kind);
     // Asked in the pipeline, once the file is planned: the question gives the real counts.
-    let question = question(job, run.face, &reach);
-    if question.is_none() && !job.dry_run && job.kind.import().is_some() {
-        // Nobody confirmed a plan of hours: today's contract for cron (issue 32).
-        let max_wait = job.given_max_wait().unwrap_or(crate::defaults::MAX_WAIT);
-        tracing::info!(
-            "unattended: creates beyond Tallyfy's hourly invite cap are deferred for the next run (at the first pause longer than --max-wait {})",
-            humantime::format_duration(max_wait)
-        );
-    }
+    let rerun = rerun(job, results_path.as_deref());
+    let question = question(job, run.face, &reach, rerun.clone());
     // The built-in sandbox, if any, lives as long as this binding: to the end of the run.
     let (client, sandbox) = setup::connect(reach).await?;
+    if question.is_none() && !job.dry_run && job.kind.import().is_some() {
+        // Nobody confirmed a plan of hours: today's contract for cron (issue 32), and, for a
+        // file whose rows could take longer than that, the command that continues it.
+        let max_wait = job.given_max_wait().unwrap_or(crate::defaults::MAX_WAIT);
+        let now = std::time::SystemTime::now();
+        let estimate =
+            (client.as_ref().zip(total)).map(|(client, rows)| client.pacer().invite_schedule().estimate(rows, now));
+        tracing::info!("{}", confirm::unattended(max_wait, estimate.as_ref(), rerun.as_deref()));
+    }
     let link = Link::new(client.map(Arc::new), job.dry_run);
     let client = link.client().map(|client| &**client);
     let target = ResultsTarget::new(job, &input, results_path.as_deref());
@@ -103,6 +105,11 @@ async fn import(run: Run<'_>) -> Result<Exit, RunError> {
         _ => None,
     };
     summary.requests = client.map(summary::Requests::of);
+    if job.kind.import().is_some()
+        && let Some(client) = client
+    {
+        summary.estimated(client.pacer());
+    }
     if let (Some(xlsx), Some(rows)) = (&target.xlsx, &target.rows) {
         let input = job.file.display();
         workbook::write(rows, xlsx, &summary, client, &input, job.dry_run).await?;
@@ -139,6 +146,7 @@ async fn rows(
         rows: total,
         organization: client.map(|client| client.org().to_string()),
         input_sha256: input.sha256.clone(),
+        pace: client.map(|client| client.pacer().invite_watch()),
     });
     let mut ran = pipeline(input, link, open_results, question, options, run.stop, run.events).await?;
     run.events.send(Event::Sent);
@@ -186,7 +194,17 @@ fn open_journal(job: &Job, reach: &Reach, results: Option<&Path>) -> Result<jour
 
 /// The question asked before anything is sent, if one is: not on a dry run, with `--yes`,
 /// against the built-in sandbox (it is nobody's organization), or by a face that cannot ask.
-fn question(job: &Job, face: Face, reach: &Reach) -> Option<confirm::Question> {
+/// The command that continues this import unattended, for cron or a timer: `import
+/// --retry-from RESULTS --yes` with the run's other options (`None` for an undo, or results on
+/// stdout).
+fn rerun(job: &Job, results: Option<&Path>) -> Option<String> {
+    let results = results.filter(|_| job.kind.import().is_some())?;
+    let command = next::command(&job.argv, job.file.arg(), results);
+    let asks = !job.argv.iter().any(|arg| arg == "--yes" || arg == "-y");
+    Some(if asks { format!("{command} --yes") } else { command })
+}
+
+fn question(job: &Job, face: Face, reach: &Reach, rerun: Option<String>) -> Option<confirm::Question> {
     let ask = face.ask && !job.dry_run && !job.yes && !matches!(reach, Reach::Sandbox(_));
     if !ask {
         return None;
@@ -202,7 +220,8 @@ fn question(job: &Job, face: Face, reach: &Reach) -> Option<confirm::Question> {
     Some(confirm::Question {
         undo: job.kind.undo().map(|undo| undo.how),
         on_missing,
-        invite_rates: job.invite_rates().to_vec(),
+        schedule: crate::invite_pace::Schedule::new(job.invite_rates()),
+        rerun,
         max_wait: job.given_max_wait(),
     })
 }

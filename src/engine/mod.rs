@@ -41,7 +41,7 @@ mod start;
 mod stop;
 
 pub use event::{Confirm, Event, Listing, Wait};
-pub use outcome::{Status, Tone};
+pub use outcome::{NextStep, Status, Tone};
 pub use report::summary::{Summary, SummaryFile};
 pub(crate) use start::{GRACE, start_with};
 pub use start::{Running, Stopper, start};

@@ -175,6 +175,47 @@ pub enum Tone {
     Later,
 }
 
+/// What a row's message tells the person to do next, in each face's words: at a terminal the
+/// same command run again; on the page its Continue button. The results file holds the
+/// terminal's words (the CLI's and the page's results are one file, byte for byte); the page
+/// says its own through [`NextStep::on_the_page`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter)]
+pub enum NextStep {
+    /// A row the run did not get to.
+    Continue,
+    /// A request abandoned in flight: whether it was done is settled by the next run.
+    Settle,
+    /// A create whose every attempt went unanswered.
+    Retry,
+}
+
+impl NextStep {
+    /// The words at a terminal, as a row's message ends with them.
+    pub fn at_a_terminal(self) -> &'static str {
+        match self {
+            NextStep::Continue => "run the same command again to continue",
+            NextStep::Settle => "run the same command again to settle it",
+            NextStep::Retry => "run the same command again to retry it",
+        }
+    }
+
+    /// The same step on the page, where Continue does what the command run again would.
+    fn on_a_page(self) -> &'static str {
+        match self {
+            NextStep::Continue => "Continue sends it",
+            NextStep::Settle => "Continue settles it",
+            NextStep::Retry => "Continue retries it",
+        }
+    }
+
+    /// A row's message as the page says it: a terminal's next step in the page's words.
+    pub fn on_the_page(message: &str) -> String {
+        <NextStep as strum::IntoEnumIterator>::iter().fold(message.to_string(), |text, step| {
+            text.replace(step.at_a_terminal(), step.on_a_page())
+        })
+    }
+}
+
 impl Status {
     /// Every status, in the order summaries list them.
     pub fn all() -> impl Iterator<Item = Status> {

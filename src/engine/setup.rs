@@ -308,6 +308,14 @@ pub(super) fn log_input(input: &Input, kind: &Kind) {
     }
 }
 
+/// Where a job's results go (`None`: stdout), as set-up decides it: what names a job in the
+/// run history.
+pub(crate) fn results_of(job: &Job) -> Option<PathBuf> {
+    results_path(&job.file, job.output.results.as_deref(), &job.kind, job.dry_run)
+        .ok()
+        .flatten()
+}
+
 /// Beside the input as `<stem>.results.csv` (`<stem>.retry.results.csv` for `--retry-from`
 /// `<stem>.results.csv`; `<stem>.undo.csv` for an undo of `<stem>.results.csv`); a dry run's as
 /// `<stem>.dry-run.csv` (`<stem>.undo-dry-run.csv`), so that it never replaces the account of a

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use tokio_util::sync::CancellationToken;
 
-use super::outcome::{Outcome, Status};
+use super::outcome::{NextStep, Outcome, Status};
 use crate::api::{ApiError, ApiErrorKind, Gate};
 
 /// The run's stop: once set, no new request is started and the remaining rows are deferred.
@@ -79,14 +79,18 @@ pub(super) fn abandoned(done: &str) -> Outcome {
     Outcome::new().with(
         Status::Deferred,
         format!(
-            "abandoned in flight when the run was interrupted: it may or may not have been {done}; run the same command again to settle it"
+            "abandoned in flight when the run was interrupted: it may or may not have been {done}; {}",
+            NextStep::Settle.at_a_terminal()
         ),
     )
 }
 
 /// The deferral message of a row the run did not get to.
 pub(super) fn deferred_message(not_done: &str, reason: &str) -> String {
-    format!("{not_done}: the run stopped ({reason}); run the same command again to continue")
+    format!(
+        "{not_done}: the run stopped ({reason}); {}",
+        NextStep::Continue.at_a_terminal()
+    )
 }
 
 /// A failure that ends this row; some end the whole run.
@@ -130,5 +134,26 @@ pub(super) fn failure(
             )
         }
         _ => outcome.with(Status::Failed, format!("{error}{note}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rows_next_step_is_a_command_at_a_terminal_and_continue_on_the_page() {
+        let deferred = deferred_message("not created", "rate-limited until 04:13");
+        let abandoned = abandoned("created").message;
+        for message in [&deferred, &abandoned] {
+            assert!(message.contains("run the same command again"), "{message}");
+            let paged = NextStep::on_the_page(message);
+            assert!(!paged.contains("command"), "{paged}");
+            assert!(paged.contains("Continue"), "{paged}");
+        }
+        assert_eq!(
+            NextStep::on_the_page(&deferred),
+            "not created: the run stopped (rate-limited until 04:13); Continue sends it"
+        );
     }
 }

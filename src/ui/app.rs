@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::jobs::{Hub, Kind};
+use super::jobs::Hub;
 use super::runs::{Meta, RunDir, Runs};
 use super::table::{self, Columns};
 use crate::config::{ApiConfig, Transport};
@@ -44,8 +44,6 @@ pub(super) struct App {
     pub reach: RwLock<Option<Reached>>,
     /// What to ask for, when no credentials are configured.
     pub ask: Option<Ask>,
-    /// The confirmation each run waits for.
-    pub confirming: Mutex<HashMap<String, Kind>>,
     /// Each run's columns.
     pub columns: Mutex<ColumnCache>,
     /// Held while a view reads an upload's columns: one workbook in memory at a time for the
@@ -68,27 +66,6 @@ impl App {
     pub(super) fn organization(&self) -> String {
         self.reached()
             .map_or_else(|| "the organization".to_string(), |reached| reached.organization)
-    }
-
-    /// The confirmation the run waits for.
-    pub(super) fn confirming(&self, id: &str) -> Option<Kind> {
-        self.confirming
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(id)
-            .copied()
-    }
-
-    /// Asks (or stops asking) a run's confirmation.
-    pub(super) fn set_confirming(&self, id: &str, kind: Option<Kind>) {
-        let mut confirming = self
-            .confirming
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match kind {
-            Some(kind) => confirming.insert(id.to_string(), kind),
-            None => confirming.remove(id),
-        };
     }
 
     /// The upload's columns under the run's mapping, read once per mapping, and never while a

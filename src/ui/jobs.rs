@@ -1,26 +1,26 @@
-//! The page's jobs: each preview, import and undo is a job of the engine, built from a command
-//! line exactly as the CLI builds it (the page is "the CLI with a form"), pointed at the
-//! organization the page reaches, and watched through its events. Owns what is live in memory
-//! (counts, the waiting line, the stop) and tells the page about every change; what a job
-//! leaves behind is its results file, in the run's folder.
+//! The page's jobs: each preview, import and undo is a job of the engine (built directly, see
+//! `drive`), pointed at the organization the page reaches, and watched through its events. A
+//! job belongs to the server, not to a tab: it goes on whoever looks. Owns what is live in
+//! memory (counts, the waiting line, the engine's question until it is answered, the stop) and
+//! tells the page about every change; what a job leaves behind is its results file and summary,
+//! in the run's folder, from which a later server shows it and continues it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
-use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::config::ApiConfig;
+use crate::config::{ApiConfig, PageJob};
+use crate::engine::{Confirm, Status};
 
 /// What a job is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
     /// A dry run against live state: the preview.
     Preview,
-    /// The import.
+    /// The import, or its continuation (the rows still to do, the rows fixed since).
     Send,
     /// The undo of the import.
     Undo,
@@ -29,23 +29,32 @@ pub(super) enum Kind {
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Phase {
+    /// Reading the file and the organization: a preview, or a send planning what to ask.
+    Checking,
+    /// The engine's question waits for the person's answer; nothing is sent yet.
+    Asking,
     /// Going.
     Running,
     /// Asked to stop; requests in flight are finishing.
     Stopping,
     /// Finished every row.
     Done,
-    /// Ended early (a stop, a set-up problem, a limit).
+    /// Ended early (a stop, the invite cap beyond `--max-wait`).
     Stopped,
+    /// Could not run, or ended by an error.
+    Failed,
+    /// The question was answered no (or the run stopped at it): nothing was sent or written,
+    /// so the run is as it was before.
+    Declined,
 }
 
 /// One row's outcome, as the page shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub(super) struct RowUpdate {
     /// The sheet's row number.
     pub row: u64,
-    /// Its status (`created`, `invalid`, ...).
-    pub status: String,
+    /// Its status.
+    pub status: Status,
     /// What happened, in words.
     pub message: String,
     /// The offending fields of an invalid row.
@@ -60,30 +69,33 @@ pub(super) struct Live {
     /// Where it is.
     pub phase: Phase,
     /// Rows per status so far.
-    pub counts: BTreeMap<String, u64>,
+    pub counts: BTreeMap<Status, u64>,
     /// Rows in the file, when known.
     pub total: Option<u64>,
-    /// Creates the plan holds, when the file was planned first.
+    /// Creates the plan holds, once planned.
     pub creates: Option<u64>,
     /// Waiting for a quota until then, and why.
-    pub waiting: Option<(SystemTime, String)>,
+    pub waiting: Option<(SystemTime, crate::engine::Wait)>,
     /// When it started.
     pub started: Instant,
     /// Why it stopped early, or the error that ended it.
     pub stopped: Option<String>,
+    /// The engine's question while it waits for an answer, as the engine words it.
+    pub question: Option<String>,
 }
 
 impl Live {
     fn new(kind: Kind) -> Live {
         Live {
             kind,
-            phase: Phase::Running,
+            phase: Phase::Checking,
             counts: BTreeMap::new(),
             total: None,
             creates: None,
             waiting: None,
             started: Instant::now(),
             stopped: None,
+            question: None,
         }
     }
 
@@ -92,9 +104,17 @@ impl Live {
         self.counts.values().sum()
     }
 
-    /// Whether it is still going.
+    /// Whether it is still going (its question waiting counts).
     pub(super) fn active(&self) -> bool {
-        matches!(self.phase, Phase::Running | Phase::Stopping)
+        matches!(
+            self.phase,
+            Phase::Checking | Phase::Asking | Phase::Running | Phase::Stopping
+        )
+    }
+
+    /// Rows of `status` so far.
+    pub(super) fn count(&self, status: Status) -> u64 {
+        self.counts.get(&status).copied().unwrap_or(0)
     }
 }
 
@@ -103,8 +123,8 @@ impl Live {
 pub(super) struct Note {
     /// The run it is about.
     pub run: String,
-    /// The run's version after the change (a new job, a finished one): a page showing an older
-    /// one reloads.
+    /// The run's version after the change (a new job, a question, a finished one): a page
+    /// showing an older one reloads.
     pub version: u64,
     /// A finished row, if that is the change.
     pub row: Option<RowUpdate>,
@@ -119,6 +139,8 @@ struct Entry {
     rows: BTreeMap<u64, RowUpdate>,
     version: u64,
     stop: Option<Box<dyn Fn() + Send + Sync>>,
+    /// The engine's question, until it is answered.
+    confirm: Option<Confirm>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -126,30 +148,36 @@ struct Entry {
 pub(super) struct Hub {
     entries: Mutex<HashMap<String, Entry>>,
     notes: broadcast::Sender<Note>,
+    /// Held while an order is put in place (see [`Hub::ordering`]).
+    ordering: Mutex<()>,
 }
 
-/// What a job is told to do.
+/// What an order does with the run's files once it ends.
+pub(super) type Then = Box<dyn FnOnce(&Outcome) + Send>;
+
+/// One engine job of an order, and where its offending fields are kept.
+pub(super) struct Step {
+    /// The job, as the page builds it.
+    pub job: PageJob,
+    /// Where the job's offending fields are kept for later pages.
+    pub fields: PathBuf,
+}
+
+/// What a job is told to do: one engine job, or (an undo of a job that was continued after an
+/// interruption) several in turn, each asking its own question.
 pub(super) struct Order {
     /// The run's id.
     pub run: String,
     /// What it is for.
     pub kind: Kind,
-    /// The command line, as the CLI would take it (`import FILE --dry-run --results ...`).
-    pub argv: Vec<String>,
+    /// The engine jobs, in order; a declined, failed or stopped one ends the order.
+    pub steps: Vec<Step>,
     /// Where the page's jobs go.
     pub api: ApiConfig,
-    /// Where the job's offending fields are kept for later pages.
-    #[allow(
-        dead_code,
-        reason = "written from the engine's row events, which arrive with issue 24's engine"
-    )]
-    pub fields: PathBuf,
-    /// Cells fixed on the page, read over the file's.
-    pub edits: Vec<crate::input::CellEdit>,
-    /// The creates the preview counted, for the time left at the invite pace.
-    pub creates: Option<u64>,
     /// An import's results, the workbook to make of them at its end, and the input's name.
     pub workbook: Option<(PathBuf, PathBuf, String)>,
+    /// Done once the order ends, with how it ended (moving the run's files into place).
+    pub then: Option<Then>,
 }
 
 impl Hub {
@@ -159,7 +187,15 @@ impl Hub {
         Arc::new(Hub {
             entries: Mutex::new(HashMap::new()),
             notes,
+            ordering: Mutex::new(()),
         })
+    }
+
+    /// Held while an order is put in place: the check that no job of the run is going, the
+    /// files it moves, and its start happen as one, so two clicks (two tabs) at once cannot
+    /// both move a run's results aside.
+    pub(super) fn ordering(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.ordering.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The changes, for an event stream.
@@ -167,9 +203,24 @@ impl Hub {
         self.notes.subscribe()
     }
 
-    /// The run's job, if one ran since the server started.
+    /// The run's job, if one ran since the server started (a declined one left nothing: the
+    /// run is as its folder says).
     pub(super) fn live(&self, run: &str) -> Option<Live> {
-        self.lock().get(run).map(|entry| entry.live.clone())
+        self.lock()
+            .get(run)
+            .map(|entry| entry.live.clone())
+            .filter(|live| live.phase != Phase::Declined)
+    }
+
+    /// The run's job (as `live` gives it) and its version, read together: a page rendered from
+    /// the one shows the other, so it reloads at the next change and never misses one.
+    pub(super) fn snapshot(&self, run: &str) -> (Option<Live>, u64) {
+        let entries = self.lock();
+        let entry = entries.get(run);
+        let live = entry
+            .map(|entry| entry.live.clone())
+            .filter(|live| live.phase != Phase::Declined);
+        (live, entry.map_or(0, |entry| entry.version))
     }
 
     /// Whether the run has a job going.
@@ -254,13 +305,11 @@ impl Hub {
             entries.insert(
                 order.run.clone(),
                 Entry {
-                    live: Live {
-                        creates: order.creates,
-                        ..Live::new(order.kind)
-                    },
+                    live: Live::new(order.kind),
                     rows: BTreeMap::new(),
                     version,
                     stop: None,
+                    confirm: None,
                     task: None,
                 },
             );
@@ -292,11 +341,60 @@ impl Hub {
         }
     }
 
+    /// The engine's question waits for the person: kept until answered, and the page (a new
+    /// version) shows it.
+    pub(super) fn ask(&self, run: &str, confirm: Confirm) {
+        let note = {
+            let mut entries = self.lock();
+            let Some(entry) = entries.get_mut(run) else {
+                return;
+            };
+            let text = confirm.text();
+            // The terminal's prompt is the terminal's: the page answers with buttons.
+            let text = text.trim_end().trim_end_matches("[y/N]").trim_end().to_string();
+            entry.live.question = Some(text);
+            entry.live.phase = Phase::Asking;
+            entry.confirm = Some(confirm);
+            entry.version += 1;
+            Note {
+                run: run.to_string(),
+                version: entry.version,
+                row: None,
+            }
+        };
+        let _ = self.notes.send(note);
+    }
+
+    /// Answers the run's question: yes sends exactly what it asked about; no ends the job with
+    /// nothing sent or written. `false` when no question waits.
+    pub(super) fn answer(&self, run: &str, yes: bool) -> bool {
+        let note = {
+            let mut entries = self.lock();
+            let Some(entry) = entries.get_mut(run) else {
+                return false;
+            };
+            let Some(confirm) = entry.confirm.take() else {
+                return false;
+            };
+            entry.live.question = None;
+            if yes {
+                entry.live.phase = Phase::Running;
+                confirm.yes();
+            } else {
+                confirm.no();
+            }
+            entry.version += 1;
+            Note {
+                run: run.to_string(),
+                version: entry.version,
+                row: None,
+            }
+        };
+        let _ = self.notes.send(note);
+        true
+    }
+
     /// Applies a change to the run's live state and tells the page.
-    #[allow(
-        dead_code,
-        reason = "fed by the engine's events, which arrive with issue 24's engine"
-    )]
     pub(super) fn update(&self, run: &str, change: impl FnOnce(&mut Live) -> Option<RowUpdate>) {
         let note = {
             let mut entries = self.lock();
@@ -332,13 +430,16 @@ impl Hub {
                 live.counts = counts;
             }
             live.waiting = None;
-            live.stopped = outcome.stopped;
-            live.phase = if live.stopped.is_some() {
-                Phase::Stopped
-            } else {
-                Phase::Done
+            live.question = None;
+            live.stopped = outcome.stopped.or(outcome.failed.clone());
+            live.phase = match (outcome.declined, &outcome.failed, &live.stopped) {
+                (true, _, _) => Phase::Declined,
+                (false, Some(_), _) => Phase::Failed,
+                (false, None, Some(_)) => Phase::Stopped,
+                (false, None, None) => Phase::Done,
             };
             entry.stop = None;
+            entry.confirm = None;
             // The results file and its offending fields hold them now.
             entry.rows = BTreeMap::new();
             entry.version += 1;
@@ -355,10 +456,14 @@ impl Hub {
 /// How a job ended.
 #[derive(Debug, Default)]
 pub(super) struct Outcome {
-    /// Rows per status, as its summary counts them (`None`: as the events counted them).
-    pub counts: Option<BTreeMap<String, u64>>,
-    /// Why it stopped early, or the error that ended it.
+    /// Rows per status, as its summaries count them (`None`: as the events counted them).
+    pub counts: Option<BTreeMap<Status, u64>>,
+    /// Why it stopped early.
     pub stopped: Option<String>,
+    /// The error that ended it (or kept it from starting).
+    pub failed: Option<String>,
+    /// Its question was answered no: nothing was sent or written.
+    pub declined: bool,
 }
 
 #[cfg(test)]
@@ -368,7 +473,7 @@ mod tests {
     fn row(row: u64) -> RowUpdate {
         RowUpdate {
             row,
-            status: "would_create".into(),
+            status: Status::WouldCreate,
             message: String::new(),
             fields: Vec::new(),
         }
@@ -380,7 +485,7 @@ mod tests {
         let order = Order {
             run: "r".into(),
             kind: Kind::Preview,
-            argv: Vec::new(),
+            steps: Vec::new(),
             api: ApiConfig::new(
                 crate::config::Transport::default(),
                 "http://127.0.0.1:1/api",
@@ -388,10 +493,8 @@ mod tests {
                 crate::config::Credentials::Token(crate::secret::Secret::new("t")),
             )
             .unwrap(),
-            fields: PathBuf::new(),
-            edits: Vec::new(),
-            creates: None,
             workbook: None,
+            then: None,
         };
         let (end, ended) = tokio::sync::oneshot::channel::<()>();
         hub.start(order, |_, _| async move {
@@ -403,7 +506,7 @@ mod tests {
         let last = super::super::table::SHOWN_ROWS as u64 + 500;
         for n in (2..=last).rev() {
             hub.update("r", |live| {
-                *live.counts.entry("would_create".into()).or_default() += 1;
+                *live.counts.entry(Status::WouldCreate).or_default() += 1;
                 Some(row(n))
             });
         }

@@ -11,6 +11,7 @@
 //! engine call), `view` (what a page says) and `page` (its HTML), `routes`, `events` (SSE),
 //! `assets` (the embedded stylesheet and script).
 
+mod actions;
 mod app;
 mod assets;
 mod drive;
@@ -68,7 +69,6 @@ pub async fn run(config: UiConfig) -> Result<Exit, RunError> {
         hub: Hub::new(),
         reach: RwLock::new(reach),
         ask,
-        confirming: Mutex::new(HashMap::new()),
         columns: Mutex::new(HashMap::new()),
         reading: Mutex::new(()),
         invite_rates,

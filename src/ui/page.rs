@@ -93,6 +93,12 @@ pub(super) struct RunLine {
     pub results: bool,
     /// It has the results as a workbook.
     pub workbook: bool,
+    /// The machine-readable state (`data-state`).
+    pub data_state: &'static str,
+    /// What opening it offers, in words.
+    pub open: String,
+    /// Continue is offered.
+    pub can_continue: bool,
     /// No job of it is going: it may be deleted.
     pub deletable: bool,
 }
@@ -112,14 +118,18 @@ pub(super) fn runs_list(lines: &[RunLine]) -> String {
             .map(|(status, n)| format!("<span class=\"pill {}\">{n} {}</span>", tone(status), esc(status)))
             .collect();
         let id = esc(&line.id);
+        let open = format!("<a href=\"/runs/{id}\">{}</a>", esc(&line.open));
         let results = match (line.results, line.workbook) {
             (true, true) => format!(
-                "<a href=\"/runs/{id}/results.csv\" download>CSV</a> · <a href=\"/runs/{id}/results.xlsx\" download>xlsx</a> · <a href=\"/runs/{id}\">open (undo)</a>"
+                "<a href=\"/runs/{id}/results.csv\" download>CSV</a> · <a href=\"/runs/{id}/results.xlsx\" download>xlsx</a> · {open}"
             ),
-            (true, false) => {
-                format!("<a href=\"/runs/{id}/results.csv\" download>CSV</a> · <a href=\"/runs/{id}\">open (undo)</a>")
-            }
+            (true, false) => format!("<a href=\"/runs/{id}/results.csv\" download>CSV</a> · {open}"),
             (false, _) => String::new(),
+        };
+        let resume = if line.can_continue {
+            button("continue", &id, "continue", "Continue…", "primary")
+        } else {
+            String::new()
         };
         // A link to a question, not a button that deletes: nothing is removed unconfirmed.
         let delete = if line.deletable {
@@ -132,10 +142,10 @@ pub(super) fn runs_list(lines: &[RunLine]) -> String {
         };
         let _ = write!(
             out,
-            "<tr><td><a href=\"/runs/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{results}</td><td>{delete}</td></tr>",
-            esc(&line.id),
+            "<tr data-test=\"run\" data-run=\"{id}\"><td><a href=\"/runs/{id}\">{}</a></td><td>{}</td><td><span data-test=\"run-state\" data-state=\"{}\">{}</span></td><td>{}</td><td>{results}{resume}</td><td>{delete}</td></tr>",
             esc(&line.file),
             esc(&line.uploaded),
+            line.data_state,
             esc(&line.state),
             counts.join(" ")
         );
@@ -152,8 +162,11 @@ pub(super) struct RunPage {
     pub file: String,
     /// Its version (a page showing an older one reloads).
     pub version: u64,
-    /// The state line: `running: …`, `done: …` or `stopped: …`.
+    /// The state line, in words.
     pub state: String,
+    /// The machine-readable state (`data-state`): `checking`, `ready`, `running`, `stopped`,
+    /// `done` or `failed`.
+    pub data_state: &'static str,
     /// A job is going.
     pub live: bool,
     /// An error to show.
@@ -172,6 +185,8 @@ pub(super) struct RunPage {
     pub can_stop: bool,
     /// The undo button.
     pub can_undo: bool,
+    /// The continue button (the rest of a stopped, capped, failed or interrupted import).
+    pub can_continue: bool,
     /// Downloads: (label, href, data-test).
     pub downloads: Vec<(String, String, Option<&'static str>)>,
     /// The results' rows that need a person, and the next step.
@@ -201,7 +216,8 @@ pub(super) fn run_page(page: &RunPage) -> String {
     );
     let _ = write!(
         out,
-        "<p class=\"state\" role=\"status\" aria-live=\"polite\"><span data-test=\"state\" id=\"state\">{}</span></p>",
+        "<p class=\"state\" role=\"status\" aria-live=\"polite\"><span data-test=\"state\" id=\"state\" data-state=\"{}\">{}</span></p>",
+        page.data_state,
         esc(&page.state)
     );
     if let Some(error) = &page.error {
@@ -344,11 +360,14 @@ fn actions(out: &mut String, id: &str, page: &RunPage) {
     if page.can_send {
         out.push_str(&button("send", id, "send", "Send…", "primary"));
     }
+    if page.can_continue {
+        out.push_str(&button("continue", id, "continue", "Continue…", "primary"));
+    }
     if page.can_stop {
         out.push_str(&button("stop", id, "stop", "Stop", "danger"));
     }
     if page.can_undo {
-        out.push_str(&button("undo", id, "undo", "Undo this import…", ""));
+        out.push_str(&button("undo", id, "undo", "Undo what this import created…", ""));
     }
     out.push_str("</div>");
 }
@@ -444,6 +463,7 @@ mod tests {
             file: "g.xlsx".into(),
             version: 2,
             state: "done: checked".into(),
+            data_state: "ready",
             live: false,
             error: None,
             columns: None,
@@ -453,6 +473,7 @@ mod tests {
             confirm: None,
             can_stop: false,
             can_undo: false,
+            can_continue: false,
             downloads: vec![],
             needs_person: None,
             caption: "Preview".into(),
@@ -476,7 +497,7 @@ mod tests {
         );
         assert!(html.contains("data-test=\"send\""), "{html}");
         assert!(
-            html.contains("<span data-test=\"state\" id=\"state\">done: checked</span>"),
+            html.contains("<span data-test=\"state\" id=\"state\" data-state=\"ready\">done: checked</span>"),
             "{html}"
         );
         assert!(!html.contains("style="), "inline styles are refused by the policy");

@@ -13,10 +13,9 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::app::{App, Reached};
-use super::jobs::{Kind, Order};
 use super::runs::{Edit, Meta, RunDir, shown_name, upload_name};
 use super::security::Guard;
-use super::{page, table, view};
+use super::{actions, page, table, view};
 use crate::input::MAX_WORKBOOK;
 
 /// Every route, behind the guard.
@@ -33,6 +32,7 @@ pub(super) fn router(app: Arc<App>, guard: Arc<Guard>) -> Router {
         .route("/runs/{id}/mapping", post(mapping))
         .route("/runs/{id}/fix", post(fix))
         .route("/runs/{id}/send", post(send))
+        .route("/runs/{id}/continue", post(resume))
         .route("/runs/{id}/confirm", post(confirm))
         .route("/runs/{id}/cancel", post(cancel))
         .route("/runs/{id}/stop", post(stop))
@@ -181,7 +181,7 @@ async fn upload(State(app): State<Arc<App>>, headers: HeaderMap, mut multipart: 
     if let Err(e) = run.save(&meta) {
         return message(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot keep the run: {e}"));
     }
-    match start(&app, &id, &run, &meta, Kind::Preview) {
+    match actions::preview(&app, &id, &run, &meta) {
         Ok(()) => to_run(&id),
         Err(why) => message(StatusCode::CONFLICT, &why),
     }
@@ -219,50 +219,6 @@ async fn save_upload(run: &RunDir, multipart: &mut Multipart) -> Result<(String,
         };
     }
     Err(StatusCode::BAD_REQUEST)
-}
-
-/// Starts a job of the run: its command line as the CLI would take it.
-fn start(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, kind: Kind) -> Result<(), String> {
-    let reached = app
-        .reached()
-        .ok_or("connect to Tallyfy first (the token form on the first page)")?;
-    let (results, summary) = view::files(run, kind);
-    let path = |p: &std::path::Path| p.display().to_string();
-    let mut argv: Vec<String> = match kind {
-        Kind::Preview => vec!["import".into(), path(&run.upload(meta)), "--dry-run".into()],
-        Kind::Send => vec!["import".into(), path(&run.upload(meta)), "--yes".into()],
-        Kind::Undo => vec!["undo".into(), path(&run.results()), "--yes".into()],
-    };
-    argv.extend([
-        "--results".into(),
-        path(&results),
-        "--summary-json".into(),
-        path(&summary),
-    ]);
-    argv.extend(["--max-retries".into(), reached.api.transport.max_retries.to_string()]);
-    if kind != Kind::Undo {
-        for (column, field) in &meta.map {
-            argv.extend(["--map".into(), format!("{column}={field}")]);
-        }
-    }
-    let edits = match kind {
-        Kind::Undo => Vec::new(),
-        _ => meta.cell_edits(),
-    };
-    let order = Order {
-        run: id.to_string(),
-        kind,
-        argv,
-        api: reached.api,
-        fields: run.fields(&results),
-        edits,
-        creates: (kind == Kind::Send)
-            .then(|| table::results(&run.preview(), &meta.map).ok())
-            .flatten()
-            .and_then(|preview| preview.counts.get("would_create").copied()),
-        workbook: (kind == Kind::Send).then(|| (results.clone(), run.results_xlsx(), path(&run.upload(meta)))),
-    };
-    app.hub.start(order, super::drive::drive)
 }
 
 /// The run by id, with its `run.json`, or the 404 page.
@@ -338,7 +294,6 @@ async fn mapping(
 
 /// Saves the run and checks it again.
 fn rerun(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Response {
-    app.set_confirming(id, None);
     if let Err(e) = run.save(meta) {
         return show(
             app,
@@ -349,15 +304,20 @@ fn rerun(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Response {
             Some(format!("cannot save: {e}")),
         );
     }
+    corrected(run, meta);
+    match actions::preview(app, id, run, meta) {
+        Ok(()) => to_run(id),
+        Err(why) => show(app, id, run, meta, StatusCode::CONFLICT, Some(why)),
+    }
+}
+
+/// The corrected copy: the upload with the page's edits.
+fn corrected(run: &RunDir, meta: &Meta) {
     if !meta.edits.is_empty() {
         let edits = meta.cell_edits();
         if let Err(why) = table::write_corrected(&run.upload(meta), &meta.map, &edits, &run.corrected()) {
             tracing::warn!("cannot write the corrected copy: {why}");
         }
-    }
-    match start(app, id, run, meta, Kind::Preview) {
-        Ok(()) => to_run(id),
-        Err(why) => show(app, id, run, meta, StatusCode::CONFLICT, Some(why)),
     }
 }
 
@@ -375,20 +335,37 @@ async fn fix(State(app): State<Arc<App>>, Path(id): Path<String>, Form(form): Fo
         Ok(found) => found,
         Err(response) => return *response,
     };
-    if let Err(why) = changeable(&app, &id, &run) {
+    // After a send, the rows that still need a person stay fixable; Send sends them.
+    let sent = run.results().exists();
+    let ready = if sent {
+        match app.hub.live(&id).is_some_and(|live| live.active()) {
+            true => Err("a job of this run is going: wait for it to end".to_string()),
+            false => Ok(()),
+        }
+    } else {
+        changeable(&app, &id, &run)
+    };
+    if let Err(why) = ready {
         return show(&app, &id, &run, &meta, StatusCode::CONFLICT, Some(why));
     }
     let columns = match app.columns(&id, &run, &meta) {
         Ok(columns) => columns,
         Err(why) => return show(&app, &id, &run, &meta, StatusCode::CONFLICT, Some(why)),
     };
-    let preview = table::results(&run.preview(), &meta.map).unwrap_or_default();
-    let cells = preview
-        .rows
-        .iter()
-        .find(|r| r.row == form.row)
-        .map(|r| r.cells.clone())
-        .unwrap_or_default();
+    let source = if sent { run.results() } else { run.preview() };
+    let table = table::results(&source, &meta.map).unwrap_or_default();
+    let found = table.rows.iter().find(|r| r.row == form.row);
+    let needs_a_person = found
+        .and_then(|r| r.status.parse::<crate::engine::Status>().ok())
+        .is_some_and(crate::engine::Status::needs_a_person);
+    if sent && !needs_a_person {
+        let why = format!(
+            "row {} was sent already: only rows that still need a person can change",
+            form.row
+        );
+        return show(&app, &id, &run, &meta, StatusCode::CONFLICT, Some(why));
+    }
+    let cells = found.map(|r| r.cells.clone()).unwrap_or_default();
     let Some(column) = columns.column_of(&form.field, &cells) else {
         let why = format!("row {} has no {} cell to fix", form.row, form.field);
         return show(&app, &id, &run, &meta, StatusCode::BAD_REQUEST, Some(why));
@@ -399,68 +376,60 @@ async fn fix(State(app): State<Arc<App>>, Path(id): Path<String>, Form(form): Fo
         field: form.field,
         value: form.value,
     });
-    rerun(&app, &id, &run, &meta)
+    if !sent {
+        return rerun(&app, &id, &run, &meta);
+    }
+    if let Err(e) = run.save(&meta) {
+        let why = format!("cannot save: {e}");
+        return show(&app, &id, &run, &meta, StatusCode::INTERNAL_SERVER_ERROR, Some(why));
+    }
+    corrected(&run, &meta);
+    to_run(&id)
 }
 
-/// `POST /runs/{id}/send`: the confirmation is asked (naming the organization and the counts).
-async fn send(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    ask(&app, &id, Kind::Send)
-}
-
-/// `POST /runs/{id}/undo`: the undo's confirmation is asked.
-async fn undo(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    ask(&app, &id, Kind::Undo)
-}
-
-fn ask(app: &Arc<App>, id: &str, kind: Kind) -> Response {
+/// Orders a job of the run (`actions`): on to its page, or the page with why not.
+fn act(app: &Arc<App>, id: &str, what: fn(&Arc<App>, &str, &RunDir, &Meta) -> Result<(), String>) -> Response {
     let (run, meta) = match find(app, id) {
         Ok(found) => found,
         Err(response) => return *response,
     };
-    app.set_confirming(id, Some(kind));
-    let page = view::run_page(app, id, &run, &meta, None);
-    if page.confirm.is_none() {
-        app.set_confirming(id, None);
-        let why = match kind {
-            Kind::Send => "there is nothing to send: the preview must be done, and nothing sent yet",
-            _ => "there is nothing to undo: the import must be done and have created guests",
-        };
-        return show(app, id, &run, &meta, StatusCode::CONFLICT, Some(why.into()));
+    match what(app, id, &run, &meta) {
+        Ok(()) => to_run(id),
+        Err(why) => show(app, id, &run, &meta, StatusCode::CONFLICT, Some(why)),
     }
-    to_run(id)
 }
 
-/// `POST /runs/{id}/confirm`: the job the confirmation asked about starts.
+/// `POST /runs/{id}/send`: the import (or the rows fixed since it) planned, and the engine's
+/// question asked.
+async fn send(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    act(&app, &id, actions::send)
+}
+
+/// `POST /runs/{id}/continue`: the rest of a stopped, capped, failed or interrupted import.
+async fn resume(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    act(&app, &id, actions::resume)
+}
+
+/// `POST /runs/{id}/undo`: the undo planned, and the engine's question asked.
+async fn undo(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    act(&app, &id, actions::undo)
+}
+
+/// `POST /runs/{id}/confirm`: yes to the engine's question.
 async fn confirm(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    let (run, mut meta) = match find(&app, &id) {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
-    let page = view::run_page(&app, &id, &run, &meta, None);
-    let (Some(kind), Some(_)) = (app.confirming(&id), page.confirm) else {
-        return show(
-            &app,
-            &id,
-            &run,
-            &meta,
-            StatusCode::CONFLICT,
-            Some("nothing waits for a confirmation".into()),
-        );
-    };
-    app.set_confirming(&id, None);
-    if kind == Kind::Send {
-        meta.organization = Some(app.organization());
-        let _ = run.save(&meta);
-    }
-    match start(&app, &id, &run, &meta, kind) {
-        Ok(()) => to_run(&id),
-        Err(why) => show(&app, &id, &run, &meta, StatusCode::CONFLICT, Some(why)),
-    }
+    answer(&app, &id, true)
 }
 
+/// `POST /runs/{id}/cancel`: no to the engine's question.
 async fn cancel(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    app.set_confirming(&id, None);
-    to_run(&id)
+    answer(&app, &id, false)
+}
+
+fn answer(app: &Arc<App>, id: &str, yes: bool) -> Response {
+    if app.hub.answer(id, yes) {
+        return to_run(id);
+    }
+    act(app, id, |_, _, _, _| Err("nothing waits for a confirmation".into()))
 }
 
 /// `POST /runs/{id}/stop`: the CLI's first Ctrl-C, for this run's job.
@@ -488,10 +457,13 @@ async fn ask_delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> Resp
 /// `POST /runs/{id}/delete`: the run and its files removed from this computer (what it
 /// imported stays in Tallyfy), never while a job of it is going.
 async fn delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    // As a job's start: no job of the run can start while its folder goes.
+    let ordering = app.hub.ordering();
     let busy = || app.hub.active(&id);
-    match super::retention::delete(&app.runs, &id, &busy) {
+    let deleted = super::retention::delete(&app.runs, &id, &busy);
+    drop(ordering);
+    match deleted {
         Ok(()) => {
-            app.set_confirming(&id, None);
             app.columns
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)

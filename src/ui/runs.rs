@@ -35,6 +35,11 @@ pub(super) struct Meta {
     /// The organization the run's import was sent to, for the runs list.
     #[serde(default)]
     pub organization: Option<String>,
+    /// Earlier results files of the import (`results-N.csv`, oldest first) whose creates the
+    /// current results do not carry: a continuation cut short (the server stopped), or one
+    /// that had to start again from the upload. An undo takes back theirs too.
+    #[serde(default)]
+    pub segments: Vec<String>,
 }
 
 /// One fixed cell.
@@ -199,6 +204,11 @@ impl RunDir {
     /// The import's summary JSON.
     pub(super) fn summary(&self) -> PathBuf {
         self.path.join("summary.json")
+    }
+
+    /// A file of the run's folder by name (a name `Meta` keeps).
+    pub(super) fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
     }
 
     /// The undo's results.

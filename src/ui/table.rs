@@ -152,8 +152,10 @@ pub(super) fn results(path: &Path, map: &[(String, String)]) -> Result<Table, St
     let mut rows = Vec::new();
     let mut more = 0;
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    // The result cells are read by the engine's names for their places in RESULT_COLUMNS.
+    use crate::engine::report::results::{MESSAGE_AT, STATUS_AT};
     for record in input {
-        if let Some(status) = record.previous.get(1) {
+        if let Some(status) = record.previous.get(STATUS_AT) {
             *counts.entry(status.clone()).or_default() += 1;
         }
         if rows.len() == SHOWN_ROWS {
@@ -163,8 +165,8 @@ pub(super) fn results(path: &Path, map: &[(String, String)]) -> Result<Table, St
         let cell = |i: usize| record.previous.get(i).cloned().unwrap_or_default();
         rows.push(TableRow {
             row: record.row,
-            status: cell(1),
-            message: cell(2),
+            status: cell(STATUS_AT),
+            message: cell(MESSAGE_AT),
             cells: record.cells.iter().map(str::to_string).collect(),
         });
     }

@@ -11,8 +11,10 @@ use std::time::{Duration, SystemTime};
 use super::app::App;
 use super::jobs::{Kind, Live, Phase, RowUpdate};
 use super::page::RunPage;
+use super::page::tone;
 use super::runs::{Meta, RunDir};
 use super::table::{self, Columns, Table, TableRow};
+use crate::engine::{Status, Wait};
 use crate::invite_pace::{creates_take as timing, human, interval as invite_interval};
 use crate::rate::Rate;
 
@@ -26,31 +28,74 @@ pub(super) fn files(run: &RunDir, kind: Kind) -> (PathBuf, PathBuf) {
 }
 
 /// The job the page shows: the live one, else the furthest one on disk.
-pub(super) fn shown(app: &App, id: &str, run: &RunDir) -> (Kind, Option<Live>) {
-    match app.hub.live(id) {
-        Some(live) => (live.kind, Some(live)),
-        None if run.undo().exists() => (Kind::Undo, None),
-        None if run.results().exists() => (Kind::Send, None),
-        None => (Kind::Preview, None),
-    }
+pub(super) fn shown(app: &App, id: &str, run: &RunDir) -> (Kind, Option<Live>, u64) {
+    let (live, version) = app.hub.snapshot(id);
+    let kind = match live {
+        Some(live) => return (live.kind, Some(live), version),
+        None if run.undo().exists() || run.undo_summary().exists() => Kind::Undo,
+        None if run.results().exists() => Kind::Send,
+        None => Kind::Preview,
+    };
+    (kind, None, version)
 }
 
 /// A finished job's account, from its `--summary-json`.
 #[derive(Debug, Default)]
 pub(super) struct Account {
-    /// Why it stopped early, or its error.
+    /// Rows per status.
+    pub counts: BTreeMap<Status, u64>,
+    /// Why it stopped early.
     pub stopped: Option<String>,
+    /// The error that ended it.
+    pub error: Option<String>,
 }
 
 /// Reads a job's summary; `None` when it has none (it never ran, or the server died in it).
 pub(super) fn account(path: &std::path::Path) -> Option<Account> {
-    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    #[derive(serde::Deserialize)]
+    struct File {
+        #[serde(default)]
+        counts: BTreeMap<String, u64>,
+        stopped: Option<String>,
+        error: Option<String>,
+    }
+    let file: File = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
     Some(Account {
-        stopped: value["stopped"]
-            .as_str()
-            .or(value["error"].as_str())
-            .map(str::to_string),
+        counts: file
+            .counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .filter_map(|(status, n)| Some((status.parse().ok()?, *n)))
+            .collect(),
+        stopped: file.stopped,
+        error: file.error,
     })
+}
+
+/// The machine-readable state of the page (`data-state`): `checking`, `ready` (a preview or
+/// a question to confirm), `running`, `stopped`, `done` or `failed`.
+pub(super) fn data_state(kind: Kind, phase: Phase, counts: &BTreeMap<Status, u64>) -> &'static str {
+    match (phase, kind) {
+        (Phase::Checking, _) => "checking",
+        (Phase::Asking, _) => "ready",
+        (Phase::Running | Phase::Stopping, _) => "running",
+        (Phase::Failed, _) => "failed",
+        (Phase::Stopped, _) => "stopped",
+        (Phase::Done | Phase::Declined, Kind::Preview) => "ready",
+        // Rows left for later (the invite cap) make a run that is not done yet.
+        (Phase::Done | Phase::Declined, _) if counts.get(&Status::Deferred).is_some_and(|n| *n > 0) => "stopped",
+        (Phase::Done | Phase::Declined, _) => "done",
+    }
+}
+
+/// Where a job on disk ended, as a phase: its account, or none (the server stopped in it).
+fn disk_phase(account: Option<&Account>) -> Phase {
+    match account {
+        None => Phase::Stopped,
+        Some(account) if account.error.is_some() => Phase::Failed,
+        Some(account) if account.stopped.is_some() => Phase::Stopped,
+        Some(_) => Phase::Done,
+    }
 }
 
 fn rows_word(n: u64) -> String {
@@ -70,35 +115,41 @@ pub(super) fn live_state(live: &Live, organization: &str, rates: &[Rate]) -> Str
         .total
         .map_or(rows_word(done), |total| format!("{done} of {}", rows_word(total)));
     match (live.phase, live.kind) {
-        (Phase::Stopping, _) => format!("running: stopping after {of}; requests already sent are finishing"),
-        (Phase::Running, Kind::Preview) => {
-            format!("running: checking the file against {organization}; nothing is sent ({of} checked)")
+        (Phase::Stopping, _) => format!("Stopping after {of}: requests already sent are finishing"),
+        (Phase::Checking, Kind::Preview) => {
+            format!("Checking the file against {organization}; nothing is sent ({of} checked)")
         }
+        (Phase::Checking, _) => format!("Reading {organization} to plan what to send; nothing is sent yet"),
+        (Phase::Asking, _) => "Waiting for your answer below; nothing is sent until you say yes".to_string(),
         (Phase::Running, kind) => {
             let verb = if kind == Kind::Send {
-                "importing into"
+                "Importing into"
             } else {
-                "undoing in"
+                "Undoing in"
             };
-            let mut line = format!("running: {verb} {organization}, {of} done");
+            let mut line = format!("{verb} {organization}: {of} done");
             if let Some(left) = eta(live, rates) {
                 line.push_str(&format!(", about {} left", human(left)));
             }
             if let Some((until, why)) = &live.waiting {
-                line.push_str(&format!("; waiting for the {why} until {}", clock(*until)));
+                let why = match why {
+                    Wait::InviteQuota => "Tallyfy's hourly invitation limit",
+                    Wait::RateLimit => "Tallyfy's rate limit",
+                };
+                line.push_str(&format!("; waiting for {why} until {}", clock(*until)));
             }
+            // The job is the server's, not the tab's (issue 32, point 2).
+            line.push_str(". You may close this page: the job goes on while the tool runs");
             line
         }
-        (Phase::Done | Phase::Stopped, kind) => {
-            finished_state(kind, live.stopped.as_deref(), &live.counts, organization)
-        }
+        (phase, kind) => finished_state(kind, phase, live.stopped.as_deref(), &live.counts, organization),
     }
 }
 
 /// Time left: the creates still to come at the invite pace, else the rows left at the pace so far.
 fn eta(live: &Live, rates: &[Rate]) -> Option<Duration> {
     if let (Some(creates), Some(every), Kind::Send) = (live.creates, invite_interval(rates), live.kind) {
-        let made = live.counts.get("created").copied().unwrap_or(0);
+        let made = live.count(Status::Created);
         return Some(every.saturating_mul(u32::try_from(creates.saturating_sub(made)).unwrap_or(u32::MAX)));
     }
     let (total, done) = (live.total?, live.done());
@@ -110,20 +161,50 @@ fn eta(live: &Live, rates: &[Rate]) -> Option<Duration> {
 }
 
 /// The state line of a finished job.
-fn finished_state(kind: Kind, stopped: Option<&str>, counts: &BTreeMap<String, u64>, organization: &str) -> String {
+fn finished_state(
+    kind: Kind,
+    phase: Phase,
+    why: Option<&str>,
+    counts: &BTreeMap<Status, u64>,
+    organization: &str,
+) -> String {
     let listed: Vec<String> = counts.iter().map(|(status, n)| format!("{n} {status}")).collect();
     let listed = listed.join(", ");
-    match (stopped, kind) {
-        (Some(why), _) => format!("stopped: {why}"),
-        (None, Kind::Preview) => format!("done: checked against {organization}, nothing sent yet: {listed}"),
-        (None, Kind::Send) => format!("done: imported into {organization}: {listed}"),
-        (None, Kind::Undo) => format!("done: undo finished in {organization}: {listed}"),
+    let later = counts.get(&Status::Deferred).copied().unwrap_or(0);
+    match (phase, kind) {
+        (Phase::Failed, _) => format!("Could not finish: {}", why.unwrap_or("the job ended with an error")),
+        (Phase::Stopped, Kind::Preview) => "The check stopped before the end: choose “Check again”".to_string(),
+        (Phase::Stopped, Kind::Undo) => format!(
+            "The undo stopped before the end ({}); Undo again takes back the rest: {listed}",
+            why.unwrap_or("the server stopped while it was going")
+        ),
+        (Phase::Stopped, _) => format!(
+            "Stopped before the end ({}): Continue sends the rest of this import: {listed}",
+            why.unwrap_or("the server stopped while it was going")
+        ),
+        (_, Kind::Preview) => format!("Checked against {organization}, nothing sent yet: {listed}"),
+        (_, Kind::Send) if later > 0 => format!(
+            "Imported into {organization} as far as Tallyfy allowed for now: Continue sends the {} left: {listed}",
+            rows_word(later)
+        ),
+        (_, Kind::Send) => format!("Imported into {organization}: {listed}"),
+        (_, Kind::Undo) => format!("Undo finished in {organization}: {listed}"),
     }
 }
 
+/// A row's message as the page says it: where the engine tells a terminal to run the same
+/// command again, the page has its Continue button (the engine's one wording of the step).
+fn row_message(message: &str) -> String {
+    crate::engine::NextStep::on_the_page(message)
+}
+
 /// Rows per status of a table.
-fn counted(table: &Table) -> BTreeMap<String, u64> {
-    table.counts.clone()
+fn counted(table: &Table) -> BTreeMap<Status, u64> {
+    table
+        .counts
+        .iter()
+        .filter_map(|(status, n)| Some((status.parse().ok()?, *n)))
+        .collect()
 }
 
 /// The offending fields of a job's rows, kept beside its results.
@@ -134,83 +215,166 @@ pub(super) fn fields(run: &RunDir, results: &std::path::Path) -> BTreeMap<u64, V
         .unwrap_or_default()
 }
 
+/// Where the run is: the job shown, its phase, its counts, why it stopped, and the state
+/// (`data-state` and the line in words).
+struct Where {
+    kind: Kind,
+    /// The run's version when `live` was read.
+    version: u64,
+    live: Option<Live>,
+    phase: Phase,
+    counts: BTreeMap<Status, u64>,
+    why: Option<String>,
+}
+
+impl Where {
+    /// From the live job, else the job's summary on disk (the whole results are not read).
+    fn of(app: &App, id: &str, run: &RunDir) -> Where {
+        let (kind, live, version) = shown(app, id, run);
+        if let Some(live) = live {
+            return Where {
+                kind,
+                version,
+                phase: live.phase,
+                counts: live.counts.clone(),
+                why: live.stopped.clone(),
+                live: Some(live),
+            };
+        }
+        let (_, summary) = files(run, kind);
+        let account = account(&summary);
+        let phase = disk_phase(account.as_ref());
+        let account = account.unwrap_or_default();
+        Where {
+            kind,
+            version,
+            live: None,
+            phase,
+            counts: account.counts,
+            why: account.error.or(account.stopped),
+        }
+    }
+
+    fn data_state(&self) -> &'static str {
+        data_state(self.kind, self.phase, &self.counts)
+    }
+
+    fn words(&self, app: &App, organization: &str) -> String {
+        match &self.live {
+            Some(live) => live_state(live, organization, &app.invite_rates),
+            None => finished_state(self.kind, self.phase, self.why.as_deref(), &self.counts, organization),
+        }
+    }
+
+    fn active(&self) -> bool {
+        self.live.as_ref().is_some_and(Live::active)
+    }
+}
+
+/// What a run offers once its import has results: Continue the rest, Send the rows fixed
+/// since, Undo what it created.
+#[derive(Debug, Default, Clone, Copy)]
+struct Offers {
+    resume: bool,
+    send_fixes: bool,
+    undo: bool,
+}
+
+/// The offers of a run whose import was sent, from where it is (`at`).
+fn offers(run: &RunDir, meta: &Meta, at: &Where) -> Offers {
+    if at.active() || !run.results().exists() {
+        return Offers::default();
+    }
+    let undone = run.undo().exists();
+    // The import's own account, whichever job is shown.
+    let (phase, counts) = match at.kind {
+        Kind::Send => (at.phase, at.counts.clone()),
+        _ => {
+            let account = account(&run.summary());
+            (disk_phase(account.as_ref()), account.unwrap_or_default().counts)
+        }
+    };
+    let count = |status: Status| counts.get(&status).copied().unwrap_or(0);
+    let state = data_state(Kind::Send, phase, &counts);
+    let unfinished = matches!(state, "stopped" | "failed") || count(Status::Failed) > 0;
+    let person = count(Status::Invalid) + count(Status::Conflict);
+    // An undo that finished every row took everything back; one refused or stopped can be asked again.
+    let undo_done = undone && at.kind == Kind::Undo && at.phase == Phase::Done;
+    Offers {
+        resume: !undone && unfinished,
+        send_fixes: !undone && !unfinished && person > 0,
+        undo: !undo_done && (count(Status::Created) > 0 || !meta.segments.is_empty() || unfinished),
+    }
+}
+
 /// The whole run page.
 pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, error: Option<String>) -> RunPage {
     let organization = app.organization();
-    let rates = app.invite_rates.clone();
-    let (kind, live) = shown(app, id, run);
-    let active = live.as_ref().is_some_and(Live::active);
-    let (results, summary) = files(run, kind);
+    let at = Where::of(app, id, run);
+    let (kind, active) = (at.kind, at.active());
+    let (results, _) = files(run, kind);
     // While a job runs, its own file is being written: show the file it started from.
     let base = match (kind, active) {
-        (Kind::Preview, _) | (Kind::Send, true) => run.preview(),
+        (Kind::Preview, _) => run.preview(),
+        (Kind::Send, true) if !run.results().exists() => run.preview(),
         (Kind::Undo, true) => run.results(),
+        (_, true) => run.file(meta.segments.last().map_or("results.csv", String::as_str)),
         (_, false) => results.clone(),
     };
     let table = table::results(&base, &meta.map).unwrap_or_default();
-    let account = (!active).then(|| account(&summary)).flatten();
-    let counts = match &live {
-        Some(live) => live.counts.clone(),
-        None => counted(&table),
+    // A send that plans or asks has no rows of its own yet: the counts of the file it shows.
+    let planning = kind != Kind::Preview && matches!(at.phase, Phase::Checking | Phase::Asking);
+    let counts = match (&at.live, at.counts.is_empty() || planning) {
+        (Some(_), false) | (None, false) => at.counts.clone(),
+        (_, true) if at.live.is_none() || planning => counted(&table),
+        _ => at.counts.clone(),
     };
-    let state = match (&live, &account) {
-        (Some(live), _) => live_state(live, &organization, &rates),
-        (None, Some(account)) => finished_state(kind, account.stopped.as_deref(), &counts, &organization),
-        (None, None) if results.exists() => {
-            "stopped: the server ended while this job was going; the results hold the rows it finished".into()
-        }
-        (None, None) => "stopped: not checked yet; choose “Check again”".into(),
-    };
-    let finished_ok = !active && account.as_ref().is_some_and(|a| a.stopped.is_none());
     let sent = run.results().exists();
-    let columns = (!sent).then(|| app.columns(id, run, meta).ok()).flatten();
+    let offers = offers(run, meta, &at);
+    let fix_after_send = offers.send_fixes || offers.resume;
+    let columns = (!sent || fix_after_send)
+        .then(|| app.columns(id, run, meta).ok())
+        .flatten();
     let mut offending: BTreeMap<u64, Vec<String>> = fields(run, &base);
-    // Only the rows shown are copied from the job's.
+    // Only the rows shown are copied from the job's (its results file holds them all).
     let shown = || table.rows.iter().map(|row| row.row);
     if active && kind == Kind::Preview {
         offending.extend(app.hub.rows(id, shown()).into_values().map(|r| (r.row, r.fields)));
     }
     let live_rows = match kind {
-        Kind::Send | Kind::Undo if active => Some(app.hub.rows(id, shown())),
+        Kind::Send | Kind::Undo if active && !planning => Some(app.hub.rows(id, shown())),
         _ => None,
     };
-    let rows = marked_rows(&table.rows, live_rows.as_ref(), &offending, columns.as_deref());
-    let count = |status: &str| counts.get(status).copied().unwrap_or(0);
-    let creates = count("would_create");
-    let created = count("created");
-    let confirming = app.confirming(id);
-    let confirm = match confirming {
-        Some(Kind::Send) if kind == Kind::Preview && finished_ok => Some(send_question(&counts, &organization, &rates)),
-        Some(Kind::Undo) if kind == Kind::Send && finished_ok => Some(format!(
-            "Delete the {} guests this import created from {organization}? Each is read back first: one someone has used since (signed in, or with tasks) is kept, and nothing that existed before the import is touched.",
-            count("created")
-        )),
-        _ => None,
-    };
-    let person = count("invalid") + count("conflict") + count("failed");
+    let edits = (sent && kind == Kind::Send && !active).then_some(meta.edits.as_slice());
+    let rows = marked_rows(&table.rows, live_rows.as_ref(), &offending, columns.as_deref(), edits);
+    let count = |status: Status| counts.get(&status).copied().unwrap_or(0);
+    let preview_ready = kind == Kind::Preview && at.phase == Phase::Done && !sent;
+    let person = count(Status::Invalid) + count(Status::Conflict) + count(Status::Failed);
     RunPage {
         id: id.to_string(),
         file: meta.shown().to_string(),
-        version: app.hub.version(id),
-        state,
+        version: at.version,
+        state: at.words(app, &organization),
+        data_state: at.data_state(),
         live: active,
         error,
-        columns: columns.map(|c| (*c).clone()),
-        counts: counts.clone().into_iter().collect(),
-        timing: (kind == Kind::Preview && !active)
-            .then(|| timing(creates, &rates, SystemTime::now()))
+        columns: (!sent).then_some(columns.as_ref()).flatten().map(|c| (**c).clone()),
+        counts: counts.iter().map(|(s, n)| (s.as_str().to_string(), *n)).collect(),
+        timing: preview_ready
+            .then(|| timing(count(Status::WouldCreate), &app.invite_rates, SystemTime::now()))
             .flatten(),
-        can_send: kind == Kind::Preview && finished_ok && !sent && !table.rows.is_empty(),
-        confirm,
-        can_stop: active,
-        can_undo: kind == Kind::Send && finished_ok && created > 0,
+        can_send: (preview_ready && !table.rows.is_empty()) || offers.send_fixes,
+        confirm: at.live.as_ref().and_then(|live| live.question.clone()),
+        can_stop: active && at.phase != Phase::Asking,
+        can_continue: offers.resume,
+        can_undo: offers.undo,
         downloads: downloads(id, run, meta),
         needs_person: needs_person(kind, active, person),
         caption: caption(kind, active).to_string(),
         header: table.header.clone(),
         rows,
         more: table.more,
-        fixable: kind == Kind::Preview && !active && !sent,
+        fixable: (kind == Kind::Preview && !active && !sent) || (kind == Kind::Send && fix_after_send),
     }
 }
 
@@ -219,7 +383,7 @@ fn needs_person(kind: Kind, active: bool, person: u64) -> Option<(u64, String)> 
     (kind == Kind::Send && !active && person > 0).then(|| {
         (
             person,
-            "They are marked red below with the reason. Fix them in your spreadsheet and upload it again: the guests made now are found and skipped (exists)."
+            "They are marked red below with the reason. Fix the marked cells here and choose Send: only those rows are sent, and no guest is made twice."
                 .to_string(),
         )
     })
@@ -243,15 +407,23 @@ fn marked_rows(
     live: Option<&BTreeMap<u64, RowUpdate>>,
     offending: &BTreeMap<u64, Vec<String>>,
     columns: Option<&Columns>,
+    edits: Option<&[super::runs::Edit]>,
 ) -> Vec<(TableRow, Vec<(String, usize)>)> {
     rows.iter()
         .map(|row| {
             let mut row = row.clone();
+            row.message = row_message(&row.message);
+            // After a send, a cell fixed since shows as fixed (the results hold the sent value).
+            for edit in edits.unwrap_or_default().iter().filter(|e| e.row == row.row) {
+                if let Some(cell) = row.cells.get_mut(edit.column) {
+                    cell.clone_from(&edit.value);
+                }
+            }
             if let Some(live) = live {
                 match live.get(&row.row) {
                     Some(update) => {
-                        row.status = update.status.clone();
-                        row.message = update.message.clone();
+                        row.status = update.status.as_str().to_string();
+                        row.message = row_message(&update.message);
                     }
                     None => {
                         row.status = "pending".into();
@@ -297,100 +469,64 @@ fn downloads(id: &str, run: &RunDir, meta: &Meta) -> Vec<(String, String, Option
     downloads
 }
 
-/// "Create 12 guests in Acme Ltd (5a4d…)? 11 already exist, 3 rows need fixing ..."
-fn send_question(counts: &BTreeMap<String, u64>, organization: &str, rates: &[Rate]) -> String {
-    let count = |status: &str| counts.get(status).copied().unwrap_or(0);
-    let creates = count("would_create");
-    let updates = count("would_update");
-    let mut parts = Vec::new();
-    if updates > 0 {
-        parts.push(format!("update the members of {updates} existing"));
-    }
-    let mut besides = Vec::new();
-    if count("exists") > 0 {
-        besides.push(format!("{} already exist", count("exists")));
-    }
-    if count("duplicate") > 0 {
-        let n = count("duplicate");
-        besides.push(format!(
-            "{} {} an earlier row",
-            rows_word(n),
-            if n == 1 { "repeats" } else { "repeat" }
-        ));
-    }
-    let fix = count("invalid") + count("conflict");
-    if fix > 0 {
-        let verb = if fix == 1 {
-            "needs fixing and is"
-        } else {
-            "need fixing and are"
-        };
-        besides.push(format!("{} {verb} not sent", rows_word(fix)));
-    }
-    let guests = if creates == 1 {
-        "1 guest".to_string()
-    } else {
-        format!("{creates} guests")
-    };
-    let also = if parts.is_empty() {
-        String::new()
-    } else {
-        format!(" and {}", parts.join(", "))
-    };
-    let besides = if besides.is_empty() {
-        String::new()
-    } else {
-        format!(" {}.", besides.join(", "))
-    };
-    let invites = if creates > 0 {
-        " Each new guest is emailed an invitation."
-    } else {
-        ""
-    };
-    let timing = timing(creates, rates, SystemTime::now()).map_or(String::new(), |t| format!(" {t}"));
-    format!("Create {guests}{also} in {organization}?{besides}{invites}{timing}")
-}
-
-/// The runs list's state of a run, from its folder and live job.
+/// The runs list's state of a run, from its live job or its summary (not its results).
 pub(super) fn run_line(app: &Arc<App>, run: &RunDir, meta: &Meta) -> super::page::RunLine {
-    let (kind, live) = shown(app, &meta.id, run);
-    let (results, summary) = files(run, kind);
+    let at = Where::of(app, &meta.id, run);
     let organization = meta.organization.clone().unwrap_or_else(|| app.organization());
-    let deletable = !live.as_ref().is_some_and(Live::active);
-    let (state, counts) = match live {
-        Some(live) => (live_state(&live, &organization, &app.invite_rates), live.counts.clone()),
-        None => {
-            let table = table::results(&results, &meta.map).unwrap_or_default();
-            let counts = counted(&table);
-            let state = match account(&summary) {
-                Some(account) => finished_state(kind, account.stopped.as_deref(), &counts, &organization),
-                None => "stopped: did not finish".into(),
-            };
-            (state, counts)
-        }
+    let deletable = !at.active();
+    let offers = offers(run, meta, &at);
+    let open = match (offers.resume, offers.send_fixes, offers.undo) {
+        (true, _, true) => "Open to continue or undo it",
+        (true, _, false) => "Open to continue it",
+        (false, true, _) => "Open to fix and send the rest",
+        (false, false, true) => "Open to undo it",
+        (false, false, false) => "Open",
     };
     super::page::RunLine {
         id: meta.id.clone(),
         file: meta.shown().to_string(),
         uploaded: meta.uploaded.clone(),
-        state,
-        counts: counts.into_iter().collect(),
+        state: at.words(app, &organization),
+        data_state: at.data_state(),
+        counts: at.counts.iter().map(|(s, n)| (s.as_str().to_string(), *n)).collect(),
         results: run.results().exists(),
         workbook: run.results_xlsx().exists(),
         deletable,
+        open: open.to_string(),
+        can_continue: offers.resume,
     }
 }
 
-/// The JSON a run's event stream sends: its version, state line, counts and the row changed.
+/// The JSON a run's event stream sends: its version, state (`data_state` and the line in
+/// words), counts with each status's tone (the engine's, as the page colours it), and the row
+/// changed.
 pub(super) fn note_json(app: &Arc<App>, id: &str, version: u64, row: Option<&RowUpdate>) -> String {
     let live = app.hub.live(id);
     let state = live
         .as_ref()
         .map(|live| live_state(live, &app.organization(), &app.invite_rates));
-    let counts = live.as_ref().map(|live| live.counts.clone());
+    let data_state = live
+        .as_ref()
+        .map(|live| data_state(live.kind, live.phase, &live.counts));
+    let counts: Option<Vec<serde_json::Value>> = live.as_ref().map(|live| {
+        live.counts
+            .iter()
+            .map(|(status, n)| serde_json::json!({"status": status.as_str(), "tone": tone(status.as_str()), "n": n}))
+            .collect()
+    });
+    let row = row.map(|row| {
+        serde_json::json!({
+            "row": row.row,
+            "status": row.status.as_str(),
+            "tone": tone(row.status.as_str()),
+            "message": row_message(&row.message),
+            "fields": row.fields,
+        })
+    });
     serde_json::json!({
         "version": version,
         "state": state,
+        "data_state": data_state,
         "counts": counts,
         "row": row,
     })
@@ -402,14 +538,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_question_names_the_organization_and_the_counts() {
-        let counts: BTreeMap<String, u64> = [("would_create", 2), ("exists", 11), ("invalid", 3), ("duplicate", 1)]
-            .into_iter()
-            .map(|(s, n)| (s.to_string(), n))
-            .collect();
-        assert_eq!(
-            send_question(&counts, "Acme Ltd (5a4d)", &[]),
-            "Create 2 guests in Acme Ltd (5a4d)? 11 already exist, 1 row repeats an earlier row, 3 rows need fixing and are not sent. Each new guest is emailed an invitation."
-        );
+    fn the_state_a_test_reads_follows_the_job() {
+        let none = BTreeMap::new();
+        let later: BTreeMap<Status, u64> = [(Status::Created, 30), (Status::Deferred, 5)].into();
+        assert_eq!(data_state(Kind::Preview, Phase::Checking, &none), "checking");
+        assert_eq!(data_state(Kind::Preview, Phase::Done, &none), "ready");
+        assert_eq!(data_state(Kind::Send, Phase::Checking, &none), "checking");
+        assert_eq!(data_state(Kind::Send, Phase::Asking, &none), "ready");
+        assert_eq!(data_state(Kind::Send, Phase::Running, &none), "running");
+        assert_eq!(data_state(Kind::Send, Phase::Stopping, &none), "running");
+        assert_eq!(data_state(Kind::Send, Phase::Done, &none), "done");
+        assert_eq!(data_state(Kind::Send, Phase::Done, &later), "stopped");
+        assert_eq!(data_state(Kind::Send, Phase::Stopped, &none), "stopped");
+        assert_eq!(data_state(Kind::Undo, Phase::Failed, &none), "failed");
+        // The server stopped in a job: no account on disk.
+        assert_eq!(disk_phase(None), Phase::Stopped);
     }
 }

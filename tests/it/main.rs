@@ -31,9 +31,12 @@ mod journal; // the acts journal: every delete on disk before it is sent, SIGKIL
 mod locks; // locks by the real file and by organization, per user, not subvertible
 mod members; // the organization's members in dry and real runs
 mod mirror; // `--on-missing`: the nightly mirror behind its safety rules
+mod networks; // corporate networks: a private CA behind a CONNECT proxy, a token about to expire
+mod nightly; // the nightly loop: history, alerts on a change of state, pings, the metrics file
 mod only_rows; // results files hold only rows: one record per input row, and what proves a file whole
 mod overwrite; // `template` and `export` never destroy a person's file
 mod pace; // the invite cap's plan: a confirmed run waits out its windows, a learned cap is remembered, one estimate
+mod packaging; // what ships beside the binary: the systemd units and the .deb's contents
 mod presence; // mirror keeps every guest the file mentions, in any cell and spelling
 mod prompt; // the interactive question under a real pseudo-terminal
 mod properties; // property tests of the reader: export CSV → import round trips

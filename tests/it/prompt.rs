@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tallyfy_guests::sandbox::SandboxOptions;
 
@@ -26,10 +26,21 @@ fn on_a_terminal(cmd: std::process::Command, answer: &str) -> (Option<i32>, Stri
 }
 
 fn on_a_terminal_looking(
-    mut cmd: std::process::Command,
+    cmd: std::process::Command,
     answer: &str,
     at_question: impl FnOnce(&[u8]),
 ) -> (Option<i32>, String) {
+    let (code, shown, _) = on_a_terminal_timed(cmd, answer, at_question);
+    (code, shown)
+}
+
+/// As `on_a_terminal_looking`, with when each piece of what the terminal showed came: the
+/// offset in the text where each piece ends, and the time it was read.
+fn on_a_terminal_timed(
+    mut cmd: std::process::Command,
+    answer: &str,
+    at_question: impl FnOnce(&[u8]),
+) -> (Option<i32>, String, Vec<(usize, SystemTime)>) {
     let (mut master, mut slave) = (0, 0);
     let size = libc::winsize {
         ws_row: 24,
@@ -53,10 +64,14 @@ fn on_a_terminal_looking(
         let mut master = std::fs::File::from(master);
         move || {
             let mut buffer = [0u8; 4096];
+            let mut pieces = Vec::new();
             // EIO once the child's end is closed.
             while let Ok(n @ 1..) = master.read(&mut buffer) {
-                shown.lock().unwrap().extend_from_slice(&buffer[..n]);
+                let mut shown = shown.lock().unwrap();
+                shown.extend_from_slice(&buffer[..n]);
+                pieces.push((shown.len(), SystemTime::now()));
             }
+            pieces
         }
     });
     let text = || String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
@@ -81,8 +96,8 @@ fn on_a_terminal_looking(
         }
         std::thread::sleep(POLL);
     };
-    reader.join().unwrap();
-    (status.code(), text())
+    let pieces = reader.join().unwrap();
+    (status.code(), text(), pieces)
 }
 
 #[test]
@@ -132,7 +147,7 @@ fn a_slowly_paced_run_says_rows_an_hour_and_a_steady_eta() {
             .args([
                 "import",
                 "--invite-rate",
-                "40/min",
+                "1/1500ms",
                 "--heartbeat",
                 "1s",
                 "--concurrency",
@@ -144,7 +159,7 @@ fn a_slowly_paced_run_says_rows_an_hour_and_a_steady_eta() {
     let beats: Vec<&str> = stderr.lines().filter(|l| l.contains("progress: ")).collect();
     assert!(!beats.is_empty(), "{stderr}");
     assert!(beats.iter().all(|l| l.contains(" rows/h")), "{stderr}");
-    // 1.5 s between creates: whatever is left is a whole number of them.
+    // One create a 1.5 s window (and its twentieth): whatever is left is a few of them.
     assert!(
         beats.iter().all(|l| [
             "about 0s left",
@@ -257,4 +272,124 @@ fn the_mirror_question_counts_the_guests_it_deletes_and_those_kept_for_their_wor
     assert_eq!((stats.posts, stats.puts, stats.deletes), (0, 0, 0), "nothing sent");
     assert_eq!(ws.sandbox.guests().len(), 5);
     assert!(ws.sandbox.guests().iter().all(|g| g.disabled_at.is_none()));
+}
+
+/// Issue 32: at a terminal, the question's finish, every ETA the progress bar draws and the
+/// summary's `estimated_finish` are one time (±5 % of the plan), at the cap's own pace: 35
+/// creates, `--invite-rate` at the sandbox's cap of 10 a 10 s window (three windows after the
+/// first ten), and the run keeps it with no 429.
+#[test]
+fn the_question_the_bars_eta_and_the_summary_give_one_finish_at_the_cap() {
+    const CAP: &str = "10/10s";
+    let ws = Workspace::new(SandboxOptions {
+        faults: tallyfy_guests::sandbox::FaultOptions {
+            invite_cap: Some(CAP.parse().unwrap()),
+            ..Default::default()
+        },
+        ..SandboxOptions::default()
+    });
+    let mut csv = String::from("email,first_name\n");
+    for i in 0..35 {
+        csv.push_str(&format!("window{i:02}@corp.com,Window {i}\n"));
+    }
+    let file = ws.write("window.csv", &csv);
+    let summary = ws.path("summary.json");
+    let mut cmd = ws.process();
+    cmd.args(["import", "--invite-rate", CAP, "--summary-json"])
+        .arg(&summary)
+        .arg(&file)
+        .env("TERM", "xterm-256color");
+    let mut answered = None;
+    let (code, shown, pieces) = on_a_terminal_timed(cmd, "y", |_| answered = Some(SystemTime::now()));
+    let answered = answered.unwrap();
+    assert_eq!(code, Some(0), "{shown}");
+    let stats = ws.sandbox.stats();
+    assert_eq!((stats.created, stats.invite_capped), (35, 0), "{stats:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    let promised: SystemTime = humantime::parse_rfc3339(summary["estimated_finish"].as_str().unwrap()).unwrap();
+    assert_eq!(summary["pace"], "--invite-rate 10/10s");
+    // The plan's length, from the question to its promised finish.
+    let asked = pieces
+        .iter()
+        .find(|(end, _)| shown[..*end].contains("[y/N]"))
+        .map(|(_, at)| *at)
+        .unwrap();
+    let plan = promised.duration_since(asked).unwrap().as_secs_f64();
+    assert!(plan > 30.0, "three windows: {plan} s");
+    let off = |at: SystemTime| match at.duration_since(promised) {
+        Ok(later) => later.as_secs_f64(),
+        Err(earlier) => earlier.duration().as_secs_f64(),
+    };
+    // The question's finish, as its clock says it (to the second), later by as long as the
+    // answer took: the plan starts at the yes.
+    let (_, after) = shown.split_once("done about ").expect("the question says when");
+    let said = chrono::NaiveTime::parse_from_str(&after[..8], "%H:%M:%S").unwrap();
+    let pondered = chrono::Duration::from_std(answered.duration_since(asked).unwrap()).unwrap();
+    let promised_local: chrono::DateTime<chrono::Local> = promised.into();
+    let said_off = (promised_local.time() - (said + pondered)).num_milliseconds().abs() as f64 / 1000.0;
+    assert!(
+        said_off <= 0.05 * plan,
+        "the question said {said} ({pondered} before the yes), the summary {promised_local}"
+    );
+    // Every ETA the bar drew once the creates were going: when it was shown, plus the ETA.
+    let mut etas = 0;
+    for (at, _) in shown.match_indices("ETA ") {
+        let Some(seconds) = shown[at + 4..].split(' ').next().and_then(|eta| eta.strip_suffix('s')) else {
+            continue;
+        };
+        let Ok(seconds) = seconds.parse::<u64>() else { continue };
+        let (_, drawn) = pieces.iter().find(|(end, _)| *end >= at + 4).unwrap();
+        if *drawn < asked {
+            continue; // the bar before the question: the file being read
+        }
+        let finish = *drawn + Duration::from_secs(seconds);
+        assert!(
+            off(finish) <= 0.05 * plan,
+            "the bar's ETA {seconds}s at {drawn:?} is off the promise by {} s of {plan} s",
+            off(finish)
+        );
+        etas += 1;
+    }
+    assert!(etas >= 10, "the bar was drawn as the run went: {shown}");
+    // And the run kept its promise.
+    let took = summary["elapsed_seconds"].as_f64().unwrap();
+    assert!(
+        took <= plan * 1.10 + LOOKED_AT.as_secs_f64(),
+        "took {took} s of {plan} s"
+    );
+}
+
+/// Issue 32 point 2, at the terminal: a plan of hours (31 creates, at Tallyfy's cap as assumed)
+/// says after the yes how to leave the job to cron or a timer instead, with the command that
+/// continues it (`--retry-from` its results, `--yes`, the run's other options, no token).
+#[test]
+fn a_plan_of_hours_says_after_the_yes_how_to_leave_it_to_cron() {
+    let ws = Workspace::empty();
+    let mut csv = String::from("email\n");
+    for i in 0..31 {
+        csv.push_str(&format!("hours{i:02}@corp.com\n"));
+    }
+    let file = ws.write("hours.csv", &csv);
+    let results = ws.path("hours.results.csv");
+    let mut cmd = ws.process();
+    cmd.args(["import", "--on-existing", "update", "--results"])
+        .arg(&results)
+        .arg(&file);
+    let (code, shown) = on_a_terminal(cmd, "y");
+    assert_eq!(code, Some(0), "{shown}");
+    let flat: String = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("the 31 creates take about 1 h 3 min: done about "),
+        "the question: {flat}"
+    );
+    let command = format!(
+        "until it exits 0: tallyfy-guests import --retry-from {} --on-existing update --yes",
+        results.display()
+    );
+    assert!(
+        flat.contains("The creates take about 1 h 3 min. To leave the job running unattended instead, stop it (Ctrl-C"),
+        "{flat}"
+    );
+    assert!(flat.contains(&command), "{flat}");
+    assert!(!flat.contains(ws.sandbox.token()), "no token on it");
 }

@@ -21,6 +21,7 @@ fn every_help_page() {
     insta::assert_snapshot!("help_doctor", help(&["doctor"]));
     insta::assert_snapshot!("help_template", help(&["template"]));
     insta::assert_snapshot!("help_completions", help(&["completions"]));
+    insta::assert_snapshot!("help_history", help(&["history"]));
 }
 
 #[test]

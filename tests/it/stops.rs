@@ -223,7 +223,7 @@ fn a_signal_under_invite_pacing_sends_no_create_that_was_still_waiting() {
             &[
                 "import",
                 "--invite-rate",
-                "120/min",
+                "1/500ms",
                 "--concurrency",
                 "8",
                 "--results",

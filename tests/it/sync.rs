@@ -243,7 +243,7 @@ fn max_errors_stops_a_run_that_keeps_failing() {
 }
 
 /// The documented `--summary-json` fields and their JSON types (README: "Summary file").
-const SUMMARY_FIELDS: [(&str, &str); 30] = [
+const SUMMARY_FIELDS: [(&str, &str); 32] = [
     ("tool", "string"),
     ("version", "string"),
     ("command", "string"),
@@ -262,6 +262,8 @@ const SUMMARY_FIELDS: [(&str, &str); 30] = [
     ("missing_done", "null"),
     ("elapsed_seconds", "number"),
     ("rows_per_second", "number"),
+    ("estimated_finish", "null"),
+    ("pace", "string"),
     ("requests", "number"),
     ("latency_ms", "object"),
     ("paused_seconds", "number"),

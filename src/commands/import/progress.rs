@@ -1,9 +1,11 @@
 //! The import's progress bar on stderr: rows done of the total, elapsed, rate, ETA, the counts
 //! per status, and "paused by rate
 //! limit until HH:MM:SS" while a 429 pause holds every request, or "next create at HH:MM:SS"
-//! while creates wait for the invite cap or `--invite-rate`. Under `--invite-rate` the ETA is
-//! the creates still to come times the pace (steady, where a rate measured over the last rows
-//! swung from minutes to hours), and a rate below one row a second is shown in rows per hour.
+//! while creates wait for the invite cap or `--invite-rate`. When creates keep a pace (or would
+//! wait for Tallyfy's cap, assumed), the ETA is when the creates still to come are done by the
+//! run's own schedule (`invite_pace`, the model the question's promise comes from: steady,
+//! where a rate measured over the last rows swung from minutes to hours), and a rate below one
+//! row a second is shown in rows per hour.
 //! Nothing is drawn unless stderr is a terminal (see `logging::Ui`).
 
 use std::collections::BTreeMap;
@@ -16,6 +18,7 @@ use indicatif::ProgressState;
 use tracing::Span;
 
 use crate::engine::outcome::Status;
+use crate::invite_pace::{Schedule, Watch};
 use tracing_indicatif::span_ext::IndicatifSpanExt;
 use tracing_indicatif::style::ProgressStyle;
 
@@ -26,8 +29,8 @@ pub(crate) struct Progress {
     counts: BTreeMap<Status, u64>,
     heartbeat: Option<Heartbeat>,
     pending: PendingCreates,
-    /// The slowest `--invite-rate`'s spacing between creates.
-    invite_interval: Option<Duration>,
+    /// The creates' schedule as the run keeps it (none offline).
+    pace: Option<Watch>,
 }
 
 /// Off a terminal (cron), a line every so often, so a working job can be told from a hung one.
@@ -40,10 +43,11 @@ struct Heartbeat {
     json: bool,
 }
 
-/// Creates planned but not finished, and creates finished, shared with the pipeline: with the
-/// invite interval they give the ETA under pacing.
+/// Creates planned but not finished, creates finished, and the creates of a confirmed plan (1
+/// more than their number; 0: not known), shared with the pipeline: with the schedule they give
+/// the ETA under pacing.
 #[derive(Clone, Default)]
-pub(crate) struct PendingCreates(Arc<[AtomicU64; 2]>);
+pub(crate) struct PendingCreates(Arc<[AtomicU64; 3]>);
 
 impl PendingCreates {
     pub(crate) fn planned(&self) {
@@ -63,21 +67,35 @@ impl PendingCreates {
         self.0[1].load(Ordering::Relaxed)
     }
 
-    /// Under invite pacing, how long the rest of the file takes: the creates in flight, and the
-    /// rows not yet reached at the share of creates among the rows so far, each one `interval`
-    /// apart (the other rows take no time beside them), by the question's own model
-    /// (`invite_pace::paced_time`), so that the bar and the heartbeat keep its promise.
-    fn paced_eta(&self, total: u64, done: u64, interval: Duration) -> Duration {
+    /// The plan a person confirmed has `creates`: the ETA counts them, not an extrapolation.
+    pub(crate) fn confirmed(&self, creates: u64) {
+        self.0[2].store(creates + 1, Ordering::Relaxed);
+    }
+
+    /// How long the rest of the file takes by the run's schedule: the creates not sent yet (of
+    /// the confirmed plan, else those in flight and the rows not yet reached at the share of
+    /// creates among the rows so far) from where the schedule stands (the other rows take no
+    /// time beside them), by the question's own model, so that the bar and the heartbeat keep
+    /// its promise. `None` when no create waits (nothing paces them).
+    fn paced_eta(&self, total: u64, done: u64, schedule: &Schedule) -> Option<Duration> {
         let (pending, created) = (self.get(), self.done());
-        let seen = done + pending;
-        let share = if seen == 0 {
-            1.0
-        } else {
-            (created + pending) as f64 / seen as f64
+        let creates = match self.0[2].load(Ordering::Relaxed) {
+            0 => {
+                let seen = done + pending;
+                let share = if seen == 0 {
+                    1.0
+                } else {
+                    (created + pending) as f64 / seen as f64
+                };
+                let unseen = total.saturating_sub(seen) as f64;
+                ((created + pending) as f64 + unseen * share).round() as u64
+            }
+            planned => planned - 1,
         };
-        let unseen = total.saturating_sub(seen) as f64;
-        let creates = pending as f64 + unseen * share;
-        crate::invite_pace::paced_time(creates, interval, created > 0)
+        let now = SystemTime::now();
+        let left = creates.saturating_sub(schedule.taken());
+        let takes = schedule.finish(left, now).duration_since(now).unwrap_or_default();
+        (schedule.pace().known() || !takes.is_zero()).then_some(takes)
     }
 }
 
@@ -93,13 +111,8 @@ fn rate_text(per_second: f64) -> String {
 
 impl Progress {
     /// `total` is the number of rows when known (a file counted up front), for the ETA;
-    /// `invite_interval` is the slowest `--invite-rate`'s spacing between creates.
-    pub(crate) fn new(
-        shown: bool,
-        total: Option<u64>,
-        pending: PendingCreates,
-        invite_interval: Option<Duration>,
-    ) -> Progress {
+    /// `pace` is the creates' schedule as the run keeps it.
+    pub(crate) fn new(shown: bool, total: Option<u64>, pending: PendingCreates, pace: Option<Watch>) -> Progress {
         if !shown {
             return Progress {
                 span: Span::none(),
@@ -107,7 +120,7 @@ impl Progress {
                 counts: BTreeMap::new(),
                 heartbeat: None,
                 pending,
-                invite_interval,
+                pace,
             };
         }
         let span = tracing::info_span!("import", "indicatif.pb_show" = tracing::field::Empty);
@@ -124,12 +137,11 @@ impl Progress {
                 let _ = write!(out, "{}", rate_text(state.per_sec()).replace(" rows", ""));
             })
             .with_key("eta", {
-                let pending = pending.clone();
+                let (pending, pace) = (pending.clone(), pace.clone());
                 move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
-                    let eta = match (invite_interval, state.len()) {
-                        (Some(interval), Some(total)) => pending.paced_eta(total, state.pos(), interval),
-                        _ => state.eta(),
-                    };
+                    let paced = (pace.as_ref().zip(state.len()))
+                        .and_then(|(pace, total)| pending.paced_eta(total, state.pos(), &pace.now()));
+                    let eta = paced.unwrap_or_else(|| state.eta());
                     let _ = write!(out, "{:#}", indicatif::HumanDuration(eta));
                 }
             });
@@ -143,7 +155,7 @@ impl Progress {
             counts: BTreeMap::new(),
             heartbeat: None,
             pending,
-            invite_interval,
+            pace,
         }
     }
 
@@ -221,17 +233,21 @@ impl Progress {
             let seconds = beat.started.elapsed().as_secs_f64().max(1e-9);
             let rate = done as f64 / seconds;
             let of = beat.total.map_or(String::new(), |total| format!(" of {total}"));
-            let eta = match (beat.total, self.invite_interval) {
-                (Some(total), Some(interval)) => Some(self.pending.paced_eta(total, done, interval).as_secs_f64()),
-                (total, None) => total
+            let schedule = self.pace.as_ref().map(Watch::now);
+            let paced = (schedule.as_ref().zip(beat.total))
+                .and_then(|(schedule, total)| self.pending.paced_eta(total, done, schedule));
+            let eta = match paced {
+                Some(paced) => Some(paced.as_secs_f64()),
+                None => beat
+                    .total
                     .filter(|_| rate > 0.0)
                     .map(|total| total.saturating_sub(done) as f64 / rate),
-                (None, Some(_)) => None,
             };
-            // Which pace the estimate assumes: the invite pace, or the rate measured so far.
-            let pace = self.invite_interval.map_or(String::new(), |interval| {
-                format!(" at one create every {}", humantime::format_duration(interval))
-            });
+            // Which pace the estimate assumes: the invite pace, or (none said) the rate so far.
+            let pace_words = paced.and(schedule.as_ref()).map(|schedule| schedule.pace().words());
+            let pace = pace_words
+                .as_ref()
+                .map_or(String::new(), |words| format!(" at {words}"));
             let left = eta.map_or(String::new(), |eta| {
                 format!(
                     ", about {:#} left{pace}",
@@ -257,6 +273,7 @@ impl Progress {
                     rows_per_second = rate,
                     elapsed_seconds = seconds,
                     eta_seconds = eta,
+                    pace = pace_words.as_deref(),
                     waiting = waiting.as_deref(),
                     "{sentence}"
                 );
@@ -272,19 +289,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_paced_eta_is_the_creates_to_come_times_the_pace() {
+    fn a_paced_eta_is_when_the_creates_not_sent_are_done_by_the_schedule() {
         let pending = PendingCreates::default();
-        let interval = Duration::from_secs(120);
-        // 10 rows done, 4 of them creates; 2 creates in flight; 88 rows not reached.
+        let schedule = Schedule::new(&["1/120s".parse().unwrap()]);
+        // 10 rows done, 4 of them creates; 2 creates in flight; 88 rows not reached; none
+        // sent by this schedule yet (so all 6 + 44 are still to go).
         for _ in 0..6 {
             pending.planned();
         }
         for _ in 0..4 {
             pending.finished();
         }
-        let eta = pending.paced_eta(100, 10, interval);
-        // 2 in flight + 88 * (6 / 12) = 46 creates, two minutes apart.
-        assert_eq!(eta, Duration::from_secs(46 * 120));
+        let eta = pending.paced_eta(100, 10, &schedule).unwrap();
+        // 50 creates, one a 126 s window: the first at once, 49 windows after.
+        let window = Duration::from_secs(126);
+        assert!(eta.abs_diff(window * 49) < Duration::from_secs(1), "{eta:?}");
+        // A confirmed plan's creates are counted as they are.
+        pending.confirmed(11);
+        let eta = pending.paced_eta(100, 10, &schedule).unwrap();
+        assert!(eta.abs_diff(window * 10) < Duration::from_secs(1), "{eta:?}");
+        // Nothing paces the creates and none would wait: the measured rate says.
+        assert_eq!(pending.paced_eta(100, 10, &Schedule::new(&[])), None);
         assert_eq!(rate_text(0.5), "1800 rows/h");
         assert_eq!(rate_text(2.25), "2.2 rows/s");
     }

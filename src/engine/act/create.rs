@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::api::{ApiError, ApiErrorKind, Client, FieldError, Guest, NewGuest};
-use crate::engine::outcome::{Outcome, Status};
+use crate::engine::outcome::{NextStep, Outcome, Status};
 use crate::engine::plan::existing::Profile;
 use crate::engine::plan::sync::holds;
 use crate::engine::stop::{Stop, deferred_message, failure};
@@ -46,8 +46,9 @@ pub(crate) async fn create(client: &Client, guest: &NewGuest, stop: &Stop, max_r
     }
     let what = uncertain.unwrap_or_default();
     let message = format!(
-        "not created: {} attempts got no answer that could be trusted (last: {what}) and reading it back found no guest; run the same command again to retry it",
-        max_retries + 1
+        "not created: {} attempts got no answer that could be trusted (last: {what}) and reading it back found no guest; {}",
+        max_retries + 1,
+        NextStep::Retry.at_a_terminal()
     );
     run.end(Status::Failed, message)
 }

@@ -36,6 +36,13 @@ pub struct Summary {
     pub elapsed: Duration,
     /// Time every request was paused by 429s.
     pub paused: Duration,
+    /// When the creates of the plan a person confirmed were to be done, as estimated at the
+    /// yes (those before the first wait past an explicit `--max-wait`, when one stops them;
+    /// none when nobody confirmed a plan).
+    pub estimated_finish: Option<SystemTime>,
+    /// The invite pace that estimate assumed, in words (a run that asked nothing: the pace its
+    /// creates kept by its end; none when it sent no create).
+    pub pace: Option<String>,
     /// Resends after transient failures.
     pub retries: u64,
     /// 429 answers received.
@@ -133,6 +140,11 @@ impl Serialize for Summary {
         map.serialize_entry("missing_done", &missing_done)?;
         map.serialize_entry("elapsed_seconds", &self.elapsed.as_secs_f64())?;
         map.serialize_entry("rows_per_second", &self.rows_per_second())?;
+        let finish = self
+            .estimated_finish
+            .map(|at| humantime::format_rfc3339_millis(at).to_string());
+        map.serialize_entry("estimated_finish", &finish)?;
+        map.serialize_entry("pace", &self.pace)?;
         map.serialize_entry("paused_seconds", &self.paused.as_secs_f64())?;
         map.serialize_entry("retries", &self.retries)?;
         map.serialize_entry("rate_limited", &self.rate_limited)?;
@@ -145,6 +157,19 @@ impl Serialize for Summary {
 }
 
 impl Summary {
+    /// Takes the pacer's account of the creates: the confirmed plan's promised finish and the
+    /// pace it assumed, or the pace the creates kept.
+    pub fn estimated(&mut self, pacer: &crate::api::pacing::Pacer) {
+        let promised = pacer.promised().filter(|estimate| estimate.creates > 0);
+        let schedule = pacer.invite_schedule();
+        self.estimated_finish = promised.as_ref().map(|estimate| estimate.run_finish());
+        let pace = match promised {
+            Some(estimate) => Some(estimate.pace),
+            None => (schedule.taken() > 0).then(|| schedule.pace()),
+        };
+        self.pace = pace.map(|pace| pace.words());
+    }
+
     /// Records what `--on-missing` did; a run it held back stops (exit 3) with its reason.
     pub fn on_missing(
         &mut self,

@@ -58,15 +58,8 @@
     });
   }
 
-  var TONES = {
-    created: "done", updated: "done", enabled: "done", deleted: "done", disabled: "done",
-    would_create: "done", would_update: "done", would_enable: "done", would_delete: "done",
-    would_disable: "done", exists: "nothing", duplicate: "nothing", already_gone: "nothing",
-    not_created_here: "nothing", changed_since: "nothing", used_since: "nothing",
-    unproven: "person", invalid: "person", conflict: "person", failed: "person", deferred: "later"
-  };
-
-  function count(status, n) {
+  // A count's tone comes with it from the server (the engine's colour family of its status).
+  function count(status, tone, n) {
     var span = document.querySelector('[data-test="count"][data-status="' + status + '"]');
     if (span) {
       span.textContent = String(n);
@@ -76,7 +69,7 @@
     if (!box) return;
     var button = document.createElement("button");
     button.type = "button";
-    button.className = "filter " + (TONES[status] || "pending");
+    button.className = "filter " + (tone || "pending");
     button.setAttribute("data-filter", status);
     button.setAttribute("aria-pressed", "false");
     span = document.createElement("span");
@@ -92,7 +85,7 @@
     var tr = document.querySelector('tr[data-test="row"][data-row="' + update.row + '"]');
     if (!tr) return;
     tr.setAttribute("data-status", update.status);
-    tr.className = TONES[update.status] || "pending";
+    tr.className = update.tone || "pending";
     var status = tr.querySelector(".status");
     if (status) status.textContent = update.status;
     var message = tr.querySelector(".message");
@@ -112,8 +105,10 @@
         window.location.reload();
         return;
       }
-      if (note.state) document.getElementById("state").textContent = note.state;
-      if (note.counts) Object.keys(note.counts).forEach(function (s) { count(s, note.counts[s]); });
+      var state = document.getElementById("state");
+      if (state && note.state) state.textContent = note.state;
+      if (state && note.data_state) state.setAttribute("data-state", note.data_state);
+      if (note.counts) note.counts.forEach(function (c) { count(c.status, c.tone, c.n); });
       if (note.row) row(note.row);
     };
   }

@@ -15,35 +15,44 @@ use super::{FIXED_EMAIL, INVALID_ROW, PREVIEW, mixed_rows, seeded, workbook};
 use fantoccini::Locator;
 
 /// Longest a preview, an import or an undo of these few rows may take on a busy machine.
-const JOB: Duration = crate::util::GENEROUS;
+pub(super) const JOB: Duration = crate::util::GENEROUS;
 /// Longest wait for an element or a page.
-const STEP: Duration = crate::util::BROWSER_STEP;
+pub(super) const STEP: Duration = crate::util::BROWSER_STEP;
 
 /// What the page shows, read in one round trip: the state line, each row's status by sheet
 /// row, the counts by status, and whether the marker set by [`Browser::script`] survives (it
 /// does not survive a reload).
 #[derive(Debug, Default)]
-struct Shown {
-    state: String,
-    rows: BTreeMap<u64, String>,
-    counts: BTreeMap<String, u64>,
-    marked: bool,
+pub(super) struct Shown {
+    /// The state line in words (shown when a wait fails).
+    #[allow(dead_code, reason = "read through Debug in failure messages")]
+    pub state: String,
+    /// The state as tests read it (`data-state`), not the words.
+    pub data_state: String,
+    pub rows: BTreeMap<u64, String>,
+    pub counts: BTreeMap<String, u64>,
+    pub marked: bool,
+    /// The engine's question waits for an answer.
+    pub asked: bool,
 }
 
 const READ: &str = r#"
 const state = document.querySelector('[data-test="state"]');
 return {
   state: state ? state.textContent : '',
+  data_state: state ? (state.dataset.state || '') : '',
   rows: [...document.querySelectorAll('[data-test="row"]')].map(r => [Number(r.dataset.row), r.dataset.status]),
   counts: [...document.querySelectorAll('[data-test="count"]')].map(c => [c.dataset.status, Number(c.textContent)]),
   marked: window.__tallyfyMarker === true,
+  asked: !!document.querySelector('[data-test="confirm"]'),
 };"#;
 
-async fn shown(browser: &Browser) -> Shown {
+pub(super) async fn shown(browser: &Browser) -> Shown {
     let value = browser.script(READ).await;
     let pairs = |key: &str| value[key].as_array().cloned().unwrap_or_default();
     Shown {
         state: value["state"].as_str().unwrap_or_default().to_string(),
+        data_state: value["data_state"].as_str().unwrap_or_default().to_string(),
         rows: pairs("rows")
             .iter()
             .map(|p| (p[0].as_u64().unwrap(), p[1].as_str().unwrap().to_string()))
@@ -53,12 +62,19 @@ async fn shown(browser: &Browser) -> Shown {
             .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_u64().unwrap()))
             .collect(),
         marked: value["marked"] == Value::Bool(true),
+        asked: value["asked"] == Value::Bool(true),
     }
 }
 
 /// Waits until what the page shows passes `done`, for at most `limit`; the failure names
 /// `what` and the page's text and the server's stderr.
-async fn until(browser: &Browser, ui: &Ui, what: &str, limit: Duration, done: impl Fn(&Shown) -> bool) -> Shown {
+pub(super) async fn until(
+    browser: &Browser,
+    ui: &Ui,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&Shown) -> bool,
+) -> Shown {
     let started = std::time::Instant::now();
     loop {
         let now = shown(browser).await;
@@ -76,13 +92,13 @@ async fn until(browser: &Browser, ui: &Ui, what: &str, limit: Duration, done: im
     }
 }
 
-fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+pub(super) fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
     pairs.iter().map(|(s, n)| (s.to_string(), *n)).collect()
 }
 
 /// Every guest of the sandbox's organization as its API lists them, read with a plain HTTP
 /// client (not the tool's), sorted by email.
-async fn listed_guests(sandbox: &Sandbox) -> Vec<Value> {
+pub(super) async fn listed_guests(sandbox: &Sandbox) -> Vec<Value> {
     let client = reqwest::Client::new();
     let mut guests = Vec::new();
     for page in 1.. {
@@ -116,7 +132,7 @@ async fn listed_guests(sandbox: &Sandbox) -> Vec<Value> {
 }
 
 /// Creates the sandbox saw (`POST …/guests`).
-fn creates(sandbox: &Sandbox) -> usize {
+pub(super) fn creates(sandbox: &Sandbox) -> usize {
     let log = sandbox.request_log();
     log.iter()
         .filter(|line| line.starts_with("POST ") && line.ends_with("/guests"))
@@ -125,7 +141,7 @@ fn creates(sandbox: &Sandbox) -> usize {
 
 /// Logs in with line 1's URL and uploads `path` through the file input; returns once the
 /// run's page shows the preview finished.
-async fn upload_and_preview(browser: &Browser, ui: &Ui, path: &std::path::Path) -> Shown {
+pub(super) async fn upload_and_preview(browser: &Browser, ui: &Ui, path: &std::path::Path) -> Shown {
     browser.goto(&ui.url).await;
     let input = browser.test_element("file", STEP).await;
     bounded("choose the file", input.send_keys(path.to_str().unwrap())).await;
@@ -137,7 +153,7 @@ async fn upload_and_preview(browser: &Browser, ui: &Ui, path: &std::path::Path) 
     })
     .await;
     until(browser, ui, "the preview to finish", JOB, |s| {
-        s.state.starts_with("done") && !s.rows.is_empty()
+        s.data_state == "ready" && !s.rows.is_empty()
     })
     .await
 }
@@ -174,7 +190,7 @@ async fn a_person_previews_fixes_sends_downloads_and_undoes_an_import_on_the_pag
     bounded("clear the cell", cell.clear()).await;
     bounded("type the fix", cell.send_keys(&format!("{FIXED_EMAIL}\u{E007}"))).await;
     let fixed = until(&browser, &ui, "the fixed row to be re-checked", JOB, |s| {
-        s.state.starts_with("done") && s.rows.get(&INVALID_ROW).map(String::as_str) == Some("would_create")
+        s.data_state == "ready" && s.rows.get(&INVALID_ROW).map(String::as_str) == Some("would_create")
     })
     .await;
     assert_eq!(
@@ -208,7 +224,7 @@ async fn a_person_previews_fixes_sends_downloads_and_undoes_an_import_on_the_pag
     assert_eq!(creates(&sandbox), 0, "nothing is sent before the confirmation");
     bounded("confirm", question.click()).await;
     let done = until(&browser, &ui, "the import's final counts", JOB, |s| {
-        s.state.starts_with("done") && s.counts == counts(&[("created", 4), ("exists", 1), ("duplicate", 1)])
+        s.data_state == "done" && s.counts == counts(&[("created", 4), ("exists", 1), ("duplicate", 1)])
     })
     .await;
     let mut final_rows = expected.clone();
@@ -236,7 +252,7 @@ async fn a_person_previews_fixes_sends_downloads_and_undoes_an_import_on_the_pag
     browser.click("undo", STEP).await;
     browser.click("confirm", STEP).await;
     until(&browser, &ui, "the undo to finish", JOB, |s| {
-        s.state.starts_with("done") && s.counts.get("deleted") == Some(&4)
+        s.data_state == "done" && s.counts.get("deleted") == Some(&4)
     })
     .await;
     assert_eq!(
@@ -256,8 +272,8 @@ async fn stop_on_the_page_sends_no_further_create() {
     let emails: Vec<String> = (0..ROWS).map(|i| format!("stop{i:02}@example.com")).collect();
     let rows: Vec<[&str; 1]> = emails.iter().map(|e| [e.as_str()]).collect();
     workbook(&sheet, &rows);
-    // Creates paced at 4 a second, so the run lasts about 10 s and Stop lands mid-run.
-    let ui = Ui::start(dir.path(), Some(&sandbox), &["--invite-rate", "4/s"]);
+    // Creates paced one a 250 ms window, so the run lasts about 10 s and Stop lands mid-run.
+    let ui = Ui::start(dir.path(), Some(&sandbox), &["--invite-rate", "1/250ms"]);
     let browser = Browser::start(dir.path()).await;
     let preview = upload_and_preview(&browser, &ui, &sheet).await;
     assert_eq!(preview.counts, counts(&[("would_create", ROWS as u64)]));
@@ -271,7 +287,7 @@ async fn stop_on_the_page_sends_no_further_create() {
         s.marked && s.counts.get("created").is_some_and(|n| (3..ROWS as u64).contains(n))
     })
     .await;
-    assert!(going.state.starts_with("running"), "{going:?}");
+    assert_eq!(going.data_state, "running", "{going:?}");
 
     let at_stop = creates(&sandbox);
     let clicking = std::time::Instant::now();
@@ -280,7 +296,7 @@ async fn stop_on_the_page_sends_no_further_create() {
     // server) are not after the Stop; on a loaded machine that trip takes a while.
     let during_click = (clicking.elapsed().as_secs_f64() * 4.0).ceil() as usize;
     let stopped = until(&browser, &ui, "the run to say it stopped", JOB, |s| {
-        s.state.starts_with("stopped")
+        s.data_state == "stopped"
     })
     .await;
     let when_stopped = creates(&sandbox);

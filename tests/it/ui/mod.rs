@@ -1,11 +1,12 @@
 //! The `ui` command's page (issue 25): driven in a real headless Chromium over WebDriver
-//! (`flow`), spoken to over plain HTTP for its security guarantees (`security`), and compared
+//! (`flow`; a job that outlives the tab, Continue, Undo and fixes after a send in `jobs`), spoken to over plain HTTP for its security guarantees (`security`), and compared
 //! with the CLI on one file (`same_results`). `browser` and `server` are the harness; `harness`
 //! proves the browser half on a page of its own.
 
 mod browser;
 mod flow;
 mod harness;
+mod jobs;
 mod same_results;
 mod security;
 mod server;

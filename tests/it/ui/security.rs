@@ -255,7 +255,10 @@ async fn whole_flow(http: &mut Http, sheet: &std::path::Path) {
     ] {
         let answer = http.post_form(&format!("/runs/{id}/{action}"), form).await;
         assert_eq!(answer.status, StatusCode::SEE_OTHER, "{action}: {}", answer.text());
-        if action != "send" && action != "undo" {
+        if action == "send" || action == "undo" {
+            // The engine plans first, then asks its question.
+            http.until_asked(&id, JOB).await;
+        } else {
             // A new job: its preview, import or undo, to its end.
             state = state_of(&http.until_finished(&id, &state, JOB).await);
         }

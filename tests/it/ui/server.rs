@@ -260,16 +260,33 @@ impl Http {
         self.seen.last().unwrap().text()
     }
 
-    /// The run's page once its state line says `done` (or `stopped`) and is not `unlike` (the
-    /// state of the job before), within `limit`.
+    /// The run's page once its `data-state` is one a job ends in (`ready` for a preview,
+    /// `done`, `stopped`, `failed`), no question waits, and its state line is not `unlike`
+    /// (the state of the job before), within `limit`.
     pub async fn until_finished(&mut self, id: &str, unlike: &str, limit: Duration) -> String {
+        self.until(id, limit, |page| {
+            let ended = ["ready", "done", "stopped", "failed"].contains(&data_state_of(page).as_str());
+            ended && !page.contains("data-test=\"confirm\"") && state_of(page) != unlike
+        })
+        .await
+    }
+
+    /// The run's page once the engine's question waits for an answer (after Send, Continue or
+    /// Undo: the job plans first), within `limit`.
+    pub async fn until_asked(&mut self, id: &str, limit: Duration) -> String {
+        self.until(id, limit, |page| page.contains("data-test=\"confirm\""))
+            .await
+    }
+
+    /// The run's page once it passes `done`, within `limit`.
+    pub async fn until(&mut self, id: &str, limit: Duration, done: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + limit;
         loop {
             let page = self.get(&format!("/runs/{id}")).await.text();
-            let state = state_of(&page);
-            if (state.starts_with("done") || state.starts_with("stopped")) && state != unlike {
+            if done(&page) {
                 return page;
             }
+            let state = (data_state_of(&page), state_of(&page));
             assert!(Instant::now() < deadline, "run {id} still {state:?} after {limit:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -277,18 +294,34 @@ impl Http {
 }
 
 impl Http {
-    /// Uploads `bytes` as `name`, waits for the preview, sends, confirms, and waits for the
-    /// import to finish, each step within `limit`; returns the run's id.
+    /// Uploads `bytes` as `name`, waits for the preview, sends, confirms the engine's
+    /// question, and waits for the import to finish, each step within `limit`; returns the
+    /// run's id.
     pub async fn import(&mut self, name: &str, bytes: &[u8], limit: Duration) -> String {
         let id = self.upload(name, bytes).await.run_id();
         let preview = self.until_finished(&id, "", limit).await;
-        for action in ["send", "confirm"] {
-            let answer = self.post_form(&format!("/runs/{id}/{action}"), &[]).await;
-            assert_eq!(answer.status, StatusCode::SEE_OTHER, "{action}: {}", answer.text());
-        }
+        let answer = self.post_form(&format!("/runs/{id}/send"), &[]).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "send: {}", answer.text());
+        self.until_asked(&id, limit).await;
+        let answer = self.post_form(&format!("/runs/{id}/confirm"), &[]).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "confirm: {}", answer.text());
         self.until_finished(&id, &state_of(&preview), limit).await;
         id
     }
+}
+
+/// The `data-state` of the page's `data-test="state"` element.
+pub fn data_state_of(page: &str) -> String {
+    let Some(at) = page.find("data-test=\"state\"") else {
+        return String::new();
+    };
+    let after = &page[at..page[at..].find('>').map_or(page.len(), |i| at + i)];
+    after
+        .split("data-state=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The text of the page's `data-test="state"` element.

@@ -147,11 +147,17 @@ async fn preview(http: &mut Http, name: &str, bytes: &[u8]) -> (String, String) 
 
 /// Posts `action` (send or undo), confirms it, and waits for the job after `before`.
 async fn confirmed(http: &mut Http, id: &str, action: &str, before: &str) -> String {
-    for step in [action, "confirm"] {
-        let answer = http.post_form(&format!("/runs/{id}/{step}"), &[]).await;
-        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{step}: {}", answer.text());
-    }
+    asked(http, id, action).await;
+    let answer = http.post_form(&format!("/runs/{id}/confirm"), &[]).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "confirm: {}", answer.text());
     http.until_finished(id, before, JOB).await
+}
+
+/// Posts `action` (send or undo) and waits for the engine's question (it plans first).
+async fn asked(http: &mut Http, id: &str, action: &str) {
+    let answer = http.post_form(&format!("/runs/{id}/{action}"), &[]).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{action}: {}", answer.text());
+    http.until_asked(id, JOB).await;
 }
 
 const GUESTS: &str = "email,first_name\r\nnina.new@example.com,Nina\r\nbad at example.com,Bad\r\n";
@@ -226,10 +232,9 @@ async fn a_run_is_deleted_from_the_page_but_never_while_its_job_runs() {
     http.login().await;
     let guests = "email\r\nann.new@example.com\r\nbob.new@example.com\r\n";
     let (id, _) = preview(&mut http, "two.csv", guests.as_bytes()).await;
-    for step in ["send", "confirm"] {
-        let answer = http.post_form(&format!("/runs/{id}/{step}"), &[]).await;
-        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{step}: {}", answer.text());
-    }
+    asked(&mut http, &id, "send").await;
+    let answer = http.post_form(&format!("/runs/{id}/confirm"), &[]).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "confirm: {}", answer.text());
     crate::util::wait_for("the first create", || sandbox.stats().created == 1);
     let folder = dir.path().join("runs").join(&id);
 
