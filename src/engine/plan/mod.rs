@@ -6,9 +6,11 @@
 //! - `prefetch`: the organization's guests (every page) and members, while the file is read.
 //! - `dedupe`: each row's email against the rows before it and the existing guests
 //!   (`existing`: what the organization holds for each).
+//! - `earlier`: a plain rerun's guests that an earlier run of the job created, kept `created`.
 //! - `sync`: what a row says about a guest who exists: members to apply, drift to report.
 
 pub(super) mod dedupe;
+pub(crate) mod earlier;
 pub(super) mod existing;
 pub(super) mod prefetch;
 pub(super) mod reader;
@@ -168,7 +170,11 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
         ),
         Seen::Exists(existing) => {
             let guest = guest(&record);
-            existing_row(record, &guest, &existing, options, link, "already a guest").into()
+            match existing_row(record, &guest, &existing, options, link, "already a guest") {
+                // A guest this job's earlier run created stays its creation (undo takes it back).
+                Exists::Done(result) => Plan::Done(options.earlier.carry(result)),
+                update => update.into(),
+            }
         }
         // Member ids that are not members would be refused too: decided before the create.
         Seen::New if unknown_members.is_some() => invalid(
