@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use super::link::Link;
 use super::options::Options;
-use super::outcome::{Outcome, PreviousResult, Status};
+use super::outcome::{PreviousResult, Status};
 use super::report::results::RowResult;
 use crate::api::{Client, NewGuest};
 use crate::input::{Field, FieldMap, InputRecord};
@@ -73,39 +73,6 @@ pub(super) enum Change {
     Enable(Option<Vec<u64>>),
     /// Apply this member list.
     Members(Vec<u64>),
-}
-
-/// A row of an earlier results file that is not re-run: its account, as it was.
-pub(super) fn copied(record: InputRecord, previous: PreviousResult) -> RowResult {
-    let row = previous.row.unwrap_or(record.row);
-    match previous.status {
-        Ok(status) => RowResult {
-            index: record.index,
-            row,
-            outcome: Outcome {
-                status,
-                guest_id: previous.guest_id,
-                http_status: previous.http_status,
-                attempts: previous.attempts,
-                message: previous.message,
-                created_at: previous.created_at,
-                link: previous.link,
-                fields: Vec::new(),
-            },
-            cells: record.cells,
-            // Made by the earlier run: its organization, run and time stay with it.
-            provenance: Some(previous.provenance),
-        },
-        Err(text) => RowResult::new(
-            record.index,
-            row,
-            Status::Invalid,
-            format!(
-                "result_status `{text}` is not one this tool writes, so it cannot tell whether to re-run the row: set it to failed to re-run it"
-            ),
-            record.cells,
-        ),
-    }
 }
 
 /// Validation and dedupe, in input order.
@@ -221,7 +188,7 @@ fn carried_over(dedupe: &mut Deduper, record: InputRecord, previous: PreviousRes
     ) {
         dedupe.check(email, previous.row.unwrap_or(record.row));
     }
-    copied(record, previous)
+    earlier::copied(record, previous)
 }
 
 /// An invalid row's problems as its result says them: the fields they are about (each once, in
