@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod http_floor;
+mod ui_memory;
 
 /// The tool's allocator, so that the HTTP floor (run as this binary) is measured like for like.
 #[global_allocator]
@@ -29,7 +30,7 @@ fn main() {
     }
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let cases: [(&str, Case); 7] = [
+    let cases: [(&str, Case); 8] = [
         ("unthrottled", unthrottled),
         ("rate-limited", rate_limited),
         ("unknown-limit", unknown_limit),
@@ -37,6 +38,7 @@ fn main() {
         ("dry-run-memory", dry_run_memory),
         ("export", export),
         ("sandbox", sandbox_capacity),
+        ("ui-memory", ui_memory::ui_memory),
     ];
     let mut table = String::from("| case | measured | target | |\n|---|---|---|---|\n");
     for (name, case) in cases {

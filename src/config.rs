@@ -279,6 +279,8 @@ pub struct UiConfig {
     pub open: bool,
     /// `--dir`: where the runs are kept, a folder each.
     pub dir: PathBuf,
+    /// `--keep`: how long an unused run is kept, sent or not.
+    pub keep: Option<std::time::Duration>,
     /// How the page's runs reach Tallyfy.
     pub reach: UiReach,
 }
@@ -343,6 +345,7 @@ pub fn ui(args: UiArgs) -> Result<UiConfig, ConfigError> {
         port: args.port,
         open: !args.no_open && display,
         dir,
+        keep: args.keep,
         reach,
     })
 }

@@ -472,6 +472,12 @@ pub struct UiArgs {
     #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
 
+    /// Remove the runs not used for longer than this (such as 30d), sent ones included, when
+    /// the page starts and daily while it runs. Without it, a run never sent goes after 30 days
+    /// unused and a sent one stays until you delete it.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub keep: Option<Duration>,
+
     /// Import into a sandbox started with the page, seeded with samples/existing-guests.csv
     /// (no account needed; credentials are ignored).
     #[arg(help_heading = "Credentials and connection", long)]

@@ -107,11 +107,14 @@ Examples:
   tallyfy-guests ui --sandbox                  try the page with no account
   tallyfy-guests ui                            the organization configured
   tallyfy-guests ui --no-open --port 8920      open the printed URL yourself
+  tallyfy-guests ui --keep 30d                 remove runs unused for 30 days
 
-The first line on stdout is the page's URL with its key. The page serves on
-127.0.0.1 only; each run is kept in a folder under --dir with the uploaded
-copy, the corrected copy, the results and the summary. Ctrl-C stops the runs
-as it stops an import.";
+The first line on stdout is the page's URL with its key, good for one browser:
+opened again from another, it is refused and a new one is printed on a line of
+its own. The page serves on 127.0.0.1 only; each run is kept in a folder under
+--dir (its owner's only) with the uploaded copy, the corrected copy, the
+results and the summary, until you delete it on the page or --keep removes it.
+Ctrl-C stops the runs as it stops an import.";
 
 /// Shown under `undo --help`.
 pub const UNDO_HELP: &str = "\

@@ -84,7 +84,8 @@ async fn import(run: Run<'_>) -> Result<Exit, RunError> {
     let link = Link::new(client.map(Arc::new), job.dry_run);
     let client = link.client().map(|client| &**client);
     let target = ResultsTarget::new(job, &input, results_path.as_deref());
-    let options = options(job, &input, total, max_failed, &journal);
+    let mut options = options(job, &input, total, max_failed, &journal);
+    options.earlier = earlier_creates(job, results_path.as_deref(), client);
     let ran = rows(run, input, &link, &target, question.as_ref(), &options, total)
         // A run that could not start (the guest list unreadable, the question declined) has
         // not opened its results: any file at that path is as it was.
@@ -250,6 +251,22 @@ impl ResultsTarget {
     }
 }
 
+/// What a plain import's results path holds from an earlier run of the job: the guests it
+/// created, which stay `created` in this run's results. Not for a retry (its input carries its
+/// rows), a dry run (it makes nobody) or an undo.
+fn earlier_creates(
+    job: &Job,
+    results: Option<&Path>,
+    client: Option<&crate::api::Client>,
+) -> plan::earlier::EarlierCreates {
+    match (job.kind.import(), results, client) {
+        (Some(import), Some(path), Some(client)) if !import.retry && !job.dry_run => {
+            plan::earlier::EarlierCreates::read(path, &setup::input_options(job), client.org())
+        }
+        _ => Default::default(),
+    }
+}
+
 /// The pipeline's options, from the job and what set-up found.
 fn options(
     job: &Job,
@@ -277,6 +294,7 @@ fn options(
         reenable: import.is_some_and(|import| import.on_missing == crate::modes::OnMissing::Disable),
         members: Default::default(),
         journal: journal.clone(),
+        earlier: Default::default(),
         // Lines of text, guessed from the file's size (a workbook's rows are known already).
         expected_rows: total.or_else(|| {
             matches!(input.format, crate::input::Format::Text { .. })

@@ -32,4 +32,6 @@ pub(super) struct Options {
     pub(super) members: std::sync::OnceLock<Members>,
     /// Where every delete, disable and enable is recorded before it is sent.
     pub(super) journal: super::act::journal::Journal,
+    /// A plain rerun's guests that an earlier run of the job created (its results file).
+    pub(super) earlier: super::plan::earlier::EarlierCreates,
 }

@@ -101,8 +101,13 @@ fn verified(job: &Job, source: &Source, input: Option<&Input>) -> Option<Result<
 
 /// The input opened as the job reads it (an undo reads a results file as it is).
 fn open_input(job: &Job, source: &Source) -> Result<Input, String> {
+    Input::open(source, &input_options(job)).map_err(|e| e.to_string())
+}
+
+/// How the job reads its input: its reading flags, and whether the input is a results file.
+pub(super) fn input_options(job: &Job) -> InputOptions {
     let read = job.kind.reading();
-    let options = InputOptions {
+    InputOptions {
         encoding: read.and_then(|read| read.encoding),
         delimiter: read.and_then(|read| read.delimiter),
         map: read.map(|read| read.map.clone()).unwrap_or_default(),
@@ -114,8 +119,7 @@ fn open_input(job: &Job, source: &Source) -> Result<Input, String> {
         stream: false,
         edits: read.map(|read| read.edits.clone()).unwrap_or_default(),
         skip: read.map(|read| read.skip.clone()).unwrap_or_default(),
-    };
-    Input::open(source, &options).map_err(|e| e.to_string())
+    }
 }
 
 /// What is wrong with where the run writes: the results' format, stdout wanted twice, and

@@ -119,7 +119,7 @@ fn import_order(
         }],
         api: reach(app)?.api,
         // The workbook names the person's file, not the server's copy of it.
-        workbook: Some((run.results(), run.results_xlsx(), meta.file.clone())),
+        workbook: Some((run.results(), run.results_xlsx(), meta.shown().to_string())),
         then,
     })
 }

@@ -46,6 +46,9 @@ pub(super) struct App {
     pub ask: Option<Ask>,
     /// Each run's columns.
     pub columns: Mutex<ColumnCache>,
+    /// Held while a view reads an upload's columns: one workbook in memory at a time for the
+    /// views, however many requests arrive.
+    pub reading: Mutex<()>,
     /// `--invite-rate`, for the timing of the creates.
     pub invite_rates: Vec<Rate>,
 }
@@ -65,19 +68,42 @@ impl App {
             .map_or_else(|| "the organization".to_string(), |reached| reached.organization)
     }
 
-    /// The upload's columns under the run's mapping, read once per mapping and sheet.
+    /// The upload's columns under the run's mapping and sheet, read once per mapping and sheet,
+    /// and never while a job of the run reads the file itself (a workbook is read whole: the
+    /// page would hold it twice). The cache's lock is not held while reading, so other runs'
+    /// pages do not wait.
     pub(super) fn columns(&self, id: &str, run: &RunDir, meta: &Meta) -> Result<Arc<Columns>, String> {
-        let mut cache = self.columns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((map, sheet, columns)) = cache.get(id)
-            && (map, sheet) == (&meta.map, &meta.sheet)
-        {
-            return Ok(Arc::clone(columns));
+        let cached = || {
+            let cache = self.columns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache
+                .get(id)
+                .filter(|(map, sheet, _)| (map, sheet) == (&meta.map, &meta.sheet))
+                .map(|(_, _, columns)| Arc::clone(columns))
+        };
+        if let Some(columns) = cached() {
+            return Ok(columns);
         }
-        let columns = Arc::new(table::columns(&run.upload(meta), &meta.map, meta.sheet.as_deref())?);
-        cache.insert(
-            id.to_string(),
-            (meta.map.clone(), meta.sheet.clone(), Arc::clone(&columns)),
-        );
+        if self.hub.active(id) {
+            return Err("the file is being checked: its columns show when that is done".into());
+        }
+        let _reading = self.reading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Another request may have read them while this one waited.
+        if let Some(columns) = cached() {
+            return Ok(columns);
+        }
+        let columns = Arc::new(table::columns(
+            &run.upload(meta),
+            meta.shown(),
+            &meta.map,
+            meta.sheet.as_deref(),
+        )?);
+        self.columns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(
+                id.to_string(),
+                (meta.map.clone(), meta.sheet.clone(), Arc::clone(&columns)),
+            );
         Ok(columns)
     }
 }

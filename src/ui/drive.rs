@@ -173,7 +173,6 @@ fn show(hub: &Hub, run: &str, event: Event, fields: &mut BTreeMap<u64, Vec<Strin
             };
             hub.update(run, move |live| {
                 *live.counts.entry(update.status).or_default() += 1;
-                live.rows.insert(update.row, update.clone());
                 Some(update)
             });
         }

@@ -15,6 +15,11 @@ use tokio::sync::broadcast;
 use crate::config::{ApiConfig, PageJob};
 use crate::engine::{Confirm, Status};
 
+/// The finished rows a going job keeps in memory, the lowest row numbers first: a big file's
+/// rows would cost the server as much memory as the file. A page reads the rows past them from
+/// the results file the job writes (whole rows, flushed every second).
+pub(super) const LIVE_ROWS: usize = 10_000;
+
 /// What a job is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -82,8 +87,6 @@ pub(super) struct Live {
     pub stopped: Option<String>,
     /// The engine's question while it waits for an answer, as the engine words it.
     pub question: Option<String>,
-    /// The rows finished so far, by sheet row.
-    pub rows: BTreeMap<u64, RowUpdate>,
 }
 
 impl Live {
@@ -98,7 +101,6 @@ impl Live {
             started: Instant::now(),
             stopped: None,
             question: None,
-            rows: BTreeMap::new(),
         }
     }
 
@@ -135,6 +137,11 @@ pub(super) struct Note {
 
 struct Entry {
     live: Live,
+    /// The rows finished so far, by sheet row, while the job goes (the first `LIVE_ROWS`; a
+    /// page reads the others from the results file the job writes): apart from `live`, which is copied for every page, so that a page
+    /// copies only the rows it shows (a big file's rows would cost the server as much memory
+    /// as the file, for each page).
+    rows: BTreeMap<u64, RowUpdate>,
     version: u64,
     stop: Option<Box<dyn Fn() + Send + Sync>>,
     /// The engine's question, until it is answered.
@@ -221,6 +228,22 @@ impl Hub {
         (live, entry.map_or(0, |entry| entry.version))
     }
 
+    /// Whether the run has a job going.
+    pub(super) fn active(&self, run: &str) -> bool {
+        self.lock().get(run).is_some_and(|entry| entry.live.active())
+    }
+
+    /// The finished rows among `wanted` (the rows a page shows) of the run's job going.
+    pub(super) fn rows(&self, run: &str, wanted: impl Iterator<Item = u64>) -> BTreeMap<u64, RowUpdate> {
+        let entries = self.lock();
+        let Some(entry) = entries.get(run) else {
+            return BTreeMap::new();
+        };
+        wanted
+            .filter_map(|row| Some((row, entry.rows.get(&row)?.clone())))
+            .collect()
+    }
+
     /// The run's version: it changes when a job starts or ends.
     pub(super) fn version(&self, run: &str) -> u64 {
         self.lock().get(run).map_or(0, |entry| entry.version)
@@ -288,6 +311,7 @@ impl Hub {
                 order.run.clone(),
                 Entry {
                     live: Live::new(order.kind),
+                    rows: BTreeMap::new(),
                     version,
                     stop: None,
                     confirm: None,
@@ -383,6 +407,14 @@ impl Hub {
                 return;
             };
             let row = change(&mut entry.live);
+            if let Some(update) = &row {
+                entry.rows.insert(update.row, update.clone());
+                // The lowest row numbers are kept: the rest are the results file's to hold
+                // (a page reads them there), not the server's memory.
+                if entry.rows.len() > LIVE_ROWS {
+                    entry.rows.pop_last();
+                }
+            }
             Note {
                 run: run.to_string(),
                 version: entry.version,
@@ -413,6 +445,8 @@ impl Hub {
             };
             entry.stop = None;
             entry.confirm = None;
+            // The results file and its offending fields hold them now.
+            entry.rows = BTreeMap::new();
             entry.version += 1;
             Note {
                 run: run.to_string(),
@@ -435,4 +469,63 @@ pub(super) struct Outcome {
     pub failed: Option<String>,
     /// Its question was answered no: nothing was sent or written.
     pub declined: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(row: u64) -> RowUpdate {
+        RowUpdate {
+            row,
+            status: Status::WouldCreate,
+            message: String::new(),
+            fields: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_keeps_only_the_rows_a_page_shows_and_none_once_it_ends() {
+        let hub = Hub::new();
+        let order = Order {
+            run: "r".into(),
+            kind: Kind::Preview,
+            steps: Vec::new(),
+            api: ApiConfig::new(
+                crate::config::Transport::default(),
+                "http://127.0.0.1:1/api",
+                "5a4db0c5a4db0c5a4db0c5a4db0c5a4d",
+                crate::config::Credentials::Token(crate::secret::Secret::new("t")),
+            )
+            .unwrap(),
+            workbook: None,
+            then: None,
+        };
+        let (end, ended) = tokio::sync::oneshot::channel::<()>();
+        hub.start(order, |_, _| async move {
+            let _ = ended.await;
+            Outcome::default()
+        })
+        .unwrap();
+        // Finished out of order, as concurrent creates finish: the lowest rows stay.
+        let last = LIVE_ROWS as u64 + 500;
+        for n in (2..=last).rev() {
+            hub.update("r", |live| {
+                *live.counts.entry(Status::WouldCreate).or_default() += 1;
+                Some(row(n))
+            });
+        }
+        assert_eq!(hub.live("r").unwrap().done(), last - 1, "every row is counted");
+        let kept = hub.rows("r", 1..=last + 1);
+        assert_eq!(kept.len(), LIVE_ROWS);
+        assert_eq!(kept.keys().next(), Some(&2));
+        assert!(!kept.contains_key(&last));
+        assert_eq!(hub.rows("r", [7, 9].into_iter()).len(), 2, "only the rows asked for");
+        end.send(()).unwrap();
+        // The hub is told the job ended by the job's task: wait for that state, not a time.
+        while hub.active("r") {
+            tokio::task::yield_now().await;
+        }
+        assert!(hub.rows("r", 1..=last).is_empty(), "the results file holds them now");
+    }
 }

@@ -4,9 +4,13 @@
 //! from a command line as the CLI builds it, writing the same results files, in a folder per
 //! run under `--dir`.
 //!
-//! The rooms: `app` (the server's state), `security` (key, cookie, Host and Origin checks, headers), `runs` (the folder per
-//! run), `table` (files read back for the page), `corrected` (the upload with the page's fixes), `jobs` (live state, stop) and `drive` (the
-//! engine call), `view` (what a page says), `words` (the engine's messages in a person's words) and `page` (its HTML), `routes`, `events` (SSE),
+//! The rooms: `app` (the server's state), `security` (key, session, Host, Sec-Fetch-Site and
+//! Origin checks, headers), `listen` (connections: header deadline, cap), `process` (umask,
+//! descriptor limit), `opener` (the browser, through a redirect file), `runs` (the folder per
+//! run), `retention` (a run deleted, `--keep`), `table` (files read back for the page),
+//! `corrected` (the upload with the page's fixes), `jobs` (live state, stop) and `drive` (the
+//! engine call), `view` (what a page says), `words` (the engine's messages in a person's
+//! words) and `page` (its HTML), `routes`, `events` (SSE),
 //! `assets` (the embedded stylesheet and script).
 
 mod actions;
@@ -16,7 +20,11 @@ mod corrected;
 mod drive;
 mod events;
 mod jobs;
+mod listen;
+mod opener;
 mod page;
+mod process;
+mod retention;
 mod routes;
 mod runs;
 mod security;
@@ -36,10 +44,61 @@ use runs::Runs;
 /// Serves the page until a signal; the first stops every job as the CLI's first Ctrl-C does
 /// and waits for them, a second abandons them.
 pub async fn run(config: UiConfig) -> Result<Exit, RunError> {
+    process::prepare();
     let runs = Runs::open(&config.dir)
         .map_err(|e| RunError::io(format!("cannot keep the runs in {}", config.dir.display()), e))?;
+    retention::prune(&runs, config.keep, &|_| false);
+    let (reach, ask, invite_rates, sandbox) = reach(config.reach).await?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+        .await
+        .map_err(|e| RunError::io(format!("cannot listen on 127.0.0.1:{}", config.port), e))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| RunError::io("cannot listen on 127.0.0.1", e))?
+        .port();
+    let guard = Arc::new(security::Guard::new(port, Box::new(|url| drop(print_link(url)))));
+    let url = guard.url();
+    print_link(&url).map_err(|e| RunError::io("cannot write to stdout", e))?;
+    tracing::info!(
+        "serving the page at http://127.0.0.1:{port}/ (the runs are kept in {})",
+        runs.dir().display()
+    );
+    if config.open
+        && let Some(file) = opener::open(&url, runs.dir(), port)
+    {
+        guard.redirect_file(file);
+    }
+    let app = Arc::new(App {
+        runs,
+        hub: Hub::new(),
+        reach: RwLock::new(reach),
+        ask,
+        columns: Mutex::new(HashMap::new()),
+        reading: Mutex::new(()),
+        invite_rates,
+    });
+    let pruning = tokio::spawn(prune_daily(Arc::clone(&app), config.keep));
+    let exit = serve(listener, app, Arc::clone(&guard)).await;
+    pruning.abort();
+    guard.forget_redirect_file();
+    drop(sandbox);
+    Ok(exit)
+}
+
+/// What the page reaches (or asks for), its invite pace, and the built-in sandbox if it is one.
+async fn reach(
+    reach: UiReach,
+) -> Result<
+    (
+        Option<Reached>,
+        Option<Ask>,
+        Vec<crate::rate::Rate>,
+        Option<crate::sandbox::Sandbox>,
+    ),
+    RunError,
+> {
     let mut sandbox = None;
-    let (reach, ask, invite_rates) = match config.reach {
+    let (reach, ask, invite_rates) = match reach {
         UiReach::Sandbox(transport) => {
             let rates = transport.invite_rates.clone();
             let (started, api) = crate::sandbox::builtin(transport)
@@ -78,56 +137,38 @@ pub async fn run(config: UiConfig) -> Result<Exit, RunError> {
             )
         }
     };
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
-        .await
-        .map_err(|e| RunError::io(format!("cannot listen on 127.0.0.1:{}", config.port), e))?;
-    let port = listener
-        .local_addr()
-        .map_err(|e| RunError::io("cannot listen on 127.0.0.1", e))?
-        .port();
-    let guard = Arc::new(security::Guard::new(port));
-    let url = guard.url();
-    {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{url}")
-            .and_then(|()| out.flush())
-            .map_err(|e| RunError::io("cannot write to stdout", e))?;
+    Ok((reach, ask, invite_rates, sandbox))
+}
+
+/// The page's address with its key, on a line of stdout of its own (the first, and a new one
+/// each time a used link is opened again).
+fn print_link(url: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{url}").and_then(|()| out.flush())
+}
+
+/// Removes the runs past their retention once a day while the server runs (never one whose
+/// job is going).
+async fn prune_daily(app: Arc<App>, keep: Option<std::time::Duration>) {
+    let day = std::time::Duration::from_secs(24 * 3600);
+    loop {
+        tokio::time::sleep(day).await;
+        let hub = Arc::clone(&app.hub);
+        let runs = app.runs.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            retention::prune(&runs, keep, &|id| hub.active(id));
+        })
+        .await;
     }
-    tracing::info!(
-        "serving the page at http://127.0.0.1:{port}/ (the runs are kept in {})",
-        runs.dir().display()
-    );
-    if config.open {
-        open_browser(&url);
-    }
-    let app = Arc::new(App {
-        runs,
-        hub: Hub::new(),
-        reach: RwLock::new(reach),
-        ask,
-        columns: Mutex::new(HashMap::new()),
-        invite_rates,
-    });
-    let exit = serve(listener, app, guard).await?;
-    drop(sandbox);
-    Ok(exit)
 }
 
 /// Serves the page on `listener` until a signal: the first stops every job and waits for
 /// them, a second abandons them.
-async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Arc<App>,
-    guard: Arc<security::Guard>,
-) -> Result<Exit, RunError> {
+async fn serve(listener: tokio::net::TcpListener, app: Arc<App>, guard: Arc<security::Guard>) -> Exit {
     let router = routes::router(Arc::clone(&app), guard);
-    let server = axum::serve(listener, router);
-    let exit = tokio::select! {
-        result = server => {
-            result.map_err(|e| RunError::io("the page's server failed", e))?;
-            Exit::Success
-        }
+    tokio::select! {
+        () = listen::serve(listener, router) => Exit::Success,
         () = crate::error::shutdown_signal() => {
             let going = app.hub.any_active();
             if going {
@@ -139,28 +180,5 @@ async fn serve(
             }
             if going { Exit::Stopped } else { Exit::Success }
         }
-    };
-    Ok(exit)
-}
-
-/// Opens the page in the person's browser; says so when it cannot.
-fn open_browser(url: &str) {
-    let mut command = if cfg!(target_os = "macos") {
-        std::process::Command::new("open")
-    } else if cfg!(windows) {
-        let mut command = std::process::Command::new("cmd");
-        command.args(["/C", "start", ""]);
-        command
-    } else {
-        std::process::Command::new("xdg-open")
-    };
-    let opened = command
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
-    if opened.is_err() {
-        tracing::warn!("could not open a browser: open the URL on the first line yourself");
     }
 }

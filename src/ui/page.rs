@@ -3,7 +3,8 @@
 //! upload, and a run's page (the column step, counts that filter, the table a page at a time
 //! with the rows needing a person first and their offending cells as inputs, the confirmation,
 //! the live state, downloads, undo). This file holds what the templates are given and the
-//! page's words for statuses; the markup is the templates'. No inline script or style (the
+//! page's words for statuses; the markup is the templates'. Deleting a run is a question
+//! first (`delete.html`), never a click that removes. No inline script or style (the
 //! policy forbids them): the behaviour is `assets`' script. The `data-test` attributes are a
 //! contract with the browser tests (issues 25 and 33): keep them exact.
 
@@ -109,6 +110,20 @@ pub(super) struct Problem {
     pub organization: Option<String>,
 }
 
+/// The question before a run is deleted: what goes, what stays, and the way back.
+#[derive(Template)]
+#[template(path = "delete.html")]
+pub(super) struct DeleteQuestion {
+    /// The run's id.
+    pub id: String,
+    /// The uploaded file's name.
+    pub file: String,
+    /// When it was uploaded.
+    pub uploaded: String,
+    /// Not shown on the question.
+    pub organization: Option<String>,
+}
+
 /// One line of the runs list.
 pub(super) struct RunLine {
     /// The run's id.
@@ -131,6 +146,8 @@ pub(super) struct RunLine {
     pub open: String,
     /// Continue is offered.
     pub can_continue: bool,
+    /// No job of it is going: it may be deleted.
+    pub deletable: bool,
 }
 
 /// A status's count, as the runs list and the filters show it.

@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::app::{App, Reached};
-use super::runs::{Edit, Meta, RunDir, upload_name};
+use super::runs::{Edit, Meta, RunDir, shown_name, upload_name};
 use super::security::Guard;
 use super::{actions, page, table, view};
 use crate::input::MAX_WORKBOOK;
@@ -38,6 +38,7 @@ pub(super) fn router(app: Arc<App>, guard: Arc<Guard>) -> Router {
         .route("/runs/{id}/cancel", post(cancel))
         .route("/runs/{id}/stop", post(stop))
         .route("/runs/{id}/undo", post(undo))
+        .route("/runs/{id}/delete", get(ask_delete).post(delete))
         .route("/runs/{id}/{file}", get(download))
         .route("/assets/page.css", get(super::assets::css))
         .route("/assets/page.js", get(super::assets::js))
@@ -193,8 +194,8 @@ async fn upload(State(app): State<Arc<App>>, headers: HeaderMap, mut multipart: 
         }
     };
     let saved = save_upload(&run, &mut multipart).await;
-    let file = match saved {
-        Ok(file) => file,
+    let (file, name) = match saved {
+        Ok(saved) => saved,
         Err(status) => {
             let _ = std::fs::remove_dir_all(run.path());
             return match status {
@@ -206,6 +207,7 @@ async fn upload(State(app): State<Arc<App>>, headers: HeaderMap, mut multipart: 
     let meta = Meta {
         id: id.clone(),
         file,
+        name,
         uploaded: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
         ..Meta::default()
     };
@@ -231,19 +233,20 @@ fn checkable(app: &App, id: &str, run: &RunDir, meta: &Meta) -> bool {
         .is_ok_and(|columns| columns.uncertain.is_none())
 }
 
-/// Streams the `file` field into the run's folder, counting it against the cap.
-async fn save_upload(run: &RunDir, multipart: &mut Multipart) -> Result<String, StatusCode> {
+/// Streams the `file` field into the run's folder, counting it against the cap: the name it
+/// is kept under, and the person's name for it.
+async fn save_upload(run: &RunDir, multipart: &mut Multipart) -> Result<(String, String), StatusCode> {
     use tokio::io::AsyncWriteExt;
     let status = |e: axum::extract::multipart::MultipartError| e.status();
     while let Some(mut field) = multipart.next_field().await.map_err(status)? {
         if field.name() != Some("file") {
             continue;
         }
-        let name = upload_name(field.file_name().unwrap_or("upload"));
+        let given = field.file_name().unwrap_or("upload").to_string();
+        let name = upload_name(&given);
         let path = run.path().join(&name);
-        let mut out = tokio::fs::File::create(&path)
-            .await
-            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+        let out = super::runs::private_file(&path).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+        let mut out = tokio::fs::File::from_std(out);
         let mut size = 0u64;
         while let Some(chunk) = field.chunk().await.map_err(status)? {
             size += chunk.len() as u64;
@@ -258,7 +261,7 @@ async fn save_upload(run: &RunDir, multipart: &mut Multipart) -> Result<String, 
         return if size == 0 {
             Err(StatusCode::BAD_REQUEST)
         } else {
-            Ok(name)
+            Ok((name, shown_name(&given)))
         };
     }
     Err(StatusCode::BAD_REQUEST)
@@ -313,7 +316,7 @@ async fn run_page(State(app): State<Arc<App>>, Path(id): Path<String>, Query(row
 
 /// Whether the run may still change before its import: no job going, nothing sent.
 fn changeable(app: &App, id: &str, run: &RunDir) -> Result<(), String> {
-    if app.hub.live(id).is_some_and(|live| live.active()) {
+    if app.hub.active(id) {
         return Err("a job of this run is going: wait for it to end".into());
     }
     if run.results().exists() {
@@ -358,13 +361,14 @@ async fn mapping(
             return rerun(&app, &id, &run, &meta);
         }
     }
-    let detected = table::columns(&run.upload(&meta), &[], meta.sheet.as_deref()).ok();
-    let settled = detected.as_ref().is_some_and(|c| c.uncertain.is_none());
-    let detected = detected.filter(|_| settled).map(|c| c.detected).unwrap_or_default();
-    let names = match app.columns(&id, &run, &meta) {
-        Ok(columns) => columns.names.clone(),
+    // The run's columns as the page read them (once per mapping): what was detected is the
+    // same whatever the mapping. A header that settles the email column by itself detects
+    // one; one that does not detects nothing, and every column is the person's choice.
+    let (names, detected) = match app.columns(&id, &run, &meta) {
+        Ok(columns) => (columns.names.clone(), columns.detected.clone()),
         Err(why) => return show(&app, &id, &run, &meta, StatusCode::CONFLICT, Some(why)),
     };
+    let settled = detected.iter().any(Option::is_some);
     meta.map = names
         .iter()
         .enumerate()
@@ -563,6 +567,58 @@ async fn stop(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     to_run(&id)
 }
 
+/// `GET /runs/{id}/delete`: the question before a run is deleted (the runs list links here).
+async fn ask_delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let (_, meta) = match find(&app, &id) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    if app.hub.active(&id) {
+        return message(
+            StatusCode::CONFLICT,
+            "This run is going: stop it, or wait for it to end, before you delete it.",
+        );
+    }
+    let question = page::DeleteQuestion {
+        id,
+        file: meta.shown().to_string(),
+        uploaded: meta.uploaded,
+        organization: None,
+    };
+    html(StatusCode::OK, &question)
+}
+
+/// `POST /runs/{id}/delete`: the run and its files removed from this computer (what it
+/// imported stays in Tallyfy), never while a job of it is going.
+async fn delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    // As a job's start: no job of the run can start while its folder goes.
+    let ordering = app.hub.ordering();
+    let busy = || app.hub.active(&id);
+    let deleted = super::retention::delete(&app.runs, &id, &busy);
+    drop(ordering);
+    match deleted {
+        Ok(()) => {
+            app.columns
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&id);
+            Redirect::to("/").into_response()
+        }
+        Err(super::retention::Refused::Missing) => message(
+            StatusCode::NOT_FOUND,
+            "This run is not here any more: it was deleted already.",
+        ),
+        Err(super::retention::Refused::Busy) => message(
+            StatusCode::CONFLICT,
+            "This run is going: stop it, or wait for it to end, before you delete it.",
+        ),
+        Err(super::retention::Refused::Io(e)) => message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("The run's files could not all be deleted ({e}). Try again, or remove its folder yourself."),
+        ),
+    }
+}
+
 /// The run's files: the engine's results as it wrote them (the preview is a dry run's), the
 /// corrected copy. Each is saved under the upload's name: `messy.results.xlsx`.
 async fn download(State(app): State<Arc<App>>, Path((id, file)): Path<(String, String)>) -> Response {
@@ -586,7 +642,7 @@ async fn download(State(app): State<Arc<App>>, Path((id, file)): Path<(String, S
         "undo.csv" => (run.undo(), CSV),
         _ => return message(StatusCode::NOT_FOUND, "There is no such file."),
     };
-    let name = saved_name(&meta.file, &file);
+    let name = saved_name(meta.shown(), &file);
     match tokio::fs::read(&path).await {
         Ok(bytes) => (
             [

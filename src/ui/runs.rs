@@ -1,9 +1,10 @@
 //! Runs kept on disk: a folder per run under `--dir`, so a run outlives the tab and the server.
-//! A folder holds the uploaded copy (under its own name: the person's file is never touched),
+//! A folder holds the uploaded copy (under a name of the tool's own, `upload.EXT`: no name a
+//! person gives a file can be one of the run's files; the person's name is kept for the page),
 //! `run.json` (the mapping changes and the cell edits: an overlay by sheet row and column), the
 //! corrected copy, and the engine's own outputs: the preview (a dry run's results), the import's
 //! results and summary, the undo's. Owns the layout and `run.json`; what the files mean is the
-//! engine's.
+//! engine's. Owns their end too: a run deleted from the page, and the retention (`--keep`).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -15,8 +16,12 @@ use serde::{Deserialize, Serialize};
 pub(super) struct Meta {
     /// The folder's name: the upload's time and a random tail, so runs sort by time.
     pub id: String,
-    /// The uploaded file's name, as stored in the folder.
+    /// The uploaded copy's name in the folder (`upload.xlsx`).
     pub file: String,
+    /// The uploaded file's own name, for the page and the downloads (empty in runs kept
+    /// before it was recorded: their `file` is the person's name).
+    #[serde(default)]
+    pub name: String,
     /// When it was uploaded, RFC 3339 UTC.
     pub uploaded: String,
     /// The person's changes to the detected mapping, as `--map` takes them: column, field (or
@@ -58,6 +63,11 @@ pub(super) struct Edit {
 }
 
 impl Meta {
+    /// The file's name as the person knows it.
+    pub(super) fn shown(&self) -> &str {
+        if self.name.is_empty() { &self.file } else { &self.name }
+    }
+
     /// The page's edits as the input applies them to the records it reads.
     pub(super) fn cell_edits(&self) -> Vec<crate::input::CellEdit> {
         self.edits
@@ -107,7 +117,7 @@ pub(super) struct RunDir {
 impl Runs {
     /// Opens (creates) the folder; only its owner may read it: it holds people's data.
     pub(super) fn open(dir: &Path) -> io::Result<Runs> {
-        std::fs::create_dir_all(dir)?;
+        private_dir(dir, true)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -129,7 +139,7 @@ impl Runs {
         let tail: String = tail.iter().map(|b| format!("{b:02x}")).collect();
         let id = format!("{}-{tail}", now.format("%Y%m%d-%H%M%S"));
         let path = self.dir.join(&id);
-        std::fs::create_dir(&path)?;
+        private_dir(&path, false)?;
         Ok((id, RunDir { path }))
     }
 
@@ -177,7 +187,8 @@ impl RunDir {
     pub(super) fn save(&self, meta: &Meta) -> io::Result<()> {
         let bytes = serde_json::to_vec_pretty(meta).map_err(io::Error::other)?;
         let temp = self.path.join(".run.json.tmp");
-        std::fs::write(&temp, bytes)?;
+        let _ = std::fs::remove_file(&temp);
+        std::io::Write::write_all(&mut private_file(&temp)?, &bytes)?;
         std::fs::rename(temp, self.path.join(META))
     }
 
@@ -254,30 +265,55 @@ impl RunDir {
     }
 }
 
-/// A name for the uploaded copy: the file's own name without any folder, never hidden, never
-/// one of the run's own files.
+/// The uploaded copy's name: `upload`, with the extension of the person's file when it has a
+/// plain one (`upload.xlsx`). Chosen by the tool, so it is none of the run's own files
+/// (`undo.acts.csv`, `corrected.csv.tmp`, ...), whatever the person's file is called.
 pub(super) fn upload_name(given: &str) -> String {
+    let extension = shown_name(given)
+        .rsplit_once('.')
+        .map(|(_, extension)| extension.to_ascii_lowercase())
+        .filter(|e| (1..=8).contains(&e.len()) && e.bytes().all(|b| b.is_ascii_alphanumeric()));
+    match extension {
+        Some(extension) => format!("upload.{extension}"),
+        None => "upload".into(),
+    }
+}
+
+/// The person's file name for the page: without any folder, control characters or a leading
+/// dot, at most 120 characters.
+pub(super) fn shown_name(given: &str) -> String {
     let base = given.rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = base
-        .chars()
-        .map(|c| if c.is_control() || c == ':' { '_' } else { c })
-        .collect();
-    let clean = clean.trim().trim_start_matches('.').to_string();
-    let reserved = [
-        META,
-        "corrected.csv",
-        "corrected.xlsx",
-        "preview.csv",
-        "results.csv",
-        "results.xlsx",
-        "summary.json",
-        "undo.csv",
-    ];
-    match clean.as_str() {
-        "" => "upload".to_string(),
-        name if reserved.contains(&name) || name.ends_with(".json") => format!("upload-{name}"),
+    let clean: String = base.chars().map(|c| if c.is_control() { '_' } else { c }).collect();
+    let clean = clean.trim().trim_start_matches('.').trim();
+    match clean {
+        "" => "upload".into(),
         name => name.chars().take(120).collect(),
     }
+}
+
+/// A folder for its owner only: made 0700 (with its parents, when `parents`), and made so if
+/// it was there already.
+fn private_dir(path: &Path, parents: bool) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(parents);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// A new file for its owner only (0600), never written through whatever stands at its name.
+pub(super) fn private_file(path: &Path) -> io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 #[cfg(test)]
@@ -285,13 +321,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_uploads_name_stays_inside_its_folder() {
-        assert_eq!(upload_name("C:\\Users\\ana\\guests.xlsx"), "guests.xlsx");
-        assert_eq!(upload_name("../../etc/passwd"), "passwd");
-        assert_eq!(upload_name(".."), "upload");
-        assert_eq!(upload_name(".hidden.csv"), "hidden.csv");
-        assert_eq!(upload_name("results.csv"), "upload-results.csv");
-        assert_eq!(upload_name(""), "upload");
+    fn an_upload_is_kept_under_the_tools_name_and_shown_under_the_persons() {
+        for (given, kept, shown) in [
+            ("C:\\Users\\ana\\guests.XLSX", "upload.xlsx", "guests.XLSX"),
+            ("../../etc/passwd", "upload", "passwd"),
+            ("..", "upload", "upload"),
+            (".hidden.csv", "upload.csv", "hidden.csv"),
+            ("", "upload", "upload"),
+            // The run's own files, as a person may name an upload.
+            ("results.csv", "upload.csv", "results.csv"),
+            ("undo.acts.csv", "upload.csv", "undo.acts.csv"),
+            ("corrected.csv.tmp", "upload.tmp", "corrected.csv.tmp"),
+            ("run.json", "upload.json", "run.json"),
+            ("list.c$v", "upload", "list.c$v"),
+            ("a\u{7}b.csv", "upload.csv", "a_b.csv"),
+        ] {
+            assert_eq!(upload_name(given), kept, "{given}");
+            assert_eq!(shown_name(given), shown, "{given}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn folders_are_0700_and_files_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("data").join("runs");
+        let runs = Runs::open(&root).unwrap();
+        assert_eq!(mode(&root), 0o700);
+        let (id, run) = runs.create().unwrap();
+        run.save(&Meta { id, ..Meta::default() }).unwrap();
+        assert_eq!(mode(run.path()), 0o700);
+        assert_eq!(mode(&run.path().join(META)), 0o600);
+        private_file(&run.path().join("upload.csv")).unwrap();
+        assert_eq!(mode(&run.path().join("upload.csv")), 0o600);
+        assert!(
+            private_file(&run.path().join("upload.csv")).is_err(),
+            "never through a file there"
+        );
     }
 
     #[test]

@@ -214,34 +214,38 @@ fn problem(error: &InputError, file: &str) -> String {
     }
 }
 
-/// Reads the upload's header with the person's changes and without; why it cannot be
-/// imported, in the page's words, when it cannot.
-pub(super) fn columns(upload: &Path, map: &[(String, String)], sheet: Option<&str>) -> Result<Columns, String> {
-    let file = upload
-        .file_name()
-        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+/// Reads the upload's header, once: how it is read with the person's changes, and how the same
+/// header maps without them (a workbook is read whole, so a second reading would cost as much
+/// memory again); why it cannot be imported, in the page's words, when it cannot. `file` is
+/// the person's name for it (the upload is kept under a name of the tool's).
+pub(super) fn columns(
+    upload: &Path,
+    file: &str,
+    map: &[(String, String)],
+    sheet: Option<&str>,
+) -> Result<Columns, String> {
     if let Some(what) = not_a_spreadsheet(upload) {
         return Err(format!(
             "“{file}” is {what}, not a spreadsheet. Export the guest list as CSV or as an Excel workbook (.xlsx), and upload that."
         ));
     }
-    let detected = open(upload, &options(&[], sheet)).ok();
-    let (input, uncertain, keep_guess) = opened(upload, map, sheet).map_err(|e| problem(&e, &file))?;
-    let fields_of = |input: &Input| -> Vec<Option<&'static str>> {
+    let (input, uncertain, keep_guess) = opened(upload, map, sheet).map_err(|e| problem(&e, file))?;
+    let detected = crate::input::map_header(&input.header, &[]).ok();
+    let fields_of = |map: &crate::input::FieldMap| -> Vec<Option<&'static str>> {
         (0..input.header.len())
             .map(|column| {
-                let phone = input.map.phone_columns().iter().position(|&c| c == column);
+                let phone = map.phone_columns().iter().position(|&c| c == column);
                 match phone {
                     Some(0) => Some(Field::Phone1.name()),
                     Some(_) => Some(Field::Phone2.name()),
                     None => Field::all()
-                        .find(|&field| input.map.column(field) == Some(column))
+                        .find(|&field| map.column(field) == Some(column))
                         .map(Field::name),
                 }
             })
             .collect()
     };
-    let mut chosen = fields_of(&input);
+    let mut chosen = fields_of(&input.map);
     if !keep_guess {
         // Nothing suggests the email column: the guess only opened the file; the person chooses.
         for field in &mut chosen {
@@ -250,7 +254,7 @@ pub(super) fn columns(upload: &Path, map: &[(String, String)], sheet: Option<&st
     }
     let detected = detected
         .as_ref()
-        .map_or_else(|| vec![None; input.header.len()], fields_of);
+        .map_or_else(|| vec![None; input.header.len()], |(map, _)| fields_of(map));
     let hints = input
         .header
         .iter()
@@ -351,7 +355,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.csv");
         std::fs::write(&path, "E-mail,Vorname,Mob.,Phone,Notes\na@x.com,A,1,2,n\n").unwrap();
-        let columns = columns(&path, &[("Notes".into(), "company_name".into())], None).unwrap();
+        let columns = columns(&path, "g.csv", &[("Notes".into(), "company_name".into())], None).unwrap();
         assert_eq!(columns.names, ["E-mail", "Vorname", "Mob.", "Phone", "Notes"]);
         assert_eq!(
             columns.chosen,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::app::App;
-use super::jobs::{Kind, Live, Phase, RowUpdate};
+use super::jobs::{Kind, LIVE_ROWS, Live, Phase, RowUpdate};
 use super::page::{Download, Look, RunPage};
 use super::runs::{Meta, RunDir};
 use super::table::{self, Columns, Table, TableRow};
@@ -360,15 +360,26 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
     let problem = read.as_ref().and_then(|c| c.as_ref().err().cloned()).filter(|_| !sent);
     let columns = read.and_then(Result::ok);
     let mut offending: BTreeMap<u64, Vec<String>> = fields(run, &base);
-    if let Some(live) = at.live.as_ref().filter(|_| kind == Kind::Preview) {
-        offending.extend(live.rows.values().map(|r| (r.row, r.fields.clone())));
+    // Only the rows shown are copied from the job's (its results file holds them all).
+    let shown = || table.rows.iter().map(|row| row.row);
+    if active && kind == Kind::Preview {
+        offending.extend(app.hub.rows(id, shown()).into_values().map(|r| (r.row, r.fields)));
     }
-    let live_rows = match (&at.live, kind) {
-        (Some(live), Kind::Send | Kind::Undo) if active && !planning => Some(&live.rows),
+    let live_rows = match kind {
+        Kind::Send | Kind::Undo if active && !planning => {
+            let kept = app.hub.rows(id, shown());
+            // Past the rows the job keeps, what it finished is in the file it writes.
+            let past = at.live.as_ref().is_some_and(|live| live.done() > LIVE_ROWS as u64);
+            Some(if past {
+                with_written(kept, &results, &meta.map)
+            } else {
+                kept
+            })
+        }
         _ => None,
     };
     let edits = (sent && kind == Kind::Send && !active).then_some(meta.edits.as_slice());
-    let rows = marked_rows(&table.rows, live_rows, &offending, columns.as_deref(), edits);
+    let rows = marked_rows(&table.rows, live_rows.as_ref(), &offending, columns.as_deref(), edits);
     let count = |status: Status| counts.get(&status).copied().unwrap_or(0);
     let preview_ready = kind == Kind::Preview && at.phase == Phase::Done && !sent;
     let person = count(Status::Invalid) + count(Status::Conflict) + count(Status::Failed);
@@ -376,7 +387,7 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
     let (state, data_state) = state(app, &at, problem, columns.as_deref(), &organization);
     RunPage {
         id: id.to_string(),
-        file: meta.file.clone(),
+        file: meta.shown().to_string(),
         version: at.version,
         state,
         data_state,
@@ -449,6 +460,31 @@ fn caption(kind: Kind, active: bool) -> &'static str {
 
 /// The table's rows: during an import or undo, each with its live status (`pending` until it
 /// is done); each with its offending fields and the columns they are in.
+/// The rows a going job keeps (`kept`), with those it finished past them read from the
+/// results file it writes (`written`: whole rows, so a row there is finished); a row in
+/// neither is not reached yet.
+fn with_written(
+    mut kept: BTreeMap<u64, RowUpdate>,
+    written: &std::path::Path,
+    map: &[(String, String)],
+) -> BTreeMap<u64, RowUpdate> {
+    let Ok(table) = table::results(written, map) else {
+        return kept;
+    };
+    for row in table.rows {
+        let Ok(status) = row.status.parse::<Status>() else {
+            continue;
+        };
+        kept.entry(row.row).or_insert(RowUpdate {
+            row: row.row,
+            status,
+            message: row.message,
+            fields: Vec::new(),
+        });
+    }
+    kept
+}
+
 fn marked_rows(
     rows: &[TableRow],
     live: Option<&BTreeMap<u64, RowUpdate>>,
@@ -531,6 +567,7 @@ fn downloads(id: &str, run: &RunDir, meta: &Meta) -> Vec<Download> {
 pub(super) fn run_line(app: &Arc<App>, run: &RunDir, meta: &Meta) -> super::page::RunLine {
     let at = Where::of(app, &meta.id, run);
     let organization = meta.organization.clone().unwrap_or_else(|| app.organization());
+    let deletable = !at.active();
     let offers = offers(run, meta, &at);
     let open = match (offers.resume, offers.send_fixes, offers.undo) {
         (true, _, true) => "Open to continue or undo it",
@@ -541,13 +578,14 @@ pub(super) fn run_line(app: &Arc<App>, run: &RunDir, meta: &Meta) -> super::page
     };
     super::page::RunLine {
         id: meta.id.clone(),
-        file: meta.file.clone(),
+        file: meta.shown().to_string(),
         uploaded: meta.uploaded.clone(),
         state: at.words(app, &organization),
         data_state: at.data_state(),
         counts: at.counts.iter().map(|(s, n)| (s.as_str().to_string(), *n)).collect(),
         results: run.results().exists(),
         workbook: run.results_xlsx().exists(),
+        deletable,
         open: open.to_string(),
         can_continue: offers.resume,
     }
@@ -617,5 +655,36 @@ mod tests {
         assert_eq!(data_state(Kind::Undo, Phase::Failed, &none), "failed");
         // The server stopped in a job: no account on disk.
         assert_eq!(disk_phase(None), Phase::Stopped);
+    }
+
+    #[test]
+    fn rows_past_those_a_job_keeps_read_their_status_from_its_results_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.csv");
+        let header = crate::engine::report::results::RESULT_COLUMNS.join(",");
+        let blanks = ",".repeat(crate::engine::report::results::RESULT_COLUMNS.len() - 3);
+        let line = |row: u64, status: &str| format!("{row},{status},m{row}{blanks},r{row}@example.com\n");
+        let mut text = format!("{header},email\n");
+        for (row, status) in [(2, "created"), (3, "created"), (4, "conflict")] {
+            text.push_str(&line(row, status));
+        }
+        std::fs::write(&path, text).unwrap();
+        let kept: BTreeMap<u64, RowUpdate> = [(
+            2,
+            RowUpdate {
+                row: 2,
+                status: Status::Failed,
+                message: "kept".into(),
+                fields: Vec::new(),
+            },
+        )]
+        .into();
+        let rows = with_written(kept, &path, &[]);
+        assert_eq!(rows[&2].message, "kept", "the job's own word first");
+        assert_eq!(rows[&3].status, Status::Created);
+        assert_eq!((rows[&4].status, rows[&4].message.as_str()), (Status::Conflict, "m4"));
+        assert!(!rows.contains_key(&5), "a row not written is not reached yet");
+        let none = with_written(BTreeMap::new(), &dir.path().join("missing.csv"), &[]);
+        assert!(none.is_empty());
     }
 }

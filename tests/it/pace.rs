@@ -500,8 +500,9 @@ fn the_command_an_unattended_run_gives_for_cron_continues_it_to_the_end() {
 }
 
 /// A rerun of the very same command after a stop at the cap continues the job (issue 32,
-/// point 2): each run invites what the window allows, none is invited twice, and the last
-/// leaves no row deferred.
+/// point 2): each run invites what the window allows, none is invited twice, the last leaves
+/// no row deferred, and the results file, rewritten by each run, still accounts for every
+/// guest the job created, so that undo takes the whole job back.
 #[test]
 fn the_same_command_run_again_after_a_stop_at_the_cap_continues_the_job() {
     let ws = capped_at(WINDOW_CAP);
@@ -538,11 +539,18 @@ fn the_same_command_run_again_after_a_stop_at_the_cap_continues_the_job() {
     let stats = ws.sandbox.stats();
     assert_eq!(stats.created, CREATES as u64, "each guest invited once: {stats:?}");
     assert_eq!(ws.sandbox.guests().len(), CREATES);
+    // The results file is the whole job's: every guest is `created` (the earlier runs' with
+    // their own account), so undo of it takes back the whole job, not only the last run's part.
     let rows = result_rows(&results);
     assert_eq!(rows.len(), CREATES);
-    assert!(
-        rows.iter()
-            .all(|row| ["created", "exists"].contains(&row.result_status.as_str())),
-        "{rows:?}"
-    );
+    assert!(rows.iter().all(|row| row.result_status == "created"), "{rows:?}");
+    let undo = against(&ws.sandbox)
+        .env(tallyfy_guests::config::STATE_DIR_ENV, ws.path("state"))
+        .args(["undo", "--yes", "--results"])
+        .arg(ws.path("guests.undo.csv"))
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert_eq!(undo.status.code(), Some(0), "{}", String::from_utf8_lossy(&undo.stderr));
+    assert_eq!(ws.sandbox.guests().len(), 0, "undo took back every guest of the job");
 }

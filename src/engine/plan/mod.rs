@@ -6,9 +6,11 @@
 //! - `prefetch`: the organization's guests (every page) and members, while the file is read.
 //! - `dedupe`: each row's email against the rows before it and the existing guests
 //!   (`existing`: what the organization holds for each).
+//! - `earlier`: a plain rerun's guests that an earlier run of the job created, kept `created`.
 //! - `sync`: what a row says about a guest who exists: members to apply, drift to report.
 
 pub(super) mod dedupe;
+pub(crate) mod earlier;
 pub(super) mod existing;
 pub(super) mod prefetch;
 pub(super) mod reader;
@@ -18,7 +20,7 @@ use std::sync::Arc;
 
 use super::link::Link;
 use super::options::Options;
-use super::outcome::{Outcome, PreviousResult, Status};
+use super::outcome::{PreviousResult, Status};
 use super::report::results::RowResult;
 use crate::api::{Client, NewGuest};
 use crate::input::{Field, FieldMap, InputRecord};
@@ -71,39 +73,6 @@ pub(super) enum Change {
     Enable(Option<Vec<u64>>),
     /// Apply this member list.
     Members(Vec<u64>),
-}
-
-/// A row of an earlier results file that is not re-run: its account, as it was.
-pub(super) fn copied(record: InputRecord, previous: PreviousResult) -> RowResult {
-    let row = previous.row.unwrap_or(record.row);
-    match previous.status {
-        Ok(status) => RowResult {
-            index: record.index,
-            row,
-            outcome: Outcome {
-                status,
-                guest_id: previous.guest_id,
-                http_status: previous.http_status,
-                attempts: previous.attempts,
-                message: previous.message,
-                created_at: previous.created_at,
-                link: previous.link,
-                fields: Vec::new(),
-            },
-            cells: record.cells,
-            // Made by the earlier run: its organization, run and time stay with it.
-            provenance: Some(previous.provenance),
-        },
-        Err(text) => RowResult::new(
-            record.index,
-            row,
-            Status::Invalid,
-            format!(
-                "result_status `{text}` is not one this tool writes, so it cannot tell whether to re-run the row: set it to failed to re-run it"
-            ),
-            record.cells,
-        ),
-    }
 }
 
 /// Validation and dedupe, in input order.
@@ -168,7 +137,11 @@ pub(super) fn plan(dedupe: &mut Deduper, parsed: Parsed, map: &FieldMap, options
         ),
         Seen::Exists(existing) => {
             let guest = guest(&record);
-            existing_row(record, &guest, &existing, options, link, "already a guest").into()
+            match existing_row(record, &guest, &existing, options, link, "already a guest") {
+                // A guest this job's earlier run created stays its creation (undo takes it back).
+                Exists::Done(result) => Plan::Done(options.earlier.carry(result)),
+                update => update.into(),
+            }
         }
         // Member ids that are not members would be refused too: decided before the create.
         Seen::New if unknown_members.is_some() => invalid(
@@ -215,7 +188,7 @@ fn carried_over(dedupe: &mut Deduper, record: InputRecord, previous: PreviousRes
     ) {
         dedupe.check(email, previous.row.unwrap_or(record.row));
     }
-    copied(record, previous)
+    earlier::copied(record, previous)
 }
 
 /// An invalid row's problems as its result says them: the fields they are about (each once, in

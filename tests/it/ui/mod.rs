@@ -11,6 +11,7 @@ mod jobs;
 mod same_results;
 mod security;
 mod server;
+mod shared_machine;
 
 use std::path::Path;
 

@@ -1,7 +1,9 @@
-//! The page's guarantees on a shared machine (issue 25, "Safe on a shared machine"), over plain
-//! HTTP against the real `ui` binary: no key, a foreign `Host`, a cross-origin POST and an
-//! upload over the cap are refused; the API token is in no answer, whether configured or typed
-//! into the page, and never on disk.
+//! The page's guarantees on a shared machine (issue 25, "Safe on a shared machine"; issue 33
+//! point 5), over plain HTTP against the real `ui` binary: no key, a foreign `Host`, another
+//! site's request, a cross-origin POST and an upload over the cap are refused; the key buys
+//! one session once, under a cookie of the port's own that is not the key; the browser is
+//! opened through a private redirect file, never with the key on a command line; the API token
+//! is in no answer, whether configured or typed into the page, and never on disk.
 
 use std::io::Read;
 use std::time::Duration;
@@ -73,7 +75,7 @@ async fn without_the_key_every_route_is_refused() {
     let request = http
         .client()
         .get(format!("{}/", ui.base))
-        .header("cookie", "tallyfy_guests_key=0000");
+        .header("cookie", format!("tallyfy_guests_{}=0000", ui.port));
     refused(http.send(request).await, StatusCode::FORBIDDEN, "a wrong cookie");
 
     // The key itself: exchanged for the cookie, then every route answers.
@@ -387,4 +389,243 @@ async fn an_upload_over_the_cap_is_refused_cleanly() {
     assert_eq!(run_folders(dir.path()), 0, "nothing kept of a refused upload");
     // The server carries on.
     assert_eq!(http.get("/").await.status, StatusCode::OK);
+}
+
+/// The `name=value` of the answer's `Set-Cookie`.
+fn cookie_of(answer: &Answer) -> String {
+    answer
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_key_buys_one_session_once_and_a_second_browser_is_told_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let ui = Ui::start(dir.path(), None, &[]);
+    let key = ui.url.split("key=").nth(1).unwrap().to_string();
+    let mut first = ui.http();
+    first.login().await;
+    let cookie = cookie_of(&first.seen[0]);
+    let (name, value) = cookie.split_once('=').unwrap();
+    assert_eq!(
+        name,
+        format!("tallyfy_guests_{}", ui.port),
+        "the cookie is named for its port"
+    );
+    assert!(
+        value.len() >= 43 && !value.contains(&key) && !key.contains(value),
+        "{cookie}"
+    );
+    assert_eq!(first.get("/").await.status, StatusCode::OK);
+
+    // Another browser (no session) opens the same link: refused, told where the new link is,
+    // and the server prints one.
+    let mut second = ui.http();
+    let answer = second.get(&ui.url.replace(&ui.base, "")).await;
+    refused(answer, StatusCode::FORBIDDEN, "a second use of the link");
+    assert!(answer.header("set-cookie").is_empty(), "no session for a used key");
+    let told = answer.text();
+    assert!(told.contains("used already") && told.contains("new link"), "{told}");
+    crate::util::wait_for("a new link on stdout", || ui.lines().len() >= 2);
+    let fresh = ui.lines()[1].clone();
+    assert!(fresh.starts_with(&format!("{}/?key=", ui.base)), "{fresh}");
+    assert_ne!(fresh, ui.url);
+    // The new link buys the second browser its own session, once.
+    let answer = second.send(second.client().get(&fresh)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    let second_cookie = cookie_of(answer);
+    assert_ne!(second_cookie, cookie, "a session each");
+    let answer = second.get(&fresh.replace(&ui.base, "")).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "the new link is used now too");
+
+    // The first browser opening its link again goes on to the page, with no new session.
+    let answer = first.get(&ui.url.replace(&ui.base, "")).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
+    assert_eq!(answer.header("location"), "/");
+    assert!(answer.header("set-cookie").is_empty());
+    // No cookie the server ever set holds a key.
+    for answer in first.seen.iter().chain(&second.seen) {
+        let set = answer.header("set-cookie");
+        assert!(
+            !set.contains(&key) && !set.contains(fresh.split("key=").nth(1).unwrap()),
+            "{set}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_servers_keep_their_sessions_apart() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (Ui::start(a_dir.path(), None, &[]), Ui::start(b_dir.path(), None, &[]));
+    let (mut a_http, mut b_http) = (a.http(), b.http());
+    a_http.login().await;
+    b_http.login().await;
+    let (a_cookie, b_cookie) = (cookie_of(&a_http.seen[0]), cookie_of(&b_http.seen[0]));
+    let name = |cookie: &str| cookie.split('=').next().unwrap().to_string();
+    assert_ne!(
+        name(&a_cookie),
+        name(&b_cookie),
+        "a browser keeps both: one does not replace the other"
+    );
+    // A browser sends both to each (cookies are not kept apart by port): each server takes its
+    // own, and the other's is no session.
+    // (A client not logged in itself: it sends only the cookies given here.)
+    let both = format!("{a_cookie}; {b_cookie}");
+    for ui in [&a, &b] {
+        let mut http = ui.http();
+        let request = http
+            .client()
+            .get(format!("{}/", ui.base))
+            .header("cookie", both.clone());
+        assert_eq!(http.send(request).await.status, StatusCode::OK);
+    }
+    let mut http = a.http();
+    let request = http
+        .client()
+        .get(format!("{}/", a.base))
+        .header("cookie", b_cookie.clone());
+    refused(
+        http.send(request).await,
+        StatusCode::FORBIDDEN,
+        "another server's session",
+    );
+    let same_value = format!("{}={}", name(&a_cookie), b_cookie.split_once('=').unwrap().1);
+    let request = http.client().get(format!("{}/", a.base)).header("cookie", same_value);
+    refused(
+        http.send(request).await,
+        StatusCode::FORBIDDEN,
+        "another server's session under this name",
+    );
+}
+
+#[tokio::test]
+async fn another_sites_requests_are_refused_even_with_the_session_and_the_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let ui = Ui::start(dir.path(), None, &[]);
+    let mut http = ui.http();
+    http.login().await;
+    let cookie = cookie_of(&http.seen[0]);
+    for site in ["cross-site", "same-site"] {
+        let request = http
+            .client()
+            .post(format!("{}/runs/x/stop", ui.base))
+            .header("cookie", cookie.clone())
+            .header("origin", ui.base.clone())
+            .header("sec-fetch-site", site);
+        refused(
+            http.send(request).await,
+            StatusCode::FORBIDDEN,
+            &format!("a {site} POST"),
+        );
+        let request = http
+            .client()
+            .get(format!("{}/", ui.base))
+            .header("cookie", cookie.clone())
+            .header("sec-fetch-site", site);
+        refused(
+            http.send(request).await,
+            StatusCode::FORBIDDEN,
+            &format!("a {site} GET"),
+        );
+    }
+    // The page's own requests, and what the person opens, are served.
+    for site in ["same-origin", "none"] {
+        let request = http
+            .client()
+            .get(format!("{}/", ui.base))
+            .header("cookie", cookie.clone())
+            .header("sec-fetch-site", site);
+        assert_eq!(http.send(request).await.status, StatusCode::OK, "{site}");
+    }
+    let request = http
+        .client()
+        .post(format!("{}/runs/x/stop", ui.base))
+        .header("cookie", cookie)
+        .header("origin", ui.base.clone())
+        .header("sec-fetch-site", "same-origin");
+    assert_eq!(http.send(request).await.status, StatusCode::SEE_OTHER);
+}
+
+/// A fake `xdg-open` in `dir/bin` that writes its arguments, one a line, to `dir/opened`.
+pub fn fake_opener(dir: &std::path::Path) -> std::ffi::OsString {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = bin.join("xdg-open");
+    let record = dir.join("opened");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > '{0}.tmp'\nmv '{0}.tmp' '{0}'\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![bin];
+    paths.extend(std::env::split_paths(&path));
+    std::env::join_paths(paths).unwrap()
+}
+
+/// Starts the built-in sandbox's `ui` with a display and the fake opener; the redirect file it
+/// was given, once it was called.
+pub fn ui_opening(dir: &std::path::Path) -> (Ui, std::path::PathBuf) {
+    let mut command = crate::util::process_against_nothing();
+    command
+        .env("PATH", fake_opener(dir))
+        .env("DISPLAY", ":99")
+        .env_remove("WAYLAND_DISPLAY");
+    let ui = Ui::launch(dir, command, &["--sandbox"]);
+    let record = dir.join("opened");
+    crate::util::wait_for("the opener to be called", || record.exists());
+    let args: Vec<String> = std::fs::read_to_string(&record)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let key = ui.url.split("key=").nth(1).unwrap();
+    assert!(
+        !args.iter().any(|a| a.contains(key)),
+        "the key is on the opener's command line: {args:?}"
+    );
+    assert_eq!(args.len(), 1, "{args:?}");
+    (ui, std::path::PathBuf::from(&args[0]))
+}
+
+#[tokio::test]
+async fn the_browser_is_opened_through_a_private_redirect_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (ui, file) = ui_opening(dir.path());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600, "{}", file.display());
+    assert_eq!(mode(file.parent().unwrap()), 0o700, "{}", file.display());
+    let text = std::fs::read_to_string(&file).unwrap();
+    let refresh = format!("http-equiv=\"refresh\" content=\"0; url={}\"", ui.url);
+    assert!(text.contains(&refresh), "the file leads to the page: {text}");
+    // It leads to the page, once; then the file with the key is gone.
+    let mut http = ui.http();
+    http.login().await;
+    assert_eq!(http.get("/").await.status, StatusCode::OK);
+    crate::util::wait_for("the redirect file to go", || !file.exists());
+}
+
+/// The redirect file in a real browser: Chromium opens it as the person's browser would, and
+/// lands on the page with a session, the key gone from the address bar.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_given_the_redirect_file_lands_on_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ui, file) = ui_opening(dir.path());
+    let browser = super::browser::Browser::start(dir.path()).await;
+    browser.goto(&format!("file://{}", file.display())).await;
+    // The upload's input is the runs page's: the session holds after the refresh.
+    browser.test_element("file", crate::util::BROWSER_STEP).await;
+    let url = browser.client.current_url().await.unwrap();
+    assert_eq!((url.path(), url.query()), ("/", None), "{url}");
+    assert_eq!(url.port(), Some(ui.port));
+    browser.close().await;
 }

@@ -17,6 +17,8 @@ const START: Duration = crate::util::BROWSER_STEP;
 /// A running `ui` process.
 pub struct Ui {
     child: Child,
+    /// Every line of stdout: the first, then a new link each time a used one is opened again.
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     /// Line 1 as printed: `http://127.0.0.1:PORT/?key=KEY`.
@@ -40,10 +42,16 @@ impl Ui {
 
     /// `command` (the binary with its environment) run as `ui --no-open --port 0 --dir
     /// DIR/runs ARGS`.
-    pub fn spawn(dir: &Path, mut command: std::process::Command, args: &[&str]) -> Ui {
+    pub fn spawn(dir: &Path, command: std::process::Command, args: &[&str]) -> Ui {
+        Ui::launch(dir, command, &[&["--no-open"], args].concat())
+    }
+
+    /// `command` run as `ui --port 0 --dir DIR/runs ARGS`: it opens a browser when it sees a
+    /// display.
+    pub fn launch(dir: &Path, mut command: std::process::Command, args: &[&str]) -> Ui {
         let stderr = dir.join("ui.stderr");
         command
-            .args(["ui", "--no-open", "--port", "0", "--dir"])
+            .args(["ui", "--port", "0", "--dir"])
             .arg(dir.join("runs"))
             .args(args)
             .current_dir(dir)
@@ -52,11 +60,19 @@ impl Ui {
         let mut child = command.spawn().expect("tallyfy-guests ui starts");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = std::sync::Arc::clone(&lines);
         std::thread::spawn(move || {
-            let mut lines = std::io::BufReader::new(stdout).lines();
-            let _ = tx.send(lines.next());
-            // Drain the rest, so the server never blocks on a full pipe.
-            for _ in lines {}
+            let mut read = std::io::BufReader::new(stdout).lines();
+            let first = read.next();
+            if let Some(Ok(line)) = &first {
+                kept.lock().unwrap().push(line.clone());
+            }
+            let _ = tx.send(first);
+            // Keep the rest, so the server never blocks on a full pipe.
+            for line in read.map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
         });
         let line = match rx.recv_timeout(START) {
             Ok(Some(Ok(line))) => line,
@@ -83,6 +99,7 @@ impl Ui {
             port: port.parse().unwrap(),
             url: line.clone(),
             child,
+            lines,
             stderr,
         }
     }
@@ -91,6 +108,16 @@ impl Ui {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// The lines the server printed on stdout so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// What the server said on stderr so far (for failure messages).
@@ -167,8 +194,12 @@ impl Http {
     pub async fn login(&mut self) {
         let url = self.url.clone();
         let answer = self.send(self.client.get(&url)).await;
-        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
-        assert_eq!(answer.header("location"), "/");
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+        assert!(
+            answer.text().contains("http-equiv=\"refresh\" content=\"0; url=/\""),
+            "the page moves on to / by itself: {}",
+            answer.text()
+        );
         let set = answer.header("set-cookie").to_string();
         for part in ["HttpOnly", "SameSite=Strict", "Path=/"] {
             assert!(set.contains(part), "the key's cookie is {part}: {set}");
