@@ -1,7 +1,8 @@
 //! The page's HTML, from compiled askama templates (`src/ui/templates/`), which escape every
 //! value they are given (text from a file cannot become markup): the runs list with the
 //! upload, and a run's page (the column step, counts that filter, the table a page at a time
-//! with the rows needing a person first and their offending cells as inputs, the confirmation,
+//! (`table::results` reads only that page, the rows needing a person first) with the
+//! offending cells as inputs, the confirmation,
 //! the live state, downloads, undo). This file holds what the templates are given and the
 //! page's words for statuses; the markup is the templates'. Deleting a run is a question
 //! first (`delete.html`), never a click that removes. No inline script or style (the
@@ -234,8 +235,11 @@ pub(super) struct RunPage {
     pub caption: String,
     /// The table's header.
     pub header: Vec<String>,
-    /// Every row, each with its offending fields and the columns they are in.
+    /// The rows of the page shown (the rows needing a person first, then the file's order),
+    /// each with its offending fields and the columns they are in.
     pub rows: Vec<(TableRow, Vec<(String, usize)>)>,
+    /// Rows under the filter, on every page.
+    pub kept: u64,
     /// Offending cells can be fixed in place (a preview).
     pub fixable: bool,
     /// The rows the person left out, by the sheet's row number.
@@ -244,7 +248,7 @@ pub(super) struct RunPage {
     pub can_skip: bool,
     /// The status the table is filtered to, if any.
     pub filter: Option<String>,
-    /// The page of the table shown (0-based).
+    /// The page of the table shown (0-based, within the pages there are).
     pub at: usize,
 }
 
@@ -431,23 +435,9 @@ impl RunView<'_> {
             .collect()
     }
 
-    /// The rows the filter keeps, those needing a person first, then in the file's order.
-    fn kept(&self) -> Vec<&(TableRow, Vec<(String, usize)>)> {
-        let filter = self.page.filter.as_deref();
-        let mut kept: Vec<_> = self
-            .page
-            .rows
-            .iter()
-            .filter(|(row, _)| filter.is_none_or(|f| row.status == f))
-            .collect();
-        // A stable sort: within each part, the file's order.
-        kept.sort_by_key(|(row, _)| tone(&row.status) != "person");
-        kept
-    }
-
     /// Pages of the table under the filter.
     fn pages(&self) -> usize {
-        self.kept().len().div_ceil(PAGE_ROWS).max(1)
+        (self.page.kept as usize).div_ceil(PAGE_ROWS).max(1)
     }
 
     /// The page shown, within the pages there are.
@@ -488,7 +478,7 @@ impl RunView<'_> {
 
     /// Which rows this page shows, in words.
     fn showing(&self) -> String {
-        let kept = self.kept().len();
+        let kept = self.page.kept as usize;
         let first = self.at() * PAGE_ROWS;
         let last = (first + PAGE_ROWS).min(kept);
         match self.pages() {
@@ -504,10 +494,9 @@ impl RunView<'_> {
     /// The table's rows on this page, each cell marked.
     fn rows(&self) -> Vec<ShownRow> {
         let mut focus = self.focus() == Focus::Fix;
-        self.kept()
-            .into_iter()
-            .skip(self.at() * PAGE_ROWS)
-            .take(PAGE_ROWS)
+        self.page
+            .rows
+            .iter()
             .map(|(row, offending)| {
                 let message = super::words::plain(&row.message);
                 let suggestion = suggested(&message);
@@ -593,6 +582,7 @@ mod tests {
             can_send: true,
             caption: "Preview".into(),
             header: vec!["Email".into(), "Time zone".into()],
+            kept: rows.len() as u64,
             rows,
             fixable: true,
             ..RunPage::default()
@@ -633,32 +623,38 @@ mod tests {
     }
 
     #[test]
-    fn a_suggestion_is_a_button_and_rows_needing_a_person_come_first_a_page_at_a_time() {
-        let mut rows: Vec<_> = (2..=PAGE_ROWS as u64 + 101)
-            .map(|r| (row(r, "would_create", ""), Vec::new()))
-            .collect();
-        rows.push((
+    fn a_suggestion_is_a_button_and_the_table_is_a_page_at_a_time() {
+        // The page's rows as `table::results` reads them: the row needing a person first.
+        let mut rows = vec![(
             row(
                 PAGE_ROWS as u64 + 102,
                 "invalid",
                 "Time zone \"Asia/Tokio\" is not a known time zone: did you mean Asia/Tokyo?",
             ),
             vec![("timezone".into(), 1)],
-        ));
-        let page = preview_with(rows);
+        )];
+        rows.extend((2..PAGE_ROWS as u64 + 1).map(|r| (row(r, "would_create", ""), Vec::new())));
+        let page = RunPage {
+            kept: PAGE_ROWS as u64 + 101,
+            ..preview_with(rows)
+        };
         let html = render(&page);
-        let first = html.find("data-test=\"row\"").unwrap();
-        assert!(
-            html[first..].starts_with(&format!("data-test=\"row\" data-row=\"{}\"", PAGE_ROWS + 102)),
-            "the row needing a person is first"
-        );
         assert!(
             html.contains("name=\"suggested\" value=\"Asia/Tokyo\" data-test=\"suggestion\""),
             "{html}"
         );
         assert_eq!(html.matches("data-test=\"row\"").count(), PAGE_ROWS);
         assert!(html.contains("href=\"/runs/r1?page=2\" data-test=\"page\""), "{html}");
-        let second = render(&RunPage { at: 1, ..page });
-        assert_eq!(second.matches("data-test=\"row\"").count(), 101);
+        assert!(
+            html.contains(&format!("rows 1–{PAGE_ROWS} of {} (page 1 of 2)", PAGE_ROWS + 101)),
+            "{html}"
+        );
+        let second = render(&RunPage {
+            at: 1,
+            rows: vec![(row(PAGE_ROWS as u64 + 101, "would_create", ""), Vec::new())],
+            ..page
+        });
+        assert!(second.contains("href=\"/runs/r1?\" data-test=\"page\""), "{second}");
+        assert!(!second.contains("page=3"), "{second}");
     }
 }

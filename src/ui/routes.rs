@@ -283,7 +283,11 @@ fn find(app: &App, id: &str) -> Result<(RunDir, Meta), Box<Response>> {
 }
 
 fn show(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, status: StatusCode, error: Option<String>) -> Response {
-    let page = view::run_page(app, id, run, meta, error);
+    let window = table::Window {
+        size: page::PAGE_ROWS,
+        ..table::Window::default()
+    };
+    let page = view::run_page(app, id, run, meta, error, &window);
     render_run(app, meta, &page, status)
 }
 
@@ -308,9 +312,12 @@ async fn run_page(State(app): State<Arc<App>>, Path(id): Path<String>, Query(row
         Ok(found) => found,
         Err(response) => return *response,
     };
-    let mut page = view::run_page(&app, &id, &run, &meta, None);
-    page.filter = rows.status.filter(|s| !s.is_empty());
-    page.at = rows.page.unwrap_or(1).saturating_sub(1);
+    let window = table::Window {
+        filter: rows.status.filter(|s| !s.is_empty()),
+        at: rows.page.unwrap_or(1).saturating_sub(1),
+        size: page::PAGE_ROWS,
+    };
+    let page = view::run_page(&app, &id, &run, &meta, None, &window);
     render_run(&app, &meta, &page, StatusCode::OK)
 }
 
@@ -452,8 +459,8 @@ async fn fix(State(app): State<Arc<App>>, Path(id): Path<String>, Form(form): Fo
         Err(why) => return show(&app, &id, &run, &meta, StatusCode::CONFLICT, Some(why)),
     };
     let source = if sent { run.results() } else { run.preview() };
-    let table = table::results(&source, &meta.map).unwrap_or_default();
-    let found = table.rows.iter().find(|r| r.row == form.row);
+    let found = table::row(&source, &meta.map, form.row);
+    let found = found.as_ref();
     let needs_a_person = found
         .and_then(|r| r.status.parse::<crate::engine::Status>().ok())
         .is_some_and(crate::engine::Status::needs_a_person);

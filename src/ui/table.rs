@@ -293,15 +293,33 @@ pub(super) fn columns(
     })
 }
 
-/// A job's results, read back.
+/// Which rows of a results file a page shows: those with the status `filter` (every row when
+/// none), the rows needing a person first and then in the file's order, page `at` (0-based) of
+/// `size` rows.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Window {
+    /// The status the rows are filtered to, as the results write it.
+    pub filter: Option<String>,
+    /// The page, 0-based (one past the last shows the last).
+    pub at: usize,
+    /// Rows on a page.
+    pub size: usize,
+}
+
+/// A job's results, read back: a page of its rows, every row counted.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Table {
     /// The input's columns.
     pub header: Vec<String>,
-    /// Every row, in the file's order (the page shows them a page at a time).
+    /// The window's rows, in the order shown (only these are held: a big file's rows would
+    /// cost the server as much memory as the file, for each page).
     pub rows: Vec<TableRow>,
     /// Rows per status, every row counted.
     pub counts: BTreeMap<String, u64>,
+    /// Rows under the window's filter, on every page.
+    pub kept: u64,
+    /// The page shown (the window's, within the pages there are).
+    pub at: usize,
 }
 
 /// One row of results.
@@ -317,8 +335,22 @@ pub(super) struct TableRow {
     pub cells: Vec<String>,
 }
 
-/// Reads a results file of the engine (a preview, an import's, an undo's).
-pub(super) fn results(path: &Path, map: &[(String, String)]) -> Result<Table, String> {
+impl TableRow {
+    /// Its status needs a person (the rows shown first).
+    fn needs_a_person(&self) -> bool {
+        self.status
+            .parse::<crate::engine::Status>()
+            .is_ok_and(|status| status.tone() == crate::engine::Tone::NeedsAPerson)
+    }
+}
+
+/// Every row of a results file of the engine (a preview, an import's, an undo's), one at a
+/// time: its header.
+pub(super) fn each(
+    path: &Path,
+    map: &[(String, String)],
+    mut visit: impl FnMut(TableRow),
+) -> Result<Vec<String>, String> {
     let options = InputOptions {
         map: targets(map),
         previous_results: true,
@@ -327,23 +359,69 @@ pub(super) fn results(path: &Path, map: &[(String, String)]) -> Result<Table, St
     };
     let input = open(path, &options).map_err(|e| e.to_string())?;
     let header = input.header.clone();
-    let mut rows = Vec::new();
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     // The result cells are read by the engine's names for their places in RESULT_COLUMNS.
     use crate::engine::report::results::{MESSAGE_AT, STATUS_AT};
     for record in input {
-        if let Some(status) = record.previous.get(STATUS_AT) {
-            *counts.entry(status.clone()).or_default() += 1;
-        }
         let cell = |i: usize| record.previous.get(i).cloned().unwrap_or_default();
-        rows.push(TableRow {
+        visit(TableRow {
             row: record.row,
             status: cell(STATUS_AT),
             message: cell(MESSAGE_AT),
             cells: record.cells.iter().map(str::to_string).collect(),
         });
     }
-    Ok(Table { header, rows, counts })
+    Ok(header)
+}
+
+/// One row of a results file, by its sheet row number.
+pub(super) fn row(path: &Path, map: &[(String, String)], number: u64) -> Option<TableRow> {
+    let mut found = None;
+    each(path, map, |row| {
+        if row.row == number && found.is_none() {
+            found = Some(row);
+        }
+    })
+    .ok()?;
+    found
+}
+
+/// Reads a page of a results file (`window`), and counts every row: the file is read twice,
+/// once to count the rows needing a person (they come first), once for the page's rows.
+pub(super) fn results(path: &Path, map: &[(String, String)], window: &Window) -> Result<Table, String> {
+    let filter = window.filter.as_deref();
+    let wanted = |row: &TableRow| filter.is_none_or(|f| row.status == f);
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut kept, mut first) = (0u64, 0u64);
+    let header = each(path, map, |row| {
+        *counts.entry(row.status.clone()).or_default() += 1;
+        if wanted(&row) {
+            kept += 1;
+            first += u64::from(row.needs_a_person());
+        }
+    })?;
+    let size = window.size.max(1) as u64;
+    let at = window.at.min(kept.div_ceil(size).max(1) as usize - 1);
+    let shown = at as u64 * size..(at as u64 + 1) * size;
+    // Each row's place in the order shown: the rows needing a person, then the others.
+    let (mut person, mut other) = (0u64, first);
+    let mut rows = BTreeMap::new();
+    each(path, map, |row| {
+        if !wanted(&row) {
+            return;
+        }
+        let place = if row.needs_a_person() { &mut person } else { &mut other };
+        if shown.contains(place) {
+            rows.insert(*place, row);
+        }
+        *place += 1;
+    })?;
+    Ok(Table {
+        header,
+        rows: rows.into_values().collect(),
+        counts,
+        kept,
+        at,
+    })
 }
 
 #[cfg(test)]
@@ -373,5 +451,38 @@ mod tests {
         let cells: Vec<String> = ["a@x.com", "A", "1", "", "n"].map(String::from).to_vec();
         assert_eq!(columns.column_of("email", &cells), Some(0));
         assert_eq!(columns.column_of("phone_1", &cells), Some(3));
+    }
+
+    #[test]
+    fn a_page_of_results_holds_only_its_rows_those_needing_a_person_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("preview.csv");
+        let header = crate::engine::report::results::RESULT_COLUMNS.join(",");
+        let blanks = ",".repeat(crate::engine::report::results::RESULT_COLUMNS.len() - 2);
+        let mut text = format!("{header},email\n");
+        for row in 2..=11u64 {
+            let status = if row % 4 == 0 { "invalid" } else { "would_create" };
+            text.push_str(&format!("{row},{status}{blanks},r{row}@example.com\n"));
+        }
+        std::fs::write(&path, text).unwrap();
+        let numbers = |table: &Table| table.rows.iter().map(|r| r.row).collect::<Vec<_>>();
+        let window = |filter: Option<&str>, at| Window {
+            filter: filter.map(str::to_string),
+            at,
+            size: 3,
+        };
+        let first = results(&path, &[], &window(None, 0)).unwrap();
+        assert_eq!(numbers(&first), [4, 8, 2], "the rows needing a person first");
+        assert_eq!((first.kept, first.at), (10, 0));
+        assert_eq!(first.counts["invalid"], 2);
+        assert_eq!(first.counts["would_create"], 8);
+        assert_eq!(first.header, ["email"]);
+        assert_eq!(numbers(&results(&path, &[], &window(None, 1)).unwrap()), [3, 5, 6]);
+        let last = results(&path, &[], &window(None, 9)).unwrap();
+        assert_eq!((numbers(&last), last.at), (vec![11], 3), "past the end: the last page");
+        let invalid = results(&path, &[], &window(Some("invalid"), 0)).unwrap();
+        assert_eq!((numbers(&invalid), invalid.kept), (vec![4, 8], 2));
+        assert_eq!(row(&path, &[], 7).map(|r| r.status), Some("would_create".into()));
+        assert!(row(&path, &[], 12).is_none());
     }
 }

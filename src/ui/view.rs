@@ -332,7 +332,14 @@ fn offers(run: &RunDir, meta: &Meta, at: &Where) -> Offers {
 }
 
 /// The whole run page.
-pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, error: Option<String>) -> RunPage {
+pub(super) fn run_page(
+    app: &Arc<App>,
+    id: &str,
+    run: &RunDir,
+    meta: &Meta,
+    error: Option<String>,
+    window: &table::Window,
+) -> RunPage {
     let organization = app.organization();
     let at = Where::of(app, id, run);
     let (kind, active) = (at.kind, at.active());
@@ -345,7 +352,8 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
         (_, true) => run.file(meta.segments.last().map_or("results.csv", String::as_str)),
         (_, false) => results.clone(),
     };
-    let table = table::results(&base, &meta.map).unwrap_or_default();
+    // Only the page's rows are read into memory; every row is counted.
+    let table = table::results(&base, &meta.map, window).unwrap_or_default();
     // A send that plans or asks has no rows of its own yet: the counts of the file it shows.
     let planning = kind != Kind::Preview && matches!(at.phase, Phase::Checking | Phase::Asking);
     let counts = match (&at.live, at.counts.is_empty() || planning) {
@@ -371,7 +379,7 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
             // Past the rows the job keeps, what it finished is in the file it writes.
             let past = at.live.as_ref().is_some_and(|live| live.done() > LIVE_ROWS as u64);
             Some(if past {
-                with_written(kept, &results, &meta.map)
+                with_written(kept, &results, &meta.map, shown())
             } else {
                 kept
             })
@@ -408,10 +416,12 @@ pub(super) fn run_page(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta, erro
         caption: caption(kind, active).to_string(),
         header: table.header.clone(),
         rows,
+        kept: table.kept,
+        at: table.at,
+        filter: window.filter.clone(),
         fixable: (kind == Kind::Preview && !active && !sent) || (kind == Kind::Send && fix_after_send),
         skipped: meta.skipped.clone(),
         can_skip: kind == Kind::Preview && !active && !sent,
-        ..RunPage::default()
     }
 }
 
@@ -460,28 +470,32 @@ fn caption(kind: Kind, active: bool) -> &'static str {
 
 /// The table's rows: during an import or undo, each with its live status (`pending` until it
 /// is done); each with its offending fields and the columns they are in.
-/// The rows a going job keeps (`kept`), with those it finished past them read from the
-/// results file it writes (`written`: whole rows, so a row there is finished); a row in
-/// neither is not reached yet.
+/// The rows a going job keeps (`kept`), with those of the `wanted` (the page's) it finished
+/// past them read from the results file it writes (`written`: whole rows, so a row there is
+/// finished); a row in neither is not reached yet.
 fn with_written(
     mut kept: BTreeMap<u64, RowUpdate>,
     written: &std::path::Path,
     map: &[(String, String)],
+    wanted: impl Iterator<Item = u64>,
 ) -> BTreeMap<u64, RowUpdate> {
-    let Ok(table) = table::results(written, map) else {
+    let wanted: std::collections::BTreeSet<u64> = wanted.filter(|row| !kept.contains_key(row)).collect();
+    if wanted.is_empty() {
         return kept;
-    };
-    for row in table.rows {
-        let Ok(status) = row.status.parse::<Status>() else {
-            continue;
-        };
-        kept.entry(row.row).or_insert(RowUpdate {
-            row: row.row,
-            status,
-            message: row.message,
-            fields: Vec::new(),
-        });
     }
+    let _ = table::each(written, map, |row| {
+        let Ok(status) = row.status.parse::<Status>() else {
+            return;
+        };
+        if wanted.contains(&row.row) {
+            kept.entry(row.row).or_insert(RowUpdate {
+                row: row.row,
+                status,
+                message: row.message,
+                fields: Vec::new(),
+            });
+        }
+    });
     kept
 }
 
@@ -679,12 +693,16 @@ mod tests {
             },
         )]
         .into();
-        let rows = with_written(kept, &path, &[]);
+        let rows = with_written(kept, &path, &[], 1..=9);
         assert_eq!(rows[&2].message, "kept", "the job's own word first");
         assert_eq!(rows[&3].status, Status::Created);
         assert_eq!((rows[&4].status, rows[&4].message.as_str()), (Status::Conflict, "m4"));
         assert!(!rows.contains_key(&5), "a row not written is not reached yet");
-        let none = with_written(BTreeMap::new(), &dir.path().join("missing.csv"), &[]);
+        let none = with_written(BTreeMap::new(), &dir.path().join("missing.csv"), &[], 1..=9);
         assert!(none.is_empty());
+        assert!(
+            !with_written(BTreeMap::new(), &path, &[], 4..=9).contains_key(&3),
+            "only the rows wanted"
+        );
     }
 }
