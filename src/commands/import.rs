@@ -39,6 +39,7 @@ pub async fn run(job: Job, ui: Ui) -> Result<Exit, RunError> {
         count_rows: ui.progress || (!ui.quiet && !job.heartbeat.is_zero()),
         // Only a person at a terminal is asked (never cron, CI or a pipe).
         ask: confirm::interactive(),
+        page: false,
     };
     let bar = Bar::new(ui, &job);
     let monitor = Watch::of_job(&job, crate::monitor::From::CommandLine);

@@ -32,6 +32,9 @@ pub(super) struct Question {
     /// `--max-wait` when given: a confirmed run defers its creates at the first pause longer
     /// than this; without it, it waits out the invite cap's windows.
     pub max_wait: Option<Duration>,
+    /// Asked on the page: the same question, with the page's settings in a person's words
+    /// (the page has no flags to name) and its rows in the table rather than a results file.
+    pub page: bool,
 }
 
 /// What `--on-missing` will do with the guests no row names, as the question says it.
@@ -204,7 +207,12 @@ pub(super) fn wording(org: &str, question: &Question, p: &Preview, now: SystemTi
     }
     if p.need_fixing > 0 {
         let verb = if p.need_fixing == 1 { "needs" } else { "need" };
-        besides.push(format!("{} {verb} fixing (see the results)", rows(p.need_fixing)));
+        let see = if question.page {
+            "marked in the table"
+        } else {
+            "see the results"
+        };
+        besides.push(format!("{} {verb} fixing ({see})", rows(p.need_fixing)));
     }
     if p.done_before > 0 {
         besides.push(format!("{} done by an earlier run", rows(p.done_before)));
@@ -219,27 +227,42 @@ pub(super) fn wording(org: &str, question: &Question, p: &Preview, now: SystemTi
     } else {
         ""
     };
-    // The plan as a yes makes it: creates wait out the cap's windows, within an explicit
-    // `--max-wait` only.
-    let mut schedule = question.schedule.clone();
-    schedule.set_bound(question.max_wait);
-    let estimate = schedule.estimate(p.creates, now);
-    let timing = estimate.sentence().map_or(String::new(), |t| format!(" {t}"));
-    // Said only when creates may meet the cap: what a "yes" does at its pause.
-    let bound = match question.max_wait {
-        Some(bound) if !timing.is_empty() => format!(
-            " With --max-wait {}, the creates left are deferred at the first pause longer than that.{}",
-            humantime::format_duration(bound),
-            estimate.stop_sentence(now).map_or(String::new(), |t| format!(" {t}"))
-        ),
-        _ => String::new(),
-    };
-    let timing = format!("{timing}{bound}");
+    let timing = timing(question, p.creates, now);
     let also = match (question.on_missing, p.missing) {
         (Some(rule), Some(missing)) => format!(" {}", on_missing(rule, missing)),
         _ => String::new(),
     };
     format!("{action}?{besides}{invites}{timing}{also} [y/N] ")
+}
+
+/// How long the `creates` take and when they will be done, at which pace (" At ...: done about
+/// ..."), and, with an explicit `--max-wait`, what a yes does at its first longer pause; empty
+/// when they all go at once. In the page's words on the page.
+fn timing(question: &Question, creates: u64, now: SystemTime) -> String {
+    // The plan as a yes makes it: creates wait out the cap's windows, within an explicit
+    // `--max-wait` only.
+    let mut schedule = question.schedule.clone();
+    schedule.set_bound(question.max_wait);
+    let estimate = schedule.estimate(creates, now);
+    let sentence = if question.page {
+        estimate.page_sentence()
+    } else {
+        estimate.sentence()
+    };
+    let timing = sentence.map_or(String::new(), |t| format!(" {t}"));
+    // Said only when creates may meet the cap: what a "yes" does at its pause.
+    let bound = match question.max_wait {
+        Some(bound) if !timing.is_empty() => format!(
+            " {}, the creates left are deferred at the first pause longer than that.{}",
+            match question.page {
+                false => format!("With --max-wait {}", humantime::format_duration(bound)),
+                true => format!("With the longest wait this page was started with ({})", human(bound)),
+            },
+            estimate.stop_sentence(now).map_or(String::new(), |t| format!(" {t}"))
+        ),
+        _ => String::new(),
+    };
+    format!("{timing}{bound}")
 }
 
 /// A plan that takes at least this long is a job of hours: after the yes, the terminal says how
@@ -334,7 +357,46 @@ mod tests {
             schedule: Schedule::new(&rates),
             rerun: Some("tallyfy-guests import --retry-from g.results.csv --yes".into()),
             max_wait: None,
+            page: false,
         }
+    }
+
+    /// The page's question is the same text in a person's words: the pace and the longest wait
+    /// it was started with, and its rows in the table, without a flag (issue 33).
+    #[test]
+    fn the_page_asks_the_same_question_without_a_flag() {
+        let preview = Preview {
+            creates: 41,
+            need_fixing: 2,
+            ..Preview::default()
+        };
+        let now = SystemTime::now();
+        let terminal = Question {
+            max_wait: Some(Duration::from_secs(600)),
+            ..question(&["30/h"])
+        };
+        let page = Question {
+            page: true,
+            ..terminal.clone()
+        };
+        let (said, shown) = (
+            wording("o", &terminal, &preview, now),
+            wording("o", &page, &preview, now),
+        );
+        assert!(said.contains("--invite-rate") && said.contains("--max-wait"), "{said}");
+        assert!(!shown.contains("--"), "{shown}");
+        assert!(
+            shown.contains("2 rows need fixing (marked in the table)")
+                && shown.contains("At the invite pace this page was started with (")
+                && shown.contains(
+                    "With the longest wait this page was started with (10 min), the creates left are deferred"
+                ),
+            "{shown}"
+        );
+        // Otherwise the one text: the same counts and the same finish.
+        let finish = |text: &str| text.split("done ").nth(1).map(|rest| rest[..12].to_string());
+        assert!(finish(&said).is_some(), "{said}");
+        assert_eq!(finish(&said), finish(&shown), "{said}\n{shown}");
     }
 
     #[test]

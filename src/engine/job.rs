@@ -30,6 +30,9 @@ use crate::files::output::CsvStyle;
 pub(crate) struct Face {
     pub(crate) count_rows: bool,
     pub(crate) ask: bool,
+    /// The question is read on the page, not at a terminal: it names the settings the page was
+    /// started with in a person's words instead of their flags.
+    pub(crate) page: bool,
 }
 
 /// The job, as `engine::start` runs it.
@@ -224,6 +227,7 @@ fn question(job: &Job, face: Face, reach: &Reach, rerun: Option<String>) -> Opti
         schedule: crate::invite_pace::Schedule::new(job.invite_rates()),
         rerun,
         max_wait: job.given_max_wait(),
+        page: face.page,
     })
 }
 

@@ -44,4 +44,4 @@ pub use event::{Confirm, Event, Listing, Wait};
 pub use outcome::{NextStep, Status, Tone};
 pub use report::summary::{Summary, SummaryFile};
 pub(crate) use start::{GRACE, start_with};
-pub use start::{Running, Stopper, start};
+pub use start::{Running, Stopper, start, start_on_page};

@@ -36,6 +36,18 @@ pub fn start(job: Job) -> Running {
     let face = Face {
         count_rows: true,
         ask: true,
+        page: false,
+    };
+    start_with(job, face)
+}
+
+/// Starts `job` for the page: as [`start`], with its question in the page's words (the settings
+/// the page was started with named as a person says them, not as flags).
+pub fn start_on_page(job: Job) -> Running {
+    let face = Face {
+        count_rows: true,
+        ask: true,
+        page: true,
     };
     start_with(job, face)
 }

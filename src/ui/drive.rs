@@ -65,7 +65,7 @@ async fn one(hub: &Hub, run: &str, step: Step) -> (Outcome, Option<Summary>) {
     account.hash_input(&job.file);
     // The run goes in the history as the CLI's do.
     let monitor = crate::monitor::Watch::of_job(&job, crate::monitor::From::Page);
-    let mut running = crate::engine::start(job);
+    let mut running = crate::engine::start_on_page(job);
     let stopper = running.stopper();
     hub.stoppable(run, Box::new(move || stopper.stop()));
     let mut fields: BTreeMap<u64, Vec<String>> = BTreeMap::new();
@@ -128,8 +128,9 @@ async fn one(hub: &Hub, run: &str, step: Step) -> (Outcome, Option<Summary>) {
 /// `fields`); the run's summary once it has finished.
 fn show(hub: &Hub, run: &str, event: Event, fields: &mut BTreeMap<u64, Vec<String>>) -> Option<Summary> {
     match event {
-        Event::SetUp { rows, .. } => hub.update(run, |live| {
+        Event::SetUp { rows, pace, .. } => hub.update(run, |live| {
             live.total = rows;
+            live.pace = pace;
             None
         }),
         Event::Planned {

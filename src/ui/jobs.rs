@@ -87,6 +87,9 @@ pub(super) struct Live {
     pub stopped: Option<String>,
     /// The engine's question while it waits for an answer, as the engine words it.
     pub question: Option<String>,
+    /// The creates' schedule as the run keeps it: the time left comes from the model the
+    /// question's promise came from, as the terminal's bar does.
+    pub pace: Option<crate::invite_pace::Watch>,
 }
 
 impl Live {
@@ -101,6 +104,7 @@ impl Live {
             started: Instant::now(),
             stopped: None,
             question: None,
+            pace: None,
         }
     }
 
@@ -115,11 +119,6 @@ impl Live {
             self.phase,
             Phase::Checking | Phase::Asking | Phase::Running | Phase::Stopping
         )
-    }
-
-    /// Rows of `status` so far.
-    pub(super) fn count(&self, status: Status) -> u64 {
-        self.counts.get(&status).copied().unwrap_or(0)
     }
 }
 

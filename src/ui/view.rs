@@ -15,8 +15,7 @@ use super::runs::{Meta, RunDir};
 use super::table::{self, Columns, Table, TableRow};
 use super::words::plain;
 use crate::engine::{Status, Wait};
-use crate::invite_pace::{creates_take as timing, human, interval as invite_interval};
-use crate::rate::Rate;
+use crate::invite_pace::{creates_take as timing, human};
 
 /// A job's files in the run's folder.
 pub(super) fn files(run: &RunDir, kind: Kind) -> (PathBuf, PathBuf) {
@@ -109,7 +108,7 @@ fn clock(at: SystemTime) -> String {
 }
 
 /// The state line of a live job.
-pub(super) fn live_state(live: &Live, organization: &str, rates: &[Rate]) -> String {
+pub(super) fn live_state(live: &Live, organization: &str) -> String {
     let done = live.done();
     let of = live
         .total
@@ -128,7 +127,7 @@ pub(super) fn live_state(live: &Live, organization: &str, rates: &[Rate]) -> Str
                 "Undoing in"
             };
             let mut line = format!("{verb} {organization}: {of} done");
-            if let Some(left) = eta(live, rates) {
+            if let Some(left) = eta(live) {
                 line.push_str(&format!(", about {} left", human(left)));
             }
             if let Some((until, why)) = &live.waiting {
@@ -146,11 +145,18 @@ pub(super) fn live_state(live: &Live, organization: &str, rates: &[Rate]) -> Str
     }
 }
 
-/// Time left: the creates still to come at the invite pace, else the rows left at the pace so far.
-fn eta(live: &Live, rates: &[Rate]) -> Option<Duration> {
-    if let (Some(creates), Some(every), Kind::Send) = (live.creates, invite_interval(rates), live.kind) {
-        let made = live.count(Status::Created);
-        return Some(every.saturating_mul(u32::try_from(creates.saturating_sub(made)).unwrap_or(u32::MAX)));
+/// Time left: the confirmed creates not sent yet, from where the run's schedule stands (the
+/// model the question's promise came from: a burst up to the cap, then a window at a time),
+/// else the rows left at the pace so far.
+fn eta(live: &Live) -> Option<Duration> {
+    if let (Some(creates), Some(pace), Kind::Send) = (live.creates, &live.pace, live.kind) {
+        let schedule = pace.now();
+        let now = SystemTime::now();
+        let left = creates.saturating_sub(schedule.taken());
+        let takes = schedule.finish(left, now).duration_since(now).unwrap_or_default();
+        if schedule.pace().known() || !takes.is_zero() {
+            return Some(takes);
+        }
     }
     let (total, done) = (live.total?, live.done());
     if done == 0 || done >= total {
@@ -283,9 +289,9 @@ impl Where {
         data_state(self.kind, self.phase, &self.counts)
     }
 
-    fn words(&self, app: &App, organization: &str) -> String {
+    fn words(&self, organization: &str) -> String {
         match &self.live {
-            Some(live) => live_state(live, organization, &app.invite_rates),
+            Some(live) => live_state(live, organization),
             None => finished_state(self.kind, self.phase, self.why.as_deref(), &self.counts, organization),
         }
     }
@@ -392,7 +398,7 @@ pub(super) fn run_page(
     let preview_ready = kind == Kind::Preview && at.phase == Phase::Done && !sent;
     let person = count(Status::Invalid) + count(Status::Conflict) + count(Status::Failed);
     let sends = count(Status::WouldCreate) + count(Status::WouldUpdate) > 0;
-    let (state, data_state) = state(app, &at, problem, columns.as_deref(), &organization);
+    let (state, data_state) = state(&at, problem, columns.as_deref(), &organization);
     RunPage {
         id: id.to_string(),
         file: meta.shown().to_string(),
@@ -428,13 +434,7 @@ pub(super) fn run_page(
 /// The page's state, in words and for `data-state`: a file that cannot be imported, and the
 /// column step (nothing is checked until the person says which column is the email), come
 /// before the job's own.
-fn state(
-    app: &App,
-    at: &Where,
-    problem: Option<String>,
-    columns: Option<&Columns>,
-    organization: &str,
-) -> (String, &'static str) {
+fn state(at: &Where, problem: Option<String>, columns: Option<&Columns>, organization: &str) -> (String, &'static str) {
     let idle = at.live.is_none() && at.kind == Kind::Preview;
     match problem {
         Some(problem) if idle => (problem, "failed"),
@@ -442,7 +442,7 @@ fn state(
             "Choose the columns: which one holds the guests' email addresses?".to_string(),
             "stopped",
         ),
-        _ => (at.words(app, organization), at.data_state()),
+        _ => (at.words(organization), at.data_state()),
     }
 }
 
@@ -594,7 +594,7 @@ pub(super) fn run_line(app: &Arc<App>, run: &RunDir, meta: &Meta) -> super::page
         id: meta.id.clone(),
         file: meta.shown().to_string(),
         uploaded: meta.uploaded.clone(),
-        state: at.words(app, &organization),
+        state: at.words(&organization),
         data_state: at.data_state(),
         counts: at.counts.iter().map(|(s, n)| (s.as_str().to_string(), *n)).collect(),
         results: run.results().exists(),
@@ -610,9 +610,7 @@ pub(super) fn run_line(app: &Arc<App>, run: &RunDir, meta: &Meta) -> super::page
 /// the script has none of its own), and the row changed.
 pub(super) fn note_json(app: &Arc<App>, id: &str, version: u64, row: Option<&RowUpdate>) -> String {
     let live = app.hub.live(id);
-    let state = live
-        .as_ref()
-        .map(|live| live_state(live, &app.organization(), &app.invite_rates));
+    let state = live.as_ref().map(|live| live_state(live, &app.organization()));
     let data_state = live
         .as_ref()
         .map(|live| data_state(live.kind, live.phase, &live.counts));
