@@ -148,6 +148,19 @@ struct Entry {
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
+impl Entry {
+    /// A change of the whole run (a new job, a question, an answer, an end): its version moves
+    /// on, so that a page showing an older one reloads.
+    fn changed(&mut self, run: &str) -> Note {
+        self.version += 1;
+        Note {
+            run: run.to_string(),
+            version: self.version,
+            row: None,
+        }
+    }
+}
+
 /// Every job of this server, by run id.
 pub(super) struct Hub {
     entries: Mutex<HashMap<String, Entry>>,
@@ -359,12 +372,7 @@ impl Hub {
             entry.live.question = Some(text);
             entry.live.phase = Phase::Asking;
             entry.confirm = Some(confirm);
-            entry.version += 1;
-            Note {
-                run: run.to_string(),
-                version: entry.version,
-                row: None,
-            }
+            entry.changed(run)
         };
         let _ = self.notes.send(note);
     }
@@ -387,12 +395,7 @@ impl Hub {
             } else {
                 confirm.no();
             }
-            entry.version += 1;
-            Note {
-                run: run.to_string(),
-                version: entry.version,
-                row: None,
-            }
+            entry.changed(run)
         };
         let _ = self.notes.send(note);
         true
@@ -446,12 +449,7 @@ impl Hub {
             entry.confirm = None;
             // The results file and its offending fields hold them now.
             entry.rows = BTreeMap::new();
-            entry.version += 1;
-            Note {
-                run: run.to_string(),
-                version: entry.version,
-                row: None,
-            }
+            entry.changed(run)
         };
         let _ = self.notes.send(note);
     }
