@@ -427,11 +427,6 @@ impl Watch {
     }
 }
 
-/// The time between two creates at the slowest `--invite-rate`, over a whole window.
-pub fn interval(rates: &[Rate]) -> Option<Duration> {
-    rates.iter().map(|rate| rate.period / rate.count.get()).max()
-}
-
 /// The page's words for how long `creates` take at its `--invite-rate` `rates` (or Tallyfy's
 /// cap, assumed, without one), and when they will be done; `None` when they all go at once.
 pub fn creates_take(creates: u64, rates: &[Rate], now: SystemTime) -> Option<String> {
@@ -490,7 +485,6 @@ mod tests {
             "{assumed}"
         );
         assert_eq!(creates_take(30, &[], now), None, "a small import is instant");
-        assert_eq!(interval(&[rate("30/h")]), Some(Duration::from_secs(120)));
     }
 
     /// The pacer's own decisions, create by create, are the estimate's times.
