@@ -144,12 +144,12 @@ pub const LOCK_DIR_ENV: &str = "TALLYFY_LOCK_DIR";
 pub const STATE_DIR_ENV: &str = "TALLYFY_STATE_DIR";
 
 /// Where what the tool learns of an organization (its invite cap) is remembered:
-/// `--state-dir` (`TALLYFY_STATE_DIR`), else the user's state folder (`$XDG_STATE_HOME` or
-/// `~/.local/state`)`/tallyfy-guests`. Not for a server on this machine unless set: every
-/// sandbox serves the same organization id, and one trial's cap is no other's.
+/// the state folder the history is kept in (`history_dir`: `--state-dir`, else the user's). Not
+/// for a server on this machine unless set: every sandbox serves the same organization id, and
+/// one trial's cap is no other's.
 fn state_dir(given: Option<&std::path::Path>, base_url: &str) -> Option<PathBuf> {
-    if let Some(dir) = given.filter(|dir| !dir.as_os_str().is_empty()) {
-        return Some(dir.to_path_buf());
+    if given.is_some_and(|dir| !dir.as_os_str().is_empty()) {
+        return history_dir(given);
     }
     let local = url::Url::parse(base_url).ok().is_some_and(|url| match url.host() {
         Some(url::Host::Domain(name)) => name == "localhost",
@@ -160,7 +160,7 @@ fn state_dir(given: Option<&std::path::Path>, base_url: &str) -> Option<PathBuf>
     if local {
         return None;
     }
-    Some(dirs::state_dir()?.join("tallyfy-guests"))
+    history_dir(None)
 }
 
 #[cfg(unix)]

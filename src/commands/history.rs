@@ -34,8 +34,15 @@ pub fn run(args: &HistoryArgs) -> Result<Exit, RunError> {
         return Ok(Exit::Success);
     }
     let records = ledger.read().map_err(|e| RunError::io(what(), e))?;
+    // The job's results file as the history names it (absolute), made once.
+    let absolute = args.job.as_deref().and_then(|job| std::path::absolute(job).ok());
+    let absolute = absolute.map(|path| path.display().to_string());
     let shown: Vec<&Record> = (records.iter().rev())
-        .filter(|record| args.job.as_deref().is_none_or(|job| is_job(record, job)))
+        .filter(|record| {
+            args.job
+                .as_deref()
+                .is_none_or(|job| is_job(record, job, absolute.as_deref()))
+        })
         .take(args.limit.map_or(usize::MAX, |n| n as usize))
         .collect();
     if shown.is_empty() && !args.json {
@@ -64,10 +71,12 @@ pub fn run(args: &HistoryArgs) -> Result<Exit, RunError> {
     Ok(Exit::Success)
 }
 
-/// `--job`: the job's name, or its results file (as given, or as the history names it).
-fn is_job(record: &Record, job: &str) -> bool {
-    let absolute = std::path::absolute(job).map(|p| p.display().to_string()).ok();
-    record.job == job || record.results.as_deref() == Some(job) || (absolute.is_some() && record.results == absolute)
+/// `--job`: the job's name, or its results file (as given, or `absolute`, as the history names
+/// it).
+fn is_job(record: &Record, job: &str, absolute: Option<&str>) -> bool {
+    record.job == job
+        || record.results.as_deref() == Some(job)
+        || (absolute.is_some() && record.results.as_deref() == absolute)
 }
 
 /// One run for a person: when, what, how it ended, its counts, and the job.

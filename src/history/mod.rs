@@ -189,14 +189,8 @@ impl Ledger {
         std::fs::create_dir_all(&self.dir)?;
         let file =
             private(OpenOptions::new().write(true).create(true).truncate(false)).open(self.dir.join("history.lock"))?;
-        #[cfg(unix)]
-        {
-            use std::os::fd::AsRawFd;
-            // SAFETY: a plain system call on a descriptor we own for the call's length.
-            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-        }
+        // Blocking and exclusive, as the run locks are taken (std's, flock on Unix).
+        file.lock()?;
         Ok(file)
     }
 }

@@ -3,10 +3,10 @@
 //! and renamed over PATH, so a scrape never reads half a file (and a `.prom` collector never
 //! sees the temporary one, whose name does not end in `.prom`).
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::engine::Status;
+use crate::files::output::AtomicFile;
 use crate::history::{Record, State};
 
 /// Writes the metrics of the job whose runs are `all` (oldest first, this one `last`); a
@@ -21,26 +21,12 @@ pub(super) fn write(path: &Path, all: &[Record], last: &Record) {
     }
 }
 
-/// Temp file beside `path`, readable by the collector (node_exporter seldom runs as this
-/// user), then renamed over it.
+/// Written whole beside `path` and renamed over it (`AtomicFile`: the tool's files are
+/// readable by the collector, which seldom runs as this user).
 fn replace(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::Builder::new()
-        .prefix(".tallyfy-guests-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    file.write_all(text.as_bytes())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    file.as_file().sync_data()?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    let mut file = AtomicFile::create(path)?;
+    file.writer().write_all(text.as_bytes())?;
+    file.commit()
 }
 
 /// The exposition text.
