@@ -300,8 +300,10 @@ impl Pacer {
     /// as long as its windows last. Unexplained pauses (429 bursts) stay bounded by
     /// `--max-wait`. Its estimate, made now, is the run's promise (for the summary).
     pub fn plan_confirmed(&self, bound: Option<Duration>, creates: u64) {
-        self.schedule.with(|schedule| schedule.set_bound(bound));
-        let estimate = self.invite_schedule().estimate(creates, SystemTime::now());
+        let estimate = self.schedule.with(|schedule| {
+            schedule.set_bound(bound);
+            schedule.estimate(creates, SystemTime::now())
+        });
         *self.promised.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(estimate);
     }
 

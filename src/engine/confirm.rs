@@ -235,15 +235,19 @@ pub(super) fn wording(org: &str, question: &Question, p: &Preview, now: SystemTi
     format!("{action}?{besides}{invites}{timing}{also} [y/N] ")
 }
 
+/// The plan as a yes makes it: the `creates` wait out the cap's windows, within an explicit
+/// `--max-wait` only.
+fn planned(question: &Question, creates: u64, now: SystemTime) -> Estimate {
+    let mut schedule = question.schedule.clone();
+    schedule.set_bound(question.max_wait);
+    schedule.estimate(creates, now)
+}
+
 /// How long the `creates` take and when they will be done, at which pace (" At ...: done about
 /// ..."), and, with an explicit `--max-wait`, what a yes does at its first longer pause; empty
 /// when they all go at once. In the page's words on the page.
 fn timing(question: &Question, creates: u64, now: SystemTime) -> String {
-    // The plan as a yes makes it: creates wait out the cap's windows, within an explicit
-    // `--max-wait` only.
-    let mut schedule = question.schedule.clone();
-    schedule.set_bound(question.max_wait);
-    let estimate = schedule.estimate(creates, now);
+    let estimate = planned(question, creates, now);
     let sentence = if question.page {
         estimate.page_sentence()
     } else {
@@ -273,9 +277,7 @@ const HOURS: Duration = Duration::from_secs(3600);
 /// own): how to leave the job running unattended instead (issue 32, point 2). `None` when the
 /// creates take less than an hour, or the results go to no file to continue from.
 pub(super) fn leave_running(question: &Question, p: &Preview, now: SystemTime) -> Option<String> {
-    let mut schedule = question.schedule.clone();
-    schedule.set_bound(question.max_wait);
-    let estimate = schedule.estimate(p.creates, now);
+    let estimate = planned(question, p.creates, now);
     let rerun = question.rerun.as_deref().filter(|_| estimate.takes >= HOURS)?;
     // An explicit `--max-wait` that stops the creates ends this run by itself: the rest is
     // left for the command, not for a Ctrl-C.

@@ -72,9 +72,10 @@ async fn import(run: Run<'_>) -> Result<Exit, RunError> {
     setup::log_input(&input, &job.kind);
     // Asked in the pipeline, once the file is planned: the question gives the real counts.
     let rerun = rerun(job, results_path.as_deref());
-    let question = question(job, run.face, &reach, rerun.clone());
+    let sandboxed = matches!(reach, Reach::Sandbox(_));
     // The built-in sandbox, if any, lives as long as this binding: to the end of the run.
     let (client, sandbox) = setup::connect(reach).await?;
+    let question = question(job, run.face, sandboxed, client.as_ref(), rerun.clone());
     if question.is_none() && !job.dry_run && job.kind.import().is_some() {
         // Nobody confirmed a plan of hours: today's contract for cron (issue 32), and, for a
         // file whose rows could take longer than that, the command that continues it.
@@ -196,20 +197,25 @@ fn open_journal(job: &Job, reach: &Reach, results: Option<&Path>) -> Result<jour
     Ok(journal)
 }
 
-/// The question asked before anything is sent, if one is: not on a dry run, with `--yes`,
-/// against the built-in sandbox (it is nobody's organization), or by a face that cannot ask.
 /// The command that continues this import unattended, for cron or a timer: `import
 /// --retry-from RESULTS --yes` with the run's other options (`None` for an undo, or results on
 /// stdout).
 fn rerun(job: &Job, results: Option<&Path>) -> Option<String> {
     let results = results.filter(|_| job.kind.import().is_some())?;
     let command = next::command(&job.argv, job.file.arg(), results);
-    let asks = !job.argv.iter().any(|arg| arg == "--yes" || arg == "-y");
-    Some(if asks { format!("{command} --yes") } else { command })
+    Some(if job.yes { command } else { format!("{command} --yes") })
 }
 
-fn question(job: &Job, face: Face, reach: &Reach, rerun: Option<String>) -> Option<confirm::Question> {
-    let ask = face.ask && !job.dry_run && !job.yes && !matches!(reach, Reach::Sandbox(_));
+/// The question asked before anything is sent, if one is: not on a dry run, with `--yes`,
+/// against the built-in sandbox (it is nobody's organization), or by a face that cannot ask.
+fn question(
+    job: &Job,
+    face: Face,
+    sandboxed: bool,
+    client: Option<&crate::api::Client>,
+    rerun: Option<String>,
+) -> Option<confirm::Question> {
+    let ask = face.ask && !job.dry_run && !job.yes && !sandboxed;
     if !ask {
         return None;
     }
@@ -224,7 +230,12 @@ fn question(job: &Job, face: Face, reach: &Reach, rerun: Option<String>) -> Opti
     Some(confirm::Question {
         undo: job.kind.undo().map(|undo| undo.how),
         on_missing,
-        schedule: crate::invite_pace::Schedule::new(job.invite_rates()),
+        // The schedule the creates will keep: `--invite-rate`, and the organization's cap when it
+        // is remembered.
+        schedule: client.map_or_else(
+            || crate::invite_pace::Schedule::new(job.invite_rates()),
+            |client| client.pacer().invite_schedule(),
+        ),
         rerun,
         max_wait: job.given_max_wait(),
         page: face.page,

@@ -334,12 +334,6 @@ async fn confirmed(
             () = stop.gate.closed(Lane::Request) => return Err(RunError::Interrupted),
         };
         let creates = preview.creates;
-        // The question estimates from the schedule the creates will keep: `--invite-rate`, and
-        // the organization's cap when it is remembered.
-        let question = Question {
-            schedule: client.pacer().invite_schedule(),
-            ..question.clone()
-        };
         event::answer(events, org, question.clone(), preview, stop).await?;
         // What the person confirmed is what happens: creates wait for the cap's windows.
         client.pacer().plan_confirmed(question.max_wait, creates);

@@ -54,10 +54,11 @@ impl EarlierCreates {
             .inspect(|previous| deferred |= previous.status == Ok(Status::Deferred))
             .filter(|previous| {
                 previous.status == Ok(Status::Created)
-                    && !previous.guest_id.is_empty()
-                    && previous.provenance.org == org
+                    && !previous.guest_id.trim().is_empty()
+                    // As undo and set-up tell an organization's rows.
+                    && previous.provenance.org.eq_ignore_ascii_case(org)
             })
-            .map(|previous| (previous.guest_id.clone(), previous))
+            .map(|previous| (previous.guest_id.trim().to_string(), previous))
             .collect::<HashMap<_, _>>();
         if creates.is_empty() || !(deferred || cut_short(path)) {
             return EarlierCreates::default();
@@ -75,7 +76,7 @@ impl EarlierCreates {
     /// as it was. Its cells and its row number are this file's.
     pub(super) fn carry(&self, result: RowResult) -> RowResult {
         let Some(earlier) = (result.outcome.status == Status::Exists)
-            .then(|| self.0.get(&result.outcome.guest_id))
+            .then(|| self.0.get(result.outcome.guest_id.trim()))
             .flatten()
         else {
             return result;
