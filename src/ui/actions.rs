@@ -82,7 +82,7 @@ pub(super) fn preview(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Re
 /// asks its question, which the page shows.
 pub(super) fn send(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Result<(), String> {
     let _ordering = app.hub.ordering();
-    if app.hub.live(id).is_some_and(|live| live.active()) {
+    if app.hub.active(id) {
         return Err("a job of this run is going: wait for it to end".into());
     }
     if run.results().exists() {
@@ -231,7 +231,7 @@ fn settle(
 /// asks before each.
 pub(super) fn undo(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Result<(), String> {
     let _ordering = app.hub.ordering();
-    if app.hub.live(id).is_some_and(|live| live.active()) {
+    if app.hub.active(id) {
         return Err("a job of this run is going: wait for it to end".into());
     }
     if !run.results().exists() {

@@ -38,12 +38,11 @@ pub(super) fn write(upload: &Path, sheet: Option<&str>, meta: &Meta, run: &RunDi
 
 /// The CSV: the header and the records as the input reads them, the edits applied.
 fn text(input: Input, to: &Path) -> Result<(), String> {
-    let mut out = Vec::from(*b"\xEF\xBB\xBF");
+    let mut out = Vec::new();
     {
-        let mut writer = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .flexible(true)
-            .from_writer(&mut out);
+        // As Excel opens it: a byte order mark, CRLF.
+        let style = crate::files::output::CsvStyle::new(true);
+        let mut writer = crate::files::output::csv_writer(&mut out, style).map_err(|e| e.to_string())?;
         let guard = |cell: &str| crate::files::output::neutralize(cell).into_owned();
         let header: Vec<String> = input.header.iter().map(|c| guard(c)).collect();
         writer.write_record(&header).map_err(|e| e.to_string())?;

@@ -223,10 +223,7 @@ impl Hub {
     /// The run's job, if one ran since the server started (a declined one left nothing: the
     /// run is as its folder says).
     pub(super) fn live(&self, run: &str) -> Option<Live> {
-        self.lock()
-            .get(run)
-            .map(|entry| entry.live.clone())
-            .filter(|live| live.phase != Phase::Declined)
+        self.snapshot(run).0
     }
 
     /// The run's job (as `live` gives it) and its version, read together: a page rendered from

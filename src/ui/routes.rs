@@ -400,7 +400,6 @@ fn rerun(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Response {
             Some(format!("cannot save: {e}")),
         );
     }
-    corrected(app, id, run, meta);
     if !checkable(app, id, run, meta) {
         return to_run(id);
     }
@@ -410,13 +409,16 @@ fn rerun(app: &Arc<App>, id: &str, run: &RunDir, meta: &Meta) -> Response {
     }
 }
 
-/// The corrected copy: the upload with the page's fixes and rows left out, in its own format.
+/// The corrected copy: the upload with the page's fixes and rows left out, in its own format,
+/// written when it is downloaded (not at every fix: a workbook is read whole to write it), one
+/// file read at a time as the columns are.
 fn corrected(app: &App, id: &str, run: &RunDir, meta: &Meta) {
     // The columns are read (and kept) already: they say whether the file is a workbook.
     let sheet = app
         .columns(id, run, meta)
         .ok()
         .and_then(|columns| columns.sheet.clone());
+    let _reading = app.reading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if meta.changed()
         && let Err(why) = super::corrected::write(&run.upload(meta), sheet.as_deref(), meta, run)
     {
@@ -443,15 +445,8 @@ async fn fix(State(app): State<Arc<App>>, Path(id): Path<String>, Form(form): Fo
     };
     // After a send, the rows that still need a person stay fixable; Send sends them.
     let sent = run.results().exists();
-    let ready = if sent {
-        match app.hub.live(&id).is_some_and(|live| live.active()) {
-            true => Err("a job of this run is going: wait for it to end".to_string()),
-            false => Ok(()),
-        }
-    } else {
-        changeable(&app, &id, &run)
-    };
-    if let Err(why) = ready {
+    if app.hub.active(&id) {
+        let why = "a job of this run is going: wait for it to end".to_string();
         return show(&app, &id, &run, &meta, StatusCode::CONFLICT, Some(why));
     }
     let columns = match app.columns(&id, &run, &meta) {
@@ -461,9 +456,7 @@ async fn fix(State(app): State<Arc<App>>, Path(id): Path<String>, Form(form): Fo
     let source = if sent { run.results() } else { run.preview() };
     let found = table::row(&source, &meta.map, form.row);
     let found = found.as_ref();
-    let needs_a_person = found
-        .and_then(|r| r.status.parse::<crate::engine::Status>().ok())
-        .is_some_and(crate::engine::Status::needs_a_person);
+    let needs_a_person = found.is_some_and(table::TableRow::needs_a_person);
     if sent && !needs_a_person {
         let why = format!(
             "row {} was sent already: only rows that still need a person can change",
@@ -493,7 +486,6 @@ async fn fix(State(app): State<Arc<App>>, Path(id): Path<String>, Form(form): Fo
         let why = format!("cannot save: {e}");
         return show(&app, &id, &run, &meta, StatusCode::INTERNAL_SERVER_ERROR, Some(why));
     }
-    corrected(&app, &id, &run, &meta);
     to_run(&id)
 }
 
@@ -649,6 +641,9 @@ async fn download(State(app): State<Arc<App>>, Path((id, file)): Path<(String, S
         "undo.csv" => (run.undo(), CSV),
         _ => return message(StatusCode::NOT_FOUND, "There is no such file."),
     };
+    if file.starts_with("corrected.") {
+        corrected(&app, &id, &run, &meta);
+    }
     let name = saved_name(meta.shown(), &file);
     match tokio::fs::read(&path).await {
         Ok(bytes) => (

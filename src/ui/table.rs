@@ -336,11 +336,9 @@ pub(super) struct TableRow {
 }
 
 impl TableRow {
-    /// Its status needs a person (the rows shown first).
-    fn needs_a_person(&self) -> bool {
-        self.status
-            .parse::<crate::engine::Status>()
-            .is_ok_and(|status| status.tone() == crate::engine::Tone::NeedsAPerson)
+    /// Its status needs a person (the rows shown first, and the only ones fixable after a send).
+    pub(super) fn needs_a_person(&self) -> bool {
+        self.status.parse().is_ok_and(crate::engine::Status::needs_a_person)
     }
 }
 

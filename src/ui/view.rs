@@ -362,10 +362,10 @@ pub(super) fn run_page(
     let table = table::results(&base, &meta.map, window).unwrap_or_default();
     // A send that plans or asks has no rows of its own yet: the counts of the file it shows.
     let planning = kind != Kind::Preview && matches!(at.phase, Phase::Checking | Phase::Asking);
-    let counts = match (&at.live, at.counts.is_empty() || planning) {
-        (Some(_), false) | (None, false) => at.counts.clone(),
-        (_, true) if at.live.is_none() || planning => counted(&table),
-        _ => at.counts.clone(),
+    let counts = if planning || (at.live.is_none() && at.counts.is_empty()) {
+        counted(&table)
+    } else {
+        at.counts.clone()
     };
     let sent = run.results().exists();
     let offers = offers(run, meta, &at);
@@ -417,7 +417,7 @@ pub(super) fn run_page(
         can_stop: active && at.phase != Phase::Asking,
         can_continue: offers.resume,
         can_undo: offers.undo,
-        downloads: downloads(id, run, meta),
+        downloads: downloads(id, run, meta, columns.as_deref()),
         needs_person: needs_person(kind, active, person),
         caption: caption(kind, active).to_string(),
         header: table.header.clone(),
@@ -541,21 +541,24 @@ fn marked_rows(
 
 /// The run's files a person can take away: the corrected copy, the results both ways, the
 /// undo's results.
-fn downloads(id: &str, run: &RunDir, meta: &Meta) -> Vec<Download> {
+fn downloads(id: &str, run: &RunDir, meta: &Meta, columns: Option<&Columns>) -> Vec<Download> {
     let link = |label: &str, file: &str, test: Option<&'static str>| Download {
         label: label.to_string(),
         href: format!("/runs/{id}/{file}"),
         test,
     };
     let mut downloads = Vec::new();
+    // The corrected copy is written when it is downloaded, in the upload's format: a workbook's
+    // is a workbook (the columns say which, and an earlier copy while they are being read).
+    let workbook = columns.map_or_else(|| run.corrected_xlsx().exists(), |columns| columns.sheet.is_some());
     if meta.changed() {
-        if run.corrected_xlsx().exists() {
+        if workbook {
             downloads.push(link(
                 "your file, corrected (Excel)",
                 "corrected.xlsx",
                 Some("corrected"),
             ));
-        } else if run.corrected().exists() {
+        } else {
             downloads.push(link("your file, corrected (CSV)", "corrected.csv", Some("corrected")));
         }
     }
